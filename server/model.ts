@@ -1,0 +1,80 @@
+/**
+ * Loads a model file for the engine: its bytes, its sha256 checked against
+ * the metadata beside it (`models/mnist.onnx` → `models/mnist.json`), and its
+ * parameter count.
+ *
+ * @example
+ * ```ts
+ * import { loadModelFile } from "./model.ts";
+ *
+ * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
+ * console.log(model.name, model.parameters, model.sha256);
+ * ```
+ * @module
+ */
+import { countParameters } from "./_onnx.ts";
+
+/** The model the server serves when given none. */
+export const DEFAULT_MODEL = new URL("../models/mnist.onnx", import.meta.url);
+
+/** A model read from disk and checked. */
+export interface ModelFile {
+  path: string;
+  name: string;
+  bytes: Uint8Array;
+  sha256: string;
+  parameters: number;
+  /** The metadata file's contents, when there is one. */
+  metadata: Record<string, unknown> | null;
+}
+
+/** Thrown when a model cannot be served; its message says why. */
+export class ModelError extends Error {
+  override name = "ModelError";
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Reads the model at `path`. With `verifyChecksum`, a metadata file beside it
+ * whose `sha256` differs from the file's makes this throw a `ModelError`.
+ */
+export async function loadModelFile(
+  path: string | URL,
+  options: { verifyChecksum: boolean },
+): Promise<ModelFile> {
+  const filePath = path instanceof URL ? path.pathname : path;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(filePath);
+  } catch (e) {
+    throw new ModelError(`cannot read model ${filePath}: ${(e as Error).message}`);
+  }
+  const sha256 = await sha256Hex(bytes);
+  const metadataPath = filePath.replace(/\.onnx$/, "") + ".json";
+  let metadata: Record<string, unknown> | null = null;
+  try {
+    metadata = JSON.parse(await Deno.readTextFile(metadataPath));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new ModelError(`cannot read model metadata ${metadataPath}: ${(e as Error).message}`);
+    }
+  }
+  if (options.verifyChecksum && metadata && typeof metadata.sha256 === "string" && metadata.sha256 !== sha256) {
+    throw new ModelError(
+      `model ${filePath} has sha256 ${sha256}, but ${metadataPath} says ${metadata.sha256}: ` +
+        `the file was changed or corrupted (retrain with 'deno task train', or pass --allow-checksum-mismatch)`,
+    );
+  }
+  let parameters: number;
+  try {
+    parameters = countParameters(bytes);
+  } catch (e) {
+    throw new ModelError(`model ${filePath} is not an ONNX file: ${(e as Error).message}`);
+  }
+  const name = filePath.slice(filePath.lastIndexOf("/") + 1);
+  return { path: filePath, name, bytes, sha256, parameters, metadata };
+}

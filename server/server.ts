@@ -1,0 +1,141 @@
+/**
+ * The inference server: a TCP listener whose connections feed one
+ * `InferenceQueue` in front of one `InferenceEngine`.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * console.log(server.describe()); // listening on 127.0.0.1:<port> ...
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import type { Stats } from "../shared/codec.ts";
+import { InferenceQueue } from "./batcher.ts";
+import { Connection, type ConnectionContext } from "./connection.ts";
+import { InferenceEngine } from "./engine.ts";
+import { Logger } from "./log.ts";
+import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./model.ts";
+
+/** The protocol version a `GET_STATS` reply reports. */
+export const PROTOCOL_VERSION = 2;
+/** The earlier design's port. */
+export const DEFAULT_PORT = 32001;
+
+/** Options of `startServer`; every one has a default. */
+export interface ServerOptions {
+  hostname?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  model?: string | URL;
+  /** Refuse a model whose sha256 differs from its metadata (default true). */
+  verifyChecksum?: boolean;
+  log?: Logger;
+  /** WASM threads for onnxruntime-web. */
+  threads?: number;
+  maxBatch?: number;
+  maxQueued?: number;
+  maxFrame?: number;
+  maxLegacy?: number;
+  readTimeoutMs?: number;
+  maxPipelined?: number;
+}
+
+/** A running server. */
+export class InferenceServer {
+  readonly addr: Deno.NetAddr;
+  readonly model: ModelFile;
+  readonly engine: InferenceEngine;
+  readonly queue: InferenceQueue;
+  readonly log: Logger;
+  /** Resolves when the server has stopped. */
+  readonly finished: Promise<void>;
+  #listener: Deno.TcpListener;
+  #connections = new Set<Connection>();
+  #stopping: Promise<void> | null = null;
+  #lastStats = { at: performance.now(), served: 0 };
+
+  constructor(listener: Deno.TcpListener, model: ModelFile, engine: InferenceEngine, options: ServerOptions) {
+    this.#listener = listener;
+    this.addr = listener.addr;
+    this.model = model;
+    this.engine = engine;
+    this.log = options.log ?? new Logger("info");
+    this.queue = new InferenceQueue(engine, {
+      maxBatch: options.maxBatch ?? 128,
+      maxQueued: options.maxQueued ?? 4096,
+    });
+    const context: ConnectionContext = {
+      queue: this.queue,
+      stats: () => this.stats(),
+      log: this.log,
+      maxFrame: options.maxFrame ?? 16 * 1024,
+      maxLegacy: options.maxLegacy ?? 64 * 1024,
+      readTimeoutMs: options.readTimeoutMs ?? 5000,
+      maxPipelined: options.maxPipelined ?? 256,
+    };
+    this.finished = this.#accept(context);
+  }
+
+  async #accept(context: ConnectionContext): Promise<void> {
+    const served: Promise<void>[] = [];
+    try {
+      for await (const conn of this.#listener) {
+        const connection = new Connection(conn, context);
+        this.#connections.add(connection);
+        const done = connection.serve().finally(() => this.#connections.delete(connection));
+        served.push(done);
+        if (served.length > 1024) served.splice(0, served.length - 1024);
+      }
+    } catch (e) {
+      if (!this.#stopping) this.log.error("listener failed", { error: (e as Error).message });
+    }
+    await this.#stopping;
+  }
+
+  /** What `GET_STATS` answers: inferences per second since the previous stats request. */
+  stats(): Stats {
+    const now = performance.now();
+    const served = this.queue.served;
+    const seconds = (now - this.#lastStats.at) / 1000;
+    const freq = seconds > 0 ? Math.round((served - this.#lastStats.served) / seconds) : 0;
+    this.#lastStats = { at: now, served };
+    return { version: PROTOCOL_VERSION, freq, mode: 0, parameters: this.model.parameters, served, model: this.model.name };
+  }
+
+  /** The one line printed at start. */
+  describe(): string {
+    return `listening on ${this.addr.hostname}:${this.addr.port} model=${this.model.path} ` +
+      `parameters=${this.model.parameters} engine="${this.engine.shape.runtime}"`;
+  }
+
+  /** Stops accepting, answers what is in flight, closes every connection and the engine. */
+  shutdown(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#listener.close();
+      await Promise.all([...this.#connections].map((c) => c.shutdown()));
+      await this.queue.drained();
+      this.engine.close();
+    })();
+    return this.#stopping;
+  }
+}
+
+/** Loads the model, starts the engine and listens. */
+export async function startServer(options: ServerOptions = {}): Promise<InferenceServer> {
+  const model = await loadModelFile(options.model ?? DEFAULT_MODEL, {
+    verifyChecksum: options.verifyChecksum ?? true,
+  });
+  const engine = await InferenceEngine.start(model.bytes, { threads: options.threads ?? 1 });
+  try {
+    // The first run compiles kernels and allocates; do it before the first client waits on it.
+    await engine.run(new Float32Array(784), 1);
+    const listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? DEFAULT_PORT });
+    return new InferenceServer(listener, model, engine, options);
+  } catch (e) {
+    engine.close();
+    throw e;
+  }
+}

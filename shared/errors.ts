@@ -1,0 +1,59 @@
+/**
+ * The outcomes a request can have. One table serves the wire (the `status`
+ * byte of a reply), the server's logs and the README, so a code read in any
+ * of them means the same thing.
+ *
+ * Written in the subset the Espruino interpreter runs: the firmware bundles
+ * this file.
+ *
+ * @example
+ * ```ts
+ * import { Status, WireError } from "./errors.ts";
+ *
+ * const error = new WireError(Status.BAD_DIGIT_LENGTH, "digit has 10 values, expected 784");
+ * console.log(error.code, error.status, error.message); // "BAD_DIGIT_LENGTH" 2 "digit has ..."
+ * ```
+ * @module
+ */
+
+/** Status codes, as in the schema's `Status` enum. */
+export const Status = {
+  OK: 0,
+  UNKNOWN_COMMAND: 1,
+  BAD_DIGIT_LENGTH: 2,
+  FRAME_TOO_LARGE: 3,
+  MALFORMED_BUFFER: 4,
+  SERVER_BUSY: 5,
+  INTERNAL_ERROR: 6,
+} as const;
+
+/** Names of the status codes, indexed by their number. */
+export const STATUS_NAMES = [
+  "OK",
+  "UNKNOWN_COMMAND",
+  "BAD_DIGIT_LENGTH",
+  "FRAME_TOO_LARGE",
+  "MALFORMED_BUFFER",
+  "SERVER_BUSY",
+  "INTERNAL_ERROR",
+];
+
+/** The name of a status number, or `STATUS_<n>` for one this build does not know. */
+export function statusName(status: number): string {
+  return STATUS_NAMES[status] || "STATUS_" + status;
+}
+
+/** An error as a value: a status number, its name and a sentence for people. */
+export class WireError {
+  status: number;
+  code: string;
+  message: string;
+  constructor(status: number, message: string) {
+    this.status = status;
+    this.code = statusName(status);
+    this.message = message;
+  }
+  toString(): string {
+    return this.code + ": " + this.message;
+  }
+}

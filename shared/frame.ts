@@ -1,0 +1,216 @@
+/**
+ * Message boundaries on a byte stream. TCP delivers bytes in pieces of any
+ * size (the ESP8266 sends 268-byte pieces), so both ends must find where a
+ * message ends before decoding it.
+ *
+ * - Framed mode: each message is a size-prefixed FlatBuffer, a 4-byte
+ *   little-endian length followed by that many bytes whose bytes 4..7 are the
+ *   file identifier `MNST`. `FrameDecoder` cuts frames out of the stream.
+ * - Legacy mode: a bare FlatBuffer with no length. `legacyMessageEnd` finds
+ *   its end from its own offsets (root, vtable, input table, digit vector).
+ *
+ * One port serves both: `detectFraming` tells them apart from the first 12
+ * bytes of a connection (framed when bytes 8..11 are `MNST`).
+ *
+ * Written in the subset the Espruino interpreter runs: the firmware bundles
+ * `FrameDecoder`.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder } from "./frame.ts";
+ * import { WireError } from "./errors.ts";
+ *
+ * const frames = new FrameDecoder(16384);
+ * frames.push(new Uint8Array([12, 0, 0, 0, 8, 0, 0, 0, 77, 78, 83, 84]));
+ * frames.push(new Uint8Array([4, 0, 4, 0]));
+ * const payload = frames.next(); // the 12 bytes after the length
+ * if (payload instanceof WireError) throw new Error(payload.message);
+ * ```
+ * @module
+ */
+import { Status, WireError } from "./errors.ts";
+
+/** Bytes of the length prefix. */
+export const FRAME_HEADER = 4;
+/** The file identifier framed buffers carry after their root offset. */
+export const FRAME_IDENTIFIER = "MNST";
+/** The smallest payload: a root offset and the identifier. */
+const MIN_PAYLOAD = 8;
+
+/** Whether bytes `at..at+3` spell the identifier. */
+function hasIdentifier(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < 4; i++) {
+    if (bytes[at + i] !== FRAME_IDENTIFIER.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Which protocol a connection speaks, from its first bytes: "framed" when
+ * bytes 8..11 spell `MNST` (after a length and a root offset), "legacy"
+ * otherwise, or null while fewer than 12 bytes have arrived.
+ */
+export function detectFraming(bytes: Uint8Array): "framed" | "legacy" | null {
+  if (bytes.length < 12) return null;
+  return hasIdentifier(bytes, 8) ? "framed" : "legacy";
+}
+
+/**
+ * Cuts size-prefixed frames out of a byte stream. Push pieces as they arrive,
+ * then call `next()` until it returns null. The buffer grows up to one whole
+ * frame and is reused, so steady traffic allocates nothing.
+ */
+export class FrameDecoder {
+  private buf: Uint8Array;
+  private start: number;
+  private end: number;
+  private max: number;
+
+  /** `maxFrame` is the largest payload accepted; `initial` the starting buffer size. */
+  constructor(maxFrame: number, initial?: number) {
+    this.max = maxFrame;
+    this.buf = new Uint8Array(initial || Math.min(maxFrame + FRAME_HEADER, 4096));
+    this.start = 0;
+    this.end = 0;
+  }
+
+  /** Bytes received and not yet returned as frames. */
+  get buffered(): number {
+    return this.end - this.start;
+  }
+
+  /** Appends a piece of the stream. */
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    if (this.end + n > this.buf.length) {
+      // Move what is pending to the front, and grow only if that is not enough.
+      const pending = this.end - this.start;
+      let buf = this.buf;
+      if (pending + n > buf.length) {
+        let size = buf.length * 2;
+        while (size < pending + n) size *= 2;
+        buf = new Uint8Array(size);
+      }
+      buf.set(this.buf.subarray(this.start, this.end), 0);
+      this.buf = buf;
+      this.start = 0;
+      this.end = pending;
+    }
+    this.buf.set(chunk, this.end);
+    this.end += n;
+  }
+
+  /**
+   * The next whole frame's payload (the bytes after the length, valid until
+   * the next `push`), null when more bytes are needed, or a `WireError` when
+   * the stream cannot be framed: the length is over the limit or too small, or
+   * the identifier is missing. After an error the stream is out of step and
+   * the connection should close.
+   */
+  next(): Uint8Array | WireError | null {
+    const have = this.end - this.start;
+    if (have < FRAME_HEADER) return null;
+    const b = this.buf;
+    const s = this.start;
+    // `>>> 0` keeps a length with the top bit set positive.
+    const length = (b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24)) >>> 0;
+    if (length > this.max) {
+      return new WireError(Status.FRAME_TOO_LARGE, "frame of " + length + " bytes, the limit is " + this.max);
+    }
+    if (length < MIN_PAYLOAD) {
+      return new WireError(Status.MALFORMED_BUFFER, "frame of " + length + " bytes is too short for a FlatBuffer");
+    }
+    if (have >= FRAME_HEADER + MIN_PAYLOAD && !hasIdentifier(b, s + FRAME_HEADER + 4)) {
+      return new WireError(Status.MALFORMED_BUFFER, "frame does not carry the " + FRAME_IDENTIFIER + " identifier");
+    }
+    if (have < FRAME_HEADER + length) return null;
+    this.start = s + FRAME_HEADER + length;
+    if (this.start === this.end) this.start = this.end = 0;
+    return b.subarray(s + FRAME_HEADER, s + FRAME_HEADER + length);
+  }
+
+  /** Forgets everything buffered (after a reconnect). */
+  reset(): void {
+    this.start = this.end = 0;
+  }
+}
+
+/**
+ * Where a legacy (unframed) request ends, found from its own offsets: the
+ * furthest byte of the root table, the input table, their vtables and the
+ * digit vectors. Returns the length of the message, 0 when more bytes are
+ * needed to tell, or a `WireError` when the bytes cannot be a request or it
+ * would be longer than `maxBytes`.
+ */
+export function legacyMessageEnd(bytes: Uint8Array, maxBytes: number): number | WireError {
+  const scan = new LegacyScan(bytes, maxBytes);
+  try {
+    const root = scan.table(scan.u32(0));
+    const input = scan.offsetField(root, 2);
+    if (input >= 0) {
+      const table = scan.table(input);
+      scan.vector(table, 0, 4);
+      scan.vector(table, 1, 1);
+    }
+    return scan.end;
+  } catch (e) {
+    if (e === SHORT) return 0;
+    if (e instanceof WireError) return e;
+    throw e;
+  }
+}
+
+/** Thrown inside a scan when the bytes so far end before what it must read. */
+const SHORT = { short: true };
+
+class LegacyScan {
+  bytes: Uint8Array;
+  dv: DataView;
+  max: number;
+  end: number;
+  constructor(bytes: Uint8Array, max: number) {
+    this.bytes = bytes;
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.max = max;
+    this.end = 0;
+  }
+  /** Extends the message to `upTo`, or throws if that is past the limit or past what has arrived. */
+  reach(upTo: number): void {
+    if (upTo > this.max) {
+      throw new WireError(Status.FRAME_TOO_LARGE, "legacy message longer than " + this.max + " bytes");
+    }
+    if (upTo > this.end) this.end = upTo;
+    if (upTo > this.bytes.length) throw SHORT;
+  }
+  u32(at: number): number {
+    this.reach(at + 4);
+    return this.dv.getUint32(at, true);
+  }
+  table(pos: number): number {
+    this.reach(pos + 4);
+    const vt = pos - this.dv.getInt32(pos, true);
+    if (vt < 0) throw new WireError(Status.MALFORMED_BUFFER, "vtable offset points before the buffer");
+    this.reach(vt + 4);
+    const vtSize = this.dv.getUint16(vt, true);
+    if (vtSize < 4 || vtSize & 1) throw new WireError(Status.MALFORMED_BUFFER, "vtable size " + vtSize);
+    this.reach(vt + vtSize);
+    this.reach(pos + this.dv.getUint16(vt + 2, true));
+    return pos;
+  }
+  /** Position of field `slot` (absent: -1); the table was checked by `table()`. */
+  field(table: number, slot: number): number {
+    const vt = table - this.dv.getInt32(table, true);
+    const entry = 4 + 2 * slot;
+    if (entry >= this.dv.getUint16(vt, true)) return -1;
+    const off = this.dv.getUint16(vt + entry, true);
+    return off ? table + off : -1;
+  }
+  offsetField(table: number, slot: number): number {
+    const at = this.field(table, slot);
+    return at < 0 ? -1 : at + this.u32(at);
+  }
+  vector(table: number, slot: number, size: number): void {
+    const pos = this.offsetField(table, slot);
+    if (pos >= 0) this.reach(pos + 4 + size * Math.min(this.u32(pos), this.max));
+  }
+}
