@@ -15,7 +15,13 @@
  * ```
  * @module
  */
-import { Command, type DecodedReply, decodeReply, encodeRequest, type Request } from "../shared/codec.ts";
+import {
+  Command,
+  type DecodedReply,
+  decodeReply,
+  encodeRequest,
+  type Request,
+} from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 
@@ -42,7 +48,9 @@ export class InferenceClient {
 
   /** Connects to the server. */
   static async connect(address: Address): Promise<InferenceClient> {
-    return new InferenceClient(await Deno.connect({ hostname: address.hostname, port: address.port }));
+    return new InferenceClient(
+      await Deno.connect({ hostname: address.hostname, port: address.port }),
+    );
   }
 
   /** Requests sent and not yet answered. */
@@ -55,7 +63,11 @@ export class InferenceClient {
    * the reply, whatever its status: check `reply.status`.
    */
   infer(input: { digitU8?: ArrayLike<number>; digit?: ArrayLike<number> }): Promise<DecodedReply> {
-    return this.send({ command: Command.INFERENCE_INPUT, digitU8: input.digitU8, digit: input.digit });
+    return this.send({
+      command: Command.INFERENCE_INPUT,
+      digitU8: input.digitU8,
+      digit: input.digit,
+    });
   }
 
   /** Asks for the server's stats. */
@@ -71,7 +83,9 @@ export class InferenceClient {
   /** Sends bytes as they are (a frame, or anything at all) and resolves with the next reply. */
   sendRaw(bytes: Uint8Array): Promise<DecodedReply> {
     if (this.#error) return Promise.reject(this.#error);
-    const reply = new Promise<DecodedReply>((resolve, reject) => this.#waiting.push({ resolve, reject }));
+    const reply = new Promise<DecodedReply>((resolve, reject) =>
+      this.#waiting.push({ resolve, reject })
+    );
     this.#write(bytes).catch((e) => this.#failAll(e));
     return reply;
   }
@@ -99,7 +113,9 @@ export class InferenceClient {
       }
       this.#failAll(new Error("the server closed the connection"));
     } catch (e) {
-      this.#failAll(e instanceof Deno.errors.BadResource ? new Error("connection closed") : e as Error);
+      this.#failAll(
+        e instanceof Deno.errors.BadResource ? new Error("connection closed") : e as Error,
+      );
     }
   }
 
@@ -163,6 +179,9 @@ export async function legacyInfer(
   address: Address,
   digit: ArrayLike<number>,
 ): Promise<{ reply: DecodedReply | WireError; length: number }> {
-  const bytes = await legacyExchange(address, encodeRequest({ command: Command.INFERENCE_INPUT, digit }, false));
+  const bytes = await legacyExchange(
+    address,
+    encodeRequest({ command: Command.INFERENCE_INPUT, digit }, false),
+  );
   return { reply: decodeReply(bytes), length: bytes.length };
 }

@@ -40,7 +40,12 @@ function* fields(b: Uint8Array): Generator<Field> {
   while (pos < b.length) {
     const [key, afterKey] = readVarint(b, pos);
     pos = afterKey;
-    const field: Field = { number: Math.floor(key / 8), wireType: key & 7, value: 0, bytes: b.subarray(0, 0) };
+    const field: Field = {
+      number: Math.floor(key / 8),
+      wireType: key & 7,
+      value: 0,
+      bytes: b.subarray(0, 0),
+    };
     if (field.wireType === 0) {
       [field.value, pos] = readVarint(b, pos);
     } else if (field.wireType === 2) {

@@ -58,7 +58,11 @@ export interface QueueOptions {
  * (the earlier design's stress tool sent uninitialised memory) still gets a
  * meaningful answer.
  */
-export function normalizeDigit(digitU8: ArrayLike<number> | null, digit: ArrayLike<number> | null, out: Float32Array): void {
+export function normalizeDigit(
+  digitU8: ArrayLike<number> | null,
+  digit: ArrayLike<number> | null,
+  out: Float32Array,
+): void {
   if (digitU8) {
     for (let i = 0; i < DIGIT_PIXELS; i++) out[i] = digitU8[i] / 255;
   } else if (digit) {
@@ -102,9 +106,15 @@ export class InferenceQueue {
    * may reuse its buffer). Returns the promise of its inference, or a
    * `SERVER_BUSY` error when the queue is full.
    */
-  submit(digitU8: ArrayLike<number> | null, digit: ArrayLike<number> | null): Promise<Inference> | WireError {
+  submit(
+    digitU8: ArrayLike<number> | null,
+    digit: ArrayLike<number> | null,
+  ): Promise<Inference> | WireError {
     if (this.#jobs.length >= this.#options.maxQueued) {
-      return new WireError(Status.SERVER_BUSY, `${this.#jobs.length} digits are already waiting; try again shortly`);
+      return new WireError(
+        Status.SERVER_BUSY,
+        `${this.#jobs.length} digits are already waiting; try again shortly`,
+      );
     }
     const pixels = new Float32Array(DIGIT_PIXELS);
     normalizeDigit(digitU8, digit, pixels);
@@ -144,7 +154,10 @@ export class InferenceQueue {
           });
         }
       } catch (e) {
-        const error = new WireError(Status.INTERNAL_ERROR, `inference failed: ${(e as Error).message}`);
+        const error = new WireError(
+          Status.INTERNAL_ERROR,
+          `inference failed: ${(e as Error).message}`,
+        );
         for (const job of batch) job.reject(error);
       }
     }

@@ -172,14 +172,26 @@ export class Connection {
         const partial = frames ? frames.buffered > 0 : head.length > 0;
         const n = await this.#read(buf, partial);
         if (n === "timeout") {
-          this.#fail(mode === "framed", new WireError(Status.MALFORMED_BUFFER, this.#timeoutMessage(head, frames)));
+          this.#fail(
+            mode === "framed",
+            new WireError(Status.MALFORMED_BUFFER, this.#timeoutMessage(head, frames)),
+          );
           break;
         }
         if (n === null) {
           if (mode === "legacy" || (mode === null && head.length > 0)) {
-            this.#fail(false, new WireError(Status.MALFORMED_BUFFER, `the message ended after ${head.length} bytes`));
+            this.#fail(
+              false,
+              new WireError(
+                Status.MALFORMED_BUFFER,
+                `the message ended after ${head.length} bytes`,
+              ),
+            );
           } else if (frames && frames.buffered > 0) {
-            this.#fail(true, new WireError(Status.MALFORMED_BUFFER, "the stream ended inside a frame"));
+            this.#fail(
+              true,
+              new WireError(Status.MALFORMED_BUFFER, "the stream ended inside a frame"),
+            );
           }
           break;
         }
@@ -280,7 +292,11 @@ export class Connection {
     }
     if (request.command === Command.GET_STATS) {
       const stats = this.#ctx.stats();
-      this.#replies.fill(slot, encodeReply({ command: Command.GET_STATS, requestId: request.requestId, stats }, framed), close);
+      this.#replies.fill(
+        slot,
+        encodeReply({ command: Command.GET_STATS, requestId: request.requestId, stats }, framed),
+        close,
+      );
       return;
     }
     const inference = this.#ctx.queue.submit(request.digitU8, request.digit);
@@ -295,7 +311,11 @@ export class Connection {
         this.#replies.fill(slot, inferenceReply(request, result, framed), close);
       },
       (error: WireError) => {
-        this.#ctx.log.error("inference failed", { peer: this.peer, code: error.code, error: error.message });
+        this.#ctx.log.error("inference failed", {
+          peer: this.peer,
+          code: error.code,
+          error: error.message,
+        });
         this.#replies.fill(slot, errorReply(error, request.requestId, framed), close);
       },
     );
@@ -308,7 +328,12 @@ export class Connection {
   }
 
   #logError(error: WireError, requestId: number): void {
-    this.#ctx.log.debug("request refused", { peer: this.peer, id: requestId, code: error.code, error: error.message });
+    this.#ctx.log.debug("request refused", {
+      peer: this.peer,
+      id: requestId,
+      code: error.code,
+      error: error.message,
+    });
   }
 
   #logInference(request: DecodedRequest, result: Inference): void {
@@ -337,7 +362,12 @@ function inferenceReply(request: DecodedRequest, result: Inference, framed: bool
 }
 
 function errorReply(error: WireError, requestId: number, framed: boolean): Uint8Array {
-  return encodeReply({ command: Command.ERROR, requestId, status: error.status, error: error.message }, framed);
+  return encodeReply({
+    command: Command.ERROR,
+    requestId,
+    status: error.status,
+    error: error.message,
+  }, framed);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -39,7 +39,13 @@ export type EngineRequest =
 /** Messages from the worker. */
 export type EngineReply =
   | { type: "loaded"; id: number; shape: ModelShape }
-  | { type: "result"; id: number; scores: Float32Array<ArrayBuffer>; ms: number; input: Float32Array<ArrayBuffer> }
+  | {
+    type: "result";
+    id: number;
+    scores: Float32Array<ArrayBuffer>;
+    ms: number;
+    input: Float32Array<ArrayBuffer>;
+  }
   | { type: "error"; id: number; message: string };
 
 /** The result of one run: 10 scores per digit and the run's time. */
@@ -69,6 +75,7 @@ export class InferenceEngine {
   #nextId = 1;
   #pending = new Map<number, { resolve: (r: EngineReply) => void }>();
   #lock: Promise<unknown> = Promise.resolve();
+  #stopped: string | null = null;
 
   private constructor(worker: Worker, shape: ModelShape) {
     this.#worker = worker;
@@ -77,7 +84,9 @@ export class InferenceEngine {
 
   /** Starts the worker and loads `model` (ONNX bytes) into it. */
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
-    const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, { type: "module" });
+    const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
     const pending = new Map<number, { resolve: (r: EngineReply) => void }>();
     worker.onmessage = (event: MessageEvent<EngineReply>) => {
       const waiter = pending.get(event.data.id);
@@ -91,7 +100,9 @@ export class InferenceEngine {
       };
     });
     const loaded = new Promise<EngineReply>((resolve) => pending.set(0, { resolve }));
-    worker.postMessage({ type: "load", id: 0, model, threads: options.threads ?? 1 } satisfies EngineRequest);
+    worker.postMessage(
+      { type: "load", id: 0, model, threads: options.threads ?? 1 } satisfies EngineRequest,
+    );
     let reply: EngineReply;
     try {
       reply = await Promise.race([loaded, failed]);
@@ -101,10 +112,16 @@ export class InferenceEngine {
     }
     if (reply.type !== "loaded") {
       worker.terminate();
-      throw new EngineError(reply.type === "error" ? reply.message : "unexpected reply from the engine");
+      throw new EngineError(
+        reply.type === "error" ? reply.message : "unexpected reply from the engine",
+      );
     }
     const engine = new InferenceEngine(worker, reply.shape);
     engine.#pending = pending;
+    worker.onerror = (event) => {
+      event.preventDefault();
+      engine.#stop(`engine worker failed: ${event.message}`);
+    };
     return engine;
   }
 
@@ -120,19 +137,34 @@ export class InferenceEngine {
   }
 
   async #send(input: Float32Array<ArrayBuffer>, n: number): Promise<EngineResult> {
+    if (this.#stopped) throw new EngineError(this.#stopped);
     const id = this.#nextId++;
     const reply = await new Promise<EngineReply>((resolve) => {
       this.#pending.set(id, { resolve });
-      this.#worker.postMessage({ type: "run", id, input, n } satisfies EngineRequest, [input.buffer]);
+      this.#worker.postMessage({ type: "run", id, input, n } satisfies EngineRequest, [
+        input.buffer,
+      ]);
     });
     if (reply.type !== "result") {
-      throw new EngineError(reply.type === "error" ? reply.message : "unexpected reply from the engine");
+      throw new EngineError(
+        reply.type === "error" ? reply.message : "unexpected reply from the engine",
+      );
     }
     return { scores: reply.scores, ms: reply.ms, input: reply.input };
   }
 
-  /** Stops the worker; runs still waiting never resolve. */
+  /** Stops the worker; runs not yet finished fail with an `EngineError`. */
   close(): void {
+    this.#stop("the engine was stopped");
+  }
+
+  #stop(reason: string): void {
+    if (this.#stopped) return;
+    this.#stopped = reason;
     this.#worker.terminate();
+    for (const [id, waiter] of this.#pending) {
+      waiter.resolve({ type: "error", id, message: reason });
+    }
+    this.#pending.clear();
   }
 }

@@ -25,7 +25,10 @@ function sampleSize(dims: readonly (number | string)[]): number | null {
 async function load(model: Uint8Array, threads: number): Promise<ModelShape> {
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
-  session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+  session = await ort.InferenceSession.create(model, {
+    executionProviders: ["wasm"],
+    graphOptimizationLevel: "all",
+  });
   const input = session.inputMetadata[0];
   const output = session.outputMetadata[0];
   const inputDims = input?.isTensor ? input.shape : [];
@@ -48,12 +51,17 @@ async function load(model: Uint8Array, threads: number): Promise<ModelShape> {
     outputDims: outputDims.map((d) => (typeof d === "number" ? d : -1)),
     // A model exported with a fixed batch of 1 is run one sample at a time.
     maxBatch: typeof batchDim === "number" ? batchDim : Infinity,
-    runtime: `onnxruntime-web ${ort.env.versions.web} (wasm, ${threads} thread${threads === 1 ? "" : "s"})`,
+    runtime: `onnxruntime-web ${ort.env.versions.web} (wasm, ${threads} thread${
+      threads === 1 ? "" : "s"
+    })`,
   };
   return shape;
 }
 
-async function run(input: Float32Array<ArrayBuffer>, n: number): Promise<{ scores: Float32Array<ArrayBuffer>; ms: number }> {
+async function run(
+  input: Float32Array<ArrayBuffer>,
+  n: number,
+): Promise<{ scores: Float32Array<ArrayBuffer>; ms: number }> {
   if (!session || !shape) throw new Error("no model loaded");
   const scores = new Float32Array(n * 10);
   const dims = shape.inputDims.slice(1);
@@ -61,7 +69,10 @@ async function run(input: Float32Array<ArrayBuffer>, n: number): Promise<{ score
   const start = performance.now();
   for (let done = 0; done < n; done += step) {
     const count = Math.min(step, n - done);
-    const tensor = new ort.Tensor("float32", input.subarray(done * 784, (done + count) * 784), [count, ...dims]);
+    const tensor = new ort.Tensor("float32", input.subarray(done * 784, (done + count) * 784), [
+      count,
+      ...dims,
+    ]);
     const result = await session.run({ [shape.input]: tensor });
     scores.set(result[shape.output].data as Float32Array, done * 10);
     tensor.dispose();

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { EngineError } from "./engine.ts";
-import { LOG_LEVELS, type LogLevel, Logger } from "./log.ts";
+import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { ModelError } from "./model.ts";
 import { DEFAULT_PORT, startServer } from "./server.ts";
 
@@ -78,7 +78,9 @@ try {
     log,
   });
 } catch (e) {
-  if (e instanceof ModelError || e instanceof EngineError || e instanceof Deno.errors.AddrInUse) fail(e.message);
+  if (e instanceof ModelError || e instanceof EngineError || e instanceof Deno.errors.AddrInUse) {
+    fail(e.message);
+  }
   throw e;
 }
 console.log(`mnist-server ${server.describe()}`);

@@ -34,7 +34,9 @@ export class ModelError extends Error {
 }
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -63,7 +65,10 @@ export async function loadModelFile(
       throw new ModelError(`cannot read model metadata ${metadataPath}: ${(e as Error).message}`);
     }
   }
-  if (options.verifyChecksum && metadata && typeof metadata.sha256 === "string" && metadata.sha256 !== sha256) {
+  if (
+    options.verifyChecksum && metadata && typeof metadata.sha256 === "string" &&
+    metadata.sha256 !== sha256
+  ) {
     throw new ModelError(
       `model ${filePath} has sha256 ${sha256}, but ${metadataPath} says ${metadata.sha256}: ` +
         `the file was changed or corrupted (retrain with 'deno task train', or pass --allow-checksum-mismatch)`,

@@ -57,7 +57,12 @@ export class InferenceServer {
   #stopping: Promise<void> | null = null;
   #lastStats = { at: performance.now(), served: 0 };
 
-  constructor(listener: Deno.TcpListener, model: ModelFile, engine: InferenceEngine, options: ServerOptions) {
+  constructor(
+    listener: Deno.TcpListener,
+    model: ModelFile,
+    engine: InferenceEngine,
+    options: ServerOptions,
+  ) {
     this.#listener = listener;
     this.addr = listener.addr;
     this.model = model;
@@ -102,7 +107,14 @@ export class InferenceServer {
     const seconds = (now - this.#lastStats.at) / 1000;
     const freq = seconds > 0 ? Math.round((served - this.#lastStats.served) / seconds) : 0;
     this.#lastStats = { at: now, served };
-    return { version: PROTOCOL_VERSION, freq, mode: 0, parameters: this.model.parameters, served, model: this.model.name };
+    return {
+      version: PROTOCOL_VERSION,
+      freq,
+      mode: 0,
+      parameters: this.model.parameters,
+      served,
+      model: this.model.name,
+    };
   }
 
   /** The one line printed at start. */
@@ -132,7 +144,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   try {
     // The first run compiles kernels and allocates; do it before the first client waits on it.
     await engine.run(new Float32Array(784), 1);
-    const listener = Deno.listen({ hostname: options.hostname ?? "0.0.0.0", port: options.port ?? DEFAULT_PORT });
+    const listener = Deno.listen({
+      hostname: options.hostname ?? "0.0.0.0",
+      port: options.port ?? DEFAULT_PORT,
+    });
     return new InferenceServer(listener, model, engine, options);
   } catch (e) {
     engine.close();

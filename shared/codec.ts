@@ -168,7 +168,11 @@ export class InferenceRequestWriter {
   /** `framed` picks the protocol; `u8` sends the digit as bytes (framed only) instead of floats. */
   constructor(framed: boolean, u8: boolean) {
     this.u8 = u8;
-    const digit: Field = { slot: u8 ? INPUT_DIGIT_U8 : INPUT_DIGIT, kind: u8 ? VEC_U8 : VEC_F32, value: DIGIT_PIXELS };
+    const digit: Field = {
+      slot: u8 ? INPUT_DIGIT_U8 : INPUT_DIGIT,
+      kind: u8 ? VEC_U8 : VEC_F32,
+      value: DIGIT_PIXELS,
+    };
     const id: Field = { slot: COMMANDS_REQUEST_ID, kind: U32, value: 0 };
     const fields: Field[] = [
       { slot: COMMANDS_CMD, kind: I8, value: Command.INFERENCE_INPUT },
@@ -208,7 +212,10 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
     const request: DecodedRequest = { command, requestId, digit: null, digitU8: null };
     if (command === Command.GET_STATS) return request;
     if (command !== Command.INFERENCE_INPUT) {
-      return new WireError(Status.UNKNOWN_COMMAND, "command " + command + " is not one this server answers");
+      return new WireError(
+        Status.UNKNOWN_COMMAND,
+        "command " + command + " is not one this server answers",
+      );
     }
     const input = r.child(root, COMMANDS_INPUT);
     const floats = input < 0 ? -1 : r.vector(input, INPUT_DIGIT, 4);
@@ -222,7 +229,10 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
     const at = floats >= 0 ? floats : bytesAt;
     const n = r.dv.getUint32(at, true);
     if (n !== DIGIT_PIXELS) {
-      return new WireError(Status.BAD_DIGIT_LENGTH, "the digit has " + n + " values, expected " + DIGIT_PIXELS);
+      return new WireError(
+        Status.BAD_DIGIT_LENGTH,
+        "the digit has " + n + " values, expected " + DIGIT_PIXELS,
+      );
     }
     if (bytesAt >= 0) {
       request.digitU8 = bytes.subarray(at + 4, at + 4 + n);
@@ -240,7 +250,9 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
 
 function replyFields(reply: Reply): Field[] {
   const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: reply.command }];
-  if (reply.requestId) fields.push({ slot: COMMANDS_REQUEST_ID, kind: U32, value: reply.requestId });
+  if (reply.requestId) {
+    fields.push({ slot: COMMANDS_REQUEST_ID, kind: U32, value: reply.requestId });
+  }
   if (reply.status) fields.push({ slot: COMMANDS_STATUS, kind: U8, value: reply.status });
   if (reply.error) fields.push({ slot: COMMANDS_ERROR, kind: STRING, value: reply.error });
   if (reply.scores) {

@@ -115,13 +115,22 @@ export class FrameDecoder {
     // `>>> 0` keeps a length with the top bit set positive.
     const length = (b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24)) >>> 0;
     if (length > this.max) {
-      return new WireError(Status.FRAME_TOO_LARGE, "frame of " + length + " bytes, the limit is " + this.max);
+      return new WireError(
+        Status.FRAME_TOO_LARGE,
+        "frame of " + length + " bytes, the limit is " + this.max,
+      );
     }
     if (length < MIN_PAYLOAD) {
-      return new WireError(Status.MALFORMED_BUFFER, "frame of " + length + " bytes is too short for a FlatBuffer");
+      return new WireError(
+        Status.MALFORMED_BUFFER,
+        "frame of " + length + " bytes is too short for a FlatBuffer",
+      );
     }
     if (have >= FRAME_HEADER + MIN_PAYLOAD && !hasIdentifier(b, s + FRAME_HEADER + 4)) {
-      return new WireError(Status.MALFORMED_BUFFER, "frame does not carry the " + FRAME_IDENTIFIER + " identifier");
+      return new WireError(
+        Status.MALFORMED_BUFFER,
+        "frame does not carry the " + FRAME_IDENTIFIER + " identifier",
+      );
     }
     if (have < FRAME_HEADER + length) return null;
     this.start = s + FRAME_HEADER + length;
@@ -138,7 +147,7 @@ export class FrameDecoder {
 /**
  * Where a legacy (unframed) request ends, found from its own offsets: the
  * furthest byte of the root table, the input table, their vtables and the
- * digit vectors. Returns the length of the message, 0 when more bytes are
+ * digit vectors, rounded up to a multiple of 4 as builders pad. Returns the length of the message, 0 when more bytes are
  * needed to tell, or a `WireError` when the bytes cannot be a request or it
  * would be longer than `maxBytes`.
  */
@@ -152,6 +161,9 @@ export function legacyMessageEnd(bytes: Uint8Array, maxBytes: number): number | 
       scan.vector(table, 0, 4);
       scan.vector(table, 1, 1);
     }
+    // Builders pad a buffer to a multiple of 4 (its root offset's alignment);
+    // read the padding too, or it would sit unread when the server closes.
+    scan.reach((scan.end + 3) & ~3);
     return scan.end;
   } catch (e) {
     if (e === SHORT) return 0;
@@ -177,7 +189,10 @@ class LegacyScan {
   /** Extends the message to `upTo`, or throws if that is past the limit or past what has arrived. */
   reach(upTo: number): void {
     if (upTo > this.max) {
-      throw new WireError(Status.FRAME_TOO_LARGE, "legacy message longer than " + this.max + " bytes");
+      throw new WireError(
+        Status.FRAME_TOO_LARGE,
+        "legacy message longer than " + this.max + " bytes",
+      );
     }
     if (upTo > this.end) this.end = upTo;
     if (upTo > this.bytes.length) throw SHORT;
@@ -189,10 +204,14 @@ class LegacyScan {
   table(pos: number): number {
     this.reach(pos + 4);
     const vt = pos - this.dv.getInt32(pos, true);
-    if (vt < 0) throw new WireError(Status.MALFORMED_BUFFER, "vtable offset points before the buffer");
+    if (vt < 0) {
+      throw new WireError(Status.MALFORMED_BUFFER, "vtable offset points before the buffer");
+    }
     this.reach(vt + 4);
     const vtSize = this.dv.getUint16(vt, true);
-    if (vtSize < 4 || vtSize & 1) throw new WireError(Status.MALFORMED_BUFFER, "vtable size " + vtSize);
+    if (vtSize < 4 || vtSize & 1) {
+      throw new WireError(Status.MALFORMED_BUFFER, "vtable size " + vtSize);
+    }
     this.reach(vt + vtSize);
     this.reach(pos + this.dv.getUint16(vt + 2, true));
     return pos;

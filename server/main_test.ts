@@ -1,0 +1,65 @@
+// `deno task serve` as a user runs it: a real process, its printed line, signals.
+import assert from "node:assert/strict";
+import { InferenceClient } from "../client/client.ts";
+import { Status } from "../shared/errors.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+function serve(args: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-read", "--allow-env", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  reader.releaseLock();
+  return text.split("\n")[0];
+}
+
+Deno.test("--help prints the flags and exits 0", async () => {
+  const { code, stdout } = await serve(["--help"]).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.equal(code, 0);
+  for (const flag of ["--host", "--port", "--model", "--log-level", "--help"]) {
+    assert.ok(text.includes(flag), flag);
+  }
+});
+
+Deno.test("bad flags are refused with a message and exit 2", async () => {
+  for (const args of [["--port", "http"], ["--log-level", "loud"], ["--frobnicate"]]) {
+    const { code, stderr } = await serve(args).output();
+    assert.equal(code, 2, args.join(" "));
+    assert.match(new TextDecoder().decode(stderr), /error: /);
+  }
+  const { code, stderr } = await serve(["--model", "/nonexistent.onnx", "--port", "0"]).output();
+  assert.equal(code, 2);
+  assert.match(new TextDecoder().decode(stderr), /cannot read model \/nonexistent\.onnx/);
+});
+
+Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async () => {
+  const child = serve(["--host", "127.0.0.1", "--port", "0"]).spawn();
+  const line = await firstLine(child.stdout);
+  assert.match(
+    line,
+    /listening on 127\.0\.0\.1:\d+ model=.*mnist\.onnx parameters=93322 engine="onnxruntime-web/,
+  );
+  const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
+  const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+  const reply = await client.infer({ digitU8: new Uint8Array(784) });
+  assert.equal(reply.status, Status.OK);
+  child.kill("SIGTERM");
+  const status = await child.status;
+  await client.closed;
+  client.close();
+  await child.stderr.cancel();
+  assert.equal(status.code, 0);
+});

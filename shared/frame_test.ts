@@ -1,0 +1,127 @@
+import assert from "node:assert/strict";
+import * as flatbuffers from "flatbuffers";
+import { Commands } from "./generated/mnist-prot/commands.ts";
+import { InferenceInput } from "./generated/mnist-prot/inference-input.ts";
+import { Command, decodeRequest, encodeRequest } from "./codec.ts";
+import { WireError } from "./errors.ts";
+import { detectFraming, FrameDecoder, legacyMessageEnd } from "./frame.ts";
+
+/** The earlier design's C++ client request, built by the generated code. */
+function oldClientRequest(): Uint8Array {
+  const b = new flatbuffers.Builder(1024);
+  const digit = InferenceInput.createDigitVector(b, new Float32Array(784).fill(0.5));
+  const input = InferenceInput.createInferenceInput(b, digit, 0);
+  Commands.startCommands(b);
+  Commands.addCmd(b, Command.INFERENCE_INPUT);
+  Commands.addInput(b, input);
+  b.finish(Commands.endCommands(b));
+  return b.asUint8Array();
+}
+
+Deno.test("frames cut out of a stream delivered a byte at a time and in big lumps", () => {
+  const frames = [1, 2, 3].map((id) =>
+    encodeRequest({
+      command: Command.INFERENCE_INPUT,
+      requestId: id,
+      digitU8: new Uint8Array(784).fill(id),
+    }, true)
+  );
+  const stream = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    stream.set(f, at);
+    at += f.length;
+  }
+  for (const piece of [1, 7, 268, 536, stream.length]) {
+    const decoder = new FrameDecoder(16384, 64);
+    const ids: number[] = [];
+    for (let i = 0; i < stream.length; i += piece) {
+      decoder.push(stream.subarray(i, i + piece));
+      for (let payload = decoder.next(); payload !== null; payload = decoder.next()) {
+        assert.ok(!(payload instanceof WireError));
+        const request = decodeRequest(payload);
+        assert.ok(!(request instanceof WireError));
+        assert.equal(request.digitU8![0], request.requestId);
+        ids.push(request.requestId);
+      }
+    }
+    assert.deepEqual(ids, [1, 2, 3], `pieces of ${piece}`);
+    assert.equal(decoder.buffered, 0);
+  }
+});
+
+Deno.test("a frame over the limit, too short or without the identifier is an error", () => {
+  const big = new FrameDecoder(1000);
+  big.push(new Uint8Array([0xe9, 0x03, 0, 0])); // 1001
+  const tooLarge = big.next();
+  assert.ok(tooLarge instanceof WireError && tooLarge.code === "FRAME_TOO_LARGE");
+
+  const huge = new FrameDecoder(1000);
+  huge.push(new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  const hugeError = huge.next();
+  assert.ok(
+    hugeError instanceof WireError && hugeError.code === "FRAME_TOO_LARGE",
+    String(hugeError),
+  );
+  assert.match(hugeError.message, /4294967295/);
+
+  const short = new FrameDecoder(1000);
+  short.push(new Uint8Array([3, 0, 0, 0, 1, 2, 3]));
+  const shortError = short.next();
+  assert.ok(shortError instanceof WireError && shortError.code === "MALFORMED_BUFFER");
+
+  const anonymous = new FrameDecoder(1000);
+  anonymous.push(new Uint8Array([12, 0, 0, 0, 8, 0, 0, 0, 65, 66, 67, 68]));
+  const anonymousError = anonymous.next();
+  assert.ok(anonymousError instanceof WireError && anonymousError.code === "MALFORMED_BUFFER");
+});
+
+Deno.test("detectFraming reads the identifier at bytes 8..11", () => {
+  const framed = encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true);
+  assert.equal(detectFraming(framed.subarray(0, 11)), null);
+  assert.equal(detectFraming(framed), "framed");
+  assert.equal(detectFraming(oldClientRequest()), "legacy");
+  assert.equal(
+    detectFraming(
+      encodeRequest({ command: Command.INFERENCE_INPUT, digit: new Float32Array(784) }, false),
+    ),
+    "legacy",
+  );
+});
+
+Deno.test("legacyMessageEnd finds the old client's message end from its offsets", () => {
+  const message = oldClientRequest();
+  // The earlier design's C++ client sent exactly this many bytes.
+  assert.equal(message.length, 3180);
+  for (let n = 0; n < message.length; n++) {
+    assert.equal(legacyMessageEnd(message.subarray(0, n), 65536), 0, `${n} bytes`);
+  }
+  assert.equal(legacyMessageEnd(message, 65536), 3180);
+  const trailing = new Uint8Array(4000);
+  trailing.set(message);
+  assert.equal(legacyMessageEnd(trailing, 65536), 3180);
+
+  const ours = encodeRequest(
+    { command: Command.INFERENCE_INPUT, digit: new Float32Array(784) },
+    false,
+  );
+  assert.equal(legacyMessageEnd(ours, 65536), ours.length);
+  const stats = encodeRequest({ command: Command.GET_STATS }, false);
+  assert.equal(legacyMessageEnd(stats, 65536), stats.length);
+});
+
+Deno.test("legacyMessageEnd refuses messages over the limit and impossible vtables", () => {
+  const message = oldClientRequest();
+  const tooLong = legacyMessageEnd(message, 2000);
+  assert.ok(tooLong instanceof WireError && tooLong.code === "FRAME_TOO_LARGE");
+
+  const bogusLength = message.slice();
+  const dv = new DataView(bogusLength.buffer);
+  dv.setUint32(message.length - 3136 - 4, 0x7fffffff, true);
+  const bogus = legacyMessageEnd(bogusLength, 65536);
+  assert.ok(bogus instanceof WireError && bogus.code === "FRAME_TOO_LARGE");
+
+  const garbage = new Uint8Array(64).fill(0xff);
+  const garbageEnd = legacyMessageEnd(garbage, 65536);
+  assert.ok(garbageEnd instanceof WireError, String(garbageEnd));
+});
