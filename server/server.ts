@@ -85,17 +85,20 @@ export class InferenceServer {
   }
 
   async #accept(context: ConnectionContext): Promise<void> {
-    const served: Promise<void>[] = [];
-    try {
-      for await (const conn of this.#listener) {
-        const connection = new Connection(conn, context);
-        this.#connections.add(connection);
-        const done = connection.serve().finally(() => this.#connections.delete(connection));
-        served.push(done);
-        if (served.length > 1024) served.splice(0, served.length - 1024);
+    while (!this.#stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#stopping || e instanceof Deno.errors.BadResource) break;
+        // Out of file descriptors, say: keep serving the connections there are, and try again.
+        this.log.error("accept failed", { error: (e as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
       }
-    } catch (e) {
-      if (!this.#stopping) this.log.error("listener failed", { error: (e as Error).message });
+      const connection = new Connection(conn, context);
+      this.#connections.add(connection);
+      connection.serve().finally(() => this.#connections.delete(connection));
     }
     await this.#stopping;
   }
