@@ -16,7 +16,7 @@
  *
  * @example
  * ```sh
- * deno task train                 # full run, ~10-20 min on 2 cores
+ * deno task train                 # full run, about a minute on 2 cores
  * deno task train --epochs 1      # quick smoke run
  * ```
  * @module

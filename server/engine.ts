@@ -4,6 +4,10 @@
  * their scores; calls made while one runs wait their turn, so the session
  * only ever sees one run at a time.
  *
+ * Batches travel through shared memory with an `Atomics` handshake
+ * (`_engine_channel.ts`), not `postMessage`: it is the cheaper way to wake
+ * the worker and be woken by it.
+ *
  * @example
  * ```ts
  * import { InferenceEngine } from "./engine.ts";
@@ -17,6 +21,16 @@
  * ```
  * @module
  */
+import {
+  COUNT,
+  createChannel,
+  DONE,
+  type EngineChannel,
+  FAILED,
+  readError,
+  REQUEST,
+  STOP,
+} from "./_engine_channel.ts";
 
 /** What the worker found out about the model. */
 export interface ModelShape {
@@ -31,30 +45,25 @@ export interface ModelShape {
   runtime: string;
 }
 
-/** Messages to the worker. */
-export type EngineRequest =
-  | { type: "load"; id: number; model: Uint8Array; threads: number }
-  | { type: "run"; id: number; input: Float32Array<ArrayBuffer>; n: number };
+/** The one message to the worker: load this model, then serve runs through `buffer`. */
+export interface EngineLoad {
+  model: Uint8Array;
+  threads: number;
+  buffer: SharedArrayBuffer;
+  maxBatch: number;
+}
 
-/** Messages from the worker. */
+/** The worker's answer to `EngineLoad`. */
 export type EngineReply =
-  | { type: "loaded"; id: number; shape: ModelShape }
-  | {
-    type: "result";
-    id: number;
-    scores: Float32Array<ArrayBuffer>;
-    ms: number;
-    input: Float32Array<ArrayBuffer>;
-  }
-  | { type: "error"; id: number; message: string };
+  | { type: "loaded"; shape: ModelShape }
+  | { type: "error"; message: string };
 
 /** The result of one run: 10 scores per digit and the run's time. */
 export interface EngineResult {
+  /** n × 10 scores, the caller's to keep. */
   scores: Float32Array;
   /** Time `session.run` took for the whole batch, in ms, measured in the worker. */
   ms: number;
-  /** The input buffer, handed back by the worker for reuse. */
-  input: Float32Array<ArrayBuffer>;
 }
 
 /** Thrown when the model cannot be loaded or a run fails. */
@@ -66,20 +75,31 @@ export class EngineError extends Error {
 export interface EngineOptions {
   /** WASM threads for onnxruntime-web (1 keeps the second core for sockets). */
   threads?: number;
+  /** The most digits one run takes; `run()` splits larger batches. */
+  maxBatch?: number;
 }
 
 /** An onnxruntime-web session in a Worker, one run at a time. */
 export class InferenceEngine {
   readonly shape: ModelShape;
+  readonly maxBatch: number;
   #worker: Worker;
-  #nextId = 1;
-  #pending = new Map<number, { resolve: (r: EngineReply) => void }>();
+  #channel: EngineChannel;
+  #sequence = 0;
   #lock: Promise<unknown> = Promise.resolve();
   #stopped: string | null = null;
+  #onStop: (reason: string) => void = () => {};
+  #stopping: Promise<never>;
 
-  private constructor(worker: Worker, shape: ModelShape) {
+  private constructor(worker: Worker, channel: EngineChannel, shape: ModelShape) {
     this.#worker = worker;
+    this.#channel = channel;
     this.shape = shape;
+    this.maxBatch = channel.maxBatch;
+    this.#stopping = new Promise<never>((_, reject) => {
+      this.#onStop = (reason) => reject(new EngineError(reason));
+    });
+    this.#stopping.catch(() => {});
   }
 
   /** Starts the worker and loads `model` (ONNX bytes) into it. */
@@ -87,37 +107,33 @@ export class InferenceEngine {
     const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, {
       type: "module",
     });
-    const pending = new Map<number, { resolve: (r: EngineReply) => void }>();
-    worker.onmessage = (event: MessageEvent<EngineReply>) => {
-      const waiter = pending.get(event.data.id);
-      pending.delete(event.data.id);
-      waiter?.resolve(event.data);
-    };
-    const failed = new Promise<never>((_, reject) => {
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new EngineError(`engine worker failed: ${event.message}`));
-      };
-    });
-    const loaded = new Promise<EngineReply>((resolve) => pending.set(0, { resolve }));
-    worker.postMessage(
-      { type: "load", id: 0, model, threads: options.threads ?? 1 } satisfies EngineRequest,
-    );
+    const channel = createChannel(options.maxBatch ?? 256);
     let reply: EngineReply;
     try {
-      reply = await Promise.race([loaded, failed]);
+      reply = await new Promise<EngineReply>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<EngineReply>) => resolve(event.data);
+        worker.onerror = (event) => {
+          event.preventDefault();
+          reject(new EngineError(`engine worker failed: ${event.message}`));
+        };
+        worker.postMessage(
+          {
+            model,
+            threads: options.threads ?? 1,
+            buffer: channel.buffer,
+            maxBatch: channel.maxBatch,
+          } satisfies EngineLoad,
+        );
+      });
     } catch (e) {
       worker.terminate();
       throw e;
     }
     if (reply.type !== "loaded") {
       worker.terminate();
-      throw new EngineError(
-        reply.type === "error" ? reply.message : "unexpected reply from the engine",
-      );
+      throw new EngineError(reply.message);
     }
-    const engine = new InferenceEngine(worker, reply.shape);
-    engine.#pending = pending;
+    const engine = new InferenceEngine(worker, channel, reply.shape);
     worker.onerror = (event) => {
       event.preventDefault();
       engine.#stop(`engine worker failed: ${event.message}`);
@@ -127,30 +143,39 @@ export class InferenceEngine {
 
   /**
    * Runs `n` digits (`input` holds n × 784 floats, row-major) and resolves
-   * with n × 10 scores. `input` is handed to the worker (transferred) and
-   * comes back in the result. Runs never overlap.
+   * with n × 10 scores. Runs never overlap; a batch over `maxBatch` runs in
+   * pieces.
    */
-  run(input: Float32Array<ArrayBuffer>, n: number): Promise<EngineResult> {
-    const result = this.#lock.then(() => this.#send(input, n));
+  run(input: Float32Array, n: number): Promise<EngineResult> {
+    const result = this.#lock.then(() => this.#runLocked(input, n));
     this.#lock = result.catch(() => {});
     return result;
   }
 
-  async #send(input: Float32Array<ArrayBuffer>, n: number): Promise<EngineResult> {
-    if (this.#stopped) throw new EngineError(this.#stopped);
-    const id = this.#nextId++;
-    const reply = await new Promise<EngineReply>((resolve) => {
-      this.#pending.set(id, { resolve });
-      this.#worker.postMessage({ type: "run", id, input, n } satisfies EngineRequest, [
-        input.buffer,
-      ]);
-    });
-    if (reply.type !== "result") {
-      throw new EngineError(
-        reply.type === "error" ? reply.message : "unexpected reply from the engine",
-      );
+  async #runLocked(input: Float32Array, n: number): Promise<EngineResult> {
+    const scores = new Float32Array(n * 10);
+    let ms = 0;
+    for (let done = 0; done < n; done += this.maxBatch) {
+      const count = Math.min(this.maxBatch, n - done);
+      ms += await this.#runChunk(input.subarray(done * 784, (done + count) * 784), count);
+      scores.set(this.#channel.output.subarray(0, count * 10), done * 10);
     }
-    return { scores: reply.scores, ms: reply.ms, input: reply.input };
+    return { scores, ms };
+  }
+
+  async #runChunk(input: Float32Array, n: number): Promise<number> {
+    if (this.#stopped) throw new EngineError(this.#stopped);
+    const { header } = this.#channel;
+    this.#channel.input.set(input);
+    Atomics.store(header, COUNT, n);
+    const sequence = ++this.#sequence;
+    Atomics.store(header, REQUEST, sequence);
+    Atomics.notify(header, REQUEST);
+    const wait = Atomics.waitAsync(header, DONE, sequence - 1);
+    if (wait.async) await Promise.race([wait.value, this.#stopping]);
+    if (this.#stopped) throw new EngineError(this.#stopped);
+    if (Atomics.load(header, FAILED)) throw new EngineError(readError(this.#channel));
+    return this.#channel.time[0];
   }
 
   /** Stops the worker; runs not yet finished fail with an `EngineError`. */
@@ -161,10 +186,10 @@ export class InferenceEngine {
   #stop(reason: string): void {
     if (this.#stopped) return;
     this.#stopped = reason;
+    // Ends the worker's wait loop, so it is not blocked in Atomics.wait when terminated.
+    Atomics.store(this.#channel.header, REQUEST, STOP);
+    Atomics.notify(this.#channel.header, REQUEST);
     this.#worker.terminate();
-    for (const [id, waiter] of this.#pending) {
-      waiter.resolve({ type: "error", id, message: reason });
-    }
-    this.#pending.clear();
+    this.#onStop(reason);
   }
 }

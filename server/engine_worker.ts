@@ -1,16 +1,24 @@
 /**
  * The engine's worker: owns the onnxruntime-web session, so a running
- * inference never holds the event loop that reads sockets. It answers the
- * messages of `engine.ts`, one run at a time.
+ * inference never holds the event loop that reads sockets. It loads the model
+ * when asked by message, then serves runs through the shared channel
+ * (`_engine_channel.ts`), one at a time, until told to stop.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-web";
-import type { EngineReply, EngineRequest, ModelShape } from "./engine.ts";
-
-let session: ort.InferenceSession | null = null;
-let shape: ModelShape | null = null;
+import type { EngineLoad, EngineReply, ModelShape } from "./engine.ts";
+import {
+  COUNT,
+  DONE,
+  type EngineChannel,
+  FAILED,
+  openChannel,
+  REQUEST,
+  STOP,
+  writeError,
+} from "./_engine_channel.ts";
 
 /** The per-sample size of a shape, leaving out its first (batch) dimension. */
 function sampleSize(dims: readonly (number | string)[]): number | null {
@@ -22,10 +30,13 @@ function sampleSize(dims: readonly (number | string)[]): number | null {
   return size;
 }
 
-async function load(model: Uint8Array, threads: number): Promise<ModelShape> {
+async function load(
+  model: Uint8Array,
+  threads: number,
+): Promise<{ session: ort.InferenceSession; shape: ModelShape }> {
   ort.env.wasm.numThreads = threads;
   ort.env.logLevel = "error";
-  session = await ort.InferenceSession.create(model, {
+  const session = await ort.InferenceSession.create(model, {
     executionProviders: ["wasm"],
     graphOptimizationLevel: "all",
   });
@@ -40,11 +51,12 @@ async function load(model: Uint8Array, threads: number): Promise<ModelShape> {
   ) {
     throw new Error(
       `the model's input is ${describe(inputDims)} and its output ${describe(outputDims)}; ` +
-        `the server needs one input of 784 values per sample (e.g. [N,1,28,28]) and one output of 10 (e.g. [N,10])`,
+        `the server needs one input of 784 values per sample (e.g. [N,1,28,28]) ` +
+        `and one output of 10 (e.g. [N,10])`,
     );
   }
   const batchDim = inputDims[0];
-  shape = {
+  const shape: ModelShape = {
     input: session.inputNames[0],
     output: session.outputNames[0],
     inputDims: inputDims.map((d) => (typeof d === "number" ? d : -1)),
@@ -55,46 +67,68 @@ async function load(model: Uint8Array, threads: number): Promise<ModelShape> {
       threads === 1 ? "" : "s"
     })`,
   };
-  return shape;
+  return { session, shape };
 }
 
+/** Runs the `n` digits in the channel's input into its output; returns the time in ms. */
 async function run(
-  input: Float32Array<ArrayBuffer>,
+  session: ort.InferenceSession,
+  shape: ModelShape,
+  channel: EngineChannel,
   n: number,
-): Promise<{ scores: Float32Array<ArrayBuffer>; ms: number }> {
-  if (!session || !shape) throw new Error("no model loaded");
-  const scores = new Float32Array(n * 10);
+): Promise<number> {
   const dims = shape.inputDims.slice(1);
   const step = Math.min(n, shape.maxBatch);
   const start = performance.now();
   for (let done = 0; done < n; done += step) {
     const count = Math.min(step, n - done);
-    const tensor = new ort.Tensor("float32", input.subarray(done * 784, (done + count) * 784), [
-      count,
-      ...dims,
-    ]);
+    // onnxruntime-web copies the tensor into WASM memory, so a view of shared memory is fine.
+    const data = channel.input.subarray(
+      done * 784,
+      (done + count) * 784,
+    ) as unknown as Float32Array;
+    const tensor = new ort.Tensor("float32", data, [count, ...dims]);
     const result = await session.run({ [shape.input]: tensor });
-    scores.set(result[shape.output].data as Float32Array, done * 10);
-    tensor.dispose();
+    channel.output.set(result[shape.output].data as Float32Array, done * 10);
     result[shape.output].dispose();
   }
-  return { scores, ms: performance.now() - start };
+  return performance.now() - start;
 }
 
-self.onmessage = async (event: MessageEvent<EngineRequest>) => {
-  const message = event.data;
-  let reply: EngineReply;
-  try {
-    if (message.type === "load") {
-      reply = { type: "loaded", id: message.id, shape: await load(message.model, message.threads) };
-    } else {
-      const { scores, ms } = await run(message.input, message.n);
-      reply = { type: "result", id: message.id, scores, ms, input: message.input };
-      self.postMessage(reply, [scores.buffer, message.input.buffer]);
-      return;
+/** Serves runs until `REQUEST` is `STOP`. Blocks this worker's thread between runs, which is its whole job. */
+async function serve(session: ort.InferenceSession, shape: ModelShape, channel: EngineChannel) {
+  const header = channel.header;
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(header, REQUEST, seen);
+    const request = Atomics.load(header, REQUEST);
+    if (request === STOP) break;
+    if (request === seen) continue;
+    seen = request;
+    try {
+      channel.time[0] = await run(session, shape, channel, Atomics.load(header, COUNT));
+      Atomics.store(header, FAILED, 0);
+    } catch (e) {
+      writeError(channel, (e as Error).message);
+      Atomics.store(header, FAILED, 1);
     }
+    Atomics.store(header, DONE, request);
+    Atomics.notify(header, DONE);
+  }
+  await session.release();
+  self.close();
+}
+
+self.onmessage = async (event: MessageEvent<EngineLoad>) => {
+  const { model, threads, buffer, maxBatch } = event.data;
+  let reply: EngineReply;
+  let loaded;
+  try {
+    loaded = await load(model, threads);
+    reply = { type: "loaded", shape: loaded.shape };
   } catch (e) {
-    reply = { type: "error", id: message.id, message: (e as Error).message };
+    reply = { type: "error", message: (e as Error).message };
   }
   self.postMessage(reply);
+  if (loaded) serve(loaded.session, loaded.shape, openChannel(buffer, maxBatch));
 };

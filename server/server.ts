@@ -143,7 +143,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   const model = await loadModelFile(options.model ?? DEFAULT_MODEL, {
     verifyChecksum: options.verifyChecksum ?? true,
   });
-  const engine = await InferenceEngine.start(model.bytes, { threads: options.threads ?? 1 });
+  const engine = await InferenceEngine.start(model.bytes, {
+    threads: options.threads ?? 1,
+    maxBatch: options.maxBatch ?? 128,
+  });
   try {
     // The first run compiles kernels and allocates; do it before the first client waits on it.
     await engine.run(new Float32Array(784), 1);
