@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import * as flatbuffers from "flatbuffers";
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
-import { InferenceInput } from "../shared/generated/mnist-prot/inference-input.ts";
 import { Command as GenCommand } from "../shared/generated/mnist-prot/command.ts";
 import {
   Command,
@@ -14,6 +13,7 @@ import {
 } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
+import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
 import { type InferenceServer, type ServerOptions, startServer } from "./server.ts";
@@ -43,18 +43,6 @@ function ring(scale = 1): Float32Array {
     const r = Math.hypot((i % 28) - 13.5, Math.floor(i / 28) - 13.5);
     return r > 6 && r < 9 ? scale : 0;
   });
-}
-
-/** The earlier design's C++ client request, built by the generated code (not the codec under test). */
-function oldClientRequest(digit: ArrayLike<number>): Uint8Array {
-  const b = new flatbuffers.Builder(4096);
-  const vector = InferenceInput.createDigitVector(b, Array.from(digit));
-  const input = InferenceInput.createInferenceInput(b, vector, 0);
-  Commands.startCommands(b);
-  Commands.addCmd(b, GenCommand.CMD_INFERENCE_INPUT);
-  Commands.addInput(b, input);
-  b.finish(Commands.endCommands(b));
-  return b.asUint8Array();
 }
 
 function assertScores(scores: ArrayLike<number> | null) {
@@ -312,17 +300,23 @@ Deno.test("legacy garbage and truncated messages get an error reply, and other c
 
 Deno.test("a full queue answers SERVER_BUSY at once and serves the rest", async () => {
   await withServer({ maxQueued: 1 }, async (server) => {
-    const client = await InferenceClient.connect(address(server));
-    // One write: the first runs, the second waits, the rest find the queue full.
+    // Ten byte-digit frames (8.5 KB) in one write arrive in one read and are
+    // decoded in one go: the first runs, the second waits, the rest find the queue full.
+    const digitU8 = ring().map((v) => v * 255);
     const frames = Array.from(
       { length: 10 },
-      (_, i) => encodeRequest({ command: 1, requestId: i + 1, digit: ring() }, true),
+      (_, i) => encodeRequest({ command: 1, requestId: i + 1, digitU8 }, true),
     );
-    const replies = frames.map((f) => client.sendRaw(f));
-    const statuses = (await Promise.all(replies)).map((r) => r.status);
-    client.close();
+    const conn = await Deno.connect(address(server));
+    await conn.write(Uint8Array.from(frames.flatMap((f) => Array.from(f))));
+    await conn.closeWrite();
+    const replies = framedReplies(await readAll(conn));
+    conn.close();
+    assert.deepEqual(replies.map((r) => r.requestId), Array.from({ length: 10 }, (_, i) => i + 1));
+    const statuses = replies.map((r) => r.status);
     assert.deepEqual(statuses.slice(0, 2), [Status.OK, Status.OK]);
     assert.ok(statuses.slice(2).every((s) => s === Status.SERVER_BUSY), statuses.join(","));
+    assert.match(replies[9].error, /already waiting/);
   });
 });
 

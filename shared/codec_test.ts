@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import * as flatbuffers from "flatbuffers";
 import { Commands } from "./generated/mnist-prot/commands.ts";
-import { InferenceInput } from "./generated/mnist-prot/inference-input.ts";
 import { InferenceOutput } from "./generated/mnist-prot/inference-output.ts";
 import { Stats as StatsTable } from "./generated/mnist-prot/stats.ts";
 import { Command as GenCommand } from "./generated/mnist-prot/command.ts";
@@ -19,6 +18,7 @@ import {
   LEGACY_REPLY_LENGTH,
 } from "./codec.ts";
 import { Status, WireError } from "./errors.ts";
+import { oracleRequest } from "./_test_utils.ts";
 
 function digitBytes(seed: number): Uint8Array {
   return Uint8Array.from({ length: 784 }, (_, i) => (i * 31 + seed * 7) & 0xff);
@@ -31,31 +31,6 @@ function digitFloats(seed: number): Float32Array {
 function oracleRoot(bytes: Uint8Array, framed: boolean): Commands {
   const bb = new flatbuffers.ByteBuffer(bytes);
   return framed ? Commands.getSizePrefixedRootAsCommands(bb) : Commands.getRootAsCommands(bb);
-}
-
-/** Builds a request with the generated code: the way an independent client would. */
-function oracleRequest(
-  opts: { cmd: number; requestId?: number; digit?: Float32Array; digitU8?: Uint8Array },
-  framed: boolean,
-): Uint8Array {
-  const b = new flatbuffers.Builder(4096);
-  let input = 0;
-  if (opts.digit || opts.digitU8) {
-    const digit = opts.digit ? InferenceInput.createDigitVector(b, opts.digit) : 0;
-    const digitU8 = opts.digitU8 ? InferenceInput.createDigitU8Vector(b, opts.digitU8) : 0;
-    InferenceInput.startInferenceInput(b);
-    if (digit) InferenceInput.addDigit(b, digit);
-    if (digitU8) InferenceInput.addDigitU8(b, digitU8);
-    input = InferenceInput.endInferenceInput(b);
-  }
-  Commands.startCommands(b);
-  Commands.addCmd(b, opts.cmd);
-  if (input) Commands.addInput(b, input);
-  if (opts.requestId) Commands.addRequestId(b, opts.requestId);
-  const root = Commands.endCommands(b);
-  if (framed) b.finishSizePrefixed(root, "MNST");
-  else b.finish(root);
-  return b.asUint8Array();
 }
 
 Deno.test("framed requests written by the codec read back through the generated code", () => {

@@ -1,0 +1,41 @@
+/**
+ * Test helpers: requests built by the generated code on the official
+ * `flatbuffers` runtime, the way an independent client (the earlier design's
+ * C++ client among them) builds them, so tests of the lean codec and of the
+ * server never check the codec against itself.
+ *
+ * @module
+ */
+import * as flatbuffers from "flatbuffers";
+import { Commands } from "./generated/mnist-prot/commands.ts";
+import { InferenceInput } from "./generated/mnist-prot/inference-input.ts";
+
+/** A `Commands` request built by the generated code; size-prefixed with `MNST` when `framed`. */
+export function oracleRequest(
+  opts: { cmd: number; requestId?: number; digit?: ArrayLike<number>; digitU8?: Uint8Array },
+  framed: boolean,
+): Uint8Array {
+  const b = new flatbuffers.Builder(4096);
+  let input = 0;
+  if (opts.digit || opts.digitU8) {
+    const digit = opts.digit ? InferenceInput.createDigitVector(b, Array.from(opts.digit)) : 0;
+    const digitU8 = opts.digitU8 ? InferenceInput.createDigitU8Vector(b, opts.digitU8) : 0;
+    InferenceInput.startInferenceInput(b);
+    if (digit) InferenceInput.addDigit(b, digit);
+    if (digitU8) InferenceInput.addDigitU8(b, digitU8);
+    input = InferenceInput.endInferenceInput(b);
+  }
+  Commands.startCommands(b);
+  Commands.addCmd(b, opts.cmd);
+  if (input) Commands.addInput(b, input);
+  if (opts.requestId) Commands.addRequestId(b, opts.requestId);
+  const root = Commands.endCommands(b);
+  if (framed) b.finishSizePrefixed(root, "MNST");
+  else b.finish(root);
+  return b.asUint8Array();
+}
+
+/** The earlier design's C++ client request: one bare buffer with 784 floats (3,180 bytes). */
+export function oldClientRequest(digit: ArrayLike<number>): Uint8Array {
+  return oracleRequest({ cmd: 1, digit }, false);
+}
