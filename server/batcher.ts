@@ -23,7 +23,7 @@
  */
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
-import type { InferenceEngine } from "./engine.ts";
+import type { EngineResult, InferenceEngine } from "./engine.ts";
 
 /** What one digit gets back. */
 export interface Inference {
@@ -133,35 +133,55 @@ export class InferenceQueue {
 
   async #runNext(): Promise<void> {
     this.#running = true;
-    while (this.#jobs.length > 0) {
-      const batch = this.#jobs.splice(0, this.#options.maxBatch);
-      const n = batch.length;
-      const input = new Float32Array(n * DIGIT_PIXELS);
-      for (let i = 0; i < n; i++) input.set(batch[i].pixels, i * DIGIT_PIXELS);
-      const started = performance.now();
+    let run: Run | null = this.#dispatch();
+    while (run) {
+      let result: EngineResult | null = null;
+      let error: WireError | null = null;
       try {
-        const { scores, ms } = await this.#engine.run(input, n);
-        this.runs++;
-        this.served += n;
-        for (let i = 0; i < n; i++) {
-          const own = scores.subarray(i * 10, i * 10 + 10);
-          batch[i].resolve({
-            scores: own,
-            predicted: argmax(own),
-            inferenceMs: ms,
-            queueMs: started - batch[i].submitted,
-            batchSize: n,
-          });
-        }
+        result = await run.result;
       } catch (e) {
-        const error = new WireError(
-          Status.INTERNAL_ERROR,
-          `inference failed: ${(e as Error).message}`,
-        );
-        for (const job of batch) job.reject(error);
+        error = new WireError(Status.INTERNAL_ERROR, `inference failed: ${(e as Error).message}`);
       }
+      // Start the next run before answering this one, so the engine works
+      // while this thread encodes and writes the replies.
+      const finished = run;
+      run = this.#jobs.length > 0 ? this.#dispatch() : null;
+      if (result) this.#answer(finished, result);
+      else for (const job of finished.batch) job.reject(error!);
     }
     this.#running = false;
     for (const resolve of this.#idle.splice(0)) resolve();
   }
+
+  /** Takes up to `maxBatch` queued digits and hands them to the engine. */
+  #dispatch(): Run {
+    const batch = this.#jobs.splice(0, this.#options.maxBatch);
+    const n = batch.length;
+    const input = new Float32Array(n * DIGIT_PIXELS);
+    for (let i = 0; i < n; i++) input.set(batch[i].pixels, i * DIGIT_PIXELS);
+    return { batch, started: performance.now(), result: this.#engine.run(input, n) };
+  }
+
+  #answer(run: Run, { scores, ms }: EngineResult): void {
+    const n = run.batch.length;
+    this.runs++;
+    this.served += n;
+    for (let i = 0; i < n; i++) {
+      const own = scores.subarray(i * 10, i * 10 + 10);
+      run.batch[i].resolve({
+        scores: own,
+        predicted: argmax(own),
+        inferenceMs: ms,
+        queueMs: run.started - run.batch[i].submitted,
+        batchSize: n,
+      });
+    }
+  }
+}
+
+/** A batch handed to the engine. */
+interface Run {
+  batch: Job[];
+  started: number;
+  result: Promise<EngineResult>;
 }

@@ -95,12 +95,15 @@ async function run(
   return performance.now() - start;
 }
 
-/** Serves runs until `REQUEST` is `STOP`. Blocks this worker's thread between runs, which is its whole job. */
+/** Serves runs until `REQUEST` is `STOP`. */
 async function serve(session: ort.InferenceSession, shape: ModelShape, channel: EngineChannel) {
   const header = channel.header;
   let seen = 0;
   for (;;) {
-    Atomics.wait(header, REQUEST, seen);
+    // waitAsync, not wait: with more than one WASM thread, onnxruntime's
+    // threads need this worker's event loop to stay free between runs.
+    const wait = Atomics.waitAsync(header, REQUEST, seen);
+    if (wait.async) await wait.value;
     const request = Atomics.load(header, REQUEST);
     if (request === STOP) break;
     if (request === seen) continue;
