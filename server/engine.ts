@@ -73,7 +73,7 @@ export class EngineError extends Error {
 
 /** Options of `InferenceEngine.start`. */
 export interface EngineOptions {
-  /** WASM threads for onnxruntime-web (1 keeps the second core for sockets). */
+  /** WASM threads for onnxruntime-web (default 1). */
   threads?: number;
   /** The most digits one run takes; `run()` splits larger batches. */
   maxBatch?: number;

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { EngineError } from "./engine.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { ModelError } from "./model.ts";
-import { DEFAULT_PORT, startServer } from "./server.ts";
+import { DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
 
 const USAGE = `Usage: deno task serve [options]
 
@@ -24,7 +24,7 @@ Options:
   --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's)
   --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist.onnx)
   --allow-checksum-mismatch   serve a model whose sha256 differs from the metadata beside it
-  --threads N                 WASM threads for onnxruntime-web (default 1)
+  --threads N                 WASM threads for onnxruntime-web (default ${DEFAULT_THREADS})
   --max-batch N               most digits in one inference run (default 128)
   --log-level LEVEL           ${LOG_LEVELS.join(", ")} (default info; per-request lines at debug)
   -h, --help                  show this help`;
@@ -73,7 +73,7 @@ try {
     port: positiveInt("port", args.port, DEFAULT_PORT, 0),
     model: args.model,
     verifyChecksum: !args["allow-checksum-mismatch"],
-    threads: positiveInt("threads", args.threads, 1),
+    threads: positiveInt("threads", args.threads, DEFAULT_THREADS),
     maxBatch: positiveInt("max-batch", args["max-batch"], 128),
     log,
   });
