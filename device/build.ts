@@ -1,0 +1,292 @@
+/**
+ * Builds the firmware: bundles `firmware.ts` with the shared codec, unchanged,
+ * into one minified file for the Espruino interpreter, with the board's
+ * settings fixed in (esbuild `define`), then checks it: it must parse, keep
+ * to the Espruino subset (`check_subset.ts`) and fit the 6 KB budget, or the
+ * build fails.
+ *
+ * `deno task build --server HOST[:PORT] [--protocol framed|legacy] [--ssid
+ * NAME --password PASS] [--poll SECONDS] [--token T] [--out
+ * dist/firmware.js]` prints the bundle's path and size. Settings also come
+ * from `device/config.json` (see `settings.ts`); flags override it.
+ *
+ * How the output stays in the subset: target ES2015 (esbuild lowers `**`,
+ * `?.`, `??` and `catch {}` for it); TypeScript class fields compiled as
+ * assignments in the constructor, never as class fields or `__publicField`
+ * calls (`useDefineForClassFields: false`); CommonJS output wrapped in a
+ * function by hand, because esbuild's IIFE format wraps `require("net")` in a
+ * shim that needs `Proxy`, while CommonJS leaves it as it is; ASCII output,
+ * because the Espruino tools replace other characters.
+ *
+ * @example
+ * ```ts
+ * import { buildFirmware } from "./build.ts";
+ *
+ * const firmware = await buildFirmware({
+ *   host: "192.168.1.10",
+ *   port: 32001,
+ *   protocol: "framed",
+ *   ssid: "",
+ *   password: "",
+ *   token: "",
+ *   poll: 0,
+ * });
+ * console.log(firmware.size, firmware.version); // 5xxx "1.0.0+1a2b3c4d"
+ * ```
+ * @module
+ */
+import * as esbuild from "esbuild";
+import { checkSubset, formatViolations } from "./check_subset.ts";
+import { packedSampleDigits } from "./sample_digits.ts";
+import { requestTemplate } from "./request.ts";
+import { countSamples, samplesBytes } from "./samples.ts";
+import {
+  parseFlags,
+  type Settings,
+  SETTINGS_HELP,
+  SettingsError,
+  settingsFromFlags,
+} from "./settings.ts";
+
+/** The firmware's version; the build adds `+` and eight hex digits of the bundle's hash. */
+export const FIRMWARE_VERSION = "1.0.0";
+/** The most bytes a bundle may have: what the board's memory plan allows for code. */
+export const SIZE_BUDGET = 6144;
+/** Where `deno task build` writes, unless `--out` says otherwise. */
+export const DEFAULT_OUT = "dist/firmware.js";
+
+/** Stands for the build id until the hash of the bundle is known; as long as one. */
+const BUILD_ID_PLACEHOLDER = "@BUILD@@";
+
+/**
+ * Property names the minifier shortens (esbuild `mangleProps`): the bundle's
+ * own, from the shared codec and the firmware, which nothing outside the
+ * bundle reads. Never a name Espruino reads or calls (`host`, `port`,
+ * `message`, `end`, `write`, `push`, `length`...) nor one the REPL uses
+ * (`test`, `start`, `stop`, `VERSION`). A name left out is merely longer.
+ */
+export const OWN_PROPERTIES = [
+  // shared/errors.ts WireError (not `message`: Espruino's errors have one)
+  "code",
+  // shared/frame.ts FrameDecoder (not `start`, `end`, `push`)
+  "buf",
+  "max",
+  "buffered",
+  "next",
+  "reset",
+  // device/inference.ts
+  "to",
+  "timeout",
+  "busy",
+  "retryAt",
+  "wait",
+  "req",
+  "id",
+  "sock",
+  "up",
+  "sentAt",
+  "timer",
+  "why",
+  "frames",
+  "n",
+  "onConnect",
+  "onData",
+  "onError",
+  "onClose",
+  "onTimeout",
+  "send",
+  "open",
+  "transmit",
+  "data",
+  "reply",
+  "done",
+  "fail",
+  "scores",
+  // device/reply.ts
+  "status",
+  "error",
+  "ms",
+];
+
+/** Constant tables' keys (`C.TIMEOUT`, `Status.OK`) are the bundle's own too, but `VERSION`. */
+const MANGLED = new RegExp(`^(${OWN_PROPERTIES.join("|")}|[A-Z][A-Z0-9_]*)$`);
+
+/** A build that cannot be used, with a sentence saying why. */
+export class BuildError extends Error {}
+
+/** A built firmware. */
+export interface Firmware {
+  /** The bundle, ASCII. */
+  code: string;
+  /** Its length in bytes. */
+  size: number;
+  /** `FIRMWARE_VERSION+build`, the value of `VERSION` on the board. */
+  version: string;
+  settings: Settings;
+}
+
+/** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
+export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
+  const request = requestTemplate(settings.protocol);
+  return {
+    entryPoints: [new URL("./firmware.ts", import.meta.url).pathname],
+    bundle: true,
+    write: false,
+    minify: true,
+    format: "cjs",
+    platform: "neutral",
+    target: "es2015",
+    charset: "ascii",
+    legalComments: "none",
+    external: ["net", "Wifi"],
+    banner: { js: "(function(){" },
+    footer: { js: "})();" },
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
+    mangleProps: MANGLED,
+    reserveProps: /^VERSION$/,
+    logLevel: "silent",
+    define: {
+      SERVER_HOST: JSON.stringify(settings.host),
+      SERVER_PORT: String(settings.port),
+      PROTOCOL: JSON.stringify(settings.protocol),
+      LEGACY: String(settings.protocol === "legacy"),
+      REQUEST_SIZE: String(request.size),
+      REQUEST_HEAD: JSON.stringify(request.head),
+      DIGIT_AT: String(request.digitAt),
+      ID_AT: String(request.idAt),
+      WIFI_SSID: JSON.stringify(settings.ssid),
+      WIFI_PASSWORD: JSON.stringify(settings.password),
+      POLL_SECONDS: String(settings.poll),
+      FIRMWARE_VERSION: JSON.stringify(`${FIRMWARE_VERSION}+${BUILD_ID_PLACEHOLDER}`),
+      SAMPLES: JSON.stringify(samples),
+      SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
+    },
+  };
+}
+
+/**
+ * Whether `text` is printable ASCII, tabs and line breaks: the Espruino tools
+ * replace any other character with "?".
+ */
+export function isPrintableAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c < 32 || c > 126) && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
+
+async function hashHex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Builds and checks the firmware for `settings`; throws a `BuildError` when it
+ * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`).
+ */
+export async function buildFirmware(
+  settings: Settings,
+  budget: number = SIZE_BUDGET,
+): Promise<Firmware> {
+  let result;
+  try {
+    result = await esbuild.build(esbuildOptions(settings, packedSampleDigits()));
+  } catch (e) {
+    throw new BuildError(`esbuild failed: ${(e as Error).message}`);
+  } finally {
+    // The service process would keep Deno (and a test) running.
+    await esbuild.stop();
+  }
+  const bundled = result.outputFiles![0].text;
+  const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
+  const code = bundled.replaceAll(BUILD_ID_PLACEHOLDER, build);
+  const violations = checkSubset(code);
+  if (violations.length) {
+    throw new BuildError(
+      `the bundle leaves the Espruino subset:\n${formatViolations("bundle", violations)}`,
+    );
+  }
+  if (!isPrintableAscii(code)) throw new BuildError("the bundle is not printable ASCII");
+  const size = code.length;
+  if (size > budget) {
+    throw new BuildError(
+      `the bundle is ${size} bytes, over the ${budget}-byte budget by ${size - budget}`,
+    );
+  }
+  return { code, size, version: `${FIRMWARE_VERSION}+${build}`, settings };
+}
+
+/** Writes a firmware to `path`, making its folder; owner-only when it holds a WiFi password. */
+export async function writeFirmware(firmware: Firmware, path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+  await Deno.writeTextFile(path, firmware.code, {
+    mode: firmware.settings.password ? 0o600 : 0o644,
+  });
+}
+
+/** One line about a firmware: where, how big, which version and settings. */
+export function describe(firmware: Firmware, path: string): string {
+  const s = firmware.settings;
+  return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
+    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, ${s.protocol} to ` +
+    `${s.host}:${s.port}, WiFi ${s.ssid ? `"${s.ssid}"` : "as saved on the board"}` +
+    (s.poll ? `, polling every ${s.poll} s` : "") +
+    (s.token ? "; token reserved: not built in nor sent" : "");
+}
+
+const USAGE = `deno task build --server HOST[:PORT] [flags]
+
+Builds the firmware into one minified file and prints its path and size.
+
+${SETTINGS_HELP}
+  --out PATH             where to write (default ${DEFAULT_OUT})
+  --check                build both protocols with example settings, check them, write nothing
+  --help                 this text`;
+
+/** Settings for `--check`: the longest WiFi credentials, the worst case for the size. */
+export const EXAMPLE_SETTINGS: Settings = {
+  host: "192.168.100.100",
+  port: 32001,
+  protocol: "framed",
+  ssid: "s".repeat(32),
+  password: "p".repeat(64),
+  token: "",
+  poll: 3600,
+};
+
+/** `deno task build`: returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  try {
+    const flags = parseFlags(args, {
+      out: { type: "string" },
+      check: { type: "boolean" },
+      help: { type: "boolean" },
+    });
+    if (flags.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    if (flags.check) {
+      for (const protocol of ["framed", "legacy"] as const) {
+        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
+        console.log(describe(firmware, `(${protocol}, not written)`) + ", in the Espruino subset");
+      }
+      return 0;
+    }
+    const firmware = await buildFirmware(await settingsFromFlags(flags));
+    const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
+    await writeFirmware(firmware, out);
+    console.log(describe(firmware, out));
+    return 0;
+  } catch (e) {
+    if (e instanceof SettingsError || e instanceof BuildError) {
+      console.error(`build: ${e.message}`);
+      return e instanceof SettingsError ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

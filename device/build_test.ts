@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import {
+  BuildError,
+  buildFirmware,
+  EXAMPLE_SETTINGS,
+  FIRMWARE_VERSION,
+  isPrintableAscii,
+  main,
+  SIZE_BUDGET,
+} from "./build.ts";
+import { checkSubset } from "./check_subset.ts";
+import type { Settings } from "./settings.ts";
+
+const SETTINGS: Settings = {
+  host: "192.168.1.10",
+  port: 32001,
+  protocol: "framed",
+  ssid: "",
+  password: "",
+  token: "",
+  poll: 0,
+};
+
+Deno.test("both protocols fit the 6 KB budget with the longest WiFi settings, in the subset", async () => {
+  for (const protocol of ["framed", "legacy"] as const) {
+    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
+    assert.ok(firmware.size <= SIZE_BUDGET, `${protocol}: ${firmware.size} bytes`);
+    assert.equal(firmware.size, firmware.code.length);
+    assert.deepEqual(checkSubset(firmware.code), []);
+    assert.ok(isPrintableAscii(firmware.code));
+  }
+});
+
+Deno.test("the settings are built in; the token is not", async () => {
+  const firmware = await buildFirmware({
+    ...SETTINGS,
+    host: "10.1.2.3",
+    port: 4321,
+    ssid: "Home Network",
+    password: "it's a secret",
+    token: "TOKEN-NOT-IN-BUNDLE",
+    poll: 5,
+  });
+  for (const text of ['"10.1.2.3"', "4321", '"Home Network"', JSON.stringify("it's a secret")]) {
+    assert.ok(firmware.code.includes(text), text);
+  }
+  assert.ok(!firmware.code.includes("TOKEN-NOT-IN-BUNDLE"));
+  assert.match(
+    firmware.version,
+    new RegExp(`^${FIRMWARE_VERSION.replaceAll(".", "\\.")}\\+[0-9a-f]{8}$`),
+  );
+  assert.ok(firmware.code.includes(JSON.stringify(firmware.version)));
+  assert.ok(!firmware.code.includes("@BUILD"));
+});
+
+Deno.test("a build is repeatable, and its version names it", async () => {
+  const a = await buildFirmware(SETTINGS);
+  const b = await buildFirmware(SETTINGS);
+  const c = await buildFirmware({ ...SETTINGS, port: 32002 });
+  assert.equal(a.code, b.code);
+  assert.equal(a.version, b.version);
+  assert.notEqual(a.version, c.version);
+});
+
+Deno.test("each protocol carries only its own code", async () => {
+  const framed = await buildFirmware(SETTINGS);
+  const legacy = await buildFirmware({ ...SETTINGS, protocol: "legacy" });
+  // FrameDecoder's messages are in the framed bundle only.
+  assert.ok(framed.code.includes("is too short for a FlatBuffer"));
+  assert.ok(!legacy.code.includes("is too short for a FlatBuffer"));
+});
+
+Deno.test("over the budget the build fails, saying by how much", async () => {
+  await assert.rejects(buildFirmware(SETTINGS, 1000), (e) => {
+    assert.ok(e instanceof BuildError);
+    assert.match(e.message, /^the bundle is \d+ bytes, over the 1000-byte budget by \d+$/);
+    return true;
+  });
+});
+
+Deno.test("deno task build: flags over the settings file; prints the path and the size", async () => {
+  const dir = await Deno.makeTempDir();
+  const log = console.log, error = console.error;
+  const out: string[] = [];
+  console.log = console.error = (line: string) => out.push(line);
+  try {
+    const config = `${dir}/config.json`;
+    await Deno.writeTextFile(config, JSON.stringify({ server: "10.0.0.1", protocol: "legacy" }));
+    const file = `${dir}/fw.js`;
+    assert.equal(await main(["--config", config, "--server", "10.0.0.2:99", "--out", file]), 0);
+    assert.match(
+      out[0],
+      new RegExp(
+        `^${file}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+[0-9a-f]{8}, legacy to 10\\.0\\.0\\.2:99, WiFi as saved on the board$`,
+      ),
+    );
+    assert.ok((await Deno.readTextFile(file)).includes('"10.0.0.2"'));
+    out.length = 0;
+    assert.equal(await main(["--config", `${dir}/none.json`]), 2);
+    assert.match(out[0], /^build: no server/);
+  } finally {
+    console.log = log;
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,79 @@
+/**
+ * Types of the Espruino APIs the firmware uses, and nothing else: the
+ * firmware declares the globals with these types (`declare const E: EspruinoE`)
+ * so that TypeScript checks every call, while esbuild emits no code for them.
+ * The test harness implements the same interfaces on Deno.
+ *
+ * Only what the firmware calls is here, as Espruino documents it
+ * (https://www.espruino.com/Reference): `net.connect` returns a socket at
+ * once and may throw ("Unable to create socket" when a connection is refused
+ * on Linux); sockets emit `data` (a binary string), `error`, `end` and
+ * `close`; `write` takes a string; every object has `on`, `emit` and
+ * `removeAllListeners`, and `emit` queues its listeners rather than calling
+ * them at once.
+ *
+ * @example
+ * ```ts
+ * import type { EspruinoE, Net } from "./espruino.ts";
+ *
+ * declare const E: EspruinoE;
+ * declare function require(name: "net"): Net;
+ *
+ * export function send(host: string, bytes: Uint8Array): void {
+ *   const socket = require("net").connect({ host, port: 32001 }, () => {
+ *     socket.write(E.toString(bytes)); // a string: write(u8) would send "1,2,3"
+ *   });
+ *   socket.on("data", (data: string) => console.log(E.toUint8Array(data)));
+ * }
+ * ```
+ * @module
+ */
+
+// Event listeners take whatever their event carries.
+// deno-lint-ignore no-explicit-any
+export type Listener = (...args: any[]) => void;
+
+/** What every Espruino object has (`Object.prototype.on` and friends). */
+export interface Emitter {
+  on(event: string, listener: Listener): void;
+  emit(event: string, ...args: unknown[]): void;
+  /** Without an event name, removes every listener, the connect callback included. */
+  removeAllListeners(event?: string): void;
+}
+
+/** A TCP socket from `require("net").connect`. */
+export interface Socket extends Emitter {
+  /** Sends a string, one byte per character; anything else is sent as its `toString()` text. */
+  write(data: string): void;
+  end(): void;
+}
+
+/** `require("net")`. */
+export interface Net {
+  connect(options: { host: string; port: number }, onConnect: Listener): Socket;
+}
+
+/** `require("Wifi")` on the ESP8266 and ESP32. */
+export interface Wifi extends Emitter {
+  connect(
+    ssid: string,
+    options: { password?: string },
+    callback: (error: string | null) => void,
+  ): void;
+  /** The station's addresses; `ip` is missing or "0.0.0.0" while not connected. */
+  getIP(): { ip?: string };
+}
+
+/** The `E` object: Espruino's own utilities. */
+export interface EspruinoE extends Emitter {
+  /** Bytes as a binary string; a flat-string-backed Uint8Array is returned without a copy. */
+  toString(data: Uint8Array): string;
+  /** A binary string as bytes (a copy). */
+  toUint8Array(data: string): Uint8Array;
+}
+
+/** `process` on Espruino: only `memory()` is used. */
+export interface EspruinoProcess {
+  /** Variables in use (`usage`) of `total`, after a garbage collection. */
+  memory(): { usage: number; total: number };
+}

@@ -1,0 +1,277 @@
+/**
+ * Builds the firmware and puts it on a board with the Espruino command-line
+ * tool (the `espruino` npm package, pinned in `deno.json`), then checks that
+ * the board runs it: the board must answer with the exact `VERSION` (version
+ * and build hash) of the bundle just built.
+ *
+ * `deno task flash --port /dev/ttyUSB0 [build flags]`, or `--port
+ * tcp://IP[:23]` for a board's telnet console. Code goes to flash by
+ * default (the tool's `SAVE_ON_SEND=1`: kept across resets, run at boot, its
+ * functions read from flash rather than copied to RAM); `--ram` sends it to
+ * RAM for a quick try (gone at reset, and the code then takes RAM). Serial
+ * ports default to 115200 baud (`--baud`), what ESP8266 boards use.
+ * `--dry-run` builds and prints the exact tool calls without making them.
+ *
+ * Why the settings passed to the tool: `--no-ble`, or the tool looks for
+ * Bluetooth through D-Bus and dies where there is none; `SERIAL_THROTTLE_SEND=1`,
+ * or it hangs on uploads of 512 bytes or less. The tool exits 0 even when it
+ * could not connect, so success is read from what it prints, and each call
+ * is killed after `--timeout` seconds (default 60): a port that does not
+ * answer is an error within seconds, not a hang.
+ *
+ * @example
+ * ```ts
+ * import { cliCalls } from "./flash.ts";
+ *
+ * const calls = cliCalls({ port: "/dev/ttyUSB0", baud: 115200, ram: false, file: "dist/firmware.js" });
+ * console.log(calls.map((c) => c.join(" ")).join("\n")); // the upload, then the check
+ * ```
+ * @module
+ */
+import { BuildError, buildFirmware, DEFAULT_OUT, describe, writeFirmware } from "./build.ts";
+import { parseFlags, SETTINGS_HELP, SettingsError, settingsFromFlags } from "./settings.ts";
+
+/** The baud rate of ESP8266 boards' serial console. */
+export const DEFAULT_BAUD = 115200;
+/** Seconds each call of the tool may take. */
+export const DEFAULT_TIMEOUT = 60;
+
+/** The expression that asks a board for its firmware's version; its answer starts `firmware `. */
+export const VERSION_QUERY = 'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))';
+
+/** Where and how to upload. */
+export interface FlashTarget {
+  /** A serial device, or tcp://IP[:PORT] (telnet console, port 23 by default). */
+  port: string;
+  baud: number;
+  /** To RAM instead of flash. */
+  ram: boolean;
+  /** The bundle to upload. */
+  file: string;
+}
+
+/** A failed upload or check, with a sentence saying what to do. */
+export class FlashError extends Error {}
+
+/** The `npm:` specifier of the Espruino tool, as pinned in deno.json's imports. */
+export async function espruinoSpecifier(): Promise<string> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const specifier = config.imports?.espruino;
+  if (typeof specifier !== "string" || !specifier.startsWith("npm:espruino@")) {
+    throw new FlashError('deno.json has no "espruino" import (npm:espruino@VERSION)');
+  }
+  return specifier;
+}
+
+function isTcp(port: string): boolean {
+  return port.startsWith("tcp://");
+}
+
+/** The tool's arguments for the upload and for the check, in order (after `deno run -A SPEC`). */
+export function cliCalls(target: FlashTarget): string[][] {
+  const connect = ["--no-ble", "-p", target.port];
+  if (!isTcp(target.port)) connect.push("-b", String(target.baud));
+  return [
+    [
+      ...connect,
+      "--config",
+      `SAVE_ON_SEND=${target.ram ? 0 : 1}`,
+      "--config",
+      "SERIAL_THROTTLE_SEND=1",
+      target.file,
+    ],
+    [...connect, "-e", VERSION_QUERY],
+  ];
+}
+
+/** `args` as one line a POSIX shell would run as is. */
+export function shellLine(args: string[]): string {
+  return args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'"'"'`)}'`)
+    .join(" ");
+}
+
+/** The whole command of each call: this Deno running the pinned tool. */
+export async function commands(target: FlashTarget): Promise<string[][]> {
+  const spec = await espruinoSpecifier();
+  return cliCalls(target).map((args) => [Deno.execPath(), "run", "-A", spec, ...args]);
+}
+
+/**
+ * What the tool prints when it cannot talk to the board, and what to call it.
+ * (Not every error it prints: it also fails, harmlessly, to fetch board data
+ * from espruino.com when offline.)
+ */
+const FAILURES: [RegExp, string][] = [
+  [
+    /RECEIVE ERROR.*ECONNREFUSED/,
+    "connection refused: is the board's telnet console on that address?",
+  ],
+  [/RECEIVE ERROR/, "the connection failed"],
+  [/Port ".*" not found/, "no such serial port"],
+  [/Unable to connect/i, "the tool could not open the port"],
+  [/No Ports Found/, "no serial ports found"],
+  [/Prompt not detected/, "the board does not answer at its REPL"],
+];
+
+/** The result of one call of the tool. */
+export interface CallResult {
+  lines: string[];
+  /** Why the call was stopped early, or null when it ended by itself. */
+  stopped: string | null;
+  code: number;
+}
+
+/**
+ * Runs one command, echoing its lines to `echo`; stops it at the first line
+ * that says the board cannot be reached, or after `timeoutSeconds`.
+ */
+export async function runCall(
+  command: string[],
+  timeoutSeconds: number,
+  echo: (line: string) => void,
+): Promise<CallResult> {
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const lines: string[] = [];
+  let stopped: string | null = null;
+  const stop = (why: string) => {
+    if (stopped) return;
+    stopped = why;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  };
+  const timer = setTimeout(
+    () => stop(`no answer within ${timeoutSeconds} s`),
+    timeoutSeconds * 1000,
+  );
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let rest = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      let nl;
+      while ((nl = rest.indexOf("\n")) >= 0) {
+        const line = rest.slice(0, nl).replace(/\r$/, "");
+        rest = rest.slice(nl + 1);
+        lines.push(line);
+        echo(line);
+        const failure = FAILURES.find(([pattern]) => pattern.test(line));
+        if (failure) stop(failure[1]);
+      }
+    }
+    if (rest) {
+      lines.push(rest);
+      echo(rest);
+    }
+  };
+  const [status] = await Promise.all([child.status, pump(child.stdout), pump(child.stderr)]);
+  clearTimeout(timer);
+  return { lines, stopped, code: status.code };
+}
+
+/** The version a board printed in answer to `VERSION_QUERY`, or null. */
+export function versionFrom(lines: string[]): string | null {
+  for (const line of lines) {
+    const match = /(?:^|[\s>])firmware (\S+)\s*$/.exec(line);
+    if (match) return match[1];
+  }
+  return null;
+}
+
+const USAGE = `deno task flash --port PORT --server HOST[:PORT] [flags]
+
+Builds the firmware, uploads it with the Espruino tool and checks that the board answers with
+the new VERSION.
+
+  --port PORT            /dev/ttyUSB0 (serial) or tcp://IP[:23] (telnet console); required
+  --baud N               serial baud rate (default ${DEFAULT_BAUD}, what ESP8266 boards use)
+  --ram                  upload to RAM for a quick try (default: save to flash, run at boot)
+  --dry-run              build, then print the tool calls instead of making them
+  --timeout SECONDS      stop a call of the tool after this long (default ${DEFAULT_TIMEOUT})
+  --out PATH             where the bundle is written (default ${DEFAULT_OUT})
+${SETTINGS_HELP}
+  --help                 this text`;
+
+/** `deno task flash`: returns the exit code. */
+export async function main(
+  args: string[],
+  echo: (line: string) => void = (line) => console.log(line),
+): Promise<number> {
+  try {
+    const flags = parseFlags(args, {
+      port: { type: "string" },
+      baud: { type: "string" },
+      ram: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      timeout: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean" },
+    });
+    if (flags.help) {
+      echo(USAGE);
+      return 0;
+    }
+    const port = flags.port as string | undefined;
+    if (!port) throw new SettingsError("no --port: pass /dev/ttyUSB0 or tcp://IP");
+    const baud = Number(flags.baud ?? DEFAULT_BAUD);
+    if (!(Number.isInteger(baud) && baud > 0)) throw new SettingsError(`baud "${flags.baud}"`);
+    const timeout = Number(flags.timeout ?? DEFAULT_TIMEOUT);
+    if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
+    const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
+
+    const firmware = await buildFirmware(await settingsFromFlags(flags));
+    await writeFirmware(firmware, file);
+    echo(describe(firmware, file));
+    const target: FlashTarget = { port, baud, ram: !!flags.ram, file };
+    const [upload, check] = await commands(target);
+    if (flags["dry-run"]) {
+      echo(shellLine(upload));
+      echo(shellLine(check));
+      return 0;
+    }
+    if (!isTcp(port)) {
+      try {
+        await Deno.stat(port);
+      } catch {
+        throw new FlashError(
+          `${port} does not exist: is the board plugged in? (ls /dev/ttyUSB* /dev/ttyACM*)`,
+        );
+      }
+    }
+    const where = target.ram ? "RAM" : "flash";
+    echo(`Uploading to ${port} (${where})...`);
+    const up = await runCall(upload, timeout, (line) => echo(`  ${line}`));
+    if (up.stopped || !up.lines.some((l) => /Upload Complete/.test(l))) {
+      throw new FlashError(
+        `could not upload to ${port}: ${up.stopped ?? `the tool ended (exit ${up.code})`}`,
+      );
+    }
+    echo(`Checking the board's VERSION...`);
+    const ask = await runCall(check, timeout, (line) => echo(`  ${line}`));
+    const version = versionFrom(ask.lines);
+    if (version !== firmware.version) {
+      throw new FlashError(
+        version
+          ? `the board answers VERSION ${version}, not ${firmware.version}: the upload did not take`
+          : `the board did not answer with its VERSION: ${ask.stopped ?? "no answer"}`,
+      );
+    }
+    echo(`Flashed ${firmware.version} to ${port} (${where}).`);
+    return 0;
+  } catch (e) {
+    if (e instanceof SettingsError || e instanceof BuildError || e instanceof FlashError) {
+      console.error(`flash: ${e.message}`);
+      return e instanceof SettingsError ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,194 @@
+/**
+ * A board for the tests: runs the BUILT firmware bundle (not the TypeScript
+ * sources) in a fresh Worker that plays the Espruino interpreter
+ * (`harness_worker.ts`): Espruino's globals, its event and timer rules, and
+ * `require("net")` backed by real Deno sockets, so the bundle talks to the
+ * real server over loopback. The test types at the REPL (`repl`), reads
+ * what the board prints (`lines`, `waitFor`), changes the network (chunk
+ * size, delay, connections refused at once) and reads counts that stand in
+ * for the memory a harness cannot measure (`stats`).
+ *
+ * @example
+ * ```ts
+ * import { Board } from "./harness.ts";
+ * import { buildFirmware } from "./build.ts";
+ * import { startServer } from "../server/server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const { code } = await buildFirmware({
+ *   host: "127.0.0.1",
+ *   port: server.addr.port,
+ *   protocol: "framed",
+ *   ssid: "",
+ *   password: "",
+ *   token: "",
+ *   poll: 0,
+ * });
+ * const board = await Board.start(code, { wifi: "none" });
+ * await board.waitFor(/^Ready/);
+ * await board.repl("test()");
+ * console.log(await board.waitFor(/^Predicted/));
+ * await board.close();
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import type {
+  BoardStats,
+  FromBoard,
+  NetworkSettings,
+  ToBoard,
+  WorkerOptions,
+} from "./harness_worker.ts";
+
+export type { BoardStats, NetworkSettings };
+
+/** How the board is set up; every field has a default. */
+export interface BoardOptions extends NetworkSettings {
+  /** Board time runs this many times faster than the wall clock (default 1). */
+  speed?: number;
+  /** The Wifi module: "none" (default, as on Linux), "saved", "connected" or "never". */
+  wifi?: WorkerOptions["wifi"];
+  /** "flash" (default): `init` follows the code, as at boot; "ram": as after an upload to RAM. */
+  boot?: WorkerOptions["boot"];
+  /** What `process.memory().usage` reports (default 0: the harness cannot count variables). */
+  memoryUsage?: number;
+  /** Also write each printed line here (default: nowhere). */
+  echo?: (line: string) => void;
+}
+
+/** A firmware bundle running on a stand-in Espruino board. */
+export class Board {
+  /** Every line the board printed, in order. */
+  readonly lines: string[] = [];
+  #worker: Worker;
+  #next = 1;
+  #waiting = new Map<number, (m: FromBoard) => void>();
+  #watchers: (() => void)[] = [];
+  #echo?: (line: string) => void;
+  #closed = false;
+
+  private constructor(worker: Worker, echo?: (line: string) => void) {
+    this.#worker = worker;
+    this.#echo = echo;
+    worker.onmessage = (event: MessageEvent<FromBoard>) => this.#receive(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#print(`HARNESS: the board crashed: ${event.message}`);
+    };
+  }
+
+  /** Starts a board that runs `code` (a built bundle). */
+  static start(code: string, options: BoardOptions = {}): Promise<Board> {
+    const worker = new Worker(new URL("./harness_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const board = new Board(worker, options.echo);
+    const workerOptions: WorkerOptions = {
+      speed: options.speed ?? 1,
+      wifi: options.wifi ?? "none",
+      boot: options.boot ?? "flash",
+      memoryUsage: options.memoryUsage ?? 0,
+      chunk: options.chunk,
+      delayMs: options.delayMs,
+      refuseAtOnce: options.refuseAtOnce,
+    };
+    board.#send({ type: "start", code, options: workerOptions });
+    return Promise.resolve(board);
+  }
+
+  #send(message: ToBoard): void {
+    this.#worker.postMessage(message);
+  }
+
+  #print(line: string): void {
+    this.lines.push(line);
+    this.#echo?.(line);
+    for (const watcher of this.#watchers.slice()) watcher();
+  }
+
+  #receive(m: FromBoard): void {
+    if (m.type === "print") {
+      for (const line of m.line.split("\n")) this.#print(line);
+    } else {
+      const resolve = this.#waiting.get(m.id);
+      this.#waiting.delete(m.id);
+      resolve?.(m);
+    }
+  }
+
+  #ask(message: ToBoard & { id: number }): Promise<FromBoard> {
+    return new Promise((resolve) => {
+      this.#waiting.set(message.id, resolve);
+      this.#send(message);
+    });
+  }
+
+  /** Runs a line at the REPL; resolves with its value as text (an exception is printed). */
+  async repl(code: string): Promise<string | undefined> {
+    const m = await this.#ask({ type: "eval", id: this.#next++, code });
+    return m.type === "result" ? m.value : undefined;
+  }
+
+  /** Changes how the network behaves from now on. */
+  network(settings: NetworkSettings): void {
+    this.#send({ type: "network", settings });
+  }
+
+  /** Counts that stand in for memory: connections, request buffers, timers. */
+  async stats(): Promise<BoardStats> {
+    const m = await this.#ask({ type: "stats", id: this.#next++ });
+    if (m.type !== "stats") throw new Error("the board answered something else");
+    return m.stats;
+  }
+
+  /** The lines printed from index `from` on that match `pattern`. */
+  matching(pattern: RegExp, from = 0): string[] {
+    return this.lines.slice(from).filter((line) => pattern.test(line));
+  }
+
+  /**
+   * Waits until `count` lines from index `from` on match `pattern`; resolves
+   * with the last of them. Rejects after `timeoutMs` of wall time, naming
+   * what was printed: a test's safety net, not a measurement.
+   */
+  waitFor(
+    pattern: RegExp,
+    options: { from?: number; count?: number; timeoutMs?: number } = {},
+  ): Promise<string> {
+    const from = options.from ?? 0;
+    const count = options.count ?? 1;
+    const timeoutMs = options.timeoutMs ?? 20000;
+    return new Promise((resolve, reject) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.#watchers.splice(this.#watchers.indexOf(watcher), 1);
+      };
+      const watcher = () => {
+        const found = this.matching(pattern, from);
+        if (found.length < count) return;
+        finish();
+        resolve(found[count - 1]);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new Error(
+            `no ${count} line(s) matching ${pattern} after ${timeoutMs} ms; ` +
+              `the board printed:\n${this.lines.slice(from).join("\n")}`,
+          ),
+        );
+      }, timeoutMs);
+      this.#watchers.push(watcher);
+      watcher();
+    });
+  }
+
+  /** Stops the board: its timers, then the Worker (which closes its sockets). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#ask({ type: "stop", id: this.#next++ });
+    this.#worker.terminate();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * A board's settings: which server, which protocol, which WiFi network.
+ * They come from `device/config.json` (git-ignored; copy
+ * `device/config.example.json`) and from flags, which override it, and are
+ * fixed into the firmware at build time: nobody edits source to configure a
+ * board.
+ *
+ * Flags (shared by `deno task build` and `deno task flash`):
+ * `--server HOST[:PORT]` (port 32001 when left out), `--protocol
+ * framed|legacy`, `--ssid NAME --password PASS` (without an SSID the board
+ * uses the credentials it saved with `Wifi.save()`), `--poll SECONDS` (poll
+ * from start-up; 0, the default, waits for `start()` at the REPL), `--token
+ * T` and `--config PATH`.
+ *
+ * `--token` is reserved: it is checked and kept in the settings but not
+ * built into the firmware nor sent, because the wire schema has no field for
+ * it yet, and a secret that is sent nowhere should not sit in the board's
+ * flash either.
+ *
+ * @example
+ * ```ts
+ * import { loadSettings } from "./settings.ts";
+ *
+ * const settings = await loadSettings(["--server", "192.168.1.10", "--protocol", "legacy"]);
+ * console.log(settings.host, settings.port, settings.protocol); // 192.168.1.10 32001 legacy
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+/** The server's port when `--server` names only a host. */
+export const DEFAULT_PORT = 32001;
+/** Where the settings file is, unless `--config` says otherwise. */
+export const DEFAULT_CONFIG = new URL("./config.json", import.meta.url);
+
+/** Everything a build needs to know about the board's setting. */
+export interface Settings {
+  host: string;
+  port: number;
+  protocol: "framed" | "legacy";
+  /** "" uses the credentials saved on the board. */
+  ssid: string;
+  password: string;
+  /** Reserved: see the module documentation. */
+  token: string;
+  /** Seconds between requests from start-up; 0 waits for `start()`. */
+  poll: number;
+}
+
+/** The settings file: the same names, `server` as "HOST[:PORT]". */
+export interface ConfigFile {
+  server?: string;
+  protocol?: string;
+  ssid?: string;
+  password?: string;
+  token?: string;
+  poll?: number;
+}
+
+/** A setting that cannot be used, with a sentence saying which and why. */
+export class SettingsError extends Error {}
+
+/** The settings flags, for `parseArgs`; tools add their own to these. */
+export const SETTINGS_FLAGS = {
+  server: { type: "string" },
+  protocol: { type: "string" },
+  ssid: { type: "string" },
+  password: { type: "string" },
+  token: { type: "string" },
+  poll: { type: "string" },
+  config: { type: "string" },
+} as const;
+
+/** Help text for the settings flags. */
+export const SETTINGS_HELP = `Settings (flags override device/config.json):
+  --server HOST[:PORT]   the inference server (port ${DEFAULT_PORT} when left out); required
+  --protocol P           framed (default: keep-alive, digits as bytes) or legacy (one
+                         connection per request, digits as floats, for old servers)
+  --ssid NAME            WiFi network; without it the board uses what Wifi.save() saved
+  --password PASS        WiFi password
+  --poll SECONDS         send a digit every SECONDS from start-up (default 0: wait for start())
+  --token T              reserved: checked, not built in nor sent (no field on the wire yet)
+  --config PATH          the settings file (default device/config.json)`;
+
+const KEYS = ["server", "protocol", "ssid", "password", "token", "poll"];
+
+/** Splits "HOST[:PORT]". */
+export function parseServer(text: string): { host: string; port: number } {
+  const match = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim());
+  if (!match) {
+    throw new SettingsError(
+      `server "${text}" is not HOST or HOST:PORT (an IPv4 address or a name)`,
+    );
+  }
+  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) {
+    throw new SettingsError(`server port ${match[2]} is not 1..65535`);
+  }
+  return { host: match[1], port };
+}
+
+/** Reads a settings file; a missing file is an empty one. */
+export async function readConfig(path: string | URL): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(text);
+  } catch (e) {
+    throw new SettingsError(`${path}: not JSON: ${(e as Error).message}`);
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new SettingsError(`${path}: expected a JSON object`);
+  }
+  for (const [key, value] of Object.entries(config)) {
+    if (!KEYS.includes(key)) {
+      throw new SettingsError(`${path}: unknown setting "${key}" (known: ${KEYS.join(", ")})`);
+    }
+    const number = key === "poll";
+    if (number ? typeof value !== "number" : typeof value !== "string") {
+      throw new SettingsError(`${path}: "${key}" must be a ${number ? "number" : "string"}`);
+    }
+  }
+  return config as ConfigFile;
+}
+
+/** Text that goes into the firmware: printable ASCII (the board's strings are bytes). */
+function ascii(name: string, value: string, max: number): string {
+  if (!/^[\x20-\x7e]*$/.test(value)) {
+    throw new SettingsError(`${name} must be printable ASCII`);
+  }
+  if (value.length > max) throw new SettingsError(`${name} is longer than ${max} characters`);
+  return value;
+}
+
+/** Merges the file and the flags (flags win) and checks every value. */
+export function resolveSettings(config: ConfigFile, flags: Record<string, unknown>): Settings {
+  const pick = (key: keyof ConfigFile) =>
+    flags[key] !== undefined ? flags[key] as string : config[key];
+  const server = pick("server");
+  if (!server) {
+    throw new SettingsError(
+      'no server: pass --server HOST[:PORT] or set "server" in device/config.json',
+    );
+  }
+  const protocol = String(pick("protocol") ?? "framed");
+  if (protocol !== "framed" && protocol !== "legacy") {
+    throw new SettingsError(`protocol "${protocol}" is not framed or legacy`);
+  }
+  const poll = Number(pick("poll") ?? 0);
+  if (!(poll >= 0 && poll <= 86400)) {
+    throw new SettingsError(`poll "${pick("poll")}" is not a number of seconds 0..86400`);
+  }
+  const ssid = ascii("ssid", String(pick("ssid") ?? ""), 32);
+  const password = ascii("password", String(pick("password") ?? ""), 64);
+  if (password && !ssid) throw new SettingsError("a WiFi password needs an --ssid");
+  return {
+    ...parseServer(String(server)),
+    protocol,
+    ssid,
+    password,
+    token: ascii("token", String(pick("token") ?? ""), 64),
+    poll,
+  };
+}
+
+/** A tool's flags: the settings flags plus `extra` ones (`parseArgs` options). */
+export type Flags = Record<string, string | boolean | undefined>;
+
+/** Parses a tool's arguments: the settings flags plus `extra`; unknown flags are errors. */
+export function parseFlags(args: string[], extra: Record<string, unknown>): Flags {
+  try {
+    return parseArgs({
+      args,
+      // deno-lint-ignore no-explicit-any
+      options: { ...SETTINGS_FLAGS, ...extra } as any,
+      strict: true,
+      allowPositionals: false,
+    }).values as Flags;
+  } catch (e) {
+    throw new SettingsError((e as Error).message);
+  }
+}
+
+/** The settings that `flags` and the settings file (`--config`, or the default) make. */
+export async function settingsFromFlags(flags: Flags): Promise<Settings> {
+  const config = await readConfig((flags.config as string | undefined) ?? DEFAULT_CONFIG);
+  return resolveSettings(config, flags);
+}
+
+/** The settings from settings flags and the settings file. */
+export async function loadSettings(args: string[]): Promise<Settings> {
+  return await settingsFromFlags(parseFlags(args, {}));
+}
