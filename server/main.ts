@@ -90,7 +90,13 @@ const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
   log.info("stopping", { signal, in_flight: server.queue.queued });
+  // A stuck engine must not keep the process from stopping.
+  const deadline = setTimeout(() => {
+    log.error("shutdown did not finish within 10 s; exiting", { in_flight: server.queue.queued });
+    Deno.exit(1);
+  }, 10_000);
   await server.shutdown();
+  clearTimeout(deadline);
   log.info("stopped", { served: server.queue.served });
   Deno.exit(0);
 };

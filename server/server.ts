@@ -24,12 +24,12 @@ export const PROTOCOL_VERSION = 2;
 /** The earlier design's port. */
 export const DEFAULT_PORT = 32001;
 /**
- * WASM threads by default: two, or one on a single core. Measured on a 2-core
- * machine with the load on the same machine, two threads beat one both for a
- * single client (0.17 against 0.25 ms per inference) and for 500 (6,067
- * against 4,346 req/s); see bench/README.md.
+ * WASM threads by default: one. Two are faster on this 2-core machine (about
+ * +22% req/s at 500 clients, see bench/README.md), but onnxruntime-web's
+ * thread start-up can hang the engine when load arrives at once (1 in 16 fresh
+ * starts even after a full-batch warm-up), so `--threads 2` is opt-in.
  */
-export const DEFAULT_THREADS = Math.min(2, navigator.hardwareConcurrency || 1);
+export const DEFAULT_THREADS = 1;
 
 /** Options of `startServer`; every one has a default. */
 export interface ServerOptions {
@@ -155,8 +155,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     maxBatch: options.maxBatch ?? 128,
   });
   try {
-    // The first run compiles kernels and allocates; do it before the first client waits on it.
+    // The first runs compile kernels, allocate, and start onnxruntime's other
+    // threads (a full batch engages them all); do it before any client waits.
     await engine.run(new Float32Array(784), 1);
+    const full = engine.maxBatch;
+    await engine.run(new Float32Array(784 * full), full);
     const listener = Deno.listen({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port ?? DEFAULT_PORT,

@@ -1,0 +1,161 @@
+/**
+ * Helpers the three bench commands share: flag values checked into numbers
+ * and lists, a usage error that carries its exit code, plain-text tables and
+ * a progress line on stderr. Private to `bench/`.
+ *
+ * @example
+ * ```ts
+ * import { formatTable, intFlag, listFlag } from "./_cli.ts";
+ *
+ * const runs = intFlag("runs", "1000", 1, { min: 1 });
+ * const batches = listFlag("batches", "1,8,32,128", [1], { min: 1 });
+ * console.log(formatTable(["runs", "batches"], [[runs, batches.join("/")]]));
+ * ```
+ * @module
+ */
+
+/** A bad command line: the message is for the user, the command exits 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Limits of a numeric flag. */
+export interface Bounds {
+  min?: number;
+  max?: number;
+}
+
+function checkBounds(name: string, n: number, text: string, bounds: Bounds): number {
+  if (bounds.min !== undefined && n < bounds.min) {
+    throw new UsageError(`--${name} must be ≥ ${bounds.min}, got "${text}"`);
+  }
+  if (bounds.max !== undefined && n > bounds.max) {
+    throw new UsageError(`--${name} must be ≤ ${bounds.max}, got "${text}"`);
+  }
+  return n;
+}
+
+/** An integer flag: `fallback` when absent, a `UsageError` when not an integer within bounds. */
+export function intFlag(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  bounds: Bounds = {},
+): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isInteger(n)) {
+    throw new UsageError(`--${name} must be an integer, got "${text}"`);
+  }
+  return checkBounds(name, n, text, bounds);
+}
+
+/** A number flag (e.g. seconds): `fallback` when absent. */
+export function numberFlag(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  bounds: Bounds = {},
+): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isFinite(n)) {
+    throw new UsageError(`--${name} must be a number, got "${text}"`);
+  }
+  return checkBounds(name, n, text, bounds);
+}
+
+/** A comma-separated list of integers, e.g. `1,10,100`. */
+export function listFlag(
+  name: string,
+  text: string | undefined,
+  fallback: number[],
+  bounds: Bounds = {},
+): number[] {
+  if (text === undefined) return fallback;
+  const items = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (items.length === 0) throw new UsageError(`--${name} needs at least one value`);
+  return items.map((item) => intFlag(name, item, 0, bounds));
+}
+
+/** One of a fixed set of words. */
+export function choiceFlag<T extends string>(
+  name: string,
+  text: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new UsageError(`--${name} must be one of ${choices.join(", ")}, got "${text}"`);
+  }
+  return text as T;
+}
+
+/** A number with a fixed count of decimals, or "-" when it is not finite. */
+export function fixed(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : "-";
+}
+
+/** An integer with thousands separators, as the old post printed them: 31,228. */
+export function thousands(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
+}
+
+/**
+ * A plain-text table: a header, a rule and the rows, columns padded to the
+ * widest cell; numbers (and cells that look like numbers) align right.
+ */
+export function formatTable(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map((c) => String(c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? "").length)));
+  const numeric = header.map((_, i) =>
+    rows.length > 0 && rows.every((row) => /^[-+]?[\d,.]+[%×]?$|^[-—]$/.test(String(row[i] ?? "")))
+  );
+  const line = (row: string[]) =>
+    row.map((c, i) => numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])).join("  ")
+      .trimEnd();
+  return [line(cells[0]), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)]
+    .join("\n");
+}
+
+/**
+ * A progress line on stderr, redrawn in place on a terminal and printed at
+ * most once a second otherwise, so logs of long runs stay short.
+ */
+export class Progress {
+  #tty = Deno.stderr.isTerminal();
+  #last = 0;
+  #shown = false;
+  #enabled: boolean;
+  #encoder = new TextEncoder();
+
+  constructor(enabled = true) {
+    this.#enabled = enabled;
+  }
+
+  /** Shows `text` unless a line was shown less than `everyMs` ago (`force` shows it anyway). */
+  update(text: string, force = false, everyMs = 1000): void {
+    if (!this.#enabled) return;
+    const now = performance.now();
+    if (!force && now - this.#last < (this.#tty ? 100 : everyMs)) return;
+    this.#last = now;
+    this.#shown = this.#tty;
+    Deno.stderr.writeSync(this.#encoder.encode(this.#tty ? `\r\x1b[K${text}` : `${text}\n`));
+  }
+
+  /** Clears a redrawn line before ordinary output. */
+  done(): void {
+    if (this.#shown) Deno.stderr.writeSync(this.#encoder.encode("\r\x1b[K"));
+    this.#shown = false;
+  }
+}
+
+/** Prints a usage error and exits 2, or rethrows anything else. */
+export function exitOnUsageError(e: unknown, usage: string): never {
+  if (e instanceof UsageError) {
+    console.error(`error: ${e.message}\n\n${usage}`);
+    Deno.exit(2);
+  }
+  throw e;
+}

@@ -1,0 +1,268 @@
+/**
+ * What a load test's raw record comes to: throughput, latency percentiles,
+ * fairness ratios, errors by kind, the server's own figures (inference,
+ * queue time, batch size), accuracy against the digits' labels, the CPU each
+ * side used, and the lines `bench:stress` prints, starting with the earlier
+ * C++ tool's two.
+ *
+ * @example
+ * ```ts
+ * import { formatStep, summarizeStep } from "./results.ts";
+ * import type { PoolResult } from "./pool.ts";
+ *
+ * declare const result: PoolResult; // from LoadPool.run
+ * const step = summarizeStep(result, { clients: 500, requests: 1, protocol: "legacy",
+ *   digits: "float", keepAlive: false, garbage: false });
+ * console.log(formatStep(step).join("\n")); // Total elapsed time: ... ms
+ * ```
+ * @module
+ */
+import { type ThreadGroups } from "./cpu.ts";
+import { fixed, thousands } from "./_cli.ts";
+import { type DigitKind, NO_REPLY, type Protocol } from "./load.ts";
+import type { PoolResult } from "./pool.ts";
+import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
+
+/** The load one step put on the server. */
+export interface StepLoad {
+  clients: number;
+  /** Requests per client asked for (the duration may cut it short). */
+  requests: number;
+  protocol: Protocol;
+  digits: DigitKind;
+  keepAlive: boolean;
+  garbage: boolean;
+}
+
+/** CPU time (ms) and share of one core (%) over the step. */
+export interface CpuFigure {
+  ms: number;
+  percent: number;
+}
+
+/** One step of a run (one concurrency), summarised. */
+export interface StepSummary extends StepLoad {
+  /** Requests attempted. */
+  attempted: number;
+  ok: number;
+  failed: number;
+  errors: Record<string, number>;
+  /** From the start of the first request to the end of the last, as the old tool timed it. */
+  elapsedMs: number;
+  /** Replies with status OK per second of `elapsedMs`. */
+  reqPerSec: number;
+  /** Round-trip latency of the OK requests, ms. */
+  latency: Summary;
+  /** p99 / p50 and max / p50 of the latency. */
+  fairness: { p99OverP50: number; maxOverP50: number };
+  /** The mean `timer_ms` of the replies: the old tool's "Average server inference time" (a whole run's time). */
+  serverInferenceMs: number;
+  /** Mean `timer_ms / batch_size` (framed only). */
+  perSampleInferenceMs: number | null;
+  /** Round trip minus the reply's `timer_ms`: what the network, the server and the queue added. */
+  overhead: Summary;
+  /** The server's `queue_ms` (framed only). */
+  queueMs: Summary | null;
+  /** The server's `batch_size` (framed only). */
+  batchSize: Summary | null;
+  /** Predictions checked against known labels. */
+  accuracy: { correct: number; known: number };
+  cpu: {
+    /** Each load runner's thread (NaN where unknown). */
+    loadWorkers: CpuFigure[];
+    /** The whole bench process: load runners, its main thread, V8 helpers. */
+    benchProcess: CpuFigure;
+    /** The server subprocess's threads by role, when the bench started it. */
+    server: Record<keyof ThreadGroups, CpuFigure> | null;
+  };
+  workers: number;
+  /** Latency histogram of the OK requests (40 bins). */
+  histogram: Histogram;
+  /** Replies (OK) finished per time bin over the step: `binMs` wide. */
+  timeline: { binMs: number; counts: number[] };
+}
+
+function cpuFigure(ms: number, elapsedMs: number): CpuFigure {
+  return { ms, percent: elapsedMs > 0 ? (ms / elapsedMs) * 100 : NaN };
+}
+
+/** Summarises a step's record; `serverCpuNs` is the server's CPU by role, when known. */
+export function summarizeStep(
+  result: PoolResult,
+  load: StepLoad,
+  serverCpuNs: ThreadGroups | null = null,
+): StepSummary {
+  const ok: number[] = [];
+  const overhead: number[] = [];
+  const queue: number[] = [];
+  const batch: number[] = [];
+  let inferenceSum = 0;
+  let perSampleSum = 0;
+  let correct = 0;
+  let known = 0;
+  let lastEnd = 0;
+  let firstStart = Infinity;
+  for (let i = 0; i < result.count; i++) {
+    firstStart = Math.min(firstStart, result.startMs[i]);
+    lastEnd = Math.max(lastEnd, result.startMs[i] + result.latencyMs[i]);
+    if (result.status[i] !== 0) continue;
+    const latency = result.latencyMs[i];
+    ok.push(latency);
+    overhead.push(latency - result.inferenceMs[i]);
+    inferenceSum += result.inferenceMs[i];
+    if (result.batchSize[i] > 0) {
+      batch.push(result.batchSize[i]);
+      queue.push(result.queueMs[i]);
+      perSampleSum += result.inferenceMs[i] / result.batchSize[i];
+    }
+    if (result.correct[i] >= 0) {
+      known++;
+      correct += result.correct[i];
+    }
+  }
+  const elapsedMs = result.count > 0 ? lastEnd - Math.min(firstStart, 0) : result.elapsedMs;
+  const latency = summarize(ok);
+  const failed = result.count - ok.length;
+  const bins = 50;
+  const binMs = Math.max(elapsedMs / bins, 1e-3);
+  const counts = new Array<number>(bins).fill(0);
+  for (let i = 0; i < result.count; i++) {
+    if (result.status[i] !== 0) continue;
+    const end = result.startMs[i] + result.latencyMs[i];
+    counts[Math.max(0, Math.min(bins - 1, Math.floor(end / binMs)))]++;
+  }
+  return {
+    ...load,
+    attempted: result.count,
+    ok: ok.length,
+    failed,
+    errors: result.errors,
+    elapsedMs,
+    reqPerSec: elapsedMs > 0 ? (ok.length / elapsedMs) * 1000 : NaN,
+    latency,
+    fairness: { p99OverP50: latency.p99 / latency.p50, maxOverP50: latency.max / latency.p50 },
+    serverInferenceMs: ok.length ? inferenceSum / ok.length : NaN,
+    perSampleInferenceMs: batch.length ? perSampleSum / batch.length : null,
+    overhead: summarize(overhead),
+    queueMs: queue.length ? summarize(queue) : null,
+    batchSize: batch.length ? summarize(batch) : null,
+    accuracy: { correct, known },
+    cpu: {
+      loadWorkers: result.workerCpuMs.map((ms) => cpuFigure(ms, elapsedMs)),
+      benchProcess: cpuFigure(result.processCpuMs, elapsedMs),
+      server: serverCpuNs
+        ? {
+          main: cpuFigure(serverCpuNs.main / 1e6, elapsedMs),
+          workers: cpuFigure(serverCpuNs.workers / 1e6, elapsedMs),
+          v8: cpuFigure(serverCpuNs.v8 / 1e6, elapsedMs),
+          other: cpuFigure(serverCpuNs.other / 1e6, elapsedMs),
+        }
+        : null,
+    },
+    workers: result.workers,
+    histogram: histogram(ok, 40),
+    timeline: { binMs, counts },
+  };
+}
+
+/** `NO_REPLY` is -1; a status name otherwise. Re-exported for readers of the JSON. */
+export { NO_REPLY };
+
+function ms(n: number, digits = 3): string {
+  return fixed(n, digits);
+}
+
+function pct(figure: CpuFigure): string {
+  return `${fixed(figure.percent, 0)}%`;
+}
+
+/** The lines printed for one step: the old tool's two first, then the rest. */
+export function formatStep(step: StepSummary): string[] {
+  const lines = [
+    `Total elapsed time: ${Math.round(step.elapsedMs)} ms`,
+    `Average server inference time: ${ms(step.serverInferenceMs)} ms`,
+  ];
+  const mode = step.protocol === "legacy"
+    ? "legacy (a connection per request)"
+    : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
+  lines.push(
+    `${thousands(step.clients)} clients × ${thousands(step.requests)} request(s), ${mode}, ` +
+      `${step.garbage ? "garbage floats" : `${step.digits} digits`}: ${thousands(step.ok)} ok, ` +
+      `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s`,
+  );
+  const l = step.latency;
+  lines.push(
+    `latency ms: p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  ` +
+      `mean ${ms(l.mean)}   (p99/p50 ${fixed(step.fairness.p99OverP50, 2)}, ` +
+      `max/p50 ${fixed(step.fairness.maxOverP50, 2)})`,
+  );
+  lines.push(
+    `round trip − server inference ms: p50 ${ms(step.overhead.p50)}  p99 ${ms(step.overhead.p99)}`,
+  );
+  if (step.queueMs && step.batchSize) {
+    lines.push(
+      `server: queue ms p50 ${ms(step.queueMs.p50)}  p99 ${ms(step.queueMs.p99)}  max ` +
+        `${ms(step.queueMs.max)}; batch size mean ${fixed(step.batchSize.mean, 1)}  max ` +
+        `${step.batchSize.max}; inference ${ms(step.perSampleInferenceMs ?? NaN, 4)} ms/sample`,
+    );
+  }
+  const errors = Object.entries(step.errors).sort((a, b) => b[1] - a[1]);
+  lines.push(
+    `errors: ${errors.length ? errors.map(([k, n]) => `${k} ${thousands(n)}`).join(", ") : "none"}`,
+  );
+  if (step.accuracy.known > 0) {
+    lines.push(
+      `accuracy: ${fixed((step.accuracy.correct / step.accuracy.known) * 100, 1)}% of ` +
+        `${thousands(step.accuracy.known)} labelled digits`,
+    );
+  }
+  const load = step.cpu.loadWorkers;
+  const loadText = step.workers === 0
+    ? "in the main thread"
+    : `${step.workers} worker(s): ${load.map(pct).join(", ")} of a core each`;
+  lines.push(`load generator CPU: ${loadText}; bench process ${pct(step.cpu.benchProcess)}`);
+  const s = step.cpu.server;
+  if (s) {
+    lines.push(
+      `server CPU: event loop ${pct(s.main)}, inference workers ${pct(s.workers)}, ` +
+        `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}`,
+    );
+  }
+  return lines;
+}
+
+/** A table of steps, one row per concurrency, for sweeps. */
+export function sweepRows(steps: StepSummary[]): (string | number)[][] {
+  return steps.map((s) => [
+    thousands(s.clients),
+    thousands(s.ok),
+    thousands(s.failed),
+    thousands(s.elapsedMs),
+    thousands(s.reqPerSec),
+    ms(s.latency.p50),
+    ms(s.latency.p90),
+    ms(s.latency.p99),
+    ms(s.latency.max),
+    s.batchSize ? fixed(s.batchSize.mean, 1) : "-",
+    fixed(s.cpu.benchProcess.percent, 0),
+    s.cpu.server ? fixed(s.cpu.server.main.percent, 0) : "-",
+    s.cpu.server ? fixed(s.cpu.server.workers.percent, 0) : "-",
+  ]);
+}
+
+/** Headers of `sweepRows`. */
+export const SWEEP_HEADER = [
+  "clients",
+  "ok",
+  "failed",
+  "ms",
+  "req/s",
+  "p50 ms",
+  "p90 ms",
+  "p99 ms",
+  "max ms",
+  "batch",
+  "load %",
+  "srv loop %",
+  "srv infer %",
+];

@@ -1,0 +1,166 @@
+/**
+ * Runs the inference server as `deno task serve` runs it, in a subprocess on
+ * a free loopback port, so a load test puts the server and the load in one
+ * run but in separate processes (as the earlier design's server and C++
+ * stress tool were). `stop()` sends SIGTERM and waits for the exit.
+ *
+ * @example
+ * ```ts
+ * import { spawnServer } from "./server_process.ts";
+ *
+ * const server = await spawnServer({ threads: 1 });
+ * console.log(server.port, server.describe);
+ * await server.stop();
+ * ```
+ * @module
+ */
+
+const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
+
+/** Options passed to `server/main.ts`. */
+export interface SpawnOptions {
+  /** WASM threads (`--threads`, default 1). */
+  threads?: number;
+  /** `--max-batch` (the server's default when absent). */
+  maxBatch?: number;
+  /** `--model` (the server's default when absent). */
+  model?: string;
+  /**
+   * The server's entry point (default: this repository's `server/main.ts`); another
+   * path runs a changed copy, to measure a proposed server change without editing it.
+   */
+  main?: string;
+  /** How long to wait for the server's first line, in ms (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+/** A server subprocess. */
+export interface ServerProcess {
+  hostname: string;
+  port: number;
+  pid: number;
+  /** The line the server printed at start (its address, model and engine). */
+  describe: string;
+  /**
+   * Sends SIGTERM and resolves with the exit code once it has stopped; a
+   * server still running `killAfterMs` later (default 5 s) gets SIGKILL, and
+   * `killed` says so.
+   */
+  stop(killAfterMs?: number): Promise<number>;
+  /** Whether `stop()` had to kill the server. */
+  readonly killed: boolean;
+  /** Whatever the server wrote to stderr so far (its errors). */
+  stderr(): string;
+}
+
+/** Reads a stream to its end in the background, keeping the text. */
+function drain(stream: ReadableStream<Uint8Array>, into: { text: string }): Promise<void> {
+  return stream.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({
+      write(chunk) {
+        into.text = (into.text + chunk).slice(-16_384);
+      },
+    }),
+  ).catch(() => {});
+}
+
+/** Starts `server/main.ts` on 127.0.0.1 with `--port 0` and waits for its listening line. */
+export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
+  const args = [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-env",
+    options.main ?? MAIN,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--log-level",
+    "error",
+    "--threads",
+    String(options.threads ?? 1),
+  ];
+  if (options.maxBatch) args.push("--max-batch", String(options.maxBatch));
+  if (options.model) args.push("--model", options.model);
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const err = { text: "" };
+  const errDone = drain(child.stderr, err);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), options.startTimeoutMs ?? 30_000);
+  });
+  try {
+    while (!out.includes("\n")) {
+      const next = await Promise.race([reader.read(), timeout]);
+      if (next === "timeout" || next.done) break;
+      out += next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  const line = out.split("\n")[0];
+  const match = line.match(/listening on ([\d.]+):(\d+)/);
+  if (!match) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await errDone;
+    throw new Error(`the server did not start: ${(err.text || line || "no output").trim()}`);
+  }
+  // Keep reading stdout so the server never blocks on a full pipe.
+  const outDone = (async () => {
+    try {
+      while (!(await reader.read()).done) { /* discard */ }
+    } catch {
+      // The process ended.
+    }
+  })();
+  let stopping: Promise<number> | undefined;
+  let killed = false;
+  const signal = (name: Deno.Signal) => {
+    try {
+      child.kill(name);
+    } catch {
+      // Already exited.
+    }
+  };
+  return {
+    hostname: match[1],
+    port: Number(match[2]),
+    pid: child.pid,
+    describe: line.replace(/^mnist-server /, ""),
+    stderr: () => err.text,
+    get killed() {
+      return killed;
+    },
+    stop(killAfterMs = 5000) {
+      stopping ??= (async () => {
+        signal("SIGTERM");
+        // A server whose engine hangs never finishes draining: do not wait for it forever.
+        const timer = setTimeout(() => {
+          killed = true;
+          signal("SIGKILL");
+        }, killAfterMs);
+        try {
+          const status = await child.status;
+          await Promise.all([outDone, errDone]);
+          return status.code;
+        } finally {
+          clearTimeout(timer);
+        }
+      })();
+      return stopping;
+    },
+  };
+}

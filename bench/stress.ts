@@ -1,0 +1,438 @@
+/**
+ * `deno task bench:stress`: the load test that replaces the earlier design's
+ * C++ stress tool (N threads, one request each, "Total elapsed time" and
+ * "Average server inference time"). Simulated devices, spread over Deno
+ * Workers, send inferences to a server on loopback: the legacy protocol (a
+ * connection per request) or the framed one (keep-alive or not), real MNIST
+ * digits by default. It prints the old tool's two lines, then req/s, latency
+ * percentiles, fairness ratios, errors by kind, the server's queue time and
+ * batch size (framed), and the CPU both sides used.
+ *
+ * Without `--port` it starts the server itself, as `deno task serve` would,
+ * in a subprocess on a free port, and stops it at the end. Every run is
+ * bounded: clients, requests, `--duration` per step and `--timeout` per request.
+ *
+ * @example
+ * ```sh
+ * deno task bench:stress --clients 500                       # the old tool's run: 500 legacy clients
+ * deno task bench:stress --protocol framed --keep-alive --clients 500 --requests 40 --compare-inference
+ * deno task bench:stress --protocol framed --keep-alive --requests 200 --duration 3 \
+ *   --sweep 1,10,100,500,2000 --report /tmp/stress.html --json /tmp/stress.json
+ * deno task bench:stress --port 32001 --clients 20           # against a running server
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  choiceFlag,
+  exitOnUsageError,
+  fixed,
+  formatTable,
+  intFlag,
+  listFlag,
+  numberFlag,
+  Progress,
+  thousands,
+  UsageError,
+} from "./_cli.ts";
+import { cpuDelta, groupThreads, threadCpu } from "./cpu.ts";
+import { DIGIT_SOURCES, type DigitSource, loadDigits } from "./digits.ts";
+import {
+  bestRate,
+  formatInferenceTable,
+  type InferenceReport,
+  measureInference,
+} from "./inference.ts";
+import { DIGIT_KINDS, type DigitKind, type Protocol, PROTOCOLS } from "./load.ts";
+import { LoadPool, type RunPlan } from "./pool.ts";
+import { renderReport, type StressReport } from "./report.ts";
+import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
+import { type ServerProcess, spawnServer } from "./server_process.ts";
+
+/** The most clients in one step, and requests in one step: load stays bounded. */
+export const MAX_CLIENTS = 10_000;
+export const MAX_STEP_REQUESTS = 2_000_000;
+
+/** Everything the command line says. */
+export interface StressOptions {
+  host: string;
+  /** null: start a server subprocess. */
+  port: number | null;
+  clients: number;
+  requests: number;
+  protocol: Protocol;
+  digits: DigitKind;
+  keepAlive: boolean;
+  garbage: boolean;
+  digitSource: DigitSource;
+  /** Seconds: no request starts later than this into a step. */
+  duration: number;
+  /** Seconds a request may take. */
+  timeout: number;
+  /** Client counts, one step each; null for one step of `clients`. */
+  sweep: number[] | null;
+  workers: number;
+  /** Requests sent before measuring (0: none). */
+  warmup: number;
+  serverThreads: number;
+  serverMaxBatch: number | null;
+  /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
+  serverMain: string | null;
+  compareInference: boolean;
+  inferenceRuns: number;
+  json: string | null;
+  report: string | null;
+  quiet: boolean;
+  help: boolean;
+}
+
+export const USAGE = `Usage: deno task bench:stress [options]
+
+Load-tests the inference server on loopback with simulated devices, as the earlier C++ stress
+tool did, and prints its two lines (Total elapsed time, Average server inference time), then
+req/s, latency p50/p90/p99/max, fairness, errors by kind, server queue time and batch size
+(framed), and the CPU the load generator and the server used.
+
+Target:
+  --host HOST            server address, loopback only (default 127.0.0.1)
+  --port PORT            a running server; without it the bench starts one as a subprocess
+                         (as deno task serve) on a free port and stops it at the end
+  --server-threads N     WASM threads of the started server (default 1)
+  --server-max-batch N   --max-batch of the started server (default: the server's, 128)
+  --server-main FILE     start this entry point instead of server/main.ts (a changed copy
+                         of the server, to measure a proposed change side by side)
+
+Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
+  thousands(MAX_STEP_REQUESTS)
+} requests per step):
+  --clients N            concurrent simulated devices (default 500)
+  --requests R           requests per client, one at a time (default 1)
+  --protocol P           legacy (a connection per request, as old clients) or framed
+                         (default legacy)
+  --keep-alive           framed: one connection per client for all its requests
+  --digits D             float (784 floats, as old clients) or u8 (784 bytes); default float
+                         for legacy, u8 for framed
+  --garbage              float digits full of NaN/Inf/huge values, as the old tool's
+                         uninitialised array
+  --digit-source S       mnist (the 1,000 held-out digits; default) or synthetic
+  --duration S           no request starts after S seconds into a step (default 60)
+  --timeout S            a request unanswered after S seconds is cut off (default 10)
+  --sweep LIST           one step per client count, e.g. 1,10,100,500,2000
+  --workers K            Deno Workers running the clients (default 1; 0 = main thread)
+  --warmup N             requests sent first and not measured (default 500; 0 = none)
+
+Comparison and output:
+  --compare-inference    first time the engine alone (bench:inference, engine path, threads
+                         1 and 2, batches 1/8/32/128) and compare served req/s with it
+  --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
+  --json FILE            write the results as JSON
+  --report FILE.html     write a self-contained HTML report (charts as inline SVG)
+  -q, --quiet            no progress on stderr
+  -h, --help             show this help
+
+Permissions: the task runs with -A because Deno reads /proc/<pid> (per-thread CPU of the
+load workers and the server) only with --allow-all; without it the CPU figures are left out.`;
+
+function isLoopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1" || host === "localhost";
+}
+
+/** Parses and checks the command line; throws `UsageError`. */
+export function parseStressArgs(args: string[]): StressOptions {
+  let values;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        clients: { type: "string" },
+        requests: { type: "string" },
+        protocol: { type: "string" },
+        digits: { type: "string" },
+        "keep-alive": { type: "boolean" },
+        garbage: { type: "boolean" },
+        "digit-source": { type: "string" },
+        duration: { type: "string" },
+        timeout: { type: "string" },
+        sweep: { type: "string" },
+        workers: { type: "string" },
+        warmup: { type: "string" },
+        "server-threads": { type: "string" },
+        "server-max-batch": { type: "string" },
+        "server-main": { type: "string" },
+        "compare-inference": { type: "boolean" },
+        "inference-runs": { type: "string" },
+        json: { type: "string" },
+        report: { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const protocol = choiceFlag("protocol", values.protocol, PROTOCOLS, "legacy");
+  const options: StressOptions = {
+    host: values.host ?? "127.0.0.1",
+    port: values.port === undefined
+      ? null
+      : intFlag("port", values.port, 0, { min: 1, max: 65535 }),
+    clients: intFlag("clients", values.clients, 500, { min: 1, max: MAX_CLIENTS }),
+    requests: intFlag("requests", values.requests, 1, { min: 1, max: MAX_STEP_REQUESTS }),
+    protocol,
+    digits: choiceFlag(
+      "digits",
+      values.digits,
+      DIGIT_KINDS,
+      protocol === "legacy" ? "float" : "u8",
+    ),
+    keepAlive: values["keep-alive"] ?? false,
+    garbage: values.garbage ?? false,
+    digitSource: choiceFlag("digit-source", values["digit-source"], DIGIT_SOURCES, "mnist"),
+    duration: numberFlag("duration", values.duration, 60, { min: 0.001, max: 600 }),
+    timeout: numberFlag("timeout", values.timeout, 10, { min: 0.001, max: 120 }),
+    sweep: values.sweep === undefined
+      ? null
+      : listFlag("sweep", values.sweep, [], { min: 1, max: MAX_CLIENTS }),
+    workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
+    warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
+    serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    serverMaxBatch: values["server-max-batch"] === undefined
+      ? null
+      : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
+    serverMain: values["server-main"] ?? null,
+    compareInference: values["compare-inference"] ?? false,
+    inferenceRuns: intFlag("inference-runs", values["inference-runs"], 1000, {
+      min: 1,
+      max: 100_000,
+    }),
+    json: values.json ?? null,
+    report: values.report ?? null,
+    quiet: values.quiet ?? false,
+    help: values.help ?? false,
+  };
+  if (!isLoopback(options.host)) {
+    throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
+  }
+  if (options.keepAlive && options.protocol === "legacy") {
+    throw new UsageError(
+      "--keep-alive needs --protocol framed: legacy is a connection per request",
+    );
+  }
+  if (options.garbage && options.digits !== "float") {
+    throw new UsageError("--garbage sends floats: it cannot go with --digits u8");
+  }
+  if (
+    options.port !== null &&
+    (values["server-threads"] || values["server-max-batch"] || values["server-main"])
+  ) {
+    throw new UsageError(
+      "--server-threads, --server-max-batch and --server-main are for the server the bench starts",
+    );
+  }
+  for (const clients of options.sweep ?? [options.clients]) {
+    if (clients * options.requests > MAX_STEP_REQUESTS) {
+      throw new UsageError(
+        `${thousands(clients)} clients × ${thousands(options.requests)} requests is over the ` +
+          `${thousands(MAX_STEP_REQUESTS)} requests a step may send`,
+      );
+    }
+  }
+  return options;
+}
+
+function cpuModel(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    return info.match(/model name\s*:\s*(.*)/)?.[1]?.trim() ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** Runs the whole test: inference comparison, server, warm-up, steps; prints as it goes. */
+export async function runStress(
+  options: StressOptions,
+  print: (line: string) => void = console.log,
+): Promise<StressReport> {
+  const progress = new Progress(!options.quiet);
+  const digits = await loadDigits(options.digitSource);
+
+  let inference: InferenceReport | null = null;
+  if (options.compareInference) {
+    inference = await measureInference({
+      via: ["engine"],
+      threads: [...new Set([1, 2, options.serverThreads])].sort(),
+      batches: [1, 8, 32, 128],
+      runs: options.inferenceRuns,
+      maxSeconds: 2,
+      onProgress: (t) => progress.update(`inference: ${t}`),
+    });
+    progress.done();
+    print("Inference alone (bench:inference, engine path), before the load:");
+    print(formatInferenceTable(inference));
+    print("");
+  }
+
+  let server: ServerProcess | null = null;
+  if (options.port === null) {
+    progress.update("starting the server", true);
+    server = await spawnServer({
+      threads: options.serverThreads,
+      maxBatch: options.serverMaxBatch ?? undefined,
+      main: options.serverMain ?? undefined,
+    });
+    progress.done();
+    print(`server (subprocess pid ${server.pid}): ${server.describe}`);
+  }
+  const port = server ? server.port : options.port!;
+  const hostname = server ? server.hostname : options.host;
+  const report: StressReport = {
+    date: new Date().toISOString(),
+    command: `deno task bench:stress ${Deno.args.join(" ")}`.trim(),
+    environment: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      os: `${Deno.build.os} ${Deno.build.arch}`,
+      cpus: navigator.hardwareConcurrency,
+      cpuModel: cpuModel(),
+    },
+    server: {
+      describe: server?.describe ?? `${hostname}:${port}`,
+      spawned: server !== null,
+      threads: server ? options.serverThreads : null,
+      maxBatch: server ? options.serverMaxBatch ?? 128 : null,
+      main: options.serverMain,
+    },
+    inference,
+    steps: [],
+  };
+
+  const pool = await LoadPool.create(options.workers, digits);
+  try {
+    const base: Omit<RunPlan, "clients" | "requests"> = {
+      hostname,
+      port,
+      protocol: options.protocol,
+      digits: options.digits,
+      keepAlive: options.keepAlive,
+      garbage: options.garbage,
+      durationMs: options.duration * 1000,
+      timeoutMs: options.timeout * 1000,
+    };
+    const counts = options.sweep ?? [options.clients];
+    if (options.warmup > 0) {
+      const clients = Math.min(options.warmup, Math.max(...counts));
+      const requests = Math.ceil(options.warmup / clients);
+      await pool.run(
+        { ...base, clients, requests, durationMs: Math.min(base.durationMs, 5000) },
+        (done) => progress.update(`warm-up: ${thousands(done)}/${thousands(clients * requests)}`),
+      );
+      progress.done();
+    }
+    for (const [i, clients] of counts.entries()) {
+      const total = clients * options.requests;
+      const label = counts.length > 1 ? `step ${i + 1}/${counts.length}, ` : "";
+      const started = performance.now();
+      const before = server ? threadCpu(server.pid) : [];
+      const result = await pool.run({ ...base, clients, requests: options.requests }, (done) => {
+        const seconds = (performance.now() - started) / 1000;
+        progress.update(
+          `${label}${thousands(clients)} clients: ${thousands(done)}/${thousands(total)} ` +
+            `requests, ${thousands(done / seconds)} req/s`,
+        );
+      });
+      const serverCpu = server && before.length
+        ? groupThreads(cpuDelta(before, threadCpu(server.pid)), server.pid)
+        : null;
+      progress.done();
+      const step = summarizeStep(result, {
+        clients,
+        requests: options.requests,
+        protocol: options.protocol,
+        digits: options.digits,
+        keepAlive: options.keepAlive,
+        garbage: options.garbage,
+      }, serverCpu);
+      report.steps.push(step);
+      if (counts.length > 1) print(`== ${thousands(clients)} clients`);
+      for (const line of formatStep(step)) print(line);
+      if (inference) { for (const line of compareLines(step, inference, options)) print(line); }
+      print("");
+    }
+  } finally {
+    pool.close();
+    if (server) {
+      const code = await server.stop();
+      if (server.killed) {
+        print("the server did not stop within 5 s of SIGTERM (its queue never drained): killed");
+      } else if (code !== 0) print(`the server exited with ${code}: ${server.stderr().trim()}`);
+    }
+  }
+  if (report.steps.length > 1) print(formatTable(SWEEP_HEADER, sweepRows(report.steps)));
+  return report;
+}
+
+/** How a step compares with the engine alone. */
+export function compareLines(
+  step: StepSummary,
+  inference: InferenceReport,
+  options: Pick<StressOptions, "serverThreads" | "port">,
+): string[] {
+  const lines: string[] = [];
+  const same = bestRate(
+    inference,
+    (c) => c.via === "engine" && c.threads === options.serverThreads,
+  );
+  const any = bestRate(inference, (c) => c.via === "engine");
+  const describe = (c: NonNullable<typeof any>) =>
+    `${thousands(c.samplesPerSec)}/s, ${c.threads} thread(s), batch ${c.batch}`;
+  if (same && any) {
+    const threadsNote = options.port === null ? "the server's thread count" : "1 thread";
+    lines.push(
+      `served ${thousands(step.reqPerSec)} req/s = ` +
+        `${fixed((step.reqPerSec / same.samplesPerSec) * 100, 1)}% of the engine's best at ` +
+        `${threadsNote} (${describe(same)}); ` +
+        `${fixed((step.reqPerSec / any.samplesPerSec) * 100, 1)}% of the best at any (${
+          describe(any)
+        })`,
+    );
+  }
+  const single = inference.cells.find((c) =>
+    c.via === "engine" && c.batch === 1 && c.threads === options.serverThreads
+  );
+  if (single && step.clients === 1) {
+    lines.push(
+      `one client: round trip p50 ${fixed(step.latency.p50, 3)} ms − engine batch-1 p50 ` +
+        `${fixed(single.p50RunMs, 3)} ms = ${fixed(step.latency.p50 - single.p50RunMs, 3)} ms ` +
+        `(per reply, round trip − its timer_ms: p50 ${fixed(step.overhead.p50, 3)} ms)`,
+    );
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseStressArgs(Deno.args);
+  } catch (e) {
+    exitOnUsageError(e, USAGE);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return;
+  }
+  const report = await runStress(options);
+  if (options.json) {
+    await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
+    console.log(`wrote ${options.json}`);
+  }
+  if (options.report) {
+    await Deno.writeTextFile(options.report, renderReport(report));
+    console.log(`wrote ${options.report}`);
+  }
+}
+
+if (import.meta.main) await main();

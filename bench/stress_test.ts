@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { UsageError } from "./_cli.ts";
+import type { StressReport } from "./report.ts";
+import { MAX_CLIENTS, parseStressArgs } from "./stress.ts";
+
+Deno.test("defaults are the old tool's run: 500 legacy clients, one float digit each", () => {
+  const o = parseStressArgs([]);
+  assert.equal(o.clients, 500);
+  assert.equal(o.requests, 1);
+  assert.equal(o.protocol, "legacy");
+  assert.equal(o.digits, "float");
+  assert.equal(o.port, null);
+  assert.equal(o.host, "127.0.0.1");
+  assert.equal(o.workers, 1);
+  assert.equal(o.sweep, null);
+});
+
+Deno.test("framed defaults to byte digits; flags are read", () => {
+  const o = parseStressArgs([
+    "--protocol=framed",
+    "--keep-alive",
+    "--clients",
+    "20",
+    "--requests",
+    "50",
+    "--sweep",
+    "1,10,100",
+    "--duration",
+    "2.5",
+    "--workers",
+    "2",
+    "--report",
+    "/tmp/r.html",
+  ]);
+  assert.equal(o.digits, "u8");
+  assert.equal(o.keepAlive, true);
+  assert.deepEqual(o.sweep, [1, 10, 100]);
+  assert.equal(o.duration, 2.5);
+  assert.equal(o.workers, 2);
+  assert.equal(o.report, "/tmp/r.html");
+});
+
+Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", () => {
+  const bad = [
+    ["--keep-alive"], // legacy is a connection per request
+    ["--garbage", "--digits", "u8"],
+    ["--host", "10.0.0.5"],
+    ["--clients", String(MAX_CLIENTS + 1)],
+    ["--sweep", "1,0"],
+    ["--clients", "10000", "--requests", "1000"], // 10 million requests in one step
+    ["--port", "32001", "--server-threads", "2"],
+    ["--protocol", "http"],
+    ["--frobnicate"],
+    ["--duration", "0"],
+  ];
+  for (const args of bad) assert.throws(() => parseStressArgs(args), UsageError, args.join(" "));
+});
+
+Deno.test("--help exits 0 and lists the flags", async () => {
+  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", new URL("./stress.ts", import.meta.url).pathname, "--help"],
+  }).output();
+  assert.equal(code, 0);
+  const text = new TextDecoder().decode(stdout);
+  for (const flag of ["--clients", "--sweep", "--keep-alive", "--workers", "--report", "--json"]) {
+    assert.ok(text.includes(flag), flag);
+  }
+});
+
+Deno.test("end to end: 5 framed clients against a server the bench starts, no errors", async () => {
+  const json = await Deno.makeTempFile({ dir: "/tmp", suffix: ".json" });
+  const html = await Deno.makeTempFile({ dir: "/tmp", suffix: ".html" });
+  try {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./stress.ts", import.meta.url).pathname,
+        "--protocol",
+        "framed",
+        "--keep-alive",
+        "--sweep",
+        "1,5",
+        "--requests",
+        "4",
+        "--warmup",
+        "5",
+        "--quiet",
+        "--json",
+        json,
+        "--report",
+        html,
+      ],
+    }).output();
+    const out = new TextDecoder().decode(stdout);
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    assert.match(out, /Total elapsed time: \d+ ms/);
+    assert.match(out, /Average server inference time: [\d.]+ ms/);
+    const report: StressReport = JSON.parse(await Deno.readTextFile(json));
+    assert.deepEqual(report.steps.map((s) => [s.clients, s.ok, s.failed]), [[1, 4, 0], [5, 20, 0]]);
+    assert.ok(report.server.spawned);
+    assert.ok(report.steps.every((s) => s.batchSize && s.batchSize.max >= 1));
+    const page = await Deno.readTextFile(html);
+    assert.match(page, /<svg /);
+    assert.doesNotMatch(page, /https?:/);
+  } finally {
+    await Deno.remove(json);
+    await Deno.remove(html);
+  }
+});
+
+Deno.test("end to end: 5 legacy clients with garbage floats all get answers", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./stress.ts", import.meta.url).pathname,
+      "--clients",
+      "5",
+      "--garbage",
+      "--workers",
+      "0",
+      "--warmup",
+      "0",
+      "--quiet",
+    ],
+  }).output();
+  const out = new TextDecoder().decode(stdout);
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.match(out, /5 ok, 0 failed/);
+  assert.match(out, /errors: none/);
+});
