@@ -87,7 +87,7 @@ export const OWN_PROPERTIES = [
   "sentAt",
   "timer",
   "why",
-  "frames",
+  "digit",
   "n",
   "onConnect",
   "onData",
@@ -95,11 +95,8 @@ export const OWN_PROPERTIES = [
   "onClose",
   "onTimeout",
   "send",
-  "open",
-  "transmit",
   "data",
   "reply",
-  "done",
   "fail",
   "scores",
   // device/reply.ts
@@ -108,8 +105,11 @@ export const OWN_PROPERTIES = [
   "ms",
 ];
 
-/** Constant tables' keys (`C.TIMEOUT`, `Status.OK`) are the bundle's own too, but `VERSION`. */
-const MANGLED = new RegExp(`^(${OWN_PROPERTIES.join("|")}|[A-Z][A-Z0-9_]*)$`);
+/**
+ * Only these: the firmware's constant tables are `const enum`s, which esbuild
+ * inlines (no variables on the board) unless their keys are mangled.
+ */
+const MANGLED = new RegExp(`^(${OWN_PROPERTIES.join("|")})$`);
 
 /** A build that cannot be used, with a sentence saying why. */
 export class BuildError extends Error {}

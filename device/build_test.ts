@@ -65,7 +65,7 @@ Deno.test("a build is repeatable, and its version names it", async () => {
 Deno.test("each protocol carries only its own code", async () => {
   const framed = await buildFirmware(SETTINGS);
   const legacy = await buildFirmware({ ...SETTINGS, protocol: "legacy" });
-  // FrameDecoder's messages are in the framed bundle only.
+  // The framing's messages are in the framed bundle only.
   assert.ok(framed.code.includes("is too short for a FlatBuffer"));
   assert.ok(!legacy.code.includes("is too short for a FlatBuffer"));
 });

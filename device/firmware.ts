@@ -67,28 +67,31 @@ declare const global: Record<string, unknown>;
 declare const process: EspruinoProcess;
 declare function print(...text: unknown[]): void;
 declare function require(name: "Wifi"): Wifi;
-declare function setTimeout(callback: Listener, ms: number): number;
+// Espruino's timers pass their arguments after `ms` on to the callback.
+declare function setTimeout(callback: Listener, ms: number, arg?: unknown): number;
 declare function clearTimeout(id: number): void;
-declare function setInterval(callback: Listener, ms: number): number;
+declare function setInterval(callback: Listener, ms: number, arg?: unknown): number;
 declare function clearInterval(id: number): void;
 declare function getTime(): number;
 declare function atob(base64: string): string;
 
-/** The Wifi module retries silently on most failures: stop waiting for it after this, ms. */
-const WIFI_TIMEOUT = 30000;
-/** From code running to start-up, ms: the 'init' that follows boot code finds it pending. */
-const BOOT_DELAY = 10;
+/** Times in ms (a `const enum`: inlined, no variables on the board). */
+const enum T {
+  /** The Wifi module retries silently on most failures: stop waiting for it after this. */
+  WIFI_TIMEOUT = 30000,
+  /** From code running to start-up: the 'init' that follows boot code finds it pending. */
+  BOOT_DELAY = 10,
+}
 
+// The board's state: few globals, as each costs variables on the board.
 const server = new Inference({ host: SERVER_HOST, port: SERVER_PORT });
-/** The digit to send: one buffer for every request. */
-const pixels = new Uint8Array(DIGIT_PIXELS);
 /** The bundled sample `test()` sends next. */
 let sample = 0;
 /** The label of the digit in flight; -1 for the caller's own. */
 let expected = -1;
 let poller = 0;
+/** The start-up timer, then 0; -1 once ready. */
 let booting = 0;
-let ready = false;
 let wifi: Wifi | null = null;
 let wifiTimer = 0;
 
@@ -106,97 +109,97 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
 });
 server.on("error", print);
 
-/** REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once. */
-function test(own?: ArrayLike<number>): void {
+/**
+ * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
+ * Polling calls it with `true`: then only when idle and not backing off.
+ */
+function test(own?: ArrayLike<number> | true): void {
+  if (own === true) {
+    if (server.busy || getTime() < server.retryAt) return;
+    own = undefined;
+  }
   if (server.busy) return print("Busy");
   if (own) {
     if (own.length != DIGIT_PIXELS) return print("Need " + DIGIT_PIXELS + " bytes");
-    pixels.set(own);
+    server.digit().set(own);
     expected = -1;
   } else {
-    expected = unpackSample(E.toUint8Array(atob(SAMPLES)), sample, pixels);
+    // Straight into the request: no copy of the digit.
+    expected = unpackSample(E.toUint8Array(atob(SAMPLES)), sample, server.digit());
     sample = (sample + 1) % SAMPLE_COUNT;
   }
-  server.send(pixels);
-}
-
-/** A poll: skipped while a request is in flight or while backing off after a failure. */
-function tick(): void {
-  if (!server.busy && getTime() >= server.retryAt) test();
+  server.send();
 }
 
 /** REPL: sends a digit now and then every `seconds`; replaces an earlier `start`. */
 function start(seconds: number): void {
   if (!(seconds > 0)) return print("Need seconds > 0");
-  // clearInterval() with no id would clear every timer on the board.
-  if (poller) clearInterval(poller);
-  poller = setInterval(tick, seconds * 1000);
+  stop(true);
+  poller = setInterval(test, seconds * 1000, true);
   print("Polling every " + seconds + " s");
-  tick();
+  test(true);
 }
 
 /** REPL: stops polling; a request in flight still prints its result. */
-function stop(): void {
+function stop(quiet?: boolean): void {
+  // clearInterval() with no id would clear every timer on the board.
   if (poller) clearInterval(poller);
   poller = 0;
-  print("Stopped");
+  if (!quiet) print("Stopped");
 }
 
+/** At every boot: start-up once, after the code and the `init` that follows it. */
 function boot(): void {
-  if (!booting) booting = setTimeout(startUp, BOOT_DELAY);
+  if (booting <= 0) booting = setTimeout(online, T.BOOT_DELAY, "");
 }
 
-function startUp(): void {
-  booting = 0;
-  ready = false;
-  // After a restart from a saved RAM image the socket in the saved state is dead.
-  server.reset();
-  print("mnist-device " + global.VERSION + " " + PROTOCOL + " " + SERVER_HOST + ":" + SERVER_PORT);
-  if (!wifi) {
-    print("No WiFi module");
-    return online();
+/**
+ * Start-up (`why` ""), then every way of going online ("WiFi" when the
+ * station has an IP, "timeout"): prints where it stands, and `Ready` once.
+ */
+function online(why: string): void {
+  if (!why) {
+    booting = 0;
+    // After a restart from a saved RAM image the socket in the saved state is dead.
+    server.reset();
+    print(
+      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + SERVER_HOST + ":" + SERVER_PORT,
+    );
+    if (!wifi) print("No WiFi module");
+    else {
+      if (WIFI_SSID) {
+        wifi.connect(WIFI_SSID, { password: WIFI_PASSWORD }, (error: string | null) => {
+          if (error) print("WiFi: " + error);
+          else online("WiFi");
+        });
+      }
+      const ip = wifi.getIP().ip;
+      if (WIFI_SSID || !ip || ip == "0.0.0.0") {
+        print("WiFi: connecting");
+        if (wifiTimer) clearTimeout(wifiTimer);
+        wifiTimer = setTimeout(online, T.WIFI_TIMEOUT, "timeout");
+        return;
+      }
+      print("WiFi: IP " + ip);
+    }
+  } else if (why == "WiFi") {
+    // Before start-up it is start-up that looks at the IP; after it, once is enough.
+    if (booting) return;
+    if (wifiTimer) clearTimeout(wifiTimer);
+    print("WiFi: IP " + (wifi as Wifi).getIP().ip);
+  } else {
+    if (booting) return;
+    print("WiFi: no IP in " + T.WIFI_TIMEOUT / 1000 + " s");
   }
-  if (WIFI_SSID) {
-    wifi.connect(WIFI_SSID, { password: WIFI_PASSWORD }, (error: string | null) => {
-      if (error) print("WiFi: " + error);
-      else wifiConnected();
-    });
-  } else if (ip()) {
-    return wifiConnected();
-  }
-  print("WiFi: connecting");
-  if (wifiTimer) clearTimeout(wifiTimer);
-  wifiTimer = setTimeout(() => {
-    wifiTimer = 0;
-    print("WiFi: no IP in " + WIFI_TIMEOUT / 1000 + " s");
-    online();
-  }, WIFI_TIMEOUT);
-}
-
-/** The station's IP address, "" while there is none. */
-function ip(): string {
-  const address = (wifi as Wifi).getIP().ip;
-  return address && address != "0.0.0.0" ? address : "";
-}
-
-function wifiConnected(): void {
-  // Before start-up it is start-up that looks at the IP; after it, once is enough.
-  if (booting || ready) return;
-  if (wifiTimer) clearTimeout(wifiTimer);
-  print("WiFi: IP " + ip());
-  online();
-}
-
-function online(): void {
-  if (ready) return;
-  ready = true;
+  wifiTimer = 0;
+  booting = -1;
   print("Ready, " + process.memory().usage + " vars used");
   if (POLL_SECONDS) start(POLL_SECONDS);
 }
 
 try {
   wifi = require("Wifi");
-  (wifi as Wifi).on("connected", wifiConnected);
+  (wifi as Wifi).on("connected", () => online("WiFi"));
 } catch (_) {
   // Wired boards and Espruino on Linux have no Wifi module: the network is as it is.
 }

@@ -11,14 +11,17 @@
  * failure (refused, dropped, timed out, garbled) emits one `error` event,
  * closes the connection and sets a back-off (`retryAt`) that doubles up to
  * 30 s; the next reply resets it. Framed replies are cut out of the stream
- * by the shared `FrameDecoder` and read by `reply.ts`, which checks every
- * offset; server errors are named by the shared `WireError`.
+ * here (a length, then the payload) and read by `reply.ts`, which checks
+ * every offset; server errors are named as the shared `WireError` names them.
  *
- * Memory: the request buffer is made once (from the template the build laid
- * out with the shared `InferenceRequestWriter`, see `request.ts`) and
- * refilled in place; framed replies are cut out of one 256-byte buffer; the
- * scores land in one `Float32Array`; the socket listeners are made once, in
- * the constructor, not per request.
+ * Memory (Espruino counts variables: a function costs about five, a
+ * property one or two, 16 bytes of a buffer one): nothing is allocated
+ * until the first request, which makes the request buffer (from the
+ * template the build laid out with the shared `InferenceRequestWriter`, see
+ * `request.ts`), one reply buffer and the scores, all refilled in place
+ * ever after. The caller writes the digit straight into the request
+ * (`digit()`), so there is no second copy of it. The socket listeners are
+ * made once, in the constructor, not per request, and the methods are few.
  *
  * The protocol is fixed at build time (`LEGACY`, and the request template),
  * so the bundle carries the code of one protocol only.
@@ -37,16 +40,14 @@
  * const server = new Inference({ host: "192.168.1.10", port: 32001 });
  * server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
  * server.on("error", (message) => print(message));
- * server.send(new Uint8Array(784)); // ignored while a request is in flight
+ * server.digit().fill(255); // the digit, written in place
+ * server.send(); // ignored while a request is in flight
  * ```
  * @module
  */
-import { CLASSES } from "../shared/codec.ts";
-import { WireError } from "../shared/errors.ts";
-import { FrameDecoder } from "../shared/frame.ts";
+import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
-import { readReply } from "./reply.ts";
-import { fillRequest, makeRequest } from "./request.ts";
+import { readReply, STATUS_NAMES } from "./reply.ts";
 
 // Fixed at build time (see build.ts): the protocol and the request's layout.
 declare const LEGACY: boolean;
@@ -64,19 +65,24 @@ declare function getTime(): number;
 declare function setTimeout(callback: Listener, ms: number): number;
 declare function clearTimeout(id: number): void;
 
-// Defaults and limits; times in ms.
-const PORT = 32001;
-/** A reply later than this means the connection is broken. */
-const TIMEOUT = 5000;
-/** The first wait after a failure; it doubles with each failure in a row. */
-const BACKOFF = 1000;
-const BACKOFF_MAX = 30000;
-/** A framed reply is about 130 bytes; a frame this long is not one of ours. */
-const MAX_FRAME = 1024;
-/** On the ESP8266 a reply arrives in one piece of at most 268 bytes: 256 holds it. */
-const FRAME_BUFFER = 256;
-/** A legacy reply is 96 bytes, an error reply a little more. */
-const LEGACY_BUFFER = 256;
+/** Defaults and limits; times in ms. A `const enum`: inlined, no variables on the board. */
+const enum C {
+  PORT = 32001,
+  /** A reply later than this means the connection is broken. */
+  TIMEOUT = 5000,
+  /** The first wait after a failure; it doubles with each failure in a row. */
+  BACKOFF = 1000,
+  BACKOFF_MAX = 30000,
+  /**
+   * The reply buffer: a framed reply is about 130 bytes, a legacy one 96, an
+   * error a little more; a frame longer than this less the length is not ours.
+   */
+  BUFFER = 256,
+  /** The length before each frame's payload. */
+  HEADER = 4,
+  /** A FlatBuffer is at least this long; its identifier follows its root offset. */
+  MIN_PAYLOAD = 8,
+}
 
 /** Options of `Inference`. */
 export interface InferenceOptions {
@@ -98,7 +104,7 @@ export class Inference {
   retryAt!: number;
   /** The current back-off in ms, 0 after a reply. */
   wait!: number;
-  /** The request buffer, made by the first `send` and refilled by every one. */
+  /** The request buffer, made by the first `digit()` and refilled by every request. */
   req: Uint8Array | null;
   private id: number;
   private sock!: Socket | null;
@@ -106,10 +112,10 @@ export class Inference {
   private sentAt!: number;
   private timer!: number;
   private why!: string;
-  private frames!: FrameDecoder;
+  /** The reply being read, and how many bytes of it have come. */
   private buf!: Uint8Array;
   private n!: number;
-  private scores: Float32Array;
+  private scores!: Float32Array;
   private onConnect: Listener;
   private onData: Listener;
   private onError: Listener;
@@ -120,18 +126,23 @@ export class Inference {
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
   constructor(options: InferenceOptions) {
-    this.to = { host: options.host, port: options.port || PORT };
-    this.timeout = options.timeout || TIMEOUT;
+    this.to = { host: options.host, port: options.port || C.PORT };
+    this.timeout = options.timeout || C.TIMEOUT;
     this.id = 0;
     this.req = null;
-    this.scores = new Float32Array(CLASSES);
-    if (LEGACY) this.buf = new Uint8Array(LEGACY_BUFFER);
-    else this.frames = new FrameDecoder(MAX_FRAME, FRAME_BUFFER);
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
+    // `onConnect` also sends the request when the connection is already up.
     this.onConnect = () => {
       this.up = true;
-      if (this.busy) this.transmit();
+      if (!this.busy) return;
+      try {
+        // A string: write() would send a Uint8Array as its text, "1,2,3".
+        (this.sock as Socket).write(E.toString(this.req as Uint8Array));
+      } catch (e) {
+        // "This socket is closed": it closed and the event is still queued.
+        this.fail("" + e);
+      }
     };
     this.onData = (data: string) => this.data(data);
     this.onError = (e: { message: string }) => this.why = e.message;
@@ -162,25 +173,48 @@ export class Inference {
   }
 
   /**
-   * Sends one digit, 784 bytes 0..255; nothing while a request is in flight
-   * (`busy`). Ends in one `reply` or one `error` event.
+   * The digit of the next request, 784 bytes 0..255 to write in place; the
+   * first call makes the buffers. Legacy requests carry floats: the digit's
+   * bytes sit in the last quarter of the floats and `send` spreads them out.
    */
-  send(pixels: ArrayLike<number>): void {
-    if (this.busy) return;
-    this.busy = true;
-    const req = this.req ||
-      (this.req = makeRequest(REQUEST_SIZE, E.toUint8Array(atob(REQUEST_HEAD))));
-    // Ids start at 1: a reply without one decodes as 0.
-    fillRequest(req, DIGIT_AT, ID_AT, ++this.id, pixels);
-    this.sentAt = getTime();
-    this.timer = setTimeout(this.onTimeout, this.timeout);
-    if (this.up) this.transmit();
-    else if (!this.sock) this.open();
+  digit(): Uint8Array {
+    let req = this.req;
+    if (!req) {
+      req = this.req = new Uint8Array(REQUEST_SIZE);
+      req.set(E.toUint8Array(atob(REQUEST_HEAD)));
+      this.buf = new Uint8Array(C.BUFFER);
+      this.scores = new Float32Array(CLASSES);
+    }
+    const at = LEGACY ? DIGIT_AT + 3 * DIGIT_PIXELS : DIGIT_AT;
+    return req.subarray(at, at + DIGIT_PIXELS);
   }
 
-  private open(): void {
-    if (LEGACY) this.n = 0;
-    else this.frames.reset();
+  /**
+   * Sends the digit written into `digit()`; nothing while a request is in
+   * flight (`busy`). Ends in one `reply` or one `error` event.
+   */
+  send(): void {
+    if (this.busy) return;
+    if (!this.req) this.digit();
+    const req = this.req as Uint8Array;
+    this.busy = true;
+    this.n = 0;
+    if (LEGACY) {
+      // Byte i moves to float i: ascending, each byte is read before a float overwrites it.
+      const dv = new DataView(req.buffer);
+      const from = DIGIT_AT + 3 * DIGIT_PIXELS;
+      for (let i = 0; i < DIGIT_PIXELS; i++) {
+        dv.setFloat32(DIGIT_AT + 4 * i, req[from + i] / 255, true);
+      }
+    } else {
+      // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
+      const id = ++this.id;
+      for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
+    }
+    this.sentAt = getTime();
+    this.timer = setTimeout(this.onTimeout, this.timeout);
+    if (this.up) return this.onConnect();
+    if (this.sock) return;
     try {
       const sock = this.sock = require("net").connect(this.to, this.onConnect);
       sock.on("data", this.onData);
@@ -192,30 +226,34 @@ export class Inference {
     }
   }
 
-  private transmit(): void {
-    try {
-      // A string: write() would send a Uint8Array as its text, "1,2,3".
-      (this.sock as Socket).write(E.toString(this.req as Uint8Array));
-    } catch (e) {
-      // "This socket is closed": it closed and the event is still queued.
-      this.fail("" + e);
-    }
-  }
-
   private data(data: string): void {
     if (!this.busy) return;
-    if (LEGACY) {
-      // The reply ends when the server closes the connection.
-      const b = this.buf;
-      for (let i = 0; i < data.length && this.n < b.length; i++) b[this.n++] = data.charCodeAt(i);
-      return;
-    }
-    const frames = this.frames;
-    frames.push(E.toUint8Array(data));
-    let frame;
-    while (this.busy && (frame = frames.next())) {
-      if (frame instanceof WireError) return this.fail("" + frame);
-      this.reply(frame);
+    const b = this.buf;
+    for (let i = 0; i < data.length && this.n < C.BUFFER; i++) b[this.n++] = data.charCodeAt(i);
+    // A legacy reply ends when the server closes the connection.
+    if (LEGACY) return;
+    // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST" at 4.
+    while (this.busy && this.n >= C.HEADER) {
+      const length = (b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0;
+      const end = C.HEADER + length;
+      if (end > C.BUFFER) {
+        return this.fail(
+          "FRAME_TOO_LARGE: frame of " + length + " bytes, the limit is " + (C.BUFFER - C.HEADER),
+        );
+      }
+      if (length < C.MIN_PAYLOAD) {
+        return this.fail(
+          "MALFORMED_BUFFER: frame of " + length + " bytes is too short for a FlatBuffer",
+        );
+      }
+      if (this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST") {
+        return this.fail("MALFORMED_BUFFER: frame does not carry the MNST identifier");
+      }
+      if (this.n < end) return;
+      this.reply(b.subarray(C.HEADER, end));
+      // What came after the frame moves to the front.
+      b.set(b.subarray(end, this.n));
+      this.n -= end;
     }
   }
 
@@ -224,25 +262,30 @@ export class Inference {
     if (typeof r == "string") return this.fail(r);
     // A reply to an earlier request cannot come on a newer connection: skip it.
     if (!LEGACY && r.id != this.id) return;
-    this.done();
-    this.wait = this.retryAt = 0;
-    if (r.status) this.emit("error", "Server: " + new WireError(r.status, r.error));
-    else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
+    this.fail("");
+    if (r.status) {
+      this.emit(
+        "error",
+        "Server: " + (STATUS_NAMES.split(" ")[r.status] || "STATUS_" + r.status) + ": " + r.error,
+      );
+    } else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
   }
 
-  /** Ends the request in flight, not the connection. */
-  private done(): void {
+  /**
+   * Ends the request in flight. With a `message`, a failure: also drops the
+   * connection, waits longer before the next request and says so.
+   */
+  private fail(message: string): void {
     this.busy = false;
     // clearTimeout() with no id would clear every timer on the board.
     if (this.timer) clearTimeout(this.timer);
     this.timer = 0;
-  }
-
-  /** Gives up on the request and the connection; waits longer before the next. */
-  private fail(message: string): void {
-    const wait = Math.min(2 * this.wait || BACKOFF, BACKOFF_MAX);
+    if (!message) {
+      this.wait = this.retryAt = 0;
+      return;
+    }
+    const wait = Math.min(2 * this.wait || C.BACKOFF, C.BACKOFF_MAX);
     const sock = this.sock;
-    this.done();
     if (sock) {
       sock.removeAllListeners();
       sock.end();
