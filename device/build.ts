@@ -99,7 +99,7 @@ export const OWN_PROPERTIES = [
   "reply",
   "fail",
   "scores",
-  // device/reply.ts
+  // shared/board_reply.ts
   "status",
   "error",
   "ms",

@@ -11,7 +11,7 @@
  * failure (refused, dropped, timed out, garbled) emits one `error` event,
  * closes the connection and sets a back-off (`retryAt`) that doubles up to
  * 30 s; the next reply resets it. Framed replies are cut out of the stream
- * here (a length, then the payload) and read by `reply.ts`, which checks
+ * here (a length, then the payload) and read by `shared/board_reply.ts`, which checks
  * every offset; server errors are named as the shared `WireError` names them.
  *
  * Memory (Espruino counts variables: a function costs about five, a
@@ -47,7 +47,8 @@
  */
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
-import { readReply, STATUS_NAMES } from "./reply.ts";
+import { readReply } from "../shared/board_reply.ts";
+import { STATUS_NAME_LIST } from "../shared/errors.ts";
 
 // Fixed at build time (see build.ts): the protocol and the request's layout.
 declare const LEGACY: boolean;
@@ -266,7 +267,8 @@ export class Inference {
     if (r.status) {
       this.emit(
         "error",
-        "Server: " + (STATUS_NAMES.split(" ")[r.status] || "STATUS_" + r.status) + ": " + r.error,
+        "Server: " + (STATUS_NAME_LIST.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
+          r.error,
       );
     } else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
   }

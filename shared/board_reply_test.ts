@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { decodeReply, encodeLegacyReply, encodeReply } from "../shared/codec.ts";
-import { Status, WireError } from "../shared/errors.ts";
-import { readReply } from "./reply.ts";
+import { decodeReply, encodeLegacyReply, encodeReply } from "./codec.ts";
+import { Status, WireError } from "./errors.ts";
+import { readReply } from "./board_reply.ts";
 
 const SCORES = [0.01, 0.02, 0.03, 0.04, 0.05, 0.5, 0.06, 0.07, 0.08, 0.14];
 
