@@ -31,6 +31,7 @@
  * @module
  */
 import * as acorn from "acorn";
+import { MISSING_GLOBALS } from "./espruino.ts";
 
 /** One construct outside the subset, where it starts (line from 1, column from 1). */
 export interface Violation {
@@ -38,23 +39,6 @@ export interface Violation {
   column: number;
   what: string;
 }
-
-/** Globals Espruino does not have. */
-const MISSING_GLOBALS = [
-  "Map",
-  "Set",
-  "WeakMap",
-  "WeakSet",
-  "WeakRef",
-  "Symbol",
-  "BigInt",
-  "Proxy",
-  "Reflect",
-  "TextEncoder",
-  "TextDecoder",
-  "queueMicrotask",
-  "structuredClone",
-];
 
 /** Static methods Espruino does not have, as "Object.method". */
 const MISSING_STATICS = ["Array.from", "Math.fround", "Math.imul", "Math.clz32"];

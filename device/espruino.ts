@@ -77,3 +77,20 @@ export interface EspruinoProcess {
   /** Variables in use (`usage`) of `total`, after a garbage collection. */
   memory(): { usage: number; total: number };
 }
+
+/** Globals Espruino does not have: the bundle must not use them, and the harness hides them. */
+export const MISSING_GLOBALS = [
+  "Map",
+  "Set",
+  "WeakMap",
+  "WeakSet",
+  "WeakRef",
+  "Symbol",
+  "BigInt",
+  "Proxy",
+  "Reflect",
+  "TextEncoder",
+  "TextDecoder",
+  "queueMicrotask",
+  "structuredClone",
+];

@@ -33,6 +33,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
+import { MISSING_GLOBALS } from "./espruino.ts";
 
 /** What the harness sends. */
 export type ToBoard =
@@ -412,23 +413,6 @@ function wifiModule(): unknown {
 
 // ---------------------------------------------------------------- the board
 
-/** The globals Espruino does not have: the bundle must not need them. */
-const MISSING = [
-  "Map",
-  "Set",
-  "WeakMap",
-  "WeakSet",
-  "WeakRef",
-  "Symbol",
-  "BigInt",
-  "Proxy",
-  "Reflect",
-  "TextEncoder",
-  "TextDecoder",
-  "queueMicrotask",
-  "structuredClone",
-];
-
 function start(code: string): void {
   const g = globalThis as unknown as Record<string, unknown>;
   let wifi: unknown = null;
@@ -462,7 +446,7 @@ function start(code: string): void {
     delete (Math as unknown as Record<string, unknown>)[name];
   }
   try {
-    new Function(...MISSING, code)();
+    new Function(...MISSING_GLOBALS, code)();
   } catch (e) {
     print("Uncaught " + e);
   }
