@@ -77,68 +77,101 @@ export interface EngineOptions {
   threads?: number;
   /** The most digits one run takes; `run()` splits larger batches. */
   maxBatch?: number;
+  /**
+   * A run that takes longer than this (ms) is taken for a hung worker: the
+   * run fails and the worker is replaced with a fresh one (default 2,000: a
+   * full batch takes about 30 ms).
+   */
+  runTimeoutMs?: number;
+}
+
+/** A loaded worker and the memory it shares with the engine. */
+interface Spawned {
+  worker: Worker;
+  channel: EngineChannel;
+  shape: ModelShape;
+}
+
+/** Starts a worker and loads `model` into it. */
+async function spawn(model: Uint8Array, threads: number, maxBatch: number): Promise<Spawned> {
+  const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const channel = createChannel(maxBatch);
+  let reply: EngineReply;
+  try {
+    reply = await new Promise<EngineReply>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<EngineReply>) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new EngineError(`engine worker failed: ${event.message}`));
+      };
+      worker.postMessage(
+        { model, threads, buffer: channel.buffer, maxBatch } satisfies EngineLoad,
+      );
+    });
+  } catch (e) {
+    worker.terminate();
+    throw e;
+  }
+  if (reply.type !== "loaded") {
+    worker.terminate();
+    throw new EngineError(reply.message);
+  }
+  return { worker, channel, shape: reply.shape };
+}
+
+/** Ends a worker's wait loop (so it is not blocked when terminated), then terminates it. */
+function retire({ worker, channel }: Spawned): void {
+  Atomics.store(channel.header, REQUEST, STOP);
+  Atomics.notify(channel.header, REQUEST);
+  worker.terminate();
 }
 
 /** An onnxruntime-web session in a Worker, one run at a time. */
 export class InferenceEngine {
   readonly shape: ModelShape;
   readonly maxBatch: number;
-  #worker: Worker;
-  #channel: EngineChannel;
+  /** Workers replaced after a run over `runTimeoutMs`. */
+  restarts = 0;
+  /** A run longer than this (ms) is taken for a hung worker, which is replaced. */
+  runTimeoutMs: number;
+  #current: Spawned;
+  #model: Uint8Array;
+  #threads: number;
   #sequence = 0;
   #lock: Promise<unknown> = Promise.resolve();
   #stopped: string | null = null;
   #onStop: (reason: string) => void = () => {};
   #stopping: Promise<never>;
 
-  private constructor(worker: Worker, channel: EngineChannel, shape: ModelShape) {
-    this.#worker = worker;
-    this.#channel = channel;
-    this.shape = shape;
-    this.maxBatch = channel.maxBatch;
+  private constructor(spawned: Spawned, model: Uint8Array, threads: number, runTimeoutMs: number) {
+    this.#current = spawned;
+    this.#model = model;
+    this.#threads = threads;
+    this.runTimeoutMs = runTimeoutMs;
+    this.shape = spawned.shape;
+    this.maxBatch = spawned.channel.maxBatch;
     this.#stopping = new Promise<never>((_, reject) => {
       this.#onStop = (reason) => reject(new EngineError(reason));
     });
     this.#stopping.catch(() => {});
+    this.#watch(spawned);
   }
 
   /** Starts the worker and loads `model` (ONNX bytes) into it. */
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
-    const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    const channel = createChannel(options.maxBatch ?? 256);
-    let reply: EngineReply;
-    try {
-      reply = await new Promise<EngineReply>((resolve, reject) => {
-        worker.onmessage = (event: MessageEvent<EngineReply>) => resolve(event.data);
-        worker.onerror = (event) => {
-          event.preventDefault();
-          reject(new EngineError(`engine worker failed: ${event.message}`));
-        };
-        worker.postMessage(
-          {
-            model,
-            threads: options.threads ?? 1,
-            buffer: channel.buffer,
-            maxBatch: channel.maxBatch,
-          } satisfies EngineLoad,
-        );
-      });
-    } catch (e) {
-      worker.terminate();
-      throw e;
-    }
-    if (reply.type !== "loaded") {
-      worker.terminate();
-      throw new EngineError(reply.message);
-    }
-    const engine = new InferenceEngine(worker, channel, reply.shape);
-    worker.onerror = (event) => {
+    const threads = options.threads ?? 1;
+    const spawned = await spawn(model, threads, options.maxBatch ?? 256);
+    return new InferenceEngine(spawned, model, threads, options.runTimeoutMs ?? 2_000);
+  }
+
+  /** A worker that dies stops the engine: every run from then on fails. */
+  #watch(spawned: Spawned): void {
+    spawned.worker.onerror = (event) => {
       event.preventDefault();
-      engine.#stop(`engine worker failed: ${event.message}`);
+      if (spawned === this.#current) this.#stop(`engine worker failed: ${event.message}`);
     };
-    return engine;
   }
 
   /**
@@ -158,24 +191,45 @@ export class InferenceEngine {
     for (let done = 0; done < n; done += this.maxBatch) {
       const count = Math.min(this.maxBatch, n - done);
       ms += await this.#runChunk(input.subarray(done * 784, (done + count) * 784), count);
-      scores.set(this.#channel.output.subarray(0, count * 10), done * 10);
+      scores.set(this.#current.channel.output.subarray(0, count * 10), done * 10);
     }
     return { scores, ms };
   }
 
   async #runChunk(input: Float32Array, n: number): Promise<number> {
     if (this.#stopped) throw new EngineError(this.#stopped);
-    const { header } = this.#channel;
-    this.#channel.input.set(input);
+    const { channel } = this.#current;
+    const { header } = channel;
+    channel.input.set(input);
     Atomics.store(header, COUNT, n);
     const sequence = ++this.#sequence;
     Atomics.store(header, REQUEST, sequence);
     Atomics.notify(header, REQUEST);
-    const wait = Atomics.waitAsync(header, DONE, sequence - 1);
-    if (wait.async) await Promise.race([wait.value, this.#stopping]);
+    const wait = Atomics.waitAsync(header, DONE, sequence - 1, this.runTimeoutMs);
+    const outcome = wait.async ? await Promise.race([wait.value, this.#stopping]) : wait.value;
     if (this.#stopped) throw new EngineError(this.#stopped);
-    if (Atomics.load(header, FAILED)) throw new EngineError(readError(this.#channel));
-    return this.#channel.time[0];
+    if (outcome === "timed-out" && Atomics.load(header, DONE) !== sequence) {
+      await this.#restart();
+      throw new EngineError(
+        `a run of ${n} digits took over ${this.runTimeoutMs} ms; the engine worker was replaced`,
+      );
+    }
+    if (Atomics.load(header, FAILED)) throw new EngineError(readError(channel));
+    return channel.time[0];
+  }
+
+  /** Replaces a hung worker with a fresh one (the lock is held meanwhile). */
+  async #restart(): Promise<void> {
+    retire(this.#current);
+    this.restarts++;
+    this.#sequence = 0;
+    try {
+      this.#current = await spawn(this.#model, this.#threads, this.maxBatch);
+      this.#watch(this.#current);
+    } catch (e) {
+      this.#stop(`the engine worker hung and could not be restarted: ${(e as Error).message}`);
+    }
+    if (this.#stopped) retire(this.#current);
   }
 
   /** Stops the worker; runs not yet finished fail with an `EngineError`. */
@@ -186,10 +240,7 @@ export class InferenceEngine {
   #stop(reason: string): void {
     if (this.#stopped) return;
     this.#stopped = reason;
-    // Ends the worker's wait loop, so it is not blocked in Atomics.wait when terminated.
-    Atomics.store(this.#channel.header, REQUEST, STOP);
-    Atomics.notify(this.#channel.header, REQUEST);
-    this.#worker.terminate();
+    retire(this.#current);
     this.#onStop(reason);
   }
 }
