@@ -83,6 +83,8 @@ const enum C {
   HEADER = 4,
   /** A FlatBuffer is at least this long; its identifier follows its root offset. */
   MIN_PAYLOAD = 8,
+  /** Legacy: floats per piece sent (784 = 16 × 49). */
+  PIECE = 49,
 }
 
 /** Options of `Inference`. */
@@ -105,8 +107,16 @@ export class Inference {
   retryAt!: number;
   /** The current back-off in ms, 0 after a reply. */
   wait!: number;
-  /** The request buffer, made by the first `digit()` and refilled by every request. */
+  /**
+   * The request buffer, made by the first `digit()` and refilled by every
+   * request. Legacy mode keeps only the bytes before the floats and the
+   * digit's 784 bytes; `head` and `piece` are views made once with it.
+   */
   req: Uint8Array | null;
+  private head!: Uint8Array;
+  /** Legacy: a few of the floats at a time, sent one piece after another, and its bytes. */
+  private piece!: Float32Array;
+  private pieceBytes!: Uint8Array;
   private id: number;
   private sock!: Socket | null;
   private up!: boolean;
@@ -138,8 +148,20 @@ export class Inference {
       this.up = true;
       if (!this.busy) return;
       try {
+        const sock = this.sock as Socket;
+        const req = this.req as Uint8Array;
         // A string: write() would send a Uint8Array as its text, "1,2,3".
-        (this.sock as Socket).write(E.toString(this.req as Uint8Array));
+        if (!LEGACY) sock.write(E.toString(req));
+        else {
+          // 784 floats are 3,136 bytes the board need not hold at once: they
+          // are made a piece at a time from the digit's bytes.
+          sock.write(E.toString(this.head));
+          const piece = this.piece;
+          for (let at = DIGIT_AT; at < DIGIT_AT + DIGIT_PIXELS; at += C.PIECE) {
+            for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
+            sock.write(E.toString(this.pieceBytes));
+          }
+        }
       } catch (e) {
         // "This socket is closed": it closed and the event is still queued.
         this.fail("" + e);
@@ -175,19 +197,23 @@ export class Inference {
 
   /**
    * The digit of the next request, 784 bytes 0..255 to write in place; the
-   * first call makes the buffers. Legacy requests carry floats: the digit's
-   * bytes sit in the last quarter of the floats and `send` spreads them out.
+   * first call makes the buffers. Legacy requests carry floats, made from
+   * these bytes a piece at a time as they are sent.
    */
   digit(): Uint8Array {
     let req = this.req;
     if (!req) {
-      req = this.req = new Uint8Array(REQUEST_SIZE);
+      req = this.req = new Uint8Array(LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
+      if (LEGACY) {
+        this.head = req.subarray(0, DIGIT_AT);
+        this.piece = new Float32Array(C.PIECE);
+        this.pieceBytes = new Uint8Array(this.piece.buffer);
+      }
       this.buf = new Uint8Array(C.BUFFER);
       this.scores = new Float32Array(CLASSES);
     }
-    const at = LEGACY ? DIGIT_AT + 3 * DIGIT_PIXELS : DIGIT_AT;
-    return req.subarray(at, at + DIGIT_PIXELS);
+    return req.subarray(DIGIT_AT, DIGIT_AT + DIGIT_PIXELS);
   }
 
   /**
@@ -200,14 +226,7 @@ export class Inference {
     const req = this.req as Uint8Array;
     this.busy = true;
     this.n = 0;
-    if (LEGACY) {
-      // Byte i moves to float i: ascending, each byte is read before a float overwrites it.
-      const dv = new DataView(req.buffer);
-      const from = DIGIT_AT + 3 * DIGIT_PIXELS;
-      for (let i = 0; i < DIGIT_PIXELS; i++) {
-        dv.setFloat32(DIGIT_AT + 4 * i, req[from + i] / 255, true);
-      }
-    } else {
+    if (!LEGACY) {
       // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
       const id = ++this.id;
       for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
