@@ -42,12 +42,7 @@ export function intFlag(
   fallback: number,
   bounds: Bounds = {},
 ): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n)) {
-    throw new UsageError(`--${name} must be an integer, got "${text}"`);
-  }
-  return checkBounds(name, n, text, bounds);
+  return numericFlag(name, text, fallback, bounds, true);
 }
 
 /** A number flag (e.g. seconds): `fallback` when absent. */
@@ -57,10 +52,20 @@ export function numberFlag(
   fallback: number,
   bounds: Bounds = {},
 ): number {
+  return numericFlag(name, text, fallback, bounds, false);
+}
+
+function numericFlag(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  bounds: Bounds,
+  integer: boolean,
+): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (text.trim() === "" || !Number.isFinite(n)) {
-    throw new UsageError(`--${name} must be a number, got "${text}"`);
+  if (text.trim() === "" || !(integer ? Number.isInteger(n) : Number.isFinite(n))) {
+    throw new UsageError(`--${name} must be ${integer ? "an integer" : "a number"}, got "${text}"`);
   }
   return checkBounds(name, n, text, bounds);
 }

@@ -161,8 +161,10 @@ export function encodeRequest(request: Request, framed: boolean): Uint8Array {
 export class InferenceRequestWriter {
   bytes: Uint8Array;
   private dv: DataView;
-  private digitAt: number;
-  private idAt: number;
+  /** Where the digit's first value goes. */
+  readonly digitAt: number;
+  /** Where the request id goes; -1 in a legacy request, which has none. */
+  readonly idAt: number;
   private u8: boolean;
 
   /** `framed` picks the protocol; `u8` sends the digit as bytes (framed only) instead of floats. */
