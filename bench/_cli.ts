@@ -157,6 +157,28 @@ export class Progress {
 }
 
 /** Prints a usage error and exits 2, or rethrows anything else. */
+/**
+ * Parses a command's flags with `parse`: exits 2 with the usage on a
+ * `UsageError`, and exits 0 after printing the usage for `--help`.
+ */
+export function parseOrExit<T extends { help?: boolean }>(
+  parse: (args: string[]) => T,
+  args: string[],
+  usage: string,
+): T {
+  let options: T;
+  try {
+    options = parse(args);
+  } catch (e) {
+    exitOnUsageError(e, usage);
+  }
+  if (options.help) {
+    console.log(usage);
+    Deno.exit(0);
+  }
+  return options;
+}
+
 export function exitOnUsageError(e: unknown, usage: string): never {
   if (e instanceof UsageError) {
     console.error(`error: ${e.message}\n\n${usage}`);

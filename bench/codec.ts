@@ -46,7 +46,7 @@ import { Command as GenCommand } from "../shared/generated/mnist-prot/command.ts
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
 import { InferenceInput } from "../shared/generated/mnist-prot/inference-input.ts";
 import { InferenceOutput } from "../shared/generated/mnist-prot/inference-output.ts";
-import { exitOnUsageError, fixed, formatTable, intFlag, numberFlag, UsageError } from "./_cli.ts";
+import { fixed, formatTable, intFlag, numberFlag, parseOrExit, UsageError } from "./_cli.ts";
 import { syntheticDigits } from "./digits.ts";
 import { median } from "./stats.ts";
 
@@ -416,16 +416,7 @@ export function parseCodecArgs(args: string[]): {
 }
 
 function main(): void {
-  let options;
-  try {
-    options = parseCodecArgs(Deno.args);
-  } catch (e) {
-    exitOnUsageError(e, USAGE);
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return;
-  }
+  const options = parseOrExit(parseCodecArgs, Deno.args, USAGE);
   const rows = measureCodecs({
     ...options,
     onProgress: (kind) => console.error(`timing ${kind} ...`),

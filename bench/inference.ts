@@ -31,12 +31,12 @@ import { InferenceEngine } from "../server/engine.ts";
 import { DEFAULT_MODEL, loadModelFile } from "../server/model.ts";
 import {
   choiceFlag,
-  exitOnUsageError,
   fixed,
   formatTable,
   intFlag,
   listFlag,
   numberFlag,
+  parseOrExit,
   Progress,
   thousands,
   UsageError,
@@ -371,16 +371,7 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
 }
 
 async function main(): Promise<void> {
-  let options;
-  try {
-    options = parseInferenceArgs(Deno.args);
-  } catch (e) {
-    exitOnUsageError(e, USAGE);
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return;
-  }
+  const options = parseOrExit(parseInferenceArgs, Deno.args, USAGE);
   const progress = new Progress(!options.quiet);
   const report = await measureInference({ ...options, onProgress: (t) => progress.update(t) });
   progress.done();

@@ -25,12 +25,12 @@
 import { parseArgs } from "node:util";
 import {
   choiceFlag,
-  exitOnUsageError,
   fixed,
   formatTable,
   intFlag,
   listFlag,
   numberFlag,
+  parseOrExit,
   Progress,
   thousands,
   UsageError,
@@ -414,16 +414,7 @@ export function compareLines(
 }
 
 async function main(): Promise<void> {
-  let options;
-  try {
-    options = parseStressArgs(Deno.args);
-  } catch (e) {
-    exitOnUsageError(e, USAGE);
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return;
-  }
+  const options = parseOrExit(parseStressArgs, Deno.args, USAGE);
   const report = await runStress(options);
   if (options.json) {
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
