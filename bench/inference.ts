@@ -4,7 +4,7 @@
  * 2700x, 0.988 ms on a Jetson nano), for each batch size and WASM thread
  * count, two ways:
  *
- * - `engine`: through `server/engine.ts`, the server's own path (a Worker fed
+ * - `engine`: through `server/engine/engine.ts`, the server's own path (a Worker fed
  *   through shared memory); the wall time per run includes that hand-off, so
  *   its samples/s is the most the server's engine can serve;
  * - `direct`: onnxruntime-web's `session.run` in a loop in a fresh Worker, no
@@ -27,8 +27,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { InferenceEngine } from "../server/engine.ts";
-import { DEFAULT_MODEL, loadModelFile } from "../server/model.ts";
+import { InferenceEngine } from "../server/engine/engine.ts";
+import { DEFAULT_MODEL, loadModelFile } from "../server/models/model.ts";
 import {
   choiceFlag,
   fixed,

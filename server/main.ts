@@ -10,9 +10,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { EngineError } from "./engine.ts";
+import { EngineError } from "./engine/engine.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
-import { ModelError } from "./model.ts";
+import { ModelError } from "./models/model.ts";
 import { DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
 
 const USAGE = `Usage: deno task serve [options]

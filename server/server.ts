@@ -13,11 +13,12 @@
  * @module
  */
 import type { Stats } from "../shared/codec.ts";
-import { InferenceQueue } from "./batcher.ts";
-import { Connection, type ConnectionContext } from "./connection.ts";
-import { InferenceEngine } from "./engine.ts";
+import { InferenceQueue } from "./engine/queue.ts";
+import type { ConnectionContext } from "./tcp/connection.ts";
+import { BoardListener } from "./tcp/listener.ts";
+import { InferenceEngine } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
-import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./model.ts";
+import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -59,8 +60,7 @@ export class InferenceServer {
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
-  #listener: Deno.TcpListener;
-  #connections = new Set<Connection>();
+  #listener: BoardListener;
   #stopping: Promise<void> | null = null;
   #lastStats = { at: performance.now(), served: 0 };
 
@@ -70,7 +70,6 @@ export class InferenceServer {
     engine: InferenceEngine,
     options: ServerOptions,
   ) {
-    this.#listener = listener;
     this.addr = listener.addr;
     this.model = model;
     this.engine = engine;
@@ -88,26 +87,8 @@ export class InferenceServer {
       readTimeoutMs: options.readTimeoutMs ?? 5000,
       maxPipelined: options.maxPipelined ?? 256,
     };
-    this.finished = this.#accept(context);
-  }
-
-  async #accept(context: ConnectionContext): Promise<void> {
-    while (!this.#stopping) {
-      let conn: Deno.TcpConn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#stopping || e instanceof Deno.errors.BadResource) break;
-        // Out of file descriptors, say: keep serving the connections there are, and try again.
-        this.log.error("accept failed", { error: (e as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
-      }
-      const connection = new Connection(conn, context);
-      this.#connections.add(connection);
-      connection.serve().finally(() => this.#connections.delete(connection));
-    }
-    await this.#stopping;
+    this.#listener = new BoardListener(listener, context);
+    this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);
   }
 
   /** What `GET_STATS` answers: inferences per second since the previous stats request. */
@@ -136,8 +117,7 @@ export class InferenceServer {
   /** Stops accepting, answers what is in flight, closes every connection and the engine. */
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
-      this.#listener.close();
-      await Promise.all([...this.#connections].map((c) => c.shutdown()));
+      await this.#listener.shutdown();
       await this.queue.drained();
       this.engine.close();
     })();

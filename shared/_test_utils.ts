@@ -12,7 +12,15 @@ import { InferenceInput } from "./generated/mnist-prot/inference-input.ts";
 
 /** A `Commands` request built by the generated code; size-prefixed with `MNST` when `framed`. */
 export function oracleRequest(
-  opts: { cmd: number; requestId?: number; digit?: ArrayLike<number>; digitU8?: Uint8Array },
+  opts: {
+    cmd: number;
+    requestId?: number;
+    digit?: ArrayLike<number>;
+    digitU8?: Uint8Array;
+    token?: string;
+    model?: string;
+    client?: string;
+  },
   framed: boolean,
 ): Uint8Array {
   const b = new flatbuffers.Builder(4096);
@@ -25,8 +33,14 @@ export function oracleRequest(
     if (digitU8) InferenceInput.addDigitU8(b, digitU8);
     input = InferenceInput.endInferenceInput(b);
   }
+  const token = opts.token ? b.createString(opts.token) : 0;
+  const model = opts.model ? b.createString(opts.model) : 0;
+  const client = opts.client ? b.createString(opts.client) : 0;
   Commands.startCommands(b);
   Commands.addCmd(b, opts.cmd);
+  if (token) Commands.addToken(b, token);
+  if (model) Commands.addModel(b, model);
+  if (client) Commands.addClient(b, client);
   if (input) Commands.addInput(b, input);
   if (opts.requestId) Commands.addRequestId(b, opts.requestId);
   const root = Commands.endCommands(b);

@@ -62,12 +62,16 @@ const COMMANDS_OUTPUT = 3;
 const COMMANDS_REQUEST_ID = 4;
 const COMMANDS_STATUS = 5;
 const COMMANDS_ERROR = 6;
+const COMMANDS_TOKEN = 7;
+const COMMANDS_MODEL = 8;
+const COMMANDS_CLIENT = 9;
 const STATS_VERSION = 0;
 const STATS_FREQ = 1;
 const STATS_MODE = 2;
 const STATS_PARAMETERS = 3;
 const STATS_SERVED = 4;
 const STATS_MODEL = 5;
+const STATS_MODEL_VERSION = 6;
 const INPUT_DIGIT = 0;
 const INPUT_DIGIT_U8 = 1;
 const OUTPUT_F = 0;
@@ -76,6 +80,7 @@ const OUTPUT_TIMER_MS = 2;
 const OUTPUT_PREDICTED = 3;
 const OUTPUT_QUEUE_MS = 4;
 const OUTPUT_BATCH_SIZE = 5;
+const OUTPUT_MODEL_VERSION = 6;
 
 /** A request from a board: a command and, for inference, one digit as floats or bytes. */
 export interface Request {
@@ -85,6 +90,12 @@ export interface Request {
   digit?: ArrayLike<number> | null;
   /** 784 bytes in 0..255. */
   digitU8?: ArrayLike<number> | null;
+  /** The device's token (tokens on). */
+  token?: string;
+  /** The model to ask; absent means the server's default. */
+  model?: string;
+  /** Firmware name and version, on a connection's first request. */
+  client?: string;
 }
 
 /** What the server says about itself in answer to `GET_STATS`. */
@@ -96,6 +107,8 @@ export interface Stats {
   parameters: number;
   served: number;
   model: string;
+  /** The version of the default model that serves (0 when unversioned). */
+  modelVersion?: number;
 }
 
 /** A reply from the server. Absent fields decode as 0, "" or null. */
@@ -109,6 +122,8 @@ export interface Reply {
   inferenceMs?: number;
   queueMs?: number;
   batchSize?: number;
+  /** The version of the model that answered. */
+  modelVersion?: number;
   stats?: Stats | null;
 }
 
@@ -118,6 +133,10 @@ export interface DecodedRequest {
   requestId: number;
   digit: Float32Array | null;
   digitU8: Uint8Array | null;
+  /** "" when absent, as are `model` and `client`. */
+  token: string;
+  model: string;
+  client: string;
 }
 
 /** A decoded reply. */
@@ -131,6 +150,7 @@ export interface DecodedReply {
   inferenceMs: number;
   queueMs: number;
   batchSize: number;
+  modelVersion: number;
   stats: Stats | null;
 }
 
@@ -143,6 +163,9 @@ function requestFields(request: Request): Field[] {
   if (request.digit) input.push({ slot: INPUT_DIGIT, kind: VEC_F32, value: request.digit });
   if (request.digitU8) input.push({ slot: INPUT_DIGIT_U8, kind: VEC_U8, value: request.digitU8 });
   if (input.length) fields.push({ slot: COMMANDS_INPUT, kind: TABLE, value: input });
+  if (request.token) fields.push({ slot: COMMANDS_TOKEN, kind: STRING, value: request.token });
+  if (request.model) fields.push({ slot: COMMANDS_MODEL, kind: STRING, value: request.model });
+  if (request.client) fields.push({ slot: COMMANDS_CLIENT, kind: STRING, value: request.client });
   return fields;
 }
 
@@ -211,7 +234,15 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
     const root = r.root(0);
     const command = r.scalar(root, COMMANDS_CMD, I8, Command.GET_STATS);
     const requestId = r.scalar(root, COMMANDS_REQUEST_ID, U32, 0);
-    const request: DecodedRequest = { command, requestId, digit: null, digitU8: null };
+    const request: DecodedRequest = {
+      command: command,
+      requestId: requestId,
+      digit: null,
+      digitU8: null,
+      token: r.string(root, COMMANDS_TOKEN),
+      model: r.string(root, COMMANDS_MODEL),
+      client: r.string(root, COMMANDS_CLIENT),
+    };
     if (command === Command.GET_STATS) return request;
     if (command !== Command.INFERENCE_INPUT) {
       return new WireError(
@@ -250,6 +281,20 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
   }
 }
 
+/**
+ * The request id of a message that `decodeRequest` refused, when it can be
+ * read (0 otherwise), so an error reply still names the request it answers.
+ */
+export function peekRequestId(bytes: Uint8Array): number {
+  const r = new BufferReader(bytes);
+  try {
+    return r.scalar(r.root(0), COMMANDS_REQUEST_ID, U32, 0);
+  } catch (e) {
+    if (e instanceof WireError) return 0;
+    throw e;
+  }
+}
+
 function replyFields(reply: Reply): Field[] {
   const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: reply.command }];
   if (reply.requestId) {
@@ -268,6 +313,7 @@ function replyFields(reply: Reply): Field[] {
         { slot: OUTPUT_PREDICTED, kind: U8, value: reply.predicted || 0 },
         { slot: OUTPUT_QUEUE_MS, kind: F32, value: reply.queueMs || 0 },
         { slot: OUTPUT_BATCH_SIZE, kind: U16, value: reply.batchSize || 0 },
+        { slot: OUTPUT_MODEL_VERSION, kind: U32, value: reply.modelVersion || 0 },
       ],
     });
   }
@@ -283,6 +329,7 @@ function replyFields(reply: Reply): Field[] {
         { slot: STATS_PARAMETERS, kind: U32, value: stats.parameters },
         { slot: STATS_SERVED, kind: U32, value: stats.served },
         { slot: STATS_MODEL, kind: STRING, value: stats.model },
+        { slot: STATS_MODEL_VERSION, kind: U32, value: stats.modelVersion || 0 },
       ],
     });
   }
@@ -333,6 +380,7 @@ export function decodeReply(bytes: Uint8Array, scores?: Float32Array): DecodedRe
       inferenceMs: 0,
       queueMs: 0,
       batchSize: 0,
+      modelVersion: 0,
       stats: null,
     };
     const output = r.child(root, COMMANDS_OUTPUT);
@@ -346,6 +394,7 @@ export function decodeReply(bytes: Uint8Array, scores?: Float32Array): DecodedRe
       reply.predicted = r.scalar(output, OUTPUT_PREDICTED, U8, 0);
       reply.queueMs = r.scalar(output, OUTPUT_QUEUE_MS, F32, 0);
       reply.batchSize = r.scalar(output, OUTPUT_BATCH_SIZE, U16, 0);
+      reply.modelVersion = r.scalar(output, OUTPUT_MODEL_VERSION, U32, 0);
     }
     const stats = r.child(root, COMMANDS_STATS);
     if (stats >= 0) {
@@ -356,6 +405,7 @@ export function decodeReply(bytes: Uint8Array, scores?: Float32Array): DecodedRe
         parameters: r.scalar(stats, STATS_PARAMETERS, U32, 0),
         served: r.scalar(stats, STATS_SERVED, U32, 0),
         model: r.string(stats, STATS_MODEL),
+        modelVersion: r.scalar(stats, STATS_MODEL_VERSION, U32, 0),
       };
     }
     return reply;

@@ -16,6 +16,7 @@ import {
   encodeRequest,
   InferenceRequestWriter,
   LEGACY_REPLY_LENGTH,
+  peekRequestId,
 } from "./codec.ts";
 import { Status, WireError } from "./errors.ts";
 import { oracleRequest } from "./_test_utils.ts";
@@ -78,6 +79,14 @@ Deno.test("requests written by the generated code decode with the codec", () => 
     { cmd: 1, requestId: 5, digitU8: digitBytes(5) },
     { cmd: 1, requestId: 6, digit: digitFloats(6) },
     { cmd: 0, requestId: 8 },
+    {
+      cmd: 1,
+      requestId: 9,
+      digitU8: digitBytes(1),
+      token: "t".repeat(32),
+      model: "m",
+      client: "c 1",
+    },
   ];
   for (const framed of [true, false]) {
     for (const c of cases) {
@@ -88,6 +97,13 @@ Deno.test("requests written by the generated code decode with the codec", () => 
       assert.equal(decoded.requestId, c.requestId);
       assert.deepEqual(decoded.digitU8 ?? undefined, c.digitU8);
       assert.deepEqual(decoded.digit ?? undefined, c.digit);
+      assert.equal(decoded.token, c.token ?? "");
+      assert.equal(decoded.model, c.model ?? "");
+      assert.equal(decoded.client, c.client ?? "");
+      const own = decodeRequest(
+        encodeRequest({ command: c.cmd, ...c }, framed).subarray(framed ? 4 : 0),
+      );
+      assert.deepEqual(own, decoded);
     }
   }
 });
@@ -155,7 +171,7 @@ Deno.test("replies written by the generated code decode with the codec", () => {
   const b = new flatbuffers.Builder(256);
   const scores = Float32Array.from({ length: 10 }, (_, i) => (i + 1) / 55);
   const vec = InferenceOutput.createOutputFVector(b, scores);
-  const out = InferenceOutput.createInferenceOutput(b, vec, 10, 0.5, 9, 0.125, 17);
+  const out = InferenceOutput.createInferenceOutput(b, vec, 10, 0.5, 9, 0.125, 17, 3);
   const msg = b.createString("fine");
   Commands.startCommands(b);
   Commands.addCmd(b, GenCommand.CMD_INFERENCE_OUTPUT);
@@ -171,12 +187,13 @@ Deno.test("replies written by the generated code decode with the codec", () => {
   assert.equal(reply.inferenceMs, 0.5);
   assert.equal(reply.queueMs, 0.125);
   assert.equal(reply.batchSize, 17);
+  assert.equal(reply.modelVersion, 3);
   assert.equal(reply.error, "fine");
 
   // A stats reply, and our own round trip of one.
   const sb = new flatbuffers.Builder(128);
   const name = sb.createString("m.onnx");
-  const stats = StatsTable.createStats(sb, 2, 60, 0, 93322, 5, name);
+  const stats = StatsTable.createStats(sb, 2, 60, 0, 93322, 5, name, 4);
   Commands.startCommands(sb);
   Commands.addCmd(sb, GenCommand.CMD_GET_STATS);
   Commands.addStats(sb, stats);
@@ -190,7 +207,16 @@ Deno.test("replies written by the generated code decode with the codec", () => {
     parameters: 93322,
     served: 5,
     model: "m.onnx",
+    modelVersion: 4,
   });
+});
+
+Deno.test("peekRequestId reads the id of a refused request, and 0 from garbage", () => {
+  const refused = oracleRequest({ cmd: 9, requestId: 77 }, true).subarray(4);
+  assert.ok(decodeRequest(refused) instanceof WireError);
+  assert.equal(peekRequestId(refused), 77);
+  assert.equal(peekRequestId(new Uint8Array([255, 255, 255, 255])), 0);
+  assert.equal(peekRequestId(new Uint8Array(0)), 0);
 });
 
 Deno.test("decodeRequest refuses unknown commands and digits of the wrong length", () => {

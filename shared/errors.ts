@@ -25,6 +25,8 @@ export const Status = {
   MALFORMED_BUFFER: 4,
   SERVER_BUSY: 5,
   INTERNAL_ERROR: 6,
+  UNAUTHORIZED: 7,
+  MODEL_UNAVAILABLE: 8,
 } as const;
 
 /**
@@ -32,7 +34,7 @@ export const Status = {
  * string costs it fewer variables than an array of seven).
  */
 export const STATUS_NAME_LIST =
-  "OK UNKNOWN_COMMAND BAD_DIGIT_LENGTH FRAME_TOO_LARGE MALFORMED_BUFFER SERVER_BUSY INTERNAL_ERROR";
+  "OK UNKNOWN_COMMAND BAD_DIGIT_LENGTH FRAME_TOO_LARGE MALFORMED_BUFFER SERVER_BUSY INTERNAL_ERROR UNAUTHORIZED MODEL_UNAVAILABLE";
 
 /** Names of the status codes, indexed by their number. */
 // Marked pure so a bundle that needs only the string (the firmware) leaves the array out.

@@ -68,8 +68,29 @@ error(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+token():string|null
+token(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+token(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+model():string|null
+model(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+model(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+client():string|null
+client(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+client(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startCommands(builder:flatbuffers.Builder) {
-  builder.startObject(7);
+  builder.startObject(10);
 }
 
 static addCmd(builder:flatbuffers.Builder, cmd:Command) {
@@ -98,6 +119,18 @@ static addStatus(builder:flatbuffers.Builder, status:Status) {
 
 static addError(builder:flatbuffers.Builder, errorOffset:flatbuffers.Offset) {
   builder.addFieldOffset(6, errorOffset, 0);
+}
+
+static addToken(builder:flatbuffers.Builder, tokenOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(7, tokenOffset, 0);
+}
+
+static addModel(builder:flatbuffers.Builder, modelOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(8, modelOffset, 0);
+}
+
+static addClient(builder:flatbuffers.Builder, clientOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, clientOffset, 0);
 }
 
 static endCommands(builder:flatbuffers.Builder):flatbuffers.Offset {

@@ -60,8 +60,13 @@ batchSize():number {
   return offset ? this.bb!.readUint16(this.bb_pos + offset) : 0;
 }
 
+modelVersion():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startInferenceOutput(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(7);
 }
 
 static addOutputF(builder:flatbuffers.Builder, outputFOffset:flatbuffers.Offset) {
@@ -105,12 +110,16 @@ static addBatchSize(builder:flatbuffers.Builder, batchSize:number) {
   builder.addFieldInt16(5, batchSize, 0);
 }
 
+static addModelVersion(builder:flatbuffers.Builder, modelVersion:number) {
+  builder.addFieldInt32(6, modelVersion, 0);
+}
+
 static endInferenceOutput(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createInferenceOutput(builder:flatbuffers.Builder, outputFOffset:flatbuffers.Offset, outputN:number, timerMs:number, predicted:number, queueMs:number, batchSize:number):flatbuffers.Offset {
+static createInferenceOutput(builder:flatbuffers.Builder, outputFOffset:flatbuffers.Offset, outputN:number, timerMs:number, predicted:number, queueMs:number, batchSize:number, modelVersion:number):flatbuffers.Offset {
   InferenceOutput.startInferenceOutput(builder);
   InferenceOutput.addOutputF(builder, outputFOffset);
   InferenceOutput.addOutputN(builder, outputN);
@@ -118,6 +127,7 @@ static createInferenceOutput(builder:flatbuffers.Builder, outputFOffset:flatbuff
   InferenceOutput.addPredicted(builder, predicted);
   InferenceOutput.addQueueMs(builder, queueMs);
   InferenceOutput.addBatchSize(builder, batchSize);
+  InferenceOutput.addModelVersion(builder, modelVersion);
   return InferenceOutput.endInferenceOutput(builder);
 }
 }

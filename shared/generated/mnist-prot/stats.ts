@@ -55,8 +55,13 @@ model(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+modelVersion():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startStats(builder:flatbuffers.Builder) {
-  builder.startObject(6);
+  builder.startObject(7);
 }
 
 static addVersion(builder:flatbuffers.Builder, version:number) {
@@ -83,12 +88,16 @@ static addModel(builder:flatbuffers.Builder, modelOffset:flatbuffers.Offset) {
   builder.addFieldOffset(5, modelOffset, 0);
 }
 
+static addModelVersion(builder:flatbuffers.Builder, modelVersion:number) {
+  builder.addFieldInt32(6, modelVersion, 0);
+}
+
 static endStats(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createStats(builder:flatbuffers.Builder, version:number, freq:number, mode:Mode, parameters:number, served:number, modelOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createStats(builder:flatbuffers.Builder, version:number, freq:number, mode:Mode, parameters:number, served:number, modelOffset:flatbuffers.Offset, modelVersion:number):flatbuffers.Offset {
   Stats.startStats(builder);
   Stats.addVersion(builder, version);
   Stats.addFreq(builder, freq);
@@ -96,6 +105,7 @@ static createStats(builder:flatbuffers.Builder, version:number, freq:number, mod
   Stats.addParameters(builder, parameters);
   Stats.addServed(builder, served);
   Stats.addModel(builder, modelOffset);
+  Stats.addModelVersion(builder, modelVersion);
   return Stats.endStats(builder);
 }
 }

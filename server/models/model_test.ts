@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { InferenceClient } from "../client/client.ts";
-import { Status } from "../shared/errors.ts";
-import { EngineError, InferenceEngine } from "./engine.ts";
-import { Logger } from "./log.ts";
+import { InferenceClient } from "../../client/client.ts";
+import { Status } from "../../shared/errors.ts";
+import { EngineError, InferenceEngine } from "../engine/engine.ts";
+import { Logger } from "../log.ts";
 import { DEFAULT_MODEL, loadModelFile, ModelError } from "./model.ts";
-import { startServer } from "./server.ts";
+import { startServer } from "../server.ts";
 
-const testdata = (name: string) => new URL(`./testdata/${name}`, import.meta.url).pathname;
+const testdata = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
 
 Deno.test("the bundled model matches its metadata and has the original 93,322 parameters", async () => {
   const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
@@ -19,7 +19,7 @@ Deno.test("a model whose sha256 differs from its metadata is refused unless allo
   try {
     await Deno.copyFile(DEFAULT_MODEL, `${dir}/mnist.onnx`);
     const metadata = JSON.parse(
-      await Deno.readTextFile(new URL("../models/mnist.json", import.meta.url)),
+      await Deno.readTextFile(new URL("../../models/mnist.json", import.meta.url)),
     );
     metadata.sha256 = "0".repeat(64);
     await Deno.writeTextFile(`${dir}/mnist.json`, JSON.stringify(metadata));

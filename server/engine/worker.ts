@@ -2,7 +2,7 @@
  * The engine's worker: owns the onnxruntime-web session, so a running
  * inference never holds the event loop that reads sockets. It loads the model
  * when asked by message, then serves runs through the shared channel
- * (`_engine_channel.ts`), one at a time, until told to stop.
+ * (`channel.ts`), one at a time, until told to stop.
  *
  * @module
  */
@@ -18,7 +18,7 @@ import {
   REQUEST,
   STOP,
   writeError,
-} from "./_engine_channel.ts";
+} from "./channel.ts";
 
 /** The per-sample size of a shape, leaving out its first (batch) dimension. */
 function sampleSize(dims: readonly (number | string)[]): number | null {

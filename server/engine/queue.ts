@@ -7,10 +7,10 @@
  *
  * @example
  * ```ts
- * import { InferenceQueue } from "./batcher.ts";
+ * import { InferenceQueue } from "./queue.ts";
  * import { InferenceEngine } from "./engine.ts";
- * import { loadModelFile } from "./model.ts";
- * import { WireError } from "../shared/errors.ts";
+ * import { loadModelFile } from "../models/model.ts";
+ * import { WireError } from "../../shared/errors.ts";
  *
  * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes);
@@ -21,8 +21,8 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS } from "../shared/codec.ts";
-import { Status, WireError } from "../shared/errors.ts";
+import { DIGIT_PIXELS } from "../../shared/codec.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult, InferenceEngine } from "./engine.ts";
 
 /** What one digit gets back. */

@@ -15,7 +15,7 @@
 import { countParameters } from "./_onnx.ts";
 
 /** The model the server serves when given none. */
-export const DEFAULT_MODEL = new URL("../models/mnist.onnx", import.meta.url);
+export const DEFAULT_MODEL = new URL("../../models/mnist.onnx", import.meta.url);
 
 /** A model read from disk and checked. */
 export interface ModelFile {

@@ -5,13 +5,13 @@
  * only ever sees one run at a time.
  *
  * Batches travel through shared memory with an `Atomics` handshake
- * (`_engine_channel.ts`), not `postMessage`: it is the cheaper way to wake
+ * (`channel.ts`), not `postMessage`: it is the cheaper way to wake
  * the worker and be woken by it.
  *
  * @example
  * ```ts
  * import { InferenceEngine } from "./engine.ts";
- * import { loadModelFile } from "./model.ts";
+ * import { loadModelFile } from "../models/model.ts";
  *
  * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes, { threads: 1 });
@@ -30,7 +30,7 @@ import {
   readError,
   REQUEST,
   STOP,
-} from "./_engine_channel.ts";
+} from "./channel.ts";
 
 /** What the worker found out about the model. */
 export interface ModelShape {
@@ -94,7 +94,7 @@ interface Spawned {
 
 /** Starts a worker and loads `model` into it. */
 async function spawn(model: Uint8Array, threads: number, maxBatch: number): Promise<Spawned> {
-  const worker = new Worker(new URL("./engine_worker.ts", import.meta.url).href, {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
     type: "module",
   });
   const channel = createChannel(maxBatch);

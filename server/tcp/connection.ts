@@ -22,11 +22,11 @@ import {
   encodeLegacyReply,
   encodeReply,
   type Stats,
-} from "../shared/codec.ts";
-import { Status, WireError } from "../shared/errors.ts";
-import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
-import type { Inference, InferenceQueue } from "./batcher.ts";
-import type { Logger } from "./log.ts";
+} from "../../shared/codec.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
+import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { Logger } from "../log.ts";
 
 /** What every connection shares. */
 export interface ConnectionContext {
