@@ -138,7 +138,7 @@ class Official {
     const b = this.builder;
     b.clear();
     const f = InferenceOutput.createOutputFVector(b, scores);
-    const output = InferenceOutput.createInferenceOutput(b, f, scores.length, 0.31, 3, 1.5, 17);
+    const output = InferenceOutput.createInferenceOutput(b, f, scores.length, 0.31, 3, 1.5, 17, 1);
     Commands.startCommands(b);
     Commands.addCmd(b, GenCommand.CMD_INFERENCE_OUTPUT);
     Commands.addOutput(b, output);

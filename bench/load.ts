@@ -26,6 +26,7 @@
  * @module
  */
 import {
+  argmax,
   CLASSES,
   Command,
   type DecodedReply,
@@ -113,12 +114,6 @@ class RequestFailure extends Error {
     super(kind);
     this.kind = kind;
   }
-}
-
-function argmax(scores: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
 }
 
 /** Growable columns of the record. */

@@ -16,6 +16,9 @@
 /** Levels, most severe first. */
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
+/** Line formats: `LEVEL message key=value` or one JSON object per line. */
+export const LOG_FORMATS = ["plain", "json"] as const;
+export type LogFormat = typeof LOG_FORMATS[number];
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 

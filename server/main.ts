@@ -3,100 +3,92 @@
  *
  * @example
  * ```sh
- * deno task serve                       # 0.0.0.0:32001, bundled model
- * deno task serve --port 4000 --log-level debug
+ * deno task serve                       # boards on 0.0.0.0:32001, HTTP on 8000, bundled model
+ * deno task serve --port 0              # free ports, named on the start line
+ * MNIST_LOG_LEVEL=debug deno task serve --instances 2
  * deno task serve --help
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { ConfigError, resolveConfig, usage } from "./config.ts";
 import { EngineError } from "./engine/engine.ts";
-import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
+import { Logger } from "./log.ts";
 import { ModelError } from "./models/model.ts";
-import { DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
+import { startServer } from "./server.ts";
 
-const USAGE = `Usage: deno task serve [options]
-
-Serves MNIST inference over TCP to boards and other clients (legacy and framed protocols on one port).
-
-Options:
-  --host HOST                 address to listen on (default 0.0.0.0)
-  --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's)
-  --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist.onnx)
-  --allow-checksum-mismatch   serve a model whose sha256 differs from the metadata beside it
-  --threads N                 WASM threads for onnxruntime-web (default ${DEFAULT_THREADS})
-  --max-batch N               most digits in one inference run (default 128)
-  --log-level LEVEL           ${LOG_LEVELS.join(", ")} (default info; per-request lines at debug)
-  -h, --help                  show this help`;
-
+/** One sentence on stderr and exit 2: a user's mistake, never a stack trace. */
 function fail(message: string): never {
   console.error(`error: ${message}`);
   Deno.exit(2);
 }
 
-function positiveInt(name: string, text: string | undefined, fallback: number, min = 1): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} must be an integer ≥ ${min}, got "${text}"`);
-  return n;
+/** Turns what `Deno.listen` throws into a sentence that names the address and says what to do. */
+function listenProblem(e: unknown, host: string, port: number): string | null {
+  const where = `${host}:${port}`;
+  if (e instanceof Deno.errors.AddrInUse) {
+    return `port ${port} is already in use (${where}); stop the other server or pass --port`;
+  }
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return `cannot listen on ${where}: ${host} is not an address of this machine; pass --host`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return `not allowed to listen on ${where} (ports below 1024 need privileges); pass --port`;
+  }
+  if (e instanceof Error && /(invalid|failed to lookup|name or service)/i.test(e.message)) {
+    return `cannot listen on ${where}: ${e.message}; pass --host with an address of this machine`;
+  }
+  return null;
 }
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      model: { type: "string" },
-      "allow-checksum-mismatch": { type: "boolean" },
-      threads: { type: "string" },
-      "max-batch": { type: "string" },
-      "log-level": { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  }).values;
-} catch (e) {
-  fail(`${(e as Error).message}\n\n${USAGE}`);
-}
-if (args.help) {
-  console.log(USAGE);
+const config = resolveConfig(Deno.args, Deno.env.toObject());
+if (config === "help") {
+  console.log(usage());
   Deno.exit(0);
 }
-const level = (args["log-level"] ?? "info") as LogLevel;
-if (!LOG_LEVELS.includes(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-const log = new Logger(level);
+if (config instanceof ConfigError) fail(config.message);
+
+const log = new Logger(config.logLevel);
 
 let server;
 try {
   server = await startServer({
-    hostname: args.host ?? "0.0.0.0",
-    port: positiveInt("port", args.port, DEFAULT_PORT, 0),
-    model: args.model,
-    verifyChecksum: !args["allow-checksum-mismatch"],
-    threads: positiveInt("threads", args.threads, DEFAULT_THREADS),
-    maxBatch: positiveInt("max-batch", args["max-batch"], 128),
+    hostname: config.host,
+    port: config.port,
+    model: config.model,
+    verifyChecksum: !config.allowChecksumMismatch,
+    instances: config.instancesCount,
+    threads: config.threads,
+    maxBatch: config.maxBatch,
+    maxQueued: config.maxQueued,
+    maxFrame: config.maxFrame,
+    maxLegacy: config.maxLegacy,
+    maxPipelined: config.maxPipelined,
+    messageTimeoutMs: config.messageTimeoutMs,
+    runTimeoutMs: config.runTimeoutMs,
     log,
   });
 } catch (e) {
-  if (e instanceof ModelError || e instanceof EngineError || e instanceof Deno.errors.AddrInUse) {
-    fail(e.message);
-  }
+  if (e instanceof ModelError || e instanceof EngineError) fail(e.message);
+  const problem = listenProblem(e, config.host, config.port);
+  if (problem) fail(problem);
   throw e;
 }
 console.log(`mnist-server ${server.describe()}`);
+if (server.model.checksum !== "verified") {
+  log.warn("model checksum not verified", { model: server.model.path, why: server.model.checksum });
+}
 
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
   stopping = true;
-  log.info("stopping", { signal, in_flight: server.queue.queued });
-  // A stuck engine must not keep the process from stopping.
-  const deadline = setTimeout(() => {
-    log.error("shutdown did not finish within 10 s; exiting", { in_flight: server.queue.queued });
-    Deno.exit(1);
-  }, 10_000);
+  // Readiness turns 503 at once; a load balancer moves traffic during the drain.
+  server.drain();
+  log.info("draining", { signal, seconds: config.drainSeconds, in_flight: server.queue.queued });
+  if (signal === "SIGTERM" && config.drainSeconds > 0) {
+    await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
+  }
   await server.shutdown();
-  clearTimeout(deadline);
   log.info("stopped", { served: server.queue.served });
   Deno.exit(0);
 };

@@ -5,9 +5,10 @@ import { Status } from "../shared/errors.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
-function serve(args: string[]) {
+function serve(args: string[], env: Record<string, string> = {}) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-read", "--allow-env", MAIN, ...args],
+    env,
     stdout: "piped",
     stderr: "piped",
   });
@@ -29,16 +30,40 @@ Deno.test("--help prints the flags and exits 0", async () => {
   const { code, stdout } = await serve(["--help"]).output();
   const text = new TextDecoder().decode(stdout);
   assert.equal(code, 0);
-  for (const flag of ["--host", "--port", "--model", "--log-level", "--help"]) {
+  for (const flag of ["--host", "--port", "--model", "--log-level", "--help", "--instances"]) {
     assert.ok(text.includes(flag), flag);
   }
+  assert.ok(text.includes("MNIST_MAX_BATCH"), "every flag names its environment variable");
 });
 
-Deno.test("bad flags are refused with a message and exit 2", async () => {
-  for (const args of [["--port", "http"], ["--log-level", "loud"], ["--frobnicate"]]) {
-    const { code, stderr } = await serve(args).output();
-    assert.equal(code, 2, args.join(" "));
-    assert.match(new TextDecoder().decode(stderr), /error: /);
+Deno.test("bad flags, variables and addresses get one line and exit 2, never a stack trace", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = blocker.addr.port;
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--port", "http"], {}, /--port must be a whole number from 0 to 65535, got "http"/],
+    [["--port", "99999"], {}, /--port must be a whole number from 0 to 65535/],
+    [["--log-level", "loud"], {}, /--log-level must be one of error, warn, info, debug/],
+    [["--frobnicate"], {}, /Unknown option '--frobnicate'/],
+    [["--instances", "many"], {}, /--instances must be "auto" or a whole number/],
+    [[], { MNIST_MAX_BATCH: "0", MNIST_PORT: "0" }, /MNIST_MAX_BATCH must be a whole number/],
+    [["--host", "1.2.3.4", "--port", "0"], {}, /1\.2\.3\.4 is not an address of this machine/],
+    [
+      ["--host", "127.0.0.1", "--port", String(taken)],
+      {},
+      new RegExp(`port ${taken} is already in use`),
+    ],
+  ];
+  try {
+    for (const [args, env, expected] of cases) {
+      const { code, stderr } = await serve(args, env).output();
+      const text = new TextDecoder().decode(stderr).trim();
+      assert.equal(code, 2, args.join(" "));
+      assert.match(text, expected);
+      assert.equal(text.split("\n").length, 1, `one line for ${args.join(" ")}: ${text}`);
+      assert.doesNotMatch(text, /\n\s+at /);
+    }
+  } finally {
+    blocker.close();
   }
   const { code, stderr } = await serve(["--model", "/nonexistent.onnx", "--port", "0"]).output();
   assert.equal(code, 2);
@@ -50,7 +75,7 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   const line = await firstLine(child.stdout);
   assert.match(
     line,
-    /listening on 127\.0\.0\.1:\d+ model=.*mnist\.onnx parameters=93322 engine="onnxruntime-web/,
+    /listening on 127\.0\.0\.1:\d+ .*model=.*mnist\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
   );
   const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
   const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });

@@ -1,6 +1,6 @@
 /**
- * The inference server: a TCP listener whose connections feed one
- * `InferenceQueue` in front of one `InferenceEngine`.
+ * The inference server: a board listener (TCP) whose connections feed one
+ * `InferenceQueue` in front of K engine instances of one model.
  *
  * @example
  * ```ts
@@ -13,22 +13,21 @@
  * @module
  */
 import type { Stats } from "../shared/codec.ts";
-import { InferenceQueue } from "./engine/queue.ts";
-import type { ConnectionContext } from "./tcp/connection.ts";
-import { BoardListener } from "./tcp/listener.ts";
+import { DEFAULT_PORT } from "./config.ts";
 import { InferenceEngine } from "./engine/engine.ts";
+import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
 import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
+import type { ConnectionContext } from "./tcp/connection.ts";
+import { BoardListener } from "./tcp/listener.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
-/** The earlier design's port. */
-export const DEFAULT_PORT = 32001;
+export { DEFAULT_PORT };
 /**
- * WASM threads by default: one. Two are faster on this 2-core machine (about
- * +22% req/s at 500 clients, see bench/README.md), but onnxruntime-web's
- * thread start-up can hang the engine when load arrives at once (1 in 16 fresh
- * starts even after a full-batch warm-up), so `--threads 2` is opt-in.
+ * WASM threads per instance by default: one. Independent single-threaded
+ * instances scale with cores where onnxruntime-web's threads do not, and its
+ * thread start-up can hang when load arrives at once.
  */
 export const DEFAULT_THREADS = 1;
 
@@ -41,112 +40,162 @@ export interface ServerOptions {
   /** Refuse a model whose sha256 differs from its metadata (default true). */
   verifyChecksum?: boolean;
   log?: Logger;
-  /** WASM threads for onnxruntime-web (default `DEFAULT_THREADS`). */
+  /** Engine instances (default 1). */
+  instances?: number;
+  /** WASM threads per instance (default `DEFAULT_THREADS`). */
   threads?: number;
   maxBatch?: number;
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;
-  readTimeoutMs?: number;
+  /** A whole message must arrive within this from its first byte, ms. */
+  messageTimeoutMs?: number;
   maxPipelined?: number;
+  /** An engine run without progress for this long fails and its worker is replaced, ms. */
+  runTimeoutMs?: number;
+  /** The engine worker script (default onnxruntime-web's). */
+  workerUrl?: string | URL;
+  /** Called after every engine run. */
+  onRun?: (event: RunEvent) => void;
 }
 
 /** A running server. */
 export class InferenceServer {
   readonly addr: Deno.NetAddr;
   readonly model: ModelFile;
-  readonly engine: InferenceEngine;
   readonly queue: InferenceQueue;
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
   #listener: BoardListener;
   #stopping: Promise<void> | null = null;
-  #lastStats = { at: performance.now(), served: 0 };
+  #draining = false;
 
   constructor(
     listener: Deno.TcpListener,
     model: ModelFile,
-    engine: InferenceEngine,
+    queue: InferenceQueue,
     options: ServerOptions,
   ) {
     this.addr = listener.addr;
     this.model = model;
-    this.engine = engine;
+    this.queue = queue;
     this.log = options.log ?? new Logger("info");
-    this.queue = new InferenceQueue(engine, {
-      maxBatch: options.maxBatch ?? 128,
-      maxQueued: options.maxQueued ?? 4096,
-    });
     const context: ConnectionContext = {
       queue: this.queue,
       stats: () => this.stats(),
       log: this.log,
       maxFrame: options.maxFrame ?? 16 * 1024,
       maxLegacy: options.maxLegacy ?? 64 * 1024,
-      readTimeoutMs: options.readTimeoutMs ?? 5000,
+      readTimeoutMs: options.messageTimeoutMs ?? 5000,
       maxPipelined: options.maxPipelined ?? 256,
     };
     this.#listener = new BoardListener(listener, context);
     this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);
   }
 
-  /** What `GET_STATS` answers: inferences per second since the previous stats request. */
+  /** The instances serving now. */
+  get engines(): InferenceEngine[] {
+    return this.queue.engineSet.engines;
+  }
+
+  /** The first instance: what the model's shape and runtime are read from. */
+  get engine(): InferenceEngine {
+    return this.engines[0];
+  }
+
+  /** Worker replacements across every instance since start. */
+  get restarts(): number {
+    return this.engines.reduce((sum, engine) => sum + engine.restarts, 0);
+  }
+
+  /** Ready: not draining, and at least one instance answers. */
+  ready(): boolean {
+    return !this.#draining && !this.#stopping &&
+      this.engines.some((engine) => engine.state === "ready");
+  }
+
+  /** Readiness turns false at once; everything else goes on serving (SIGTERM's first step). */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** What `GET_STATS` answers: `freq` is inferences per second over the last 10 s. */
   stats(): Stats {
-    const now = performance.now();
-    const served = this.queue.served;
-    const seconds = (now - this.#lastStats.at) / 1000;
-    const freq = seconds > 0 ? Math.round((served - this.#lastStats.served) / seconds) : 0;
-    this.#lastStats = { at: now, served };
     return {
       version: PROTOCOL_VERSION,
-      freq,
+      freq: Math.round(this.queue.rate()),
       mode: 0,
       parameters: this.model.parameters,
-      served,
+      served: this.queue.served,
       model: this.model.name,
+      modelVersion: this.queue.engineSet.version,
     };
   }
 
-  /** The one line printed at start. */
+  /** The one line printed at start (after "mnist-server "). */
   describe(): string {
+    const engine = this.engine;
     return `listening on ${this.addr.hostname}:${this.addr.port} model=${this.model.path} ` +
-      `parameters=${this.model.parameters} engine="${this.engine.shape.runtime}"`;
+      `version=${this.queue.engineSet.version} parameters=${this.model.parameters} ` +
+      `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
+      `checksum=${this.model.checksum}`;
   }
 
-  /** Stops accepting, answers what is in flight, closes every connection and the engine. */
+  /** Stops accepting, answers what is in flight, closes every connection and the engines. */
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
+      this.#draining = true;
       await this.#listener.shutdown();
-      await this.queue.drained();
-      this.engine.close();
+      await this.queue.close();
     })();
     return this.#stopping;
   }
 }
 
-/** Loads the model, starts the engine and listens. */
+/** Starts `count` warmed instances of `model`; if one fails, the others are closed. */
+export async function startEngines(
+  model: Uint8Array,
+  count: number,
+  options: Parameters<typeof InferenceEngine.start>[1],
+): Promise<InferenceEngine[]> {
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => InferenceEngine.start(model, options)),
+  );
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    for (const s of started) if (s.status === "fulfilled") s.value.close();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<InferenceEngine>).value);
+}
+
+/** Loads the model, starts and warms the engine instances, and listens. */
 export async function startServer(options: ServerOptions = {}): Promise<InferenceServer> {
+  const log = options.log ?? new Logger("info");
   const model = await loadModelFile(options.model ?? DEFAULT_MODEL, {
     verifyChecksum: options.verifyChecksum ?? true,
   });
-  const engine = await InferenceEngine.start(model.bytes, {
+  const engines = await startEngines(model.bytes, options.instances ?? 1, {
     threads: options.threads ?? DEFAULT_THREADS,
     maxBatch: options.maxBatch ?? 128,
+    runTimeoutMs: options.runTimeoutMs,
+    workerUrl: options.workerUrl,
+    onRestart: (reason) => log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
+  });
+  const queue = new InferenceQueue({ engines, version: model.version }, {
+    maxBatch: options.maxBatch ?? 128,
+    maxQueued: options.maxQueued ?? 4096,
+    onRun: options.onRun,
   });
   try {
-    // The first runs compile kernels, allocate, and start onnxruntime's other
-    // threads (a full batch engages them all); do it before any client waits.
-    await engine.run(new Float32Array(784), 1);
-    const full = engine.maxBatch;
-    await engine.run(new Float32Array(784 * full), full);
     const listener = Deno.listen({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port ?? DEFAULT_PORT,
     });
-    return new InferenceServer(listener, model, engine, options);
+    return new InferenceServer(listener, model, queue, { ...options, log });
   } catch (e) {
-    engine.close();
+    for (const engine of engines) engine.close();
     throw e;
   }
 }

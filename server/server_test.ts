@@ -258,7 +258,7 @@ Deno.test("a frame over the limit or without the identifier gets an error, then 
 });
 
 Deno.test("legacy garbage and truncated messages get an error reply, and other clients are served meanwhile", async () => {
-  await withServer({ readTimeoutMs: 300 }, async (server) => {
+  await withServer({ messageTimeoutMs: 300 }, async (server) => {
     const good = await InferenceClient.connect(address(server));
     const goodReplies = Array.from({ length: 30 }, () => good.infer({ digit: ring() }));
 

@@ -49,6 +49,13 @@ export const Command = {
 export const DIGIT_PIXELS = 784;
 /** Scores in one reply. */
 export const CLASSES = 10;
+/** The index of the highest score: the predicted digit. */
+export function argmax(scores: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  return best;
+}
+
 /** The file identifier every framed buffer carries. */
 export const FILE_IDENTIFIER = "MNST";
 /** Bytes of a legacy reply, always: old clients read exactly this many. */

@@ -1,12 +1,23 @@
 /**
- * The shared memory between the engine and its worker. A run's digits go in,
- * its scores come out, and two counters in an `Int32Array` say whose turn it
- * is: the server bumps `REQUEST` and notifies; the worker, blocked in
- * `Atomics.wait`, runs the batch, sets `DONE` to the same number and
- * notifies back. Waking a thread this way costs a few microseconds where a
- * `postMessage` round trip costs about a tenth of a millisecond, which is
- * most of the server's own share of a single client's round trip.
+ * The shared memory between an engine and its worker, and the messages that
+ * set it up. A run's digits go in, its scores come out, and counters in an
+ * `Int32Array` say whose turn it is: the engine bumps `REQUEST` and notifies;
+ * the worker runs the batch, sets `DONE` to the same number and notifies
+ * back. Waking a thread this way costs a few microseconds where a
+ * `postMessage` round trip costs about a tenth of a millisecond.
  *
+ * Run numbers wrap around the whole Int32 range: stopping is its own slot
+ * (`STOP`), never a reserved run number, so no run can be mistaken for it.
+ *
+ * @example
+ * ```ts
+ * import { createChannel, openChannel, REQUEST } from "./channel.ts";
+ *
+ * const channel = createChannel(8);
+ * const seen = openChannel(channel.buffer, 8); // what the worker does with the posted buffer
+ * Atomics.store(channel.header, REQUEST, 1);
+ * console.log(Atomics.load(seen.header, REQUEST)); // 1
+ * ```
  * @module
  */
 
@@ -16,12 +27,40 @@ export const DONE = 1;
 export const COUNT = 2;
 export const FAILED = 3;
 export const ERROR_LENGTH = 4;
-/** Written to `REQUEST` to end the worker's loop. */
-export const STOP = -1;
+/** Set to 1 to end the worker's loop. */
+export const STOP = 5;
+/** Advanced by the worker as it works: the watchdog judges a hang by it, not by the clock alone. */
+export const HEARTBEAT = 6;
 
 const HEADER_BYTES = 64;
 const TIME_BYTES = 8;
 const ERROR_BYTES = 1024;
+
+/** What the worker found out about the model. */
+export interface ModelShape {
+  input: string;
+  output: string;
+  /** Input dims, -1 for symbolic ones. */
+  inputDims: number[];
+  outputDims: number[];
+  /** The largest batch one `session.run` takes (Infinity for a symbolic batch). */
+  maxBatch: number;
+  /** The runtime and its version, e.g. "onnxruntime-web 1.30.0 (wasm, 1 thread)". */
+  runtime: string;
+}
+
+/** The one message to the worker: load this model, then serve runs through `buffer`. */
+export interface EngineLoad {
+  model: Uint8Array;
+  threads: number;
+  buffer: SharedArrayBuffer;
+  maxBatch: number;
+}
+
+/** The worker's answer to `EngineLoad`. */
+export type EngineReply =
+  | { type: "loaded"; shape: ModelShape }
+  | { type: "error"; message: string };
 
 /** Views of one shared buffer, built the same way on both sides. */
 export interface EngineChannel {
@@ -57,6 +96,12 @@ export function openChannel(buffer: SharedArrayBuffer, maxBatch: number): Engine
   at += maxBatch * 784 * 4;
   const output = new Float32Array(buffer, at, maxBatch * 10);
   return { buffer, header, time, error, input, output, maxBatch };
+}
+
+/** The run number after `run`, wrapping within Int32 and skipping 0 (the header's initial value). */
+export function nextRun(run: number): number {
+  const next = (run + 1) | 0;
+  return next === 0 ? 1 : next;
 }
 
 /** Stores a failed run's message (ASCII, cut to fit). */

@@ -1,19 +1,20 @@
 /**
- * The inference engine: an onnxruntime-web (WASM) session in a Worker behind
- * the single-inference lock. `run()` takes a batch of digits and resolves with
- * their scores; calls made while one runs wait their turn, so the session
- * only ever sees one run at a time.
+ * One engine instance: an onnxruntime session in a Worker, supervised. It
+ * runs one batch at a time (the queue decides which instance runs next and
+ * never hands a busy one a batch), warms every worker it starts, and keeps a
+ * worker alive: a worker that dies, or hangs, is replaced by a fresh, warmed
+ * one (`_supervisor.ts` judges hangs by the worker's progress).
  *
  * Batches travel through shared memory with an `Atomics` handshake
- * (`channel.ts`), not `postMessage`: it is the cheaper way to wake
- * the worker and be woken by it.
+ * (`channel.ts`), not `postMessage`: it is the cheaper way to wake the worker
+ * and be woken by it.
  *
  * @example
  * ```ts
  * import { InferenceEngine } from "./engine.ts";
- * import { loadModelFile } from "../models/model.ts";
+ * import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
  *
- * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
+ * const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes, { threads: 1 });
  * const { scores, ms } = await engine.run(new Float32Array(784), 1);
  * console.log(scores, ms);
@@ -21,42 +22,11 @@
  * ```
  * @module
  */
-import {
-  COUNT,
-  createChannel,
-  DONE,
-  type EngineChannel,
-  FAILED,
-  readError,
-  REQUEST,
-  STOP,
-} from "./channel.ts";
+import { COUNT, DONE, FAILED, nextRun, readError, REQUEST } from "./channel.ts";
+import type { ModelShape } from "./channel.ts";
+import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
 
-/** What the worker found out about the model. */
-export interface ModelShape {
-  input: string;
-  output: string;
-  /** Input dims, -1 for symbolic ones. */
-  inputDims: number[];
-  outputDims: number[];
-  /** The largest batch one `session.run` takes (Infinity for a symbolic batch). */
-  maxBatch: number;
-  /** The runtime and its version, e.g. "onnxruntime-web 1.30.0 (wasm, 1 thread)". */
-  runtime: string;
-}
-
-/** The one message to the worker: load this model, then serve runs through `buffer`. */
-export interface EngineLoad {
-  model: Uint8Array;
-  threads: number;
-  buffer: SharedArrayBuffer;
-  maxBatch: number;
-}
-
-/** The worker's answer to `EngineLoad`. */
-export type EngineReply =
-  | { type: "loaded"; shape: ModelShape }
-  | { type: "error"; message: string };
+export type { ModelShape } from "./channel.ts";
 
 /** The result of one run: 10 scores per digit and the run's time. */
 export interface EngineResult {
@@ -73,174 +43,208 @@ export class EngineError extends Error {
 
 /** Options of `InferenceEngine.start`. */
 export interface EngineOptions {
-  /** WASM threads for onnxruntime-web (default 1). */
+  /** Threads of the runtime inside one worker (default 1). */
   threads?: number;
   /** The most digits one run takes; `run()` splits larger batches. */
   maxBatch?: number;
   /**
-   * A run that takes longer than this (ms) is taken for a hung worker: the
-   * run fails and the worker is replaced with a fresh one (default 2,000: a
-   * full batch takes about 30 ms).
+   * A run during which the worker makes no progress for this long (ms of the
+   * process running, not of wall-clock time) is taken for a hung worker: the
+   * run fails and a fresh worker replaces it (default 2,000; a full batch
+   * takes about 30 ms).
    */
   runTimeoutMs?: number;
+  /** How long a worker may take to load and warm up before it is given up (default 30,000 ms). */
+  loadTimeoutMs?: number;
+  /** The worker script (default `worker.ts`, onnxruntime-web); another runtime speaks the same channel. */
+  workerUrl?: string | URL;
+  /** Called when a worker is replaced, with the reason. */
+  onRestart?: (reason: string) => void;
 }
 
-/** A loaded worker and the memory it shares with the engine. */
-interface Spawned {
-  worker: Worker;
-  channel: EngineChannel;
-  shape: ModelShape;
-}
+/** Where the engine stands. */
+export type EngineState = "ready" | "restarting" | "stopped";
 
-/** Starts a worker and loads `model` into it. */
-async function spawn(model: Uint8Array, threads: number, maxBatch: number): Promise<Spawned> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  const channel = createChannel(maxBatch);
-  let reply: EngineReply;
-  try {
-    reply = await new Promise<EngineReply>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<EngineReply>) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new EngineError(`engine worker failed: ${event.message}`));
-      };
-      worker.postMessage(
-        { model, threads, buffer: channel.buffer, maxBatch } satisfies EngineLoad,
-      );
-    });
-  } catch (e) {
-    worker.terminate();
-    throw e;
-  }
-  if (reply.type !== "loaded") {
-    worker.terminate();
-    throw new EngineError(reply.message);
-  }
-  return { worker, channel, shape: reply.shape };
-}
+const RESPAWN_BACKOFF_MS = [0, 100, 500, 2_000, 5_000];
 
-/** Ends a worker's wait loop (so it is not blocked when terminated), then terminates it. */
-function retire({ worker, channel }: Spawned): void {
-  Atomics.store(channel.header, REQUEST, STOP);
-  Atomics.notify(channel.header, REQUEST);
-  worker.terminate();
-}
-
-/** An onnxruntime-web session in a Worker, one run at a time. */
+/** An onnxruntime session in a supervised Worker, one run at a time. */
 export class InferenceEngine {
   readonly shape: ModelShape;
   readonly maxBatch: number;
-  /** Workers replaced after a run over `runTimeoutMs`. */
+  /** Workers replaced since start (hung or died). */
   restarts = 0;
-  /** A run longer than this (ms) is taken for a hung worker, which is replaced. */
+  /** Warm-up runs done, at start and after every restart. */
+  warmups = 0;
+  /** A run with no progress for this long (ms) is taken for a hung worker. */
   runTimeoutMs: number;
-  #current: Spawned;
+  #current: Spawned | null;
   #model: Uint8Array;
-  #threads: number;
-  #sequence = 0;
-  #lock: Promise<unknown> = Promise.resolve();
+  #options: SpawnOptions;
+  #onRestart: (reason: string) => void;
+  #run = 0;
+  #busy = false;
+  #restarting: Promise<void> | null = null;
   #stopped: string | null = null;
-  #onStop: (reason: string) => void = () => {};
-  #stopping: Promise<never>;
 
-  private constructor(spawned: Spawned, model: Uint8Array, threads: number, runTimeoutMs: number) {
+  private constructor(
+    spawned: Spawned,
+    model: Uint8Array,
+    options: SpawnOptions,
+    runTimeoutMs: number,
+    onRestart: (reason: string) => void,
+  ) {
     this.#current = spawned;
     this.#model = model;
-    this.#threads = threads;
+    this.#options = options;
+    this.#onRestart = onRestart;
     this.runTimeoutMs = runTimeoutMs;
     this.shape = spawned.shape;
     this.maxBatch = spawned.channel.maxBatch;
-    this.#stopping = new Promise<never>((_, reject) => {
-      this.#onStop = (reason) => reject(new EngineError(reason));
-    });
-    this.#stopping.catch(() => {});
     this.#watch(spawned);
   }
 
-  /** Starts the worker and loads `model` (ONNX bytes) into it. */
+  /** Starts a worker, loads `model` (ONNX bytes) into it and warms it up. */
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
-    const threads = options.threads ?? 1;
-    const spawned = await spawn(model, threads, options.maxBatch ?? 256);
-    return new InferenceEngine(spawned, model, threads, options.runTimeoutMs ?? 2_000);
+    const resolved = {
+      threads: options.threads ?? 1,
+      maxBatch: options.maxBatch ?? 128,
+      loadTimeoutMs: options.loadTimeoutMs ?? 30_000,
+      workerUrl: options.workerUrl ?? new URL("./worker.ts", import.meta.url),
+    };
+    let spawned: Spawned;
+    try {
+      spawned = await spawn(model, resolved);
+    } catch (e) {
+      throw new EngineError((e as Error).message);
+    }
+    const engine = new InferenceEngine(
+      spawned,
+      model,
+      resolved,
+      options.runTimeoutMs ?? 2_000,
+      options.onRestart ?? (() => {}),
+    );
+    try {
+      await engine.#warm();
+    } catch (e) {
+      engine.close();
+      throw e;
+    }
+    return engine;
   }
 
-  /** A worker that dies stops the engine: every run from then on fails. */
-  #watch(spawned: Spawned): void {
-    spawned.worker.onerror = (event) => {
-      event.preventDefault();
-      if (spawned === this.#current) this.#stop(`engine worker failed: ${event.message}`);
-    };
+  /** "ready" while a worker answers; "restarting" while one is being replaced. */
+  get state(): EngineState {
+    if (this.#stopped) return "stopped";
+    return this.#restarting ? "restarting" : "ready";
+  }
+
+  /** True while a run is under way. */
+  get busy(): boolean {
+    return this.#busy;
   }
 
   /**
    * Runs `n` digits (`input` holds n × 784 floats, row-major) and resolves
-   * with n × 10 scores. Runs never overlap; a batch over `maxBatch` runs in
-   * pieces.
+   * with n × 10 scores. One run at a time: the caller (the queue) waits for
+   * a run to finish before starting the next; a batch over `maxBatch` runs
+   * in pieces.
    */
-  run(input: Float32Array, n: number): Promise<EngineResult> {
-    const result = this.#lock.then(() => this.#runLocked(input, n));
-    this.#lock = result.catch(() => {});
-    return result;
-  }
-
-  async #runLocked(input: Float32Array, n: number): Promise<EngineResult> {
-    const scores = new Float32Array(n * 10);
-    let ms = 0;
-    for (let done = 0; done < n; done += this.maxBatch) {
-      const count = Math.min(this.maxBatch, n - done);
-      ms += await this.#runChunk(input.subarray(done * 784, (done + count) * 784), count);
-      scores.set(this.#current.channel.output.subarray(0, count * 10), done * 10);
+  async run(input: Float32Array, n: number): Promise<EngineResult> {
+    if (this.#busy) throw new EngineError("the engine is already running a batch");
+    this.#busy = true;
+    try {
+      if (this.#restarting) await this.#restarting;
+      const scores = new Float32Array(n * 10);
+      let ms = 0;
+      for (let done = 0; done < n; done += this.maxBatch) {
+        const count = Math.min(this.maxBatch, n - done);
+        ms += await this.#runChunk(input.subarray(done * 784, (done + count) * 784), count);
+        scores.set(this.#current!.channel.output.subarray(0, count * 10), done * 10);
+      }
+      return { scores, ms };
+    } finally {
+      this.#busy = false;
     }
-    return { scores, ms };
   }
 
   async #runChunk(input: Float32Array, n: number): Promise<number> {
-    if (this.#stopped) throw new EngineError(this.#stopped);
-    const { channel } = this.#current;
+    if (this.#stopped || !this.#current) throw new EngineError(this.#stopped ?? "no engine worker");
+    const spawned = this.#current;
+    const { channel } = spawned;
     const { header } = channel;
     channel.input.set(input);
     Atomics.store(header, COUNT, n);
-    const sequence = ++this.#sequence;
-    Atomics.store(header, REQUEST, sequence);
+    const run = this.#run = nextRun(this.#run);
+    Atomics.store(header, REQUEST, run);
     Atomics.notify(header, REQUEST);
-    const wait = Atomics.waitAsync(header, DONE, sequence - 1, this.runTimeoutMs);
-    const outcome = wait.async ? await Promise.race([wait.value, this.#stopping]) : wait.value;
+    const outcome = await awaitRun(spawned, run, this.runTimeoutMs);
     if (this.#stopped) throw new EngineError(this.#stopped);
-    if (outcome === "timed-out" && Atomics.load(header, DONE) !== sequence) {
-      await this.#restart();
+    if (outcome === "hung") {
+      this.#replace(`a run of ${n} digits made no progress for ${this.runTimeoutMs} ms`);
       throw new EngineError(
-        `a run of ${n} digits took over ${this.runTimeoutMs} ms; the engine worker was replaced`,
+        `a run of ${n} digits made no progress for ${this.runTimeoutMs} ms; ` +
+          "the engine worker is being replaced",
       );
+    }
+    if (outcome === "died") throw new EngineError(spawned.died ?? "the engine worker died");
+    if (Atomics.load(header, DONE) !== run) {
+      throw new EngineError("the worker answered another run");
     }
     if (Atomics.load(header, FAILED)) throw new EngineError(readError(channel));
     return channel.time[0];
   }
 
-  /** Replaces a hung worker with a fresh one (the lock is held meanwhile). */
-  async #restart(): Promise<void> {
-    retire(this.#current);
-    this.restarts++;
-    this.#sequence = 0;
-    try {
-      this.#current = await spawn(this.#model, this.#threads, this.maxBatch);
-      this.#watch(this.#current);
-    } catch (e) {
-      this.#stop(`the engine worker hung and could not be restarted: ${(e as Error).message}`);
+  /** The first runs compile kernels, allocate, and start the runtime's threads (a full batch engages them all). */
+  async #warm(): Promise<void> {
+    const full = this.maxBatch;
+    for (const n of [1, full]) {
+      await this.#runChunk(new Float32Array(784 * n), n);
+      this.warmups++;
     }
-    if (this.#stopped) retire(this.#current);
+  }
+
+  /** A worker that dies is replaced like a hung one. */
+  #watch(spawned: Spawned): void {
+    spawned.onDeath = (reason) => {
+      if (spawned === this.#current) this.#replace(reason);
+    };
+  }
+
+  /** Retires the current worker and starts a warmed one, retrying with back-off until it works or the engine stops. */
+  #replace(reason: string): void {
+    if (this.#restarting || this.#stopped) return;
+    if (this.#current) retire(this.#current);
+    this.#current = null;
+    this.restarts++;
+    this.#onRestart(reason);
+    this.#restarting = (async () => {
+      for (let attempt = 0; !this.#stopped; attempt++) {
+        const wait = RESPAWN_BACKOFF_MS[Math.min(attempt, RESPAWN_BACKOFF_MS.length - 1)];
+        if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
+        try {
+          const spawned = await spawn(this.#model, this.#options);
+          if (this.#stopped) {
+            retire(spawned);
+            return;
+          }
+          this.#current = spawned;
+          this.#watch(spawned);
+          await this.#warm();
+          return;
+        } catch (e) {
+          if (this.#current) retire(this.#current);
+          this.#current = null;
+          this.#onRestart(`restart attempt ${attempt + 1} failed: ${(e as Error).message}`);
+        }
+      }
+    })().finally(() => this.#restarting = null);
   }
 
   /** Stops the worker; runs not yet finished fail with an `EngineError`. */
   close(): void {
-    this.#stop("the engine was stopped");
-  }
-
-  #stop(reason: string): void {
     if (this.#stopped) return;
-    this.#stopped = reason;
-    retire(this.#current);
-    this.#onStop(reason);
+    this.#stopped = "the engine was stopped";
+    if (this.#current) retire(this.#current);
   }
 }

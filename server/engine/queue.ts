@@ -1,29 +1,36 @@
 /**
- * The inference queue between connections and the engine. Each digit waits
- * here while the engine is busy; when the engine frees up, everything that
- * queued goes into the next run as one batch (up to `maxBatch`), so a burst of
- * clients costs a few runs rather than one run each. A full queue answers
- * `SERVER_BUSY` at once instead of growing without bound.
+ * The inference queue between the transports (board connections, HTTP) and
+ * the engine instances, and the one place that decides which instance runs
+ * next. Each digit waits here while every instance is busy; when one frees
+ * up, everything that queued goes into its next run as one batch (up to
+ * `maxBatch`), so a burst of clients costs a few runs rather than one run
+ * each. A full queue answers `SERVER_BUSY` at once instead of growing
+ * without bound.
+ *
+ * The instances form one `EngineSet`; `swap()` replaces the set between two
+ * dispatches: runs already started finish on the old set, which is then
+ * closed, and every later batch goes to the new one.
  *
  * @example
  * ```ts
  * import { InferenceQueue } from "./queue.ts";
  * import { InferenceEngine } from "./engine.ts";
- * import { loadModelFile } from "../models/model.ts";
+ * import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
  * import { WireError } from "../../shared/errors.ts";
  *
- * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
+ * const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes);
- * const queue = new InferenceQueue(engine, { maxBatch: 128, maxQueued: 4096 });
+ * const queue = new InferenceQueue({ engines: [engine], version: 1 }, { maxBatch: 128, maxQueued: 4096 });
  * const result = queue.submit(new Uint8Array(784), null);
  * if (!(result instanceof WireError)) console.log((await result).predicted);
- * engine.close();
+ * await queue.close();
  * ```
  * @module
  */
-import { DIGIT_PIXELS } from "../../shared/codec.ts";
+import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult, InferenceEngine } from "./engine.ts";
+import { RateWindow } from "./_rate.ts";
 
 /** What one digit gets back. */
 export interface Inference {
@@ -35,11 +42,31 @@ export interface Inference {
   /** Time from submission to the start of its run, in ms. */
   queueMs: number;
   batchSize: number;
+  /** The version of the model that answered. */
+  modelVersion: number;
+}
+
+/** The instances of one model version: what the queue dispatches to, and what a swap replaces. */
+export interface EngineSet {
+  engines: InferenceEngine[];
+  version: number;
+}
+
+/** What the queue reports about every run, for metrics. */
+export interface RunEvent {
+  batchSize: number;
+  /** The run's compute time, ms. */
+  inferenceMs: number;
+  /** Each digit's wait before its run started, ms. */
+  queueMs: number[];
+  version: number;
+  failed: boolean;
 }
 
 interface Job {
   pixels: Float32Array;
   submitted: number;
+  owner: unknown;
   resolve: (inference: Inference) => void;
   reject: (error: WireError) => void;
 }
@@ -50,6 +77,8 @@ export interface QueueOptions {
   maxBatch: number;
   /** The most digits waiting; more are refused with `SERVER_BUSY`. */
   maxQueued: number;
+  /** Called after every run. */
+  onRun?: (event: RunEvent) => void;
 }
 
 /**
@@ -73,27 +102,31 @@ export function normalizeDigit(
   }
 }
 
-function argmax(scores: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
-}
-
-/** Batches digits for an `InferenceEngine`, one run at a time. */
+/** Batches digits for a set of engine instances, one run per instance at a time. */
 export class InferenceQueue {
-  #engine: InferenceEngine;
+  #set: EngineSet;
   #options: QueueOptions;
   #jobs: Job[] = [];
-  #running = false;
+  /** Runs under way, by the set they were dispatched to. */
+  #running = new Map<EngineSet, number>();
   #idle: (() => void)[] = [];
+  #retired: { set: EngineSet; closed: () => void }[] = [];
+  #served = new RateWindow(10);
+  /** Digits waiting per owner (a connection, say), for per-owner shares. */
+  #owned = new Map<unknown, number>();
   /** Digits answered since start. */
   served = 0;
   /** Runs since start. */
   runs = 0;
 
-  constructor(engine: InferenceEngine, options: QueueOptions) {
-    this.#engine = engine;
+  constructor(set: EngineSet, options: QueueOptions) {
+    this.#set = set;
     this.#options = options;
+  }
+
+  /** The set that serves new batches. */
+  get engineSet(): EngineSet {
+    return this.#set;
   }
 
   /** Digits waiting for a run. */
@@ -101,14 +134,26 @@ export class InferenceQueue {
     return this.#jobs.length;
   }
 
+  /** Digits answered per second over the last 10 s, the same for every caller. */
+  rate(): number {
+    return this.#served.rate();
+  }
+
+  /** Digits `owner` has waiting or running. */
+  ownedBy(owner: unknown): number {
+    return this.#owned.get(owner) ?? 0;
+  }
+
   /**
    * Queues one digit (784 bytes or 784 floats; it is copied, so the caller
    * may reuse its buffer). Returns the promise of its inference, or a
-   * `SERVER_BUSY` error when the queue is full.
+   * `SERVER_BUSY` error when the queue is full. `owner` tags the job so a
+   * transport can cap one client's share (`ownedBy`).
    */
   submit(
     digitU8: ArrayLike<number> | null,
     digit: ArrayLike<number> | null,
+    owner?: unknown,
   ): Promise<Inference> | WireError {
     if (this.#jobs.length >= this.#options.maxQueued) {
       return new WireError(
@@ -118,70 +163,120 @@ export class InferenceQueue {
     }
     const pixels = new Float32Array(DIGIT_PIXELS);
     normalizeDigit(digitU8, digit, pixels);
+    if (owner !== undefined) this.#owned.set(owner, (this.#owned.get(owner) ?? 0) + 1);
     const promise = new Promise<Inference>((resolve, reject) => {
-      this.#jobs.push({ pixels, submitted: performance.now(), resolve, reject });
+      this.#jobs.push({ pixels, submitted: performance.now(), owner, resolve, reject });
     });
-    if (!this.#running) this.#runNext();
+    this.#pump();
     return promise;
+  }
+
+  /**
+   * Makes `set` serve every batch dispatched from now on. Runs already under
+   * way finish on the old set; resolves with the old set once they have, so
+   * the caller can close it.
+   */
+  swap(set: EngineSet): Promise<EngineSet> {
+    const old = this.#set;
+    this.#set = set;
+    this.#pump();
+    if (!this.#running.get(old)) return Promise.resolve(old);
+    return new Promise((resolve) => this.#retired.push({ set: old, closed: () => resolve(old) }));
   }
 
   /** Resolves when nothing is queued or running. */
   drained(): Promise<void> {
-    if (!this.#running && this.#jobs.length === 0) return Promise.resolve();
+    if (this.#running.size === 0 && this.#jobs.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  async #runNext(): Promise<void> {
-    this.#running = true;
-    let run: Run | null = this.#dispatch();
-    while (run) {
-      let result: EngineResult | null = null;
-      let error: WireError | null = null;
-      try {
-        result = await run.result;
-      } catch (e) {
-        error = new WireError(Status.INTERNAL_ERROR, `inference failed: ${(e as Error).message}`);
-      }
-      // Start the next run before answering this one, so the engine works
-      // while this thread encodes and writes the replies.
-      const finished = run;
-      run = this.#jobs.length > 0 ? this.#dispatch() : null;
-      if (result) this.#answer(finished, result);
-      else for (const job of finished.batch) job.reject(error!);
-    }
-    this.#running = false;
-    for (const resolve of this.#idle.splice(0)) resolve();
+  /** Waits until drained, then closes the engines. */
+  async close(): Promise<void> {
+    await this.drained();
+    for (const engine of this.#set.engines) engine.close();
   }
 
-  /** Takes up to `maxBatch` queued digits and hands them to the engine. */
-  #dispatch(): Run {
+  /** Hands queued digits to every free instance of the current set. */
+  #pump(): void {
+    const set = this.#set;
+    for (const engine of set.engines) {
+      if (this.#jobs.length === 0) return;
+      if (engine.busy) continue;
+      this.#dispatch(set, engine);
+    }
+  }
+
+  /** Takes up to `maxBatch` queued digits and runs them on `engine`. */
+  async #dispatch(set: EngineSet, engine: InferenceEngine): Promise<void> {
     const batch = this.#jobs.splice(0, this.#options.maxBatch);
     const n = batch.length;
     const input = new Float32Array(n * DIGIT_PIXELS);
     for (let i = 0; i < n; i++) input.set(batch[i].pixels, i * DIGIT_PIXELS);
-    return { batch, started: performance.now(), result: this.#engine.run(input, n) };
+    this.#running.set(set, (this.#running.get(set) ?? 0) + 1);
+    const started = performance.now();
+    const result = engine.run(input, n);
+    let outcome: EngineResult | WireError;
+    try {
+      outcome = await result;
+    } catch (e) {
+      outcome = new WireError(Status.INTERNAL_ERROR, `inference failed: ${(e as Error).message}`);
+    }
+    // Start this instance's next run before answering, so it works while
+    // this thread encodes and writes the replies.
+    this.#finish(set);
+    this.#pump();
+    this.#answer(batch, started, outcome, set.version);
   }
 
-  #answer(run: Run, { scores, ms }: EngineResult): void {
-    const n = run.batch.length;
+  #finish(set: EngineSet): void {
+    const left = (this.#running.get(set) ?? 1) - 1;
+    if (left > 0) {
+      this.#running.set(set, left);
+      return;
+    }
+    this.#running.delete(set);
+    const retired = this.#retired.findIndex((r) => r.set === set);
+    if (retired >= 0) this.#retired.splice(retired, 1)[0].closed();
+    if (this.#running.size === 0 && this.#jobs.length === 0) {
+      for (const resolve of this.#idle.splice(0)) resolve();
+    }
+  }
+
+  #answer(batch: Job[], started: number, outcome: EngineResult | WireError, version: number): void {
+    const n = batch.length;
+    for (const job of batch) {
+      if (job.owner === undefined) continue;
+      const left = (this.#owned.get(job.owner) ?? 1) - 1;
+      if (left > 0) this.#owned.set(job.owner, left);
+      else this.#owned.delete(job.owner);
+    }
+    const failed = outcome instanceof WireError;
     this.runs++;
-    this.served += n;
+    if (!failed) {
+      this.served += n;
+      this.#served.add(n);
+    }
+    this.#options.onRun?.({
+      batchSize: n,
+      inferenceMs: failed ? 0 : outcome.ms,
+      queueMs: batch.map((job) => started - job.submitted),
+      version,
+      failed,
+    });
+    if (failed) {
+      for (const job of batch) job.reject(outcome);
+      return;
+    }
     for (let i = 0; i < n; i++) {
-      const own = scores.subarray(i * 10, i * 10 + 10);
-      run.batch[i].resolve({
+      const own = outcome.scores.subarray(i * 10, i * 10 + 10);
+      batch[i].resolve({
         scores: own,
         predicted: argmax(own),
-        inferenceMs: ms,
-        queueMs: run.started - run.batch[i].submitted,
+        inferenceMs: outcome.ms,
+        queueMs: started - batch[i].submitted,
         batchSize: n,
+        modelVersion: version,
       });
     }
   }
-}
-
-/** A batch handed to the engine. */
-interface Run {
-  batch: Job[];
-  started: number;
-  result: Promise<EngineResult>;
 }

@@ -8,12 +8,15 @@
  */
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-web";
-import type { EngineLoad, EngineReply, ModelShape } from "./engine.ts";
 import {
   COUNT,
   DONE,
   type EngineChannel,
+  type EngineLoad,
+  type EngineReply,
   FAILED,
+  HEARTBEAT,
+  type ModelShape,
   openChannel,
   REQUEST,
   STOP,
@@ -88,6 +91,7 @@ async function run(
       (done + count) * 784,
     ) as unknown as Float32Array;
     const tensor = new ort.Tensor("float32", data, [count, ...dims]);
+    Atomics.add(channel.header, HEARTBEAT, 1);
     const result = await session.run({ [shape.input]: tensor });
     channel.output.set(result[shape.output].data as Float32Array, done * 10);
     result[shape.output].dispose();
@@ -95,7 +99,7 @@ async function run(
   return performance.now() - start;
 }
 
-/** Serves runs until `REQUEST` is `STOP`. */
+/** Serves runs until the `STOP` slot is set. */
 async function serve(session: ort.InferenceSession, shape: ModelShape, channel: EngineChannel) {
   const header = channel.header;
   let seen = 0;
@@ -104,8 +108,8 @@ async function serve(session: ort.InferenceSession, shape: ModelShape, channel: 
     // threads need this worker's event loop to stay free between runs.
     const wait = Atomics.waitAsync(header, REQUEST, seen);
     if (wait.async) await wait.value;
+    if (Atomics.load(header, STOP)) break;
     const request = Atomics.load(header, REQUEST);
-    if (request === STOP) break;
     if (request === seen) continue;
     seen = request;
     try {
@@ -115,6 +119,7 @@ async function serve(session: ort.InferenceSession, shape: ModelShape, channel: 
       writeError(channel, (e as Error).message);
       Atomics.store(header, FAILED, 1);
     }
+    Atomics.add(header, HEARTBEAT, 1);
     Atomics.store(header, DONE, request);
     Atomics.notify(header, DONE);
   }

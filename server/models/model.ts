@@ -26,6 +26,10 @@ export interface ModelFile {
   parameters: number;
   /** The metadata file's contents, when there is one. */
   metadata: Record<string, unknown> | null;
+  /** The model's version: the metadata's `version`, else 1. */
+  version: number;
+  /** Whether the sha256 was checked, and if not why: what the start line says. */
+  checksum: "verified" | "skipped-by-flag" | "no-metadata" | "no-sha256-in-metadata";
 }
 
 /** Thrown when a model cannot be served; its message says why. */
@@ -81,5 +85,15 @@ export async function loadModelFile(
     throw new ModelError(`model ${filePath} is not an ONNX file: ${(e as Error).message}`);
   }
   const name = filePath.slice(filePath.lastIndexOf("/") + 1);
-  return { path: filePath, name, bytes, sha256, parameters, metadata };
+  const version = Number.isInteger(metadata?.version) && (metadata!.version as number) > 0
+    ? metadata!.version as number
+    : 1;
+  const checksum = !options.verifyChecksum
+    ? "skipped-by-flag"
+    : !metadata
+    ? "no-metadata"
+    : typeof metadata.sha256 !== "string"
+    ? "no-sha256-in-metadata"
+    : "verified";
+  return { path: filePath, name, bytes, sha256, parameters, metadata, version, checksum };
 }
