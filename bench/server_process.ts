@@ -81,6 +81,8 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--threads",
     String(options.threads ?? 1),
   ];
+  // No drain on SIGTERM: nothing balances load onto a bench's server (a copy given as `main` may predate the flag).
+  if (!options.main) args.push("--drain-seconds", "0");
   if (options.maxBatch) args.push("--max-batch", String(options.maxBatch));
   if (options.model) args.push("--model", options.model);
   const child = new Deno.Command(Deno.execPath(), {

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { WireError } from "../../shared/errors.ts";
+import { InferenceEngine } from "./engine.ts";
+import { type Inference, InferenceQueue, type RunEvent } from "./queue.ts";
+
+const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
+
+function engines(count: number): Promise<InferenceEngine[]> {
+  return Promise.all(
+    Array.from(
+      { length: count },
+      () => InferenceEngine.start(new Uint8Array(8), { workerUrl: SCRIPTED }),
+    ),
+  );
+}
+
+function submit(queue: InferenceQueue, owner?: unknown): Promise<Inference> {
+  const result = queue.submit(new Uint8Array(784), null, owner);
+  if (result instanceof WireError) throw new Error(result.toString());
+  return result;
+}
+
+Deno.test("the queue keeps every instance busy, one batch each at a time", async () => {
+  const set = { engines: await engines(3), version: 1 };
+  const runs: RunEvent[] = [];
+  const queue = new InferenceQueue(set, {
+    maxBatch: 4,
+    maxQueued: 100,
+    onRun: (e) => runs.push(e),
+  });
+  try {
+    const replies = await Promise.all(Array.from({ length: 40 }, () => submit(queue)));
+    assert.equal(replies.length, 40);
+    assert.ok(replies.every((r) => r.predicted === 7 && r.modelVersion === 1));
+    assert.equal(runs.reduce((n, r) => n + r.batchSize, 0), 40);
+    assert.ok(runs.every((r) => r.batchSize <= 4));
+    assert.equal(queue.served, 40);
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("a swap serves every later batch from the new set, loses nothing, and hands back the old", async () => {
+  const old = { engines: await engines(2), version: 1 };
+  const next = { engines: await engines(2), version: 2 };
+  const queue = new InferenceQueue(old, { maxBatch: 8, maxQueued: 10_000 });
+  try {
+    const before = Array.from({ length: 200 }, () => submit(queue));
+    const swapped = queue.swap(next);
+    const after = Array.from({ length: 200 }, () => submit(queue));
+    assert.equal(await swapped, old);
+    for (const engine of old.engines) engine.close();
+    const early = await Promise.all(before);
+    const late = await Promise.all(after);
+    assert.ok(late.every((r) => r.modelVersion === 2), "every digit queued after the swap");
+    assert.ok(early.some((r) => r.modelVersion === 1));
+    assert.equal(early.length + late.length, 400);
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("per-owner counts follow digits until they are answered", async () => {
+  const queue = new InferenceQueue({ engines: await engines(1), version: 1 }, {
+    maxBatch: 4,
+    maxQueued: 100,
+  });
+  try {
+    const owner = {};
+    const pending = [submit(queue, owner), submit(queue, owner), submit(queue)];
+    assert.equal(queue.ownedBy(owner), 2);
+    await Promise.all(pending);
+    assert.equal(queue.ownedBy(owner), 0);
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("a full queue answers SERVER_BUSY at once", async () => {
+  const queue = new InferenceQueue({ engines: await engines(1), version: 1 }, {
+    maxBatch: 1,
+    maxQueued: 2,
+  });
+  try {
+    const accepted: Promise<Inference>[] = [];
+    let busy: WireError | null = null;
+    for (let i = 0; i < 10 && !busy; i++) {
+      const result = queue.submit(new Uint8Array(784), null);
+      if (result instanceof WireError) busy = result;
+      else accepted.push(result);
+    }
+    assert.equal(busy?.code, "SERVER_BUSY");
+    await Promise.all(accepted);
+  } finally {
+    await queue.close();
+  }
+});
