@@ -30,6 +30,8 @@ export interface SpawnOptions {
    * path runs a changed copy, to measure a proposed server change without editing it.
    */
   main?: string;
+  /** More flags for the server (e.g. `["--instances", "2"]`). */
+  extraArgs?: string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -85,6 +87,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   if (!options.main) args.push("--drain-seconds", "0");
   if (options.maxBatch) args.push("--max-batch", String(options.maxBatch));
   if (options.model) args.push("--model", options.model);
+  if (options.extraArgs) args.push(...options.extraArgs);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "null",

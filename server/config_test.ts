@@ -60,3 +60,11 @@ Deno.test("mistakes come back as one-sentence ConfigErrors", () => {
   }
   assert.equal(resolveConfig(["-h"], {}), "help");
 });
+
+Deno.test("the README's configuration table lists every option and its variable", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  for (const spec of OPTIONS) {
+    assert.ok(readme.includes(`\`--${spec.flag}\``), `--${spec.flag} in README.md`);
+    assert.ok(readme.includes(`\`${envName(spec.flag)}\``), `${envName(spec.flag)} in README.md`);
+  }
+});

@@ -12,8 +12,9 @@
  * One port serves both: `detectFraming` tells them apart from the first 12
  * bytes of a connection (framed when bytes 8..11 are `MNST`).
  *
- * Written in the subset the Espruino interpreter runs: the firmware bundles
- * `FrameDecoder`.
+ * Server-side and tools only: the firmware cuts frames itself in
+ * `device/inference.ts` (bundling `FrameDecoder` cost it too many variables),
+ * so this file is free to use the whole language.
  *
  * @example
  * ```ts
