@@ -14,7 +14,8 @@
  */
 import type { Stats } from "../shared/codec.ts";
 import { InferenceQueue } from "./engine/queue.ts";
-import type { ConnectionContext } from "./tcp/connection.ts";
+import type { ConnectionContext, ConnectionEvent } from "./tcp/connection.ts";
+import { type RequestEvent, RequestHandler } from "./handler.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
@@ -47,8 +48,17 @@ export interface ServerOptions {
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;
+  /** Deadline of a whole message from its first byte, and of a silent connection (default 5 s). */
   readTimeoutMs?: number;
+  /** How long a framed connection may wait between messages (default 15 min). */
+  idleTimeoutMs?: number;
+  /** How long a reply's write may make no progress before its connection is closed (default 10 s). */
+  writeTimeoutMs?: number;
   maxPipelined?: number;
+  /** Told every request's outcome (metrics, dashboard). */
+  onRequest?: (event: RequestEvent) => void;
+  /** Told when the board port closes or refuses a connection. */
+  onConnection?: (event: ConnectionEvent) => void;
 }
 
 /** A running server. */
@@ -57,6 +67,8 @@ export class InferenceServer {
   readonly model: ModelFile;
   readonly engine: InferenceEngine;
   readonly queue: InferenceQueue;
+  /** Answers requests for every transport (the HTTP port calls it too). */
+  readonly handler: RequestHandler;
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
@@ -78,14 +90,22 @@ export class InferenceServer {
       maxBatch: options.maxBatch ?? 128,
       maxQueued: options.maxQueued ?? 4096,
     });
-    const context: ConnectionContext = {
+    this.handler = new RequestHandler({
       queue: this.queue,
       stats: () => this.stats(),
+      log: this.log,
+      onRequest: options.onRequest,
+    });
+    const context: ConnectionContext = {
+      handler: this.handler,
       log: this.log,
       maxFrame: options.maxFrame ?? 16 * 1024,
       maxLegacy: options.maxLegacy ?? 64 * 1024,
       readTimeoutMs: options.readTimeoutMs ?? 5000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
+      writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
       maxPipelined: options.maxPipelined ?? 256,
+      onConnection: options.onConnection,
     };
     this.#listener = new BoardListener(listener, context);
     this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);
