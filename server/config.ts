@@ -125,6 +125,21 @@ export const OPTIONS = [
       "a whole message must arrive within this from its first byte (MALFORMED_BUFFER, then close)",
   },
   {
+    flag: "idle-timeout-ms",
+    kind: { type: "int", min: 1 },
+    default: String(15 * 60_000),
+    value: "MS",
+    help:
+      "a framed connection silent this long between messages is closed (boards may poll rarely)",
+  },
+  {
+    flag: "write-timeout-ms",
+    kind: { type: "int", min: 1 },
+    default: "10000",
+    value: "MS",
+    help: "a connection whose replies make no write progress this long is closed",
+  },
+  {
     flag: "run-timeout-ms",
     kind: { type: "int", min: 1 },
     default: "2000",

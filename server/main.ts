@@ -64,6 +64,8 @@ try {
     maxLegacy: config.maxLegacy,
     maxPipelined: config.maxPipelined,
     messageTimeoutMs: config.messageTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    writeTimeoutMs: config.writeTimeoutMs,
     runTimeoutMs: config.runTimeoutMs,
     log,
   });

@@ -14,6 +14,8 @@
  */
 import type { Stats } from "../shared/codec.ts";
 import { DEFAULT_PORT } from "./config.ts";
+import type { ConnectionEvent } from "./tcp/connection.ts";
+import { type RequestEvent, RequestHandler } from "./handler.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
@@ -48,8 +50,12 @@ export interface ServerOptions {
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;
-  /** A whole message must arrive within this from its first byte, ms. */
+  /** A whole message must arrive within this from its first byte, and a silent legacy connection is closed after it, ms (default 5 s). */
   messageTimeoutMs?: number;
+  /** How long a framed connection may wait between messages, ms (default 15 min). */
+  idleTimeoutMs?: number;
+  /** How long a reply's write may make no progress before its connection is closed, ms (default 10 s). */
+  writeTimeoutMs?: number;
   maxPipelined?: number;
   /** An engine run without progress for this long fails and its worker is replaced, ms. */
   runTimeoutMs?: number;
@@ -57,6 +63,10 @@ export interface ServerOptions {
   workerUrl?: string | URL;
   /** Called after every engine run. */
   onRun?: (event: RunEvent) => void;
+  /** Told every request's outcome (metrics, dashboard). */
+  onRequest?: (event: RequestEvent) => void;
+  /** Told when the board port closes or refuses a connection. */
+  onConnection?: (event: ConnectionEvent) => void;
 }
 
 /** A running server. */
@@ -64,6 +74,8 @@ export class InferenceServer {
   readonly addr: Deno.NetAddr;
   readonly model: ModelFile;
   readonly queue: InferenceQueue;
+  /** Answers requests for every transport (the HTTP port calls it too). */
+  readonly handler: RequestHandler;
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
@@ -81,14 +93,22 @@ export class InferenceServer {
     this.model = model;
     this.queue = queue;
     this.log = options.log ?? new Logger("info");
-    const context: ConnectionContext = {
+    this.handler = new RequestHandler({
       queue: this.queue,
       stats: () => this.stats(),
+      log: this.log,
+      onRequest: options.onRequest,
+    });
+    const context: ConnectionContext = {
+      handler: this.handler,
       log: this.log,
       maxFrame: options.maxFrame ?? 16 * 1024,
       maxLegacy: options.maxLegacy ?? 64 * 1024,
       readTimeoutMs: options.messageTimeoutMs ?? 5000,
+      idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
+      writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
       maxPipelined: options.maxPipelined ?? 256,
+      onConnection: options.onConnection,
     };
     this.#listener = new BoardListener(listener, context);
     this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);

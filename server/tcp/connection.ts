@@ -1,147 +1,73 @@
 /**
- * One client connection, from its first byte to its close. The first 12
- * bytes pick the protocol (`detectFraming`):
+ * One client connection of the board port, from its first byte to its
+ * close. The first 12 bytes pick the protocol (`detectFraming`):
  *
  * - legacy: one bare request, delimited from its own offsets, one bare reply
  *   (exactly 96 bytes for an inference), then close — the earlier design's
  *   clients work unchanged;
  * - framed: size-prefixed requests, many per connection, pipelined; replies
- *   go out in request order, each echoing its request id.
+ *   go out in request order (`OrderedReplies`), each echoing its request id.
  *
- * Errors are replies with a status and a sentence. A request the server cannot
- * read as a message (a malformed buffer inside a good frame, a bad digit) gets
- * its error and the connection goes on; a stream that cannot be framed, or a
- * message left half-sent past the read timeout, gets its error and is closed.
+ * This file keeps the framing and the deadlines; the `RequestHandler`
+ * answers each message. Deadlines:
+ * - a whole message gets `readTimeoutMs` from its first byte (dripping it does
+ *   not extend it); past it the client gets `MALFORMED_BUFFER` and a close;
+ * - a connection that sends nothing at all is closed after `readTimeoutMs`;
+ * - a framed connection with no message under way is closed after
+ *   `idleTimeoutMs` (boards may poll rarely: minutes);
+ * - a reply whose write makes no progress for `writeTimeoutMs` aborts the
+ *   connection (a client that sends and never reads).
  *
+ * @example
+ * ```ts ignore
+ * import { Connection } from "./connection.ts";
+ *
+ * const connection = new Connection(await listener.accept(), context);
+ * await connection.serve(); // never throws
+ * ```
  * @module
  */
-import {
-  Command,
-  type DecodedRequest,
-  decodeRequest,
-  encodeLegacyReply,
-  encodeReply,
-  type Stats,
-} from "../../shared/codec.ts";
+import { encodeLegacyReply, encodeReply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
-import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { Outcome, RequestHandler, RequestOrigin } from "../handler.ts";
 import type { Logger } from "../log.ts";
+import { OrderedReplies } from "./ordered_replies.ts";
+
+/** Why the board port closed or refused a connection, for an observer. */
+export type ConnectionReason =
+  | "read-timeout"
+  | "silent"
+  | "idle-timeout"
+  | "write-timeout";
+
+/** A connection-level event: what `onConnection` receives. */
+export interface ConnectionEvent {
+  reason: ConnectionReason;
+  peer: string;
+}
 
 /** What every connection shares. */
 export interface ConnectionContext {
-  queue: InferenceQueue;
-  stats: () => Stats;
+  handler: RequestHandler;
   log: Logger;
   /** Largest framed payload, in bytes. */
   maxFrame: number;
   /** Largest legacy message, in bytes. */
   maxLegacy: number;
-  /** How long a half-received message may wait for the rest, in ms. */
+  /** The deadline of a whole message from its first byte, and of a connection that sends nothing, in ms. */
   readTimeoutMs: number;
+  /** How long a framed connection may wait between messages, in ms. */
+  idleTimeoutMs: number;
+  /** How long a reply's write may make no progress before the connection is aborted, in ms. */
+  writeTimeoutMs: number;
   /** Replies a framed client may have outstanding before the server stops reading from it. */
   maxPipelined: number;
+  /** Told when a deadline closes a connection; must not throw. */
+  onConnection?: (event: ConnectionEvent) => void;
 }
 
 const READ_SIZE = 16 * 1024;
-
-/** Replies in request order: a slot is reserved per request and filled when its answer is ready. */
-class OrderedReplies {
-  #conn: Deno.Conn;
-  #slots: { bytes: Uint8Array | null; close: boolean }[] = [];
-  #writing = false;
-  #waiters: (() => void)[] = [];
-  closed = false;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  get outstanding(): number {
-    return this.#slots.length;
-  }
-
-  reserve(): { bytes: Uint8Array | null; close: boolean } {
-    const slot = { bytes: null as Uint8Array | null, close: false };
-    this.#slots.push(slot);
-    return slot;
-  }
-
-  fill(slot: { bytes: Uint8Array | null; close: boolean }, bytes: Uint8Array, close = false): void {
-    slot.bytes = bytes;
-    slot.close = close;
-    if (!this.#writing) this.#pump();
-  }
-
-  /** Resolves once fewer than `n` replies are outstanding. */
-  below(n: number): Promise<void> {
-    if (this.#slots.length < n || this.closed) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  async #pump(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (this.#slots.length > 0 && this.#slots[0].bytes && !this.closed) {
-        // Everything ready at the head goes out in one write.
-        let count = 0;
-        let size = 0;
-        let close = false;
-        while (count < this.#slots.length && this.#slots[count].bytes && !close) {
-          size += this.#slots[count].bytes!.length;
-          close = this.#slots[count].close;
-          count++;
-        }
-        const ready = this.#slots.splice(0, count);
-        let out: Uint8Array;
-        if (count === 1) out = ready[0].bytes!;
-        else {
-          out = new Uint8Array(size);
-          let at = 0;
-          for (const slot of ready) {
-            out.set(slot.bytes!, at);
-            at += slot.bytes!.length;
-          }
-        }
-        await writeAll(this.#conn, out);
-        if (close) this.close();
-        this.#wake();
-      }
-    } catch {
-      this.close();
-    } finally {
-      this.#writing = false;
-      this.#wake();
-    }
-  }
-
-  #wake(): void {
-    for (const resolve of this.#waiters.splice(0)) resolve();
-  }
-
-  /** Resolves when every reserved reply has been written (or the connection closed). */
-  async idle(): Promise<void> {
-    while (this.#slots.length > 0 && !this.closed) {
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the peer.
-    }
-    this.#wake();
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
 
 /** A client connection: serves requests until the client or the server ends it. */
 export class Connection {
@@ -149,14 +75,19 @@ export class Connection {
   #conn: Deno.Conn;
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
+  #origin: RequestOrigin;
   #closing = false;
 
   constructor(conn: Deno.TcpConn, ctx: ConnectionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
-    this.#replies = new OrderedReplies(conn);
     const addr = conn.remoteAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
+    this.#origin = { protocol: "legacy", peer: this.peer };
+    this.#replies = new OrderedReplies(conn, {
+      writeTimeoutMs: ctx.writeTimeoutMs,
+      onWriteTimeout: () => this.#event("write-timeout"),
+    });
     // Replies are small and latency matters more than packet count.
     conn.setNoDelay(true);
   }
@@ -167,34 +98,48 @@ export class Connection {
     let head: Uint8Array = new Uint8Array(0);
     let mode: "framed" | "legacy" | null = null;
     let frames: FrameDecoder | null = null;
+    // When the message under way began (before the first byte: the accept).
+    let messageStart: number | null = performance.now();
+    let lastRead = performance.now();
     try {
-      while (!this.#replies.closed) {
-        const partial = frames ? frames.buffered > 0 : head.length > 0;
-        const n = await this.#read(buf, partial);
+      while (!this.#replies.closed && !this.#closing) {
+        const buffered = frames ? frames.buffered : head.length;
+        const deadline = messageStart !== null
+          ? messageStart + this.#ctx.readTimeoutMs
+          : lastRead + this.#ctx.idleTimeoutMs;
+        const n = await this.#read(buf, deadline);
         if (n === "timeout") {
-          this.#fail(
-            mode === "framed",
-            new WireError(Status.MALFORMED_BUFFER, this.#timeoutMessage(head, frames)),
-          );
+          if (buffered > 0) {
+            this.#event("read-timeout");
+            const got = `only ${buffered} bytes of the message arrived`;
+            this.#fail(
+              mode === "framed",
+              new WireError(
+                Status.MALFORMED_BUFFER,
+                `${got} within ${this.#ctx.readTimeoutMs} ms`,
+              ),
+            );
+          } else this.#event(mode === "framed" ? "idle-timeout" : "silent");
           break;
         }
         if (n === null) {
-          if (mode === "legacy" || (mode === null && head.length > 0)) {
+          if (buffered > 0) {
             this.#fail(
-              false,
+              mode === "framed",
               new WireError(
                 Status.MALFORMED_BUFFER,
-                `the message ended after ${head.length} bytes`,
+                mode === "framed"
+                  ? "the stream ended inside a frame"
+                  : `the message ended after ${head.length} bytes`,
               ),
-            );
-          } else if (frames && frames.buffered > 0) {
-            this.#fail(
-              true,
-              new WireError(Status.MALFORMED_BUFFER, "the stream ended inside a frame"),
             );
           }
           break;
         }
+        const now = performance.now();
+        lastRead = now;
+        // A message's clock starts at its first byte.
+        if (buffered === 0) messageStart = now;
         const chunk = buf.subarray(0, n);
         if (frames) {
           frames.push(chunk);
@@ -202,15 +147,24 @@ export class Connection {
           head = concat(head, chunk);
           mode = mode ?? detectFraming(head);
           if (mode === "framed") {
+            this.#origin = { ...this.#origin, protocol: "framed" };
             frames = new FrameDecoder(this.#ctx.maxFrame);
             frames.push(head);
             head = new Uint8Array(0);
           }
         }
         if (frames) {
-          if (!this.#serveFrames(frames)) break;
+          const served = this.#serveFrames(frames);
+          if (served < 0) break;
+          // What is left began in this chunk if a frame ended in it.
+          if (frames.buffered === 0) messageStart = null;
+          else if (served > 0) messageStart = now;
           if (this.#replies.outstanding >= this.#ctx.maxPipelined) {
+            const paused = performance.now();
             await this.#replies.below(this.#ctx.maxPipelined);
+            // Time the server spent not reading is not the client's.
+            if (messageStart !== null) messageStart += performance.now() - paused;
+            lastRead += performance.now() - paused;
           }
         } else if (mode === "legacy") {
           const end = legacyMessageEnd(head, this.#ctx.maxLegacy);
@@ -219,18 +173,19 @@ export class Connection {
             break;
           }
           if (end > 0) {
-            this.#serveRequest(head.subarray(0, end), false, true);
+            this.#serveMessage(head.subarray(0, end), false, true);
             break;
           }
         }
       }
-      await this.#replies.idle();
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
         this.#ctx.log.debug("connection error", { peer: this.peer, error: (e as Error).message });
       }
     } finally {
-      this.#replies.close();
+      // Every reply owed is written before the close; a write that stalls
+      // past its deadline aborts instead.
+      await this.#replies.end();
     }
   }
 
@@ -240,18 +195,17 @@ export class Connection {
    */
   async shutdown(): Promise<void> {
     this.#closing = true;
-    await this.#replies.idle();
-    this.#replies.close();
+    await this.#replies.end();
   }
 
-  /** One read, raced against the read timeout while a message is half received. */
-  async #read(buf: Uint8Array, partial: boolean): Promise<number | null | "timeout"> {
-    if (this.#closing && !partial) return null;
+  /** One read, raced against `deadline` (a `performance.now()` time). */
+  async #read(buf: Uint8Array, deadline: number): Promise<number | null | "timeout"> {
+    const wait = deadline - performance.now();
+    if (wait <= 0) return "timeout";
     const read = this.#conn.read(buf);
-    if (!partial) return await read;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.#ctx.readTimeoutMs);
+      timer = setTimeout(() => resolve("timeout"), Math.min(wait, 2 ** 31 - 1));
     });
     try {
       const result = await Promise.race([read, timeout]);
@@ -263,111 +217,52 @@ export class Connection {
     }
   }
 
-  #timeoutMessage(head: Uint8Array, frames: FrameDecoder | null): string {
-    const got = frames ? frames.buffered : head.length;
-    return `only ${got} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`;
-  }
-
-  /** Answers every whole frame buffered; false when the stream cannot be framed and must close. */
-  #serveFrames(frames: FrameDecoder): boolean {
+  /** Answers every whole frame buffered: how many, or -1 when the stream cannot be framed and must close. */
+  #serveFrames(frames: FrameDecoder): number {
+    let served = 0;
     for (;;) {
       const payload = frames.next();
-      if (payload === null) return true;
+      if (payload === null) return served;
       if (payload instanceof WireError) {
         this.#fail(true, payload);
-        return false;
+        return -1;
       }
-      this.#serveRequest(payload, true, false);
+      this.#serveMessage(payload, true, false);
+      served++;
     }
   }
 
-  /** Decodes one message and reserves its reply slot, filled now or when its inference is done. */
-  #serveRequest(message: Uint8Array, framed: boolean, close: boolean): void {
+  /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
+  #serveMessage(message: Uint8Array, framed: boolean, close: boolean): void {
     const slot = this.#replies.reserve();
-    const request = decodeRequest(message);
-    if (request instanceof WireError) {
-      this.#logError(request, 0);
-      this.#replies.fill(slot, errorReply(request, 0, framed), close);
-      return;
+    const outcome = this.#ctx.handler.handle(message, this.#origin);
+    if (outcome instanceof Promise) {
+      outcome.then((o) => this.#replies.fill(slot, encodeOutcome(o, framed), close));
+    } else {
+      this.#replies.fill(slot, encodeOutcome(outcome, framed), close);
     }
-    if (request.command === Command.GET_STATS) {
-      const stats = this.#ctx.stats();
-      this.#replies.fill(
-        slot,
-        encodeReply({ command: Command.GET_STATS, requestId: request.requestId, stats }, framed),
-        close,
-      );
-      return;
-    }
-    const inference = this.#ctx.queue.submit(request.digitU8, request.digit);
-    if (inference instanceof WireError) {
-      this.#logError(inference, request.requestId);
-      this.#replies.fill(slot, errorReply(inference, request.requestId, framed), close);
-      return;
-    }
-    inference.then(
-      (result) => {
-        if (this.#ctx.log.enabled("debug")) this.#logInference(request, result);
-        this.#replies.fill(slot, inferenceReply(request, result, framed), close);
-      },
-      (error: WireError) => {
-        this.#ctx.log.error("inference failed", {
-          peer: this.peer,
-          code: error.code,
-          error: error.message,
-        });
-        this.#replies.fill(slot, errorReply(error, request.requestId, framed), close);
-      },
-    );
   }
 
   /** Replies with an error the stream cannot recover from, then closes. */
   #fail(framed: boolean, error: WireError): void {
-    this.#logError(error, 0);
-    this.#replies.fill(this.#replies.reserve(), errorReply(error, 0, framed), true);
+    const outcome = this.#ctx.handler.refuse(error, this.#origin);
+    this.#replies.fill(this.#replies.reserve(), encodeOutcome(outcome, framed), true);
   }
 
-  #logError(error: WireError, requestId: number): void {
-    this.#ctx.log.debug("request refused", {
-      peer: this.peer,
-      id: requestId,
-      code: error.code,
-      error: error.message,
-    });
-  }
-
-  #logInference(request: DecodedRequest, result: Inference): void {
-    this.#ctx.log.debug("inference", {
-      peer: this.peer,
-      id: request.requestId,
-      predicted: result.predicted,
-      batch: result.batchSize,
-      queue_ms: result.queueMs.toFixed(3),
-      run_ms: result.inferenceMs.toFixed(3),
-    });
+  #event(reason: ConnectionReason): void {
+    this.#ctx.log.debug("connection closed", { peer: this.peer, reason });
+    try {
+      this.#ctx.onConnection?.({ reason, peer: this.peer });
+    } catch (e) {
+      this.#ctx.log.error("connection observer failed", { error: (e as Error).message });
+    }
   }
 }
 
-function inferenceReply(request: DecodedRequest, result: Inference, framed: boolean): Uint8Array {
-  if (!framed) return encodeLegacyReply(result.scores, result.inferenceMs);
-  return encodeReply({
-    command: Command.INFERENCE_OUTPUT,
-    requestId: request.requestId,
-    scores: result.scores,
-    predicted: result.predicted,
-    inferenceMs: result.inferenceMs,
-    queueMs: result.queueMs,
-    batchSize: result.batchSize,
-  }, true);
-}
-
-function errorReply(error: WireError, requestId: number, framed: boolean): Uint8Array {
-  return encodeReply({
-    command: Command.ERROR,
-    requestId,
-    status: error.status,
-    error: error.message,
-  }, framed);
+/** The bytes of a handler's reply: the 96-byte legacy reply for a legacy inference, else a `Commands` buffer. */
+function encodeOutcome({ reply, inference }: Outcome, framed: boolean): Uint8Array {
+  if (!framed && inference) return encodeLegacyReply(inference.scores, inference.inferenceMs);
+  return encodeReply(reply, framed);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -14,6 +14,11 @@
  */
 import { Connection, type ConnectionContext } from "./connection.ts";
 
+/** How long accepting pauses when the process is out of file descriptors, in ms. */
+const FD_BACKOFF_MS = 50;
+/** At most one log line per this interval about running out of descriptors, in ms. */
+const FD_LOG_INTERVAL_MS = 10_000;
+
 /** Accepts board connections until shut down. */
 export class BoardListener {
   readonly addr: Deno.NetAddr;
@@ -23,6 +28,8 @@ export class BoardListener {
   #context: ConnectionContext;
   #connections = new Set<Connection>();
   #stopping = false;
+  #fdFailures = 0;
+  #fdLoggedAt = -Infinity;
 
   constructor(listener: Deno.TcpListener, context: ConnectionContext) {
     this.#listener = listener;
@@ -44,9 +51,27 @@ export class BoardListener {
         conn = await this.#listener.accept();
       } catch (e) {
         if (this.#stopping || e instanceof Deno.errors.BadResource) break;
-        // Out of file descriptors, say: keep serving the connections there are, and try again.
-        log.error("accept failed", { error: (e as Error).message });
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        const code = (e as { code?: string }).code;
+        if (code !== "EMFILE" && code !== "ENFILE") {
+          // A client that reset before it was accepted (ENOTCONN, ECONNRESET,
+          // ECONNABORTED): nothing to serve; accept the next one at once.
+          log.debug("accept skipped a client that had gone", { error: (e as Error).message });
+          continue;
+        }
+        // Out of file descriptors: keep serving the connections there are,
+        // and try again shortly; say so once per interval, not per attempt.
+        this.#fdFailures++;
+        const now = performance.now();
+        if (now - this.#fdLoggedAt >= FD_LOG_INTERVAL_MS) {
+          log.error("accept failed: out of file descriptors", {
+            code,
+            failures: this.#fdFailures,
+            open: this.#connections.size,
+          });
+          this.#fdLoggedAt = now;
+          this.#fdFailures = 0;
+        }
+        await new Promise((resolve) => setTimeout(resolve, FD_BACKOFF_MS));
         continue;
       }
       const connection = new Connection(conn, this.#context);

@@ -1,0 +1,49 @@
+// The request handler's one place where every outcome is known: the observer
+// sees each request of each protocol with its status, digit and result.
+import assert from "node:assert/strict";
+import { Command, encodeRequest } from "../shared/codec.ts";
+import { Status } from "../shared/errors.ts";
+import { oldClientRequest } from "../shared/_test_utils.ts";
+import { legacyExchange } from "../client/client.ts";
+import type { RequestEvent } from "./handler.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "./tcp/_test_server.ts";
+
+Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
+  const events: RequestEvent[] = [];
+  await withServer({ onRequest: (e) => events.push(e) }, async (server) => {
+    const digitU8 = new Uint8Array(784).map((_, i) => i & 0xff);
+    const conn = await Deno.connect(address(server));
+    await writeAll(
+      conn,
+      Uint8Array.of(
+        ...encodeRequest({ command: 1, requestId: 5, digitU8, client: "fw/1.2", token: "t" }, true),
+        ...encodeRequest({ command: Command.GET_STATS, requestId: 6 }, true),
+        ...encodeRequest({ command: 1, requestId: 7, digitU8: digitU8.subarray(0, 9) }, true),
+      ),
+    );
+    await conn.closeWrite();
+    const { replies } = splitFramed(await readAll(conn));
+    conn.close();
+    await legacyExchange(address(server), oldClientRequest(new Float32Array(784)));
+
+    const byId = new Map(events.map((e) => [`${e.protocol}:${e.requestId}`, e]));
+    assert.equal(events.length, 4);
+    const served = byId.get("framed:5")!;
+    assert.equal(served.status, Status.OK);
+    assert.equal(served.code, "OK");
+    assert.deepEqual(served.digitU8, digitU8);
+    assert.equal(served.predicted, replies[0].predicted);
+    assert.deepEqual(served.scores, replies[0].scores);
+    assert.ok(served.batchSize! >= 1 && served.inferenceMs! > 0 && served.totalMs > 0);
+    assert.equal(served.client, "fw/1.2");
+    assert.equal(served.token, "t");
+    assert.match(served.peer, /^127\.0\.0\.1:\d+$/);
+    assert.equal(byId.get("framed:6")!.command, Command.GET_STATS);
+    const refused = byId.get("framed:7")!;
+    assert.equal(refused.code, "BAD_DIGIT_LENGTH");
+    assert.match(refused.error, /9 values/);
+    const legacy = byId.get("legacy:0")!;
+    assert.equal(legacy.status, Status.OK);
+    assert.equal(legacy.digit?.length, 784);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * Scenarios that open thousands of sockets, run in a subprocess with a raised
+ * file limit (`runScenario` does the `ulimit -n`): a real server and its
+ * clients in one process; the result is printed as one JSON line.
+ *
+ * @example
+ * ```sh
+ * bash -c 'ulimit -n 8192 && deno run --allow-net --allow-read --allow-env server/tcp/_socket_scenarios.ts timeouts 1000'
+ * ```
+ * @module
+ */
+import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { Logger } from "../log.ts";
+import { type ServerOptions, startServer } from "../server.ts";
+import { readAll, sh, splitFramed, writeAll } from "./_test_server.ts";
+
+const here = new URL(".", import.meta.url).pathname;
+
+/** Runs one scenario in a subprocess with `files` descriptors allowed; resolves with its JSON. */
+export async function runScenario(
+  files: number,
+  args: (string | number)[],
+): Promise<Record<string, number>> {
+  const out = await sh(
+    `ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
+      `exec deno run --allow-net --allow-read --allow-env ${here}_socket_scenarios.ts ${
+        args.join(" ")
+      }`,
+  );
+  if (out.code !== 0) throw new Error(`scenario ${args.join(" ")} failed:\n${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
+}
+
+type Scenario = (n: number, options: ServerOptions) => Promise<Record<string, number>>;
+
+const digit = Float32Array.from({ length: 784 }, (_, i) => (i % 28 > 8 && i % 28 < 20 ? 1 : 0));
+
+/** `n` connections each send half a legacy message at once, then wait: each should get MALFORMED_BUFFER. */
+const timeouts: Scenario = async (n, options) => {
+  const server = await startServer(options);
+  const port = server.addr.port;
+  const half = oldClientRequest(digit).subarray(0, 1000);
+  // Each sends as soon as it is connected: a connection that stays silent
+  // for the read timeout is closed without a reply.
+  const conns = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await writeAll(conn, half);
+      return conn;
+    }),
+  );
+  const replies = await Promise.all(conns.map((c) => readAll(c)));
+  for (const c of conns) c.close();
+  let replied = 0;
+  for (const bytes of replies) {
+    const reply = decodeReply(bytes);
+    if (!(reply instanceof WireError) && reply.status === Status.MALFORMED_BUFFER) replied++;
+    else if (Deno.env.get("DEBUG")) {
+      console.error(bytes.length, reply instanceof WireError ? reply.message : reply.error);
+    }
+  }
+  await server.shutdown();
+  return { total: n, replied };
+};
+
+/** `n` framed connections each send a message but its last byte, then drip bytes that never finish it. */
+const drip: Scenario = async (n, options) => {
+  const server = await startServer(options);
+  const port = server.addr.port;
+  const frame = encodeRequest({
+    command: Command.INFERENCE_INPUT,
+    requestId: 7,
+    digitU8: new Uint8Array(784),
+  }, true);
+  // A length that promises more than is ever sent.
+  new DataView(frame.buffer).setUint32(0, frame.length + 1000, true);
+  const conns = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await writeAll(conn, frame);
+      return conn;
+    }),
+  );
+  let dripping = true;
+  const dripper = (async () => {
+    while (dripping) {
+      await new Promise((r) => setTimeout(r, 100));
+      await Promise.all(conns.map((c) => c.write(new Uint8Array(1)).catch(() => 0)));
+    }
+  })();
+  const replies = await Promise.all(conns.map((c) => readAll(c)));
+  dripping = false;
+  await dripper;
+  for (const c of conns) c.close();
+  let replied = 0;
+  for (const bytes of replies) {
+    const { replies } = splitFramed(bytes);
+    if (replies.length === 1 && replies[0].status === Status.MALFORMED_BUFFER) replied++;
+  }
+  await server.shutdown();
+  return { total: n, replied };
+};
+
+const scenarios: Record<string, Scenario> = { timeouts, drip };
+
+if (import.meta.main) {
+  const [name, count, ...rest] = Deno.args;
+  const options: ServerOptions = {
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger(Deno.env.get("DEBUG") ? "debug" : "error"),
+    ...Object.fromEntries(rest.map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)])),
+  };
+  console.log(JSON.stringify(await scenarios[name](Number(count), options)));
+  Deno.exit(0);
+}

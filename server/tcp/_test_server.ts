@@ -1,0 +1,163 @@
+/**
+ * Helpers for the board port's tests: a real server on an ephemeral loopback
+ * port with the real model, raw sockets, and readers of what came back.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { WireError } from "../../shared/errors.ts";
+import { FrameDecoder } from "../../shared/frame.ts";
+import { Logger } from "../log.ts";
+import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
+
+/** A logger that keeps its lines, for tests that check what was logged. */
+export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "error") {
+  const lines: string[] = [];
+  return { log: new Logger(level, (line) => lines.push(line)), lines };
+}
+
+/** Runs `fn` against a fresh server, then shuts it down. */
+export async function withServer(
+  options: ServerOptions,
+  fn: (server: InferenceServer) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+    ...options,
+  });
+  try {
+    await fn(server);
+  } finally {
+    await server.shutdown();
+    await server.finished;
+  }
+}
+
+/** Where to connect to `server`. */
+export function address(server: InferenceServer): { hostname: string; port: number } {
+  return { hostname: "127.0.0.1", port: server.addr.port };
+}
+
+/** Reads from a raw connection until it ends (EOF or reset); returns every byte. */
+export async function readAll(
+  conn: Deno.Conn,
+  slow?: { pauseMs: number; readSize: number },
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(slow?.readSize ?? 64 * 1024);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      n = null;
+    }
+    if (n === null) break;
+    chunks.push(buf.slice(0, n));
+    total += n;
+    if (slow) await new Promise((r) => setTimeout(r, slow.pauseMs));
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Writes every byte (the caller decides whether to await it). */
+export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+}
+
+/** Splits a byte stream of size-prefixed replies; `rest` is the bytes of a cut-off last reply. */
+export function splitFramed(bytes: Uint8Array): { replies: DecodedReply[]; rest: number } {
+  const frames = new FrameDecoder(1 << 20);
+  frames.push(bytes);
+  const replies: DecodedReply[] = [];
+  for (let p = frames.next(); p !== null; p = frames.next()) {
+    assert.ok(!(p instanceof WireError), String(p));
+    const reply = decodeReply(p);
+    assert.ok(!(reply instanceof WireError), String(reply));
+    replies.push(reply);
+  }
+  return { replies, rest: frames.buffered };
+}
+
+/** `count` framed requests in one buffer: inference (digit bytes) or `GET_STATS`, ids from 1. */
+export function framedBatch(count: number, command: number = Command.INFERENCE_INPUT): Uint8Array {
+  const digitU8 = new Uint8Array(784).map((_, i) => (i * 7) & 0xff);
+  const one = (id: number) =>
+    encodeRequest(
+      command === Command.INFERENCE_INPUT
+        ? { command, requestId: id, digitU8 }
+        : { command, requestId: id },
+      true,
+    );
+  const size = one(1).length;
+  const out = new Uint8Array(size * count);
+  for (let i = 0; i < count; i++) out.set(one(i + 1), i * size);
+  return out;
+}
+
+/** Runs a shell command (a subprocess, e.g. with its own `ulimit -n`); resolves with its output. */
+export async function sh(
+  script: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command("bash", {
+    args: ["-c", script],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+/**
+ * A client that reads slowly, for real: a Python socket with a small receive
+ * buffer (which turns off the kernel's growth of it) sends `request`, ends its
+ * side, then reads in small pieces with a pause. Resolves with every byte read.
+ */
+export async function slowReader(port: number, request: Uint8Array): Promise<Uint8Array> {
+  const script = `
+import socket, sys, threading, time
+data = sys.stdin.buffer.read()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", ${port}))
+def send():
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=send).start()
+time.sleep(0.2)
+out = bytearray()
+while True:
+    try:
+        b = s.recv(4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+    time.sleep(0.002)
+sys.stdout.buffer.write(out)
+`;
+  const child = new Deno.Command("python3", {
+    args: ["-c", script],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(request);
+  await writer.close();
+  const { stdout } = await child.output();
+  return stdout;
+}
