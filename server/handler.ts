@@ -149,6 +149,7 @@ export class RequestHandler {
           inferenceMs: result.inferenceMs,
           queueMs: result.queueMs,
           batchSize: result.batchSize,
+          modelVersion: result.modelVersion,
         };
         if (this.#ctx.log.enabled("debug")) {
           this.#ctx.log.debug("inference", {

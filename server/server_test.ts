@@ -171,6 +171,7 @@ Deno.test("framed float and byte digits, pipelined in one write, come back in or
       const best = Array.from(reply.scores!).indexOf(Math.max(...reply.scores!));
       assert.equal(reply.predicted, best);
       assert.ok(reply.batchSize >= 1 && reply.batchSize <= 20);
+      assert.equal(reply.modelVersion, 1);
       assert.ok(reply.inferenceMs > 0 && reply.queueMs >= 0);
     }
     // The same picture as floats and as bytes scores the same (255 and 128 per pixel ≈ 1 and 0.5).
@@ -179,6 +180,22 @@ Deno.test("framed float and byte digits, pipelined in one write, come back in or
     for (let i = 0; i < 10; i++) assert.ok(Math.abs(floatFull[i] - bytesFull[i]) < 1e-5);
     // Requests that queued behind the first run were batched together.
     assert.ok(replies.some((r) => r.batchSize > 1), "some requests shared a run");
+  });
+});
+
+Deno.test("GET_STATS freq is a rate over a window, the same for every caller", async () => {
+  await withServer({}, async (server) => {
+    const client = await InferenceClient.connect(address(server));
+    const other = await InferenceClient.connect(address(server));
+    await Promise.all(Array.from({ length: 50 }, () => client.infer({ digit: ring() })));
+    const first = (await client.stats()).stats!;
+    const second = (await other.stats()).stats!;
+    client.close();
+    other.close();
+    // Before, asking reset the count: the second caller, right after the first, got 0.
+    assert.ok(first.freq > 0, `freq ${first.freq}`);
+    assert.ok(Math.abs(second.freq - first.freq) <= 1, `${first.freq} then ${second.freq}`);
+    assert.equal(first.modelVersion, 1);
   });
 });
 
