@@ -19,6 +19,8 @@ import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
 import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
+import type { Authorizer } from "./auth/authorize.ts";
+import { listenTls, type TlsFiles } from "./tls/tls.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -49,11 +51,17 @@ export interface ServerOptions {
   maxLegacy?: number;
   readTimeoutMs?: number;
   maxPipelined?: number;
+  /** Who may be served (`--tokens`, `--legacy`, `--legacy-from`); everyone when absent. */
+  auth?: Authorizer;
+  /** A second board port speaking TLS (`--tls-port`), with its certificate and key. */
+  tls?: TlsFiles & { port: number };
 }
 
 /** A running server. */
 export class InferenceServer {
   readonly addr: Deno.NetAddr;
+  /** The TLS board port's address, when there is one. */
+  readonly tlsAddr: Deno.NetAddr | null;
   readonly model: ModelFile;
   readonly engine: InferenceEngine;
   readonly queue: InferenceQueue;
@@ -61,19 +69,26 @@ export class InferenceServer {
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
   #listener: BoardListener;
+  #tlsListener: BoardListener | null;
   #stopping: Promise<void> | null = null;
   #lastStats = { at: performance.now(), served: 0 };
+  #auth: Authorizer | null;
 
   constructor(
     listener: Deno.TcpListener,
     model: ModelFile,
     engine: InferenceEngine,
     options: ServerOptions,
+    tlsListener: Deno.TlsListener | null = null,
   ) {
     this.addr = listener.addr;
+    this.tlsAddr = tlsListener?.addr ?? null;
     this.model = model;
     this.engine = engine;
     this.log = options.log ?? new Logger("info");
+    this.#auth = options.auth ?? null;
+    const warning = this.#auth?.describe().warning;
+    if (warning) this.log.warn(warning);
     this.queue = new InferenceQueue(engine, {
       maxBatch: options.maxBatch ?? 128,
       maxQueued: options.maxQueued ?? 4096,
@@ -86,9 +101,12 @@ export class InferenceServer {
       maxLegacy: options.maxLegacy ?? 64 * 1024,
       readTimeoutMs: options.readTimeoutMs ?? 5000,
       maxPipelined: options.maxPipelined ?? 256,
+      auth: options.auth,
     };
     this.#listener = new BoardListener(listener, context);
-    this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);
+    this.#tlsListener = tlsListener && new BoardListener(tlsListener, context);
+    this.finished = Promise.all([this.#listener.finished, this.#tlsListener?.finished])
+      .then(() => this.#stopping ?? undefined);
   }
 
   /** What `GET_STATS` answers: inferences per second since the previous stats request. */
@@ -111,13 +129,15 @@ export class InferenceServer {
   /** The one line printed at start. */
   describe(): string {
     return `listening on ${this.addr.hostname}:${this.addr.port} model=${this.model.path} ` +
-      `parameters=${this.model.parameters} engine="${this.engine.shape.runtime}"`;
+      `parameters=${this.model.parameters} engine="${this.engine.shape.runtime}"` +
+      (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
+      (this.#auth ? ` ${this.#auth.describe().summary}` : "");
   }
 
   /** Stops accepting, answers what is in flight, closes every connection and the engine. */
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
-      await this.#listener.shutdown();
+      await Promise.all([this.#listener.shutdown(), this.#tlsListener?.shutdown()]);
       await this.queue.drained();
       this.engine.close();
     })();
@@ -140,11 +160,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     await engine.run(new Float32Array(784), 1);
     const full = engine.maxBatch;
     await engine.run(new Float32Array(784 * full), full);
-    const listener = Deno.listen({
-      hostname: options.hostname ?? "0.0.0.0",
-      port: options.port ?? DEFAULT_PORT,
-    });
-    return new InferenceServer(listener, model, engine, options);
+    const hostname = options.hostname ?? "0.0.0.0";
+    const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
+    let tls: Deno.TlsListener | null = null;
+    try {
+      tls = options.tls ? listenTls(hostname, options.tls.port, options.tls) : null;
+    } catch (e) {
+      listener.close();
+      throw e;
+    }
+    return new InferenceServer(listener, model, engine, options, tls);
   } catch (e) {
     engine.close();
     throw e;

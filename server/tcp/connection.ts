@@ -26,6 +26,7 @@ import {
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { Logger } from "../log.ts";
 
 /** What every connection shares. */
@@ -41,6 +42,8 @@ export interface ConnectionContext {
   readTimeoutMs: number;
   /** Replies a framed client may have outstanding before the server stops reading from it. */
   maxPipelined: number;
+  /** Who may be served (tokens, legacy policy); everyone when absent. */
+  auth?: Authorizer;
 }
 
 const READ_SIZE = 16 * 1024;
@@ -150,15 +153,20 @@ export class Connection {
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
   #closing = false;
+  #peers: Record<"framed" | "legacy", Peer>;
 
-  constructor(conn: Deno.TcpConn, ctx: ConnectionContext) {
+  constructor(conn: Deno.TcpConn | Deno.TlsConn, ctx: ConnectionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     this.#replies = new OrderedReplies(conn);
     const addr = conn.remoteAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
+    this.#peers = {
+      framed: { address: addr.hostname, protocol: "framed" },
+      legacy: { address: addr.hostname, protocol: "legacy" },
+    };
     // Replies are small and latency matters more than packet count.
-    conn.setNoDelay(true);
+    if ("setNoDelay" in conn) conn.setNoDelay(true);
   }
 
   /** Reads and answers requests until the connection ends. Never throws. */
@@ -290,6 +298,12 @@ export class Connection {
       this.#replies.fill(slot, errorReply(request, 0, framed), close);
       return;
     }
+    const verdict = this.#ctx.auth?.authorize(request, this.#peers[framed ? "framed" : "legacy"]);
+    if (verdict instanceof WireError) {
+      this.#logError(verdict, request.requestId);
+      this.#replies.fill(slot, errorReply(verdict, request.requestId, framed), close);
+      return;
+    }
     if (request.command === Command.GET_STATS) {
       const stats = this.#ctx.stats();
       this.#replies.fill(
@@ -307,7 +321,7 @@ export class Connection {
     }
     inference.then(
       (result) => {
-        if (this.#ctx.log.enabled("debug")) this.#logInference(request, result);
+        if (this.#ctx.log.enabled("debug")) this.#logInference(request, result, verdict?.device);
         this.#replies.fill(slot, inferenceReply(request, result, framed), close);
       },
       (error: WireError) => {
@@ -336,9 +350,10 @@ export class Connection {
     });
   }
 
-  #logInference(request: DecodedRequest, result: Inference): void {
+  #logInference(request: DecodedRequest, result: Inference, device?: string | null): void {
     this.#ctx.log.debug("inference", {
       peer: this.peer,
+      device: device ?? undefined,
       id: request.requestId,
       predicted: result.predicted,
       batch: result.batchSize,
