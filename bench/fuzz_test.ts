@@ -9,6 +9,10 @@ import {
   encodeRequest,
 } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
+import { Authorizer } from "../server/auth/authorize.ts";
+import { DeviceTokens, newToken, tokenLine } from "../server/auth/tokens.ts";
+import { Logger } from "../server/log.ts";
+import { startServer } from "../server/server.ts";
 import { UsageError } from "./_cli.ts";
 import { formatFuzzResult, fuzzFailed, parseFuzzArgs, runFuzz } from "./fuzz.ts";
 import { checkReplies } from "./fuzz_check.ts";
@@ -187,4 +191,32 @@ Deno.test("20,000 fuzz frames against a real server: no crash, hang or invalid r
   assert.ok(result.good.requests > 0, summary);
   assert.equal(result.good.errors, 0, summary);
   assert.ok(!fuzzFailed(result));
+});
+
+Deno.test("fuzzing a server with tokens on: refusals are valid replies and the good client, with its token, is served", async () => {
+  const dir = await Deno.makeTempDir();
+  const token = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, tokenLine("good", token) + "\n");
+  const tokens = await DeviceTokens.open(`${dir}/tokens`, { watch: false });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+    auth: new Authorizer({ tokens }),
+  });
+  try {
+    const result = await runFuzz({
+      ...parseFuzzArgs(["--server", `127.0.0.1:${server.addr.port}`, "--seed", "7"]),
+      frames: 3000,
+      connections: 8,
+      token,
+    });
+    const summary = formatFuzzResult(result);
+    assert.ok(!fuzzFailed(result), summary);
+    assert.ok(result.good.requests > 0, summary);
+  } finally {
+    await server.shutdown();
+    await tokens.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
