@@ -103,6 +103,11 @@ export class Authorizer {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Stops watching the token file. */
+  async close(): Promise<void> {
+    await this.tokens?.close();
+  }
+
   /** What the start line adds: the policy in a few words, and a warning when legacy bypasses tokens. */
   describe(): { summary: string; warning: string | null } {
     const legacy = this.legacy === "deny"
