@@ -23,7 +23,7 @@
 import { Command, type DecodedRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { AddressRanges } from "./cidr.ts";
-import type { DeviceTokens } from "./tokens.ts";
+import { type DeviceTokens, sameString } from "./tokens.ts";
 
 /** Whether legacy (token-less) clients are served. */
 export type LegacyPolicy = "allow" | "deny";
@@ -70,6 +70,12 @@ export class Authorizer {
   readonly legacy: LegacyPolicy;
   readonly legacyFrom: AddressRanges | null;
   #listeners = new Set<(decision: AuthDecision) => void>();
+  /**
+   * The token each connection (its `Peer` object) last proved, so its next
+   * requests compare their token with it in constant time instead of hashing
+   * again (about 12 µs with node:crypto in Deno); any reload makes it stale.
+   */
+  #proved = new WeakMap<Peer, { token: string; generation: number; verdict: Authorized }>();
 
   constructor(options: AuthOptions = {}) {
     this.tokens = options.tokens ?? null;
@@ -154,10 +160,19 @@ export class Authorizer {
           : "this server needs a device token and the request carries none",
       );
     }
+    const proved = this.#proved.get(peer);
+    if (
+      proved && proved.generation === this.tokens.generation &&
+      sameString(proved.token, request.token)
+    ) {
+      return proved.verdict;
+    }
     const device = this.tokens.lookup(request.token);
     if (device === null) {
       return new WireError(Status.UNAUTHORIZED, "the token is not one this server knows");
     }
-    return { device };
+    const verdict = { device };
+    this.#proved.set(peer, { token: request.token, generation: this.tokens.generation, verdict });
+    return verdict;
   }
 }

@@ -106,3 +106,30 @@ Deno.test("listeners see every decision with the device, never the token", async
     return Promise.resolve();
   });
 });
+
+Deno.test("a connection's proved token is remembered until the file changes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = newToken();
+    const b = newToken();
+    const path = `${dir}/tokens`;
+    await Deno.writeTextFile(path, `${tokenLine("a", a)}\n${tokenLine("b", b)}\n`);
+    const tokens = await DeviceTokens.open(path, { watch: false });
+    const auth = new Authorizer({ tokens });
+    const peer = framed();
+    assert.deepEqual(auth.authorize({ command: INFER, token: a }, peer), { device: "a" });
+    assert.deepEqual(auth.authorize({ command: INFER, token: a }, peer), { device: "a" });
+    // Another token on the same connection is checked on its own.
+    refused(auth.authorize({ command: INFER, token: a.slice(0, 31) + "!" }, peer), "not one");
+    assert.deepEqual(auth.authorize({ command: INFER, token: b }, peer), { device: "b" });
+    assert.deepEqual(auth.authorize({ command: INFER, token: a }, peer), { device: "a" });
+    // Revoked: the next request on the same connection is refused.
+    await Deno.writeTextFile(path, `${tokenLine("b", b)}\n`);
+    assert.equal(await tokens.reload(), null);
+    refused(auth.authorize({ command: INFER, token: a }, peer), "not one");
+    assert.deepEqual(auth.authorize({ command: INFER, token: b }, peer), { device: "b" });
+    await auth.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

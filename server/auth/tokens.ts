@@ -118,6 +118,7 @@ export class DeviceTokens {
   #watching: Promise<void> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #reloads = 0;
+  #generation = 0;
   #reloaded: (() => void)[] = [];
 
   private constructor(path: string, log?: Logger) {
@@ -138,6 +139,11 @@ export class DeviceTokens {
   /** Devices known now. */
   get size(): number {
     return this.#size;
+  }
+
+  /** Changes with every set of devices installed: what was verified against an older one is stale. */
+  get generation(): number {
+    return this.#generation;
   }
 
   /** Reloads done so far (good or bad): lets tests wait for one. */
@@ -208,6 +214,7 @@ export class DeviceTokens {
     }
     this.#byPrefix = byPrefix;
     this.#size = entries.length;
+    this.#generation++;
   }
 
   /**
@@ -235,6 +242,14 @@ export class DeviceTokens {
       }
     })();
   }
+}
+
+/** Whether two strings are equal, in time that depends only on their length (not secret here). */
+export function sameString(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 function prefixKey(digest: Uint8Array): string {
