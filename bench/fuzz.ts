@@ -68,7 +68,7 @@ Exits 1 on any crash, hang, invalid reply or error of the good client.
 Options:
   --server HOST:PORT   a running server on loopback (default: start one)
   --frames N           stop after N frames (default: no limit; --duration stops the run)
-  --duration S         stop after S seconds (default 10)
+  --duration S         stop after S seconds (default 10; no limit when --frames is given)
   --connections N      fuzz connections at once (default 32)
   --seed N             the PRNG seed, to replay a run (default: random, printed)
   --timeout S          seconds a case may wait for its replies before it is a hang (default 10)
@@ -112,7 +112,11 @@ export function parseFuzzArgs(args: string[]): FuzzOptions {
     frames: values.frames === undefined
       ? Infinity
       : intFlag("frames", values.frames, 0, { min: 1, max: 1e12 }),
-    duration: numberFlag("duration", values.duration, 10, { min: 0.1, max: 86_400 }),
+    // --frames alone bounds the run by frames; with neither, 10 s.
+    duration: numberFlag("duration", values.duration, values.frames === undefined ? 10 : Infinity, {
+      min: 0.1,
+      max: 86_400,
+    }),
     connections: intFlag("connections", values.connections, 32, { min: 1, max: 1000 }),
     seed: intFlag("seed", values.seed, Math.floor(Math.random() * 2 ** 31), {
       min: 0,

@@ -38,6 +38,8 @@ Deno.test("flags: defaults, a server on loopback only, bounds", () => {
   assert.deepEqual(p.server, { hostname: "127.0.0.1", port: 4000 });
   assert.equal(p.frames, 500);
   assert.equal(p.seed, 3);
+  assert.equal(p.duration, Infinity, "--frames alone is bounded by frames");
+  assert.equal(parseFuzzArgs(["--frames", "9", "--duration", "2"]).duration, 2);
   assert.deepEqual(parseFuzzArgs(["--server", "[::1]:4000"]).server, {
     hostname: "::1",
     port: 4000,
