@@ -149,6 +149,8 @@ export interface FuzzResult {
   good: { requests: number; errors: number };
   /** ERROR lines the server wrote (a server it started). */
   serverErrors: number;
+  /** A few of them, without their time stamps. */
+  serverErrorSamples: string[];
   /** The first problems found, each with what was sent. */
   problems: string[];
 }
@@ -372,6 +374,7 @@ export async function runFuzz(
     unconnected: 0,
     good: { requests: 0, errors: 0 },
     serverErrors: 0,
+    serverErrorSamples: [],
     problems,
   };
   const mutator = new Mutator(options.seed);
@@ -418,7 +421,10 @@ export async function runFuzz(
     if (spawned) {
       const code = await spawned.stop();
       const stderr = spawned.stderr();
-      result.serverErrors = stderr.split("\n").filter((l) => / ERROR /.test(l)).length;
+      const errors = stderr.split("\n").filter((l) => / ERROR /.test(l));
+      result.serverErrors = errors.length;
+      result.serverErrorSamples = [...new Set(errors.map((l) => l.replace(/^\S+ /, "")))]
+        .slice(0, 3);
       if (code !== 0 || spawned.killed) {
         result.crashes++;
         problems.push(
