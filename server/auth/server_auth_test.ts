@@ -59,17 +59,21 @@ Deno.test("tokens on: framed requests need a known token, legacy inference still
   const path = `${dir}/tokens`;
   await Deno.writeTextFile(path, `# lab\n${tokenLine("kitchen", token)}\n`);
   const tokens = await DeviceTokens.open(path, { debounceMs: 50 });
-  const warnings: string[] = [];
-  const log = new Logger("warn", (line) => warnings.push(line));
+  const lines: string[] = [];
+  const log = new Logger("debug", (line) => lines.push(line));
   try {
     await withServer({ auth: new Authorizer({ tokens }), log }, async (server, address) => {
       assert.match(server.describe(), / tokens=1 devices legacy=allow$/);
-      assert.ok(warnings.some((l) => l.includes("WARN tokens are on but legacy clients")));
+      assert.ok(lines.some((l) => l.includes("WARN tokens are on but legacy clients")));
 
       const good = await InferenceClient.connect(address, { token });
       const reply = await good.infer({ digitU8 });
       assert.equal(reply.status, Status.OK);
       assert.equal(reply.scores?.length, 10);
+      assert.ok(
+        lines.some((l) => l.includes("DEBUG inference") && l.includes("device=kitchen")),
+        "the device's name is in the log",
+      );
       const stats = await good.stats();
       assert.equal(stats.status, Status.OK);
       assert.ok(stats.stats && stats.stats.served >= 1);
