@@ -97,6 +97,11 @@ export function choiceFlag<T extends string>(
   return text as T;
 }
 
+/** Whether `host` is a loopback address: the benches and the fuzzer send nowhere else. */
+export function isLoopback(host: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1" || host === "localhost";
+}
+
 /** A number with a fixed count of decimals, or "-" when it is not finite. */
 export function fixed(n: number, digits: number): string {
   return Number.isFinite(n) ? n.toFixed(digits) : "-";

@@ -28,6 +28,7 @@ import {
   fixed,
   formatTable,
   intFlag,
+  isLoopback,
   listFlag,
   numberFlag,
   parseOrExit,
@@ -132,10 +133,6 @@ Comparison and output:
 
 Permissions: the task runs with -A because Deno reads /proc/<pid> (per-thread CPU of the
 load workers and the server) only with --allow-all; without it the CPU figures are left out.`;
-
-function isLoopback(host: string): boolean {
-  return /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1" || host === "localhost";
-}
 
 /** Parses and checks the command line; throws `UsageError`. */
 export function parseStressArgs(args: string[]): StressOptions {

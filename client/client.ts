@@ -31,26 +31,38 @@ export interface Address {
   port: number;
 }
 
+/** How to connect. */
+export interface ConnectOptions {
+  /** The device token sent with every request (servers with `--tokens`). */
+  token?: string;
+  /** Connect with TLS (the server's `--tls-port`); `caCerts` trusts a self-signed certificate. */
+  tls?: { caCerts?: string[] };
+}
+
 /** A framed keep-alive connection; replies come back in request order. */
 export class InferenceClient {
-  #conn: Deno.TcpConn;
+  #conn: Deno.TcpConn | Deno.TlsConn;
+  #token: string | undefined;
   #frames = new FrameDecoder(1 << 20);
   #waiting: { resolve: (r: DecodedReply) => void; reject: (e: Error) => void }[] = [];
   #nextId = 1;
   #reading: Promise<void>;
   #error: Error | null = null;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn, token?: string) {
     this.#conn = conn;
-    conn.setNoDelay(true);
+    this.#token = token;
+    if ("setNoDelay" in conn) conn.setNoDelay(true);
     this.#reading = this.#read();
   }
 
   /** Connects to the server. */
-  static async connect(address: Address): Promise<InferenceClient> {
-    return new InferenceClient(
-      await Deno.connect({ hostname: address.hostname, port: address.port }),
-    );
+  static async connect(address: Address, options: ConnectOptions = {}): Promise<InferenceClient> {
+    const where = { hostname: address.hostname, port: address.port };
+    const conn = options.tls
+      ? await Deno.connectTls({ ...where, caCerts: options.tls.caCerts })
+      : await Deno.connect(where);
+    return new InferenceClient(conn, options.token);
   }
 
   /** Requests sent and not yet answered. */
@@ -75,9 +87,10 @@ export class InferenceClient {
     return this.send({ command: Command.GET_STATS });
   }
 
-  /** Sends any request (a request id is assigned) and resolves with its reply. */
+  /** Sends any request (a request id is assigned, the token added) and resolves with its reply. */
   send(request: Request): Promise<DecodedReply> {
-    return this.sendRaw(encodeRequest({ ...request, requestId: this.#nextId++ }, true));
+    const token = request.token ?? this.#token;
+    return this.sendRaw(encodeRequest({ ...request, token, requestId: this.#nextId++ }, true));
   }
 
   /** Sends bytes as they are (a frame, or anything at all) and resolves with the next reply. */

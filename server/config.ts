@@ -155,6 +155,43 @@ export const OPTIONS = [
     help: "on SIGTERM, readiness turns 503 and the server keeps serving this long before it stops",
   },
   {
+    flag: "tokens",
+    kind: { type: "string" },
+    value: "FILE",
+    help:
+      "device tokens, one `NAME SHA256HEX` line each (deno task token NAME); reloaded on change; framed requests and HTTP infer then need a token",
+  },
+  {
+    flag: "legacy",
+    kind: { type: "enum", values: ["allow", "deny"] },
+    default: "allow",
+    help: "whether legacy clients, which cannot carry a token, are served",
+  },
+  {
+    flag: "legacy-from",
+    kind: { type: "string" },
+    value: "CIDR,...",
+    help: "serve legacy clients only from these IPv4/IPv6 ranges",
+  },
+  {
+    flag: "tls-cert",
+    kind: { type: "string" },
+    value: "FILE",
+    help: "PEM certificate chain for TLS on the HTTP port and --tls-port",
+  },
+  {
+    flag: "tls-key",
+    kind: { type: "string" },
+    value: "FILE",
+    help: "PEM private key of --tls-cert",
+  },
+  {
+    flag: "tls-port",
+    kind: { type: "int", min: 0, max: 65535 },
+    help:
+      "a second board port inside TLS (ESP32 and desktop clients; the ESP8266 cannot); 0 picks a free one",
+  },
+  {
     flag: "log-level",
     kind: { type: "enum", values: LOG_LEVELS },
     default: "info",
@@ -267,6 +304,12 @@ export function resolveConfig(
       env[envName("http-port")] === undefined
     ) {
       config.httpPort = 0;
+    }
+    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+      throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
+    }
+    if (config.tlsPort !== undefined && config.tlsCert === undefined) {
+      throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
     }
     const instances = String(config.instances);
     if (instances === "auto") config.instancesCount = autoInstances();

@@ -31,6 +31,7 @@ import {
   type Stats,
 } from "../shared/codec.ts";
 import { Status, statusName, WireError } from "../shared/errors.ts";
+import type { Authorizer, Peer } from "./auth/authorize.ts";
 import type { Inference, InferenceQueue } from "./engine/queue.ts";
 import type { Logger } from "./log.ts";
 
@@ -61,6 +62,8 @@ export interface RequestEvent {
   batchSize: number | null;
   /** From the request's arrival at the handler to its reply being ready, in ms. */
   totalMs: number;
+  /** The device the token named (tokens on), else null. */
+  device: string | null;
   /** The request's `token`, `model` and `client` fields ("" when absent or unread). */
   token: string;
   model: string;
@@ -78,6 +81,8 @@ export interface RequestOrigin {
    */
   admit?: () => WireError | null;
   release?: () => void;
+  /** Who the authorizer sees: one object per connection, so a proved token is remembered. */
+  identity?: Peer;
 }
 
 /** What the handler shares with its server. */
@@ -85,6 +90,8 @@ export interface HandlerContext {
   queue: InferenceQueue;
   stats: () => Stats;
   log: Logger;
+  /** Who may be served (tokens, legacy policy); everyone when absent. */
+  auth?: Authorizer | null;
   /** Told every request's outcome, once its reply is ready; must not throw. */
   onRequest?: (event: RequestEvent) => void;
 }
@@ -119,13 +126,22 @@ export class RequestHandler {
     origin: RequestOrigin,
     started = performance.now(),
   ): Outcome | Promise<Outcome> {
+    let device: string | null = null;
+    const auth = this.#ctx.auth;
+    if (auth) {
+      const identity = origin.identity ??
+        { address: hostOf(origin.peer), protocol: origin.protocol };
+      const verdict = auth.authorize(request, identity);
+      if (verdict instanceof WireError) return this.#refused(verdict, origin, request, started);
+      device = verdict.device;
+    }
     if (request.command === Command.GET_STATS) {
       const reply = {
         command: Command.GET_STATS,
         requestId: request.requestId,
         stats: this.#ctx.stats(),
       };
-      this.#observe(origin, request, reply, null, started);
+      this.#observe(origin, request, reply, null, started, device);
       return { reply, inference: null };
     }
     const refused = origin.admit?.() ?? null;
@@ -155,6 +171,7 @@ export class RequestHandler {
           this.#ctx.log.debug("inference", {
             protocol: origin.protocol,
             peer: origin.peer,
+            device: device ?? undefined,
             id: request.requestId,
             predicted: result.predicted,
             batch: result.batchSize,
@@ -162,7 +179,7 @@ export class RequestHandler {
             run_ms: result.inferenceMs.toFixed(3),
           });
         }
-        this.#observe(origin, request, reply, result, started);
+        this.#observe(origin, request, reply, result, started, device);
         return { reply, inference: result };
       },
       (error: WireError) => {
@@ -232,6 +249,7 @@ export class RequestHandler {
     reply: Reply,
     result: Inference | null,
     started: number,
+    device: string | null = null,
   ): void {
     const observer = this.#ctx.onRequest;
     if (!observer) return;
@@ -253,6 +271,7 @@ export class RequestHandler {
         inferenceMs: result?.inferenceMs ?? null,
         batchSize: result?.batchSize ?? null,
         totalMs: performance.now() - started,
+        device,
         token: request.token,
         model: request.model,
         client: request.client,
@@ -261,4 +280,10 @@ export class RequestHandler {
       this.#ctx.log.error("request observer failed", { error: (e as Error).message });
     }
   }
+}
+
+/** The host part of `host:port` (IPv6 hosts keep their colons). */
+function hostOf(peer: string): string {
+  const colon = peer.lastIndexOf(":");
+  return colon > 0 ? peer.slice(0, colon) : peer;
 }

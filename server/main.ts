@@ -10,11 +10,13 @@
  * ```
  * @module
  */
+import { AuthConfigError, createAuthorizer } from "./auth/config.ts";
 import { ConfigError, resolveConfig, usage } from "./config.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
 import { ModelError } from "./models/model.ts";
 import { startServer } from "./server.ts";
+import { readTlsFiles, TlsError } from "./tls/tls.ts";
 
 /** One sentence on stderr and exit 2: a user's mistake, never a stack trace. */
 function fail(message: string): never {
@@ -50,8 +52,20 @@ if (config instanceof ConfigError) fail(config.message);
 const log = new Logger(config.logLevel);
 
 let server;
+let auth;
 try {
+  auth = await createAuthorizer(
+    { tokens: config.tokens, legacy: config.legacy, legacyFrom: config.legacyFrom },
+    log,
+  );
+  const tlsFiles = config.tlsCert && config.tlsKey
+    ? await readTlsFiles(config.tlsCert, config.tlsKey)
+    : null;
   server = await startServer({
+    auth,
+    tls: tlsFiles && config.tlsPort !== undefined
+      ? { ...tlsFiles, port: config.tlsPort }
+      : undefined,
     hostname: config.host,
     port: config.port,
     model: config.model,
@@ -70,7 +84,12 @@ try {
     log,
   });
 } catch (e) {
-  if (e instanceof ModelError || e instanceof EngineError) fail(e.message);
+  if (
+    e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
+    e instanceof TlsError
+  ) {
+    fail(e.message);
+  }
   const problem = listenProblem(e, config.host, config.port);
   if (problem) fail(problem);
   throw e;
@@ -91,6 +110,7 @@ const stop = async (signal: string) => {
     await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
   }
   await server.shutdown();
+  await auth.close();
   log.info("stopped", { served: server.queue.served });
   Deno.exit(0);
 };

@@ -22,6 +22,8 @@ import { Logger } from "./log.ts";
 import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
+import type { Authorizer } from "./auth/authorize.ts";
+import { listenTls, type TlsFiles } from "./tls/tls.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -67,11 +69,17 @@ export interface ServerOptions {
   onRequest?: (event: RequestEvent) => void;
   /** Told when the board port closes or refuses a connection. */
   onConnection?: (event: ConnectionEvent) => void;
+  /** Who may be served (`--tokens`, `--legacy`, `--legacy-from`); everyone when absent. */
+  auth?: Authorizer;
+  /** A second board port speaking TLS (`--tls-port`), with its certificate and key. */
+  tls?: TlsFiles & { port: number };
 }
 
 /** A running server. */
 export class InferenceServer {
   readonly addr: Deno.NetAddr;
+  /** The TLS board port's address, when there is one. */
+  readonly tlsAddr: Deno.NetAddr | null;
   readonly model: ModelFile;
   readonly queue: InferenceQueue;
   /** Answers requests for every transport (the HTTP port calls it too). */
@@ -80,23 +88,31 @@ export class InferenceServer {
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
   #listener: BoardListener;
+  #tlsListener: BoardListener | null;
   #stopping: Promise<void> | null = null;
   #draining = false;
+  #auth: Authorizer | null;
 
   constructor(
     listener: Deno.TcpListener,
     model: ModelFile,
     queue: InferenceQueue,
     options: ServerOptions,
+    tlsListener: Deno.TlsListener | null = null,
   ) {
     this.addr = listener.addr;
+    this.tlsAddr = tlsListener?.addr ?? null;
     this.model = model;
     this.queue = queue;
     this.log = options.log ?? new Logger("info");
+    this.#auth = options.auth ?? null;
+    const warning = this.#auth?.describe().warning;
+    if (warning) this.log.warn(warning);
     this.handler = new RequestHandler({
       queue: this.queue,
       stats: () => this.stats(),
       log: this.log,
+      auth: this.#auth,
       onRequest: options.onRequest,
     });
     const context: ConnectionContext = {
@@ -111,7 +127,9 @@ export class InferenceServer {
       onConnection: options.onConnection,
     };
     this.#listener = new BoardListener(listener, context);
-    this.finished = this.#listener.finished.then(() => this.#stopping ?? undefined);
+    this.#tlsListener = tlsListener && new BoardListener(tlsListener, context);
+    this.finished = Promise.all([this.#listener.finished, this.#tlsListener?.finished])
+      .then(() => this.#stopping ?? undefined);
   }
 
   /** The instances serving now. */
@@ -159,14 +177,16 @@ export class InferenceServer {
     return `listening on ${this.addr.hostname}:${this.addr.port} model=${this.model.path} ` +
       `version=${this.queue.engineSet.version} parameters=${this.model.parameters} ` +
       `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
-      `checksum=${this.model.checksum}`;
+      `checksum=${this.model.checksum}` +
+      (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
+      (this.#auth ? ` ${this.#auth.describe().summary}` : "");
   }
 
   /** Stops accepting, answers what is in flight, closes every connection and the engines. */
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#draining = true;
-      await this.#listener.shutdown();
+      await Promise.all([this.#listener.shutdown(), this.#tlsListener?.shutdown()]);
       await this.queue.close();
     })();
     return this.#stopping;
@@ -209,11 +229,16 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     onRun: options.onRun,
   });
   try {
-    const listener = Deno.listen({
-      hostname: options.hostname ?? "0.0.0.0",
-      port: options.port ?? DEFAULT_PORT,
-    });
-    return new InferenceServer(listener, model, queue, { ...options, log });
+    const hostname = options.hostname ?? "0.0.0.0";
+    const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
+    let tls: Deno.TlsListener | null = null;
+    try {
+      tls = options.tls ? listenTls(hostname, options.tls.port, options.tls) : null;
+    } catch (e) {
+      listener.close();
+      throw e;
+    }
+    return new InferenceServer(listener, model, queue, { ...options, log }, tls);
   } catch (e) {
     for (const engine of engines) engine.close();
     throw e;

@@ -78,18 +78,23 @@ export class Connection {
   #origin: RequestOrigin;
   #closing = false;
 
-  constructor(conn: Deno.TcpConn, ctx: ConnectionContext) {
+  constructor(conn: Deno.TcpConn | Deno.TlsConn, ctx: ConnectionContext) {
     this.#conn = conn;
     this.#ctx = ctx;
     const addr = conn.remoteAddr;
     this.peer = `${addr.hostname}:${addr.port}`;
-    this.#origin = { protocol: "legacy", peer: this.peer };
+    // One identity per connection: the authorizer remembers the token it proved.
+    this.#origin = {
+      protocol: "legacy",
+      peer: this.peer,
+      identity: { address: addr.hostname, protocol: "legacy" },
+    };
     this.#replies = new OrderedReplies(conn, {
       writeTimeoutMs: ctx.writeTimeoutMs,
       onWriteTimeout: () => this.#event("write-timeout"),
     });
     // Replies are small and latency matters more than packet count.
-    conn.setNoDelay(true);
+    if ("setNoDelay" in conn) conn.setNoDelay(true);
   }
 
   /** Reads and answers requests until the connection ends. Never throws. */
@@ -147,7 +152,11 @@ export class Connection {
           head = concat(head, chunk);
           mode = mode ?? detectFraming(head);
           if (mode === "framed") {
-            this.#origin = { ...this.#origin, protocol: "framed" };
+            this.#origin = {
+              ...this.#origin,
+              protocol: "framed",
+              identity: { address: this.#origin.identity!.address, protocol: "framed" },
+            };
             frames = new FrameDecoder(this.#ctx.maxFrame);
             frames.push(head);
             head = new Uint8Array(0);

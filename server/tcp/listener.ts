@@ -24,14 +24,15 @@ export class BoardListener {
   readonly addr: Deno.NetAddr;
   /** Resolves when the accept loop has ended. */
   readonly finished: Promise<void>;
-  #listener: Deno.TcpListener;
+  #listener: Deno.TcpListener | Deno.TlsListener;
   #context: ConnectionContext;
   #connections = new Set<Connection>();
   #stopping = false;
   #fdFailures = 0;
   #fdLoggedAt = -Infinity;
 
-  constructor(listener: Deno.TcpListener, context: ConnectionContext) {
+  /** A plain TCP listener, or a TLS one (`--tls-port`): the same protocols inside. */
+  constructor(listener: Deno.TcpListener | Deno.TlsListener, context: ConnectionContext) {
     this.#listener = listener;
     this.#context = context;
     this.addr = listener.addr;
@@ -46,7 +47,7 @@ export class BoardListener {
   async #accept(): Promise<void> {
     const log = this.#context.log;
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.TcpConn | Deno.TlsConn;
       try {
         conn = await this.#listener.accept();
       } catch (e) {
