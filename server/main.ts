@@ -22,7 +22,7 @@ Serves MNIST inference over TCP to boards and other clients (legacy and framed p
 Options:
   --host HOST                 address to listen on (default 0.0.0.0)
   --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's)
-  --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist.onnx)
+  --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist/1/model.onnx)
   --allow-checksum-mismatch   serve a model whose sha256 differs from the metadata beside it
   --threads N                 WASM threads for onnxruntime-web (default ${DEFAULT_THREADS})
   --max-batch N               most digits in one inference run (default 128)

@@ -13,7 +13,7 @@
  * import { InferenceEngine } from "./engine.ts";
  * import { loadModelFile } from "../models/model.ts";
  *
- * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
+ * const model = await loadModelFile("models/mnist/1/model.onnx", { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes, { threads: 1 });
  * const { scores, ms } = await engine.run(new Float32Array(784), 1);
  * console.log(scores, ms);

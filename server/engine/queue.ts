@@ -12,7 +12,7 @@
  * import { loadModelFile } from "../models/model.ts";
  * import { WireError } from "../../shared/errors.ts";
  *
- * const model = await loadModelFile("models/mnist.onnx", { verifyChecksum: true });
+ * const model = await loadModelFile("models/mnist/1/model.onnx", { verifyChecksum: true });
  * const engine = await InferenceEngine.start(model.bytes);
  * const queue = new InferenceQueue(engine, { maxBatch: 128, maxQueued: 4096 });
  * const result = queue.submit(new Uint8Array(784), null);
