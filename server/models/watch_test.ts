@@ -58,7 +58,7 @@ Deno.test("--poll-seconds rescans on a timer without watching", async () => {
   }
 });
 
-Deno.test("a folder that cannot be watched falls back to polling, and says so", async () => {
+Deno.test("a folder that cannot be watched falls back to polling, and says so", () => {
   const lines: string[] = [];
   const watcher = RepositoryWatcher.start({
     root: "/nonexistent/models",
