@@ -2,6 +2,7 @@
 // the size cap, and what happens when the disk fails.
 import assert from "node:assert/strict";
 import { captureFiles, capturePixels, DigitCapture, readCaptures } from "./capture.ts";
+import { Logger } from "../log.ts";
 
 /** Digit `k`: a distinct pattern, and scores that make `k % 10` the prediction. */
 function sample(k: number): { digit: Float32Array; scores: Float32Array } {
