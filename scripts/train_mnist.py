@@ -266,6 +266,9 @@ def main():
             "heldOut": len(xho),
             "splitRule": header["splitRule"],
             "splitDefinedIn": "scripts/mnist_data.ts (heldOutIndices / mnistSplit / loadHeldOut)",
+            # Captured digits people labelled, part of "train" (scripts/captured.ts).
+            "captured": header.get("captured", 0),
+            "capturedFrom": header.get("capturedFrom"),
         },
         "training": {
             "seed": args.seed,
