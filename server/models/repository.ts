@@ -152,6 +152,37 @@ function kindOf(message: string): RefusalKind {
   return "corrupt";
 }
 
+/** A change a scan asks of the server: serve `version` of `model`, or (null) stop serving it. */
+export interface RepositoryChange {
+  model: string;
+  /** The version to serve now; null when nothing of the model can serve (or it was unloaded). */
+  to: VersionStatus | null;
+  /** The version served until now, or null. */
+  from: number | null;
+}
+
+/**
+ * What to swap after a scan: every model whose latest version differs from
+ * the one `serving` reports, and every served model the scan no longer has.
+ */
+export function changesAfterScan(
+  models: readonly ModelStatus[],
+  serving: ReadonlyMap<string, number>,
+): RepositoryChange[] {
+  const changes: RepositoryChange[] = [];
+  for (const model of models) {
+    const from = serving.get(model.name) ?? null;
+    const to = model.latest;
+    if ((to?.version ?? null) !== from) changes.push({ model: model.name, to, from });
+  }
+  for (const [name, version] of serving) {
+    if (!models.some((m) => m.name === name)) {
+      changes.push({ model: name, to: null, from: version });
+    }
+  }
+  return changes;
+}
+
 /** A repository of models and their versions; see the module doc. */
 export class ModelRepository {
   /** The repository folder, or the one file of `single()`. */
@@ -259,8 +290,15 @@ export class ModelRepository {
   refuse(model: string, version: number, kind: RefusalKind, reason: string): void {
     const cached = this.#cache.get(`${model}/${version}`);
     if (!cached) return;
-    cached.status = { ...cached.status, state: "UNAVAILABLE", kind, reason };
-    this.#report(cached.status);
+    const refused: VersionStatus = { ...cached.status, state: "UNAVAILABLE", kind, reason };
+    cached.status = refused;
+    // The index shows it at once; the next scan picks the version below.
+    const entry = this.find(model);
+    if (entry) {
+      entry.versions = entry.versions.map((v) => v.version === version ? refused : v);
+      if (entry.latest?.version === version) entry.latest = null;
+    }
+    this.#report(refused);
   }
 
   /** `<root>/<model>/<version>/` folders; anything else (files, `.tmp` names) is not looked at. */

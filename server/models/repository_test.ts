@@ -2,6 +2,7 @@
 // (server/testdata/) and the real engine as the shape probe.
 import assert from "node:assert/strict";
 import {
+  changesAfterScan,
   DEFAULT_REPOSITORY,
   engineProbe,
   type LoadFailure,
@@ -190,6 +191,9 @@ Deno.test("refuse() keeps a version out until its folder changes", async () => {
   const dir = await putVersion(f.root, "mnist", 2, dense10);
   await f.repository.scan();
   f.repository.refuse("mnist", 2, "warmup", "warm-up failed: out of memory");
+  // Seen at once, before any rescan.
+  assert.equal(f.repository.find("mnist")?.latest, null);
+  assert.equal(f.repository.find("mnist")?.versions[0].state, "UNAVAILABLE");
   let [mnist] = await f.repository.scan();
   assert.equal(mnist.latest?.version, 1);
   assert.equal(mnist.versions[0].reason, "warm-up failed: out of memory");
@@ -223,4 +227,22 @@ Deno.test("--model FILE is one model, one version; its metadata stays optional",
   const [refused] = await wrong.scan();
   assert.equal(refused.latest, null);
   assert.equal(refused.versions[0].kind, "shape");
+});
+
+Deno.test("changesAfterScan: what to swap, start and stop after a scan", async () => {
+  await using f = await fixture();
+  await putVersion(f.root, "mnist", 1, dense10);
+  await putVersion(f.root, "mnist", 2, dense10);
+  await putVersion(f.root, "fast", 1, dense10);
+  await putVersion(f.root, "broken", 1, dense5);
+  const models = await f.repository.scan();
+  const serving = new Map([["mnist", 1], ["fast", 1], ["removed", 4]]);
+  const changes = changesAfterScan(models, serving);
+  assert.deepEqual(changes.map((c) => [c.model, c.from, c.to?.version ?? null]), [
+    ["mnist", 1, 2],
+    ["removed", 4, null],
+  ]);
+  assert.equal(changes[0].to?.path, `${f.root}/mnist/2/model.onnx`);
+  // "broken" has nothing to serve and serves nothing: no change.
+  assert.deepEqual(changesAfterScan(models, new Map([["mnist", 2], ["fast", 1]])), []);
 });
