@@ -29,7 +29,8 @@
  * @module
  */
 import { timingSafeEqual } from "node:crypto";
-import type { ModelRepository, ModelStatus } from "../models/repository.ts";
+import type { ModelRepository } from "../models/repository.ts";
+import type { ModelStatus } from "../models/version_status.ts";
 import type { RepositoryWatcher } from "../models/watch.ts";
 
 /** One row of the index, as Triton writes it. */

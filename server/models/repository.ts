@@ -26,9 +26,10 @@
  * ```
  * @module
  */
-import { InferenceEngine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
 import { loadModelFile, ModelError, type ModelFile } from "./model.ts";
+import { engineProbe } from "./probe.ts";
+import type { LoadFailure, ModelStatus, RefusalKind, VersionStatus } from "./version_status.ts";
 
 /** The bundled repository, `models/` of this checkout (not of the working directory). */
 export const DEFAULT_REPOSITORY = new URL("../../models/", import.meta.url).pathname.replace(
@@ -36,58 +37,8 @@ export const DEFAULT_REPOSITORY = new URL("../../models/", import.meta.url).path
   "",
 );
 
-/** The model file's name in a version folder, and its metadata's. */
+/** The model file's name in a version folder (its metadata is `model.json` beside it). */
 export const MODEL_FILE = "model.onnx";
-export const METADATA_FILE = "model.json";
-
-/** Whether a version can serve, in Triton's words. */
-export type VersionState = "READY" | "UNAVAILABLE";
-
-/** Why a version was refused: a short word for a metric label, next to the sentence. */
-export type RefusalKind =
-  | "no_model_file"
-  | "unreadable"
-  | "empty"
-  | "metadata"
-  | "checksum"
-  | "corrupt"
-  | "shape"
-  | "warmup";
-
-/** One version as the last scan found it. */
-export interface VersionStatus {
-  model: string;
-  version: number;
-  state: VersionState;
-  /** Why it is `UNAVAILABLE` ("" when `READY`). */
-  reason: string;
-  kind: RefusalKind | null;
-  /** The model file's path. */
-  path: string;
-  /** The file's sha256 when it could be read. */
-  sha256: string | null;
-  parameters: number | null;
-}
-
-/** One model as the last scan found it. */
-export interface ModelStatus {
-  name: string;
-  /** Its versions, highest first. */
-  versions: VersionStatus[];
-  /** Version policy "latest": the highest `READY` version, or null (none, or unloaded). */
-  latest: VersionStatus | null;
-  /** Unloaded through `setLoaded(name, false)`: nothing of it serves until loaded again. */
-  unloaded: boolean;
-}
-
-/** A version refused: what the log line and `mnist_model_load_failures_total` report. */
-export interface LoadFailure {
-  model: string;
-  version: number;
-  path: string;
-  kind: RefusalKind;
-  reason: string;
-}
 
 /** Options of `ModelRepository.open` and `.single`. */
 export interface RepositoryOptions {
@@ -102,19 +53,6 @@ export interface RepositoryOptions {
   onLoadFailure?: (failure: LoadFailure) => void;
   /** Refusals are logged at warn, naming the file and the reason. */
   log?: Logger;
-}
-
-/**
- * The default probe: a real engine worker loads the model (onnxruntime checks
- * the 784 → 10 shapes there), runs one digit and stops.
- */
-export async function engineProbe(bytes: Uint8Array): Promise<void> {
-  const engine = await InferenceEngine.start(bytes, { threads: 1, maxBatch: 1 });
-  try {
-    await engine.run(new Float32Array(784), 1);
-  } finally {
-    engine.close();
-  }
 }
 
 interface Cached {
@@ -150,37 +88,6 @@ function kindOf(message: string): RefusalKind {
   if (/has no metadata|has no sha256|cannot read model metadata/.test(message)) return "metadata";
   if (/ has sha256 .* says /.test(message)) return "checksum";
   return "corrupt";
-}
-
-/** A change a scan asks of the server: serve `version` of `model`, or (null) stop serving it. */
-export interface RepositoryChange {
-  model: string;
-  /** The version to serve now; null when nothing of the model can serve (or it was unloaded). */
-  to: VersionStatus | null;
-  /** The version served until now, or null. */
-  from: number | null;
-}
-
-/**
- * What to swap after a scan: every model whose latest version differs from
- * the one `serving` reports, and every served model the scan no longer has.
- */
-export function changesAfterScan(
-  models: readonly ModelStatus[],
-  serving: ReadonlyMap<string, number>,
-): RepositoryChange[] {
-  const changes: RepositoryChange[] = [];
-  for (const model of models) {
-    const from = serving.get(model.name) ?? null;
-    const to = model.latest;
-    if ((to?.version ?? null) !== from) changes.push({ model: model.name, to, from });
-  }
-  for (const [name, version] of serving) {
-    if (!models.some((m) => m.name === name)) {
-      changes.push({ model: name, to: null, from: version });
-    }
-  }
-  return changes;
 }
 
 /** A repository of models and their versions; see the module doc. */

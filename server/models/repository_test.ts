@@ -1,14 +1,9 @@
 // The model repository on real folders in /tmp with real ONNX files
 // (server/testdata/) and the real engine as the shape probe.
 import assert from "node:assert/strict";
-import {
-  changesAfterScan,
-  DEFAULT_REPOSITORY,
-  engineProbe,
-  type LoadFailure,
-  ModelRepository,
-  type RepositoryOptions,
-} from "./repository.ts";
+import { DEFAULT_REPOSITORY, ModelRepository, type RepositoryOptions } from "./repository.ts";
+import { changesAfterScan, type LoadFailure } from "./version_status.ts";
+import { engineProbe } from "./probe.ts";
 import { ModelError, sha256Hex } from "./model.ts";
 
 const testdata = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
