@@ -147,7 +147,10 @@ export class ModelRepository {
     return true;
   }
 
-  /** Looks at the folder again; returns every model with its versions' states. */
+  /**
+   * Looks at the folder again; returns every model with its versions' states.
+   * Not re-entrant: call it from one place (the watcher's `rescan`).
+   */
   async scan(): Promise<ModelStatus[]> {
     const found = this.#single ? this.#singleLayout() : await this.#layout();
     const models: ModelStatus[] = [];
@@ -224,7 +227,9 @@ export class ModelRepository {
         for await (const entry of Deno.readDir(`${this.root}/${model.name}`)) {
           if (!entry.isDirectory || !/^[1-9]\d{0,8}$/.test(entry.name)) continue;
           const dir = `${this.root}/${model.name}/${entry.name}`;
-          versions.push({ version: Number(entry.name), dir, files: await folderEntries(dir) });
+          // An unreadable folder has an empty signature; its check says why.
+          const files = await folderEntries(dir).catch(() => [] as string[]);
+          versions.push({ version: Number(entry.name), dir, files });
         }
       } catch (e) {
         // A model folder removed while being listed is simply gone.
@@ -259,9 +264,22 @@ export class ModelRepository {
     }
     // The probe starts a worker: only the version about to be chosen pays for it.
     if (candidate && !cached.probed && cached.status.state === "READY") {
+      let bytes: Uint8Array;
+      try {
+        bytes = (await this.read(cached.status)).bytes;
+      } catch (e) {
+        // Changed or gone since its check: not a refusal; the next scan looks again.
+        this.#cache.delete(key);
+        return {
+          ...cached.status,
+          state: "UNAVAILABLE",
+          kind: "unreadable",
+          reason: (e as Error).message,
+        };
+      }
       cached.probed = true;
       try {
-        await this.#probe((await this.read(cached.status)).bytes);
+        await this.#probe(bytes);
       } catch (e) {
         const message = (e as Error).message;
         const kind = /input is .* output/.test(message)
@@ -292,12 +310,16 @@ export class ModelRepository {
       const info = await Deno.stat(path);
       if (!info.isFile) throw new Deno.errors.NotFound();
     } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      const missing = e instanceof Deno.errors.NotFound;
       return {
         ...base,
         state: "UNAVAILABLE",
-        kind: "no_model_file",
-        reason: `version folder ${dir} has no ${MODEL_FILE}`,
+        kind: missing ? "no_model_file" : "unreadable",
+        reason: !missing
+          ? `cannot read model ${path}: ${(e as Error).message}`
+          : this.#single
+          ? `model file ${path} does not exist`
+          : `version folder ${dir} has no ${MODEL_FILE}`,
       };
     }
     try {

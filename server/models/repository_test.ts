@@ -222,6 +222,10 @@ Deno.test("--model FILE is one model, one version; its metadata stays optional",
   const [refused] = await wrong.scan();
   assert.equal(refused.latest, null);
   assert.equal(refused.versions[0].kind, "shape");
+  const [missing] = await ModelRepository.single("/nonexistent/model.onnx", "mnist").scan();
+  assert.equal(missing.latest, null);
+  assert.equal(missing.versions[0].kind, "no_model_file");
+  assert.match(missing.versions[0].reason, /model file \/nonexistent\/model\.onnx does not exist/);
 });
 
 Deno.test("changesAfterScan: what to swap, start and stop after a scan", async () => {
