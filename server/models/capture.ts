@@ -116,6 +116,7 @@ export class DigitCapture {
   #maxPending: number;
   #timer: ReturnType<typeof setInterval>;
   #writing: Promise<void> = Promise.resolve();
+  #closed = false;
   #log: Logger | undefined;
 
   private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
@@ -155,7 +156,7 @@ export class DigitCapture {
    * Never waits for the disk.
    */
   offer(digit: Float32Array | Uint8Array, context: CaptureContext): boolean {
-    if (this.rate === 0 || Math.random() >= this.rate) return false;
+    if (this.rate === 0 || this.#closed || Math.random() >= this.rate) return false;
     if (this.#pending.length >= this.#maxPending) {
       this.dropped++;
       return false;
@@ -184,6 +185,8 @@ export class DigitCapture {
 
   /** Writes what is buffered and stops. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     clearInterval(this.#timer);
     await this.flush();
     this.#file?.handle.close();

@@ -35,6 +35,7 @@ Deno.test("at rate 1 every digit is kept, with its prediction, version, device a
     // Nothing touches the disk on the request path: the lines wait for the flush.
     assert.deepEqual(await captureFiles(dir), []);
     await capture.close();
+    assert.equal(capture.offer(sample(0).digit, context(0)), false, "closed");
     const records = await Array.fromAsync(readCaptures(dir));
     assert.equal(records.length, 50);
     assert.equal(new Set(records.map((r) => r.id)).size, 50);
