@@ -131,20 +131,32 @@ export class RepositoryWatcher {
   }
 
   async #consume(watcher: Deno.FsWatcher): Promise<void> {
+    let reason = "the event stream ended";
     try {
-      for await (const _event of watcher) this.#changed();
+      const root = this.#options.root.startsWith("/")
+        ? this.#options.root
+        : `${Deno.cwd()}/${this.#options.root}`;
+      for await (const event of watcher) {
+        // The folder itself removed: its watch sees nothing of a new one made in its place.
+        if (event.kind === "remove" && event.paths.includes(root.replace(/\/+$/, ""))) {
+          reason = "the repository folder was removed";
+          watcher.close();
+          break;
+        }
+        this.#changed();
+      }
     } catch (e) {
-      if (this.#closed) return;
-      // Watching broke (e.g. the folder was removed): polling takes over.
-      this.#watcher = null;
-      const pollSeconds = FALLBACK_POLL_SECONDS;
-      this.#options.log?.warn("watching the model repository stopped; polling it instead", {
-        root: this.#options.root,
-        poll_seconds: pollSeconds,
-        reason: (e as Error).message,
-      });
-      this.#poll ??= setInterval(() => void this.trigger("poll"), pollSeconds * 1000);
+      reason = (e as Error).message;
     }
+    if (this.#closed) return;
+    // Watching broke (e.g. the folder was removed and made again): polling takes over.
+    this.#watcher = null;
+    this.#options.log?.warn("watching the model repository stopped; polling it instead", {
+      root: this.#options.root,
+      poll_seconds: FALLBACK_POLL_SECONDS,
+      reason,
+    });
+    this.#poll ??= setInterval(() => void this.trigger("poll"), FALLBACK_POLL_SECONDS * 1000);
   }
 
   /**

@@ -148,3 +148,25 @@ Deno.test("a failing rescan is logged and the next trigger still runs", async ()
     watcher.close();
   }
 });
+
+Deno.test("a repository folder removed while watched is polled from then on", async () => {
+  const root = await tempRoot();
+  const lines: string[] = [];
+  const reasons: RescanReason[] = [];
+  const watcher = RepositoryWatcher.start({
+    root,
+    debounceMs: 50,
+    sighup: false,
+    rescan: (reason) => void reasons.push(reason),
+    log: new Logger("warn", (line) => lines.push(line)),
+  });
+  try {
+    assert.equal(watcher.watching, true);
+    await Deno.remove(root, { recursive: true });
+    await until(() => watcher.polling);
+    assert.equal(watcher.watching, false);
+    assert.match(lines.join("\n"), /polling it instead .*the repository folder was removed/);
+  } finally {
+    watcher.close();
+  }
+});
