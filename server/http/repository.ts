@@ -115,7 +115,8 @@ export function indexRows(
 /**
  * The usual control: load and unload mark the model in the repository and ask
  * the watcher for a rescan (which the server turns into a swap), then check
- * what serves.
+ * what serves. The watcher's `rescan` must resolve only once its swaps are
+ * done, so that `serving` already tells the new version.
  */
 export function repositoryControl(options: {
   repository: ModelRepository;
