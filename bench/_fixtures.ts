@@ -71,7 +71,7 @@ export function fakeReport(): StressReport {
     },
     server: { describe: "listening on 127.0.0.1:1234", spawned: true, threads: 1, maxBatch: 128 },
     inference: {
-      model: "models/mnist.onnx",
+      model: "models/mnist/1/model.onnx",
       runtime: "onnxruntime-web 1.30.0",
       runs: 10,
       loads: [{ via: "engine", threads: 1, ms: 250 }],

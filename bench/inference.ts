@@ -316,7 +316,7 @@ WASM thread count, through the server's engine (Worker + shared memory) and/or o
 directly; model load times too.
 
 Options:
-  --model FILE        ONNX model (default models/mnist.onnx)
+  --model FILE        ONNX model (default models/mnist/1/model.onnx)
   --via WAYS          engine, direct or engine,direct (default engine,direct)
   --threads LIST      WASM thread counts (default 1,2)
   --batches LIST      batch sizes (default 1,8,32,128)

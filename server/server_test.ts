@@ -208,7 +208,7 @@ Deno.test("GET_STATS is answered in both modes", async () => {
     assert.equal(reply.command, Command.GET_STATS);
     assert.equal(reply.stats?.parameters, 93322);
     assert.equal(reply.stats?.served, 1);
-    assert.equal(reply.stats?.model, "mnist.onnx");
+    assert.equal(reply.stats?.model, "mnist");
     assert.equal(reply.stats?.version, 2);
 
     const legacy = decodeReply(

@@ -3,7 +3,7 @@ import { InferenceClient } from "../../client/client.ts";
 import { Status } from "../../shared/errors.ts";
 import { EngineError, InferenceEngine } from "../engine/engine.ts";
 import { Logger } from "../log.ts";
-import { DEFAULT_MODEL, loadModelFile, ModelError } from "./model.ts";
+import { DEFAULT_MODEL, loadModelFile, ModelError, modelNameOf } from "./model.ts";
 import { startServer } from "../server.ts";
 
 const testdata = (name: string) => new URL(`../testdata/${name}`, import.meta.url).pathname;
@@ -17,23 +17,46 @@ Deno.test("the bundled model matches its metadata and has the original 93,322 pa
 Deno.test("a model whose sha256 differs from its metadata is refused unless allowed", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-model-" });
   try {
-    await Deno.copyFile(DEFAULT_MODEL, `${dir}/mnist.onnx`);
+    await Deno.copyFile(DEFAULT_MODEL, `${dir}/model.onnx`);
     const metadata = JSON.parse(
-      await Deno.readTextFile(new URL("../../models/mnist.json", import.meta.url)),
+      await Deno.readTextFile(new URL("../../models/mnist/1/model.json", import.meta.url)),
     );
     metadata.sha256 = "0".repeat(64);
-    await Deno.writeTextFile(`${dir}/mnist.json`, JSON.stringify(metadata));
+    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify(metadata));
     await assert.rejects(
-      loadModelFile(`${dir}/mnist.onnx`, { verifyChecksum: true }),
+      loadModelFile(`${dir}/model.onnx`, { verifyChecksum: true }),
       (e: Error) =>
         e instanceof ModelError &&
-        /sha256 [0-9a-f]{64}, but .*mnist\.json says 0{64}/.test(e.message),
+        /sha256 [0-9a-f]{64}, but .*model\.json says 0{64}/.test(e.message),
     );
-    const allowed = await loadModelFile(`${dir}/mnist.onnx`, { verifyChecksum: false });
+    const allowed = await loadModelFile(`${dir}/model.onnx`, { verifyChecksum: false });
     assert.equal(allowed.parameters, 93322);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a checksum is required only when asked: no metadata, or metadata without sha256", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-model-" });
+  try {
+    await Deno.copyFile(testdata("dense_784x10.onnx"), `${dir}/model.onnx`);
+    const strict = { verifyChecksum: true, requireChecksum: true };
+    await assert.rejects(loadModelFile(`${dir}/model.onnx`, strict), /has no metadata file/);
+    const lone = await loadModelFile(`${dir}/model.onnx`, { verifyChecksum: true });
+    assert.equal(lone.metadata, null);
+    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify({ name: "dense" }));
+    await assert.rejects(loadModelFile(`${dir}/model.onnx`, strict), /has no sha256/);
+    await Deno.writeTextFile(`${dir}/model.json`, JSON.stringify({ sha256: lone.sha256 }));
+    assert.equal((await loadModelFile(`${dir}/model.onnx`, strict)).sha256, lone.sha256);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a model's name comes from its repository folder, else from its file", () => {
+  assert.equal(modelNameOf("/srv/models/mnist/12/model.onnx"), "mnist");
+  assert.equal(modelNameOf("/srv/models/mnist/latest/model.onnx"), "model");
+  assert.equal(modelNameOf("server/testdata/dense_784x10.onnx"), "dense_784x10");
 });
 
 Deno.test("a missing or non-ONNX model file is refused with a clear message", async () => {
@@ -47,6 +70,11 @@ Deno.test("a missing or non-ONNX model file is refused with a clear message", as
     await assert.rejects(
       loadModelFile(`${dir}/junk.onnx`, { verifyChecksum: true }),
       /not an ONNX file/,
+    );
+    await Deno.writeFile(`${dir}/empty.onnx`, new Uint8Array());
+    await assert.rejects(
+      loadModelFile(`${dir}/empty.onnx`, { verifyChecksum: true }),
+      /empty\.onnx is empty/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

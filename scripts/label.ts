@@ -1,0 +1,153 @@
+/**
+ * `deno task label --captured DIR`: shows each captured digit that has no
+ * label yet (as text, 28 × 28) with what the model answered, asks a person
+ * for the digit, and appends `<id>,<label>` to `DIR/labels.csv` (format in
+ * `scripts/captured.ts`) at once, so quitting loses nothing.
+ *
+ * Answers: a digit 0-9; Enter to accept the model's answer; `x` for "not a
+ * digit / cannot tell"; `s` to skip for now; `q` to stop.
+ *
+ * @example
+ * ```sh
+ * deno task label --captured /var/lib/mnist/capture
+ * deno task label --captured /var/lib/mnist/capture --wrong-only   # only low-confidence ones
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { capturePixels, type CaptureRecord, readCaptures } from "../server/models/capture.ts";
+import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
+
+const USAGE = `Usage: deno task label --captured DIR [options]
+
+Asks for the digit of each captured digit not labelled yet; appends to DIR/${LABELS_FILE}.
+Answers: 0-9, Enter = the model's answer, x = not a digit, s = skip for now, q = quit.
+
+Options:
+  --captured DIR        the server's capture folder (--capture)
+  --labels FILE         label file (default DIR/${LABELS_FILE})
+  --below CONFIDENCE    only digits the model was less sure of than this (0..1, default 1: all)
+  -h, --help            show this help`;
+
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  Deno.exit(2);
+}
+
+/** The digit as 28 lines of text, two characters per pixel so it looks square. */
+export function renderDigit(pixels: Float32Array): string {
+  const shades = [" ", "░", "▒", "▓", "█"];
+  const lines: string[] = [];
+  for (let y = 0; y < 28; y++) {
+    let line = "";
+    for (let x = 0; x < 28; x++) {
+      const shade = shades[Math.min(4, Math.floor(pixels[y * 28 + x] * 5))];
+      line += shade + shade;
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines.join("\n");
+}
+
+/** Lines from stdin, one at a time (works with a terminal and with a pipe). */
+async function* stdinLines(): AsyncGenerator<string> {
+  let buffered = "";
+  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buffered += chunk;
+    let end;
+    while ((end = buffered.indexOf("\n")) >= 0) {
+      yield buffered.slice(0, end).trim();
+      buffered = buffered.slice(end + 1);
+    }
+  }
+  if (buffered) yield buffered.trim();
+}
+
+async function ask(question: string, lines: AsyncGenerator<string>): Promise<string | null> {
+  await Deno.stdout.write(new TextEncoder().encode(question));
+  const next = await lines.next();
+  return next.done ? null : next.value;
+}
+
+if (import.meta.main) {
+  let values;
+  try {
+    values = parseArgs({
+      options: {
+        captured: { type: "string" },
+        labels: { type: "string" },
+        below: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (!values.captured) fail("--captured DIR is required");
+  const below = Number(values.below ?? "1");
+  if (!(below > 0 && below <= 1)) fail(`--below must be in (0, 1], got "${values.below}"`);
+  const labelsPath = values.labels ?? `${values.captured}/${LABELS_FILE}`;
+  let labels;
+  try {
+    labels = parseLabels(
+      await Deno.readTextFile(labelsPath).catch((e) => {
+        if (e instanceof Deno.errors.NotFound) return "";
+        throw e;
+      }),
+      labelsPath,
+    );
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const todo: CaptureRecord[] = [];
+  try {
+    for await (const record of readCaptures(values.captured)) {
+      if (!labels.has(record.id) && (below === 1 || record.confidence < below)) todo.push(record);
+    }
+  } catch (e) {
+    if (e instanceof LabelError || e instanceof Deno.errors.NotFound) fail((e as Error).message);
+    throw e;
+  }
+  console.log(
+    `${todo.length} digit${todo.length === 1 ? "" : "s"} to label; answers go to ${labelsPath}`,
+  );
+  const file = await Deno.open(labelsPath, { create: true, append: true });
+  const lines = stdinLines();
+  let done = 0;
+  try {
+    next: for (const [i, record] of todo.entries()) {
+      console.log(`\n${renderDigit(capturePixels(record))}`);
+      console.log(
+        `${i + 1}/${todo.length}  ${record.id}  model ${record.model} v${record.version} said ` +
+          `${record.prediction} (${
+            (record.confidence * 100).toFixed(1)
+          }%)  from ${record.device} ` +
+          `at ${record.time}`,
+      );
+      for (;;) {
+        const answer = await ask(`digit [${record.prediction}], x, s, q: `, lines);
+        if (answer === null || answer === "q") break next;
+        if (answer === "s") continue next;
+        const label = answer === ""
+          ? String(record.prediction)
+          : /^[0-9xX]$/.test(answer)
+          ? answer.toLowerCase()
+          : null;
+        if (label === null) {
+          console.log("answer 0-9, Enter, x, s or q");
+          continue;
+        }
+        await file.write(new TextEncoder().encode(`${record.id},${label}\n`));
+        done++;
+        break;
+      }
+    }
+  } finally {
+    file.close();
+  }
+  console.log(`\nlabelled ${done}`);
+}

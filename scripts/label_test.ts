@@ -1,0 +1,69 @@
+// `deno task label` as a person uses it, with answers piped to a real process.
+import assert from "node:assert/strict";
+import { renderDigit } from "./label.ts";
+import { DigitCapture, readCaptures } from "../server/models/capture.ts";
+
+Deno.test("a digit is drawn two characters per pixel, ink dark", () => {
+  const pixels = new Float32Array(784);
+  pixels[0] = 1;
+  pixels[28 + 1] = 0.5;
+  const lines = renderDigit(pixels).split("\n");
+  assert.equal(lines.length, 28);
+  assert.equal(lines[0], "██");
+  assert.equal(lines[1], "  ▒▒");
+  assert.equal(lines[2], "");
+});
+
+async function label(dir: string, input: string): Promise<{ code: number; stdout: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "scripts/label.ts", "--captured", dir],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const { code, stdout } = await child.output();
+  return { code, stdout: new TextDecoder().decode(stdout) };
+}
+
+Deno.test("answers are appended as they come; labelled digits are not asked again", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-label-" });
+  try {
+    const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+    for (let k = 0; k < 4; k++) {
+      const scores = new Float32Array(10);
+      scores[k + 2] = 0.8;
+      capture.offer(new Float32Array(784).fill(0.5), {
+        model: "mnist",
+        version: 2,
+        device: "10.0.0.9",
+        scores,
+      });
+    }
+    await capture.close();
+    const ids = (await Array.fromAsync(readCaptures(dir))).map((r) => r.id);
+
+    // Enter accepts the model's 2; "x"; "seven" is asked again, then 7; "s" skips; input ends.
+    let run = await label(dir, "\nx\nseven\n7\ns\n");
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /4 digits to label/);
+    assert.match(run.stdout, /model mnist v2 said 2 \(80\.0%\)\s+from 10\.0\.0\.9/);
+    assert.match(run.stdout, /answer 0-9, Enter, x, s or q/);
+    assert.match(run.stdout, /labelled 3/);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/labels.csv`),
+      `${ids[0]},2\n${ids[1]},x\n${ids[2]},7\n`,
+    );
+
+    run = await label(dir, "q\n");
+    assert.match(run.stdout, /1 digit to label/);
+    assert.match(run.stdout, /labelled 0/);
+    run = await label(dir, "0\n");
+    assert.match(await Deno.readTextFile(`${dir}/labels.csv`), new RegExp(`${ids[3]},0\n$`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,244 @@
+/**
+ * Triton's model repository extension over HTTP:
+ *
+ * - `POST /v2/repository/index`: every model version with its state and
+ *   reason (read-only, open; body `{"ready": true}` lists only `READY` ones).
+ * - `POST /v2/repository/models/{name}/load` and `.../unload`: need
+ *   `Authorization: Bearer <admin token>` (`--admin-token`); 403 when no admin
+ *   token is configured, 401 when it is missing or wrong. Load answers once
+ *   the model serves (or with why it cannot); unload once it has stopped.
+ *
+ * Errors are `{"error": sentence, "code": NAME}` with the wire's code names.
+ *
+ * @example
+ * ```ts
+ * import { repositoryControl, repositoryRoutes } from "./repository.ts";
+ * import { ModelRepository } from "../models/repository.ts";
+ * import { RepositoryWatcher } from "../models/watch.ts";
+ *
+ * const repository = ModelRepository.open("models");
+ * const watcher = RepositoryWatcher.start({ root: "models", rescan: () => repository.scan() });
+ * const routes = repositoryRoutes(repositoryControl({
+ *   repository,
+ *   watcher,
+ *   adminToken: Deno.env.get("MNIST_ADMIN_TOKEN") ?? null,
+ *   serving: (name) => repository.find(name)?.latest?.version ?? null,
+ * }));
+ * Deno.serve((request) => routes(request) ?? new Response("not found", { status: 404 }));
+ * ```
+ * @module
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { ModelRepository } from "../models/repository.ts";
+import type { ModelStatus } from "../models/version_status.ts";
+import type { RepositoryWatcher } from "../models/watch.ts";
+
+/** One row of the index, as Triton writes it. */
+export interface IndexRow {
+  name: string;
+  version: string;
+  state: "READY" | "UNAVAILABLE" | "LOADING";
+  reason: string;
+}
+
+/** A load or unload that cannot be done: the HTTP status, the wire code and a sentence. */
+export class RepositoryError extends Error {
+  override name = "RepositoryError";
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** What the routes need from the server. */
+export interface RepositoryControl {
+  /** The admin token (`--admin-token` / `MNIST_ADMIN_TOKEN`), or null when none is configured. */
+  adminToken: string | null;
+  index(): IndexRow[] | Promise<IndexRow[]>;
+  /** Loads model `name` and resolves once it serves; throws a `RepositoryError` otherwise. */
+  load(name: string): Promise<void>;
+  /** Unloads model `name` and resolves once it no longer serves. */
+  unload(name: string): Promise<void>;
+}
+
+/** Largest request body the routes read (Triton's bodies here are a few small fields). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const INDEX = "/v2/repository/index";
+const MODEL_ACTION = /^\/v2\/repository\/models\/([^/]+)\/(load|unload)$/;
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+}
+
+function error(status: number, code: string, message: string, headers = {}): Response {
+  return json(status, { error: message, code }, headers);
+}
+
+/**
+ * The index rows for a scan: the version that serves is `READY`; the latest
+ * valid version while a swap to it runs is `LOADING`; every other version is
+ * `UNAVAILABLE` with the reason (refused, unloaded, or not the latest).
+ */
+export function indexRows(
+  models: readonly ModelStatus[],
+  serving: (name: string) => number | null,
+): IndexRow[] {
+  const rows: IndexRow[] = [];
+  for (const model of models) {
+    const served = serving(model.name);
+    for (const v of model.versions) {
+      const row: IndexRow = {
+        name: model.name,
+        version: String(v.version),
+        state: "UNAVAILABLE",
+        reason: v.reason,
+      };
+      if (v.version === served) row.state = "READY";
+      else if (v.state === "READY") {
+        if (model.unloaded) row.reason = "unloaded";
+        else if (v === model.latest) row.state = "LOADING";
+        else {
+          row.reason = `not served: version policy "latest" serves version ${
+            model.latest?.version ?? served
+          }`;
+        }
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+/**
+ * The usual control: load and unload mark the model in the repository and ask
+ * the watcher for a rescan (which the server turns into a swap), then check
+ * what serves. The watcher's `rescan` must resolve only once its swaps are
+ * done, so that `serving` already tells the new version.
+ */
+export function repositoryControl(options: {
+  repository: ModelRepository;
+  watcher: RepositoryWatcher;
+  adminToken: string | null;
+  /** The version of model `name` that answers requests now, or null. */
+  serving: (name: string) => number | null;
+}): RepositoryControl {
+  const { repository, watcher, serving } = options;
+  const unknown = (name: string) =>
+    new RepositoryError(404, "MODEL_UNAVAILABLE", `no model named "${name}" in the repository`);
+  return {
+    adminToken: options.adminToken,
+    index: () => indexRows(repository.models, serving),
+    async load(name) {
+      if (!repository.setLoaded(name, true)) {
+        // Perhaps just copied in: look again before saying there is no such model.
+        await watcher.trigger("request");
+        if (!repository.setLoaded(name, true)) throw unknown(name);
+      }
+      await watcher.trigger("request");
+      const model = repository.find(name);
+      const version = serving(name);
+      if (version === null || version !== model?.latest?.version) {
+        const why = model?.versions.filter((v) => v.reason)
+          .map((v) => `version ${v.version}: ${v.reason}`).join("; ");
+        throw new RepositoryError(
+          400,
+          "MODEL_UNAVAILABLE",
+          `model "${name}" could not be loaded${why ? ` (${why})` : ""}`,
+        );
+      }
+    },
+    async unload(name) {
+      if (!repository.setLoaded(name, false)) throw unknown(name);
+      await watcher.trigger("request");
+    },
+  };
+}
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Checks the bearer token in constant time (digests of equal length, compared whole). */
+async function authorize(request: Request, adminToken: string | null): Promise<Response | null> {
+  if (!adminToken) {
+    return error(
+      403,
+      "UNAUTHORIZED",
+      "repository changes are off: no admin token is configured (--admin-token or MNIST_ADMIN_TOKEN)",
+    );
+  }
+  const header = request.headers.get("authorization") ?? "";
+  const given = /^Bearer (.+)$/i.exec(header)?.[1] ?? "";
+  const ok = timingSafeEqual(await digest(given), await digest(adminToken));
+  if (!ok || !given) {
+    return error(401, "UNAUTHORIZED", "the admin token is missing or wrong", {
+      "www-authenticate": 'Bearer realm="mnist-repository"',
+    });
+  }
+  return null;
+}
+
+/** Reads a small optional JSON object body; a Response when it is not one. */
+async function readBody(request: Request): Promise<Record<string, unknown> | Response> {
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > MAX_BODY_BYTES) {
+    return error(413, "FRAME_TOO_LARGE", `the body is over ${MAX_BODY_BYTES} bytes`);
+  }
+  if (bytes.length === 0) return {};
+  try {
+    const body = JSON.parse(new TextDecoder().decode(bytes));
+    if (body && typeof body === "object" && !Array.isArray(body)) return body;
+  } catch {
+    // Answered below.
+  }
+  return error(400, "MALFORMED_BUFFER", "the body must be a JSON object (or empty)");
+}
+
+/**
+ * The repository routes as one handler: a Response for the three paths, null
+ * for any other path (so a router can try its next route).
+ */
+export function repositoryRoutes(
+  control: RepositoryControl,
+): (request: Request) => Promise<Response> | null {
+  return (request) => {
+    const path = new URL(request.url).pathname;
+    const action = MODEL_ACTION.exec(path);
+    if (path !== INDEX && !action) return null;
+    return (async () => {
+      if (request.method !== "POST") {
+        return error(405, "UNKNOWN_COMMAND", `${path} takes POST`, { allow: "POST" });
+      }
+      if (action) {
+        const denied = await authorize(request, control.adminToken);
+        if (denied) return denied;
+      }
+      const body = await readBody(request);
+      if (body instanceof Response) return body;
+      if (!action) {
+        const rows = await control.index();
+        return json(200, body.ready === true ? rows.filter((r) => r.state === "READY") : rows);
+      }
+      let name: string;
+      try {
+        name = decodeURIComponent(action[1]);
+      } catch {
+        return error(400, "MALFORMED_BUFFER", "the model name is not valid percent-encoding");
+      }
+      try {
+        await (action[2] === "load" ? control.load(name) : control.unload(name));
+      } catch (e) {
+        if (e instanceof RepositoryError) return error(e.status, e.code, e.message);
+        return error(
+          500,
+          "INTERNAL_ERROR",
+          `${action[2]} of "${name}" failed: ${(e as Error).message}`,
+        );
+      }
+      return new Response(null, { status: 200 });
+    })();
+  };
+}

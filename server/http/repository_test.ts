@@ -1,0 +1,178 @@
+// The repository routes behind a real Deno.serve on loopback, over a real
+// repository folder with real ONNX files. The "server" here is the smallest
+// caller that does what the real one does on a rescan: scan, then serve each
+// model's latest version.
+import assert from "node:assert/strict";
+import { type IndexRow, repositoryControl, repositoryRoutes } from "./repository.ts";
+import { ModelRepository } from "../models/repository.ts";
+import { RepositoryWatcher } from "../models/watch.ts";
+import { sha256Hex } from "../models/model.ts";
+
+const dense10 = await Deno.readFile(
+  new URL("../testdata/dense_784x10.onnx", import.meta.url),
+);
+const TOKEN = "admin-secret-0123456789";
+
+async function putVersion(root: string, model: string, version: number, sha?: string) {
+  const dir = `${root}/${model}/${version}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(`${dir}/model.onnx`, dense10);
+  await Deno.writeTextFile(
+    `${dir}/model.json`,
+    JSON.stringify({ sha256: sha ?? await sha256Hex(dense10) }),
+  );
+}
+
+async function start(adminToken: string | null) {
+  const root = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-http-repo-" });
+  await putVersion(root, "mnist", 1);
+  await putVersion(root, "mnist", 2, "0".repeat(64));
+  // The probe is the engine's job in these tests' "server"; the repository's own probe is tested
+  // in server/models/repository_test.ts.
+  const repository = ModelRepository.open(root, { probe: async () => {} });
+  const served = new Map<string, number | null>();
+  const watcher = RepositoryWatcher.start({
+    root,
+    watch: false,
+    sighup: false,
+    rescan: async () => {
+      for (const model of await repository.scan()) {
+        served.set(model.name, model.latest?.version ?? null);
+      }
+    },
+  });
+  await watcher.trigger("request");
+  const routes = repositoryRoutes(repositoryControl({
+    repository,
+    watcher,
+    adminToken,
+    serving: (name) => served.get(name) ?? null,
+  }));
+  const http = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (request) => routes(request) ?? new Response("not found", { status: 404 }),
+  );
+  const base = `http://127.0.0.1:${http.addr.port}`;
+  const post = (path: string, init: { token?: string; body?: string } = {}) =>
+    fetch(`${base}${path}`, {
+      method: "POST",
+      headers: init.token ? { authorization: `Bearer ${init.token}` } : {},
+      body: init.body,
+    });
+  return {
+    root,
+    served,
+    post,
+    base,
+    async [Symbol.asyncDispose]() {
+      watcher.close();
+      await http.shutdown();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+Deno.test("the index lists every version with its state and reason, without a token", async () => {
+  await using s = await start(TOKEN);
+  const response = await s.post("/v2/repository/index");
+  assert.equal(response.status, 200);
+  const rows: IndexRow[] = await response.json();
+  assert.deepEqual(rows.map((r) => [r.name, r.version, r.state]), [
+    ["mnist", "2", "UNAVAILABLE"],
+    ["mnist", "1", "READY"],
+  ]);
+  assert.match(rows[0].reason, /sha256 .* says 0{64}/);
+  assert.equal(rows[1].reason, "");
+  const ready: IndexRow[] = await (await s.post("/v2/repository/index", {
+    body: JSON.stringify({ ready: true }),
+  })).json();
+  assert.deepEqual(ready.map((r) => r.version), ["1"]);
+});
+
+Deno.test("load and unload need the admin token: 403 with none configured", async () => {
+  await using s = await start(null);
+  for (const action of ["load", "unload"]) {
+    const response = await s.post(`/v2/repository/models/mnist/${action}`, { token: "anything" });
+    assert.equal(response.status, 403);
+    const body = await response.json();
+    assert.equal(body.code, "UNAUTHORIZED");
+    assert.match(body.error, /no admin token is configured/);
+  }
+  assert.equal(s.served.get("mnist"), 1);
+});
+
+Deno.test("a missing or wrong admin token gets 401 and changes nothing", async () => {
+  await using s = await start(TOKEN);
+  for (const token of [undefined, "wrong", TOKEN + "x", TOKEN.slice(0, -1)]) {
+    const response = await s.post("/v2/repository/models/mnist/unload", { token });
+    assert.equal(response.status, 401, `token ${token}`);
+    assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer/);
+    assert.equal((await response.json()).code, "UNAUTHORIZED");
+  }
+  assert.equal(s.served.get("mnist"), 1);
+});
+
+Deno.test("unload stops a model serving; load brings back its latest valid version", async () => {
+  await using s = await start(TOKEN);
+  let response = await s.post("/v2/repository/models/mnist/unload", { token: TOKEN });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal(s.served.get("mnist"), null);
+  const rows: IndexRow[] = await (await s.post("/v2/repository/index")).json();
+  assert.deepEqual(rows.find((r) => r.version === "1"), {
+    name: "mnist",
+    version: "1",
+    state: "UNAVAILABLE",
+    reason: "unloaded",
+  });
+
+  // Fix version 2 meanwhile: load serves it.
+  await putVersion(s.root, "mnist", 2);
+  response = await s.post("/v2/repository/models/mnist/load", { token: TOKEN });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal(s.served.get("mnist"), 2);
+});
+
+Deno.test("load finds a model copied in since the last scan; unknown names get 404", async () => {
+  await using s = await start(TOKEN);
+  await putVersion(s.root, "fast", 1);
+  let response = await s.post("/v2/repository/models/fast/load", { token: TOKEN });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+  assert.equal(s.served.get("fast"), 1);
+  for (const action of ["load", "unload"]) {
+    response = await s.post(`/v2/repository/models/nope/${action}`, { token: TOKEN });
+    assert.equal(response.status, 404);
+    const body = await response.json();
+    assert.equal(body.code, "MODEL_UNAVAILABLE");
+    assert.match(body.error, /no model named "nope"/);
+  }
+});
+
+Deno.test("a model with no valid version cannot be loaded, and the answer says why", async () => {
+  await using s = await start(TOKEN);
+  await putVersion(s.root, "broken", 1, "f".repeat(64));
+  const response = await s.post("/v2/repository/models/broken/load", { token: TOKEN });
+  assert.equal(response.status, 400);
+  const body = await response.json();
+  assert.equal(body.code, "MODEL_UNAVAILABLE");
+  assert.match(body.error, /could not be loaded \(version 1: .* says f{64}/);
+});
+
+Deno.test("wrong method, bad body and other paths", async () => {
+  await using s = await start(TOKEN);
+  let response = await fetch(`${s.base}/v2/repository/index`);
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "POST");
+  await response.body?.cancel();
+  response = await s.post("/v2/repository/index", { body: "[1,2" });
+  assert.equal(response.status, 400);
+  assert.equal((await response.json()).code, "MALFORMED_BUFFER");
+  response = await s.post("/v2/repository/index", { body: "x".repeat(70_000) });
+  assert.equal(response.status, 413);
+  await response.body?.cancel();
+  response = await s.post("/v2/repository/models/mnist/reload", { token: TOKEN });
+  assert.equal(response.status, 404);
+  assert.equal(await response.text(), "not found");
+});

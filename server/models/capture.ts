@@ -1,0 +1,295 @@
+/**
+ * Opt-in capture of what the boards send (`--capture DIR --capture-rate R`):
+ * a random sample of digits with the prediction, the model and version that
+ * made it, the time and the device, for people to label and retrain on
+ * (`deno task label`, `deno task train --captured DIR`).
+ *
+ * Cheap on the hot path: `offer()` draws one random number and, for the
+ * sampled few, encodes one line into memory; a timer appends the lines to
+ * the current file in one write. Bounded: files rotate at `fileBytes`, the
+ * oldest are deleted past `maxBytes`, and when the disk falls behind, lines
+ * beyond `maxPending` are dropped (counted) rather than held.
+ *
+ * Format, one JSON object per line (`capture-<process>-<n>.jsonl`):
+ * `{"id","time","model","version","device","prediction","confidence","pixels"}`,
+ * `pixels` being base64 of 784 bytes, row-major, 0 = background … 255 = ink.
+ *
+ * @example
+ * ```ts
+ * import { DigitCapture, readCaptures } from "./capture.ts";
+ *
+ * const capture = await DigitCapture.open({ dir: "/var/lib/mnist/capture", rate: 0.01 });
+ * capture.offer(new Float32Array(784), {
+ *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
+ * });
+ * await capture.close();
+ * for await (const record of readCaptures("/var/lib/mnist/capture")) console.log(record.id);
+ * ```
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Logger } from "../log.ts";
+
+/** Pixels per digit. */
+const PIXELS = 784;
+
+/** One captured digit. */
+export interface CaptureRecord {
+  /** Unique across processes and restarts: what a label file refers to. */
+  id: string;
+  /** ISO 8601, UTC. */
+  time: string;
+  model: string;
+  version: number;
+  /** The client's address (or its `client` name when it sent one). */
+  device: string;
+  /** The digit the model answered, 0..9. */
+  prediction: number;
+  /** The model's score for that digit. */
+  confidence: number;
+  /** base64 of 784 bytes, row-major, 0..255. */
+  pixels: string;
+}
+
+/** What `offer()` needs besides the digit. */
+export interface CaptureContext {
+  model: string;
+  version: number;
+  device: string;
+  /** The 10 scores the model gave this digit. */
+  scores: ArrayLike<number>;
+}
+
+/** Options of `DigitCapture.open`. */
+export interface CaptureOptions {
+  dir: string;
+  /** Fraction of digits kept, 0..1. */
+  rate: number;
+  /** Most bytes of captures kept in `dir`; the oldest files go first (default 100 MB). */
+  maxBytes?: number;
+  /** A file is closed and the next one started past this size (default maxBytes / 10). */
+  fileBytes?: number;
+  /** How often the buffered lines are written, ms (default 1,000). */
+  flushMs?: number;
+  /** Lines held while a write is slow; more are dropped (default 10,000, about 12 MB). */
+  maxPending?: number;
+  log?: Logger;
+}
+
+/** Name of the files, `capture-<process>-<n>.jsonl`. */
+export const CAPTURE_FILE = /^capture-[0-9A-Za-z]+-[0-9a-f]+-(\d+)\.jsonl$/;
+
+/** Scales a digit to bytes: floats 0..1 become 0..255; bytes stay. */
+function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
+  if (digit instanceof Uint8Array) return digit;
+  const bytes = new Uint8Array(PIXELS);
+  // Uint8Array clamps, and a rounding store keeps 128/255 as 128.
+  for (let i = 0; i < PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
+  return bytes;
+}
+
+function argmax(scores: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
+  return best;
+}
+
+/** Samples digits into size-bounded JSON-lines files; see the module doc. */
+export class DigitCapture {
+  readonly dir: string;
+  readonly rate: number;
+  readonly maxBytes: number;
+  readonly fileBytes: number;
+  /** Digits written (or waiting to be). */
+  captured = 0;
+  /** Sampled digits dropped because the disk fell behind or failed. */
+  dropped = 0;
+  #process = `${new Date().toISOString().replace(/[-:]|\.\d+/g, "")}-${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+  #sequence = 0;
+  #fileNumber = 0;
+  #file: { path: string; size: number; handle: Deno.FsFile } | null = null;
+  /** Files in `dir`, oldest first, with their sizes. */
+  #files: { path: string; size: number }[];
+  #pending: string[] = [];
+  #maxPending: number;
+  #timer: ReturnType<typeof setInterval>;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #log: Logger | undefined;
+
+  private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
+    this.dir = options.dir;
+    this.rate = options.rate;
+    this.maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
+    this.fileBytes = Math.min(
+      this.maxBytes,
+      options.fileBytes ?? Math.max(4096, Math.floor(this.maxBytes / 10)),
+    );
+    this.#maxPending = options.maxPending ?? 10_000;
+    this.#files = files;
+    this.#log = options.log;
+    this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 1_000);
+  }
+
+  /** Creates `dir` if needed and takes stock of the captures already in it. */
+  static async open(options: CaptureOptions): Promise<DigitCapture> {
+    if (!(options.rate >= 0 && options.rate <= 1)) {
+      throw new RangeError(`the capture rate must be between 0 and 1, got ${options.rate}`);
+    }
+    await Deno.mkdir(options.dir, { recursive: true });
+    const files: { path: string; size: number }[] = [];
+    for (const path of await captureFiles(options.dir)) {
+      files.push({ path, size: (await Deno.stat(path)).size });
+    }
+    return new DigitCapture(options, files);
+  }
+
+  /** Bytes of captures in `dir`, including lines not yet written. */
+  get bytes(): number {
+    return this.#files.reduce((sum, f) => sum + f.size, 0) + (this.#file?.size ?? 0);
+  }
+
+  /**
+   * Maybe keeps this digit (with probability `rate`); returns whether it did.
+   * Never waits for the disk.
+   */
+  offer(digit: Float32Array | Uint8Array, context: CaptureContext): boolean {
+    if (this.rate === 0 || this.#closed || Math.random() >= this.rate) return false;
+    if (this.#pending.length >= this.#maxPending) {
+      this.dropped++;
+      return false;
+    }
+    const prediction = argmax(context.scores);
+    const record: CaptureRecord = {
+      id: `${this.#process}-${++this.#sequence}`,
+      time: new Date().toISOString(),
+      model: context.model,
+      version: context.version,
+      device: context.device,
+      prediction,
+      confidence: Math.round(context.scores[prediction] * 1e4) / 1e4,
+      pixels: Buffer.from(toBytes(digit)).toString("base64"),
+    };
+    this.#pending.push(JSON.stringify(record) + "\n");
+    this.captured++;
+    return true;
+  }
+
+  /** Writes what is buffered; resolves when it is on disk. */
+  flush(): Promise<void> {
+    this.#writing = this.#writing.then(() => this.#write());
+    return this.#writing;
+  }
+
+  /** Writes what is buffered and stops. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.flush();
+    this.#file?.handle.close();
+    if (this.#file) this.#files.push({ path: this.#file.path, size: this.#file.size });
+    this.#file = null;
+  }
+
+  async #write(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const lines = this.#pending;
+    this.#pending = [];
+    const bytes = new TextEncoder().encode(lines.join(""));
+    try {
+      if (this.#file && this.#file.size + bytes.length > this.fileBytes) {
+        this.#file.handle.close();
+        this.#files.push({ path: this.#file.path, size: this.#file.size });
+        this.#file = null;
+      }
+      if (!this.#file) {
+        const path = `${this.dir}/capture-${this.#process}-${++this.#fileNumber}.jsonl`;
+        const handle = await Deno.open(path, { create: true, append: true });
+        this.#file = { path, size: 0, handle };
+      }
+      await this.#trim(bytes.length);
+      let written = 0;
+      while (written < bytes.length) {
+        written += await this.#file.handle.write(bytes.subarray(written));
+      }
+      this.#file.size += bytes.length;
+    } catch (e) {
+      this.dropped += lines.length;
+      this.captured -= lines.length;
+      this.#log?.warn("capture write failed; digits dropped", {
+        dir: this.dir,
+        dropped: lines.length,
+        error: (e as Error).message,
+      });
+    }
+  }
+
+  /** Deletes the oldest closed files until `incoming` more bytes fit under `maxBytes`. */
+  async #trim(incoming: number): Promise<void> {
+    while (this.#files.length && this.bytes + incoming > this.maxBytes) {
+      const oldest = this.#files.shift()!;
+      await Deno.remove(oldest.path).catch((e) => {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      });
+    }
+  }
+}
+
+/** The capture files in `dir`, oldest first (by process start, then number). */
+export async function captureFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && CAPTURE_FILE.test(entry.name)) names.push(entry.name);
+  }
+  const key = (name: string) => {
+    const n = Number(CAPTURE_FILE.exec(name)![1]);
+    return [name.slice(0, name.lastIndexOf("-")), n] as const;
+  };
+  names.sort((a, b) => {
+    const [pa, na] = key(a);
+    const [pb, nb] = key(b);
+    return pa < pb ? -1 : pa > pb ? 1 : na - nb;
+  });
+  return names.map((name) => `${dir}/${name}`);
+}
+
+/**
+ * Reads one line of a capture file. Returns null for a line that is not a
+ * whole record (a file cut short by a crash ends in one).
+ */
+export function parseCaptureLine(line: string): CaptureRecord | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  const r = value as Partial<CaptureRecord> | null;
+  if (
+    !r || typeof r.id !== "string" || typeof r.pixels !== "string" ||
+    typeof r.prediction !== "number" || typeof r.version !== "number"
+  ) return null;
+  return r as CaptureRecord;
+}
+
+/** A record's digit as 784 floats, 0..1, as the model takes it. */
+export function capturePixels(record: CaptureRecord): Float32Array {
+  const bytes = Buffer.from(record.pixels, "base64");
+  if (bytes.length !== PIXELS) {
+    throw new RangeError(`capture ${record.id} has ${bytes.length} pixels, expected ${PIXELS}`);
+  }
+  return Float32Array.from(bytes, (b) => b / 255);
+}
+
+/** Every record in the capture files of `dir`, oldest file first; broken lines are skipped. */
+export async function* readCaptures(dir: string): AsyncGenerator<CaptureRecord> {
+  for (const path of await captureFiles(dir)) {
+    for (const line of (await Deno.readTextFile(path)).split("\n")) {
+      const record = line ? parseCaptureLine(line) : null;
+      if (record) yield record;
+    }
+  }
+}

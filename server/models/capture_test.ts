@@ -1,0 +1,141 @@
+// Capture on real files in /tmp: sampling, the record format, rotation and
+// the size cap, and what happens when the disk fails.
+import assert from "node:assert/strict";
+import { captureFiles, capturePixels, DigitCapture, readCaptures } from "./capture.ts";
+import { Logger } from "../log.ts";
+
+/** Digit `k`: a distinct pattern, and scores that make `k % 10` the prediction. */
+function sample(k: number): { digit: Float32Array; scores: Float32Array } {
+  const digit = Float32Array.from({ length: 784 }, (_, i) => ((i * 7 + k) % 256) / 255);
+  const scores = new Float32Array(10).fill(0.01);
+  scores[k % 10] = 0.91;
+  return { digit, scores };
+}
+
+const context = (k: number) => ({
+  model: "mnist",
+  version: 3,
+  device: `10.0.0.${k % 4}`,
+  scores: sample(k).scores,
+});
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-capture-" });
+  try {
+    await fn(`${dir}/captures`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("at rate 1 every digit is kept, with its prediction, version, device and time", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+    for (let k = 0; k < 50; k++) assert.equal(capture.offer(sample(k).digit, context(k)), true);
+    // Nothing touches the disk on the request path: the lines wait for the flush.
+    assert.deepEqual(await captureFiles(dir), []);
+    await capture.close();
+    assert.equal(capture.offer(sample(0).digit, context(0)), false, "closed");
+    const records = await Array.fromAsync(readCaptures(dir));
+    assert.equal(records.length, 50);
+    assert.equal(new Set(records.map((r) => r.id)).size, 50);
+    records.forEach((r, k) => {
+      assert.equal(r.prediction, k % 10);
+      assert.equal(r.confidence, 0.91);
+      assert.equal(r.model, "mnist");
+      assert.equal(r.version, 3);
+      assert.equal(r.device, `10.0.0.${k % 4}`);
+      assert.ok(Math.abs(Date.parse(r.time) - Date.now()) < 3_600_000);
+      const pixels = capturePixels(r);
+      const original = sample(k).digit;
+      for (let i = 0; i < 784; i++) assert.ok(Math.abs(pixels[i] - original[i]) < 1e-6);
+    });
+  });
+});
+
+Deno.test("at rate 0 nothing is kept; a rate outside 0..1 is refused", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({ dir, rate: 0 });
+    for (let k = 0; k < 100; k++) assert.equal(capture.offer(sample(k).digit, context(k)), false);
+    await capture.close();
+    assert.deepEqual(await captureFiles(dir), []);
+    await assert.rejects(DigitCapture.open({ dir, rate: 1.5 }), /between 0 and 1, got 1.5/);
+    await assert.rejects(DigitCapture.open({ dir, rate: NaN }), RangeError);
+  });
+});
+
+Deno.test("a rate of 0.5 keeps about half", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({ dir, rate: 0.5, flushMs: 60_000 });
+    let kept = 0;
+    for (let k = 0; k < 2000; k++) if (capture.offer(sample(k).digit, context(k))) kept++;
+    await capture.close();
+    // 1,000 expected, standard deviation 22: these bounds are 9 deviations out.
+    assert.ok(kept > 800 && kept < 1200, `${kept} of 2000`);
+    assert.equal((await Array.fromAsync(readCaptures(dir))).length, kept);
+  });
+});
+
+Deno.test("files rotate and the oldest go past the cap, counting files from earlier runs", async () => {
+  await withDir(async (dir) => {
+    const first = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000, maxBytes: 30_000 });
+    for (let k = 0; k < 5; k++) first.offer(sample(k).digit, context(k));
+    await first.close();
+    const earlier = await captureFiles(dir);
+    assert.equal(earlier.length, 1);
+
+    const capture = await DigitCapture.open({
+      dir,
+      rate: 1,
+      flushMs: 60_000,
+      maxBytes: 30_000,
+      fileBytes: 6_000,
+    });
+    const ids: string[] = [];
+    for (let k = 0; k < 100; k++) {
+      capture.offer(sample(k).digit, context(k));
+      if (k % 4 === 3) await capture.flush();
+    }
+    await capture.close();
+    const files = await captureFiles(dir);
+    let total = 0;
+    for (const f of files) total += (await Deno.stat(f)).size;
+    assert.ok(total <= 30_000, `${total} bytes on disk`);
+    assert.ok(files.length > 2, `${files.length} files`);
+    assert.ok(!files.includes(earlier[0]), "the earlier run's file went first");
+    for await (const r of readCaptures(dir)) ids.push(r.id);
+    // The newest digits are the ones kept.
+    assert.match(ids.at(-1)!, /-100$/);
+    assert.ok(ids.length < 100);
+  });
+});
+
+Deno.test("a failing disk drops digits with a log line, and never throws at the caller", async () => {
+  await withDir(async (dir) => {
+    const lines: string[] = [];
+    const capture = await DigitCapture.open({
+      dir,
+      rate: 1,
+      flushMs: 60_000,
+      log: new Logger("warn", (line) => lines.push(line)),
+    });
+    await Deno.remove(dir, { recursive: true });
+    for (let k = 0; k < 3; k++) capture.offer(sample(k).digit, context(k));
+    await capture.close();
+    assert.equal(capture.dropped, 3);
+    assert.equal(capture.captured, 0);
+    assert.match(lines.join("\n"), /capture write failed; digits dropped/);
+  });
+});
+
+Deno.test("a line cut short by a crash is skipped when reading", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+    for (let k = 0; k < 3; k++) capture.offer(sample(k).digit, context(k));
+    await capture.close();
+    const [file] = await captureFiles(dir);
+    await Deno.writeTextFile(file, '{"id":"cut-1","time":"2026', { append: true });
+    const records = await Array.fromAsync(readCaptures(dir));
+    assert.equal(records.length, 3);
+  });
+});
