@@ -16,6 +16,12 @@
  */
 import { parseArgs } from "node:util";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+import {
+  MODEL_OPTIONS,
+  type ModelSettings,
+  modelSettings,
+  ModelSettingsError,
+} from "./models/flags.ts";
 
 /** A flag or variable the server cannot use; its message is one sentence for a person. */
 export class ConfigError extends Error {
@@ -59,18 +65,7 @@ export const OPTIONS = [
     help: "HTTP port (Open Inference Protocol, health, metrics, dashboard); 0 picks a free one",
   },
   { flag: "no-http", kind: { type: "boolean" }, help: "do not open the HTTP port" },
-  {
-    flag: "model",
-    kind: { type: "string" },
-    value: "FILE",
-    help: "ONNX model, 784 inputs and 10 outputs per sample (default: the bundled model)",
-  },
-  {
-    flag: "allow-checksum-mismatch",
-    kind: { type: "boolean" },
-    help:
-      "serve a model whose sha256 differs from (or is missing in) its metadata; the start line says so",
-  },
+  ...MODEL_OPTIONS,
   {
     flag: "instances",
     kind: { type: "string" },
@@ -215,7 +210,7 @@ export type ServerConfig =
     [F in Flag as Camel<F>]: Spec<F> extends { default: string } ? ValueOf<Spec<F>>
       : ValueOf<Spec<F>> | undefined;
   }
-  & { instancesCount: number };
+  & { instancesCount: number; models: ModelSettings };
 
 /** The environment variable of a flag: `--http-port` → `MNIST_HTTP_PORT`. */
 export function envName(flag: string): string {
@@ -310,6 +305,12 @@ export function resolveConfig(
     }
     if (config.tlsPort !== undefined && config.tlsCert === undefined) {
       throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
+    }
+    try {
+      config.models = modelSettings(config);
+    } catch (e) {
+      if (e instanceof ModelSettingsError) throw new ConfigError(e.message);
+      throw e;
     }
     const instances = String(config.instances);
     if (instances === "auto") config.instancesCount = autoInstances();

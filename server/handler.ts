@@ -60,6 +60,8 @@ export interface RequestEvent {
   queueMs: number | null;
   inferenceMs: number | null;
   batchSize: number | null;
+  /** The version of the model that answered, on a served inference; else null. */
+  modelVersion: number | null;
   /** From the request's arrival at the handler to its reply being ready, in ms. */
   totalMs: number;
   /** The device the token named (tokens on), else null. */
@@ -87,7 +89,8 @@ export interface RequestOrigin {
 
 /** What the handler shares with its server. */
 export interface HandlerContext {
-  queue: InferenceQueue;
+  /** The queue of the model a request names ("" for the default), or `MODEL_UNAVAILABLE`. */
+  route: (model: string) => InferenceQueue | WireError;
   stats: () => Stats;
   log: Logger;
   /** Who may be served (tokens, legacy policy); everyone when absent. */
@@ -146,7 +149,12 @@ export class RequestHandler {
     }
     const refused = origin.admit?.() ?? null;
     if (refused) return this.#refused(refused, origin, request, started);
-    const inference = this.#ctx.queue.submit(request.digitU8, request.digit);
+    const queue = this.#ctx.route(request.model);
+    if (queue instanceof WireError) {
+      origin.release?.();
+      return this.#refused(queue, origin, request, started);
+    }
+    const inference = queue.submit(request.digitU8, request.digit);
     if (inference instanceof WireError) {
       origin.release?.();
       return this.#refused(inference, origin, request, started);
@@ -270,6 +278,7 @@ export class RequestHandler {
         queueMs: result?.queueMs ?? null,
         inferenceMs: result?.inferenceMs ?? null,
         batchSize: result?.batchSize ?? null,
+        modelVersion: result?.modelVersion ?? null,
         totalMs: performance.now() - started,
         device,
         token: request.token,

@@ -14,7 +14,9 @@ import { AuthConfigError, createAuthorizer } from "./auth/config.ts";
 import { ConfigError, resolveConfig, usage } from "./config.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
+import { DigitCapture } from "./models/capture.ts";
 import { ModelError } from "./models/model.ts";
+import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";
 import { readTlsFiles, TlsError } from "./tls/tls.ts";
 
@@ -53,7 +55,9 @@ const log = new Logger(config.logLevel);
 
 let server;
 let auth;
+let capture: DigitCapture | null = null;
 try {
+  if (config.models.capture) capture = await DigitCapture.open({ ...config.models.capture, log });
   auth = await createAuthorizer(
     { tokens: config.tokens, legacy: config.legacy, legacyFrom: config.legacyFrom },
     log,
@@ -68,8 +72,14 @@ try {
       : undefined,
     hostname: config.host,
     port: config.port,
-    model: config.model,
-    verifyChecksum: !config.allowChecksumMismatch,
+    model: config.models.file ?? undefined,
+    modelRepository: config.models.repository ?? undefined,
+    defaultModel: config.models.defaultModel,
+    verifyChecksum: !config.models.allowChecksumMismatch,
+    watch: true,
+    sighup: true,
+    pollSeconds: config.models.pollSeconds,
+    capture: capture ?? undefined,
     instances: config.instancesCount,
     threads: config.threads,
     maxBatch: config.maxBatch,
@@ -86,7 +96,7 @@ try {
 } catch (e) {
   if (
     e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
-    e instanceof TlsError
+    e instanceof TlsError || e instanceof NoDefaultModelError
   ) {
     fail(e.message);
   }
@@ -111,6 +121,7 @@ const stop = async (signal: string) => {
   }
   await server.shutdown();
   await auth.close();
+  await capture?.close();
   log.info("stopped", { served: server.queue.served });
   Deno.exit(0);
 };

@@ -67,7 +67,7 @@ Deno.test("bad flags, variables and addresses get one line and exit 2, never a s
   }
   const { code, stderr } = await serve(["--model", "/nonexistent.onnx", "--port", "0"]).output();
   assert.equal(code, 2);
-  assert.match(new TextDecoder().decode(stderr), /cannot read model \/nonexistent\.onnx/);
+  assert.match(new TextDecoder().decode(stderr), /model file \/nonexistent\.onnx does not exist/);
 });
 
 Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async () => {

@@ -19,7 +19,13 @@ import { type RequestEvent, RequestHandler } from "./handler.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
-import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
+import type { ModelFile } from "./models/model.ts";
+import { DEFAULT_MODEL_NAME } from "./models/flags.ts";
+import { DEFAULT_REPOSITORY, ModelRepository } from "./models/repository.ts";
+import { ModelServing, type SwapEvent } from "./models/serving.ts";
+import type { LoadFailure } from "./models/version_status.ts";
+import { RepositoryWatcher } from "./models/watch.ts";
+import type { DigitCapture } from "./models/capture.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
@@ -40,9 +46,26 @@ export interface ServerOptions {
   hostname?: string;
   /** 0 picks a free port. */
   port?: number;
+  /** One ONNX file served as the default model, version 1 (instead of a repository). */
   model?: string | URL;
-  /** Refuse a model whose sha256 differs from its metadata (default true). */
+  /** The model repository, `NAME/VERSION/model.onnx` (default: `models/` of this checkout). */
+  modelRepository?: string;
+  /** The model for requests that name none, and for legacy ones (default "mnist"). */
+  defaultModel?: string;
+  /** Refuse a model whose sha256 is missing or differs from its metadata (default true). */
   verifyChecksum?: boolean;
+  /** Watch the repository and swap versions as they change (default false; the CLI turns it on). */
+  watch?: boolean;
+  /** Also rescan every this many seconds (0: never; default 0). */
+  pollSeconds?: number;
+  /** Rescan on SIGHUP (default false; the CLI turns it on). */
+  sighup?: boolean;
+  /** Called once per refused model version. */
+  onLoadFailure?: (failure: LoadFailure) => void;
+  /** Called after each model swap or unload. */
+  onSwap?: (event: SwapEvent) => void;
+  /** Keeps a sample of the digits served (`--capture`). */
+  capture?: DigitCapture;
   log?: Logger;
   /** Engine instances (default 1). */
   instances?: number;
@@ -80,8 +103,10 @@ export class InferenceServer {
   readonly addr: Deno.NetAddr;
   /** The TLS board port's address, when there is one. */
   readonly tlsAddr: Deno.NetAddr | null;
-  readonly model: ModelFile;
-  readonly queue: InferenceQueue;
+  /** The models served, each with its queue, and the live swap. */
+  readonly serving: ModelServing;
+  /** Rescans the repository on changes, polls and SIGHUP (null unless `watch` or `pollSeconds`). */
+  readonly watcher: RepositoryWatcher | null;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   readonly log: Logger;
@@ -95,25 +120,25 @@ export class InferenceServer {
 
   constructor(
     listener: Deno.TcpListener,
-    model: ModelFile,
-    queue: InferenceQueue,
+    serving: ModelServing,
+    watcher: RepositoryWatcher | null,
     options: ServerOptions,
     tlsListener: Deno.TlsListener | null = null,
   ) {
     this.addr = listener.addr;
     this.tlsAddr = tlsListener?.addr ?? null;
-    this.model = model;
-    this.queue = queue;
+    this.serving = serving;
+    this.watcher = watcher;
     this.log = options.log ?? new Logger("info");
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
     if (warning) this.log.warn(warning);
     this.handler = new RequestHandler({
-      queue: this.queue,
+      route: (model) => serving.route(model),
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
-      onRequest: options.onRequest,
+      onRequest: withCapture(options.onRequest, options.capture, serving.defaultModel),
     });
     const context: ConnectionContext = {
       handler: this.handler,
@@ -132,7 +157,17 @@ export class InferenceServer {
       .then(() => this.#stopping ?? undefined);
   }
 
-  /** The instances serving now. */
+  /** The default model's version serving now (a swap replaces it). */
+  get model(): ModelFile {
+    return this.serving.default!.file;
+  }
+
+  /** The default model's queue (legacy requests and requests that name no model). */
+  get queue(): InferenceQueue {
+    return this.serving.default!.queue;
+  }
+
+  /** The default model's instances serving now. */
   get engines(): InferenceEngine[] {
     return this.queue.engineSet.engines;
   }
@@ -147,9 +182,9 @@ export class InferenceServer {
     return this.engines.reduce((sum, engine) => sum + engine.restarts, 0);
   }
 
-  /** Ready: not draining, and at least one instance answers. */
+  /** Ready: not draining, the default model loaded, and at least one of its instances answers. */
   ready(): boolean {
-    return !this.#draining && !this.#stopping &&
+    return !this.#draining && !this.#stopping && this.serving.default !== undefined &&
       this.engines.some((engine) => engine.state === "ready");
   }
 
@@ -186,8 +221,9 @@ export class InferenceServer {
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#draining = true;
+      this.watcher?.close();
       await Promise.all([this.#listener.shutdown(), this.#tlsListener?.shutdown()]);
-      await this.queue.close();
+      await this.serving.close();
     })();
     return this.#stopping;
   }
@@ -210,37 +246,102 @@ export async function startEngines(
   return started.map((s) => (s as PromiseFulfilledResult<InferenceEngine>).value);
 }
 
-/** Loads the model, starts and warms the engine instances, and listens. */
+/** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
+async function startServing(options: ServerOptions, log: Logger): Promise<ModelServing> {
+  const verify = options.verifyChecksum ?? true;
+  const repositoryOptions = {
+    allowChecksumMismatch: !verify,
+    log,
+    // The swap's own start (load, shape check, warm-up) is the probe: no second load.
+    probe: async () => {},
+    onLoadFailure: options.onLoadFailure,
+  };
+  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
+  const repository = options.model
+    ? ModelRepository.single(
+      options.model instanceof URL ? options.model.pathname : options.model,
+      defaultModel,
+      repositoryOptions,
+    )
+    : ModelRepository.open(options.modelRepository ?? DEFAULT_REPOSITORY, repositoryOptions);
+  return await ModelServing.start(repository, {
+    defaultModel,
+    instances: options.instances ?? 1,
+    startEngines,
+    engine: {
+      threads: options.threads ?? DEFAULT_THREADS,
+      maxBatch: options.maxBatch ?? 128,
+      runTimeoutMs: options.runTimeoutMs,
+      workerUrl: options.workerUrl,
+      onRestart: (reason) =>
+        log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
+    },
+    queue: {
+      maxBatch: options.maxBatch ?? 128,
+      maxQueued: options.maxQueued ?? 4096,
+      onRun: options.onRun,
+    },
+    log,
+    onSwap: options.onSwap,
+  });
+}
+
+/**
+ * Listens, then loads the models and starts and warms their engine
+ * instances, then accepts. Binding first makes an unusable address fail at
+ * once; connections that arrive during warm-up wait in the backlog.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<InferenceServer> {
   const log = options.log ?? new Logger("info");
-  const model = await loadModelFile(options.model ?? DEFAULT_MODEL, {
-    verifyChecksum: options.verifyChecksum ?? true,
-  });
-  const engines = await startEngines(model.bytes, options.instances ?? 1, {
-    threads: options.threads ?? DEFAULT_THREADS,
-    maxBatch: options.maxBatch ?? 128,
-    runTimeoutMs: options.runTimeoutMs,
-    workerUrl: options.workerUrl,
-    onRestart: (reason) => log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
-  });
-  const queue = new InferenceQueue({ engines, version: model.version }, {
-    maxBatch: options.maxBatch ?? 128,
-    maxQueued: options.maxQueued ?? 4096,
-    onRun: options.onRun,
-  });
+  const hostname = options.hostname ?? "0.0.0.0";
+  const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
+  let tls: Deno.TlsListener | null = null;
+  let serving: ModelServing | null = null;
   try {
-    const hostname = options.hostname ?? "0.0.0.0";
-    const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
-    let tls: Deno.TlsListener | null = null;
-    try {
-      tls = options.tls ? listenTls(hostname, options.tls.port, options.tls) : null;
-    } catch (e) {
-      listener.close();
-      throw e;
-    }
-    return new InferenceServer(listener, model, queue, { ...options, log }, tls);
+    if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
+    serving = await startServing(options, log);
+    const model = options.model instanceof URL ? options.model.pathname : options.model;
+    const watcher = options.watch || options.pollSeconds || options.sighup
+      ? RepositoryWatcher.start({
+        root: model ? dirOf(model) : options.modelRepository ?? DEFAULT_REPOSITORY,
+        rescan: () => serving!.rescan(),
+        pollSeconds: options.pollSeconds ?? 0,
+        watch: options.watch ?? false,
+        sighup: options.sighup ?? false,
+        log,
+      })
+      : null;
+    return new InferenceServer(listener, serving, watcher, { ...options, log }, tls);
   } catch (e) {
-    for (const engine of engines) engine.close();
+    listener.close();
+    tls?.close();
+    await serving?.close();
     throw e;
   }
+}
+
+/** Adds the capture's sampling to the request observer. */
+function withCapture(
+  observer: ((event: RequestEvent) => void) | undefined,
+  capture: DigitCapture | undefined,
+  defaultModel: string,
+): ((event: RequestEvent) => void) | undefined {
+  if (!capture) return observer;
+  return (event) => {
+    observer?.(event);
+    const digit = event.digitU8 ?? event.digit;
+    if (!digit || !event.scores || event.modelVersion === null) return;
+    capture.offer(digit, {
+      model: event.model || defaultModel,
+      version: event.modelVersion,
+      device: event.device ?? (event.client || event.peer),
+      scores: event.scores,
+    });
+  };
+}
+
+/** The folder of a file path (editors replace files by renaming, so the folder is watched). */
+function dirOf(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
 }

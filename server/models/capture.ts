@@ -27,6 +27,7 @@
  * ```
  * @module
  */
+import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import type { Logger } from "../log.ts";
 
@@ -86,12 +87,6 @@ function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
   // Uint8Array clamps, and a rounding store keeps 128/255 as 128.
   for (let i = 0; i < PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
   return bytes;
-}
-
-function argmax(scores: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < scores.length; i++) if (scores[i] > scores[best]) best = i;
-  return best;
 }
 
 /** Samples digits into size-bounded JSON-lines files; see the module doc. */
