@@ -16,6 +16,8 @@ import type { Stats } from "../shared/codec.ts";
 import { InferenceQueue } from "./engine/queue.ts";
 import type { ConnectionContext, ConnectionEvent } from "./tcp/connection.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
+import type { CidrList } from "./tcp/cidr.ts";
+import { BoardLimits, defaultMaxConnections } from "./tcp/limits.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
@@ -55,6 +57,16 @@ export interface ServerOptions {
   /** How long a reply's write may make no progress before its connection is closed (default 10 s). */
   writeTimeoutMs?: number;
   maxPipelined?: number;
+  /** Board connections served at once (default: the file limit less a reserve, see `defaultMaxConnections`). */
+  maxConnections?: number;
+  /** Board connections from one client address (default 1,024: a NAT gateway of many boards). */
+  maxConnectionsPerAddress?: number;
+  /** Bytes of unfinished messages buffered across all board connections (default 64 MiB). */
+  maxBufferedBytes?: number;
+  /** The smallest share of the queue a board connection gets however many are busy (default 16). */
+  minQueueShare?: number;
+  /** Peers whose PROXY protocol v2 header names the real client (`--trusted-proxy`). */
+  trustedProxies?: CidrList | null;
   /** Told every request's outcome (metrics, dashboard). */
   onRequest?: (event: RequestEvent) => void;
   /** Told when the board port closes or refuses a connection. */
@@ -99,6 +111,14 @@ export class InferenceServer {
     const context: ConnectionContext = {
       handler: this.handler,
       log: this.log,
+      limits: new BoardLimits({
+        maxConnections: options.maxConnections ?? defaultMaxConnections(),
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
+        maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
+        maxQueued: options.maxQueued ?? 4096,
+        minQueueShare: options.minQueueShare ?? 16,
+      }),
+      trustedProxies: options.trustedProxies ?? null,
       maxFrame: options.maxFrame ?? 16 * 1024,
       maxLegacy: options.maxLegacy ?? 64 * 1024,
       readTimeoutMs: options.readTimeoutMs ?? 5000,
