@@ -5,6 +5,7 @@ import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../sh
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/_test_utils.ts";
 import { InferenceClient } from "../../client/client.ts";
+import { runScenario } from "./_socket_scenarios.ts";
 import { parseCidrList } from "./cidr.ts";
 import type { ConnectionEvent } from "./connection.ts";
 import type { RequestEvent } from "../handler.ts";
@@ -219,4 +220,11 @@ Deno.test("from an untrusted peer, a PROXY v2 header is a malformed message", as
     conn.close();
     assert.ok([Status.MALFORMED_BUFFER, Status.FRAME_TOO_LARGE].includes(reply.status as 3 | 4));
   });
+});
+
+Deno.test("1,000 connections each dripping a frame are each cut on schedule with MALFORMED_BUFFER", async () => {
+  const result = await runScenario(8192, ["drip", 1000, "readTimeoutMs=1000"]);
+  assert.equal(result.total, 1000);
+  assert.equal(result.replied, 1000);
+  assert.equal(result.onSchedule, 1000, "cut while still dripping");
 });
