@@ -17,7 +17,7 @@ import { InferenceQueue } from "./engine/queue.ts";
 import type { ConnectionContext, ConnectionEvent } from "./tcp/connection.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
 import type { CidrList } from "./tcp/cidr.ts";
-import { BoardLimits, defaultMaxConnections } from "./tcp/limits.ts";
+import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
@@ -57,7 +57,7 @@ export interface ServerOptions {
   /** How long a reply's write may make no progress before its connection is closed (default 10 s). */
   writeTimeoutMs?: number;
   maxPipelined?: number;
-  /** Board connections served at once (default: the file limit less a reserve, see `defaultMaxConnections`). */
+  /** Board connections served at once (default `DEFAULT_MAX_CONNECTIONS`, 10,000). */
   maxConnections?: number;
   /** Board connections from one client address (default 1,024: a NAT gateway of many boards). */
   maxConnectionsPerAddress?: number;
@@ -112,7 +112,7 @@ export class InferenceServer {
       handler: this.handler,
       log: this.log,
       limits: new BoardLimits({
-        maxConnections: options.maxConnections ?? defaultMaxConnections(),
+        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
         maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
         maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
         maxQueued: options.maxQueued ?? 4096,

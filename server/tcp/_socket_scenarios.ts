@@ -118,7 +118,29 @@ const drip: Scenario = async (n, options) => {
   return { ...result, rssGrowthMB: Math.round((rssPeak - rssBefore) / 1e6) };
 };
 
-const scenarios: Record<string, Scenario> = { timeouts, drip };
+/**
+ * A server alone (its clients are another process): prints `{"port": N}`,
+ * serves until stdin ends, then prints what it logged and told observers.
+ */
+const serve: Scenario = async (_n, options) => {
+  const lines: string[] = [];
+  const reasons: Record<string, number> = {};
+  const server = await startServer({
+    ...options,
+    log: new Logger("warn", (line) => lines.push(line)),
+    onConnection: (e) => reasons[e.reason] = (reasons[e.reason] ?? 0) + 1,
+  });
+  console.log(JSON.stringify({ port: server.addr.port }));
+  for await (const _ of Deno.stdin.readable) { /* until the test closes stdin */ }
+  await server.shutdown();
+  return {
+    errorLines: lines.filter((l) => / ERROR /.test(l)).length,
+    fdReserve: reasons["fd-reserve"] ?? 0,
+    maxConnections: reasons["max-connections"] ?? 0,
+  };
+};
+
+const scenarios: Record<string, Scenario> = { timeouts, drip, serve };
 
 if (import.meta.main) {
   const [name, count, ...rest] = Deno.args;

@@ -150,31 +150,12 @@ export class QueueShare {
   }
 }
 
-/** Descriptors kept for everything but board connections (model, engine, HTTP port, refusals, logs). */
-export const FD_HEADROOM = 128;
-
 /**
- * The default cap on board connections: the process's file limit less
- * `FD_HEADROOM`, so that the server refuses with a reply before it runs out
- * of descriptors (at least 64; 10,000 where the limit cannot be read).
+ * The default cap on board connections. Deno raises its soft file limit to
+ * the hard one at start (commonly 524,288 or more), so this cap, not the
+ * file limit, is what a crowd meets: refused with a reply. Where the limit is
+ * lower (`ulimit -n 1024`), set `--max-connections` below it; past the limit
+ * the listener's reserve descriptor still accepts and closes. (The limit
+ * itself cannot be read: `/proc/self/limits` needs `--allow-all`.)
  */
-export function defaultMaxConnections(): number {
-  const limit = fileLimit();
-  if (limit === null) return 10_000;
-  return Math.max(64, Math.min(limit, 1_000_000) - FD_HEADROOM);
-}
-
-/**
- * The process's soft limit on open files, from `/proc/self/limits` (Linux);
- * null where it cannot be read.
- */
-export function fileLimit(): number | null {
-  try {
-    const text = Deno.readTextFileSync("/proc/self/limits");
-    const match = text.match(/^Max open files\s+(\d+|unlimited)/m);
-    if (!match) return null;
-    return match[1] === "unlimited" ? Infinity : Number(match[1]);
-  } catch {
-    return null;
-  }
-}
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
