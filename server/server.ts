@@ -14,7 +14,8 @@
  */
 import type { Stats } from "../shared/codec.ts";
 import { InferenceQueue } from "./engine/queue.ts";
-import type { ConnectionContext, ConnectionEvent } from "./tcp/connection.ts";
+import type { ConnectionContext } from "./tcp/connection.ts";
+import type { ConnectionEvent } from "./tcp/limits.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
 import type { CidrList } from "./tcp/cidr.ts";
 import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";

@@ -38,27 +38,16 @@ import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/fram
 import type { Outcome, RequestHandler, RequestOrigin } from "../handler.ts";
 import type { Logger } from "../log.ts";
 import type { CidrList } from "./cidr.ts";
-import type { BoardLimits, QueueShare } from "./limits.ts";
+import { ClientAddress } from "./client_address.ts";
+import { beforeDeadline } from "./deadline.ts";
+import type {
+  BoardLimits,
+  ConnectionEvent,
+  ConnectionReason,
+  QueueShare,
+  Refusal,
+} from "./limits.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
-import { parseProxyV2 } from "./proxy_v2.ts";
-
-/** Why the board port closed, refused or limited a connection, for an observer. */
-export type ConnectionReason =
-  | "read-timeout"
-  | "silent"
-  | "idle-timeout"
-  | "write-timeout"
-  | "max-connections"
-  | "max-per-address"
-  | "buffer-budget"
-  | "queue-share"
-  | "fd-reserve";
-
-/** A connection-level event: what `onConnection` receives. */
-export interface ConnectionEvent {
-  reason: ConnectionReason;
-  peer: string;
-}
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -83,20 +72,11 @@ export interface ConnectionContext {
   onConnection?: (event: ConnectionEvent) => void;
 }
 
-/** A refusal decided before the protocol is known: sent once it is. */
-interface Refusal {
-  error: WireError;
-  reason: ConnectionReason;
-}
-
-/** Reads start small (a dripping or idle connection holds little) and grow for pipelining. */
-const READ_SIZE_MIN = 4 * 1024;
-const READ_SIZE_MAX = 16 * 1024;
+/** One read's most bytes: a burst of pipelined frames is taken (and queued) in one go. */
+const READ_SIZE = 16 * 1024;
 
 /** A client connection: serves requests until the client or the server ends it. */
 export class Connection {
-  /** The client's address (`host:port`), the real one once a trusted PROXY header named it. */
-  peer: string;
   #conn: Deno.TcpConn;
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
@@ -104,9 +84,7 @@ export class Connection {
   #share: QueueShare;
   #closing = false;
   #refusal: Refusal | null;
-  #proxyHeader: boolean;
-  /** The address counted against the per-address cap, once admitted. */
-  #address: string | null = null;
+  #client: ClientAddress;
   #charged = 0;
   #head: Uint8Array = new Uint8Array(0);
   #mode: "framed" | "legacy" | null = null;
@@ -119,10 +97,13 @@ export class Connection {
   constructor(conn: Deno.TcpConn, ctx: ConnectionContext, refusal: Refusal | null = null) {
     this.#conn = conn;
     this.#ctx = ctx;
-    const addr = conn.remoteAddr;
-    this.peer = `${addr.hostname}:${addr.port}`;
     this.#refusal = refusal;
-    this.#proxyHeader = !refusal && (ctx.trustedProxies?.has(addr.hostname) ?? false);
+    // A connection refused at accept is not asked for a PROXY header.
+    this.#client = new ClientAddress(
+      conn.remoteAddr,
+      refusal ? null : ctx.trustedProxies,
+      ctx.limits,
+    );
     this.#share = ctx.limits.queueShare();
     this.#origin = this.#makeOrigin("legacy");
     this.#replies = new OrderedReplies(conn, {
@@ -135,15 +116,15 @@ export class Connection {
 
   /** Reads and answers requests until the connection ends. Never throws. */
   async serve(): Promise<void> {
-    let buf = new Uint8Array(READ_SIZE_MIN);
+    const buf = new Uint8Array(READ_SIZE);
     try {
-      if (!this.#proxyHeader && !this.#refusal) this.#admitAddress(this.#conn.remoteAddr.hostname);
+      if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
       while (!this.#replies.closed && !this.#closing) {
         const buffered = this.#buffered();
         const deadline = this.#messageStart !== null
           ? this.#messageStart + this.#ctx.readTimeoutMs
           : this.#lastRead + this.#ctx.idleTimeoutMs;
-        const n = await this.#read(buf, deadline);
+        const n = await beforeDeadline(this.#conn.read(buf), deadline - performance.now());
         if (n === "timeout") {
           if (buffered > 0 && !this.#refusal) {
             this.#event("read-timeout");
@@ -173,17 +154,19 @@ export class Connection {
         }
         const chunk = buf.subarray(0, n);
         if (!(await this.#take(chunk))) break;
-        if (n === buf.length && buf.length < READ_SIZE_MAX) buf = new Uint8Array(READ_SIZE_MAX);
       }
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
-        this.#ctx.log.debug("connection error", { peer: this.peer, error: (e as Error).message });
+        this.#ctx.log.debug("connection error", {
+          peer: this.#client.peer,
+          error: (e as Error).message,
+        });
       }
     } finally {
       // Every reply owed is written before the close; a write that stalls
       // past its deadline aborts instead.
       await this.#replies.end();
-      if (this.#address !== null) this.#ctx.limits.removeAddress(this.#address);
+      this.#client.release();
       this.#ctx.limits.charge(-this.#charged);
       this.#charged = 0;
     }
@@ -206,7 +189,17 @@ export class Connection {
     if (this.#buffered() === 0) this.#messageStart = now;
     if (this.#frames) this.#frames.push(chunk);
     else this.#head = concat(this.#head, chunk);
-    if (this.#proxyHeader && !this.#readProxyHeader()) return !this.#replies.closed;
+    if (this.#client.awaitingHeader) {
+      const rest = this.#client.take(this.#head);
+      if (rest === null) return true;
+      if (rest instanceof WireError) {
+        this.#fail(rest);
+        return false;
+      }
+      this.#head = rest;
+      this.#origin = this.#makeOrigin("legacy");
+      this.#refusal = this.#client.admit();
+    }
     if (!this.#account()) return false;
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
@@ -246,48 +239,6 @@ export class Connection {
     return true;
   }
 
-  /**
-   * Reads a PROXY v2 header off the head of the stream, if one is there:
-   * true once done (the peer is then the real client), false while more
-   * bytes are needed or after a malformed header (then closing).
-   */
-  #readProxyHeader(): boolean {
-    const header = parseProxyV2(this.#head);
-    if (header === null) return false;
-    if (header instanceof WireError) {
-      this.#fail(header);
-      return false;
-    }
-    this.#proxyHeader = false;
-    let host = this.#conn.remoteAddr.hostname;
-    if (header !== "absent") {
-      this.#head = this.#head.slice(header.length);
-      if (header.source) {
-        host = header.source.hostname;
-        this.peer = `${host.includes(":") ? `[${host}]` : host}:${header.source.port}`;
-        this.#origin = this.#makeOrigin(this.#mode === "framed" ? "framed" : "legacy");
-      }
-    }
-    this.#admitAddress(host);
-    return true;
-  }
-
-  /** Counts the connection against its address's cap, or marks it for refusal. */
-  #admitAddress(host: string): void {
-    if (this.#ctx.limits.addAddress(host)) {
-      this.#address = host;
-      return;
-    }
-    const cap = this.#ctx.limits.options.maxConnectionsPerAddress;
-    this.#refusal = {
-      reason: "max-per-address",
-      error: new WireError(
-        Status.SERVER_BUSY,
-        `${host} already has ${cap} connections open, the most one address may have`,
-      ),
-    };
-  }
-
   /** Charges the bytes buffered now to the shared budget; false (after refusing) when over it. */
   #account(): boolean {
     const buffered = this.#buffered();
@@ -313,7 +264,7 @@ export class Connection {
   #makeOrigin(protocol: "legacy" | "framed"): RequestOrigin {
     return {
       protocol,
-      peer: this.peer,
+      peer: this.#client.peer,
       admit: () => {
         const refused = this.#share.admit();
         if (refused) this.#event("queue-share");
@@ -321,25 +272,6 @@ export class Connection {
       },
       release: () => this.#share.release(),
     };
-  }
-
-  /** One read, raced against `deadline` (a `performance.now()` time). */
-  async #read(buf: Uint8Array, deadline: number): Promise<number | null | "timeout"> {
-    const wait = deadline - performance.now();
-    if (wait <= 0) return "timeout";
-    const read = this.#conn.read(buf);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), Math.min(wait, 2 ** 31 - 1));
-    });
-    try {
-      const result = await Promise.race([read, timeout]);
-      // A read left behind rejects once the connection closes.
-      if (result === "timeout") read.catch(() => {});
-      return result;
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /** Answers every whole frame buffered: how many, or -1 when the stream cannot be framed and must close. */
@@ -377,9 +309,10 @@ export class Connection {
   }
 
   #event(reason: ConnectionReason): void {
-    this.#ctx.log.debug("connection limited", { peer: this.peer, reason });
+    const peer = this.#client.peer;
+    this.#ctx.log.debug("connection limited", { peer, reason });
     try {
-      this.#ctx.onConnection?.({ reason, peer: this.peer });
+      this.#ctx.onConnection?.({ reason, peer });
     } catch (e) {
       this.#ctx.log.error("connection observer failed", { error: (e as Error).message });
     }

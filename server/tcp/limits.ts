@@ -26,6 +26,31 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 
+/** Why the board port closed, refused or limited a connection, for an observer. */
+export type ConnectionReason =
+  | "read-timeout"
+  | "silent"
+  | "idle-timeout"
+  | "write-timeout"
+  | "max-connections"
+  | "max-per-address"
+  | "buffer-budget"
+  | "queue-share"
+  | "fd-reserve";
+
+/** A connection-level event: what `onConnection` receives. */
+export interface ConnectionEvent {
+  reason: ConnectionReason;
+  /** The client (`host:port`; behind a trusted proxy, the real client). */
+  peer: string;
+}
+
+/** A refusal decided before the protocol is known: sent once it is. */
+export interface Refusal {
+  error: WireError;
+  reason: ConnectionReason;
+}
+
 /** The limits, each a server option. */
 export interface LimitOptions {
   /** Connections served at once; more are refused with `SERVER_BUSY`. */

@@ -7,7 +7,7 @@ import { oldClientRequest } from "../../shared/_test_utils.ts";
 import { InferenceClient } from "../../client/client.ts";
 import { runScenario } from "./_socket_scenarios.ts";
 import { parseCidrList } from "./cidr.ts";
-import type { ConnectionEvent } from "./connection.ts";
+import type { ConnectionEvent } from "./limits.ts";
 import type { RequestEvent } from "../handler.ts";
 import {
   address,
