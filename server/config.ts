@@ -15,6 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { AddressRanges } from "./auth/cidr.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import {
   MODEL_OPTIONS,
@@ -110,6 +111,38 @@ export const OPTIONS = [
     kind: { type: "int", min: 1 },
     default: "256",
     help: "replies a framed client may have outstanding before the server stops reading it",
+  },
+  {
+    flag: "max-connections",
+    kind: { type: "int", min: 1 },
+    default: "10000",
+    help: "board connections served at once; more get SERVER_BUSY and a close",
+  },
+  {
+    flag: "max-connections-per-address",
+    kind: { type: "int", min: 1 },
+    default: "1024",
+    help: "board connections from one client address (a NAT gateway fronts many boards)",
+  },
+  {
+    flag: "max-buffered-bytes",
+    kind: { type: "int", min: 65536 },
+    default: String(64 * 1024 * 1024),
+    value: "BYTES",
+    help:
+      "bytes of unfinished messages held across all board connections; past it, the connection adding to it is cut",
+  },
+  {
+    flag: "min-queue-share",
+    kind: { type: "int", min: 1 },
+    default: "16",
+    help: "digits one board connection may have queued however many connections share the queue",
+  },
+  {
+    flag: "trusted-proxy",
+    kind: { type: "string" },
+    value: "CIDR,...",
+    help: "peers whose PROXY protocol v2 header names the real client (HAProxy's send-proxy-v2)",
   },
   {
     flag: "message-timeout-ms",
@@ -210,7 +243,7 @@ export type ServerConfig =
     [F in Flag as Camel<F>]: Spec<F> extends { default: string } ? ValueOf<Spec<F>>
       : ValueOf<Spec<F>> | undefined;
   }
-  & { instancesCount: number; models: ModelSettings };
+  & { instancesCount: number; models: ModelSettings; trustedProxies?: AddressRanges };
 
 /** The environment variable of a flag: `--http-port` → `MNIST_HTTP_PORT`. */
 export function envName(flag: string): string {
@@ -311,6 +344,11 @@ export function resolveConfig(
     } catch (e) {
       if (e instanceof ModelSettingsError) throw new ConfigError(e.message);
       throw e;
+    }
+    if (config.trustedProxy !== undefined) {
+      const ranges = AddressRanges.parse(String(config.trustedProxy));
+      if (ranges instanceof Error) throw new ConfigError(`--trusted-proxy: ${ranges.message}`);
+      config.trustedProxies = ranges;
     }
     const instances = String(config.instances);
     if (instances === "auto") config.instancesCount = autoInstances();

@@ -14,8 +14,10 @@
  */
 import type { Stats } from "../shared/codec.ts";
 import { DEFAULT_PORT } from "./config.ts";
-import type { ConnectionEvent } from "./tcp/connection.ts";
+import type { ConnectionEvent } from "./tcp/limits.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
+import type { AddressRanges } from "./auth/cidr.ts";
+import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
 import { InferenceEngine } from "./engine/engine.ts";
 import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
@@ -88,6 +90,16 @@ export interface ServerOptions {
   workerUrl?: string | URL;
   /** Called after every engine run. */
   onRun?: (event: RunEvent) => void;
+  /** Board connections served at once (default `DEFAULT_MAX_CONNECTIONS`, 10,000). */
+  maxConnections?: number;
+  /** Board connections from one client address (default 1,024: a NAT gateway of many boards). */
+  maxConnectionsPerAddress?: number;
+  /** Bytes of unfinished messages buffered across all board connections (default 64 MiB). */
+  maxBufferedBytes?: number;
+  /** The smallest share of the queue a board connection gets however many are busy (default 16). */
+  minQueueShare?: number;
+  /** Peers whose PROXY protocol v2 header names the real client (`--trusted-proxy`). */
+  trustedProxies?: AddressRanges | null;
   /** Told every request's outcome (metrics, dashboard). */
   onRequest?: (event: RequestEvent) => void;
   /** Told when the board port closes or refuses a connection. */
@@ -143,6 +155,14 @@ export class InferenceServer {
     const context: ConnectionContext = {
       handler: this.handler,
       log: this.log,
+      limits: new BoardLimits({
+        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
+        maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
+        maxQueued: options.maxQueued ?? 4096,
+        minQueueShare: options.minQueueShare ?? 16,
+      }),
+      trustedProxies: options.trustedProxies ?? null,
       maxFrame: options.maxFrame ?? 16 * 1024,
       maxLegacy: options.maxLegacy ?? 64 * 1024,
       readTimeoutMs: options.messageTimeoutMs ?? 5000,

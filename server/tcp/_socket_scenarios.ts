@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { decodeReply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/_test_utils.ts";
 import { Logger } from "../log.ts";
@@ -65,17 +65,25 @@ const timeouts: Scenario = async (n, options) => {
   return { total: n, replied };
 };
 
-/** `n` framed connections each send a message but its last byte, then drip bytes that never finish it. */
+/**
+ * `n` framed connections each send a frame but for its last bytes (`size`
+ * bytes of payload promised, default a digit-bytes request), then drip a byte
+ * every 100 ms for up to `dripMs`: each should get one MALFORMED_BUFFER while
+ * it is still dripping. Also reports the process's peak RSS growth (server
+ * and clients together), in MB.
+ */
 const drip: Scenario = async (n, options) => {
+  const size = Number(Deno.env.get("DRIP_SIZE") ?? 900);
+  const dripMs = Number(Deno.env.get("DRIP_MS") ?? 6000);
   const server = await startServer(options);
   const port = server.addr.port;
-  const frame = encodeRequest({
-    command: Command.INFERENCE_INPUT,
-    requestId: 7,
-    digitU8: new Uint8Array(784),
-  }, true);
-  // A length that promises more than is ever sent.
-  new DataView(frame.buffer).setUint32(0, frame.length + 1000, true);
+  const rssBefore = Deno.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const frame = new Uint8Array(size - 16);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, size, true); // promises more than is ever sent
+  view.setUint32(4, 8, true);
+  frame.set([77, 78, 83, 84], 8);
   const conns = await Promise.all(
     Array.from({ length: n }, async () => {
       const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -85,25 +93,54 @@ const drip: Scenario = async (n, options) => {
   );
   let dripping = true;
   const dripper = (async () => {
-    while (dripping) {
+    for (const end = performance.now() + dripMs; performance.now() < end;) {
       await new Promise((r) => setTimeout(r, 100));
+      rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
       await Promise.all(conns.map((c) => c.write(new Uint8Array(1)).catch(() => 0)));
     }
+    dripping = false;
   })();
-  const replies = await Promise.all(conns.map((c) => readAll(c)));
-  dripping = false;
+  const outcomes = await Promise.all(
+    conns.map(async (c) => ({ bytes: await readAll(c), whileDripping: dripping })),
+  );
   await dripper;
   for (const c of conns) c.close();
-  let replied = 0;
-  for (const bytes of replies) {
+  const result = { total: n, replied: 0, onSchedule: 0, busy: 0 };
+  for (const { bytes, whileDripping } of outcomes) {
     const { replies } = splitFramed(bytes);
-    if (replies.length === 1 && replies[0].status === Status.MALFORMED_BUFFER) replied++;
+    if (replies.length !== 1) continue;
+    if (replies[0].status === Status.SERVER_BUSY) result.busy++;
+    if (replies[0].status !== Status.MALFORMED_BUFFER) continue;
+    result.replied++;
+    if (whileDripping) result.onSchedule++;
   }
   await server.shutdown();
-  return { total: n, replied };
+  return { ...result, rssGrowthMB: Math.round((rssPeak - rssBefore) / 1e6) };
 };
 
-const scenarios: Record<string, Scenario> = { timeouts, drip };
+/**
+ * A server alone (its clients are another process): prints `{"port": N}`,
+ * serves until stdin ends, then prints what it logged and told observers.
+ */
+const serve: Scenario = async (_n, options) => {
+  const lines: string[] = [];
+  const reasons: Record<string, number> = {};
+  const server = await startServer({
+    ...options,
+    log: new Logger("warn", (line) => lines.push(line)),
+    onConnection: (e) => reasons[e.reason] = (reasons[e.reason] ?? 0) + 1,
+  });
+  console.log(JSON.stringify({ port: server.addr.port }));
+  for await (const _ of Deno.stdin.readable) { /* until the test closes stdin */ }
+  await server.shutdown();
+  return {
+    errorLines: lines.filter((l) => / ERROR /.test(l)).length,
+    fdReserve: reasons["fd-reserve"] ?? 0,
+    maxConnections: reasons["max-connections"] ?? 0,
+  };
+};
+
+const scenarios: Record<string, Scenario> = { timeouts, drip, serve };
 
 if (import.meta.main) {
   const [name, count, ...rest] = Deno.args;

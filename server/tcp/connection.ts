@@ -8,15 +8,20 @@
  * - framed: size-prefixed requests, many per connection, pipelined; replies
  *   go out in request order (`OrderedReplies`), each echoing its request id.
  *
- * This file keeps the framing and the deadlines; the `RequestHandler`
- * answers each message. Deadlines:
- * - a whole message gets `readTimeoutMs` from its first byte (dripping it does
- *   not extend it); past it the client gets `MALFORMED_BUFFER` and a close;
- * - a connection that sends nothing at all is closed after `readTimeoutMs`;
- * - a framed connection with no message under way is closed after
- *   `idleTimeoutMs` (boards may poll rarely: minutes);
- * - a reply whose write makes no progress for `writeTimeoutMs` aborts the
+ * From a `--trusted-proxy` peer, a PROXY protocol v2 header may come first
+ * and names the real client. This file keeps the framing, the deadlines and
+ * the per-connection limits; the `RequestHandler` answers each message.
+ * - A whole message gets `readTimeoutMs` from its first byte (dripping it
+ *   does not extend it); past it the client gets `MALFORMED_BUFFER` and a
+ *   close. A connection that sends nothing at all is closed after
+ *   `readTimeoutMs`; a framed one with no message under way after
+ *   `idleTimeoutMs` (boards may poll rarely: minutes).
+ * - A reply whose write makes no progress for `writeTimeoutMs` aborts the
  *   connection (a client that sends and never reads).
+ * - A connection over a cap (`BoardLimits`: all connections, one address,
+ *   bytes buffered) gets `SERVER_BUSY` in its protocol once its first 12
+ *   bytes tell which, then a close; one over its share of the queue gets
+ *   `SERVER_BUSY` for those requests and goes on.
  *
  * @example
  * ```ts ignore
@@ -32,25 +37,25 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { Outcome, RequestHandler, RequestOrigin } from "../handler.ts";
 import type { Logger } from "../log.ts";
+import type { AddressRanges } from "../auth/cidr.ts";
+import { ClientAddress } from "./client_address.ts";
+import { beforeDeadline } from "./deadline.ts";
+import type {
+  BoardLimits,
+  ConnectionEvent,
+  ConnectionReason,
+  QueueShare,
+  Refusal,
+} from "./limits.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
-
-/** Why the board port closed or refused a connection, for an observer. */
-export type ConnectionReason =
-  | "read-timeout"
-  | "silent"
-  | "idle-timeout"
-  | "write-timeout";
-
-/** A connection-level event: what `onConnection` receives. */
-export interface ConnectionEvent {
-  reason: ConnectionReason;
-  peer: string;
-}
 
 /** What every connection shares. */
 export interface ConnectionContext {
   handler: RequestHandler;
   log: Logger;
+  limits: BoardLimits;
+  /** Peers whose PROXY v2 header is believed; null: nobody's. */
+  trustedProxies: AddressRanges | null;
   /** Largest framed payload, in bytes. */
   maxFrame: number;
   /** Largest legacy message, in bytes. */
@@ -63,32 +68,48 @@ export interface ConnectionContext {
   writeTimeoutMs: number;
   /** Replies a framed client may have outstanding before the server stops reading from it. */
   maxPipelined: number;
-  /** Told when a deadline closes a connection; must not throw. */
+  /** Told when a deadline or a limit closes, refuses or limits a connection; must not throw. */
   onConnection?: (event: ConnectionEvent) => void;
 }
 
+/** One read's most bytes: a burst of pipelined frames is taken (and queued) in one go. */
 const READ_SIZE = 16 * 1024;
 
 /** A client connection: serves requests until the client or the server ends it. */
 export class Connection {
-  readonly peer: string;
-  #conn: Deno.Conn;
+  #conn: Deno.TcpConn | Deno.TlsConn;
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
   #origin: RequestOrigin;
+  #share: QueueShare;
   #closing = false;
+  #refusal: Refusal | null;
+  #client: ClientAddress;
+  #charged = 0;
+  #head: Uint8Array = new Uint8Array(0);
+  #mode: "framed" | "legacy" | null = null;
+  #frames: FrameDecoder | null = null;
+  /** When the message under way began (before the first byte: the accept); null between framed messages. */
+  #messageStart: number | null = performance.now();
+  #lastRead = performance.now();
 
-  constructor(conn: Deno.TcpConn | Deno.TlsConn, ctx: ConnectionContext) {
+  /** `refusal`: refuse this connection (it is over the global cap) once its protocol is known. */
+  constructor(
+    conn: Deno.TcpConn | Deno.TlsConn,
+    ctx: ConnectionContext,
+    refusal: Refusal | null = null,
+  ) {
     this.#conn = conn;
     this.#ctx = ctx;
-    const addr = conn.remoteAddr;
-    this.peer = `${addr.hostname}:${addr.port}`;
-    // One identity per connection: the authorizer remembers the token it proved.
-    this.#origin = {
-      protocol: "legacy",
-      peer: this.peer,
-      identity: { address: addr.hostname, protocol: "legacy" },
-    };
+    this.#refusal = refusal;
+    // A connection refused at accept is not asked for a PROXY header.
+    this.#client = new ClientAddress(
+      conn.remoteAddr,
+      refusal ? null : ctx.trustedProxies,
+      ctx.limits,
+    );
+    this.#share = ctx.limits.queueShare();
+    this.#origin = this.#makeOrigin("legacy");
     this.#replies = new OrderedReplies(conn, {
       writeTimeoutMs: ctx.writeTimeoutMs,
       onWriteTimeout: () => this.#event("write-timeout"),
@@ -100,101 +121,58 @@ export class Connection {
   /** Reads and answers requests until the connection ends. Never throws. */
   async serve(): Promise<void> {
     const buf = new Uint8Array(READ_SIZE);
-    let head: Uint8Array = new Uint8Array(0);
-    let mode: "framed" | "legacy" | null = null;
-    let frames: FrameDecoder | null = null;
-    // When the message under way began (before the first byte: the accept).
-    let messageStart: number | null = performance.now();
-    let lastRead = performance.now();
     try {
+      if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
       while (!this.#replies.closed && !this.#closing) {
-        const buffered = frames ? frames.buffered : head.length;
-        const deadline = messageStart !== null
-          ? messageStart + this.#ctx.readTimeoutMs
-          : lastRead + this.#ctx.idleTimeoutMs;
-        const n = await this.#read(buf, deadline);
+        const buffered = this.#buffered();
+        const deadline = this.#messageStart !== null
+          ? this.#messageStart + this.#ctx.readTimeoutMs
+          : this.#lastRead + this.#ctx.idleTimeoutMs;
+        const n = await beforeDeadline(this.#conn.read(buf), deadline - performance.now());
         if (n === "timeout") {
-          if (buffered > 0) {
+          if (buffered > 0 && !this.#refusal) {
             this.#event("read-timeout");
-            const got = `only ${buffered} bytes of the message arrived`;
             this.#fail(
-              mode === "framed",
               new WireError(
                 Status.MALFORMED_BUFFER,
-                `${got} within ${this.#ctx.readTimeoutMs} ms`,
+                `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
               ),
             );
-          } else this.#event(mode === "framed" ? "idle-timeout" : "silent");
+          } else if (!this.#refusal) {
+            this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
+          }
           break;
         }
         if (n === null) {
-          if (buffered > 0) {
+          if (buffered > 0 && !this.#refusal) {
             this.#fail(
-              mode === "framed",
               new WireError(
                 Status.MALFORMED_BUFFER,
-                mode === "framed"
+                this.#mode === "framed"
                   ? "the stream ended inside a frame"
-                  : `the message ended after ${head.length} bytes`,
+                  : `the message ended after ${buffered} bytes`,
               ),
             );
           }
           break;
         }
-        const now = performance.now();
-        lastRead = now;
-        // A message's clock starts at its first byte.
-        if (buffered === 0) messageStart = now;
         const chunk = buf.subarray(0, n);
-        if (frames) {
-          frames.push(chunk);
-        } else {
-          head = concat(head, chunk);
-          mode = mode ?? detectFraming(head);
-          if (mode === "framed") {
-            this.#origin = {
-              ...this.#origin,
-              protocol: "framed",
-              identity: { address: this.#origin.identity!.address, protocol: "framed" },
-            };
-            frames = new FrameDecoder(this.#ctx.maxFrame);
-            frames.push(head);
-            head = new Uint8Array(0);
-          }
-        }
-        if (frames) {
-          const served = this.#serveFrames(frames);
-          if (served < 0) break;
-          // What is left began in this chunk if a frame ended in it.
-          if (frames.buffered === 0) messageStart = null;
-          else if (served > 0) messageStart = now;
-          if (this.#replies.outstanding >= this.#ctx.maxPipelined) {
-            const paused = performance.now();
-            await this.#replies.below(this.#ctx.maxPipelined);
-            // Time the server spent not reading is not the client's.
-            if (messageStart !== null) messageStart += performance.now() - paused;
-            lastRead += performance.now() - paused;
-          }
-        } else if (mode === "legacy") {
-          const end = legacyMessageEnd(head, this.#ctx.maxLegacy);
-          if (end instanceof WireError) {
-            this.#fail(false, end);
-            break;
-          }
-          if (end > 0) {
-            this.#serveMessage(head.subarray(0, end), false, true);
-            break;
-          }
-        }
+        if (!(await this.#take(chunk))) break;
       }
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
-        this.#ctx.log.debug("connection error", { peer: this.peer, error: (e as Error).message });
+        this.#ctx.log.debug("connection error", {
+          peer: this.#client.peer,
+          error: (e as Error).message,
+        });
       }
     } finally {
       // Every reply owed is written before the close; a write that stalls
       // past its deadline aborts instead.
       await this.#replies.end();
+      this.#client.release();
+      this.#ctx.limits.charge(-this.#charged);
+      this.#charged = 0;
     }
   }
 
@@ -207,23 +185,99 @@ export class Connection {
     await this.#replies.end();
   }
 
-  /** One read, raced against `deadline` (a `performance.now()` time). */
-  async #read(buf: Uint8Array, deadline: number): Promise<number | null | "timeout"> {
-    const wait = deadline - performance.now();
-    if (wait <= 0) return "timeout";
-    const read = this.#conn.read(buf);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), Math.min(wait, 2 ** 31 - 1));
-    });
-    try {
-      const result = await Promise.race([read, timeout]);
-      // A read left behind rejects once the connection closes.
-      if (result === "timeout") read.catch(() => {});
-      return result;
-    } finally {
-      clearTimeout(timer);
+  /** Takes one chunk of the stream; false when the connection is to close. */
+  async #take(chunk: Uint8Array): Promise<boolean> {
+    const now = performance.now();
+    this.#lastRead = now;
+    // A message's clock starts at its first byte.
+    if (this.#buffered() === 0) this.#messageStart = now;
+    if (this.#frames) this.#frames.push(chunk);
+    else this.#head = concat(this.#head, chunk);
+    if (this.#client.awaitingHeader) {
+      const rest = this.#client.take(this.#head);
+      if (rest === null) return true;
+      if (rest instanceof WireError) {
+        this.#fail(rest);
+        return false;
+      }
+      this.#head = rest;
+      this.#origin = this.#makeOrigin("legacy");
+      this.#refusal = this.#client.admit();
     }
+    if (!this.#account()) return false;
+    if (!this.#frames) {
+      this.#mode ??= detectFraming(this.#head);
+      if (this.#mode !== null && this.#refusal) {
+        this.#event(this.#refusal.reason);
+        this.#fail(this.#refusal.error);
+        return false;
+      }
+      if (this.#mode === "framed") {
+        this.#origin = this.#makeOrigin("framed");
+        this.#frames = new FrameDecoder(this.#ctx.maxFrame);
+        this.#frames.push(this.#head);
+        this.#head = new Uint8Array(0);
+      }
+    }
+    if (this.#mode === "legacy") {
+      const end = legacyMessageEnd(this.#head, this.#ctx.maxLegacy);
+      if (end instanceof WireError) this.#fail(end);
+      else if (end > 0) this.#serveMessage(this.#head.subarray(0, end), true);
+      return end === 0;
+    }
+    if (!this.#frames) return true;
+    const served = this.#serveFrames(this.#frames);
+    if (served < 0) return false;
+    // What is left began in this chunk if a frame ended in it.
+    if (this.#frames.buffered === 0) this.#messageStart = null;
+    else if (served > 0) this.#messageStart = now;
+    this.#account();
+    if (this.#replies.outstanding >= this.#ctx.maxPipelined) {
+      const paused = performance.now();
+      await this.#replies.below(this.#ctx.maxPipelined);
+      // Time the server spent not reading is not the client's.
+      const waited = performance.now() - paused;
+      if (this.#messageStart !== null) this.#messageStart += waited;
+      this.#lastRead += waited;
+    }
+    return true;
+  }
+
+  /** Charges the bytes buffered now to the shared budget; false (after refusing) when over it. */
+  #account(): boolean {
+    const buffered = this.#buffered();
+    if (this.#ctx.limits.charge(buffered - this.#charged)) {
+      this.#charged = buffered;
+      return true;
+    }
+    this.#event("buffer-budget");
+    this.#fail(
+      new WireError(
+        Status.SERVER_BUSY,
+        `the server is holding ${this.#ctx.limits.buffered} bytes of unfinished messages, ` +
+          "its budget; try again shortly",
+      ),
+    );
+    return false;
+  }
+
+  #buffered(): number {
+    return this.#frames ? this.#frames.buffered : this.#head.length;
+  }
+
+  #makeOrigin(protocol: "legacy" | "framed"): RequestOrigin {
+    return {
+      protocol,
+      peer: this.#client.peer,
+      // One identity per connection: the authorizer remembers the token it proved.
+      identity: { address: this.#client.host, protocol },
+      admit: () => {
+        const refused = this.#share.admit();
+        if (refused) this.#event("queue-share");
+        return refused;
+      },
+      release: () => this.#share.release(),
+    };
   }
 
   /** Answers every whole frame buffered: how many, or -1 when the stream cannot be framed and must close. */
@@ -233,16 +287,17 @@ export class Connection {
       const payload = frames.next();
       if (payload === null) return served;
       if (payload instanceof WireError) {
-        this.#fail(true, payload);
+        this.#fail(payload);
         return -1;
       }
-      this.#serveMessage(payload, true, false);
+      this.#serveMessage(payload, false);
       served++;
     }
   }
 
   /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
-  #serveMessage(message: Uint8Array, framed: boolean, close: boolean): void {
+  #serveMessage(message: Uint8Array, close: boolean): void {
+    const framed = this.#mode === "framed";
     const slot = this.#replies.reserve();
     const outcome = this.#ctx.handler.handle(message, this.#origin);
     if (outcome instanceof Promise) {
@@ -252,16 +307,18 @@ export class Connection {
     }
   }
 
-  /** Replies with an error the stream cannot recover from, then closes. */
-  #fail(framed: boolean, error: WireError): void {
+  /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
+  #fail(error: WireError): void {
     const outcome = this.#ctx.handler.refuse(error, this.#origin);
+    const framed = this.#mode === "framed";
     this.#replies.fill(this.#replies.reserve(), encodeOutcome(outcome, framed), true);
   }
 
   #event(reason: ConnectionReason): void {
-    this.#ctx.log.debug("connection closed", { peer: this.peer, reason });
+    const peer = this.#client.peer;
+    this.#ctx.log.debug("connection limited", { peer, reason });
     try {
-      this.#ctx.onConnection?.({ reason, peer: this.peer });
+      this.#ctx.onConnection?.({ reason, peer });
     } catch (e) {
       this.#ctx.log.error("connection observer failed", { error: (e as Error).message });
     }

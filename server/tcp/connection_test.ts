@@ -6,7 +6,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/_test_utils.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import type { ConnectionReason } from "./connection.ts";
+import type { ConnectionReason } from "./limits.ts";
 import {
   address,
   framedBatch,

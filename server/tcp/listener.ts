@@ -3,6 +3,13 @@
  * sharing one `ConnectionContext`; `shutdown()` stops accepting and lets each
  * connection answer what it owes before it closes.
  *
+ * Past `maxConnections` a new connection is still accepted, told
+ * `SERVER_BUSY` in its protocol and closed (at most `MAX_REFUSING` at a time
+ * wait for their first bytes; more are closed at once). The process keeps a
+ * file descriptor in reserve: when it runs out all the same (EMFILE, ENFILE),
+ * the reserve is let go to accept and close the waiting client instead of
+ * leaving it hanging, and the failure is logged once per interval.
+ *
  * @example
  * ```ts ignore
  * import { BoardListener } from "./listener.ts";
@@ -12,12 +19,15 @@
  * ```
  * @module
  */
+import { Status, WireError } from "../../shared/errors.ts";
 import { Connection, type ConnectionContext } from "./connection.ts";
 
-/** How long accepting pauses when the process is out of file descriptors, in ms. */
+/** How long accepting pauses when the process is out of file descriptors and has no reserve, in ms. */
 const FD_BACKOFF_MS = 50;
 /** At most one log line per this interval about running out of descriptors, in ms. */
 const FD_LOG_INTERVAL_MS = 10_000;
+/** Connections over the cap that may wait at once to be told `SERVER_BUSY`. */
+export const MAX_REFUSING = 64;
 
 /** Accepts board connections until shut down. */
 export class BoardListener {
@@ -27,25 +37,27 @@ export class BoardListener {
   #listener: Deno.TcpListener | Deno.TlsListener;
   #context: ConnectionContext;
   #connections = new Set<Connection>();
+  #refusing = 0;
   #stopping = false;
   #fdFailures = 0;
   #fdLoggedAt = -Infinity;
+  #reserve: Deno.FsFile | null = null;
 
   /** A plain TCP listener, or a TLS one (`--tls-port`): the same protocols inside. */
   constructor(listener: Deno.TcpListener | Deno.TlsListener, context: ConnectionContext) {
     this.#listener = listener;
     this.#context = context;
     this.addr = listener.addr;
+    this.#takeReserve();
     this.finished = this.#accept();
   }
 
-  /** Connections open now. */
+  /** Connections open now (served or being refused). */
   get open(): number {
     return this.#connections.size;
   }
 
   async #accept(): Promise<void> {
-    const log = this.#context.log;
     while (!this.#stopping) {
       let conn: Deno.TcpConn | Deno.TlsConn;
       try {
@@ -56,28 +68,90 @@ export class BoardListener {
         if (code !== "EMFILE" && code !== "ENFILE") {
           // A client that reset before it was accepted (ENOTCONN, ECONNRESET,
           // ECONNABORTED): nothing to serve; accept the next one at once.
-          log.debug("accept skipped a client that had gone", { error: (e as Error).message });
+          this.#context.log.debug("accept skipped a client that had gone", {
+            error: (e as Error).message,
+          });
           continue;
         }
-        // Out of file descriptors: keep serving the connections there are,
-        // and try again shortly; say so once per interval, not per attempt.
-        this.#fdFailures++;
-        const now = performance.now();
-        if (now - this.#fdLoggedAt >= FD_LOG_INTERVAL_MS) {
-          log.error("accept failed: out of file descriptors", {
-            code,
-            failures: this.#fdFailures,
-            open: this.#connections.size,
-          });
-          this.#fdLoggedAt = now;
-          this.#fdFailures = 0;
-        }
-        await new Promise((resolve) => setTimeout(resolve, FD_BACKOFF_MS));
+        await this.#outOfDescriptors(code);
         continue;
       }
-      const connection = new Connection(conn, this.#context);
+      this.#start(conn);
+    }
+    this.#reserve?.close();
+    this.#reserve = null;
+  }
+
+  #start(conn: Deno.TcpConn | Deno.TlsConn): void {
+    const limits = this.#context.limits;
+    let connection: Connection;
+    if (limits.addConnection()) {
+      connection = new Connection(conn, this.#context);
       this.#connections.add(connection);
-      connection.serve().finally(() => this.#connections.delete(connection));
+      connection.serve().finally(() => {
+        this.#connections.delete(connection);
+        limits.removeConnection();
+      });
+      return;
+    }
+    if (this.#refusing >= MAX_REFUSING) {
+      const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+      conn.close();
+      this.#context.onConnection?.({ reason: "max-connections", peer });
+      return;
+    }
+    const refusal = {
+      reason: "max-connections" as const,
+      error: new WireError(
+        Status.SERVER_BUSY,
+        `the server has ${limits.options.maxConnections} connections open, its most`,
+      ),
+    };
+    connection = new Connection(conn, this.#context, refusal);
+    this.#refusing++;
+    this.#connections.add(connection);
+    connection.serve().finally(() => {
+      this.#connections.delete(connection);
+      this.#refusing--;
+    });
+  }
+
+  /** Out of descriptors: close the waiting client with the reserve's, or back off; log once per interval. */
+  async #outOfDescriptors(code: string): Promise<void> {
+    this.#fdFailures++;
+    const now = performance.now();
+    if (now - this.#fdLoggedAt >= FD_LOG_INTERVAL_MS) {
+      this.#context.log.error("accept failed: out of file descriptors", {
+        code,
+        failures: this.#fdFailures,
+        open: this.#connections.size,
+      });
+      this.#fdLoggedAt = now;
+      this.#fdFailures = 0;
+    }
+    if (this.#reserve) {
+      this.#reserve.close();
+      this.#reserve = null;
+      try {
+        const conn = await this.#listener.accept();
+        const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
+        conn.close();
+        this.#context.onConnection?.({ reason: "fd-reserve", peer });
+      } catch {
+        // Another client reset, or someone else took the descriptor.
+      }
+      this.#takeReserve();
+      if (this.#reserve) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, FD_BACKOFF_MS));
+    this.#takeReserve();
+  }
+
+  #takeReserve(): void {
+    try {
+      this.#reserve ??= Deno.openSync("/dev/null");
+    } catch {
+      // No /dev/null, no permission, or no descriptor free: back off instead.
     }
   }
 

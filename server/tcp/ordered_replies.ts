@@ -24,6 +24,7 @@
  * ```
  * @module
  */
+import { beforeDeadline } from "./deadline.ts";
 
 /** One reply's place in the order. */
 export interface ReplySlot {
@@ -153,23 +154,15 @@ export class OrderedReplies {
   async #write(bytes: Uint8Array): Promise<void> {
     let written = 0;
     while (written < bytes.length) {
-      const write = this.#conn.write(bytes.subarray(written));
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), this.#options.writeTimeoutMs);
-      });
-      try {
-        const n = await Promise.race([write, deadline]);
-        if (n === "timeout") {
-          // The write left behind settles (rejects) once the connection closes.
-          write.catch(() => {});
-          this.#options.onWriteTimeout?.();
-          throw new Deno.errors.TimedOut("a write made no progress");
-        }
-        written += n;
-      } finally {
-        clearTimeout(timer);
+      const n = await beforeDeadline(
+        this.#conn.write(bytes.subarray(written)),
+        this.#options.writeTimeoutMs,
+      );
+      if (n === "timeout") {
+        this.#options.onWriteTimeout?.();
+        throw new Deno.errors.TimedOut("a write made no progress");
       }
+      written += n;
     }
   }
 

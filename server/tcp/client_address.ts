@@ -1,0 +1,82 @@
+/**
+ * Who a board connection's client is, and whether its address may open one
+ * more connection. From a `--trusted-proxy` peer the stream may begin with a
+ * PROXY protocol v2 header naming the real client; from anyone else (or when
+ * the header is absent) the TCP peer is the client. The address then counts
+ * against the per-address cap until `release()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ClientAddress } from "./client_address.ts";
+ *
+ * const client = new ClientAddress(conn.remoteAddr, trustedProxies, limits);
+ * const rest = client.take(firstBytes); // the bytes after a header, or null for more
+ * const refusal = client.admit(); // null, or SERVER_BUSY over the per-address cap
+ * client.release(); // at close
+ * ```
+ * @module
+ */
+import { Status, WireError } from "../../shared/errors.ts";
+import type { AddressRanges } from "../auth/cidr.ts";
+import type { BoardLimits, Refusal } from "./limits.ts";
+import { parseProxyV2 } from "./proxy_v2.ts";
+
+/** The client of one connection. */
+export class ClientAddress {
+  /** `host:port` of the client, for logs and observers. */
+  peer: string;
+  /** The client's address, as counted against the per-address cap. */
+  host: string;
+  /** Whether a PROXY header may still come (a trusted peer's first bytes). */
+  awaitingHeader: boolean;
+  #limits: BoardLimits;
+  #counted = false;
+
+  constructor(remote: Deno.NetAddr, trusted: AddressRanges | null, limits: BoardLimits) {
+    this.host = remote.hostname;
+    this.peer = `${remote.hostname}:${remote.port}`;
+    this.awaitingHeader = trusted?.has(remote.hostname) ?? false;
+    this.#limits = limits;
+  }
+
+  /**
+   * Reads a PROXY v2 header off the start of the stream while one may come:
+   * the bytes after it (all of `head` when there is none), null while more
+   * are needed, or a `MALFORMED_BUFFER` error.
+   */
+  take(head: Uint8Array): Uint8Array | null | WireError {
+    if (!this.awaitingHeader) return head;
+    const header = parseProxyV2(head);
+    if (header === null || header instanceof WireError) return header;
+    this.awaitingHeader = false;
+    if (header === "absent") return head;
+    if (header.source) {
+      this.host = header.source.hostname;
+      const host = this.host.includes(":") ? `[${this.host}]` : this.host;
+      this.peer = `${host}:${header.source.port}`;
+    }
+    return head.subarray(header.length);
+  }
+
+  /** Counts the connection against its address's cap: null, or the refusal when the cap is reached. */
+  admit(): Refusal | null {
+    if (this.#limits.addAddress(this.host)) {
+      this.#counted = true;
+      return null;
+    }
+    const cap = this.#limits.options.maxConnectionsPerAddress;
+    return {
+      reason: "max-per-address",
+      error: new WireError(
+        Status.SERVER_BUSY,
+        `${this.host} already has ${cap} connections open, the most one address may have`,
+      ),
+    };
+  }
+
+  /** Gives the address's place back (once the connection has closed). */
+  release(): void {
+    if (this.#counted) this.#limits.removeAddress(this.host);
+    this.#counted = false;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * What the board port's connections share so that no client can exhaust or
+ * starve the others: caps on connections (all, and per client address), a
+ * budget of bytes buffered across every connection, and each connection's
+ * share of the inference queue.
+ *
+ * The queue share: a connection may have at most
+ * `max(minQueueShare, floor(maxQueued / busy))` digits waiting, where `busy`
+ * counts the connections with digits waiting (itself included). A flood of
+ * pipelined requests from a few connections thus fills their own shares and
+ * gets `SERVER_BUSY` for the excess, while a connection that asks now and
+ * then always finds room; a lone client may still use the whole queue.
+ *
+ * @example
+ * ```ts
+ * import { BoardLimits } from "./limits.ts";
+ *
+ * const limits = new BoardLimits({ maxConnections: 2, maxConnectionsPerAddress: 1,
+ *   maxBufferedBytes: 1 << 20, maxQueued: 4096, minQueueShare: 16 });
+ * console.log(limits.addAddress("10.0.0.7"), limits.addAddress("10.0.0.7")); // true false
+ * const share = limits.queueShare();
+ * console.log(share.admit()); // null: admitted
+ * share.release();
+ * ```
+ * @module
+ */
+import { Status, WireError } from "../../shared/errors.ts";
+
+/** Why the board port closed, refused or limited a connection, for an observer. */
+export type ConnectionReason =
+  | "read-timeout"
+  | "silent"
+  | "idle-timeout"
+  | "write-timeout"
+  | "max-connections"
+  | "max-per-address"
+  | "buffer-budget"
+  | "queue-share"
+  | "fd-reserve";
+
+/** A connection-level event: what `onConnection` receives. */
+export interface ConnectionEvent {
+  reason: ConnectionReason;
+  /** The client (`host:port`; behind a trusted proxy, the real client). */
+  peer: string;
+}
+
+/** A refusal decided before the protocol is known: sent once it is. */
+export interface Refusal {
+  error: WireError;
+  reason: ConnectionReason;
+}
+
+/** The limits, each a server option. */
+export interface LimitOptions {
+  /** Connections served at once; more are refused with `SERVER_BUSY`. */
+  maxConnections: number;
+  /** Connections served at once from one client address. */
+  maxConnectionsPerAddress: number;
+  /** Bytes of unfinished messages buffered across all connections. */
+  maxBufferedBytes: number;
+  /** The queue's size (`InferenceQueue`'s `maxQueued`), shared out between busy connections. */
+  maxQueued: number;
+  /** The smallest share of the queue a connection gets however many are busy. */
+  minQueueShare: number;
+}
+
+/** Shared counters of the board port's limits. */
+export class BoardLimits {
+  readonly options: LimitOptions;
+  #open = 0;
+  #perAddress = new Map<string, number>();
+  #buffered = 0;
+  #busy = 0;
+
+  constructor(options: LimitOptions) {
+    this.options = options;
+  }
+
+  /** Connections being served. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Bytes buffered across all connections. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Connections with digits waiting. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** Takes a connection place; false when all are taken. */
+  addConnection(): boolean {
+    if (this.#open >= this.options.maxConnections) return false;
+    this.#open++;
+    return true;
+  }
+
+  removeConnection(): void {
+    this.#open--;
+  }
+
+  /** Takes a place for one more connection from `address`; false when it has its cap. */
+  addAddress(address: string): boolean {
+    const n = this.#perAddress.get(address) ?? 0;
+    if (n >= this.options.maxConnectionsPerAddress) return false;
+    this.#perAddress.set(address, n + 1);
+    return true;
+  }
+
+  removeAddress(address: string): void {
+    const n = (this.#perAddress.get(address) ?? 1) - 1;
+    if (n > 0) this.#perAddress.set(address, n);
+    else this.#perAddress.delete(address);
+  }
+
+  /** Changes a connection's buffered bytes by `delta`; false (and no change) when a rise would pass the budget. */
+  charge(delta: number): boolean {
+    if (delta > 0 && this.#buffered + delta > this.options.maxBufferedBytes) return false;
+    this.#buffered += delta;
+    return true;
+  }
+
+  /** A new connection's share of the queue. */
+  queueShare(): QueueShare {
+    return new QueueShare(this);
+  }
+
+  /** @internal the share of a connection, counting it among the busy ones. */
+  shareSize(countSelf: boolean): number {
+    const busy = this.#busy + (countSelf ? 1 : 0);
+    return Math.max(this.options.minQueueShare, Math.floor(this.options.maxQueued / busy));
+  }
+
+  /** @internal */
+  busyChanged(delta: number): void {
+    this.#busy += delta;
+  }
+}
+
+/** One connection's digits in the queue, against its share. */
+export class QueueShare {
+  #limits: BoardLimits;
+  #queued = 0;
+
+  constructor(limits: BoardLimits) {
+    this.#limits = limits;
+  }
+
+  /** Digits of this connection waiting or running. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Admits one more digit, or refuses it with `SERVER_BUSY` when the connection has its share. */
+  admit(): WireError | null {
+    const share = this.#limits.shareSize(this.#queued === 0);
+    if (this.#queued >= share) {
+      return new WireError(
+        Status.SERVER_BUSY,
+        `this connection already has ${this.#queued} digits waiting, its share of the queue; ` +
+          "others are served first",
+      );
+    }
+    if (this.#queued++ === 0) this.#limits.busyChanged(1);
+    return null;
+  }
+
+  /** One admitted digit has left the queue. */
+  release(): void {
+    if (--this.#queued === 0) this.#limits.busyChanged(-1);
+  }
+}
+
+/**
+ * The default cap on board connections. Deno raises its soft file limit to
+ * the hard one at start (commonly 524,288 or more), so this cap, not the
+ * file limit, is what a crowd meets: refused with a reply. Where the limit is
+ * lower (`ulimit -n 1024`), set `--max-connections` below it; past the limit
+ * the listener's reserve descriptor still accepts and closes. (The limit
+ * itself cannot be read: `/proc/self/limits` needs `--allow-all`.)
+ */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;

@@ -1,0 +1,230 @@
+// The board port's limits against real clients on loopback: no client can
+// exhaust or starve the others.
+import assert from "node:assert/strict";
+import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { InferenceClient } from "../../client/client.ts";
+import { runScenario } from "./_socket_scenarios.ts";
+import { AddressRanges } from "../auth/cidr.ts";
+import type { ConnectionEvent } from "./limits.ts";
+import type { RequestEvent } from "../handler.ts";
+import {
+  address,
+  framedBatch,
+  readAll,
+  splitFramed,
+  withServer,
+  writeAll,
+} from "./_test_server.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const statsFrame = (id: number) =>
+  encodeRequest({ command: Command.GET_STATS, requestId: id }, true);
+
+/** A whole legacy reply, decoded. */
+function legacyReply(bytes: Uint8Array): DecodedReply {
+  const reply = decodeReply(bytes);
+  assert.ok(!(reply instanceof WireError), `${bytes.length} bytes: ${reply}`);
+  return reply;
+}
+
+/** Sends one framed request on a new connection and reads its reply, keeping the connection open. */
+async function openWithRequest(port: number, prefix: Uint8Array = new Uint8Array(0)) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(conn, Uint8Array.of(...prefix, ...statsFrame(1)));
+  const buf = new Uint8Array(4096);
+  const n = await conn.read(buf);
+  const { replies } = splitFramed(buf.subarray(0, n ?? 0));
+  return { conn, reply: replies[0] };
+}
+
+Deno.test("a good client beside 20 pipelining flooders gets its replies, not SERVER_BUSY", async () => {
+  await withServer({}, async (server) => {
+    const flood = framedBatch(2000);
+    const flooders = await Promise.all(
+      Array.from({ length: 20 }, () => Deno.connect(address(server))),
+    );
+    const flooding = flooders.map(async (conn) => {
+      const [bytes] = await Promise.all([
+        readAll(conn),
+        writeAll(conn, flood).then(() => conn.closeWrite()),
+      ]);
+      return splitFramed(bytes).replies;
+    });
+    // Let the flood fill the queue before the good client asks.
+    await sleep(300);
+    const good = await InferenceClient.connect(address(server));
+    const statuses: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      statuses.push((await good.infer({ digitU8: new Uint8Array(784) })).status);
+    }
+    good.close();
+    const floods = await Promise.all(flooding);
+    for (const c of flooders) c.close();
+    assert.deepEqual(statuses.filter((s) => s !== Status.OK), []);
+    // The flooders were answered (some refused for their own excess), in order.
+    for (const replies of floods) {
+      assert.equal(replies.length, 2000);
+      assert.ok(replies.some((r) => r.status === Status.OK));
+    }
+  });
+});
+
+Deno.test("connections over the per-address cap get SERVER_BUSY in their protocol, then a close", async () => {
+  const events: ConnectionEvent[] = [];
+  await withServer(
+    { maxConnectionsPerAddress: 3, onConnection: (e) => events.push(e) },
+    async (server) => {
+      const port = server.addr.port;
+      const open = await Promise.all([1, 2, 3].map(() => openWithRequest(port)));
+      for (const { reply } of open) assert.equal(reply.status, Status.OK);
+      // Framed: the refusal is a framed error reply.
+      const refused = await Deno.connect(address(server));
+      await writeAll(refused, statsFrame(9));
+      const { replies } = splitFramed(await readAll(refused));
+      refused.close();
+      assert.equal(replies.length, 1);
+      assert.equal(replies[0].status, Status.SERVER_BUSY);
+      assert.match(replies[0].error, /127\.0\.0\.1 already has 3 connections/);
+      // Legacy: a bare error buffer.
+      const legacy = await Deno.connect(address(server));
+      await writeAll(legacy, oldClientRequest(new Float32Array(784)));
+      const bytes = await readAll(legacy);
+      legacy.close();
+      assert.equal(legacyReply(bytes).status, Status.SERVER_BUSY);
+      // A place freed is a place taken.
+      open[0].conn.close();
+      await sleep(100);
+      const again = await openWithRequest(port);
+      assert.equal(again.reply.status, Status.OK);
+      again.conn.close();
+      for (const { conn } of open.slice(1)) conn.close();
+      assert.equal(events.filter((e) => e.reason === "max-per-address").length, 2);
+    },
+  );
+});
+
+Deno.test("connections over the global cap get SERVER_BUSY, and the cap frees as connections close", async () => {
+  const events: ConnectionEvent[] = [];
+  await withServer({ maxConnections: 2, onConnection: (e) => events.push(e) }, async (server) => {
+    const port = server.addr.port;
+    const open = await Promise.all([1, 2].map(() => openWithRequest(port)));
+    const third = await openWithRequest(port);
+    assert.equal(third.reply.status, Status.SERVER_BUSY);
+    assert.match(third.reply.error, /2 connections open/);
+    assert.equal(await third.conn.read(new Uint8Array(16)), null, "closed after the refusal");
+    third.conn.close();
+    open[0].conn.close();
+    await sleep(100);
+    const fourth = await openWithRequest(port);
+    assert.equal(fourth.reply.status, Status.OK);
+    fourth.conn.close();
+    open[1].conn.close();
+    assert.deepEqual(events.map((e) => e.reason), ["max-connections"]);
+  });
+});
+
+Deno.test("an idle framed connection is closed after the idle timeout, its replies delivered", async () => {
+  const events: ConnectionEvent[] = [];
+  await withServer(
+    { idleTimeoutMs: 300, onConnection: (e) => events.push(e) },
+    async (server) => {
+      const { conn, reply } = await openWithRequest(server.addr.port);
+      assert.equal(reply.status, Status.OK);
+      assert.equal((await readAll(conn)).length, 0, "closed with nothing more");
+      conn.close();
+      assert.deepEqual(events.map((e) => e.reason), ["idle-timeout"]);
+    },
+  );
+});
+
+Deno.test("the budget of buffered bytes refuses what would pass it, and is given back on close", async () => {
+  const events: ConnectionEvent[] = [];
+  await withServer(
+    { maxBufferedBytes: 10_000, messageTimeoutMs: 2000, onConnection: (e) => events.push(e) },
+    async (server) => {
+      const half = oldClientRequest(new Float32Array(784)).subarray(0, 3000);
+      const holders: Deno.Conn[] = [];
+      for (let i = 0; i < 3; i++) {
+        const conn = await Deno.connect(address(server));
+        await writeAll(conn, half);
+        holders.push(conn);
+      }
+      await sleep(100);
+      const over = await Deno.connect(address(server));
+      await writeAll(over, half);
+      const reply = legacyReply(await readAll(over));
+      over.close();
+      assert.equal(reply.status, Status.SERVER_BUSY);
+      assert.match(reply.error, /budget/);
+      for (const c of holders) c.close();
+      await sleep(100);
+      const ok = await openWithRequest(server.addr.port);
+      assert.equal(ok.reply.status, Status.OK);
+      ok.conn.close();
+      assert.deepEqual(events.map((e) => e.reason), ["buffer-budget"]);
+    },
+  );
+});
+
+/** A PROXY v2 header naming `ip:port` (TCP over IPv4) as the client. */
+function proxyHeader(ip: string, port: number): Uint8Array {
+  return Uint8Array.of(
+    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+    0x21,
+    0x11,
+    0,
+    12,
+    ...ip.split(".").map(Number),
+    127,
+    0,
+    0,
+    1,
+    port >> 8,
+    port & 0xff,
+    0x7d,
+    0x01,
+  );
+}
+
+Deno.test("from a trusted proxy, the PROXY v2 header's address is the client's: in events and per-address caps", async () => {
+  const requests: RequestEvent[] = [];
+  const trusted = AddressRanges.parse("127.0.0.0/8");
+  assert.ok(!(trusted instanceof Error));
+  await withServer(
+    { trustedProxies: trusted, maxConnectionsPerAddress: 1, onRequest: (e) => requests.push(e) },
+    async (server) => {
+      const port = server.addr.port;
+      const a = await openWithRequest(port, proxyHeader("10.9.8.7", 4000));
+      assert.equal(a.reply.status, Status.OK);
+      const b = await openWithRequest(port, proxyHeader("10.9.8.7", 4001));
+      assert.equal(b.reply.status, Status.SERVER_BUSY, "same client address: over the cap of 1");
+      assert.match(b.reply.error, /10\.9\.8\.7 already has 1/);
+      const c = await openWithRequest(port, proxyHeader("10.1.1.1", 5000));
+      assert.equal(c.reply.status, Status.OK, "another client behind the same proxy");
+      for (const x of [a, b, c]) x.conn.close();
+      assert.deepEqual(
+        requests.map((e) => e.peer),
+        ["10.9.8.7:4000", "10.9.8.7:4001", "10.1.1.1:5000"],
+      );
+    },
+  );
+});
+
+Deno.test("from an untrusted peer, a PROXY v2 header is a malformed message", async () => {
+  await withServer({}, async (server) => {
+    const conn = await Deno.connect(address(server));
+    await writeAll(conn, Uint8Array.of(...proxyHeader("10.9.8.7", 4000), ...statsFrame(1)));
+    const reply = legacyReply(await readAll(conn));
+    conn.close();
+    assert.ok([Status.MALFORMED_BUFFER, Status.FRAME_TOO_LARGE].includes(reply.status as 3 | 4));
+  });
+});
+
+Deno.test("1,000 connections each dripping a frame are each cut on schedule with MALFORMED_BUFFER", async () => {
+  const result = await runScenario(8192, ["drip", 1000, "messageTimeoutMs=1000"]);
+  assert.equal(result.total, 1000);
+  assert.equal(result.replied, 1000);
+  assert.equal(result.onSchedule, 1000, "cut while still dripping");
+});
