@@ -142,6 +142,7 @@ export class InferenceEngine {
   #sequence = 0;
   #lock: Promise<unknown> = Promise.resolve();
   #stopped: string | null = null;
+  #restarting = false;
   #onStop: (reason: string) => void = () => {};
   #stopping: Promise<never>;
 
@@ -157,6 +158,11 @@ export class InferenceEngine {
     });
     this.#stopping.catch(() => {});
     this.#watch(spawned);
+  }
+
+  /** Whether runs can be served now: not stopped, and no worker being replaced (readiness). */
+  get answering(): boolean {
+    return this.#stopped === null && !this.#restarting;
   }
 
   /** Starts the worker and loads `model` (ONNX bytes) into it. */
@@ -223,11 +229,14 @@ export class InferenceEngine {
     retire(this.#current);
     this.restarts++;
     this.#sequence = 0;
+    this.#restarting = true;
     try {
       this.#current = await spawn(this.#model, this.#threads, this.maxBatch);
       this.#watch(this.#current);
     } catch (e) {
       this.#stop(`the engine worker hung and could not be restarted: ${(e as Error).message}`);
+    } finally {
+      this.#restarting = false;
     }
     if (this.#stopped) retire(this.#current);
   }

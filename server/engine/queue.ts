@@ -50,6 +50,8 @@ export interface QueueOptions {
   maxBatch: number;
   /** The most digits waiting; more are refused with `SERVER_BUSY`. */
   maxQueued: number;
+  /** Told of every finished run (metrics). */
+  onRun?: (batchSize: number, runMs: number) => void;
 }
 
 /**
@@ -166,6 +168,7 @@ export class InferenceQueue {
     const n = run.batch.length;
     this.runs++;
     this.served += n;
+    this.#options.onRun?.(n, ms);
     for (let i = 0; i < n; i++) {
       const own = scores.subarray(i * 10, i * 10 + 10);
       run.batch[i].resolve({

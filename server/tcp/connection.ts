@@ -27,6 +27,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
 import type { Logger } from "../log.ts";
+import type { RequestEvent } from "../monitor/monitor.ts";
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -41,6 +42,8 @@ export interface ConnectionContext {
   readTimeoutMs: number;
   /** Replies a framed client may have outstanding before the server stops reading from it. */
   maxPipelined: number;
+  /** Told of every answered request (metrics, dashboard, logs). */
+  observe?: (event: RequestEvent) => void;
 }
 
 const READ_SIZE = 16 * 1024;
@@ -150,6 +153,8 @@ export class Connection {
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
   #closing = false;
+  /** The firmware named by the connection's first request. */
+  #client: string | null = null;
 
   constructor(conn: Deno.TcpConn, ctx: ConnectionContext) {
     this.#conn = conn;
@@ -283,32 +288,65 @@ export class Connection {
 
   /** Decodes one message and reserves its reply slot, filled now or when its inference is done. */
   #serveRequest(message: Uint8Array, framed: boolean, close: boolean): void {
+    const received = performance.now();
     const slot = this.#replies.reserve();
     const request = decodeRequest(message);
+    const protocol = framed ? "framed" : "legacy";
+    const bytesIn = message.length + (framed ? 4 : 0);
+    let pixels: { digitU8: Uint8Array | null; digit: Float32Array | null } | null = null;
+    const reply = (
+      bytes: Uint8Array,
+      inference: boolean,
+      error: WireError | null,
+      r?: Inference,
+    ) => {
+      this.#replies.fill(slot, bytes, close);
+      this.#ctx.observe?.({
+        protocol,
+        inference,
+        status: error ? error.status : Status.OK,
+        digits: r ? 1 : 0,
+        durationMs: performance.now() - received,
+        queueMs: r?.queueMs ?? 0,
+        computeMs: r?.inferenceMs ?? 0,
+        bytesIn,
+        bytesOut: bytes.length,
+        peer: this.peer,
+        client: this.#client,
+        error: error?.message,
+        id: request instanceof WireError ? undefined : request.requestId,
+        samples: r && pixels
+          ? [{ ...pixels, predicted: r.predicted, score: r.scores[r.predicted] }]
+          : undefined,
+      });
+    };
     if (request instanceof WireError) {
       this.#logError(request, 0);
-      this.#replies.fill(slot, errorReply(request, 0, framed), close);
+      reply(errorReply(request, 0, framed), true, request);
       return;
     }
+    if (request.client) this.#client = request.client;
     if (request.command === Command.GET_STATS) {
       const stats = this.#ctx.stats();
-      this.#replies.fill(
-        slot,
+      reply(
         encodeReply({ command: Command.GET_STATS, requestId: request.requestId, stats }, framed),
-        close,
+        false,
+        null,
       );
       return;
     }
     const inference = this.#ctx.queue.submit(request.digitU8, request.digit);
+    // The decoded digit is a view of the read buffer, which later reads overwrite: copied for the dashboard.
+    pixels = { digitU8: request.digitU8?.slice() ?? null, digit: request.digit?.slice() ?? null };
     if (inference instanceof WireError) {
       this.#logError(inference, request.requestId);
-      this.#replies.fill(slot, errorReply(inference, request.requestId, framed), close);
+      reply(errorReply(inference, request.requestId, framed), true, inference);
       return;
     }
     inference.then(
       (result) => {
         if (this.#ctx.log.enabled("debug")) this.#logInference(request, result);
-        this.#replies.fill(slot, inferenceReply(request, result, framed), close);
+        reply(inferenceReply(request, result, framed), true, null, result);
       },
       (error: WireError) => {
         this.#ctx.log.error("inference failed", {
@@ -316,7 +354,7 @@ export class Connection {
           code: error.code,
           error: error.message,
         });
-        this.#replies.fill(slot, errorReply(error, request.requestId, framed), close);
+        reply(errorReply(error, request.requestId, framed), true, error);
       },
     );
   }
