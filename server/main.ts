@@ -11,9 +11,9 @@
  */
 import { parseArgs } from "node:util";
 import { EngineError } from "./engine/engine.ts";
-import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, Logger, type LogLevel } from "./log.ts";
 import { ModelError } from "./models/model.ts";
-import { DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
+import { DEFAULT_HTTP_PORT, DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
 
 const USAGE = `Usage: deno task serve [options]
 
@@ -21,12 +21,16 @@ Serves MNIST inference over TCP to boards and other clients (legacy and framed p
 
 Options:
   --host HOST                 address to listen on (default 0.0.0.0)
-  --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's)
+  --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's; 0 picks a free one)
+  --http-port PORT            HTTP port: Open Inference Protocol, /metrics, dashboard (default
+                              ${DEFAULT_HTTP_PORT}; 0 picks a free one; --port 0 implies 0)
+  --no-http                   no HTTP port
   --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist.onnx)
   --allow-checksum-mismatch   serve a model whose sha256 differs from the metadata beside it
   --threads N                 WASM threads for onnxruntime-web (default ${DEFAULT_THREADS})
   --max-batch N               most digits in one inference run (default 128)
   --log-level LEVEL           ${LOG_LEVELS.join(", ")} (default info; per-request lines at debug)
+  --log-format FORMAT         ${LOG_FORMATS.join(" or ")} (default plain; json: one object per line)
   -h, --help                  show this help`;
 
 function fail(message: string): never {
@@ -47,11 +51,14 @@ try {
     options: {
       host: { type: "string" },
       port: { type: "string" },
+      "http-port": { type: "string" },
+      "no-http": { type: "boolean" },
       model: { type: "string" },
       "allow-checksum-mismatch": { type: "boolean" },
       threads: { type: "string" },
       "max-batch": { type: "string" },
       "log-level": { type: "string" },
+      "log-format": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   }).values;
@@ -64,13 +71,23 @@ if (args.help) {
 }
 const level = (args["log-level"] ?? "info") as LogLevel;
 if (!LOG_LEVELS.includes(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
-const log = new Logger(level);
+const format = (args["log-format"] ?? "plain") as LogFormat;
+if (!LOG_FORMATS.includes(format)) fail(`--log-format must be one of ${LOG_FORMATS.join(", ")}`);
+const log = new Logger(level, undefined, format);
+if (args["no-http"] && args["http-port"] !== undefined) {
+  fail("--no-http and --http-port contradict");
+}
 
 let server;
 try {
   server = await startServer({
     hostname: args.host ?? "0.0.0.0",
     port: positiveInt("port", args.port, DEFAULT_PORT, 0),
+    httpPort: args["no-http"]
+      ? null
+      : args["http-port"] === undefined
+      ? undefined
+      : positiveInt("http-port", args["http-port"], DEFAULT_HTTP_PORT, 0),
     model: args.model,
     verifyChecksum: !args["allow-checksum-mismatch"],
     threads: positiveInt("threads", args.threads, DEFAULT_THREADS),
@@ -83,7 +100,19 @@ try {
   }
   throw e;
 }
-console.log(`mnist-server ${server.describe()}`);
+// The start line: programs read it from stdout line 1 (under json, from its fields too).
+const httpAddr = server.http && `${server.http.addr.hostname}:${server.http.addr.port}`;
+console.log(log.format(
+  "info",
+  `mnist-server ${server.describe()}`,
+  format === "json"
+    ? {
+      address: `${server.addr.hostname}:${server.addr.port}`,
+      http: httpAddr ?? undefined,
+      model: server.model.path,
+    }
+    : undefined,
+));
 
 let stopping = false;
 const stop = async (signal: string) => {

@@ -29,13 +29,33 @@ Deno.test("--help prints the flags and exits 0", async () => {
   const { code, stdout } = await serve(["--help"]).output();
   const text = new TextDecoder().decode(stdout);
   assert.equal(code, 0);
-  for (const flag of ["--host", "--port", "--model", "--log-level", "--help"]) {
+  for (
+    const flag of [
+      "--host",
+      "--port",
+      "--http-port",
+      "--no-http",
+      "--model",
+      "--log-level",
+      "--log-format",
+      "--help",
+    ]
+  ) {
     assert.ok(text.includes(flag), flag);
   }
 });
 
 Deno.test("bad flags are refused with a message and exit 2", async () => {
-  for (const args of [["--port", "http"], ["--log-level", "loud"], ["--frobnicate"]]) {
+  for (
+    const args of [
+      ["--port", "http"],
+      ["--log-level", "loud"],
+      ["--frobnicate"],
+      ["--http-port", "-1"],
+      ["--log-format", "xml"],
+      ["--no-http", "--http-port", "8001"],
+    ]
+  ) {
     const { code, stderr } = await serve(args).output();
     assert.equal(code, 2, args.join(" "));
     assert.match(new TextDecoder().decode(stderr), /error: /);
@@ -50,8 +70,13 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   const line = await firstLine(child.stdout);
   assert.match(
     line,
-    /listening on 127\.0\.0\.1:\d+ model=.*mnist\.onnx parameters=93322 engine="onnxruntime-web/,
+    /^\S+Z INFO mnist-server listening on 127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ model=.*mnist\.onnx parameters=93322 engine="onnxruntime-web/,
   );
+  const http = Number(line.match(/http=127\.0\.0\.1:(\d+)/)![1]);
+  assert.notEqual(http, 8000, "--port 0 implies a free HTTP port");
+  const ready = await fetch(`http://127.0.0.1:${http}/v2/health/ready`);
+  await ready.body?.cancel();
+  assert.equal(ready.status, 200);
   const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
   const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
   const reply = await client.infer({ digitU8: new Uint8Array(784) });
