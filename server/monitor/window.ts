@@ -1,8 +1,9 @@
 /**
- * Traffic over the last few seconds (10 by default), in one-second slots:
+ * Traffic over the last few whole seconds (10 by default), in one-second slots:
  * requests, digits, errors by code, engine runs and batch sizes, and a
- * latency histogram with 2%-wide buckets for p50/p99. The periodic log line
- * and the dashboard both read it, so they agree with each other.
+ * latency histogram with 2%-wide buckets for p50/p99. The second under way
+ * is left out until it ends, so a rate is always a count over whole seconds.
+ * The periodic log line and the dashboard both read it, so they agree.
  *
  * @example
  * ```ts
@@ -11,7 +12,7 @@
  * const window = new TrafficWindow();
  * window.request(1.5, "OK", 1);
  * window.run(1);
- * console.log(window.summary()); // { requestsPerSecond: 0.1, p50Ms: ~1.5, ... }
+ * console.log(window.summary()); // a second later: { requestsPerSecond: 0.1, p50Ms: ~1.5, ... }
  * ```
  * @module
  */
@@ -71,7 +72,8 @@ export class TrafficWindow {
   constructor(seconds = 10, now: () => number = () => performance.now()) {
     this.seconds = seconds;
     this.#now = now;
-    this.#slots = Array.from({ length: seconds }, () => ({
+    // One slot more than the span: the second under way fills it.
+    this.#slots = Array.from({ length: seconds + 1 }, () => ({
       second: -1,
       requests: 0,
       digits: 0,
@@ -85,7 +87,7 @@ export class TrafficWindow {
 
   #slot(): Slot {
     const second = Math.floor(this.#now() / 1000);
-    const slot = this.#slots[second % this.seconds];
+    const slot = this.#slots[second % this.#slots.length];
     if (slot.second !== second) {
       slot.second = second;
       slot.requests =
@@ -117,7 +119,7 @@ export class TrafficWindow {
     slot.batchSizes.set(batchSize, (slot.batchSizes.get(batchSize) ?? 0) + 1);
   }
 
-  /** The figures of the full seconds in the window plus the current one. */
+  /** The figures of the last `seconds` whole seconds. */
   summary(): TrafficSummary {
     const current = Math.floor(this.#now() / 1000);
     const latency = new Uint32Array(BUCKETS);
@@ -125,7 +127,8 @@ export class TrafficWindow {
     const batchSizes: Record<string, number> = {};
     let requests = 0, digits = 0, runs = 0, runDigits = 0;
     for (const slot of this.#slots) {
-      if (slot.second < 0 || current - slot.second >= this.seconds) continue;
+      const age = current - slot.second;
+      if (slot.second < 0 || age < 1 || age > this.seconds) continue;
       requests += slot.requests;
       digits += slot.digits;
       runs += slot.runs;
