@@ -1,8 +1,10 @@
 /**
  * The load generator's core: simulated devices that each send `requests`
  * inferences, one at a time, the legacy way (a connection per request, a
- * bare request, a 96-byte reply, the server closes) or framed (over one
- * keep-alive connection per device, or a connection per request). Every
+ * bare request, a 96-byte reply, the server closes), framed (over one
+ * keep-alive connection per device, or a connection per request) or over
+ * HTTP (an Open Inference Protocol JSON infer of one digit, `fetch` keeping
+ * its connections alive). Every
  * request's latency, status and the server's figures are recorded; nothing
  * is printed. It runs in whichever thread calls it: `LoadPool`
  * (`pool.ts`) runs shares of the clients in Workers.
@@ -17,7 +19,7 @@
  * import { syntheticDigits } from "./digits.ts";
  *
  * const runner = new LoadRunner({
- *   hostname: "127.0.0.1", port: 32001, protocol: "framed", digits: "u8", keepAlive: true,
+ *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "framed", digits: "u8", keepAlive: true,
  *   garbage: false, clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
  * }, syntheticDigits(10));
  * const result = await runner.run();
@@ -34,13 +36,13 @@ import {
   InferenceRequestWriter,
   LEGACY_REPLY_LENGTH,
 } from "../shared/codec.ts";
-import { Status, statusName, WireError } from "../shared/errors.ts";
+import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
 
-/** The two protocols. */
-export const PROTOCOLS = ["legacy", "framed"] as const;
+/** The protocols. */
+export const PROTOCOLS = ["legacy", "framed", "http"] as const;
 export type Protocol = typeof PROTOCOLS[number];
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
 export const DIGIT_KINDS = ["float", "u8"] as const;
@@ -50,6 +52,8 @@ export type DigitKind = typeof DIGIT_KINDS[number];
 export interface LoadPlan {
   hostname: string;
   port: number;
+  /** The server's HTTP port (`http` protocol). */
+  httpPort: number;
   protocol: Protocol;
   digits: DigitKind;
   /** Framed only: one connection per client for all its requests. */
@@ -171,6 +175,8 @@ class Columns {
 interface InFlight {
   since: number;
   conn: Deno.Conn | null;
+  /** Aborts an HTTP request. */
+  abort?: () => void;
   timedOut: boolean;
 }
 
@@ -184,6 +190,7 @@ export class LoadRunner {
   #columns = new Columns();
   #errors: Record<string, number> = {};
   #inFlight = new Set<InFlight>();
+  #httpBodies = new Map<number, Uint8Array>();
   #origin = 0;
 
   constructor(plan: LoadPlan, digits: DigitSet) {
@@ -243,11 +250,13 @@ export class LoadRunner {
       if (!flight.timedOut && now - flight.since > this.plan.timeoutMs) {
         flight.timedOut = true;
         closeQuietly(flight.conn);
+        flight.abort?.();
       }
     }
   }
 
   async #client(c: number): Promise<void> {
+    if (this.plan.protocol === "http") return await this.#httpClient(c);
     const plan = this.plan;
     const framed = plan.protocol === "framed";
     const global = plan.firstClient + c;
@@ -321,6 +330,81 @@ export class LoadRunner {
       }
     } finally {
       closeQuietly(conn);
+      this.#inFlight.delete(flight);
+    }
+  }
+
+  /** The JSON body of an OIP infer of digit `pick`, made once per digit. */
+  #httpBody(pick: number): Uint8Array {
+    let body = this.#httpBodies.get(pick);
+    if (!body) {
+      const digit = this.#set.digits[pick];
+      const u8 = this.plan.digits === "u8";
+      body = new TextEncoder().encode(JSON.stringify({
+        inputs: [{
+          name: "input",
+          datatype: u8 ? "UINT8" : "FP32",
+          shape: [1, 784],
+          data: Array.from(digit, (v) => (u8 ? v : v / 255)),
+        }],
+      }));
+      this.#httpBodies.set(pick, body);
+    }
+    return body;
+  }
+
+  /** A client of the HTTP port: one OIP JSON infer at a time; `fetch` keeps connections alive. */
+  async #httpClient(c: number): Promise<void> {
+    const plan = this.plan;
+    const global = plan.firstClient + c;
+    const url = `http://${plan.hostname}:${plan.httpPort}/v2/models/mnist/infer`;
+    const flight: InFlight = { since: 0, conn: null, timedOut: false };
+    this.#inFlight.add(flight);
+    try {
+      for (let r = 0; r < plan.requests; r++) {
+        const start = performance.now();
+        if (start - this.#origin > plan.durationMs) break;
+        const pick = (global * 7919 + r) % this.#set.digits.length;
+        const label = this.#set.labels[pick];
+        const controller = new AbortController();
+        flight.since = start;
+        flight.timedOut = false;
+        flight.abort = () => controller.abort();
+        let status: number;
+        let document: { error?: string; outputs?: { data: number[] }[] };
+        try {
+          const response = await fetch(url, {
+            method: "POST",
+            body: this.#httpBody(pick) as Uint8Array<ArrayBuffer>,
+            headers: { "content-type": "application/json" },
+            signal: controller.signal,
+          });
+          status = response.status;
+          document = await response.json();
+        } catch (e) {
+          this.#fail(start, flight.timedOut ? "TIMEOUT" : errorKind(e));
+          continue;
+        }
+        const end = performance.now();
+        let code = 0;
+        let correct = -1;
+        const scores = document.outputs?.[0]?.data;
+        if (status === 200 && scores?.length === CLASSES) {
+          if (label >= 0) correct = argmax(scores) === label ? 1 : 0;
+        } else if (status === 200) {
+          this.#fail(start, "BAD_REPLY");
+          continue;
+        } else {
+          // "CODE: sentence": the wire's code names.
+          const name = document.error?.split(":")[0] ?? `HTTP_${status}`;
+          code = STATUS_NAMES.indexOf(name);
+          if (code < 0) code = Status.INTERNAL_ERROR;
+          this.#errors[name] = (this.#errors[name] ?? 0) + 1;
+        }
+        this.#columns.push(start - this.#origin, end - start, code, null, correct, false);
+        this.done++;
+      }
+    } finally {
       this.#inFlight.delete(flight);
     }
   }
