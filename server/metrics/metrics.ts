@@ -102,48 +102,58 @@ export class ServerMetrics {
   #latency: Histogram<"protocol">;
   #queueTime: Histogram;
   #batch: Histogram;
+  #cache = new Map<string, {
+    requests: { inc(n?: number): void };
+    bytesIn: { inc(n?: number): void };
+    bytesOut: { inc(n?: number): void };
+    latency: { observe(v: number): void };
+  }>();
+  #byModel: Record<
+    "success" | "count" | "exec" | "requestUs" | "queueUs" | "computeUs",
+    { inc(n?: number): void }
+  >;
 
   constructor(model: { model: string; version: string }, sources: MetricSources = {}) {
     this.#model = model;
     this.contentType = this.registry.contentType;
     const registers = [this.registry];
-    const mv = ["model", "version"] as const;
+    const labelNames = ["model", "version"] as const;
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new Counter<L>({ name, help, labelNames, registers });
     this.#success = counter(
       "nv_inference_request_success",
       "Number of successful inference requests, all batch sizes",
-      mv,
+      labelNames,
     );
     this.#failure = counter(
       "nv_inference_request_failure",
       "Number of failed inference requests, all batch sizes (reason: REJECTED, CANCELED, BACKEND, OTHER)",
-      [...mv, "reason"] as const,
+      [...labelNames, "reason"] as const,
     );
     this.#count = counter(
       "nv_inference_count",
       "Number of inferences performed (digits; a request of N digits counts N)",
-      mv,
+      labelNames,
     );
     this.#exec = counter(
       "nv_inference_exec_count",
       "Number of model executions performed (engine runs; one run infers a batch)",
-      mv,
+      labelNames,
     );
     this.#requestUs = counter(
       "nv_inference_request_duration_us",
       "Cumulative inference request duration in microseconds (arrival to reply)",
-      mv,
+      labelNames,
     );
     this.#queueUs = counter(
       "nv_inference_queue_duration_us",
       "Cumulative inference queuing duration in microseconds",
-      mv,
+      labelNames,
     );
     this.#computeUs = counter(
       "nv_inference_compute_infer_duration_us",
       "Cumulative compute inference duration in microseconds",
-      mv,
+      labelNames,
     );
     this.#requests = counter(
       "mnist_requests_total",
@@ -230,30 +240,61 @@ export class ServerMetrics {
         this.#computeUs,
       ]
     ) c.inc(model, 0);
+    const mv = [model.model, model.version];
+    this.#byModel = {
+      success: this.#success.labels(...mv),
+      count: this.#count.labels(...mv),
+      exec: this.#exec.labels(...mv),
+      requestUs: this.#requestUs.labels(...mv),
+      queueUs: this.#queueUs.labels(...mv),
+      computeUs: this.#computeUs.labels(...mv),
+    };
   }
 
   /** Records one finished request. */
   observeRequest(r: RequestFigures): void {
-    this.#requests.inc({ protocol: r.protocol, status: statusName(r.status) });
-    if (r.bytesIn > 0) this.#bytesIn.inc({ protocol: r.protocol }, r.bytesIn);
-    if (r.bytesOut > 0) this.#bytesOut.inc({ protocol: r.protocol }, r.bytesOut);
+    const c = this.#children(r.protocol, r.status);
+    c.requests.inc();
+    if (r.bytesIn > 0) c.bytesIn.inc(r.bytesIn);
+    if (r.bytesOut > 0) c.bytesOut.inc(r.bytesOut);
     if (!r.inference) return;
+    const m = this.#byModel;
     if (r.status === Status.OK) {
-      this.#success.inc(this.#model);
-      this.#count.inc(this.#model, r.digits);
-      this.#queueUs.inc(this.#model, Math.round(r.queueMs * 1000));
-      this.#computeUs.inc(this.#model, Math.round(r.computeMs * 1000));
+      m.success.inc();
+      m.count.inc(r.digits);
+      m.queueUs.inc(Math.round(r.queueMs * 1000));
+      m.computeUs.inc(Math.round(r.computeMs * 1000));
+      // Durations are of successful requests, as Triton's: duration / success is the mean.
+      m.requestUs.inc(Math.round(r.durationMs * 1000));
       this.#queueTime.observe(r.queueMs / 1000);
     } else {
       this.#failure.inc({ ...this.#model, reason: failureReason(r.status) });
     }
-    this.#requestUs.inc(this.#model, Math.round(r.durationMs * 1000));
-    this.#latency.observe({ protocol: r.protocol }, r.durationMs / 1000);
+    c.latency.observe(r.durationMs / 1000);
+  }
+
+  /**
+   * The labelled series of a protocol and status, looked up once: prom-client
+   * hashes a label object on every call, which costs more than the count.
+   */
+  #children(protocol: Protocol, status: number) {
+    const key = `${protocol} ${status}`;
+    let c = this.#cache.get(key);
+    if (!c) {
+      c = {
+        requests: this.#requests.labels(protocol, statusName(status)),
+        bytesIn: this.#bytesIn.labels(protocol),
+        bytesOut: this.#bytesOut.labels(protocol),
+        latency: this.#latency.labels(protocol),
+      };
+      this.#cache.set(key, c);
+    }
+    return c;
   }
 
   /** Records one engine run of `batchSize` digits. */
   observeRun(batchSize: number, _runMs: number): void {
-    this.#exec.inc(this.#model);
+    this.#byModel.exec.inc();
     this.#batch.observe(batchSize);
   }
 

@@ -362,7 +362,22 @@ export class Connection {
   /** Replies with an error the stream cannot recover from, then closes. */
   #fail(framed: boolean, error: WireError): void {
     this.#logError(error, 0);
-    this.#replies.fill(this.#replies.reserve(), errorReply(error, 0, framed), true);
+    const bytes = errorReply(error, 0, framed);
+    this.#replies.fill(this.#replies.reserve(), bytes, true);
+    this.#ctx.observe?.({
+      protocol: framed ? "framed" : "legacy",
+      inference: false,
+      status: error.status,
+      digits: 0,
+      durationMs: 0,
+      queueMs: 0,
+      computeMs: 0,
+      bytesIn: 0,
+      bytesOut: bytes.length,
+      peer: this.peer,
+      client: this.#client,
+      error: error.message,
+    });
   }
 
   #logError(error: WireError, requestId: number): void {
