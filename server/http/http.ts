@@ -108,9 +108,12 @@ export function httpStatusOf(error: WireError): number {
 async function readBody(request: Request, max: number): Promise<Uint8Array | WireError> {
   const tooLarge = (size: string) =>
     new WireError(Status.FRAME_TOO_LARGE, `the body is ${size} bytes; the limit is ${max}`);
-  const declared = Number(request.headers.get("content-length") ?? NaN);
+  const length = request.headers.get("content-length");
+  const declared = length === null ? NaN : Number(length);
   if (declared > max) return tooLarge(String(declared));
   if (!request.body) return new Uint8Array(0);
+  // A declared length within the limit is read in one go, cheaper than chunk by chunk.
+  if (declared >= 0) return new Uint8Array(await request.arrayBuffer());
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body) {

@@ -217,7 +217,9 @@ export function parseInferRequest(
     if (binary.length > 0) {
       return bad(`${binary.length} bytes follow the JSON but no input uses them`);
     }
-    const data = Array.isArray(input.data) ? input.data.flat(4) : null;
+    // Flat (row-major) or nested arrays; flat ones are used as they are.
+    const raw = Array.isArray(input.data) ? input.data : null;
+    const data = raw && (raw.length === 0 || !Array.isArray(raw[0])) ? raw : raw?.flat(4);
     if (!data) return bad(`input "${model.input}" has no "data" array`);
     if (data.length !== values) {
       return badDigits(
