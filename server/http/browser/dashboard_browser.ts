@@ -27,6 +27,8 @@ const { values } = parseArgs({
     send: { type: "string", default: "5" },
     screenshot: { type: "string" },
     chromium: { type: "string", default: "/usr/bin/chromium" },
+    /** Seconds to watch the page before the screenshot (the rate chart fills in). */
+    linger: { type: "string", default: "0" },
   },
 });
 if (!values.url) {
@@ -47,7 +49,7 @@ const profile = await Deno.makeTempDir({ prefix: "mnist-dashboard-chromium-" });
 // A fresh profile each run; playwright takes it as the persistent context's folder.
 const browser = await chromium.launchPersistentContext(profile, {
   executablePath: values.chromium,
-  viewport: { width: 1280, height: 900 },
+  viewport: { width: 1280, height: 690 },
   args: [
     "--headless",
     "--no-sandbox",
@@ -109,6 +111,7 @@ try {
       return { label: box.textContent, ink };
     })
   );
+  await page.waitForTimeout(Number(values.linger) * 1000);
   if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: true });
   console.log(JSON.stringify({ before, after, drawn, errors, external }));
 } finally {
