@@ -133,7 +133,7 @@ export interface DigitSample {
 /** The last `size` digits received, oldest first. */
 export class RecentDigits {
   readonly size: number;
-  #ring: DigitSample[] = [];
+  #ring: (Omit<DigitSample, "pixels"> & { bytes: Uint8Array })[] = [];
 
   constructor(size = 16) {
     this.size = size;
@@ -147,25 +147,24 @@ export class RecentDigits {
     score: number,
     protocol: string,
   ): void {
+    // Every request comes through here: copy only, encode when the dashboard asks.
     const bytes = new Uint8Array(784);
-    if (digitU8) bytes.set(Array.prototype.slice.call(digitU8, 0, 784));
-    else if (digit) {
+    if (digitU8) {
+      for (let i = 0; i < 784; i++) bytes[i] = digitU8[i];
+    } else if (digit) {
       for (let i = 0; i < 784; i++) {
         const v = digit[i];
         bytes[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
       }
     }
-    this.#ring.push({
-      pixels: btoa(String.fromCharCode(...bytes)),
-      predicted,
-      score,
-      protocol,
-      at: Date.now(),
-    });
+    this.#ring.push({ bytes, predicted, score, protocol, at: Date.now() });
     if (this.#ring.length > this.size) this.#ring.shift();
   }
 
   list(): DigitSample[] {
-    return [...this.#ring];
+    return this.#ring.map(({ bytes, ...rest }) => ({
+      ...rest,
+      pixels: btoa(String.fromCharCode(...bytes)),
+    }));
   }
 }
