@@ -3,8 +3,8 @@
  * inferences, one at a time, the legacy way (a connection per request, a
  * bare request, a 96-byte reply, the server closes), framed (over one
  * keep-alive connection per device, or a connection per request) or over
- * HTTP (an Open Inference Protocol JSON infer of one digit, `fetch` keeping
- * its connections alive). Every
+ * HTTP (an Open Inference Protocol JSON infer of one digit over one
+ * keep-alive connection per device, `http1.ts`). Every
  * request's latency, status and the server's figures are recorded; nothing
  * is printed. It runs in whichever thread calls it: `LoadPool`
  * (`pool.ts`) runs shares of the clients in Workers.
@@ -40,6 +40,10 @@ import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
+import { Http1Connection, Http1Error, type Http1Reply } from "./http1.ts";
+
+/** The OIP infer route of the served model. */
+const INFER_PATH = "/v2/models/mnist/infer";
 
 /** The protocols. */
 export const PROTOCOLS = ["legacy", "framed", "http"] as const;
@@ -175,8 +179,6 @@ class Columns {
 interface InFlight {
   since: number;
   conn: Deno.Conn | null;
-  /** Aborts an HTTP request. */
-  abort?: () => void;
   timedOut: boolean;
 }
 
@@ -250,7 +252,6 @@ export class LoadRunner {
       if (!flight.timedOut && now - flight.since > this.plan.timeoutMs) {
         flight.timedOut = true;
         closeQuietly(flight.conn);
-        flight.abort?.();
       }
     }
   }
@@ -353,12 +354,12 @@ export class LoadRunner {
     return body;
   }
 
-  /** A client of the HTTP port: one OIP JSON infer at a time; `fetch` keeps connections alive. */
+  /** A client of the HTTP port: one OIP JSON infer at a time over its own keep-alive connection. */
   async #httpClient(c: number): Promise<void> {
     const plan = this.plan;
     const global = plan.firstClient + c;
-    const url = `http://${plan.hostname}:${plan.httpPort}/v2/models/mnist/infer`;
     const flight: InFlight = { since: 0, conn: null, timedOut: false };
+    let http: Http1Connection | null = null;
     this.#inFlight.add(flight);
     try {
       for (let r = 0; r < plan.requests; r++) {
@@ -366,37 +367,46 @@ export class LoadRunner {
         if (start - this.#origin > plan.durationMs) break;
         const pick = (global * 7919 + r) % this.#set.digits.length;
         const label = this.#set.labels[pick];
-        const controller = new AbortController();
         flight.since = start;
         flight.timedOut = false;
-        flight.abort = () => controller.abort();
-        let status: number;
-        let document: { error?: string; outputs?: { data: number[] }[] };
+        let reply: Http1Reply;
         try {
-          const response = await fetch(url, {
-            method: "POST",
-            body: this.#httpBody(pick) as Uint8Array<ArrayBuffer>,
-            headers: { "content-type": "application/json" },
-            signal: controller.signal,
-          });
-          status = response.status;
-          document = await response.json();
+          if (!http) {
+            http = await Http1Connection.open(plan.hostname, plan.httpPort);
+            flight.conn = http.conn;
+            if (flight.timedOut) throw new RequestFailure("TIMEOUT");
+          }
+          reply = await http.post(INFER_PATH, this.#httpBody(pick), "application/json");
         } catch (e) {
-          this.#fail(start, flight.timedOut ? "TIMEOUT" : errorKind(e));
+          http?.close();
+          http = null;
+          const kind = flight.timedOut
+            ? "TIMEOUT"
+            : e instanceof Http1Error
+            ? e.kind
+            : errorKind(e);
+          this.#fail(start, kind);
           continue;
         }
         const end = performance.now();
+        let document: { error?: string; outputs?: { data: number[] }[] };
+        try {
+          document = JSON.parse(new TextDecoder().decode(reply.body));
+        } catch {
+          this.#fail(start, "BAD_REPLY");
+          continue;
+        }
         let code = 0;
         let correct = -1;
         const scores = document.outputs?.[0]?.data;
-        if (status === 200 && scores?.length === CLASSES) {
+        if (reply.status === 200 && scores?.length === CLASSES) {
           if (label >= 0) correct = argmax(scores) === label ? 1 : 0;
-        } else if (status === 200) {
+        } else if (reply.status === 200) {
           this.#fail(start, "BAD_REPLY");
           continue;
         } else {
           // "CODE: sentence": the wire's code names.
-          const name = document.error?.split(":")[0] ?? `HTTP_${status}`;
+          const name = document.error?.split(":")[0] ?? `HTTP_${reply.status}`;
           code = STATUS_NAMES.indexOf(name);
           if (code < 0) code = Status.INTERNAL_ERROR;
           this.#errors[name] = (this.#errors[name] ?? 0) + 1;
@@ -405,6 +415,7 @@ export class LoadRunner {
         this.done++;
       }
     } finally {
+      http?.close();
       this.#inFlight.delete(flight);
     }
   }

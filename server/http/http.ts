@@ -131,6 +131,15 @@ async function readBody(request: Request, max: number): Promise<Uint8Array | Wir
   return body;
 }
 
+/** A path segment without its %-escapes (as it came, when they are malformed). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 /** Routes one request; `infer` does the inference route. */
 function route(
   deps: HttpDeps,
@@ -187,13 +196,11 @@ function route(
       new WireError(Status.UNKNOWN_COMMAND, `no route ${request.method} ${url.pathname}`),
     );
   }
-  const [, name, version, action] = model;
-  const unavailable = decodeURIComponent(name) !== deps.model.name
-    ? `no model "${decodeURIComponent(name)}"; this server serves "${deps.model.name}"`
-    : version !== undefined && decodeURIComponent(version) !== deps.model.version
-    ? `model "${deps.model.name}" has no version "${
-      decodeURIComponent(version)
-    }"; it serves version ${deps.model.version}`
+  const [, name, version, action] = model.map((part) => part && safeDecode(part));
+  const unavailable = name !== deps.model.name
+    ? `no model "${name}"; this server serves "${deps.model.name}"`
+    : version !== undefined && version !== deps.model.version
+    ? `model "${name}" has no version "${version}"; it serves version ${deps.model.version}`
     : null;
   if (action === "/infer") {
     return only("POST", () => infer(deps, request, peer, received, unavailable));

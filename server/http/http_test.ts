@@ -76,6 +76,7 @@ Deno.test("OIP errors: 404 for unknown models, versions and routes, 405 with All
       ["GET", "/v2/models/mnist/versions/7/config", 404, /^MODEL_UNAVAILABLE: .*version "7"/],
       ["POST", "/v2/models/cifar/infer", 404, /^MODEL_UNAVAILABLE/],
       ["GET", "/nowhere", 404, /^UNKNOWN_COMMAND: no route GET \/nowhere/],
+      ["GET", "/v2/models/%E0%A4%A", 404, /^MODEL_UNAVAILABLE: no model "%E0%A4%A"/],
       ["GET", "/v2/models/mnist/infer", 405, /^UNKNOWN_COMMAND: .* takes POST, not GET/],
       ["POST", "/v2/health/ready", 405, /^UNKNOWN_COMMAND: .* takes GET, not POST/],
     ];
