@@ -88,3 +88,19 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   await child.stderr.cancel();
   assert.equal(status.code, 0);
 });
+
+Deno.test("--log-format json: the start line and the stop lines are JSON objects", async () => {
+  const child = serve(["--host", "127.0.0.1", "--port", "0", "--no-http", "--log-format", "json"])
+    .spawn();
+  const start = JSON.parse(await firstLine(child.stdout));
+  assert.equal(start.level, "info");
+  assert.match(start.msg, /^mnist-server listening on 127\.0\.0\.1:\d+ model=/);
+  assert.match(start.address, /^127\.0\.0\.1:\d+$/);
+  assert.equal(start.http, undefined, "--no-http: no HTTP port");
+  assert.ok(!Number.isNaN(Date.parse(start.time)));
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  const stderr = await new Response(child.stderr).text();
+  const lines = stderr.trim().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => l.msg), ["stopping", "stopped"]);
+});
