@@ -23,6 +23,7 @@
 import { Status, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/queue.ts";
 import type { Logger } from "../log.ts";
+import { addressOf } from "../monitor/devices.ts";
 import type { DigitSeen, Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import {
@@ -51,6 +52,14 @@ export interface HttpDeps {
   server: { name: string; version: string };
   /** Largest request body, in bytes (default 4 MiB: a full batch of FP32 JSON fits). */
   maxBodyBytes?: number;
+  /**
+   * With tokens on: the device a request's `Authorization: Bearer` token
+   * names, or an `UNAUTHORIZED` error (401). Asked for infer and the
+   * dashboard's JSON; absent, everything is open.
+   */
+  authorize?: (request: Request, address: string) => { device: string | null } | WireError;
+  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
 }
 
 /** A running HTTP port. */
@@ -131,6 +140,17 @@ async function readBody(request: Request, max: number): Promise<Uint8Array | Wir
   return body;
 }
 
+/** A 401 with the bearer challenge. */
+function unauthorized(error: WireError): Response {
+  return errorResponse(401, error, { "www-authenticate": 'Bearer realm="mnist"' });
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or "". */
+function bearer(request: Request): string {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "");
+  return match ? match[1] : "";
+}
+
 /** A path segment without its %-escapes (as it came, when they are malformed). */
 function safeDecode(segment: string): string {
   try {
@@ -169,12 +189,25 @@ function route(
           headers: { "content-type": "text/html; charset=utf-8" },
         }));
     case "/dashboard.json":
-      return only("GET", () => json(deps.monitor.snapshot()));
+      return only("GET", () => {
+        const verdict = deps.authorize?.(request, addressOf(peer));
+        if (verdict instanceof WireError) return unauthorized(verdict);
+        return json(deps.monitor.snapshot());
+      });
     case "/metrics":
-      return only("GET", async () =>
-        new Response(await deps.monitor.metrics.expose(), {
+      return only("GET", async () => {
+        if (deps.metricsToken !== undefined && bearer(request) !== deps.metricsToken) {
+          return unauthorized(
+            new WireError(
+              Status.UNAUTHORIZED,
+              "/metrics needs the metrics token as a bearer token",
+            ),
+          );
+        }
+        return new Response(await deps.monitor.metrics.expose(), {
           headers: { "content-type": deps.monitor.metrics.contentType },
-        }));
+        });
+      });
     case "/v2":
       return only("GET", () =>
         json({
@@ -238,6 +271,7 @@ async function infer(
 ): Promise<Response> {
   let bytesIn = 0;
   let parsed: InferRequest | null = null;
+  let device: string | null = null;
   const finish = (
     response: Response,
     bodyLength: number,
@@ -260,6 +294,7 @@ async function infer(
       bytesIn,
       bytesOut: bodyLength,
       peer,
+      device,
       client: request.headers.get("user-agent"),
       error: error?.message,
       id: parsed?.id,
@@ -268,9 +303,14 @@ async function infer(
     return response;
   };
   const fail = (error: WireError, results?: Inference[]) => {
-    const response = errorResponse(httpStatusOf(error), error);
+    const response = error.status === Status.UNAUTHORIZED
+      ? unauthorized(error)
+      : errorResponse(httpStatusOf(error), error);
     return finish(response, error.toString().length + 12, error, results);
   };
+  const verdict = deps.authorize?.(request, addressOf(peer));
+  if (verdict instanceof WireError) return fail(verdict);
+  device = verdict?.device ?? null;
   if (unavailable) return fail(new WireError(Status.MODEL_UNAVAILABLE, unavailable));
   const max = deps.maxBodyBytes ?? 4 * 1024 * 1024;
   let body: Uint8Array | WireError;

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { decodeOipReply, oipInfer, oipRequest } from "../../client/oip.ts";
 import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
+import { startHttp } from "./http.ts";
 import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
 
 const quiet = new Logger("error", () => {});
@@ -298,5 +300,62 @@ Deno.test("--port 0 implies a free HTTP port; null turns HTTP off", async () => 
     assert.equal(server.http, null);
     assert.doesNotMatch(server.describe(), /http=/);
     return Promise.resolve();
+  });
+});
+
+Deno.test("with tokens on, infer and the dashboard's JSON need a bearer token; probes stay open", async () => {
+  await withServer({ httpPort: null }, async (server) => {
+    // The server's own HTTP port is off; this one shares its queue with an authorizer in front.
+    const http = startHttp({
+      queue: server.queue,
+      model: {
+        name: "mnist",
+        version: "1",
+        platform: "onnxruntime_onnx",
+        input: "input",
+        output: "probabilities",
+        inputDims: [-1, 1, 28, 28],
+        maxBatch: 128,
+        runtime: server.engine.shape.runtime,
+      },
+      ready: () => server.ready(),
+      monitor: server.monitor,
+      log: quiet,
+      server: { name: "mnist-server", version: "2" },
+      authorize: (request) =>
+        request.headers.get("authorization") === "Bearer kitchen-token"
+          ? { device: "kitchen" }
+          : new WireError(Status.UNAUTHORIZED, "a device token is needed"),
+      metricsToken: "scraper",
+    }, { hostname: "127.0.0.1", port: 0 });
+    const base = `http://127.0.0.1:${http.addr.port}`;
+    try {
+      const refused = await oipInfer(base, [new Uint8Array(784)]);
+      assert.equal(refused.status, 401);
+      assert.match(String(refused.body.error), /^UNAUTHORIZED: a device token is needed/);
+      const auth = { authorization: "Bearer kitchen-token" };
+      const { body, headers } = oipRequest([new Uint8Array(784)]);
+      const ok = await fetch(`${base}/v2/models/mnist/infer`, {
+        method: "POST",
+        body: body as Uint8Array<ArrayBuffer>,
+        headers: { ...headers, ...auth },
+      });
+      await ok.body?.cancel();
+      assert.equal(ok.status, 200);
+      const noJson = await get(`${base}/dashboard.json`);
+      assert.equal(noJson.status, 401);
+      assert.equal(noJson.headers.get("www-authenticate"), 'Bearer realm="mnist"');
+      const snapshot = JSON.parse((await get(`${base}/dashboard.json`, { headers: auth })).text);
+      assert.equal(snapshot.devices[0].device, "kitchen", "the token's device is on the dashboard");
+      assert.equal((await get(`${base}/v2/health/ready`)).status, 200, "probes stay open");
+      assert.equal((await get(`${base}/metrics`)).status, 401);
+      const metrics = await get(`${base}/metrics`, {
+        headers: { authorization: "Bearer scraper" },
+      });
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.text, /mnist_requests_total\{protocol="http",status="UNAUTHORIZED"\} 1/);
+    } finally {
+      await http.shutdown();
+    }
   });
 });
