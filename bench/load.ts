@@ -40,10 +40,12 @@ import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
-import { Http1Connection, Http1Error, type Http1Reply } from "./http1.ts";
+import { Http1Connection, Http1Error } from "./http1.ts";
+import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
 
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";
+const JSON_TYPE = "application/json";
 
 /** The protocols. */
 export const PROTOCOLS = ["legacy", "framed", "http"] as const;
@@ -340,15 +342,9 @@ export class LoadRunner {
     let body = this.#httpBodies.get(pick);
     if (!body) {
       const digit = this.#set.digits[pick];
-      const u8 = this.plan.digits === "u8";
-      body = new TextEncoder().encode(JSON.stringify({
-        inputs: [{
-          name: "input",
-          datatype: u8 ? "UINT8" : "FP32",
-          shape: [1, 784],
-          data: Array.from(digit, (v) => (u8 ? v : v / 255)),
-        }],
-      }));
+      body = this.plan.digits === "u8"
+        ? oipRequest([digit], { datatype: "UINT8", predicted: false }).body
+        : oipRequest([Float32Array.from(digit, (v) => v / 255)], { predicted: false }).body;
       this.#httpBodies.set(pick, body);
     }
     return body;
@@ -366,17 +362,17 @@ export class LoadRunner {
         const start = performance.now();
         if (start - this.#origin > plan.durationMs) break;
         const pick = (global * 7919 + r) % this.#set.digits.length;
-        const label = this.#set.labels[pick];
         flight.since = start;
         flight.timedOut = false;
-        let reply: Http1Reply;
+        let reply: OipReply;
         try {
           if (!http) {
             http = await Http1Connection.open(plan.hostname, plan.httpPort);
             flight.conn = http.conn;
             if (flight.timedOut) throw new RequestFailure("TIMEOUT");
           }
-          reply = await http.post(INFER_PATH, this.#httpBody(pick), "application/json");
+          const { status, body } = await http.post(INFER_PATH, this.#httpBody(pick), JSON_TYPE);
+          reply = decodeOipReply(status, body, null);
         } catch (e) {
           http?.close();
           http = null;
@@ -384,29 +380,25 @@ export class LoadRunner {
             ? "TIMEOUT"
             : e instanceof Http1Error
             ? e.kind
+            : e instanceof SyntaxError
+            ? "BAD_REPLY"
             : errorKind(e);
           this.#fail(start, kind);
           continue;
         }
         const end = performance.now();
-        let document: { error?: string; outputs?: { data: number[] }[] };
-        try {
-          document = JSON.parse(new TextDecoder().decode(reply.body));
-        } catch {
-          this.#fail(start, "BAD_REPLY");
-          continue;
-        }
         let code = 0;
         let correct = -1;
-        const scores = document.outputs?.[0]?.data;
-        if (reply.status === 200 && scores?.length === CLASSES) {
-          if (label >= 0) correct = argmax(scores) === label ? 1 : 0;
-        } else if (reply.status === 200) {
-          this.#fail(start, "BAD_REPLY");
-          continue;
+        if (reply.status === 200) {
+          if (reply.probabilities?.length !== CLASSES) {
+            this.#fail(start, "BAD_REPLY");
+            continue;
+          }
+          const label = this.#set.labels[pick];
+          if (label >= 0) correct = argmax(reply.probabilities) === label ? 1 : 0;
         } else {
           // "CODE: sentence": the wire's code names.
-          const name = document.error?.split(":")[0] ?? `HTTP_${reply.status}`;
+          const name = String(reply.body.error ?? `HTTP_${reply.status}`).split(":")[0];
           code = STATUS_NAMES.indexOf(name);
           if (code < 0) code = Status.INTERNAL_ERROR;
           this.#errors[name] = (this.#errors[name] ?? 0) + 1;
