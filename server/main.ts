@@ -100,20 +100,6 @@ try {
   }
   throw e;
 }
-// The start line: programs read it from stdout line 1 (under json, from its fields too).
-const httpAddr = server.http && `${server.http.addr.hostname}:${server.http.addr.port}`;
-console.log(log.format(
-  "info",
-  `mnist-server ${server.describe()}`,
-  format === "json"
-    ? {
-      address: `${server.addr.hostname}:${server.addr.port}`,
-      http: httpAddr ?? undefined,
-      model: server.model.path,
-    }
-    : undefined,
-));
-
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
@@ -131,4 +117,19 @@ const stop = async (signal: string) => {
 };
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+// The start line: programs read it from stdout line 1 (under json, from its fields too). It is
+// printed after the signal handlers are in place, since a program may stop the server at once.
+const httpAddr = server.http && `${server.http.addr.hostname}:${server.http.addr.port}`;
+console.log(log.format(
+  "info",
+  `mnist-server ${server.describe()}`,
+  format === "json"
+    ? {
+      address: `${server.addr.hostname}:${server.addr.port}`,
+      http: httpAddr ?? undefined,
+      model: server.model.path,
+    }
+    : undefined,
+));
 await server.finished;
