@@ -1,8 +1,10 @@
 /**
  * The load generator's core: simulated devices that each send `requests`
  * inferences, one at a time, the legacy way (a connection per request, a
- * bare request, a 96-byte reply, the server closes) or framed (over one
- * keep-alive connection per device, or a connection per request). Every
+ * bare request, a 96-byte reply, the server closes), framed (over one
+ * keep-alive connection per device, or a connection per request) or over
+ * HTTP (an Open Inference Protocol JSON infer of one digit over one
+ * keep-alive connection per device, `http1.ts`). Every
  * request's latency, status and the server's figures are recorded; nothing
  * is printed. It runs in whichever thread calls it: `LoadPool`
  * (`pool.ts`) runs shares of the clients in Workers.
@@ -17,7 +19,7 @@
  * import { syntheticDigits } from "./digits.ts";
  *
  * const runner = new LoadRunner({
- *   hostname: "127.0.0.1", port: 32001, protocol: "framed", digits: "u8", keepAlive: true,
+ *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "framed", digits: "u8", keepAlive: true,
  *   garbage: false, clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
  * }, syntheticDigits(10));
  * const result = await runner.run();
@@ -35,13 +37,19 @@ import {
   InferenceRequestWriter,
   LEGACY_REPLY_LENGTH,
 } from "../shared/codec.ts";
-import { Status, statusName, WireError } from "../shared/errors.ts";
+import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
+import { Http1Connection, Http1Error } from "./http1.ts";
+import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
 
-/** The two protocols. */
-export const PROTOCOLS = ["legacy", "framed"] as const;
+/** The OIP infer route of the served model. */
+const INFER_PATH = "/v2/models/mnist/infer";
+const JSON_TYPE = "application/json";
+
+/** The protocols. */
+export const PROTOCOLS = ["legacy", "framed", "http"] as const;
 export type Protocol = typeof PROTOCOLS[number];
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
 export const DIGIT_KINDS = ["float", "u8"] as const;
@@ -51,6 +59,8 @@ export type DigitKind = typeof DIGIT_KINDS[number];
 export interface LoadPlan {
   hostname: string;
   port: number;
+  /** The server's HTTP port (`http` protocol). */
+  httpPort: number;
   protocol: Protocol;
   digits: DigitKind;
   /** Framed only: one connection per client for all its requests. */
@@ -179,6 +189,7 @@ export class LoadRunner {
   #columns = new Columns();
   #errors: Record<string, number> = {};
   #inFlight = new Set<InFlight>();
+  #httpBodies = new Map<number, Uint8Array>();
   #origin = 0;
 
   constructor(plan: LoadPlan, digits: DigitSet) {
@@ -243,6 +254,7 @@ export class LoadRunner {
   }
 
   async #client(c: number): Promise<void> {
+    if (this.plan.protocol === "http") return await this.#httpClient(c);
     const plan = this.plan;
     const framed = plan.protocol === "framed";
     const global = plan.firstClient + c;
@@ -316,6 +328,81 @@ export class LoadRunner {
       }
     } finally {
       closeQuietly(conn);
+      this.#inFlight.delete(flight);
+    }
+  }
+
+  /** The JSON body of an OIP infer of digit `pick`, made once per digit. */
+  #httpBody(pick: number): Uint8Array {
+    let body = this.#httpBodies.get(pick);
+    if (!body) {
+      const digit = this.#set.digits[pick];
+      body = this.plan.digits === "u8"
+        ? oipRequest([digit], { datatype: "UINT8", predicted: false }).body
+        : oipRequest([Float32Array.from(digit, (v) => v / 255)], { predicted: false }).body;
+      this.#httpBodies.set(pick, body);
+    }
+    return body;
+  }
+
+  /** A client of the HTTP port: one OIP JSON infer at a time over its own keep-alive connection. */
+  async #httpClient(c: number): Promise<void> {
+    const plan = this.plan;
+    const global = plan.firstClient + c;
+    const flight: InFlight = { since: 0, conn: null, timedOut: false };
+    let http: Http1Connection | null = null;
+    this.#inFlight.add(flight);
+    try {
+      for (let r = 0; r < plan.requests; r++) {
+        const start = performance.now();
+        if (start - this.#origin > plan.durationMs) break;
+        const pick = (global * 7919 + r) % this.#set.digits.length;
+        flight.since = start;
+        flight.timedOut = false;
+        let reply: OipReply;
+        try {
+          if (!http) {
+            http = await Http1Connection.open(plan.hostname, plan.httpPort);
+            flight.conn = http.conn;
+            if (flight.timedOut) throw new RequestFailure("TIMEOUT");
+          }
+          const { status, body } = await http.post(INFER_PATH, this.#httpBody(pick), JSON_TYPE);
+          reply = decodeOipReply(status, body, null);
+        } catch (e) {
+          http?.close();
+          http = null;
+          const kind = flight.timedOut
+            ? "TIMEOUT"
+            : e instanceof Http1Error
+            ? e.kind
+            : e instanceof SyntaxError
+            ? "BAD_REPLY"
+            : errorKind(e);
+          this.#fail(start, kind);
+          continue;
+        }
+        const end = performance.now();
+        let code = 0;
+        let correct = -1;
+        if (reply.status === 200) {
+          if (reply.probabilities?.length !== CLASSES) {
+            this.#fail(start, "BAD_REPLY");
+            continue;
+          }
+          const label = this.#set.labels[pick];
+          if (label >= 0) correct = argmax(reply.probabilities) === label ? 1 : 0;
+        } else {
+          // "CODE: sentence": the wire's code names.
+          const name = String(reply.body.error ?? `HTTP_${reply.status}`).split(":")[0];
+          code = STATUS_NAMES.indexOf(name);
+          if (code < 0) code = Status.INTERNAL_ERROR;
+          this.#errors[name] = (this.#errors[name] ?? 0) + 1;
+        }
+        this.#columns.push(start - this.#origin, end - start, code, null, correct, false);
+        this.done++;
+      }
+    } finally {
+      http?.close();
       this.#inFlight.delete(flight);
     }
   }

@@ -13,7 +13,7 @@
  *
  * const pool = await LoadPool.create(2, syntheticDigits(10));
  * const result = await pool.run({
- *   hostname: "127.0.0.1", port: 32001, protocol: "legacy", digits: "float", keepAlive: false,
+ *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "legacy", digits: "float", keepAlive: false,
  *   garbage: false, clients: 500, requests: 1, durationMs: 10_000, timeoutMs: 10_000,
  * });
  * console.log(result.count, result.elapsedMs, result.workerCpuMs);

@@ -257,6 +257,8 @@ function table(header: string[], rows: (string | number)[][]): string {
 function describeLoad(step: StepSummary): string {
   const mode = step.protocol === "legacy"
     ? "legacy"
+    : step.protocol === "http"
+    ? "http OIP JSON keep-alive"
     : `framed ${step.keepAlive ? "keep-alive" : "connection per request"}`;
   return `${mode}, ${step.garbage ? "garbage floats" : `${step.digits} digits`}`;
 }

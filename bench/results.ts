@@ -184,6 +184,8 @@ export function formatStep(step: StepSummary): string[] {
   ];
   const mode = step.protocol === "legacy"
     ? "legacy (a connection per request)"
+    : step.protocol === "http"
+    ? "http (OIP JSON infer, keep-alive)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
   lines.push(
     `${thousands(step.clients)} clients × ${thousands(step.requests)} request(s), ${mode}, ` +

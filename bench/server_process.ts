@@ -40,6 +40,8 @@ export interface SpawnOptions {
 export interface ServerProcess {
   hostname: string;
   port: number;
+  /** The HTTP port from the start line (null when the server has none). */
+  httpPort: number | null;
   pid: number;
   /** The line the server printed at start (its address, model and engine). */
   describe: string;
@@ -143,8 +145,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   return {
     hostname: match[1],
     port: Number(match[2]),
+    httpPort: line.match(/ http=[^ ]*:(\d+)/) ? Number(line.match(/ http=[^ ]*:(\d+)/)![1]) : null,
     pid: child.pid,
-    describe: line.replace(/^mnist-server /, ""),
+    describe: line.replace(/^.*?mnist-server /, ""),
     stderr: () => err.text,
     get killed() {
       return killed;

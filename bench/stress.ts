@@ -3,8 +3,9 @@
  * C++ stress tool (N threads, one request each, "Total elapsed time" and
  * "Average server inference time"). Simulated devices, spread over Deno
  * Workers, send inferences to a server on loopback: the legacy protocol (a
- * connection per request) or the framed one (keep-alive or not), real MNIST
- * digits by default. It prints the old tool's two lines, then req/s, latency
+ * connection per request), the framed one (keep-alive or not) or HTTP (Open
+ * Inference Protocol JSON, keep-alive), real MNIST digits by default; several
+ * protocols in one run compare them on the same server. It prints the old tool's two lines, then req/s, latency
  * percentiles, fairness ratios, errors by kind, the server's queue time and
  * batch size (framed), and the CPU both sides used.
  *
@@ -18,6 +19,7 @@
  * deno task bench:stress --protocol framed --keep-alive --clients 500 --requests 40 --compare-inference
  * deno task bench:stress --protocol framed --keep-alive --requests 200 --duration 3 \
  *   --sweep 1,10,100,500,2000 --report /tmp/stress.html --json /tmp/stress.json
+ * deno task bench:stress --protocol framed,http --keep-alive --clients 100 --requests 100
  * deno task bench:stress --port 32001 --clients 20           # against a running server
  * ```
  * @module
@@ -59,9 +61,14 @@ export interface StressOptions {
   host: string;
   /** null: start a server subprocess. */
   port: number | null;
+  /** The running server's HTTP port (`--http-port`, with `--port`). */
+  httpPort: number;
   clients: number;
   requests: number;
+  /** The first of `protocols`. */
   protocol: Protocol;
+  /** One step (or sweep) per protocol, in order, against the same server. */
+  protocols: Protocol[];
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;
@@ -108,8 +115,10 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
 } requests per step):
   --clients N            concurrent simulated devices (default 500)
   --requests R           requests per client, one at a time (default 1)
-  --protocol P           legacy (a connection per request, as old clients) or framed
-                         (default legacy)
+  --protocol P           legacy (a connection per request, as old clients), framed, or
+                         http (OIP JSON infer of one digit, keep-alive); a list such as
+                         framed,http runs each in turn on the same server (default legacy)
+  --http-port PORT       the running server's HTTP port, with --port (default 8000)
   --keep-alive           framed: one connection per client for all its requests
   --digits D             float (784 floats, as old clients) or u8 (784 bytes); default float
                          for legacy, u8 for framed
@@ -146,6 +155,7 @@ export function parseStressArgs(args: string[]): StressOptions {
         clients: { type: "string" },
         requests: { type: "string" },
         protocol: { type: "string" },
+        "http-port": { type: "string" },
         digits: { type: "string" },
         "keep-alive": { type: "boolean" },
         garbage: { type: "boolean" },
@@ -169,7 +179,10 @@ export function parseStressArgs(args: string[]): StressOptions {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const protocol = choiceFlag("protocol", values.protocol, PROTOCOLS, "legacy");
+  const protocols = (values.protocol ?? "legacy").split(",").map((p) =>
+    choiceFlag("protocol", p.trim(), PROTOCOLS, "legacy")
+  );
+  const protocol = protocols[0];
   const options: StressOptions = {
     host: values.host ?? "127.0.0.1",
     port: values.port === undefined
@@ -177,7 +190,9 @@ export function parseStressArgs(args: string[]): StressOptions {
       : intFlag("port", values.port, 0, { min: 1, max: 65535 }),
     clients: intFlag("clients", values.clients, 500, { min: 1, max: MAX_CLIENTS }),
     requests: intFlag("requests", values.requests, 1, { min: 1, max: MAX_STEP_REQUESTS }),
+    httpPort: intFlag("http-port", values["http-port"], 8000, { min: 1, max: 65535 }),
     protocol,
+    protocols,
     digits: choiceFlag(
       "digits",
       values.digits,
@@ -212,10 +227,16 @@ export function parseStressArgs(args: string[]): StressOptions {
   if (!isLoopback(options.host)) {
     throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
   }
-  if (options.keepAlive && options.protocol === "legacy") {
+  if (options.keepAlive && protocols.includes("legacy")) {
     throw new UsageError(
       "--keep-alive needs --protocol framed: legacy is a connection per request",
     );
+  }
+  if (options.garbage && protocols.includes("http")) {
+    throw new UsageError("--garbage sends raw floats: JSON cannot carry NaN, so not with http");
+  }
+  if (values["http-port"] !== undefined && options.port === null) {
+    throw new UsageError("--http-port is for a running server: give --port too");
   }
   if (options.garbage && options.digits !== "float") {
     throw new UsageError("--garbage sends floats: it cannot go with --digits u8");
@@ -284,6 +305,7 @@ export async function runStress(
     print(`server (subprocess pid ${server.pid}): ${server.describe}`);
   }
   const port = server ? server.port : options.port!;
+  const httpPort = server ? server.httpPort ?? 0 : options.httpPort;
   const hostname = server ? server.hostname : options.host;
   const report: StressReport = {
     date: new Date().toISOString(),
@@ -308,18 +330,8 @@ export async function runStress(
   };
 
   const pool = await LoadPool.create(options.workers, digits);
-  try {
-    const base: Omit<RunPlan, "clients" | "requests"> = {
-      hostname,
-      port,
-      protocol: options.protocol,
-      digits: options.digits,
-      keepAlive: options.keepAlive,
-      garbage: options.garbage,
-      durationMs: options.duration * 1000,
-      timeoutMs: options.timeout * 1000,
-    };
-    const counts = options.sweep ?? [options.clients];
+  /** Warm-up, then one step per client count, for one protocol. */
+  const runSteps = async (base: Omit<RunPlan, "clients" | "requests">, counts: number[]) => {
     if (options.warmup > 0) {
       const clients = Math.min(options.warmup, Math.max(...counts));
       const requests = Math.ceil(options.warmup / clients);
@@ -337,8 +349,8 @@ export async function runStress(
       const result = await pool.run({ ...base, clients, requests: options.requests }, (done) => {
         const seconds = (performance.now() - started) / 1000;
         progress.update(
-          `${label}${thousands(clients)} clients: ${thousands(done)}/${thousands(total)} ` +
-            `requests, ${thousands(done / seconds)} req/s`,
+          `${label}${base.protocol}, ${thousands(clients)} clients: ${thousands(done)}/` +
+            `${thousands(total)} requests, ${thousands(done / seconds)} req/s`,
         );
       });
       const serverCpu = server && before.length
@@ -348,9 +360,9 @@ export async function runStress(
       const step = summarizeStep(result, {
         clients,
         requests: options.requests,
-        protocol: options.protocol,
+        protocol: base.protocol,
         digits: options.digits,
-        keepAlive: options.keepAlive,
+        keepAlive: base.protocol === "http" || options.keepAlive,
         garbage: options.garbage,
       }, serverCpu);
       report.steps.push(step);
@@ -359,6 +371,21 @@ export async function runStress(
       if (inference) { for (const line of compareLines(step, inference, options)) print(line); }
       print("");
     }
+  };
+  try {
+    const base: Omit<RunPlan, "clients" | "requests"> = {
+      hostname,
+      port,
+      httpPort,
+      protocol: options.protocol,
+      digits: options.digits,
+      keepAlive: options.keepAlive,
+      garbage: options.garbage,
+      durationMs: options.duration * 1000,
+      timeoutMs: options.timeout * 1000,
+    };
+    const counts = options.sweep ?? [options.clients];
+    for (const protocol of options.protocols) await runSteps({ ...base, protocol }, counts);
   } finally {
     pool.close();
     if (server) {

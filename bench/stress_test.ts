@@ -40,6 +40,21 @@ Deno.test("framed defaults to byte digits; flags are read", () => {
   assert.equal(o.report, "/tmp/r.html");
 });
 
+Deno.test("a list of protocols runs each in turn; http takes --http-port with --port", () => {
+  const o = parseStressArgs([
+    "--protocol",
+    "framed,http",
+    "--port",
+    "32001",
+    "--http-port",
+    "8001",
+  ]);
+  assert.deepEqual(o.protocols, ["framed", "http"]);
+  assert.equal(o.protocol, "framed");
+  assert.equal(o.digits, "u8");
+  assert.equal(o.httpPort, 8001);
+});
+
 Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", () => {
   const bad = [
     ["--keep-alive"], // legacy is a connection per request
@@ -49,7 +64,9 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
     ["--sweep", "1,0"],
     ["--clients", "10000", "--requests", "1000"], // 10 million requests in one step
     ["--port", "32001", "--server-threads", "2"],
-    ["--protocol", "http"],
+    ["--protocol", "smoke-signals"],
+    ["--protocol", "framed,http", "--garbage"],
+    ["--http-port", "8000"], // only with --port
     ["--frobnicate"],
     ["--duration", "0"],
   ];

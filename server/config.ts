@@ -183,6 +183,12 @@ export const OPTIONS = [
     help: "on SIGTERM, readiness turns 503 and the server keeps serving this long before it stops",
   },
   {
+    flag: "metrics-token",
+    kind: { type: "string" },
+    value: "TOKEN",
+    help: "when set, GET /metrics needs it as a bearer token",
+  },
+  {
     flag: "tokens",
     kind: { type: "string" },
     value: "FILE",
@@ -225,7 +231,13 @@ export const OPTIONS = [
     default: "info",
     help: "per-request lines at debug",
   },
-  { flag: "log-format", kind: { type: "enum", values: LOG_FORMATS }, default: "plain", help: "" },
+  {
+    flag: "log-format",
+    kind: { type: "enum", values: LOG_FORMATS },
+    default: "plain",
+    help:
+      "plain `TIME LEVEL message key=value` lines, or one JSON object per line (the start line too)",
+  },
 ] as const satisfies readonly OptionSpec[];
 
 type Flag = typeof OPTIONS[number]["flag"];
@@ -332,6 +344,9 @@ export function resolveConfig(
       env[envName("http-port")] === undefined
     ) {
       config.httpPort = 0;
+    }
+    if (config.noHttp && (values["http-port"] !== undefined || env[envName("http-port")])) {
+      throw new ConfigError("--no-http and --http-port exclude each other: give one");
     }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");

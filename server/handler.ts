@@ -26,6 +26,8 @@ import {
   Command,
   type DecodedRequest,
   decodeRequest,
+  encodeLegacyReply,
+  encodeReply,
   peekRequestId,
   type Reply,
   type Stats,
@@ -66,6 +68,9 @@ export interface RequestEvent {
   totalMs: number;
   /** The device the token named (tokens on), else null. */
   device: string | null;
+  /** Bytes of the request and of its reply as on the wire. */
+  bytesIn: number;
+  bytesOut: number;
   /** The request's `token`, `model` and `client` fields ("" when absent or unread). */
   token: string;
   model: string;
@@ -103,6 +108,8 @@ export interface HandlerContext {
 export interface Outcome {
   reply: Reply;
   inference: Inference | null;
+  /** The reply encoded for the origin's protocol: what the transport writes. */
+  bytes: Uint8Array;
 }
 
 /** Answers requests for every transport. */
@@ -116,11 +123,13 @@ export class RequestHandler {
   /** Decodes one message (a frame's payload or a whole legacy message) and answers it. */
   handle(message: Uint8Array, origin: RequestOrigin): Outcome | Promise<Outcome> {
     const started = performance.now();
+    // What came over the wire: the message and, framed, its 4-byte length.
+    const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
     const request = decodeRequest(message);
     if (request instanceof WireError) {
-      return this.refuse(request, origin, peekRequestId(message), started);
+      return this.refuse(request, origin, peekRequestId(message), started, bytesIn);
     }
-    return this.handleDecoded(request, origin, started);
+    return this.handleDecoded(request, origin, started, bytesIn);
   }
 
   /** Answers a request already decoded (by an HTTP route, say). */
@@ -128,6 +137,7 @@ export class RequestHandler {
     request: DecodedRequest,
     origin: RequestOrigin,
     started = performance.now(),
+    bytesIn = 0,
   ): Outcome | Promise<Outcome> {
     let device: string | null = null;
     const auth = this.#ctx.auth;
@@ -135,7 +145,9 @@ export class RequestHandler {
       const identity = origin.identity ??
         { address: hostOf(origin.peer), protocol: origin.protocol };
       const verdict = auth.authorize(request, identity);
-      if (verdict instanceof WireError) return this.#refused(verdict, origin, request, started);
+      if (verdict instanceof WireError) {
+        return this.#refused(verdict, origin, request, started, bytesIn);
+      }
       device = verdict.device;
     }
     if (request.command === Command.GET_STATS) {
@@ -144,20 +156,19 @@ export class RequestHandler {
         requestId: request.requestId,
         stats: this.#ctx.stats(),
       };
-      this.#observe(origin, request, reply, null, started, device);
-      return { reply, inference: null };
+      return this.#finish(origin, request, reply, null, started, bytesIn, device);
     }
     const refused = origin.admit?.() ?? null;
-    if (refused) return this.#refused(refused, origin, request, started);
+    if (refused) return this.#refused(refused, origin, request, started, bytesIn);
     const queue = this.#ctx.route(request.model);
     if (queue instanceof WireError) {
       origin.release?.();
-      return this.#refused(queue, origin, request, started);
+      return this.#refused(queue, origin, request, started, bytesIn);
     }
     const inference = queue.submit(request.digitU8, request.digit);
     if (inference instanceof WireError) {
       origin.release?.();
-      return this.#refused(inference, origin, request, started);
+      return this.#refused(inference, origin, request, started, bytesIn);
     }
     // The digit's bytes may be a view into a transport's buffer that is
     // reused before the inference ends: an observer gets its own copy.
@@ -187,8 +198,7 @@ export class RequestHandler {
             run_ms: result.inferenceMs.toFixed(3),
           });
         }
-        this.#observe(origin, request, reply, result, started, device);
-        return { reply, inference: result };
+        return this.#finish(origin, request, reply, result, started, bytesIn, device);
       },
       (error: WireError) => {
         origin.release?.();
@@ -198,7 +208,7 @@ export class RequestHandler {
           code: error.code,
           error: error.message,
         });
-        return this.#refused(error, origin, request, started, false);
+        return this.#refused(error, origin, request, started, bytesIn, false);
       },
     );
   }
@@ -212,6 +222,7 @@ export class RequestHandler {
     origin: RequestOrigin,
     requestId = 0,
     started = performance.now(),
+    bytesIn = 0,
   ): Outcome {
     const request: DecodedRequest = {
       command: -1,
@@ -222,7 +233,7 @@ export class RequestHandler {
       model: "",
       client: "",
     };
-    return this.#refused(error, origin, request, started);
+    return this.#refused(error, origin, request, started, bytesIn);
   }
 
   #refused(
@@ -230,6 +241,7 @@ export class RequestHandler {
     origin: RequestOrigin,
     request: DecodedRequest,
     started: number,
+    bytesIn: number,
     log = true,
   ): Outcome {
     if (log && this.#ctx.log.enabled("debug")) {
@@ -247,20 +259,26 @@ export class RequestHandler {
       status: error.status,
       error: error.message,
     };
-    this.#observe(origin, request, reply, null, started);
-    return { reply, inference: null };
+    return this.#finish(origin, request, reply, null, started, bytesIn);
   }
 
-  #observe(
+  /** Encodes the reply for the origin's protocol and tells the observer the request's outcome. */
+  #finish(
     origin: RequestOrigin,
     request: DecodedRequest,
     reply: Reply,
     result: Inference | null,
     started: number,
+    bytesIn: number,
     device: string | null = null,
-  ): void {
+  ): Outcome {
+    // A legacy inference gets the earlier design's fixed 96-byte reply.
+    const bytes = origin.protocol === "legacy" && result
+      ? encodeLegacyReply(result.scores, result.inferenceMs)
+      : encodeReply(reply, origin.protocol === "framed");
+    const outcome = { reply, inference: result, bytes };
     const observer = this.#ctx.onRequest;
-    if (!observer) return;
+    if (!observer) return outcome;
     const status = reply.status ?? Status.OK;
     try {
       observer({
@@ -284,10 +302,13 @@ export class RequestHandler {
         token: request.token,
         model: request.model,
         client: request.client,
+        bytesIn,
+        bytesOut: bytes.length,
       });
     } catch (e) {
       this.#ctx.log.error("request observer failed", { error: (e as Error).message });
     }
+    return outcome;
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * The server's logger: one line per event, `LEVEL message key=value ...`, on
- * stderr, filtered by level. Errors carry the same codes as the wire.
+ * The server's logger: one line per event, on stderr, filtered by level.
+ * Plain lines read `TIME LEVEL message key=value ...`; with the `json`
+ * format each line is one JSON object (`time`, `level`, `msg` and the
+ * fields) for log collectors. Errors carry the same codes as the wire.
  *
  * @example
  * ```ts
@@ -9,6 +11,8 @@
  * const log = new Logger("info");
  * log.info("listening", { address: "0.0.0.0:32001" });
  * log.debug("not shown at info level");
+ * const json = new Logger("info", undefined, "json");
+ * console.log(json.format("info", "started", { port: 32001 })); // {"time":...,"level":"info",...}
  * ```
  * @module
  */
@@ -16,7 +20,7 @@
 /** Levels, most severe first. */
 export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
 export type LogLevel = typeof LOG_LEVELS[number];
-/** Line formats: `LEVEL message key=value` or one JSON object per line. */
+/** Line formats: `plain` for people, `json` for log collectors. */
 export const LOG_FORMATS = ["plain", "json"] as const;
 export type LogFormat = typeof LOG_FORMATS[number];
 
@@ -25,11 +29,17 @@ export type LogFields = Record<string, string | number | boolean | undefined>;
 /** Writes log lines at or above its level. */
 export class Logger {
   readonly level: LogLevel;
+  readonly logFormat: LogFormat;
   #rank: number;
   #write: (line: string) => void;
 
-  constructor(level: LogLevel, write: (line: string) => void = (line) => console.error(line)) {
+  constructor(
+    level: LogLevel,
+    write: (line: string) => void = (line) => console.error(line),
+    format: LogFormat = "plain",
+  ) {
     this.level = level;
+    this.logFormat = format;
     this.#rank = LOG_LEVELS.indexOf(level);
     this.#write = write;
   }
@@ -52,14 +62,27 @@ export class Logger {
     this.#log("debug", message, fields);
   }
 
-  #log(level: LogLevel, message: string, fields?: LogFields): void {
-    if (!this.enabled(level)) return;
-    let line = `${new Date().toISOString()} ${level.toUpperCase()} ${message}`;
+  /** One line in this logger's format, whatever its level (the start line uses it for stdout). */
+  format(level: LogLevel, message: string, fields?: LogFields): string {
+    const time = new Date().toISOString();
+    if (this.logFormat === "json") {
+      const object: Record<string, unknown> = { time, level, msg: message };
+      for (const [key, value] of Object.entries(fields ?? {})) {
+        if (value !== undefined && !(key in object)) object[key] = value;
+      }
+      return JSON.stringify(object);
+    }
+    let line = `${time} ${level.toUpperCase()} ${message}`;
     for (const [key, value] of Object.entries(fields ?? {})) {
       if (value === undefined) continue;
       const text = String(value);
       line += ` ${key}=${/[\s"=]/.test(text) ? JSON.stringify(text) : text}`;
     }
-    this.#write(line);
+    return line;
+  }
+
+  #log(level: LogLevel, message: string, fields?: LogFields): void {
+    if (!this.enabled(level)) return;
+    this.#write(this.format(level, message, fields));
   }
 }

@@ -51,7 +51,7 @@ if (config === "help") {
 }
 if (config instanceof ConfigError) fail(config.message);
 
-const log = new Logger(config.logLevel);
+const log = new Logger(config.logLevel, undefined, config.logFormat);
 
 let server;
 let auth;
@@ -67,6 +67,10 @@ try {
     : null;
   server = await startServer({
     auth,
+    httpPort: config.noHttp ? null : config.httpPort,
+    httpTls: tlsFiles ?? undefined,
+    metricsToken: config.metricsToken,
+    adminToken: config.models.adminToken,
     tls: tlsFiles && config.tlsPort !== undefined
       ? { ...tlsFiles, port: config.tlsPort }
       : undefined,
@@ -109,11 +113,6 @@ try {
   if (problem) fail(problem);
   throw e;
 }
-console.log(`mnist-server ${server.describe()}`);
-if (server.model.checksum !== "verified") {
-  log.warn("model checksum not verified", { model: server.model.path, why: server.model.checksum });
-}
-
 let stopping = false;
 const stop = async (signal: string) => {
   if (stopping) return;
@@ -132,4 +131,24 @@ const stop = async (signal: string) => {
 };
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
 Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+
+// The start line: programs read it from stdout line 1 (under json, from its fields too). It is
+// printed after the signal handlers are in place, since a program may stop the server at once.
+const httpAddr = server.http && `${server.http.addr.hostname}:${server.http.addr.port}`;
+console.log(log.format(
+  "info",
+  `mnist-server ${server.describe()}`,
+  config.logFormat === "json"
+    ? {
+      address: `${server.addr.hostname}:${server.addr.port}`,
+      http: httpAddr ?? undefined,
+      model: server.model.path,
+      version: server.model.version,
+      checksum: server.model.checksum,
+    }
+    : undefined,
+));
+if (server.model.checksum !== "verified") {
+  log.warn("model checksum not verified", { model: server.model.path, why: server.model.checksum });
+}
 await server.finished;

@@ -30,7 +30,19 @@ Deno.test("--help prints the flags and exits 0", async () => {
   const { code, stdout } = await serve(["--help"]).output();
   const text = new TextDecoder().decode(stdout);
   assert.equal(code, 0);
-  for (const flag of ["--host", "--port", "--model", "--log-level", "--help", "--instances"]) {
+  for (
+    const flag of [
+      "--host",
+      "--port",
+      "--http-port",
+      "--no-http",
+      "--model",
+      "--log-level",
+      "--log-format",
+      "--help",
+      "--instances",
+    ]
+  ) {
     assert.ok(text.includes(flag), flag);
   }
   assert.ok(text.includes("MNIST_MAX_BATCH"), "every flag names its environment variable");
@@ -45,6 +57,9 @@ Deno.test("bad flags, variables and addresses get one line and exit 2, never a s
     [["--log-level", "loud"], {}, /--log-level must be one of error, warn, info, debug/],
     [["--frobnicate"], {}, /Unknown option '--frobnicate'/],
     [["--instances", "many"], {}, /--instances must be "auto" or a whole number/],
+    [["--http-port", "70000"], {}, /--http-port must be a whole number/],
+    [["--log-format", "xml"], {}, /--log-format must be one of plain, json/],
+    [["--no-http", "--http-port", "8001"], {}, /--no-http and --http-port exclude each other/],
     [[], { MNIST_MAX_BATCH: "0", MNIST_PORT: "0" }, /MNIST_MAX_BATCH must be a whole number/],
     [["--host", "1.2.3.4", "--port", "0"], {}, /1\.2\.3\.4 is not an address of this machine/],
     [
@@ -75,8 +90,13 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   const line = await firstLine(child.stdout);
   assert.match(
     line,
-    /listening on 127\.0\.0\.1:\d+ .*model=.*mnist\/1\/model\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
+    /^\S+Z INFO mnist-server listening on 127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ .*model=.*mnist\/1\/model\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
   );
+  const http = Number(line.match(/http=127\.0\.0\.1:(\d+)/)![1]);
+  assert.notEqual(http, 8000, "--port 0 implies a free HTTP port");
+  const ready = await fetch(`http://127.0.0.1:${http}/v2/health/ready`);
+  await ready.body?.cancel();
+  assert.equal(ready.status, 200);
   const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
   const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
   const reply = await client.infer({ digitU8: new Uint8Array(784) });
@@ -87,4 +107,20 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   client.close();
   await child.stderr.cancel();
   assert.equal(status.code, 0);
+});
+
+Deno.test("--log-format json: the start line and the stop lines are JSON objects", async () => {
+  const child = serve(["--host", "127.0.0.1", "--port", "0", "--no-http", "--log-format", "json"])
+    .spawn();
+  const start = JSON.parse(await firstLine(child.stdout));
+  assert.equal(start.level, "info");
+  assert.match(start.msg, /^mnist-server listening on 127\.0\.0\.1:\d+ model=/);
+  assert.match(start.address, /^127\.0\.0\.1:\d+$/);
+  assert.equal(start.http, undefined, "--no-http: no HTTP port");
+  assert.ok(!Number.isNaN(Date.parse(start.time)));
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  const stderr = await new Response(child.stderr).text();
+  const lines = stderr.trim().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(lines.map((l) => l.msg).slice(-2), ["draining", "stopped"]);
 });

@@ -13,12 +13,18 @@
  * @module
  */
 import type { Stats } from "../shared/codec.ts";
-import { DEFAULT_PORT } from "./config.ts";
+import { DEFAULT_HTTP_PORT, DEFAULT_PORT } from "./config.ts";
+import { httpDeps } from "./http/deps.ts";
+import { type HttpListener, startHttp } from "./http/http.ts";
+import { ServerMetrics } from "./metrics/metrics.ts";
+import { Monitor } from "./monitor/monitor.ts";
+import { requestFromHandler } from "./monitor/from_handler.ts";
 import type { ConnectionEvent } from "./tcp/limits.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
 import type { AddressRanges } from "./auth/cidr.ts";
 import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
-import { InferenceEngine } from "./engine/engine.ts";
+import type { InferenceEngine } from "./engine/engine.ts";
+import { startEngines } from "./engine/instances.ts";
 import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
 import type { ModelFile } from "./models/model.ts";
@@ -108,6 +114,17 @@ export interface ServerOptions {
   auth?: Authorizer;
   /** A second board port speaking TLS (`--tls-port`), with its certificate and key. */
   tls?: TlsFiles & { port: number };
+  /**
+   * The HTTP port (OIP, health, /metrics, dashboard): 0 picks a free one, null
+   * turns it off; default 8000, or 0 when `port` is 0.
+   */
+  httpPort?: number | null;
+  /** When set, `/metrics` needs it as a bearer token. */
+  metricsToken?: string;
+  /** The bearer token of the repository's load/unload routes; null: they answer 403. */
+  adminToken?: string | null;
+  /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
+  httpTls?: TlsFiles;
 }
 
 /** A running server. */
@@ -117,8 +134,12 @@ export class InferenceServer {
   readonly tlsAddr: Deno.NetAddr | null;
   /** The models served, each with its queue, and the live swap. */
   readonly serving: ModelServing;
-  /** Rescans the repository on changes, polls and SIGHUP (null unless `watch` or `pollSeconds`). */
-  readonly watcher: RepositoryWatcher | null;
+  /** Rescans the repository on changes, polls, SIGHUP and the HTTP load route. */
+  readonly watcher: RepositoryWatcher;
+  /** Request and run figures: metrics, the dashboard, the summary log lines. */
+  readonly monitor: Monitor;
+  /** The HTTP port, when on. */
+  http: HttpListener | null = null;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   readonly log: Logger;
@@ -133,7 +154,8 @@ export class InferenceServer {
   constructor(
     listener: Deno.TcpListener,
     serving: ModelServing,
-    watcher: RepositoryWatcher | null,
+    watcher: RepositoryWatcher,
+    monitor: Monitor,
     options: ServerOptions,
     tlsListener: Deno.TlsListener | null = null,
   ) {
@@ -141,6 +163,7 @@ export class InferenceServer {
     this.tlsAddr = tlsListener?.addr ?? null;
     this.serving = serving;
     this.watcher = watcher;
+    this.monitor = monitor;
     this.log = options.log ?? new Logger("info");
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
@@ -150,7 +173,11 @@ export class InferenceServer {
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
-      onRequest: withCapture(options.onRequest, options.capture, serving.defaultModel),
+      onRequest: (event) => {
+        monitor.request(requestFromHandler(event));
+        options.onRequest?.(event);
+        if (options.capture) captureServed(options.capture, event, serving.defaultModel);
+      },
     });
     const context: ConnectionContext = {
       handler: this.handler,
@@ -226,10 +253,16 @@ export class InferenceServer {
     };
   }
 
+  /** Board connections open now. */
+  get connections(): number {
+    return this.#listener.open + (this.#tlsListener?.open ?? 0);
+  }
+
   /** The one line printed at start (after "mnist-server "). */
   describe(): string {
     const engine = this.engine;
-    return `listening on ${this.addr.hostname}:${this.addr.port} model=${this.model.path} ` +
+    const http = this.http ? ` http=${this.http.addr.hostname}:${this.http.addr.port}` : "";
+    return `listening on ${this.addr.hostname}:${this.addr.port}${http} model=${this.model.path} ` +
       `version=${this.queue.engineSet.version} parameters=${this.model.parameters} ` +
       `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
       `checksum=${this.model.checksum}` +
@@ -241,40 +274,35 @@ export class InferenceServer {
   shutdown(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#draining = true;
-      this.watcher?.close();
-      await Promise.all([this.#listener.shutdown(), this.#tlsListener?.shutdown()]);
+      this.watcher.close();
+      await Promise.all([
+        this.#listener.shutdown(),
+        this.#tlsListener?.shutdown(),
+        this.http?.shutdown(),
+      ]);
+      this.monitor.close();
       await this.serving.close();
     })();
     return this.#stopping;
   }
 }
 
-/** Starts `count` warmed instances of `model`; if one fails, the others are closed. */
-export async function startEngines(
-  model: Uint8Array,
-  count: number,
-  options: Parameters<typeof InferenceEngine.start>[1],
-): Promise<InferenceEngine[]> {
-  const started = await Promise.allSettled(
-    Array.from({ length: count }, () => InferenceEngine.start(model, options)),
-  );
-  const failed = started.find((s) => s.status === "rejected");
-  if (failed) {
-    for (const s of started) if (s.status === "fulfilled") s.value.close();
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  return started.map((s) => (s as PromiseFulfilledResult<InferenceEngine>).value);
-}
-
 /** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
-async function startServing(options: ServerOptions, log: Logger): Promise<ModelServing> {
+async function startServing(
+  options: ServerOptions,
+  log: Logger,
+  monitor: Monitor,
+): Promise<ModelServing> {
   const verify = options.verifyChecksum ?? true;
   const repositoryOptions = {
     allowChecksumMismatch: !verify,
     log,
     // The swap's own start (load, shape check, warm-up) is the probe: no second load.
     probe: async () => {},
-    onLoadFailure: options.onLoadFailure,
+    onLoadFailure: (failure: LoadFailure) => {
+      monitor.metrics.loadFailure(failure.model, failure.kind);
+      options.onLoadFailure?.(failure);
+    },
   };
   const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
   const repository = options.model
@@ -299,10 +327,18 @@ async function startServing(options: ServerOptions, log: Logger): Promise<ModelS
     queue: {
       maxBatch: options.maxBatch ?? 128,
       maxQueued: options.maxQueued ?? 4096,
-      onRun: options.onRun,
+      onRun: (event) => {
+        if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);
+        options.onRun?.(event);
+      },
     },
     log,
-    onSwap: options.onSwap,
+    onSwap: (event) => {
+      if (event.model === defaultModel && event.to !== null) {
+        monitor.metrics.setModel({ model: defaultModel, version: String(event.to) });
+      }
+      options.onSwap?.(event);
+    },
   });
 }
 
@@ -317,47 +353,84 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
   let tls: Deno.TlsListener | null = null;
   let serving: ModelServing | null = null;
+  let server: InferenceServer | null = null;
+  const sources = {
+    queueDepth: () => server?.serving.models.reduce((n, m) => n + m.queue.queued, 0) ?? 0,
+    engineRestarts: () =>
+      server?.serving.models.reduce(
+        (n, m) => n + m.queue.engineSet.engines.reduce((k, e) => k + e.restarts, 0),
+        0,
+      ) ?? 0,
+    connections: () => ({ tcp: server?.connections ?? 0 }),
+    ready: () => server?.ready() ?? false,
+  };
+  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
+  const metrics = new ServerMetrics({ model: defaultModel, version: "1" }, sources);
+  const monitor = new Monitor({ log, metrics, sources });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
-    serving = await startServing(options, log);
+    serving = await startServing(options, log, monitor);
+    metrics.setModel({
+      model: defaultModel,
+      version: String(serving.versions().get(defaultModel)),
+    });
     const model = options.model instanceof URL ? options.model.pathname : options.model;
-    const watcher = options.watch || options.pollSeconds || options.sighup
-      ? RepositoryWatcher.start({
-        root: model ? dirOf(model) : options.modelRepository ?? DEFAULT_REPOSITORY,
-        rescan: () => serving!.rescan(),
-        pollSeconds: options.pollSeconds ?? 0,
-        watch: options.watch ?? false,
-        sighup: options.sighup ?? false,
-        log,
-      })
-      : null;
-    return new InferenceServer(listener, serving, watcher, { ...options, log }, tls);
+    const watcher = RepositoryWatcher.start({
+      root: model ? dirOf(model) : options.modelRepository ?? DEFAULT_REPOSITORY,
+      rescan: () => serving!.rescan(),
+      pollSeconds: options.pollSeconds ?? 0,
+      watch: options.watch ?? false,
+      sighup: options.sighup ?? false,
+      log,
+    });
+    server = new InferenceServer(listener, serving, watcher, monitor, { ...options, log }, tls);
+    // A free board port implies a free HTTP port, so tests and benches never collide on 8000.
+    const httpPort = options.httpPort !== undefined
+      ? options.httpPort
+      : options.port === 0
+      ? 0
+      : DEFAULT_HTTP_PORT;
+    if (httpPort !== null) {
+      server.http = startHttp(
+        httpDeps({
+          serving,
+          watcher,
+          ready: () => server!.ready(),
+          log,
+          maxBatch: options.maxBatch ?? 128,
+        }, {
+          monitor,
+          auth: options.auth ?? null,
+          adminToken: options.adminToken ?? null,
+          metricsToken: options.metricsToken,
+          serverVersion: String(PROTOCOL_VERSION),
+        }),
+        { hostname, port: httpPort, tls: options.httpTls },
+      );
+    }
+    return server;
   } catch (e) {
-    listener.close();
-    tls?.close();
-    await serving?.close();
+    if (server) await server.shutdown();
+    else {
+      monitor.close();
+      listener.close();
+      tls?.close();
+      await serving?.close();
+    }
     throw e;
   }
 }
 
-/** Adds the capture's sampling to the request observer. */
-function withCapture(
-  observer: ((event: RequestEvent) => void) | undefined,
-  capture: DigitCapture | undefined,
-  defaultModel: string,
-): ((event: RequestEvent) => void) | undefined {
-  if (!capture) return observer;
-  return (event) => {
-    observer?.(event);
-    const digit = event.digitU8 ?? event.digit;
-    if (!digit || !event.scores || event.modelVersion === null) return;
-    capture.offer(digit, {
-      model: event.model || defaultModel,
-      version: event.modelVersion,
-      device: event.device ?? (event.client || event.peer),
-      scores: event.scores,
-    });
-  };
+/** Offers a served digit to the capture (`--capture`): it keeps a sample. */
+function captureServed(capture: DigitCapture, event: RequestEvent, defaultModel: string): void {
+  const digit = event.digitU8 ?? event.digit;
+  if (!digit || !event.scores || event.modelVersion === null) return;
+  capture.offer(digit, {
+    model: event.model || defaultModel,
+    version: event.modelVersion,
+    device: event.device ?? (event.client || event.peer),
+    scores: event.scores,
+  });
 }
 
 /** The folder of a file path (editors replace files by renaming, so the folder is watched). */

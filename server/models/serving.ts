@@ -71,12 +71,12 @@ const MAX_RETRIES = 3;
 /** The served models; see the module doc. */
 export class ModelServing {
   readonly defaultModel: string;
-  #repository: ModelRepository;
+  readonly repository: ModelRepository;
   #options: ServingOptions;
   #models = new Map<string, ServedModel>();
 
   private constructor(repository: ModelRepository, options: ServingOptions) {
-    this.#repository = repository;
+    this.repository = repository;
     this.#options = options;
     this.defaultModel = options.defaultModel;
   }
@@ -137,7 +137,7 @@ export class ModelServing {
    */
   async rescan(): Promise<void> {
     for (let attempt = 0; attempt <= MAX_RETRIES; attempt++) {
-      const models = await this.#repository.scan();
+      const models = await this.repository.scan();
       const changes = changesAfterScan(models, this.versions());
       if (changes.length === 0) return;
       let failed = false;
@@ -165,7 +165,7 @@ export class ModelServing {
     let file: ModelFile;
     let engines: InferenceEngine[];
     try {
-      file = await this.#repository.read(to);
+      file = await this.repository.read(to);
       file.version = to.version;
       engines = await this.#options.startEngines(
         file.bytes,
@@ -175,7 +175,7 @@ export class ModelServing {
     } catch (e) {
       const reason = (e as Error).message;
       const kind = /the model's input is|one input of 784/.test(reason) ? "shape" : "warmup";
-      this.#repository.refuse(to.model, to.version, kind, reason);
+      this.repository.refuse(to.model, to.version, kind, reason);
       return false;
     }
     const set = { engines, version: to.version };

@@ -32,10 +32,9 @@
  * ```
  * @module
  */
-import { encodeLegacyReply, encodeReply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
-import type { Outcome, RequestHandler, RequestOrigin } from "../handler.ts";
+import type { RequestHandler, RequestOrigin } from "../handler.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";
@@ -207,13 +206,14 @@ export class Connection {
     if (!this.#account()) return false;
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
+      // Replies are encoded for the origin's protocol: a refusal too.
+      if (this.#mode === "framed") this.#origin = this.#makeOrigin("framed");
       if (this.#mode !== null && this.#refusal) {
         this.#event(this.#refusal.reason);
         this.#fail(this.#refusal.error);
         return false;
       }
       if (this.#mode === "framed") {
-        this.#origin = this.#makeOrigin("framed");
         this.#frames = new FrameDecoder(this.#ctx.maxFrame);
         this.#frames.push(this.#head);
         this.#head = new Uint8Array(0);
@@ -297,21 +297,19 @@ export class Connection {
 
   /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
   #serveMessage(message: Uint8Array, close: boolean): void {
-    const framed = this.#mode === "framed";
     const slot = this.#replies.reserve();
     const outcome = this.#ctx.handler.handle(message, this.#origin);
     if (outcome instanceof Promise) {
-      outcome.then((o) => this.#replies.fill(slot, encodeOutcome(o, framed), close));
+      outcome.then((o) => this.#replies.fill(slot, o.bytes, close));
     } else {
-      this.#replies.fill(slot, encodeOutcome(outcome, framed), close);
+      this.#replies.fill(slot, outcome.bytes, close);
     }
   }
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
   #fail(error: WireError): void {
     const outcome = this.#ctx.handler.refuse(error, this.#origin);
-    const framed = this.#mode === "framed";
-    this.#replies.fill(this.#replies.reserve(), encodeOutcome(outcome, framed), true);
+    this.#replies.fill(this.#replies.reserve(), outcome.bytes, true);
   }
 
   #event(reason: ConnectionReason): void {
@@ -326,11 +324,6 @@ export class Connection {
 }
 
 /** The bytes of a handler's reply: the 96-byte legacy reply for a legacy inference, else a `Commands` buffer. */
-function encodeOutcome({ reply, inference }: Outcome, framed: boolean): Uint8Array {
-  if (!framed && inference) return encodeLegacyReply(inference.scores, inference.inferenceMs);
-  return encodeReply(reply, framed);
-}
-
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b.slice();
   const out = new Uint8Array(a.length + b.length);

@@ -29,8 +29,8 @@ self.onmessage = async (event: MessageEvent<EngineLoad>) => {
       type: "loaded",
       shape: {
         input: "input",
-        output: "output",
-        inputDims: [-1, 784],
+        output: "probabilities",
+        inputDims: [-1, 1, 28, 28],
         outputDims: [-1, 10],
         maxBatch: Infinity,
         runtime: "scripted test worker",

@@ -1,0 +1,109 @@
+/**
+ * A minimal HTTP/1.1 keep-alive client for the load generator: one
+ * connection per simulated device, one request at a time, the request's
+ * head prebuilt, the reply's head parsed just enough to find its status and
+ * `Content-Length`. `fetch` costs the load generator several times more CPU
+ * per request, which on a 2-core machine is taken from the server being
+ * measured; perf_analyzer, Triton's own load tool, is native code for the
+ * same reason.
+ *
+ * @example
+ * ```ts ignore
+ * import { Http1Connection } from "./http1.ts";
+ *
+ * const conn = await Http1Connection.open("127.0.0.1", 8000);
+ * const reply = await conn.post("/v2/models/mnist/infer", body, "application/json");
+ * console.log(reply.status, new TextDecoder().decode(reply.body));
+ * conn.close();
+ * ```
+ * @module
+ */
+
+const CRLF2 = [13, 10, 13, 10];
+
+/** A reply: its status and its body. */
+export interface Http1Reply {
+  status: number;
+  body: Uint8Array;
+}
+
+/** Thrown when the server closes or answers something this client does not read. */
+export class Http1Error extends Error {
+  kind: string;
+  constructor(kind: string, message = kind) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+function headEnd(buf: Uint8Array, length: number): number {
+  outer: for (let i = 0; i + 4 <= length; i++) {
+    for (let k = 0; k < 4; k++) if (buf[i + k] !== CRLF2[k]) continue outer;
+    return i + 4;
+  }
+  return -1;
+}
+
+/** One keep-alive connection. */
+export class Http1Connection {
+  readonly conn: Deno.TcpConn;
+  #host: string;
+  #buf = new Uint8Array(64 * 1024);
+
+  private constructor(conn: Deno.TcpConn, host: string) {
+    this.conn = conn;
+    this.#host = host;
+  }
+
+  static async open(hostname: string, port: number): Promise<Http1Connection> {
+    const conn = await Deno.connect({ hostname, port });
+    conn.setNoDelay(true);
+    return new Http1Connection(conn, `${hostname}:${port}`);
+  }
+
+  /** Sends one POST and reads its reply. */
+  async post(path: string, body: Uint8Array, contentType: string): Promise<Http1Reply> {
+    const head = new TextEncoder().encode(
+      `POST ${path} HTTP/1.1\r\nhost: ${this.#host}\r\ncontent-type: ${contentType}\r\n` +
+        `content-length: ${body.length}\r\n\r\n`,
+    );
+    const request = new Uint8Array(head.length + body.length);
+    request.set(head);
+    request.set(body, head.length);
+    let written = 0;
+    while (written < request.length) written += await this.conn.write(request.subarray(written));
+    return await this.#read();
+  }
+
+  async #read(): Promise<Http1Reply> {
+    let got = 0;
+    let end = -1;
+    while (end < 0) {
+      if (got === this.#buf.length) throw new Http1Error("REPLY_TOO_LONG");
+      const n = await this.conn.read(this.#buf.subarray(got));
+      if (n === null) throw new Http1Error("CLOSED_BEFORE_REPLY");
+      got += n;
+      end = headEnd(this.#buf, got);
+    }
+    const head = new TextDecoder().decode(this.#buf.subarray(0, end));
+    const status = Number(head.slice(9, 12));
+    const length = head.match(/\r\ncontent-length:\s*(\d+)/i);
+    if (!length || !(status >= 100)) throw new Http1Error("BAD_REPLY", head.split("\r\n")[0]);
+    const size = Number(length[1]);
+    if (end + size > this.#buf.length) throw new Http1Error("REPLY_TOO_LONG");
+    while (got < end + size) {
+      const n = await this.conn.read(this.#buf.subarray(got));
+      if (n === null) throw new Http1Error("CLOSED_BEFORE_REPLY");
+      got += n;
+    }
+    return { status, body: this.#buf.slice(end, end + size) };
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

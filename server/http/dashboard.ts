@@ -1,0 +1,15 @@
+/**
+ * The dashboard page (`dashboard.html` beside this file): one self-contained
+ * page, no CDN, that polls `dashboard.json` every second. Read once at start.
+ *
+ * @example
+ * ```ts
+ * import { DASHBOARD_HTML } from "./dashboard.ts";
+ *
+ * console.log(DASHBOARD_HTML.length);
+ * ```
+ * @module
+ */
+export const DASHBOARD_HTML: string = Deno.readTextFileSync(
+  new URL("./dashboard.html", import.meta.url),
+);

@@ -1,0 +1,96 @@
+/**
+ * What the HTTP port needs from a running server, in one place: the served
+ * models as OIP describes them (looked up per request, so a swap shows at
+ * once), readiness, bearer-token checks and the repository extension.
+ *
+ * @example
+ * ```ts ignore
+ * import { httpDeps } from "./deps.ts";
+ * import { startHttp } from "./http.ts";
+ *
+ * const http = startHttp(httpDeps(server, { monitor, adminToken: null }), { hostname, port: 8000 });
+ * ```
+ * @module
+ */
+import { WireError } from "../../shared/errors.ts";
+import { authorizeHttp } from "../auth/http.ts";
+import type { Authorizer } from "../auth/authorize.ts";
+import type { InferenceEngine } from "../engine/engine.ts";
+import type { Logger } from "../log.ts";
+import type { ModelServing, ServedModel } from "../models/serving.ts";
+import type { RepositoryWatcher } from "../models/watch.ts";
+import type { Monitor } from "../monitor/monitor.ts";
+import type { HttpDeps } from "./http.ts";
+import type { ModelInfo } from "./oip.ts";
+import { repositoryControl, repositoryRoutes } from "./repository.ts";
+
+/** The parts of a server the HTTP port reads. */
+export interface HttpSource {
+  serving: ModelServing;
+  watcher: RepositoryWatcher;
+  ready(): boolean;
+  log: Logger;
+  maxBatch: number;
+}
+
+/** OIP's view of a served model: name, version, tensors, runtime. */
+export function modelInfo(model: ServedModel, maxBatch: number): ModelInfo {
+  const engine: InferenceEngine = model.queue.engineSet.engines[0];
+  return {
+    name: model.name,
+    version: String(model.queue.engineSet.version),
+    platform: "onnxruntime_onnx",
+    input: engine.shape.input,
+    output: engine.shape.output,
+    inputDims: engine.shape.inputDims.map((d, i) => (i === 0 ? -1 : d)),
+    maxBatch: Math.min(maxBatch, engine.maxBatch),
+    runtime: engine.shape.runtime,
+  };
+}
+
+/** The HTTP port's dependencies on `source`. */
+export function httpDeps(
+  source: HttpSource,
+  extra: {
+    monitor: Monitor;
+    auth: Authorizer | null;
+    adminToken: string | null;
+    metricsToken?: string;
+    serverVersion: string;
+  },
+): HttpDeps {
+  const { serving } = source;
+  const routes = repositoryRoutes(repositoryControl({
+    repository: serving.repository,
+    watcher: source.watcher,
+    adminToken: extra.adminToken,
+    serving: (name) => serving.versions().get(name) ?? null,
+  }));
+  return {
+    models: (name, version) => {
+      const model = serving.models.find((m) => m.name === name);
+      if (!model) {
+        return `no model "${name}" is served (served: ${
+          serving.models.map((m) => m.name).join(", ") || "none"
+        })`;
+      }
+      const serves = String(model.queue.engineSet.version);
+      if (version !== undefined && version !== serves) {
+        return `model "${name}" has no version "${version}" serving; it serves version ${serves}`;
+      }
+      return { queue: model.queue, info: modelInfo(model, source.maxBatch) };
+    },
+    extraRoutes: (request) => routes(request),
+    ready: () => source.ready(),
+    monitor: extra.monitor,
+    log: source.log,
+    server: { name: "mnist-server", version: extra.serverVersion },
+    authorize: extra.auth?.tokens
+      ? (request, address) => {
+        const verdict = authorizeHttp(extra.auth!, request.headers, address);
+        return verdict instanceof WireError ? verdict : { device: verdict.device };
+      }
+      : undefined,
+    metricsToken: extra.metricsToken,
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Where every finished request and every engine run is reported, whatever
+ * the protocol: it feeds the Prometheus metrics, the traffic window (the
+ * periodic log line and the dashboard's rates), the device table and the
+ * last digits. It also logs each refused or failed request at `info`, at
+ * most `maxLinesPerSecond` a second, then one "suppressed N" line.
+ *
+ * @example
+ * ```ts
+ * import { Monitor } from "./monitor.ts";
+ * import { Logger } from "../log.ts";
+ * import { ServerMetrics } from "../metrics/metrics.ts";
+ *
+ * const monitor = new Monitor({ log: new Logger("info"), metrics: new ServerMetrics({ model: "mnist", version: "1" }) });
+ * monitor.request({
+ *   protocol: "framed", inference: true, status: 0, digits: 1, durationMs: 0.4, queueMs: 0.1,
+ *   computeMs: 0.2, bytesIn: 800, bytesOut: 90, peer: "127.0.0.1:5000",
+ * });
+ * monitor.run(1, 0.2);
+ * console.log(monitor.snapshot().traffic.requests); // 1
+ * monitor.close();
+ * ```
+ * @module
+ */
+import { statusName } from "../../shared/errors.ts";
+import type { Logger } from "../log.ts";
+import type { RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
+import { type DeviceRow, DeviceTable, type DigitSample, RecentDigits } from "./devices.ts";
+import { type TrafficSummary, TrafficWindow } from "./window.ts";
+
+/** One digit of a request, with what the model said. */
+export interface DigitSeen {
+  digitU8: ArrayLike<number> | null;
+  digit: ArrayLike<number> | null;
+  predicted: number;
+  /** The predicted digit's score. */
+  score: number;
+}
+
+/** One finished request: the figures metrics need, and who sent what. */
+export interface RequestEvent extends RequestFigures {
+  /** The client's `host:port` (its real address behind a trusted proxy). */
+  peer: string;
+  /** The device's name from the token file, when tokens are on. */
+  device?: string | null;
+  /** Firmware name and version (`client` field), when the request or its connection had one. */
+  client?: string | null;
+  /** Why it failed, for the log (a sentence). */
+  error?: string;
+  /** Request id on the wire, or the HTTP request's `id`. */
+  id?: string | number;
+  /** Its digits with their predictions (the dashboard keeps the last few). */
+  samples?: DigitSeen[];
+}
+
+/** What the dashboard's JSON route answers. */
+export interface Snapshot {
+  time: number;
+  uptimeSeconds: number;
+  ready: boolean;
+  queueDepth: number;
+  connections: Record<string, number>;
+  traffic: TrafficSummary;
+  /** Failed requests by code since start. */
+  errorsTotal: Record<string, number>;
+  requestsTotal: number;
+  devices: DeviceRow[];
+  devicesSeen: number;
+  devicesSilent: number;
+  digits: DigitSample[];
+}
+
+/** Live values the monitor reads. */
+export interface MonitorSources {
+  queueDepth?: () => number;
+  connections?: () => Record<string, number>;
+  ready?: () => boolean;
+}
+
+export interface MonitorOptions {
+  log: Logger;
+  metrics: ServerMetrics;
+  sources?: MonitorSources;
+  /** Seconds between traffic summary lines while requests flow, and the window's span (default 10). */
+  summaryEverySeconds?: number;
+  /** Refused/failed request lines per second before they are suppressed (default 5). */
+  maxLinesPerSecond?: number;
+  /** A device with no request for this long is flagged silent (default 60 s). */
+  silentAfterMs?: number;
+}
+
+function formatCounts(counts: Record<string, number>): string {
+  const parts = Object.entries(counts).map(([code, n]) => `${code}:${n}`);
+  return parts.length ? parts.join(",") : "none";
+}
+
+/** Collects every request and run; see the module doc. */
+export class Monitor {
+  readonly metrics: ServerMetrics;
+  readonly window: TrafficWindow;
+  readonly devices: DeviceTable;
+  readonly digits = new RecentDigits(16);
+  #log: Logger;
+  #sources: MonitorSources;
+  #started = Date.now();
+  #errorsTotal: Record<string, number> = {};
+  #requestsTotal = 0;
+  #maxLines: number;
+  #lineSecond = -1;
+  #linesThisSecond = 0;
+  #suppressed = 0;
+  #suppressedTimer: ReturnType<typeof setTimeout> | undefined;
+  #summaryTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: MonitorOptions) {
+    this.#log = options.log;
+    this.metrics = options.metrics;
+    this.#sources = options.sources ?? {};
+    this.#maxLines = options.maxLinesPerSecond ?? 5;
+    const every = options.summaryEverySeconds ?? 10;
+    this.window = new TrafficWindow(every);
+    this.devices = new DeviceTable({ silentAfterMs: options.silentAfterMs });
+    this.#summaryTimer = setInterval(() => this.#summary(), every * 1000);
+    Deno.unrefTimer(this.#summaryTimer);
+  }
+
+  /** Reports a finished request (the request handler's observer hook calls this). */
+  request(event: RequestEvent): void {
+    this.metrics.observeRequest(event);
+    const code = statusName(event.status);
+    this.#requestsTotal++;
+    this.window.request(event.durationMs, code, event.digits);
+    this.devices.seen({
+      peer: event.peer,
+      protocol: event.protocol,
+      device: event.device,
+      client: event.client,
+      ok: event.status === 0,
+    });
+    for (const s of event.samples ?? []) {
+      this.digits.push(s.digitU8, s.digit, s.predicted, s.score, event.protocol);
+    }
+    if (event.status !== 0) {
+      this.#errorsTotal[code] = (this.#errorsTotal[code] ?? 0) + 1;
+      this.#refused(event, code);
+    }
+  }
+
+  /** Reports an engine run (the queue calls this once per run). */
+  run(batchSize: number, runMs: number): void {
+    this.metrics.observeRun(batchSize, runMs);
+    this.window.run(batchSize);
+  }
+
+  /** The dashboard's figures. */
+  snapshot(deviceLimit = 100): Snapshot {
+    return {
+      time: Date.now(),
+      uptimeSeconds: (Date.now() - this.#started) / 1000,
+      ready: this.#sources.ready?.() ?? true,
+      queueDepth: this.#sources.queueDepth?.() ?? 0,
+      connections: this.#sources.connections?.() ?? {},
+      traffic: this.window.summary(),
+      errorsTotal: { ...this.#errorsTotal },
+      requestsTotal: this.#requestsTotal,
+      devices: this.devices.list(deviceLimit),
+      devicesSeen: this.devices.size,
+      devicesSilent: this.devices.silentCount(),
+      digits: this.digits.list(),
+    };
+  }
+
+  /** Stops the timers. */
+  close(): void {
+    clearInterval(this.#summaryTimer);
+    clearTimeout(this.#suppressedTimer);
+    this.#flushSuppressed();
+  }
+
+  /** One line per refused or failed request, at most `maxLines` a second. */
+  #refused(event: RequestEvent, code: string): void {
+    if (!this.#log.enabled("info")) return;
+    const second = Math.floor(performance.now() / 1000);
+    if (second !== this.#lineSecond) {
+      this.#flushSuppressed();
+      this.#lineSecond = second;
+      this.#linesThisSecond = 0;
+    }
+    if (this.#linesThisSecond >= this.#maxLines) {
+      this.#suppressed++;
+      // Said once the second is over, even if nothing else fails.
+      this.#suppressedTimer ??= setTimeout(() => {
+        this.#suppressedTimer = undefined;
+        this.#flushSuppressed();
+      }, 1000);
+      return;
+    }
+    this.#linesThisSecond++;
+    this.#log.info(event.inference ? "request failed" : "request refused", {
+      protocol: event.protocol,
+      peer: event.peer,
+      device: event.device ?? undefined,
+      id: event.id,
+      code,
+      error: event.error,
+    });
+  }
+
+  #flushSuppressed(): void {
+    if (this.#suppressed === 0) return;
+    this.#log.info(`suppressed ${this.#suppressed} refused or failed request lines`, {
+      suppressed: this.#suppressed,
+    });
+    this.#suppressed = 0;
+  }
+
+  /** The periodic line, written only while requests flow. */
+  #summary(): void {
+    const s = this.window.summary();
+    if (s.requests === 0) return;
+    const connections = Object.values(this.#sources.connections?.() ?? {}).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    this.#log.info("traffic", {
+      req_s: s.requestsPerSecond.toFixed(1),
+      p50_ms: s.p50Ms?.toFixed(3),
+      p99_ms: s.p99Ms?.toFixed(3),
+      mean_batch: s.meanBatch?.toFixed(1),
+      errors: formatCounts(s.errors),
+      connections,
+      queue: this.#sources.queueDepth?.() ?? 0,
+    });
+  }
+}
