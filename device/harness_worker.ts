@@ -20,6 +20,9 @@
  *   `clearTimeout()` clears every timer and is reported), on a board clock
  *   that can run faster than the wall clock (`speed`), with `getTime()` in
  *   board seconds.
+ * - `require("Storage")`: `read`, `write`, `readJSON`, `writeJSON`, `erase`,
+ *   `eraseAll`, `list`, backed by a file (`storageFile`), so that starting
+ *   a board again on the same file is a reboot.
  * - `require("Wifi")`: missing (it throws, as on wired boards and Linux), or
  *   a stand-in that connects after a while, is connected already, or never
  *   connects.
@@ -69,6 +72,12 @@ export interface WorkerOptions extends NetworkSettings {
   boot: "flash" | "ram";
   /** What `process.memory().usage` reports: the harness cannot count variables. */
   memoryUsage: number;
+  /**
+   * The board's flash for `require("Storage")`: a JSON file of name → text,
+   * so that a board started again on the same file is a reboot. Without it,
+   * Storage starts empty and lives in memory.
+   */
+  storageFile?: string;
 }
 
 /** What the harness can count in place of variables. */
@@ -411,6 +420,62 @@ function wifiModule(): unknown {
   return wifi;
 }
 
+// ---------------------------------------------------------------- Storage
+
+let memoryStorage: Record<string, string> = {};
+
+function storageFiles(): Record<string, string> {
+  if (!options.storageFile) return memoryStorage;
+  try {
+    return JSON.parse(Deno.readTextFileSync(options.storageFile));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+}
+
+function keepStorage(files: Record<string, string>): void {
+  if (options.storageFile) Deno.writeTextFileSync(options.storageFile, JSON.stringify(files));
+  else memoryStorage = files;
+}
+
+/** Espruino's Storage: named files in flash (text here), kept across reboots. */
+const storage = {
+  read(name: string): string | undefined {
+    return storageFiles()[name];
+  },
+  write(name: string, data: string): boolean {
+    const files = storageFiles();
+    files[name] = String(data);
+    keepStorage(files);
+    return true;
+  },
+  readJSON(name: string, noExceptions?: boolean): unknown {
+    const text = storageFiles()[name];
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      if (noExceptions) return undefined;
+      throw e;
+    }
+  },
+  writeJSON(name: string, data: unknown): boolean {
+    return storage.write(name, JSON.stringify(data));
+  },
+  erase(name: string): void {
+    const files = storageFiles();
+    delete files[name];
+    keepStorage(files);
+  },
+  eraseAll(): void {
+    keepStorage({});
+  },
+  list(): string[] {
+    return Object.keys(storageFiles());
+  },
+};
+
 // ---------------------------------------------------------------- the board
 
 function start(code: string): void {
@@ -433,6 +498,7 @@ function start(code: string): void {
     process: { memory: () => ({ usage: options.memoryUsage, total: 1700 }) },
     require(name: string) {
       if (name === "net") return net;
+      if (name === "Storage") return storage;
       if (name === "Wifi" && wifi) return wifi;
       throw new Error(`Module "${name}" not found`);
     },

@@ -7,8 +7,11 @@
  *
  * One request at a time. Framed mode keeps one connection open between
  * requests and sends the digit as 784 bytes; legacy mode opens a connection
- * per request, sends 784 floats and reads until the server closes. Every
- * failure (refused, dropped, timed out, garbled) emits one `error` event,
+ * per request, sends 784 floats and reads until the server closes. Framed
+ * requests carry the board's token (`key()`) and, on a connection's first
+ * request, its name and VERSION (`client`); a connection the server closes
+ * while idle is normal, and the next request opens a new one. Every
+ * failure (refused, dropped, timed out, garbled) of a request emits one `error` event,
  * closes the connection and sets a back-off (`retryAt`) that doubles up to
  * 30 s; the next reply resets it. Framed replies are cut out of the stream
  * here (a length, then the payload) and read by `shared/board_reply.ts`, which checks
@@ -56,6 +59,11 @@ declare const REQUEST_SIZE: number;
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 declare const ID_AT: number;
+declare const TOKEN_AT: number;
+declare const TOKEN_SLOT_AT: number;
+declare const TOKEN_SLOT: number;
+declare const CLIENT_SLOT_AT: number;
+declare const CLIENT_SLOT: number;
 
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
@@ -94,6 +102,8 @@ export interface InferenceOptions {
   port?: number;
   /** ms to wait for a reply. */
   timeout?: number;
+  /** The device's token, 32 characters; "" or absent for none. Framed only. */
+  token?: string;
 }
 
 /** A connection to the inference server that sends one digit at a time. */
@@ -101,6 +111,8 @@ export class Inference {
   /** `{host, port}`, made once for every `net.connect`. */
   to: { host: string; port: number };
   timeout: number;
+  /** The token every framed request carries; "" for none. Change it with `key()`. */
+  token: string;
   /** Whether a request is in flight; `send` refuses another until it ends. */
   busy!: boolean;
   /** `getTime()` before which callers that poll should not send: the back-off. */
@@ -139,6 +151,7 @@ export class Inference {
   constructor(options: InferenceOptions) {
     this.to = { host: options.host, port: options.port || C.PORT };
     this.timeout = options.timeout || C.TIMEOUT;
+    this.token = options.token || "";
     this.id = 0;
     this.req = null;
     // Made once: these are every socket's listeners, and an abandoned socket
@@ -173,9 +186,10 @@ export class Inference {
       this.sock = null;
       this.up = false;
       if (LEGACY && this.busy && this.n) this.reply(this.buf.subarray(0, this.n));
-      // An idle connection that drops (the server restarted) is worth one
-      // line too; the next request opens a new one.
-      else if (!LEGACY || this.busy) this.fail(this.why || "connection closed");
+      // A close while idle is normal (the server's idle timeout): the next
+      // request opens a new connection, without a word or a back-off.
+      else if (this.busy) this.fail(this.why || "connection closed");
+      this.why = "";
     };
     this.onTimeout = () => {
       this.timer = 0;
@@ -205,6 +219,7 @@ export class Inference {
     if (!req) {
       req = this.req = new Uint8Array(LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
+      if (!LEGACY) this.key(this.token);
       if (LEGACY) {
         this.head = req.subarray(0, DIGIT_AT);
         this.piece = new Float32Array(C.PIECE);
@@ -214,6 +229,28 @@ export class Inference {
       this.scores = new Float32Array(CLASSES);
     }
     return req.subarray(DIGIT_AT, DIGIT_AT + DIGIT_PIXELS);
+  }
+
+  /**
+   * Sets the token that every request carries from now on: 32 characters, or
+   * "" for none (the field is then left out). Framed only.
+   */
+  key(token: string): void {
+    this.token = token;
+    const req = this.req;
+    if (LEGACY || !req) return;
+    for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
+    req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
+  }
+
+  /** Closes the connection, if any, silently: the next request opens a new one. */
+  drop(): void {
+    const sock = this.sock;
+    if (sock) {
+      sock.removeAllListeners();
+      sock.end();
+    }
+    this.reset();
   }
 
   /**
@@ -230,6 +267,8 @@ export class Inference {
       // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
       const id = ++this.id;
       for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
+      // Who we are, on a connection's first request only.
+      req[CLIENT_SLOT_AT] = this.up ? 0 : CLIENT_SLOT;
     }
     this.sentAt = getTime();
     this.timer = setTimeout(this.onTimeout, this.timeout);
@@ -257,17 +296,13 @@ export class Inference {
       const length = (b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0;
       const end = C.HEADER + length;
       if (end > C.BUFFER) {
-        return this.fail(
-          "FRAME_TOO_LARGE: frame of " + length + " bytes, the limit is " + (C.BUFFER - C.HEADER),
-        );
+        return this.fail("FRAME_TOO_LARGE: frame of " + length + " bytes");
       }
       if (length < C.MIN_PAYLOAD) {
-        return this.fail(
-          "MALFORMED_BUFFER: frame of " + length + " bytes is too short for a FlatBuffer",
-        );
+        return this.fail("MALFORMED_BUFFER: frame of " + length + " bytes, too short");
       }
       if (this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST") {
-        return this.fail("MALFORMED_BUFFER: frame does not carry the MNST identifier");
+        return this.fail("MALFORMED_BUFFER: no MNST identifier");
       }
       if (this.n < end) return;
       this.reply(b.subarray(C.HEADER, end));
@@ -306,12 +341,7 @@ export class Inference {
       return;
     }
     const wait = Math.min(2 * this.wait || C.BACKOFF, C.BACKOFF_MAX);
-    const sock = this.sock;
-    if (sock) {
-      sock.removeAllListeners();
-      sock.end();
-    }
-    this.reset();
+    this.drop();
     this.wait = wait;
     this.retryAt = getTime() + wait / 1000;
     this.emit("error", "Server: " + message + "; retry in " + wait / 1000 + " s");
