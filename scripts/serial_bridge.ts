@@ -10,8 +10,8 @@
  * the tool connects there as to a board's telnet console.
  *
  * Needs `--allow-all` (Deno lets a program open `/dev/tty*` only with every
- * permission), `stty`, and read and write access to the device (Linux: the
- * `dialout` group).
+ * permission), `stty` (Linux and macOS; not on Windows), and read and write
+ * access to the device (Linux: the `dialout` group).
  *
  * @example
  * ```ts
@@ -52,7 +52,17 @@ export class SerialBridge {
     let out: Deno.CommandOutput;
     try {
       out = await new Deno.Command("stty", {
-        args: ["-F", path, String(baud), "raw", "-echo", "cs8", "-cstopb", "-parenb"],
+        // GNU stty names the device with -F, BSD's (macOS) with -f.
+        args: [
+          Deno.build.os === "linux" ? "-F" : "-f",
+          path,
+          String(baud),
+          "raw",
+          "-echo",
+          "cs8",
+          "-cstopb",
+          "-parenb",
+        ],
         stdout: "null",
         stderr: "piped",
       }).output();
