@@ -16,10 +16,11 @@ const CONFIG = "client/classify/deno.json";
 async function run(
   args: string[],
   stdin?: Uint8Array,
+  cwd = ROOT,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    cwd: ROOT,
+    cwd,
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
@@ -186,10 +187,11 @@ Deno.test("deno task classify: a file that is not a picture is named; the others
     await Deno.writeFile(`${dir}/cut.png`, new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0]));
     const p2 = "P2 3 3 255\n255 0 255\n255 0 255\n255 0 255\n";
     await Deno.writeTextFile(`${dir}/one.pgm`, p2);
+    const where = `127.0.0.1:${server.addr.port}`;
     const out = await classify([
       "--json",
       "--server",
-      `127.0.0.1:${server.addr.port}`,
+      where,
       `${dir}/notes.txt`,
       `${dir}/cut.png`,
       `${dir}/missing.png`,
@@ -204,6 +206,15 @@ Deno.test("deno task classify: a file that is not a picture is named; the others
     const results = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.equal(results.length, 1);
     assert.equal(results[0].file, `${dir}/one.pgm`);
+
+    // From another folder, a relative name is taken from there, not from the project's.
+    const here = await run(
+      ["task", "-q", "--config", `${ROOT}deno.json`, "classify", "--server", where, "one.pgm"],
+      undefined,
+      dir,
+    );
+    assert.equal(here.code, 0, here.stderr);
+    assert.match(here.stdout, /^one\.pgm: \d \(score /);
   } finally {
     await Deno.remove(dir, { recursive: true });
     await server.shutdown();

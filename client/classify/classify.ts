@@ -96,11 +96,20 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/**
+ * Where `file` is: `deno task` runs in the project's folder, so a relative
+ * name is taken from the folder the person typed it in (`INIT_CWD`).
+ */
+function located(file: string): string {
+  const from = Deno.env.get("INIT_CWD");
+  return from && !file.startsWith("/") ? `${from}/${file}` : file;
+}
+
 /** Reads and decodes one picture: PNG by its signature, else PGM. */
 export async function readPicture(file: string): Promise<GreyPicture> {
   let bytes: Uint8Array;
   try {
-    bytes = file === "-" ? await readAll(Deno.stdin.readable) : await Deno.readFile(file);
+    bytes = file === "-" ? await readAll(Deno.stdin.readable) : await Deno.readFile(located(file));
   } catch (e) {
     throw new PictureError(`cannot read it: ${(e as Error).message}`);
   }
