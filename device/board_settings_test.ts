@@ -140,7 +140,7 @@ Deno.test("framed requests carry the token, and the client (name and VERSION) on
       assert.deepEqual(server.requests.slice(2).map((r) => r.request.token), ["", other]);
       assert.equal(
         await send(board, 'setToken("short")', /^Need/),
-        'Need 32 characters, or "" for none',
+        'Need 32 chars or ""',
       );
       assert.deepEqual(board.matching(/Uncaught|HARNESS/), []);
     } finally {
@@ -208,8 +208,8 @@ Deno.test("setServer and setToken are kept in Storage and survive a reboot; conf
         await send(board);
         assert.equal(other.requests.length, 1);
         assert.equal(other.requests[0].request.token, TOKEN);
-        assert.equal(await send(board, 'setServer("")', /^Need/), "Need a host");
-        assert.equal(await send(board, 'setServer("h", 70000)', /^Need/), "Need a port 1..65535");
+        assert.equal(await send(board, 'setServer("")', /^Need/), "Need host");
+        assert.equal(await send(board, 'setServer("h", 70000)', /^Need/), "Need port 1..65535");
       } finally {
         await board.close();
       }

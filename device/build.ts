@@ -36,6 +36,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
+import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate } from "./request.ts";
@@ -80,8 +81,6 @@ export const OWN_PROPERTIES = [
   "next",
   "reset",
   // device/inference.ts
-  "to",
-  "timeout",
   "busy",
   "retryAt",
   "wait",
@@ -96,12 +95,11 @@ export const OWN_PROPERTIES = [
   "n",
   "onConnect",
   "onData",
-  "onError",
   "onClose",
   "onTimeout",
+  "pump",
+  "at",
   "send",
-  "key",
-  "drop",
   "data",
   "reply",
   "fail",
@@ -167,6 +165,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       CLIENT_SLOT_AT: String(request.clientSlotAt),
       CLIENT_SLOT: String(request.clientSlot),
       TOKEN: JSON.stringify(settings.token),
+      STATUS_NAMES: JSON.stringify(STATUS_NAME_LIST),
       WIFI_SSID: JSON.stringify(settings.ssid),
       WIFI_PASSWORD: JSON.stringify(settings.password),
       POLL_SECONDS: String(settings.poll),

@@ -166,38 +166,35 @@ function stop(quiet?: boolean): void {
   if (!quiet) print("Stopped");
 }
 
-/** Keeps `saved` in Storage, where start-up reads it after a reboot. */
-function save(): void {
-  require("Storage").writeJSON(F.NAME, saved);
-  config();
-}
-
 /** REPL: the server to use from now on, kept across reboots. */
 function setServer(host: string, port?: number): void {
-  if (!host || typeof host != "string") return print("Need a host");
+  if (!host || typeof host != "string") return print("Need host");
   port = port || SERVER_PORT;
-  if (!(port > 0 && port < 65536)) return print("Need a port 1..65535");
-  saved.host = server.to.host = host;
-  saved.port = server.to.port = port;
+  if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
+  saved.host = server.host = host;
+  saved.port = server.port = port;
   // The next request connects to the new server.
-  server.drop();
-  save();
+  server.reset();
+  // Kept in Storage, where start-up reads it after a reboot.
+  require("Storage").writeJSON(F.NAME, saved);
+  config();
 }
 
 /** REPL: the device's token (32 characters, "" for none), kept across reboots. */
 function setToken(token: string): void {
   if (typeof token != "string" || token && token.length != 32) {
-    return print('Need 32 characters, or "" for none');
+    return print('Need 32 chars or ""');
   }
   if (PROTOCOL == "legacy") return print("Legacy requests cannot carry a token");
-  server.key(saved.token = token);
-  save();
+  server.token = saved.token = token;
+  require("Storage").writeJSON(F.NAME, saved);
+  config();
 }
 
 /** REPL: prints the settings in use; "saved" when they come from Storage, not the build. */
 function config(): void {
   print(
-    "server " + server.to.host + ":" + server.to.port + (saved.host ? " (saved)" : "") + ", " +
+    "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
       PROTOCOL + ", token " + (server.token ? "set" : "none") +
       (saved.token != null ? " (saved)" : ""),
   );
@@ -218,8 +215,8 @@ function online(why: string): void {
     // After a restart from a saved RAM image the socket in the saved state is dead.
     server.reset();
     print(
-      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + server.to.host + ":" +
-        server.to.port,
+      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + server.host + ":" +
+        server.port,
     );
     if (!wifi) print("No WiFi module");
     else {
@@ -245,7 +242,8 @@ function online(why: string): void {
     print("WiFi: IP " + (wifi as Wifi).getIP().ip);
   } else {
     if (booting) return;
-    print("WiFi: no IP in " + T.WIFI_TIMEOUT / 1000 + " s");
+    // T.WIFI_TIMEOUT, written out: cheaper than working it out on the board.
+    print("WiFi: no IP in 30 s");
   }
   wifiTimer = 0;
   booting = -1;

@@ -5,7 +5,8 @@
  * does where the firmware could go wrong:
  *
  * - `require("net").connect(options, callback)` returns a socket at once and
- *   connects a real Deno socket behind it. Sockets emit `connect`, `data`
+ *   connects a real Deno socket behind it. Sockets emit `connect`, `drain`
+ *   (after connecting, and whenever what was written has gone out), `data`
  *   (binary strings, at most `chunk` bytes each: 268 on the ESP8266),
  *   `error` (`{code, message}`), `end` and `close`, in that order, queued as
  *   Espruino queues them. `write` takes a string of bytes; anything else is
@@ -86,9 +87,11 @@ export interface BoardStats {
   connects: number;
   /** Sockets not yet closed. */
   openSockets: number;
-  /** `E.toString` calls with a Uint8Array, and how many different arrays they were. */
+  /** `E.toString` calls with a Uint8Array, and how many different buffers were under them. */
   toStringCalls: number;
-  toStringArrays: number;
+  toStringBuffers: number;
+  /** The most bytes one `write` took: a whole request copied into the socket at once shows here. */
+  largestWrite: number;
   /** Timers and intervals pending. */
   timers: number;
   /** Bytes the firmware wrote to sockets. */
@@ -115,12 +118,13 @@ const stats: BoardStats = {
   connects: 0,
   openSockets: 0,
   toStringCalls: 0,
-  toStringArrays: 0,
+  toStringBuffers: 0,
+  largestWrite: 0,
   timers: 0,
   bytesWritten: 0,
   wifiConnect: null,
 };
-const seenArrays: Uint8Array[] = [];
+const seenBuffers: ArrayBufferLike[] = [];
 const timers: number[] = [];
 
 function post(message: FromBoard): void {
@@ -257,8 +261,8 @@ const E = {
     if (args.length === 1 && args[0] instanceof Uint8Array) {
       const u8 = args[0];
       stats.toStringCalls++;
-      if (seenArrays.indexOf(u8) < 0) seenArrays.push(u8);
-      stats.toStringArrays = seenArrays.length;
+      if (seenBuffers.indexOf(u8.buffer) < 0) seenBuffers.push(u8.buffer);
+      stats.toStringBuffers = seenBuffers.length;
       return binary(u8);
     }
     let s = "";
@@ -288,6 +292,7 @@ class Socket {
     // Espruino writes the text of anything that is not a string.
     const bytes = bytesOf(typeof data === "string" ? data : String(data));
     stats.bytesWritten += bytes.length;
+    stats.largestWrite = Math.max(stats.largestWrite, bytes.length);
     this.queue.push(bytes);
     this.flush();
     return false;
@@ -308,6 +313,8 @@ class Socket {
         for (let at = 0; at < bytes.length;) at += await this.conn.write(bytes.subarray(at));
       }
       if (this.ending) this.shut();
+      // Espruino's "drain": everything written so far has gone out.
+      else (this as unknown as { emit: Fn }).emit("drain");
     } catch {
       // The server closed: the read loop reports it.
     } finally {
@@ -382,6 +389,8 @@ const net = {
       conn.setNoDelay(true);
       sock.conn = conn;
       emitter.emit("connect", sock);
+      // Espruino queues a "drain" with the "connect" when nothing waits to be sent.
+      if (!sock.queue.length) emitter.emit("drain");
       sock.flush();
       sock.read(conn);
     }, () => {

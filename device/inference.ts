@@ -8,7 +8,7 @@
  * One request at a time. Framed mode keeps one connection open between
  * requests and sends the digit as 784 bytes; legacy mode opens a connection
  * per request, sends 784 floats and reads until the server closes. Framed
- * requests carry the board's token (`key()`) and, on a connection's first
+ * requests carry the board's token (`token`) and, on a connection's first
  * request, its name and VERSION (`client`); a connection the server closes
  * while idle is normal, and the next request opens a new one. Every
  * failure (refused, dropped, timed out, garbled) of a request emits one `error` event,
@@ -51,7 +51,6 @@
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
 import { readReply } from "../shared/board_reply.ts";
-import { STATUS_NAME_LIST } from "../shared/errors.ts";
 
 // Fixed at build time (see build.ts): the protocol and the request's layout.
 declare const LEGACY: boolean;
@@ -60,6 +59,12 @@ declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 declare const ID_AT: number;
 declare const TOKEN_AT: number;
+/**
+ * `STATUS_NAME_LIST` of `shared/errors.ts`, put in by the build as a literal
+ * where it is used: code saved to flash reads it from flash when an error
+ * comes, where a module-level string would hold 17 variables all the time.
+ */
+declare const STATUS_NAMES: string;
 declare const TOKEN_SLOT_AT: number;
 declare const TOKEN_SLOT: number;
 declare const CLIENT_SLOT_AT: number;
@@ -77,7 +82,7 @@ declare function clearTimeout(id: number): void;
 /** Defaults and limits; times in ms. A `const enum`: inlined, no variables on the board. */
 const enum C {
   PORT = 32001,
-  /** A reply later than this means the connection is broken. */
+  /** A reply later than this (ms) means the connection is broken. */
   TIMEOUT = 5000,
   /** The first wait after a failure; it doubles with each failure in a row. */
   BACKOFF = 1000,
@@ -93,6 +98,8 @@ const enum C {
   MIN_PAYLOAD = 8,
   /** Legacy: floats per piece sent (784 = 16 × 49). */
   PIECE = 49,
+  /** Framed: bytes per piece sent. */
+  CHUNK = 128,
 }
 
 /** Options of `Inference`. */
@@ -100,18 +107,16 @@ export interface InferenceOptions {
   /** The server's address or name. */
   host: string;
   port?: number;
-  /** ms to wait for a reply. */
-  timeout?: number;
   /** The device's token, 32 characters; "" or absent for none. Framed only. */
   token?: string;
 }
 
 /** A connection to the inference server that sends one digit at a time. */
 export class Inference {
-  /** `{host, port}`, made once for every `net.connect`. */
-  to: { host: string; port: number };
-  timeout: number;
-  /** The token every framed request carries; "" for none. Change it with `key()`. */
+  /** Where the server is; `setServer` on the board changes them. */
+  host: string;
+  port: number;
+  /** The token every framed request carries from the next one on: 32 characters, "" for none. */
   token: string;
   /** Whether a request is in flight; `send` refuses another until it ends. */
   busy!: boolean;
@@ -133,6 +138,8 @@ export class Inference {
   private sock!: Socket | null;
   private up!: boolean;
   private sentAt!: number;
+  /** Where the next piece of the request starts; -1 when all of it is written. */
+  private at!: number;
   private timer!: number;
   private why!: string;
   /** The reply being read, and how many bytes of it have come. */
@@ -141,7 +148,6 @@ export class Inference {
   private scores!: Float32Array;
   private onConnect: Listener;
   private onData: Listener;
-  private onError: Listener;
   private onClose: Listener;
   private onTimeout: Listener;
   // Espruino gives every object these; declared, not defined.
@@ -149,40 +155,25 @@ export class Inference {
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
   constructor(options: InferenceOptions) {
-    this.to = { host: options.host, port: options.port || C.PORT };
-    this.timeout = options.timeout || C.TIMEOUT;
+    this.host = options.host;
+    this.port = options.port || C.PORT;
     this.token = options.token || "";
     this.id = 0;
     this.req = null;
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
-    // `onConnect` also sends the request when the connection is already up.
+    // `onConnect` is also the `drain` listener: each one writes the next piece.
     this.onConnect = () => {
       this.up = true;
-      if (!this.busy) return;
-      try {
-        const sock = this.sock as Socket;
-        const req = this.req as Uint8Array;
-        // A string: write() would send a Uint8Array as its text, "1,2,3".
-        if (!LEGACY) sock.write(E.toString(req));
-        else {
-          // 784 floats are 3,136 bytes the board need not hold at once: they
-          // are made a piece at a time from the digit's bytes.
-          sock.write(E.toString(this.head));
-          const piece = this.piece;
-          for (let at = DIGIT_AT; at < DIGIT_AT + DIGIT_PIXELS; at += C.PIECE) {
-            for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
-            sock.write(E.toString(this.pieceBytes));
-          }
-        }
-      } catch (e) {
-        // "This socket is closed": it closed and the event is still queued.
-        this.fail("" + e);
-      }
+      this.pump();
     };
     this.onData = (data: string) => this.data(data);
-    this.onError = (e: { message: string }) => this.why = e.message;
-    this.onClose = () => {
+    // Also the `error` listener: Espruino emits `error` with the reason, then `close`.
+    this.onClose = (e?: { message: string }) => {
+      if (e && e.message) {
+        this.why = e.message;
+        return;
+      }
       this.sock = null;
       this.up = false;
       if (LEGACY && this.busy && this.n) this.reply(this.buf.subarray(0, this.n));
@@ -199,10 +190,20 @@ export class Inference {
   }
 
   /**
-   * Forgets the connection and any request in flight, silently: for a board
-   * that restarts from a saved RAM image, whose socket is dead.
+   * Closes the connection, if any, and forgets it and any request in flight,
+   * silently: the next request opens a new connection. Also for a board that
+   * restarts from a saved RAM image, whose socket is dead.
    */
   reset(): void {
+    const sock = this.sock;
+    try {
+      if (sock) {
+        sock.removeAllListeners();
+        sock.end();
+      }
+    } catch (_) {
+      // A socket from a saved RAM image may be past closing.
+    }
     this.sock = null;
     this.up = this.busy = false;
     this.timer = this.wait = this.retryAt = 0;
@@ -219,7 +220,6 @@ export class Inference {
     if (!req) {
       req = this.req = new Uint8Array(LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
-      if (!LEGACY) this.key(this.token);
       if (LEGACY) {
         this.head = req.subarray(0, DIGIT_AT);
         this.piece = new Float32Array(C.PIECE);
@@ -232,25 +232,36 @@ export class Inference {
   }
 
   /**
-   * Sets the token that every request carries from now on: 32 characters, or
-   * "" for none (the field is then left out). Framed only.
+   * Writes the request's next piece, if a request is being sent: one piece
+   * per `connect` or `drain` event, so the socket's send buffer never holds
+   * a copy of the whole request (on the ESP8266 that copy alone is about
+   * 100 variables). Legacy pieces are floats, made from the digit's bytes.
    */
-  key(token: string): void {
-    this.token = token;
-    const req = this.req;
-    if (LEGACY || !req) return;
-    for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
-    req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
-  }
-
-  /** Closes the connection, if any, silently: the next request opens a new one. */
-  drop(): void {
+  private pump(): void {
+    const at = this.at;
     const sock = this.sock;
-    if (sock) {
-      sock.removeAllListeners();
-      sock.end();
+    if (!this.busy || at < 0 || !sock) return;
+    const req = this.req as Uint8Array;
+    let next;
+    try {
+      // A string: write() would send a Uint8Array as its text, "1,2,3".
+      if (!LEGACY) {
+        next = Math.min(at + C.CHUNK, REQUEST_SIZE);
+        sock.write(E.toString(req.subarray(at, next)));
+      } else if (!at) {
+        next = DIGIT_AT;
+        sock.write(E.toString(this.head));
+      } else {
+        const piece = this.piece;
+        for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
+        next = at + C.PIECE;
+        sock.write(E.toString(this.pieceBytes));
+      }
+      this.at = next < (LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE) ? next : -1;
+    } catch (e) {
+      // "This socket is closed": it closed and the event is still queued.
+      this.fail("" + e);
     }
-    this.reset();
   }
 
   /**
@@ -267,17 +278,27 @@ export class Inference {
       // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
       const id = ++this.id;
       for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
-      // Who we are, on a connection's first request only.
+      // The token, when there is one (the field is left out otherwise), and
+      // who we are, on a connection's first request only.
+      const token = this.token;
+      for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
+      req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
       req[CLIENT_SLOT_AT] = this.up ? 0 : CLIENT_SLOT;
     }
     this.sentAt = getTime();
-    this.timer = setTimeout(this.onTimeout, this.timeout);
-    if (this.up) return this.onConnect();
+    this.timer = setTimeout(this.onTimeout, C.TIMEOUT);
+    this.at = 0;
+    if (this.up) return this.pump();
     if (this.sock) return;
     try {
-      const sock = this.sock = require("net").connect(this.to, this.onConnect);
+      // The options object lives only while connecting: a held one costs variables.
+      const sock = this.sock = require("net").connect(
+        { host: this.host, port: this.port },
+        this.onConnect,
+      );
+      sock.on("drain", this.onConnect);
       sock.on("data", this.onData);
-      sock.on("error", this.onError);
+      sock.on("error", this.onClose);
       sock.on("close", this.onClose);
     } catch (e) {
       // Espruino throws here when it cannot even start: refused at once, unknown host.
@@ -298,12 +319,11 @@ export class Inference {
       if (end > C.BUFFER) {
         return this.fail("FRAME_TOO_LARGE: frame of " + length + " bytes");
       }
-      if (length < C.MIN_PAYLOAD) {
-        return this.fail("MALFORMED_BUFFER: frame of " + length + " bytes, too short");
-      }
-      if (this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST") {
-        return this.fail("MALFORMED_BUFFER: no MNST identifier");
-      }
+      // Too short for a FlatBuffer, or not ours.
+      if (
+        length < C.MIN_PAYLOAD ||
+        this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST"
+      ) return this.fail("MALFORMED_BUFFER: not an MNST frame");
       if (this.n < end) return;
       this.reply(b.subarray(C.HEADER, end));
       // What came after the frame moves to the front.
@@ -321,7 +341,7 @@ export class Inference {
     if (r.status) {
       this.emit(
         "error",
-        "Server: " + (STATUS_NAME_LIST.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
+        "Server: " + (STATUS_NAMES.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
           r.error,
       );
     } else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
@@ -341,7 +361,7 @@ export class Inference {
       return;
     }
     const wait = Math.min(2 * this.wait || C.BACKOFF, C.BACKOFF_MAX);
-    this.drop();
+    this.reset();
     this.wait = wait;
     this.retryAt = getTime() + wait / 1000;
     this.emit("error", "Server: " + message + "; retry in " + wait / 1000 + " s");
