@@ -315,7 +315,9 @@ export async function main(
     const port = flags.port as string | undefined;
     if (!port) throw new SettingsError("no --port: pass /dev/ttyUSB0 or tcp://IP");
     const baud = Number(flags.baud ?? DEFAULT_BAUD);
-    if (!(Number.isInteger(baud) && baud > 0)) throw new SettingsError(`baud "${flags.baud}"`);
+    if (!(Number.isInteger(baud) && baud > 0)) {
+      throw new SettingsError(`baud "${flags.baud}" is not a positive whole number`);
+    }
     const timeout = Number(flags.timeout ?? DEFAULT_TIMEOUT);
     if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
