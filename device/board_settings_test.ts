@@ -35,8 +35,11 @@ class RecordingServer {
   readonly conns: Deno.TcpConn[] = [];
   #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   #accepting: Promise<void>;
+  /** Close instead of answering the second request on the first connection. */
+  #closeSecond: boolean;
 
-  constructor() {
+  constructor(options: { closeSecond?: boolean } = {}) {
+    this.#closeSecond = !!options.closeSecond;
     this.#accepting = (async () => {
       for await (const conn of this.#listener) {
         this.conns.push(conn);
@@ -62,6 +65,11 @@ class RecordingServer {
           const request = decodeRequest(frame);
           if (!("command" in request)) throw request;
           this.requests.push({ conn: n, request });
+          if (this.#closeSecond && n === 1 && this.requests.length === 2) {
+            // An idle timeout that fires just as the request arrives.
+            conn.close();
+            return;
+          }
           const scores = Array.from({ length: 10 }, (_, i) => i === 3 ? 0.91 : 0.01);
           await conn.write(encodeReply({
             command: Command.INFERENCE_OUTPUT,
@@ -173,6 +181,30 @@ Deno.test("a close while idle is normal: no line, no back-off, the next request 
       assert.equal(server.requests[1].request.client, `mnist-device ${firmware.version}`);
       assert.equal(server.requests[1].request.token, "");
       assert.deepEqual(board.matching(/^Server|Uncaught|HARNESS/), []);
+    } finally {
+      await board.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a kept connection closed as a request goes out: sent again on a new one, silently", async () => {
+  const server = new RecordingServer({ closeSecond: true });
+  try {
+    const firmware = await firmwareFor(server.port);
+    const board = await Board.start(firmware.code);
+    try {
+      await board.waitFor(/^Ready/);
+      await send(board);
+      assert.equal(await send(board), "Predicted: 3, expected: 1");
+      // The same request, twice: on the kept connection, then on a new one with `client`.
+      assert.deepEqual(server.requests.map((r) => r.conn), [1, 1, 2]);
+      const [, lost, again] = server.requests.map((r) => r.request);
+      assert.deepEqual(lost.digitU8, again.digitU8);
+      assert.equal(again.client, `mnist-device ${firmware.version}`);
+      assert.deepEqual(board.matching(/^Server|Uncaught|HARNESS/), []);
+      assert.equal((await board.stats()).connects, 2);
     } finally {
       await board.close();
     }

@@ -99,6 +99,7 @@ export const OWN_PROPERTIES = [
   "onTimeout",
   "pump",
   "at",
+  "kept",
   "send",
   "data",
   "reply",

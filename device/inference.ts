@@ -138,6 +138,8 @@ export class Inference {
   private sock!: Socket | null;
   private up!: boolean;
   private sentAt!: number;
+  /** Whether the request in flight went on a kept connection (see `onClose`). */
+  private kept!: boolean;
   /** Where the next piece of the request starts; -1 when all of it is written. */
   private at!: number;
   private timer!: number;
@@ -177,8 +179,13 @@ export class Inference {
       this.sock = null;
       this.up = false;
       if (LEGACY && this.busy && this.n) this.reply(this.buf.subarray(0, this.n));
-      // A close while idle is normal (the server's idle timeout): the next
-      // request opens a new connection, without a word or a back-off.
+      else if (!LEGACY && this.busy && this.kept && !this.n) {
+        // The server closed the kept connection (its idle timeout) as the
+        // request went out: that is a close while idle, so the request goes
+        // again on a new connection, once, without a word or a back-off.
+        this.fail("");
+        this.send();
+      } // A close while idle is normal: the next request opens a new connection.
       else if (this.busy) this.fail(this.why || "connection closed");
       this.why = "";
     };
@@ -288,6 +295,8 @@ export class Inference {
     this.sentAt = getTime();
     this.timer = setTimeout(this.onTimeout, C.TIMEOUT);
     this.at = 0;
+    // Whether it goes on a connection kept from an earlier request.
+    this.kept = this.up;
     if (this.up) return this.pump();
     if (this.sock) return;
     try {
