@@ -36,6 +36,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
+import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate } from "./request.ts";
@@ -58,6 +59,11 @@ export const DEFAULT_OUT = "dist/firmware.js";
 /** Stands for the build id until the hash of the bundle is known; as long as one. */
 const BUILD_ID_PLACEHOLDER = "@BUILD@@";
 
+/** The `client` string a board sends on a connection's first request: its name and VERSION. */
+export function clientName(build: string): string {
+  return `mnist-device ${FIRMWARE_VERSION}+${build}`;
+}
+
 /**
  * Property names the minifier shortens (esbuild `mangleProps`): the bundle's
  * own, from the shared codec and the firmware, which nothing outside the
@@ -75,8 +81,6 @@ export const OWN_PROPERTIES = [
   "next",
   "reset",
   // device/inference.ts
-  "to",
-  "timeout",
   "busy",
   "retryAt",
   "wait",
@@ -91,9 +95,11 @@ export const OWN_PROPERTIES = [
   "n",
   "onConnect",
   "onData",
-  "onError",
   "onClose",
   "onTimeout",
+  "pump",
+  "at",
+  "kept",
   "send",
   "data",
   "reply",
@@ -127,7 +133,7 @@ export interface Firmware {
 
 /** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
 export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
-  const request = requestTemplate(settings.protocol);
+  const request = requestTemplate(settings.protocol, clientName(BUILD_ID_PLACEHOLDER));
   return {
     entryPoints: [new URL("./firmware.ts", import.meta.url).pathname],
     bundle: true,
@@ -138,7 +144,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
     target: "es2015",
     charset: "ascii",
     legalComments: "none",
-    external: ["net", "Wifi"],
+    external: ["net", "Wifi", "Storage"],
     banner: { js: "(function(){" },
     footer: { js: "})();" },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
@@ -154,6 +160,13 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       REQUEST_HEAD: JSON.stringify(request.head),
       DIGIT_AT: String(request.digitAt),
       ID_AT: String(request.idAt),
+      TOKEN_AT: String(request.tokenAt),
+      TOKEN_SLOT_AT: String(request.tokenSlotAt),
+      TOKEN_SLOT: String(request.tokenSlot),
+      CLIENT_SLOT_AT: String(request.clientSlotAt),
+      CLIENT_SLOT: String(request.clientSlot),
+      TOKEN: JSON.stringify(settings.token),
+      STATUS_NAMES: JSON.stringify(STATUS_NAME_LIST),
       WIFI_SSID: JSON.stringify(settings.ssid),
       WIFI_PASSWORD: JSON.stringify(settings.password),
       POLL_SECONDS: String(settings.poll),
@@ -200,7 +213,11 @@ export async function buildFirmware(
   }
   const bundled = result.outputFiles![0].text;
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
-  const code = bundled.replaceAll(BUILD_ID_PLACEHOLDER, build);
+  // The request template carries the client string, VERSION included, in base64.
+  const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
+    JSON.stringify(requestTemplate(settings.protocol, clientName(id)).head)
+  );
+  const code = bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build);
   const violations = checkSubset(code);
   if (violations.length) {
     throw new BuildError(
@@ -233,7 +250,7 @@ export function describe(firmware: Firmware, path: string): string {
     `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, ${s.protocol} to ` +
     `${s.host}:${s.port}, WiFi ${s.ssid ? `"${s.ssid}"` : "as saved on the board"}` +
     (s.poll ? `, polling every ${s.poll} s` : "") +
-    (s.token ? "; token reserved: not built in nor sent" : "");
+    (s.token ? ", token built in" : "");
 }
 
 const USAGE = `deno task build --server HOST[:PORT] [flags]
@@ -245,14 +262,14 @@ ${SETTINGS_HELP}
   --check                build both protocols with example settings, check them, write nothing
   --help                 this text`;
 
-/** Settings for `--check`: the longest WiFi credentials, the worst case for the size. */
+/** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
 export const EXAMPLE_SETTINGS: Settings = {
   host: "192.168.100.100",
   port: 32001,
   protocol: "framed",
   ssid: "s".repeat(32),
   password: "p".repeat(64),
-  token: "",
+  token: "t".repeat(32),
   poll: 3600,
 };
 
@@ -270,7 +287,9 @@ export async function main(args: string[]): Promise<number> {
     }
     if (flags.check) {
       for (const protocol of ["framed", "legacy"] as const) {
-        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
+        // Legacy requests carry no token.
+        const token = protocol === "framed" ? EXAMPLE_SETTINGS.token : "";
+        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol, token });
         console.log(describe(firmware, `(${protocol}, not written)`) + ", in the Espruino subset");
       }
       return 0;

@@ -23,7 +23,9 @@ const SETTINGS: Settings = {
 
 Deno.test("both protocols fit the 6 KB budget with the longest WiFi settings, in the subset", async () => {
   for (const protocol of ["framed", "legacy"] as const) {
-    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
+    const token = protocol === "framed" ? EXAMPLE_SETTINGS.token : "";
+    assert.equal(token.length, protocol === "framed" ? 32 : 0);
+    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol, token });
     assert.ok(firmware.size <= SIZE_BUDGET, `${protocol}: ${firmware.size} bytes`);
     assert.equal(firmware.size, firmware.code.length);
     assert.deepEqual(checkSubset(firmware.code), []);
@@ -31,20 +33,30 @@ Deno.test("both protocols fit the 6 KB budget with the longest WiFi settings, in
   }
 });
 
-Deno.test("the settings are built in; the token is not", async () => {
+Deno.test("the settings are built in, the token too, and the client string names the VERSION", async () => {
   const firmware = await buildFirmware({
     ...SETTINGS,
     host: "10.1.2.3",
     port: 4321,
     ssid: "Home Network",
     password: "it's a secret",
-    token: "TOKEN-NOT-IN-BUNDLE",
+    token: "TOKEN-IN-BUNDLE-0123456789abcdef",
     poll: 5,
   });
-  for (const text of ['"10.1.2.3"', "4321", '"Home Network"', JSON.stringify("it's a secret")]) {
+  for (
+    const text of [
+      '"10.1.2.3"',
+      "4321",
+      '"Home Network"',
+      JSON.stringify("it's a secret"),
+      '"TOKEN-IN-BUNDLE-0123456789abcdef"',
+    ]
+  ) {
     assert.ok(firmware.code.includes(text), text);
   }
-  assert.ok(!firmware.code.includes("TOKEN-NOT-IN-BUNDLE"));
+  // The request template (base64) carries "mnist-device VERSION", the build id filled in.
+  const head = /atob\("([A-Za-z0-9+/=]{100,})"\)/.exec(firmware.code)![1];
+  assert.ok(atob(head).includes(`mnist-device ${firmware.version}\0`), atob(head));
   assert.match(
     firmware.version,
     new RegExp(`^${FIRMWARE_VERSION.replaceAll(".", "\\.")}\\+[0-9a-f]{8}$`),
@@ -66,8 +78,8 @@ Deno.test("each protocol carries only its own code", async () => {
   const framed = await buildFirmware(SETTINGS);
   const legacy = await buildFirmware({ ...SETTINGS, protocol: "legacy" });
   // The framing's messages are in the framed bundle only.
-  assert.ok(framed.code.includes("is too short for a FlatBuffer"));
-  assert.ok(!legacy.code.includes("is too short for a FlatBuffer"));
+  assert.ok(framed.code.includes("not an MNST frame"));
+  assert.ok(!legacy.code.includes("not an MNST frame"));
 });
 
 Deno.test("over the budget the build fails, saying by how much", async () => {

@@ -64,6 +64,13 @@ export interface Wifi extends Emitter {
   getIP(): { ip?: string };
 }
 
+/** `require("Storage")`: files in the board's flash, kept across resets and power cycles. */
+export interface Storage {
+  /** The file parsed as JSON; `undefined` when missing (and, with `noExceptions`, when not JSON). */
+  readJSON(name: string, noExceptions: boolean): unknown;
+  writeJSON(name: string, data: unknown): boolean;
+}
+
 /** The `E` object: Espruino's own utilities. */
 export interface EspruinoE extends Emitter {
   /** Bytes as a binary string; a flat-string-backed Uint8Array is returned without a copy. */

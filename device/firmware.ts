@@ -9,9 +9,12 @@
  *   replaces the interval); `stop()` stops.
  * - `VERSION` is the firmware's version and build, which `deno task flash`
  *   reads back to check an upload.
+ * - `setServer("192.168.1.10", 32001)` and `setToken("...")` change the
+ *   server and the token and keep them in the board's Storage
+ *   (`mnist.json`), read at every boot; `config()` prints what is in use.
  *
- * Settings are fixed at build time (`deno task build`, see `settings.ts`):
- * esbuild replaces the `declare`d constants below with their values. This
+ * The built-in settings (`deno task build`, see `settings.ts`) are the
+ * defaults: esbuild replaces the `declare`d constants below with their values. This
  * file is bundled, never run by Deno, and keeps to the Espruino subset that
  * `check_subset.ts` enforces.
  *
@@ -45,7 +48,7 @@
  * @module
  */
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
-import type { EspruinoE, EspruinoProcess, Listener, Wifi } from "./espruino.ts";
+import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espruino.ts";
 import { Inference } from "./inference.ts";
 import { unpackSample } from "./samples.ts";
 
@@ -56,6 +59,8 @@ declare const PROTOCOL: string;
 declare const WIFI_SSID: string;
 declare const WIFI_PASSWORD: string;
 declare const POLL_SECONDS: number;
+/** The token built in: 32 characters, or "". */
+declare const TOKEN: string;
 declare const FIRMWARE_VERSION: string;
 /** The bundled digits, packed by `samples.ts`. */
 declare const SAMPLES: string;
@@ -67,6 +72,7 @@ declare const global: Record<string, unknown>;
 declare const process: EspruinoProcess;
 declare function print(...text: unknown[]): void;
 declare function require(name: "Wifi"): Wifi;
+declare function require(name: "Storage"): Storage;
 // Espruino's timers pass their arguments after `ms` on to the callback.
 declare function setTimeout(callback: Listener, ms: number, arg?: unknown): number;
 declare function clearTimeout(id: number): void;
@@ -83,8 +89,20 @@ const enum T {
   BOOT_DELAY = 10,
 }
 
+/** The settings file in the board's Storage: `{host, port, token}`, each optional. */
+const enum F {
+  NAME = "mnist.json",
+}
+
 // The board's state: few globals, as each costs variables on the board.
-const server = new Inference({ host: SERVER_HOST, port: SERVER_PORT });
+/** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
+const saved: { host?: string; port?: number; token?: string } =
+  require("Storage").readJSON(F.NAME, true) || {};
+const server = new Inference({
+  host: saved.host || SERVER_HOST,
+  port: saved.port || SERVER_PORT,
+  token: saved.token != null ? saved.token : TOKEN,
+});
 /** The bundled sample `test()` sends next. */
 let sample = 0;
 /** The label of the digit in flight; -1 for the caller's own. */
@@ -148,6 +166,40 @@ function stop(quiet?: boolean): void {
   if (!quiet) print("Stopped");
 }
 
+/** REPL: the server to use from now on, kept across reboots. */
+function setServer(host: string, port?: number): void {
+  if (!host || typeof host != "string") return print("Need host");
+  port = port || SERVER_PORT;
+  if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
+  saved.host = server.host = host;
+  saved.port = server.port = port;
+  // The next request connects to the new server.
+  server.reset();
+  // Kept in Storage, where start-up reads it after a reboot.
+  require("Storage").writeJSON(F.NAME, saved);
+  config();
+}
+
+/** REPL: the device's token (32 characters, "" for none), kept across reboots. */
+function setToken(token: string): void {
+  if (typeof token != "string" || token && token.length != 32) {
+    return print('Need 32 chars or ""');
+  }
+  if (PROTOCOL == "legacy") return print("Legacy requests cannot carry a token");
+  server.token = saved.token = token;
+  require("Storage").writeJSON(F.NAME, saved);
+  config();
+}
+
+/** REPL: prints the settings in use; "saved" when they come from Storage, not the build. */
+function config(): void {
+  print(
+    "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
+      PROTOCOL + ", token " + (server.token ? "set" : "none") +
+      (saved.token != null ? " (saved)" : ""),
+  );
+}
+
 /** At every boot: start-up once, after the code and the `init` that follows it. */
 function boot(): void {
   if (booting <= 0) booting = setTimeout(online, T.BOOT_DELAY, "");
@@ -163,7 +215,8 @@ function online(why: string): void {
     // After a restart from a saved RAM image the socket in the saved state is dead.
     server.reset();
     print(
-      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + SERVER_HOST + ":" + SERVER_PORT,
+      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + server.host + ":" +
+        server.port,
     );
     if (!wifi) print("No WiFi module");
     else {
@@ -189,7 +242,8 @@ function online(why: string): void {
     print("WiFi: IP " + (wifi as Wifi).getIP().ip);
   } else {
     if (booting) return;
-    print("WiFi: no IP in " + T.WIFI_TIMEOUT / 1000 + " s");
+    // T.WIFI_TIMEOUT, written out: cheaper than working it out on the board.
+    print("WiFi: no IP in 30 s");
   }
   wifiTimer = 0;
   booting = -1;
@@ -206,6 +260,9 @@ try {
 global.test = test;
 global.start = start;
 global.stop = stop;
+global.setServer = setServer;
+global.setToken = setToken;
+global.config = config;
 global.VERSION = FIRMWARE_VERSION;
 E.on("init", boot);
 boot();

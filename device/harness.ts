@@ -53,6 +53,8 @@ export interface BoardOptions extends NetworkSettings {
   boot?: WorkerOptions["boot"];
   /** What `process.memory().usage` reports (default 0: the harness cannot count variables). */
   memoryUsage?: number;
+  /** The board's flash for `require("Storage")`: start a board again on it to reboot. */
+  storageFile?: string;
   /** Also write each printed line here (default: nowhere). */
   echo?: (line: string) => void;
 }
@@ -89,6 +91,7 @@ export class Board {
       wifi: options.wifi ?? "none",
       boot: options.boot ?? "flash",
       memoryUsage: options.memoryUsage ?? 0,
+      storageFile: options.storageFile,
       chunk: options.chunk,
       delayMs: options.delayMs,
       refuseAtOnce: options.refuseAtOnce,

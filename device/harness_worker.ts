@@ -5,7 +5,8 @@
  * does where the firmware could go wrong:
  *
  * - `require("net").connect(options, callback)` returns a socket at once and
- *   connects a real Deno socket behind it. Sockets emit `connect`, `data`
+ *   connects a real Deno socket behind it. Sockets emit `connect`, `drain`
+ *   (after connecting, and whenever what was written has gone out), `data`
  *   (binary strings, at most `chunk` bytes each: 268 on the ESP8266),
  *   `error` (`{code, message}`), `end` and `close`, in that order, queued as
  *   Espruino queues them. `write` takes a string of bytes; anything else is
@@ -20,6 +21,9 @@
  *   `clearTimeout()` clears every timer and is reported), on a board clock
  *   that can run faster than the wall clock (`speed`), with `getTime()` in
  *   board seconds.
+ * - `require("Storage")`: `read`, `write`, `readJSON`, `writeJSON`, `erase`,
+ *   `eraseAll`, `list`, backed by a file (`storageFile`), so that starting
+ *   a board again on the same file is a reboot.
  * - `require("Wifi")`: missing (it throws, as on wired boards and Linux), or
  *   a stand-in that connects after a while, is connected already, or never
  *   connects.
@@ -69,6 +73,12 @@ export interface WorkerOptions extends NetworkSettings {
   boot: "flash" | "ram";
   /** What `process.memory().usage` reports: the harness cannot count variables. */
   memoryUsage: number;
+  /**
+   * The board's flash for `require("Storage")`: a JSON file of name → text,
+   * so that a board started again on the same file is a reboot. Without it,
+   * Storage starts empty and lives in memory.
+   */
+  storageFile?: string;
 }
 
 /** What the harness can count in place of variables. */
@@ -77,9 +87,11 @@ export interface BoardStats {
   connects: number;
   /** Sockets not yet closed. */
   openSockets: number;
-  /** `E.toString` calls with a Uint8Array, and how many different arrays they were. */
+  /** `E.toString` calls with a Uint8Array, and how many different buffers were under them. */
   toStringCalls: number;
-  toStringArrays: number;
+  toStringBuffers: number;
+  /** The most bytes one `write` took: a whole request copied into the socket at once shows here. */
+  largestWrite: number;
   /** Timers and intervals pending. */
   timers: number;
   /** Bytes the firmware wrote to sockets. */
@@ -106,12 +118,13 @@ const stats: BoardStats = {
   connects: 0,
   openSockets: 0,
   toStringCalls: 0,
-  toStringArrays: 0,
+  toStringBuffers: 0,
+  largestWrite: 0,
   timers: 0,
   bytesWritten: 0,
   wifiConnect: null,
 };
-const seenArrays: Uint8Array[] = [];
+const seenBuffers: ArrayBufferLike[] = [];
 const timers: number[] = [];
 
 function post(message: FromBoard): void {
@@ -248,8 +261,8 @@ const E = {
     if (args.length === 1 && args[0] instanceof Uint8Array) {
       const u8 = args[0];
       stats.toStringCalls++;
-      if (seenArrays.indexOf(u8) < 0) seenArrays.push(u8);
-      stats.toStringArrays = seenArrays.length;
+      if (seenBuffers.indexOf(u8.buffer) < 0) seenBuffers.push(u8.buffer);
+      stats.toStringBuffers = seenBuffers.length;
       return binary(u8);
     }
     let s = "";
@@ -279,6 +292,7 @@ class Socket {
     // Espruino writes the text of anything that is not a string.
     const bytes = bytesOf(typeof data === "string" ? data : String(data));
     stats.bytesWritten += bytes.length;
+    stats.largestWrite = Math.max(stats.largestWrite, bytes.length);
     this.queue.push(bytes);
     this.flush();
     return false;
@@ -299,6 +313,8 @@ class Socket {
         for (let at = 0; at < bytes.length;) at += await this.conn.write(bytes.subarray(at));
       }
       if (this.ending) this.shut();
+      // Espruino's "drain": everything written so far has gone out.
+      else (this as unknown as { emit: Fn }).emit("drain");
     } catch {
       // The server closed: the read loop reports it.
     } finally {
@@ -373,6 +389,8 @@ const net = {
       conn.setNoDelay(true);
       sock.conn = conn;
       emitter.emit("connect", sock);
+      // Espruino queues a "drain" with the "connect" when nothing waits to be sent.
+      if (!sock.queue.length) emitter.emit("drain");
       sock.flush();
       sock.read(conn);
     }, () => {
@@ -411,6 +429,62 @@ function wifiModule(): unknown {
   return wifi;
 }
 
+// ---------------------------------------------------------------- Storage
+
+let memoryStorage: Record<string, string> = {};
+
+function storageFiles(): Record<string, string> {
+  if (!options.storageFile) return memoryStorage;
+  try {
+    return JSON.parse(Deno.readTextFileSync(options.storageFile));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw e;
+  }
+}
+
+function keepStorage(files: Record<string, string>): void {
+  if (options.storageFile) Deno.writeTextFileSync(options.storageFile, JSON.stringify(files));
+  else memoryStorage = files;
+}
+
+/** Espruino's Storage: named files in flash (text here), kept across reboots. */
+const storage = {
+  read(name: string): string | undefined {
+    return storageFiles()[name];
+  },
+  write(name: string, data: string): boolean {
+    const files = storageFiles();
+    files[name] = String(data);
+    keepStorage(files);
+    return true;
+  },
+  readJSON(name: string, noExceptions?: boolean): unknown {
+    const text = storageFiles()[name];
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      if (noExceptions) return undefined;
+      throw e;
+    }
+  },
+  writeJSON(name: string, data: unknown): boolean {
+    return storage.write(name, JSON.stringify(data));
+  },
+  erase(name: string): void {
+    const files = storageFiles();
+    delete files[name];
+    keepStorage(files);
+  },
+  eraseAll(): void {
+    keepStorage({});
+  },
+  list(): string[] {
+    return Object.keys(storageFiles());
+  },
+};
+
 // ---------------------------------------------------------------- the board
 
 function start(code: string): void {
@@ -433,6 +507,7 @@ function start(code: string): void {
     process: { memory: () => ({ usage: options.memoryUsage, total: 1700 }) },
     require(name: string) {
       if (name === "net") return net;
+      if (name === "Storage") return storage;
       if (name === "Wifi" && wifi) return wifi;
       throw new Error(`Module "${name}" not found`);
     },

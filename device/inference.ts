@@ -7,8 +7,11 @@
  *
  * One request at a time. Framed mode keeps one connection open between
  * requests and sends the digit as 784 bytes; legacy mode opens a connection
- * per request, sends 784 floats and reads until the server closes. Every
- * failure (refused, dropped, timed out, garbled) emits one `error` event,
+ * per request, sends 784 floats and reads until the server closes. Framed
+ * requests carry the board's token (`token`) and, on a connection's first
+ * request, its name and VERSION (`client`); a connection the server closes
+ * while idle is normal, and the next request opens a new one. Every
+ * failure (refused, dropped, timed out, garbled) of a request emits one `error` event,
  * closes the connection and sets a back-off (`retryAt`) that doubles up to
  * 30 s; the next reply resets it. Framed replies are cut out of the stream
  * here (a length, then the payload) and read by `shared/board_reply.ts`, which checks
@@ -48,7 +51,6 @@
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
 import { readReply } from "../shared/board_reply.ts";
-import { STATUS_NAME_LIST } from "../shared/errors.ts";
 
 // Fixed at build time (see build.ts): the protocol and the request's layout.
 declare const LEGACY: boolean;
@@ -56,6 +58,17 @@ declare const REQUEST_SIZE: number;
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 declare const ID_AT: number;
+declare const TOKEN_AT: number;
+/**
+ * `STATUS_NAME_LIST` of `shared/errors.ts`, put in by the build as a literal
+ * where it is used: code saved to flash reads it from flash when an error
+ * comes, where a module-level string would hold 17 variables all the time.
+ */
+declare const STATUS_NAMES: string;
+declare const TOKEN_SLOT_AT: number;
+declare const TOKEN_SLOT: number;
+declare const CLIENT_SLOT_AT: number;
+declare const CLIENT_SLOT: number;
 
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
@@ -69,7 +82,7 @@ declare function clearTimeout(id: number): void;
 /** Defaults and limits; times in ms. A `const enum`: inlined, no variables on the board. */
 const enum C {
   PORT = 32001,
-  /** A reply later than this means the connection is broken. */
+  /** A reply later than this (ms) means the connection is broken. */
   TIMEOUT = 5000,
   /** The first wait after a failure; it doubles with each failure in a row. */
   BACKOFF = 1000,
@@ -85,6 +98,8 @@ const enum C {
   MIN_PAYLOAD = 8,
   /** Legacy: floats per piece sent (784 = 16 × 49). */
   PIECE = 49,
+  /** Framed: bytes per piece sent. */
+  CHUNK = 128,
 }
 
 /** Options of `Inference`. */
@@ -92,15 +107,17 @@ export interface InferenceOptions {
   /** The server's address or name. */
   host: string;
   port?: number;
-  /** ms to wait for a reply. */
-  timeout?: number;
+  /** The device's token, 32 characters; "" or absent for none. Framed only. */
+  token?: string;
 }
 
 /** A connection to the inference server that sends one digit at a time. */
 export class Inference {
-  /** `{host, port}`, made once for every `net.connect`. */
-  to: { host: string; port: number };
-  timeout: number;
+  /** Where the server is; `setServer` on the board changes them. */
+  host: string;
+  port: number;
+  /** The token every framed request carries from the next one on: 32 characters, "" for none. */
+  token: string;
   /** Whether a request is in flight; `send` refuses another until it ends. */
   busy!: boolean;
   /** `getTime()` before which callers that poll should not send: the back-off. */
@@ -121,6 +138,10 @@ export class Inference {
   private sock!: Socket | null;
   private up!: boolean;
   private sentAt!: number;
+  /** Whether the request in flight went on a kept connection (see `onClose`). */
+  private kept!: boolean;
+  /** Where the next piece of the request starts; -1 when all of it is written. */
+  private at!: number;
   private timer!: number;
   private why!: string;
   /** The reply being read, and how many bytes of it have come. */
@@ -129,7 +150,6 @@ export class Inference {
   private scores!: Float32Array;
   private onConnect: Listener;
   private onData: Listener;
-  private onError: Listener;
   private onClose: Listener;
   private onTimeout: Listener;
   // Espruino gives every object these; declared, not defined.
@@ -137,45 +157,37 @@ export class Inference {
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
   constructor(options: InferenceOptions) {
-    this.to = { host: options.host, port: options.port || C.PORT };
-    this.timeout = options.timeout || C.TIMEOUT;
+    this.host = options.host;
+    this.port = options.port || C.PORT;
+    this.token = options.token || "";
     this.id = 0;
     this.req = null;
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
-    // `onConnect` also sends the request when the connection is already up.
+    // `onConnect` is also the `drain` listener: each one writes the next piece.
     this.onConnect = () => {
       this.up = true;
-      if (!this.busy) return;
-      try {
-        const sock = this.sock as Socket;
-        const req = this.req as Uint8Array;
-        // A string: write() would send a Uint8Array as its text, "1,2,3".
-        if (!LEGACY) sock.write(E.toString(req));
-        else {
-          // 784 floats are 3,136 bytes the board need not hold at once: they
-          // are made a piece at a time from the digit's bytes.
-          sock.write(E.toString(this.head));
-          const piece = this.piece;
-          for (let at = DIGIT_AT; at < DIGIT_AT + DIGIT_PIXELS; at += C.PIECE) {
-            for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
-            sock.write(E.toString(this.pieceBytes));
-          }
-        }
-      } catch (e) {
-        // "This socket is closed": it closed and the event is still queued.
-        this.fail("" + e);
-      }
+      this.pump();
     };
     this.onData = (data: string) => this.data(data);
-    this.onError = (e: { message: string }) => this.why = e.message;
-    this.onClose = () => {
+    // Also the `error` listener: Espruino emits `error` with the reason, then `close`.
+    this.onClose = (e?: { message: string }) => {
+      if (e && e.message) {
+        this.why = e.message;
+        return;
+      }
       this.sock = null;
       this.up = false;
       if (LEGACY && this.busy && this.n) this.reply(this.buf.subarray(0, this.n));
-      // An idle connection that drops (the server restarted) is worth one
-      // line too; the next request opens a new one.
-      else if (!LEGACY || this.busy) this.fail(this.why || "connection closed");
+      else if (!LEGACY && this.busy && this.kept && !this.n) {
+        // The server closed the kept connection (its idle timeout) as the
+        // request went out: that is a close while idle, so the request goes
+        // again on a new connection, once, without a word or a back-off.
+        this.fail("");
+        this.send();
+      } // A close while idle is normal: the next request opens a new connection.
+      else if (this.busy) this.fail(this.why || "connection closed");
+      this.why = "";
     };
     this.onTimeout = () => {
       this.timer = 0;
@@ -185,10 +197,20 @@ export class Inference {
   }
 
   /**
-   * Forgets the connection and any request in flight, silently: for a board
-   * that restarts from a saved RAM image, whose socket is dead.
+   * Closes the connection, if any, and forgets it and any request in flight,
+   * silently: the next request opens a new connection. Also for a board that
+   * restarts from a saved RAM image, whose socket is dead.
    */
   reset(): void {
+    const sock = this.sock;
+    try {
+      if (sock) {
+        sock.removeAllListeners();
+        sock.end();
+      }
+    } catch (_) {
+      // A socket from a saved RAM image may be past closing.
+    }
     this.sock = null;
     this.up = this.busy = false;
     this.timer = this.wait = this.retryAt = 0;
@@ -217,6 +239,39 @@ export class Inference {
   }
 
   /**
+   * Writes the request's next piece, if a request is being sent: one piece
+   * per `connect` or `drain` event, so the socket's send buffer never holds
+   * a copy of the whole request (on the ESP8266 that copy alone is about
+   * 100 variables). Legacy pieces are floats, made from the digit's bytes.
+   */
+  private pump(): void {
+    const at = this.at;
+    const sock = this.sock;
+    if (!this.busy || at < 0 || !sock) return;
+    const req = this.req as Uint8Array;
+    let next;
+    try {
+      // A string: write() would send a Uint8Array as its text, "1,2,3".
+      if (!LEGACY) {
+        next = Math.min(at + C.CHUNK, REQUEST_SIZE);
+        sock.write(E.toString(req.subarray(at, next)));
+      } else if (!at) {
+        next = DIGIT_AT;
+        sock.write(E.toString(this.head));
+      } else {
+        const piece = this.piece;
+        for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
+        next = at + C.PIECE;
+        sock.write(E.toString(this.pieceBytes));
+      }
+      this.at = next < (LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE) ? next : -1;
+    } catch (e) {
+      // "This socket is closed": it closed and the event is still queued.
+      this.fail("" + e);
+    }
+  }
+
+  /**
    * Sends the digit written into `digit()`; nothing while a request is in
    * flight (`busy`). Ends in one `reply` or one `error` event.
    */
@@ -230,15 +285,29 @@ export class Inference {
       // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
       const id = ++this.id;
       for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
+      // The token, when there is one (the field is left out otherwise), and
+      // who we are, on a connection's first request only.
+      const token = this.token;
+      for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
+      req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
+      req[CLIENT_SLOT_AT] = this.up ? 0 : CLIENT_SLOT;
     }
     this.sentAt = getTime();
-    this.timer = setTimeout(this.onTimeout, this.timeout);
-    if (this.up) return this.onConnect();
+    this.timer = setTimeout(this.onTimeout, C.TIMEOUT);
+    this.at = 0;
+    // Whether it goes on a connection kept from an earlier request.
+    this.kept = this.up;
+    if (this.up) return this.pump();
     if (this.sock) return;
     try {
-      const sock = this.sock = require("net").connect(this.to, this.onConnect);
+      // The options object lives only while connecting: a held one costs variables.
+      const sock = this.sock = require("net").connect(
+        { host: this.host, port: this.port },
+        this.onConnect,
+      );
+      sock.on("drain", this.onConnect);
       sock.on("data", this.onData);
-      sock.on("error", this.onError);
+      sock.on("error", this.onClose);
       sock.on("close", this.onClose);
     } catch (e) {
       // Espruino throws here when it cannot even start: refused at once, unknown host.
@@ -257,18 +326,13 @@ export class Inference {
       const length = (b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0;
       const end = C.HEADER + length;
       if (end > C.BUFFER) {
-        return this.fail(
-          "FRAME_TOO_LARGE: frame of " + length + " bytes, the limit is " + (C.BUFFER - C.HEADER),
-        );
+        return this.fail("FRAME_TOO_LARGE: frame of " + length + " bytes");
       }
-      if (length < C.MIN_PAYLOAD) {
-        return this.fail(
-          "MALFORMED_BUFFER: frame of " + length + " bytes is too short for a FlatBuffer",
-        );
-      }
-      if (this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST") {
-        return this.fail("MALFORMED_BUFFER: frame does not carry the MNST identifier");
-      }
+      // Too short for a FlatBuffer, or not ours.
+      if (
+        length < C.MIN_PAYLOAD ||
+        this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST"
+      ) return this.fail("MALFORMED_BUFFER: not an MNST frame");
       if (this.n < end) return;
       this.reply(b.subarray(C.HEADER, end));
       // What came after the frame moves to the front.
@@ -286,7 +350,7 @@ export class Inference {
     if (r.status) {
       this.emit(
         "error",
-        "Server: " + (STATUS_NAME_LIST.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
+        "Server: " + (STATUS_NAMES.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
           r.error,
       );
     } else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
@@ -306,11 +370,6 @@ export class Inference {
       return;
     }
     const wait = Math.min(2 * this.wait || C.BACKOFF, C.BACKOFF_MAX);
-    const sock = this.sock;
-    if (sock) {
-      sock.removeAllListeners();
-      sock.end();
-    }
     this.reset();
     this.wait = wait;
     this.retryAt = getTime() + wait / 1000;

@@ -1,28 +1,72 @@
 import assert from "node:assert/strict";
-import { InferenceRequestWriter } from "../shared/codec.ts";
-import { requestTemplate } from "./request.ts";
+import { decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
+import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
 
 function headBytes(head: string): Uint8Array {
   return Uint8Array.from(atob(head), (c) => c.charCodeAt(0));
 }
 
+const CLIENT = "mnist-device 1.0.0+0a1b2c3d";
+
 Deno.test("the template is InferenceRequestWriter's bytes up to the digit, in both protocols", () => {
   for (const protocol of ["framed", "legacy"] as const) {
     const framed = protocol === "framed";
-    const t = requestTemplate(protocol);
-    const oracle = new InferenceRequestWriter(framed, framed).write(0, new Uint8Array(784));
+    const t = requestTemplate(protocol, CLIENT);
+    const strings = framed ? { token: TOKEN_LENGTH, client: CLIENT } : undefined;
+    const oracle = new InferenceRequestWriter(framed, framed, strings).write(
+      0,
+      new Uint8Array(784),
+    );
     assert.equal(t.size, oracle.length);
-    assert.deepEqual(headBytes(t.head), oracle.subarray(0, t.digitAt), protocol);
+    const head = headBytes(t.head);
+    // The same bytes, but for the two optional fields, which the template leaves out.
+    if (framed) {
+      const dv = new DataView(oracle.buffer);
+      assert.equal(t.tokenSlot, dv.getUint16(t.tokenSlotAt, true));
+      assert.equal(t.clientSlot, dv.getUint16(t.clientSlotAt, true));
+      assert.ok(t.tokenSlot > 0 && t.clientSlot > 0);
+      dv.setUint16(t.tokenSlotAt, 0, true);
+      dv.setUint16(t.clientSlotAt, 0, true);
+    } else {
+      assert.deepEqual([t.tokenAt, t.tokenSlotAt, t.clientSlotAt], [-1, -1, -1]);
+    }
+    assert.deepEqual(head, oracle.subarray(0, t.digitAt), protocol);
     // Everything after the head is the digit (zero here): nothing else to fill in.
     assert.equal(t.digitAt + 784 * (framed ? 1 : 4), t.size, protocol);
     assert.equal(t.idAt < 0, !framed);
   }
 });
 
+Deno.test("filled in place as the board does: id, token and client switched on and off", () => {
+  const t = requestTemplate("framed", CLIENT);
+  const req = new Uint8Array(t.size);
+  req.set(headBytes(t.head));
+  const token = "0123456789abcdef0123456789ABCDEF";
+  const payload = () => req.subarray(4);
+  for (let i = 0; i < 784; i++) req[t.digitAt + i] = i % 256;
+  req[t.idAt] = 7;
+  let decoded = decodeRequest(payload());
+  assert.ok("command" in decoded);
+  assert.deepEqual([decoded.requestId, decoded.token, decoded.client], [7, "", ""]);
+  assert.deepEqual(Array.from(decoded.digitU8!.subarray(0, 3)), [0, 1, 2]);
+  for (let i = 0; i < token.length; i++) req[t.tokenAt + i] = token.charCodeAt(i);
+  req[t.tokenSlotAt] = t.tokenSlot;
+  req[t.clientSlotAt] = t.clientSlot;
+  decoded = decodeRequest(payload());
+  assert.ok("command" in decoded);
+  assert.deepEqual([decoded.token, decoded.client], [token, CLIENT]);
+  req[t.clientSlotAt] = 0;
+  decoded = decodeRequest(payload());
+  assert.ok("command" in decoded);
+  assert.deepEqual([decoded.token, decoded.client], [token, ""]);
+  // The frame's length prefix covers the whole buffer.
+  assert.equal(new DataView(req.buffer).getUint32(0, true), t.size - 4);
+});
+
 Deno.test("framed requests carry the digit as 784 bytes, legacy ones as 784 floats", () => {
-  const framed = requestTemplate("framed");
+  const framed = requestTemplate("framed", CLIENT);
   const legacy = requestTemplate("legacy");
-  assert.ok(framed.size < 900, `${framed.size}`);
+  assert.ok(framed.size < 1000, `${framed.size}`);
   assert.ok(legacy.size > 3136, `${legacy.size}`);
-  assert.equal(framed.size - framed.digitAt >= 784, true);
+  assert.equal(framed.size - framed.digitAt, 784);
 });

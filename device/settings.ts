@@ -12,10 +12,10 @@
  * from start-up; 0, the default, waits for `start()` at the REPL), `--token
  * T` and `--config PATH`.
  *
- * `--token` is reserved: it is checked and kept in the settings but not
- * built into the firmware nor sent, because the wire schema has no field for
- * it yet, and a secret that is sent nowhere should not sit in the board's
- * flash either.
+ * `--token` is the device's 32-character token (`deno task token NAME` on
+ * the server prints one), sent in every framed request; built in as the
+ * default, and changeable on the board with `setToken()`, which keeps it in
+ * the board's Storage. Legacy requests cannot carry one.
  *
  * @example
  * ```ts
@@ -27,6 +27,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { TOKEN_LENGTH } from "./request.ts";
 
 /** The server's port when `--server` names only a host. */
 export const DEFAULT_PORT = 32001;
@@ -41,7 +42,7 @@ export interface Settings {
   /** "" uses the credentials saved on the board. */
   ssid: string;
   password: string;
-  /** Reserved: see the module documentation. */
+  /** The device's token: 32 characters, or "" for none. */
   token: string;
   /** Seconds between requests from start-up; 0 waits for `start()`. */
   poll: number;
@@ -79,7 +80,8 @@ export const SETTINGS_HELP = `Settings (flags override device/config.json):
   --ssid NAME            WiFi network; without it the board uses what Wifi.save() saved
   --password PASS        WiFi password
   --poll SECONDS         send a digit every SECONDS from start-up (default 0: wait for start())
-  --token T              reserved: checked, not built in nor sent (no field on the wire yet)
+  --token T              the device's 32-character token (from deno task token NAME), sent
+                         in every framed request; setToken() on the board changes it
   --config PATH          the settings file (default device/config.json)`;
 
 const KEYS = ["server", "protocol", "ssid", "password", "token", "poll"];
@@ -138,6 +140,19 @@ function ascii(name: string, value: string, max: number): string {
   return value;
 }
 
+/** A token: 32 printable characters, framed only; "" for none. */
+function token(value: string, protocol: string): string {
+  if (!value) return value;
+  ascii("token", value, TOKEN_LENGTH);
+  if (value.length !== TOKEN_LENGTH) {
+    throw new SettingsError(
+      `token must be exactly ${TOKEN_LENGTH} characters (it is ${value.length})`,
+    );
+  }
+  if (protocol === "legacy") throw new SettingsError("a legacy request cannot carry a token");
+  return value;
+}
+
 /** Merges the file and the flags (flags win) and checks every value. */
 export function resolveSettings(config: ConfigFile, flags: Record<string, unknown>): Settings {
   const pick = (key: keyof ConfigFile) =>
@@ -164,7 +179,7 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
     protocol,
     ssid,
     password,
-    token: ascii("token", String(pick("token") ?? ""), 64),
+    token: token(String(pick("token") ?? ""), protocol),
     poll,
   };
 }

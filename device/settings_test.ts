@@ -42,7 +42,13 @@ Deno.test("flags override the settings file, and everything is checked", () => {
   assert.throws(() => resolveSettings({ server: "h" }, { password: "x" }), /needs an --ssid/);
   assert.throws(() => resolveSettings(config, { ssid: "Café" }), /ssid must be printable ASCII/);
   assert.throws(() => resolveSettings(config, { ssid: "x".repeat(33) }), /longer than 32/);
-  assert.equal(resolveSettings(config, { token: "s3cret" }).token, "s3cret");
+  const token = "0123456789abcdef0123456789abcdef";
+  assert.equal(resolveSettings(config, { token, protocol: "framed" }).token, token);
+  assert.throws(
+    () => resolveSettings(config, { token: "s3cret", protocol: "framed" }),
+    /exactly 32 characters/,
+  );
+  assert.throws(() => resolveSettings(config, { token }), /legacy request cannot carry a token/);
 });
 
 Deno.test("the settings file: missing is empty, unknown keys and wrong types are errors", async () => {

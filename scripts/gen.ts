@@ -18,11 +18,25 @@ const SCHEMA = "shared/schema/mnist.fbs";
 const OUT = "shared/generated";
 const EXPECTED_FLATC = "2.0.8";
 
-const { values } = parseArgs({
-  options: { check: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
-});
+const USAGE = `deno task gen [--check]
+
+Regenerates ${OUT}/ from ${SCHEMA} with flatc ${EXPECTED_FLATC}, which it needs
+(Debian: apt-get install flatbuffers-compiler).
+
+  --check      generate into a scratch folder; exit 1 when ${OUT}/ differs (CI)
+  --help       this text`;
+
+let values;
+try {
+  values = parseArgs({
+    options: { check: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  }).values;
+} catch (e) {
+  console.error(`gen: ${(e as Error).message} (deno task gen --help)`);
+  Deno.exit(2);
+}
 if (values.help) {
-  console.log("usage: deno task gen [--check]");
+  console.log(USAGE);
   Deno.exit(0);
 }
 

@@ -197,8 +197,18 @@ export class InferenceRequestWriter {
   readonly idAt: number;
   private u8: boolean;
 
-  /** `framed` picks the protocol; `u8` sends the digit as bytes (framed only) instead of floats. */
-  constructor(framed: boolean, u8: boolean) {
+  /** Where the token's first character goes; -1 without one. */
+  readonly tokenAt: number;
+  /** Where the client string's first character is; -1 without one. */
+  readonly clientAt: number;
+
+  /**
+   * `framed` picks the protocol; `u8` sends the digit as bytes (framed only)
+   * instead of floats. `strings` (framed only) adds a `token` of that many
+   * characters, left as spaces to fill in, and a `client` string; both come
+   * before the digit, so the digit stays the buffer's last part.
+   */
+  constructor(framed: boolean, u8: boolean, strings?: { token?: number; client?: string }) {
     this.u8 = u8;
     const digit: Field = {
       slot: u8 ? INPUT_DIGIT_U8 : INPUT_DIGIT,
@@ -206,15 +216,25 @@ export class InferenceRequestWriter {
       value: DIGIT_PIXELS,
     };
     const id: Field = { slot: COMMANDS_REQUEST_ID, kind: U32, value: 0 };
-    const fields: Field[] = [
-      { slot: COMMANDS_CMD, kind: I8, value: Command.INFERENCE_INPUT },
-      { slot: COMMANDS_INPUT, kind: TABLE, value: [digit] },
-    ];
+    const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: Command.INFERENCE_INPUT }];
+    const token: Field = { slot: COMMANDS_TOKEN, kind: STRING, value: "" };
+    const client: Field = { slot: COMMANDS_CLIENT, kind: STRING, value: "" };
+    if (framed && strings?.token) {
+      token.value = " ".repeat(strings.token);
+      fields.push(token);
+    }
+    if (framed && strings?.client) {
+      client.value = strings.client;
+      fields.push(client);
+    }
+    fields.push({ slot: COMMANDS_INPUT, kind: TABLE, value: [digit] });
     if (framed) fields.push(id);
     this.bytes = buildBuffer(fields, framed ? FILE_IDENTIFIER : null);
     this.dv = new DataView(this.bytes.buffer);
     this.digitAt = digit.data as number;
     this.idAt = framed ? id.at as number : -1;
+    this.tokenAt = token.value ? token.data as number : -1;
+    this.clientAt = client.value ? client.data as number : -1;
   }
 
   /** Fills in the request id and the 784 pixels (bytes 0..255); returns the buffer to send. */

@@ -1,6 +1,6 @@
 /**
  * Builds the firmware and puts it on a board with the Espruino command-line
- * tool (the `espruino` npm package, pinned in `deno.json`), then checks that
+ * tool (the `espruino` npm package, pinned in `scripts/flash/deno.json`), then checks that
  * the board runs it: the board must answer with the exact `VERSION` (version
  * and build hash) of the bundle just built.
  *
@@ -9,7 +9,9 @@
  * default (the tool's `SAVE_ON_SEND=1`: kept across resets, run at boot, its
  * functions read from flash rather than copied to RAM); `--ram` sends it to
  * RAM for a quick try (gone at reset, and the code then takes RAM). Serial
- * ports default to 115200 baud (`--baud`), what ESP8266 boards use.
+ * ports default to 115200 baud (`--baud`), what ESP8266 boards use; they
+ * reach the tool through `serial_bridge.ts` as a telnet port on 127.0.0.1,
+ * because the tool's own serial path cannot read or write under Deno.
  * `--dry-run` builds and prints the exact tool calls without making them.
  *
  * Why the settings passed to the tool: `--no-ble`, or the tool looks for
@@ -28,8 +30,15 @@
  * ```
  * @module
  */
-import { BuildError, buildFirmware, DEFAULT_OUT, describe, writeFirmware } from "./build.ts";
-import { parseFlags, SETTINGS_HELP, SettingsError, settingsFromFlags } from "./settings.ts";
+import {
+  BuildError,
+  buildFirmware,
+  DEFAULT_OUT,
+  describe,
+  writeFirmware,
+} from "../device/build.ts";
+import { parseFlags, SETTINGS_HELP, SettingsError, settingsFromFlags } from "../device/settings.ts";
+import { SerialBridge, SerialBridgeError } from "./serial_bridge.ts";
 
 /** The baud rate of ESP8266 boards' serial console. */
 export const DEFAULT_BAUD = 115200;
@@ -53,12 +62,20 @@ export interface FlashTarget {
 /** A failed upload or check, with a sentence saying what to do. */
 export class FlashError extends Error {}
 
-/** The `npm:` specifier of the Espruino tool, as pinned in deno.json's imports. */
+/**
+ * The Espruino tool's own configuration: its pin and lock live in
+ * `scripts/flash/`, not in the project's `deno.json`, because Deno fetches
+ * every package in a lock on first use, and serving must not download
+ * serialport, usb and Bluetooth packages (about 270 of them).
+ */
+export const TOOL_CONFIG = new URL("./flash/deno.json", import.meta.url).pathname;
+
+/** The `npm:` specifier of the Espruino tool, as pinned in `TOOL_CONFIG`'s imports. */
 export async function espruinoSpecifier(): Promise<string> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  const config = JSON.parse(await Deno.readTextFile(TOOL_CONFIG));
   const specifier = config.imports?.espruino;
   if (typeof specifier !== "string" || !specifier.startsWith("npm:espruino@")) {
-    throw new FlashError('deno.json has no "espruino" import (npm:espruino@VERSION)');
+    throw new FlashError(`${TOOL_CONFIG} has no "espruino" import (npm:espruino@VERSION)`);
   }
   return specifier;
 }
@@ -90,10 +107,15 @@ export function shellLine(args: string[]): string {
     .join(" ");
 }
 
-/** The whole command of each call: this Deno running the pinned tool. */
+/**
+ * The whole command of each call: this Deno running the pinned tool with its
+ * own configuration and lock (`--frozen`: exactly the locked packages).
+ */
 export async function commands(target: FlashTarget): Promise<string[][]> {
   const spec = await espruinoSpecifier();
-  return cliCalls(target).map((args) => [Deno.execPath(), "run", "-A", spec, ...args]);
+  return cliCalls(target).map((
+    args,
+  ) => [Deno.execPath(), "run", "-A", "--frozen", "--config", TOOL_CONFIG, spec, ...args]);
 }
 
 /**
@@ -107,7 +129,15 @@ const FAILURES: [RegExp, string][] = [
     "connection refused: is the board's telnet console on that address?",
   ],
   [/RECEIVE ERROR/, "the connection failed"],
-  [/Port ".*" not found/, "no such serial port"],
+  [
+    /Port ".*" not found/,
+    "the tool does not list it among the serial ports (it asks udev: udevadm info -e)",
+  ],
+  [
+    /EACCES|Permission denied/i,
+    "permission denied: add yourself to the dialout group (sudo usermod -aG dialout $USER) " +
+    "and log in again",
+  ],
   [/Unable to connect/i, "the tool could not open the port"],
   [/No Ports Found/, "no serial ports found"],
   [/Prompt not detected/, "the board does not answer at its REPL"],
@@ -199,6 +229,70 @@ the new VERSION.
 ${SETTINGS_HELP}
   --help                 this text`;
 
+/**
+ * Fails early, with a sentence, when `port` is not a serial device. Only a
+ * missing file is "does not exist": Deno refuses to stat `/dev/tty*`
+ * without `--allow-all` (NotCapable), and that must not read as "unplugged".
+ */
+export async function checkSerialPort(port: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(port);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new FlashError(
+        `${port} does not exist: is the board plugged in? (ls /dev/ttyUSB* /dev/ttyACM*)`,
+      );
+    }
+    if (e instanceof Deno.errors.PermissionDenied) {
+      throw new FlashError(
+        `no permission to read ${port}: add yourself to the dialout group ` +
+          "(sudo usermod -aG dialout $USER) and log in again",
+      );
+    }
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new FlashError(
+        `Deno may not open ${port} without --allow-all (run it as deno task flash): ` +
+          (e as Error).message,
+      );
+    }
+    throw new FlashError(`cannot use ${port}: ${(e as Error).message}`);
+  }
+  if (!info.isCharDevice) {
+    throw new FlashError(`${port} is not a serial device (not a character device)`);
+  }
+}
+
+const RELAY_NOTE = "the tool's own serial path cannot read or write under Deno";
+
+/** Runs the upload, then asks the board's VERSION; throws a `FlashError` unless it is `version`. */
+async function uploadAndCheck(
+  target: FlashTarget,
+  port: string,
+  version: string,
+  timeout: number,
+  echo: (line: string) => void,
+): Promise<void> {
+  const [upload, check] = await commands(target);
+  echo(`Uploading to ${port} (${target.ram ? "RAM" : "flash"})...`);
+  const up = await runCall(upload, timeout, (line) => echo(`  ${line}`));
+  if (up.stopped || !up.lines.some((l) => /Upload Complete/.test(l))) {
+    throw new FlashError(
+      `could not upload to ${port}: ${up.stopped ?? `the tool ended (exit ${up.code})`}`,
+    );
+  }
+  echo(`Checking the board's VERSION...`);
+  const ask = await runCall(check, timeout, (line) => echo(`  ${line}`));
+  const answer = versionFrom(ask.lines);
+  if (answer !== version) {
+    throw new FlashError(
+      answer
+        ? `the board answers VERSION ${answer}, not ${version}: the upload did not take`
+        : `the board did not answer with its VERSION: ${ask.stopped ?? "no answer"}`,
+    );
+  }
+}
+
 /** `deno task flash`: returns the exit code. */
 export async function main(
   args: string[],
@@ -221,7 +315,9 @@ export async function main(
     const port = flags.port as string | undefined;
     if (!port) throw new SettingsError("no --port: pass /dev/ttyUSB0 or tcp://IP");
     const baud = Number(flags.baud ?? DEFAULT_BAUD);
-    if (!(Number.isInteger(baud) && baud > 0)) throw new SettingsError(`baud "${flags.baud}"`);
+    if (!(Number.isInteger(baud) && baud > 0)) {
+      throw new SettingsError(`baud "${flags.baud}" is not a positive whole number`);
+    }
     const timeout = Number(flags.timeout ?? DEFAULT_TIMEOUT);
     if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
@@ -229,41 +325,32 @@ export async function main(
     const firmware = await buildFirmware(await settingsFromFlags(flags));
     await writeFirmware(firmware, file);
     echo(describe(firmware, file));
-    const target: FlashTarget = { port, baud, ram: !!flags.ram, file };
-    const [upload, check] = await commands(target);
+    const serial = !isTcp(port);
+    const ram = !!flags.ram;
     if (flags["dry-run"]) {
-      echo(shellLine(upload));
-      echo(shellLine(check));
+      // A serial port is relayed to a TCP port picked when it opens: "PORT" here.
+      if (serial) echo(`relay ${port} at ${baud} baud to tcp://127.0.0.1:PORT (${RELAY_NOTE})`);
+      const target = { port: serial ? "tcp://127.0.0.1:PORT" : port, baud, ram, file };
+      for (const call of await commands(target)) echo(shellLine(call));
       return 0;
     }
-    if (!isTcp(port)) {
+    let bridge: SerialBridge | null = null;
+    if (serial) {
+      await checkSerialPort(port);
       try {
-        await Deno.stat(port);
-      } catch {
-        throw new FlashError(
-          `${port} does not exist: is the board plugged in? (ls /dev/ttyUSB* /dev/ttyACM*)`,
-        );
+        bridge = await SerialBridge.open(port, baud);
+      } catch (e) {
+        if (e instanceof SerialBridgeError) throw new FlashError(e.message);
+        throw e;
       }
     }
-    const where = target.ram ? "RAM" : "flash";
-    echo(`Uploading to ${port} (${where})...`);
-    const up = await runCall(upload, timeout, (line) => echo(`  ${line}`));
-    if (up.stopped || !up.lines.some((l) => /Upload Complete/.test(l))) {
-      throw new FlashError(
-        `could not upload to ${port}: ${up.stopped ?? `the tool ended (exit ${up.code})`}`,
-      );
+    try {
+      const target = { port: bridge ? `tcp://127.0.0.1:${bridge.port}` : port, baud, ram, file };
+      await uploadAndCheck(target, port, firmware.version, timeout, echo);
+    } finally {
+      bridge?.close();
     }
-    echo(`Checking the board's VERSION...`);
-    const ask = await runCall(check, timeout, (line) => echo(`  ${line}`));
-    const version = versionFrom(ask.lines);
-    if (version !== firmware.version) {
-      throw new FlashError(
-        version
-          ? `the board answers VERSION ${version}, not ${firmware.version}: the upload did not take`
-          : `the board did not answer with its VERSION: ${ask.stopped ?? "no answer"}`,
-      );
-    }
-    echo(`Flashed ${firmware.version} to ${port} (${where}).`);
+    echo(`Flashed ${firmware.version} to ${port} (${ram ? "RAM" : "flash"}).`);
     return 0;
   } catch (e) {
     if (e instanceof SettingsError || e instanceof BuildError || e instanceof FlashError) {

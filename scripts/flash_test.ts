@@ -7,6 +7,7 @@ import {
   espruinoSpecifier,
   main,
   shellLine,
+  TOOL_CONFIG,
   VERSION_QUERY,
   versionFrom,
 } from "./flash.ts";
@@ -49,11 +50,13 @@ Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSI
     ]);
     assert.equal(code, 0);
     assert.match(lines[0], new RegExp(`^${out}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+`));
-    const deno = Deno.execPath();
+    const deno = `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG}`;
     assert.deepEqual(lines.slice(1), [
-      `${deno} run -A ${spec} --no-ble -p /dev/ttyUSB0 -b 115200 --config SAVE_ON_SEND=1 ` +
+      "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
+      "(the tool's own serial path cannot read or write under Deno)",
+      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --config SAVE_ON_SEND=1 ` +
       `--config SERIAL_THROTTLE_SEND=1 ${out}`,
-      `${deno} run -A ${spec} --no-ble -p /dev/ttyUSB0 -b 115200 -e ` +
+      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT -e ` +
       `'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
     ]);
     // What it would upload is there, built.
@@ -92,9 +95,25 @@ Deno.test("the board's answer: the version after 'firmware ', echoes and prompts
   assert.equal(versionFrom(["Uncaught ReferenceError"]), null);
 });
 
+/** Runs `deno task flash` as a person does, with the task's own permissions. */
+async function flashTask(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; text: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "flash", ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
+}
+
 Deno.test("a serial port that is not there: a clear error, before the tool runs", async () => {
   await withTempDir(async (dir) => {
-    const { code, lines } = await flash([
+    const { code, text } = await flashTask([
       "--server",
       "192.168.1.10",
       "--port",
@@ -102,11 +121,41 @@ Deno.test("a serial port that is not there: a clear error, before the tool runs"
       "--out",
       `${dir}/fw.js`,
     ]);
-    assert.equal(code, 1);
+    assert.equal(code, 1, text);
     assert.match(
-      lines.at(-1)!,
-      /^flash: \/dev\/ttyUSB-no-such-board does not exist: is the board plugged in\?/,
+      text,
+      /\nflash: \/dev\/ttyUSB-no-such-board does not exist: is the board plugged in\?/,
     );
+    assert.doesNotMatch(text, /Uploading/);
+  });
+});
+
+Deno.test("a serial port Deno may not stat: said so, never 'does not exist'", async () => {
+  // What the task did with --allow-read alone: NotCapable for /dev/tty*.
+  await withTempDir(async (dir) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-run",
+        "scripts/flash.ts",
+        "--server",
+        "192.168.1.10",
+        "--port",
+        "/dev/ttyS0",
+        "--out",
+        `${dir}/fw.js`,
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 1, text);
+    assert.match(text, /^flash: Deno may not open \/dev\/ttyS0 without --allow-all/);
+    assert.doesNotMatch(text, /does not exist/);
   });
 });
 
@@ -162,3 +211,61 @@ Deno.test("a port that connects and never answers: stopped after --timeout", asy
     for (const conn of held) conn.close();
   }
 });
+
+Deno.test("a real serial port (a pty from socat): the tool's first bytes reach the board's end", async () => {
+  // socat makes a pseudo-terminal pair: `deno task flash` gets one end as its
+  // serial port, and socat prints whatever arrives there on its stdout. This
+  // runs the task as a person does, so it checks the task's permissions too:
+  // with --allow-read alone Deno refuses to stat /dev/pts/* (NotCapable).
+  await withTempDir(async (dir) => {
+    const link = `${dir}/ttyBOARD`;
+    let socat: Deno.ChildProcess;
+    try {
+      socat = new Deno.Command("socat", {
+        args: ["-u", `pty,raw,echo=0,link=${link}`, "STDOUT"],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+    } catch (e) {
+      throw new Error(`this test needs socat (apt-get install socat): ${(e as Error).message}`);
+    }
+    const received: number[] = [];
+    const reading = (async () => {
+      for await (const chunk of socat.stdout) received.push(...chunk);
+    })();
+    try {
+      for (let i = 0; i < 100 && !(await exists(link)); i++) await delay(50);
+      const { code, text } = await flashTask(
+        ["--port", link, "--server", "192.168.1.10", "--timeout", "5", "--out", `${dir}/fw.js`],
+      );
+      // Nobody answers at the other end, so the upload fails, and says why.
+      assert.equal(code, 1, text);
+      assert.doesNotMatch(text, /does not exist|NotCapable|EBADF/);
+      assert.match(text, new RegExp(`Uploading to ${link} \\(flash\\)`));
+      // The tool's opening: Ctrl-C twice, then it asks the board about itself.
+      const said = new TextDecoder().decode(new Uint8Array(received));
+      assert.ok(
+        said.includes("\x03\x03") && said.includes("process.env"),
+        `not the tool's opening at the board's end of the pty: ${JSON.stringify(said)}; ` +
+          `flash printed:\n${text}`,
+      );
+    } finally {
+      socat.kill("SIGTERM");
+      await socat.status;
+      await reading.catch(() => {});
+    }
+  });
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,222 @@
+// deno task classify, as a person runs it, against the real server: PNG
+// pictures made from the 1,000 held-out digits (upscaled 4x, inverted to
+// dark ink on light, moved off-centre; grey, RGB, RGBA on a transparent
+// background and 16-bit, some left light on dark) must come back right at
+// 98% or more. The PNGs are encoded by client/classify/encode_png.ts with
+// the same library the classifier decodes with, in its own process and
+// configuration, so that this suite never resolves the PNG library.
+import assert from "node:assert/strict";
+import { Logger } from "../server/log.ts";
+import { startServer } from "../server/server.ts";
+import { loadHeldOut } from "../scripts/mnist_data.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CONFIG = "client/classify/deno.json";
+
+async function run(
+  args: string[],
+  stdin?: Uint8Array,
+  cwd = ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: stdin ? "piped" : "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin) {
+    const writer = child.stdin.getWriter();
+    await writer.write(stdin);
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+function classify(args: string[], stdin?: Uint8Array) {
+  return run(["task", "-q", "classify", ...args], stdin);
+}
+
+interface Job {
+  raw: string;
+  png: string;
+  width: number;
+  height: number;
+  channels: number;
+  depth: 8 | 16;
+}
+
+/** Digit `i` as a picture: 4x, off-centre on a larger canvas, in one of five forms. */
+function picture(pixels: Float32Array, i: number): Omit<Job, "raw" | "png"> & { data: Uint8Array } {
+  const scale = 4, width = 150, height = 130;
+  // Off-centre by a different amount each time, never clipped.
+  const dx = (i * 7) % (width - 28 * scale), dy = (i * 11) % (height - 28 * scale);
+  const form = i % 5;
+  const channels = form === 1 ? 3 : form === 2 ? 4 : 1;
+  const depth = form === 4 ? 16 : 8;
+  const bytes = depth / 8;
+  const data = new Uint8Array(width * height * channels * bytes);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const sx = Math.floor((x - dx) / scale), sy = Math.floor((y - dy) / scale);
+      const ink = sx >= 0 && sx < 28 && sy >= 0 && sy < 28 ? pixels[sy * 28 + sx] : 0;
+      const at = (y * width + x) * channels * bytes;
+      if (form === 2) {
+        // Black ink whose opacity is the ink, on a transparent canvas.
+        data[at + 3] = Math.round(ink * 255);
+      } else if (form === 3) {
+        data[at] = Math.round(ink * 255); // left light on dark
+      } else if (form === 4) {
+        const v = Math.round((1 - ink) * 65535);
+        data[at] = v >> 8;
+        data[at + 1] = v & 255;
+      } else {
+        data.fill(Math.round((1 - ink) * 255), at, at + channels);
+      }
+    }
+  }
+  return { data, width, height, channels, depth };
+}
+
+Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-centre: >= 98%", async () => {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    const digits = loadHeldOut();
+    const jobs: Job[] = [];
+    for (const [i, digit] of digits.entries()) {
+      const { data, ...shape } = picture(digit.pixels, i);
+      const job = { raw: `${dir}/${i}.raw`, png: `${dir}/${i}.png`, ...shape };
+      await Deno.writeFile(job.raw, data);
+      jobs.push(job);
+    }
+    const encoded = await run(
+      ["run", "--allow-read", "--allow-write", "--config", CONFIG, "client/classify/encode_png.ts"],
+      new TextEncoder().encode(JSON.stringify(jobs)),
+    );
+    assert.equal(encoded.code, 0, encoded.stderr);
+
+    const out = await classify([
+      "--json",
+      "--server",
+      `127.0.0.1:${server.addr.port}`,
+      ...jobs.map((j) => j.png),
+    ]);
+    assert.equal(out.code, 0, out.stderr);
+    const results = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    assert.equal(results.length, digits.length);
+    let right = 0;
+    const wrongByForm = [0, 0, 0, 0, 0];
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.file, jobs[i].png);
+      assert.equal(r.scores.length, 10);
+      assert.equal(r.digit.length, 784);
+      assert.equal(r.score, Math.max(...r.scores));
+      if (r.predicted === digits[i].label) right++;
+      else wrongByForm[i % 5]++;
+    }
+    const accuracy = right / digits.length;
+    console.log(
+      `classify: ${right} of ${digits.length} right (${(accuracy * 100).toFixed(1)}%); ` +
+        `wrong by form (grey, RGB, RGBA, light on dark, 16-bit): ${wrongByForm.join(", ")}`,
+    );
+    assert.ok(accuracy >= 0.98, `${(accuracy * 100).toFixed(1)}%`);
+
+    // For people: the verdict, the ten scores and the 28-line picture; stdin works too.
+    const png = await Deno.readFile(jobs[0].png);
+    const text = await classify(["--server", `127.0.0.1:${server.addr.port}`, "-"], png);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.split("\n");
+    assert.equal(
+      lines[0],
+      `(stdin): ${results[0].predicted} (score ${results[0].score.toFixed(4)})`,
+    );
+    assert.match(lines[1], /^0: \d\.\d{4} {2}1: .* {2}9: \d\.\d{4}$/);
+    assert.equal(lines.slice(2, 30).length, 28);
+    assert.ok(lines.slice(2, 30).some((l) => /[@%#]/.test(l)), text.stdout);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.shutdown();
+  }
+});
+
+Deno.test("deno task classify: help without a server; mistakes are one line", async () => {
+  const help = await classify(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^deno task classify \[flags\] FILE\.\.\./);
+
+  const none = await classify([]);
+  assert.deepEqual([none.code, none.stderr.trim().split("\n").length], [2, 1]);
+  assert.match(none.stderr, /^classify: name at least one FILE/);
+
+  const flag = await classify(["--port", "1", "x.png"]);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^classify: .*--port.*\(deno task classify --help\)\n$/);
+
+  const server = await classify(["--server", "no:such:thing", "x.png"]);
+  assert.equal(server.code, 2);
+  assert.match(server.stderr, /^classify: --server: /);
+
+  // Nobody listening on port 1: one line naming where.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.pgm`, "P2 1 1 255\n0\n");
+    const down = await classify(["--server", "127.0.0.1:1", `${dir}/a.pgm`]);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /^classify: cannot reach the server at 127\.0\.0\.1:1: .*\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task classify: a file that is not a picture is named; the others go on", async () => {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+  });
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/notes.txt`, "not a picture");
+    await Deno.writeFile(`${dir}/cut.png`, new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0]));
+    const p2 = "P2 3 3 255\n255 0 255\n255 0 255\n255 0 255\n";
+    await Deno.writeTextFile(`${dir}/one.pgm`, p2);
+    const where = `127.0.0.1:${server.addr.port}`;
+    const out = await classify([
+      "--json",
+      "--server",
+      where,
+      `${dir}/notes.txt`,
+      `${dir}/cut.png`,
+      `${dir}/missing.png`,
+      `${dir}/one.pgm`,
+    ]);
+    assert.equal(out.code, 1);
+    const errors = out.stderr.trim().split("\n");
+    assert.equal(errors.length, 3, out.stderr);
+    assert.match(errors[0], /notes\.txt: not a PNG or PGM picture$/);
+    assert.match(errors[1], /cut\.png: not a readable PNG: /);
+    assert.match(errors[2], /missing\.png: cannot read it: /);
+    const results = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.equal(results.length, 1);
+    assert.equal(results[0].file, `${dir}/one.pgm`);
+
+    // From another folder, a relative name is taken from there, not from the project's.
+    const here = await run(
+      ["task", "-q", "--config", `${ROOT}deno.json`, "classify", "--server", where, "one.pgm"],
+      undefined,
+      dir,
+    );
+    assert.equal(here.code, 0, here.stderr);
+    assert.match(here.stdout, /^one\.pgm: \d \(score /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await server.shutdown();
+  }
+});

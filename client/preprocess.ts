@@ -1,0 +1,235 @@
+/**
+ * A picture of a handwritten digit, any size, made into what the model was
+ * trained on, the way MNIST was made: grey levels, light ink on a black
+ * background, cropped to the ink, the longer side scaled to 20 px keeping
+ * the aspect, and placed in 28×28 so that its centre of mass is the centre.
+ *
+ * - Transparency is composited onto white (a drawing on a transparent
+ *   canvas is dark ink on white).
+ * - The background is the median of the border pixels; when it is light the
+ *   picture is inverted, so dark-on-light and light-on-dark both work. The
+ *   background is then taken to 0 and the darkest ink stretched to 255.
+ * - Scaling averages the area each output pixel covers, which is how a
+ *   large picture keeps its strokes' grey edges.
+ *
+ * Also reads PGM (P2 and P5) and draws a 28×28 picture as text shading.
+ *
+ * @example
+ * ```ts
+ * import { greyFromChannels, mnistDigit, shading } from "./preprocess.ts";
+ *
+ * // A 3×3 white picture with one black pixel, RGBA.
+ * const rgba = new Uint8Array(36).fill(255);
+ * rgba.set([0, 0, 0, 255], 16);
+ * const digit = mnistDigit(greyFromChannels(rgba, 3, 3, 4, 255));
+ * console.log(shading(digit)); // a blob in the middle of 28 lines
+ * ```
+ * @module
+ */
+
+/** A picture in grey levels 0 (black) .. 255 (white), row-major. */
+export interface GreyPicture {
+  width: number;
+  height: number;
+  grey: Float32Array;
+}
+
+/** The side of the model's input, and of the box the digit is scaled into. */
+export const SIDE = 28;
+export const BOX = 20;
+
+/** A picture that cannot be used, with a sentence saying why. */
+export class PictureError extends Error {}
+
+/**
+ * Grey levels from interleaved samples: 1 channel grey, 2 grey and alpha,
+ * 3 RGB, 4 RGBA, each 0..`max`. Alpha is composited onto white.
+ */
+export function greyFromChannels(
+  data: ArrayLike<number>,
+  width: number,
+  height: number,
+  channels: number,
+  max: number,
+): GreyPicture {
+  if (!(channels >= 1 && channels <= 4)) throw new PictureError(`${channels} channels`);
+  const n = width * height;
+  if (data.length < n * channels) throw new PictureError("the picture's data is cut short");
+  const grey = new Float32Array(n);
+  const scale = 255 / max;
+  for (let i = 0; i < n; i++) {
+    const at = i * channels;
+    let value: number;
+    if (channels <= 2) value = data[at];
+    else value = 0.299 * data[at] + 0.587 * data[at + 1] + 0.114 * data[at + 2];
+    value *= scale;
+    if (channels === 2 || channels === 4) {
+      const alpha = data[at + channels - 1] / max;
+      value = value * alpha + 255 * (1 - alpha);
+    }
+    grey[i] = value;
+  }
+  return { width, height, grey };
+}
+
+/** Reads a PGM picture (P5 binary or P2 text, any maxval up to 65535). */
+export function decodePgm(bytes: Uint8Array): GreyPicture {
+  const magic = String.fromCharCode(bytes[0], bytes[1]);
+  if (magic !== "P5" && magic !== "P2") throw new PictureError("not a PGM file (no P5 or P2)");
+  // The header: magic, width, height, maxval, with # comments, then one whitespace.
+  const fields: number[] = [];
+  let at = 2;
+  while (fields.length < 3) {
+    while (at < bytes.length && /\s/.test(String.fromCharCode(bytes[at]))) at++;
+    if (bytes[at] === 35) { // '#': a comment to the end of the line
+      while (at < bytes.length && bytes[at] !== 10) at++;
+      continue;
+    }
+    const start = at;
+    while (at < bytes.length && bytes[at] >= 48 && bytes[at] <= 57) at++;
+    if (at === start) throw new PictureError("the PGM header is cut short or not numbers");
+    fields.push(Number(String.fromCharCode(...bytes.subarray(start, at))));
+  }
+  const [width, height, max] = fields;
+  if (!(width > 0 && height > 0 && max > 0 && max < 65536)) {
+    throw new PictureError(`PGM of ${width}×${height}, maxval ${max}`);
+  }
+  const n = width * height;
+  let samples: ArrayLike<number>;
+  if (magic === "P5") {
+    at++; // the single whitespace after maxval
+    const wide = max > 255;
+    if (bytes.length - at < n * (wide ? 2 : 1)) throw new PictureError("the PGM data is cut short");
+    if (wide) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset + at);
+      samples = Uint16Array.from({ length: n }, (_, i) => dv.getUint16(2 * i));
+    } else samples = bytes.subarray(at, at + n);
+  } else {
+    const text = new TextDecoder().decode(bytes.subarray(at)).trim();
+    const numbers = text ? text.split(/\s+/).map(Number) : [];
+    if (numbers.length < n) throw new PictureError("the PGM data is cut short");
+    samples = numbers;
+  }
+  return greyFromChannels(samples, width, height, 1, max);
+}
+
+/** The median of the border pixels: what the picture's background is. */
+export function borderMedian(picture: GreyPicture): number {
+  const { width, height, grey } = picture;
+  const border: number[] = [];
+  for (let x = 0; x < width; x++) border.push(grey[x], grey[(height - 1) * width + x]);
+  for (let y = 1; y < height - 1; y++) border.push(grey[y * width], grey[y * width + width - 1]);
+  border.sort((a, b) => a - b);
+  return border[border.length >> 1];
+}
+
+/** The picture as the model's input: 784 bytes 0..255, light ink on black, row-major. */
+export function mnistDigit(picture: GreyPicture): Uint8Array {
+  const { width, height, grey } = picture;
+  const background = borderMedian(picture);
+  const invert = background > 127.5;
+  // Ink: how far each pixel is from the background, towards the ink's side.
+  const ink = new Float32Array(width * height);
+  let most = 0;
+  for (let i = 0; i < ink.length; i++) {
+    const v = invert ? background - grey[i] : grey[i] - background;
+    ink[i] = v > 0 ? v : 0;
+    if (ink[i] > most) most = ink[i];
+  }
+  const out = new Uint8Array(SIDE * SIDE);
+  if (most === 0) return out; // a blank picture is a blank digit
+  for (let i = 0; i < ink.length; i++) ink[i] = (ink[i] / most) * 255;
+
+  // Crop to the ink, ignoring faint specks (under a tenth of the strongest).
+  let x0 = width, y0 = height, x1 = -1, y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (ink[y * width + x] > 25.5) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  const cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+  // The longer side to 20 px, the other in proportion (at least 1).
+  const scale = BOX / Math.max(cw, ch);
+  const tw = Math.max(1, Math.round(cw * scale)), th = Math.max(1, Math.round(ch * scale));
+  const small = resample(ink, width, x0, y0, cw, ch, tw, th);
+
+  // The centre of mass goes to the centre of the 28×28 field.
+  let mass = 0, mx = 0, my = 0;
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      const v = small[y * tw + x];
+      mass += v;
+      mx += v * x;
+      my += v * y;
+    }
+  }
+  const centre = (SIDE - 1) / 2;
+  const ox = Math.round(centre - mx / mass), oy = Math.round(centre - my / mass);
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      const X = x + ox, Y = y + oy;
+      if (X >= 0 && X < SIDE && Y >= 0 && Y < SIDE) {
+        out[Y * SIDE + X] = Math.min(255, Math.round(small[y * tw + x]));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The region (`x0`,`y0`, `cw`×`ch`) of `src` (rows of `width`) scaled to
+ * `tw`×`th`: each output pixel is the average of the area it covers.
+ */
+function resample(
+  src: Float32Array,
+  width: number,
+  x0: number,
+  y0: number,
+  cw: number,
+  ch: number,
+  tw: number,
+  th: number,
+): Float32Array {
+  const out = new Float32Array(tw * th);
+  const sx = cw / tw, sy = ch / th;
+  for (let ty = 0; ty < th; ty++) {
+    const top = ty * sy, bottom = top + sy;
+    for (let tx = 0; tx < tw; tx++) {
+      const left = tx * sx, right = left + sx;
+      let sum = 0;
+      for (let y = Math.floor(top); y < bottom; y++) {
+        const hy = Math.min(bottom, y + 1) - Math.max(top, y);
+        for (let x = Math.floor(left); x < right; x++) {
+          const wx = Math.min(right, x + 1) - Math.max(left, x);
+          sum += src[(y0 + y) * width + x0 + x] * wx * hy;
+        }
+      }
+      out[ty * tw + tx] = sum / (sx * sy);
+    }
+  }
+  return out;
+}
+
+/** Shades from none to full ink, for `shading`. */
+const SHADES = " .:-=+*#%@";
+
+/** A 28×28 digit (0..255, ink light) as 28 lines of text, darker characters for more ink. */
+export function shading(digit: ArrayLike<number>): string {
+  const lines: string[] = [];
+  for (let y = 0; y < SIDE; y++) {
+    let line = "";
+    for (let x = 0; x < SIDE; x++) {
+      const v = digit[y * SIDE + x];
+      // Two characters per pixel: terminal cells are about twice as tall as wide.
+      const c = SHADES[Math.min(SHADES.length - 1, Math.floor((v / 256) * SHADES.length))];
+      line += c + c;
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines.join("\n");
+}
