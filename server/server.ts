@@ -19,113 +19,28 @@ import { type HttpListener, startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { requestFromHandler } from "./monitor/from_handler.ts";
-import type { ConnectionEvent } from "./tcp/limits.ts";
 import { type RequestEvent, RequestHandler } from "./handler.ts";
-import type { AddressRanges } from "./auth/cidr.ts";
 import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
 import type { InferenceEngine } from "./engine/engine.ts";
-import { startEngines } from "./engine/instances.ts";
-import { InferenceQueue, type RunEvent } from "./engine/queue.ts";
+import type { InferenceQueue } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
 import type { ModelFile } from "./models/model.ts";
 import { DEFAULT_MODEL_NAME } from "./models/flags.ts";
-import { DEFAULT_REPOSITORY, ModelRepository } from "./models/repository.ts";
-import { ModelServing, type SwapEvent } from "./models/serving.ts";
-import type { LoadFailure } from "./models/version_status.ts";
+import { DEFAULT_REPOSITORY } from "./models/repository.ts";
+import { openServing } from "./models/open.ts";
+import type { ModelServing } from "./models/serving.ts";
+import type { ServerOptions } from "./options.ts";
 import { RepositoryWatcher } from "./models/watch.ts";
 import type { DigitCapture } from "./models/capture.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
-import { listenTls, type TlsFiles } from "./tls/tls.ts";
+import { listenTls } from "./tls/tls.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
 export { DEFAULT_PORT };
-/**
- * WASM threads per instance by default: one. Independent single-threaded
- * instances scale with cores where onnxruntime-web's threads do not, and its
- * thread start-up can hang when load arrives at once.
- */
-export const DEFAULT_THREADS = 1;
-
-/** Options of `startServer`; every one has a default. */
-export interface ServerOptions {
-  hostname?: string;
-  /** 0 picks a free port. */
-  port?: number;
-  /** One ONNX file served as the default model, version 1 (instead of a repository). */
-  model?: string | URL;
-  /** The model repository, `NAME/VERSION/model.onnx` (default: `models/` of this checkout). */
-  modelRepository?: string;
-  /** The model for requests that name none, and for legacy ones (default "mnist"). */
-  defaultModel?: string;
-  /** Refuse a model whose sha256 is missing or differs from its metadata (default true). */
-  verifyChecksum?: boolean;
-  /** Watch the repository and swap versions as they change (default false; the CLI turns it on). */
-  watch?: boolean;
-  /** Also rescan every this many seconds (0: never; default 0). */
-  pollSeconds?: number;
-  /** Rescan on SIGHUP (default false; the CLI turns it on). */
-  sighup?: boolean;
-  /** Called once per refused model version. */
-  onLoadFailure?: (failure: LoadFailure) => void;
-  /** Called after each model swap or unload. */
-  onSwap?: (event: SwapEvent) => void;
-  /** Keeps a sample of the digits served (`--capture`). */
-  capture?: DigitCapture;
-  log?: Logger;
-  /** Engine instances (default 1). */
-  instances?: number;
-  /** WASM threads per instance (default `DEFAULT_THREADS`). */
-  threads?: number;
-  maxBatch?: number;
-  maxQueued?: number;
-  maxFrame?: number;
-  maxLegacy?: number;
-  /** A whole message must arrive within this from its first byte, and a silent legacy connection is closed after it, ms (default 5 s). */
-  messageTimeoutMs?: number;
-  /** How long a framed connection may wait between messages, ms (default 15 min). */
-  idleTimeoutMs?: number;
-  /** How long a reply's write may make no progress before its connection is closed, ms (default 10 s). */
-  writeTimeoutMs?: number;
-  maxPipelined?: number;
-  /** An engine run without progress for this long fails and its worker is replaced, ms. */
-  runTimeoutMs?: number;
-  /** The engine worker script (default onnxruntime-web's). */
-  workerUrl?: string | URL;
-  /** Called after every engine run. */
-  onRun?: (event: RunEvent) => void;
-  /** Board connections served at once (default `DEFAULT_MAX_CONNECTIONS`, 10,000). */
-  maxConnections?: number;
-  /** Board connections from one client address (default 1,024: a NAT gateway of many boards). */
-  maxConnectionsPerAddress?: number;
-  /** Bytes of unfinished messages buffered across all board connections (default 64 MiB). */
-  maxBufferedBytes?: number;
-  /** The smallest share of the queue a board connection gets however many are busy (default 16). */
-  minQueueShare?: number;
-  /** Peers whose PROXY protocol v2 header names the real client (`--trusted-proxy`). */
-  trustedProxies?: AddressRanges | null;
-  /** Told every request's outcome (metrics, dashboard). */
-  onRequest?: (event: RequestEvent) => void;
-  /** Told when the board port closes or refuses a connection. */
-  onConnection?: (event: ConnectionEvent) => void;
-  /** Who may be served (`--tokens`, `--legacy`, `--legacy-from`); everyone when absent. */
-  auth?: Authorizer;
-  /** A second board port speaking TLS (`--tls-port`), with its certificate and key. */
-  tls?: TlsFiles & { port: number };
-  /**
-   * The HTTP port (OIP, health, /metrics, dashboard): 0 picks a free one, null
-   * turns it off; default 8000, or 0 when `port` is 0.
-   */
-  httpPort?: number | null;
-  /** When set, `/metrics` needs it as a bearer token. */
-  metricsToken?: string;
-  /** The bearer token of the repository's load/unload routes; null: they answer 403. */
-  adminToken?: string | null;
-  /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
-  httpTls?: TlsFiles;
-}
+export type { ServerOptions } from "./options.ts";
 
 /** A running server. */
 export class InferenceServer {
@@ -287,61 +202,6 @@ export class InferenceServer {
   }
 }
 
-/** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
-async function startServing(
-  options: ServerOptions,
-  log: Logger,
-  monitor: Monitor,
-): Promise<ModelServing> {
-  const verify = options.verifyChecksum ?? true;
-  const repositoryOptions = {
-    allowChecksumMismatch: !verify,
-    log,
-    // The swap's own start (load, shape check, warm-up) is the probe: no second load.
-    probe: async () => {},
-    onLoadFailure: (failure: LoadFailure) => {
-      monitor.metrics.loadFailure(failure.model, failure.kind);
-      options.onLoadFailure?.(failure);
-    },
-  };
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
-  const repository = options.model
-    ? ModelRepository.single(
-      options.model instanceof URL ? options.model.pathname : options.model,
-      defaultModel,
-      repositoryOptions,
-    )
-    : ModelRepository.open(options.modelRepository ?? DEFAULT_REPOSITORY, repositoryOptions);
-  return await ModelServing.start(repository, {
-    defaultModel,
-    instances: options.instances ?? 1,
-    startEngines,
-    engine: {
-      threads: options.threads ?? DEFAULT_THREADS,
-      maxBatch: options.maxBatch ?? 128,
-      runTimeoutMs: options.runTimeoutMs,
-      workerUrl: options.workerUrl,
-      onRestart: (reason) =>
-        log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
-    },
-    queue: {
-      maxBatch: options.maxBatch ?? 128,
-      maxQueued: options.maxQueued ?? 4096,
-      onRun: (event) => {
-        if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);
-        options.onRun?.(event);
-      },
-    },
-    log,
-    onSwap: (event) => {
-      if (event.model === defaultModel && event.to !== null) {
-        monitor.metrics.setModel({ model: defaultModel, version: String(event.to) });
-      }
-      options.onSwap?.(event);
-    },
-  });
-}
-
 /**
  * Listens, then loads the models and starts and warms their engine
  * instances, then accepts. Binding first makes an unusable address fail at
@@ -369,7 +229,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   const monitor = new Monitor({ log, metrics, sources });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
-    serving = await startServing(options, log, monitor);
+    serving = await openServing(options, log, monitor);
     metrics.setModel({
       model: defaultModel,
       version: String(serving.versions().get(defaultModel)),

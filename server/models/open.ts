@@ -1,0 +1,78 @@
+/**
+ * Opening what a server serves: the repository (or one file), scanned, with
+ * every model that has a valid version started, warmed, behind its queue.
+ *
+ * @example
+ * ```ts ignore
+ * import { openServing } from "./open.ts";
+ *
+ * const serving = await openServing({ modelRepository: "models" }, log, monitor);
+ * ```
+ * @module
+ */
+import { startEngines } from "../engine/instances.ts";
+import type { Logger } from "../log.ts";
+import type { Monitor } from "../monitor/monitor.ts";
+import type { ServerOptions } from "../options.ts";
+import { DEFAULT_MODEL_NAME } from "./flags.ts";
+import { DEFAULT_REPOSITORY, ModelRepository } from "./repository.ts";
+import { ModelServing } from "./serving.ts";
+import type { LoadFailure } from "./version_status.ts";
+
+/** WASM threads per instance by default: one (independent instances scale; threads can hang at start). */
+export const DEFAULT_THREADS = 1;
+
+/** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
+export async function openServing(
+  options: ServerOptions,
+  log: Logger,
+  monitor: Monitor,
+): Promise<ModelServing> {
+  const verify = options.verifyChecksum ?? true;
+  const repositoryOptions = {
+    allowChecksumMismatch: !verify,
+    log,
+    // The swap's own start (load, shape check, warm-up) is the probe: no second load.
+    probe: async () => {},
+    onLoadFailure: (failure: LoadFailure) => {
+      monitor.metrics.loadFailure(failure.model, failure.kind);
+      options.onLoadFailure?.(failure);
+    },
+  };
+  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
+  const repository = options.model
+    ? ModelRepository.single(
+      options.model instanceof URL ? options.model.pathname : options.model,
+      defaultModel,
+      repositoryOptions,
+    )
+    : ModelRepository.open(options.modelRepository ?? DEFAULT_REPOSITORY, repositoryOptions);
+  return await ModelServing.start(repository, {
+    defaultModel,
+    instances: options.instances ?? 1,
+    startEngines,
+    engine: {
+      threads: options.threads ?? DEFAULT_THREADS,
+      maxBatch: options.maxBatch ?? 128,
+      runTimeoutMs: options.runTimeoutMs,
+      workerUrl: options.workerUrl,
+      onRestart: (reason) =>
+        log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
+    },
+    queue: {
+      maxBatch: options.maxBatch ?? 128,
+      maxQueued: options.maxQueued ?? 4096,
+      onRun: (event) => {
+        if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);
+        options.onRun?.(event);
+      },
+    },
+    log,
+    onSwap: (event) => {
+      if (event.model === defaultModel && event.to !== null) {
+        monitor.metrics.setModel({ model: defaultModel, version: String(event.to) });
+      }
+      options.onSwap?.(event);
+    },
+  });
+}
