@@ -119,14 +119,14 @@ const stop = async (signal: string) => {
   stopping = true;
   // Readiness turns 503 at once; a load balancer moves traffic during the drain.
   server.drain();
-  log.info("draining", { signal, seconds: config.drainSeconds, in_flight: server.queue.queued });
+  log.info("draining", { signal, seconds: config.drainSeconds, in_flight: server.queued });
   if (signal === "SIGTERM" && config.drainSeconds > 0) {
     await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
   }
   await server.shutdown();
   await auth.close();
   await capture?.close();
-  log.info("stopped", { served: server.queue.served });
+  log.info("stopped", { served: server.served });
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

@@ -157,15 +157,27 @@ export class InferenceServer {
 
   /** What `GET_STATS` answers: `freq` is inferences per second over the last 10 s. */
   stats(): Stats {
+    // The default model may be unloaded (repository extension): stats still answer.
+    const model = this.serving.default;
     return {
       version: PROTOCOL_VERSION,
-      freq: Math.round(this.queue.rate()),
+      freq: Math.round(model?.queue.rate() ?? 0),
       mode: 0,
-      parameters: this.model.parameters,
-      served: this.queue.served,
-      model: this.model.name,
-      modelVersion: this.queue.engineSet.version,
+      parameters: model?.file.parameters ?? 0,
+      served: this.served,
+      model: model?.name ?? "",
+      modelVersion: model?.queue.engineSet.version ?? 0,
     };
+  }
+
+  /** Digits answered since start, by every model. */
+  get served(): number {
+    return this.serving.models.reduce((n, m) => n + m.queue.served, 0);
+  }
+
+  /** Digits waiting for a run, for every model. */
+  get queued(): number {
+    return this.serving.models.reduce((n, m) => n + m.queue.queued, 0);
   }
 
   /** Board connections open now. */
@@ -215,7 +227,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   let serving: ModelServing | null = null;
   let server: InferenceServer | null = null;
   const sources = {
-    queueDepth: () => server?.serving.models.reduce((n, m) => n + m.queue.queued, 0) ?? 0,
+    queueDepth: () => server?.queued ?? 0,
     engineRestarts: () =>
       server?.serving.models.reduce(
         (n, m) => n + m.queue.engineSet.engines.reduce((k, e) => k + e.restarts, 0),

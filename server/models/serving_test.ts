@@ -155,3 +155,50 @@ Deno.test("the file watcher swaps a version copied in, without any trigger", asy
     }
   });
 });
+
+Deno.test("Triton's repository routes on the real server: index, unload, load with the admin token", async () => {
+  const root = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-repo-" });
+  await Deno.mkdir(`${root}/mnist`);
+  await addVersion(root, 1, await Deno.readFile(BUNDLED));
+  const token = "admin-token-0123456789";
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    modelRepository: root,
+    adminToken: token,
+    log: new Logger("error"),
+  });
+  const base = `http://127.0.0.1:${server.http!.addr.port}`;
+  const post = async (path: string, auth?: string) => {
+    const response = await fetch(`${base}${path}`, {
+      method: "POST",
+      headers: auth ? { authorization: `Bearer ${auth}` } : {},
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  };
+  try {
+    const index = await post("/v2/repository/index");
+    assert.equal(index.status, 200);
+    assert.deepEqual(
+      index.body.map((r: { name: string; version: string; state: string }) =>
+        `${r.name}/${r.version}/${r.state}`
+      ),
+      ["mnist/1/READY"],
+    );
+    assert.equal((await post("/v2/repository/models/mnist/unload")).status, 401);
+    assert.equal((await post("/v2/repository/models/mnist/unload", token)).status, 200);
+    const client = await InferenceClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const gone = await client.infer({ digitU8: new Uint8Array(784) });
+    assert.equal(gone.status, Status.MODEL_UNAVAILABLE);
+    const ready = await fetch(`${base}/v2/health/ready`);
+    await ready.body?.cancel();
+    assert.equal(ready.status, 503, "the default model unloaded: not ready");
+    assert.equal((await post("/v2/repository/models/mnist/load", token)).status, 200);
+    const back = await client.infer({ digitU8: new Uint8Array(784) });
+    client.close();
+    assert.equal(back.status, Status.OK);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(root, { recursive: true });
+  }
+});
