@@ -6,7 +6,7 @@ import { Status } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { legacyExchange } from "../client/client.ts";
 import type { RequestEvent } from "./handler.ts";
-import { address, readAll, splitFramed, withServer, writeAll } from "./tcp/_test_server.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "./_test_server.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];

@@ -16,26 +16,10 @@ import { FrameDecoder } from "../shared/frame.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "./server.ts";
+import { address, readAll, withServer } from "./_test_server.ts";
+import { startServer } from "./server.ts";
 
 const quiet = new Logger("error", () => {});
-
-async function withServer(
-  options: ServerOptions,
-  fn: (server: InferenceServer) => Promise<void>,
-): Promise<void> {
-  const server = await startServer({ hostname: "127.0.0.1", port: 0, log: quiet, ...options });
-  try {
-    await fn(server);
-  } finally {
-    await server.shutdown();
-    await server.finished;
-  }
-}
-
-function address(server: InferenceServer) {
-  return { hostname: "127.0.0.1", port: server.addr.port };
-}
 
 /** A digit-like picture: a filled ring (0..1) so the model sees structure, not noise. */
 function ring(scale = 1): Float32Array {
@@ -54,23 +38,6 @@ function assertScores(scores: ArrayLike<number> | null) {
     sum += s;
   }
   assert.ok(Math.abs(sum - 1) < 1e-3, `scores sum to ${sum}`);
-}
-
-/** Reads from a raw connection until it closes; returns every byte. */
-async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
-  const chunks: number[] = [];
-  const buf = new Uint8Array(4096);
-  for (;;) {
-    let n: number | null;
-    try {
-      n = await conn.read(buf);
-    } catch {
-      n = null;
-    }
-    if (n === null) break;
-    chunks.push(...buf.subarray(0, n));
-  }
-  return Uint8Array.from(chunks);
 }
 
 /** Splits a byte stream of size-prefixed replies and decodes each. */

@@ -11,7 +11,7 @@ import {
 import { Status, WireError } from "../../shared/errors.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Logger } from "../log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
+import { withServer } from "../_test_server.ts";
 import { Authorizer } from "./authorize.ts";
 import { AddressRanges } from "./cidr.ts";
 import { DeviceTokens, newToken, tokenLine } from "./tokens.ts";
@@ -20,23 +20,6 @@ const digitU8 = Uint8Array.from({ length: 784 }, (_, i) => {
   const r = Math.hypot((i % 28) - 13.5, Math.floor(i / 28) - 13.5);
   return r > 6 && r < 9 ? 255 : 0;
 });
-
-async function withServer(
-  options: ServerOptions,
-  fn: (server: InferenceServer, address: { hostname: string; port: number }) => Promise<void>,
-): Promise<void> {
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    log: new Logger("error", () => {}),
-    ...options,
-  });
-  try {
-    await fn(server, { hostname: "127.0.0.1", port: server.addr.port });
-  } finally {
-    await server.shutdown();
-  }
-}
 
 function assertUnauthorized(reply: DecodedReply | WireError, requestId: number) {
   assert.ok(!(reply instanceof WireError), String(reply));

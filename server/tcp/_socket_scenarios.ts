@@ -14,7 +14,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/_test_utils.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
-import { readAll, sh, splitFramed, writeAll } from "./_test_server.ts";
+import { readAll, sh, splitFramed, writeAll } from "../_test_server.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 

@@ -14,7 +14,7 @@ import {
   splitFramed,
   withServer,
   writeAll,
-} from "./_test_server.ts";
+} from "../_test_server.ts";
 
 const quiet = new Logger("error", () => {});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@ import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../handler.ts";
 import { AddressRanges } from "../auth/cidr.ts";
-import { splitFramed, withServer, writeAll } from "./_test_server.ts";
+import { splitFramed, withServer, writeAll } from "../_test_server.ts";
 
 const haproxy = await new Deno.Command("haproxy", { args: ["-v"], stdout: "null", stderr: "null" })
   .output().then((o) => o.success, () => false);

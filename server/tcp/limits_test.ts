@@ -16,7 +16,7 @@ import {
   splitFramed,
   withServer,
   writeAll,
-} from "./_test_server.ts";
+} from "../_test_server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statsFrame = (id: number) =>

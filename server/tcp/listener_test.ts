@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
-import { address, recordingLogger, sh, withServer } from "./_test_server.ts";
+import { address, recordingLogger, sh, withServer } from "../_test_server.ts";
 
 /** Opens `count` connections to `port` and resets each at once (SO_LINGER 0), in a Python process. */
 async function connectAndReset(port: number, count: number): Promise<void> {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { runScenario } from "./_socket_scenarios.ts";
-import { framedBatch, slowReader, splitFramed, withServer } from "./_test_server.ts";
+import { framedBatch, slowReader, splitFramed, withServer } from "../_test_server.ts";
 
 Deno.test("60,000 pipelined replies to a slow reader all arrive whole before the server closes", async () => {
   await withServer({}, async (server) => {

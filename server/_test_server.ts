@@ -1,15 +1,15 @@
 /**
- * Helpers for the board port's tests: a real server on an ephemeral loopback
+ * Helpers for the server's tests: a real server on an ephemeral loopback
  * port with the real model, raw sockets, and readers of what came back.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
-import { WireError } from "../../shared/errors.ts";
-import { FrameDecoder } from "../../shared/frame.ts";
-import { Logger } from "../log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
+import { Command, type DecodedReply, decodeReply, encodeRequest } from "../shared/codec.ts";
+import { WireError } from "../shared/errors.ts";
+import { FrameDecoder } from "../shared/frame.ts";
+import { Logger } from "./log.ts";
+import { type InferenceServer, type ServerOptions, startServer } from "./server.ts";
 
 /** A logger that keeps its lines, for tests that check what was logged. */
 export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "error") {
@@ -20,7 +20,7 @@ export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "er
 /** Runs `fn` against a fresh server, then shuts it down. */
 export async function withServer(
   options: ServerOptions,
-  fn: (server: InferenceServer) => Promise<void>,
+  fn: (server: InferenceServer, address: { hostname: string; port: number }) => Promise<void>,
 ): Promise<void> {
   const server = await startServer({
     hostname: "127.0.0.1",
@@ -29,7 +29,7 @@ export async function withServer(
     ...options,
   });
   try {
-    await fn(server);
+    await fn(server, address(server));
   } finally {
     await server.shutdown();
     await server.finished;
