@@ -30,6 +30,12 @@ export interface SpawnOptions {
    * path runs a changed copy, to measure a proposed server change without editing it.
    */
   main?: string;
+  /** `--instances` (the server's default when absent). */
+  instances?: number;
+  /** `--engine` (the server's default when absent). */
+  engine?: string;
+  /** More arguments for the server, after the others. */
+  args?: string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -71,6 +77,8 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--allow-net",
     "--allow-read",
     "--allow-env",
+    // onnxruntime-node's native library (--engine native); the WASM engine loads none.
+    ...(options.engine === "native" ? ["--allow-ffi"] : []),
     options.main ?? MAIN,
     "--host",
     "127.0.0.1",
@@ -83,6 +91,9 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   ];
   if (options.maxBatch) args.push("--max-batch", String(options.maxBatch));
   if (options.model) args.push("--model", options.model);
+  if (options.instances) args.push("--instances", String(options.instances));
+  if (options.engine) args.push("--engine", options.engine);
+  args.push(...options.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "null",

@@ -48,6 +48,7 @@ import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
 export const MAX_CLIENTS = 10_000;
@@ -75,6 +76,10 @@ export interface StressOptions {
   /** Requests sent before measuring (0: none). */
   warmup: number;
   serverThreads: number;
+  /** The started server's `--instances` (null: the server's default). */
+  serverInstances: number | null;
+  /** The started server's `--engine` (null: the server's default). */
+  serverEngine: EngineKind | null;
   serverMaxBatch: number | null;
   /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
   serverMain: string | null;
@@ -97,7 +102,10 @@ Target:
   --host HOST            server address, loopback only (default 127.0.0.1)
   --port PORT            a running server; without it the bench starts one as a subprocess
                          (as deno task serve) on a free port and stops it at the end
-  --server-threads N     WASM threads of the started server (default 1)
+  --server-threads N     threads per engine instance of the started server (default 1)
+  --server-instances K   --instances of the started server (default: the server's)
+  --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
+                         the server's, wasm)
   --server-max-batch N   --max-batch of the started server (default: the server's, 128)
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
@@ -159,6 +167,8 @@ export function parseStressArgs(args: string[]): StressOptions {
         workers: { type: "string" },
         warmup: { type: "string" },
         "server-threads": { type: "string" },
+        "server-instances": { type: "string" },
+        "server-engine": { type: "string" },
         "server-max-batch": { type: "string" },
         "server-main": { type: "string" },
         "compare-inference": { type: "boolean" },
@@ -198,6 +208,12 @@ export function parseStressArgs(args: string[]): StressOptions {
     workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
     warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
     serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    serverInstances: values["server-instances"] === undefined
+      ? null
+      : intFlag("server-instances", values["server-instances"], 1, { min: 1, max: 64 }),
+    serverEngine: values["server-engine"] === undefined
+      ? null
+      : choiceFlag("server-engine", values["server-engine"], ENGINE_KINDS, "wasm"),
     serverMaxBatch: values["server-max-batch"] === undefined
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
@@ -225,10 +241,12 @@ export function parseStressArgs(args: string[]): StressOptions {
   }
   if (
     options.port !== null &&
-    (values["server-threads"] || values["server-max-batch"] || values["server-main"])
+    (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
+      values["server-instances"] || values["server-engine"])
   ) {
     throw new UsageError(
-      "--server-threads, --server-max-batch and --server-main are for the server the bench starts",
+      "--server-threads, --server-instances, --server-engine, --server-max-batch and " +
+        "--server-main are for the server the bench starts",
     );
   }
   for (const clients of options.sweep ?? [options.clients]) {
@@ -280,6 +298,8 @@ export async function runStress(
     progress.update("starting the server", true);
     server = await spawnServer({
       threads: options.serverThreads,
+      instances: options.serverInstances ?? undefined,
+      engine: options.serverEngine ?? undefined,
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
     });

@@ -40,6 +40,15 @@ Deno.test("framed defaults to byte digits; flags are read", () => {
   assert.equal(o.report, "/tmp/r.html");
 });
 
+Deno.test("--server-instances and --server-engine are read for the started server", () => {
+  const o = parseStressArgs(["--server-instances", "3", "--server-engine", "native"]);
+  assert.equal(o.serverInstances, 3);
+  assert.equal(o.serverEngine, "native");
+  const d = parseStressArgs([]);
+  assert.equal(d.serverInstances, null);
+  assert.equal(d.serverEngine, null);
+});
+
 Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", () => {
   const bad = [
     ["--keep-alive"], // legacy is a connection per request
@@ -49,6 +58,10 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
     ["--sweep", "1,0"],
     ["--clients", "10000", "--requests", "1000"], // 10 million requests in one step
     ["--port", "32001", "--server-threads", "2"],
+    ["--port", "32001", "--server-instances", "2"],
+    ["--port", "32001", "--server-engine", "native"],
+    ["--server-engine", "gpu"],
+    ["--server-instances", "0"],
     ["--protocol", "http"],
     ["--frobnicate"],
     ["--duration", "0"],

@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { EngineError } from "./engine/engine.ts";
+import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { ModelError } from "./models/model.ts";
 import { DEFAULT_PORT, DEFAULT_THREADS, startServer } from "./server.ts";
@@ -24,7 +25,10 @@ Options:
   --port PORT                 port (default ${DEFAULT_PORT}, the earlier design's)
   --model FILE                ONNX model, 784 inputs and 10 outputs per sample (default models/mnist.onnx)
   --allow-checksum-mismatch   serve a model whose sha256 differs from the metadata beside it
-  --threads N                 WASM threads for onnxruntime-web (default ${DEFAULT_THREADS})
+  --engine E                  ${
+  ENGINE_KINDS.join(" or ")
+} (default wasm; native needs 'deno task install:native')
+  --threads N                 threads of the engine (default ${DEFAULT_THREADS})
   --max-batch N               most digits in one inference run (default 128)
   --log-level LEVEL           ${LOG_LEVELS.join(", ")} (default info; per-request lines at debug)
   -h, --help                  show this help`;
@@ -50,6 +54,7 @@ try {
       model: { type: "string" },
       "allow-checksum-mismatch": { type: "boolean" },
       threads: { type: "string" },
+      engine: { type: "string" },
       "max-batch": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -65,6 +70,8 @@ if (args.help) {
 const level = (args["log-level"] ?? "info") as LogLevel;
 if (!LOG_LEVELS.includes(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(", ")}`);
 const log = new Logger(level);
+const engine = (args.engine ?? "wasm") as EngineKind;
+if (!ENGINE_KINDS.includes(engine)) fail(`--engine must be one of ${ENGINE_KINDS.join(", ")}`);
 
 let server;
 try {
@@ -74,6 +81,7 @@ try {
     model: args.model,
     verifyChecksum: !args["allow-checksum-mismatch"],
     threads: positiveInt("threads", args.threads, DEFAULT_THREADS),
+    engine,
     maxBatch: positiveInt("max-batch", args["max-batch"], 128),
     log,
   });

@@ -17,6 +17,8 @@ import { InferenceQueue } from "./engine/queue.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
+import { verifyEngine } from "./engine/verify.ts";
+import type { EngineKind } from "./engine/kinds.ts";
 import { Logger } from "./log.ts";
 import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
 
@@ -32,6 +34,9 @@ export const DEFAULT_PORT = 32001;
  */
 export const DEFAULT_THREADS = 1;
 
+/** How long loading and warming the engine may take before the start fails. */
+export const STARTUP_TIMEOUT_MS = 30_000;
+
 /** Options of `startServer`; every one has a default. */
 export interface ServerOptions {
   hostname?: string;
@@ -43,7 +48,11 @@ export interface ServerOptions {
   log?: Logger;
   /** WASM threads for onnxruntime-web (default `DEFAULT_THREADS`). */
   threads?: number;
+  /** Which onnxruntime runs the model (default "wasm"). */
+  engine?: EngineKind;
   maxBatch?: number;
+  /** A run longer than this (ms) is taken for a hung worker (the engine's default, 2,000). */
+  runTimeoutMs?: number;
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;
@@ -132,14 +141,22 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   });
   const engine = await InferenceEngine.start(model.bytes, {
     threads: options.threads ?? DEFAULT_THREADS,
+    engine: options.engine,
     maxBatch: options.maxBatch ?? 128,
+    runTimeoutMs: options.runTimeoutMs,
   });
   try {
     // The first runs compile kernels, allocate, and start onnxruntime's other
     // threads (a full batch engages them all); do it before any client waits.
+    // They are start-up, held to the start-up deadline, not the run watchdog;
+    // then the steady state must fit the watchdog, or the start is refused.
+    const runTimeoutMs = engine.runTimeoutMs;
+    engine.runTimeoutMs = Math.max(runTimeoutMs, STARTUP_TIMEOUT_MS);
     await engine.run(new Float32Array(784), 1);
     const full = engine.maxBatch;
     await engine.run(new Float32Array(784 * full), full);
+    await verifyEngine(engine, { runTimeoutMs, threads: options.threads ?? DEFAULT_THREADS });
+    engine.runTimeoutMs = runTimeoutMs;
     const listener = Deno.listen({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port ?? DEFAULT_PORT,

@@ -31,6 +31,7 @@ import {
   REQUEST,
   STOP,
 } from "./channel.ts";
+import { type EngineKind, engineWorkerUrl } from "./kinds.ts";
 
 /** What the worker found out about the model. */
 export interface ModelShape {
@@ -73,8 +74,10 @@ export class EngineError extends Error {
 
 /** Options of `InferenceEngine.start`. */
 export interface EngineOptions {
-  /** WASM threads for onnxruntime-web (default 1). */
+  /** Threads of the runtime (default 1). */
   threads?: number;
+  /** Which onnxruntime runs the model (default "wasm"). */
+  engine?: EngineKind;
   /** The most digits one run takes; `run()` splits larger batches. */
   maxBatch?: number;
   /**
@@ -93,8 +96,13 @@ interface Spawned {
 }
 
 /** Starts a worker and loads `model` into it. */
-async function spawn(model: Uint8Array, threads: number, maxBatch: number): Promise<Spawned> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url).href, {
+async function spawn(
+  model: Uint8Array,
+  threads: number,
+  maxBatch: number,
+  kind: EngineKind,
+): Promise<Spawned> {
+  const worker = new Worker(engineWorkerUrl(kind), {
     type: "module",
   });
   const channel = createChannel(maxBatch);
@@ -139,16 +147,24 @@ export class InferenceEngine {
   #current: Spawned;
   #model: Uint8Array;
   #threads: number;
+  #kind: EngineKind;
   #sequence = 0;
   #lock: Promise<unknown> = Promise.resolve();
   #stopped: string | null = null;
   #onStop: (reason: string) => void = () => {};
   #stopping: Promise<never>;
 
-  private constructor(spawned: Spawned, model: Uint8Array, threads: number, runTimeoutMs: number) {
+  private constructor(
+    spawned: Spawned,
+    model: Uint8Array,
+    threads: number,
+    kind: EngineKind,
+    runTimeoutMs: number,
+  ) {
     this.#current = spawned;
     this.#model = model;
     this.#threads = threads;
+    this.#kind = kind;
     this.runTimeoutMs = runTimeoutMs;
     this.shape = spawned.shape;
     this.maxBatch = spawned.channel.maxBatch;
@@ -162,8 +178,9 @@ export class InferenceEngine {
   /** Starts the worker and loads `model` (ONNX bytes) into it. */
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
     const threads = options.threads ?? 1;
-    const spawned = await spawn(model, threads, options.maxBatch ?? 256);
-    return new InferenceEngine(spawned, model, threads, options.runTimeoutMs ?? 2_000);
+    const kind = options.engine ?? "wasm";
+    const spawned = await spawn(model, threads, options.maxBatch ?? 256, kind);
+    return new InferenceEngine(spawned, model, threads, kind, options.runTimeoutMs ?? 2_000);
   }
 
   /** A worker that dies stops the engine: every run from then on fails. */
@@ -224,7 +241,7 @@ export class InferenceEngine {
     this.restarts++;
     this.#sequence = 0;
     try {
-      this.#current = await spawn(this.#model, this.#threads, this.maxBatch);
+      this.#current = await spawn(this.#model, this.#threads, this.maxBatch, this.#kind);
       this.#watch(this.#current);
     } catch (e) {
       this.#stop(`the engine worker hung and could not be restarted: ${(e as Error).message}`);
