@@ -34,8 +34,8 @@ export interface SpawnOptions {
   instances?: number;
   /** `--engine` (the server's default when absent). */
   engine?: string;
-  /** More arguments for the server, after the others. */
-  args?: string[];
+  /** More arguments for the server, after the others (a later flag wins). */
+  extraArgs?: string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -44,6 +44,8 @@ export interface SpawnOptions {
 export interface ServerProcess {
   hostname: string;
   port: number;
+  /** The HTTP port from the start line's `http=HOST:PORT`, null without one. */
+  httpPort: number | null;
   pid: number;
   /** The line the server printed at start (its address, model and engine). */
   describe: string;
@@ -93,7 +95,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   if (options.model) args.push("--model", options.model);
   if (options.instances) args.push("--instances", String(options.instances));
   if (options.engine) args.push("--engine", options.engine);
-  args.push(...options.args ?? []);
+  if (options.extraArgs) args.push(...options.extraArgs);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     stdin: "null",
@@ -149,6 +151,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   return {
     hostname: match[1],
     port: Number(match[2]),
+    httpPort: Number(line.match(/ http=\S*:(\d+)/)?.[1] ?? NaN) || null,
     pid: child.pid,
     describe: line.replace(/^mnist-server /, ""),
     stderr: () => err.text,

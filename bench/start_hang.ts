@@ -130,7 +130,7 @@ export async function runStartHang(
       server = await spawnServer({
         threads: options.threads,
         main: options.serverMain ?? undefined,
-        args: extra,
+        extraArgs: extra,
         startTimeoutMs: 60_000,
       });
     } catch (e) {
