@@ -63,6 +63,17 @@ Options:
   -h, --help             show this help
 Flags after -- go to every server (e.g. -- --threads 2 --instances 1).`;
 
+/**
+ * The most connections HAProxy may hold here: it needs two descriptors per
+ * proxied connection and refuses to start when the hard limit is lower.
+ */
+function haproxyMaxconn(): number {
+  const { stdout } = new Deno.Command("sh", { args: ["-c", "ulimit -Hn"] }).outputSync();
+  const limit = Number(new TextDecoder().decode(stdout).trim());
+  if (!Number.isFinite(limit)) return 20_000; // "unlimited"
+  return Math.max(1_000, Math.min(20_000, Math.floor((limit - 200) / 2)));
+}
+
 /** A free TCP port on loopback (free when asked; HAProxy binds it a moment later). */
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -138,7 +149,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         httpBind: `${options.host}:${httpPort}`,
         replicas,
         checkIntervalMs: options.checkIntervalMs,
-        maxconn: 20_000,
+        maxconn: haproxyMaxconn(),
         statsSocket,
       }),
     );

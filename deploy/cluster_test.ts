@@ -169,7 +169,7 @@ Deno.test({
       assert.ok(record.failures.length <= 600, summary(record));
       // The survivor served the load after detection.
       const after = record.okStarts.filter((s) => s >= killAt + DETECT_MS).length;
-      assert.ok(after > 600, `only ${after} requests served after detection`);
+      assert.ok(after >= 300, `only ${after} requests served after detection`);
       const states = await cluster.serverStates();
       assert.equal(states["board_servers/s1"], "DOWN");
       assert.equal(states["board_servers/s2"], "UP");
@@ -201,7 +201,7 @@ Deno.test({
       assert.equal(victim.killed, false);
       assert.deepEqual(record.failures, [], summary(record));
       const after = record.okStarts.filter((s) => s >= stopAt + DETECT_MS).length;
-      assert.ok(after > 600, `only ${after} requests served after the drain`);
+      assert.ok(after >= 300, `only ${after} requests served after the drain`);
     });
   },
 });
