@@ -7,7 +7,8 @@
  * so this runs many.
  *
  * A server that refuses a configuration (exit 2 with a sentence) counts as
- * refused, not hung.
+ * refused; one whose start the run watchdog ended (a warm-up run taken for
+ * hung) counts as hung.
  *
  * @example
  * ```sh
@@ -41,8 +42,8 @@ export const USAGE = `Usage: deno task bench:start-hang [options]
 
 Starts the server (as deno task serve) N times on a free loopback port, sends framed keep-alive
 load the moment it prints its listening line, and reports how many starts hung: a request failed
-or went unanswered, or the engine worker was replaced. A refused configuration (exit 2 with a
-sentence) counts as refused, not hung.
+or went unanswered, or the engine worker was replaced (also during warm-up, which ends the start).
+A refused configuration (exit 2 with a sentence) counts as refused, not hung.
 
 Options:
   --starts N             server starts (default 100)
@@ -91,6 +92,9 @@ export function parseStartHangArgs(args: string[]): StartHangOptions {
   };
 }
 
+/** What the server says when its watchdog took a run for hung. */
+const WATCHDOG = /replaced|hung|made no progress|took over/;
+
 /** What happened to one start. */
 export type StartOutcome = "ok" | "hung" | "refused";
 
@@ -135,9 +139,16 @@ export async function runStartHang(
       });
     } catch (e) {
       const message = (e as Error).message;
-      report.refused++;
-      report.refusal ??= message;
-      onStart(i, "refused", message);
+      // A start the watchdog ended (a warm-up run taken for hung) is a hang, not a refusal.
+      if (WATCHDOG.test(message)) {
+        report.hung++;
+        report.hang ??= message;
+        onStart(i, "hung", message);
+      } else {
+        report.refused++;
+        report.refusal ??= message;
+        onStart(i, "refused", message);
+      }
       continue;
     }
     let outcome: StartOutcome = "ok";
@@ -156,7 +167,7 @@ export async function runStartHang(
         timeoutMs: options.timeout * 1000,
       });
       const failures = Object.entries(result.errors);
-      const replaced = /replaced|hung/.test(server.stderr());
+      const replaced = WATCHDOG.test(server.stderr());
       if (failures.length > 0 || replaced || result.count < options.clients * options.requests) {
         outcome = "hung";
         detail = failures.map(([kind, n]) => `${kind} ×${n}`).join(", ") +
