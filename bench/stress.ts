@@ -280,7 +280,7 @@ export async function runStress(
   let inference: InferenceReport | null = null;
   if (options.compareInference) {
     inference = await measureInference({
-      via: ["engine"],
+      via: [options.serverEngine === "native" ? "native" : "engine"],
       threads: [...new Set([1, 2, options.serverThreads])].sort(),
       batches: [1, 8, 32, 128],
       runs: options.inferenceRuns,
@@ -399,14 +399,15 @@ export async function runStress(
 export function compareLines(
   step: StepSummary,
   inference: InferenceReport,
-  options: Pick<StressOptions, "serverThreads" | "port">,
+  options: Pick<StressOptions, "serverThreads" | "port"> & { serverEngine?: EngineKind | null },
 ): string[] {
   const lines: string[] = [];
+  const via = options.serverEngine === "native" ? "native" : "engine";
   const same = bestRate(
     inference,
-    (c) => c.via === "engine" && c.threads === options.serverThreads,
+    (c) => c.via === via && c.threads === options.serverThreads,
   );
-  const any = bestRate(inference, (c) => c.via === "engine");
+  const any = bestRate(inference, (c) => c.via === via);
   const describe = (c: NonNullable<typeof any>) =>
     `${thousands(c.samplesPerSec)}/s, ${c.threads} thread(s), batch ${c.batch}`;
   if (same && any) {
@@ -421,7 +422,7 @@ export function compareLines(
     );
   }
   const single = inference.cells.find((c) =>
-    c.via === "engine" && c.batch === 1 && c.threads === options.serverThreads
+    c.via === via && c.batch === 1 && c.threads === options.serverThreads
   );
   if (single && step.clients === 1) {
     lines.push(
