@@ -17,7 +17,7 @@ import { InferenceQueue } from "./engine/queue.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { InferenceEngine } from "./engine/engine.ts";
-import { verifyEngine } from "./engine/verify.ts";
+import { startWarmed } from "./engine/verify.ts";
 import type { EngineKind } from "./engine/kinds.ts";
 import { Logger } from "./log.ts";
 import { DEFAULT_MODEL, loadModelFile, type ModelFile } from "./models/model.ts";
@@ -34,8 +34,12 @@ export const DEFAULT_PORT = 32001;
  */
 export const DEFAULT_THREADS = 1;
 
-/** How long loading and warming the engine may take before the start fails. */
-export const STARTUP_TIMEOUT_MS = 30_000;
+/**
+ * How long one warm-up run may take before it is taken for hung and the
+ * engine is started afresh: first full batches with 2+ WASM threads can take
+ * over a second on a busy machine, and a hung one never finishes.
+ */
+export const WARMUP_TIMEOUT_MS = 10_000;
 
 /** Options of `startServer`; every one has a default. */
 export interface ServerOptions {
@@ -139,24 +143,31 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   const model = await loadModelFile(options.model ?? DEFAULT_MODEL, {
     verifyChecksum: options.verifyChecksum ?? true,
   });
-  const engine = await InferenceEngine.start(model.bytes, {
-    threads: options.threads ?? DEFAULT_THREADS,
-    engine: options.engine,
-    maxBatch: options.maxBatch ?? 128,
-    runTimeoutMs: options.runTimeoutMs,
-  });
+  const threads = options.threads ?? DEFAULT_THREADS;
+  const runTimeoutMs = options.runTimeoutMs ?? 2_000;
+  const log = options.log ?? new Logger("info");
+  // The first runs compile kernels, allocate, and start onnxruntime's other
+  // threads (a full batch engages them all); do it before any client waits.
+  // They run under the warm-up deadline, not the run watchdog; a warm-up that
+  // hangs gets a fresh start; the steady state must fit the watchdog, or the
+  // start is refused (engine/verify.ts).
+  const engine = await startWarmed(
+    () =>
+      InferenceEngine.start(model.bytes, {
+        threads,
+        engine: options.engine,
+        maxBatch: options.maxBatch ?? 128,
+        runTimeoutMs: Math.max(runTimeoutMs, WARMUP_TIMEOUT_MS),
+      }),
+    {
+      runTimeoutMs,
+      threads,
+      onRetry: (attempt, reason) =>
+        log.warn("engine warm-up hung; starting afresh", { attempt, reason }),
+    },
+  );
+  engine.runTimeoutMs = runTimeoutMs;
   try {
-    // The first runs compile kernels, allocate, and start onnxruntime's other
-    // threads (a full batch engages them all); do it before any client waits.
-    // They are start-up, held to the start-up deadline, not the run watchdog;
-    // then the steady state must fit the watchdog, or the start is refused.
-    const runTimeoutMs = engine.runTimeoutMs;
-    engine.runTimeoutMs = Math.max(runTimeoutMs, STARTUP_TIMEOUT_MS);
-    await engine.run(new Float32Array(784), 1);
-    const full = engine.maxBatch;
-    await engine.run(new Float32Array(784 * full), full);
-    await verifyEngine(engine, { runTimeoutMs, threads: options.threads ?? DEFAULT_THREADS });
-    engine.runTimeoutMs = runTimeoutMs;
     const listener = Deno.listen({
       hostname: options.hostname ?? "0.0.0.0",
       port: options.port ?? DEFAULT_PORT,

@@ -83,3 +83,56 @@ export async function verifyEngine(
   }
   return { fullBatchMs };
 }
+
+/** An engine `startWarmed` can warm, verify and give up on. */
+export interface StartableEngine extends RunsBatches {
+  close(): void;
+}
+
+/** Options of `startWarmed`. */
+export interface StartOptions extends VerifyOptions {
+  /** Fresh starts tried before giving up (default 5). */
+  attempts?: number;
+  /** Hears why an attempt was given up. */
+  onRetry?: (attempt: number, reason: string) => void;
+}
+
+/** What the engine says when its watchdog took a run for hung. */
+const HUNG = /took over \d+ ms|made no progress for \d+ ms/;
+
+/**
+ * Starts an engine with `start` (which runs warm-up runs under a deadline of
+ * its own, or leaves them to this), warms it (1 digit, then a full batch) and
+ * verifies it (`verifyEngine`). A start whose warm-up hangs, which
+ * onnxruntime-web's threads sometimes do in a fresh process, is closed and
+ * tried again from scratch, up to `attempts` times; then the start is
+ * refused with a sentence. A configuration that is merely too slow is
+ * refused at once.
+ */
+export async function startWarmed<E extends StartableEngine>(
+  start: (attempt: number) => Promise<E>,
+  options: StartOptions,
+): Promise<E> {
+  const attempts = options.attempts ?? 5;
+  let last = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let engine: E | null = null;
+    try {
+      engine = await start(attempt);
+      await engine.run(new Float32Array(784), 1);
+      await engine.run(new Float32Array(784 * engine.maxBatch), engine.maxBatch);
+      await verifyEngine(engine, options);
+      return engine;
+    } catch (e) {
+      engine?.close();
+      last = (e as Error).message;
+      if (!(e instanceof EngineError) || !HUNG.test(last)) throw e;
+      options.onRetry?.(attempt, last);
+    }
+  }
+  throw new EngineError(
+    `the engine's ${options.threads} thread${options.threads === 1 ? "" : "s"} did not start in ` +
+      `${attempts} fresh attempts (its warm-up run never finished: ${last}); ` +
+      `use fewer threads (--threads 1 never needs them)`,
+  );
+}
