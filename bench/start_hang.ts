@@ -92,6 +92,8 @@ export function parseStartHangArgs(args: string[]): StartHangOptions {
   };
 }
 
+/** What the server logs when a warm-up hung and it started the engine afresh. */
+const RECOVERED = /engine warm-up hung; starting afresh/;
 /** What the server says when its watchdog took a run for hung. */
 const WATCHDOG = /replaced|hung|made no progress|took over/;
 
@@ -104,6 +106,8 @@ export interface StartHangReport {
   ok: number;
   hung: number;
   refused: number;
+  /** Warm-ups that hung and that the server recovered from by starting afresh (counted in `ok` starts). */
+  recovered: number;
   /** The first refusal's sentence, and the first hang's errors, to show what happened. */
   refusal: string | null;
   hang: string | null;
@@ -122,12 +126,15 @@ export async function runStartHang(
     ok: 0,
     hung: 0,
     refused: 0,
+    recovered: 0,
     refusal: null,
     hang: null,
   };
   const extra: string[] = [];
   if (options.instances !== null) extra.push("--instances", String(options.instances));
   if (options.engine !== null) extra.push("--engine", options.engine);
+  // Warnings show a warm-up that hung and was started afresh (a start the server recovered).
+  extra.push("--log-level", "warn");
   for (let i = 0; i < options.starts; i++) {
     let server;
     try {
@@ -167,7 +174,10 @@ export async function runStartHang(
         timeoutMs: options.timeout * 1000,
       });
       const failures = Object.entries(result.errors);
-      const replaced = WATCHDOG.test(server.stderr());
+      const log = server.stderr();
+      const restarts = log.match(new RegExp(RECOVERED.source, "g"))?.length ?? 0;
+      report.recovered += restarts;
+      const replaced = WATCHDOG.test(log.replace(new RegExp(`.*${RECOVERED.source}.*`, "g"), ""));
       if (failures.length > 0 || replaced || result.count < options.clients * options.requests) {
         outcome = "hung";
         detail = failures.map(([kind, n]) => `${kind} ×${n}`).join(", ") +
@@ -205,6 +215,7 @@ if (import.meta.main) {
   console.log(`started and served: ${rate(report.ok)}`);
   console.log(`hung:               ${rate(report.hung)}`);
   console.log(`refused:            ${rate(report.refused)}`);
+  console.log(`warm-ups that hung and were started afresh by the server: ${report.recovered}`);
   if (report.refusal) console.log(`refusal: ${report.refusal}`);
   Deno.exit(report.hung > 0 ? 1 : 0);
 }
