@@ -1,18 +1,24 @@
 /**
- * Checks, before the server takes any load, that a started engine runs a
- * full batch well within the time a run may take before the watchdog takes
- * its worker for hung. A configuration that cannot (many WASM threads on few
- * cores: `--threads 8` on a 2-core machine) is refused with a sentence that
- * says what was measured and what to do, instead of starting and then
- * failing request after request by the watchdog.
+ * Makes the server immune to onnxruntime-web's thread start-up hang, and
+ * refuses a configuration too slow for the run watchdog, before any load.
  *
- * Why a check rather than a cure: onnxruntime-web's first full batches with
- * 2+ threads are occasionally far slower than the rest (about 1 start in 100
- * on a busy 2-core machine: 1.2 s where 60-300 ms is usual; its pthreads are
- * Workers that the OS may not schedule while others spin). Under the 2 s
- * run watchdog that looked like a hang. Warm-up therefore runs under the
- * start-up deadline, and only the steady state, measured here after it, is
- * held to the run watchdog.
+ * The hang: with 2+ WASM threads, a fresh process sometimes never finishes
+ * its first full batch (2-3% of starts at 2 threads, 20-30% at 8 on this
+ * 2-core machine). The engine worker then spins at 100% CPU, and one of the
+ * pthread Workers that onnxruntime's Emscripten build started (through
+ * `node:worker_threads`, since Deno looks like Node to it) has no OS thread
+ * any more, although it had reported "loaded": onnxruntime's thread pool
+ * waits for a thread that will never run. It happens only at start (no hang
+ * after a good warm-up in 200 starts under immediate load), and a fresh
+ * start is not affected by the last one.
+ *
+ * So `startWarmed` warms every start (1 digit, then a full batch) under a
+ * warm-up deadline rather than the run watchdog, closes a start whose
+ * warm-up hangs and starts afresh, up to 5 times, then refuses with a
+ * sentence. `verifyEngine` then times full batches: a steady state slower
+ * than half the run watchdog is refused with a sentence saying what was
+ * measured and what to do, instead of failing request after request by the
+ * watchdog.
  *
  * @example
  * ```ts
