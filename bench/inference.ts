@@ -44,8 +44,12 @@ import {
 import { loadDigits } from "./digits.ts";
 import { summarize } from "./stats.ts";
 
-/** The two ways of timing. */
-export const VIAS = ["engine", "direct"] as const;
+/**
+ * The ways of timing: the server's engine (WASM), onnxruntime-web directly,
+ * and the server's engine with `--engine native` (onnxruntime-node; needs
+ * `deno task install:native`).
+ */
+export const VIAS = ["engine", "direct", "native"] as const;
 export type Via = typeof VIAS[number];
 
 /** What `measureInference` runs. Every field has a default. */
@@ -166,6 +170,7 @@ async function inputFor(n: number): Promise<Float32Array> {
 }
 
 async function timeEngine(
+  via: "engine" | "native",
   bytes: Uint8Array,
   threads: number,
   options: Required<Omit<InferenceOptions, "model" | "via" | "threads">>,
@@ -176,15 +181,16 @@ async function timeEngine(
   const engine = await InferenceEngine.start(bytes, {
     threads,
     maxBatch: Math.max(...options.batches),
+    engine: via === "native" ? "native" : "wasm",
   });
-  report.loads.push({ via: "engine", threads, ms: performance.now() - started });
+  report.loads.push({ via, threads, ms: performance.now() - started });
   report.runtime = engine.shape.runtime.replace(/ \(.*/, "");
   try {
     for (const batch of options.batches) {
-      options.onProgress(`engine, ${threads} thread(s), batch ${batch}`);
+      options.onProgress(`${via}, ${threads} thread(s), batch ${batch}`);
       const data = input.subarray(0, batch * 784);
       for (let i = 0; i < options.warmup; i++) await engine.run(data, batch);
-      const cell: CellResult = { via: "engine", threads, batch, runs: 0, runMs: [], wallMs: [] };
+      const cell: CellResult = { via, threads, batch, runs: 0, runMs: [], wallMs: [] };
       const deadline = performance.now() + options.maxSeconds * 1000;
       while (cell.runs < options.runs && (cell.runs === 0 || performance.now() < deadline)) {
         const t = performance.now();
@@ -193,7 +199,7 @@ async function timeEngine(
         cell.runMs.push(ms);
         cell.runs++;
         if (cell.runs % 100 === 0) {
-          options.onProgress(`engine, ${threads} thread(s), batch ${batch}: ${cell.runs} runs`);
+          options.onProgress(`${via}, ${threads} thread(s), batch ${batch}: ${cell.runs} runs`);
         }
       }
       report.cells.push(summarizeCell(cell));
@@ -263,7 +269,7 @@ export async function measureInference(options: InferenceOptions = {}): Promise<
   const input = await inputFor(Math.max(...settings.batches));
   for (const via of options.via ?? [...VIAS]) {
     for (const threads of options.threads ?? [1, 2]) {
-      if (via === "engine") await timeEngine(model.bytes, threads, settings, input, report);
+      if (via !== "direct") await timeEngine(via, model.bytes, threads, settings, input, report);
       else await timeDirect(model.bytes, threads, settings, input, report);
     }
   }
@@ -317,7 +323,9 @@ directly; model load times too.
 
 Options:
   --model FILE        ONNX model (default models/mnist/1/model.onnx)
-  --via WAYS          engine, direct or engine,direct (default engine,direct)
+  --via WAYS          engine (the server's WASM engine), direct (onnxruntime-web itself),
+                      native (the server's engine with --engine native); a list, e.g.
+                      engine,native (default engine,direct)
   --threads LIST      WASM thread counts (default 1,2)
   --batches LIST      batch sizes (default 1,8,32,128)
   --runs N            timed runs per cell (default 1000)

@@ -30,7 +30,11 @@ export interface SpawnOptions {
    * path runs a changed copy, to measure a proposed server change without editing it.
    */
   main?: string;
-  /** More flags for the server (e.g. `["--instances", "2"]`). */
+  /** `--instances` (the server's default when absent). */
+  instances?: number;
+  /** `--engine` (the server's default when absent). */
+  engine?: string;
+  /** More arguments for the server, after the others (a later flag wins). */
   extraArgs?: string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
@@ -40,7 +44,7 @@ export interface SpawnOptions {
 export interface ServerProcess {
   hostname: string;
   port: number;
-  /** The HTTP port from the start line (null when the server has none). */
+  /** The HTTP port from the start line's `http=HOST:PORT`, null without one. */
   httpPort: number | null;
   pid: number;
   /** The line the server printed at start (its address, model and engine). */
@@ -75,6 +79,8 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--allow-net",
     "--allow-read",
     "--allow-env",
+    // onnxruntime-node's native library (--engine native); the WASM engine loads none.
+    ...(options.engine === "native" ? ["--allow-ffi"] : []),
     options.main ?? MAIN,
     "--host",
     "127.0.0.1",
@@ -89,6 +95,8 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   if (!options.main) args.push("--drain-seconds", "0");
   if (options.maxBatch) args.push("--max-batch", String(options.maxBatch));
   if (options.model) args.push("--model", options.model);
+  if (options.instances) args.push("--instances", String(options.instances));
+  if (options.engine) args.push("--engine", options.engine);
   if (options.extraArgs) args.push(...options.extraArgs);
   const child = new Deno.Command(Deno.execPath(), {
     args,
@@ -145,7 +153,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   return {
     hostname: match[1],
     port: Number(match[2]),
-    httpPort: line.match(/ http=[^ ]*:(\d+)/) ? Number(line.match(/ http=[^ ]*:(\d+)/)![1]) : null,
+    httpPort: Number(line.match(/ http=\S*:(\d+)/)?.[1] ?? NaN) || null,
     pid: child.pid,
     describe: line.replace(/^.*?mnist-server /, ""),
     stderr: () => err.text,

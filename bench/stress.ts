@@ -51,6 +51,7 @@ import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
 export const MAX_CLIENTS = 10_000;
@@ -83,6 +84,10 @@ export interface StressOptions {
   /** Requests sent before measuring (0: none). */
   warmup: number;
   serverThreads: number;
+  /** The started server's `--instances` (null: the server's default). */
+  serverInstances: number | null;
+  /** The started server's `--engine` (null: the server's default). */
+  serverEngine: EngineKind | null;
   serverMaxBatch: number | null;
   /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
   serverMain: string | null;
@@ -105,7 +110,10 @@ Target:
   --host HOST            server address, loopback only (default 127.0.0.1)
   --port PORT            a running server; without it the bench starts one as a subprocess
                          (as deno task serve) on a free port and stops it at the end
-  --server-threads N     WASM threads of the started server (default 1)
+  --server-threads N     threads per engine instance of the started server (default 1)
+  --server-instances K   --instances of the started server (default: the server's)
+  --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
+                         the server's, wasm)
   --server-max-batch N   --max-batch of the started server (default: the server's, 128)
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
@@ -166,6 +174,8 @@ export function parseStressArgs(args: string[]): StressOptions {
         workers: { type: "string" },
         warmup: { type: "string" },
         "server-threads": { type: "string" },
+        "server-instances": { type: "string" },
+        "server-engine": { type: "string" },
         "server-max-batch": { type: "string" },
         "server-main": { type: "string" },
         "compare-inference": { type: "boolean" },
@@ -210,6 +220,12 @@ export function parseStressArgs(args: string[]): StressOptions {
     workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
     warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
     serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    serverInstances: values["server-instances"] === undefined
+      ? null
+      : intFlag("server-instances", values["server-instances"], 1, { min: 1, max: 64 }),
+    serverEngine: values["server-engine"] === undefined
+      ? null
+      : choiceFlag("server-engine", values["server-engine"], ENGINE_KINDS, "wasm"),
     serverMaxBatch: values["server-max-batch"] === undefined
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
@@ -243,10 +259,12 @@ export function parseStressArgs(args: string[]): StressOptions {
   }
   if (
     options.port !== null &&
-    (values["server-threads"] || values["server-max-batch"] || values["server-main"])
+    (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
+      values["server-instances"] || values["server-engine"])
   ) {
     throw new UsageError(
-      "--server-threads, --server-max-batch and --server-main are for the server the bench starts",
+      "--server-threads, --server-instances, --server-engine, --server-max-batch and " +
+        "--server-main are for the server the bench starts",
     );
   }
   for (const clients of options.sweep ?? [options.clients]) {
@@ -280,7 +298,7 @@ export async function runStress(
   let inference: InferenceReport | null = null;
   if (options.compareInference) {
     inference = await measureInference({
-      via: ["engine"],
+      via: [options.serverEngine === "native" ? "native" : "engine"],
       threads: [...new Set([1, 2, options.serverThreads])].sort(),
       batches: [1, 8, 32, 128],
       runs: options.inferenceRuns,
@@ -298,6 +316,8 @@ export async function runStress(
     progress.update("starting the server", true);
     server = await spawnServer({
       threads: options.serverThreads,
+      instances: options.serverInstances ?? undefined,
+      engine: options.serverEngine ?? undefined,
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
     });
@@ -403,14 +423,15 @@ export async function runStress(
 export function compareLines(
   step: StepSummary,
   inference: InferenceReport,
-  options: Pick<StressOptions, "serverThreads" | "port">,
+  options: Pick<StressOptions, "serverThreads" | "port"> & { serverEngine?: EngineKind | null },
 ): string[] {
   const lines: string[] = [];
+  const via = options.serverEngine === "native" ? "native" : "engine";
   const same = bestRate(
     inference,
-    (c) => c.via === "engine" && c.threads === options.serverThreads,
+    (c) => c.via === via && c.threads === options.serverThreads,
   );
-  const any = bestRate(inference, (c) => c.via === "engine");
+  const any = bestRate(inference, (c) => c.via === via);
   const describe = (c: NonNullable<typeof any>) =>
     `${thousands(c.samplesPerSec)}/s, ${c.threads} thread(s), batch ${c.batch}`;
   if (same && any) {
@@ -425,7 +446,7 @@ export function compareLines(
     );
   }
   const single = inference.cells.find((c) =>
-    c.via === "engine" && c.batch === 1 && c.threads === options.serverThreads
+    c.via === via && c.batch === 1 && c.threads === options.serverThreads
   );
   if (single && step.clients === 1) {
     lines.push(

@@ -55,6 +55,15 @@ Deno.test("a list of protocols runs each in turn; http takes --http-port with --
   assert.equal(o.httpPort, 8001);
 });
 
+Deno.test("--server-instances and --server-engine are read for the started server", () => {
+  const o = parseStressArgs(["--server-instances", "3", "--server-engine", "native"]);
+  assert.equal(o.serverInstances, 3);
+  assert.equal(o.serverEngine, "native");
+  const d = parseStressArgs([]);
+  assert.equal(d.serverInstances, null);
+  assert.equal(d.serverEngine, null);
+});
+
 Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", () => {
   const bad = [
     ["--keep-alive"], // legacy is a connection per request
@@ -67,6 +76,11 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
     ["--protocol", "smoke-signals"],
     ["--protocol", "framed,http", "--garbage"],
     ["--http-port", "8000"], // only with --port
+    ["--port", "32001", "--server-instances", "2"],
+    ["--port", "32001", "--server-engine", "native"],
+    ["--server-engine", "gpu"],
+    ["--server-instances", "0"],
+    ["--protocol", "http"],
     ["--frobnicate"],
     ["--duration", "0"],
   ];

@@ -16,6 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { AddressRanges } from "./auth/cidr.ts";
+import { ENGINE_KINDS } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import {
   MODEL_OPTIONS,
@@ -73,6 +74,13 @@ export const OPTIONS = [
     default: "auto",
     value: "K|auto",
     help: "engine instances, each running one batch at a time (auto: one per core but one)",
+  },
+  {
+    flag: "engine",
+    kind: { type: "enum", values: ENGINE_KINDS },
+    default: "wasm",
+    help:
+      "wasm (onnxruntime-web, no native code) or native (onnxruntime-node: deno task install:native, then deno task serve:native)",
   },
   {
     flag: "threads",

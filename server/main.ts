@@ -84,6 +84,7 @@ try {
     sighup: true,
     pollSeconds: config.models.pollSeconds,
     capture: capture ?? undefined,
+    engine: config.engine,
     instances: config.instancesCount,
     threads: config.threads,
     maxBatch: config.maxBatch,

@@ -12,6 +12,7 @@
  */
 import type { Authorizer } from "./auth/authorize.ts";
 import type { AddressRanges } from "./auth/cidr.ts";
+import type { EngineKind } from "./engine/kinds.ts";
 import type { RunEvent } from "./engine/queue.ts";
 import type { RequestEvent } from "./handler.ts";
 import type { Logger } from "./log.ts";
@@ -47,6 +48,8 @@ export interface ServerOptions {
   /** Keeps a sample of the digits served (`--capture`). */
   capture?: DigitCapture;
   log?: Logger;
+  /** Which onnxruntime runs the models (default "wasm"). */
+  engine?: EngineKind;
   /** Engine instances (default 1). */
   instances?: number;
   /** WASM threads per instance (default `DEFAULT_THREADS`). */

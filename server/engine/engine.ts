@@ -25,6 +25,7 @@
 import { COUNT, DONE, FAILED, nextRun, readError, REQUEST } from "./channel.ts";
 import type { ModelShape } from "./channel.ts";
 import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
+import { type EngineKind, engineWorkerUrl } from "./kinds.ts";
 
 export type { ModelShape } from "./channel.ts";
 
@@ -45,6 +46,8 @@ export class EngineError extends Error {
 export interface EngineOptions {
   /** Threads of the runtime inside one worker (default 1). */
   threads?: number;
+  /** Which onnxruntime runs the model (default "wasm"). */
+  engine?: EngineKind;
   /** The most digits one run takes; `run()` splits larger batches. */
   maxBatch?: number;
   /**
@@ -56,7 +59,7 @@ export interface EngineOptions {
   runTimeoutMs?: number;
   /** How long a worker may take to load and warm up before it is given up (default 30,000 ms). */
   loadTimeoutMs?: number;
-  /** The worker script (default `worker.ts`, onnxruntime-web); another runtime speaks the same channel. */
+  /** The worker script (default: the `engine` kind's); a stand-in speaks the same channel. */
   workerUrl?: string | URL;
   /** Called when a worker is replaced, with the reason. */
   onRestart?: (reason: string) => void;
@@ -109,7 +112,7 @@ export class InferenceEngine {
       threads: options.threads ?? 1,
       maxBatch: options.maxBatch ?? 128,
       loadTimeoutMs: options.loadTimeoutMs ?? 30_000,
-      workerUrl: options.workerUrl ?? new URL("./worker.ts", import.meta.url),
+      workerUrl: options.workerUrl ?? engineWorkerUrl(options.engine ?? "wasm"),
     };
     let spawned: Spawned;
     try {

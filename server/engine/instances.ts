@@ -1,5 +1,9 @@
 /**
- * Starting K engine instances of one model at once, all warmed, or none.
+ * Starting K engine instances of one model at once, all warmed and verified,
+ * or none. Each start's warm-up runs under a longer deadline than the run
+ * watchdog; a start whose warm-up hangs (onnxruntime-web's thread start-up,
+ * see `verify.ts`) is closed and started afresh, and a configuration too
+ * slow for the watchdog is refused with a sentence.
  *
  * @example
  * ```ts ignore
@@ -9,16 +13,36 @@
  * ```
  * @module
  */
-import { InferenceEngine } from "./engine.ts";
+import { type EngineOptions, InferenceEngine } from "./engine.ts";
+import { startWarmed } from "./verify.ts";
+
+/**
+ * How long one warm-up run may take before it is taken for hung and the
+ * instance is started afresh: first full batches with 2+ WASM threads can take
+ * over a second on a busy machine, and a hung one never finishes.
+ */
+export const WARMUP_TIMEOUT_MS = 10_000;
 
 /** Starts `count` warmed instances of `model`; if one fails, the others are closed. */
 export async function startEngines(
   model: Uint8Array,
   count: number,
-  options: Parameters<typeof InferenceEngine.start>[1],
+  options: EngineOptions & { onWarmupRetry?: (attempt: number, reason: string) => void } = {},
 ): Promise<InferenceEngine[]> {
+  const runTimeoutMs = options.runTimeoutMs ?? 2_000;
   const started = await Promise.allSettled(
-    Array.from({ length: count }, () => InferenceEngine.start(model, options)),
+    Array.from({ length: count }, () =>
+      startWarmed(
+        () =>
+          InferenceEngine.start(model, {
+            ...options,
+            runTimeoutMs: Math.max(runTimeoutMs, WARMUP_TIMEOUT_MS),
+          }),
+        { runTimeoutMs, threads: options.threads ?? 1, onRetry: options.onWarmupRetry },
+      ).then((engine) => {
+        engine.runTimeoutMs = runTimeoutMs;
+        return engine;
+      })),
   );
   const failed = started.find((s) => s.status === "rejected");
   if (failed) {

@@ -53,6 +53,9 @@ export async function openServing(
     startEngines,
     engine: {
       threads: options.threads ?? DEFAULT_THREADS,
+      engine: options.engine,
+      onWarmupRetry: (attempt, reason) =>
+        log.warn("engine warm-up hung; starting it afresh", { attempt, reason }),
       maxBatch: options.maxBatch ?? 128,
       runTimeoutMs: options.runTimeoutMs,
       workerUrl: options.workerUrl,

@@ -47,7 +47,7 @@ export interface SwapEvent {
 export interface ServingOptions {
   defaultModel: string;
   instances: number;
-  engine: EngineOptions;
+  engine: EngineOptions & { onWarmupRetry?: (attempt: number, reason: string) => void };
   queue: QueueOptions;
   log: Logger;
   /** Starts `count` warmed instances (`startEngines` in server.ts). */

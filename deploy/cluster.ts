@@ -1,0 +1,295 @@
+/**
+ * `deno task cluster --replicas N`: N servers on loopback behind HAProxy, as
+ * a deployment over N machines would run (deploy/haproxy.cfg), on one
+ * machine. Each server takes free ports and trusts the PROXY header from
+ * 127.0.0.1 only; HAProxy's configuration is rendered for those ports
+ * (`haproxy_config.ts`) and HAProxy runs in the foreground. Ctrl-C (or
+ * SIGTERM) stops HAProxy and then every server.
+ *
+ * @example
+ * ```sh
+ * deno task cluster --replicas 2                     # boards on :32001, HTTP on :8000
+ * deno task cluster --replicas 3 --port 4000 --http-port 4080 -- --threads 2
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type ServerProcess, spawnServer } from "../bench/server_process.ts";
+import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
+
+/** What a cluster is started with. */
+export interface ClusterOptions {
+  replicas: number;
+  /** HAProxy's board port (0: a free one). */
+  port: number;
+  /** HAProxy's HTTP port (0: a free one). */
+  httpPort: number;
+  /** Address HAProxy listens on. */
+  host: string;
+  /** Health check interval, ms. */
+  checkIntervalMs: number;
+  /** Flags for every server (after the cluster's own). */
+  serverArgs: string[];
+  /** Seconds a server keeps serving after SIGTERM (`--drain-seconds`). */
+  drainSeconds: number;
+}
+
+/** A running cluster. */
+export interface Cluster {
+  boardPort: number;
+  httpPort: number;
+  servers: ServerProcess[];
+  haproxy: Deno.ChildProcess;
+  configPath: string;
+  /** Each backend server's state by `backend/server`, from HAProxy's stats socket ("UP", "DOWN", ...). */
+  serverStates(): Promise<Record<string, string>>;
+  /** Stops HAProxy, then the servers (SIGTERM). */
+  stop(): Promise<void>;
+}
+
+export const USAGE = `Usage: deno task cluster --replicas N [options] [-- server flags]
+
+Starts N inference servers on loopback (free ports) behind HAProxy (Debian's haproxy):
+the board port in mode tcp with PROXY v2 to the servers, the HTTP port in mode http, both
+health-checked with GET /v2/health/ready. Ctrl-C stops everything.
+
+Options:
+  --replicas N           servers (default 2)
+  --host HOST            address HAProxy listens on (default 127.0.0.1)
+  --port PORT            HAProxy's board port (default 32001; 0 picks a free one)
+  --http-port PORT       HAProxy's HTTP port (default 8000; 0 picks a free one)
+  --check-interval-ms MS health check interval (default 2000)
+  --drain-seconds S      each server's --drain-seconds (default 5)
+  -h, --help             show this help
+Flags after -- go to every server (e.g. -- --threads 2 --instances 1).`;
+
+/**
+ * The most connections HAProxy may hold here: it needs two descriptors per
+ * proxied connection and refuses to start when the hard limit is lower.
+ */
+function haproxyMaxconn(): number {
+  const { stdout } = new Deno.Command("sh", { args: ["-c", "ulimit -Hn"] }).outputSync();
+  const limit = Number(new TextDecoder().decode(stdout).trim());
+  if (!Number.isFinite(limit)) return 20_000; // "unlimited"
+  return Math.max(1_000, Math.min(20_000, Math.floor((limit - 200) / 2)));
+}
+
+/** A free TCP port on loopback (free when asked; HAProxy binds it a moment later). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(hostname: string, port: number, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      (await Deno.connect({ hostname, port })).close();
+      return;
+    } catch (e) {
+      if (performance.now() > deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Sends a command to HAProxy's stats socket and returns its answer. */
+async function statsCommand(path: string, command: string): Promise<string> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    await conn.write(new TextEncoder().encode(command + "\n"));
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(16_384);
+    for (;;) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      chunks.push(buffer.slice(0, n));
+    }
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  } finally {
+    conn.close();
+  }
+}
+
+/** Starts the servers, then HAProxy in front of them; resolves once every server is UP in both backends. */
+export async function startCluster(options: ClusterOptions): Promise<Cluster> {
+  const servers: ServerProcess[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "mnist-cluster-" });
+  try {
+    const started = await Promise.all(
+      Array.from({ length: options.replicas }, () =>
+        spawnServer({
+          extraArgs: [
+            "--trusted-proxy",
+            "127.0.0.1/32",
+            "--drain-seconds",
+            String(options.drainSeconds),
+            "--log-level",
+            "warn",
+            ...options.serverArgs,
+          ],
+          startTimeoutMs: 60_000,
+        })),
+    );
+    servers.push(...started);
+    const replicas: Replica[] = servers.map((s, i) => {
+      if (s.httpPort === null) throw new Error("a server started without an HTTP port");
+      return { name: `s${i + 1}`, host: s.hostname, boardPort: s.port, httpPort: s.httpPort };
+    });
+    const boardPort = options.port || freePort();
+    const httpPort = options.httpPort || freePort();
+    const statsSocket = `${dir}/stats.sock`;
+    const configPath = `${dir}/haproxy.cfg`;
+    await Deno.writeTextFile(
+      configPath,
+      renderHaproxyConfig({
+        boardBind: `${options.host}:${boardPort}`,
+        httpBind: `${options.host}:${httpPort}`,
+        replicas,
+        checkIntervalMs: options.checkIntervalMs,
+        maxconn: haproxyMaxconn(),
+        statsSocket,
+      }),
+    );
+    // -db: stay in the foreground, so stopping the cluster stops HAProxy.
+    const haproxy = new Deno.Command("haproxy", {
+      args: ["-db", "-f", configPath],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const cluster: Cluster = {
+      boardPort,
+      httpPort,
+      servers,
+      haproxy,
+      configPath,
+      async serverStates() {
+        const csv = await statsCommand(statsSocket, "show stat");
+        const states: Record<string, string> = {};
+        for (const row of csv.split("\n").slice(1)) {
+          const cells = row.split(",");
+          if (cells.length > 17 && cells[1] !== "FRONTEND" && cells[1] !== "BACKEND") {
+            states[`${cells[0]}/${cells[1]}`] = cells[17].split(" ")[0];
+          }
+        }
+        return states;
+      },
+      async stop() {
+        try {
+          haproxy.kill("SIGTERM");
+        } catch {
+          // Already gone.
+        }
+        await haproxy.status;
+        await Promise.all(servers.map((s) => s.stop(15_000)));
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      },
+    };
+    await waitForPort(options.host, boardPort, 10_000);
+    await waitForPort(options.host, httpPort, 10_000);
+    const deadline = performance.now() + 30_000;
+    for (;;) {
+      const states = Object.values(await cluster.serverStates());
+      if (states.length === 2 * servers.length && states.every((s) => s === "UP")) break;
+      if (performance.now() > deadline) {
+        await cluster.stop();
+        throw new Error(`HAProxy did not see every server UP: ${states.join(", ")}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return cluster;
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.stop(5_000)));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
+}
+
+/** Reads the command line; throws a sentence on a mistake. */
+export function parseClusterArgs(args: string[]): ClusterOptions & { help: boolean } {
+  const split = args.indexOf("--");
+  const own = split < 0 ? args : args.slice(0, split);
+  const { values } = parseArgs({
+    args: own,
+    options: {
+      replicas: { type: "string" },
+      host: { type: "string" },
+      port: { type: "string" },
+      "http-port": { type: "string" },
+      "check-interval-ms": { type: "string" },
+      "drain-seconds": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const int = (
+    name: string,
+    text: string | undefined,
+    fallback: number,
+    min: number,
+    max: number,
+  ) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+    }
+    return n;
+  };
+  return {
+    replicas: int("replicas", values.replicas, 2, 1, 64),
+    host: values.host ?? "127.0.0.1",
+    port: int("port", values.port, 32001, 0, 65535),
+    httpPort: int("http-port", values["http-port"], 8000, 0, 65535),
+    checkIntervalMs: int("check-interval-ms", values["check-interval-ms"], 2000, 100, 60_000),
+    drainSeconds: int("drain-seconds", values["drain-seconds"], 5, 0, 3600),
+    serverArgs: split < 0 ? [] : args.slice(split + 1),
+    help: values.help ?? false,
+  };
+}
+
+if (import.meta.main) {
+  let options;
+  try {
+    options = parseClusterArgs(Deno.args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (options.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster(options);
+  } catch (e) {
+    const message = e instanceof Deno.errors.NotFound
+      ? "haproxy is not installed (Debian: apt-get install haproxy)"
+      : (e as Error).message;
+    console.error(`error: ${message}`);
+    Deno.exit(1);
+  }
+  console.log(
+    `mnist-cluster listening on ${options.host}:${cluster.boardPort} ` +
+      `http=${options.host}:${cluster.httpPort} replicas=${cluster.servers.length} ` +
+      `servers=${cluster.servers.map((s) => `${s.port}/${s.httpPort}`).join(",")}`,
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await cluster.stop();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  const status = await cluster.haproxy.status;
+  if (!stopping) {
+    console.error(`error: haproxy exited with code ${status.code}`);
+    await cluster.stop();
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,207 @@
+// Scale-out with the real HAProxy (Debian's haproxy; .ci/run installs it):
+// two servers behind it, 500 legacy and 100 framed clients running, then
+// one server is killed (SIGKILL) or restarted the proper way (SIGTERM,
+// drained). Also: the shipped configuration is what haproxy_config.ts
+// writes and HAProxy accepts it; the systemd unit passes
+// `systemd-analyze verify`.
+import assert from "node:assert/strict";
+import { churn, type ChurnRecord } from "./_churn.ts";
+import { type Cluster, startCluster } from "./cluster.ts";
+import { EXAMPLE, renderHaproxyConfig } from "./haproxy_config.ts";
+
+const HERE = new URL("./", import.meta.url);
+
+function has(command: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${command}`] }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const HAPROXY = has("haproxy");
+const SYSTEMD_ANALYZE = has("systemd-analyze");
+
+/** The flags the cluster needs from the server; missing ones make the cluster tests wait. */
+function missingServerFlags(): string[] {
+  const { stdout } = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      new URL("../server/main.ts", HERE).pathname,
+      "--help",
+    ],
+  }).outputSync();
+  const help = new TextDecoder().decode(stdout);
+  return ["--http-port", "--trusted-proxy", "--drain-seconds"].filter((f) => !help.includes(f));
+}
+const MISSING = HAPROXY ? missingServerFlags() : [];
+if (!HAPROXY) {
+  console.log("HAProxy tests skipped: haproxy is not installed (apt-get install haproxy)");
+}
+if (MISSING.length) console.log(`cluster tests skipped: the server lacks ${MISSING.join(", ")}`);
+
+Deno.test("deploy/haproxy.cfg is what haproxy_config.ts writes for its example", async () => {
+  const shipped = await Deno.readTextFile(new URL("haproxy.cfg", HERE));
+  assert.equal(shipped.trimEnd(), renderHaproxyConfig(EXAMPLE).trimEnd());
+  assert.match(shipped, /timeout client 16m/);
+  assert.match(shipped, /send-proxy-v2 check .* port 8011/);
+});
+
+Deno.test({
+  name: "HAProxy accepts deploy/haproxy.cfg",
+  ignore: !HAPROXY,
+  fn: async () => {
+    const path = new URL("haproxy.cfg", HERE).pathname;
+    const { success, stderr } = await new Deno.Command("haproxy", { args: ["-c", "-f", path] })
+      .output();
+    assert.ok(success, new TextDecoder().decode(stderr));
+    // The check can fail: a broken copy is refused.
+    const broken = await Deno.makeTempFile({ dir: "/tmp", suffix: ".cfg" });
+    try {
+      await Deno.writeTextFile(
+        broken,
+        (await Deno.readTextFile(path)).replace("mode tcp", "mode tpc"),
+      );
+      const bad = await new Deno.Command("haproxy", { args: ["-c", "-f", broken] }).output();
+      assert.ok(!bad.success);
+    } finally {
+      await Deno.remove(broken);
+    }
+  },
+});
+
+Deno.test({
+  name: "systemd-analyze verify passes deploy/mnist-server.service with no warning",
+  ignore: !SYSTEMD_ANALYZE,
+  fn: async () => {
+    const unit = await Deno.readTextFile(new URL("mnist-server.service", HERE));
+    assert.match(unit, /^LimitNOFILE=\d+$/m);
+    assert.match(unit, /^Restart=on-failure$/m);
+    assert.match(unit, /^Environment=MNIST_DRAIN_SECONDS=(\d+)$/m);
+    const drain = Number(unit.match(/MNIST_DRAIN_SECONDS=(\d+)/)![1]);
+    const stop = Number(unit.match(/^TimeoutStopSec=(\d+)$/m)![1]);
+    assert.ok(stop > drain + 10, "systemd waits for the drain and the shutdown deadline");
+    const dir = await Deno.makeTempDir({ dir: "/tmp" });
+    try {
+      // verify checks that ExecStart's binary exists: point it at this Deno.
+      const verify = async (text: string) => {
+        const path = `${dir}/mnist-server.service`;
+        await Deno.writeTextFile(path, text.replace("/usr/local/bin/deno", Deno.execPath()));
+        const out = await new Deno.Command("systemd-analyze", { args: ["verify", path] }).output();
+        return {
+          success: out.success,
+          text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr),
+        };
+      };
+      const good = await verify(unit);
+      assert.ok(good.success, good.text);
+      assert.equal(good.text.trim(), "");
+      const bad = await verify(unit.replace(/^LimitNOFILE=.*$/m, "LimitNOFILE=lots"));
+      assert.match(bad.text, /LimitNOFILE|resource value/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const CHECK_MS = 500;
+/** Two failed checks mark a server down; a second of margin for a busy machine. */
+const DETECT_MS = 2 * CHECK_MS + 1_000;
+
+async function withCluster(drainSeconds: number, fn: (c: Cluster) => Promise<void>) {
+  const cluster = await startCluster({
+    replicas: 2,
+    port: 0,
+    httpPort: 0,
+    host: "127.0.0.1",
+    checkIntervalMs: CHECK_MS,
+    drainSeconds,
+    serverArgs: ["--instances", "1"],
+  });
+  try {
+    await fn(cluster);
+  } finally {
+    await cluster.stop();
+  }
+}
+
+function summary(record: ChurnRecord): string {
+  const reasons: Record<string, number> = {};
+  for (const f of record.failures) {
+    reasons[`${f.protocol}: ${f.reason}`] = (reasons[`${f.protocol}: ${f.reason}`] ?? 0) + 1;
+  }
+  return `ok=${record.ok} resent=${record.resent} failures=${record.failures.length} ${
+    JSON.stringify(reasons)
+  }`;
+}
+
+Deno.test({
+  name:
+    "SIGKILL one of two servers under 500 legacy + 100 framed clients: only in-flight requests fail",
+  ignore: !HAPROXY || MISSING.length > 0,
+  fn: async () => {
+    await withCluster(0, async (cluster) => {
+      const killAt = 3_000;
+      let killed = false;
+      const victim = cluster.servers[0];
+      const record = await churn({ hostname: "127.0.0.1", port: cluster.boardPort }, {
+        legacy: 500,
+        framed: 100,
+        durationMs: killAt + DETECT_MS + 3_000,
+        timeoutMs: 10_000,
+        onTick: (ms) => {
+          if (!killed && ms >= killAt) {
+            killed = true;
+            Deno.kill(victim.pid, "SIGKILL");
+          }
+        },
+      });
+      console.log(summary(record));
+      assert.ok(killed);
+      // Nothing failed before the kill, and nothing that started after HAProxy's checks noticed it.
+      for (const f of record.failures) {
+        assert.ok(f.endMs >= killAt, `failed before the kill: ${JSON.stringify(f)}`);
+        assert.ok(f.startMs < killAt + DETECT_MS, `failed after detection: ${JSON.stringify(f)}`);
+      }
+      // At most the clients' one request each in flight at the kill failed.
+      assert.ok(record.failures.length <= 600, summary(record));
+      // The survivor served the load after detection.
+      const after = record.okStarts.filter((s) => s >= killAt + DETECT_MS).length;
+      assert.ok(after >= 300, `only ${after} requests served after detection`);
+      const states = await cluster.serverStates();
+      assert.equal(states["board_servers/s1"], "DOWN");
+      assert.equal(states["board_servers/s2"], "UP");
+    });
+  },
+});
+
+Deno.test({
+  name: "SIGTERM (drain) one of two servers under 500 legacy + 100 framed clients: no failures",
+  ignore: !HAPROXY || MISSING.length > 0,
+  fn: async () => {
+    // Drain for longer than HAProxy takes to notice readiness 503.
+    await withCluster(Math.ceil(DETECT_MS / 1000) + 1, async (cluster) => {
+      const stopAt = 3_000;
+      let stopping: Promise<number> | null = null;
+      const victim = cluster.servers[0];
+      const record = await churn({ hostname: "127.0.0.1", port: cluster.boardPort }, {
+        legacy: 500,
+        framed: 100,
+        durationMs: stopAt + DETECT_MS + 4_000,
+        timeoutMs: 10_000,
+        onTick: (ms) => {
+          if (!stopping && ms >= stopAt) stopping = victim.stop(30_000);
+        },
+      });
+      console.log(summary(record));
+      assert.ok(stopping);
+      assert.equal(await stopping, 0, "the drained server exits 0");
+      assert.equal(victim.killed, false);
+      assert.deepEqual(record.failures, [], summary(record));
+      const after = record.okStarts.filter((s) => s >= stopAt + DETECT_MS).length;
+      assert.ok(after >= 300, `only ${after} requests served after the drain`);
+    });
+  },
+});

@@ -1,0 +1,63 @@
+/**
+ * `deno task vendor`: makes this folder serve with no network at all, so it
+ * can be copied to a machine on a LAN without internet (where boards often
+ * live). It writes `vendor/` (ignored by git, never committed):
+ *
+ * - `vendor/deno/`: a Deno cache (DENO_DIR) holding exactly what serving
+ *   loads: the npm packages of `deno.lock` (onnxruntime-web, flatbuffers, ...)
+ *   fetched for `server/main.ts` and the engine worker it starts.
+ * - `vendor/bin/deno`: a copy of the Deno binary that ran this, so the copied
+ *   folder needs no Deno installed (same OS and CPU architecture).
+ * - `vendor/serve`: starts the server from the cache with `--cached-only`
+ *   (any attempt to download fails at once instead of waiting on a network).
+ *
+ * Why a cache and not `nodeModulesDir` with packages checked in: the packages
+ * are platform-specific binaries and wasm (tens of MB) that do not belong in
+ * git, and a cache keeps Deno's own resolution unchanged for everyone else.
+ *
+ * @example
+ * ```sh
+ * deno task vendor
+ * rsync -a --exclude .git ./ board-server:/opt/mnist-server/
+ * ssh board-server /opt/mnist-server/vendor/serve --port 32001
+ * ```
+ * @module
+ */
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const VENDOR = `${ROOT}vendor`;
+
+/** What `vendor/serve` runs: the server from the vendored cache, network off. */
+const SERVE = `#!/bin/sh
+# Written by 'deno task vendor': serves from vendor/deno with no network access.
+# Flags go to the server (deno task serve --help lists them).
+cd "$(dirname "$0")/.." || exit 1
+DENO_DIR="$PWD/vendor/deno" exec "$PWD/vendor/bin/deno" run --cached-only \\
+  --allow-net --allow-read --allow-env server/main.ts "$@"
+`;
+
+async function run(args: string[], env: Record<string, string>): Promise<void> {
+  const { success, code } = await new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success) throw new Error(`deno ${args.join(" ")} exited with ${code}`);
+}
+
+if (import.meta.main) {
+  await Deno.mkdir(`${VENDOR}/bin`, { recursive: true });
+  const env = { DENO_DIR: `${VENDOR}/deno` };
+  // The worker is started by URL at run time, so name it as well as main.ts.
+  await run(["cache", "--frozen", "server/main.ts", "server/engine/worker.ts"], env);
+  await Deno.copyFile(Deno.execPath(), `${VENDOR}/bin/deno`);
+  await Deno.chmod(`${VENDOR}/bin/deno`, 0o755);
+  await Deno.writeTextFile(`${VENDOR}/serve`, SERVE);
+  await Deno.chmod(`${VENDOR}/serve`, 0o755);
+  console.log(
+    `vendor/ ready: copy this folder (without .git) and run vendor/serve; ` +
+      `Deno ${Deno.version.deno} ${Deno.build.os}/${Deno.build.arch} included`,
+  );
+}

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { startServer } from "../server.ts";
+import { EngineError, InferenceEngine } from "./engine.ts";
+import { startWarmed, verifyEngine } from "./verify.ts";
+
+const MODEL = await Deno.readFile(new URL("../../models/mnist.onnx", import.meta.url));
+
+Deno.test("a configuration slower than the run watchdog is refused with a sentence, not failed by the watchdog", async () => {
+  // A run may take 1 ms: no real full batch fits, so the start must refuse
+  // (before this check, the warm-up itself tripped the watchdog and the
+  // start failed with "the engine worker was replaced").
+  await assert.rejects(
+    () => startServer({ hostname: "127.0.0.1", port: 0, runTimeoutMs: 1 }),
+    (e: unknown) => {
+      assert.ok(e instanceof EngineError, String(e));
+      assert.match(
+        e.message,
+        /^a full batch of 128 digits takes \d+ ms with 1 thread on this \d+-core machine, more than 1 ms .*use fewer threads/,
+      );
+      assert.doesNotMatch(e.message, /replaced|hung and/);
+      return true;
+    },
+  );
+});
+
+Deno.test("verifyEngine passes a real engine within its budget and names the core count when threads exceed it", async () => {
+  const engine = await InferenceEngine.start(MODEL, { threads: 1, maxBatch: 32 });
+  try {
+    const { fullBatchMs } = await verifyEngine(engine, { runTimeoutMs: 60_000, threads: 1 });
+    assert.ok(fullBatchMs > 0);
+    await assert.rejects(
+      () => verifyEngine(engine, { runTimeoutMs: 0.001, threads: 8, cores: 2, rounds: 1 }),
+      /with 8 threads on this 2-core machine.*at most 2, one per core/,
+    );
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a start whose warm-up hangs is given up and started afresh; the next attempt serves", async () => {
+  const retries: string[] = [];
+  const starts: number[] = [];
+  // Attempt 1 gets a 1 ms watchdog and a batch of 1,024 digits (hundreds of
+  // ms in one session.run), so its warm-up is taken for hung by the watchdog;
+  // attempt 2 gets a normal one.
+  const engine = await startWarmed((attempt) => {
+    starts.push(attempt);
+    return InferenceEngine.start(MODEL, {
+      threads: 1,
+      maxBatch: attempt === 1 ? 1024 : 16,
+      runTimeoutMs: attempt === 1 ? 1 : 60_000,
+    });
+  }, { runTimeoutMs: 60_000, threads: 1, onRetry: (_, reason) => retries.push(reason) });
+  try {
+    assert.deepEqual(starts, [1, 2]);
+    assert.equal(retries.length, 1);
+    assert.match(retries[0], /took over 1 ms|made no progress for 1 ms/);
+    const { scores } = await engine.run(new Float32Array(784), 1);
+    assert.equal(scores.length, 10);
+  } finally {
+    engine.close();
+  }
+});
+
+Deno.test("a warm-up that hangs on every attempt refuses the start with a sentence", async () => {
+  await assert.rejects(
+    () =>
+      startWarmed(
+        () => InferenceEngine.start(MODEL, { threads: 1, maxBatch: 1024, runTimeoutMs: 1 }),
+        {
+          runTimeoutMs: 2_000,
+          threads: 1,
+          attempts: 2,
+        },
+      ),
+    /^EngineError: the engine's 1 thread did not start in 2 fresh attempts \(its warm-up run never finished: .*\); use fewer threads/,
+  );
+});
