@@ -90,6 +90,8 @@ export interface RequestOrigin {
   release?: () => void;
   /** Who the authorizer sees: one object per connection, so a proved token is remembered. */
   identity?: Peer;
+  /** Whose digits these are (the connection): the queue serves owners in turn. */
+  owner?: unknown;
 }
 
 /** What the handler shares with its server. */
@@ -165,7 +167,7 @@ export class RequestHandler {
       origin.release?.();
       return this.#refused(queue, origin, request, started, bytesIn);
     }
-    const inference = queue.submit(request.digitU8, request.digit);
+    const inference = queue.submit(request.digitU8, request.digit, origin.owner);
     if (inference instanceof WireError) {
       origin.release?.();
       return this.#refused(inference, origin, request, started, bytesIn);

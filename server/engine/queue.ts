@@ -30,6 +30,7 @@
 import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult, InferenceEngine } from "./engine.ts";
+import { FairQueue } from "./_fair.ts";
 import { RateWindow } from "./_rate.ts";
 
 /** What one digit gets back. */
@@ -66,7 +67,6 @@ export interface RunEvent {
 interface Job {
   pixels: Float32Array;
   submitted: number;
-  owner: unknown;
   resolve: (inference: Inference) => void;
   reject: (error: WireError) => void;
 }
@@ -106,14 +106,13 @@ export function normalizeDigit(
 export class InferenceQueue {
   #set: EngineSet;
   #options: QueueOptions;
-  #jobs: Job[] = [];
+  /** Waiting digits, one lane per owner, taken in turn. */
+  #jobs = new FairQueue<Job>();
   /** Runs under way, by the set they were dispatched to. */
   #running = new Map<EngineSet, number>();
   #idle: (() => void)[] = [];
   #retired: { set: EngineSet; closed: () => void }[] = [];
   #served = new RateWindow(10);
-  /** Digits waiting per owner (a connection, say), for per-owner shares. */
-  #owned = new Map<unknown, number>();
   /** Digits answered since start. */
   served = 0;
   /** Runs since start. */
@@ -139,16 +138,12 @@ export class InferenceQueue {
     return this.#served.rate();
   }
 
-  /** Digits `owner` has waiting or running. */
-  ownedBy(owner: unknown): number {
-    return this.#owned.get(owner) ?? 0;
-  }
-
   /**
    * Queues one digit (784 bytes or 784 floats; it is copied, so the caller
    * may reuse its buffer). Returns the promise of its inference, or a
-   * `SERVER_BUSY` error when the queue is full. `owner` tags the job so a
-   * transport can cap one client's share (`ownedBy`).
+   * `SERVER_BUSY` error when the queue is full. Digits of one `owner` (a
+   * connection, an HTTP request) wait in their own lane; batches take from
+   * the lanes in turn, so one client's flood does not delay the others.
    */
   submit(
     digitU8: ArrayLike<number> | null,
@@ -163,9 +158,8 @@ export class InferenceQueue {
     }
     const pixels = new Float32Array(DIGIT_PIXELS);
     normalizeDigit(digitU8, digit, pixels);
-    if (owner !== undefined) this.#owned.set(owner, (this.#owned.get(owner) ?? 0) + 1);
     const promise = new Promise<Inference>((resolve, reject) => {
-      this.#jobs.push({ pixels, submitted: performance.now(), owner, resolve, reject });
+      this.#jobs.push(owner, { pixels, submitted: performance.now(), resolve, reject });
     });
     this.#pump();
     return promise;
@@ -208,7 +202,7 @@ export class InferenceQueue {
 
   /** Takes up to `maxBatch` queued digits and runs them on `engine`. */
   async #dispatch(set: EngineSet, engine: InferenceEngine): Promise<void> {
-    const batch = this.#jobs.splice(0, this.#options.maxBatch);
+    const batch = this.#jobs.take(this.#options.maxBatch);
     const n = batch.length;
     const input = new Float32Array(n * DIGIT_PIXELS);
     for (let i = 0; i < n; i++) input.set(batch[i].pixels, i * DIGIT_PIXELS);
@@ -244,12 +238,6 @@ export class InferenceQueue {
 
   #answer(batch: Job[], started: number, outcome: EngineResult | WireError, version: number): void {
     const n = batch.length;
-    for (const job of batch) {
-      if (job.owner === undefined) continue;
-      const left = (this.#owned.get(job.owner) ?? 1) - 1;
-      if (left > 0) this.#owned.set(job.owner, left);
-      else this.#owned.delete(job.owner);
-    }
     const failed = outcome instanceof WireError;
     this.runs++;
     if (!failed) {

@@ -41,6 +41,7 @@ export interface HttpModel {
     submit(
       digitU8: ArrayLike<number> | null,
       digit: ArrayLike<number> | null,
+      owner?: unknown,
     ): Promise<Inference> | WireError;
   };
   info: ModelInfo;
@@ -346,9 +347,11 @@ async function infer(
   const pending: Promise<Inference>[] = [];
   for (let i = 0; i < checked.n; i++) {
     const at = i * 784;
+    // The request owns its digits: a batch of N waits in its own lane, beside the boards'.
     const submitted = served.queue.submit(
       checked.u8?.subarray(at, at + 784) ?? null,
       checked.f32?.subarray(at, at + 784) ?? null,
+      request,
     );
     if (submitted instanceof WireError) {
       // Digits already queued still run; their answers are dropped.

@@ -271,6 +271,7 @@ export class Connection {
       peer: this.#client.peer,
       // One identity per connection: the authorizer remembers the token it proved.
       identity: { address: this.#client.host, protocol },
+      owner: this,
       admit: () => {
         const refused = this.#share.admit();
         if (refused) this.#event("queue-share");
