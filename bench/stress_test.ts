@@ -80,7 +80,6 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
     ["--port", "32001", "--server-engine", "native"],
     ["--server-engine", "gpu"],
     ["--server-instances", "0"],
-    ["--protocol", "http"],
     ["--frobnicate"],
     ["--duration", "0"],
   ];

