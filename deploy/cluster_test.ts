@@ -22,25 +22,9 @@ function has(command: string): boolean {
 const HAPROXY = has("haproxy");
 const SYSTEMD_ANALYZE = has("systemd-analyze");
 
-/** The flags the cluster needs from the server; missing ones make the cluster tests wait. */
-function missingServerFlags(): string[] {
-  const { stdout } = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      new URL("../server/main.ts", HERE).pathname,
-      "--help",
-    ],
-  }).outputSync();
-  const help = new TextDecoder().decode(stdout);
-  return ["--http-port", "--trusted-proxy", "--drain-seconds"].filter((f) => !help.includes(f));
-}
-const MISSING = HAPROXY ? missingServerFlags() : [];
 if (!HAPROXY) {
   console.log("HAProxy tests skipped: haproxy is not installed (apt-get install haproxy)");
 }
-if (MISSING.length) console.log(`cluster tests skipped: the server lacks ${MISSING.join(", ")}`);
 
 Deno.test("deploy/haproxy.cfg is what haproxy_config.ts writes for its example", async () => {
   const shipped = await Deno.readTextFile(new URL("haproxy.cfg", HERE));
@@ -140,7 +124,7 @@ function summary(record: ChurnRecord): string {
 Deno.test({
   name:
     "SIGKILL one of two servers under 500 legacy + 100 framed clients: only in-flight requests fail",
-  ignore: !HAPROXY || MISSING.length > 0,
+  ignore: !HAPROXY,
   fn: async () => {
     await withCluster(0, async (cluster) => {
       const killAt = 3_000;
@@ -179,7 +163,7 @@ Deno.test({
 
 Deno.test({
   name: "SIGTERM (drain) one of two servers under 500 legacy + 100 framed clients: no failures",
-  ignore: !HAPROXY || MISSING.length > 0,
+  ignore: !HAPROXY,
   fn: async () => {
     // Drain for longer than HAProxy takes to notice readiness 503.
     await withCluster(Math.ceil(DETECT_MS / 1000) + 1, async (cluster) => {
