@@ -68,7 +68,7 @@ export interface EngineChannel {
   header: Int32Array<SharedArrayBuffer>;
   /** The run's time in ms, written by the worker. */
   time: Float64Array<SharedArrayBuffer>;
-  /** A failed run's message, ASCII. */
+  /** A failed run's message, UTF-8. */
   error: Uint8Array<SharedArrayBuffer>;
   /** maxBatch × 784 floats. */
   input: Float32Array<SharedArrayBuffer>;
@@ -104,18 +104,15 @@ export function nextRun(run: number): number {
   return next === 0 ? 1 : next;
 }
 
-/** Stores a failed run's message (ASCII, cut to fit). */
+/** Stores a failed run's message (UTF-8, cut to fit on a character boundary). */
 export function writeError(channel: EngineChannel, message: string): void {
-  const n = Math.min(message.length, channel.error.length);
-  for (let i = 0; i < n; i++) {
-    const c = message.charCodeAt(i);
-    channel.error[i] = c < 128 ? c : 63;
-  }
-  Atomics.store(channel.header, ERROR_LENGTH, n);
+  const { written } = new TextEncoder().encodeInto(message, channel.error);
+  Atomics.store(channel.header, ERROR_LENGTH, written);
 }
 
 /** Reads a failed run's message. */
 export function readError(channel: EngineChannel): string {
   const n = Atomics.load(channel.header, ERROR_LENGTH);
-  return String.fromCharCode(...channel.error.subarray(0, n));
+  // TextDecoder does not read shared memory: copy the bytes out first.
+  return new TextDecoder().decode(channel.error.slice(0, n));
 }

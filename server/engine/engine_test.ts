@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
-import { nextRun } from "./channel.ts";
+import { createChannel, nextRun, readError, writeError } from "./channel.ts";
 import { EngineError, InferenceEngine } from "./engine.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
@@ -128,4 +128,12 @@ Deno.test("100,000 runs do not grow the heap (each run leaves nothing behind)", 
   const growth = Number(new TextDecoder().decode(out.stdout).trim());
   // The leak this guards against kept about 310 bytes per run: 31 MB here.
   assert.ok(growth < 2_000_000, `heap grew ${growth} bytes over 100,000 runs`);
+});
+
+Deno.test("a failed run's message crosses the channel whole, and a long one is cut", () => {
+  const channel = createChannel(1);
+  writeError(channel, "the model's input is [N,3] — not 784 values");
+  assert.equal(readError(channel), "the model's input is [N,3] — not 784 values");
+  writeError(channel, "x".repeat(5000));
+  assert.equal(readError(channel).length, channel.error.length);
 });
