@@ -73,7 +73,7 @@ export const OPTIONS = [
     kind: { type: "string" },
     default: "auto",
     value: "K|auto",
-    help: "engine instances, each running one batch at a time (auto: one per core but one)",
+    help: "engine instances, each running one batch at a time (auto: one per core, at most 16)",
   },
   {
     flag: "engine",
@@ -304,9 +304,15 @@ function convert(spec: OptionSpec, text: string, source: string): string | numbe
   }
 }
 
-/** The number of instances `--instances auto` picks on this machine. */
+/**
+ * The number of instances `--instances auto` picks: one single-threaded
+ * instance per core (at most 16). Measured on a 2-core machine, 500 framed
+ * keep-alive clients in one run: 2 instances × 1 thread 4,391 req/s, 1 × 2
+ * threads 3,822, 1 × 1 2,817 (bench/README.md); WASM threads also risk
+ * onnxruntime-web's start-up hang, which instances do not.
+ */
 export function autoInstances(cores = navigator.hardwareConcurrency): number {
-  return Math.max(1, Math.min(cores - 1, 16));
+  return Math.max(1, Math.min(cores, 16));
 }
 
 /**
