@@ -72,8 +72,14 @@ export interface ConnectionContext {
   onConnection?: (event: ConnectionEvent) => void;
 }
 
-/** One read's most bytes: a burst of pipelined frames is taken (and queued) in one go. */
+/**
+ * One read's most bytes: a burst of pipelined frames is taken (and queued) in
+ * one go. A connection whose reads come in small pieces (a board's one
+ * request at a time, a dripping client) reads into a small buffer instead,
+ * so thousands of them hold little; a read that fills it brings back the big one.
+ */
 const READ_SIZE = 16 * 1024;
+const SMALL_READ_SIZE = 1024;
 
 /** A client connection: serves requests until the client or the server ends it. */
 export class Connection {
@@ -116,7 +122,7 @@ export class Connection {
 
   /** Reads and answers requests until the connection ends. Never throws. */
   async serve(): Promise<void> {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_SIZE);
     try {
       if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
       while (!this.#replies.closed && !this.#closing) {
@@ -154,6 +160,11 @@ export class Connection {
         }
         const chunk = buf.subarray(0, n);
         if (!(await this.#take(chunk))) break;
+        if (n === buf.length) {
+          if (buf.length < READ_SIZE) buf = new Uint8Array(READ_SIZE);
+        } else if (n < SMALL_READ_SIZE && buf.length > SMALL_READ_SIZE) {
+          buf = new Uint8Array(SMALL_READ_SIZE);
+        }
       }
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
@@ -188,7 +199,8 @@ export class Connection {
     // A message's clock starts at its first byte.
     if (this.#buffered() === 0) this.#messageStart = now;
     if (this.#frames) this.#frames.push(chunk);
-    else this.#head = concat(this.#head, chunk);
+    // A first chunk is not copied yet: a framed one goes straight to its decoder.
+    else this.#head = this.#head.length === 0 ? chunk : concat(this.#head, chunk);
     if (this.#client.awaitingHeader) {
       const rest = this.#client.take(this.#head);
       if (rest === null) return true;
@@ -200,7 +212,6 @@ export class Connection {
       this.#origin = this.#makeOrigin("legacy");
       this.#refusal = this.#client.admit();
     }
-    if (!this.#account()) return false;
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
       if (this.#mode !== null && this.#refusal) {
@@ -215,6 +226,10 @@ export class Connection {
         this.#head = new Uint8Array(0);
       }
     }
+    // What stays in `head` outlives the read buffer it may be a view of.
+    if (this.#head.buffer === chunk.buffer) this.#head = this.#head.slice();
+    // Charged once the protocol is known, so a refusal is in the client's protocol.
+    if (!this.#account()) return false;
     if (this.#mode === "legacy") {
       const end = legacyMessageEnd(this.#head, this.#ctx.maxLegacy);
       if (end instanceof WireError) this.#fail(end);
