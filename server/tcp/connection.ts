@@ -32,7 +32,7 @@
  * ```
  * @module
  */
-import { encodeLegacyReply, encodeReply } from "../../shared/codec.ts";
+import { encodeLegacyReply, encodeReply, peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { Outcome, RequestHandler, RequestOrigin } from "../handler.ts";
@@ -215,8 +215,12 @@ export class Connection {
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
       if (this.#mode !== null && this.#refusal) {
+        // A framed refusal names the first request's id (a board skips replies
+        // to other ids): it waits for the whole first frame, within its deadline.
+        const id = this.#mode === "framed" ? firstRequestId(this.#head, this.#ctx.maxFrame) : 0;
+        if (id === null) return true;
         this.#event(this.#refusal.reason);
-        this.#fail(this.#refusal.error);
+        this.#fail(this.#refusal.error, id);
         return false;
       }
       if (this.#mode === "framed") {
@@ -317,8 +321,8 @@ export class Connection {
   }
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
-  #fail(error: WireError): void {
-    const outcome = this.#ctx.handler.refuse(error, this.#origin);
+  #fail(error: WireError, requestId = 0): void {
+    const outcome = this.#ctx.handler.refuse(error, this.#origin, requestId);
     const framed = this.#mode === "framed";
     this.#replies.fill(this.#replies.reserve(), encodeOutcome(outcome, framed), true);
   }
@@ -338,6 +342,15 @@ export class Connection {
 function encodeOutcome({ reply, inference }: Outcome, framed: boolean): Uint8Array {
   if (!framed && inference) return encodeLegacyReply(inference.scores, inference.inferenceMs);
   return encodeReply(reply, framed);
+}
+
+/** The id of the first framed request in `stream`: null until its frame is whole, 0 when unreadable. */
+function firstRequestId(stream: Uint8Array, maxFrame: number): number | null {
+  const frames = new FrameDecoder(maxFrame);
+  frames.push(stream);
+  const payload = frames.next();
+  if (payload === null) return null;
+  return payload instanceof WireError ? 0 : peekRequestId(payload);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
