@@ -116,8 +116,12 @@ export class Connection {
       writeTimeoutMs: ctx.writeTimeoutMs,
       onWriteTimeout: () => this.#event("write-timeout"),
     });
-    // Replies are small and latency matters more than packet count.
-    conn.setNoDelay(true);
+    try {
+      // Replies are small and latency matters more than packet count.
+      conn.setNoDelay(true);
+    } catch {
+      // The client already reset: the first read ends the connection.
+    }
   }
 
   /** Reads and answers requests until the connection ends. Never throws. */
