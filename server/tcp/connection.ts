@@ -32,6 +32,7 @@
  * ```
  * @module
  */
+import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { RequestHandler, RequestOrigin } from "../handler.ts";
@@ -71,8 +72,14 @@ export interface ConnectionContext {
   onConnection?: (event: ConnectionEvent) => void;
 }
 
-/** One read's most bytes: a burst of pipelined frames is taken (and queued) in one go. */
+/**
+ * One read's most bytes: a burst of pipelined frames is taken (and queued) in
+ * one go. A connection whose reads come in small pieces (a board's one
+ * request at a time, a dripping client) reads into a small buffer instead,
+ * so thousands of them hold little; a read that fills it brings back the big one.
+ */
 const READ_SIZE = 16 * 1024;
+const SMALL_READ_SIZE = 1024;
 
 /** A client connection: serves requests until the client or the server ends it. */
 export class Connection {
@@ -113,13 +120,17 @@ export class Connection {
       writeTimeoutMs: ctx.writeTimeoutMs,
       onWriteTimeout: () => this.#event("write-timeout"),
     });
-    // Replies are small and latency matters more than packet count.
-    if ("setNoDelay" in conn) conn.setNoDelay(true);
+    try {
+      // Replies are small and latency matters more than packet count.
+      if ("setNoDelay" in conn) conn.setNoDelay(true);
+    } catch {
+      // The client already reset: the first read ends the connection.
+    }
   }
 
   /** Reads and answers requests until the connection ends. Never throws. */
   async serve(): Promise<void> {
-    const buf = new Uint8Array(READ_SIZE);
+    let buf = new Uint8Array(READ_SIZE);
     try {
       if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
       while (!this.#replies.closed && !this.#closing) {
@@ -157,6 +168,11 @@ export class Connection {
         }
         const chunk = buf.subarray(0, n);
         if (!(await this.#take(chunk))) break;
+        if (n === buf.length) {
+          if (buf.length < READ_SIZE) buf = new Uint8Array(READ_SIZE);
+        } else if (n < SMALL_READ_SIZE && buf.length > SMALL_READ_SIZE) {
+          buf = new Uint8Array(SMALL_READ_SIZE);
+        }
       }
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
@@ -191,7 +207,8 @@ export class Connection {
     // A message's clock starts at its first byte.
     if (this.#buffered() === 0) this.#messageStart = now;
     if (this.#frames) this.#frames.push(chunk);
-    else this.#head = concat(this.#head, chunk);
+    // A first chunk is not copied yet: a framed one goes straight to its decoder.
+    else this.#head = this.#head.length === 0 ? chunk : concat(this.#head, chunk);
     if (this.#client.awaitingHeader) {
       const rest = this.#client.take(this.#head);
       if (rest === null) return true;
@@ -203,14 +220,17 @@ export class Connection {
       this.#origin = this.#makeOrigin("legacy");
       this.#refusal = this.#client.admit();
     }
-    if (!this.#account()) return false;
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
       // Replies are encoded for the origin's protocol: a refusal too.
       if (this.#mode === "framed") this.#origin = this.#makeOrigin("framed");
       if (this.#mode !== null && this.#refusal) {
+        // A framed refusal names the first request's id (a board skips replies
+        // to other ids): it waits for the whole first frame, within its deadline.
+        const id = this.#mode === "framed" ? firstRequestId(this.#head, this.#ctx.maxFrame) : 0;
+        if (id === null) return true;
         this.#event(this.#refusal.reason);
-        this.#fail(this.#refusal.error);
+        this.#fail(this.#refusal.error, id);
         return false;
       }
       if (this.#mode === "framed") {
@@ -219,6 +239,10 @@ export class Connection {
         this.#head = new Uint8Array(0);
       }
     }
+    // What stays in `head` outlives the read buffer it may be a view of.
+    if (this.#head.buffer === chunk.buffer) this.#head = this.#head.slice();
+    // Charged once the protocol is known, so a refusal is in the client's protocol.
+    if (!this.#account()) return false;
     if (this.#mode === "legacy") {
       const end = legacyMessageEnd(this.#head, this.#ctx.maxLegacy);
       if (end instanceof WireError) this.#fail(end);
@@ -308,8 +332,8 @@ export class Connection {
   }
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
-  #fail(error: WireError): void {
-    const outcome = this.#ctx.handler.refuse(error, this.#origin);
+  #fail(error: WireError, requestId = 0): void {
+    const outcome = this.#ctx.handler.refuse(error, this.#origin, requestId);
     this.#replies.fill(this.#replies.reserve(), outcome.bytes, true);
   }
 
@@ -324,7 +348,15 @@ export class Connection {
   }
 }
 
-/** The bytes of a handler's reply: the 96-byte legacy reply for a legacy inference, else a `Commands` buffer. */
+/** The id of the first framed request in `stream`: null until its frame is whole, 0 when unreadable. */
+function firstRequestId(stream: Uint8Array, maxFrame: number): number | null {
+  const frames = new FrameDecoder(maxFrame);
+  frames.push(stream);
+  const payload = frames.next();
+  if (payload === null) return null;
+  return payload instanceof WireError ? 0 : peekRequestId(payload);
+}
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b.slice();
   const out = new Uint8Array(a.length + b.length);

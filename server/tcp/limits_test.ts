@@ -86,6 +86,7 @@ Deno.test("connections over the per-address cap get SERVER_BUSY in their protoco
       refused.close();
       assert.equal(replies.length, 1);
       assert.equal(replies[0].status, Status.SERVER_BUSY);
+      assert.equal(replies[0].requestId, 9, "the refusal names the request");
       assert.match(replies[0].error, /127\.0\.0\.1 already has 3 connections/);
       // Legacy: a bare error buffer.
       const legacy = await Deno.connect(address(server));
@@ -112,6 +113,7 @@ Deno.test("connections over the global cap get SERVER_BUSY, and the cap frees as
     const open = await Promise.all([1, 2].map(() => openWithRequest(port)));
     const third = await openWithRequest(port);
     assert.equal(third.reply.status, Status.SERVER_BUSY);
+    assert.equal(third.reply.requestId, 1);
     assert.match(third.reply.error, /2 connections open/);
     assert.equal(await third.conn.read(new Uint8Array(16)), null, "closed after the refusal");
     third.conn.close();

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { runScenario } from "./_socket_scenarios.ts";
-import { framedBatch, slowReader, splitFramed, withServer } from "../_test_server.ts";
+import { OrderedReplies } from "./ordered_replies.ts";
+import { framedBatch, readAll, slowReader, splitFramed, withServer } from "../_test_server.ts";
 
 Deno.test("60,000 pipelined replies to a slow reader all arrive whole before the server closes", async () => {
   await withServer({}, async (server) => {
@@ -22,4 +23,45 @@ Deno.test("60,000 pipelined replies to a slow reader all arrive whole before the
 Deno.test("1,000 half-sent messages that time out at once each get their MALFORMED_BUFFER reply", async () => {
   const result = await runScenario(8192, ["timeouts", 1000, "messageTimeoutMs=500"]);
   assert.deepEqual(result, { total: 1000, replied: 1000 });
+});
+
+/** A connected pair of real loopback sockets: the server's end and the client's. */
+async function socketPair(): Promise<{ server: Deno.TcpConn; client: Deno.TcpConn }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
+  ]);
+  listener.close();
+  return { server, client };
+}
+
+Deno.test("replies filled out of order go out in reserved order, and end() closes after the last", async () => {
+  const { server, client } = await socketPair();
+  const replies = new OrderedReplies(server, { writeTimeoutMs: 5000 });
+  const slots = [replies.reserve(), replies.reserve(), replies.reserve()];
+  replies.fill(slots[2], Uint8Array.of(3, 3));
+  replies.fill(slots[1], Uint8Array.of(2));
+  assert.equal(replies.outstanding, 3, "nothing goes out before the first is ready");
+  const ending = replies.end();
+  replies.fill(slots[0], Uint8Array.of(1));
+  await ending;
+  assert.ok(replies.closed);
+  assert.deepEqual(await readAll(client), Uint8Array.of(1, 2, 3, 3));
+  client.close();
+});
+
+Deno.test("a write that makes no progress past the deadline aborts the connection", async () => {
+  const { server, client } = await socketPair();
+  let timedOut = 0;
+  const replies = new OrderedReplies(server, {
+    writeTimeoutMs: 300,
+    onWriteTimeout: () => timedOut++,
+  });
+  // 32 MB to a client that never reads cannot all be written.
+  replies.fill(replies.reserve(), new Uint8Array(32 << 20));
+  await replies.idle();
+  assert.ok(replies.closed);
+  assert.equal(timedOut, 1);
+  client.close();
 });

@@ -1,0 +1,253 @@
+/**
+ * Measures the board port's defences against greedy and hostile clients, the
+ * server in its own process (the load here), each scenario on a fresh server:
+ *
+ * - `pipelined`: 100,000 pipelined GET_STATS replies to a slow reader (a
+ *   Python socket with a small receive buffer) that ended its side: replies
+ *   received whole, and bytes of a cut-off one;
+ * - `timeouts`: 1,000 half-sent legacy messages timing out at once: replies;
+ * - `drip`: 10,000 connections each send a frame but its end (16 KB promised)
+ *   and drip a byte every 4 s: how many were cut with MALFORMED_BUFFER before
+ *   they stopped dripping, refused for the buffer budget, server RSS (the
+ *   per-address cap is lifted: every dripper is on 127.0.0.1);
+ * - `neighbours`: a good framed client alone, then beside 20 pipelining
+ *   flooders and 20 clients that never read: errors, p50 and p99.
+ *
+ * @example
+ * ```sh
+ * deno run -A bench/board_limits.ts pipelined timeouts --runs 3
+ * deno run -A bench/board_limits.ts drip --tree /tmp/old-checkout   # the same against another tree
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Command, decodeReply } from "../shared/codec.ts";
+import { Status, WireError } from "../shared/errors.ts";
+import { oldClientRequest } from "../shared/_test_utils.ts";
+import { InferenceClient } from "../client/client.ts";
+import {
+  framedBatch,
+  readAll,
+  slowReader,
+  splitFramed,
+  writeAll,
+} from "../server/_test_server.ts";
+
+const USAGE =
+  `Usage: deno run -A bench/board_limits.ts [pipelined] [timeouts] [drip] [neighbours] [options]
+
+Options:
+  --runs N       runs of each scenario; medians are printed (default 1)
+  --tree DIR     the checkout whose server is measured (default this one)
+  --drippers N   connections of the drip scenario (default 10000)
+  -h, --help     show this help`;
+
+const { values: flags, positionals } = parseArgs({
+  options: {
+    runs: { type: "string", default: "1" },
+    tree: { type: "string", default: new URL("..", import.meta.url).pathname },
+    drippers: { type: "string", default: "10000" },
+    help: { type: "boolean", short: "h" },
+  },
+  allowPositionals: true,
+});
+if (flags.help) {
+  console.log(USAGE);
+  Deno.exit(0);
+}
+const runs = Number(flags.runs);
+const drippers = Number(flags.drippers);
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippers < 1) {
+  console.error("error: --runs and --drippers must be integers ≥ 1");
+  Deno.exit(2);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A server of `tree` in its own process with a high file limit; `options` are `ServerOptions` numbers. */
+async function serverProcess(options: Record<string, number> = {}) {
+  const script = `${flags.tree}/server/tcp/_socket_scenarios.ts`;
+  const args = Object.entries(options).map(([k, v]) => `${k}=${v}`).join(" ");
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
+      `exec deno run --allow-net --allow-read --allow-env ${script} serve 0 ${args}`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error("the server ended before it listened");
+    text += value;
+  }
+  const port = JSON.parse(text.split("\n")[0]).port as number;
+  return {
+    port,
+    rssMB(): number {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      return Number(status.match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+    },
+    async stop(): Promise<void> {
+      await child.stdin.close();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      for (let r = await lines.next(); !r.done; r = await lines.next()) { /* drain */ }
+      await child.status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+type Result = Record<string, number>;
+
+async function pipelined(): Promise<Result> {
+  const server = await serverProcess();
+  const count = 100_000;
+  const bytes = await slowReader(server.port, framedBatch(count, Command.GET_STATS));
+  await server.stop();
+  const { replies, rest } = splitFramed(bytes);
+  return { sent: count, received: replies.length, cutBytes: rest };
+}
+
+async function timeouts(): Promise<Result> {
+  const server = await serverProcess({ readTimeoutMs: 1000 });
+  const half = oldClientRequest(new Float32Array(784)).subarray(0, 1000);
+  const conns = await Promise.all(Array.from({ length: 1000 }, async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await writeAll(conn, half);
+    return conn;
+  }));
+  const replies = await Promise.all(conns.map((c) => readAll(c)));
+  for (const c of conns) c.close();
+  await server.stop();
+  const ok = replies.filter((b) => {
+    const r = decodeReply(b);
+    return !(r instanceof WireError) && r.status === Status.MALFORMED_BUFFER;
+  });
+  return { sent: 1000, replied: ok.length };
+}
+
+async function drip(): Promise<Result> {
+  // Every dripper is on 127.0.0.1: lift the per-address cap (1,024) to measure the rest.
+  const server = await serverProcess({ maxConnectionsPerAddress: 1_000_000 });
+  await sleep(500);
+  const idle = server.rssMB();
+  const size = 16 * 1024;
+  const frame = new Uint8Array(size - 16);
+  new DataView(frame.buffer).setUint32(0, size, true);
+  new DataView(frame.buffer).setUint32(4, 8, true);
+  frame.set([77, 78, 83, 84], 8);
+  let peak = idle;
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < drippers; i += 500) {
+    conns.push(
+      ...await Promise.all(Array.from({ length: Math.min(500, drippers - i) }, async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+        writeAll(conn, frame).catch(() => {});
+        return conn;
+      })),
+    );
+  }
+  let dripping = true;
+  const dripper = (async () => {
+    for (const end = performance.now() + 20_000; performance.now() < end;) {
+      await sleep(4000);
+      peak = Math.max(peak, server.rssMB());
+      await Promise.all(conns.map((c) => c.write(new Uint8Array(1)).catch(() => 0)));
+    }
+    dripping = false;
+  })();
+  const sampler = setInterval(() => peak = Math.max(peak, server.rssMB()), 250);
+  const outcomes = await Promise.all(
+    conns.map(async (c) => ({ bytes: await readAll(c), dripping })),
+  );
+  clearInterval(sampler);
+  const afterClose = server.rssMB();
+  await dripper;
+  for (const c of conns) c.close();
+  await server.stop();
+  const result: Result = { connections: drippers, cutOnSchedule: 0, busy: 0, other: 0 };
+  for (const { bytes, dripping } of outcomes) {
+    const { replies } = splitFramed(bytes);
+    const status = replies.length === 1 ? replies[0].status : -1;
+    if (status === Status.MALFORMED_BUFFER && dripping) result.cutOnSchedule++;
+    else if (status === Status.SERVER_BUSY) result.busy++;
+    else result.other++;
+  }
+  return {
+    ...result,
+    idleRssMB: Math.round(idle),
+    peakRssMB: Math.round(peak),
+    rssAfterMB: Math.round(afterClose),
+  };
+}
+
+/** `count` sequential requests from one framed client: errors, p50 and p99 in ms. */
+async function goodClient(port: number, count: number) {
+  const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+  const times: number[] = [];
+  let errors = 0;
+  for (let i = 0; i < count; i++) {
+    const t = performance.now();
+    const reply = await client.infer({ digitU8: new Uint8Array(784) }).catch(() => null);
+    times.push(performance.now() - t);
+    if (!reply || reply.status !== Status.OK) errors++;
+  }
+  client.close();
+  times.sort((a, b) => a - b);
+  return { errors, p50: times[Math.floor(count / 2)], p99: times[Math.floor(count * 0.99)] };
+}
+
+async function neighbours(): Promise<Result> {
+  const server = await serverProcess();
+  const idle = await goodClient(server.port, 500);
+  const flood = framedBatch(5000);
+  const greedy: Deno.Conn[] = [];
+  const work: Promise<unknown>[] = [];
+  for (let i = 0; i < 20; i++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    greedy.push(conn);
+    // Flooders read everything; non-readers never read.
+    work.push(writeAll(conn, flood).catch(() => {}), readAll(conn));
+    const mute = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    greedy.push(mute);
+    writeAll(mute, flood).catch(() => {});
+  }
+  await sleep(500);
+  const busy = await goodClient(server.port, 500);
+  for (const c of greedy) c.close();
+  await server.stop();
+  return {
+    idleP50: round(idle.p50),
+    idleP99: round(idle.p99),
+    errors: busy.errors,
+    p50: round(busy.p50),
+    p99: round(busy.p99),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
+
+const scenarios: Record<string, () => Promise<Result>> = { pipelined, timeouts, drip, neighbours };
+for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
+  const scenario = scenarios[name];
+  if (!scenario) {
+    console.error(`error: no scenario "${name}"\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const results: Result[] = [];
+  for (let i = 0; i < runs; i++) results.push(await scenario());
+  const median: Result = {};
+  for (const key of Object.keys(results[0])) {
+    const values = results.map((r) => r[key]).sort((a, b) => a - b);
+    median[key] = values[Math.floor(values.length / 2)];
+  }
+  console.log(`${name} (median of ${runs}): ${JSON.stringify(median)}`);
+}
+Deno.exit(0);
