@@ -25,13 +25,7 @@ import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient } from "../client/client.ts";
-import {
-  framedBatch,
-  readAll,
-  slowReader,
-  splitFramed,
-  writeAll,
-} from "../server/_test_server.ts";
+import { framedBatch, readAll, slowReader, splitFramed, writeAll } from "../server/_test_server.ts";
 
 const USAGE =
   `Usage: deno run -A bench/board_limits.ts [pipelined] [timeouts] [drip] [neighbours] [options]

@@ -25,6 +25,12 @@ export class FairQueue<T> {
     return this.#length;
   }
 
+  /** Items waiting in `owner`'s lane. */
+  waiting(owner: unknown): number {
+    const lane = this.#lanes.get(owner);
+    return lane ? lane.items.length - lane.head : 0;
+  }
+
   /** Adds `item` at the end of `owner`'s lane. */
   push(owner: unknown, item: T): void {
     let lane = this.#lanes.get(owner);

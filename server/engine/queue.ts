@@ -150,7 +150,13 @@ export class InferenceQueue {
     digit: ArrayLike<number> | null,
     owner?: unknown,
   ): Promise<Inference> | WireError {
-    if (this.#jobs.length >= this.#options.maxQueued) {
+    // A full queue refuses, except an owner's first waiting digit: a board
+    // sending one digit at a time always gets in beside a flood (bounded by
+    // the connection cap), and rides in the next batch (lanes in turn).
+    if (
+      this.#jobs.length >= this.#options.maxQueued &&
+      (owner === undefined || this.#jobs.waiting(owner) > 0)
+    ) {
       return new WireError(
         Status.SERVER_BUSY,
         `${this.#jobs.length} digits are already waiting; try again shortly`,

@@ -80,6 +80,29 @@ Deno.test("one owner's flood does not delay another owner's digit: lanes are ser
   }
 });
 
+Deno.test("a full queue still takes an owner's first digit, and refuses its second", async () => {
+  const queue = new InferenceQueue({ engines: await engines(1), version: 1 }, {
+    maxBatch: 1,
+    maxQueued: 4,
+  });
+  try {
+    const flood: Promise<Inference>[] = [];
+    let refused: Promise<Inference> | WireError | null = null;
+    while (!(refused instanceof WireError) && flood.length < 20) {
+      refused = queue.submit(new Uint8Array(784), null, "flood");
+      if (!(refused instanceof WireError)) flood.push(refused);
+    }
+    assert.ok(refused instanceof WireError, "the flood fills the queue");
+    const board = queue.submit(new Uint8Array(784), null, "board");
+    assert.ok(!(board instanceof WireError), "a quiet owner's digit gets in");
+    const second = queue.submit(new Uint8Array(784), null, "board");
+    assert.ok(second instanceof WireError && second.code === "SERVER_BUSY");
+    await Promise.all([...flood, board]);
+  } finally {
+    await queue.close();
+  }
+});
+
 Deno.test("a full queue answers SERVER_BUSY at once", async () => {
   const queue = new InferenceQueue({ engines: await engines(1), version: 1 }, {
     maxBatch: 1,
