@@ -16,7 +16,7 @@ import { FrameDecoder } from "../shared/frame.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
-import { address, readAll, withServer } from "./_test_server.ts";
+import { address, readAll, splitFramed, withServer } from "./_test_server.ts";
 import { startServer } from "./server.ts";
 
 const quiet = new Logger("error", () => {});
@@ -40,18 +40,10 @@ function assertScores(scores: ArrayLike<number> | null) {
   assert.ok(Math.abs(sum - 1) < 1e-3, `scores sum to ${sum}`);
 }
 
-/** Splits a byte stream of size-prefixed replies and decodes each. */
+/** The replies in a byte stream of size-prefixed replies, none cut off. */
 function framedReplies(bytes: Uint8Array): DecodedReply[] {
-  const frames = new FrameDecoder(1 << 20);
-  frames.push(bytes);
-  const replies: DecodedReply[] = [];
-  for (let p = frames.next(); p !== null; p = frames.next()) {
-    assert.ok(!(p instanceof WireError), String(p));
-    const reply = decodeReply(p);
-    assert.ok(!(reply instanceof WireError), String(reply));
-    replies.push(reply);
-  }
-  assert.equal(frames.buffered, 0, "no partial reply");
+  const { replies, rest } = splitFramed(bytes);
+  assert.equal(rest, 0, "no partial reply");
   return replies;
 }
 
