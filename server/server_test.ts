@@ -12,7 +12,6 @@ import {
   LEGACY_REPLY_LENGTH,
 } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
-import { FrameDecoder } from "../shared/frame.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
