@@ -15,8 +15,8 @@
  *
  * @example
  * ```sh
- * deno run -A bench/board_limits.ts pipelined timeouts --runs 3
- * deno run -A bench/board_limits.ts drip --tree /tmp/old-checkout   # the same against another tree
+ * deno task bench:limits pipelined timeouts --runs 3
+ * deno task bench:limits drip --tree /tmp/old-checkout   # the same against another tree
  * ```
  * @module
  */
@@ -26,9 +26,9 @@ import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient } from "../client/client.ts";
 import { framedBatch, readAll, slowReader, splitFramed, writeAll } from "../server/_test_server.ts";
+import { spawnScenarioServer } from "../server/tcp/_socket_scenarios.ts";
 
-const USAGE =
-  `Usage: deno run -A bench/board_limits.ts [pipelined] [timeouts] [drip] [neighbours] [options]
+const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
 
 Options:
   --runs N       runs of each scenario; medians are printed (default 1)
@@ -60,26 +60,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A server of `tree` in its own process with a high file limit; `options` are `ServerOptions` numbers. */
 async function serverProcess(options: Record<string, number> = {}) {
-  const script = `${flags.tree}/server/tcp/_socket_scenarios.ts`;
-  const args = Object.entries(options).map(([k, v]) => `${k}=${v}`).join(" ");
-  const child = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
-      `exec deno run --allow-net --allow-read --allow-env ${script} serve 0 ${args}`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error("the server ended before it listened");
-    text += value;
-  }
-  const port = JSON.parse(text.split("\n")[0]).port as number;
+  const { port, child, lines } = await spawnScenarioServer(
+    65536,
+    Object.entries(options).map(([k, v]) => `${k}=${v}`),
+    { script: `${flags.tree}/server/tcp/_socket_scenarios.ts`, stderr: "null" },
+  );
   return {
     port,
     rssMB(): number {
@@ -108,7 +93,7 @@ async function pipelined(): Promise<Result> {
 }
 
 async function timeouts(): Promise<Result> {
-  const server = await serverProcess({ readTimeoutMs: 1000 });
+  const server = await serverProcess({ messageTimeoutMs: 1000 });
   const half = oldClientRequest(new Float32Array(784)).subarray(0, 1000);
   const conns = await Promise.all(Array.from({ length: 1000 }, async () => {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });

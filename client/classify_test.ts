@@ -6,8 +6,8 @@
 // the same library the classifier decodes with, in its own process and
 // configuration, so that this suite never resolves the PNG library.
 import assert from "node:assert/strict";
-import { Logger } from "../server/log.ts";
-import { startServer } from "../server/server.ts";
+import { withServer } from "../server/_test_server.ts";
+import type { EncodeJob } from "./classify/encode_job.ts";
 import { loadHeldOut } from "../scripts/mnist_data.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -45,14 +45,7 @@ function classify(args: string[], stdin?: Uint8Array) {
   return run(["task", "-q", "classify", ...args], stdin);
 }
 
-interface Job {
-  raw: string;
-  png: string;
-  width: number;
-  height: number;
-  channels: number;
-  depth: 8 | 16;
-}
+type Job = EncodeJob;
 
 /** Digit `i` as a picture: 4x, off-centre on a larger canvas, in one of five forms. */
 function picture(pixels: Float32Array, i: number): Omit<Job, "raw" | "png"> & { data: Uint8Array } {
@@ -87,69 +80,72 @@ function picture(pixels: Float32Array, i: number): Omit<Job, "raw" | "png"> & { 
 }
 
 Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-centre: >= 98%", async () => {
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    log: new Logger("error", () => {}),
+  await withServer({}, async (server) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const digits = loadHeldOut();
+      const jobs: Job[] = [];
+      for (const [i, digit] of digits.entries()) {
+        const { data, ...shape } = picture(digit.pixels, i);
+        const job = { raw: `${dir}/${i}.raw`, png: `${dir}/${i}.png`, ...shape };
+        await Deno.writeFile(job.raw, data);
+        jobs.push(job);
+      }
+      const encoded = await run(
+        [
+          "run",
+          "--allow-read",
+          "--allow-write",
+          "--config",
+          CONFIG,
+          "client/classify/encode_png.ts",
+        ],
+        new TextEncoder().encode(JSON.stringify(jobs)),
+      );
+      assert.equal(encoded.code, 0, encoded.stderr);
+
+      const out = await classify([
+        "--json",
+        "--server",
+        `127.0.0.1:${server.addr.port}`,
+        ...jobs.map((j) => j.png),
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      const results = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(results.length, digits.length);
+      let right = 0;
+      const wrongByForm = [0, 0, 0, 0, 0];
+      for (const [i, r] of results.entries()) {
+        assert.equal(r.file, jobs[i].png);
+        assert.equal(r.scores.length, 10);
+        assert.equal(r.digit.length, 784);
+        assert.equal(r.score, Math.max(...r.scores));
+        if (r.predicted === digits[i].label) right++;
+        else wrongByForm[i % 5]++;
+      }
+      const accuracy = right / digits.length;
+      console.log(
+        `classify: ${right} of ${digits.length} right (${(accuracy * 100).toFixed(1)}%); ` +
+          `wrong by form (grey, RGB, RGBA, light on dark, 16-bit): ${wrongByForm.join(", ")}`,
+      );
+      assert.ok(accuracy >= 0.98, `${(accuracy * 100).toFixed(1)}%`);
+
+      // For people: the verdict, the ten scores and the 28-line picture; stdin works too.
+      const png = await Deno.readFile(jobs[0].png);
+      const text = await classify(["--server", `127.0.0.1:${server.addr.port}`, "-"], png);
+      assert.equal(text.code, 0, text.stderr);
+      const lines = text.stdout.split("\n");
+      assert.equal(
+        lines[0],
+        `(stdin): ${results[0].predicted} (score ${results[0].score.toFixed(4)})`,
+      );
+      assert.match(lines[1], /^0: \d\.\d{4} {2}1: .* {2}9: \d\.\d{4}$/);
+      assert.equal(lines.slice(2, 30).length, 28);
+      assert.ok(lines.slice(2, 30).some((l) => /[@%#]/.test(l)), text.stdout);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
-  const dir = await Deno.makeTempDir();
-  try {
-    const digits = loadHeldOut();
-    const jobs: Job[] = [];
-    for (const [i, digit] of digits.entries()) {
-      const { data, ...shape } = picture(digit.pixels, i);
-      const job = { raw: `${dir}/${i}.raw`, png: `${dir}/${i}.png`, ...shape };
-      await Deno.writeFile(job.raw, data);
-      jobs.push(job);
-    }
-    const encoded = await run(
-      ["run", "--allow-read", "--allow-write", "--config", CONFIG, "client/classify/encode_png.ts"],
-      new TextEncoder().encode(JSON.stringify(jobs)),
-    );
-    assert.equal(encoded.code, 0, encoded.stderr);
-
-    const out = await classify([
-      "--json",
-      "--server",
-      `127.0.0.1:${server.addr.port}`,
-      ...jobs.map((j) => j.png),
-    ]);
-    assert.equal(out.code, 0, out.stderr);
-    const results = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
-    assert.equal(results.length, digits.length);
-    let right = 0;
-    const wrongByForm = [0, 0, 0, 0, 0];
-    for (const [i, r] of results.entries()) {
-      assert.equal(r.file, jobs[i].png);
-      assert.equal(r.scores.length, 10);
-      assert.equal(r.digit.length, 784);
-      assert.equal(r.score, Math.max(...r.scores));
-      if (r.predicted === digits[i].label) right++;
-      else wrongByForm[i % 5]++;
-    }
-    const accuracy = right / digits.length;
-    console.log(
-      `classify: ${right} of ${digits.length} right (${(accuracy * 100).toFixed(1)}%); ` +
-        `wrong by form (grey, RGB, RGBA, light on dark, 16-bit): ${wrongByForm.join(", ")}`,
-    );
-    assert.ok(accuracy >= 0.98, `${(accuracy * 100).toFixed(1)}%`);
-
-    // For people: the verdict, the ten scores and the 28-line picture; stdin works too.
-    const png = await Deno.readFile(jobs[0].png);
-    const text = await classify(["--server", `127.0.0.1:${server.addr.port}`, "-"], png);
-    assert.equal(text.code, 0, text.stderr);
-    const lines = text.stdout.split("\n");
-    assert.equal(
-      lines[0],
-      `(stdin): ${results[0].predicted} (score ${results[0].score.toFixed(4)})`,
-    );
-    assert.match(lines[1], /^0: \d\.\d{4} {2}1: .* {2}9: \d\.\d{4}$/);
-    assert.equal(lines.slice(2, 30).length, 28);
-    assert.ok(lines.slice(2, 30).some((l) => /[@%#]/.test(l)), text.stdout);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-    await server.shutdown();
-  }
 });
 
 Deno.test("deno task classify: help without a server; mistakes are one line", async () => {
@@ -182,47 +178,43 @@ Deno.test("deno task classify: help without a server; mistakes are one line", as
 });
 
 Deno.test("deno task classify: a file that is not a picture is named; the others go on", async () => {
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    log: new Logger("error", () => {}),
-  });
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/notes.txt`, "not a picture");
-    await Deno.writeFile(`${dir}/cut.png`, new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0]));
-    const p2 = "P2 3 3 255\n255 0 255\n255 0 255\n255 0 255\n";
-    await Deno.writeTextFile(`${dir}/one.pgm`, p2);
-    const where = `127.0.0.1:${server.addr.port}`;
-    const out = await classify([
-      "--json",
-      "--server",
-      where,
-      `${dir}/notes.txt`,
-      `${dir}/cut.png`,
-      `${dir}/missing.png`,
-      `${dir}/one.pgm`,
-    ]);
-    assert.equal(out.code, 1);
-    const errors = out.stderr.trim().split("\n");
-    assert.equal(errors.length, 3, out.stderr);
-    assert.match(errors[0], /notes\.txt: not a PNG or PGM picture$/);
-    assert.match(errors[1], /cut\.png: not a readable PNG: /);
-    assert.match(errors[2], /missing\.png: cannot read it: /);
-    const results = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    assert.equal(results.length, 1);
-    assert.equal(results[0].file, `${dir}/one.pgm`);
+  await withServer({}, async (server) => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/notes.txt`, "not a picture");
+      await Deno.writeFile(`${dir}/cut.png`, new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 0]));
+      const p2 = "P2 3 3 255\n255 0 255\n255 0 255\n255 0 255\n";
+      await Deno.writeTextFile(`${dir}/one.pgm`, p2);
+      const where = `127.0.0.1:${server.addr.port}`;
+      const out = await classify([
+        "--json",
+        "--server",
+        where,
+        `${dir}/notes.txt`,
+        `${dir}/cut.png`,
+        `${dir}/missing.png`,
+        `${dir}/one.pgm`,
+      ]);
+      assert.equal(out.code, 1);
+      const errors = out.stderr.trim().split("\n");
+      assert.equal(errors.length, 3, out.stderr);
+      assert.match(errors[0], /notes\.txt: not a PNG or PGM picture$/);
+      assert.match(errors[1], /cut\.png: not a readable PNG: /);
+      assert.match(errors[2], /missing\.png: cannot read it: /);
+      const results = out.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.equal(results.length, 1);
+      assert.equal(results[0].file, `${dir}/one.pgm`);
 
-    // From another folder, a relative name is taken from there, not from the project's.
-    const here = await run(
-      ["task", "-q", "--config", `${ROOT}deno.json`, "classify", "--server", where, "one.pgm"],
-      undefined,
-      dir,
-    );
-    assert.equal(here.code, 0, here.stderr);
-    assert.match(here.stdout, /^one\.pgm: \d \(score /);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-    await server.shutdown();
-  }
+      // From another folder, a relative name is taken from there, not from the project's.
+      const here = await run(
+        ["task", "-q", "--config", `${ROOT}deno.json`, "classify", "--server", where, "one.pgm"],
+        undefined,
+        dir,
+      );
+      assert.equal(here.code, 0, here.stderr);
+      assert.match(here.stdout, /^one\.pgm: \d \(score /);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
 });

@@ -9,24 +9,9 @@ import { Logger } from "../server/log.ts";
 import { type InferenceServer, startServer } from "../server/server.ts";
 import { Command, type DecodedRequest, decodeRequest, encodeReply } from "../shared/codec.ts";
 import { FrameDecoder } from "../shared/frame.ts";
-import { buildFirmware, type Firmware } from "./build.ts";
-import { Board } from "./harness.ts";
-import type { Settings } from "./settings.ts";
+import { Board, firmwareFor } from "./harness.ts";
 
 const TOKEN = "0123456789abcdef0123456789ABCDEF";
-
-function firmwareFor(port: number, settings: Partial<Settings> = {}): Promise<Firmware> {
-  return buildFirmware({
-    host: "127.0.0.1",
-    port,
-    protocol: "framed",
-    ssid: "",
-    password: "",
-    token: "",
-    poll: 0,
-    ...settings,
-  });
-}
 
 /** A server that answers every framed request with fixed scores and keeps what it got. */
 class RecordingServer {

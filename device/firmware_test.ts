@@ -6,28 +6,14 @@
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
 import { type InferenceServer, startServer } from "../server/server.ts";
-import { buildFirmware, clientName, type Firmware } from "./build.ts";
+import { clientName, type Firmware } from "./build.ts";
 import { requestTemplate } from "./request.ts";
-import { Board, type BoardOptions } from "./harness.ts";
-import type { Settings } from "./settings.ts";
+import { Board, type BoardOptions, firmwareFor } from "./harness.ts";
 
 const quiet = new Logger("error", () => {});
 
 function serve(port = 0): Promise<InferenceServer> {
   return startServer({ hostname: "127.0.0.1", port, log: quiet });
-}
-
-function firmwareFor(port: number, settings: Partial<Settings> = {}): Promise<Firmware> {
-  return buildFirmware({
-    host: "127.0.0.1",
-    port,
-    protocol: "framed",
-    ssid: "",
-    password: "",
-    token: "",
-    poll: 0,
-    ...settings,
-  });
 }
 
 /** A board running `firmware`, started up; closed (and checked for crashes) by `fn`'s end. */

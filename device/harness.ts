@@ -33,6 +33,8 @@
  * ```
  * @module
  */
+import { buildFirmware, type Firmware } from "./build.ts";
+import type { Settings } from "./settings.ts";
 import type {
   BoardStats,
   FromBoard,
@@ -42,6 +44,20 @@ import type {
 } from "./harness_worker.ts";
 
 export type { BoardStats, NetworkSettings };
+
+/** The firmware built for a server on loopback `port`, polling off, with `settings` over the defaults. */
+export function firmwareFor(port: number, settings: Partial<Settings> = {}): Promise<Firmware> {
+  return buildFirmware({
+    host: "127.0.0.1",
+    port,
+    protocol: "framed",
+    ssid: "",
+    password: "",
+    token: "",
+    poll: 0,
+    ...settings,
+  });
+}
 
 /** How the board is set up; every field has a default. */
 export interface BoardOptions extends NetworkSettings {

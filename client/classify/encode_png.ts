@@ -14,17 +14,9 @@
  * @module
  */
 import { encode } from "fast-png";
+import type { EncodeJob } from "./encode_job.ts";
 
-interface Job {
-  raw: string;
-  png: string;
-  width: number;
-  height: number;
-  channels: number;
-  depth: 8 | 16;
-}
-
-const jobs: Job[] = JSON.parse(await new Response(Deno.stdin.readable).text());
+const jobs: EncodeJob[] = JSON.parse(await new Response(Deno.stdin.readable).text());
 for (const job of jobs) {
   const raw = await Deno.readFile(job.raw);
   let data: Uint8Array | Uint16Array = raw;

@@ -33,6 +33,47 @@ export async function runScenario(
   return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
 }
 
+/** A `serve` subprocess: its port, the rest of its stdout (its report comes at the end), the process. */
+export interface ScenarioServer {
+  port: number;
+  child: Deno.ChildProcess;
+  /** What stdout printed so far, and the lines still to come. */
+  text: string;
+  lines: AsyncIterableIterator<string>;
+}
+
+/**
+ * Starts `_socket_scenarios.ts serve` (of `script`, by default this file) in a
+ * subprocess with `files` descriptors allowed; resolves once it listens.
+ * `options` are `ServerOptions` numbers as `key=value`. Closing its stdin
+ * stops it, and it prints its report as the last line.
+ */
+export async function spawnScenarioServer(
+  files: number,
+  options: string[],
+  { script = `${here}_socket_scenarios.ts`, stderr = "inherit" as "inherit" | "null" } = {},
+): Promise<ScenarioServer> {
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
+      `exec deno run --allow-net --allow-read --allow-env ${script} serve 0 ${options.join(" ")}`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr,
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await lines.next();
+    if (done) throw new Error("the server ended before it listened");
+    text += value;
+  }
+  const port = JSON.parse(text.split("\n")[0]).port as number;
+  return { port, child, text, lines };
+}
+
 type Scenario = (n: number, options: ServerOptions) => Promise<Record<string, number>>;
 
 const digit = Float32Array.from({ length: 784 }, (_, i) => (i % 28 > 8 && i % 28 < 20 ? 1 : 0));

@@ -5,35 +5,20 @@ import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
-
-const here = new URL(".", import.meta.url).pathname;
+import { spawnScenarioServer } from "./_socket_scenarios.ts";
 
 /** Starts `_socket_scenarios.ts serve` with `ulimit -n files`; returns its port and a stop that yields its report. */
 async function serverWithFileLimit(files: number, options: string[]) {
-  const child = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `ulimit -n ${files} && exec deno run --allow-net --allow-read --allow-env ` +
-      `${here}_socket_scenarios.ts serve 0 ${options.join(" ")}`,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await lines.next();
-    if (done) throw new Error("the server ended before it listened");
-    text += value;
-  }
-  const port = JSON.parse(text.split("\n")[0]).port as number;
+  const server = await spawnScenarioServer(files, options);
   return {
-    port,
+    port: server.port,
     async stop(): Promise<Record<string, number>> {
-      await child.stdin.close();
-      for (let r = await lines.next(); !r.done; r = await lines.next()) text += r.value;
-      assert.equal((await child.status).code, 0);
+      await server.child.stdin.close();
+      let text = server.text;
+      for (let r = await server.lines.next(); !r.done; r = await server.lines.next()) {
+        text += r.value;
+      }
+      assert.equal((await server.child.status).code, 0);
       return JSON.parse(text.trim().split("\n").at(-1)!);
     },
   };
