@@ -34,6 +34,8 @@ Options:
   --runs N       runs of each scenario; medians are printed (default 1)
   --tree DIR     the checkout whose server is measured (default this one)
   --drippers N   connections of the drip scenario (default 10000)
+  --set K=V      a server option (ServerOptions name, number) for every scenario,
+                 e.g. --set instances=2 --set maxBatch=16; repeatable
   -h, --help     show this help`;
 
 const { values: flags, positionals } = parseArgs({
@@ -41,6 +43,7 @@ const { values: flags, positionals } = parseArgs({
     runs: { type: "string", default: "1" },
     tree: { type: "string", default: new URL("..", import.meta.url).pathname },
     drippers: { type: "string", default: "10000" },
+    set: { type: "string", multiple: true, default: [] },
     help: { type: "boolean", short: "h" },
   },
   allowPositionals: true,
@@ -56,13 +59,23 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippe
   Deno.exit(2);
 }
 
+const serverOptions: Record<string, number> = {};
+for (const kv of flags.set) {
+  const [key, value] = kv.split("=");
+  if (!key || value === undefined || !Number.isFinite(Number(value))) {
+    console.error(`error: --set takes KEY=NUMBER, not "${kv}"`);
+    Deno.exit(2);
+  }
+  serverOptions[key] = Number(value);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A server of `tree` in its own process with a high file limit; `options` are `ServerOptions` numbers. */
 async function serverProcess(options: Record<string, number> = {}) {
   const { port, child, lines } = await spawnScenarioServer(
     65536,
-    Object.entries(options).map(([k, v]) => `${k}=${v}`),
+    Object.entries({ ...options, ...serverOptions }).map(([k, v]) => `${k}=${v}`),
     { script: `${flags.tree}/server/tcp/_socket_scenarios.ts`, stderr: "null" },
   );
   return {
@@ -165,40 +178,57 @@ async function drip(): Promise<Result> {
   };
 }
 
-/** `count` sequential requests from one framed client: errors, p50 and p99 in ms. */
+/**
+ * `count` sequential requests from one framed client: errors, p50 and p99 in
+ * ms, and the medians of what the server says each spent waiting in its
+ * queue and in its run, and of its batch's size.
+ */
 async function goodClient(port: number, count: number) {
   const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
   const times: number[] = [];
+  const queue: number[] = [];
+  const run: number[] = [];
+  const batch: number[] = [];
   let errors = 0;
   for (let i = 0; i < count; i++) {
     const t = performance.now();
     const reply = await client.infer({ digitU8: new Uint8Array(784) }).catch(() => null);
     times.push(performance.now() - t);
     if (!reply || reply.status !== Status.OK) errors++;
+    else {
+      queue.push(reply.queueMs);
+      run.push(reply.inferenceMs);
+      batch.push(reply.batchSize);
+    }
   }
   client.close();
-  times.sort((a, b) => a - b);
-  return { errors, p50: times[Math.floor(count / 2)], p99: times[Math.floor(count * 0.99)] };
+  const at = (values: number[], q: number) =>
+    values.sort((a, b) => a - b)[Math.floor(values.length * q)] ?? 0;
+  return {
+    errors,
+    p50: at(times, 0.5),
+    p99: at(times, 0.99),
+    queueP50: at(queue, 0.5),
+    queueP99: at(queue, 0.99),
+    runP50: at(run, 0.5),
+    runP99: at(run, 0.99),
+    batchP50: at(batch, 0.5),
+  };
 }
 
 async function neighbours(): Promise<Result> {
   const server = await serverProcess();
   const idle = await goodClient(server.port, 500);
-  const flood = framedBatch(5000);
-  const greedy: Deno.Conn[] = [];
-  const work: Promise<unknown>[] = [];
-  for (let i = 0; i < 20; i++) {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    greedy.push(conn);
-    // Flooders read everything; non-readers never read.
-    work.push(writeAll(conn, flood).catch(() => {}), readAll(conn));
-    const mute = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
-    greedy.push(mute);
-    writeAll(mute, flood).catch(() => {});
-  }
-  await sleep(500);
+  // The greedy clients run in a Worker: their replies are not the good
+  // client's event loop's work, as on another machine.
+  const greedy = new Worker(new URL("./_greedy_clients.ts", import.meta.url), { type: "module" });
+  const done = new Promise<Result>((resolve) => greedy.onmessage = (e) => resolve(e.data));
+  greedy.postMessage({ port: server.port, flooders: 20, nonReaders: 20, depth: 256 });
+  await sleep(1000);
   const busy = await goodClient(server.port, 500);
-  for (const c of greedy) c.close();
+  greedy.postMessage("stop");
+  const counts = await done;
+  greedy.terminate();
   await server.stop();
   return {
     idleP50: round(idle.p50),
@@ -206,6 +236,13 @@ async function neighbours(): Promise<Result> {
     errors: busy.errors,
     p50: round(busy.p50),
     p99: round(busy.p99),
+    queueP50: round(busy.queueP50),
+    queueP99: round(busy.queueP99),
+    runP50: round(busy.runP50),
+    runP99: round(busy.runP99),
+    batchP50: busy.batchP50,
+    floodOk: counts.OK ?? 0,
+    floodBusy: counts.SERVER_BUSY ?? 0,
   };
 }
 

@@ -227,10 +227,18 @@ export function formatStep(step: StepSummary): string[] {
   if (s) {
     lines.push(
       `server CPU: event loop ${pct(s.main)}, inference workers ${pct(s.workers)}, ` +
-        `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}`,
+        `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}; ` +
+        `event loop ${fixed(eventLoopUsPerRequest(step), 1)} us per request`,
     );
   }
   return lines;
+}
+
+/** CPU time of the server's event loop (main thread) per answered request, in microseconds. */
+export function eventLoopUsPerRequest(step: StepSummary): number {
+  const main = step.cpu.server?.main;
+  if (!main || step.ok === 0) return NaN;
+  return (main.percent / 100) * step.elapsedMs * 1000 / step.ok;
 }
 
 /** A table of steps, one row per concurrency, for sweeps. */

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { AddressRanges } from "./auth/cidr.ts";
 import { ENGINE_KINDS } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+import { DEFAULT_BATCH_MS } from "./models/open.ts";
 import {
   MODEL_OPTIONS,
   type ModelSettings,
@@ -95,6 +96,14 @@ export const OPTIONS = [
     help: "most digits in one engine run",
   },
   {
+    flag: "batch-ms",
+    kind: { type: "int", min: 0, max: 10_000 },
+    default: String(DEFAULT_BATCH_MS),
+    value: "MS",
+    help:
+      "while a client queues ahead, runs aim to take about this long (batches shrink below --max-batch), so a board beside it waits little; 0: off",
+  },
+  {
     flag: "max-queued",
     kind: { type: "int", min: 1 },
     default: "4096",
@@ -138,7 +147,7 @@ export const OPTIONS = [
     default: String(64 * 1024 * 1024),
     value: "BYTES",
     help:
-      "bytes of unfinished messages held across all board connections; past it, the connection adding to it is cut",
+      "memory held for unfinished messages across all board connections; past it, the connection adding to it is cut",
   },
   {
     flag: "min-queue-share",

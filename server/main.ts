@@ -88,6 +88,7 @@ try {
     instances: config.instancesCount,
     threads: config.threads,
     maxBatch: config.maxBatch,
+    batchMs: config.batchMs,
     maxQueued: config.maxQueued,
     maxFrame: config.maxFrame,
     maxLegacy: config.maxLegacy,

@@ -55,6 +55,8 @@ export interface ServerOptions {
   /** WASM threads per instance (default `DEFAULT_THREADS`). */
   threads?: number;
   maxBatch?: number;
+  /** Engine runs aim for about this many ms; 0: `maxBatch` alone (default 5). */
+  batchMs?: number;
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;

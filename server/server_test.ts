@@ -275,17 +275,24 @@ Deno.test("legacy garbage and truncated messages get an error reply, and other c
 
 Deno.test("a full queue answers SERVER_BUSY at once and serves the rest", async () => {
   await withServer({ maxQueued: 1 }, async (server) => {
-    // Ten byte-digit frames (8.5 KB) in one write arrive in one read and are
-    // decoded in one go: the first runs, the second waits, the rest find the queue full.
+    // A connection's first read is small (1 KB): GET_STATS frames fill it.
+    // Having filled it, the next read takes the rest, and ten byte-digit
+    // frames (8.5 KB, all in one write) are decoded in one go: the first
+    // runs, the second waits, the rest find the queue full.
     const digitU8 = ring().map((v) => v * 255);
-    const frames = Array.from(
-      { length: 10 },
-      (_, i) => encodeRequest({ command: 1, requestId: i + 1, digitU8 }, true),
-    );
+    const stats = encodeRequest({ command: Command.GET_STATS, requestId: 100 }, true);
+    const statsCount = Math.ceil(1100 / stats.length);
+    const frames = [
+      ...Array.from({ length: statsCount }, () => stats),
+      ...Array.from(
+        { length: 10 },
+        (_, i) => encodeRequest({ command: 1, requestId: i + 1, digitU8 }, true),
+      ),
+    ];
     const conn = await Deno.connect(address(server));
     await conn.write(Uint8Array.from(frames.flatMap((f) => Array.from(f))));
     await conn.closeWrite();
-    const replies = framedReplies(await readAll(conn));
+    const replies = framedReplies(await readAll(conn)).slice(statsCount);
     conn.close();
     assert.deepEqual(replies.map((r) => r.requestId), Array.from({ length: 10 }, (_, i) => i + 1));
     const statuses = replies.map((r) => r.status);

@@ -66,11 +66,13 @@ export class FrameDecoder {
   private start: number;
   private end: number;
   private max: number;
+  private initial: number;
 
   /** `maxFrame` is the largest payload accepted; `initial` the starting buffer size. */
   constructor(maxFrame: number, initial?: number) {
     this.max = maxFrame;
-    this.buf = new Uint8Array(initial || Math.min(maxFrame + FRAME_HEADER, 4096));
+    this.initial = initial || Math.min(maxFrame + FRAME_HEADER, 4096);
+    this.buf = new Uint8Array(this.initial);
     this.start = 0;
     this.end = 0;
   }
@@ -80,25 +82,74 @@ export class FrameDecoder {
     return this.end - this.start;
   }
 
+  /**
+   * Bytes still to come of the frame under way: 0 between frames and while
+   * its length has not arrived (nor can it be read: `next()` says why).
+   */
+  get missing(): number {
+    const have = this.end - this.start;
+    if (have < FRAME_HEADER) return 0;
+    const length = this.length(this.start);
+    return length <= this.max ? Math.max(0, FRAME_HEADER + length - have) : 0;
+  }
+
   /** Appends a piece of the stream. */
   push(chunk: Uint8Array): void {
-    const n = chunk.length;
-    if (this.end + n > this.buf.length) {
-      // Move what is pending to the front, and grow only if that is not enough.
-      const pending = this.end - this.start;
-      let buf = this.buf;
-      if (pending + n > buf.length) {
-        let size = buf.length * 2;
-        while (size < pending + n) size *= 2;
-        buf = new Uint8Array(size);
-      }
+    this.space(chunk.length).set(chunk);
+    this.end += chunk.length;
+  }
+
+  /**
+   * A view of at least `min` free bytes after those buffered, to read the
+   * stream into directly (then `commit`), with no buffer of its own between
+   * the socket and the decoder; it may be longer. Pending bytes move to the
+   * front, and the buffer grows only if that is not enough (an empty buffer
+   * that grew for a burst shrinks back). Payloads returned earlier are
+   * invalid after this, as after `push`.
+   */
+  space(min: number): Uint8Array {
+    const pending = this.end - this.start;
+    const size = this.capacityFor(min);
+    if (size !== this.buf.length || this.end + min > size) {
+      // Move what is pending to the front, into a new buffer if the size changes.
+      const buf = size === this.buf.length ? this.buf : new Uint8Array(size);
       buf.set(this.buf.subarray(this.start, this.end), 0);
       this.buf = buf;
       this.start = 0;
       this.end = pending;
     }
-    this.buf.set(chunk, this.end);
+    return this.buf.subarray(this.end);
+  }
+
+  /** Bytes that fit after those buffered without a bigger buffer. */
+  get free(): number {
+    return this.buf.length - (this.end - this.start);
+  }
+
+  /** The buffer's size now: the memory this decoder holds. */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
+  /** The buffer's size after `space(min)`, to weigh it before asking. */
+  capacityFor(min: number): number {
+    const pending = this.end - this.start;
+    const size = this.buf.length;
+    if (pending === 0 && size > 4 * this.initial && min <= this.initial) return this.initial;
+    // Exactly what is asked (in whole KB), not doubled: the buffer is memory
+    // the server's budget counts, and one frame needs no more than itself.
+    return size >= pending + min ? size : (pending + min + 1023) & ~1023;
+  }
+
+  /** Counts `n` bytes written at the start of the last `space()` as received. */
+  commit(n: number): void {
     this.end += n;
+  }
+
+  /** The little-endian length prefix at `at` (`>>> 0` keeps a length with the top bit set positive). */
+  private length(at: number): number {
+    const b = this.buf;
+    return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
   }
 
   /**
@@ -113,8 +164,7 @@ export class FrameDecoder {
     if (have < FRAME_HEADER) return null;
     const b = this.buf;
     const s = this.start;
-    // `>>> 0` keeps a length with the top bit set positive.
-    const length = (b[s] | (b[s + 1] << 8) | (b[s + 2] << 16) | (b[s + 3] << 24)) >>> 0;
+    const length = this.length(s);
     if (length > this.max) {
       return new WireError(
         Status.FRAME_TOO_LARGE,

@@ -115,3 +115,37 @@ Deno.test("legacyMessageEnd refuses messages over the limit and impossible vtabl
   const garbageEnd = legacyMessageEnd(garbage, 65536);
   assert.ok(garbageEnd instanceof WireError, String(garbageEnd));
 });
+
+Deno.test("reading straight into the decoder: space, commit, missing, and a buffer no bigger than asked", () => {
+  const frame = encodeRequest({
+    command: Command.INFERENCE_INPUT,
+    requestId: 9,
+    digitU8: new Uint8Array(784).fill(3),
+  }, true);
+  const decoder = new FrameDecoder(16384, 1024);
+  assert.equal(decoder.missing, 0);
+  // A header promising the frame: what is missing is known, nothing is reserved.
+  let room = decoder.space(1);
+  room.set(frame.subarray(0, 12));
+  decoder.commit(12);
+  assert.equal(decoder.missing, frame.length - 12);
+  assert.equal(decoder.capacity, 1024);
+  assert.equal(decoder.capacityFor(decoder.missing), Math.ceil(frame.length / 1024) * 1024);
+  // The rest, read into the room asked for.
+  room = decoder.space(decoder.missing);
+  assert.ok(room.length >= frame.length - 12);
+  room.set(frame.subarray(12));
+  decoder.commit(frame.length - 12);
+  assert.equal(decoder.missing, 0);
+  const payload = decoder.next();
+  assert.ok(payload instanceof Uint8Array);
+  const request = decodeRequest(payload);
+  assert.ok(!(request instanceof WireError));
+  assert.equal(request.requestId, 9);
+  // Emptied after a burst, a grown buffer goes back to its first size.
+  decoder.space(64 * 1024);
+  assert.equal(decoder.capacity, 64 * 1024);
+  decoder.space(1);
+  assert.equal(decoder.capacity, 1024);
+  assert.equal(decoder.free, 1024);
+});

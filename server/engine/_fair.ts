@@ -6,6 +6,12 @@
  * board sending one digit at a time gets it into the next batch whatever the
  * flood beside it.
  *
+ * An owner with nothing waiting that pushes starts a fresh lane, and fresh
+ * lanes are served before the turn of the busy ones (fq_codel's "new flows"):
+ * however many greedy connections share the turn, a board's one digit does
+ * not wait behind one item of each; batches can then stay small (short runs,
+ * short waits) without pushing a quiet client out of the next one.
+ *
  * @module
  */
 
@@ -15,52 +21,71 @@ interface Lane<T> {
   head: number;
 }
 
-/** Per-owner FIFO lanes, taken round-robin. */
+/** Per-owner FIFO lanes, taken round-robin, lanes that were empty first. */
 export class FairQueue<T> {
-  #lanes = new Map<unknown, Lane<T>>();
+  /** Lanes whose owner had nothing waiting when it pushed, in arrival order. */
+  #fresh = new Map<unknown, Lane<T>>();
+  /** Lanes served at least once and still waiting, in turn. */
+  #turn = new Map<unknown, Lane<T>>();
   #length = 0;
+  /** Lanes with more than one item waiting: owners that queue ahead of their answers. */
+  #deep = 0;
 
   /** Items waiting, over every lane. */
   get length(): number {
     return this.#length;
   }
 
+  /** How many owners have more than one item waiting (pipelining clients, batch requests). */
+  get deepLanes(): number {
+    return this.#deep;
+  }
+
   /** Items waiting in `owner`'s lane. */
   waiting(owner: unknown): number {
-    const lane = this.#lanes.get(owner);
+    const lane = this.#fresh.get(owner) ?? this.#turn.get(owner);
     return lane ? lane.items.length - lane.head : 0;
   }
 
   /** Adds `item` at the end of `owner`'s lane. */
   push(owner: unknown, item: T): void {
-    let lane = this.#lanes.get(owner);
+    let lane = this.#fresh.get(owner) ?? this.#turn.get(owner);
     if (!lane) {
       lane = { items: [], head: 0 };
-      this.#lanes.set(owner, lane);
+      this.#fresh.set(owner, lane);
     }
     lane.items.push(item);
     this.#length++;
+    if (lane.items.length - lane.head === 2) this.#deep++;
   }
 
-  /** Takes up to `n` items, one per lane in turn; a lane served goes to the back of the turn. */
+  /**
+   * Takes up to `n` items: one from each fresh lane, then one per lane of the
+   * turn, round after round; a lane served goes to the back of the turn.
+   */
   take(n: number): T[] {
     const out: T[] = [];
-    while (out.length < n && this.#length > 0) {
-      for (const [owner, lane] of this.#lanes) {
-        out.push(lane.items[lane.head++]);
-        this.#length--;
-        // Re-inserting moves the owner behind the others for the next turn.
-        this.#lanes.delete(owner);
-        if (lane.head < lane.items.length) {
-          if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
-            lane.items = lane.items.slice(lane.head);
-            lane.head = 0;
-          }
-          this.#lanes.set(owner, lane);
+    this.#serve(this.#fresh, out, n);
+    while (out.length < n && this.#length > 0) this.#serve(this.#turn, out, n);
+    return out;
+  }
+
+  /** One item from each lane of `lanes` in order, until `out` has `n`; lanes left go to the back of the turn. */
+  #serve(lanes: Map<unknown, Lane<T>>, out: T[], n: number): void {
+    for (const [owner, lane] of lanes) {
+      if (out.length === n) return;
+      out.push(lane.items[lane.head++]);
+      this.#length--;
+      if (lane.items.length - lane.head === 1) this.#deep--;
+      // Re-inserting moves the owner behind the others for the next turn.
+      lanes.delete(owner);
+      if (lane.head < lane.items.length) {
+        if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
+          lane.items = lane.items.slice(lane.head);
+          lane.head = 0;
         }
-        if (out.length === n) break;
+        this.#turn.set(owner, lane);
       }
     }
-    return out;
   }
 }

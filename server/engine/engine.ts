@@ -148,6 +148,18 @@ export class InferenceEngine {
   }
 
   /**
+   * Where a batch of `n` digits can be written for the next `run`: the
+   * worker's shared input itself, so the run copies nothing; null when `n`
+   * is over `maxBatch`, a run is under way or no worker is up (then `run`
+   * takes a buffer of the caller's). A worker replaced in between is given
+   * a copy.
+   */
+  inputFor(n: number): Float32Array | null {
+    if (n > this.maxBatch || this.#busy || this.#restarting || !this.#current) return null;
+    return this.#current.channel.input.subarray(0, n * 784);
+  }
+
+  /**
    * Runs `n` digits (`input` holds n × 784 floats, row-major) and resolves
    * with n × 10 scores. One run at a time: the caller (the queue) waits for
    * a run to finish before starting the next; a batch over `maxBatch` runs
@@ -176,7 +188,10 @@ export class InferenceEngine {
     const spawned = this.#current;
     const { channel } = spawned;
     const { header } = channel;
-    channel.input.set(input);
+    // Nothing to copy when the batch was written in place (`inputFor`).
+    if (input.buffer !== channel.input.buffer || input.byteOffset !== channel.input.byteOffset) {
+      channel.input.set(input);
+    }
     Atomics.store(header, COUNT, n);
     const run = this.#run = nextRun(this.#run);
     Atomics.store(header, REQUEST, run);

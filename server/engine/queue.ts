@@ -2,10 +2,14 @@
  * The inference queue between the transports (board connections, HTTP) and
  * the engine instances, and the one place that decides which instance runs
  * next. Each digit waits here while every instance is busy; when one frees
- * up, everything that queued goes into its next run as one batch (up to
- * `maxBatch`), so a burst of clients costs a few runs rather than one run
- * each. A full queue answers `SERVER_BUSY` at once instead of growing
- * without bound.
+ * up, what queued goes into its next run as one batch, so a burst of
+ * clients costs a few runs rather than one run each. A batch is at most
+ * `maxBatch` digits; with `batchMs`, while some client queues more than one
+ * digit at a time, at most what the engine runs in about that long (from
+ * the measured time per digit): a digit that arrives during a run waits for
+ * at most that run and its own, so short runs keep a board's wait short
+ * beside a flood. A full queue answers `SERVER_BUSY` at once instead of
+ * growing without bound.
  *
  * The instances form one `EngineSet`; `swap()` replaces the set between two
  * dispatches: runs already started finish on the old set, which is then
@@ -65,7 +69,9 @@ export interface RunEvent {
 }
 
 interface Job {
-  pixels: Float32Array;
+  /** The digit as it came: a copy of its bytes, or its floats already clamped to 0..1. */
+  bytes: Uint8Array | null;
+  floats: Float32Array | null;
   submitted: number;
   resolve: (inference: Inference) => void;
   reject: (error: WireError) => void;
@@ -77,6 +83,11 @@ export interface QueueOptions {
   maxBatch: number;
   /** The most digits waiting; more are refused with `SERVER_BUSY`. */
   maxQueued: number;
+  /**
+   * The run time a batch aims for, in ms: batches are cut to what the
+   * engine runs in about this long. Unset: `maxBatch` alone decides.
+   */
+  batchMs?: number;
   /** Called after every run. */
   onRun?: (event: RunEvent) => void;
 }
@@ -91,13 +102,14 @@ export function normalizeDigit(
   digitU8: ArrayLike<number> | null,
   digit: ArrayLike<number> | null,
   out: Float32Array,
+  at = 0,
 ): void {
   if (digitU8) {
-    for (let i = 0; i < DIGIT_PIXELS; i++) out[i] = digitU8[i] / 255;
+    for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = digitU8[i] / 255;
   } else if (digit) {
     for (let i = 0; i < DIGIT_PIXELS; i++) {
       const v = digit[i];
-      out[i] = v > 0 ? (v < 1 ? v : 1) : 0; // NaN fails both tests and becomes 0.
+      out[at + i] = v > 0 ? (v < 1 ? v : 1) : 0; // NaN fails both tests and becomes 0.
     }
   }
 }
@@ -113,6 +125,8 @@ export class InferenceQueue {
   #idle: (() => void)[] = [];
   #retired: { set: EngineSet; closed: () => void }[] = [];
   #served = new RateWindow(10);
+  /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
+  #msPerDigit = 0;
   /** Digits answered since start. */
   served = 0;
   /** Runs since start. */
@@ -162,10 +176,20 @@ export class InferenceQueue {
         `${this.#jobs.length} digits are already waiting; try again shortly`,
       );
     }
-    const pixels = new Float32Array(DIGIT_PIXELS);
-    normalizeDigit(digitU8, digit, pixels);
+    // A byte digit waits as a copy of its 784 bytes (a quarter of its
+    // floats) and becomes floats only in the engine's own input at dispatch.
+    let bytes: Uint8Array | null = null;
+    let floats: Float32Array | null = null;
+    if (digitU8) {
+      bytes = digitU8 instanceof Uint8Array
+        ? digitU8.slice(0, DIGIT_PIXELS)
+        : Uint8Array.from({ length: DIGIT_PIXELS }, (_, i) => digitU8[i]);
+    } else {
+      floats = new Float32Array(DIGIT_PIXELS);
+      normalizeDigit(null, digit, floats);
+    }
     const promise = new Promise<Inference>((resolve, reject) => {
-      this.#jobs.push(owner, { pixels, submitted: performance.now(), resolve, reject });
+      this.#jobs.push(owner, { bytes, floats, submitted: performance.now(), resolve, reject });
     });
     this.#pump();
     return promise;
@@ -206,12 +230,31 @@ export class InferenceQueue {
     }
   }
 
-  /** Takes up to `maxBatch` queued digits and runs them on `engine`. */
+  /**
+   * The most digits the next run takes: `maxBatch`, or fewer to keep it near
+   * `batchMs` while some owner has more than one digit waiting. Clients that
+   * wait for each answer (boards, one-shot legacy clients) are best served
+   * by the fullest runs, which the engine does fastest; once someone queues
+   * ahead (a pipelining client, a flood), short runs keep a board's digit
+   * from waiting behind a long one, and the one queueing ahead pays.
+   */
+  batchLimit(): number {
+    const { maxBatch, batchMs } = this.#options;
+    if (!batchMs || this.#msPerDigit === 0 || this.#jobs.deepLanes === 0) return maxBatch;
+    return Math.max(1, Math.min(maxBatch, Math.floor(batchMs / this.#msPerDigit)));
+  }
+
+  /** Takes up to `batchLimit()` queued digits and runs them on `engine`. */
   async #dispatch(set: EngineSet, engine: InferenceEngine): Promise<void> {
-    const batch = this.#jobs.take(this.#options.maxBatch);
+    const batch = this.#jobs.take(this.batchLimit());
     const n = batch.length;
-    const input = new Float32Array(n * DIGIT_PIXELS);
-    for (let i = 0; i < n; i++) input.set(batch[i].pixels, i * DIGIT_PIXELS);
+    // Written straight into the worker's shared input when it can take it.
+    const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
+    for (let i = 0; i < n; i++) {
+      const { bytes, floats } = batch[i];
+      if (floats) input.set(floats, i * DIGIT_PIXELS);
+      else normalizeDigit(bytes, null, input, i * DIGIT_PIXELS);
+    }
     this.#running.set(set, (this.#running.get(set) ?? 0) + 1);
     const started = performance.now();
     const result = engine.run(input, n);
@@ -249,6 +292,12 @@ export class InferenceQueue {
     if (!failed) {
       this.served += n;
       this.#served.add(n);
+      // A run's fixed cost weighs on a small batch's time per digit: small
+      // runs move the average little, so it does not shrink batches further.
+      const weight = Math.min(1, n / 64);
+      this.#msPerDigit = this.#msPerDigit === 0
+        ? outcome.ms / n
+        : this.#msPerDigit + (outcome.ms / n - this.#msPerDigit) * weight;
     }
     this.#options.onRun?.({
       batchSize: n,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
 import { InferenceEngine } from "./engine.ts";
 import { type Inference, InferenceQueue, type RunEvent } from "./queue.ts";
+import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
 
@@ -120,5 +121,36 @@ Deno.test("a full queue answers SERVER_BUSY at once", async () => {
     await Promise.all(accepted);
   } finally {
     await queue.close();
+  }
+});
+
+Deno.test("with batchMs, runs shrink to about that long while a client queues ahead, not otherwise", async () => {
+  const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
+  for (const batchMs of [1e-6, undefined]) {
+    const runs: RunEvent[] = [];
+    const set = { engines: [await InferenceEngine.start(model.bytes)], version: 1 };
+    const queue = new InferenceQueue(set, {
+      maxBatch: 64,
+      maxQueued: 1000,
+      batchMs,
+      onRun: (e) => runs.push(e),
+    });
+    try {
+      // The first run measures the time per digit.
+      await submit(queue);
+      assert.equal(queue.batchLimit(), 64);
+      // 40 clients with one digit each: full runs whatever batchMs.
+      await Promise.all(Array.from({ length: 40 }, (_, i) => submit(queue, `board ${i}`)));
+      const boards = runs.splice(1).map((r) => r.batchSize);
+      assert.ok(Math.max(...boards) > 1, String(boards));
+      // One client queueing 40 ahead: with a run time far below one digit's, one digit per run.
+      await Promise.all(Array.from({ length: 40 }, () => submit(queue, "flood")));
+      const flood = runs.splice(1).map((r) => r.batchSize);
+      assert.equal(flood.reduce((a, b) => a + b, 0), 40);
+      if (batchMs) assert.ok(flood.every((n) => n === 1), String(flood));
+      else assert.ok(Math.max(...flood) > 1, String(flood));
+    } finally {
+      await queue.close();
+    }
   }
 });

@@ -22,6 +22,13 @@ import type { LoadFailure } from "./version_status.ts";
 /** WASM threads per instance by default: one (independent instances scale; threads can hang at start). */
 export const DEFAULT_THREADS = 1;
 
+/**
+ * The run time batches aim for while a client queues ahead, ms, by default:
+ * a board's digit beside a flood then waits for about two such runs (WASM
+ * batches of about a dozen digits; bench/README).
+ */
+export const DEFAULT_BATCH_MS = 3;
+
 /** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
 export async function openServing(
   options: ServerOptions,
@@ -64,6 +71,7 @@ export async function openServing(
     },
     queue: {
       maxBatch: options.maxBatch ?? 128,
+      batchMs: options.batchMs ?? DEFAULT_BATCH_MS,
       maxQueued: options.maxQueued ?? 4096,
       onRun: (event) => {
         if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);

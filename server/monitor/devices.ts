@@ -134,6 +134,8 @@ export interface DigitSample {
 export class RecentDigits {
   readonly size: number;
   #ring: (Omit<DigitSample, "pixels"> & { bytes: Uint8Array })[] = [];
+  /** Where the next digit goes once the ring is full. */
+  #next = 0;
 
   constructor(size = 16) {
     this.size = size;
@@ -147,22 +149,34 @@ export class RecentDigits {
     score: number,
     protocol: string,
   ): void {
-    // Every request comes through here: copy only, encode when the dashboard asks.
-    const bytes = new Uint8Array(784);
-    if (digitU8) {
+    // Every request comes through here: copy into a slot of the ring (no
+    // allocation once it is full), encode only when the dashboard asks.
+    let slot = this.#ring.length < this.size ? null : this.#ring[this.#next];
+    if (!slot) {
+      slot = { bytes: new Uint8Array(784), predicted, score, protocol, at: 0 };
+      this.#ring.push(slot);
+    } else {
+      this.#next = (this.#next + 1) % this.size;
+    }
+    const bytes = slot.bytes;
+    if (digitU8 instanceof Uint8Array) bytes.set(digitU8.subarray(0, 784));
+    else if (digitU8) {
       for (let i = 0; i < 784; i++) bytes[i] = digitU8[i];
     } else if (digit) {
       for (let i = 0; i < 784; i++) {
         const v = digit[i];
         bytes[i] = v > 0 ? (v < 1 ? Math.round(v * 255) : 255) : 0;
       }
-    }
-    this.#ring.push({ bytes, predicted, score, protocol, at: Date.now() });
-    if (this.#ring.length > this.size) this.#ring.shift();
+    } else bytes.fill(0);
+    slot.predicted = predicted;
+    slot.score = score;
+    slot.protocol = protocol;
+    slot.at = Date.now();
   }
 
   list(): DigitSample[] {
-    return this.#ring.map(({ bytes, ...rest }) => ({
+    const oldestFirst = [...this.#ring.slice(this.#next), ...this.#ring.slice(0, this.#next)];
+    return oldestFirst.map(({ bytes, ...rest }) => ({
       ...rest,
       pixels: btoa(String.fromCharCode(...bytes)),
     }));

@@ -21,7 +21,8 @@
  * - A connection over a cap (`BoardLimits`: all connections, one address,
  *   bytes buffered) gets `SERVER_BUSY` in its protocol once its first 12
  *   bytes tell which, then a close; one over its share of the queue gets
- *   `SERVER_BUSY` for those requests and goes on.
+ *   `SERVER_BUSY` for those requests and is not read again until it is
+ *   under its share.
  *
  * @example
  * ```ts ignore
@@ -34,12 +35,12 @@
  */
 import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { detectFraming, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
+import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { RequestHandler, RequestOrigin } from "../handler.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";
-import { beforeDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 import type {
   BoardLimits,
   ConnectionEvent,
@@ -74,9 +75,10 @@ export interface ConnectionContext {
 
 /**
  * One read's most bytes: a burst of pipelined frames is taken (and queued) in
- * one go. A connection whose reads come in small pieces (a board's one
- * request at a time, a dripping client) reads into a small buffer instead,
- * so thousands of them hold little; a read that fills it brings back the big one.
+ * a few goes. A read that did not fill its buffer (a board's one request at a
+ * time, a dripping client) is followed by a small one, so thousands of slow
+ * connections hold little memory that the buffer budget does not count; a
+ * read that fills its buffer brings back the big one.
  */
 const READ_SIZE = 16 * 1024;
 const SMALL_READ_SIZE = 1024;
@@ -98,6 +100,8 @@ export class Connection {
   /** When the message under way began (before the first byte: the accept); null between framed messages. */
   #messageStart: number | null = performance.now();
   #lastRead = performance.now();
+  /** The read deadline: a whole message's, or the idle one between framed messages. */
+  #deadline = new Deadline();
 
   /** `refusal`: refuse this connection (it is over the global cap) once its protocol is known. */
   constructor(
@@ -130,7 +134,10 @@ export class Connection {
 
   /** Reads and answers requests until the connection ends. Never throws. */
   async serve(): Promise<void> {
-    let buf = new Uint8Array(READ_SIZE);
+    // Until the protocol is known, and for legacy messages, reads go to a
+    // buffer of their own; framed reads go straight into the frame decoder.
+    let buf = new Uint8Array(SMALL_READ_SIZE);
+    let filled = false;
     try {
       if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
       while (!this.#replies.closed && !this.#closing) {
@@ -138,7 +145,24 @@ export class Connection {
         const deadline = this.#messageStart !== null
           ? this.#messageStart + this.#ctx.readTimeoutMs
           : this.#lastRead + this.#ctx.idleTimeoutMs;
-        const n = await beforeDeadline(this.#conn.read(buf), deadline - performance.now());
+        let into: Uint8Array;
+        if (this.#frames) {
+          // While data pours in, room for a big read; otherwise the room
+          // there is: a header promising 16 KB does not reserve it.
+          const room = filled
+            ? READ_SIZE
+            : Math.max(1, Math.min(SMALL_READ_SIZE, this.#frames.free));
+          // The room is charged before it is made: a burst cannot grow the
+          // buffer past the budget, however little of it then arrives.
+          if (!this.#account(Math.max(this.#held(), this.#frames.capacityFor(room)))) break;
+          into = this.#frames.space(room);
+        } else {
+          const want = filled ? READ_SIZE : SMALL_READ_SIZE;
+          if (buf.length !== want) buf = new Uint8Array(want);
+          into = buf;
+        }
+        this.#deadline.set(deadline);
+        const n = await this.#deadline.race(this.#conn.read(into));
         if (n === "timeout") {
           if (buffered > 0 && !this.#refusal) {
             this.#event("read-timeout");
@@ -166,13 +190,8 @@ export class Connection {
           }
           break;
         }
-        const chunk = buf.subarray(0, n);
-        if (!(await this.#take(chunk))) break;
-        if (n === buf.length) {
-          if (buf.length < READ_SIZE) buf = new Uint8Array(READ_SIZE);
-        } else if (n < SMALL_READ_SIZE && buf.length > SMALL_READ_SIZE) {
-          buf = new Uint8Array(SMALL_READ_SIZE);
-        }
+        filled = n === into.length;
+        if (!(await this.#take(into.subarray(0, n), into !== buf))) break;
       }
     } catch (e) {
       if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
@@ -184,6 +203,7 @@ export class Connection {
     } finally {
       // Every reply owed is written before the close; a write that stalls
       // past its deadline aborts instead.
+      this.#deadline.clear();
       await this.#replies.end();
       this.#client.release();
       this.#ctx.limits.charge(-this.#charged);
@@ -200,13 +220,17 @@ export class Connection {
     await this.#replies.end();
   }
 
-  /** Takes one chunk of the stream; false when the connection is to close. */
-  async #take(chunk: Uint8Array): Promise<boolean> {
+  /**
+   * Takes one chunk of the stream (`decoded`: it was read into the frame
+   * decoder's own space); false when the connection is to close.
+   */
+  async #take(chunk: Uint8Array, decoded: boolean): Promise<boolean> {
     const now = performance.now();
     this.#lastRead = now;
     // A message's clock starts at its first byte.
     if (this.#buffered() === 0) this.#messageStart = now;
-    if (this.#frames) this.#frames.push(chunk);
+    if (decoded) this.#frames!.commit(chunk.length);
+    else if (this.#frames) this.#frames.push(chunk);
     // A first chunk is not copied yet: a framed one goes straight to its decoder.
     else this.#head = this.#head.length === 0 ? chunk : concat(this.#head, chunk);
     if (this.#client.awaitingHeader) {
@@ -234,7 +258,11 @@ export class Connection {
         return false;
       }
       if (this.#mode === "framed") {
-        this.#frames = new FrameDecoder(this.#ctx.maxFrame);
+        // Sized for a board's request; a pipelining client's grows.
+        this.#frames = new FrameDecoder(
+          this.#ctx.maxFrame,
+          Math.min(this.#ctx.maxFrame + FRAME_HEADER, 1024),
+        );
         this.#frames.push(this.#head);
         this.#head = new Uint8Array(0);
       }
@@ -256,22 +284,35 @@ export class Connection {
     if (this.#frames.buffered === 0) this.#messageStart = null;
     else if (served > 0) this.#messageStart = now;
     this.#account();
+    // Not read further while its replies are not being read, or while it has
+    // its share of the queue: what it sends meanwhile waits in the socket,
+    // instead of being read only to be refused, over and over, at the cost of
+    // everyone else's time on the event loop.
     if (this.#replies.outstanding >= this.#ctx.maxPipelined) {
-      const paused = performance.now();
-      await this.#replies.below(this.#ctx.maxPipelined);
-      // Time the server spent not reading is not the client's.
-      const waited = performance.now() - paused;
-      if (this.#messageStart !== null) this.#messageStart += waited;
-      this.#lastRead += waited;
+      await this.#paused(this.#replies.below(this.#ctx.maxPipelined));
     }
+    if (this.#share.full) await this.#paused(this.#share.whenUnder());
     return true;
   }
 
-  /** Charges the bytes buffered now to the shared budget; false (after refusing) when over it. */
-  #account(): boolean {
-    const buffered = this.#buffered();
-    if (this.#ctx.limits.charge(buffered - this.#charged)) {
-      this.#charged = buffered;
+  /** Waits for `resume`; the time the server spent not reading is not the client's. */
+  async #paused(resume: Promise<void>): Promise<void> {
+    const paused = performance.now();
+    await resume;
+    const waited = performance.now() - paused;
+    if (this.#messageStart !== null) this.#messageStart += waited;
+    this.#lastRead += waited;
+  }
+
+  /**
+   * Charges the memory held for unfinished messages to the shared budget:
+   * `bytes`, or by default what is held now (a framed connection's whole
+   * decoder buffer while a message is under way, not only the bytes in it);
+   * false (after refusing) when over it.
+   */
+  #account(bytes = this.#held()): boolean {
+    if (this.#ctx.limits.charge(bytes - this.#charged)) {
+      this.#charged = bytes;
       return true;
     }
     this.#event("buffer-budget");
@@ -287,6 +328,11 @@ export class Connection {
 
   #buffered(): number {
     return this.#frames ? this.#frames.buffered : this.#head.length;
+  }
+
+  #held(): number {
+    if (!this.#frames) return this.#head.length;
+    return this.#frames.buffered > 0 ? this.#frames.capacity : 0;
   }
 
   #makeOrigin(protocol: "legacy" | "framed"): RequestOrigin {

@@ -1,35 +1,81 @@
 /**
- * A socket operation raced against a deadline, for the board port's read and
- * write deadlines: Deno cannot cancel one read or write, so the operation
- * left behind is let settle on its own (it rejects once its connection is
- * closed) and its rejection is ignored.
+ * A connection's deadline for its reads or its writes, raced against each
+ * socket operation. Deno cannot cancel one read or write, so the operation
+ * left behind at a timeout is let settle on its own (it rejects once its
+ * connection is closed) and its rejection is ignored.
+ *
+ * The deadline moves with almost every read (a message's clock, then the
+ * idle clock), so it keeps one timer per connection and does not re-arm it
+ * when the deadline moves later: the timer wakes at the old time, finds the
+ * new one and sleeps again. A request costs no timer of its own, which was a
+ * good part of the event loop's time per request.
  *
  * @example
  * ```ts
- * import { beforeDeadline } from "./deadline.ts";
+ * import { Deadline } from "./deadline.ts";
  *
- * const result = await beforeDeadline(new Promise((r) => setTimeout(() => r(1), 50)), 10);
+ * const deadline = new Deadline();
+ * deadline.set(performance.now() + 10);
+ * const result = await deadline.race(new Promise((r) => setTimeout(() => r(1), 50)));
  * console.log(result); // "timeout"
+ * deadline.clear();
  * ```
  * @module
  */
 
-/** `work`'s result, or "timeout" when `ms` pass first. */
-export async function beforeDeadline<T>(work: Promise<T>, ms: number): Promise<T | "timeout"> {
-  if (ms <= 0) {
-    work.catch(() => {});
-    return "timeout";
+/** setTimeout takes at most a signed 32-bit delay. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/** A movable deadline on `performance.now()`'s clock, with one timer. */
+export class Deadline {
+  #at = Infinity;
+  /** When the timer is due; Infinity when none is set. */
+  #armedFor = Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the race under way, if one is. */
+  #expire: ((value: "timeout") => void) | null = null;
+
+  /** Sets the deadline to `at` (ms on `performance.now()`'s clock; Infinity for none). */
+  set(at: number): void {
+    this.#at = at;
+    if (at < this.#armedFor) this.#arm();
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"timeout">((resolve) => {
-    // setTimeout takes at most a signed 32-bit delay.
-    timer = setTimeout(() => resolve("timeout"), Math.min(ms, 2 ** 31 - 1));
-  });
-  try {
-    const result = await Promise.race([work, deadline]);
+
+  /** `work`'s result, or "timeout" when the deadline passes first (or already has). */
+  async race<T>(work: Promise<T>): Promise<T | "timeout"> {
+    if (performance.now() >= this.#at) {
+      work.catch(() => {});
+      return "timeout";
+    }
+    const timeout = new Promise<"timeout">((resolve) => this.#expire = resolve);
+    const result = await Promise.race([work, timeout]);
+    this.#expire = null;
     if (result === "timeout") work.catch(() => {});
     return result;
-  } finally {
-    clearTimeout(timer);
+  }
+
+  /** Stops the timer (the connection is done). */
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    this.#at = Infinity;
+  }
+
+  #arm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#armedFor = this.#at;
+    if (this.#at === Infinity) return;
+    const delay = Math.min(Math.max(0, this.#at - performance.now()), MAX_DELAY);
+    this.#timer = setTimeout(() => this.#fire(), delay);
+  }
+
+  #fire(): void {
+    this.#timer = undefined;
+    this.#armedFor = Infinity;
+    // Moved later since the timer was set: sleep until the new time.
+    if (performance.now() < this.#at) this.#arm();
+    else this.#expire?.("timeout");
   }
 }

@@ -145,6 +145,7 @@ export class BoardLimits {
 export class QueueShare {
   #limits: BoardLimits;
   #queued = 0;
+  #waiters: (() => void)[] = [];
 
   constructor(limits: BoardLimits) {
     this.#limits = limits;
@@ -169,9 +170,23 @@ export class QueueShare {
     return null;
   }
 
+  /** Whether the connection has its share waiting or running: its next digit would be refused. */
+  get full(): boolean {
+    return this.#queued >= this.#limits.shareSize(this.#queued === 0);
+  }
+
+  /** Resolves once the connection is under its share again (at the latest when its digits are answered). */
+  whenUnder(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
   /** One admitted digit has left the queue. */
   release(): void {
     if (--this.#queued === 0) this.#limits.busyChanged(-1);
+    if (this.#waiters.length > 0 && !this.full) {
+      for (const resolve of this.#waiters.splice(0)) resolve();
+    }
   }
 }
 

@@ -71,6 +71,32 @@ Deno.test("a good client beside 20 pipelining flooders gets its replies, not SER
   });
 });
 
+Deno.test("a connection with its share queued is not read until under it: few refusals, no churn", async () => {
+  await withServer({ maxQueued: 64, minQueueShare: 16 }, async (server) => {
+    const conn = await Deno.connect(address(server));
+    const [bytes] = await Promise.all([
+      readAll(conn),
+      writeAll(conn, framedBatch(2000)).then(() => conn.closeWrite()),
+    ]);
+    conn.close();
+    const { replies } = splitFramed(bytes);
+    assert.equal(replies.length, 2000);
+    const busy = replies.filter((r) => r.status === Status.SERVER_BUSY).length;
+    assert.equal(replies.filter((r) => r.status === Status.OK).length, 2000 - busy);
+    // Read as fast as it arrives, long runs of frames would find the 64
+    // places taken; paused at its share, a run of refusals is at most what
+    // one read holds (16 KB, and the decoder's spare room: under 2 × 16 KB).
+    let run = 0;
+    let longest = 0;
+    for (const r of replies) {
+      run = r.status === Status.SERVER_BUSY ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    const perRead = Math.ceil((2 * 16 * 1024) / (framedBatch(1).length));
+    assert.ok(longest <= perRead, `${longest} refusals in a row, more than ${perRead}`);
+  });
+});
+
 Deno.test("connections over the per-address cap get SERVER_BUSY in their protocol, then a close", async () => {
   const events: ConnectionEvent[] = [];
   await withServer(
@@ -166,6 +192,41 @@ Deno.test("the budget of buffered bytes refuses what would pass it, and is given
       assert.equal(ok.reply.status, Status.OK);
       ok.conn.close();
       assert.deepEqual(events.map((e) => e.reason), ["buffer-budget"]);
+    },
+  );
+});
+
+Deno.test("the budget counts the memory a framed message holds, and a promised size reserves none of it", async () => {
+  const events: ConnectionEvent[] = [];
+  await withServer(
+    { maxBufferedBytes: 40_000, messageTimeoutMs: 3000, onConnection: (e) => events.push(e) },
+    async (server) => {
+      // 30 frames begun: a length promising 16 KB, a root offset and MNST.
+      const start = new Uint8Array(12);
+      new DataView(start.buffer).setUint32(0, 16 * 1024, true);
+      new DataView(start.buffer).setUint32(4, 8, true);
+      start.set([77, 78, 83, 84], 8);
+      const waiting: Deno.Conn[] = [];
+      for (let i = 0; i < 30; i++) {
+        const conn = await Deno.connect(address(server));
+        await writeAll(conn, start);
+        waiting.push(conn);
+      }
+      await sleep(200);
+      // Each holds a small buffer, not the 16 KB promised: a good client is served.
+      const ok = await openWithRequest(server.addr.port);
+      assert.equal(ok.reply.status, Status.OK);
+      ok.conn.close();
+      assert.equal(events.length, 0);
+      // 16,000 bytes of a frame hold a 16 KB buffer: past the budget with the others.
+      const big = await Deno.connect(address(server));
+      await writeAll(big, Uint8Array.of(...start, ...new Uint8Array(16_000 - 12)));
+      const { replies } = splitFramed(await readAll(big));
+      big.close();
+      assert.equal(replies[0]?.status, Status.SERVER_BUSY);
+      assert.match(replies[0].error, /budget/);
+      assert.deepEqual(events.map((e) => e.reason), ["buffer-budget"]);
+      for (const c of waiting) c.close();
     },
   );
 });

@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { beforeDeadline } from "./deadline.ts";
+import { Deadline } from "./deadline.ts";
 
 /** One reply's place in the order. */
 export interface ReplySlot {
@@ -51,6 +51,7 @@ export class OrderedReplies {
   #ending = false;
   #closed = false;
   #waiters: (() => void)[] = [];
+  #deadline = new Deadline();
 
   constructor(conn: Deno.Conn, options: OrderedRepliesOptions) {
     this.#conn = conn;
@@ -154,10 +155,8 @@ export class OrderedReplies {
   async #write(bytes: Uint8Array): Promise<void> {
     let written = 0;
     while (written < bytes.length) {
-      const n = await beforeDeadline(
-        this.#conn.write(bytes.subarray(written)),
-        this.#options.writeTimeoutMs,
-      );
+      this.#deadline.set(performance.now() + this.#options.writeTimeoutMs);
+      const n = await this.#deadline.race(this.#conn.write(bytes.subarray(written)));
       if (n === "timeout") {
         this.#options.onWriteTimeout?.();
         throw new Deno.errors.TimedOut("a write made no progress");
@@ -169,6 +168,7 @@ export class OrderedReplies {
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#deadline.clear();
     this.#slots.length = 0;
     try {
       this.#conn.close();

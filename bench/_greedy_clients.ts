@@ -1,0 +1,89 @@
+/**
+ * Greedy clients of the board port, for `bench:limits neighbours`, in a
+ * Worker so that their replies cost the measuring client's event loop
+ * nothing: framed clients that keep `depth` requests outstanding (one more
+ * for each reply), and clients that send without ever reading (connecting
+ * again whenever the server closes them). Posted `{port, flooders,
+ * nonReaders, depth}` it starts them; posted "stop", it stops them and posts
+ * the flooders' replies counted by status.
+ *
+ * @example
+ * ```ts ignore
+ * const greedy = new Worker(new URL("./_greedy_clients.ts", import.meta.url), { type: "module" });
+ * greedy.postMessage({ port: 32001, flooders: 20, nonReaders: 20, depth: 256 });
+ * greedy.postMessage("stop");
+ * greedy.onmessage = (e) => console.log(e.data); // { OK: 10027, SERVER_BUSY: 2037, ... }
+ * ```
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { decodeReply } from "../shared/codec.ts";
+import { statusName, WireError } from "../shared/errors.ts";
+import { FrameDecoder } from "../shared/frame.ts";
+import { framedBatch, writeAll } from "../server/_test_server.ts";
+
+type Counts = Record<string, number>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A greedy framed client: keeps `depth` requests outstanding (one more for
+ * each reply) until `stop.done`; counts its replies by status.
+ */
+async function flooder(port: number, depth: number, stop: { done: boolean }, counts: Counts) {
+  const window = framedBatch(depth);
+  const size = window.length / depth;
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const frames = new FrameDecoder(1 << 20);
+  const buf = new Uint8Array(64 * 1024);
+  try {
+    await writeAll(conn, window);
+    while (!stop.done) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      frames.push(buf.subarray(0, n));
+      let replies = 0;
+      for (let p = frames.next(); p !== null; p = frames.next(), replies++) {
+        const reply = p instanceof WireError ? p : decodeReply(p);
+        const key = reply instanceof WireError ? "invalid" : statusName(reply.status);
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+      if (replies) await writeAll(conn, window.subarray(0, replies * size));
+    }
+  } catch { /* closed by the server */ }
+  conn.close();
+}
+
+/** A client that sends without ever reading; connects again whenever the server closes it. */
+async function nonReader(port: number, stop: { done: boolean }, counts: Counts) {
+  const flood = framedBatch(5000);
+  while (!stop.done) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await writeAll(conn, flood).catch(() => {});
+    // Blocked until the server closes it at its write deadline (or the scenario ends).
+    await conn.read(new Uint8Array(0)).catch(() => {});
+    while (!stop.done && await conn.write(new Uint8Array(1)).then(() => true, () => false)) {
+      await sleep(100);
+    }
+    counts.nonReaderCloses = (counts.nonReaderCloses ?? 0) + 1;
+    conn.close();
+  }
+}
+
+const stop = { done: false };
+const counts: Counts = {};
+let running: Promise<void>[] = [];
+
+self.onmessage = async (e: MessageEvent) => {
+  if (e.data === "stop") {
+    stop.done = true;
+    await Promise.all(running);
+    self.postMessage(counts);
+    return;
+  }
+  const { port, flooders, nonReaders, depth } = e.data;
+  running = [
+    ...Array.from({ length: flooders }, () => flooder(port, depth, stop, counts)),
+    ...Array.from({ length: nonReaders }, () => nonReader(port, stop, counts)),
+  ];
+};
