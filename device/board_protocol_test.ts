@@ -222,16 +222,16 @@ Deno.test("100 requests in each protocol, switched at the REPL: one request buff
       // only buffer written is the piece of floats, made once.
       assert.deepEqual(
         [stats.toStringBuffers, stats.largestWrite, stats.connects, stats.openSockets],
-        [1, 28 * 4, 100, 0],
+        [1, 14 * 4, 100, 0],
       );
       assert.equal(stats.bytesWritten, 100 * LEGACY_BYTES);
       await board.answer(`setServer("127.0.0.1", ${port}, "framed")`, /^server/);
       await classify(board, 0, 100);
       stats = await board.stats();
-      // Framed writes 128-byte pieces of the one request buffer on one connection.
+      // Framed writes 64-byte pieces of the one request buffer on one connection.
       assert.deepEqual(
         [stats.toStringBuffers, stats.largestWrite, stats.connects, stats.openSockets],
-        [2, 128, 101, 1],
+        [2, 64, 101, 1],
       );
       assert.equal(stats.bytesWritten, 100 * LEGACY_BYTES + 100 * FRAMED_BYTES);
       assert.equal(stats.timers, 0);

@@ -105,10 +105,10 @@ const enum C {
   MIN_PAYLOAD = 8,
   /** The identifier, "MNST", read as a little-endian 32-bit integer. */
   MAGIC = 0x54534e4d,
-  /** Legacy: floats per piece sent, a row (784 = 28 × 28): 112 bytes at a time. */
-  PIECE = 28,
-  /** Framed: bytes per piece sent. */
-  CHUNK = 128,
+  /** Legacy: floats per piece sent, half a row (784 = 56 × 14): 56 bytes at a time. */
+  PIECE = 14,
+  /** Framed: bytes per piece sent; each sits in the socket as a string until sent. */
+  CHUNK = 64,
 }
 
 /** Options of `Inference`. */
