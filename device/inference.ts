@@ -33,7 +33,7 @@
  * bytes as floats, a piece at a time. The id, token and client are filled
  * in for every request, whichever the protocol: legacy simply never sends
  * those bytes. So switching (`legacy`, then `reset()`) costs nothing but the
- * legacy piece, made by the first legacy request.
+ * legacy piece, made by the first legacy request and dropped by `reset()`.
  *
  * Events: `reply` `(scores: Float32Array, inferenceMs: number,
  * transactionMs: number)`, the scores array being the same one every time;
