@@ -9,7 +9,7 @@ import { Logger } from "../server/log.ts";
 import { type InferenceServer, startServer } from "../server/server.ts";
 import { Command, type DecodedRequest, decodeRequest, encodeReply } from "../shared/codec.ts";
 import { FrameDecoder } from "../shared/frame.ts";
-import { Board, firmwareFor } from "./harness.ts";
+import { Board, firmwareFor, withStorage } from "./harness.ts";
 
 const TOKEN = "0123456789abcdef0123456789ABCDEF";
 
@@ -88,21 +88,6 @@ class RecordingServer {
   }
 }
 
-async function send(board: Board, code = "test()", until = /^Predicted/): Promise<string> {
-  const from = board.lines.length;
-  await board.repl(code);
-  return await board.waitFor(until, { from });
-}
-
-async function withStorage(fn: (file: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(`${dir}/flash.json`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("framed requests carry the token, and the client (name and VERSION) on a connection's first only", async () => {
   const server = new RecordingServer();
   try {
@@ -110,8 +95,8 @@ Deno.test("framed requests carry the token, and the client (name and VERSION) on
     const board = await Board.start(firmware.code);
     try {
       await board.waitFor(/^Ready/);
-      await send(board);
-      await send(board);
+      await board.answer();
+      await board.answer();
       assert.equal(server.requests.length, 2);
       const [first, second] = server.requests.map((r) => r.request);
       assert.equal(first.client, `mnist-device ${firmware.version}`);
@@ -122,17 +107,17 @@ Deno.test("framed requests carry the token, and the client (name and VERSION) on
 
       // setToken: none, then another; each request carries what is set.
       assert.equal(
-        await send(board, 'setToken("")', /^server/),
+        await board.answer('setToken("")', /^server/),
         "server 127.0.0.1:" +
           `${server.port}, framed, token none (saved)`,
       );
-      await send(board);
+      await board.answer();
       const other = "Z".repeat(32);
-      await send(board, `setToken("${other}")`, /^server/);
-      await send(board);
+      await board.answer(`setToken("${other}")`, /^server/);
+      await board.answer();
       assert.deepEqual(server.requests.slice(2).map((r) => r.request.token), ["", other]);
       assert.equal(
-        await send(board, 'setToken("short")', /^Need/),
+        await board.answer('setToken("short")', /^Need/),
         'Need 32 chars or ""',
       );
       assert.deepEqual(board.matching(/Uncaught|HARNESS/), []);
@@ -151,7 +136,7 @@ Deno.test("a close while idle is normal: no line, no back-off, the next request 
     const board = await Board.start(firmware.code);
     try {
       await board.waitFor(/^Ready/);
-      await send(board);
+      await board.answer();
       const from = board.lines.length;
       server.closeConnections();
       // Long enough for the close to reach the board.
@@ -159,8 +144,8 @@ Deno.test("a close while idle is normal: no line, no back-off, the next request 
       assert.deepEqual(board.lines.slice(from), []);
       // At once, not after a back-off: polling sends as soon as it is asked.
       // The second bundled digit is a 1; this server says 3 to everything.
-      assert.equal(await send(board, "start(60)"), "Predicted: 3, expected: 1");
-      await send(board, "stop()", /^Stopped/);
+      assert.equal(await board.answer("start(60)"), "Predicted: 3, expected: 1");
+      await board.answer("stop()", /^Stopped/);
       assert.deepEqual(server.requests.map((r) => r.conn), [1, 2]);
       // The new connection's first request says who it is again; no token was set.
       assert.equal(server.requests[1].request.client, `mnist-device ${firmware.version}`);
@@ -181,8 +166,8 @@ Deno.test("a kept connection closed as a request goes out: sent again on a new o
     const board = await Board.start(firmware.code);
     try {
       await board.waitFor(/^Ready/);
-      await send(board);
-      assert.equal(await send(board), "Predicted: 3, expected: 1");
+      await board.answer();
+      assert.equal(await board.answer(), "Predicted: 3, expected: 1");
       // The same request, twice: on the kept connection, then on a new one with `client`.
       assert.deepEqual(server.requests.map((r) => r.conn), [1, 1, 2]);
       const [, lost, again] = server.requests.map((r) => r.request);
@@ -213,36 +198,38 @@ Deno.test("setServer and setToken are kept in Storage and survive a reboot; conf
       try {
         await board.waitFor(/^Ready/);
         assert.equal(
-          await send(board, "config()", /^server/),
+          await board.answer("config()", /^server/),
           `server 127.0.0.1:${real.addr.port}, framed, token none`,
         );
-        assert.match(await send(board), /^Predicted: 0, expected: 0$/);
+        assert.match(await board.answer(), /^Predicted: 0, expected: 0$/);
         assert.equal(
-          await send(board, `setServer("127.0.0.1", ${other.port})`, /^server/),
+          await board.answer(`setServer("127.0.0.1", ${other.port})`, /^server/),
           `server 127.0.0.1:${other.port} (saved), framed, token none`,
         );
-        await send(board, `setToken("${TOKEN}")`, /^server/);
-        await send(board);
+        await board.answer(`setToken("${TOKEN}")`, /^server/);
+        await board.answer();
         assert.equal(other.requests.length, 1);
         assert.equal(other.requests[0].request.token, TOKEN);
-        assert.equal(await send(board, 'setServer("")', /^Need/), "Need host");
-        assert.equal(await send(board, 'setServer("h", 70000)', /^Need/), "Need port 1..65535");
+        assert.equal(await board.answer('setServer("")', /^Need/), "Need host");
+        assert.equal(await board.answer('setServer("h", 70000)', /^Need/), "Need port 1..65535");
       } finally {
         await board.close();
       }
       // The reboot: the same flash, a fresh interpreter.
       board = await Board.start(firmware.code, { storageFile });
       try {
-        assert.equal(
-          await board.waitFor(/^mnist-device/),
-          `mnist-device ${firmware.version} framed 127.0.0.1:${other.port}`,
-        );
+        assert.equal(await board.waitFor(/^mnist-device/), `mnist-device ${firmware.version}`);
         await board.waitFor(/^Ready/);
+        // Start-up says where it sends, from Storage.
         assert.equal(
-          await send(board, "config()", /^server/),
+          board.lines[1],
           `server 127.0.0.1:${other.port} (saved), framed, token set (saved)`,
         );
-        await send(board);
+        assert.equal(
+          await board.answer("config()", /^server/),
+          `server 127.0.0.1:${other.port} (saved), framed, token set (saved)`,
+        );
+        await board.answer();
         assert.equal(other.requests.length, 2);
         assert.equal(other.requests[1].request.token, TOKEN);
         // Undoing: erase the file, reboot, and the built-in settings are back.
@@ -254,7 +241,7 @@ Deno.test("setServer and setToken are kept in Storage and survive a reboot; conf
       try {
         await board.waitFor(/^Ready/);
         assert.equal(
-          await send(board, "config()", /^server/),
+          await board.answer("config()", /^server/),
           `server 127.0.0.1:${real.addr.port}, framed, token none`,
         );
       } finally {

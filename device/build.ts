@@ -1,9 +1,10 @@
 /**
  * Builds the firmware: bundles `firmware.ts` with the shared codec, unchanged,
  * into one minified file for the Espruino interpreter, with the board's
- * settings fixed in (esbuild `define`), then checks it: it must parse, keep
- * to the Espruino subset (`check_subset.ts`) and fit the 6 KB budget, or the
- * build fails.
+ * settings fixed in (esbuild `define`) as its defaults, then checks it: it
+ * must parse, keep to the Espruino subset (`check_subset.ts`) and fit the
+ * 6 KB budget, or the build fails. Every bundle carries both protocols, with
+ * the request templates of both; `--protocol` is the one it starts with.
  *
  * `deno task build --server HOST[:PORT] [--protocol framed|legacy] [--ssid
  * NAME --password PASS] [--poll SECONDS] [--token T] [--out
@@ -36,6 +37,7 @@
  * @module
  */
 import * as esbuild from "esbuild";
+import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
@@ -81,6 +83,9 @@ export const OWN_PROPERTIES = [
   "next",
   "reset",
   // device/inference.ts
+  "legacy",
+  "piece",
+  "pieceBytes",
   "busy",
   "retryAt",
   "wait",
@@ -133,7 +138,12 @@ export interface Firmware {
 
 /** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
 export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
-  const request = requestTemplate(settings.protocol, clientName(BUILD_ID_PLACEHOLDER));
+  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER));
+  // The board keeps one buffer, a framed request, for both protocols: the
+  // digit must be its end, where legacy's last float comes from.
+  if (request.digitAt + DIGIT_PIXELS !== request.size) {
+    throw new BuildError("the framed request template does not end with the digit");
+  }
   return {
     entryPoints: [new URL("./firmware.ts", import.meta.url).pathname],
     bundle: true,
@@ -155,7 +165,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       SERVER_HOST: JSON.stringify(settings.host),
       SERVER_PORT: String(settings.port),
       PROTOCOL: JSON.stringify(settings.protocol),
-      LEGACY: String(settings.protocol === "legacy"),
+      LEGACY_HEAD: JSON.stringify(requestTemplate("legacy").head),
       REQUEST_SIZE: String(request.size),
       REQUEST_HEAD: JSON.stringify(request.head),
       DIGIT_AT: String(request.digitAt),
@@ -215,7 +225,7 @@ export async function buildFirmware(
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
   const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
-    JSON.stringify(requestTemplate(settings.protocol, clientName(id)).head)
+    JSON.stringify(requestTemplate("framed", clientName(id)).head)
   );
   const code = bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build);
   const violations = checkSubset(code);
@@ -247,10 +257,12 @@ export async function writeFirmware(firmware: Firmware, path: string): Promise<v
 export function describe(firmware: Firmware, path: string): string {
   const s = firmware.settings;
   return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
-    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, ${s.protocol} to ` +
-    `${s.host}:${s.port}, WiFi ${s.ssid ? `"${s.ssid}"` : "as saved on the board"}` +
+    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, both protocols, ` +
+    `${s.protocol} by default, to ${s.host}:${s.port}, WiFi ${
+      s.ssid ? `"${s.ssid}"` : "as saved on the board"
+    }` +
     (s.poll ? `, polling every ${s.poll} s` : "") +
-    (s.token ? ", token built in" : "");
+    (s.token ? `, token built in${s.protocol === "legacy" ? " (for framed)" : ""}` : "");
 }
 
 const USAGE = `deno task build --server HOST[:PORT] [flags]
@@ -259,7 +271,8 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
-  --check                build both protocols with example settings, check them, write nothing
+  --check                build with the longest settings, starting framed and legacy,
+                         check both, write nothing
   --help                 this text`;
 
 /** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
@@ -286,10 +299,9 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (flags.check) {
+      // One bundle carries both protocols; the built-in one is only its default.
       for (const protocol of ["framed", "legacy"] as const) {
-        // Legacy requests carry no token.
-        const token = protocol === "framed" ? EXAMPLE_SETTINGS.token : "";
-        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol, token });
+        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
         console.log(describe(firmware, `(${protocol}, not written)`) + ", in the Espruino subset");
       }
       return 0;

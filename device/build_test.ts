@@ -9,6 +9,7 @@ import {
   SIZE_BUDGET,
 } from "./build.ts";
 import { checkSubset } from "./check_subset.ts";
+import { requestTemplate } from "./request.ts";
 import type { Settings } from "./settings.ts";
 
 const SETTINGS: Settings = {
@@ -21,11 +22,10 @@ const SETTINGS: Settings = {
   poll: 0,
 };
 
-Deno.test("both protocols fit the 6 KB budget with the longest WiFi settings, in the subset", async () => {
+Deno.test("the bundle fits the 6 KB budget with the longest settings and a token, in the subset, starting either way", async () => {
+  assert.equal(EXAMPLE_SETTINGS.token.length, 32);
   for (const protocol of ["framed", "legacy"] as const) {
-    const token = protocol === "framed" ? EXAMPLE_SETTINGS.token : "";
-    assert.equal(token.length, protocol === "framed" ? 32 : 0);
-    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol, token });
+    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
     assert.ok(firmware.size <= SIZE_BUDGET, `${protocol}: ${firmware.size} bytes`);
     assert.equal(firmware.size, firmware.code.length);
     assert.deepEqual(checkSubset(firmware.code), []);
@@ -74,12 +74,19 @@ Deno.test("a build is repeatable, and its version names it", async () => {
   assert.notEqual(a.version, c.version);
 });
 
-Deno.test("each protocol carries only its own code", async () => {
+Deno.test("every bundle carries both protocols; --protocol picks the default", async () => {
   const framed = await buildFirmware(SETTINGS);
   const legacy = await buildFirmware({ ...SETTINGS, protocol: "legacy" });
-  // The framing's messages are in the framed bundle only.
-  assert.ok(framed.code.includes("not an MNST frame"));
-  assert.ok(!legacy.code.includes("not an MNST frame"));
+  const legacyHead = JSON.stringify(requestTemplate("legacy").head);
+  for (const firmware of [framed, legacy]) {
+    // The framing's message and the legacy request's head, in both.
+    assert.ok(firmware.code.includes("not an MNST frame"));
+    assert.ok(firmware.code.includes(legacyHead));
+  }
+  // Only the default differs (and with it the hash in VERSION).
+  assert.equal(framed.size, legacy.size);
+  assert.ok(framed.code.includes('||"framed")=="legacy"'));
+  assert.ok(legacy.code.includes('||"legacy")=="legacy"'));
 });
 
 Deno.test("over the budget the build fails, saying by how much", async () => {
@@ -103,7 +110,7 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
     assert.match(
       out[0],
       new RegExp(
-        `^${file}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+[0-9a-f]{8}, legacy to 10\\.0\\.0\\.2:99, WiFi as saved on the board$`,
+        `^${file}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+[0-9a-f]{8}, both protocols, legacy by default, to 10\\.0\\.0\\.2:99, WiFi as saved on the board$`,
       ),
     );
     assert.ok((await Deno.readTextFile(file)).includes('"10.0.0.2"'));

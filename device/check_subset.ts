@@ -17,8 +17,8 @@
  * `Math.fround`, `Math.imul`, `Math.clz32`.
  *
  * Run as a program it checks the files it is given (default
- * `dist/firmware.js`); `deno task check:device` builds both protocols and
- * checks them (`build.ts --check`).
+ * `dist/firmware.js`); `deno task check:device` builds the bundle starting
+ * in each protocol and checks both (`build.ts --check`).
  *
  * @example
  * ```ts

@@ -9,9 +9,10 @@
  *   replaces the interval); `stop()` stops.
  * - `VERSION` is the firmware's version and build, which `deno task flash`
  *   reads back to check an upload.
- * - `setServer("192.168.1.10", 32001)` and `setToken("...")` change the
- *   server and the token and keep them in the board's Storage
- *   (`mnist.json`), read at every boot; `config()` prints what is in use.
+ * - `setServer("192.168.1.10", 32001, "legacy")` and `setToken("...")`
+ *   change the server (its port and protocol, the built-in ones when left
+ *   out) and the token, and keep them in the board's Storage (`mnist.json`),
+ *   read at every boot; `config()` prints what is in use.
  *
  * The built-in settings (`deno task build`, see `settings.ts`) are the
  * defaults: esbuild replaces the `declare`d constants below with their values. This
@@ -89,19 +90,20 @@ const enum T {
   BOOT_DELAY = 10,
 }
 
-/** The settings file in the board's Storage: `{host, port, token}`, each optional. */
+/** The settings file in the board's Storage: `{host, port, protocol, token}`, each optional. */
 const enum F {
   NAME = "mnist.json",
 }
 
 // The board's state: few globals, as each costs variables on the board.
 /** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
-const saved: { host?: string; port?: number; token?: string } =
+const saved: { host?: string; port?: number; protocol?: string; token?: string } =
   require("Storage").readJSON(F.NAME, true) || {};
 const server = new Inference({
   host: saved.host || SERVER_HOST,
   port: saved.port || SERVER_PORT,
   token: saved.token != null ? saved.token : TOKEN,
+  legacy: +((saved.protocol || PROTOCOL) == "legacy"),
 });
 /** The bundled sample `test()` sends next. */
 let sample = 0;
@@ -110,7 +112,8 @@ let expected = -1;
 let poller = 0;
 /** The start-up timer, then 0; -1 once ready. */
 let booting = 0;
-let wifi: Wifi | null = null;
+/** The Wifi module, 0 where there is none (0 rather than null: one variable less). */
+let wifi: Wifi | 0 = 0;
 let wifiTimer = 0;
 
 server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
@@ -138,7 +141,8 @@ function test(own?: ArrayLike<number> | true): void {
   }
   if (server.busy) return print("Busy");
   if (own) {
-    if (own.length != DIGIT_PIXELS) return print("Need " + DIGIT_PIXELS + " bytes");
+    // DIGIT_PIXELS, written out: esbuild does not fold the codec's constant into the text.
+    if (own.length != DIGIT_PIXELS) return print("Need 784 bytes");
     server.digit().set(own);
     expected = -1;
   } else {
@@ -166,27 +170,39 @@ function stop(quiet?: boolean): void {
   if (!quiet) print("Stopped");
 }
 
-/** REPL: the server to use from now on, kept across reboots. */
-function setServer(host: string, port?: number): void {
+/**
+ * REPL: the server to use from now on, kept across reboots: where, and how
+ * to talk to it ("framed" or "legacy"); what is left out is the built-in
+ * value. A bad value changes nothing.
+ */
+function setServer(host: string, port?: number, protocol?: string): void {
   if (!host || typeof host != "string") return print("Need host");
   port = port || SERVER_PORT;
   if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
+  protocol = protocol || PROTOCOL;
+  if (protocol != "framed" && protocol != "legacy") return print("Need framed or legacy");
   saved.host = server.host = host;
   saved.port = server.port = port;
-  // The next request connects to the new server.
-  server.reset();
-  // Kept in Storage, where start-up reads it after a reboot.
-  require("Storage").writeJSON(F.NAME, saved);
-  config();
+  saved.protocol = protocol;
+  server.legacy = +(protocol == "legacy");
+  keep();
 }
 
-/** REPL: the device's token (32 characters, "" for none), kept across reboots. */
+/**
+ * REPL: the device's token (32 characters, "" for none), kept across
+ * reboots; kept with legacy too, which cannot send it, for a switch back.
+ */
 function setToken(token: string): void {
   if (typeof token != "string" || token && token.length != 32) {
     return print('Need 32 chars or ""');
   }
-  if (PROTOCOL == "legacy") return print("Legacy requests cannot carry a token");
   server.token = saved.token = token;
+  keep();
+}
+
+/** After a change: the next request connects anew; Storage keeps it for start-up after a reboot. */
+function keep(): void {
+  server.reset();
   require("Storage").writeJSON(F.NAME, saved);
   config();
 }
@@ -195,8 +211,9 @@ function setToken(token: string): void {
 function config(): void {
   print(
     "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
-      PROTOCOL + ", token " + (server.token ? "set" : "none") +
-      (saved.token != null ? " (saved)" : ""),
+      (server.legacy ? "legacy" : "framed") + ", token " + (server.token ? "set" : "none") +
+      (saved.token != null ? " (saved)" : "") +
+      (server.legacy && server.token ? ", not sent in legacy" : ""),
   );
 }
 
@@ -214,10 +231,8 @@ function online(why: string): void {
     booting = 0;
     // After a restart from a saved RAM image the socket in the saved state is dead.
     server.reset();
-    print(
-      "mnist-device " + global.VERSION + " " + PROTOCOL + " " + server.host + ":" +
-        server.port,
-    );
+    print("mnist-device", global.VERSION);
+    config();
     if (!wifi) print("No WiFi module");
     else {
       if (WIFI_SSID) {
@@ -235,15 +250,14 @@ function online(why: string): void {
       }
       print("WiFi: IP " + ip);
     }
-  } else if (why == "WiFi") {
+  } else {
     // Before start-up it is start-up that looks at the IP; after it, once is enough.
     if (booting) return;
-    if (wifiTimer) clearTimeout(wifiTimer);
-    print("WiFi: IP " + (wifi as Wifi).getIP().ip);
-  } else {
-    if (booting) return;
-    // T.WIFI_TIMEOUT, written out: cheaper than working it out on the board.
-    print("WiFi: no IP in 30 s");
+    if (why == "WiFi") {
+      if (wifiTimer) clearTimeout(wifiTimer);
+      print("WiFi: IP " + (wifi as Wifi).getIP().ip);
+    } // T.WIFI_TIMEOUT, written out: cheaper than working it out on the board.
+    else print("WiFi: no IP in 30 s");
   }
   wifiTimer = 0;
   booting = -1;
@@ -257,12 +271,14 @@ try {
 } catch (_) {
   // Wired boards and Espruino on Linux have no Wifi module: the network is as it is.
 }
-global.test = test;
-global.start = start;
-global.stop = stop;
-global.setServer = setServer;
-global.setToken = setToken;
-global.config = config;
-global.VERSION = FIRMWARE_VERSION;
+Object.assign(global, {
+  test,
+  start,
+  stop,
+  setServer,
+  setToken,
+  config,
+  VERSION: FIRMWARE_VERSION,
+});
 E.on("init", boot);
 boot();

@@ -54,25 +54,19 @@ function blocks(board: Board, from = 0): string[] {
   return verdicts;
 }
 
-/** Sends one digit at the REPL and waits for its verdict (or `until`). */
-async function send(board: Board, code = "test()", until = /^Predicted/): Promise<string> {
-  const from = board.lines.length;
-  await board.repl(code);
-  return await board.waitFor(until, { from });
-}
-
 Deno.test("framed: start-up, the ten bundled digits, each classified right, one connection", async () => {
   const server = await serve();
   try {
     const firmware = await firmwareFor(server.addr.port);
     await withBoard(firmware, {}, async (board) => {
       assert.deepEqual(board.lines, [
-        `mnist-device ${firmware.version} framed 127.0.0.1:${server.addr.port}`,
+        `mnist-device ${firmware.version}`,
+        `server 127.0.0.1:${server.addr.port}, framed, token none`,
         "No WiFi module",
         "Ready, 0 vars used",
       ]);
       assert.equal(await board.repl("VERSION"), firmware.version);
-      for (let k = 0; k < 10; k++) await send(board);
+      for (let k = 0; k < 10; k++) await board.answer();
       assert.deepEqual(
         blocks(board),
         Array.from({ length: 10 }, (_, k) => `Predicted: ${k}, expected: ${k}`),
@@ -81,7 +75,7 @@ Deno.test("framed: start-up, the ten bundled digits, each classified right, one 
       assert.equal(stats.connects, 1, "keep-alive: one connection for every request");
       assert.equal(stats.toStringBuffers, 1, "one request buffer");
       // Written a piece at a time, one per drain: never a copy of the whole request.
-      assert.equal(stats.largestWrite, 128);
+      assert.equal(stats.largestWrite, 64);
     });
   } finally {
     await server.shutdown();
@@ -94,8 +88,8 @@ Deno.test("test(pixels) sends the caller's 784 bytes; anything else is refused",
     await withBoard(await firmwareFor(server.addr.port), {}, async (board) => {
       // A one: a vertical bar.
       const bar = "new Uint8Array(784).map(function(v,i){return i%28>12&&i%28<16?255:0})";
-      assert.match(await send(board, `test(${bar})`), /^Predicted: 1$/);
-      assert.equal(await send(board, "test([1,2,3])", /^Need/), "Need 784 bytes");
+      assert.match(await board.answer(`test(${bar})`), /^Predicted: 1$/);
+      assert.equal(await board.answer("test([1,2,3])", /^Need/), "Need 784 bytes");
       // A second request while one is in flight.
       const from = board.lines.length;
       await board.repl("test(); test()");
@@ -112,8 +106,8 @@ Deno.test("legacy: floats, a 96-byte reply, one connection per request", async (
   try {
     const firmware = await firmwareFor(server.addr.port, { protocol: "legacy" });
     await withBoard(firmware, {}, async (board) => {
-      assert.match(board.lines[0], / legacy 127\.0\.0\.1:/);
-      for (let k = 0; k < 10; k++) await send(board);
+      assert.match(board.lines[1], /^server 127\.0\.0\.1:\d+, legacy, token none$/);
+      for (let k = 0; k < 10; k++) await board.answer();
       assert.deepEqual(
         blocks(board),
         Array.from({ length: 10 }, (_, k) => `Predicted: ${k}, expected: ${k}`),
@@ -121,9 +115,10 @@ Deno.test("legacy: floats, a 96-byte reply, one connection per request", async (
       const stats = await board.stats();
       assert.equal(stats.connects, 10);
       assert.equal(stats.openSockets, 0);
-      // Made once and reused: the request (whose head is written first) and one piece of floats.
-      assert.equal(stats.toStringBuffers, 2);
-      assert.equal(stats.largestWrite, 49 * 4);
+      // Made once and reused: one piece of floats, half a row of the digit at a time
+      // (the head goes first, straight from the build's template).
+      assert.equal(stats.toStringBuffers, 1);
+      assert.equal(stats.largestWrite, 14 * 4);
       assert.equal(
         stats.bytesWritten,
         10 * 3180,
@@ -140,10 +135,10 @@ Deno.test("100 requests reuse one request buffer and one connection, and leave n
   try {
     // Every framed request is the whole template (the client string goes
     // with the first only, but its bytes are always there, switched off),
-    // written 128 bytes at a time.
+    // written 64 bytes at a time.
     const { size } = requestTemplate("framed", clientName("01234567"));
     await withBoard(await firmwareFor(server.addr.port), {}, async (board) => {
-      for (let i = 0; i < 100; i++) await send(board);
+      for (let i = 0; i < 100; i++) await board.answer();
       assert.equal(blocks(board).length, 100);
       const stats = await board.stats();
       assert.deepEqual(
@@ -154,7 +149,7 @@ Deno.test("100 requests reuse one request buffer and one connection, and leave n
           stats.openSockets,
           stats.timers,
         ],
-        [100 * Math.ceil(size / 128), 1, 1, 1, 0],
+        [100 * Math.ceil(size / 64), 1, 1, 1, 0],
       );
       assert.equal(stats.bytesWritten, 100 * size, `a framed request is ${size} bytes`);
     });
@@ -169,10 +164,10 @@ Deno.test("replies in pieces of 7 bytes, and slow ones, still make one result", 
     for (const protocol of ["framed", "legacy"] as const) {
       const firmware = await firmwareFor(server.addr.port, { protocol });
       await withBoard(firmware, { chunk: 7, speed: 5 }, async (board) => {
-        assert.match(await send(board), /^Predicted: 0, expected: 0$/);
+        assert.match(await board.answer(), /^Predicted: 0, expected: 0$/);
         // Slow: each piece 1 s apart in board time, the whole reply within the 5 s timeout.
         board.network({ chunk: 268, delayMs: 1000 });
-        assert.match(await send(board), /^Predicted: 1, expected: 1$/);
+        assert.match(await board.answer(), /^Predicted: 1, expected: 1$/);
         assert.equal(blocks(board).length, 2);
       });
     }
@@ -186,9 +181,9 @@ Deno.test("a reply later than 5 s: one line, then the next request works", async
   try {
     await withBoard(await firmwareFor(server.addr.port), { speed: 5 }, async (board) => {
       board.network({ delayMs: 8000 });
-      assert.equal(await send(board, "test()", /^Server/), "Server: no reply; retry in 1 s");
+      assert.equal(await board.answer("test()", /^Server/), "Server: no reply; retry in 1 s");
       board.network({ delayMs: 0 });
-      assert.match(await send(board), /^Predicted: 1, expected: 1$/);
+      assert.match(await board.answer(), /^Predicted: 1, expected: 1$/);
       assert.equal((await board.stats()).connects, 2, "the late connection was dropped");
     });
   } finally {
@@ -200,7 +195,7 @@ Deno.test("start(1)...stop(): polls, start again replaces, stop stops", async ()
   const server = await serve();
   try {
     await withBoard(await firmwareFor(server.addr.port), { speed: 5 }, async (board) => {
-      assert.equal(await send(board, "start(0)", /^Need/), "Need seconds > 0");
+      assert.equal(await board.answer("start(0)", /^Need/), "Need seconds > 0");
       let from = board.lines.length;
       await board.repl("start(1)");
       await board.repl("start(1)");
@@ -211,7 +206,7 @@ Deno.test("start(1)...stop(): polls, start again replaces, stop stops", async ()
       ]);
       const stats = await board.stats();
       assert.ok(stats.timers <= 2, `one interval (and a reply timeout): ${stats.timers} timers`);
-      assert.equal(await send(board, "stop()", /^Stopped/), "Stopped");
+      assert.equal(await board.answer("stop()", /^Stopped/), "Stopped");
       // A request in flight still ends; after that, two board seconds of nothing.
       const sleep = () => new Promise((resolve) => setTimeout(resolve, 400));
       await sleep();
@@ -232,7 +227,7 @@ Deno.test("server down, then back: one line per refused attempt, back-off, polli
     for (const refuseAtOnce of [false, true]) {
       const firmware = await firmwareFor(port);
       await withBoard(firmware, { speed: 5 }, async (board) => {
-        await send(board);
+        await board.answer();
         const idle = board.lines.length;
         await server.shutdown();
         // The idle connection's close reaches the board, which says nothing.
@@ -252,7 +247,7 @@ Deno.test("server down, then back: one line per refused attempt, back-off, polli
         server = await serve(port);
         board.network({ refuseAtOnce: false });
         await board.waitFor(/^Predicted/, { from });
-        assert.equal(await send(board, "stop()", /^Stopped/), "Stopped");
+        assert.equal(await board.answer("stop()", /^Stopped/), "Stopped");
       });
     }
   } finally {
@@ -265,17 +260,17 @@ Deno.test("WiFi: saved credentials, an SSID of the build, and a network that nev
   try {
     const saved = await firmwareFor(server.addr.port);
     await withBoard(saved, { wifi: "saved" }, async (board) => {
-      assert.deepEqual(board.lines.slice(1), [
+      assert.deepEqual(board.lines.slice(2), [
         "WiFi: connecting",
         "WiFi: IP 192.168.4.2",
         "Ready, 0 vars used",
       ]);
       assert.equal((await board.stats()).wifiConnect, null);
-      await send(board);
+      await board.answer();
     });
     const built = await firmwareFor(server.addr.port, { ssid: "home", password: "pass word" });
     await withBoard(built, { wifi: "saved" }, async (board) => {
-      assert.deepEqual(board.lines.slice(1), [
+      assert.deepEqual(board.lines.slice(2), [
         "WiFi: connecting",
         "WiFi: IP 192.168.4.2",
         "Ready, 0 vars used",
@@ -283,11 +278,11 @@ Deno.test("WiFi: saved credentials, an SSID of the build, and a network that nev
       assert.deepEqual((await board.stats()).wifiConnect, { ssid: "home", password: "pass word" });
     });
     await withBoard(saved, { wifi: "connected" }, (board) => {
-      assert.deepEqual(board.lines.slice(1), ["WiFi: IP 192.168.4.2", "Ready, 0 vars used"]);
+      assert.deepEqual(board.lines.slice(2), ["WiFi: IP 192.168.4.2", "Ready, 0 vars used"]);
       return Promise.resolve();
     });
     await withBoard(saved, { wifi: "never", speed: 20 }, (board) => {
-      assert.deepEqual(board.lines.slice(1), [
+      assert.deepEqual(board.lines.slice(2), [
         "WiFi: connecting",
         "WiFi: no IP in 30 s",
         "Ready, 0 vars used",
@@ -319,8 +314,8 @@ Deno.test("start(seconds) from the build's settings: the board polls from start-
     const firmware = await firmwareFor(server.addr.port, { poll: 1 });
     await withBoard(firmware, { speed: 5 }, async (board) => {
       await board.waitFor(/^Predicted/, { count: 2 });
-      assert.equal(board.lines[3], "Polling every 1 s");
-      await send(board, "stop()", /^Stopped/);
+      assert.equal(board.lines[4], "Polling every 1 s");
+      await board.answer("stop()", /^Stopped/);
     });
   } finally {
     await server.shutdown();

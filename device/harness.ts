@@ -59,6 +59,20 @@ export function firmwareFor(port: number, settings: Partial<Settings> = {}): Pro
   });
 }
 
+/**
+ * Runs `fn` with the path of a board's flash file in a fresh temporary
+ * folder (`storageFile`: starting a board again on it is a reboot), removed
+ * afterwards.
+ */
+export async function withStorage(fn: (file: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(`${dir}/flash.json`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** How the board is set up; every field has a default. */
 export interface BoardOptions extends NetworkSettings {
   /** Board time runs this many times faster than the wall clock (default 1). */
@@ -147,6 +161,16 @@ export class Board {
   async repl(code: string): Promise<string | undefined> {
     const m = await this.#ask({ type: "eval", id: this.#next++, code });
     return m.type === "result" ? m.value : undefined;
+  }
+
+  /**
+   * Runs a line at the REPL and waits for the first line printed from then
+   * on that matches `until` (by default a digit's verdict); resolves with it.
+   */
+  async answer(code = "test()", until: RegExp = /^Predicted/): Promise<string> {
+    const from = this.lines.length;
+    await this.repl(code);
+    return await this.waitFor(until, { from });
   }
 
   /** Changes how the network behaves from now on. */

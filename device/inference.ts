@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `Inference`.
 /**
  * The board's side of the protocol, written like an Espruino module (see
  * EspruinoDocs `modules/MQTT.js`): named constants, one constructor that
@@ -26,8 +27,13 @@
  * (`digit()`), so there is no second copy of it. The socket listeners are
  * made once, in the constructor, not per request, and the methods are few.
  *
- * The protocol is fixed at build time (`LEGACY`, and the request template),
- * so the bundle carries the code of one protocol only.
+ * Both protocols share one request buffer, laid out as a framed request
+ * whose digit is its last 784 bytes: framed mode sends it as it is, legacy
+ * mode sends its own head (from the build, 44 bytes) and then the digit's
+ * bytes as floats, a piece at a time. The id, token and client are filled
+ * in for every request, whichever the protocol: legacy simply never sends
+ * those bytes. So switching (`legacy`, then `reset()`) costs nothing but the
+ * legacy piece, made by the first legacy request and dropped by `reset()`.
  *
  * Events: `reply` `(scores: Float32Array, inferenceMs: number,
  * transactionMs: number)`, the scores array being the same one every time;
@@ -48,12 +54,11 @@
  * ```
  * @module
  */
-import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
+import { CLASSES } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
 import { readReply } from "../shared/board_reply.ts";
 
-// Fixed at build time (see build.ts): the protocol and the request's layout.
-declare const LEGACY: boolean;
+// Fixed at build time (see build.ts): the requests' layouts.
 declare const REQUEST_SIZE: number;
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
@@ -69,6 +74,8 @@ declare const TOKEN_SLOT_AT: number;
 declare const TOKEN_SLOT: number;
 declare const CLIENT_SLOT_AT: number;
 declare const CLIENT_SLOT: number;
+/** The legacy request's bytes before the floats, base64. */
+declare const LEGACY_HEAD: string;
 
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
@@ -89,17 +96,19 @@ const enum C {
   BACKOFF_MAX = 30000,
   /**
    * The reply buffer: a framed reply is about 130 bytes, a legacy one 96, an
-   * error a little more; a frame longer than this less the length is not ours.
+   * error a little more; a frame longer than this with its length is not ours.
    */
   BUFFER = 256,
   /** The length before each frame's payload. */
   HEADER = 4,
   /** A FlatBuffer is at least this long; its identifier follows its root offset. */
   MIN_PAYLOAD = 8,
-  /** Legacy: floats per piece sent (784 = 16 × 49). */
-  PIECE = 49,
-  /** Framed: bytes per piece sent. */
-  CHUNK = 128,
+  /** The identifier, "MNST", read as a little-endian 32-bit integer. */
+  MAGIC = 0x54534e4d,
+  /** Legacy: floats per piece sent, half a row (784 = 56 × 14): 56 bytes at a time. */
+  PIECE = 14,
+  /** Framed: bytes per piece sent; each sits in the socket as a string until sent. */
+  CHUNK = 64,
 }
 
 /** Options of `Inference`. */
@@ -109,91 +118,163 @@ export interface InferenceOptions {
   port?: number;
   /** The device's token, 32 characters; "" or absent for none. Framed only. */
   token?: string;
+  /** 1 to speak the earlier protocol (default 0: framed). */
+  legacy?: number;
 }
 
-/** A connection to the inference server that sends one digit at a time. */
+/**
+ * A connection to the inference server that sends one digit at a time.
+ *
+ * Written as Espruino's modules are (MQTT.js: `var mqo = this`): each method
+ * names `this` once, as `self`, since every `this.` costs the 6 KB bundle
+ * five bytes and there are a hundred of them. Flags are 0 or 1, not
+ * booleans, and "none" is 0, not null or "": on Espruino a small integer
+ * fits in the property's own variable, anything else takes a second one.
+ */
 export class Inference {
   /** Where the server is; `setServer` on the board changes them. */
-  host: string;
-  port: number;
+  host!: string;
+  port!: number;
   /** The token every framed request carries from the next one on: 32 characters, "" for none. */
-  token: string;
-  /** Whether a request is in flight; `send` refuses another until it ends. */
-  busy!: boolean;
+  token!: string;
+  /** 1 when requests go in the earlier protocol; `reset()` after changing it. */
+  legacy!: number;
+  /** 1 while a request is in flight; `send` refuses another until it ends. */
+  busy!: number;
   /** `getTime()` before which callers that poll should not send: the back-off. */
   retryAt!: number;
   /** The current back-off in ms, 0 after a reply. */
   wait!: number;
   /**
-   * The request buffer, made by the first `digit()` and refilled by every
-   * request. Legacy mode keeps only the bytes before the floats and the
-   * digit's 784 bytes; `head` and `piece` are views made once with it.
+   * The request buffer, a framed request, made by the first `digit()` and
+   * refilled by every request, in either protocol.
    */
-  req: Uint8Array | null;
-  private head!: Uint8Array;
+  req!: Uint8Array | 0;
   /** Legacy: a few of the floats at a time, sent one piece after another, and its bytes. */
-  private piece!: Float32Array;
-  private pieceBytes!: Uint8Array;
-  private id: number;
-  private sock!: Socket | null;
-  private up!: boolean;
+  private piece!: Float32Array | 0;
+  private pieceBytes!: Uint8Array | 0;
+  private id!: number;
+  private sock!: Socket | 0;
+  /** 1 while the connection is open. */
+  private up!: number;
   private sentAt!: number;
-  /** Whether the request in flight went on a kept connection (see `onClose`). */
-  private kept!: boolean;
+  /** 1 when the request in flight went on a kept connection (see `onClose`). */
+  private kept!: number;
   /** Where the next piece of the request starts; -1 when all of it is written. */
   private at!: number;
   private timer!: number;
-  private why!: string;
+  /** Why the socket failed, until its `close`; 0 for no reason yet. */
+  private why!: string | 0;
   /** The reply being read, and how many bytes of it have come. */
   private buf!: Uint8Array;
   private n!: number;
   private scores!: Float32Array;
-  private onConnect: Listener;
-  private onData: Listener;
-  private onClose: Listener;
-  private onTimeout: Listener;
+  private onConnect!: Listener;
+  private onData!: Listener;
+  private onClose!: Listener;
+  private onTimeout!: Listener;
   // Espruino gives every object these; declared, not defined.
   declare on: (event: string, listener: Listener) => void;
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
   constructor(options: InferenceOptions) {
-    this.host = options.host;
-    this.port = options.port || C.PORT;
-    this.token = options.token || "";
-    this.id = 0;
-    this.req = null;
+    const self = this;
+    self.host = options.host;
+    self.port = options.port || C.PORT;
+    self.token = options.token || "";
+    self.legacy = options.legacy || 0;
+    self.id = self.req = 0;
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
-    // `onConnect` is also the `drain` listener: each one writes the next piece.
-    this.onConnect = () => {
-      this.up = true;
-      this.pump();
+    // `onConnect` is also the `drain` listener and what `send` calls on an
+    // open connection: each call writes the request's next piece, one piece
+    // per event, so the socket's send buffer never holds a copy of the whole
+    // request (on the ESP8266 that copy alone is about 100 variables).
+    // Legacy pieces are floats, made from the digit's bytes.
+    self.onConnect = () => {
+      self.up = 1;
+      const at = self.at;
+      const sock = self.sock;
+      // Busy: `send` has made the request buffer.
+      const req = self.req as Uint8Array;
+      if (!self.busy || at < 0 || !sock) return;
+      let next;
+      try {
+        // A string: write() would send a Uint8Array as its text, "1,2,3".
+        if (!self.legacy) {
+          // Espruino's subarray does not stop at the end by itself.
+          next = Math.min(at + C.CHUNK, REQUEST_SIZE);
+          sock.write(E.toString(req.subarray(at, next)));
+        } else if (!at) {
+          // The legacy head, then the floats of the digit from where it starts.
+          next = DIGIT_AT;
+          sock.write(atob(LEGACY_HEAD));
+        } else {
+          let piece = self.piece;
+          if (!piece) {
+            piece = self.piece = new Float32Array(C.PIECE);
+            self.pieceBytes = new Uint8Array(piece.buffer);
+          }
+          for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
+          next = at + C.PIECE;
+          sock.write(E.toString(self.pieceBytes as Uint8Array));
+        }
+        // The digit ends both requests: framed, the buffer's end; legacy, the last piece's.
+        self.at = next < REQUEST_SIZE ? next : -1;
+      } catch (e) {
+        // "This socket is closed": it closed and the event is still queued.
+        self.fail("" + e);
+      }
     };
-    this.onData = (data: string) => this.data(data);
+    self.onData = (data: string) => {
+      if (!self.busy) return;
+      const b = self.buf;
+      for (let i = 0; i < data.length && self.n < C.BUFFER; i++) b[self.n++] = data.charCodeAt(i);
+      // A legacy reply ends when the server closes the connection.
+      if (self.legacy) return;
+      // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST"
+      // at 4 of it, so at least 12 bytes. One shorter than its own start is
+      // cut out all the same, and `readReply` finds it cut short.
+      while (self.busy && self.n >= C.HEADER + C.MIN_PAYLOAD) {
+        const end = C.HEADER + ((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
+        // Longer than any reply of ours, or not ours.
+        if (end > C.BUFFER || (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC) {
+          return self.fail("MALFORMED_BUFFER: not an MNST frame");
+        }
+        if (self.n < end) return;
+        self.reply(b.subarray(C.HEADER, end));
+        // What came after the frame moves to the front.
+        b.set(b.subarray(end, self.n));
+        self.n -= end;
+      }
+    };
     // Also the `error` listener: Espruino emits `error` with the reason, then `close`.
-    this.onClose = (e?: { message: string }) => {
+    self.onClose = (e?: { message: string }) => {
       if (e && e.message) {
-        this.why = e.message;
+        self.why = e.message;
         return;
       }
-      this.sock = null;
-      this.up = false;
-      if (LEGACY && this.busy && this.n) this.reply(this.buf.subarray(0, this.n));
-      else if (!LEGACY && this.busy && this.kept && !this.n) {
+      self.sock = self.up = 0;
+      // A close while idle is normal: the next request opens a new connection.
+      if (!self.busy) {
+        // Nothing in flight.
+      } else if (self.kept && !self.n) {
         // The server closed the kept connection (its idle timeout) as the
         // request went out: that is a close while idle, so the request goes
         // again on a new connection, once, without a word or a back-off.
-        this.fail("");
-        this.send();
-      } // A close while idle is normal: the next request opens a new connection.
-      else if (this.busy) this.fail(this.why || "connection closed");
-      this.why = "";
+        // (Only framed connections are kept: legacy ones close after a reply.)
+        self.fail("");
+        self.send();
+      } // A legacy reply ends when the server closes the connection.
+      else if (self.legacy && self.n) self.reply(self.buf.subarray(0, self.n));
+      else self.fail(self.why || "connection closed");
+      self.why = 0;
     };
-    this.onTimeout = () => {
-      this.timer = 0;
-      this.fail("no reply");
+    self.onTimeout = () => {
+      self.timer = 0;
+      self.fail("no reply");
     };
-    this.reset();
+    self.reset();
   }
 
   /**
@@ -202,7 +283,8 @@ export class Inference {
    * restarts from a saved RAM image, whose socket is dead.
    */
   reset(): void {
-    const sock = this.sock;
+    const self = this;
+    const sock = self.sock;
     try {
       if (sock) {
         sock.removeAllListeners();
@@ -211,10 +293,16 @@ export class Inference {
     } catch (_) {
       // A socket from a saved RAM image may be past closing.
     }
-    this.sock = null;
-    this.up = this.busy = false;
-    this.timer = this.wait = this.retryAt = 0;
-    this.why = "";
+    self.sock =
+      self.up =
+      self.busy =
+      self.why =
+      self.timer =
+      self.wait =
+      self.retryAt =
+        0;
+    // A board switched from legacy to framed has no use for the legacy piece.
+    self.piece = self.pieceBytes = 0;
   }
 
   /**
@@ -223,52 +311,15 @@ export class Inference {
    * these bytes a piece at a time as they are sent.
    */
   digit(): Uint8Array {
-    let req = this.req;
+    const self = this;
+    let req = self.req;
     if (!req) {
-      req = this.req = new Uint8Array(LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE);
+      req = self.req = new Uint8Array(REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
-      if (LEGACY) {
-        this.head = req.subarray(0, DIGIT_AT);
-        this.piece = new Float32Array(C.PIECE);
-        this.pieceBytes = new Uint8Array(this.piece.buffer);
-      }
-      this.buf = new Uint8Array(C.BUFFER);
-      this.scores = new Float32Array(CLASSES);
+      self.buf = new Uint8Array(C.BUFFER);
+      self.scores = new Float32Array(CLASSES);
     }
-    return req.subarray(DIGIT_AT, DIGIT_AT + DIGIT_PIXELS);
-  }
-
-  /**
-   * Writes the request's next piece, if a request is being sent: one piece
-   * per `connect` or `drain` event, so the socket's send buffer never holds
-   * a copy of the whole request (on the ESP8266 that copy alone is about
-   * 100 variables). Legacy pieces are floats, made from the digit's bytes.
-   */
-  private pump(): void {
-    const at = this.at;
-    const sock = this.sock;
-    if (!this.busy || at < 0 || !sock) return;
-    const req = this.req as Uint8Array;
-    let next;
-    try {
-      // A string: write() would send a Uint8Array as its text, "1,2,3".
-      if (!LEGACY) {
-        next = Math.min(at + C.CHUNK, REQUEST_SIZE);
-        sock.write(E.toString(req.subarray(at, next)));
-      } else if (!at) {
-        next = DIGIT_AT;
-        sock.write(E.toString(this.head));
-      } else {
-        const piece = this.piece;
-        for (let i = 0; i < C.PIECE; i++) piece[i] = req[at + i] / 255;
-        next = at + C.PIECE;
-        sock.write(E.toString(this.pieceBytes));
-      }
-      this.at = next < (LEGACY ? DIGIT_AT + DIGIT_PIXELS : REQUEST_SIZE) ? next : -1;
-    } catch (e) {
-      // "This socket is closed": it closed and the event is still queued.
-      this.fail("" + e);
-    }
+    return req.subarray(DIGIT_AT);
   }
 
   /**
@@ -276,84 +327,59 @@ export class Inference {
    * flight (`busy`). Ends in one `reply` or one `error` event.
    */
   send(): void {
-    if (this.busy) return;
-    if (!this.req) this.digit();
-    const req = this.req as Uint8Array;
-    this.busy = true;
-    this.n = 0;
-    if (!LEGACY) {
-      // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
-      const id = ++this.id;
-      for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
-      // The token, when there is one (the field is left out otherwise), and
-      // who we are, on a connection's first request only.
-      const token = this.token;
-      for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
-      req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
-      req[CLIENT_SLOT_AT] = this.up ? 0 : CLIENT_SLOT;
-    }
-    this.sentAt = getTime();
-    this.timer = setTimeout(this.onTimeout, C.TIMEOUT);
-    this.at = 0;
+    const self = this;
+    if (self.busy) return;
+    if (!self.req) self.digit();
+    const req = self.req as Uint8Array;
+    self.busy = 1;
+    self.n = 0;
+    // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
+    // Legacy requests send none of these bytes: filling them costs nothing.
+    const id = ++self.id;
+    for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
+    // The token, when there is one (the field is left out otherwise), and
+    // who we are, on a connection's first request only.
+    const token = self.token;
+    for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
+    req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
+    req[CLIENT_SLOT_AT] = self.up ? 0 : CLIENT_SLOT;
+    self.sentAt = getTime();
+    self.timer = setTimeout(self.onTimeout, C.TIMEOUT);
+    self.at = 0;
     // Whether it goes on a connection kept from an earlier request.
-    this.kept = this.up;
-    if (this.up) return this.pump();
-    if (this.sock) return;
+    self.kept = self.up;
+    if (self.up) return self.onConnect();
+    if (self.sock) return;
     try {
       // The options object lives only while connecting: a held one costs variables.
-      const sock = this.sock = require("net").connect(
-        { host: this.host, port: this.port },
-        this.onConnect,
+      const sock = self.sock = require("net").connect(
+        { host: self.host, port: self.port },
+        self.onConnect,
       );
-      sock.on("drain", this.onConnect);
-      sock.on("data", this.onData);
-      sock.on("error", this.onClose);
-      sock.on("close", this.onClose);
+      sock.on("drain", self.onConnect);
+      sock.on("data", self.onData);
+      sock.on("error", self.onClose);
+      sock.on("close", self.onClose);
     } catch (e) {
       // Espruino throws here when it cannot even start: refused at once, unknown host.
-      this.fail("" + e);
-    }
-  }
-
-  private data(data: string): void {
-    if (!this.busy) return;
-    const b = this.buf;
-    for (let i = 0; i < data.length && this.n < C.BUFFER; i++) b[this.n++] = data.charCodeAt(i);
-    // A legacy reply ends when the server closes the connection.
-    if (LEGACY) return;
-    // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST" at 4.
-    while (this.busy && this.n >= C.HEADER) {
-      const length = (b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0;
-      const end = C.HEADER + length;
-      if (end > C.BUFFER) {
-        return this.fail("FRAME_TOO_LARGE: frame of " + length + " bytes");
-      }
-      // Too short for a FlatBuffer, or not ours.
-      if (
-        length < C.MIN_PAYLOAD ||
-        this.n >= 12 && String.fromCharCode(b[8], b[9], b[10], b[11]) != "MNST"
-      ) return this.fail("MALFORMED_BUFFER: not an MNST frame");
-      if (this.n < end) return;
-      this.reply(b.subarray(C.HEADER, end));
-      // What came after the frame moves to the front.
-      b.set(b.subarray(end, this.n));
-      this.n -= end;
+      self.fail("" + e);
     }
   }
 
   private reply(bytes: Uint8Array): void {
-    const r = readReply(bytes, this.scores);
-    if (typeof r == "string") return this.fail(r);
+    const self = this;
+    const r = readReply(bytes, self.scores);
+    if (typeof r == "string") return self.fail(r);
     // A reply to an earlier request cannot come on a newer connection: skip it.
-    if (!LEGACY && r.id != this.id) return;
-    this.fail("");
+    if (!self.legacy && r.id != self.id) return;
+    self.fail("");
     if (r.status) {
-      this.emit(
+      self.emit(
         "error",
-        "Server: " + (STATUS_NAMES.split(" ")[r.status] || "STATUS_" + r.status) + ": " +
-          r.error,
+        // A status newer than the firmware shows as its number.
+        "Server: " + (STATUS_NAMES.split(" ")[r.status] || r.status) + ": " + r.error,
       );
-    } else this.emit("reply", this.scores, r.ms, (getTime() - this.sentAt) * 1000);
+    } else self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
   }
 
   /**
@@ -361,18 +387,19 @@ export class Inference {
    * connection, waits longer before the next request and says so.
    */
   private fail(message: string): void {
-    this.busy = false;
+    const self = this;
+    self.busy = 0;
     // clearTimeout() with no id would clear every timer on the board.
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = 0;
+    if (self.timer) clearTimeout(self.timer);
+    self.timer = 0;
     if (!message) {
-      this.wait = this.retryAt = 0;
+      self.wait = self.retryAt = 0;
       return;
     }
-    const wait = Math.min(2 * this.wait || C.BACKOFF, C.BACKOFF_MAX);
-    this.reset();
-    this.wait = wait;
-    this.retryAt = getTime() + wait / 1000;
-    this.emit("error", "Server: " + message + "; retry in " + wait / 1000 + " s");
+    const wait = Math.min(2 * self.wait || C.BACKOFF, C.BACKOFF_MAX);
+    self.reset();
+    self.wait = wait;
+    self.retryAt = getTime() + wait / 1000;
+    self.emit("error", "Server: " + message + "; retry in " + wait / 1000 + " s");
   }
 }

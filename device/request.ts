@@ -11,14 +11,17 @@
  * to lay out the same bytes every time.
  *
  * The firmware's `inference.ts` does the refilling; the harness tests check
- * the bytes it sends (3,180 legacy, 848 framed) and the server's answers.
+ * the bytes it sends (3,180 legacy, 936 framed with the client string) and the
+ * server's answers. The board keeps one buffer, the framed request, for both
+ * protocols: legacy sends its own head (`requestTemplate("legacy").head`)
+ * and then the framed buffer's digit as floats.
  *
  * @example
  * ```ts
  * import { requestTemplate } from "./request.ts";
  *
  * const t = requestTemplate("framed");
- * console.log(t.size, t.digitAt, t.idAt); // 848 bytes; the digit and the id go at these offsets
+ * console.log(t.size, t.digitAt, t.idAt); // 896 bytes; the digit and the id go at these offsets
  * ```
  * @module
  */

@@ -12,10 +12,15 @@
  * from start-up; 0, the default, waits for `start()` at the REPL), `--token
  * T` and `--config PATH`.
  *
+ * Every bundle carries both protocols; `--protocol` picks the one the
+ * board starts with, and `setServer(host, port, protocol)` at the board's
+ * REPL changes it, as it changes the server, kept in the board's Storage.
+ *
  * `--token` is the device's 32-character token (`deno task token NAME` on
  * the server prints one), sent in every framed request; built in as the
  * default, and changeable on the board with `setToken()`, which keeps it in
- * the board's Storage. Legacy requests cannot carry one.
+ * the board's Storage. Legacy requests cannot carry one: a board that
+ * speaks legacy keeps its token for when it is switched to framed.
  *
  * @example
  * ```ts
@@ -75,13 +80,16 @@ export const SETTINGS_FLAGS = {
 /** Help text for the settings flags. */
 export const SETTINGS_HELP = `Settings (flags override device/config.json):
   --server HOST[:PORT]   the inference server (port ${DEFAULT_PORT} when left out); required
-  --protocol P           framed (default: keep-alive, digits as bytes) or legacy (one
-                         connection per request, digits as floats, for old servers)
+  --protocol P           the protocol the board starts with (the bundle carries both;
+                         setServer() on the board switches): framed (default: keep-alive,
+                         digits as bytes) or legacy (one connection per request, digits
+                         as floats, for old servers)
   --ssid NAME            WiFi network; without it the board uses what Wifi.save() saved
   --password PASS        WiFi password
   --poll SECONDS         send a digit every SECONDS from start-up (default 0: wait for start())
   --token T              the device's 32-character token (from deno task token NAME), sent
-                         in every framed request; setToken() on the board changes it
+                         in every framed request (legacy has no room for it); setToken()
+                         on the board changes it
   --config PATH          the settings file (default device/config.json)`;
 
 const KEYS = ["server", "protocol", "ssid", "password", "token", "poll"];
@@ -140,8 +148,8 @@ function ascii(name: string, value: string, max: number): string {
   return value;
 }
 
-/** A token: 32 printable characters, framed only; "" for none. */
-function token(value: string, protocol: string): string {
+/** A token: 32 printable characters (sent by framed requests only); "" for none. */
+function token(value: string): string {
   if (!value) return value;
   ascii("token", value, TOKEN_LENGTH);
   if (value.length !== TOKEN_LENGTH) {
@@ -149,7 +157,6 @@ function token(value: string, protocol: string): string {
       `token must be exactly ${TOKEN_LENGTH} characters (it is ${value.length})`,
     );
   }
-  if (protocol === "legacy") throw new SettingsError("a legacy request cannot carry a token");
   return value;
 }
 
@@ -179,7 +186,7 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
     protocol,
     ssid,
     password,
-    token: token(String(pick("token") ?? ""), protocol),
+    token: token(String(pick("token") ?? "")),
     poll,
   };
 }

@@ -48,7 +48,9 @@ Deno.test("flags override the settings file, and everything is checked", () => {
     () => resolveSettings(config, { token: "s3cret", protocol: "framed" }),
     /exactly 32 characters/,
   );
-  assert.throws(() => resolveSettings(config, { token }), /legacy request cannot carry a token/);
+  // Legacy cannot send it; the board keeps it for framed, which setServer() can switch to.
+  assert.equal(resolveSettings(config, { token }).protocol, "legacy");
+  assert.equal(resolveSettings(config, { token }).token, token);
 });
 
 Deno.test("the settings file: missing is empty, unknown keys and wrong types are errors", async () => {

@@ -58,19 +58,25 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
   const need = (at: number, size: number): void => {
     if (!(at >= 0 && at + size <= b.length)) throw "cut short";
   };
-  /** The unsigned little-endian integer of `size` bytes at `at`. */
+  /**
+   * The unsigned little-endian integer of `size` bytes at `at`; 0, the
+   * schema's default, at -1, where an absent field is.
+   */
   const get = (at: number, size: number): number => {
+    if (at == -1) return 0;
     need(at, size);
     let v = 0;
     while (size--) v = v * 256 + b[at + size];
     return v;
   };
   /**
-   * Where field `slot` of the table at `t` is (-1 when absent), or with
-   * `deref` where the table, vector or string it points to starts.
+   * Where field `slot` of the table at `t` is (-1 when absent, or when the
+   * table is), or with `deref` where the table, vector or string it points
+   * to starts.
    */
   const field = (t: number, slot: number, deref?: boolean): number => {
-    // A table starts with a signed offset back to its vtable.
+    // A table starts with a signed offset back to its vtable; an absent
+    // table's vtable is at -1 too, and so is any field of it.
     const vt = t - (get(t, 4) | 0);
     const entry = 4 + 2 * slot;
     const off = entry < get(vt, 2) ? get(vt + entry, 2) : 0;
@@ -78,22 +84,26 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
   };
   try {
     const root = get(0, 4);
-    let at = field(root, Slot.REQUEST_ID);
-    const id = at < 0 ? 0 : get(at, 4);
-    at = field(root, Slot.STATUS);
-    const reply = { id, status: at < 0 ? 0 : get(at, 1), error: "", ms: 0 };
+    const reply = {
+      id: get(field(root, Slot.REQUEST_ID), 4),
+      status: get(field(root, Slot.STATUS), 1),
+      error: "",
+      ms: 0,
+    };
+    let at;
     if (reply.status) {
       at = field(root, Slot.ERROR, true);
-      const n = at < 0 ? 0 : get(at, 4);
+      const n = get(at, 4);
       need(at + 4, n);
       for (let i = 0; i < n; i++) reply.error += String.fromCharCode(b[at + 4 + i]);
       return reply;
     }
     const out = field(root, Slot.OUTPUT, true);
-    const v = out < 0 ? -1 : field(out, Slot.SCORES, true);
-    if (v < 0 || get(v, 4) != CLASSES) throw "no scores";
+    const v = field(out, Slot.SCORES, true);
+    if (get(v, 4) != CLASSES) throw "no scores";
     need(v + 4, 4 * CLASSES);
-    const dv = new DataView(b.buffer, b.byteOffset, b.length);
+    // To the end of the buffer under `b`: `need` has checked every read against `b`.
+    const dv = new DataView(b.buffer, b.byteOffset);
     for (let i = 0; i < CLASSES; i++) scores[i] = dv.getFloat32(v + 4 + 4 * i, true);
     at = field(out, Slot.TIMER_MS);
     if (at >= 0) {

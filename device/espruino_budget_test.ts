@@ -1,0 +1,221 @@
+// The board's memory budgets on the real interpreter, in both protocols:
+// Espruino for Linux built with 1,600 variables of 12 bytes, as
+// ../shared/contracts.md says (`'variables': 1600` and the 32-bit lines of
+// `boards/LINUX.py`, in a scratch folder: nothing of it is in the project).
+// Runs when MNIST_ESPRUINO names that binary, and is ignored otherwise: the
+// harness (harness.ts) cannot count variables, this can.
+//
+// The firmware goes on as a person puts it on a board: `deno task flash` over
+// the interpreter's telnet console, saved to flash (its file in a temporary
+// folder); a reboot is the interpreter started again on the same file. The
+// board talks to the real server. Figures are net of an empty interpreter,
+// read the same way (`process.memory().usage` over telnet); the most in use
+// while a request runs is sampled every 2 ms by an interval, less the
+// sampler's own cost. Each scenario prints its figures.
+//
+//   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_budget_test.ts
+import assert from "node:assert/strict";
+import { Logger } from "../server/log.ts";
+import { startServer } from "../server/server.ts";
+import { main as flash } from "../scripts/flash.ts";
+
+const ESPRUINO = Deno.env.get("MNIST_ESPRUINO");
+/** Espruino's telnet console (fixed by the interpreter). */
+const TELNET_PORT = 2323;
+const BUDGET = { startUp: 250, inFlight: 500 };
+const TOKEN = "0123456789abcdef0123456789ABCDEF";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An Espruino for Linux process with its flash file in `dir`, typed at over telnet. */
+class Interpreter {
+  #process: Deno.ChildProcess;
+  #conn: Deno.TcpConn | null = null;
+  #text = "";
+  #reading: Promise<void> | null = null;
+
+  private constructor(process: Deno.ChildProcess) {
+    this.#process = process;
+  }
+
+  /** Starts the interpreter; with `console`, also connects to its telnet console. */
+  static async start(dir: string, console = true): Promise<Interpreter> {
+    const process = new Deno.Command(ESPRUINO!, {
+      args: ["--telnet"],
+      cwd: dir,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const it = new Interpreter(process);
+    for (let i = 0; i < 100; i++) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: TELNET_PORT });
+        if (console) it.#listen(conn);
+        else conn.close();
+        return it;
+      } catch {
+        await sleep(50);
+      }
+    }
+    await it.close();
+    throw new Error(`${ESPRUINO} did not open its telnet port ${TELNET_PORT}`);
+  }
+
+  #listen(conn: Deno.TcpConn): void {
+    this.#conn = conn;
+    const decoder = new TextDecoder();
+    this.#reading = (async () => {
+      const buf = new Uint8Array(4096);
+      for (;;) {
+        const n = await conn.read(buf).catch(() => null);
+        if (n === null) return;
+        this.#text += decoder.decode(buf.subarray(0, n));
+      }
+    })();
+  }
+
+  /** The console's lines so far, prompts and terminal codes taken out. */
+  lines(): string[] {
+    // deno-lint-ignore no-control-regex -- the console's terminal codes (ESC [ ... letter)
+    return this.#text.replace(/\r/g, "").replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split("\n")
+      .map((line) => line.replace(/^>+/, "").trim()).filter((line) => line);
+  }
+
+  /** Types `code` (not echoed); waits for `count` lines from then on that match `until`. */
+  async run(code: string, until?: RegExp, count = 1, timeoutMs = 30000): Promise<string[]> {
+    const from = this.lines().length;
+    await this.#conn!.write(new TextEncoder().encode("\x10" + code + "\n"));
+    if (!until) return [];
+    for (let waited = 0; waited < timeoutMs; waited += 20) {
+      const found = this.lines().slice(from).filter((line) => until.test(line));
+      if (found.length >= count) return found;
+      await sleep(20);
+    }
+    throw new Error(`no ${count} line(s) matching ${until} after "${code}":\n${this.#text}`);
+  }
+
+  /** Variables in use now. */
+  async usage(): Promise<number> {
+    const [line] = await this.run('print("USAGE "+process.memory().usage)', /^USAGE \d+$/);
+    return Number(line.slice(6));
+  }
+
+  /** Stops the interpreter, which ignores SIGTERM. */
+  async close(): Promise<void> {
+    this.#conn?.close();
+    await this.#reading;
+    this.#process.kill("SIGKILL");
+    await this.#process.status;
+  }
+}
+
+interface Figures {
+  startUp: number;
+  /** The most in use while the first three requests run (the first makes the buffers). */
+  inFlight: number;
+  afterThree: number;
+  /** Variables more after 100 more requests (polled) than before them. */
+  growth: number;
+}
+
+/** The figures of the board as it is now, net of `empty`; every verdict must be right. */
+async function figures(board: Interpreter, empty: number): Promise<Figures> {
+  const startUp = await board.usage() - empty;
+  const top = await board.usage();
+  await board.run(
+    "global.M=0;global.I=setInterval(function(){var u=process.memory().usage;if(u>M)M=u},2)",
+  );
+  await sleep(300);
+  // The sampler's own cost: its most while nothing runs, over the usage before it.
+  const [idle] = await board.run('print("MAX "+M);M=0', /^MAX \d+$/);
+  for (let i = 0; i < 3; i++) await board.run("test()", /^Predicted/);
+  const [peak] = await board.run(
+    'print("MAX "+M);clearInterval(I);delete global.M;delete global.I',
+    /^MAX \d+$/,
+  );
+  const inFlight = Number(peak.slice(4)) - (Number(idle.slice(4)) - top) - empty;
+  await sleep(300);
+  const before = await board.usage();
+  await board.run("start(0.1)", /^Predicted/, 100);
+  await board.run("stop()", /^Stopped$/);
+  await sleep(500);
+  const growth = await board.usage() - before;
+  const verdicts = board.lines().filter((line) => line.startsWith("Predicted"));
+  assert.ok(verdicts.length >= 103);
+  for (const line of verdicts) assert.match(line, /^Predicted: (\d), expected: \1$/);
+  assert.deepEqual(board.lines().filter((line) => /^Server|Uncaught/.test(line)), []);
+  return { startUp, inFlight, afterThree: before - empty, growth };
+}
+
+/** Prints `f` and holds it to the budgets; `booted`: just started, so the start-up budget applies. */
+function check(what: string, f: Figures, booted = true): void {
+  console.log(
+    `${what}: ${f.startUp} ${booted ? "after start-up" : "before"}, ${f.inFlight} at most in ` +
+      `flight, ${f.afterThree} after 3 requests, ${f.growth} more after 100 more`,
+  );
+  if (booted) assert.ok(f.startUp <= BUDGET.startUp, `${what}: ${f.startUp} after start-up`);
+  assert.ok(f.inFlight <= BUDGET.inFlight, `${what}: ${f.inFlight} in flight`);
+  assert.ok(f.growth <= 0, `${what}: grew by ${f.growth} over 100 requests`);
+}
+
+Deno.test({
+  name:
+    "budgets on Espruino with 1,600 variables: framed, legacy after a switch and a reboot, framed again",
+  ignore: !ESPRUINO,
+  async fn() {
+    const server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      log: new Logger("error", () => {}),
+    });
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.mkdir(`${dir}/empty`);
+      await Deno.mkdir(`${dir}/board`);
+      let board = await Interpreter.start(`${dir}/empty`);
+      const empty = await board.usage();
+      await board.close();
+
+      // Flashed as a person does it, with the console free for the tool.
+      board = await Interpreter.start(`${dir}/board`, false);
+      const said: string[] = [];
+      const code = await flash(
+        [
+          "--port",
+          `tcp://127.0.0.1:${TELNET_PORT}`,
+          "--server",
+          `127.0.0.1:${server.addr.port}`,
+          "--out",
+          `${dir}/firmware.js`,
+        ],
+        (line) => said.push(line),
+      );
+      assert.equal(code, 0, said.join("\n"));
+      await board.close();
+
+      board = await Interpreter.start(`${dir}/board`);
+      check("framed, built in", await figures(board, empty));
+      await board.run(
+        `setServer("127.0.0.1", ${server.addr.port}, "legacy")`,
+        /^server .* legacy/,
+      );
+      await board.run(`setToken("${TOKEN}")`, /^server .* not sent in legacy$/);
+      await board.close();
+
+      board = await Interpreter.start(`${dir}/board`);
+      check("legacy and a token, saved, after a reboot", await figures(board, empty));
+      await board.run(
+        `setServer("127.0.0.1", ${server.addr.port}, "framed")`,
+        /^server .* framed, token set \(saved\)$/,
+      );
+      await sleep(500);
+      // The first request after the switch opens a new connection, the old one closed.
+      check("framed again, switched at the REPL", await figures(board, empty), false);
+      await board.close();
+    } finally {
+      await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
