@@ -78,6 +78,7 @@ export function fakeReport(): StressReport {
       cells: [{
         via: "engine",
         threads: 1,
+        instances: 1,
         batch: 128,
         runs: 10,
         msPerInference: 0.22,

@@ -52,6 +52,7 @@ self.onmessage = async (event: MessageEvent<DirectJob>) => {
       const cell: CellResult = {
         via: "direct",
         threads: job.threads,
+        instances: 1,
         batch,
         runs: times.length,
         runMs: times,

@@ -218,14 +218,14 @@ async function goodClient(port: number, count: number) {
 
 async function neighbours(): Promise<Result> {
   const server = await serverProcess();
-  const idle = await goodClient(server.port, 500);
+  const idle = await goodClient(server.port, 1000);
   // The greedy clients run in a Worker: their replies are not the good
   // client's event loop's work, as on another machine.
   const greedy = new Worker(new URL("./_greedy_clients.ts", import.meta.url), { type: "module" });
   const done = new Promise<Result>((resolve) => greedy.onmessage = (e) => resolve(e.data));
   greedy.postMessage({ port: server.port, flooders: 20, nonReaders: 20, depth: 256 });
   await sleep(1000);
-  const busy = await goodClient(server.port, 500);
+  const busy = await goodClient(server.port, 1000);
   greedy.postMessage("stop");
   const counts = await done;
   greedy.terminate();

@@ -16,6 +16,7 @@
  * ```sh
  * deno task bench:inference                         # batches 1/8/32/128, threads 1 and 2, both ways
  * deno task bench:inference --runs 200 --via engine --threads 1 --json /tmp/inference.json
+ * deno task bench:inference --via engine --threads 1 --instances 1,2   # two engines side by side
  * ```
  *
  * ```ts
@@ -58,6 +59,11 @@ export interface InferenceOptions {
   via?: Via[];
   threads?: number[];
   batches?: number[];
+  /**
+   * Engine instances run side by side, as the server's `--instances` (engine
+   * and native ways; default [1]): a cell's samples/s is theirs together.
+   */
+  instances?: number[];
   /** Timed runs per cell. */
   runs?: number;
   /** Cap on one cell's timed runs, in seconds (at least one run is always made). */
@@ -71,6 +77,8 @@ export interface InferenceOptions {
 export interface CellResult {
   via: Via;
   threads: number;
+  /** Engines running at once (1 for `direct`). */
+  instances: number;
   batch: number;
   runs: number;
   /** `session.run` time of each run, in ms. */
@@ -83,6 +91,7 @@ export interface CellResult {
 export interface CellSummary {
   via: Via;
   threads: number;
+  instances: number;
   batch: number;
   runs: number;
   /** Mean `session.run` time divided by the batch: the notebook's "ms per inference". */
@@ -91,7 +100,7 @@ export interface CellSummary {
   msPerRun: number;
   /** Median wall time of a run. */
   p50RunMs: number;
-  /** Digits per second at the mean wall time: `batch / msPerRun × 1000`. */
+  /** Digits per second at the mean wall time, all instances together: `instances × batch / msPerRun × 1000`. */
   samplesPerSec: number;
 }
 
@@ -137,12 +146,13 @@ export function summarizeCell(cell: CellResult): CellSummary {
   return {
     via: cell.via,
     threads: cell.threads,
+    instances: cell.instances,
     batch: cell.batch,
     runs: cell.runs,
     msPerInference: mean(cell.runMs) / cell.batch,
     msPerRun,
     p50RunMs: summarize(cell.wallMs).p50,
-    samplesPerSec: (cell.batch / msPerRun) * 1000,
+    samplesPerSec: (cell.instances * cell.batch / msPerRun) * 1000,
   };
 }
 
@@ -173,46 +183,54 @@ async function timeEngine(
   via: "engine" | "native",
   bytes: Uint8Array,
   threads: number,
-  options: Required<Omit<InferenceOptions, "model" | "via" | "threads">>,
+  instances: number,
+  options: Required<Omit<InferenceOptions, "model" | "via" | "threads" | "instances">>,
   input: Float32Array,
   report: InferenceReport,
 ): Promise<void> {
   const started = performance.now();
-  const engine = await InferenceEngine.start(bytes, {
-    threads,
-    maxBatch: Math.max(...options.batches),
-    engine: via === "native" ? "native" : "wasm",
-  });
-  report.loads.push({ via, threads, ms: performance.now() - started });
-  report.runtime = engine.shape.runtime.replace(/ \(.*/, "");
+  const engines = await Promise.all(
+    Array.from({ length: instances }, () =>
+      InferenceEngine.start(bytes, {
+        threads,
+        maxBatch: Math.max(...options.batches),
+        engine: via === "native" ? "native" : "wasm",
+      })),
+  );
+  if (instances === 1) report.loads.push({ via, threads, ms: performance.now() - started });
+  report.runtime = engines[0].shape.runtime.replace(/ \(.*/, "");
+  const label = `${via}, ${instances > 1 ? `${instances} × ` : ""}${threads} thread(s)`;
   try {
     for (const batch of options.batches) {
-      options.onProgress(`${via}, ${threads} thread(s), batch ${batch}`);
+      options.onProgress(`${label}, batch ${batch}`);
       const data = input.subarray(0, batch * 784);
-      for (let i = 0; i < options.warmup; i++) await engine.run(data, batch);
-      const cell: CellResult = { via, threads, batch, runs: 0, runMs: [], wallMs: [] };
+      const cell: CellResult = { via, threads, instances, batch, runs: 0, runMs: [], wallMs: [] };
       const deadline = performance.now() + options.maxSeconds * 1000;
-      while (cell.runs < options.runs && (cell.runs === 0 || performance.now() < deadline)) {
-        const t = performance.now();
-        const { ms } = await engine.run(data, batch);
-        cell.wallMs.push(performance.now() - t);
-        cell.runMs.push(ms);
-        cell.runs++;
-        if (cell.runs % 100 === 0) {
-          options.onProgress(`${via}, ${threads} thread(s), batch ${batch}: ${cell.runs} runs`);
+      // Every instance runs the same number of times, side by side.
+      await Promise.all(engines.map(async (engine) => {
+        for (let i = 0; i < options.warmup; i++) await engine.run(data, batch);
+        for (let runs = 0; runs < options.runs && (runs === 0 || performance.now() < deadline);) {
+          const t = performance.now();
+          const { ms } = await engine.run(data, batch);
+          cell.wallMs.push(performance.now() - t);
+          cell.runMs.push(ms);
+          runs++;
+          if (++cell.runs % 100 === 0) {
+            options.onProgress(`${label}, batch ${batch}: ${cell.runs} runs`);
+          }
         }
-      }
+      }));
       report.cells.push(summarizeCell(cell));
     }
   } finally {
-    engine.close();
+    for (const engine of engines) engine.close();
   }
 }
 
 function timeDirect(
   bytes: Uint8Array,
   threads: number,
-  options: Required<Omit<InferenceOptions, "model" | "via" | "threads">>,
+  options: Required<Omit<InferenceOptions, "model" | "via" | "threads" | "instances">>,
   input: Float32Array,
   report: InferenceReport,
 ): Promise<void> {
@@ -269,8 +287,13 @@ export async function measureInference(options: InferenceOptions = {}): Promise<
   const input = await inputFor(Math.max(...settings.batches));
   for (const via of options.via ?? [...VIAS]) {
     for (const threads of options.threads ?? [1, 2]) {
-      if (via !== "direct") await timeEngine(via, model.bytes, threads, settings, input, report);
-      else await timeDirect(model.bytes, threads, settings, input, report);
+      if (via === "direct") {
+        await timeDirect(model.bytes, threads, settings, input, report);
+        continue;
+      }
+      for (const instances of options.instances ?? [1]) {
+        await timeEngine(via, model.bytes, threads, instances, settings, input, report);
+      }
     }
   }
   return report;
@@ -280,6 +303,7 @@ export async function measureInference(options: InferenceOptions = {}): Promise<
 export function formatInferenceTable(report: InferenceReport): string {
   const rows = report.cells.map((c) => [
     c.via,
+    c.instances,
     c.threads,
     c.batch,
     c.runs,
@@ -289,7 +313,17 @@ export function formatInferenceTable(report: InferenceReport): string {
     thousands(c.samplesPerSec),
   ]);
   const table = formatTable(
-    ["way", "threads", "batch", "runs", "ms/inference", "ms/run", "p50 ms/run", "samples/s"],
+    [
+      "way",
+      "instances",
+      "threads",
+      "batch",
+      "runs",
+      "ms/inference",
+      "ms/run",
+      "p50 ms/run",
+      "samples/s",
+    ],
     rows,
   );
   const loads = report.loads.map((l) =>
@@ -308,8 +342,8 @@ export function formatInferenceTable(report: InferenceReport): string {
   }
   if (best) {
     lines.push(
-      `Best rate: ${thousands(best.samplesPerSec)} samples/s (${best.via}, ${best.threads} ` +
-        `thread(s), batch ${best.batch})`,
+      `Best rate: ${thousands(best.samplesPerSec)} samples/s (${best.via}, ${best.instances} × ` +
+        `${best.threads} thread(s), batch ${best.batch})`,
     );
   }
   return lines.join("\n");
@@ -327,6 +361,8 @@ Options:
                       native (the server's engine with --engine native); a list, e.g.
                       engine,native (default engine,direct)
   --threads LIST      WASM thread counts (default 1,2)
+  --instances LIST    engines run side by side, as the server's --instances (engine and
+                      native ways; default 1); samples/s is theirs together
   --batches LIST      batch sizes (default 1,8,32,128)
   --runs N            timed runs per cell (default 1000)
   --max-seconds S     cap on one cell's timed runs (default 3; at least one run)
@@ -349,6 +385,7 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
         model: { type: "string" },
         via: { type: "string" },
         threads: { type: "string" },
+        instances: { type: "string" },
         batches: { type: "string" },
         runs: { type: "string" },
         "max-seconds": { type: "string" },
@@ -368,6 +405,7 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
     model: values.model,
     via: [...new Set(via)],
     threads: listFlag("threads", values.threads, [1, 2], { min: 1, max: 16 }),
+    instances: listFlag("instances", values.instances, [1], { min: 1, max: 64 }),
     batches: listFlag("batches", values.batches, [1, 8, 32, 128], { min: 1, max: 4096 }),
     runs: intFlag("runs", values.runs, 1000, { min: 1, max: 10_000_000 }),
     maxSeconds: numberFlag("max-seconds", values["max-seconds"], 3, { min: 0, max: 3600 }),

@@ -12,6 +12,7 @@ Deno.test("a cell's ms per inference is the mean run time over the batch", () =>
   const cell = summarizeCell({
     via: "engine",
     threads: 1,
+    instances: 1,
     batch: 8,
     runs: 4,
     runMs: [1, 2, 3, 2],
@@ -21,6 +22,17 @@ Deno.test("a cell's ms per inference is the mean run time over the batch", () =>
   assert.equal(cell.msPerRun, 3);
   assert.equal(cell.p50RunMs, 3);
   assert.equal(cell.samplesPerSec, (8 / 3) * 1000);
+  // Two instances side by side at the same run time serve twice the digits.
+  const two = summarizeCell({
+    via: "engine",
+    threads: 1,
+    instances: 2,
+    batch: 8,
+    runs: 4,
+    runMs: [1, 2, 3, 2],
+    wallMs: [2, 2, 4, 4],
+  });
+  assert.equal(two.samplesPerSec, 2 * (8 / 3) * 1000);
 });
 
 Deno.test("flags: lists, ways and bounds", () => {
@@ -63,4 +75,14 @@ Deno.test("both ways time the real model and report loads and rates", async () =
   assert.match(report.runtime, /^onnxruntime-web \d/);
   assert.ok(bestRate(report));
   assert.match(formatInferenceTable(report), /Average inference time after 3 runs/);
+  // Two engines side by side: each makes its runs, the cell counts them all.
+  const pair = await measureInference({
+    via: ["engine"],
+    threads: [1],
+    instances: [2],
+    batches: [4],
+    runs: 3,
+    warmup: 1,
+  });
+  assert.deepEqual(pair.cells.map((c) => [c.instances, c.batch, c.runs]), [[2, 4, 6]]);
 });

@@ -52,6 +52,7 @@ import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
+import { autoInstances } from "../server/config.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
 export const MAX_CLIENTS = 10_000;
@@ -141,7 +142,9 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
 
 Comparison and output:
   --compare-inference    first time the engine alone (bench:inference, engine path, threads
-                         1 and 2, batches 1/8/32/128) and compare served req/s with it
+                         1 and 2, 1 and the server's instances side by side, batches
+                         1/8/32/128) and compare served req/s with it; the server's own
+                         configuration is timed again just before and after each step
   --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)
@@ -300,6 +303,7 @@ export async function runStress(
     inference = await measureInference({
       via: [options.serverEngine === "native" ? "native" : "engine"],
       threads: [...new Set([1, 2, options.serverThreads])].sort(),
+      instances: [...new Set([1, serverInstances(options)])].sort(),
       batches: [1, 8, 32, 128],
       runs: options.inferenceRuns,
       maxSeconds: 2,
@@ -364,6 +368,7 @@ export async function runStress(
     for (const [i, clients] of counts.entries()) {
       const total = clients * options.requests;
       const label = counts.length > 1 ? `step ${i + 1}/${counts.length}, ` : "";
+      const alone = inference ? [await engineAloneNow(inference, options)] : [];
       const started = performance.now();
       const before = server ? threadCpu(server.pid) : [];
       const result = await pool.run({ ...base, clients, requests: options.requests }, (done) => {
@@ -388,7 +393,16 @@ export async function runStress(
       report.steps.push(step);
       if (counts.length > 1) print(`== ${thousands(clients)} clients`);
       for (const line of formatStep(step)) print(line);
-      if (inference) { for (const line of compareLines(step, inference, options)) print(line); }
+      if (inference) {
+        for (const line of compareLines(step, inference, options)) print(line);
+        alone.push(await engineAloneNow(inference, options));
+        const mean = (alone[0] + alone[1]) / 2;
+        print(
+          `the engine alone at the server's configuration just before and after the step: ` +
+            `${thousands(alone[0])} and ${thousands(alone[1])}/s; served = ` +
+            `${fixed((step.reqPerSec / mean) * 100, 1)}% of their mean`,
+        );
+      }
       print("");
     }
   };
@@ -419,27 +433,74 @@ export async function runStress(
   return report;
 }
 
+/**
+ * The engine instances the step's server runs: `--server-instances`, or the
+ * server's default (`--instances auto`); 1 for a running server (`--port`),
+ * whose count the bench cannot see.
+ */
+function serverInstances(
+  options: Pick<StressOptions, "port"> & { serverInstances?: number | null },
+): number {
+  if (options.port !== null) return 1;
+  return options.serverInstances ?? autoInstances();
+}
+
+/**
+ * The engine alone at the server's instances × threads and the batch size
+ * that was fastest in `inference`, timed for about 2 s now: samples/s. Taken
+ * right before and after a step, it follows the machine's speed, which on a
+ * shared machine drifts more between minutes than within one.
+ */
+async function engineAloneNow(
+  inference: InferenceReport,
+  options: Pick<StressOptions, "serverThreads" | "port"> & {
+    serverEngine?: EngineKind | null;
+    serverInstances?: number | null;
+  },
+): Promise<number> {
+  const via = options.serverEngine === "native" ? "native" : "engine";
+  const instances = serverInstances(options);
+  const best = bestRate(
+    inference,
+    (c) => c.via === via && c.threads === options.serverThreads && c.instances === instances,
+  );
+  const report = await measureInference({
+    via: [via],
+    threads: [options.serverThreads],
+    instances: [instances],
+    batches: [best?.batch ?? 128],
+    runs: 1_000_000,
+    maxSeconds: 2,
+    warmup: 5,
+  });
+  return report.cells[0].samplesPerSec;
+}
+
 /** How a step compares with the engine alone. */
 export function compareLines(
   step: StepSummary,
   inference: InferenceReport,
-  options: Pick<StressOptions, "serverThreads" | "port"> & { serverEngine?: EngineKind | null },
+  options: Pick<StressOptions, "serverThreads" | "port"> & {
+    serverEngine?: EngineKind | null;
+    serverInstances?: number | null;
+  },
 ): string[] {
   const lines: string[] = [];
   const via = options.serverEngine === "native" ? "native" : "engine";
+  const instances = serverInstances(options);
   const same = bestRate(
     inference,
-    (c) => c.via === via && c.threads === options.serverThreads,
+    (c) => c.via === via && c.threads === options.serverThreads && c.instances === instances,
   );
   const any = bestRate(inference, (c) => c.via === via);
   const describe = (c: NonNullable<typeof any>) =>
-    `${thousands(c.samplesPerSec)}/s, ${c.threads} thread(s), batch ${c.batch}`;
+    `${thousands(c.samplesPerSec)}/s, ${c.instances} × ${c.threads} thread(s), batch ${c.batch}`;
   if (same && any) {
-    const threadsNote = options.port === null ? "the server's thread count" : "1 thread";
+    const configNote = options.port === null ? "the server's instances × threads" : "1 × 1";
     lines.push(
       `served ${thousands(step.reqPerSec)} req/s = ` +
         `${fixed((step.reqPerSec / same.samplesPerSec) * 100, 1)}% of the engine's best at ` +
-        `${threadsNote} (${describe(same)}); ` +
+        `${configNote} (${describe(same)}); ` +
         `${fixed((step.reqPerSec / any.samplesPerSec) * 100, 1)}% of the best at any (${
           describe(any)
         })`,

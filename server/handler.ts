@@ -26,6 +26,7 @@ import {
   Command,
   type DecodedRequest,
   decodeRequest,
+  DIGIT_PIXELS,
   encodeLegacyReply,
   encodeReply,
   peekRequestId,
@@ -167,14 +168,16 @@ export class RequestHandler {
       origin.release?.();
       return this.#refused(queue, origin, request, started, bytesIn);
     }
-    const inference = queue.submit(request.digitU8, request.digit, origin.owner);
+    // The digit's bytes may be a view into a transport's buffer that is
+    // reused before the inference ends: one copy serves the queue and an
+    // observer, which only reads it.
+    const copied = request.digitU8 !== null && this.#ctx.onRequest !== undefined;
+    if (copied) request.digitU8 = request.digitU8!.slice(0, DIGIT_PIXELS);
+    const inference = queue.submit(request.digitU8, request.digit, origin.owner, copied);
     if (inference instanceof WireError) {
       origin.release?.();
       return this.#refused(inference, origin, request, started, bytesIn);
     }
-    // The digit's bytes may be a view into a transport's buffer that is
-    // reused before the inference ends: an observer gets its own copy.
-    if (this.#ctx.onRequest && request.digitU8) request.digitU8 = request.digitU8.slice();
     return inference.then(
       (result) => {
         origin.release?.();

@@ -88,6 +88,12 @@ export interface QueueOptions {
    * engine runs in about this long. Unset: `maxBatch` alone decides.
    */
   batchMs?: number;
+  /**
+   * With `batchMs`, the most instances that run at once while some owner
+   * has more than one digit waiting: fewer than the cores, so that the
+   * event loop keeps a core for the other clients' sockets. Unset: all.
+   */
+  floodInstances?: number;
   /** Called after every run. */
   onRun?: (event: RunEvent) => void;
 }
@@ -163,6 +169,8 @@ export class InferenceQueue {
     digitU8: ArrayLike<number> | null,
     digit: ArrayLike<number> | null,
     owner?: unknown,
+    /** `digitU8` is the caller's own copy, given to the queue: it is not copied again. */
+    given = false,
   ): Promise<Inference> | WireError {
     // A full queue refuses, except an owner's first waiting digit: a board
     // sending one digit at a time always gets in beside a flood (bounded by
@@ -182,7 +190,7 @@ export class InferenceQueue {
     let floats: Float32Array | null = null;
     if (digitU8) {
       bytes = digitU8 instanceof Uint8Array
-        ? digitU8.slice(0, DIGIT_PIXELS)
+        ? (given ? digitU8 : digitU8.slice(0, DIGIT_PIXELS))
         : Uint8Array.from({ length: DIGIT_PIXELS }, (_, i) => digitU8[i]);
     } else {
       floats = new Float32Array(DIGIT_PIXELS);
@@ -220,13 +228,18 @@ export class InferenceQueue {
     for (const engine of this.#set.engines) engine.close();
   }
 
-  /** Hands queued digits to every free instance of the current set. */
+  /** Hands queued digits to every free instance of the current set (fewer while flooded). */
   #pump(): void {
     const set = this.#set;
+    const { batchMs, floodInstances } = this.#options;
+    const cap = batchMs && floodInstances && this.#jobs.deepLanes > 0 ? floodInstances : Infinity;
+    let running = 0;
+    if (cap !== Infinity) { for (const engine of set.engines) if (engine.busy) running++; }
     for (const engine of set.engines) {
-      if (this.#jobs.length === 0) return;
+      if (this.#jobs.length === 0 || running >= cap) return;
       if (engine.busy) continue;
       this.#dispatch(set, engine);
+      running++;
     }
   }
 

@@ -29,6 +29,15 @@ export const DEFAULT_THREADS = 1;
  */
 export const DEFAULT_BATCH_MS = 3;
 
+/**
+ * How many of `instances` run at once while a client queues ahead: all of
+ * them, but never every core, so that the event loop keeps one for the
+ * sockets of the clients that wait their turn.
+ */
+export function floodInstances(instances: number, cores = navigator.hardwareConcurrency): number {
+  return Math.max(1, Math.min(instances, cores - 1));
+}
+
 /** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
 export async function openServing(
   options: ServerOptions,
@@ -72,6 +81,7 @@ export async function openServing(
     queue: {
       maxBatch: options.maxBatch ?? 128,
       batchMs: options.batchMs ?? DEFAULT_BATCH_MS,
+      floodInstances: floodInstances(options.instances ?? 1),
       maxQueued: options.maxQueued ?? 4096,
       onRun: (event) => {
         if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);

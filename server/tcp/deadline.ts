@@ -43,7 +43,9 @@ export class Deadline {
 
   /** `work`'s result, or "timeout" when the deadline passes first (or already has). */
   async race<T>(work: Promise<T>): Promise<T | "timeout"> {
-    if (performance.now() >= this.#at) {
+    // A pending timer has not found the deadline passed yet (it ends the
+    // race when it does); without one, the clock says.
+    if (this.#timer === undefined && performance.now() >= this.#at) {
       work.catch(() => {});
       return "timeout";
     }
@@ -65,10 +67,13 @@ export class Deadline {
   #arm(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#armedFor = this.#at;
+    const delay = this.#at - performance.now();
+    this.#armedFor = Infinity;
     if (this.#at === Infinity) return;
-    const delay = Math.min(Math.max(0, this.#at - performance.now()), MAX_DELAY);
-    this.#timer = setTimeout(() => this.#fire(), delay);
+    // Already past: no timer; a race under way ends, a later one reads the clock.
+    if (delay <= 0) return this.#expire?.("timeout");
+    this.#armedFor = this.#at;
+    this.#timer = setTimeout(() => this.#fire(), Math.min(delay, MAX_DELAY));
   }
 
   #fire(): void {
