@@ -10,8 +10,15 @@
  *   and drip a byte every 4 s: how many were cut with MALFORMED_BUFFER before
  *   they stopped dripping, refused for the buffer budget, server RSS (the
  *   per-address cap is lifted: every dripper is on 127.0.0.1);
- * - `neighbours`: a good framed client alone, then beside 20 pipelining
- *   flooders and 20 clients that never read: errors, p50 and p99.
+ * - `neighbours`: a good framed client (1,000 requests, one at a time)
+ *   alone, then beside 20 flooders that keep 256 requests outstanding and
+ *   20 clients that send without reading (in a Worker, for as long as the
+ *   good client runs): its errors, p50 and p99, the medians and p99s of its
+ *   queue wait and run time as the server reports them, and what the
+ *   flooders got.
+ *
+ * The server runs as `deno task serve` would (one engine instance per core);
+ * `--set` changes its options.
  *
  * @example
  * ```sh
@@ -27,6 +34,7 @@ import { oldClientRequest } from "../shared/_test_utils.ts";
 import { InferenceClient } from "../client/client.ts";
 import { framedBatch, readAll, slowReader, splitFramed, writeAll } from "../server/_test_server.ts";
 import { spawnScenarioServer } from "../server/tcp/_socket_scenarios.ts";
+import { autoInstances } from "../server/config.ts";
 
 const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
 
@@ -35,7 +43,8 @@ Options:
   --tree DIR     the checkout whose server is measured (default this one)
   --drippers N   connections of the drip scenario (default 10000)
   --set K=V      a server option (ServerOptions name, number) for every scenario,
-                 e.g. --set instances=2 --set maxBatch=16; repeatable
+                 e.g. --set instances=1 --set batchMs=0; repeatable (default: the
+                 server's defaults, instances one per core as deno task serve)
   -h, --help     show this help`;
 
 const { values: flags, positionals } = parseArgs({
@@ -59,7 +68,8 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippe
   Deno.exit(2);
 }
 
-const serverOptions: Record<string, number> = {};
+// The server as `deno task serve` runs it: one engine instance per core.
+const serverOptions: Record<string, number> = { instances: autoInstances() };
 for (const kv of flags.set) {
   const [key, value] = kv.split("=");
   if (!key || value === undefined || !Number.isFinite(Number(value))) {
