@@ -154,3 +154,41 @@ Deno.test("with batchMs, runs shrink to about that long while a client queues ah
     }
   }
 });
+
+Deno.test("while a client queues ahead, at most floodInstances instances run at once", async () => {
+  for (const floodInstances of [1, undefined]) {
+    const set = { engines: await engines(2), version: 1 };
+    const queue = new InferenceQueue(set, {
+      maxBatch: 4,
+      maxQueued: 1000,
+      batchMs: 1000,
+      floodInstances,
+    });
+    // How many runs are under way as each one starts.
+    let running = 0;
+    const atStart: number[] = [];
+    for (const engine of set.engines) {
+      const run = engine.run.bind(engine);
+      engine.run = async (input, n) => {
+        atStart.push(++running);
+        try {
+          return await run(input, n);
+        } finally {
+          running--;
+        }
+      };
+    }
+    try {
+      await submit(queue); // the time per digit, which batchMs needs
+      // Two boards take both instances; a flood then queues ahead of its answers.
+      const boards = [submit(queue, "b1"), submit(queue, "b2")];
+      const flood = Array.from({ length: 40 }, () => submit(queue, "flood"));
+      await Promise.all([...boards, ...flood]);
+      const duringFlood = atStart.slice(3);
+      if (floodInstances) assert.ok(duringFlood.every((n) => n === 1), String(duringFlood));
+      else assert.ok(duringFlood.some((n) => n === 2), String(duringFlood));
+    } finally {
+      await queue.close();
+    }
+  }
+});
