@@ -101,7 +101,7 @@ export const OPTIONS = [
     default: String(DEFAULT_BATCH_MS),
     value: "MS",
     help:
-      "while a client queues ahead, runs aim to take about this long (batches shrink below --max-batch), so a board beside it waits little; 0: off",
+      "while a client queues ahead, runs aim to take about this long (batches shrink below --max-batch) and one core is left to the event loop, so a board beside it waits little; 0: off",
   },
   {
     flag: "max-queued",

@@ -25,7 +25,7 @@ export const DEFAULT_THREADS = 1;
 /**
  * The run time batches aim for while a client queues ahead, ms, by default:
  * a board's digit beside a flood then waits for about two such runs (WASM
- * batches of about a dozen digits; bench/README).
+ * batches of about 8 digits here; bench/README).
  */
 export const DEFAULT_BATCH_MS = 3;
 
