@@ -51,6 +51,12 @@ export interface StepSummary extends StepLoad {
   elapsedMs: number;
   /** Replies with status OK per second of `elapsedMs`. */
   reqPerSec: number;
+  /**
+   * Replies with status OK per second while the load is steady: the middle 80% of them (from the
+   * 10th to the 90th percentile of their end times), leaving out the ramp while clients connect and
+   * the drain as they finish (NaN under 10 replies).
+   */
+  steadyReqPerSec: number;
   /** Round-trip latency of the OK requests, ms. */
   latency: Summary;
   /** p99 / p50 and max / p50 of the latency. */
@@ -121,14 +127,16 @@ export function summarizeStep(
     }
   }
   const elapsedMs = result.count > 0 ? lastEnd - Math.min(firstStart, 0) : result.elapsedMs;
+  const ends = new Float64Array(ok.length);
   const latency = summarize(ok);
   const failed = result.count - ok.length;
   const bins = 50;
   const binMs = Math.max(elapsedMs / bins, 1e-3);
   const counts = new Array<number>(bins).fill(0);
-  for (let i = 0; i < result.count; i++) {
+  for (let i = 0, k = 0; i < result.count; i++) {
     if (result.status[i] !== 0) continue;
     const end = result.startMs[i] + result.latencyMs[i];
+    ends[k++] = end;
     counts[Math.max(0, Math.min(bins - 1, Math.floor(end / binMs)))]++;
   }
   return {
@@ -139,6 +147,7 @@ export function summarizeStep(
     errors: result.errors,
     elapsedMs,
     reqPerSec: elapsedMs > 0 ? (ok.length / elapsedMs) * 1000 : NaN,
+    steadyReqPerSec: steadyRate(ends),
     latency,
     fairness: { p99OverP50: latency.p99 / latency.p50, maxOverP50: latency.max / latency.p50 },
     serverInferenceMs: ok.length ? inferenceSum / ok.length : NaN,
@@ -163,6 +172,16 @@ export function summarizeStep(
     histogram: histogram(ok, 40),
     timeline: { binMs, counts },
   };
+}
+
+/** Replies per second between the 10th and 90th percentile of `ends` (ms), sorted here. */
+function steadyRate(ends: Float64Array): number {
+  if (ends.length < 10) return NaN;
+  ends.sort();
+  const first = Math.floor(ends.length * 0.1);
+  const last = Math.ceil(ends.length * 0.9) - 1;
+  const spanMs = ends[last] - ends[first];
+  return spanMs > 0 ? ((last - first) / spanMs) * 1000 : NaN;
 }
 
 /** `NO_REPLY` is -1; a status name otherwise. Re-exported for readers of the JSON. */
@@ -190,7 +209,10 @@ export function formatStep(step: StepSummary): string[] {
   lines.push(
     `${thousands(step.clients)} clients × ${thousands(step.requests)} request(s), ${mode}, ` +
       `${step.garbage ? "garbage floats" : `${step.digits} digits`}: ${thousands(step.ok)} ok, ` +
-      `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s`,
+      `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s` +
+      (Number.isFinite(step.steadyReqPerSec)
+        ? ` (steady: ${thousands(step.steadyReqPerSec)} req/s over the middle 80% of replies)`
+        : ""),
   );
   const l = step.latency;
   lines.push(

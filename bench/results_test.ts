@@ -42,6 +42,20 @@ Deno.test("elapsed time runs from the start to the last reply; req/s counts OK r
   assert.equal(step.reqPerSec, 250);
 });
 
+Deno.test("the steady rate leaves out a slow ramp and drain: the middle 80% of replies", () => {
+  // Request i starts at i ms. The first 10 replies trickle in 100 ms apart, the middle 80 arrive
+  // one a millisecond from 1,000 ms on, and the last 10 trickle again from 2,000 ms.
+  const ends = Array.from(
+    { length: 100 },
+    (_, i) => i < 10 ? i * 100 + 1 : i < 90 ? 1000 + (i - 10) : 2000 + (i - 90) * 100,
+  );
+  const step = summarizeStep(fakeResult(ends.map((end, i) => end - i)), load);
+  assert.equal(step.steadyReqPerSec, 1000);
+  assert.ok(step.reqPerSec < 40, `whole run ${step.reqPerSec} req/s`);
+  assert.match(formatStep(step)[2], /steady: 1,000 req\/s over the middle 80% of replies/);
+  assert.ok(Number.isNaN(summarizeStep(fakeResult([1, 2, 3]), load).steadyReqPerSec));
+});
+
 Deno.test("the printed step starts with the old tool's two lines", () => {
   const step = summarizeStep(fakeResult([1, 2, 3], { batch: 2 }), load, {
     main: 6e6,

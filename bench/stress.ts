@@ -16,7 +16,8 @@
  * @example
  * ```sh
  * deno task bench:stress --clients 500                       # the old tool's run: 500 legacy clients
- * deno task bench:stress --protocol framed --keep-alive --clients 500 --requests 40 --compare-inference
+ * deno task bench:stress --protocol framed --keep-alive --clients 500 --requests 40 --warmup 20000 \
+ *   --compare-inference                                      # a warm server against its engines alone
  * deno task bench:stress --protocol framed --keep-alive --requests 200 --duration 3 \
  *   --sweep 1,10,100,500,2000 --report /tmp/stress.html --json /tmp/stress.json
  * deno task bench:stress --protocol framed,http --keep-alive --clients 100 --requests 100
@@ -138,7 +139,8 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
   --timeout S            a request unanswered after S seconds is cut off (default 10)
   --sweep LIST           one step per client count, e.g. 1,10,100,500,2000
   --workers K            Deno Workers running the clients (default 1; 0 = main thread)
-  --warmup N             requests sent first and not measured (default 500; 0 = none)
+  --warmup N             requests sent first and not measured (default 500; 0 = none); a
+                         fresh server's first ~20,000 run colder code: 20000 measures a warm one
 
 Comparison and output:
   --compare-inference    first time the engine alone (bench:inference, engine path, threads
@@ -400,7 +402,10 @@ export async function runStress(
         print(
           `the engine alone at the server's configuration just before and after the step: ` +
             `${thousands(alone[0])} and ${thousands(alone[1])}/s; served = ` +
-            `${fixed((step.reqPerSec / mean) * 100, 1)}% of their mean`,
+            `${fixed((step.reqPerSec / mean) * 100, 1)}% of their mean` +
+            (Number.isFinite(step.steadyReqPerSec)
+              ? `, steady ${fixed((step.steadyReqPerSec / mean) * 100, 1)}%`
+              : ""),
         );
       }
       print("");
