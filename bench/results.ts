@@ -54,7 +54,8 @@ export interface StepSummary extends StepLoad {
   /**
    * Replies with status OK per second while the load is steady: the middle 80% of them (from the
    * 10th to the 90th percentile of their end times), leaving out the ramp while clients connect and
-   * the drain as they finish (NaN under 10 replies).
+   * the drain as they finish (NaN under 10 replies, or when each client sends one request: a burst
+   * has no steady state).
    */
   steadyReqPerSec: number;
   /** Round-trip latency of the OK requests, ms. */
@@ -147,7 +148,7 @@ export function summarizeStep(
     errors: result.errors,
     elapsedMs,
     reqPerSec: elapsedMs > 0 ? (ok.length / elapsedMs) * 1000 : NaN,
-    steadyReqPerSec: steadyRate(ends),
+    steadyReqPerSec: load.requests > 1 ? steadyRate(ends) : NaN,
     latency,
     fairness: { p99OverP50: latency.p99 / latency.p50, maxOverP50: latency.max / latency.p50 },
     serverInferenceMs: ok.length ? inferenceSum / ok.length : NaN,

@@ -49,11 +49,14 @@ Deno.test("the steady rate leaves out a slow ramp and drain: the middle 80% of r
     { length: 100 },
     (_, i) => i < 10 ? i * 100 + 1 : i < 90 ? 1000 + (i - 10) : 2000 + (i - 90) * 100,
   );
-  const step = summarizeStep(fakeResult(ends.map((end, i) => end - i)), load);
+  const result = fakeResult(ends.map((end, i) => end - i));
+  const step = summarizeStep(result, { ...load, clients: 10, requests: 10 });
   assert.equal(step.steadyReqPerSec, 1000);
   assert.ok(step.reqPerSec < 40, `whole run ${step.reqPerSec} req/s`);
   assert.match(formatStep(step)[2], /steady: 1,000 req\/s over the middle 80% of replies/);
   assert.ok(Number.isNaN(summarizeStep(fakeResult([1, 2, 3]), load).steadyReqPerSec));
+  // 100 clients sending one request each: a burst, no steady state.
+  assert.ok(Number.isNaN(summarizeStep(result, { ...load, clients: 100 }).steadyReqPerSec));
 });
 
 Deno.test("the printed step starts with the old tool's two lines", () => {
