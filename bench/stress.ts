@@ -444,10 +444,13 @@ export async function runStress(
  * whose count the bench cannot see.
  */
 function serverInstances(
-  options: Pick<StressOptions, "port"> & { serverInstances?: number | null },
+  options: Pick<StressOptions, "port"> & {
+    serverInstances?: number | null;
+    serverEngine?: EngineKind | null;
+  },
 ): number {
   if (options.port !== null) return 1;
-  return options.serverInstances ?? autoInstances();
+  return options.serverInstances ?? autoInstances(options.serverEngine ?? "wasm");
 }
 
 /**

@@ -16,7 +16,7 @@
  */
 import { parseArgs } from "node:util";
 import { AddressRanges } from "./auth/cidr.ts";
-import { ENGINE_KINDS } from "./engine/kinds.ts";
+import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { DEFAULT_BATCH_MS } from "./models/open.ts";
 import {
@@ -74,7 +74,8 @@ export const OPTIONS = [
     kind: { type: "string" },
     default: "auto",
     value: "K|auto",
-    help: "engine instances, each running one batch at a time (auto: one per core, at most 16)",
+    help:
+      "engine instances, each running one batch at a time (auto: wasm one per core, at most 16; native one)",
   },
   {
     flag: "engine",
@@ -314,13 +315,20 @@ function convert(spec: OptionSpec, text: string, source: string): string | numbe
 }
 
 /**
- * The number of instances `--instances auto` picks: one single-threaded
+ * The number of instances `--instances auto` picks. WASM: one single-threaded
  * instance per core (at most 16). Measured on a 2-core machine, 500 framed
  * keep-alive clients in one run: 2 instances × 1 thread 4,391 req/s, 1 × 2
  * threads 3,822, 1 × 1 2,817 (bench/README.md); WASM threads also risk
- * onnxruntime-web's start-up hang, which instances do not.
+ * onnxruntime-web's start-up hang, which instances do not. Native: one, since
+ * one native instance (about 41,000 digits/s on a core) outruns what the one
+ * event loop feeds it (about 30 µs a request); a second only takes a core from
+ * the event loop (1 against 2 instances: 1.11, 0.98 and 1.08 in three pairs).
  */
-export function autoInstances(cores = navigator.hardwareConcurrency): number {
+export function autoInstances(
+  engine: EngineKind = "wasm",
+  cores = navigator.hardwareConcurrency,
+): number {
+  if (engine === "native") return 1;
   return Math.max(1, Math.min(cores, 16));
 }
 
@@ -389,7 +397,7 @@ export function resolveConfig(
       config.trustedProxies = ranges;
     }
     const instances = String(config.instances);
-    if (instances === "auto") config.instancesCount = autoInstances();
+    if (instances === "auto") config.instancesCount = autoInstances(config.engine as EngineKind);
     else {
       const n = Number(instances);
       if (!Number.isInteger(n) || n < 1 || n > 64) {

@@ -30,7 +30,9 @@ Deno.test("--port 0 implies --http-port 0 unless the HTTP port is given", () => 
 });
 
 Deno.test("--instances takes auto or a count", () => {
-  assert.ok(resolved([]).instancesCount >= 1);
+  assert.equal(resolved([]).instancesCount, Math.min(navigator.hardwareConcurrency, 16));
+  assert.equal(resolved(["--engine", "native"]).instancesCount, 1);
+  assert.equal(resolved(["--engine", "native", "--instances", "2"]).instancesCount, 2);
   assert.equal(resolved(["--instances", "3"]).instancesCount, 3);
   assert.ok(resolveConfig(["--instances", "0"], {}) instanceof ConfigError);
 });
