@@ -319,10 +319,12 @@ function convert(spec: OptionSpec, text: string, source: string): string | numbe
  * instance per core (at most 16). Measured on a 2-core machine, 500 framed
  * keep-alive clients in one run: 2 instances × 1 thread 4,391 req/s, 1 × 2
  * threads 3,822, 1 × 1 2,817 (bench/README.md); WASM threads also risk
- * onnxruntime-web's start-up hang, which instances do not. Native: one, since
- * one native instance (about 41,000 digits/s on a core) outruns what the one
- * event loop feeds it (about 30 µs a request); a second only takes a core from
- * the event loop (1 against 2 instances: 1.11, 0.98 and 1.08 in three pairs).
+ * onnxruntime-web's start-up hang, which instances do not. Native: one. The
+ * event loop (about 30 µs a request) shares the cores with it, and one
+ * instance (about 21,800 digits/s alone at one thread) already runs near what
+ * the event loop feeds it (18,254 req/s served); a second instance or thread
+ * only takes CPU from the event loop (1 against 2 instances: 1.11, 0.98 and
+ * 1.08 in three pairs; 1 × 2 threads served 0.88–0.92× of 1 × 1).
  */
 export function autoInstances(
   engine: EngineKind = "wasm",
