@@ -25,7 +25,6 @@ import type { InferenceEngine } from "./engine/engine.ts";
 import type { InferenceQueue } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
 import type { ModelFile } from "./models/model.ts";
-import { DEFAULT_MODEL_NAME } from "./models/flags.ts";
 import { DEFAULT_REPOSITORY } from "./models/repository.ts";
 import { openServing } from "./models/open.ts";
 import type { ModelServing } from "./models/serving.ts";
@@ -236,7 +235,6 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
   };
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({ log, metrics, sources });
   try {
