@@ -186,6 +186,15 @@ export const OPTIONS = [
     help: "largest legacy request; larger gets FRAME_TOO_LARGE",
   },
   {
+    flag: "max-http-body",
+    kind: { type: "int", min: 1024, max: 256 * 1024 * 1024 },
+    group: "limits",
+    server: true,
+    default: String(4 * 1024 * 1024),
+    value: "BYTES",
+    help: "largest HTTP request body (after inflating), limited while it is read; larger gets 413",
+  },
+  {
     flag: "max-pipelined",
     kind: { type: "int", min: 1 },
     group: "limits",
@@ -472,6 +481,12 @@ export function defaultValue(
   if (spec.kind.type === "boolean") return text === "true";
   if (text === undefined) return undefined;
   return spec.kind.type === "int" || spec.kind.type === "number" ? Number(text) : text;
+}
+
+/** One row's default as its value, for a module that takes that option under its own name. */
+export function tableDefault<F extends DefaultedFlag>(flag: F): ValueOf<Spec<F>> {
+  const spec = (OPTIONS as readonly OptionSpec[]).find((row) => row.flag === flag)!;
+  return defaultValue(spec) as ValueOf<Spec<F>>;
 }
 
 let defaults: Readonly<ServerDefaults> | null = null;

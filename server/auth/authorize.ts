@@ -22,6 +22,7 @@
  */
 import { Command, type DecodedRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
+import { tableDefault } from "../config.ts";
 import type { AddressRanges } from "./cidr.ts";
 import { type DeviceTokens, sameString } from "./tokens.ts";
 
@@ -79,7 +80,7 @@ export class Authorizer {
 
   constructor(options: AuthOptions = {}) {
     this.tokens = options.tokens ?? null;
-    this.legacy = options.legacy ?? "allow";
+    this.legacy = options.legacy ?? tableDefault("legacy");
     this.legacyFrom = options.legacyFrom?.size ? options.legacyFrom : null;
   }
 

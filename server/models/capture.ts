@@ -29,6 +29,7 @@
  */
 import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
+import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 
 /** Pixels per digit. */
@@ -117,7 +118,7 @@ export class DigitCapture {
   private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
     this.dir = options.dir;
     this.rate = options.rate;
-    this.maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? tableDefault("capture-max-mb") * 1024 * 1024;
     this.fileBytes = Math.min(
       this.maxBytes,
       options.fileBytes ?? Math.max(4096, Math.floor(this.maxBytes / 10)),

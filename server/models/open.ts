@@ -72,15 +72,13 @@ export async function openServing(
       floodInstances: floodInstances(options.instances),
       maxQueued: options.maxQueued,
       onRun: (event) => {
-        if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);
+        if (!event.failed) monitor.run(event.model, event.version, event.batchSize);
         options.onRun?.(event);
       },
     },
     log,
     onSwap: (event) => {
-      if (event.model === defaultModel && event.to !== null) {
-        monitor.metrics.setModel({ model: defaultModel, version: String(event.to) });
-      }
+      if (event.to !== null) monitor.metrics.modelServed(event.model, event.to);
       options.onSwap?.(event);
     },
   });
