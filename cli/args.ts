@@ -60,20 +60,25 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * The known flag nearest to `given`, or null when none is near: within one
- * edit for short names, two for longer ones; or the only flag `given` begins.
+ * The known flag nearest to `given`, or null when none is near: one edit
+ * away for names of four or five letters, two for longer ones, or the only
+ * flag `given` begins. Long flags are compared with long ones only, and a
+ * name shorter than four letters gets no guess (too many are one edit away).
  */
 export function nearestFlag(given: string, known: readonly string[]): string | null {
+  const long = given.startsWith("--");
   const word = given.replace(/^-+/, "");
+  const candidates = known.filter((flag) => flag.startsWith("--") === long);
+  if (word.length < 4) return null;
   let best: string | null = null;
   let bestDistance = Infinity;
-  for (const flag of known) {
+  for (const flag of candidates) {
     const d = distance(word, flag.replace(/^-+/, ""));
     if (d < bestDistance) [best, bestDistance] = [flag, d];
   }
-  if (best !== null && bestDistance <= (word.length > 4 ? 2 : 1)) return best;
-  const prefixed = known.filter((flag) => flag.startsWith("--") && flag.startsWith(given));
-  return word.length >= 3 && prefixed.length === 1 ? prefixed[0] : null;
+  if (best !== null && bestDistance <= (word.length > 5 ? 2 : 1)) return best;
+  const prefixed = candidates.filter((flag) => flag.startsWith(given));
+  return prefixed.length === 1 ? prefixed[0] : null;
 }
 
 /** "unknown flag --x", with "; did you mean --y?" when a known flag is near. */
