@@ -233,7 +233,7 @@ function parseOutputs(json: Json, model: ModelInfo): RequestedOutput[] | WireErr
   const outputs: RequestedOutput[] = [];
   for (const output of asked) {
     const name = isObject(output) ? output.name : undefined;
-    if (typeof name !== "string" || !known.includes(name)) {
+    if (!isObject(output) || typeof name !== "string" || !known.includes(name)) {
       return bad(
         `unknown output ${JSON.stringify(isObject(output) ? output.name : output)}: ` +
           `the model's outputs are ${known.map((k) => `"${k}"`).join(" and ")}`,
@@ -243,10 +243,10 @@ function parseOutputs(json: Json, model: ModelInfo): RequestedOutput[] | WireErr
       return bad(`output "${name}" is asked for more than once: name each output once`);
     }
     const where = ` of output "${name}"`;
-    if (output!.parameters !== undefined && !isObject(output!.parameters)) {
+    if (output.parameters !== undefined && !isObject(output.parameters)) {
       return bad(`"parameters"${where} must be an object`);
     }
-    const params = (output!.parameters ?? {}) as Json;
+    const params = output.parameters ?? {};
     // An output's own binary_data wins over the request's binary_data_output.
     const binary = flag(params, "binary_data", where);
     if (binary instanceof WireError) return binary;

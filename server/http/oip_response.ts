@@ -147,8 +147,11 @@ export function encodeInferResponse(
   const chunks: Uint8Array[] = [];
   const tensors = outputsOf(model);
   const outputs = request.outputs.map(({ name, binary, classes }) => {
-    const tensor = tensors.find((t) => t.name === name)!;
     const isPredicted = name === PREDICTED;
+    // Any name but PREDICTED is the model's own output, even if the request was read against
+    // another version's description.
+    const tensor = tensors.find((t) => t.name === name) ??
+      tensors.find((t) => (t.name === PREDICTED) === isPredicted)!;
     const rows: ArrayLike<number>[] = answers.map((a) => isPredicted ? [a.predicted] : a.scores);
     let data: OutputTensorData;
     if (classes > 0) {
