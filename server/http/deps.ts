@@ -44,6 +44,7 @@ export function modelInfo(model: ServedModel, maxBatch: number): ModelInfo {
     inputDims: engine.shape.inputDims.map((d, i) => (i === 0 ? -1 : d)),
     maxBatch: Math.min(maxBatch, engine.maxBatch),
     runtime: engine.shape.runtime,
+    instances: model.queue.engineSet.engines.length,
   };
 }
 

@@ -28,7 +28,7 @@ import type { Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
-import { modelConfig, type ModelInfo, modelMetadata } from "./oip.ts";
+import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
 
 /** What the HTTP port serves from. */
 export interface HttpDeps {
@@ -88,6 +88,20 @@ function safeDecode(segment: string): string {
   }
 }
 
+/** Triton's statistics extension: every model, one model, or one version. */
+function stats(deps: HttpDeps, name?: string, version?: string): Response {
+  const document = deps.monitor.modelStats.toJson(name, version);
+  if (document) return json(document);
+  return errorResponse(
+    new WireError(
+      Status.MODEL_UNAVAILABLE,
+      `no statistics for model ${JSON.stringify(name)}${
+        version === undefined ? "" : ` version ${version}`
+      }: it is not served`,
+    ),
+  );
+}
+
 /** Routes one request. */
 function route(deps: HttpDeps, request: Request, peer: string): Response | Promise<Response> {
   const url = new URL(request.url);
@@ -133,15 +147,17 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
         json({
           name: deps.server.name,
           version: deps.server.version,
-          extensions: ["binary_tensor_data"],
+          extensions: OIP_EXTENSIONS,
         }));
+    case "/v2/models/stats":
+      return only("GET", () => stats(deps));
     case "/v2/health/live":
       return only("GET", () => health(true));
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }
   const model = path.match(
-    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/,
+    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/,
   );
   const extra = model ? null : deps.extraRoutes?.(request);
   if (extra) return extra;
@@ -155,6 +171,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   if (action === "/infer") {
     return only("POST", () => inferResponse(deps, request, peer, name, version));
   }
+  if (action === "/stats") return only("GET", () => stats(deps, name, version));
   const info = deps.model(name, version);
   if (info instanceof WireError) return errorResponse(info);
   if (action === "/ready") return only("GET", () => health(deps.ready()));
