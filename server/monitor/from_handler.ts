@@ -12,7 +12,8 @@
  *   protocol: "framed", peer: "10.0.0.7:5000", command: 1, requestId: 3, status: 0, error: "",
  *   digitU8: new Uint8Array(784), digit: null, predicted: 7, scores: new Float32Array(10),
  *   queueMs: 0.2, inferenceMs: 0.3, totalMs: 0.6, device: null, client: "fw/1.0",
- * }, { bytesIn: 792, bytesOut: 96 });
+ *   bytesIn: 792, bytesOut: 124,
+ * });
  * console.log(event.inference, event.digits); // true 1
  * ```
  * @module
