@@ -13,35 +13,18 @@
  * @example
  * ```ts
  * import { repositoryControl, repositoryRoutes } from "./repository.ts";
- * import { DEFAULT_REPOSITORY, ModelRepository } from "../models/repository.ts";
+ * import { ModelRepository } from "../models/repository.ts";
  * import { RepositoryWatcher } from "../models/watch.ts";
  *
- * const repository = ModelRepository.open(DEFAULT_REPOSITORY);
- * const watcher = RepositoryWatcher.start({
- *   root: DEFAULT_REPOSITORY,
- *   rescan: async () => void await repository.scan(),
- *   watch: false, // rescans here only when the load route asks
- *   sighup: false,
- * });
- * const adminToken = "an-admin-token-of-32-characters!";
+ * const repository = ModelRepository.open("models");
+ * const watcher = RepositoryWatcher.start({ root: "models", rescan: () => repository.scan() });
  * const routes = repositoryRoutes(repositoryControl({
  *   repository,
  *   watcher,
- *   adminToken,
+ *   adminToken: Deno.env.get("MNIST_ADMIN_TOKEN") ?? null,
  *   serving: (name) => repository.find(name)?.latest?.version ?? null,
  * }));
- * const server = Deno.serve(
- *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   (request) => routes(request) ?? new Response("not found", { status: 404 }),
- * );
- * await repository.scan();
- * const index = await fetch(`http://127.0.0.1:${server.addr.port}/v2/repository/index`, {
- *   method: "POST",
- *   headers: { authorization: `Bearer ${adminToken}` },
- * });
- * console.log(await index.json()); // [{ name: "mnist", version: "1", state: "READY", reason: "" }]
- * watcher.close();
- * await server.shutdown();
+ * Deno.serve((request) => routes(request) ?? new Response("not found", { status: 404 }));
  * ```
  * @module
  */
