@@ -28,7 +28,7 @@
  * ```ts
  * import { Connection } from "./connection.ts";
  * import { BoardLimits } from "./limits.ts";
- * import { RequestHandler } from "../handler.ts";
+ * import { RequestHandler } from "../core/handler.ts";
  * import { Logger } from "../log.ts";
  * import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
  * import { Status, statusName, WireError } from "../../shared/errors.ts";
@@ -76,7 +76,7 @@
 import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
-import type { RequestHandler, RequestOrigin } from "../handler.ts";
+import type { RequestHandler, RequestOrigin } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";

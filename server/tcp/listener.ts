@@ -14,7 +14,7 @@
  * ```ts
  * import { BoardListener } from "./listener.ts";
  * import { BoardLimits } from "./limits.ts";
- * import { RequestHandler } from "../handler.ts";
+ * import { RequestHandler } from "../core/handler.ts";
  * import { Logger } from "../log.ts";
  * import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
  * import { Status, WireError } from "../../shared/errors.ts";
