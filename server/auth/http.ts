@@ -1,32 +1,29 @@
 /**
- * Token checks for the HTTP port: with tokens on, infer and the dashboard
- * (and its JSON) need `Authorization: Bearer <token>`, the same tokens the
- * boards use; missing or wrong gets 401. Health probes and `/metrics` do not
- * call this.
+ * Device tokens on the HTTP port: with tokens on, infer needs
+ * `Authorization: Bearer <token>`, the same tokens the boards use; missing or
+ * wrong gets 401. Operator views, changes and `/metrics` are `Access`'s
+ * (./access.ts), never a device token's.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { WireError } from "../../shared/errors.ts";
+ * import { Authorizer } from "./authorize.ts";
  * import { authorizeHttp, unauthorizedResponse } from "./http.ts";
  *
- * Deno.serve((request, info) => {
- *   const verdict = authorizeHttp(auth, request.headers, info.remoteAddr.hostname);
- *   if (verdict instanceof WireError) return unauthorizedResponse(verdict);
- *   return new Response(`hello ${verdict.device ?? "anyone"}`);
- * });
+ * const auth = new Authorizer();
+ * const verdict = authorizeHttp(auth, new Headers(), "10.0.0.7");
+ * const response = verdict instanceof WireError
+ *   ? unauthorizedResponse(verdict)
+ *   : new Response(`hello ${verdict.device ?? "anyone"}`);
+ * console.log(response.status); // 200: tokens are off
  * ```
  * @module
  */
 import { Command } from "../../shared/codec.ts";
 import type { WireError } from "../../shared/errors.ts";
+import { AccessDenied, deniedResponse } from "./access.ts";
 import type { Authorized, Authorizer } from "./authorize.ts";
-
-/** The token of an `Authorization: Bearer <token>` header, or "" when there is none. */
-export function bearerToken(headers: Headers): string {
-  const value = headers.get("authorization");
-  if (!value) return "";
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(value);
-  return match ? match[1] : "";
-}
+import { bearerToken } from "./bearer.ts";
 
 /**
  * The device an HTTP request comes from (null when tokens are off), or an
@@ -44,15 +41,9 @@ export function authorizeHttp(
 }
 
 /**
- * The 401 for a refused request: a `WWW-Authenticate: Bearer` challenge and
- * the error as JSON, `{"code": "UNAUTHORIZED", "status": 7, "error": "..."}`.
+ * The 401 for a refused device: a `WWW-Authenticate: Bearer` challenge and
+ * `{"error": "UNAUTHORIZED: sentence"}`, the body of every refusal.
  */
 export function unauthorizedResponse(error: WireError): Response {
-  return Response.json(
-    { code: error.code, status: error.status, error: error.message },
-    {
-      status: 401,
-      headers: { "www-authenticate": 'Bearer realm="mnist"' },
-    },
-  );
+  return deniedResponse(new AccessDenied(401, error.message));
 }

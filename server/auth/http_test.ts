@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
 import { Authorizer } from "./authorize.ts";
-import { authorizeHttp, bearerToken, unauthorizedResponse } from "./http.ts";
+import { authorizeHttp, unauthorizedResponse } from "./http.ts";
 import { DeviceTokens, newToken, tokenLine } from "./tokens.ts";
-
-Deno.test("bearerToken reads the Authorization header's Bearer token and nothing else", () => {
-  const h = (value?: string) => new Headers(value === undefined ? {} : { authorization: value });
-  assert.equal(bearerToken(h("Bearer abc")), "abc");
-  assert.equal(bearerToken(h("bearer  abc ")), "abc");
-  assert.equal(bearerToken(h()), "");
-  assert.equal(bearerToken(h("Basic abc")), "");
-  assert.equal(bearerToken(h("Bearer")), "");
-  assert.equal(bearerToken(h("Bearer a b")), "");
-});
 
 Deno.test("HTTP requests over a real socket: 401 with a challenge without the token, the device with it", async () => {
   const dir = await Deno.makeTempDir();
@@ -35,9 +25,7 @@ Deno.test("HTTP requests over a real socket: 401 with a challenge without the to
       assert.equal(res.status, 401);
       assert.match(res.headers.get("www-authenticate") ?? "", /^Bearer /);
       const body = await res.json();
-      assert.equal(body.code, "UNAUTHORIZED");
-      assert.equal(body.status, 7);
-      assert.ok(body.error.length > 0);
+      assert.match(body.error, /^UNAUTHORIZED: ./);
     }
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(res.status, 200);

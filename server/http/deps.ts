@@ -13,6 +13,7 @@
  * @module
  */
 import { WireError } from "../../shared/errors.ts";
+import { Access } from "../auth/access.ts";
 import { authorizeHttp } from "../auth/http.ts";
 import type { Authorizer } from "../auth/authorize.ts";
 import type { InferenceEngine } from "../engine/engine.ts";
@@ -55,15 +56,22 @@ export function httpDeps(
     monitor: Monitor;
     auth: Authorizer | null;
     adminToken: string | null;
+    operatorToken?: string | null;
     metricsToken?: string;
     serverVersion: string;
   },
 ): HttpDeps {
   const { serving } = source;
+  const access = new Access({
+    adminToken: extra.adminToken,
+    operatorToken: extra.operatorToken,
+    metricsToken: extra.metricsToken,
+    deviceTokens: extra.auth?.tokensOn ?? false,
+  });
   const routes = repositoryRoutes(repositoryControl({
     repository: serving.repository,
     watcher: source.watcher,
-    adminToken: extra.adminToken,
+    access,
     serving: (name) => serving.versions().get(name) ?? null,
   }));
   return {
@@ -91,6 +99,6 @@ export function httpDeps(
         return verdict instanceof WireError ? verdict : { device: verdict.device };
       }
       : undefined,
-    metricsToken: extra.metricsToken,
+    access,
   };
 }

@@ -21,6 +21,7 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import { type Access, deniedResponse } from "../auth/access.ts";
 import type { Inference } from "../engine/queue.ts";
 import type { Logger } from "../log.ts";
 import { addressOf } from "../monitor/devices.ts";
@@ -66,12 +67,12 @@ export interface HttpDeps {
   maxBodyBytes?: number;
   /**
    * With tokens on: the device a request's `Authorization: Bearer` token
-   * names, or an `UNAUTHORIZED` error (401). Asked for infer and the
-   * dashboard's JSON; absent, everything is open.
+   * names, or an `UNAUTHORIZED` error (401). Asked for infer; absent,
+   * infer is open.
    */
   authorize?: (request: Request, address: string) => { device: string | null } | WireError;
-  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
-  metricsToken?: string;
+  /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
+  access?: Access;
 }
 
 /** A running HTTP port. */
@@ -159,12 +160,6 @@ function unauthorized(error: WireError): Response {
   return errorResponse(401, error, { "www-authenticate": 'Bearer realm="mnist"' });
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or "". */
-function bearer(request: Request): string {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "");
-  return match ? match[1] : "";
-}
-
 /** A path segment without its %-escapes (as it came, when they are malformed). */
 function safeDecode(segment: string): string {
   try {
@@ -204,20 +199,13 @@ function route(
         }));
     case "/dashboard.json":
       return only("GET", () => {
-        const verdict = deps.authorize?.(request, addressOf(peer));
-        if (verdict instanceof WireError) return unauthorized(verdict);
-        return json(deps.monitor.snapshot());
+        const denied = deps.access?.view(request.headers);
+        return denied ? deniedResponse(denied) : json(deps.monitor.snapshot());
       });
     case "/metrics":
       return only("GET", async () => {
-        if (deps.metricsToken !== undefined && bearer(request) !== deps.metricsToken) {
-          return unauthorized(
-            new WireError(
-              Status.UNAUTHORIZED,
-              "/metrics needs the metrics token as a bearer token",
-            ),
-          );
-        }
+        const denied = deps.access?.metrics(request.headers);
+        if (denied) return deniedResponse(denied);
         return new Response(await deps.monitor.metrics.expose(), {
           headers: { "content-type": deps.monitor.metrics.contentType },
         });

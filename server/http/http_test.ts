@@ -6,6 +6,7 @@ import { InferenceClient } from "../../client/client.ts";
 import { decodeOipReply, oipInfer, oipRequest } from "../../client/oip.ts";
 import { loadHeldOut } from "../../scripts/mnist_data.ts";
 import { Status, WireError } from "../../shared/errors.ts";
+import { Access } from "../auth/access.ts";
 import { Logger } from "../log.ts";
 import { startHttp } from "./http.ts";
 import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
@@ -303,7 +304,7 @@ Deno.test("--port 0 implies a free HTTP port; null turns HTTP off", async () => 
   });
 });
 
-Deno.test("with tokens on, infer and the dashboard's JSON need a bearer token; probes stay open", async () => {
+Deno.test("with tokens on, infer needs a device token, the dashboard's JSON the operator's; probes stay open", async () => {
   await withServer({ httpPort: null }, async (server) => {
     // The server's own HTTP port is off; this one shares its queue with an authorizer in front.
     const http = startHttp({
@@ -328,7 +329,11 @@ Deno.test("with tokens on, infer and the dashboard's JSON need a bearer token; p
         request.headers.get("authorization") === "Bearer kitchen-token"
           ? { device: "kitchen" }
           : new WireError(Status.UNAUTHORIZED, "a device token is needed"),
-      metricsToken: "scraper",
+      access: new Access({
+        operatorToken: "operator-token-0123",
+        metricsToken: "scraper",
+        deviceTokens: true,
+      }),
     }, { hostname: "127.0.0.1", port: 0 });
     const base = `http://127.0.0.1:${http.addr.port}`;
     try {
@@ -347,7 +352,12 @@ Deno.test("with tokens on, infer and the dashboard's JSON need a bearer token; p
       const noJson = await get(`${base}/dashboard.json`);
       assert.equal(noJson.status, 401);
       assert.equal(noJson.headers.get("www-authenticate"), 'Bearer realm="mnist"');
-      const snapshot = JSON.parse((await get(`${base}/dashboard.json`, { headers: auth })).text);
+      const deviceJson = await get(`${base}/dashboard.json`, { headers: auth });
+      assert.equal(deviceJson.status, 401, "a device token never opens the operator's views");
+      const operator = { authorization: "Bearer operator-token-0123" };
+      const snapshot = JSON.parse(
+        (await get(`${base}/dashboard.json`, { headers: operator })).text,
+      );
       assert.equal(snapshot.devices[0].device, "kitchen", "the token's device is on the dashboard");
       assert.equal((await get(`${base}/v2/health/ready`)).status, 200, "probes stay open");
       assert.equal((await get(`${base}/metrics`)).status, 401);
