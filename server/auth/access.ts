@@ -11,25 +11,25 @@
  *   (`--admin-token`) only; without one they are closed (403).
  * - `/metrics`: open unless `--metrics-token` is set, then that token only.
  *
- * A refusal is an `AccessDenied`: 401 with a `WWW-Authenticate: Bearer`
- * challenge when the right token would open it, 403 when no token can.
+ * A refusal is an `AccessDenied` (`UNAUTHORIZED`): 401 when the right token
+ * would open it (the HTTP port adds the `WWW-Authenticate: Bearer`
+ * challenge), 403 when no configured token can.
  *
  * @example
  * ```ts
- * import { Access, deniedResponse } from "./access.ts";
+ * import { Access } from "./access.ts";
  *
  * const access = new Access({ operatorToken: "operator-token-0123", deviceTokens: true });
- * const asked = new Headers({ authorization: "Bearer a-device-token" });
- * const denied = access.view(asked);
- * const response = denied ? deniedResponse(denied) : Response.json({ devices: [] });
- * console.log(response.status); // 401
+ * const denied = access.view(new Headers({ authorization: "Bearer a-device-token" }));
+ * console.log(denied?.httpStatus, denied?.toString()); // 401 "UNAUTHORIZED: the bearer token ..."
+ * console.log(access.view(new Headers({ authorization: "Bearer operator-token-0123" }))); // null
  * ```
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken, sameToken } from "./bearer.ts";
 
-/** A refused request: `UNAUTHORIZED`, with the HTTP status and headers it is answered with. */
+/** A refused request: `UNAUTHORIZED`, with the HTTP status it is answered with. */
 export class AccessDenied extends WireError {
   /** 401: a token would open it (missing or wrong); 403: no configured token can. */
   readonly httpStatus: 401 | 403;
@@ -37,19 +37,6 @@ export class AccessDenied extends WireError {
     super(Status.UNAUTHORIZED, message);
     this.httpStatus = httpStatus;
   }
-
-  /** The challenge a 401 carries. */
-  get headers(): Record<string, string> {
-    return this.httpStatus === 401 ? { "www-authenticate": 'Bearer realm="mnist"' } : {};
-  }
-}
-
-/** The answer to a refusal: `{"error": "UNAUTHORIZED: sentence"}`, like every HTTP error. */
-export function deniedResponse(denied: AccessDenied): Response {
-  return new Response(JSON.stringify({ error: denied.toString() }), {
-    status: denied.httpStatus,
-    headers: { "content-type": "application/json", ...denied.headers },
-  });
 }
 
 /** The configured tokens; unset or empty ones open nothing. */

@@ -28,7 +28,6 @@ Deno.test("views: operator or admin token; with neither, open only while device 
     assert.ok(denied instanceof AccessDenied, String(token));
     assert.equal(denied.httpStatus, 401);
     assert.equal(denied.code, "UNAUTHORIZED");
-    assert.match(denied.headers["www-authenticate"], /^Bearer /);
   }
   const adminOnly = new Access({ adminToken: ADMIN, deviceTokens: false });
   assert.equal(statusOf(adminOnly.view(bearer(ADMIN))), 200);
@@ -36,7 +35,6 @@ Deno.test("views: operator or admin token; with neither, open only while device 
   assert.equal(statusOf(new Access({ deviceTokens: false }).view(bearer())), 200);
   const closed = new Access({ deviceTokens: true }).view(bearer(OPERATOR));
   assert.equal(statusOf(closed), 403);
-  assert.deepEqual(closed?.headers, {}, "no challenge: no token can open it");
 });
 
 Deno.test("changes: the admin token only; without one always 403. /metrics: its own token", () => {

@@ -40,7 +40,8 @@
  * ```
  * @module
  */
-import { type Access, deniedResponse } from "../auth/access.ts";
+import type { Access } from "../auth/access.ts";
+import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
 import type { ModelStatus } from "../models/version_status.ts";
 import type { RepositoryWatcher } from "../models/watch.ts";
@@ -222,7 +223,7 @@ export function repositoryRoutes(
       const denied = control.access.change(request.headers);
       if (denied) {
         await request.body?.cancel();
-        return deniedResponse(denied);
+        return errorResponse(denied, denied.httpStatus);
       }
       const body = await readBody(request);
       if (body instanceof Response) return body;
