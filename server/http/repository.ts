@@ -41,6 +41,8 @@
  * @module
  */
 import type { Access } from "../auth/access.ts";
+import { WireError } from "../../shared/errors.ts";
+import { readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
 import type { ModelStatus } from "../models/version_status.ts";
@@ -189,12 +191,13 @@ export function repositoryControl(options: {
   };
 }
 
-/** Reads a small optional JSON object body; a Response when it is not one. */
-async function readBody(request: Request): Promise<Record<string, unknown> | Response> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) {
-    return error(413, "FRAME_TOO_LARGE", `the body is over ${MAX_BODY_BYTES} bytes`);
-  }
+/**
+ * Reads a small optional JSON object body, limited while it is read; a
+ * Response when it is not one.
+ */
+async function readJsonObject(request: Request): Promise<Record<string, unknown> | Response> {
+  const bytes = await readBody(request, MAX_BODY_BYTES);
+  if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes));
@@ -225,7 +228,7 @@ export function repositoryRoutes(
         await request.body?.cancel();
         return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readBody(request);
+      const body = await readJsonObject(request);
       if (body instanceof Response) return body;
       if (!action) {
         const rows = await control.index();

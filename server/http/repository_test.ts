@@ -195,3 +195,27 @@ Deno.test("withoutPaths: paths under the repository become relative, other absol
   );
   assert.equal(withoutPaths("version 2 of 3 (1/2 done)", root), "version 2 of 3 (1/2 done)");
 });
+
+Deno.test("a body over 64 KiB is refused while it streams in, long before it ends", async () => {
+  await using s = await start(TOKEN);
+  const total = 64 * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  let sent = 0;
+  let answered = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (answered || sent >= total) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const response = await fetch(`${s.base}/v2/repository/index`, {
+    method: "POST",
+    body,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  answered = true;
+  assert.equal(response.status, 413);
+  assert.match((await response.json()).error, /^FRAME_TOO_LARGE: /);
+  assert.ok(sent < total, `answered after ${sent} of ${total} bytes`);
+});
