@@ -20,6 +20,7 @@ import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
 import { DEFAULT_BATCH_MS } from "./models/open.ts";
 import {
+  MIN_ADMIN_TOKEN,
   MODEL_OPTIONS,
   type ModelSettings,
   modelSettings,
@@ -214,6 +215,14 @@ export const OPTIONS = [
     help: "when set, GET /metrics needs it as a bearer token",
   },
   {
+    flag: "operator-token",
+    kind: { type: "string" },
+    value: "TOKEN",
+    help: `bearer token for the read-only operator views (GET /dashboard.json); the admin token ` +
+      `opens them too (at least ${MIN_ADMIN_TOKEN} characters); with neither, they are open ` +
+      "while device tokens are off and 403 while they are on",
+  },
+  {
     flag: "tokens",
     kind: { type: "string" },
     value: "FILE",
@@ -393,6 +402,12 @@ export function resolveConfig(
     }
     if (config.tlsPort !== undefined && config.tlsCert === undefined) {
       throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
+    }
+    if (config.operatorToken === "") config.operatorToken = undefined;
+    if (
+      config.operatorToken !== undefined && String(config.operatorToken).length < MIN_ADMIN_TOKEN
+    ) {
+      throw new ConfigError(`--operator-token must be at least ${MIN_ADMIN_TOKEN} characters`);
     }
     try {
       config.models = modelSettings(config);

@@ -71,6 +71,7 @@ try {
     httpTls: tlsFiles ?? undefined,
     metricsToken: config.metricsToken,
     adminToken: config.models.adminToken,
+    operatorToken: config.operatorToken ?? null,
     tls: tlsFiles && config.tlsPort !== undefined
       ? { ...tlsFiles, port: config.tlsPort }
       : undefined,

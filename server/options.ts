@@ -100,8 +100,10 @@ export interface ServerOptions {
   httpPort?: number | null;
   /** When set, `/metrics` needs it as a bearer token. */
   metricsToken?: string;
-  /** The bearer token of the repository's load/unload routes; null: they answer 403. */
+  /** The bearer token of every change (repository load, unload, index) and view; null: changes get 403. */
   adminToken?: string | null;
+  /** The bearer token of the read-only operator views (`/dashboard.json`); the admin token opens them too. */
+  operatorToken?: string | null;
   /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
   httpTls?: TlsFiles;
 }

@@ -270,6 +270,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
           monitor,
           auth: options.auth ?? null,
           adminToken: options.adminToken ?? null,
+          operatorToken: options.operatorToken ?? null,
           metricsToken: options.metricsToken,
           serverVersion: String(PROTOCOL_VERSION),
         }),

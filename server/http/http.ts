@@ -21,9 +21,9 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import type { Access } from "../auth/access.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
-import { addressOf } from "../monitor/devices.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse } from "./errors.ts";
@@ -49,14 +49,8 @@ export interface HttpDeps {
   server: { name: string; version: string };
   /** Largest request body, in bytes, limited while it is read. */
   maxBodyBytes: number;
-  /**
-   * With tokens on: the device a request's `Authorization: Bearer` token
-   * names, or an `UNAUTHORIZED` error (401). Asked for the dashboard's JSON;
-   * absent, it is open.
-   */
-  authorize?: (request: Request, address: string) => { device: string | null } | WireError;
-  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
-  metricsToken?: string;
+  /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
+  access?: Access;
 }
 
 /** A running HTTP port. */
@@ -71,12 +65,6 @@ const JSON_TYPE = { "content-type": "application/json" };
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_TYPE });
-}
-
-/** The token of an `Authorization: Bearer <token>` header, or "". */
-function bearer(request: Request): string {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "");
-  return match ? match[1] : "";
 }
 
 /** A path segment without its %-escapes (as it came, when they are malformed). */
@@ -124,20 +112,13 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
         }));
     case "/dashboard.json":
       return only("GET", () => {
-        const verdict = deps.authorize?.(request, addressOf(peer));
-        if (verdict instanceof WireError) return errorResponse(verdict);
-        return json(deps.monitor.snapshot());
+        const denied = deps.access?.view(request.headers);
+        return denied ? errorResponse(denied, denied.httpStatus) : json(deps.monitor.snapshot());
       });
     case "/metrics":
       return only("GET", async () => {
-        if (deps.metricsToken !== undefined && bearer(request) !== deps.metricsToken) {
-          return errorResponse(
-            new WireError(
-              Status.UNAUTHORIZED,
-              "/metrics needs the metrics token as a bearer token",
-            ),
-          );
-        }
+        const denied = deps.access?.metrics(request.headers);
+        if (denied) return errorResponse(denied, denied.httpStatus);
         return new Response(await deps.monitor.metrics.expose(), {
           headers: { "content-type": deps.monitor.metrics.contentType },
         });

@@ -32,7 +32,7 @@
  */
 import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { bearerToken } from "../auth/http.ts";
+import { bearerToken } from "../auth/bearer.ts";
 import type { Outcome, Protocol, RequestHandler, RequestOrigin } from "../core/handler.ts";
 import type { Inference } from "../engine/queue.ts";
 import { readBody } from "./body.ts";

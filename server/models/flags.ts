@@ -72,8 +72,9 @@ export const MODEL_OPTIONS = [
     kind: { type: "string" },
     value: "TOKEN",
     help:
-      `bearer token for POST /v2/repository/models/NAME/load|unload (at least ${MIN_ADMIN_TOKEN} ` +
-      "characters; the variable keeps it out of ps); unset: those routes answer 403",
+      `bearer token for every change (POST /v2/repository/index and models/NAME/load|unload) and ` +
+      `the operator views (at least ${MIN_ADMIN_TOKEN} characters; the variable keeps it out of ` +
+      "ps); unset: changes answer 403",
   },
   {
     flag: "capture",
