@@ -76,8 +76,10 @@ function safeDecode(segment: string): string {
   }
 }
 
-/** Triton's statistics extension: every model, one model, or one version. */
-function stats(deps: HttpDeps, name?: string, version?: string): Response {
+/** Triton's statistics extension (an operator's view): every model, one model, or one version. */
+function stats(deps: HttpDeps, request: Request, name?: string, version?: string): Response {
+  const denied = deps.access?.view(request.headers);
+  if (denied) return errorResponse(denied, denied.httpStatus);
   const document = deps.monitor.modelStats.toJson(name, version);
   if (document) return json(document);
   return errorResponse(
@@ -131,7 +133,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
           extensions: OIP_EXTENSIONS,
         }));
     case "/v2/models/stats":
-      return only("GET", () => stats(deps));
+      return only("GET", () => stats(deps, request));
     case "/v2/health/live":
       return only("GET", () => health(true));
     case "/v2/health/ready":
@@ -152,7 +154,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   if (action === "/infer") {
     return only("POST", () => inferResponse(deps, request, peer, name, version));
   }
-  if (action === "/stats") return only("GET", () => stats(deps, name, version));
+  if (action === "/stats") return only("GET", () => stats(deps, request, name, version));
   const info = deps.model(name, version);
   if (info instanceof WireError) return errorResponse(info);
   if (action === "/ready") return only("GET", () => health(deps.ready()));
