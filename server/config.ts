@@ -125,6 +125,13 @@ export const OPTIONS = [
     help: "largest legacy request; larger gets FRAME_TOO_LARGE",
   },
   {
+    flag: "max-http-body",
+    kind: { type: "int", min: 1024, max: 256 * 1024 * 1024 },
+    default: String(4 * 1024 * 1024),
+    value: "BYTES",
+    help: "largest HTTP request body (after inflating), limited while it is read; larger gets 413",
+  },
+  {
     flag: "max-pipelined",
     kind: { type: "int", min: 1 },
     default: "256",

@@ -92,6 +92,7 @@ try {
     maxQueued: config.maxQueued,
     maxFrame: config.maxFrame,
     maxLegacy: config.maxLegacy,
+    maxHttpBody: config.maxHttpBody,
     maxPipelined: config.maxPipelined,
     maxConnections: config.maxConnections,
     maxConnectionsPerAddress: config.maxConnectionsPerAddress,

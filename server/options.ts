@@ -14,7 +14,7 @@ import type { Authorizer } from "./auth/authorize.ts";
 import type { AddressRanges } from "./auth/cidr.ts";
 import type { EngineKind } from "./engine/kinds.ts";
 import type { RunEvent } from "./engine/queue.ts";
-import type { RequestEvent } from "./handler.ts";
+import type { RequestEvent } from "./core/handler.ts";
 import type { Logger } from "./log.ts";
 import type { DigitCapture } from "./models/capture.ts";
 import type { SwapEvent } from "./models/serving.ts";
@@ -60,6 +60,8 @@ export interface ServerOptions {
   maxQueued?: number;
   maxFrame?: number;
   maxLegacy?: number;
+  /** Largest HTTP request body, in bytes, after inflating. */
+  maxHttpBody?: number;
   /** A whole message must arrive within this from its first byte, and a silent legacy connection is closed after it, ms (default 5 s). */
   messageTimeoutMs?: number;
   /** How long a framed connection may wait between messages, ms (default 15 min). */

@@ -12,20 +12,19 @@
  * ```
  * @module
  */
-import type { Stats } from "../shared/codec.ts";
+import { DIGIT_PIXELS, type Stats } from "../shared/codec.ts";
 import { DEFAULT_HTTP_PORT, DEFAULT_PORT } from "./config.ts";
 import { httpDeps } from "./http/deps.ts";
 import { type HttpListener, startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { requestFromHandler } from "./monitor/from_handler.ts";
-import { type RequestEvent, RequestHandler } from "./handler.ts";
+import { type RequestEvent, RequestHandler } from "./core/handler.ts";
 import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
 import type { InferenceEngine } from "./engine/engine.ts";
 import type { InferenceQueue } from "./engine/queue.ts";
 import { Logger } from "./log.ts";
 import type { ModelFile } from "./models/model.ts";
-import { DEFAULT_MODEL_NAME } from "./models/flags.ts";
 import { DEFAULT_REPOSITORY } from "./models/repository.ts";
 import { openServing } from "./models/open.ts";
 import type { ModelServing } from "./models/serving.ts";
@@ -91,7 +90,7 @@ export class InferenceServer {
       onRequest: (event) => {
         monitor.request(requestFromHandler(event));
         options.onRequest?.(event);
-        if (options.capture) captureServed(options.capture, event, serving.defaultModel);
+        if (options.capture) captureServed(options.capture, event);
       },
     });
     const context: ConnectionContext = {
@@ -236,16 +235,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
   };
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
-  const metrics = new ServerMetrics({ model: defaultModel, version: "1" }, sources);
+  const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({ log, metrics, sources });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
     serving = await openServing(options, log, monitor);
-    metrics.setModel({
-      model: defaultModel,
-      version: String(serving.versions().get(defaultModel)),
-    });
     const model = options.model instanceof URL ? options.model.pathname : options.model;
     const watcher = RepositoryWatcher.start({
       root: model ? dirOf(model) : options.modelRepository ?? DEFAULT_REPOSITORY,
@@ -270,6 +264,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
           ready: () => server!.ready(),
           log,
           maxBatch: options.maxBatch ?? 128,
+          maxBodyBytes: options.maxHttpBody ?? 4 * 1024 * 1024,
+          handler: server.handler,
         }, {
           monitor,
           auth: options.auth ?? null,
@@ -293,16 +289,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
   }
 }
 
-/** Offers a served digit to the capture (`--capture`): it keeps a sample. */
-function captureServed(capture: DigitCapture, event: RequestEvent, defaultModel: string): void {
-  const digit = event.digitU8 ?? event.digit;
-  if (!digit || !event.scores || event.modelVersion === null) return;
-  capture.offer(digit, {
-    model: event.model || defaultModel,
-    version: event.modelVersion,
-    device: event.device ?? (event.client || event.peer),
-    scores: event.scores,
-  });
+/** Offers every served digit to the capture (`--capture`): it keeps a sample. */
+function captureServed(capture: DigitCapture, event: RequestEvent): void {
+  const digits = event.digitU8 ?? event.digit;
+  if (!digits || !event.results) return;
+  const device = event.device ?? (event.client || event.peer);
+  for (let i = 0; i < event.results.length; i++) {
+    const result = event.results[i];
+    capture.offer(digits.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS), {
+      model: event.modelName,
+      version: result.modelVersion,
+      device,
+      scores: result.scores,
+    });
+  }
 }
 
 /** The folder of a file path (editors replace files by renaming, so the folder is watched). */

@@ -65,16 +65,39 @@ export interface RunEvent {
   /** Each digit's wait before its run started, ms. */
   queueMs: number[];
   version: number;
+  /** The model's name (`QueueOptions.model`), "" when unnamed. */
+  model: string;
   failed: boolean;
 }
 
+/** What waits in the queue: one digit of a board, or an HTTP request's digits, run together. */
 interface Job {
-  /** The digit as it came: a copy of its bytes, or its floats already clamped to 0..1. */
+  /** How many digits. */
+  n: number;
+  /** The digits as they came: a copy of their bytes, or their floats already clamped to 0..1. */
   bytes: Uint8Array | null;
   floats: Float32Array | null;
   submitted: number;
-  resolve: (inference: Inference) => void;
+  /** The only version that may answer (a versioned route); 0: whichever serves. */
+  version: number;
+  /** One digit's answer (`submit`), or every digit's (`submitJob`). */
+  resolve: ((inference: Inference) => void) | null;
+  resolveAll: ((inferences: Inference[]) => void) | null;
   reject: (error: WireError) => void;
+}
+
+/**
+ * The digits every queue of a server holds together, against `--max-queued`:
+ * one budget, so a bound holds across models and transports.
+ */
+export class QueueBudget {
+  readonly max: number;
+  /** Digits waiting now, over every queue that shares the budget. */
+  queued = 0;
+
+  constructor(max: number) {
+    this.max = max;
+  }
 }
 
 /** Limits of an `InferenceQueue`. */
@@ -83,6 +106,10 @@ export interface QueueOptions {
   maxBatch: number;
   /** The most digits waiting; more are refused with `SERVER_BUSY`. */
   maxQueued: number;
+  /** Shared with other queues: `maxQueued` then bounds all of them together. */
+  budget?: QueueBudget;
+  /** The model's name, for run events. */
+  model?: string;
   /**
    * The run time a batch aims for, in ms: batches are cut to what the
    * engine runs in about this long. Unset: `maxBatch` alone decides.
@@ -125,7 +152,8 @@ export class InferenceQueue {
   #set: EngineSet;
   #options: QueueOptions;
   /** Waiting digits, one lane per owner, taken in turn. */
-  #jobs = new FairQueue<Job>();
+  #jobs = new FairQueue<Job>((job) => job.n);
+  #budget: QueueBudget;
   /** Runs under way, by the set they were dispatched to. */
   #running = new Map<EngineSet, number>();
   #idle: (() => void)[] = [];
@@ -141,11 +169,17 @@ export class InferenceQueue {
   constructor(set: EngineSet, options: QueueOptions) {
     this.#set = set;
     this.#options = options;
+    this.#budget = options.budget ?? new QueueBudget(options.maxQueued);
   }
 
   /** The set that serves new batches. */
   get engineSet(): EngineSet {
     return this.#set;
+  }
+
+  /** The model this queue serves (`QueueOptions.model`; "" when unnamed). */
+  get model(): string {
+    return this.#options.model ?? "";
   }
 
   /** Digits waiting for a run. */
@@ -162,8 +196,8 @@ export class InferenceQueue {
    * Queues one digit (784 bytes or 784 floats; it is copied, so the caller
    * may reuse its buffer). Returns the promise of its inference, or a
    * `SERVER_BUSY` error when the queue is full. Digits of one `owner` (a
-   * connection, an HTTP request) wait in their own lane; batches take from
-   * the lanes in turn, so one client's flood does not delay the others.
+   * connection) wait in their own lane; batches take from the lanes in turn,
+   * so one client's flood does not delay the others.
    */
   submit(
     digitU8: ArrayLike<number> | null,
@@ -175,15 +209,9 @@ export class InferenceQueue {
     // A full queue refuses, except an owner's first waiting digit: a board
     // sending one digit at a time always gets in beside a flood (bounded by
     // the connection cap), and rides in the next batch (lanes in turn).
-    if (
-      this.#jobs.length >= this.#options.maxQueued &&
-      (owner === undefined || this.#jobs.waiting(owner) > 0)
-    ) {
-      return new WireError(
-        Status.SERVER_BUSY,
-        `${this.#jobs.length} digits are already waiting; try again shortly`,
-      );
-    }
+    const exempt = owner !== undefined && this.#jobs.waiting(owner) === 0;
+    const refused = this.#admit(1, exempt);
+    if (refused) return refused;
     // A byte digit waits as a copy of its 784 bytes (a quarter of its
     // floats) and becomes floats only in the engine's own input at dispatch.
     let bytes: Uint8Array | null = null;
@@ -197,10 +225,75 @@ export class InferenceQueue {
       normalizeDigit(null, digit, floats);
     }
     const promise = new Promise<Inference>((resolve, reject) => {
-      this.#jobs.push(owner, { bytes, floats, submitted: performance.now(), resolve, reject });
+      this.#jobs.push(owner, {
+        n: 1,
+        bytes,
+        floats,
+        submitted: performance.now(),
+        version: 0,
+        resolve,
+        resolveAll: null,
+        reject,
+      });
     });
     this.#pump();
     return promise;
+  }
+
+  /**
+   * Queues `n` digits as one job (an HTTP request's batch): admitted or
+   * refused whole, never with the first-digit exception, and run in one
+   * engine run, so one version answers them all. `version` > 0: only that
+   * version may; after a swap the job gets `MODEL_UNAVAILABLE`. The digits
+   * are `n` × 784 bytes or floats, copied.
+   */
+  submitJob(
+    n: number,
+    digitU8: Uint8Array | null,
+    digit: Float32Array | null,
+    owner: unknown,
+    version = 0,
+  ): Promise<Inference[]> | WireError {
+    const refused = this.#admit(n, false);
+    if (refused) return refused;
+    const size = n * DIGIT_PIXELS;
+    let bytes: Uint8Array | null = null;
+    let floats: Float32Array | null = null;
+    if (digitU8) bytes = digitU8.slice(0, size);
+    else {
+      floats = new Float32Array(size);
+      for (let i = 0; i < n; i++) {
+        normalizeDigit(null, digit!.subarray(i * DIGIT_PIXELS), floats, i * DIGIT_PIXELS);
+      }
+    }
+    const promise = new Promise<Inference[]>((resolveAll, reject) => {
+      this.#jobs.push(owner, {
+        n,
+        bytes,
+        floats,
+        submitted: performance.now(),
+        version,
+        resolve: null,
+        resolveAll,
+        reject,
+      });
+    });
+    this.#pump();
+    return promise;
+  }
+
+  /** Takes `n` digits' places in the shared budget, or refuses them (`exempt`: past a full budget too). */
+  #admit(n: number, exempt: boolean): WireError | null {
+    const budget = this.#budget;
+    if (budget.queued + n > budget.max && !exempt) {
+      return new WireError(
+        Status.SERVER_BUSY,
+        `${budget.queued} digits are already waiting` +
+          (n > 1 ? ` and this request has ${n}` : "") + "; try again shortly",
+      );
+    }
+    budget.queued += n;
+    return null;
   }
 
   /**
@@ -259,14 +352,24 @@ export class InferenceQueue {
 
   /** Takes up to `batchLimit()` queued digits and runs them on `engine`. */
   async #dispatch(set: EngineSet, engine: InferenceEngine): Promise<void> {
-    const batch = this.#jobs.take(this.batchLimit());
-    const n = batch.length;
+    const batch = this.#takeFor(set);
+    let n = 0;
+    for (const job of batch) n += job.n;
+    if (n === 0) return this.#whenIdle();
+    this.#budget.queued -= n;
     // Written straight into the worker's shared input when it can take it.
     const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
-    for (let i = 0; i < n; i++) {
-      const { bytes, floats } = batch[i];
-      if (floats) input.set(floats, i * DIGIT_PIXELS);
-      else normalizeDigit(bytes, null, input, i * DIGIT_PIXELS);
+    let at = 0;
+    for (const job of batch) {
+      const { bytes, floats } = job;
+      if (floats) input.set(floats, at * DIGIT_PIXELS);
+      else if (job.n === 1) normalizeDigit(bytes, null, input, at * DIGIT_PIXELS);
+      else {
+        for (let i = 0; i < job.n; i++) {
+          normalizeDigit(bytes!.subarray(i * DIGIT_PIXELS), null, input, (at + i) * DIGIT_PIXELS);
+        }
+      }
+      at += job.n;
     }
     this.#running.set(set, (this.#running.get(set) ?? 0) + 1);
     const started = performance.now();
@@ -281,7 +384,35 @@ export class InferenceQueue {
     // this thread encodes and writes the replies.
     this.#finish(set);
     this.#pump();
-    this.#answer(batch, started, outcome, set.version);
+    this.#answer(batch, n, started, outcome, set.version);
+  }
+
+  /**
+   * The next batch for `set`: jobs pinned to another version (a versioned
+   * route that a swap overtook) are answered `MODEL_UNAVAILABLE` instead.
+   */
+  #takeFor(set: EngineSet): Job[] {
+    for (;;) {
+      const batch = this.#jobs.take(this.batchLimit());
+      let stale = 0;
+      for (const job of batch) if (job.version !== 0 && job.version !== set.version) stale++;
+      if (stale === 0) return batch;
+      const kept: Job[] = [];
+      for (const job of batch) {
+        if (job.version === 0 || job.version === set.version) {
+          kept.push(job);
+          continue;
+        }
+        this.#budget.queued -= job.n;
+        job.reject(
+          new WireError(
+            Status.MODEL_UNAVAILABLE,
+            `version ${job.version} is no longer served; version ${set.version} serves now`,
+          ),
+        );
+      }
+      if (kept.length > 0 || this.#jobs.length === 0) return kept;
+    }
   }
 
   #finish(set: EngineSet): void {
@@ -293,13 +424,22 @@ export class InferenceQueue {
     this.#running.delete(set);
     const retired = this.#retired.findIndex((r) => r.set === set);
     if (retired >= 0) this.#retired.splice(retired, 1)[0].closed();
+    this.#whenIdle();
+  }
+
+  #whenIdle(): void {
     if (this.#running.size === 0 && this.#jobs.length === 0) {
       for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 
-  #answer(batch: Job[], started: number, outcome: EngineResult | WireError, version: number): void {
-    const n = batch.length;
+  #answer(
+    batch: Job[],
+    n: number,
+    started: number,
+    outcome: EngineResult | WireError,
+    version: number,
+  ): void {
     const failed = outcome instanceof WireError;
     this.runs++;
     if (!failed) {
@@ -312,27 +452,55 @@ export class InferenceQueue {
         ? outcome.ms / n
         : this.#msPerDigit + (outcome.ms / n - this.#msPerDigit) * weight;
     }
-    this.#options.onRun?.({
-      batchSize: n,
-      inferenceMs: failed ? 0 : outcome.ms,
-      queueMs: batch.map((job) => started - job.submitted),
-      version,
-      failed,
-    });
+    if (this.#options.onRun) {
+      const queueMs: number[] = [];
+      for (const job of batch) {
+        for (let i = 0; i < job.n; i++) queueMs.push(started - job.submitted);
+      }
+      this.#options.onRun({
+        batchSize: n,
+        inferenceMs: failed ? 0 : outcome.ms,
+        queueMs,
+        version,
+        model: this.#options.model ?? "",
+        failed,
+      });
+    }
     if (failed) {
       for (const job of batch) job.reject(outcome);
       return;
     }
-    for (let i = 0; i < n; i++) {
-      const own = outcome.scores.subarray(i * 10, i * 10 + 10);
-      batch[i].resolve({
-        scores: own,
-        predicted: argmax(own),
-        inferenceMs: outcome.ms,
-        queueMs: started - batch[i].submitted,
-        batchSize: n,
-        modelVersion: version,
-      });
+    let at = 0;
+    for (const job of batch) {
+      const queueMs = started - job.submitted;
+      if (job.resolve) {
+        job.resolve(this.#inference(outcome, at, queueMs, n, version));
+      } else {
+        const all: Inference[] = [];
+        for (let i = 0; i < job.n; i++) {
+          all.push(this.#inference(outcome, at + i, queueMs, n, version));
+        }
+        job.resolveAll!(all);
+      }
+      at += job.n;
     }
+  }
+
+  #inference(
+    outcome: EngineResult,
+    i: number,
+    queueMs: number,
+    batchSize: number,
+    modelVersion: number,
+  ): Inference {
+    const scores = outcome.scores.subarray(i * 10, i * 10 + 10);
+    return {
+      scores,
+      predicted: argmax(scores),
+      inferenceMs: outcome.ms,
+      queueMs,
+      batchSize,
+      modelVersion,
+    };
   }
 }

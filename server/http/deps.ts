@@ -1,18 +1,14 @@
 /**
- * What the HTTP port needs from a running server, in one place: the served
- * models as OIP describes them (looked up per request, so a swap shows at
- * once), readiness, bearer-token checks and the repository extension.
+ * What the HTTP port needs from a running server, in one place: the one
+ * request handler, the served models as OIP describes them (looked up per
+ * request, so a swap shows at once), readiness, bearer-token checks and the
+ * repository extension. `startServer` calls it; see `http.ts` for a running
+ * example.
  *
- * @example
- * ```ts ignore
- * import { httpDeps } from "./deps.ts";
- * import { startHttp } from "./http.ts";
- *
- * const http = startHttp(httpDeps(server, { monitor, adminToken: null }), { hostname, port: 8000 });
- * ```
  * @module
  */
-import { WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import type { RequestHandler } from "../core/handler.ts";
 import { authorizeHttp } from "../auth/http.ts";
 import type { Authorizer } from "../auth/authorize.ts";
 import type { InferenceEngine } from "../engine/engine.ts";
@@ -31,6 +27,9 @@ export interface HttpSource {
   ready(): boolean;
   log: Logger;
   maxBatch: number;
+  /** Largest HTTP request body, in bytes. */
+  maxBodyBytes: number;
+  handler: RequestHandler;
 }
 
 /** OIP's view of a served model: name, version, tensors, runtime. */
@@ -67,18 +66,26 @@ export function httpDeps(
     serving: (name) => serving.versions().get(name) ?? null,
   }));
   return {
-    models: (name, version) => {
+    handler: source.handler,
+    maxBodyBytes: source.maxBodyBytes,
+    model: (name, version) => {
       const model = serving.models.find((m) => m.name === name);
       if (!model) {
-        return `no model "${name}" is served (served: ${
-          serving.models.map((m) => m.name).join(", ") || "none"
-        })`;
+        return new WireError(
+          Status.MODEL_UNAVAILABLE,
+          `no model "${name}" is served (served: ${
+            serving.models.map((m) => m.name).join(", ") || "none"
+          })`,
+        );
       }
       const serves = String(model.queue.engineSet.version);
       if (version !== undefined && version !== serves) {
-        return `model "${name}" has no version "${version}" serving; it serves version ${serves}`;
+        return new WireError(
+          Status.MODEL_UNAVAILABLE,
+          `model "${name}" has no version "${version}" serving; it serves version ${serves}`,
+        );
       }
-      return { queue: model.queue, info: modelInfo(model, source.maxBatch) };
+      return modelInfo(model, source.maxBatch);
     },
     extraRoutes: (request) => routes(request),
     ready: () => source.ready(),

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { decodeOipReply, oipInfer, oipRequest } from "../../client/oip.ts";
 import { loadHeldOut } from "../../scripts/mnist_data.ts";
-import { Status, WireError } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
-import { startHttp } from "./http.ts";
+import { Authorizer } from "../auth/authorize.ts";
+import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
 
 const quiet = new Logger("error", () => {});
@@ -303,61 +303,42 @@ Deno.test("--port 0 implies a free HTTP port; null turns HTTP off", async () => 
   });
 });
 
-Deno.test("with tokens on, infer and the dashboard's JSON need a bearer token; probes stay open", async () => {
-  await withServer({ httpPort: null }, async (server) => {
-    // The server's own HTTP port is off; this one shares its queue with an authorizer in front.
-    const http = startHttp({
-      models: () => ({
-        queue: server.queue,
-        info: {
-          name: "mnist",
-          version: "1",
-          platform: "onnxruntime_onnx",
-          input: "input",
-          output: "probabilities",
-          inputDims: [-1, 1, 28, 28],
-          maxBatch: 128,
-          runtime: server.engine.shape.runtime,
-        },
-      }),
-      ready: () => server.ready(),
-      monitor: server.monitor,
-      log: quiet,
-      server: { name: "mnist-server", version: "2" },
-      authorize: (request) =>
-        request.headers.get("authorization") === "Bearer kitchen-token"
-          ? { device: "kitchen" }
-          : new WireError(Status.UNAUTHORIZED, "a device token is needed"),
-      metricsToken: "scraper",
-    }, { hostname: "127.0.0.1", port: 0 });
-    const base = `http://127.0.0.1:${http.addr.port}`;
-    try {
+Deno.test("with tokens on, infer needs a bearer token and its 401 is the board's error; probes stay open", async () => {
+  const dir = await Deno.makeTempDir();
+  const token = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine("kitchen", token)}\n`);
+  const tokens = await DeviceTokens.open(`${dir}/tokens`);
+  try {
+    await withServer({ auth: new Authorizer({ tokens }) }, async (server, base) => {
       const refused = await oipInfer(base, [new Uint8Array(784)]);
       assert.equal(refused.status, 401);
-      assert.match(String(refused.body.error), /^UNAUTHORIZED: a device token is needed/);
-      const auth = { authorization: "Bearer kitchen-token" };
+      assert.match(String(refused.body.error), /^UNAUTHORIZED: /);
       const { body, headers } = oipRequest([new Uint8Array(784)]);
+      const wrong = await fetch(`${base}/v2/models/mnist/infer`, {
+        method: "POST",
+        body: body as Uint8Array<ArrayBuffer>,
+        headers: { ...headers, authorization: "Bearer nope" },
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.headers.get("www-authenticate"), 'Bearer realm="mnist"');
+      assert.deepEqual(await wrong.json(), {
+        error: "UNAUTHORIZED: the token is not one this server knows",
+      });
       const ok = await fetch(`${base}/v2/models/mnist/infer`, {
         method: "POST",
         body: body as Uint8Array<ArrayBuffer>,
-        headers: { ...headers, ...auth },
+        headers: { ...headers, authorization: `Bearer ${token}` },
       });
       await ok.body?.cancel();
       assert.equal(ok.status, 200);
-      const noJson = await get(`${base}/dashboard.json`);
-      assert.equal(noJson.status, 401);
-      assert.equal(noJson.headers.get("www-authenticate"), 'Bearer realm="mnist"');
-      const snapshot = JSON.parse((await get(`${base}/dashboard.json`, { headers: auth })).text);
-      assert.equal(snapshot.devices[0].device, "kitchen", "the token's device is on the dashboard");
+      const rows = server.monitor.snapshot().devices;
+      assert.ok(rows.some((row) => row.device === "kitchen"), "the token's device is seen");
       assert.equal((await get(`${base}/v2/health/ready`)).status, 200, "probes stay open");
-      assert.equal((await get(`${base}/metrics`)).status, 401);
-      const metrics = await get(`${base}/metrics`, {
-        headers: { authorization: "Bearer scraper" },
-      });
-      assert.equal(metrics.status, 200);
-      assert.match(metrics.text, /mnist_requests_total\{protocol="http",status="UNAUTHORIZED"\} 1/);
-    } finally {
-      await http.shutdown();
-    }
-  });
+      const metrics = await get(`${base}/metrics`);
+      assert.match(metrics.text, /mnist_requests_total\{protocol="http",status="UNAUTHORIZED"\} 2/);
+    });
+  } finally {
+    await tokens.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -18,7 +18,7 @@
  * import { ServerMetrics } from "./metrics.ts";
  *
  * const metrics = new ServerMetrics({ model: "mnist", version: "1" });
- * metrics.observeRun(8, 0.4);
+ * metrics.observeRun("mnist", 1, 8);
  * console.log(await metrics.expose());
  * ```
  * @module
@@ -26,8 +26,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { Status, statusName } from "../../shared/errors.ts";
 
-/** How a request reached the server. */
-export type Protocol = "legacy" | "framed" | "http";
+import type { Protocol } from "../core/handler.ts";
 
 /** One finished request, as metrics see it. */
 export interface RequestFigures {
@@ -44,8 +43,23 @@ export interface RequestFigures {
   queueMs: number;
   /** Time of the run(s) its digits were in, in ms. */
   computeMs: number;
+  /** The model that did the work, or would have ("" when the request reached none). */
+  model: string;
+  /** The version that answered, or served when it was refused; null when none. */
+  version: number | null;
   bytesIn: number;
   bytesOut: number;
+}
+
+/** The Triton series of one model version. */
+interface ModelSeries {
+  labels: { model: string; version: string };
+  success: { inc(n?: number): void };
+  count: { inc(n?: number): void };
+  exec: { inc(n?: number): void };
+  requestUs: { inc(n?: number): void };
+  queueUs: { inc(n?: number): void };
+  computeUs: { inc(n?: number): void };
 }
 
 /** Live values read at scrape time. */
@@ -88,7 +102,6 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly contentType: string;
-  #model: { model: string; version: string };
   #success: Counter<"model" | "version">;
   #failure: Counter<"model" | "version" | "reason">;
   #count: Counter<"model" | "version">;
@@ -109,13 +122,10 @@ export class ServerMetrics {
     bytesOut: { inc(n?: number): void };
     latency: { observe(v: number): void };
   }>();
-  #byModel: Record<
-    "success" | "count" | "exec" | "requestUs" | "queueUs" | "computeUs",
-    { inc(n?: number): void }
-  >;
+  #byModel = new Map<string, ModelSeries>();
 
-  constructor(model: { model: string; version: string }, sources: MetricSources = {}) {
-    this.#model = model;
+  /** `model`: a version served from the start, whose series start at 0. */
+  constructor(model: { model: string; version: string } | null, sources: MetricSources = {}) {
     this.contentType = this.registry.contentType;
     const registers = [this.registry];
     const labelNames = ["model", "version"] as const;
@@ -237,12 +247,16 @@ export class ServerMetrics {
       labelNames: ["model", "reason"] as const,
       registers,
     });
-    this.#byModel = this.#label(model);
+    if (model) this.modelServed(model.model, Number(model.version));
   }
 
-  /** The model version the Triton series are labelled with now (a swap changes it). */
-  setModel(model: { model: string; version: string }): void {
-    this.#byModel = this.#label(model);
+  /**
+   * A model version starts serving: its Triton series start at 0, so rates
+   * work from the first scrape (series with labels appear only once
+   * incremented).
+   */
+  modelServed(model: string, version: number): void {
+    this.#series(model, version);
   }
 
   /** Counts a refused model version. */
@@ -250,22 +264,14 @@ export class ServerMetrics {
     this.#loadFailures.inc({ model, reason });
   }
 
-  #label(model: { model: string; version: string }) {
-    this.#model = model;
-    // Series with labels appear only once incremented; start the ones a
-    // dashboard expects at 0 so rates work from the first scrape.
-    for (
-      const c of [
-        this.#success,
-        this.#count,
-        this.#exec,
-        this.#requestUs,
-        this.#queueUs,
-        this.#computeUs,
-      ]
-    ) c.inc(model, 0);
-    const mv = [model.model, model.version];
-    return {
+  /** The Triton series of one model version, looked up once. */
+  #series(model: string, version: number): ModelSeries {
+    const key = `${model}\0${version}`;
+    let series = this.#byModel.get(key);
+    if (series) return series;
+    const mv = [model, String(version)];
+    series = {
+      labels: { model, version: String(version) },
       success: this.#success.labels(...mv),
       count: this.#count.labels(...mv),
       exec: this.#exec.labels(...mv),
@@ -273,6 +279,10 @@ export class ServerMetrics {
       queueUs: this.#queueUs.labels(...mv),
       computeUs: this.#computeUs.labels(...mv),
     };
+    for (const c of [series.success, series.count, series.exec]) c.inc(0);
+    for (const c of [series.requestUs, series.queueUs, series.computeUs]) c.inc(0);
+    this.#byModel.set(key, series);
+    return series;
   }
 
   /** Records one finished request. */
@@ -281,8 +291,9 @@ export class ServerMetrics {
     c.requests.inc();
     if (r.bytesIn > 0) c.bytesIn.inc(r.bytesIn);
     if (r.bytesOut > 0) c.bytesOut.inc(r.bytesOut);
-    if (!r.inference) return;
-    const m = this.#byModel;
+    if (r.inference) c.latency.observe(r.durationMs / 1000);
+    if (!r.inference || r.model === "" || r.version === null) return;
+    const m = this.#series(r.model, r.version);
     if (r.status === Status.OK) {
       m.success.inc();
       m.count.inc(r.digits);
@@ -292,9 +303,8 @@ export class ServerMetrics {
       m.requestUs.inc(Math.round(r.durationMs * 1000));
       this.#queueTime.observe(r.queueMs / 1000);
     } else {
-      this.#failure.inc({ ...this.#model, reason: failureReason(r.status) });
+      this.#failure.inc({ ...m.labels, reason: failureReason(r.status) });
     }
-    c.latency.observe(r.durationMs / 1000);
   }
 
   /**
@@ -316,9 +326,9 @@ export class ServerMetrics {
     return c;
   }
 
-  /** Records one engine run of `batchSize` digits. */
-  observeRun(batchSize: number, _runMs: number): void {
-    this.#byModel.exec.inc();
+  /** Records one engine run of `batchSize` digits by a model version. */
+  observeRun(model: string, version: number, batchSize: number): void {
+    this.#series(model, version).exec.inc();
     this.#batch.observe(batchSize);
   }
 

@@ -84,15 +84,13 @@ export async function openServing(
       floodInstances: floodInstances(options.instances ?? 1),
       maxQueued: options.maxQueued ?? 4096,
       onRun: (event) => {
-        if (!event.failed) monitor.run(event.batchSize, event.inferenceMs);
+        if (!event.failed) monitor.run(event.model, event.version, event.batchSize);
         options.onRun?.(event);
       },
     },
     log,
     onSwap: (event) => {
-      if (event.model === defaultModel && event.to !== null) {
-        monitor.metrics.setModel({ model: defaultModel, version: String(event.to) });
-      }
+      if (event.to !== null) monitor.metrics.modelServed(event.model, event.to);
       options.onSwap?.(event);
     },
   });

@@ -22,7 +22,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineOptions, InferenceEngine } from "../engine/engine.ts";
-import { InferenceQueue, type QueueOptions } from "../engine/queue.ts";
+import { InferenceQueue, QueueBudget, type QueueOptions } from "../engine/queue.ts";
 import type { Logger } from "../log.ts";
 import type { ModelFile } from "./model.ts";
 import type { ModelRepository } from "./repository.ts";
@@ -77,7 +77,9 @@ export class ModelServing {
 
   private constructor(repository: ModelRepository, options: ServingOptions) {
     this.repository = repository;
-    this.#options = options;
+    // Every model's queue draws on one budget: --max-queued bounds them together.
+    const budget = options.queue.budget ?? new QueueBudget(options.queue.maxQueued);
+    this.#options = { ...options, queue: { ...options.queue, budget } };
     this.defaultModel = options.defaultModel;
   }
 
@@ -187,7 +189,7 @@ export class ModelServing {
       this.#models.set(change.model, {
         name: change.model,
         file,
-        queue: new InferenceQueue(set, this.#options.queue),
+        queue: new InferenceQueue(set, { ...this.#options.queue, model: change.model }),
       });
     }
     log.info(served ? "model swapped" : "model loaded", {

@@ -14,9 +14,9 @@
  * const monitor = new Monitor({ log: new Logger("info"), metrics: new ServerMetrics({ model: "mnist", version: "1" }) });
  * monitor.request({
  *   protocol: "framed", inference: true, status: 0, digits: 1, durationMs: 0.4, queueMs: 0.1,
- *   computeMs: 0.2, bytesIn: 800, bytesOut: 90, peer: "127.0.0.1:5000",
+ *   computeMs: 0.2, model: "mnist", version: 1, bytesIn: 800, bytesOut: 90, peer: "127.0.0.1:5000",
  * });
- * monitor.run(1, 0.2);
+ * monitor.run("mnist", 1, 1);
  * console.log(monitor.snapshot().traffic.requests); // 1
  * monitor.close();
  * ```
@@ -38,7 +38,7 @@ export interface DigitSeen {
 }
 
 /** One finished request: the figures metrics need, and who sent what. */
-export interface RequestEvent extends RequestFigures {
+export interface RequestRecord extends RequestFigures {
   /** The client's `host:port` (its real address behind a trusted proxy). */
   peer: string;
   /** The device's name from the token file, when tokens are on. */
@@ -125,7 +125,7 @@ export class Monitor {
   }
 
   /** Reports a finished request (the request handler's observer hook calls this). */
-  request(event: RequestEvent): void {
+  request(event: RequestRecord): void {
     this.metrics.observeRequest(event);
     const code = statusName(event.status);
     this.#requestsTotal++;
@@ -146,9 +146,9 @@ export class Monitor {
     }
   }
 
-  /** Reports an engine run (the queue calls this once per run). */
-  run(batchSize: number, runMs: number): void {
-    this.metrics.observeRun(batchSize, runMs);
+  /** Reports an engine run of a model version (the queue calls this once per run). */
+  run(model: string, version: number, batchSize: number): void {
+    this.metrics.observeRun(model, version, batchSize);
     this.window.run(batchSize);
   }
 
@@ -178,7 +178,7 @@ export class Monitor {
   }
 
   /** One line per refused or failed request, at most `maxLines` a second. */
-  #refused(event: RequestEvent, code: string): void {
+  #refused(event: RequestRecord, code: string): void {
     if (!this.#log.enabled("info")) return;
     const second = Math.floor(performance.now() / 1000);
     if (second !== this.#lineSecond) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { ServerMetrics } from "../metrics/metrics.ts";
-import { Monitor, type RequestEvent } from "./monitor.ts";
+import { Monitor, type RequestRecord } from "./monitor.ts";
 import { Status } from "../../shared/errors.ts";
 
-function event(over: Partial<RequestEvent> = {}): RequestEvent {
+function event(over: Partial<RequestRecord> = {}): RequestRecord {
   return {
     protocol: "framed",
     inference: true,
@@ -13,6 +13,8 @@ function event(over: Partial<RequestEvent> = {}): RequestEvent {
     durationMs: 0.5,
     queueMs: 0.1,
     computeMs: 0.2,
+    model: "mnist",
+    version: 1,
     bytesIn: 800,
     bytesOut: 92,
     peer: "127.0.0.1:40000",
@@ -62,7 +64,7 @@ Deno.test("one summary line per period while requests flow, none when idle", asy
   try {
     for (let i = 0; i < 10; i++) monitor.request(event({ durationMs: 2 }));
     monitor.request(event({ status: Status.BAD_DIGIT_LENGTH, digits: 0 }));
-    monitor.run(10, 0.5);
+    monitor.run("mnist", 1, 10);
     await new Promise((r) => setTimeout(r, 1100));
     const summaries = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "traffic");
     assert.equal(summaries.length, 1, lines.join("\n"));

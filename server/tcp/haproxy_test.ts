@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import type { RequestEvent } from "../handler.ts";
+import type { RequestEvent } from "../core/handler.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import { splitFramed, withServer, writeAll } from "../_test_server.ts";
 import { requireTool } from "../testing/tools.ts";

@@ -8,7 +8,7 @@ import { InferenceClient } from "../../client/client.ts";
 import { runScenario } from "./_socket_scenarios.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
-import type { RequestEvent } from "../handler.ts";
+import type { RequestEvent } from "../core/handler.ts";
 import {
   address,
   framedBatch,

@@ -1,12 +1,12 @@
 // The request handler's one place where every outcome is known: the observer
 // sees each request of each protocol with its status, digit and result.
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../shared/codec.ts";
-import { Status } from "../shared/errors.ts";
-import { oldClientRequest } from "../shared/_test_utils.ts";
-import { legacyExchange } from "../client/client.ts";
+import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Status } from "../../shared/errors.ts";
+import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { legacyExchange } from "../../client/client.ts";
 import type { RequestEvent } from "./handler.ts";
-import { address, readAll, splitFramed, withServer, writeAll } from "./_test_server.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "../_test_server.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];

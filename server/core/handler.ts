@@ -1,0 +1,454 @@
+/**
+ * The one request path every transport calls: the board port's legacy and
+ * framed messages, HTTP's Open Inference Protocol requests, and whatever
+ * comes next. A transport turns its bytes into a decoded request and the
+ * outcome back into bytes; everything between is here: authorize (device
+ * tokens, legacy policy), admit (the connection's share; the queue's budget
+ * of `--max-queued` digits over every transport), route to one model
+ * version, run, observe (debug log, and the `onRequest` observer that
+ * metrics, the dashboard and `--capture` subscribe to), and map every
+ * failure to a status.
+ *
+ * A request of several digits (an HTTP batch) is one job: admitted or
+ * refused whole, and answered whole by one model version.
+ *
+ * @example
+ * ```ts
+ * import { RequestHandler } from "./handler.ts";
+ * import { Command, encodeRequest } from "../../shared/codec.ts";
+ * import { Status, WireError } from "../../shared/errors.ts";
+ * import { Logger } from "../log.ts";
+ *
+ * const handler = new RequestHandler({
+ *   route: () => new WireError(Status.MODEL_UNAVAILABLE, "no model is loaded"),
+ *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0 }),
+ *   log: new Logger("error"),
+ * });
+ * const message = encodeRequest({ command: Command.INFERENCE_INPUT, requestId: 7, digitU8: new Uint8Array(784) });
+ * const outcome = await handler.handle(message, { protocol: "legacy", peer: "10.0.0.7:5123" });
+ * console.log(outcome.reply.status === Status.MODEL_UNAVAILABLE); // true
+ * ```
+ * @module
+ */
+import {
+  Command,
+  type DecodedRequest,
+  decodeRequest,
+  DIGIT_PIXELS,
+  encodeLegacyReply,
+  encodeReply,
+  peekRequestId,
+  type Reply,
+  type Stats,
+} from "../../shared/codec.ts";
+import { Status, statusName, WireError } from "../../shared/errors.ts";
+import type { Authorizer, Peer } from "../auth/authorize.ts";
+import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { Logger } from "../log.ts";
+
+/** The transports a request can come by. */
+export type Protocol = "legacy" | "framed" | "http";
+
+/**
+ * A request as a transport hands it over: the codec's decoded request, and
+ * for a job of several digits (HTTP) their count and the version asked for.
+ */
+export interface HandlerRequest extends DecodedRequest {
+  /**
+   * Set for a job: how many digits `digitU8` or `digit` holds (784 each),
+   * admitted or refused whole, answered by one version, never with a
+   * connection's first-digit exception. Unset: one digit of a connection.
+   */
+  digits?: number;
+  /** The only model version that may answer (a versioned route); unset: whichever serves. */
+  version?: number;
+  /** The transport's own request id when it is not a number (HTTP's `id`). */
+  label?: string;
+}
+
+/** Everything known about one request once it has its outcome: what an observer receives. */
+export interface RequestEvent {
+  protocol: Protocol;
+  /** The client's address (`host:port`; behind a trusted proxy, the real client's). */
+  peer: string;
+  /** The command asked (-1 when the message could not be read). */
+  command: number;
+  requestId: number;
+  /** The reply's status (`Status`), and its name as on the wire, in logs and metrics. */
+  status: number;
+  code: string;
+  /** The error sentence ("" on success). */
+  error: string;
+  /** The digits as sent (784 each): bytes (0..255) or floats, at most one set; null when none was read. */
+  digitU8: Uint8Array | null;
+  digit: Float32Array | null;
+  /** How many digits the request carried (0 when none was read). */
+  digits: number;
+  /** Every digit's answer on a served inference, else null. */
+  results: Inference[] | null;
+  /** The first digit's answer (the only one on the board port), else null. */
+  predicted: number | null;
+  scores: Float32Array | null;
+  /** The model that did the work ("" when the request reached no model). */
+  modelName: string;
+  queueMs: number | null;
+  inferenceMs: number | null;
+  batchSize: number | null;
+  /**
+   * The version that answered a served inference; for a refused one, the
+   * version its model served then; null when it reached no served model.
+   */
+  modelVersion: number | null;
+  /** From the request's arrival at the handler to its reply being ready, in ms. */
+  totalMs: number;
+  /** The device the token named (tokens on), else null. */
+  device: string | null;
+  /** Bytes of the request and of its reply as on the wire. */
+  bytesIn: number;
+  bytesOut: number;
+  /** The request's `token`, `model` and `client` fields ("" when absent or unread). */
+  token: string;
+  model: string;
+  client: string;
+  /** The transport's own request id, when it has one that is not a number ("" otherwise). */
+  label: string;
+}
+
+/** Where a request came from, and what its transport adds. */
+export interface RequestOrigin {
+  protocol: Protocol;
+  peer: string;
+  /**
+   * Asked before a digit is queued: an error refuses it (a connection over
+   * its share of the queue, say). When it admits, `release` is called once
+   * the digit has left the queue (answered or failed).
+   */
+  admit?: () => WireError | null;
+  release?: () => void;
+  /** Who the authorizer sees: one object per connection, so a proved token is remembered. */
+  identity?: Peer;
+  /** Whose digits these are (a connection, an HTTP request): the queue serves owners in turn. */
+  owner?: unknown;
+  /**
+   * Encodes the outcome for a transport with its own format (HTTP): the
+   * bytes it writes, counted by the observer. Unset: the board port's
+   * framed or legacy reply.
+   */
+  encode?: (reply: Reply, results: Inference[] | null) => Uint8Array;
+}
+
+/** What the handler shares with its server. */
+export interface HandlerContext {
+  /** The queue of the model a request names ("" for the default), or `MODEL_UNAVAILABLE`. */
+  route: (model: string) => InferenceQueue | WireError;
+  stats: () => Stats;
+  log: Logger;
+  /** Who may be served (tokens, legacy policy); everyone when absent. */
+  auth?: Authorizer | null;
+  /** Told every request's outcome, once its reply is ready; must not throw. */
+  onRequest?: (event: RequestEvent) => void;
+}
+
+/** A reply and, for a served inference, what produced it. */
+export interface Outcome {
+  reply: Reply;
+  /** Every digit's answer on a served inference, else null. */
+  results: Inference[] | null;
+  /** The reply encoded for the origin's protocol: what the transport writes. */
+  bytes: Uint8Array;
+}
+
+/** Answers requests for every transport. */
+export class RequestHandler {
+  #ctx: HandlerContext;
+
+  constructor(ctx: HandlerContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Decodes one message (a frame's payload or a whole legacy message) and answers it. */
+  handle(message: Uint8Array, origin: RequestOrigin): Outcome | Promise<Outcome> {
+    const started = performance.now();
+    // What came over the wire: the message and, framed, its 4-byte length.
+    const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
+    const request = decodeRequest(message);
+    if (request instanceof WireError) {
+      return this.refuse(request, origin, peekRequestId(message), started, bytesIn);
+    }
+    return this.handleDecoded(request, origin, started, bytesIn);
+  }
+
+  /** Answers a request already decoded (by an HTTP route, say). */
+  handleDecoded(
+    request: HandlerRequest,
+    origin: RequestOrigin,
+    started = performance.now(),
+    bytesIn = 0,
+  ): Outcome | Promise<Outcome> {
+    let device: string | null = null;
+    const auth = this.#ctx.auth;
+    if (auth) {
+      const identity = origin.identity ??
+        { address: hostOf(origin.peer), protocol: origin.protocol };
+      const verdict = auth.authorize(request, identity);
+      if (verdict instanceof WireError) {
+        return this.#refused(verdict, origin, request, started, bytesIn);
+      }
+      device = verdict.device;
+    }
+    if (request.command === Command.GET_STATS) {
+      const reply = {
+        command: Command.GET_STATS,
+        requestId: request.requestId,
+        stats: this.#ctx.stats(),
+      };
+      return this.#finish(origin, request, reply, null, "", started, bytesIn, device);
+    }
+    const job = request.digits !== undefined;
+    const refused = job ? null : origin.admit?.() ?? null;
+    if (refused) return this.#refused(refused, origin, request, started, bytesIn);
+    const queue = this.#route(request);
+    if (queue instanceof WireError) {
+      if (!job) origin.release?.();
+      return this.#refused(queue, origin, request, started, bytesIn);
+    }
+    // The digits may be a view into a transport's buffer that is reused
+    // before the inference ends: one copy serves the queue and an observer,
+    // which only reads it. (A job is copied by the queue.)
+    const copied = !job && request.digitU8 !== null && this.#ctx.onRequest !== undefined;
+    if (copied) request.digitU8 = request.digitU8!.slice(0, DIGIT_PIXELS);
+    const model = queue.model;
+    if (job) {
+      const results = queue.submitJob(
+        request.digits!,
+        request.digitU8,
+        request.digit,
+        origin.owner,
+        request.version,
+      );
+      if (results instanceof WireError) {
+        return this.#refused(results, origin, request, started, bytesIn);
+      }
+      return results.then(
+        (all) => this.#served(origin, request, all, model, started, bytesIn, device),
+        (error: WireError) => this.#failed(error, origin, request, started, bytesIn),
+      );
+    }
+    const inference = queue.submit(request.digitU8, request.digit, origin.owner, copied);
+    if (inference instanceof WireError) {
+      origin.release?.();
+      return this.#refused(inference, origin, request, started, bytesIn);
+    }
+    return inference.then(
+      (result) => {
+        origin.release?.();
+        return this.#served(origin, request, [result], model, started, bytesIn, device);
+      },
+      (error: WireError) => {
+        origin.release?.();
+        return this.#failed(error, origin, request, started, bytesIn);
+      },
+    );
+  }
+
+  /** The queue of the request's model, if it serves the version asked for. */
+  #route(request: HandlerRequest): InferenceQueue | WireError {
+    const queue = this.#ctx.route(request.model);
+    if (queue instanceof WireError || !request.version) return queue;
+    const serves = queue.engineSet.version;
+    if (serves === request.version) return queue;
+    return new WireError(
+      Status.MODEL_UNAVAILABLE,
+      `model ${JSON.stringify(queue.model)} has no version ${request.version} serving; ` +
+        `it serves version ${serves}`,
+    );
+  }
+
+  #served(
+    origin: RequestOrigin,
+    request: HandlerRequest,
+    results: Inference[],
+    model: string,
+    started: number,
+    bytesIn: number,
+    device: string | null,
+  ): Outcome {
+    const first = results[0];
+    const reply: Reply = {
+      command: Command.INFERENCE_OUTPUT,
+      requestId: request.requestId,
+      scores: first.scores,
+      predicted: first.predicted,
+      inferenceMs: first.inferenceMs,
+      queueMs: first.queueMs,
+      batchSize: first.batchSize,
+      modelVersion: first.modelVersion,
+    };
+    if (this.#ctx.log.enabled("debug")) {
+      this.#ctx.log.debug("inference", {
+        protocol: origin.protocol,
+        peer: origin.peer,
+        device: device ?? undefined,
+        id: request.label || request.requestId,
+        model,
+        version: first.modelVersion,
+        digits: results.length,
+        predicted: results.length === 1
+          ? first.predicted
+          : results.map((r) => r.predicted).join(""),
+        batch: first.batchSize,
+        queue_ms: first.queueMs.toFixed(3),
+        run_ms: first.inferenceMs.toFixed(3),
+      });
+    }
+    return this.#finish(origin, request, reply, results, model, started, bytesIn, device);
+  }
+
+  #failed(
+    error: WireError,
+    origin: RequestOrigin,
+    request: HandlerRequest,
+    started: number,
+    bytesIn: number,
+  ): Outcome {
+    // A version a swap overtook is the client's to retry; an engine failure is logged.
+    if (error.status === Status.INTERNAL_ERROR) {
+      this.#ctx.log.error("inference failed", {
+        protocol: origin.protocol,
+        peer: origin.peer,
+        code: error.code,
+        error: error.message,
+      });
+    }
+    return this.#refused(
+      error,
+      origin,
+      request,
+      started,
+      bytesIn,
+      error.status !== Status.INTERNAL_ERROR,
+    );
+  }
+
+  /**
+   * The error reply to a request the transport or the decoder refused, with
+   * its id when that could be read (else 0); logged and observed.
+   */
+  refuse(
+    error: WireError,
+    origin: RequestOrigin,
+    requestId = 0,
+    started = performance.now(),
+    bytesIn = 0,
+  ): Outcome {
+    const request: HandlerRequest = {
+      command: -1,
+      requestId,
+      digit: null,
+      digitU8: null,
+      token: "",
+      model: "",
+      client: "",
+    };
+    return this.#refused(error, origin, request, started, bytesIn);
+  }
+
+  #refused(
+    error: WireError,
+    origin: RequestOrigin,
+    request: HandlerRequest,
+    started: number,
+    bytesIn: number,
+    log = true,
+  ): Outcome {
+    if (log && this.#ctx.log.enabled("debug")) {
+      this.#ctx.log.debug("request refused", {
+        protocol: origin.protocol,
+        peer: origin.peer,
+        id: request.requestId,
+        code: error.code,
+        error: error.message,
+      });
+    }
+    const reply: Reply = {
+      command: Command.ERROR,
+      requestId: request.requestId,
+      status: error.status,
+      error: error.message,
+    };
+    return this.#finish(origin, request, reply, null, "", started, bytesIn);
+  }
+
+  /** Encodes the reply for the origin's protocol and tells the observer the request's outcome. */
+  #finish(
+    origin: RequestOrigin,
+    request: HandlerRequest,
+    reply: Reply,
+    results: Inference[] | null,
+    model: string,
+    started: number,
+    bytesIn: number,
+    device: string | null = null,
+  ): Outcome {
+    const result = results?.[0] ?? null;
+    // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.
+    const bytes = origin.encode
+      ? origin.encode(reply, results)
+      : origin.protocol === "legacy" && result
+      ? encodeLegacyReply(result.scores, result.inferenceMs)
+      : encodeReply(reply, origin.protocol === "framed");
+    const outcome = { reply, results, bytes };
+    const observer = this.#ctx.onRequest;
+    if (!observer) return outcome;
+    const status = reply.status ?? Status.OK;
+    let version = result?.modelVersion ?? null;
+    if (status !== Status.OK && request.command !== Command.GET_STATS) {
+      // A refused inference counts against the model it was for, when that
+      // model is served (never a name a client made up).
+      const queue = this.#ctx.route(request.model);
+      if (!(queue instanceof WireError)) {
+        model = queue.model;
+        version = queue.engineSet.version;
+      }
+    }
+    try {
+      observer({
+        protocol: origin.protocol,
+        peer: origin.peer,
+        command: request.command,
+        requestId: request.requestId,
+        status,
+        code: statusName(status),
+        error: reply.error ?? "",
+        digitU8: request.digitU8,
+        digit: request.digit,
+        digits: request.digitU8 || request.digit ? request.digits ?? 1 : 0,
+        results,
+        modelName: model,
+        predicted: result?.predicted ?? null,
+        scores: result?.scores ?? null,
+        queueMs: result?.queueMs ?? null,
+        inferenceMs: result?.inferenceMs ?? null,
+        batchSize: result?.batchSize ?? null,
+        modelVersion: version,
+        totalMs: performance.now() - started,
+        device,
+        token: request.token,
+        model: request.model,
+        client: request.client,
+        label: request.label ?? "",
+        bytesIn,
+        bytesOut: bytes.length,
+      });
+    } catch (e) {
+      this.#ctx.log.error("request observer failed", { error: (e as Error).message });
+    }
+    return outcome;
+  }
+}
+
+/** The host part of `host:port` (IPv6 hosts keep their colons). */
+function hostOf(peer: string): string {
+  const colon = peer.lastIndexOf(":");
+  return colon > 0 ? peer.slice(0, colon) : peer;
+}

@@ -1,0 +1,60 @@
+/**
+ * Errors on the HTTP port: the wire's code and sentence as
+ * `{"error": "CODE: sentence"}`, with the HTTP status each code maps to
+ * (400 bad input, 401 no or wrong token, 404 unknown model or route, 413 a
+ * body over the limit, 503 a full queue, 500 the engine failed), the same
+ * body whatever route or check refused.
+ *
+ * @example
+ * ```ts
+ * import { errorResponse } from "./errors.ts";
+ * import { Status, WireError } from "../../shared/errors.ts";
+ *
+ * const response = errorResponse(new WireError(Status.SERVER_BUSY, "the queue is full"));
+ * console.log(response.status, await response.text()); // 503 {"error":"SERVER_BUSY: the queue is full"}
+ * ```
+ * @module
+ */
+import { Status, type WireError } from "../../shared/errors.ts";
+
+/** The HTTP status for a wire error. */
+export function httpStatusOf(error: WireError): number {
+  switch (error.status) {
+    case Status.SERVER_BUSY:
+      return 503;
+    case Status.FRAME_TOO_LARGE:
+      return 413;
+    case Status.MODEL_UNAVAILABLE:
+      return 404;
+    case Status.UNAUTHORIZED:
+      return 401;
+    case Status.INTERNAL_ERROR:
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+/** The headers of an error response: JSON, and the bearer challenge with a 401. */
+export function errorHeaders(httpStatus: number): Record<string, string> {
+  return httpStatus === 401
+    ? { "content-type": "application/json", "www-authenticate": 'Bearer realm="mnist"' }
+    : { "content-type": "application/json" };
+}
+
+/** The body of an error: `{"error":"CODE: sentence"}`. */
+export function errorBody(error: WireError): string {
+  return JSON.stringify({ error: error.toString() });
+}
+
+/** An error as a response; `httpStatus` defaults to the code's (`httpStatusOf`). */
+export function errorResponse(
+  error: WireError,
+  httpStatus = httpStatusOf(error),
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(errorBody(error), {
+    status: httpStatus,
+    headers: { ...errorHeaders(httpStatus), ...headers },
+  });
+}
