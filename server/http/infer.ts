@@ -16,7 +16,7 @@
  * const unavailable = new WireError(Status.MODEL_UNAVAILABLE, "no model is served");
  * const handler = new RequestHandler({
  *   route: () => unavailable,
- *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0 }),
+ *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "", modelVersion: 0 }),
  *   log: new Logger("error"),
  * });
  * const request = new Request("http://x/v2/models/mnist/infer", { method: "POST", body: "{}" });
