@@ -8,11 +8,20 @@
  * the flooders' replies counted by status.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { startServer } from "../server/server.ts";
+ * import { Logger } from "../server/log.ts";
+ *
+ * const log = new Logger("error", () => {}); // quiet: flooders' digits may still queue at shutdown
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, log });
  * const greedy = new Worker(new URL("./_greedy_clients.ts", import.meta.url), { type: "module" });
- * greedy.postMessage({ port: 32001, flooders: 20, nonReaders: 20, depth: 256 });
+ * const counted = new Promise((resolve) => greedy.onmessage = (e) => resolve(e.data));
+ * greedy.postMessage({ port: server.addr.port, flooders: 2, nonReaders: 0, depth: 16 });
+ * await new Promise((resolve) => setTimeout(resolve, 500));
  * greedy.postMessage("stop");
- * greedy.onmessage = (e) => console.log(e.data); // { OK: 10027, SERVER_BUSY: 2037, ... }
+ * console.log(await counted); // the flooders' replies by status, e.g. { OK: 409 }
+ * greedy.terminate();
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -3,18 +3,22 @@
  * connection per simulated device, one request at a time, the request's
  * head prebuilt, the reply's head parsed just enough to find its status and
  * `Content-Length`. `fetch` costs the load generator several times more CPU
- * per request, which on a 2-core machine is taken from the server being
- * measured; perf_analyzer, Triton's own load tool, is native code for the
- * same reason.
+ * per request, and when the load runs on the server's machine that CPU is
+ * taken from the server being measured; perf_analyzer, Triton's own load
+ * tool, is native code for the same reason.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Http1Connection } from "./http1.ts";
  *
- * const conn = await Http1Connection.open("127.0.0.1", 8000);
+ * const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) =>
+ *   new Response(`got ${(await request.arrayBuffer()).byteLength} bytes`));
+ * const conn = await Http1Connection.open("127.0.0.1", server.addr.port);
+ * const body = new TextEncoder().encode('{"inputs":[]}');
  * const reply = await conn.post("/v2/models/mnist/infer", body, "application/json");
- * console.log(reply.status, new TextDecoder().decode(reply.body));
+ * console.log(reply.status, new TextDecoder().decode(reply.body)); // 200 got 13 bytes
  * conn.close();
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -11,6 +11,31 @@ import {
   VERSION_QUERY,
   versionFrom,
 } from "./flash.ts";
+import { ignorableTests, requireSetup, requireTool } from "../server/testing/tools.ts";
+
+/**
+ * Whether the tool's packages are already in Deno's cache (`deno task
+ * install:flash`): the tests that run it time the tool, never its first
+ * download (about 270 packages).
+ */
+async function toolInstalled(): Promise<boolean> {
+  const spec = await espruinoSpecifier();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--cached-only", "--frozen", "--config", TOOL_CONFIG, spec, "--help"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return new TextDecoder().decode(out.stdout).includes("Espruino Command-line Tool");
+}
+
+const NO_TOOL = requireSetup(
+  await toolInstalled(),
+  "the flashing tool's packages (deno task install:flash)",
+);
+/** Tests that run the real tool. */
+const tool = ignorableTests(NO_TOOL);
+/** Tests that run it on socat's pseudo-terminal, which stands in for a board's serial port. */
+const toolAndSocat = ignorableTests(NO_TOOL || requireTool("socat", "socat"));
 
 /** Runs `deno task flash` with `args`; returns its exit code and every line it printed. */
 async function flash(args: string[]): Promise<{ code: number; lines: string[] }> {
@@ -154,12 +179,13 @@ Deno.test("a serial port Deno may not stat: said so, never 'does not exist'", as
     }).output();
     const text = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 1, text);
-    assert.match(text, /^flash: Deno may not open \/dev\/ttyS0 without --allow-all/);
+    // m: on a fresh cache Deno first prints the packages it downloads.
+    assert.match(text, /^flash: Deno may not open \/dev\/ttyS0 without --allow-all/m);
     assert.doesNotMatch(text, /does not exist/);
   });
 });
 
-Deno.test("a refused telnet port: the real tool is stopped at its first error", async () => {
+tool.test("a refused telnet port: the real tool is stopped at its first error", async () => {
   await withTempDir(async (dir) => {
     const { code, lines } = await flash([
       "--server",
@@ -181,7 +207,7 @@ Deno.test("a refused telnet port: the real tool is stopped at its first error", 
   });
 });
 
-Deno.test("a port that connects and never answers: stopped after --timeout", async () => {
+tool.test("a port that connects and never answers: stopped after --timeout", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
   const accepting = (async () => {
@@ -212,23 +238,18 @@ Deno.test("a port that connects and never answers: stopped after --timeout", asy
   }
 });
 
-Deno.test("a real serial port (a pty from socat): the tool's first bytes reach the board's end", async () => {
+toolAndSocat.test("a real serial port (a pty from socat): the tool's first bytes reach the board's end", async () => {
   // socat makes a pseudo-terminal pair: `deno task flash` gets one end as its
   // serial port, and socat prints whatever arrives there on its stdout. This
   // runs the task as a person does, so it checks the task's permissions too:
   // with --allow-read alone Deno refuses to stat /dev/pts/* (NotCapable).
   await withTempDir(async (dir) => {
     const link = `${dir}/ttyBOARD`;
-    let socat: Deno.ChildProcess;
-    try {
-      socat = new Deno.Command("socat", {
-        args: ["-u", `pty,raw,echo=0,link=${link}`, "STDOUT"],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-    } catch (e) {
-      throw new Error(`this test needs socat (apt-get install socat): ${(e as Error).message}`);
-    }
+    const socat = new Deno.Command("socat", {
+      args: ["-u", `pty,raw,echo=0,link=${link}`, "STDOUT"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
     const received: number[] = [];
     const reading = (async () => {
       for await (const chunk of socat.stdout) received.push(...chunk);

@@ -1,8 +1,14 @@
 /**
  * Run from a copied, vendored folder (see `vendor.ts`): starts `vendor/serve`
  * on a free loopback port, sends one legacy and one framed inference, prints
- * one JSON line with what came back, and stops the server. The offline test
- * runs it inside a network namespace with only loopback (`unshare -n`).
+ * one JSON line with what came back, and stops the server with SIGTERM (its
+ * exit code is in the line). The offline test runs it inside a network
+ * namespace with only loopback (`unshare -n`).
+ *
+ * `--run FILE` starts another command instead: FILE is JSON
+ * `{"command": [...], "cwd": "...", "env": {...}}`, run with exactly that
+ * environment (as systemd runs a unit's `ExecStart`); its server's ports come
+ * from its environment, and its start line says which.
  *
  * @example
  * ```sh
@@ -19,12 +25,30 @@ function argmax(scores: ArrayLike<number>): number {
   return best;
 }
 
+/** What to start: a command, its working folder and its whole environment. */
+interface Run {
+  command: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
 const ROOT = new URL("../", import.meta.url).pathname;
-const server = new Deno.Command(`${ROOT}vendor/serve`, {
-  args: ["--host", "127.0.0.1", "--port", "0", "--log-level", "error"],
-  stdout: "piped",
-  stderr: "inherit",
-}).spawn();
+const runFile = Deno.args[0] === "--run" ? Deno.args[1] : undefined;
+const run: Run | null = runFile ? JSON.parse(await Deno.readTextFile(runFile)) : null;
+const server = run
+  ? new Deno.Command(run.command[0], {
+    args: run.command.slice(1),
+    cwd: run.cwd,
+    env: run.env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn()
+  : new Deno.Command(`${ROOT}vendor/serve`, {
+    args: ["--host", "127.0.0.1", "--port", "0", "--log-level", "error"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
 const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
 let out = "";
 while (!out.includes("\n")) {
@@ -51,7 +75,7 @@ try {
   result.error = (e as Error).message;
 } finally {
   server.kill("SIGTERM");
-  await server.status;
+  result.exit = (await server.status).code;
   reader.cancel().catch(() => {});
 }
 console.log(JSON.stringify(result));

@@ -10,6 +10,8 @@
  *   folder needs no Deno installed (same OS and CPU architecture).
  * - `vendor/serve`: starts the server from the cache with `--cached-only`
  *   (any attempt to download fails at once instead of waiting on a network).
+ *   The systemd unit (`deploy/mnist-server.service`) runs the same command
+ *   with the same `DENO_DIR`, written out in its `ExecStart` and `Environment=`.
  *
  * Why a cache and not `nodeModulesDir` with packages checked in: the packages
  * are platform-specific binaries and wasm (tens of MB) that do not belong in

@@ -15,6 +15,7 @@
  */
 import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
+import { MIN_ADMIN_TOKEN } from "./models/flags.ts";
 
 /** The groups of `--help` and of docs/configuration.md, in their order. */
 export const GROUPS = {
@@ -316,8 +317,9 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "bearer token for POST /v2/repository/models/NAME/load|unload (at least 16 " +
-      "characters; the variable keeps it out of ps); unset: those routes answer 403",
+    help: "bearer token for every change (POST /v2/repository/index and " +
+      `models/NAME/load|unload) and the operator views (at least ${MIN_ADMIN_TOKEN} characters; ` +
+      "the variable keeps it out of ps); unset: changes answer 403",
   },
   {
     flag: "metrics-token",
@@ -326,6 +328,16 @@ export const OPTIONS = [
     server: true,
     value: "TOKEN",
     help: "when set, GET /metrics needs it as a bearer token",
+  },
+  {
+    flag: "operator-token",
+    kind: { type: "string" },
+    group: "trust",
+    server: true,
+    value: "TOKEN",
+    help: "bearer token for the read-only operator views (GET /dashboard.json); the admin token " +
+      `opens them too (at least ${MIN_ADMIN_TOKEN} characters); with neither, they are open ` +
+      "while device tokens are off and 403 while they are on",
   },
   {
     flag: "tls-cert",

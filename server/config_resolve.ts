@@ -26,7 +26,12 @@ import {
   type OptionValues,
   type TableServerOptions,
 } from "./config.ts";
-import { type CaptureSettings, modelSettings, ModelSettingsError } from "./models/flags.ts";
+import {
+  type CaptureSettings,
+  MIN_ADMIN_TOKEN,
+  modelSettings,
+  ModelSettingsError,
+} from "./models/flags.ts";
 
 /** A flag or variable the server cannot use; its message is one sentence for a person. */
 export class ConfigError extends UsageError {
@@ -102,6 +107,10 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
   }
   if (config.tlsPort !== undefined && config.tlsCert === undefined) {
     throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
+  }
+  if (config.operatorToken === "") config.operatorToken = undefined;
+  if (config.operatorToken !== undefined && String(config.operatorToken).length < MIN_ADMIN_TOKEN) {
+    throw new ConfigError(`--operator-token must be at least ${MIN_ADMIN_TOKEN} characters`);
   }
   try {
     config.captureSettings = modelSettings(config as OptionValues, given).capture;

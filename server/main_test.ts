@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { InferenceClient } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
+import { newToken, tokenLine } from "./auth/tokens.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -200,4 +201,35 @@ Deno.test("SIGTERM drains for --drain-seconds: not ready, still serving, then ex
   await stderr.until(/\bstopped\b/);
   await stdout.until(/$^/);
   assert.equal((await child.status).code, 0);
+});
+
+Deno.test("MNIST_OPERATOR_TOKEN opens /dashboard.json, a device token from --tokens does not", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-main-operator-" });
+  const device = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, tokenLine("kitchen", device) + "\n");
+  const operator = "operator-token-0123456789";
+  const short = await serve(["--port", "0"], { MNIST_OPERATOR_TOKEN: "short" }).output();
+  assert.equal(short.code, 2);
+  assert.match(new TextDecoder().decode(short.stderr), /--operator-token must be at least 16/);
+  const child = serve(["--host", "127.0.0.1", "--port", "0", "--tokens", `${dir}/tokens`], {
+    MNIST_OPERATOR_TOKEN: operator,
+  }).spawn();
+  try {
+    const line = await firstLine(child.stdout);
+    const http = Number(line.match(/http=127\.0\.0\.1:(\d+)/)![1]);
+    const view = async (token: string) => {
+      const response = await fetch(`http://127.0.0.1:${http}/dashboard.json`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      await response.body?.cancel();
+      return response.status;
+    };
+    assert.equal(await view(device), 401);
+    assert.equal(await view(operator), 200);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stderr.cancel();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

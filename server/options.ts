@@ -31,7 +31,7 @@ import type { TlsFiles } from "./tls/tls.ts";
  * default.
  */
 export interface ServerOptions
-  extends Omit<TableServerOptions, "model" | "httpPort" | "adminToken"> {
+  extends Omit<TableServerOptions, "model" | "httpPort" | "adminToken" | "operatorToken"> {
   /** The address to listen on (`--host`). */
   hostname?: string;
   /** One ONNX file served as the default model, version 1 (instead of a repository). */
@@ -67,8 +67,10 @@ export interface ServerOptions
   tls?: TlsFiles & { port: number };
   /** The HTTP port (`--http-port`); null turns it off; when left out, 0 if `port` is 0. */
   httpPort?: number | null;
-  /** The bearer token of the repository's load/unload routes; absent or null: they answer 403. */
+  /** The bearer token of every change (repository load, unload, index) and view; absent or null: changes get 403. */
   adminToken?: string | null;
+  /** The bearer token of the read-only operator views (`/dashboard.json`); the admin token opens them too. */
+  operatorToken?: string | null;
   /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
   httpTls?: TlsFiles;
 }

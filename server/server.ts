@@ -263,6 +263,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           monitor,
           auth: options.auth ?? null,
           adminToken: options.adminToken ?? null,
+          operatorToken: options.operatorToken ?? null,
           metricsToken: options.metricsToken,
           serverVersion: String(PROTOCOL_VERSION),
         }),

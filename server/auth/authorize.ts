@@ -24,7 +24,8 @@ import { Command, type DecodedRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { tableDefault } from "../config.ts";
 import type { AddressRanges } from "./cidr.ts";
-import { type DeviceTokens, sameString } from "./tokens.ts";
+import { sameToken } from "./bearer.ts";
+import type { DeviceTokens } from "./tokens.ts";
 
 /** Whether legacy (token-less) clients are served. */
 export type LegacyPolicy = "allow" | "deny";
@@ -164,7 +165,7 @@ export class Authorizer {
     const proved = this.#proved.get(peer);
     if (
       proved && proved.generation === this.tokens.generation &&
-      sameString(proved.token, request.token)
+      sameToken(request.token, proved.token)
     ) {
       return proved.verdict;
     }

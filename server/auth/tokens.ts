@@ -21,9 +21,10 @@
  * ```
  * @module
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Logger } from "../log.ts";
+import { sameToken } from "./bearer.ts";
 
 /** Characters in a token: fixed, so a board's request stays fill-in-place. */
 export const TOKEN_LENGTH = 32;
@@ -158,7 +159,7 @@ export class DeviceTokens {
     const candidates = this.#byPrefix.get(prefixKey(digest));
     if (!candidates) return null;
     for (const entry of candidates) {
-      if (timingSafeEqual(entry.digest, digest)) return entry.name;
+      if (sameToken(digest, entry.digest)) return entry.name;
     }
     return null;
   }
@@ -242,14 +243,6 @@ export class DeviceTokens {
       }
     })();
   }
-}
-
-/** Whether two strings are equal, in time that depends only on their length (not secret here). */
-export function sameString(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }
 
 function prefixKey(digest: Uint8Array): string {

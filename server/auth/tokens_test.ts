@@ -5,7 +5,6 @@ import {
   DeviceTokens,
   newToken,
   parseTokenFile,
-  sameString,
   TOKEN_LENGTH,
   TokenFileError,
   tokenLine,
@@ -139,12 +138,4 @@ Deno.test("the file is reloaded on change; a bad change keeps the old devices an
     await tokens.close();
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("sameString compares whole strings", () => {
-  assert.ok(sameString("", ""));
-  assert.ok(sameString("abc", "abc"));
-  assert.ok(!sameString("abc", "abd"));
-  assert.ok(!sameString("abc", "xbc"));
-  assert.ok(!sameString("abc", "abcd"));
 });

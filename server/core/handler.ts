@@ -21,10 +21,11 @@
  *
  * const handler = new RequestHandler({
  *   route: () => new WireError(Status.MODEL_UNAVAILABLE, "no model is loaded"),
- *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0 }),
+ *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "", modelVersion: 0 }),
  *   log: new Logger("error"),
  * });
- * const message = encodeRequest({ command: Command.INFERENCE_INPUT, requestId: 7, digitU8: new Uint8Array(784) });
+ * const digitU8 = new Uint8Array(784);
+ * const message = encodeRequest({ command: Command.INFERENCE_INPUT, requestId: 7, digitU8 }, false);
  * const outcome = await handler.handle(message, { protocol: "legacy", peer: "10.0.0.7:5123" });
  * console.log(outcome.reply.status === Status.MODEL_UNAVAILABLE); // true
  * ```

@@ -6,10 +6,15 @@
  * slow for the watchdog is refused with a sentence.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startEngines } from "./instances.ts";
+ * import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
  *
- * const engines = await startEngines(modelBytes, 2, { threads: 1, maxBatch: 128 });
+ * const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
+ * const engines = await startEngines(model.bytes, 2, { threads: 1, maxBatch: 128 });
+ * const { scores } = await engines[1].run(new Float32Array(784), 1);
+ * console.log(engines.length, scores.length); // 2 10
+ * for (const engine of engines) engine.close();
  * ```
  * @module
  */

@@ -4,14 +4,15 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
+import { findTool, requireTool } from "../testing/tools.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const NO_CHROMIUM = requireTool("chromium", "chromium");
+const CHROMIUM = findTool("chromium") ?? "chromium";
 const BROWSER_DIR = new URL("./browser/", import.meta.url).pathname;
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
 
 Deno.test({
   name: "the dashboard shows counts rising and the digits sent over TCP, from one page, offline",
-  ignore: !hasChromium,
+  ignore: NO_CHROMIUM,
   async fn() {
     const server = await startServer({
       hostname: "127.0.0.1",

@@ -1,15 +1,15 @@
 /**
  * What the HTTP port needs from a running server, in one place: the one
  * request handler, the served models as OIP describes them (looked up per
- * request, so a swap shows at once), readiness, bearer-token checks and the
- * repository extension. `startServer` calls it; see `http.ts` for a running
+ * request, so a swap shows at once), readiness, who may use the operator's
+ * routes (`Access`) and the repository extension. `startServer` calls it; see `http.ts` for a running
  * example.
  *
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { RequestHandler } from "../core/handler.ts";
-import { authorizeHttp } from "../auth/http.ts";
+import { Access } from "../auth/access.ts";
 import type { Authorizer } from "../auth/authorize.ts";
 import type { InferenceEngine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
@@ -44,6 +44,7 @@ export function modelInfo(model: ServedModel, maxBatch: number): ModelInfo {
     inputDims: engine.shape.inputDims.map((d, i) => (i === 0 ? -1 : d)),
     maxBatch: Math.min(maxBatch, engine.maxBatch),
     runtime: engine.shape.runtime,
+    instances: model.queue.engineSet.engines.length,
   };
 }
 
@@ -54,15 +55,22 @@ export function httpDeps(
     monitor: Monitor;
     auth: Authorizer | null;
     adminToken: string | null;
+    operatorToken?: string | null;
     metricsToken?: string;
     serverVersion: string;
   },
 ): HttpDeps {
   const { serving } = source;
+  const access = new Access({
+    adminToken: extra.adminToken,
+    operatorToken: extra.operatorToken,
+    metricsToken: extra.metricsToken,
+    deviceTokens: extra.auth?.tokensOn ?? false,
+  });
   const routes = repositoryRoutes(repositoryControl({
     repository: serving.repository,
     watcher: source.watcher,
-    adminToken: extra.adminToken,
+    access,
     serving: (name) => serving.versions().get(name) ?? null,
   }));
   return {
@@ -92,12 +100,6 @@ export function httpDeps(
     monitor: extra.monitor,
     log: source.log,
     server: { name: "mnist-server", version: extra.serverVersion },
-    authorize: extra.auth?.tokens
-      ? (request, address) => {
-        const verdict = authorizeHttp(extra.auth!, request.headers, address);
-        return verdict instanceof WireError ? verdict : { device: verdict.device };
-      }
-      : undefined,
-    metricsToken: extra.metricsToken,
+    access,
   };
 }

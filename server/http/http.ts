@@ -21,14 +21,14 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import type { Access } from "../auth/access.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
-import { addressOf } from "../monitor/devices.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
-import { modelConfig, type ModelInfo, modelMetadata } from "./oip.ts";
+import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
 
 /** What the HTTP port serves from. */
 export interface HttpDeps {
@@ -49,14 +49,8 @@ export interface HttpDeps {
   server: { name: string; version: string };
   /** Largest request body, in bytes, limited while it is read. */
   maxBodyBytes: number;
-  /**
-   * With tokens on: the device a request's `Authorization: Bearer` token
-   * names, or an `UNAUTHORIZED` error (401). Asked for the dashboard's JSON;
-   * absent, it is open.
-   */
-  authorize?: (request: Request, address: string) => { device: string | null } | WireError;
-  /** When set, `/metrics` needs `Authorization: Bearer <metricsToken>`. */
-  metricsToken?: string;
+  /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
+  access?: Access;
 }
 
 /** A running HTTP port. */
@@ -73,12 +67,6 @@ function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_TYPE });
 }
 
-/** The token of an `Authorization: Bearer <token>` header, or "". */
-function bearer(request: Request): string {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(request.headers.get("authorization") ?? "");
-  return match ? match[1] : "";
-}
-
 /** A path segment without its %-escapes (as it came, when they are malformed). */
 function safeDecode(segment: string): string {
   try {
@@ -86,6 +74,22 @@ function safeDecode(segment: string): string {
   } catch {
     return segment;
   }
+}
+
+/** Triton's statistics extension (an operator's view): every model, one model, or one version. */
+function stats(deps: HttpDeps, request: Request, name?: string, version?: string): Response {
+  const denied = deps.access?.view(request.headers);
+  if (denied) return errorResponse(denied, denied.httpStatus);
+  const document = deps.monitor.modelStats.toJson(name, version);
+  if (document) return json(document);
+  return errorResponse(
+    new WireError(
+      Status.MODEL_UNAVAILABLE,
+      `no statistics for model ${JSON.stringify(name)}${
+        version === undefined ? "" : ` version ${version}`
+      }: it is not served`,
+    ),
+  );
 }
 
 /** Routes one request. */
@@ -110,20 +114,13 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
         }));
     case "/dashboard.json":
       return only("GET", () => {
-        const verdict = deps.authorize?.(request, addressOf(peer));
-        if (verdict instanceof WireError) return errorResponse(verdict);
-        return json(deps.monitor.snapshot());
+        const denied = deps.access?.view(request.headers);
+        return denied ? errorResponse(denied, denied.httpStatus) : json(deps.monitor.snapshot());
       });
     case "/metrics":
       return only("GET", async () => {
-        if (deps.metricsToken !== undefined && bearer(request) !== deps.metricsToken) {
-          return errorResponse(
-            new WireError(
-              Status.UNAUTHORIZED,
-              "/metrics needs the metrics token as a bearer token",
-            ),
-          );
-        }
+        const denied = deps.access?.metrics(request.headers);
+        if (denied) return errorResponse(denied, denied.httpStatus);
         return new Response(await deps.monitor.metrics.expose(), {
           headers: { "content-type": deps.monitor.metrics.contentType },
         });
@@ -133,15 +130,17 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
         json({
           name: deps.server.name,
           version: deps.server.version,
-          extensions: ["binary_tensor_data"],
+          extensions: OIP_EXTENSIONS,
         }));
+    case "/v2/models/stats":
+      return only("GET", () => stats(deps, request));
     case "/v2/health/live":
       return only("GET", () => health(true));
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }
   const model = path.match(
-    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer)?$/,
+    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/,
   );
   const extra = model ? null : deps.extraRoutes?.(request);
   if (extra) return extra;
@@ -155,6 +154,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   if (action === "/infer") {
     return only("POST", () => inferResponse(deps, request, peer, name, version));
   }
+  if (action === "/stats") return only("GET", () => stats(deps, request, name, version));
   const info = deps.model(name, version);
   if (info instanceof WireError) return errorResponse(info);
   if (action === "/ready") return only("GET", () => health(deps.ready()));

@@ -126,7 +126,7 @@ Deno.test("an OIP infer of a held-out digit gives the framed TCP reply's scores,
         Array.from(reply.probabilities!.subarray(0, 10)),
         Array.from(framed[0].scores!),
       );
-      // Asked for nothing in particular, the answer is the model's output only, as JSON.
+      // Asked for nothing in particular, the answer is every output, as JSON.
       const plain = await fetch(`${base}/v2/models/mnist/infer`, {
         method: "POST",
         body: JSON.stringify({
@@ -140,7 +140,10 @@ Deno.test("an OIP infer of a held-out digit gives the framed TCP reply's scores,
       });
       const doc = await plain.json();
       assert.equal(plain.headers.get("content-type"), "application/json");
-      assert.deepEqual(doc.outputs.map((o: { name: string }) => o.name), ["probabilities"]);
+      assert.deepEqual(doc.outputs.map((o: { name: string }) => o.name), [
+        "probabilities",
+        "predicted",
+      ]);
       assert.deepEqual(doc.outputs[0].shape, [1, 10]);
       assert.equal(doc.id, undefined);
     } finally {
@@ -186,7 +189,7 @@ Deno.test("binary extension: the reply's layout is the specification's", async (
     const r2 = await fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body: all });
     const b2 = new Uint8Array(await r2.arrayBuffer());
     const h2 = Number(r2.headers.get("inference-header-content-length"));
-    assert.equal(b2.length, h2 + 40);
+    assert.equal(b2.length, h2 + 44);
   });
 });
 

@@ -16,7 +16,7 @@
  * const unavailable = new WireError(Status.MODEL_UNAVAILABLE, "no model is served");
  * const handler = new RequestHandler({
  *   route: () => unavailable,
- *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0 }),
+ *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "", modelVersion: 0 }),
  *   log: new Logger("error"),
  * });
  * const request = new Request("http://x/v2/models/mnist/infer", { method: "POST", body: "{}" });
@@ -32,7 +32,7 @@
  */
 import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { bearerToken } from "../auth/http.ts";
+import { bearerToken } from "../auth/bearer.ts";
 import type { Outcome, Protocol, RequestHandler, RequestOrigin } from "../core/handler.ts";
 import type { Inference } from "../engine/queue.ts";
 import { readBody } from "./body.ts";

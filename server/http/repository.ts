@@ -1,34 +1,49 @@
 /**
- * Triton's model repository extension over HTTP:
+ * Triton's model repository extension over HTTP. Every route needs
+ * `Authorization: Bearer <admin token>` (`--admin-token`): 403 when no admin
+ * token is configured, 401 when it is missing or wrong (`Access.change`).
  *
  * - `POST /v2/repository/index`: every model version with its state and
- *   reason (read-only, open; body `{"ready": true}` lists only `READY` ones).
- * - `POST /v2/repository/models/{name}/load` and `.../unload`: need
- *   `Authorization: Bearer <admin token>` (`--admin-token`); 403 when no admin
- *   token is configured, 401 when it is missing or wrong. Load answers once
- *   the model serves (or with why it cannot); unload once it has stopped.
+ *   reason (body `{"ready": true}` lists only `READY` ones). Paths in reasons
+ *   are relative to the repository: the index never shows where it lives.
+ * - `POST /v2/repository/models/{name}/load` and `.../unload`: load answers
+ *   once the model serves (or with why it cannot); unload once it has
+ *   stopped.
  *
- * Errors are `{"error": sentence, "code": NAME}` with the wire's code names.
+ * Errors are `{"error": "CODE: sentence"}` with the wire's code names, like
+ * every HTTP error of the server.
  *
  * @example
  * ```ts
  * import { repositoryControl, repositoryRoutes } from "./repository.ts";
+ * import { Access } from "../auth/access.ts";
  * import { ModelRepository } from "../models/repository.ts";
  * import { RepositoryWatcher } from "../models/watch.ts";
  *
  * const repository = ModelRepository.open("models");
- * const watcher = RepositoryWatcher.start({ root: "models", rescan: () => repository.scan() });
+ * const watcher = RepositoryWatcher.start({
+ *   root: "models",
+ *   watch: false,
+ *   rescan: async () => {
+ *     await repository.scan();
+ *   },
+ * });
  * const routes = repositoryRoutes(repositoryControl({
  *   repository,
  *   watcher,
- *   adminToken: Deno.env.get("MNIST_ADMIN_TOKEN") ?? null,
+ *   access: new Access({ adminToken: "admin-token-0123456789" }),
  *   serving: (name) => repository.find(name)?.latest?.version ?? null,
  * }));
- * Deno.serve((request) => routes(request) ?? new Response("not found", { status: 404 }));
+ * const index = new Request("http://localhost/v2/repository/index", { method: "POST" });
+ * console.log((await routes(index))?.status); // 401: the index needs the admin token
+ * watcher.close();
  * ```
  * @module
  */
-import { timingSafeEqual } from "node:crypto";
+import type { Access } from "../auth/access.ts";
+import { WireError } from "../../shared/errors.ts";
+import { readBody } from "./body.ts";
+import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
 import type { ModelStatus } from "../models/version_status.ts";
 import type { RepositoryWatcher } from "../models/watch.ts";
@@ -51,8 +66,8 @@ export class RepositoryError extends Error {
 
 /** What the routes need from the server. */
 export interface RepositoryControl {
-  /** The admin token (`--admin-token` / `MNIST_ADMIN_TOKEN`), or null when none is configured. */
-  adminToken: string | null;
+  /** Who may use the routes: `change` decides each of them. */
+  access: Access;
   index(): IndexRow[] | Promise<IndexRow[]>;
   /** Loads model `name` and resolves once it serves; throws a `RepositoryError` otherwise. */
   load(name: string): Promise<void>;
@@ -74,7 +89,20 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 function error(status: number, code: string, message: string, headers = {}): Response {
-  return json(status, { error: message, code }, headers);
+  return json(status, { error: `${code}: ${message}` }, headers);
+}
+
+/**
+ * `text` without the repository's location: paths under `root` become
+ * relative to it, and any other absolute path (a single model file, a path
+ * in an OS error) keeps only its last part.
+ */
+export function withoutPaths(text: string, root: string): string {
+  const under = root.endsWith("/") ? root : `${root}/`;
+  return text.replaceAll(under, "").replace(
+    /(^|[\s'"`(=])\/(?:[^\s'"`()/]+\/)*([^\s'"`()/]+)/g,
+    "$1$2",
+  );
 }
 
 /**
@@ -121,7 +149,7 @@ export function indexRows(
 export function repositoryControl(options: {
   repository: ModelRepository;
   watcher: RepositoryWatcher;
-  adminToken: string | null;
+  access: Access;
   /** The version of model `name` that answers requests now, or null. */
   serving: (name: string) => number | null;
 }): RepositoryControl {
@@ -129,8 +157,12 @@ export function repositoryControl(options: {
   const unknown = (name: string) =>
     new RepositoryError(404, "MODEL_UNAVAILABLE", `no model named "${name}" in the repository`);
   return {
-    adminToken: options.adminToken,
-    index: () => indexRows(repository.models, serving),
+    access: options.access,
+    index: () =>
+      indexRows(repository.models, serving).map((row) => ({
+        ...row,
+        reason: withoutPaths(row.reason, repository.root),
+      })),
     async load(name) {
       if (!repository.setLoaded(name, true)) {
         // Perhaps just copied in: look again before saying there is no such model.
@@ -146,7 +178,9 @@ export function repositoryControl(options: {
         throw new RepositoryError(
           400,
           "MODEL_UNAVAILABLE",
-          `model "${name}" could not be loaded${why ? ` (${why})` : ""}`,
+          `model "${name}" could not be loaded${
+            why ? ` (${withoutPaths(why, repository.root)})` : ""
+          }`,
         );
       }
     },
@@ -157,36 +191,13 @@ export function repositoryControl(options: {
   };
 }
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** Checks the bearer token in constant time (digests of equal length, compared whole). */
-async function authorize(request: Request, adminToken: string | null): Promise<Response | null> {
-  if (!adminToken) {
-    return error(
-      403,
-      "UNAUTHORIZED",
-      "repository changes are off: no admin token is configured (--admin-token or MNIST_ADMIN_TOKEN)",
-    );
-  }
-  const header = request.headers.get("authorization") ?? "";
-  const given = /^Bearer (.+)$/i.exec(header)?.[1] ?? "";
-  const ok = timingSafeEqual(await digest(given), await digest(adminToken));
-  if (!ok || !given) {
-    return error(401, "UNAUTHORIZED", "the admin token is missing or wrong", {
-      "www-authenticate": 'Bearer realm="mnist-repository"',
-    });
-  }
-  return null;
-}
-
-/** Reads a small optional JSON object body; a Response when it is not one. */
-async function readBody(request: Request): Promise<Record<string, unknown> | Response> {
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.length > MAX_BODY_BYTES) {
-    return error(413, "FRAME_TOO_LARGE", `the body is over ${MAX_BODY_BYTES} bytes`);
-  }
+/**
+ * Reads a small optional JSON object body, limited while it is read; a
+ * Response when it is not one.
+ */
+async function readJsonObject(request: Request): Promise<Record<string, unknown> | Response> {
+  const bytes = await readBody(request, MAX_BODY_BYTES);
+  if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};
   try {
     const body = JSON.parse(new TextDecoder().decode(bytes));
@@ -212,11 +223,12 @@ export function repositoryRoutes(
       if (request.method !== "POST") {
         return error(405, "UNKNOWN_COMMAND", `${path} takes POST`, { allow: "POST" });
       }
-      if (action) {
-        const denied = await authorize(request, control.adminToken);
-        if (denied) return denied;
+      const denied = control.access.change(request.headers);
+      if (denied) {
+        await request.body?.cancel();
+        return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readBody(request);
+      const body = await readJsonObject(request);
       if (body instanceof Response) return body;
       if (!action) {
         const rows = await control.index();

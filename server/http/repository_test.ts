@@ -3,7 +3,8 @@
 // caller that does what the real one does on a rescan: scan, then serve each
 // model's latest version.
 import assert from "node:assert/strict";
-import { type IndexRow, repositoryControl, repositoryRoutes } from "./repository.ts";
+import { type IndexRow, repositoryControl, repositoryRoutes, withoutPaths } from "./repository.ts";
+import { Access } from "../auth/access.ts";
 import { ModelRepository } from "../models/repository.ts";
 import { RepositoryWatcher } from "../models/watch.ts";
 import { sha256Hex } from "../models/model.ts";
@@ -45,7 +46,7 @@ async function start(adminToken: string | null) {
   const routes = repositoryRoutes(repositoryControl({
     repository,
     watcher,
-    adminToken,
+    access: new Access({ adminToken }),
     serving: (name) => served.get(name) ?? null,
   }));
   const http = Deno.serve(
@@ -53,12 +54,15 @@ async function start(adminToken: string | null) {
     (request) => routes(request) ?? new Response("not found", { status: 404 }),
   );
   const base = `http://127.0.0.1:${http.addr.port}`;
-  const post = (path: string, init: { token?: string; body?: string } = {}) =>
-    fetch(`${base}${path}`, {
+  // The admin token unless the call says otherwise ("" sends none).
+  const post = (path: string, init: { token?: string; body?: string } = {}) => {
+    const token = init.token ?? adminToken;
+    return fetch(`${base}${path}`, {
       method: "POST",
-      headers: init.token ? { authorization: `Bearer ${init.token}` } : {},
+      headers: token ? { authorization: `Bearer ${token}` } : {},
       body: init.body,
     });
+  };
   return {
     root,
     served,
@@ -72,7 +76,7 @@ async function start(adminToken: string | null) {
   };
 }
 
-Deno.test("the index lists every version with its state and reason, without a token", async () => {
+Deno.test("the index lists every version with its state and reason", async () => {
   await using s = await start(TOKEN);
   const response = await s.post("/v2/repository/index");
   assert.equal(response.status, 200);
@@ -82,6 +86,7 @@ Deno.test("the index lists every version with its state and reason, without a to
     ["mnist", "1", "READY"],
   ]);
   assert.match(rows[0].reason, /sha256 .* says 0{64}/);
+  assert.ok(!rows[0].reason.includes(s.root), "no absolute path: " + rows[0].reason);
   assert.equal(rows[1].reason, "");
   const ready: IndexRow[] = await (await s.post("/v2/repository/index", {
     body: JSON.stringify({ ready: true }),
@@ -89,25 +94,26 @@ Deno.test("the index lists every version with its state and reason, without a to
   assert.deepEqual(ready.map((r) => r.version), ["1"]);
 });
 
-Deno.test("load and unload need the admin token: 403 with none configured", async () => {
+Deno.test("index, load and unload need the admin token: 403 with none configured", async () => {
   await using s = await start(null);
-  for (const action of ["load", "unload"]) {
-    const response = await s.post(`/v2/repository/models/mnist/${action}`, { token: "anything" });
+  for (const path of ["models/mnist/load", "models/mnist/unload", "index"]) {
+    const response = await s.post(`/v2/repository/${path}`, { token: "anything" });
     assert.equal(response.status, 403);
     const body = await response.json();
-    assert.equal(body.code, "UNAUTHORIZED");
-    assert.match(body.error, /no admin token is configured/);
+    assert.match(body.error, /^UNAUTHORIZED: .*no admin token is configured/);
   }
   assert.equal(s.served.get("mnist"), 1);
 });
 
 Deno.test("a missing or wrong admin token gets 401 and changes nothing", async () => {
   await using s = await start(TOKEN);
-  for (const token of [undefined, "wrong", TOKEN + "x", TOKEN.slice(0, -1)]) {
-    const response = await s.post("/v2/repository/models/mnist/unload", { token });
-    assert.equal(response.status, 401, `token ${token}`);
-    assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer/);
-    assert.equal((await response.json()).code, "UNAUTHORIZED");
+  for (const token of ["", "wrong", TOKEN + "x", TOKEN.slice(0, -1)]) {
+    for (const path of ["models/mnist/unload", "index"]) {
+      const response = await s.post(`/v2/repository/${path}`, { token });
+      assert.equal(response.status, 401, `token ${token}`);
+      assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer/);
+      assert.match((await response.json()).error, /^UNAUTHORIZED: /);
+    }
   }
   assert.equal(s.served.get("mnist"), 1);
 });
@@ -145,8 +151,7 @@ Deno.test("load finds a model copied in since the last scan; unknown names get 4
     response = await s.post(`/v2/repository/models/nope/${action}`, { token: TOKEN });
     assert.equal(response.status, 404);
     const body = await response.json();
-    assert.equal(body.code, "MODEL_UNAVAILABLE");
-    assert.match(body.error, /no model named "nope"/);
+    assert.match(body.error, /^MODEL_UNAVAILABLE: no model named "nope"/);
   }
 });
 
@@ -156,8 +161,8 @@ Deno.test("a model with no valid version cannot be loaded, and the answer says w
   const response = await s.post("/v2/repository/models/broken/load", { token: TOKEN });
   assert.equal(response.status, 400);
   const body = await response.json();
-  assert.equal(body.code, "MODEL_UNAVAILABLE");
-  assert.match(body.error, /could not be loaded \(version 1: .* says f{64}/);
+  assert.match(body.error, /^MODEL_UNAVAILABLE: .*could not be loaded \(version 1: .* says f{64}/);
+  assert.ok(!body.error.includes(s.root), "no absolute path: " + body.error);
 });
 
 Deno.test("wrong method, bad body and other paths", async () => {
@@ -168,11 +173,49 @@ Deno.test("wrong method, bad body and other paths", async () => {
   await response.body?.cancel();
   response = await s.post("/v2/repository/index", { body: "[1,2" });
   assert.equal(response.status, 400);
-  assert.equal((await response.json()).code, "MALFORMED_BUFFER");
+  assert.match((await response.json()).error, /^MALFORMED_BUFFER: /);
   response = await s.post("/v2/repository/index", { body: "x".repeat(70_000) });
   assert.equal(response.status, 413);
   await response.body?.cancel();
   response = await s.post("/v2/repository/models/mnist/reload", { token: TOKEN });
   assert.equal(response.status, 404);
   assert.equal(await response.text(), "not found");
+});
+
+Deno.test("withoutPaths: paths under the repository become relative, other absolute ones their last part", () => {
+  const root = "/srv/mnist/models";
+  assert.equal(
+    withoutPaths(`model ${root}/mnist/2/model.onnx sha256 abc`, root),
+    "model mnist/2/model.onnx sha256 abc",
+  );
+  assert.equal(withoutPaths(`folder ${root}/ has`, `${root}/`), "folder  has");
+  assert.equal(
+    withoutPaths("model file /opt/m/one.onnx does not exist: readfile '/opt/m/one.json'", root),
+    "model file one.onnx does not exist: readfile 'one.json'",
+  );
+  assert.equal(withoutPaths("version 2 of 3 (1/2 done)", root), "version 2 of 3 (1/2 done)");
+});
+
+Deno.test("a body over 64 KiB is refused while it streams in, long before it ends", async () => {
+  await using s = await start(TOKEN);
+  const total = 64 * 1024 * 1024;
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  let sent = 0;
+  let answered = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (answered || sent >= total) return controller.close();
+      sent += chunk.length;
+      controller.enqueue(chunk);
+    },
+  });
+  const response = await fetch(`${s.base}/v2/repository/index`, {
+    method: "POST",
+    body,
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  answered = true;
+  assert.equal(response.status, 413);
+  assert.match((await response.json()).error, /^FRAME_TOO_LARGE: /);
+  assert.ok(sent < total, `answered after ${sent} of ${total} bytes`);
 });

@@ -8,13 +8,9 @@ import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { failureReason } from "./metrics.ts";
 import { Status } from "../../shared/errors.ts";
+import { requireTool } from "../testing/tools.ts";
 
-const hasPromtool = await new Deno.Command("promtool", {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-})
-  .output().then((o) => o.success, () => false);
+const NO_PROMTOOL = requireTool("promtool", "prometheus");
 
 /** `name{labels} value` lines -> value, keyed by `name{labels}` as printed. */
 function samples(text: string): Map<string, number> {
@@ -58,7 +54,7 @@ Deno.test("Triton's failure reasons for wire statuses", () => {
 
 Deno.test({
   name: "/metrics passes promtool and its counters move with TCP and HTTP traffic",
-  ignore: !hasPromtool,
+  ignore: NO_PROMTOOL,
   async fn() {
     const server = await startServer({
       hostname: "127.0.0.1",

@@ -72,13 +72,15 @@ export async function openServing(
       floodInstances: floodInstances(options.instances),
       maxQueued: options.maxQueued,
       onRun: (event) => {
-        if (!event.failed) monitor.run(event.model, event.version, event.batchSize);
+        if (!event.failed) {
+          monitor.run(event.model, event.version, event.batchSize, event.inferenceMs);
+        }
         options.onRun?.(event);
       },
     },
     log,
     onSwap: (event) => {
-      if (event.to !== null) monitor.metrics.modelServed(event.model, event.to);
+      monitor.modelSwapped(event.model, event.from, event.to);
       options.onSwap?.(event);
     },
   });

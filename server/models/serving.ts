@@ -10,13 +10,26 @@
  * on; removing the newest version folder rolls back the same way.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ModelServing } from "./serving.ts";
- * import { ModelRepository } from "./repository.ts";
+ * import { DEFAULT_REPOSITORY, ModelRepository } from "./repository.ts";
+ * import { startEngines } from "../engine/instances.ts";
+ * import { InferenceQueue } from "../engine/queue.ts";
+ * import { Logger } from "../log.ts";
  *
- * const serving = await ModelServing.start(ModelRepository.open("models"), { defaultModel: "mnist", ... });
+ * const serving = await ModelServing.start(ModelRepository.open(DEFAULT_REPOSITORY), {
+ *   defaultModel: "mnist",
+ *   instances: 1,
+ *   engine: { threads: 1, maxBatch: 128 },
+ *   queue: { maxBatch: 128, maxQueued: 1024 },
+ *   log: new Logger("error"),
+ *   startEngines,
+ * });
  * const queue = serving.route(""); // the default model's queue, or a MODEL_UNAVAILABLE WireError
- * await serving.rescan();          // after the folder changed
+ * console.log(queue instanceof InferenceQueue, serving.default?.file.version); // true 1
+ * console.log(serving.route("nothing-by-this-name").toString()); // MODEL_UNAVAILABLE: ...
+ * await serving.rescan(); // after the repository changed: swaps in a new latest version, if any
+ * await serving.close();
  * ```
  * @module
  */
@@ -50,7 +63,7 @@ export interface ServingOptions {
   engine: EngineOptions & { onWarmupRetry?: (attempt: number, reason: string) => void };
   queue: QueueOptions;
   log: Logger;
-  /** Starts `count` warmed instances (`startEngines` in server.ts). */
+  /** Starts `count` warmed instances (`startEngines` of `engine/instances.ts`). */
   startEngines: (
     bytes: Uint8Array,
     count: number,

@@ -177,7 +177,8 @@ Deno.test("Triton's repository routes on the real server: index, unload, load wi
     return { status: response.status, body: await response.json().catch(() => null) };
   };
   try {
-    const index = await post("/v2/repository/index");
+    assert.equal((await post("/v2/repository/index")).status, 401, "the index needs the token");
+    const index = await post("/v2/repository/index", token);
     assert.equal(index.status, 200);
     assert.deepEqual(
       index.body.map((r: { name: string; version: string; state: string }) =>

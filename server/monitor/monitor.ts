@@ -16,7 +16,7 @@
  *   protocol: "framed", inference: true, status: 0, digits: 1, durationMs: 0.4, queueMs: 0.1,
  *   computeMs: 0.2, model: "mnist", version: 1, bytesIn: 800, bytesOut: 90, peer: "127.0.0.1:5000",
  * });
- * monitor.run("mnist", 1, 1);
+ * monitor.run("mnist", 1, 1, 0.2);
  * console.log(monitor.snapshot().traffic.requests); // 1
  * monitor.close();
  * ```
@@ -26,6 +26,7 @@ import { statusName } from "../../shared/errors.ts";
 import type { Logger } from "../log.ts";
 import type { RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
 import { type DeviceRow, DeviceTable, type DigitSample, RecentDigits } from "./devices.ts";
+import { ModelStats } from "./model_stats.ts";
 import { type TrafficSummary, TrafficWindow } from "./window.ts";
 
 /** One digit of a request, with what the model said. */
@@ -100,6 +101,8 @@ export class Monitor {
   readonly window: TrafficWindow;
   readonly devices: DeviceTable;
   readonly digits = new RecentDigits(16);
+  /** Triton's statistics extension, per model version. */
+  readonly modelStats = new ModelStats();
   #log: Logger;
   #sources: MonitorSources;
   #started = Date.now();
@@ -127,6 +130,15 @@ export class Monitor {
   /** Reports a finished request (the request handler's observer hook calls this). */
   request(event: RequestRecord): void {
     this.metrics.observeRequest(event);
+    if (event.inference && event.model !== "" && event.version !== null) {
+      this.modelStats.request(event.model, event.version, {
+        ok: event.status === 0,
+        digits: event.digits,
+        queueNs: event.queueMs * 1e6,
+        computeNs: event.computeMs * 1e6,
+        totalNs: event.durationMs * 1e6,
+      });
+    }
     const code = statusName(event.status);
     this.#requestsTotal++;
     this.window.request(event.durationMs, code, event.digits);
@@ -147,9 +159,19 @@ export class Monitor {
   }
 
   /** Reports an engine run of a model version (the queue calls this once per run). */
-  run(model: string, version: number, batchSize: number): void {
+  run(model: string, version: number, batchSize: number, runMs: number): void {
     this.metrics.observeRun(model, version, batchSize);
+    this.modelStats.run(model, version, batchSize, runMs * 1e6);
     this.window.run(batchSize);
+  }
+
+  /** A model's served version changed (`from` or `to` null: loaded, unloaded). */
+  modelSwapped(model: string, from: number | null, to: number | null): void {
+    if (from !== null) this.modelStats.forget(model, from);
+    if (to !== null) {
+      this.metrics.modelServed(model, to);
+      this.modelStats.track(model, to);
+    }
   }
 
   /** The dashboard's figures. */

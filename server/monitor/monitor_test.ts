@@ -64,7 +64,7 @@ Deno.test("one summary line per period while requests flow, none when idle", asy
   try {
     for (let i = 0; i < 10; i++) monitor.request(event({ durationMs: 2 }));
     monitor.request(event({ status: Status.BAD_DIGIT_LENGTH, digits: 0 }));
-    monitor.run("mnist", 1, 10);
+    monitor.run("mnist", 1, 10, 0.5);
     await new Promise((r) => setTimeout(r, 1100));
     const summaries = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "traffic");
     assert.equal(summaries.length, 1, lines.join("\n"));

@@ -6,12 +6,32 @@
  * against the per-address cap until `release()`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ClientAddress } from "./client_address.ts";
+ * import { BoardLimits } from "./limits.ts";
+ * import { AddressRanges } from "../auth/cidr.ts";
+ * import { PROXY_V2_SIGNATURE } from "./proxy_v2.ts";
  *
- * const client = new ClientAddress(conn.remoteAddr, trustedProxies, limits);
- * const rest = client.take(firstBytes); // the bytes after a header, or null for more
- * const refusal = client.admit(); // null, or SERVER_BUSY over the per-address cap
+ * const limits = new BoardLimits({
+ *   maxConnections: 100,
+ *   maxConnectionsPerAddress: 1,
+ *   maxBufferedBytes: 1 << 20,
+ *   maxQueued: 64,
+ *   minQueueShare: 16,
+ * });
+ * const trusted = AddressRanges.parse("127.0.0.1/32") as AddressRanges;
+ * const proxy = { transport: "tcp", hostname: "127.0.0.1", port: 41000 } as const;
+ * // HAProxy's header for the board 10.0.0.7:8080, then the board's own first bytes.
+ * const header = Uint8Array.of(
+ *   ...PROXY_V2_SIGNATURE, 0x21, 0x11, 0, 12, 10, 0, 0, 7, 10, 0, 0, 1, 0x1f, 0x90, 0x7d, 0x01,
+ * );
+ * const client = new ClientAddress(proxy, trusted, limits);
+ * const rest = client.take(Uint8Array.of(...header, 1, 2, 3)); // the bytes after the header
+ * console.log(client.peer, rest); // 10.0.0.7:8080 Uint8Array(3) [ 1, 2, 3 ]
+ * console.log(client.admit()); // null: the address is under its cap
+ * const second = new ClientAddress(proxy, trusted, limits);
+ * second.take(header);
+ * console.log(second.admit()?.reason); // max-per-address
  * client.release(); // at close
  * ```
  * @module

@@ -3,8 +3,8 @@
  * close. The first 12 bytes pick the protocol (`detectFraming`):
  *
  * - legacy: one bare request, delimited from its own offsets, one bare reply
- *   (exactly 96 bytes for an inference), then close — the earlier design's
- *   clients work unchanged;
+ *   (exactly 96 bytes for an inference), then close: the protocol of older
+ *   firmware and of the C++ stress tool;
  * - framed: size-prefixed requests, many per connection, pipelined; replies
  *   go out in request order (`OrderedReplies`), each echoing its request id.
  *
@@ -25,11 +25,51 @@
  *   under its share.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Connection } from "./connection.ts";
+ * import { BoardLimits } from "./limits.ts";
+ * import { RequestHandler } from "../core/handler.ts";
+ * import { Logger } from "../log.ts";
+ * import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+ * import { Status, statusName, WireError } from "../../shared/errors.ts";
  *
- * const connection = new Connection(await listener.accept(), context);
- * await connection.serve(); // never throws
+ * const log = new Logger("error");
+ * const context = {
+ *   // A handler without models: inference is answered with MODEL_UNAVAILABLE.
+ *   handler: new RequestHandler({
+ *     route: () => new WireError(Status.MODEL_UNAVAILABLE, "this example serves no model"),
+ *     stats: () => ({ version: 1, freq: 0, mode: 0, parameters: 0, served: 0, model: "none" }),
+ *     log,
+ *   }),
+ *   log,
+ *   limits: new BoardLimits({
+ *     maxConnections: 100,
+ *     maxConnectionsPerAddress: 100,
+ *     maxBufferedBytes: 1 << 20,
+ *     maxQueued: 64,
+ *     minQueueShare: 16,
+ *   }),
+ *   trustedProxies: null,
+ *   maxFrame: 16 * 1024,
+ *   maxLegacy: 64 * 1024,
+ *   readTimeoutMs: 5_000,
+ *   idleTimeoutMs: 60_000,
+ *   writeTimeoutMs: 10_000,
+ *   maxPipelined: 256,
+ * };
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const serving = new Connection(await listener.accept(), context).serve(); // never throws
+ *
+ * // A legacy request (a bare FlatBuffer): one bare reply, then the server closes.
+ * const digit = new Float32Array(784);
+ * await client.write(encodeRequest({ command: Command.INFERENCE_INPUT, digit }, false));
+ * const bytes = new Uint8Array(await new Response(client.readable).arrayBuffer());
+ * const reply = decodeReply(bytes);
+ * console.log(reply instanceof WireError ? reply.message : statusName(reply.status));
+ * // MODEL_UNAVAILABLE
+ * await serving;
+ * listener.close();
  * ```
  * @module
  */

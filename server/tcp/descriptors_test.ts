@@ -6,6 +6,10 @@ import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
 import { spawnScenarioServer } from "./_socket_scenarios.ts";
+import { ignorableTests, requireTool } from "../testing/tools.ts";
+
+/** Tests whose crowd of clients is a Python process (its own file limit, not the server's). */
+const python = ignorableTests(requireTool("python3", "python3"));
 
 /** Starts `_socket_scenarios.ts serve` with `ulimit -n files`; returns its port and a stop that yields its report. */
 async function serverWithFileLimit(files: number, options: string[]) {
@@ -89,7 +93,7 @@ async function goodRequest(port: number): Promise<number> {
   return status;
 }
 
-Deno.test("with the connection cap below the file limit, the excess is refused with a reply or closed, none hang", async () => {
+python.test("with the connection cap below the file limit, the excess is refused with a reply or closed, none hang", async () => {
   const server = await serverWithFileLimit(256, ["maxConnections=128"]);
   const seen = await crowd(server.port, 400);
   assert.equal(await goodRequest(server.port), Status.OK);
@@ -101,7 +105,7 @@ Deno.test("with the connection cap below the file limit, the excess is refused w
   assert.equal(report.maxConnections, 400 - seen.served);
 });
 
-Deno.test("out of descriptors all the same: the reserve closes waiting clients instead of leaving them hanging, logged once", async () => {
+python.test("out of descriptors all the same: the reserve closes waiting clients instead of leaving them hanging, logged once", async () => {
   const server = await serverWithFileLimit(256, ["maxConnections=100000"]);
   const seen = await crowd(server.port, 400);
   assert.equal(await goodRequest(server.port), Status.OK);

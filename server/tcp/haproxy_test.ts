@@ -6,9 +6,9 @@ import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/handler.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import { splitFramed, withServer, writeAll } from "../_test_server.ts";
+import { requireTool } from "../testing/tools.ts";
 
-const haproxy = await new Deno.Command("haproxy", { args: ["-v"], stdout: "null", stderr: "null" })
-  .output().then((o) => o.success, () => false);
+const NO_HAPROXY = requireTool("haproxy", "haproxy");
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -37,7 +37,7 @@ async function askThrough(port: number): Promise<{ status: number; localPort: nu
 
 Deno.test({
   name: "behind HAProxy with send-proxy-v2, requests carry each client's own address and port",
-  ignore: !haproxy,
+  ignore: NO_HAPROXY,
   fn: async () => {
     const events: RequestEvent[] = [];
     const trusted = AddressRanges.parse("127.0.0.1");

@@ -11,11 +11,50 @@
  * leaving it hanging, and the failure is logged once per interval.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { BoardListener } from "./listener.ts";
+ * import { BoardLimits } from "./limits.ts";
+ * import { RequestHandler } from "../core/handler.ts";
+ * import { Logger } from "../log.ts";
+ * import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+ * import { Status, WireError } from "../../shared/errors.ts";
  *
- * const listener = new BoardListener(Deno.listen({ port: 0 }), context);
- * await listener.shutdown();
+ * const log = new Logger("error");
+ * // A handler without models: it answers GET_STATS, and inference with MODEL_UNAVAILABLE.
+ * const handler = new RequestHandler({
+ *   route: () => new WireError(Status.MODEL_UNAVAILABLE, "this example serves no model"),
+ *   stats: () => ({ version: 1, freq: 0, mode: 0, parameters: 0, served: 0, model: "none" }),
+ *   log,
+ * });
+ * const tcp = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const listener = new BoardListener(tcp, {
+ *   handler,
+ *   log,
+ *   limits: new BoardLimits({
+ *     maxConnections: 100,
+ *     maxConnectionsPerAddress: 100,
+ *     maxBufferedBytes: 1 << 20,
+ *     maxQueued: 64,
+ *     minQueueShare: 16,
+ *   }),
+ *   trustedProxies: null,
+ *   maxFrame: 16 * 1024,
+ *   maxLegacy: 64 * 1024,
+ *   readTimeoutMs: 5_000,
+ *   idleTimeoutMs: 60_000,
+ *   writeTimeoutMs: 10_000,
+ *   maxPipelined: 256,
+ * });
+ *
+ * // A framed GET_STATS, answered on the same connection.
+ * const conn = await Deno.connect({ hostname: "127.0.0.1", port: tcp.addr.port });
+ * await conn.write(encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
+ * const buffer = new Uint8Array(1024);
+ * const n = (await conn.read(buffer))!;
+ * const reply = decodeReply(buffer.subarray(4, n));
+ * console.log(reply instanceof WireError ? reply.message : reply.stats?.model); // none
+ * await listener.shutdown(); // answers what it owes, then closes every connection
+ * conn.close();
  * ```
  * @module
  */

@@ -12,15 +12,20 @@
  * its memory and shutdown for ever.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { OrderedReplies } from "./ordered_replies.ts";
  *
- * const replies = new OrderedReplies(conn, { writeTimeoutMs: 10_000 });
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * const replies = new OrderedReplies(await listener.accept(), { writeTimeoutMs: 10_000 });
  * const first = replies.reserve();
  * const second = replies.reserve();
- * replies.fill(second, bytesB); // waits for the first
- * replies.fill(first, bytesA); // both go out, A then B
+ * replies.fill(second, new Uint8Array([2])); // waits for the first
+ * replies.fill(first, new Uint8Array([1])); // both go out, 1 then 2
  * await replies.end(); // closes once both are written
+ * const received = new Uint8Array(await new Response(client.readable).arrayBuffer());
+ * console.log(received); // Uint8Array(2) [ 1, 2 ]
+ * listener.close();
  * ```
  * @module
  */

@@ -3,11 +3,28 @@
  * installed by `.ci/run`) for localhost, 127.0.0.1 and ::1, valid one day.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { selfSignedCertificate } from "./_test_cert.ts";
  *
- * const { cert, key, dir } = await selfSignedCertificate();
- * const conn = await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert] });
+ * // Tests that need it are skipped where openssl is missing; so is this example.
+ * const openssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
+ *   .output().then((o) => o.success, () => false);
+ * if (openssl) {
+ *   const { cert, key, dir } = await selfSignedCertificate();
+ *   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
+ *   const accepted = listener.accept();
+ *   const client = await Deno.connectTls({
+ *     hostname: "127.0.0.1",
+ *     port: listener.addr.port,
+ *     caCerts: [cert],
+ *   });
+ *   const server = await accepted;
+ *   await Promise.all([client.handshake(), server.handshake()]); // the client trusts it
+ *   client.close();
+ *   server.close();
+ *   listener.close();
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  * @module
  */

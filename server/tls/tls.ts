@@ -6,12 +6,24 @@
  * through `Deno.serve({ cert, key })`.
  *
  * @example
- * ```ts ignore
- * import { listenTls, readTlsFiles } from "./tls.ts";
+ * ```ts
+ * import { listenTls, readTlsFiles, TlsError } from "./tls.ts";
  *
- * const files = await readTlsFiles("server.crt", "server.key");
- * const listener = listenTls("0.0.0.0", 32002, files);
- * Deno.serve({ port: 8443, ...files }, () => new Response("ok"));
+ * // What the server does with --tls-cert, --tls-key and --tls-port.
+ * async function serveTls(certPath: string, keyPath: string, port: number) {
+ *   const files = await readTlsFiles(certPath, keyPath);
+ *   const boards = listenTls("0.0.0.0", port, files); // the board protocols run inside
+ *   const http = Deno.serve({ port: 0, ...files }, () => new Response("ok"));
+ *   return { boards, http };
+ * }
+ *
+ * // A file that is not what its flag needs is refused with a sentence naming it.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/cert.pem`, "not a certificate");
+ * const error = await serveTls(`${dir}/cert.pem`, `${dir}/key.pem`, 0).catch((e) => e);
+ * console.log(error instanceof TlsError, error.message);
+ * // true --tls-cert /tmp/.../cert.pem: no PEM certificate in the file
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
