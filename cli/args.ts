@@ -11,17 +11,17 @@
  *
  * @example
  * ```ts
- * import { exitOnUsageError, parseFlags } from "./args.ts";
+ * import { parseFlags, UsageError, usageLine } from "./args.ts";
  *
+ * const options = { server: { type: "string" }, help: { type: "boolean" } } as const;
+ * console.log(parseFlags({ args: ["--server", "127.0.0.1:32001"], options }).values.server);
  * try {
- *   const { values } = parseFlags({
- *     args: ["--sever", "127.0.0.1:32001"],
- *     options: { server: { type: "string" }, help: { type: "boolean" } },
- *   });
- *   console.log(values.server);
+ *   parseFlags({ args: ["--sever", "127.0.0.1:32001"], options });
  * } catch (e) {
+ *   if (!(e instanceof UsageError)) throw e;
+ *   // A command calls exitOnUsageError("classify", e): this line on stderr, then exit 2.
+ *   console.error(usageLine("classify", e.message));
  *   // classify: unknown flag --sever; did you mean --server? (deno task classify --help)
- *   exitOnUsageError("classify", e);
  * }
  * ```
  * @module

@@ -67,7 +67,7 @@ export interface CaptureOptions {
   dir: string;
   /** Fraction of digits kept, 0..1. */
   rate: number;
-  /** Most bytes of captures kept in `dir`; the oldest files go first (default 100 MB). */
+  /** Most bytes of captures kept in `dir`; the oldest files go first (default: `--capture-max-mb`'s). */
   maxBytes?: number;
   /** A file is closed and the next one started past this size (default maxBytes / 10). */
   fileBytes?: number;

@@ -1,12 +1,21 @@
 /**
  * Opening what a server serves: the repository (or one file), scanned, with
  * every model that has a valid version started, warmed, behind its queue.
+ * It takes options with the option table's defaults filled in.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openServing } from "./open.ts";
+ * import { ServerMetrics } from "../metrics/metrics.ts";
+ * import { Monitor } from "../monitor/monitor.ts";
+ * import { withServerDefaults } from "../options.ts";
  *
- * const serving = await openServing({ modelRepository: "models" }, log, monitor);
+ * const options = withServerDefaults({ instances: 1 });
+ * const monitor = new Monitor({ log: options.log, metrics: new ServerMetrics(null) });
+ * const serving = await openServing(options, options.log, monitor);
+ * console.log(serving.versions()); // Map { "mnist" => 1 }
+ * await serving.close();
+ * monitor.close();
  * ```
  * @module
  */
