@@ -48,7 +48,10 @@ export interface OptionSpec {
   library?: string;
   /** `startServer()` takes this option under its camel-cased name, as is. */
   server?: true;
+  /** One line for `--help`. */
   help: string;
+  /** More for docs/configuration.md. */
+  details?: string;
   /** How the help spells the value (default: from the kind). */
   value?: string;
 }
@@ -95,8 +98,8 @@ export const OPTIONS = [
     default: new URL("../models", import.meta.url).pathname,
     shown: "models/ of this checkout",
     value: "DIR",
-    help:
-      "models as DIR/NAME/VERSION/model.onnx + model.json; each serves its highest valid version",
+    help: "models as DIR/NAME/VERSION/model.onnx and model.json",
+    details: "each model serves its highest valid version",
   },
   {
     flag: "model",
@@ -121,8 +124,9 @@ export const OPTIONS = [
     group: "essentials",
     server: true,
     default: "wasm",
-    help: "wasm (onnxruntime-web, no native code) or native (onnxruntime-node: deno task " +
-      "install:native once, then deno task serve:native)",
+    help: "wasm (onnxruntime-web) or native (onnxruntime-node, faster)",
+    details:
+      "native needs `deno task install:native` once, then `deno task serve:native` (it adds --allow-ffi)",
   },
   {
     flag: "instances",
@@ -131,8 +135,8 @@ export const OPTIONS = [
     default: "auto",
     library: "1",
     value: "K|auto",
-    help: "engine instances, each running one batch at a time (auto: wasm one per core, at most " +
-      "16; native one)",
+    help: "engine instances, each running one batch at a time",
+    details: "auto: WASM one per core (at most 16), native one",
   },
   {
     flag: "threads",
@@ -157,8 +161,9 @@ export const OPTIONS = [
     server: true,
     default: "3",
     value: "MS",
-    help: "while a client queues ahead, runs aim to take about this long (batches shrink below " +
-      "--max-batch) and one core is left to the event loop, so a board beside it waits little; 0: off",
+    help: "run length batches aim for while a client queues ahead; 0: off",
+    details:
+      "batches shrink below --max-batch and one core is left to the event loop, so a board beside a flood waits little",
   },
   {
     flag: "max-queued",
@@ -212,8 +217,8 @@ export const OPTIONS = [
     // Deno raises its soft file limit to the hard one at start, so this cap, not the file limit,
     // is what a crowd meets: refused with a reply. Past a lower `ulimit -n`, the listener's
     // reserve descriptor still accepts and closes.
-    help: "board connections served at once; more get SERVER_BUSY and a close (keep it below " +
-      "ulimit -n)",
+    help: "board connections served at once; more get SERVER_BUSY and a close",
+    details: "keep it below `ulimit -n`",
   },
   {
     flag: "max-connections-per-address",
@@ -230,8 +235,8 @@ export const OPTIONS = [
     server: true,
     default: String(64 * 1024 * 1024),
     value: "BYTES",
-    help: "memory held for unfinished messages across all board connections; past it, the " +
-      "connection adding to it is cut",
+    help: "memory for unfinished messages of all board connections",
+    details: "past it, the connection adding to it is cut",
   },
   {
     flag: "min-queue-share",
@@ -239,7 +244,8 @@ export const OPTIONS = [
     group: "limits",
     server: true,
     default: "16",
-    help: "digits one board connection may have queued however many connections share the queue",
+    help: "digits a board connection may always have queued",
+    details: "however many connections share the queue",
   },
   {
     flag: "message-timeout-ms",
@@ -248,8 +254,8 @@ export const OPTIONS = [
     server: true,
     default: "5000",
     value: "MS",
-    help: "a whole message must arrive within this from its first byte (MALFORMED_BUFFER, then " +
-      "close); a silent legacy connection is closed after it",
+    help: "a whole message must arrive within this from its first byte",
+    details: "else MALFORMED_BUFFER and a close; a silent legacy connection is closed after it too",
   },
   {
     flag: "idle-timeout-ms",
@@ -258,8 +264,8 @@ export const OPTIONS = [
     server: true,
     default: String(15 * 60_000),
     value: "MS",
-    help:
-      "a framed connection silent this long between messages is closed (boards may poll rarely)",
+    help: "a framed connection silent this long between messages is closed",
+    details: "boards may poll rarely",
   },
   {
     flag: "write-timeout-ms",
@@ -277,8 +283,8 @@ export const OPTIONS = [
     server: true,
     default: "2000",
     value: "MS",
-    help: "an engine run without progress for this long fails with INTERNAL_ERROR and its " +
-      "worker is replaced",
+    help: "an engine run without progress this long fails; its worker is replaced",
+    details: "the run's requests get INTERNAL_ERROR",
   },
   {
     flag: "drain-seconds",
@@ -286,16 +292,16 @@ export const OPTIONS = [
     group: "limits",
     default: "5",
     value: "S",
-    help: "on SIGTERM, readiness turns 503 and the server keeps serving this long before it " +
-      "stops (SIGINT stops without this wait)",
+    help: "on SIGTERM, serve this long with readiness 503, then stop",
+    details: "SIGINT stops without this wait; both answer what is in flight",
   },
   {
     flag: "tokens",
     kind: { type: "string" },
     group: "trust",
     value: "FILE",
-    help: "device tokens, one `NAME SHA256HEX` line each (deno task token NAME); reloaded on " +
-      "change; framed requests and HTTP infer then need a token",
+    help: "device tokens, one `NAME SHA256HEX` line each (deno task token NAME)",
+    details: "reloaded on change; framed requests and HTTP infer then need a token",
   },
   {
     flag: "legacy",
@@ -317,9 +323,9 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "bearer token for every change (POST /v2/repository/index and " +
-      `models/NAME/load|unload) and the operator views (at least ${MIN_ADMIN_TOKEN} characters; ` +
-      "the variable keeps it out of ps); unset: changes answer 403",
+    help: "bearer token for every change and the operator views",
+    details:
+      `changes: POST /v2/repository/index and models/NAME/load|unload; at least ${MIN_ADMIN_TOKEN} characters; the variable keeps it out of ps; unset: changes answer 403`,
   },
   {
     flag: "metrics-token",
@@ -335,9 +341,9 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "bearer token for the read-only operator views (GET /dashboard.json); the admin token " +
-      `opens them too (at least ${MIN_ADMIN_TOKEN} characters); with neither, they are open ` +
-      "while device tokens are off and 403 while they are on",
+    help: "bearer token for the read-only operator views (GET /dashboard.json)",
+    details:
+      `the admin token opens them too; at least ${MIN_ADMIN_TOKEN} characters; with neither, they are open while device tokens are off and 403 while they are on`,
   },
   {
     flag: "tls-cert",
@@ -357,22 +363,23 @@ export const OPTIONS = [
     flag: "tls-port",
     kind: PORT,
     group: "trust",
-    help: "a second board port inside TLS (ESP32 and desktop clients; the ESP8266 cannot); 0 " +
-      "picks a free one",
+    help: "a second board port inside TLS (ESP32, desktop clients); 0: a free one",
+    details: "the ESP8266 cannot speak TLS",
   },
   {
     flag: "trusted-proxy",
     kind: { type: "string" },
     group: "trust",
     value: "CIDR,...",
-    help: "peers whose PROXY protocol v2 header names the real client (HAProxy's send-proxy-v2)",
+    help: "peers whose PROXY protocol v2 header names the real client",
+    details: "HAProxy's send-proxy-v2",
   },
   {
     flag: "allow-checksum-mismatch",
     kind: { type: "boolean" },
     group: "models",
-    help: "serve versions without metadata, without a sha256 in it, or whose sha256 differs; " +
-      "the start line says so",
+    help: "serve versions whose sha256 is missing or differs",
+    details: "or that have no metadata; the start line says so",
   },
   {
     flag: "poll-seconds",
@@ -381,15 +388,16 @@ export const OPTIONS = [
     server: true,
     default: "0",
     value: "S",
-    help: "also rescan the repository every S seconds where file events fail (NFS); 0: events, " +
-      "SIGHUP and HTTP load only",
+    help: "also rescan the repository every S seconds (NFS); 0: never",
+    details: "file events, SIGHUP and HTTP load rescan anyway",
   },
   {
     flag: "capture",
     kind: { type: "string" },
     group: "models",
     value: "DIR",
-    help: "keep a sample of the digits clients send, with the prediction and version, in DIR",
+    help: "keep a sample of the digits clients send in DIR",
+    details: "with the prediction and the model version",
   },
   {
     flag: "capture-rate",
@@ -419,8 +427,8 @@ export const OPTIONS = [
     kind: { type: "enum", values: LOG_FORMATS },
     group: "logging",
     default: "plain",
-    help: "plain `TIME LEVEL message key=value` lines, or one JSON object per line (the start " +
-      "line too)",
+    help: "plain `TIME LEVEL message key=value` lines, or JSON, one object a line",
+    details: "the start line too",
   },
 ] as const satisfies readonly OptionSpec[];
 

@@ -15,7 +15,7 @@
 import { envName, type Group, GROUPS, OPTIONS, type OptionSpec } from "./config.ts";
 
 const WIDTH = 100;
-const LEFT = 34;
+const LEFT = 30;
 
 /** How a row's value is spelled: `N`, `MS`, `wasm|native`; nothing for a switch. */
 function valueName(spec: OptionSpec): string {
@@ -127,7 +127,7 @@ export function configurationDoc(): string {
         `\`--${spec.flag}${value ? ` ${cell(value)}` : ""}\``,
         `\`${envName(spec.flag)}\``,
         docDefault(spec) + library,
-        cell(spec.help),
+        cell(spec.details ? `${spec.help}: ${spec.details}` : spec.help),
       ];
     });
     out.push("", `## ${title}`, "", ...table(["Flag", "Variable", "Default", "Meaning"], body));
