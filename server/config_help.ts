@@ -127,7 +127,7 @@ export function configurationDoc(): string {
         `\`--${spec.flag}${value ? ` ${cell(value)}` : ""}\``,
         `\`${envName(spec.flag)}\``,
         docDefault(spec) + library,
-        cell(spec.details ? `${spec.help}: ${spec.details}` : spec.help),
+        cell(spec.details ? `${spec.help}; ${spec.details}` : spec.help),
       ];
     });
     out.push("", `## ${title}`, "", ...table(["Flag", "Variable", "Default", "Meaning"], body));
