@@ -29,7 +29,7 @@
 import { decodeReply } from "../shared/codec.ts";
 import { statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
-import { framedBatch, writeAll } from "../server/_test_server.ts";
+import { framedBatch, writeAll } from "../server/testing/server.ts";
 
 type Counts = Record<string, number>;
 

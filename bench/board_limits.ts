@@ -30,10 +30,16 @@
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
-import { oldClientRequest } from "../shared/_test_utils.ts";
+import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient } from "../client/client.ts";
-import { framedBatch, readAll, slowReader, splitFramed, writeAll } from "../server/_test_server.ts";
-import { spawnScenarioServer } from "../server/tcp/_socket_scenarios.ts";
+import {
+  framedBatch,
+  readAll,
+  slowReader,
+  splitFramed,
+  writeAll,
+} from "../server/testing/server.ts";
+import { spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
 
 const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
@@ -92,7 +98,7 @@ async function serverProcess(options: Record<string, number> = {}) {
   const { port, child, lines } = await spawnScenarioServer(
     65536,
     Object.entries({ ...options, ...serverOptions }).map(([k, v]) => `${k}=${v}`),
-    { script: `${flags.tree}/server/tcp/_socket_scenarios.ts`, stderr: "null" },
+    { script: `${flags.tree}/server/testing/socket_scenarios.ts`, stderr: "null" },
   );
   return {
     port,

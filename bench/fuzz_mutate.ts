@@ -16,7 +16,7 @@
  * @module
  */
 import { Command, DIGIT_PIXELS, encodeRequest } from "../shared/codec.ts";
-import { oracleRequest } from "../shared/_test_utils.ts";
+import { oracleRequest } from "../shared/testing.ts";
 import { garbageFloats, prng } from "./digits.ts";
 
 /** One connection's worth of bytes to send, and what they are. */

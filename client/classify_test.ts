@@ -6,7 +6,7 @@
 // the same library the classifier decodes with, in its own process and
 // configuration, so that this suite never resolves the PNG library.
 import assert from "node:assert/strict";
-import { withServer } from "../server/_test_server.ts";
+import { withServer } from "../server/testing/server.ts";
 import type { EncodeJob } from "./classify/encode_job.ts";
 import { loadHeldOut } from "../scripts/mnist_data.ts";
 

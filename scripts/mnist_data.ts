@@ -20,7 +20,7 @@
  *
  * @example
  * ```ts
- * import { loadHeldOut, mnistSplit } from "../scripts/mnist_data.ts";
+ * import { loadHeldOut, mnistSplit } from "./mnist_data.ts";
  *
  * const heldOut = loadHeldOut(); // 1,000 digits, 100 per class
  * const { pixels, label, index } = heldOut[0]; // Float32Array(784) in 0..1, 0..9, 0..9999

@@ -12,10 +12,10 @@ import {
   LEGACY_REPLY_LENGTH,
 } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
-import { oldClientRequest } from "../shared/_test_utils.ts";
+import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
-import { address, readAll, splitFramed, withServer } from "./_test_server.ts";
+import { address, readAll, splitFramed, withServer } from "./testing/server.ts";
 import { startServer } from "./server.ts";
 
 const quiet = new Logger("error", () => {});

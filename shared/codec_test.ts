@@ -19,7 +19,7 @@ import {
   peekRequestId,
 } from "./codec.ts";
 import { Status, WireError } from "./errors.ts";
-import { oracleRequest } from "./_test_utils.ts";
+import { oracleRequest } from "./testing.ts";
 
 function digitBytes(seed: number): Uint8Array {
   return Uint8Array.from({ length: 784 }, (_, i) => (i * 31 + seed * 7) & 0xff);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Command, decodeRequest, encodeRequest } from "./codec.ts";
 import { WireError } from "./errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "./frame.ts";
-import { oldClientRequest } from "./_test_utils.ts";
+import { oldClientRequest } from "./testing.ts";
 
 function oldClientRequestHalf(): Uint8Array {
   return oldClientRequest(new Float32Array(784).fill(0.5));

@@ -11,7 +11,7 @@ import {
 import { Status, WireError } from "../../shared/errors.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Logger } from "../log.ts";
-import { withServer } from "../_test_server.ts";
+import { withServer } from "../testing/server.ts";
 import { Authorizer } from "./authorize.ts";
 import { AddressRanges } from "./cidr.ts";
 import { DeviceTokens, newToken, tokenLine } from "./tokens.ts";

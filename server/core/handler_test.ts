@@ -3,10 +3,10 @@
 import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { oldClientRequest } from "../../shared/testing.ts";
 import { legacyExchange } from "../../client/client.ts";
-import type { RequestEvent } from "./handler.ts";
-import { address, readAll, splitFramed, withServer, writeAll } from "../_test_server.ts";
+import type { RequestEvent } from "./request.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "../testing/server.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];

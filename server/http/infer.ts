@@ -33,7 +33,8 @@
 import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
-import type { Outcome, Protocol, RequestHandler, RequestOrigin } from "../core/handler.ts";
+import type { RequestHandler } from "../core/handler.ts";
+import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/queue.ts";
 import { readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";

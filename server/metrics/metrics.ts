@@ -26,7 +26,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { Status, statusName } from "../../shared/errors.ts";
 
-import type { Protocol } from "../core/handler.ts";
+import type { Protocol } from "../core/request.ts";
 
 /** One finished request, as metrics see it. */
 export interface RequestFigures {

@@ -22,7 +22,7 @@
  */
 import { Command, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import type { RequestEvent } from "../core/handler.ts";
+import type { RequestEvent } from "../core/request.ts";
 import type { DigitSeen, RequestRecord } from "./monitor.ts";
 
 /** The dashboard keeps this many of a request's last digits. */

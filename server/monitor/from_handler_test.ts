@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
-import type { RequestEvent } from "../core/handler.ts";
+import type { RequestEvent } from "../core/request.ts";
 import type { Inference } from "../engine/queue.ts";
 import { requestFromHandler } from "./from_handler.ts";
 

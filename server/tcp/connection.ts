@@ -76,7 +76,8 @@
 import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
-import type { RequestHandler, RequestOrigin } from "../core/handler.ts";
+import type { RequestHandler } from "../core/handler.ts";
+import type { RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import type { ConnectionReason } from "./limits.ts";
@@ -14,7 +14,7 @@ import {
   splitFramed,
   withServer,
   writeAll,
-} from "../_test_server.ts";
+} from "../testing/server.ts";
 
 const quiet = new Logger("error", () => {});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,13 +5,13 @@ import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
-import { spawnScenarioServer } from "./_socket_scenarios.ts";
+import { spawnScenarioServer } from "../testing/socket_scenarios.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 
 /** Tests whose crowd of clients is a Python process (its own file limit, not the server's). */
 const python = ignorableTests(requireTool("python3", "python3"));
 
-/** Starts `_socket_scenarios.ts serve` with `ulimit -n files`; returns its port and a stop that yields its report. */
+/** Starts `socket_scenarios.ts serve` with `ulimit -n files`; returns its port and a stop that yields its report. */
 async function serverWithFileLimit(files: number, options: string[]) {
   const server = await spawnScenarioServer(files, options);
   return {

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import type { RequestEvent } from "../core/handler.ts";
+import type { RequestEvent } from "../core/request.ts";
 import { AddressRanges } from "../auth/cidr.ts";
-import { splitFramed, withServer, writeAll } from "../_test_server.ts";
+import { splitFramed, withServer, writeAll } from "../testing/server.ts";
 import { requireTool } from "../testing/tools.ts";
 
 const NO_HAPROXY = requireTool("haproxy", "haproxy");

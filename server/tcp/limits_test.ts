@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { oldClientRequest } from "../../shared/testing.ts";
 import { InferenceClient } from "../../client/client.ts";
-import { runScenario } from "./_socket_scenarios.ts";
+import { runScenario } from "../testing/socket_scenarios.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
-import type { RequestEvent } from "../core/handler.ts";
+import type { RequestEvent } from "../core/request.ts";
 import {
   address,
   framedBatch,
@@ -16,7 +16,7 @@ import {
   splitFramed,
   withServer,
   writeAll,
-} from "../_test_server.ts";
+} from "../testing/server.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statsFrame = (id: number) =>

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
-import { address, recordingLogger, sh, withServer } from "../_test_server.ts";
+import { address, recordingLogger, sh, withServer } from "../testing/server.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 
 /** Tests whose resets come from Python, which can set SO_LINGER 0. */

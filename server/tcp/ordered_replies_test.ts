@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import { runScenario } from "./_socket_scenarios.ts";
+import { runScenario } from "../testing/socket_scenarios.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
-import { framedBatch, readAll, slowReader, splitFramed, withServer } from "../_test_server.ts";
+import { framedBatch, readAll, slowReader, splitFramed, withServer } from "../testing/server.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 
 /** Tests whose slow reader is a Python socket with a small receive buffer. */

@@ -5,16 +5,16 @@
  *
  * @example
  * ```sh
- * bash -c 'ulimit -n 8192 && deno run --allow-net --allow-read --allow-env server/tcp/_socket_scenarios.ts timeouts 1000'
+ * bash -c 'ulimit -n 8192 && deno run --allow-net --allow-read --allow-env server/testing/socket_scenarios.ts timeouts 1000'
  * ```
  * @module
  */
 import { decodeReply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { oldClientRequest } from "../../shared/_test_utils.ts";
+import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
-import { readAll, sh, splitFramed, writeAll } from "../_test_server.ts";
+import { readAll, sh, splitFramed, writeAll } from "./server.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -25,7 +25,7 @@ export async function runScenario(
 ): Promise<Record<string, number>> {
   const out = await sh(
     `ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
-      `exec deno run --allow-net --allow-read --allow-env ${here}_socket_scenarios.ts ${
+      `exec deno run --allow-net --allow-read --allow-env ${here}socket_scenarios.ts ${
         args.join(" ")
       }`,
   );
@@ -43,7 +43,7 @@ export interface ScenarioServer {
 }
 
 /**
- * Starts `_socket_scenarios.ts serve` (of `script`, by default this file) in a
+ * Starts `socket_scenarios.ts serve` (of `script`, by default this file) in a
  * subprocess with `files` descriptors allowed; resolves once it listens.
  * `options` are `ServerOptions` numbers as `key=value`. Closing its stdin
  * stops it, and it prints its report as the last line.
@@ -51,7 +51,7 @@ export interface ScenarioServer {
 export async function spawnScenarioServer(
   files: number,
   options: string[],
-  { script = `${here}_socket_scenarios.ts`, stderr = "inherit" as "inherit" | "null" } = {},
+  { script = `${here}socket_scenarios.ts`, stderr = "inherit" as "inherit" | "null" } = {},
 ): Promise<ScenarioServer> {
   const child = new Deno.Command("bash", {
     args: [

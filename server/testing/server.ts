@@ -5,11 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Command, type DecodedReply, decodeReply, encodeRequest } from "../shared/codec.ts";
-import { WireError } from "../shared/errors.ts";
-import { FrameDecoder } from "../shared/frame.ts";
-import { Logger } from "./log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "./server.ts";
+import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { WireError } from "../../shared/errors.ts";
+import { FrameDecoder } from "../../shared/frame.ts";
+import { Logger } from "../log.ts";
+import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
 
 /** A logger that keeps its lines, for tests that check what was logged. */
 export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "error") {
