@@ -6,9 +6,10 @@
  *
  * - Transparency is composited onto white (a drawing on a transparent
  *   canvas is dark ink on white).
- * - The background is the median of the border pixels; when it is light the
- *   picture is inverted, so dark-on-light and light-on-dark both work. The
- *   background is then taken to 0 and the darkest ink stretched to 255.
+ * - The ink is found by `ink.ts`: paper whichever way round (dark on light
+ *   or light on dark), uneven light and shadows taken out, one Otsu
+ *   threshold, the largest connected strokes kept and specks ignored. A
+ *   picture without a digit is a `NoDigitError`, not a guess.
  * - Scaling averages the area each output pixel covers, which is how a
  *   large picture keeps its strokes' grey edges.
  *
@@ -18,14 +19,16 @@
  * ```ts
  * import { greyFromChannels, mnistDigit, shading } from "./preprocess.ts";
  *
- * // A 3×3 white picture with one black pixel, RGBA.
- * const rgba = new Uint8Array(36).fill(255);
- * rgba.set([0, 0, 0, 255], 16);
- * const digit = mnistDigit(greyFromChannels(rgba, 3, 3, 4, 255));
- * console.log(shading(digit)); // a blob in the middle of 28 lines
+ * // A 5×5 white picture with a black bar down the middle, RGBA.
+ * const rgba = new Uint8Array(100).fill(255);
+ * for (let y = 1; y < 4; y++) rgba.set([0, 0, 0, 255], (y * 5 + 2) * 4);
+ * const digit = mnistDigit(greyFromChannels(rgba, 5, 5, 4, 255));
+ * console.log(shading(digit)); // a bar in the middle of 28 lines
  * ```
  * @module
  */
+
+import { borderMedian as borderLevel, findInk } from "./ink.ts";
 
 /** A picture in grey levels 0 (black) .. 255 (white), row-major. */
 export interface GreyPicture {
@@ -115,44 +118,27 @@ export function decodePgm(bytes: Uint8Array): GreyPicture {
 
 /** The median of the border pixels: what the picture's background is. */
 export function borderMedian(picture: GreyPicture): number {
-  const { width, height, grey } = picture;
-  const border: number[] = [];
-  for (let x = 0; x < width; x++) border.push(grey[x], grey[(height - 1) * width + x]);
-  for (let y = 1; y < height - 1; y++) border.push(grey[y * width], grey[y * width + width - 1]);
-  border.sort((a, b) => a - b);
-  return border[border.length >> 1];
+  return borderLevel(picture.grey, picture.width, picture.height);
 }
 
-/** The picture as the model's input: 784 bytes 0..255, light ink on black, row-major. */
-export function mnistDigit(picture: GreyPicture): Uint8Array {
-  const { width, height, grey } = picture;
-  const background = borderMedian(picture);
-  const invert = background > 127.5;
-  // Ink: how far each pixel is from the background, towards the ink's side.
-  const ink = new Float32Array(width * height);
-  let most = 0;
-  for (let i = 0; i < ink.length; i++) {
-    const v = invert ? background - grey[i] : grey[i] - background;
-    ink[i] = v > 0 ? v : 0;
-    if (ink[i] > most) most = ink[i];
+/** A picture in which no digit was found: blank, or ink too faint or too small to tell. */
+export class NoDigitError extends PictureError {
+  constructor() {
+    super("no digit found");
   }
-  const out = new Uint8Array(SIDE * SIDE);
-  if (most === 0) return out; // a blank picture is a blank digit
-  for (let i = 0; i < ink.length; i++) ink[i] = (ink[i] / most) * 255;
+}
 
-  // Crop to the ink, ignoring faint specks (under a tenth of the strongest).
-  let x0 = width, y0 = height, x1 = -1, y1 = -1;
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      if (ink[y * width + x] > 25.5) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-  }
-  const cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+/**
+ * The picture as the model's input: 784 bytes 0..255, light ink on black,
+ * row-major. Throws a `NoDigitError` when the picture has no digit.
+ */
+export function mnistDigit(picture: GreyPicture): Uint8Array {
+  const found = findInk(picture);
+  if (!found) throw new NoDigitError();
+  const { width, ink, box } = found;
+  const out = new Uint8Array(SIDE * SIDE);
+  const x0 = box.x0, y0 = box.y0;
+  const cw = box.x1 - x0 + 1, ch = box.y1 - y0 + 1;
   // The longer side to 20 px, the other in proportion (at least 1).
   const scale = BOX / Math.max(cw, ch);
   const tw = Math.max(1, Math.round(cw * scale)), th = Math.max(1, Math.round(ch * scale));

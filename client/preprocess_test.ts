@@ -5,6 +5,7 @@ import {
   decodePgm,
   greyFromChannels,
   mnistDigit,
+  NoDigitError,
   shading,
   SIDE,
 } from "./preprocess.ts";
@@ -51,8 +52,8 @@ Deno.test("a grey background is taken to 0 and faint ink stretched to 255", () =
   const digit = mnistDigit(p);
   assert.equal(measure(digit).max, 255);
   assert.equal(digit.filter((v) => v > 0 && v < 255).length, 0, "a rectangle has no grey edge");
-  // A blank picture is a blank digit, not a division by zero.
-  assert.deepEqual(mnistDigit(rectangle(10, 10, 0, 0, 0, 0)), new Uint8Array(784));
+  // A blank picture has no digit: said so, never a guess.
+  assert.throws(() => mnistDigit(rectangle(10, 10, 0, 0, 0, 0)), NoDigitError);
 });
 
 Deno.test("transparency is composited onto white; RGB is weighed to grey", () => {

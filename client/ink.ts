@@ -1,0 +1,282 @@
+/**
+ * Finds the digit's ink in a picture taken the way people take them: a phone
+ * photo of paper, with grain, uneven light, a shadow across a corner and
+ * specks of dirt.
+ *
+ * 1. Large photos are first averaged down to at most {@link WORK_SIDE} px on
+ *    the longer side (strokes keep their grey edges; noise is averaged).
+ * 2. The paper is what the border mostly is (its median); light-on-dark
+ *    pictures are turned over so that ink is always darker than paper.
+ * 3. The paper's own brightness is estimated everywhere by a morphological
+ *    closing (the largest level within a radius, then the smallest): strokes
+ *    narrower than the window vanish from it, light gradients and shadows
+ *    wider than it stay. Ink is how much darker than that paper a pixel is,
+ *    so uneven light and a thumb's shadow are not ink.
+ * 4. One global threshold splits ink from paper: Otsu's, on the ink levels
+ *    after a 3×3 mean (which keeps single noisy pixels from crossing it).
+ * 5. Connected strokes (8-neighbours) above it are labelled; the largest is
+ *    the digit, and other strokes join it when they are at least a twentieth
+ *    of its size and near it (the top of a 5, a broken stroke). Smaller ones
+ *    are specks and are ignored.
+ *
+ * There is no digit when ink and paper are not clearly apart (less than
+ * {@link MIN_CONTRAST} grey levels, or less than {@link MIN_SEPARATION}
+ * times the paper's own spread), or when the largest stroke is too small.
+ *
+ * @example
+ * ```ts
+ * import { findInk } from "./ink.ts";
+ *
+ * const grey = new Float32Array(40 * 40).fill(230); // grey paper
+ * for (let y = 8; y < 32; y++) for (let x = 18; x < 22; x++) grey[y * 40 + x] = 40; // a 1
+ * const found = findInk({ width: 40, height: 40, grey });
+ * console.log(found?.box); // { x0: 18, y0: 8, x1: 21, y1: 31 }
+ * ```
+ * @module
+ */
+import type { GreyPicture } from "./preprocess.ts";
+
+/** Pictures larger than this on their longer side are averaged down to it first. */
+export const WORK_SIDE = 600;
+/** Ink and paper must differ by at least this many grey levels (0..255). */
+export const MIN_CONTRAST = 24;
+/** ... and by this many times the spread (standard deviation) of the paper's levels. */
+export const MIN_SEPARATION = 5;
+/** A stroke joins the largest when it has at least this share of its pixels. */
+const JOIN_SHARE = 1 / 20;
+
+/** The ink of a picture: light (0..255, its strongest at 255) on 0, and where it is. */
+export interface Ink {
+  width: number;
+  height: number;
+  /** Ink levels, row-major; 0 outside the digit's strokes. */
+  ink: Float32Array;
+  /** The digit's bounding box, inclusive. */
+  box: { x0: number; y0: number; x1: number; y1: number };
+}
+
+/** The digit's ink, or null when the picture has none (blank, or too faint to tell). */
+export function findInk(picture: GreyPicture): Ink | null {
+  const { width: w, height: h, grey } = shrink(picture);
+  const n = w * h;
+  // Paper light, ink dark, whichever way round the picture was.
+  const inverted = borderMedian(grey, w, h) <= 127.5;
+  const paperUp = new Float32Array(n);
+  for (let i = 0; i < n; i++) paperUp[i] = inverted ? 255 - grey[i] : grey[i];
+  const radius = Math.max(1, Math.round(Math.min(w, h) / 6));
+  const paper = minFilter(maxFilter(paperUp, w, h, radius), w, h, radius);
+  const ink = new Float32Array(n);
+  for (let i = 0; i < n; i++) ink[i] = Math.max(0, paper[i] - paperUp[i]);
+
+  const smooth = boxMean3(ink, w, h);
+  const split = otsu(smooth);
+  if (
+    split.above - split.below < MIN_CONTRAST ||
+    split.above - split.below < MIN_SEPARATION * split.belowSpread
+  ) return null;
+
+  const { labels, strokes } = components(smooth, w, h, split.threshold);
+  if (strokes.length === 0) return null;
+  const largest = strokes.reduce((a, b) => (b.size > a.size ? b : a));
+  const side = Math.max(largest.x1 - largest.x0, largest.y1 - largest.y0) + 1;
+  if (side < Math.max(2, Math.min(w, h) / 20)) return null;
+  const near = side / 2;
+  const kept = new Set<number>();
+  const box = { x0: w, y0: h, x1: -1, y1: -1 };
+  for (const s of strokes) {
+    const gapX = Math.max(0, s.x0 - largest.x1, largest.x0 - s.x1);
+    const gapY = Math.max(0, s.y0 - largest.y1, largest.y0 - s.y1);
+    if (s !== largest && (s.size < largest.size * JOIN_SHARE || Math.max(gapX, gapY) > near)) {
+      continue;
+    }
+    kept.add(s.label);
+    box.x0 = Math.min(box.x0, s.x0), box.y0 = Math.min(box.y0, s.y0);
+    box.x1 = Math.max(box.x1, s.x1), box.y1 = Math.max(box.y1, s.y1);
+  }
+
+  // The kept strokes and a pixel around them (their grey edges); the rest is paper.
+  const out = new Float32Array(n);
+  const levels: number[] = [];
+  for (let y = box.y0; y <= box.y1; y++) {
+    for (let x = box.x0; x <= box.x1; x++) {
+      const i = y * w + x;
+      if (kept.has(labels[i])) levels.push(ink[i]);
+      let touches = false;
+      for (let dy = -1; dy <= 1 && !touches; dy++) {
+        for (let dx = -1; dx <= 1 && !touches; dx++) {
+          const X = x + dx, Y = y + dy;
+          touches = X >= 0 && X < w && Y >= 0 && Y < h && kept.has(labels[Y * w + X]);
+        }
+      }
+      if (touches) out[i] = ink[i];
+    }
+  }
+  // The strongest ink, less a few outliers (JPEG ringing, a glint), is full ink.
+  levels.sort((a, b) => a - b);
+  const full = levels[Math.floor(levels.length * 0.9)] || 1;
+  for (let i = 0; i < n; i++) out[i] = Math.min(255, (out[i] / full) * 255);
+  return { width: w, height: h, ink: out, box };
+}
+
+/** The median of the border pixels: what the picture's background is. */
+export function borderMedian(grey: Float32Array, width: number, height: number): number {
+  const border: number[] = [];
+  for (let x = 0; x < width; x++) border.push(grey[x], grey[(height - 1) * width + x]);
+  for (let y = 1; y < height - 1; y++) border.push(grey[y * width], grey[y * width + width - 1]);
+  border.sort((a, b) => a - b);
+  return border[border.length >> 1];
+}
+
+/** The picture averaged down by a whole factor so that its longer side is at most WORK_SIDE. */
+function shrink(picture: GreyPicture): GreyPicture {
+  const { width, height, grey } = picture;
+  const k = Math.ceil(Math.max(width, height) / WORK_SIDE);
+  if (k <= 1) return picture;
+  const w = Math.floor(width / k), h = Math.floor(height / k);
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h * k; y++) {
+    for (let x = 0; x < w * k; x++) {
+      out[Math.floor(y / k) * w + Math.floor(x / k)] += grey[y * width + x];
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= k * k;
+  return { width: w, height: h, grey: out };
+}
+
+/**
+ * The largest (or with `pick` = Math.min and `none` = Infinity, smallest)
+ * level within `radius` along one line, in time independent of the radius
+ * (van Herk / Gil-Werman: running picks within blocks of the window's size,
+ * forwards and backwards, meet in two picks per pixel).
+ */
+function slide(
+  src: Float32Array,
+  at: (i: number) => number,
+  length: number,
+  radius: number,
+  pick: (a: number, b: number) => number,
+  none: number,
+  out: Float32Array,
+): void {
+  const size = 2 * radius + 1;
+  const padded = length + 2 * radius;
+  const blocks = Math.ceil(padded / size) * size;
+  const line = new Float32Array(blocks).fill(none);
+  for (let i = 0; i < length; i++) line[i + radius] = src[at(i)];
+  const forward = new Float32Array(blocks), backward = new Float32Array(blocks);
+  for (let i = 0; i < blocks; i++) {
+    forward[i] = i % size === 0 ? line[i] : pick(forward[i - 1], line[i]);
+  }
+  for (let i = blocks - 1; i >= 0; i--) {
+    backward[i] = i % size === size - 1 ? line[i] : pick(backward[i + 1], line[i]);
+  }
+  // The window of pixel i is line[i .. i + 2r] in padded positions.
+  for (let i = 0; i < length; i++) out[at(i)] = pick(backward[i], forward[i + size - 1]);
+}
+
+function filter2d(
+  src: Float32Array,
+  w: number,
+  h: number,
+  radius: number,
+  pick: (a: number, b: number) => number,
+  none: number,
+): Float32Array {
+  const rows = new Float32Array(src.length), out = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) slide(src, (x) => y * w + x, w, radius, pick, none, rows);
+  for (let x = 0; x < w; x++) slide(rows, (y) => y * w + x, h, radius, pick, none, out);
+  return out;
+}
+
+function maxFilter(src: Float32Array, w: number, h: number, radius: number): Float32Array {
+  return filter2d(src, w, h, radius, Math.max, -Infinity);
+}
+
+function minFilter(src: Float32Array, w: number, h: number, radius: number): Float32Array {
+  return filter2d(src, w, h, radius, Math.min, Infinity);
+}
+
+/** Each pixel the mean of its 3×3 neighbourhood (clipped at the edges). */
+function boxMean3(src: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(src.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sum = 0, count = 0;
+      for (let Y = Math.max(0, y - 1); Y <= Math.min(h - 1, y + 1); Y++) {
+        for (let X = Math.max(0, x - 1); X <= Math.min(w - 1, x + 1); X++) {
+          sum += src[Y * w + X], count++;
+        }
+      }
+      out[y * w + x] = sum / count;
+    }
+  }
+  return out;
+}
+
+/** Otsu's threshold over 256 levels, and the two classes' means and the lower one's spread. */
+export function otsu(
+  levels: Float32Array,
+): { threshold: number; below: number; above: number; belowSpread: number } {
+  const histogram = new Float64Array(256);
+  for (const v of levels) histogram[Math.min(255, Math.max(0, Math.round(v)))]++;
+  const total = levels.length;
+  let sumAll = 0;
+  for (let i = 0; i < 256; i++) sumAll += i * histogram[i];
+  let best = -1, threshold = 0, countBelow = 0, sumBelow = 0;
+  for (let t = 0; t < 255; t++) {
+    countBelow += histogram[t];
+    sumBelow += t * histogram[t];
+    const countAbove = total - countBelow;
+    if (countBelow === 0 || countAbove === 0) continue;
+    const m0 = sumBelow / countBelow, m1 = (sumAll - sumBelow) / countAbove;
+    const between = countBelow * countAbove * (m1 - m0) ** 2;
+    if (between > best) best = between, threshold = t;
+  }
+  let c0 = 0, s0 = 0, q0 = 0, c1 = 0, s1 = 0;
+  for (let i = 0; i < 256; i++) {
+    if (i <= threshold) c0 += histogram[i], s0 += i * histogram[i], q0 += i * i * histogram[i];
+    else c1 += histogram[i], s1 += i * histogram[i];
+  }
+  const below = c0 ? s0 / c0 : 0, above = c1 ? s1 / c1 : 0;
+  const belowSpread = c0 ? Math.sqrt(Math.max(0, q0 / c0 - below * below)) : 0;
+  return { threshold: threshold + 0.5, below, above, belowSpread };
+}
+
+/** A connected stroke: its label, pixel count and bounding box. */
+interface Stroke {
+  label: number;
+  size: number;
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Labels the 8-connected regions above `threshold` (labels from 1; 0 is paper). */
+function components(levels: Float32Array, w: number, h: number, threshold: number) {
+  const labels = new Int32Array(w * h);
+  const strokes: Stroke[] = [];
+  const stack = new Int32Array(w * h);
+  for (let start = 0; start < labels.length; start++) {
+    if (labels[start] || levels[start] <= threshold) continue;
+    const s: Stroke = { label: strokes.length + 1, size: 0, x0: w, y0: h, x1: -1, y1: -1 };
+    let top = 0;
+    stack[top++] = start;
+    labels[start] = s.label;
+    while (top > 0) {
+      const i = stack[--top];
+      const x = i % w, y = (i - x) / w;
+      s.size++;
+      s.x0 = Math.min(s.x0, x), s.y0 = Math.min(s.y0, y);
+      s.x1 = Math.max(s.x1, x), s.y1 = Math.max(s.y1, y);
+      for (let Y = Math.max(0, y - 1); Y <= Math.min(h - 1, y + 1); Y++) {
+        for (let X = Math.max(0, x - 1); X <= Math.min(w - 1, x + 1); X++) {
+          const j = Y * w + X;
+          if (!labels[j] && levels[j] > threshold) labels[j] = s.label, stack[top++] = j;
+        }
+      }
+    }
+    strokes.push(s);
+  }
+  return { labels, strokes };
+}
