@@ -2,53 +2,20 @@
 // pictures made from the 1,000 held-out digits (upscaled 4x, inverted to
 // dark ink on light, moved off-centre; grey, RGB, RGBA on a transparent
 // background and 16-bit, some left light on dark) must come back right at
-// 98% or more. The PNGs are encoded by client/classify/encode_png.ts with
+// 98% or more. The PNGs are encoded by client/classify/encode.ts with
 // the same library the classifier decodes with, in its own process and
 // configuration, so that this suite never resolves the PNG library.
+// classify_photo_test.ts has the photo-like JPEGs.
 import assert from "node:assert/strict";
 import { withServer } from "../server/testing/server.ts";
 import type { EncodeJob } from "./classify/encode_job.ts";
 import { loadHeldOut } from "../scripts/mnist_data.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
-const CONFIG = "client/classify/deno.json";
-
-async function run(
-  args: string[],
-  stdin?: Uint8Array,
-  cwd = ROOT,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  // As a person's shell would: `deno task` sets INIT_CWD only when it is not set already, and
-  // this test may itself run under `deno task test`.
-  const env = Deno.env.toObject();
-  delete env.INIT_CWD;
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env,
-    clearEnv: true,
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin) {
-    const writer = child.stdin.getWriter();
-    await writer.write(stdin);
-    await writer.close();
-  }
-  const out = await child.output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-function classify(args: string[], stdin?: Uint8Array) {
-  return run(["task", "-q", "classify", ...args], stdin);
-}
+import { classify, encodePictures, ROOT, run } from "./classify_testing.ts";
 
 type Job = EncodeJob;
 
 /** Digit `i` as a picture: 4x, off-centre on a larger canvas, in one of five forms. */
-function picture(pixels: Float32Array, i: number): Omit<Job, "raw" | "png"> & { data: Uint8Array } {
+function picture(pixels: Float32Array, i: number): Omit<Job, "raw" | "out"> & { data: Uint8Array } {
   const scale = 4, width = 150, height = 130;
   // Off-centre by a different amount each time, never clipped.
   const dx = (i * 7) % (width - 28 * scale), dy = (i * 11) % (height - 28 * scale);
@@ -87,28 +54,17 @@ Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-ce
       const jobs: Job[] = [];
       for (const [i, digit] of digits.entries()) {
         const { data, ...shape } = picture(digit.pixels, i);
-        const job = { raw: `${dir}/${i}.raw`, png: `${dir}/${i}.png`, ...shape };
+        const job = { raw: `${dir}/${i}.raw`, out: `${dir}/${i}.png`, ...shape };
         await Deno.writeFile(job.raw, data);
         jobs.push(job);
       }
-      const encoded = await run(
-        [
-          "run",
-          "--allow-read",
-          "--allow-write",
-          "--config",
-          CONFIG,
-          "client/classify/encode_png.ts",
-        ],
-        new TextEncoder().encode(JSON.stringify(jobs)),
-      );
-      assert.equal(encoded.code, 0, encoded.stderr);
+      await encodePictures(jobs);
 
       const out = await classify([
         "--json",
         "--server",
         `127.0.0.1:${server.addr.port}`,
-        ...jobs.map((j) => j.png),
+        ...jobs.map((j) => j.out),
       ]);
       assert.equal(out.code, 0, out.stderr);
       const results = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
@@ -116,7 +72,7 @@ Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-ce
       let right = 0;
       const wrongByForm = [0, 0, 0, 0, 0];
       for (const [i, r] of results.entries()) {
-        assert.equal(r.file, jobs[i].png);
+        assert.equal(r.file, jobs[i].out);
         assert.equal(r.scores.length, 10);
         assert.equal(r.digit.length, 784);
         assert.equal(r.score, Math.max(...r.scores));
@@ -131,7 +87,7 @@ Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-ce
       assert.ok(accuracy >= 0.98, `${(accuracy * 100).toFixed(1)}%`);
 
       // For people: the verdict, the ten scores and the 28-line picture; stdin works too.
-      const png = await Deno.readFile(jobs[0].png);
+      const png = await Deno.readFile(jobs[0].out);
       const text = await classify(["--server", `127.0.0.1:${server.addr.port}`, "-"], png);
       assert.equal(text.code, 0, text.stderr);
       const lines = text.stdout.split("\n");
@@ -198,7 +154,7 @@ Deno.test("deno task classify: a file that is not a picture is named; the others
       assert.equal(out.code, 1);
       const errors = out.stderr.trim().split("\n");
       assert.equal(errors.length, 3, out.stderr);
-      assert.match(errors[0], /notes\.txt: not a PNG or PGM picture$/);
+      assert.match(errors[0], /notes\.txt: not a JPEG, PNG or PGM picture$/);
       assert.match(errors[1], /cut\.png: not a readable PNG: /);
       assert.match(errors[2], /missing\.png: cannot read it: /);
       const results = out.stdout.trim().split("\n").map((l) => JSON.parse(l));

@@ -5,15 +5,18 @@
  *
  * 1. Large photos are first averaged down to at most {@link WORK_SIDE} px on
  *    the longer side (strokes keep their grey edges; noise is averaged).
- * 2. The paper is what the border mostly is (its median); light-on-dark
- *    pictures are turned over so that ink is always darker than paper.
+ * 2. The paper is what the border mostly is (its median); it is light when
+ *    it is nearer the picture's lightest levels than its darkest, however
+ *    dim the photo. Light-on-dark pictures are turned over so that ink is
+ *    always darker than paper.
  * 3. The paper's own brightness is estimated everywhere by a morphological
  *    closing (the largest level within a radius, then the smallest): strokes
  *    narrower than the window vanish from it, light gradients and shadows
  *    wider than it stay. Ink is how much darker than that paper a pixel is,
  *    so uneven light and a thumb's shadow are not ink.
  * 4. One global threshold splits ink from paper: Otsu's, on the ink levels
- *    after a 3×3 mean (which keeps single noisy pixels from crossing it).
+ *    after a 3×3 mean (which keeps single noisy pixels from crossing it;
+ *    pictures under 56 px a side are taken as they are).
  * 5. Connected strokes (8-neighbours) above it are labelled; the largest is
  *    the digit, and other strokes join it when they are at least a twentieth
  *    of its size and near it (the top of a 5, a broken stroke). Smaller ones
@@ -39,9 +42,11 @@ import type { GreyPicture } from "./preprocess.ts";
 /** Pictures larger than this on their longer side are averaged down to it first. */
 export const WORK_SIDE = 600;
 /** Ink and paper must differ by at least this many grey levels (0..255). */
-export const MIN_CONTRAST = 24;
+export const MIN_CONTRAST = 36;
 /** ... and by this many times the spread (standard deviation) of the paper's levels. */
-export const MIN_SEPARATION = 5;
+export const MIN_SEPARATION = 4;
+/** Pictures at least this large on their shorter side are averaged 3×3 before the threshold. */
+const SMOOTH_FROM = 56;
 /** A stroke joins the largest when it has at least this share of its pixels. */
 const JOIN_SHARE = 1 / 20;
 
@@ -60,7 +65,11 @@ export function findInk(picture: GreyPicture): Ink | null {
   const { width: w, height: h, grey } = shrink(picture);
   const n = w * h;
   // Paper light, ink dark, whichever way round the picture was.
-  const inverted = borderMedian(grey, w, h) <= 127.5;
+  // The border is mostly paper; paper is light when it is nearer the light end of the picture's
+  // levels than the dark end (ignoring the 1% extremes), however dim the photo.
+  const greys = Float32Array.from(grey).sort();
+  const middle = (greys[Math.floor(n * 0.01)] + greys[Math.floor(n * 0.99)]) / 2;
+  const inverted = borderMedian(grey, w, h) < middle;
   const paperUp = new Float32Array(n);
   for (let i = 0; i < n; i++) paperUp[i] = inverted ? 255 - grey[i] : grey[i];
   const radius = Math.max(1, Math.round(Math.min(w, h) / 6));
@@ -68,14 +77,28 @@ export function findInk(picture: GreyPicture): Ink | null {
   const ink = new Float32Array(n);
   for (let i = 0; i < n; i++) ink[i] = Math.max(0, paper[i] - paperUp[i]);
 
-  const smooth = boxMean3(ink, w, h);
-  const split = otsu(smooth);
-  if (
-    split.above - split.below < MIN_CONTRAST ||
-    split.above - split.below < MIN_SEPARATION * split.belowSpread
-  ) return null;
+  // Small pictures (drawn, or MNIST's own) have no camera noise to average, and a 3×3 mean
+  // would smear their few pixels.
+  const smooth = Math.min(w, h) >= SMOOTH_FROM ? boxMean3(ink, w, h) : ink;
+  // The paper's level and spread (median, and MAD as a standard deviation): Otsu's split is
+  // taken among the pixels clearly above it, so that a small digit on a large sheet is not
+  // lost to a split inside the paper's own noise.
+  const sorted = Float32Array.from(smooth).sort();
+  const paperLevel = sorted[n >> 1];
+  const deviations = sorted.map((v) => Math.abs(v - paperLevel)).sort();
+  const spread = 1.4826 * deviations[n >> 1];
+  const floor = paperLevel + 3 * spread;
+  const candidates = sorted.subarray(sorted.findIndex((v) => v > floor) >>> 0);
+  if (candidates.length === 0 || sorted[n - 1] <= floor) return null;
+  const split = otsu(candidates);
+  const contrast = split.above - paperLevel;
+  if (contrast < MIN_CONTRAST || contrast < MIN_SEPARATION * spread) return null;
 
-  const { labels, strokes } = components(smooth, w, h, split.threshold);
+  // Hysteresis: strokes are grown from the pixels above Otsu's split through every pixel
+  // clearly darker than paper, so that a stroke's fainter half stays joined to it.
+  const low = Math.max(floor, paperLevel + 0.4 * (split.threshold - paperLevel));
+  const { labels, strokes: all } = components(smooth, w, h, low);
+  const strokes = all.filter((s) => s.peak > split.threshold);
   if (strokes.length === 0) return null;
   const largest = strokes.reduce((a, b) => (b.size > a.size ? b : a));
   const side = Math.max(largest.x1 - largest.x0, largest.y1 - largest.y0) + 1;
@@ -246,6 +269,8 @@ export function otsu(
 interface Stroke {
   label: number;
   size: number;
+  /** The highest level in it. */
+  peak: number;
   x0: number;
   y0: number;
   x1: number;
@@ -259,7 +284,15 @@ function components(levels: Float32Array, w: number, h: number, threshold: numbe
   const stack = new Int32Array(w * h);
   for (let start = 0; start < labels.length; start++) {
     if (labels[start] || levels[start] <= threshold) continue;
-    const s: Stroke = { label: strokes.length + 1, size: 0, x0: w, y0: h, x1: -1, y1: -1 };
+    const s: Stroke = {
+      label: strokes.length + 1,
+      size: 0,
+      peak: 0,
+      x0: w,
+      y0: h,
+      x1: -1,
+      y1: -1,
+    };
     let top = 0;
     stack[top++] = start;
     labels[start] = s.label;
@@ -267,6 +300,7 @@ function components(levels: Float32Array, w: number, h: number, threshold: numbe
       const i = stack[--top];
       const x = i % w, y = (i - x) / w;
       s.size++;
+      s.peak = Math.max(s.peak, levels[i]);
       s.x0 = Math.min(s.x0, x), s.y0 = Math.min(s.y0, y);
       s.x1 = Math.max(s.x1, x), s.y1 = Math.max(s.y1, y);
       for (let Y = Math.max(0, y - 1); Y <= Math.min(h - 1, y + 1); Y++) {
