@@ -66,8 +66,10 @@ Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-ce
         `127.0.0.1:${server.addr.port}`,
         ...jobs.map((j) => j.out),
       ]);
-      assert.equal(out.code, 0, out.stderr);
+      assert.equal(out.stderr, "");
       const results = out.stdout.trim().split("\n").map((line) => JSON.parse(line));
+      // Exit 3 when some answer is below --min-score (0.8), 0 when none is.
+      assert.equal(out.code, results.some((r) => !r.sure) ? 3 : 0);
       assert.equal(results.length, digits.length);
       let right = 0;
       const wrongByForm = [0, 0, 0, 0, 0];
@@ -89,11 +91,12 @@ Deno.test("deno task classify: PNGs of the held-out digits, 4x, inverted, off-ce
       // For people: the verdict, the ten scores and the 28-line picture; stdin works too.
       const png = await Deno.readFile(jobs[0].out);
       const text = await classify(["--server", `127.0.0.1:${server.addr.port}`, "-"], png);
-      assert.equal(text.code, 0, text.stderr);
+      assert.equal(text.code, results[0].sure ? 0 : 3, text.stderr);
       const lines = text.stdout.split("\n");
+      const unsure = results[0].sure ? "" : ", unsure: below --min-score 0.8";
       assert.equal(
         lines[0],
-        `(stdin): ${results[0].predicted} (score ${results[0].score.toFixed(4)})`,
+        `(stdin): ${results[0].predicted} (score ${results[0].score.toFixed(4)}${unsure})`,
       );
       assert.match(lines[1], /^0: \d\.\d{4} {2}1: .* {2}9: \d\.\d{4}$/);
       assert.equal(lines.slice(2, 30).length, 28);
