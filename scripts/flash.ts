@@ -14,6 +14,12 @@
  * because the tool's own serial path cannot read or write under Deno.
  * `--dry-run` builds and prints the exact tool calls without making them.
  *
+ * The first flash on a machine fetches the tool's packages (about 270, 63
+ * MB) into Deno's cache, saying so, before any `--timeout` starts
+ * (`deno task install:flash` does the same ahead of time). Build-script
+ * warnings of its packages are switched off in `scripts/flash/deno.json`,
+ * and its libraries' deprecation warnings are not passed on.
+ *
  * Why the settings passed to the tool: `--no-ble`, or the tool looks for
  * Bluetooth through D-Bus and dies where there is none; `SERIAL_THROTTLE_SEND=1`,
  * or it hangs on uploads of 512 bytes or less. The tool exits 0 even when it
@@ -64,12 +70,61 @@ export interface FlashTarget {
 export class FlashError extends Error {}
 
 /**
+ * Lines the tool's Node libraries print that say nothing about the board
+ * (a deprecation of theirs, and Node's hint on tracing it): kept from the user.
+ */
+const NOISE = [/^\(node:\d+\) \[DEP\d+\] DeprecationWarning/, /^\(Use `node --trace-deprecation/];
+
+/**
  * The Espruino tool's own configuration: its pin and lock live in
  * `scripts/flash/`, not in the project's `deno.json`, because Deno fetches
  * every package in a lock on first use, and serving must not download
  * serialport, usb and Bluetooth packages (about 270 of them).
  */
 export const TOOL_CONFIG = new URL("./flash/deno.json", import.meta.url).pathname;
+
+/** The folder of the tool's configuration and lock, where `deno task install:flash` installs. */
+const TOOL_DIR = new URL("./flash/", import.meta.url).pathname;
+
+/** Runs `deno install --frozen FLAGS` in the tool's folder; its exit code and last line. */
+async function denoInstall(flags: string[]): Promise<{ ok: boolean; last: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["install", "--frozen", "--quiet", ...flags],
+    cwd: TOOL_DIR,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr).trim().split("\n");
+  const last = text.filter((l) => /error/i.test(l)).at(-1) ?? text.at(-1) ?? "";
+  return { ok: out.success, last: last.replace(/^error:\s*/i, "") };
+}
+
+/**
+ * Puts the tool's packages into Deno's cache when they are not there yet
+ * (the first flash on a machine): about 270 npm packages, 63 MB. It says so
+ * first, and it happens before any call of the tool, so its time never
+ * counts against `--timeout`. A no-op, in a fraction of a second, once they
+ * are there.
+ */
+export async function fetchTool(echo: (line: string) => void): Promise<void> {
+  if ((await denoInstall(["--cached-only"])).ok) return;
+  const spec = await espruinoSpecifier();
+  echo(
+    `Fetching the flashing tool once (${spec} and the ~270 npm packages it needs, about 63 MB, ` +
+      "into Deno's cache): it is not there yet; --timeout starts after this.",
+  );
+  const started = performance.now();
+  const fetched = await denoInstall([]);
+  if (!fetched.ok) {
+    throw new FlashError(
+      `could not fetch the flashing tool: ${fetched.last}; ` +
+        "check the network, then run deno task install:flash",
+    );
+  }
+  echo(`Fetched the flashing tool in ${Math.round((performance.now() - started) / 1000)} s.`);
+}
 
 /** The `npm:` specifier of the Espruino tool, as pinned in `TOOL_CONFIG`'s imports. */
 export async function espruinoSpecifier(): Promise<string> {
@@ -191,6 +246,7 @@ export async function runCall(
       while ((nl = rest.indexOf("\n")) >= 0) {
         const line = rest.slice(0, nl).replace(/\r$/, "");
         rest = rest.slice(nl + 1);
+        if (NOISE.some((pattern) => pattern.test(line))) continue;
         lines.push(line);
         echo(line);
         const failure = FAILURES.find(([pattern]) => pattern.test(line));
@@ -335,6 +391,7 @@ export async function main(
       for (const call of await commands(target)) echo(shellLine(call));
       return 0;
     }
+    await fetchTool(echo);
     let bridge: SerialBridge | null = null;
     if (serial) {
       await checkSerialPort(port);

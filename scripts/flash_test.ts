@@ -12,6 +12,7 @@ import {
   versionFrom,
 } from "./flash.ts";
 import { ignorableTests, requireSetup, requireTool } from "../server/testing/tools.ts";
+import { BoardConsole } from "../device/harness_console.ts";
 
 /**
  * Whether the tool's packages are already in Deno's cache (`deno task
@@ -290,3 +291,44 @@ async function exists(path: string): Promise<boolean> {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+Deno.test("first flash on an empty Deno cache, --timeout 20, to the test board's telnet console", async () => {
+  // The tool's first download (about 270 packages) happens before --timeout starts, says so,
+  // and neither the build-script box nor a deprecation warning reaches the person.
+  const board = await BoardConsole.start();
+  const cache = await Deno.makeTempDir();
+  try {
+    await withTempDir(async (dir) => {
+      const { code, text } = await flashTask(
+        [
+          "--port",
+          `tcp://127.0.0.1:${board.port}`,
+          "--server",
+          "127.0.0.1:32001",
+          "--timeout",
+          "20",
+          "--out",
+          `${dir}/fw.js`,
+        ],
+        { DENO_DIR: cache },
+      );
+      if (code !== 0 && /flash: could not fetch the flashing tool/.test(text)) {
+        // No registry to fetch from: what requireSetup decides (a line, or a failure in CI).
+        requireSetup(false, "the npm registry, to fetch the flashing tool into an empty cache");
+        return;
+      }
+      assert.equal(code, 0, text);
+      assert.match(
+        text,
+        /Fetching the flashing tool once \(npm:espruino@0\.1\.67 .*--timeout starts/,
+      );
+      assert.match(text, /Flashed 1\.0\.0\+\w+ to tcp:\/\/127\.0\.0\.1:\d+ \(flash\)\./);
+      assert.doesNotMatch(text, /Ignored build scripts|DeprecationWarning|Warning/);
+      assert.equal(board.boots, 1);
+      assert.ok(board.board.lines.some((l) => /^Ready/.test(l)), board.board.lines.join("\n"));
+    });
+  } finally {
+    await board.close();
+    await Deno.remove(cache, { recursive: true });
+  }
+});
