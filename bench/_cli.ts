@@ -111,6 +111,42 @@ export function thousands(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
 }
 
+/** A count and its noun, singular for one: "1 client", "1,000 clients". */
+export function count(n: number, noun: string): string {
+  return `${thousands(n)} ${noun}${Math.round(n) === 1 ? "" : "s"}`;
+}
+
+/**
+ * What a long run has done and what is left: "1,234/10,000 requests (12%),
+ * 2,468 req/s, about 4 s left". The estimate is the work left at the rate so
+ * far, and never past `limitSeconds` (a --duration cap) when one is given;
+ * before the first reply there is no rate, and no estimate.
+ */
+export function progressText(
+  done: number,
+  total: number,
+  elapsedSeconds: number,
+  limitSeconds = Infinity,
+): string {
+  const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
+  const share = total > 0 ? Math.floor((done / total) * 100) : 0;
+  let text = `${thousands(done)}/${thousands(total)} requests (${share}%)`;
+  if (rate > 0) {
+    const left = Math.min((total - done) / rate, Math.max(0, limitSeconds - elapsedSeconds));
+    text += `, ${thousands(rate)} req/s, about ${duration(left)} left`;
+  }
+  return text;
+}
+
+/** Seconds as "45 s", "3 min 20 s" or "1 h 5 min". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min${s % 60 ? ` ${s % 60} s` : ""}`;
+  const m = Math.round(s / 60);
+  return `${Math.floor(m / 60)} h${m % 60 ? ` ${m % 60} min` : ""}`;
+}
+
 /**
  * A plain-text table: a header, a rule and the rows, columns padded to the
  * widest cell; numbers (and cells that look like numbers) align right.

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
   choiceFlag,
+  count,
+  duration,
   formatTable,
   intFlag,
   listFlag,
   numberFlag,
+  progressText,
   thousands,
   UsageError,
 } from "./_cli.ts";
@@ -39,4 +42,26 @@ Deno.test("formatTable pads columns and right-aligns numbers", () => {
   );
   assert.equal(thousands(31228), "31,228");
   assert.equal(thousands(NaN), "-");
+});
+
+Deno.test("counts: '1 client', '2 clients'; progress: done, share, rate, what is left", () => {
+  assert.equal(count(1, "client"), "1 client");
+  assert.equal(count(1000, "client"), "1,000 clients");
+  assert.equal(count(0, "request"), "0 requests");
+  assert.equal(progressText(0, 10000, 0), "0/10,000 requests (0%)");
+  // 2,500 done in 5 s: 500/s, so 7,500 left is 15 s.
+  assert.equal(
+    progressText(2500, 10000, 5),
+    "2,500/10,000 requests (25%), 500 req/s, about 15 s left",
+  );
+  // A --duration of 8 s ends the step first.
+  assert.equal(
+    progressText(2500, 10000, 5, 8),
+    "2,500/10,000 requests (25%), 500 req/s, about 3 s left",
+  );
+  assert.equal(
+    progressText(100, 100000, 1),
+    "100/100,000 requests (0%), 100 req/s, about 16 min 39 s left",
+  );
+  assert.equal(duration(3 * 3600 + 60 * 5), "3 h 5 min");
 });

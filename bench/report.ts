@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { fixed, thousands } from "./_cli.ts";
+import { count, fixed, thousands } from "./_cli.ts";
 import type { InferenceReport } from "./inference.ts";
 import type { StepSummary } from "./results.ts";
 
@@ -227,19 +227,36 @@ export function barChart(
       }" height="${(f.y(0) - f.y(n)).toFixed(1)}" fill="${COLORS[0]}"/>`,
     );
   });
-  markers.forEach((m, i) => {
-    if (!isFinite(m.at)) return;
-    const x = f.x(Math.min(xMax, Math.max(xMin, m.at)));
-    const color = COLORS[1 + (i % (COLORS.length - 1))];
-    // Labels near the right edge go to the left of their line.
-    const right = x > f.width - MARGIN.right - 90;
+  // Each marker's label on its own row, on whichever side of its line crosses no other
+  // marker's line and stays inside the plot, over a white box so bars do not cut it.
+  const shown = markers.filter((m) => isFinite(m.at)).map((m, i) => ({
+    ...m,
+    x: f.x(Math.min(xMax, Math.max(xMin, m.at))),
+    color: COLORS[1 + (i % (COLORS.length - 1))],
+  }));
+  const left = MARGIN.left, right = f.width - MARGIN.right;
+  shown.forEach((m, i) => {
+    const width = 6.6 * m.name.length + 4;
+    const fits = (from: number) =>
+      from >= left && from + width <= right &&
+      shown.every((o) => o === m || o.x < from - 2 || o.x > from + width + 2);
+    const after = m.x + 4, before = m.x - 4 - width;
+    const from = fits(after)
+      ? after
+      : fits(before)
+      ? before
+      : m.x + 4 + width <= right
+      ? after
+      : before;
+    const y = MARGIN.top + 14 + i * 18;
     f.parts.push(
-      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${MARGIN.top}" ` +
-        `y2="${MARGIN.top + f.plotH}" stroke="${color}" stroke-width="1.5" ` +
-        `stroke-dasharray="4 3"/>`,
-      `<text x="${(right ? x - 4 : x + 4).toFixed(1)}" y="${MARGIN.top + 12 + i * 14}" ` +
-        `class="legend" fill="${color}"${right ? ' text-anchor="end"' : ""}>` +
-        `${escapeHtml(m.name)}</text>`,
+      `<line x1="${m.x.toFixed(1)}" x2="${m.x.toFixed(1)}" y1="${MARGIN.top}" ` +
+        `y2="${MARGIN.top + f.plotH}" stroke="${m.color}" stroke-width="1.5" ` +
+        `stroke-dasharray="4 3" data-marker="${escapeHtml(m.name)}"/>`,
+      `<rect x="${from.toFixed(1)}" y="${y - 12}" width="${width.toFixed(1)}" height="16" ` +
+        `fill="#fff" fill-opacity="0.9"/>`,
+      `<text x="${(from + 2).toFixed(1)}" y="${y}" class="legend" fill="${m.color}" ` +
+        `data-marker-label="${escapeHtml(m.name)}">${escapeHtml(m.name)}</text>`,
     );
   });
   f.parts.push("</svg>");
@@ -430,11 +447,11 @@ function stepTables(steps: StepSummary[]): string[] {
   out.push("<h2>Latency distribution and replies over time, per step</h2>");
   for (const s of steps) {
     out.push(
-      `<h3>${thousands(s.clients)} clients — ${thousands(s.ok)} replies in ` +
+      `<h3>${count(s.clients, "client")} — ${thousands(s.ok)} replies in ` +
         `${thousands(s.elapsedMs)} ms</h3>`,
       '<div class="charts">',
       barChart(
-        { title: `Latency, ${thousands(s.clients)} clients`, xLabel: "ms", yLabel: "requests" },
+        { title: `Latency, ${count(s.clients, "client")}`, xLabel: "ms", yLabel: "requests" },
         s.histogram.edges,
         s.histogram.counts,
         [
@@ -444,7 +461,7 @@ function stepTables(steps: StepSummary[]): string[] {
       ),
       barChart(
         {
-          title: `Replies over time, ${thousands(s.clients)} clients`,
+          title: `Replies over time, ${count(s.clients, "client")}`,
           xLabel: "ms since start",
           yLabel: `replies per ${fixed(s.timeline.binMs, s.timeline.binMs < 10 ? 2 : 0)} ms`,
         },

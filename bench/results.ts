@@ -18,7 +18,7 @@
  * @module
  */
 import { type ThreadGroups } from "./cpu.ts";
-import { fixed, thousands } from "./_cli.ts";
+import { count, fixed, thousands } from "./_cli.ts";
 import { type DigitKind, NO_REPLY, type Protocol } from "./load.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
@@ -208,7 +208,7 @@ export function formatStep(step: StepSummary): string[] {
     ? "http (OIP JSON infer, keep-alive)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
   lines.push(
-    `${thousands(step.clients)} clients × ${thousands(step.requests)} request(s), ${mode}, ` +
+    `${count(step.clients, "client")} × ${count(step.requests, "request")}, ${mode}, ` +
       `${step.garbage ? "garbage floats" : `${step.digits} digits`}: ${thousands(step.ok)} ok, ` +
       `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s` +
       (Number.isFinite(step.steadyReqPerSec)

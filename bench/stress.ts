@@ -27,6 +27,7 @@
  */
 import {
   choiceFlag,
+  count,
   fixed,
   formatTable,
   intFlag,
@@ -36,6 +37,7 @@ import {
   parseFlags,
   parseOrExit,
   Progress,
+  progressText,
   thousands,
   UsageError,
 } from "./_cli.ts";
@@ -371,8 +373,8 @@ export async function runStress(
       const result = await pool.run({ ...base, clients, requests: options.requests }, (done) => {
         const seconds = (performance.now() - started) / 1000;
         progress.update(
-          `${label}${base.protocol}, ${thousands(clients)} clients: ${thousands(done)}/` +
-            `${thousands(total)} requests, ${thousands(done / seconds)} req/s`,
+          `${label}${base.protocol}, ${count(clients, "client")}: ` +
+            progressText(done, total, seconds, base.durationMs / 1000),
         );
       });
       const serverCpu = server && before.length
@@ -388,7 +390,7 @@ export async function runStress(
         garbage: options.garbage,
       }, serverCpu);
       report.steps.push(step);
-      if (counts.length > 1) print(`== ${thousands(clients)} clients`);
+      if (counts.length > 1) print(`== ${count(clients, "client")}`);
       for (const line of formatStep(step)) print(line);
       if (inference) {
         for (const line of compareLines(step, inference, options)) print(line);
