@@ -111,6 +111,28 @@ export function thousands(n: number): string {
   return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
 }
 
+/**
+ * A flag naming a file (or with `folder`, a folder) that must be there:
+ * `undefined` when absent, a `UsageError` naming the flag when it is not.
+ */
+export function pathFlag(
+  name: string,
+  text: string | undefined,
+  kind: "file" | "folder" = "file",
+): string | undefined {
+  if (text === undefined) return undefined;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(text);
+  } catch {
+    throw new UsageError(`--${name} ${text}: no such ${kind}`);
+  }
+  if (kind === "file" ? !info.isFile : !info.isDirectory) {
+    throw new UsageError(`--${name} ${text}: not a ${kind}`);
+  }
+  return text;
+}
+
 /** A count and its noun, singular for one: "1 client", "1,000 clients". */
 export function count(n: number, noun: string): string {
   return `${thousands(n)} ${noun}${Math.round(n) === 1 ? "" : "s"}`;

@@ -28,6 +28,7 @@
  * @module
  */
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
+import { pathFlag } from "./_cli.ts";
 import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
@@ -74,6 +75,11 @@ const { values: flags, positionals } = parsed;
 if (flags.help) {
   console.log(USAGE);
   Deno.exit(0);
+}
+try {
+  pathFlag("tree", `${flags.tree}/server/main.ts`);
+} catch {
+  exitWithUsage(TASK, `--tree ${flags.tree}: not a copy of the project (no server/main.ts in it)`);
 }
 const runs = Number(flags.runs);
 const drippers = Number(flags.drippers);

@@ -20,6 +20,7 @@
  * ```
  * @module
  */
+import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
 import { Command } from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { InferenceClient, legacyInfer } from "../client/client.ts";
@@ -101,6 +102,11 @@ export function parseFuzzArgs(args: string[]): FuzzOptions {
       throw new UsageError(`--server must be a loopback address (127.x.x.x, ::1, localhost)`);
     }
     server = { hostname, port: intFlag("server", match[3], 0, { min: 1, max: 65535 }) };
+  }
+  if (values.token !== undefined && values.token.length !== TOKEN_LENGTH) {
+    throw new UsageError(
+      `--token must be ${TOKEN_LENGTH} characters (deno task token prints one), got ${values.token.length}`,
+    );
   }
   return {
     server,

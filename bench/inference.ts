@@ -28,7 +28,8 @@
  * @module
  */
 import { InferenceEngine } from "../server/engine/engine.ts";
-import { DEFAULT_MODEL, loadModelFile } from "../server/models/model.ts";
+import { DEFAULT_MODEL, loadModelFile, ModelError } from "../server/models/model.ts";
+import { exitWithUsage } from "../cli/args.ts";
 import {
   choiceFlag,
   fixed,
@@ -38,6 +39,7 @@ import {
   numberFlag,
   parseFlags,
   parseOrExit,
+  pathFlag,
   Progress,
   thousands,
 } from "./_cli.ts";
@@ -396,7 +398,7 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
     choiceFlag("via", v.trim(), VIAS, "engine")
   );
   return {
-    model: values.model,
+    model: pathFlag("model", values.model),
     via: [...new Set(via)],
     threads: listFlag("threads", values.threads, [1, 2], { min: 1, max: 16 }),
     instances: listFlag("instances", values.instances, [1], { min: 1, max: 64 }),
@@ -413,7 +415,15 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
 async function main(): Promise<void> {
   const options = parseOrExit("bench:inference", parseInferenceArgs, Deno.args, USAGE);
   const progress = new Progress(!options.quiet);
-  const report = await measureInference({ ...options, onProgress: (t) => progress.update(t) });
+  let report;
+  try {
+    report = await measureInference({ ...options, onProgress: (t) => progress.update(t) });
+  } catch (e) {
+    // A model file that is there but is not a model: the --model flag's mistake.
+    if (!(e instanceof ModelError)) throw e;
+    progress.done();
+    exitWithUsage("bench:inference", `--model: ${e.message}`);
+  }
   progress.done();
   console.log(
     `${report.runtime}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`,

@@ -14,7 +14,7 @@
  */
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
-import { intFlag, parseFlags, parseOrExit, UsageError } from "./_cli.ts";
+import { intFlag, parseFlags, parseOrExit, pathFlag, UsageError } from "./_cli.ts";
 import { spawnServer } from "./server_process.ts";
 
 const USAGE = `Usage: deno task bench:soak [options]
@@ -59,7 +59,7 @@ function parse(args: string[]): SoakOptions {
     warmup: intFlag("warmup", values.warmup, 10_000, { min: 0 }),
     protocol,
     instances: intFlag("instances", values.instances, 1, { min: 1 }),
-    serverMain: values["server-main"],
+    serverMain: pathFlag("server-main", values["server-main"]),
     help: values.help,
   };
 }

@@ -18,7 +18,16 @@
  * ```
  * @module
  */
-import { intFlag, numberFlag, parseFlags, parseOrExit, Progress } from "./_cli.ts";
+import {
+  choiceFlag,
+  intFlag,
+  numberFlag,
+  parseFlags,
+  parseOrExit,
+  pathFlag,
+  Progress,
+} from "./_cli.ts";
+import { ENGINE_KINDS } from "../server/engine/kinds.ts";
 import { loadDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";
 import { spawnServer } from "./server_process.ts";
@@ -77,11 +86,13 @@ export function parseStartHangArgs(args: string[]): StartHangOptions {
     instances: values.instances === undefined
       ? null
       : intFlag("instances", values.instances, 1, { min: 1, max: 64 }),
-    engine: values.engine ?? null,
+    engine: values.engine === undefined
+      ? null
+      : choiceFlag("engine", values.engine, ENGINE_KINDS, "wasm"),
     clients: intFlag("clients", values.clients, 100, { min: 1, max: 2_000 }),
     requests: intFlag("requests", values.requests, 20, { min: 1, max: 1_000 }),
     timeout: numberFlag("timeout", values.timeout, 5, { min: 0.1, max: 120 }),
-    serverMain: values["server-main"] ?? null,
+    serverMain: pathFlag("server-main", values["server-main"]) ?? null,
     help: values.help ?? false,
   };
 }

@@ -36,6 +36,7 @@ import {
   numberFlag,
   parseFlags,
   parseOrExit,
+  pathFlag,
   Progress,
   progressText,
   thousands,
@@ -231,7 +232,7 @@ export function parseStressArgs(args: string[]): StressOptions {
     serverMaxBatch: values["server-max-batch"] === undefined
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
-    serverMain: values["server-main"] ?? null,
+    serverMain: pathFlag("server-main", values["server-main"]) ?? null,
     compareInference: values["compare-inference"] ?? false,
     inferenceRuns: intFlag("inference-runs", values["inference-runs"], 1000, {
       min: 1,
