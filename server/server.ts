@@ -34,6 +34,7 @@ import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
+import { MqttTransport } from "./mqtt/transport.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -52,6 +53,8 @@ export class InferenceServer {
   readonly monitor: Monitor;
   /** The HTTP port, when on. */
   http: HttpListener | null = null;
+  /** The MQTT transport, when `--mqtt` is set. */
+  mqtt: MqttTransport | null = null;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   readonly log: Logger;
@@ -191,6 +194,7 @@ export class InferenceServer {
       `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
       `checksum=${this.model.checksum}` +
       (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
+      (this.mqtt ? ` mqtt=${this.mqtt.url}` : "") +
       (this.#auth ? ` ${this.#auth.describe().summary}` : "");
   }
 
@@ -203,6 +207,7 @@ export class InferenceServer {
         this.#listener.shutdown(),
         this.#tlsListener?.shutdown(),
         this.http?.shutdown(),
+        this.mqtt?.shutdown(),
       ]);
       this.monitor.close();
       await this.serving.close();
@@ -233,6 +238,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       ) ?? 0,
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
+    mqtt: () => server?.mqtt?.state() ?? null,
   };
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({ log, metrics, sources });
@@ -270,6 +276,18 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         }),
         { hostname, port: httpPort, tls: options.httpTls },
       );
+    }
+    if (options.mqtt) {
+      const mqtt = MqttTransport.start({
+        ...options.mqtt,
+        handler: server.handler,
+        log,
+        maxFrame: options.maxFrame,
+        maxQueued: options.maxQueued,
+        minQueueShare: options.minQueueShare,
+      });
+      if (mqtt instanceof Error) throw mqtt;
+      server.mqtt = mqtt;
     }
     return server;
   } catch (e) {

@@ -87,7 +87,15 @@ export class RequestHandler {
         return this.#refused(verdict, origin, request, started, bytesIn);
       }
       device = verdict.device;
+      if (device !== null && origin.device !== undefined && device !== origin.device) {
+        const error = new WireError(
+          Status.UNAUTHORIZED,
+          `the token is device ${JSON.stringify(device)}'s, not ${JSON.stringify(origin.device)}'s`,
+        );
+        return this.#refused(error, origin, request, started, bytesIn);
+      }
     }
+    device ??= origin.device ?? null;
     if (request.command === Command.GET_STATS) {
       const reply = {
         command: Command.GET_STATS,
@@ -280,7 +288,7 @@ export class RequestHandler {
     model: string,
     started: number,
     bytesIn: number,
-    device: string | null = null,
+    device: string | null = origin.device ?? null,
   ): Outcome {
     const result = results?.[0] ?? null;
     // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.

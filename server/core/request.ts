@@ -19,7 +19,7 @@ import type { Inference, InferenceQueue } from "../engine/queue.ts";
 import type { Logger } from "../log.ts";
 
 /** The transports a request can come by. */
-export type Protocol = "legacy" | "framed" | "http";
+export type Protocol = "legacy" | "framed" | "http" | "mqtt";
 
 /**
  * A request as a transport hands it over: the codec's decoded request, and
@@ -73,7 +73,7 @@ export interface RequestEvent {
   modelVersion: number | null;
   /** From the request's arrival at the handler to its reply being ready, in ms. */
   totalMs: number;
-  /** The device the token named (tokens on), else null. */
+  /** The device the token named (tokens on), else the one the transport named (MQTT's topic), else null. */
   device: string | null;
   /** Bytes of the request and of its reply as on the wire. */
   bytesIn: number;
@@ -99,6 +99,11 @@ export interface RequestOrigin {
   release?: () => void;
   /** Who the authorizer sees: one object per connection, so a proved token is remembered. */
   identity?: Peer;
+  /**
+   * The device the transport names (MQTT's topic): with tokens on, a token of
+   * another device is refused; with tokens off, the request's device.
+   */
+  device?: string;
   /** Whose digits these are (a connection, an HTTP request): the queue serves owners in turn. */
   owner?: unknown;
   /**

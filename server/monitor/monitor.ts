@@ -61,6 +61,8 @@ export interface Snapshot {
   ready: boolean;
   queueDepth: number;
   connections: Record<string, number>;
+  /** The MQTT broker's state, or null when `--mqtt` is off. */
+  mqtt: MqttSnapshot | null;
   traffic: TrafficSummary;
   /** Failed requests by code since start. */
   errorsTotal: Record<string, number>;
@@ -76,6 +78,18 @@ export interface MonitorSources {
   queueDepth?: () => number;
   connections?: () => Record<string, number>;
   ready?: () => boolean;
+  mqtt?: () => MqttSnapshot | null;
+}
+
+/** The MQTT broker as the dashboard shows it. */
+export interface MqttSnapshot {
+  url: string;
+  group: string;
+  connected: boolean;
+  /** When the state last changed (ms since the epoch). */
+  since: number;
+  outages: number;
+  inFlight: number;
 }
 
 export interface MonitorOptions {
@@ -182,6 +196,7 @@ export class Monitor {
       ready: this.#sources.ready?.() ?? true,
       queueDepth: this.#sources.queueDepth?.() ?? 0,
       connections: this.#sources.connections?.() ?? {},
+      mqtt: this.#sources.mqtt?.() ?? null,
       traffic: this.window.summary(),
       errorsTotal: { ...this.#errorsTotal },
       requestsTotal: this.#requestsTotal,
