@@ -22,6 +22,7 @@
  * @module
  */
 import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { WireError } from "../../shared/errors.ts";
 import { loadMqtt, type MqttClient } from "../mqtt/library.ts";
 
 /** What a request may add to a digit. */
@@ -126,7 +127,7 @@ export class MqttDevice {
 
   #onReply(payload: Uint8Array): void {
     const reply = decodeReply(payload);
-    if (reply instanceof Error) return;
+    if (reply instanceof WireError) return;
     const pending = this.#settle(reply.requestId);
     if (pending) pending.resolve(reply);
     else this.duplicates++;
