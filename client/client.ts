@@ -1,7 +1,7 @@
 /**
  * A Deno client for the inference server, for tests, benchmarks and programs
  * that are not boards: `InferenceClient` keeps one framed connection open and
- * pipelines requests over it; `legacyInfer` speaks the earlier design's
+ * pipelines requests over it; `legacyInfer` speaks the legacy protocol's
  * one-shot protocol.
  *
  * @example
@@ -153,7 +153,7 @@ export class InferenceClient {
 }
 
 /**
- * One request the earlier design's way: connect, send a bare buffer, read
+ * One request the legacy way: connect, send a bare buffer, read
  * until the server closes. Returns every byte the server sent.
  */
 export async function legacyExchange(address: Address, request: Uint8Array): Promise<Uint8Array> {
