@@ -1,6 +1,9 @@
 /**
- * The inference server: a board listener (TCP) whose connections feed one
- * `InferenceQueue` in front of K engine instances of one model.
+ * The inference server, put together: the board port (TCP, and TLS when
+ * asked) and the HTTP port, both calling the one request handler
+ * (`core/handler.ts`); the models served from the repository, each with its
+ * queue in front of K engine instances; the monitor, metrics and capture that
+ * observe every request.
  *
  * @example
  * ```ts
