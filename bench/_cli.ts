@@ -1,7 +1,7 @@
 /**
- * Helpers the three bench commands share: flag values checked into numbers
- * and lists, a usage error that carries its exit code, plain-text tables and
- * a progress line on stderr. Private to `bench/`.
+ * Helpers the bench commands share: flag values checked into numbers and
+ * lists, the project's one way of answering a mistake (`cli/args.ts`),
+ * plain-text tables and a progress line on stderr. Private to `bench/`.
  *
  * @example
  * ```ts
@@ -14,10 +14,9 @@
  * @module
  */
 
-/** A bad command line: the message is for the user, the command exits 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+import { exitOnUsageError as exitOnMistake, UsageError } from "../cli/args.ts";
+
+export { parseFlags, UsageError } from "../cli/args.ts";
 
 /** Limits of a numeric flag. */
 export interface Bounds {
@@ -161,12 +160,13 @@ export class Progress {
   }
 }
 
-/** Prints a usage error and exits 2, or rethrows anything else. */
 /**
- * Parses a command's flags with `parse`: exits 2 with the usage on a
- * `UsageError`, and exits 0 after printing the usage for `--help`.
+ * Parses a command's flags with `parse`: on a `UsageError` prints one line
+ * and exits 2 (`cli/args.ts`), and exits 0 after printing the usage for
+ * `--help`.
  */
 export function parseOrExit<T extends { help?: boolean }>(
+  task: string,
   parse: (args: string[]) => T,
   args: string[],
   usage: string,
@@ -175,7 +175,7 @@ export function parseOrExit<T extends { help?: boolean }>(
   try {
     options = parse(args);
   } catch (e) {
-    exitOnUsageError(e, usage);
+    exitOnMistake(task, e);
   }
   if (options.help) {
     console.log(usage);
@@ -184,10 +184,7 @@ export function parseOrExit<T extends { help?: boolean }>(
   return options;
 }
 
-export function exitOnUsageError(e: unknown, usage: string): never {
-  if (e instanceof UsageError) {
-    console.error(`error: ${e.message}\n\n${usage}`);
-    Deno.exit(2);
-  }
-  throw e;
+/** One line on stderr and exit 2 for a `UsageError` of `task`; rethrows anything else. */
+export function exitOnUsageError(task: string, e: unknown): never {
+  exitOnMistake(task, e);
 }

@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/_test_utils.ts";
@@ -47,16 +47,24 @@ Options:
                  server's defaults, instances one per core as deno task serve)
   -h, --help     show this help`;
 
-const { values: flags, positionals } = parseArgs({
-  options: {
-    runs: { type: "string", default: "1" },
-    tree: { type: "string", default: new URL("..", import.meta.url).pathname },
-    drippers: { type: "string", default: "10000" },
-    set: { type: "string", multiple: true, default: [] },
-    help: { type: "boolean", short: "h" },
-  },
-  allowPositionals: true,
-});
+const TASK = "bench:limits";
+let parsed;
+try {
+  parsed = parseFlags({
+    args: Deno.args,
+    options: {
+      runs: { type: "string", default: "1" },
+      tree: { type: "string", default: new URL("..", import.meta.url).pathname },
+      drippers: { type: "string", default: "10000" },
+      set: { type: "string", multiple: true, default: [] },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
+} catch (e) {
+  exitOnUsageError(TASK, e);
+}
+const { values: flags, positionals } = parsed;
 if (flags.help) {
   console.log(USAGE);
   Deno.exit(0);
@@ -64,8 +72,7 @@ if (flags.help) {
 const runs = Number(flags.runs);
 const drippers = Number(flags.drippers);
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippers < 1) {
-  console.error("error: --runs and --drippers must be integers ≥ 1");
-  Deno.exit(2);
+  exitWithUsage(TASK, "--runs and --drippers must be integers ≥ 1");
 }
 
 // The server as `deno task serve` runs it: one engine instance per core.
@@ -73,8 +80,7 @@ const serverOptions: Record<string, number> = { instances: autoInstances() };
 for (const kv of flags.set) {
   const [key, value] = kv.split("=");
   if (!key || value === undefined || !Number.isFinite(Number(value))) {
-    console.error(`error: --set takes KEY=NUMBER, not "${kv}"`);
-    Deno.exit(2);
+    exitWithUsage(TASK, `--set takes KEY=NUMBER, not "${kv}"`);
   }
   serverOptions[key] = Number(value);
 }
@@ -264,8 +270,7 @@ const scenarios: Record<string, () => Promise<Result>> = { pipelined, timeouts, 
 for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
   const scenario = scenarios[name];
   if (!scenario) {
-    console.error(`error: no scenario "${name}"\n\n${USAGE}`);
-    Deno.exit(2);
+    exitWithUsage(TASK, `no scenario "${name}"; there are ${Object.keys(scenarios).join(", ")}`);
   }
   const results: Result[] = [];
   for (let i = 0; i < runs; i++) results.push(await scenario());

@@ -30,7 +30,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import * as flatbuffers from "flatbuffers";
 import {
   Command,
@@ -46,7 +45,7 @@ import { Command as GenCommand } from "../shared/generated/mnist-prot/command.ts
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
 import { InferenceInput } from "../shared/generated/mnist-prot/inference-input.ts";
 import { InferenceOutput } from "../shared/generated/mnist-prot/inference-output.ts";
-import { fixed, formatTable, intFlag, numberFlag, parseOrExit, UsageError } from "./_cli.ts";
+import { fixed, formatTable, intFlag, numberFlag, parseFlags, parseOrExit } from "./_cli.ts";
 import { syntheticDigits } from "./digits.ts";
 import { median } from "./stats.ts";
 
@@ -393,20 +392,15 @@ export function parseCodecArgs(args: string[]): {
   json?: string;
   help: boolean;
 } {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        samples: { type: "string" },
-        "min-ms": { type: "string" },
-        json: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    args,
+    options: {
+      samples: { type: "string" },
+      "min-ms": { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   return {
     samples: intFlag("samples", values.samples, 15, { min: 1, max: 1001 }),
     minMs: numberFlag("min-ms", values["min-ms"], 10, { min: 0.1, max: 10_000 }),
@@ -416,7 +410,7 @@ export function parseCodecArgs(args: string[]): {
 }
 
 function main(): void {
-  const options = parseOrExit(parseCodecArgs, Deno.args, USAGE);
+  const options = parseOrExit("bench:codec", parseCodecArgs, Deno.args, USAGE);
   const rows = measureCodecs({
     ...options,
     onProgress: (kind) => console.error(`timing ${kind} ...`),

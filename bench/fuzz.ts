@@ -20,7 +20,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { Command } from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { InferenceClient, legacyInfer } from "../client/client.ts";
@@ -30,6 +29,7 @@ import {
   intFlag,
   isLoopback,
   numberFlag,
+  parseFlags,
   parseOrExit,
   Progress,
   thousands,
@@ -78,25 +78,20 @@ Options:
 
 /** Parses and checks the command line; throws `UsageError`. */
 export function parseFuzzArgs(args: string[]): FuzzOptions {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        server: { type: "string" },
-        frames: { type: "string" },
-        duration: { type: "string" },
-        connections: { type: "string" },
-        seed: { type: "string" },
-        timeout: { type: "string" },
-        token: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    args,
+    options: {
+      server: { type: "string" },
+      frames: { type: "string" },
+      duration: { type: "string" },
+      connections: { type: "string" },
+      seed: { type: "string" },
+      timeout: { type: "string" },
+      token: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   let server: FuzzOptions["server"] = null;
   if (values.server !== undefined) {
     const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(values.server);
@@ -461,7 +456,7 @@ export function formatFuzzResult(r: FuzzResult): string {
 }
 
 if (import.meta.main) {
-  const options = parseOrExit(parseFuzzArgs, Deno.args, USAGE);
+  const options = parseOrExit("fuzz", parseFuzzArgs, Deno.args, USAGE);
   const result = await runFuzz(options, new Progress(!options.quiet));
   console.log(formatFuzzResult(result));
   Deno.exit(fuzzFailed(result) ? 1 : 0);

@@ -27,7 +27,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { InferenceEngine } from "../server/engine/engine.ts";
 import { DEFAULT_MODEL, loadModelFile } from "../server/models/model.ts";
 import {
@@ -37,10 +36,10 @@ import {
   intFlag,
   listFlag,
   numberFlag,
+  parseFlags,
   parseOrExit,
   Progress,
   thousands,
-  UsageError,
 } from "./_cli.ts";
 import { loadDigits } from "./digits.ts";
 import { summarize } from "./stats.ts";
@@ -377,27 +376,22 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
   quiet: boolean;
   help: boolean;
 } {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        model: { type: "string" },
-        via: { type: "string" },
-        threads: { type: "string" },
-        instances: { type: "string" },
-        batches: { type: "string" },
-        runs: { type: "string" },
-        "max-seconds": { type: "string" },
-        warmup: { type: "string" },
-        json: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    args,
+    options: {
+      model: { type: "string" },
+      via: { type: "string" },
+      threads: { type: "string" },
+      instances: { type: "string" },
+      batches: { type: "string" },
+      runs: { type: "string" },
+      "max-seconds": { type: "string" },
+      warmup: { type: "string" },
+      json: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const via = (values.via ?? "engine,direct").split(",").map((v) =>
     choiceFlag("via", v.trim(), VIAS, "engine")
   );
@@ -417,7 +411,7 @@ export function parseInferenceArgs(args: string[]): InferenceOptions & {
 }
 
 async function main(): Promise<void> {
-  const options = parseOrExit(parseInferenceArgs, Deno.args, USAGE);
+  const options = parseOrExit("bench:inference", parseInferenceArgs, Deno.args, USAGE);
   const progress = new Progress(!options.quiet);
   const report = await measureInference({ ...options, onProgress: (t) => progress.update(t) });
   progress.done();

@@ -13,10 +13,9 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
-import { formatTable, intFlag, numberFlag, parseOrExit } from "./_cli.ts";
+import { formatTable, intFlag, numberFlag, parseFlags, parseOrExit } from "./_cli.ts";
 import { spawnServer } from "./server_process.ts";
 import { percentile, sorted } from "./stats.ts";
 
@@ -45,7 +44,7 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     options: {
       swaps: { type: "string" },
@@ -93,7 +92,7 @@ interface Sample {
   version: number;
 }
 
-const options = parseOrExit(parse, Deno.args, USAGE);
+const options = parseOrExit("bench:reload", parse, Deno.args, USAGE);
 const root = await Deno.makeTempDir({ prefix: "mnist-reload-" });
 await Deno.mkdir(`${root}/mnist`);
 await addVersion(root, 1);

@@ -12,10 +12,9 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
-import { intFlag, parseOrExit, UsageError } from "./_cli.ts";
+import { intFlag, parseFlags, parseOrExit, UsageError } from "./_cli.ts";
 import { spawnServer } from "./server_process.ts";
 
 const USAGE = `Usage: deno task bench:soak [options]
@@ -40,7 +39,7 @@ interface SoakOptions {
 }
 
 function parse(args: string[]): SoakOptions {
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args,
     options: {
       requests: { type: "string" },
@@ -71,7 +70,7 @@ async function rss(pid: number): Promise<number> {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
 }
 
-const options = parseOrExit(parse, Deno.args, USAGE);
+const options = parseOrExit("bench:soak", parse, Deno.args, USAGE);
 const server = await spawnServer(
   options.serverMain
     ? { main: options.serverMain }

@@ -18,8 +18,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
-import { intFlag, numberFlag, parseOrExit, Progress, UsageError } from "./_cli.ts";
+import { intFlag, numberFlag, parseFlags, parseOrExit, Progress } from "./_cli.ts";
 import { loadDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";
 import { spawnServer } from "./server_process.ts";
@@ -58,25 +57,20 @@ Options:
   -h, --help             show this help`;
 
 export function parseStartHangArgs(args: string[]): StartHangOptions {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        starts: { type: "string" },
-        threads: { type: "string" },
-        instances: { type: "string" },
-        engine: { type: "string" },
-        clients: { type: "string" },
-        requests: { type: "string" },
-        timeout: { type: "string" },
-        "server-main": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    args,
+    options: {
+      starts: { type: "string" },
+      threads: { type: "string" },
+      instances: { type: "string" },
+      engine: { type: "string" },
+      clients: { type: "string" },
+      requests: { type: "string" },
+      timeout: { type: "string" },
+      "server-main": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   return {
     starts: intFlag("starts", values.starts, 100, { min: 1, max: 10_000 }),
     threads: intFlag("threads", values.threads, 2, { min: 1, max: 64 }),
@@ -197,7 +191,7 @@ export async function runStartHang(
 }
 
 if (import.meta.main) {
-  const options = parseOrExit(parseStartHangArgs, Deno.args, USAGE);
+  const options = parseOrExit("bench:start-hang", parseStartHangArgs, Deno.args, USAGE);
   const progress = new Progress();
   const report = await runStartHang(options, (i, outcome, detail) => {
     if (outcome !== "ok") {

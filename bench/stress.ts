@@ -25,7 +25,6 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   choiceFlag,
   fixed,
@@ -34,6 +33,7 @@ import {
   isLoopback,
   listFlag,
   numberFlag,
+  parseFlags,
   parseOrExit,
   Progress,
   thousands,
@@ -158,42 +158,37 @@ load workers and the server) only with --allow-all; without it the CPU figures a
 
 /** Parses and checks the command line; throws `UsageError`. */
 export function parseStressArgs(args: string[]): StressOptions {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        host: { type: "string" },
-        port: { type: "string" },
-        clients: { type: "string" },
-        requests: { type: "string" },
-        protocol: { type: "string" },
-        "http-port": { type: "string" },
-        digits: { type: "string" },
-        "keep-alive": { type: "boolean" },
-        garbage: { type: "boolean" },
-        "digit-source": { type: "string" },
-        duration: { type: "string" },
-        timeout: { type: "string" },
-        sweep: { type: "string" },
-        workers: { type: "string" },
-        warmup: { type: "string" },
-        "server-threads": { type: "string" },
-        "server-instances": { type: "string" },
-        "server-engine": { type: "string" },
-        "server-max-batch": { type: "string" },
-        "server-main": { type: "string" },
-        "compare-inference": { type: "boolean" },
-        "inference-runs": { type: "string" },
-        json: { type: "string" },
-        report: { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parseFlags({
+    args,
+    options: {
+      host: { type: "string" },
+      port: { type: "string" },
+      clients: { type: "string" },
+      requests: { type: "string" },
+      protocol: { type: "string" },
+      "http-port": { type: "string" },
+      digits: { type: "string" },
+      "keep-alive": { type: "boolean" },
+      garbage: { type: "boolean" },
+      "digit-source": { type: "string" },
+      duration: { type: "string" },
+      timeout: { type: "string" },
+      sweep: { type: "string" },
+      workers: { type: "string" },
+      warmup: { type: "string" },
+      "server-threads": { type: "string" },
+      "server-instances": { type: "string" },
+      "server-engine": { type: "string" },
+      "server-max-batch": { type: "string" },
+      "server-main": { type: "string" },
+      "compare-inference": { type: "boolean" },
+      "inference-runs": { type: "string" },
+      json: { type: "string" },
+      report: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
   const protocols = (values.protocol ?? "legacy").split(",").map((p) =>
     choiceFlag("protocol", p.trim(), PROTOCOLS, "legacy")
   );
@@ -528,7 +523,7 @@ export function compareLines(
 }
 
 async function main(): Promise<void> {
-  const options = parseOrExit(parseStressArgs, Deno.args, USAGE);
+  const options = parseOrExit("bench:stress", parseStressArgs, Deno.args, USAGE);
   const report = await runStress(options);
   if (options.json) {
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");

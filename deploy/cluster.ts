@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, parseFlags, UsageError } from "../cli/args.ts";
 import { type ServerProcess, spawnServer } from "../bench/server_process.ts";
 import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
 
@@ -212,7 +212,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 export function parseClusterArgs(args: string[]): ClusterOptions & { help: boolean } {
   const split = args.indexOf("--");
   const own = split < 0 ? args : args.slice(0, split);
-  const { values } = parseArgs({
+  const { values } = parseFlags({
     args: own,
     options: {
       replicas: { type: "string" },
@@ -234,7 +234,7 @@ export function parseClusterArgs(args: string[]): ClusterOptions & { help: boole
     if (text === undefined) return fallback;
     const n = Number(text);
     if (!Number.isInteger(n) || n < min || n > max) {
-      throw new Error(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${text}"`);
     }
     return n;
   };
@@ -255,8 +255,7 @@ if (import.meta.main) {
   try {
     options = parseClusterArgs(Deno.args);
   } catch (e) {
-    console.error(`error: ${(e as Error).message}\n\n${USAGE}`);
-    Deno.exit(2);
+    exitOnUsageError("cluster", e);
   }
   if (options.help) {
     console.log(USAGE);

@@ -36,6 +36,7 @@
  * ```
  * @module
  */
+import { usageLine } from "../cli/args.ts";
 import * as esbuild from "esbuild";
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
@@ -312,11 +313,10 @@ export async function main(args: string[]): Promise<number> {
     console.log(describe(firmware, out));
     return 0;
   } catch (e) {
-    if (e instanceof SettingsError || e instanceof BuildError) {
-      console.error(`build: ${e.message}`);
-      return e instanceof SettingsError ? 2 : 1;
-    }
-    throw e;
+    if (e instanceof SettingsError) console.error(usageLine("build", e.message));
+    else if (e instanceof BuildError) console.error(`build: ${e.message}`);
+    else throw e;
+    return e instanceof SettingsError ? 2 : 1;
   }
 }
 

@@ -31,7 +31,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseFlags as parseArgs, UsageError } from "../cli/args.ts";
 import { TOKEN_LENGTH } from "./request.ts";
 
 /** The server's port when `--server` names only a host. */
@@ -205,7 +205,8 @@ export function parseFlags(args: string[], extra: Record<string, unknown>): Flag
       allowPositionals: false,
     }).values as Flags;
   } catch (e) {
-    throw new SettingsError((e as Error).message);
+    if (e instanceof UsageError) throw new SettingsError(e.message);
+    throw e;
   }
 }
 

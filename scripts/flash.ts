@@ -30,6 +30,7 @@
  * ```
  * @module
  */
+import { usageLine } from "../cli/args.ts";
 import {
   BuildError,
   buildFirmware,
@@ -353,11 +354,11 @@ export async function main(
     echo(`Flashed ${firmware.version} to ${port} (${ram ? "RAM" : "flash"}).`);
     return 0;
   } catch (e) {
-    if (e instanceof SettingsError || e instanceof BuildError || e instanceof FlashError) {
+    if (e instanceof SettingsError) console.error(usageLine("flash", e.message));
+    else if (e instanceof BuildError || e instanceof FlashError) {
       console.error(`flash: ${e.message}`);
-      return e instanceof SettingsError ? 2 : 1;
-    }
-    throw e;
+    } else throw e;
+    return e instanceof SettingsError ? 2 : 1;
   }
 }
 

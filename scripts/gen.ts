@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, exitWithError, parseFlags } from "../cli/args.ts";
 
 const SCHEMA = "shared/schema/mnist.fbs";
 const OUT = "shared/generated";
@@ -28,12 +28,12 @@ Regenerates ${OUT}/ from ${SCHEMA} with flatc ${EXPECTED_FLATC}, which it needs
 
 let values;
 try {
-  values = parseArgs({
+  values = parseFlags({
+    args: Deno.args,
     options: { check: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
   }).values;
 } catch (e) {
-  console.error(`gen: ${(e as Error).message} (deno task gen --help)`);
-  Deno.exit(2);
+  exitOnUsageError("gen", e);
 }
 if (values.help) {
   console.log(USAGE);
@@ -46,8 +46,7 @@ async function flatc(args: string[]): Promise<string> {
     out = await new Deno.Command("flatc", { args, stderr: "inherit" }).output();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      console.error("flatc not found: apt-get install flatbuffers-compiler");
-      Deno.exit(2);
+      exitWithError("gen", "flatc not found: apt-get install flatbuffers-compiler");
     }
     throw e;
   }

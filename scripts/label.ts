@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { capturePixels, type CaptureRecord, readCaptures } from "../server/models/capture.ts";
 import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
 
@@ -29,9 +29,11 @@ Options:
   --below CONFIDENCE    only digits the model was less sure of than this (0..1, default 1: all)
   -h, --help            show this help`;
 
+const TASK = "label";
+
+/** A mistake in the flags: one line, exit 2. */
 function fail(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
+  exitWithUsage(TASK, message);
 }
 
 /** The digit as 28 lines of text, two characters per pixel so it looks square. */
@@ -72,7 +74,8 @@ async function ask(question: string, lines: AsyncGenerator<string>): Promise<str
 if (import.meta.main) {
   let values;
   try {
-    values = parseArgs({
+    values = parseFlags({
+      args: Deno.args,
       options: {
         captured: { type: "string" },
         labels: { type: "string" },
@@ -81,7 +84,7 @@ if (import.meta.main) {
       },
     }).values;
   } catch (e) {
-    fail((e as Error).message);
+    exitOnUsageError(TASK, e);
   }
   if (values.help) {
     console.log(USAGE);
@@ -101,7 +104,7 @@ if (import.meta.main) {
       labelsPath,
     );
   } catch (e) {
-    fail((e as Error).message);
+    exitWithError(TASK, (e as Error).message);
   }
   const todo: CaptureRecord[] = [];
   try {
@@ -109,7 +112,9 @@ if (import.meta.main) {
       if (!labels.has(record.id) && (below === 1 || record.confidence < below)) todo.push(record);
     }
   } catch (e) {
-    if (e instanceof LabelError || e instanceof Deno.errors.NotFound) fail((e as Error).message);
+    if (e instanceof LabelError || e instanceof Deno.errors.NotFound) {
+      exitWithError(TASK, (e as Error).message);
+    }
     throw e;
   }
   console.log(

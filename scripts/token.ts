@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { isDeviceName, newToken, tokenLine } from "../server/auth/tokens.ts";
 
 const USAGE = `Usage: deno task token NAME [--line-only]
@@ -25,18 +25,18 @@ Options:
   -h, --help    show this help`;
 
 function fail(message: string): never {
-  console.error(`error: ${message} (deno task token --help)`);
-  Deno.exit(2);
+  exitWithUsage("token", message);
 }
 
 let parsed;
 try {
-  parsed = parseArgs({
+  parsed = parseFlags({
+    args: Deno.args,
     options: { "line-only": { type: "boolean" }, help: { type: "boolean", short: "h" } },
     allowPositionals: true,
   });
 } catch (e) {
-  fail((e as Error).message);
+  exitOnUsageError("token", e);
 }
 if (parsed.values.help) {
   console.log(USAGE);

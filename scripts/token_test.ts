@@ -40,6 +40,6 @@ Deno.test("a bad name or none is one sentence on stderr and exit 2", async () =>
     assert.equal(code, 2, args.join(" "));
     assert.equal(stdout, "");
     assert.equal(stderr.trim().split("\n").length, 1, stderr);
-    assert.match(stderr, /^error: /);
+    assert.match(stderr, /^token: .* \(deno task token --help\)$/m);
   }
 });

@@ -31,7 +31,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { type MnistDigit, mnistSplit, PIXELS, SPLIT_RULE } from "./mnist_data.ts";
 import { LabelError, LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
 
@@ -115,53 +115,66 @@ Passed on to scripts/train_mnist.py: --epochs N (30), --batch N (64), --lr X, --
   --rotate DEG, --shift PX, --init-only.
 Needs Debian's python3-torch and python3-onnx (${INSTALL_HINT}).`;
 
+const TASK = "train";
+
+/** A mistake in the flags: one line, exit 2. */
 function fail(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
+  exitWithUsage(TASK, message);
 }
 
-/** The flags this script reads; everything else goes to train_mnist.py. */
+/** train_mnist.py's options, passed on as given: string ones take a value. */
+const PASSED_ON = {
+  epochs: { type: "string" },
+  batch: { type: "string" },
+  lr: { type: "string" },
+  seed: { type: "string" },
+  threads: { type: "string" },
+  rotate: { type: "string" },
+  shift: { type: "string" },
+  "init-only": { type: "boolean" },
+} as const;
+
+/** The flags this script reads, and train_mnist.py's to pass on; a `UsageError` for others. */
 export function parseTrainArgs(args: string[]) {
-  const { values, tokens } = parseArgs({
+  const { values, tokens } = parseFlags({
     args,
-    strict: false,
     tokens: true,
     options: {
       out: { type: "string" },
       captured: { type: "string" },
       labels: { type: "string" },
       help: { type: "boolean", short: "h" },
+      ...PASSED_ON,
     },
   });
-  const ours = new Set(["out", "captured", "labels", "help"]);
   const passOn: string[] = [];
   for (const token of tokens) {
-    if (token.kind === "option" && !ours.has(token.name)) {
-      passOn.push(token.rawName);
+    if (token.kind === "option" && token.name in PASSED_ON) {
+      passOn.push(`--${token.name}`);
       if (token.value !== undefined) passOn.push(token.value);
-    } else if (token.kind === "positional") passOn.push(token.value);
+    }
   }
-  const text = (name: string) => {
-    const v = values[name];
-    if (v === true) fail(`--${name} needs a value`);
-    return v as string | undefined;
-  };
   return {
     help: values.help === true,
-    out: text("out"),
-    captured: text("captured"),
-    labels: text("labels"),
+    out: values.out,
+    captured: values.captured,
+    labels: values.labels,
     passOn,
   };
 }
 
 if (import.meta.main) {
-  const args = parseTrainArgs(Deno.args);
+  let args;
+  try {
+    args = parseTrainArgs(Deno.args);
+  } catch (e) {
+    exitOnUsageError(TASK, e);
+  }
   if (args.help) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  if (!args.out) fail(`--out DIR is required (e.g. --out models/mnist/2)\n\n${USAGE}`);
+  if (!args.out) fail("--out DIR is required (e.g. --out models/mnist/2)");
   if (args.labels && !args.captured) fail("--labels needs --captured DIR");
   const out = args.out.replace(/\/+$/, "");
   try {
@@ -181,7 +194,7 @@ if (import.meta.main) {
     try {
       found = await loadLabelledCaptures(args.captured, labels);
     } catch (e) {
-      if (e instanceof LabelError) fail(e.message);
+      if (e instanceof LabelError) exitWithError(TASK, e.message);
       throw e;
     }
     console.log(

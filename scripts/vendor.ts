@@ -26,6 +26,8 @@
  * @module
  */
 
+import { exitOnUsageError, parseFlags } from "../cli/args.ts";
+
 const ROOT = new URL("../", import.meta.url).pathname;
 const VENDOR = `${ROOT}vendor`;
 
@@ -49,7 +51,24 @@ async function run(args: string[], env: Record<string, string>): Promise<void> {
   if (!success) throw new Error(`deno ${args.join(" ")} exited with ${code}`);
 }
 
+const USAGE = `Usage: deno task vendor
+
+Writes vendor/ (a Deno cache, a Deno binary and vendor/serve) so that this folder serves with no
+network. It takes no flags besides -h, --help.`;
+
 if (import.meta.main) {
+  try {
+    const { values } = parseFlags({
+      args: Deno.args,
+      options: { help: { type: "boolean", short: "h" } },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+  } catch (e) {
+    exitOnUsageError("vendor", e);
+  }
   await Deno.mkdir(`${VENDOR}/bin`, { recursive: true });
   const env = { DENO_DIR: `${VENDOR}/deno` };
   // The worker is started by URL at run time, so name it as well as main.ts.

@@ -1,126 +1,192 @@
 /**
- * The server's one resolved configuration: every default and limit in one
- * table, each settable by a flag (`--max-batch 64`) or an environment
- * variable (`MNIST_MAX_BATCH=64`); flags win. `--help` is made from the same
- * table, so what it says is what the server does.
+ * The server's option table: every option of `deno task serve` with its
+ * default, group and help, each settable by a flag (`--max-batch 64`) or an
+ * environment variable (`MNIST_MAX_BATCH=64`); flags win. It is the one place
+ * a default is written: `--help`, `docs/configuration.md`, the command line
+ * (`config_resolve.ts`) and `startServer()` (`serverDefaults()`) all read it.
  *
  * @example
  * ```ts
- * import { resolveConfig } from "./config.ts";
+ * import { envName, serverDefaults } from "./config.ts";
  *
- * const config = resolveConfig(["--port", "0"], {});
- * if (config instanceof Error) throw config;
- * console.log(config.port, config.httpPort, config.maxBatch); // 0 0 128
+ * console.log(serverDefaults().maxBatch, envName("max-batch")); // 128 MNIST_MAX_BATCH
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
-import { AddressRanges } from "./auth/cidr.ts";
 import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
-import { DEFAULT_BATCH_MS } from "./models/open.ts";
-import {
-  MIN_ADMIN_TOKEN,
-  MODEL_OPTIONS,
-  type ModelSettings,
-  modelSettings,
-  ModelSettingsError,
-} from "./models/flags.ts";
+import { MIN_ADMIN_TOKEN } from "./models/flags.ts";
 
-/** A flag or variable the server cannot use; its message is one sentence for a person. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+/** The groups of `--help` and of docs/configuration.md, in their order. */
+export const GROUPS = {
+  essentials: "Ports, model and engine",
+  limits: "Limits and timeouts",
+  trust: "Trust: tokens, TLS, proxies",
+  models: "Model repository and capture",
+  logging: "Logging",
+} as const;
+export type Group = keyof typeof GROUPS;
 
-/** The earlier design's port. */
-export const DEFAULT_PORT = 32001;
-/** Triton's HTTP port. */
-export const DEFAULT_HTTP_PORT = 8000;
-
-type Kind =
+/** What values an option takes. */
+export type Kind =
   | { type: "string" }
   | { type: "int"; min: number; max?: number }
+  | { type: "number"; min: number; max: number }
   | { type: "enum"; values: readonly string[] }
   | { type: "boolean" };
 
-interface OptionSpec {
+/** One row of the table. */
+export interface OptionSpec {
   flag: string;
   kind: Kind;
-  /** The default as a flag value would spell it; undefined: unset. */
+  group: Group;
+  /** The default as a flag value would spell it; absent: unset. */
   default?: string;
+  /** How help and docs show a default that depends on the machine (a path, a core count). */
+  shown?: string;
+  /** `startServer()`'s default where it differs from the command line's (`serverDefaults()`). */
+  library?: string;
+  /** `startServer()` takes this option under its camel-cased name, as is. */
+  server?: true;
+  /** One line for `--help`. */
   help: string;
+  /** More for docs/configuration.md. */
+  details?: string;
   /** How the help spells the value (default: from the kind). */
   value?: string;
 }
 
-/** Every option of `deno task serve`, in the order `--help` lists them. */
+const PORT = { type: "int", min: 0, max: 65535 } as const;
+const BYTES = { type: "int", min: 64, max: 16 * 1024 * 1024 } as const;
+
+/** Every option of `deno task serve`, grouped as `--help` lists them. */
 export const OPTIONS = [
-  { flag: "host", kind: { type: "string" }, default: "0.0.0.0", help: "address to listen on" },
+  {
+    flag: "host",
+    kind: { type: "string" },
+    group: "essentials",
+    default: "0.0.0.0",
+    help: "address to listen on",
+  },
   {
     flag: "port",
-    kind: { type: "int", min: 0, max: 65535 },
-    default: String(DEFAULT_PORT),
+    kind: PORT,
+    group: "essentials",
+    server: true,
+    default: "32001",
     help: "board port (legacy and framed); 0 picks a free one and implies --http-port 0",
   },
   {
     flag: "http-port",
-    kind: { type: "int", min: 0, max: 65535 },
-    default: String(DEFAULT_HTTP_PORT),
+    kind: PORT,
+    group: "essentials",
+    server: true,
+    default: "8000",
     help: "HTTP port (Open Inference Protocol, health, metrics, dashboard); 0 picks a free one",
   },
-  { flag: "no-http", kind: { type: "boolean" }, help: "do not open the HTTP port" },
-  ...MODEL_OPTIONS,
   {
-    flag: "instances",
+    flag: "no-http",
+    kind: { type: "boolean" },
+    group: "essentials",
+    help: "do not open the HTTP port",
+  },
+  {
+    flag: "model-repository",
     kind: { type: "string" },
-    default: "auto",
-    value: "K|auto",
-    help:
-      "engine instances, each running one batch at a time (auto: wasm one per core, at most 16; native one)",
+    group: "essentials",
+    server: true,
+    default: new URL("../models", import.meta.url).pathname,
+    shown: "models/ of this checkout",
+    value: "DIR",
+    help: "models as DIR/NAME/VERSION/model.onnx and model.json",
+    details: "each model serves its highest valid version",
+  },
+  {
+    flag: "model",
+    kind: { type: "string" },
+    group: "essentials",
+    server: true,
+    value: "FILE",
+    help: "serve one ONNX file as the default model, version 1, instead of a repository",
+  },
+  {
+    flag: "default-model",
+    kind: { type: "string" },
+    group: "essentials",
+    server: true,
+    default: "mnist",
+    value: "NAME",
+    help: "the model for requests that name none, and for legacy ones",
   },
   {
     flag: "engine",
     kind: { type: "enum", values: ENGINE_KINDS },
+    group: "essentials",
+    server: true,
     default: "wasm",
-    help:
-      "wasm (onnxruntime-web, no native code) or native (onnxruntime-node: deno task install:native, then deno task serve:native)",
+    help: "wasm (onnxruntime-web) or native (onnxruntime-node, faster)",
+    details:
+      "native needs `deno task install:native` once, then `deno task serve:native` (it adds --allow-ffi)",
+  },
+  {
+    flag: "instances",
+    kind: { type: "string" },
+    group: "essentials",
+    default: "auto",
+    library: "1",
+    value: "K|auto",
+    help: "engine instances, each running one batch at a time",
+    details: "auto: WASM one per core (at most 16), native one",
   },
   {
     flag: "threads",
     kind: { type: "int", min: 1, max: 64 },
+    group: "essentials",
+    server: true,
     default: "1",
-    help: "runtime threads per instance",
+    help: "runtime threads per instance (independent instances scale better)",
   },
   {
     flag: "max-batch",
     kind: { type: "int", min: 1, max: 4096 },
+    group: "limits",
+    server: true,
     default: "128",
     help: "most digits in one engine run",
   },
   {
     flag: "batch-ms",
     kind: { type: "int", min: 0, max: 10_000 },
-    default: String(DEFAULT_BATCH_MS),
+    group: "limits",
+    server: true,
+    default: "3",
     value: "MS",
-    help:
-      "while a client queues ahead, runs aim to take about this long (batches shrink below --max-batch) and one core is left to the event loop, so a board beside it waits little; 0: off",
+    help: "run length batches aim for while a client queues ahead; 0: off",
+    details:
+      "batches shrink below --max-batch and one core is left to the event loop, so a board beside a flood waits little",
   },
   {
     flag: "max-queued",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "4096",
     help: "most digits waiting for a run; more get SERVER_BUSY",
   },
   {
     flag: "max-frame",
-    kind: { type: "int", min: 64, max: 16 * 1024 * 1024 },
+    kind: BYTES,
+    group: "limits",
+    server: true,
     default: String(16 * 1024),
     value: "BYTES",
     help: "largest framed request; larger gets FRAME_TOO_LARGE",
   },
   {
     flag: "max-legacy",
-    kind: { type: "int", min: 64, max: 16 * 1024 * 1024 },
+    kind: BYTES,
+    group: "limits",
+    server: true,
     default: String(64 * 1024),
     value: "BYTES",
     help: "largest legacy request; larger gets FRAME_TOO_LARGE",
@@ -128,6 +194,8 @@ export const OPTIONS = [
   {
     flag: "max-http-body",
     kind: { type: "int", min: 1024, max: 256 * 1024 * 1024 },
+    group: "limits",
+    server: true,
     default: String(4 * 1024 * 1024),
     value: "BYTES",
     help: "largest HTTP request body (after inflating), limited while it is read; larger gets 413",
@@ -135,60 +203,75 @@ export const OPTIONS = [
   {
     flag: "max-pipelined",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "256",
     help: "replies a framed client may have outstanding before the server stops reading it",
   },
   {
     flag: "max-connections",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "10000",
+    // Deno raises its soft file limit to the hard one at start, so this cap, not the file limit,
+    // is what a crowd meets: refused with a reply. Past a lower `ulimit -n`, the listener's
+    // reserve descriptor still accepts and closes.
     help: "board connections served at once; more get SERVER_BUSY and a close",
+    details: "keep it below `ulimit -n`",
   },
   {
     flag: "max-connections-per-address",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "1024",
     help: "board connections from one client address (a NAT gateway fronts many boards)",
   },
   {
     flag: "max-buffered-bytes",
     kind: { type: "int", min: 65536 },
+    group: "limits",
+    server: true,
     default: String(64 * 1024 * 1024),
     value: "BYTES",
-    help:
-      "memory held for unfinished messages across all board connections; past it, the connection adding to it is cut",
+    help: "memory for unfinished messages of all board connections",
+    details: "past it, the connection adding to it is cut",
   },
   {
     flag: "min-queue-share",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "16",
-    help: "digits one board connection may have queued however many connections share the queue",
-  },
-  {
-    flag: "trusted-proxy",
-    kind: { type: "string" },
-    value: "CIDR,...",
-    help: "peers whose PROXY protocol v2 header names the real client (HAProxy's send-proxy-v2)",
+    help: "digits a board connection may always have queued",
+    details: "however many connections share the queue",
   },
   {
     flag: "message-timeout-ms",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "5000",
     value: "MS",
-    help:
-      "a whole message must arrive within this from its first byte (MALFORMED_BUFFER, then close)",
+    help: "a whole message must arrive within this from its first byte",
+    details: "else MALFORMED_BUFFER and a close; a silent legacy connection is closed after it too",
   },
   {
     flag: "idle-timeout-ms",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: String(15 * 60_000),
     value: "MS",
-    help:
-      "a framed connection silent this long between messages is closed (boards may poll rarely)",
+    help: "a framed connection silent this long between messages is closed",
+    details: "boards may poll rarely",
   },
   {
     flag: "write-timeout-ms",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "10000",
     value: "MS",
     help: "a connection whose replies make no write progress this long is closed",
@@ -196,151 +279,210 @@ export const OPTIONS = [
   {
     flag: "run-timeout-ms",
     kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
     default: "2000",
     value: "MS",
-    help:
-      "an engine run without progress for this long fails with INTERNAL_ERROR and its worker is replaced",
+    help: "an engine run without progress this long fails; its worker is replaced",
+    details: "the run's requests get INTERNAL_ERROR",
   },
   {
     flag: "drain-seconds",
     kind: { type: "int", min: 0 },
+    group: "limits",
     default: "5",
     value: "S",
-    help: "on SIGTERM, readiness turns 503 and the server keeps serving this long before it stops",
-  },
-  {
-    flag: "metrics-token",
-    kind: { type: "string" },
-    value: "TOKEN",
-    help: "when set, GET /metrics needs it as a bearer token",
-  },
-  {
-    flag: "operator-token",
-    kind: { type: "string" },
-    value: "TOKEN",
-    help: `bearer token for the read-only operator views (GET /dashboard.json); the admin token ` +
-      `opens them too (at least ${MIN_ADMIN_TOKEN} characters); with neither, they are open ` +
-      "while device tokens are off and 403 while they are on",
+    help: "on SIGTERM, serve this long with readiness 503, then stop",
+    details: "SIGINT stops without this wait; both answer what is in flight",
   },
   {
     flag: "tokens",
     kind: { type: "string" },
+    group: "trust",
     value: "FILE",
-    help:
-      "device tokens, one `NAME SHA256HEX` line each (deno task token NAME); reloaded on change; framed requests and HTTP infer then need a token",
+    help: "device tokens, one `NAME SHA256HEX` line each (deno task token NAME)",
+    details: "reloaded on change; framed requests and HTTP infer then need a token",
   },
   {
     flag: "legacy",
     kind: { type: "enum", values: ["allow", "deny"] },
+    group: "trust",
     default: "allow",
     help: "whether legacy clients, which cannot carry a token, are served",
   },
   {
     flag: "legacy-from",
     kind: { type: "string" },
+    group: "trust",
     value: "CIDR,...",
     help: "serve legacy clients only from these IPv4/IPv6 ranges",
   },
   {
+    flag: "admin-token",
+    kind: { type: "string" },
+    group: "trust",
+    server: true,
+    value: "TOKEN",
+    help: "bearer token for every change and the operator views",
+    details:
+      `changes: POST /v2/repository/index and models/NAME/load|unload; at least ${MIN_ADMIN_TOKEN} characters; the variable keeps it out of ps; unset: changes answer 403`,
+  },
+  {
+    flag: "metrics-token",
+    kind: { type: "string" },
+    group: "trust",
+    server: true,
+    value: "TOKEN",
+    help: "when set, GET /metrics needs it as a bearer token",
+  },
+  {
+    flag: "operator-token",
+    kind: { type: "string" },
+    group: "trust",
+    server: true,
+    value: "TOKEN",
+    help: "bearer token for the read-only operator views (GET /dashboard.json)",
+    details:
+      `the admin token opens them too; at least ${MIN_ADMIN_TOKEN} characters; with neither, they are open while device tokens are off and 403 while they are on`,
+  },
+  {
     flag: "tls-cert",
     kind: { type: "string" },
+    group: "trust",
     value: "FILE",
     help: "PEM certificate chain for TLS on the HTTP port and --tls-port",
   },
   {
     flag: "tls-key",
     kind: { type: "string" },
+    group: "trust",
     value: "FILE",
     help: "PEM private key of --tls-cert",
   },
   {
     flag: "tls-port",
-    kind: { type: "int", min: 0, max: 65535 },
-    help:
-      "a second board port inside TLS (ESP32 and desktop clients; the ESP8266 cannot); 0 picks a free one",
+    kind: PORT,
+    group: "trust",
+    help: "a second board port inside TLS (ESP32, desktop clients); 0: a free one",
+    details: "the ESP8266 cannot speak TLS",
+  },
+  {
+    flag: "trusted-proxy",
+    kind: { type: "string" },
+    group: "trust",
+    value: "CIDR,...",
+    help: "peers whose PROXY protocol v2 header names the real client",
+    details: "HAProxy's send-proxy-v2",
+  },
+  {
+    flag: "allow-checksum-mismatch",
+    kind: { type: "boolean" },
+    group: "models",
+    help: "serve versions whose sha256 is missing or differs",
+    details: "or that have no metadata; the start line says so",
+  },
+  {
+    flag: "poll-seconds",
+    kind: { type: "int", min: 0, max: 86_400 },
+    group: "models",
+    server: true,
+    default: "0",
+    value: "S",
+    help: "also rescan the repository every S seconds (NFS); 0: never",
+    details: "file events, SIGHUP and HTTP load rescan anyway",
+  },
+  {
+    flag: "capture",
+    kind: { type: "string" },
+    group: "models",
+    value: "DIR",
+    help: "keep a sample of the digits clients send in DIR",
+    details: "with the prediction and the model version",
+  },
+  {
+    flag: "capture-rate",
+    kind: { type: "number", min: 0, max: 1 },
+    group: "models",
+    default: "0.01",
+    value: "R",
+    help: "fraction of digits --capture keeps",
+  },
+  {
+    flag: "capture-max-mb",
+    kind: { type: "int", min: 1, max: 1_000_000 },
+    group: "models",
+    default: "100",
+    value: "MB",
+    help: "most megabytes of captures kept; the oldest files go",
   },
   {
     flag: "log-level",
     kind: { type: "enum", values: LOG_LEVELS },
+    group: "logging",
     default: "info",
     help: "per-request lines at debug",
   },
   {
     flag: "log-format",
     kind: { type: "enum", values: LOG_FORMATS },
+    group: "logging",
     default: "plain",
-    help:
-      "plain `TIME LEVEL message key=value` lines, or one JSON object per line (the start line too)",
+    help: "plain `TIME LEVEL message key=value` lines, or JSON, one object a line",
+    details: "the start line too",
   },
 ] as const satisfies readonly OptionSpec[];
 
-type Flag = typeof OPTIONS[number]["flag"];
-type Camel<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capitalize<Camel<B>>}`
+/** Every flag of the table. */
+export type Flag = typeof OPTIONS[number]["flag"];
+/** `max-batch` → `maxBatch`. */
+export type Camel<S extends string> = S extends `${infer A}-${infer B}`
+  ? `${A}${Capitalize<Camel<B>>}`
   : S;
-type ValueOf<O> = O extends { kind: { type: "int" } } ? number
+type Spec<F extends Flag> = Extract<typeof OPTIONS[number], { flag: F }>;
+type ValueOf<O> = O extends { kind: { type: "int" | "number" } } ? number
   : O extends { kind: { type: "boolean" } } ? boolean
   : O extends { kind: { type: "enum"; values: readonly (infer V)[] } } ? V
   : string;
-type Spec<F extends Flag> = Extract<typeof OPTIONS[number], { flag: F }>;
+type DefaultedFlag = Extract<typeof OPTIONS[number], { default: string }>["flag"];
+type ServerFlag = Extract<typeof OPTIONS[number], { server: true }>["flag"];
 
-/** The resolved configuration: every option by its camel-cased name. */
-export type ServerConfig =
+/** Every option's value by its camel-cased name; unset options without a default are undefined. */
+export type OptionValues = {
+  [F in Flag as Camel<F>]: F extends
+    DefaultedFlag | Extract<Spec<F>, { kind: { type: "boolean" } }>["flag"] ? ValueOf<Spec<F>>
+    : ValueOf<Spec<F>> | undefined;
+};
+
+/** The options `startServer()` takes under the table's own names (rows marked `server`). */
+export type TableServerOptions = { [F in ServerFlag as Camel<F>]?: ValueOf<Spec<F>> };
+
+/** The table's defaults as `startServer()` applies them when a program leaves an option out. */
+export type ServerDefaults =
+  & { [F in Extract<ServerFlag, DefaultedFlag> as Camel<F>]: ValueOf<Spec<F>> }
   & {
-    [F in Flag as Camel<F>]: Spec<F> extends { default: string } ? ValueOf<Spec<F>>
-      : ValueOf<Spec<F>> | undefined;
-  }
-  & { instancesCount: number; models: ModelSettings; trustedProxies?: AddressRanges };
+    hostname: string;
+    instances: number;
+    verifyChecksum: boolean;
+    logLevel: ValueOf<Spec<"log-level">>;
+    logFormat: ValueOf<Spec<"log-format">>;
+  };
 
 /** The environment variable of a flag: `--http-port` → `MNIST_HTTP_PORT`. */
 export function envName(flag: string): string {
   return "MNIST_" + flag.toUpperCase().replaceAll("-", "_");
 }
 
-function camel(flag: string): string {
+/** `--max-batch` → `maxBatch`. */
+export function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function convert(spec: OptionSpec, text: string, source: string): string | number | boolean {
-  const kind = spec.kind;
-  switch (kind.type) {
-    case "int": {
-      const n = Number(text);
-      const max = kind.max ?? Number.MAX_SAFE_INTEGER;
-      if (text.trim() === "" || !Number.isInteger(n) || n < kind.min || n > max) {
-        throw new ConfigError(
-          `${source} must be a whole number from ${kind.min}${
-            kind.max === undefined ? " up" : ` to ${kind.max}`
-          }, got "${text}"`,
-        );
-      }
-      return n;
-    }
-    case "enum":
-      if (!kind.values.includes(text)) {
-        throw new ConfigError(`${source} must be one of ${kind.values.join(", ")}, got "${text}"`);
-      }
-      return text;
-    case "boolean": {
-      if (/^(1|true|yes|on)$/i.test(text)) return true;
-      if (/^(0|false|no|off|)$/i.test(text)) return false;
-      throw new ConfigError(`${source} must be true or false, got "${text}"`);
-    }
-    default:
-      return text;
-  }
 }
 
 /**
  * The number of instances `--instances auto` picks. WASM: one single-threaded
- * instance per core (at most 16). Measured on a 2-core machine, 500 framed
- * keep-alive clients in one run: 2 instances × 1 thread 4,391 req/s, 1 × 2
- * threads 3,822, 1 × 1 2,817 (bench/README.md); WASM threads also risk
- * onnxruntime-web's start-up hang, which instances do not. Native: one. The
- * event loop (about 30 µs a request) shares the cores with it, and one
- * instance (about 21,800 digits/s alone at one thread) already runs near what
- * the event loop feeds it (18,254 req/s served); a second instance or thread
- * only takes CPU from the event loop (1 against 2 instances: 1.11, 0.98 and
- * 1.08 in three pairs; 1 × 2 threads served 0.88–0.92× of 1 × 1).
+ * instance per core (at most 16): independent instances scale where WASM
+ * threads do not, and threads risk onnxruntime-web's start-up hang. Native:
+ * one, since one instance already runs near what the event loop feeds it and
+ * a second only takes a core from it (bench/README.md has the figures).
  */
 export function autoInstances(
   engine: EngineKind = "wasm",
@@ -350,117 +492,46 @@ export function autoInstances(
   return Math.max(1, Math.min(cores, 16));
 }
 
-/**
- * Resolves flags over environment variables over defaults. Returns a
- * `ConfigError` (never throws) for anything the server cannot use, or
- * "help" when `--help` was asked for.
- */
-export function resolveConfig(
-  args: string[],
-  env: Record<string, string | undefined>,
-): ServerConfig | ConfigError | "help" {
-  try {
-    const parseOptions: Record<string, { type: "string" | "boolean"; short?: string }> = {
-      help: { type: "boolean", short: "h" },
-    };
-    for (const spec of OPTIONS) {
-      parseOptions[spec.flag] = { type: spec.kind.type === "boolean" ? "boolean" : "string" };
-    }
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      values = parseArgs({ args, options: parseOptions, strict: true }).values;
-    } catch (e) {
-      // node:util's messages can run over several lines; the first says what is wrong.
-      const first = (e as Error).message.split("\n")[0].replace(/\.$/, "");
-      throw new ConfigError(`${first}; see --help`);
-    }
-    if (values.help) return "help";
-    const config: Record<string, unknown> = {};
-    for (const spec of OPTIONS as readonly OptionSpec[]) {
-      const flag = values[spec.flag];
-      const variable = env[envName(spec.flag)];
-      let value: string | number | boolean | undefined;
-      if (typeof flag === "boolean") value = flag;
-      else if (flag !== undefined) value = convert(spec, flag, `--${spec.flag}`);
-      else if (variable !== undefined) value = convert(spec, variable, envName(spec.flag));
-      else if (spec.default !== undefined) value = convert(spec, spec.default, `--${spec.flag}`);
-      else if (spec.kind.type === "boolean") value = false;
-      config[camel(spec.flag)] = value;
-    }
-    // --port 0 implies --http-port 0, unless the HTTP port was given.
-    if (
-      config.port === 0 && values["http-port"] === undefined &&
-      env[envName("http-port")] === undefined
-    ) {
-      config.httpPort = 0;
-    }
-    if (config.noHttp && (values["http-port"] !== undefined || env[envName("http-port")])) {
-      throw new ConfigError("--no-http and --http-port exclude each other: give one");
-    }
-    if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
-      throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
-    }
-    if (config.tlsPort !== undefined && config.tlsCert === undefined) {
-      throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
-    }
-    if (config.operatorToken === "") config.operatorToken = undefined;
-    if (
-      config.operatorToken !== undefined && String(config.operatorToken).length < MIN_ADMIN_TOKEN
-    ) {
-      throw new ConfigError(`--operator-token must be at least ${MIN_ADMIN_TOKEN} characters`);
-    }
-    try {
-      config.models = modelSettings(config);
-    } catch (e) {
-      if (e instanceof ModelSettingsError) throw new ConfigError(e.message);
-      throw e;
-    }
-    if (config.trustedProxy !== undefined) {
-      const ranges = AddressRanges.parse(String(config.trustedProxy));
-      if (ranges instanceof Error) throw new ConfigError(`--trusted-proxy: ${ranges.message}`);
-      config.trustedProxies = ranges;
-    }
-    const instances = String(config.instances);
-    if (instances === "auto") config.instancesCount = autoInstances(config.engine as EngineKind);
-    else {
-      const n = Number(instances);
-      if (!Number.isInteger(n) || n < 1 || n > 64) {
-        throw new ConfigError(
-          `--instances must be "auto" or a whole number from 1 to 64, got "${instances}"`,
-        );
-      }
-      config.instancesCount = n;
-    }
-    return config as ServerConfig;
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
+/** A row's default as its value (`"128"` → 128); `library` instead when asked. */
+export function defaultValue(
+  spec: OptionSpec,
+  forLibrary = false,
+): string | number | boolean | undefined {
+  const text = forLibrary && spec.library !== undefined ? spec.library : spec.default;
+  if (spec.kind.type === "boolean") return text === "true";
+  if (text === undefined) return undefined;
+  return spec.kind.type === "int" || spec.kind.type === "number" ? Number(text) : text;
 }
 
-/** The `--help` text. */
-export function usage(): string {
-  const rows = (OPTIONS as readonly OptionSpec[]).map((spec) => {
-    const value = spec.kind.type === "boolean"
-      ? ""
-      : " " + (spec.value ?? (spec.kind.type === "int"
-        ? "N"
-        : spec.kind.type === "enum"
-        ? spec.kind.values.join("|")
-        : "VALUE"));
-    const left = `  --${spec.flag}${value}`;
-    const def = spec.default === undefined ? "" : ` (default ${spec.default})`;
-    return `${left.padEnd(32)} ${spec.help}${def}\n${" ".repeat(33)}env ${envName(spec.flag)}`;
-  });
-  return [
-    "Usage: deno task serve [options]",
-    "",
-    "Serves MNIST inference to boards (legacy and framed protocols on one TCP port) and over HTTP",
-    "(Open Inference Protocol, health, Prometheus metrics, dashboard). Flags win over environment",
-    "variables, which win over defaults.",
-    "",
-    "Options:",
-    ...rows,
-    "  -h, --help                       show this help",
-  ].join("\n");
+/** One row's default as its value, for a module that takes that option under its own name. */
+export function tableDefault<F extends DefaultedFlag>(flag: F): ValueOf<Spec<F>> {
+  const spec = (OPTIONS as readonly OptionSpec[]).find((row) => row.flag === flag)!;
+  return defaultValue(spec) as ValueOf<Spec<F>>;
+}
+
+let defaults: Readonly<ServerDefaults> | null = null;
+
+/**
+ * What `startServer()` uses for an option a program leaves out: the table's
+ * defaults of the rows it takes (and `library` where a row has one), computed
+ * once.
+ */
+export function serverDefaults(): Readonly<ServerDefaults> {
+  if (defaults) return defaults;
+  const rows = OPTIONS as readonly OptionSpec[];
+  const row = (flag: Flag) => defaultValue(rows.find((spec) => spec.flag === flag)!, true);
+  const values: Record<string, unknown> = {
+    hostname: row("host"),
+    instances: Number(row("instances")),
+    verifyChecksum: !row("allow-checksum-mismatch"),
+    logLevel: row("log-level"),
+    logFormat: row("log-format"),
+  };
+  for (const spec of rows) {
+    if (spec.server && spec.default !== undefined) {
+      values[camel(spec.flag)] = defaultValue(spec, true);
+    }
+  }
+  defaults = Object.freeze(values as ServerDefaults);
+  return defaults;
 }

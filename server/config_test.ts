@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  ConfigError,
-  envName,
-  OPTIONS,
-  resolveConfig,
-  type ServerConfig,
-  usage,
-} from "./config.ts";
+import { envName, OPTIONS, serverDefaults } from "./config.ts";
+import { configurationDoc, usage } from "./config_help.ts";
+import { ConfigError, resolveConfig, type ServerConfig } from "./config_resolve.ts";
+import { withServerDefaults } from "./options.ts";
 
 function resolved(args: string[], env: Record<string, string> = {}): ServerConfig {
   const config = resolveConfig(args, env);
@@ -20,6 +16,8 @@ Deno.test("defaults, then environment variables, then flags", () => {
   assert.equal(resolved(["--max-batch", "8"], { MNIST_MAX_BATCH: "32" }).maxBatch, 8);
   assert.equal(resolved([], { MNIST_NO_HTTP: "true" }).noHttp, true);
   assert.equal(resolved(["--log-format", "json"]).logFormat, "json");
+  assert.equal(resolved([]).batchMs, 3);
+  assert.equal(resolved(["--capture", "/tmp/c"]).captureSettings?.rate, 0.01);
 });
 
 Deno.test("--port 0 implies --http-port 0 unless the HTTP port is given", () => {
@@ -37,16 +35,46 @@ Deno.test("--instances takes auto or a count", () => {
   assert.ok(resolveConfig(["--instances", "0"], {}) instanceof ConfigError);
 });
 
-Deno.test("every option has an environment variable, named in --help", () => {
-  const help = usage();
+Deno.test("startServer's defaults are the table's, with the table's own exception for instances", () => {
+  const command = resolved([]);
+  const program = withServerDefaults({});
   for (const spec of OPTIONS) {
-    assert.ok(help.includes(`--${spec.flag}`), spec.flag);
-    assert.ok(help.includes(envName(spec.flag)), envName(spec.flag));
+    const key = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if ("server" in spec && "default" in spec) {
+      assert.equal(
+        (program as unknown as Record<string, unknown>)[key],
+        (command as Record<string, unknown>)[key],
+        spec.flag,
+      );
+    }
   }
-  assert.equal(envName("http-port"), "MNIST_HTTP_PORT");
+  assert.equal(program.hostname, command.host);
+  assert.equal(program.instances, 1, "the instances row's `library` default");
+  assert.equal(program.verifyChecksum, true);
+  assert.equal(withServerDefaults({ port: 0 }).httpPort, 0, "a free board port, a free HTTP port");
+  assert.equal(withServerDefaults({ port: 0, httpPort: null }).httpPort, null);
+  assert.equal(withServerDefaults({ maxBatch: undefined }).maxBatch, serverDefaults().maxBatch);
 });
 
-Deno.test("mistakes come back as one-sentence ConfigErrors", () => {
+Deno.test("--help: grouped, essentials first, within 100 columns, every flag once", () => {
+  const help = usage();
+  const lines = help.split("\n");
+  assert.ok(lines.every((line) => line.length <= 100), lines.find((l) => l.length > 100));
+  const headings = lines.filter((line) => /^\S.*:$/.test(line));
+  assert.deepEqual(headings.slice(0, 2), ["Ports, model and engine:", "Limits and timeouts:"]);
+  const at = (flag: string) => help.indexOf(`\n  --${flag} `);
+  assert.ok(at("port") < at("max-batch") && at("engine") < at("max-batch"));
+  assert.ok(at("max-batch") < at("tokens") && at("tokens") < at("tls-cert"));
+  assert.ok(at("tls-cert") < at("capture") && at("capture") < at("log-level"));
+  for (const spec of OPTIONS) {
+    const rows = lines.filter((line) => new RegExp(`^  --${spec.flag}( |$)`).test(line));
+    assert.equal(rows.length, 1, spec.flag);
+  }
+  assert.match(help, /\(default 3\)/, "batch-ms's default, from the table");
+  assert.ok(help.includes("MNIST_MAX_BATCH"), "the variables' rule, with an example");
+});
+
+Deno.test("mistakes come back as one-sentence ConfigErrors, with a near flag named", () => {
   for (
     const [args, env] of [
       [["--port", "-1"], {}],
@@ -54,19 +82,28 @@ Deno.test("mistakes come back as one-sentence ConfigErrors", () => {
       [[], { MNIST_LOG_LEVEL: "chatty" }],
       [["--what"], {}],
       [["--no-http", "x"], {}],
+      [["--capture-rate", "0.5"], {}],
     ] as [string[], Record<string, string>][]
   ) {
     const error = resolveConfig(args, env);
     assert.ok(error instanceof ConfigError, `${args} ${JSON.stringify(env)}`);
     assert.ok(!error.message.includes("\n"));
   }
+  const near = resolveConfig(["--max-bach", "3"], {});
+  assert.ok(near instanceof ConfigError);
+  assert.equal(near.message, "unknown flag --max-bach; did you mean --max-batch?");
   assert.equal(resolveConfig(["-h"], {}), "help");
 });
 
-Deno.test("the README's configuration table lists every option and its variable", async () => {
-  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+Deno.test("docs/configuration.md is what the option table makes (deno task docs:config)", async () => {
+  const file = await Deno.readTextFile(new URL("../docs/configuration.md", import.meta.url));
+  assert.equal(
+    file,
+    configurationDoc(),
+    "docs/configuration.md is stale: run deno task docs:config",
+  );
   for (const spec of OPTIONS) {
-    assert.ok(readme.includes(`\`--${spec.flag}\``), `--${spec.flag} in README.md`);
-    assert.ok(readme.includes(`\`${envName(spec.flag)}\``), `${envName(spec.flag)} in README.md`);
+    assert.ok(file.includes(`\`--${spec.flag}`), spec.flag);
+    assert.ok(file.includes(`\`${envName(spec.flag)}\``), envName(spec.flag));
   }
 });

@@ -10,8 +10,15 @@
  * ```
  * @module
  */
+import { exitWithError, exitWithUsage } from "../cli/args.ts";
 import { AuthConfigError, createAuthorizer } from "./auth/config.ts";
-import { ConfigError, resolveConfig, usage } from "./config.ts";
+import { usage } from "./config_help.ts";
+import {
+  ConfigError,
+  resolveConfig,
+  type ServerConfig,
+  tableServerOptions,
+} from "./config_resolve.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
 import { DigitCapture } from "./models/capture.ts";
@@ -20,36 +27,66 @@ import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";
 import { readTlsFiles, TlsError } from "./tls/tls.ts";
 
-/** One sentence on stderr and exit 2: a user's mistake, never a stack trace. */
-function fail(message: string): never {
-  console.error(`error: ${message}`);
-  Deno.exit(2);
+const TASK = "serve";
+
+/** The ports the server opens, with the flag of each, in the order it opens them. */
+function ports(config: ServerConfig): [flag: string, port: number][] {
+  const list: [string, number][] = [["--port", config.port]];
+  if (config.tlsPort !== undefined) list.push(["--tls-port", config.tlsPort]);
+  if (!config.noHttp) list.push(["--http-port", config.httpPort]);
+  return list;
 }
 
-/** Turns what `Deno.listen` throws into a sentence that names the address and says what to do. */
-function listenProblem(e: unknown, host: string, port: number): string | null {
-  const where = `${host}:${port}`;
-  if (e instanceof Deno.errors.AddrInUse) {
-    return `port ${port} is already in use (${where}); stop the other server or pass --port`;
-  }
-  if (e instanceof Deno.errors.AddrNotAvailable) {
-    return `cannot listen on ${where}: ${host} is not an address of this machine; pass --host`;
-  }
-  if (e instanceof Deno.errors.PermissionDenied) {
-    return `not allowed to listen on ${where} (ports below 1024 need privileges); pass --port`;
-  }
-  if (e instanceof Error && /(invalid|failed to lookup|name or service)/i.test(e.message)) {
-    return `cannot listen on ${where}: ${e.message}; pass --host with an address of this machine`;
+/**
+ * The port that cannot be bound, found by trying each in turn: the error
+ * `Deno.listen` throws does not say which of the server's ports it was.
+ */
+function takenPort(config: ServerConfig): [flag: string, port: number] | null {
+  for (const [flag, port] of ports(config)) {
+    if (port === 0) continue;
+    try {
+      Deno.listen({ hostname: config.host, port }).close();
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) return [flag, port];
+    }
   }
   return null;
 }
 
-const config = resolveConfig(Deno.args, Deno.env.toObject());
-if (config === "help") {
+/** Turns what a listen throws into a sentence that names the address, its flag and what to do. */
+function listenProblem(e: unknown, config: ServerConfig): string | null {
+  const host = config.host;
+  if (e instanceof Deno.errors.AddrInUse) {
+    const taken = takenPort(config);
+    if (!taken) return `a port is already in use (${e.message}); stop the other server`;
+    const [flag, port] = taken;
+    return `port ${port} is already in use (${host}:${port}); stop the other server or pass ${flag}`;
+  }
+  const all = ports(config).map(([, port]) => port).join(", ");
+  if (e instanceof Deno.errors.AddrNotAvailable) {
+    return `cannot listen on ${host} (ports ${all}): ${host} is not an address of this machine; pass --host`;
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    const low = ports(config).find(([, port]) => port > 0 && port < 1024);
+    return low
+      ? `not allowed to listen on ${host}:${low[1]} (ports below 1024 need privileges); pass ${
+        low[0]
+      }`
+      : `not allowed to listen on ${host}: ${e.message}`;
+  }
+  if (e instanceof Error && /(invalid|failed to lookup|name or service)/i.test(e.message)) {
+    return `cannot listen on ${host}: ${e.message}; pass --host with an address of this machine`;
+  }
+  return null;
+}
+
+const resolved = resolveConfig(Deno.args, Deno.env.toObject());
+if (resolved === "help") {
   console.log(usage());
   Deno.exit(0);
 }
-if (config instanceof ConfigError) fail(config.message);
+if (resolved instanceof ConfigError) exitWithUsage(TASK, resolved.message);
+const config: ServerConfig = resolved;
 
 const log = new Logger(config.logLevel, undefined, config.logFormat);
 
@@ -57,7 +94,7 @@ let server;
 let auth;
 let capture: DigitCapture | null = null;
 try {
-  if (config.models.capture) capture = await DigitCapture.open({ ...config.models.capture, log });
+  if (config.captureSettings) capture = await DigitCapture.open({ ...config.captureSettings, log });
   auth = await createAuthorizer(
     { tokens: config.tokens, legacy: config.legacy, legacyFrom: config.legacyFrom },
     log,
@@ -66,44 +103,21 @@ try {
     ? await readTlsFiles(config.tlsCert, config.tlsKey)
     : null;
   server = await startServer({
-    auth,
+    // Every row of the option table marked `server` goes as it is; the rest are made here.
+    ...tableServerOptions(config),
+    hostname: config.host,
     httpPort: config.noHttp ? null : config.httpPort,
+    instances: config.instancesCount,
+    verifyChecksum: !config.allowChecksumMismatch,
+    trustedProxies: config.trustedProxies ?? null,
+    auth,
     httpTls: tlsFiles ?? undefined,
-    metricsToken: config.metricsToken,
-    adminToken: config.models.adminToken,
-    operatorToken: config.operatorToken ?? null,
     tls: tlsFiles && config.tlsPort !== undefined
       ? { ...tlsFiles, port: config.tlsPort }
       : undefined,
-    hostname: config.host,
-    port: config.port,
-    model: config.models.file ?? undefined,
-    modelRepository: config.models.repository ?? undefined,
-    defaultModel: config.models.defaultModel,
-    verifyChecksum: !config.models.allowChecksumMismatch,
+    capture: capture ?? undefined,
     watch: true,
     sighup: true,
-    pollSeconds: config.models.pollSeconds,
-    capture: capture ?? undefined,
-    engine: config.engine,
-    instances: config.instancesCount,
-    threads: config.threads,
-    maxBatch: config.maxBatch,
-    batchMs: config.batchMs,
-    maxQueued: config.maxQueued,
-    maxFrame: config.maxFrame,
-    maxLegacy: config.maxLegacy,
-    maxHttpBody: config.maxHttpBody,
-    maxPipelined: config.maxPipelined,
-    maxConnections: config.maxConnections,
-    maxConnectionsPerAddress: config.maxConnectionsPerAddress,
-    maxBufferedBytes: config.maxBufferedBytes,
-    minQueueShare: config.minQueueShare,
-    trustedProxies: config.trustedProxies ?? null,
-    messageTimeoutMs: config.messageTimeoutMs,
-    idleTimeoutMs: config.idleTimeoutMs,
-    writeTimeoutMs: config.writeTimeoutMs,
-    runTimeoutMs: config.runTimeoutMs,
     log,
   });
 } catch (e) {
@@ -111,21 +125,24 @@ try {
     e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
     e instanceof TlsError || e instanceof NoDefaultModelError
   ) {
-    fail(e.message);
+    exitWithError(TASK, e.message);
   }
-  const problem = listenProblem(e, config.host, config.port);
-  if (problem) fail(problem);
+  const problem = listenProblem(e, config);
+  if (problem) exitWithError(TASK, problem);
   throw e;
 }
 let stopping = false;
-const stop = async (signal: string) => {
+const stop = async (signal: "SIGINT" | "SIGTERM") => {
   if (stopping) return;
   stopping = true;
-  // Readiness turns 503 at once; a load balancer moves traffic during the drain.
+  // Readiness turns 503 at once; during SIGTERM's drain a load balancer moves traffic away.
   server.drain();
-  log.info("draining", { signal, seconds: config.drainSeconds, in_flight: server.queued });
   if (signal === "SIGTERM" && config.drainSeconds > 0) {
+    log.info("draining", { signal, seconds: config.drainSeconds, in_flight: server.queued });
     await new Promise((resolve) => setTimeout(resolve, config.drainSeconds * 1000));
+  } else {
+    // SIGINT (Ctrl-C) is a person at a terminal: stop now, answering only what is in flight.
+    log.info("stopping without a drain", { signal, in_flight: server.queued });
   }
   await server.shutdown();
   await auth.close();

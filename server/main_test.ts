@@ -56,7 +56,12 @@ Deno.test("bad flags, variables and addresses get one line and exit 2, never a s
     [["--port", "http"], {}, /--port must be a whole number from 0 to 65535, got "http"/],
     [["--port", "99999"], {}, /--port must be a whole number from 0 to 65535/],
     [["--log-level", "loud"], {}, /--log-level must be one of error, warn, info, debug/],
-    [["--frobnicate"], {}, /Unknown option '--frobnicate'/],
+    [["--frobnicate"], {}, /^serve: unknown flag --frobnicate \(deno task serve --help\)$/],
+    [
+      ["--prot", "1"],
+      {},
+      /^serve: unknown flag --prot; did you mean --port\? \(deno task serve --help\)$/,
+    ],
     [["--instances", "many"], {}, /--instances must be "auto" or a whole number/],
     [["--http-port", "70000"], {}, /--http-port must be a whole number/],
     [["--log-format", "xml"], {}, /--log-format must be one of plain, json/],
@@ -66,7 +71,7 @@ Deno.test("bad flags, variables and addresses get one line and exit 2, never a s
     [
       ["--host", "127.0.0.1", "--port", String(taken)],
       {},
-      new RegExp(`port ${taken} is already in use`),
+      new RegExp(`port ${taken} is already in use .*pass --port$`),
     ],
   ];
   try {
@@ -124,6 +129,78 @@ Deno.test("--log-format json: the start line and the stop lines are JSON objects
   const stderr = await new Response(child.stderr).text();
   const lines = stderr.trim().split("\n").map((line) => JSON.parse(line));
   assert.deepEqual(lines.map((l) => l.msg).slice(-2), ["draining", "stopped"]);
+});
+
+Deno.test("a taken HTTP port is named with its own flag, not the board port's", async () => {
+  const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const taken = blocker.addr.port;
+  try {
+    const args = ["--host", "127.0.0.1", "--port", "0", "--http-port", String(taken)];
+    const { code, stderr } = await serve(args).output();
+    const text = new TextDecoder().decode(stderr).trim();
+    assert.equal(code, 2);
+    assert.doesNotMatch(text, /\n\s+at /);
+    // The HTTP port opens after the model loads: its log lines come first, the error last.
+    assert.equal(
+      text.split("\n").at(-1),
+      `serve: port ${taken} is already in use (127.0.0.1:${taken}); stop the other server or pass --http-port`,
+    );
+  } finally {
+    blocker.close();
+  }
+});
+
+/** The lines of a child's stream, read as they come. */
+function lineReader(stream: ReadableStream<Uint8Array>) {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  return {
+    /** Reads until some line matches `pattern` (or the stream ends); returns every line so far. */
+    async until(pattern: RegExp): Promise<string[]> {
+      while (!text.split("\n").some((line) => pattern.test(line))) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      return text.trim().split("\n");
+    },
+  };
+}
+
+Deno.test("SIGINT stops without a drain, and its log line says so", async () => {
+  const child = serve(["--host", "127.0.0.1", "--port", "0", "--drain-seconds", "30"]).spawn();
+  const stdout = lineReader(child.stdout);
+  await stdout.until(/mnist-server listening/);
+  child.kill("SIGINT");
+  const lines = await lineReader(child.stderr).until(/\bstopped\b/);
+  await stdout.until(/$^/);
+  assert.equal((await child.status).code, 0, "exits 0 at once, not after --drain-seconds 30");
+  const stop = lines.find((line) => /signal=SIGINT/.test(line));
+  assert.ok(stop, lines.join("\n"));
+  assert.match(stop, /stopping without a drain/);
+  assert.doesNotMatch(stop, /draining|seconds=/);
+});
+
+Deno.test("SIGTERM drains for --drain-seconds: not ready, still serving, then exit 0", async () => {
+  const child = serve(["--host", "127.0.0.1", "--port", "0", "--drain-seconds", "3"]).spawn();
+  const stdout = lineReader(child.stdout);
+  const line = (await stdout.until(/mnist-server listening/)).at(-1)!;
+  const http = Number(line.match(/http=127\.0\.0\.1:(\d+)/)![1]);
+  const port = Number(line.match(/127\.0\.0\.1:(\d+)/)![1]);
+  child.kill("SIGTERM");
+  const stderr = lineReader(child.stderr);
+  assert.match((await stderr.until(/draining/)).at(-1)!, /draining .*signal=SIGTERM seconds=3/);
+  const ready = await fetch(`http://127.0.0.1:${http}/v2/health/ready`);
+  await ready.body?.cancel();
+  assert.equal(ready.status, 503, "readiness turns 503 at once");
+  const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+  const reply = await client.infer({ digitU8: new Uint8Array(784) });
+  assert.equal(reply.status, Status.OK, "still serving during the drain");
+  await client.closed;
+  client.close();
+  await stderr.until(/\bstopped\b/);
+  await stdout.until(/$^/);
+  assert.equal((await child.status).code, 0);
 });
 
 Deno.test("MNIST_OPERATOR_TOKEN opens /dashboard.json, a device token from --tokens does not", async () => {

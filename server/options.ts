@@ -1,45 +1,46 @@
 /**
- * Every option of `startServer`, each with its default; `main.ts` fills them
- * from the resolved configuration (`config.ts`), tests set what they need.
+ * Every option of `startServer`. Those the command line also has take their
+ * names, defaults and meaning from the option table (`config.ts`); a program
+ * sets what it needs and `withServerDefaults()` fills the rest from the table,
+ * once, inside `startServer`.
  *
  * @example
- * ```ts ignore
- * import type { ServerOptions } from "./options.ts";
+ * ```ts
+ * import { type ServerOptions, withServerDefaults } from "./options.ts";
  *
  * const options: ServerOptions = { hostname: "127.0.0.1", port: 0, instances: 2 };
+ * console.log(withServerDefaults(options).maxBatch); // the table's default
  * ```
  * @module
  */
 import type { Authorizer } from "./auth/authorize.ts";
 import type { AddressRanges } from "./auth/cidr.ts";
-import type { EngineKind } from "./engine/kinds.ts";
+import { type ServerDefaults, serverDefaults, type TableServerOptions } from "./config.ts";
 import type { RunEvent } from "./engine/queue.ts";
 import type { RequestEvent } from "./core/handler.ts";
-import type { Logger } from "./log.ts";
+import { Logger } from "./log.ts";
 import type { DigitCapture } from "./models/capture.ts";
 import type { SwapEvent } from "./models/serving.ts";
 import type { LoadFailure } from "./models/version_status.ts";
 import type { ConnectionEvent } from "./tcp/limits.ts";
 import type { TlsFiles } from "./tls/tls.ts";
 
-/** Options of `startServer`; every one has a default. */
-export interface ServerOptions {
+/**
+ * Options of `startServer`. Those of `TableServerOptions` (`port`, `maxBatch`,
+ * `batchMs`, ...) mean what their row in the option table says, with its
+ * default.
+ */
+export interface ServerOptions
+  extends Omit<TableServerOptions, "model" | "httpPort" | "adminToken" | "operatorToken"> {
+  /** The address to listen on (`--host`). */
   hostname?: string;
-  /** 0 picks a free port. */
-  port?: number;
   /** One ONNX file served as the default model, version 1 (instead of a repository). */
   model?: string | URL;
-  /** The model repository, `NAME/VERSION/model.onnx` (default: `models/` of this checkout). */
-  modelRepository?: string;
-  /** The model for requests that name none, and for legacy ones (default "mnist"). */
-  defaultModel?: string;
-  /** Refuse a model whose sha256 is missing or differs from its metadata (default true). */
+  /** Refuse a model whose sha256 is missing or differs from its metadata (`--allow-checksum-mismatch` off). */
   verifyChecksum?: boolean;
-  /** Watch the repository and swap versions as they change (default false; the CLI turns it on). */
+  /** Watch the repository and swap versions as they change (the command line turns it on). */
   watch?: boolean;
-  /** Also rescan every this many seconds (0: never; default 0). */
-  pollSeconds?: number;
-  /** Rescan on SIGHUP (default false; the CLI turns it on). */
+  /** Rescan on SIGHUP (the command line turns it on). */
   sighup?: boolean;
   /** Called once per refused model version. */
   onLoadFailure?: (failure: LoadFailure) => void;
@@ -48,41 +49,12 @@ export interface ServerOptions {
   /** Keeps a sample of the digits served (`--capture`). */
   capture?: DigitCapture;
   log?: Logger;
-  /** Which onnxruntime runs the models (default "wasm"). */
-  engine?: EngineKind;
-  /** Engine instances (default 1). */
+  /** Engine instances (`--instances` as a count; see the option table for a program's default). */
   instances?: number;
-  /** WASM threads per instance (default `DEFAULT_THREADS`). */
-  threads?: number;
-  maxBatch?: number;
-  /** Engine runs aim for about this many ms; 0: `maxBatch` alone (default 5). */
-  batchMs?: number;
-  maxQueued?: number;
-  maxFrame?: number;
-  maxLegacy?: number;
-  /** Largest HTTP request body, in bytes, after inflating. */
-  maxHttpBody?: number;
-  /** A whole message must arrive within this from its first byte, and a silent legacy connection is closed after it, ms (default 5 s). */
-  messageTimeoutMs?: number;
-  /** How long a framed connection may wait between messages, ms (default 15 min). */
-  idleTimeoutMs?: number;
-  /** How long a reply's write may make no progress before its connection is closed, ms (default 10 s). */
-  writeTimeoutMs?: number;
-  maxPipelined?: number;
-  /** An engine run without progress for this long fails and its worker is replaced, ms. */
-  runTimeoutMs?: number;
-  /** The engine worker script (default onnxruntime-web's). */
+  /** The engine worker script (default: the engine kind's). */
   workerUrl?: string | URL;
   /** Called after every engine run. */
   onRun?: (event: RunEvent) => void;
-  /** Board connections served at once (default `DEFAULT_MAX_CONNECTIONS`, 10,000). */
-  maxConnections?: number;
-  /** Board connections from one client address (default 1,024: a NAT gateway of many boards). */
-  maxConnectionsPerAddress?: number;
-  /** Bytes of unfinished messages buffered across all board connections (default 64 MiB). */
-  maxBufferedBytes?: number;
-  /** The smallest share of the queue a board connection gets however many are busy (default 16). */
-  minQueueShare?: number;
   /** Peers whose PROXY protocol v2 header names the real client (`--trusted-proxy`). */
   trustedProxies?: AddressRanges | null;
   /** Told every request's outcome (metrics, dashboard). */
@@ -93,17 +65,36 @@ export interface ServerOptions {
   auth?: Authorizer;
   /** A second board port speaking TLS (`--tls-port`), with its certificate and key. */
   tls?: TlsFiles & { port: number };
-  /**
-   * The HTTP port (OIP, health, /metrics, dashboard): 0 picks a free one, null
-   * turns it off; default 8000, or 0 when `port` is 0.
-   */
+  /** The HTTP port (`--http-port`); null turns it off; when left out, 0 if `port` is 0. */
   httpPort?: number | null;
-  /** When set, `/metrics` needs it as a bearer token. */
-  metricsToken?: string;
-  /** The bearer token of every change (repository load, unload, index) and view; null: changes get 403. */
+  /** The bearer token of every change (repository load, unload, index) and view; absent or null: changes get 403. */
   adminToken?: string | null;
   /** The bearer token of the read-only operator views (`/dashboard.json`); the admin token opens them too. */
   operatorToken?: string | null;
   /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
   httpTls?: TlsFiles;
+}
+
+/** `ServerOptions` with every option that has a default filled in. */
+export type ResolvedServerOptions =
+  & ServerOptions
+  & Omit<ServerDefaults, "httpPort" | "logLevel" | "logFormat">
+  & { httpPort: number | null; log: Logger };
+
+/**
+ * Fills what `options` leaves out (absent or undefined) from the option
+ * table. A free board port (`port: 0`) implies a free HTTP port, as on the
+ * command line, so tests and benches never collide on the default one.
+ */
+export function withServerDefaults(options: ServerOptions): ResolvedServerOptions {
+  const { logLevel, logFormat, ...defaults } = serverDefaults();
+  const resolved: Record<string, unknown> = {
+    ...options,
+    log: options.log ?? new Logger(logLevel, undefined, logFormat),
+  };
+  if (options.port === 0 && options.httpPort === undefined) resolved.httpPort = 0;
+  for (const [key, value] of Object.entries(defaults)) {
+    if (resolved[key] === undefined) resolved[key] = value;
+  }
+  return resolved as unknown as ResolvedServerOptions;
 }

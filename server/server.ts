@@ -13,22 +13,20 @@
  * @module
  */
 import { DIGIT_PIXELS, type Stats } from "../shared/codec.ts";
-import { DEFAULT_HTTP_PORT, DEFAULT_PORT } from "./config.ts";
 import { httpDeps } from "./http/deps.ts";
 import { type HttpListener, startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { requestFromHandler } from "./monitor/from_handler.ts";
 import { type RequestEvent, RequestHandler } from "./core/handler.ts";
-import { BoardLimits, DEFAULT_MAX_CONNECTIONS } from "./tcp/limits.ts";
+import { BoardLimits } from "./tcp/limits.ts";
 import type { InferenceEngine } from "./engine/engine.ts";
 import type { InferenceQueue } from "./engine/queue.ts";
-import { Logger } from "./log.ts";
+import type { Logger } from "./log.ts";
 import type { ModelFile } from "./models/model.ts";
-import { DEFAULT_REPOSITORY } from "./models/repository.ts";
 import { openServing } from "./models/open.ts";
 import type { ModelServing } from "./models/serving.ts";
-import type { ServerOptions } from "./options.ts";
+import { type ResolvedServerOptions, type ServerOptions, withServerDefaults } from "./options.ts";
 import { RepositoryWatcher } from "./models/watch.ts";
 import type { DigitCapture } from "./models/capture.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
@@ -38,7 +36,6 @@ import { listenTls } from "./tls/tls.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
-export { DEFAULT_PORT };
 export type { ServerOptions } from "./options.ts";
 
 /** A running server. */
@@ -70,7 +67,7 @@ export class InferenceServer {
     serving: ModelServing,
     watcher: RepositoryWatcher,
     monitor: Monitor,
-    options: ServerOptions,
+    options: ResolvedServerOptions,
     tlsListener: Deno.TlsListener | null = null,
   ) {
     this.addr = listener.addr;
@@ -78,7 +75,7 @@ export class InferenceServer {
     this.serving = serving;
     this.watcher = watcher;
     this.monitor = monitor;
-    this.log = options.log ?? new Logger("info");
+    this.log = options.log;
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
     if (warning) this.log.warn(warning);
@@ -97,19 +94,19 @@ export class InferenceServer {
       handler: this.handler,
       log: this.log,
       limits: new BoardLimits({
-        maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
-        maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 1024,
-        maxBufferedBytes: options.maxBufferedBytes ?? 64 * 1024 * 1024,
-        maxQueued: options.maxQueued ?? 4096,
-        minQueueShare: options.minQueueShare ?? 16,
+        maxConnections: options.maxConnections,
+        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
+        maxBufferedBytes: options.maxBufferedBytes,
+        maxQueued: options.maxQueued,
+        minQueueShare: options.minQueueShare,
       }),
       trustedProxies: options.trustedProxies ?? null,
-      maxFrame: options.maxFrame ?? 16 * 1024,
-      maxLegacy: options.maxLegacy ?? 64 * 1024,
-      readTimeoutMs: options.messageTimeoutMs ?? 5000,
-      idleTimeoutMs: options.idleTimeoutMs ?? 15 * 60_000,
-      writeTimeoutMs: options.writeTimeoutMs ?? 10_000,
-      maxPipelined: options.maxPipelined ?? 256,
+      maxFrame: options.maxFrame,
+      maxLegacy: options.maxLegacy,
+      readTimeoutMs: options.messageTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      writeTimeoutMs: options.writeTimeoutMs,
+      maxPipelined: options.maxPipelined,
       onConnection: options.onConnection,
     };
     this.#listener = new BoardListener(listener, context);
@@ -218,10 +215,11 @@ export class InferenceServer {
  * instances, then accepts. Binding first makes an unusable address fail at
  * once; connections that arrive during warm-up wait in the backlog.
  */
-export async function startServer(options: ServerOptions = {}): Promise<InferenceServer> {
-  const log = options.log ?? new Logger("info");
-  const hostname = options.hostname ?? "0.0.0.0";
-  const listener = Deno.listen({ hostname, port: options.port ?? DEFAULT_PORT });
+export async function startServer(given: ServerOptions = {}): Promise<InferenceServer> {
+  // The option table's defaults, merged once: nothing below restates one.
+  const options = withServerDefaults(given);
+  const { log, hostname } = options;
+  const listener = Deno.listen({ hostname, port: options.port });
   let tls: Deno.TlsListener | null = null;
   let serving: ModelServing | null = null;
   let server: InferenceServer | null = null;
@@ -242,20 +240,15 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
     serving = await openServing(options, log, monitor);
     const model = options.model instanceof URL ? options.model.pathname : options.model;
     const watcher = RepositoryWatcher.start({
-      root: model ? dirOf(model) : options.modelRepository ?? DEFAULT_REPOSITORY,
+      root: model ? dirOf(model) : options.modelRepository,
       rescan: () => serving!.rescan(),
-      pollSeconds: options.pollSeconds ?? 0,
-      watch: options.watch ?? false,
-      sighup: options.sighup ?? false,
+      pollSeconds: options.pollSeconds,
+      watch: options.watch === true,
+      sighup: options.sighup === true,
       log,
     });
-    server = new InferenceServer(listener, serving, watcher, monitor, { ...options, log }, tls);
-    // A free board port implies a free HTTP port, so tests and benches never collide on 8000.
-    const httpPort = options.httpPort !== undefined
-      ? options.httpPort
-      : options.port === 0
-      ? 0
-      : DEFAULT_HTTP_PORT;
+    server = new InferenceServer(listener, serving, watcher, monitor, options, tls);
+    const httpPort = options.httpPort;
     if (httpPort !== null) {
       server.http = startHttp(
         httpDeps({
@@ -263,8 +256,8 @@ export async function startServer(options: ServerOptions = {}): Promise<Inferenc
           watcher,
           ready: () => server!.ready(),
           log,
-          maxBatch: options.maxBatch ?? 128,
-          maxBodyBytes: options.maxHttpBody ?? 4 * 1024 * 1024,
+          maxBatch: options.maxBatch,
+          maxBodyBytes: options.maxHttpBody,
           handler: server.handler,
         }, {
           monitor,

@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseFlags, UsageError, usageLine } from "../../cli/args.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { statusName } from "../../shared/errors.ts";
 import { parseServer, SettingsError } from "../../device/settings.ts";
@@ -52,27 +52,18 @@ export interface Classification {
   digit: number[];
 }
 
-/** A mistake on the command line. */
-class UsageError extends Error {}
-
 function parse(args: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        server: { type: "string" },
-        token: { type: "string" },
-        model: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const parsed = parseFlags({
+    args,
+    options: {
+      server: { type: "string" },
+      token: { type: "string" },
+      model: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    allowPositionals: true,
+  });
   const v = parsed.values;
   const server = v.server ?? Deno.env.get("MNIST_SERVER") ?? DEFAULT_SERVER;
   let address;
@@ -133,7 +124,7 @@ export async function main(args: string[]): Promise<number> {
     options = parse(args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    console.error(`classify: ${e.message} (deno task classify --help)`);
+    console.error(usageLine("classify", e.message));
     return 2;
   }
   if (options.help) {

@@ -32,6 +32,7 @@
  */
 import { Command, type DecodedRequest } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
+import { tableDefault } from "../config.ts";
 import type { AddressRanges } from "./cidr.ts";
 import { sameToken } from "./bearer.ts";
 import type { DeviceTokens } from "./tokens.ts";
@@ -90,7 +91,7 @@ export class Authorizer {
 
   constructor(options: AuthOptions = {}) {
     this.tokens = options.tokens ?? null;
-    this.legacy = options.legacy ?? "allow";
+    this.legacy = options.legacy ?? tableDefault("legacy");
     this.legacyFrom = options.legacyFrom?.size ? options.legacyFrom : null;
   }
 

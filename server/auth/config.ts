@@ -25,6 +25,7 @@
  * ```
  * @module
  */
+import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { Authorizer, LEGACY_POLICIES, type LegacyPolicy } from "./authorize.ts";
 import { AddressRanges } from "./cidr.ts";
@@ -44,7 +45,7 @@ export interface AuthFlags {
 
 /** Checks the flags, reads (and watches) the token file, and builds the `Authorizer`. */
 export async function createAuthorizer(flags: AuthFlags, log?: Logger): Promise<Authorizer> {
-  const legacy = (flags.legacy ?? "allow") as LegacyPolicy;
+  const legacy = (flags.legacy ?? tableDefault("legacy")) as LegacyPolicy;
   if (!LEGACY_POLICIES.includes(legacy)) {
     throw new AuthConfigError(
       `--legacy must be one of ${LEGACY_POLICIES.join(", ")}, got "${flags.legacy}"`,

@@ -25,6 +25,7 @@
 import { COUNT, DONE, FAILED, nextRun, readError, REQUEST } from "./channel.ts";
 import type { ModelShape } from "./channel.ts";
 import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
+import { serverDefaults } from "../config.ts";
 import { type EngineKind, engineWorkerUrl } from "./kinds.ts";
 
 export type { ModelShape } from "./channel.ts";
@@ -44,20 +45,20 @@ export class EngineError extends Error {
 
 /** Options of `InferenceEngine.start`. */
 export interface EngineOptions {
-  /** Threads of the runtime inside one worker (default 1). */
+  /** Threads of the runtime inside one worker (`--threads`; defaults from the option table). */
   threads?: number;
-  /** Which onnxruntime runs the model (default "wasm"). */
+  /** Which onnxruntime runs the model (`--engine`). */
   engine?: EngineKind;
-  /** The most digits one run takes; `run()` splits larger batches. */
+  /** The most digits one run takes (`--max-batch`); `run()` splits larger batches. */
   maxBatch?: number;
   /**
    * A run during which the worker makes no progress for this long (ms of the
    * process running, not of wall-clock time) is taken for a hung worker: the
-   * run fails and a fresh worker replaces it (default 2,000; a full batch
-   * takes about 30 ms).
+   * run fails and a fresh worker replaces it (`--run-timeout-ms`; a full
+   * batch takes about 30 ms).
    */
   runTimeoutMs?: number;
-  /** How long a worker may take to load and warm up before it is given up (default 30,000 ms). */
+  /** How long a worker may take to load and warm up before it is given up, ms (`LOAD_TIMEOUT_MS`). */
   loadTimeoutMs?: number;
   /** The worker script (default: the `engine` kind's); a stand-in speaks the same channel. */
   workerUrl?: string | URL;
@@ -67,6 +68,9 @@ export interface EngineOptions {
 
 /** Where the engine stands. */
 export type EngineState = "ready" | "restarting" | "stopped";
+
+/** How long a worker may take to load and warm up unless told (not an option of the server). */
+export const LOAD_TIMEOUT_MS = 30_000;
 
 const RESPAWN_BACKOFF_MS = [0, 100, 500, 2_000, 5_000];
 
@@ -108,11 +112,13 @@ export class InferenceEngine {
 
   /** Starts a worker, loads `model` (ONNX bytes) into it and warms it up. */
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
+    // What a caller leaves out comes from the option table, as for the server.
+    const defaults = serverDefaults();
     const resolved = {
-      threads: options.threads ?? 1,
-      maxBatch: options.maxBatch ?? 128,
-      loadTimeoutMs: options.loadTimeoutMs ?? 30_000,
-      workerUrl: options.workerUrl ?? engineWorkerUrl(options.engine ?? "wasm"),
+      threads: options.threads ?? defaults.threads,
+      maxBatch: options.maxBatch ?? defaults.maxBatch,
+      loadTimeoutMs: options.loadTimeoutMs ?? LOAD_TIMEOUT_MS,
+      workerUrl: options.workerUrl ?? engineWorkerUrl(options.engine ?? defaults.engine),
     };
     let spawned: Spawned;
     try {
@@ -124,7 +130,7 @@ export class InferenceEngine {
       spawned,
       model,
       resolved,
-      options.runTimeoutMs ?? 2_000,
+      options.runTimeoutMs ?? defaults.runTimeoutMs,
       options.onRestart ?? (() => {}),
     );
     try {

@@ -18,6 +18,7 @@
  * ```
  * @module
  */
+import { serverDefaults } from "../config.ts";
 import { type EngineOptions, InferenceEngine } from "./engine.ts";
 import { startWarmed } from "./verify.ts";
 
@@ -34,7 +35,8 @@ export async function startEngines(
   count: number,
   options: EngineOptions & { onWarmupRetry?: (attempt: number, reason: string) => void } = {},
 ): Promise<InferenceEngine[]> {
-  const runTimeoutMs = options.runTimeoutMs ?? 2_000;
+  const defaults = serverDefaults();
+  const runTimeoutMs = options.runTimeoutMs ?? defaults.runTimeoutMs;
   const started = await Promise.allSettled(
     Array.from({ length: count }, () =>
       startWarmed(
@@ -43,7 +45,11 @@ export async function startEngines(
             ...options,
             runTimeoutMs: Math.max(runTimeoutMs, WARMUP_TIMEOUT_MS),
           }),
-        { runTimeoutMs, threads: options.threads ?? 1, onRetry: options.onWarmupRetry },
+        {
+          runTimeoutMs,
+          threads: options.threads ?? defaults.threads,
+          onRetry: options.onWarmupRetry,
+        },
       ).then((engine) => {
         engine.runTimeoutMs = runTimeoutMs;
         return engine;

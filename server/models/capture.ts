@@ -33,6 +33,7 @@
  */
 import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
+import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 
 /** Pixels per digit. */
@@ -70,7 +71,7 @@ export interface CaptureOptions {
   dir: string;
   /** Fraction of digits kept, 0..1. */
   rate: number;
-  /** Most bytes of captures kept in `dir`; the oldest files go first (default 100 MB). */
+  /** Most bytes of captures kept in `dir`; the oldest files go first (default: `--capture-max-mb`'s). */
   maxBytes?: number;
   /** A file is closed and the next one started past this size (default maxBytes / 10). */
   fileBytes?: number;
@@ -121,7 +122,7 @@ export class DigitCapture {
   private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
     this.dir = options.dir;
     this.rate = options.rate;
-    this.maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? tableDefault("capture-max-mb") * 1024 * 1024;
     this.fileBytes = Math.min(
       this.maxBytes,
       options.fileBytes ?? Math.max(4096, Math.floor(this.maxBytes / 10)),

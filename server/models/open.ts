@@ -1,33 +1,31 @@
 /**
  * Opening what a server serves: the repository (or one file), scanned, with
  * every model that has a valid version started, warmed, behind its queue.
+ * It takes options with the option table's defaults filled in.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openServing } from "./open.ts";
+ * import { ServerMetrics } from "../metrics/metrics.ts";
+ * import { Monitor } from "../monitor/monitor.ts";
+ * import { withServerDefaults } from "../options.ts";
  *
- * const serving = await openServing({ modelRepository: "models" }, log, monitor);
+ * const options = withServerDefaults({ instances: 1 });
+ * const monitor = new Monitor({ log: options.log, metrics: new ServerMetrics(null) });
+ * const serving = await openServing(options, options.log, monitor);
+ * console.log(serving.versions()); // Map { "mnist" => 1 }
+ * await serving.close();
+ * monitor.close();
  * ```
  * @module
  */
 import { startEngines } from "../engine/instances.ts";
 import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
-import type { ServerOptions } from "../options.ts";
-import { DEFAULT_MODEL_NAME } from "./flags.ts";
-import { DEFAULT_REPOSITORY, ModelRepository } from "./repository.ts";
+import type { ResolvedServerOptions } from "../options.ts";
+import { ModelRepository } from "./repository.ts";
 import { ModelServing } from "./serving.ts";
 import type { LoadFailure } from "./version_status.ts";
-
-/** WASM threads per instance by default: one (independent instances scale; threads can hang at start). */
-export const DEFAULT_THREADS = 1;
-
-/**
- * The run time batches aim for while a client queues ahead, ms, by default:
- * a board's digit beside a flood then waits for about two such runs (WASM
- * batches of about 8 digits here; bench/README).
- */
-export const DEFAULT_BATCH_MS = 3;
 
 /**
  * How many of `instances` run at once while a client queues ahead: all of
@@ -40,13 +38,12 @@ export function floodInstances(instances: number, cores = navigator.hardwareConc
 
 /** Opens the repository (or the one file), scans it and starts every model that can serve, warmed. */
 export async function openServing(
-  options: ServerOptions,
+  options: ResolvedServerOptions,
   log: Logger,
   monitor: Monitor,
 ): Promise<ModelServing> {
-  const verify = options.verifyChecksum ?? true;
   const repositoryOptions = {
-    allowChecksumMismatch: !verify,
+    allowChecksumMismatch: !options.verifyChecksum,
     log,
     // The swap's own start (load, shape check, warm-up) is the probe: no second load.
     probe: async () => {},
@@ -55,34 +52,34 @@ export async function openServing(
       options.onLoadFailure?.(failure);
     },
   };
-  const defaultModel = options.defaultModel ?? DEFAULT_MODEL_NAME;
+  const defaultModel = options.defaultModel;
   const repository = options.model
     ? ModelRepository.single(
       options.model instanceof URL ? options.model.pathname : options.model,
       defaultModel,
       repositoryOptions,
     )
-    : ModelRepository.open(options.modelRepository ?? DEFAULT_REPOSITORY, repositoryOptions);
+    : ModelRepository.open(options.modelRepository, repositoryOptions);
   return await ModelServing.start(repository, {
     defaultModel,
-    instances: options.instances ?? 1,
+    instances: options.instances,
     startEngines,
     engine: {
-      threads: options.threads ?? DEFAULT_THREADS,
+      threads: options.threads,
       engine: options.engine,
       onWarmupRetry: (attempt, reason) =>
         log.warn("engine warm-up hung; starting it afresh", { attempt, reason }),
-      maxBatch: options.maxBatch ?? 128,
+      maxBatch: options.maxBatch,
       runTimeoutMs: options.runTimeoutMs,
       workerUrl: options.workerUrl,
       onRestart: (reason) =>
         log.error("engine worker replaced", { code: "INTERNAL_ERROR", reason }),
     },
     queue: {
-      maxBatch: options.maxBatch ?? 128,
-      batchMs: options.batchMs ?? DEFAULT_BATCH_MS,
-      floodInstances: floodInstances(options.instances ?? 1),
-      maxQueued: options.maxQueued ?? 4096,
+      maxBatch: options.maxBatch,
+      batchMs: options.batchMs,
+      floodInstances: floodInstances(options.instances),
+      maxQueued: options.maxQueued,
       onRun: (event) => {
         if (!event.failed) {
           monitor.run(event.model, event.version, event.batchSize, event.inferenceMs);

@@ -26,16 +26,14 @@
  * ```
  * @module
  */
+import { serverDefaults } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { loadModelFile, ModelError, type ModelFile } from "./model.ts";
 import { engineProbe } from "./probe.ts";
 import type { LoadFailure, ModelStatus, RefusalKind, VersionStatus } from "./version_status.ts";
 
-/** The bundled repository, `models/` of this checkout (not of the working directory). */
-export const DEFAULT_REPOSITORY = new URL("../../models/", import.meta.url).pathname.replace(
-  /\/$/,
-  "",
-);
+/** The bundled repository, `models/` of this checkout (`--model-repository`'s default). */
+export const DEFAULT_REPOSITORY = serverDefaults().modelRepository;
 
 /** The model file's name in a version folder (its metadata is `model.json` beside it). */
 export const MODEL_FILE = "model.onnx";

@@ -20,6 +20,7 @@
  * ```
  * @module
  */
+import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 
 /** What caused a rescan. */
@@ -36,7 +37,7 @@ export interface WatchOptions {
   rescan: (reason: RescanReason) => Promise<void> | void;
   /** Quiet time after the last file event before rescanning, ms (default 500). */
   debounceMs?: number;
-  /** Rescan every this many seconds; 0 = only when watching fails (default 0). */
+  /** Rescan every this many seconds; 0 = only when watching fails (default: `--poll-seconds`'s). */
   pollSeconds?: number;
   /** Watch the folder with `Deno.watchFs` (default true). */
   watch?: boolean;
@@ -64,7 +65,7 @@ export class RepositoryWatcher {
   /** Starts watching, polling and listening for SIGHUP as the options say. */
   static start(options: WatchOptions): RepositoryWatcher {
     const watcher = new RepositoryWatcher(options);
-    let pollSeconds = options.pollSeconds ?? 0;
+    let pollSeconds = options.pollSeconds ?? tableDefault("poll-seconds");
     if (options.watch ?? true) {
       try {
         watcher.#watcher = Deno.watchFs(options.root, { recursive: true });

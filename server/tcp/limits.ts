@@ -189,13 +189,3 @@ export class QueueShare {
     }
   }
 }
-
-/**
- * The default cap on board connections. Deno raises its soft file limit to
- * the hard one at start (commonly 524,288 or more), so this cap, not the
- * file limit, is what a crowd meets: refused with a reply. Where the limit is
- * lower (`ulimit -n 1024`), set `--max-connections` below it; past the limit
- * the listener's reserve descriptor still accepts and closes. (The limit
- * itself cannot be read: `/proc/self/limits` needs `--allow-all`.)
- */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;

@@ -1,0 +1,147 @@
+/**
+ * How every command of the project answers a mistake on its command line:
+ * one sentence on stderr, a "did you mean --x?" when a known flag is near
+ * what was typed, a pointer to `--help`, and exit 2 — never the whole help
+ * text, never the argument parser's own wording or a stack trace.
+ *
+ * This folder sits beside `shared/` and is imported the same way by
+ * `server/`, `bench/`, `scripts/`, `client/` and `device/` (a sibling, never a
+ * parent). It is not in `shared/`, which must also run on the board's
+ * Espruino: this module needs Deno and `node:util`.
+ *
+ * @example
+ * ```ts
+ * import { parseFlags, UsageError, usageLine } from "./args.ts";
+ *
+ * const options = { server: { type: "string" }, help: { type: "boolean" } } as const;
+ * console.log(parseFlags({ args: ["--server", "127.0.0.1:32001"], options }).values.server);
+ * try {
+ *   parseFlags({ args: ["--sever", "127.0.0.1:32001"], options });
+ * } catch (e) {
+ *   if (!(e instanceof UsageError)) throw e;
+ *   // A command calls exitOnUsageError("classify", e): this line on stderr, then exit 2.
+ *   console.error(usageLine("classify", e.message));
+ *   // classify: unknown flag --sever; did you mean --server? (deno task classify --help)
+ * }
+ * ```
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** A mistake on the command line; its message is one sentence for a person. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** The flag names (`--name` and `-n`) a `parseArgs` option table knows. */
+export function knownFlags(options: ParseArgsConfig["options"]): string[] {
+  const flags: string[] = [];
+  for (const [name, option] of Object.entries(options ?? {})) {
+    flags.push(`--${name}`);
+    if (option.short) flags.push(`-${option.short}`);
+  }
+  return flags;
+}
+
+/** Edit distance counting a swap of two neighbours as one edit (`--prot` is one from `--port`). */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 0; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The known flag nearest to `given`, or null when none is near: one edit
+ * away for names of four or five letters, two for longer ones, or the only
+ * flag `given` begins. Long flags are compared with long ones only, and a
+ * name shorter than four letters gets no guess (too many are one edit away).
+ */
+export function nearestFlag(given: string, known: readonly string[]): string | null {
+  const long = given.startsWith("--");
+  const word = given.replace(/^-+/, "");
+  const candidates = known.filter((flag) => flag.startsWith("--") === long);
+  if (word.length < 4) return null;
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const flag of candidates) {
+    const d = distance(word, flag.replace(/^-+/, ""));
+    if (d < bestDistance) [best, bestDistance] = [flag, d];
+  }
+  if (best !== null && bestDistance <= (word.length > 5 ? 2 : 1)) return best;
+  const prefixed = candidates.filter((flag) => flag.startsWith(given));
+  return prefixed.length === 1 ? prefixed[0] : null;
+}
+
+/** "unknown flag --x", with "; did you mean --y?" when a known flag is near. */
+export function unknownFlag(given: string, known: readonly string[]): string {
+  const near = nearestFlag(given, known);
+  return `unknown flag ${given}` + (near ? `; did you mean ${near}?` : "");
+}
+
+/** Turns what `node:util`'s `parseArgs` throws into one sentence. */
+function sentence(e: Error & { code?: unknown }, options: ParseArgsConfig["options"]): string {
+  const quoted = /'([^']*)'/.exec(e.message)?.[1] ?? "";
+  switch (e.code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return unknownFlag(quoted, knownFlags(options));
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `unexpected argument "${quoted}": this command takes flags only`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const flag = quoted.split(" ")[0];
+      return /does not take/.test(e.message) ? `${flag} takes no value` : `${flag} needs a value`;
+    }
+    default:
+      return e.message.split("\n")[0].replace(/\.$/, "");
+  }
+}
+
+/**
+ * `parseArgs` (strict unless told otherwise) whose mistakes come back as a
+ * `UsageError` of one sentence, with a near flag suggested.
+ */
+export function parseFlags<T extends ParseArgsConfig>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs({ strict: true, ...config } as T);
+  } catch (e) {
+    if (e instanceof Error && "code" in e) throw new UsageError(sentence(e, config.options));
+    throw e;
+  }
+}
+
+/** The one line a mistake prints: `TASK: SENTENCE (deno task TASK --help)`. */
+export function usageLine(task: string, message: string): string {
+  return `${task}: ${message} (deno task ${task} --help)`;
+}
+
+/** One line on stderr and exit 2: how a command ends on a mistake its user can fix. */
+export function exitWithUsage(task: string, message: string): never {
+  console.error(usageLine(task, message));
+  Deno.exit(2);
+}
+
+/**
+ * `TASK: SENTENCE` on stderr and exit `code`: for what the flags were right
+ * about but the machine refused (a port taken, a file missing), where --help
+ * would not help.
+ */
+export function exitWithError(task: string, message: string, code = 2): never {
+  console.error(`${task}: ${message}`);
+  Deno.exit(code);
+}
+
+/** Exits 2 with one line for a `UsageError`; rethrows anything else. */
+export function exitOnUsageError(task: string, e: unknown): never {
+  if (e instanceof UsageError) exitWithUsage(task, e.message);
+  throw e;
+}

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { nearestFlag, parseFlags, UsageError, usageLine } from "./args.ts";
+
+const OPTIONS = {
+  server: { type: "string" },
+  port: { type: "string" },
+  "max-batch": { type: "string" },
+  "max-connections-per-address": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The sentence `parseFlags` gives `args`, or "" when they parse. */
+function mistake(args: string[], allowPositionals = false): string {
+  try {
+    parseFlags({ args, options: OPTIONS, allowPositionals });
+    return "";
+  } catch (e) {
+    assert.ok(e instanceof UsageError, String(e));
+    return e.message;
+  }
+}
+
+Deno.test("a near flag is named: typos, swapped letters, a missing letter, a unique start", () => {
+  assert.equal(mistake(["--sever", "x"]), "unknown flag --sever; did you mean --server?");
+  assert.equal(mistake(["--prot", "1"]), "unknown flag --prot; did you mean --port?");
+  assert.equal(mistake(["--max-bach=3"]), "unknown flag --max-bach; did you mean --max-batch?");
+  assert.equal(
+    mistake(["--max-connections-per"]),
+    "unknown flag --max-connections-per; did you mean --max-connections-per-address?",
+  );
+  assert.equal(nearestFlag("--jsno", ["--json", "--help", "-h"]), "--json");
+});
+
+Deno.test("no guess when nothing is near, or the name is too short to guess from", () => {
+  assert.equal(mistake(["--frobnicate"]), "unknown flag --frobnicate");
+  assert.equal(mistake(["--x"]), "unknown flag --x");
+  assert.equal(mistake(["-x"]), "unknown flag -x");
+  assert.equal(nearestFlag("--hel", ["--help", "-h"]), null, "three letters: no guess");
+});
+
+Deno.test("the parser's other mistakes are one sentence too", () => {
+  assert.equal(mistake(["--port"]), "--port needs a value");
+  assert.equal(mistake(["--json=yes"]), "--json takes no value");
+  assert.equal(
+    mistake(["file.png"]),
+    'unexpected argument "file.png": this command takes flags only',
+  );
+  assert.equal(mistake(["file.png"], true), "");
+  assert.equal(usageLine("classify", "x"), "classify: x (deno task classify --help)");
+});
+
+/** Runs `deno task NAME ARGS...` in the project and returns its exit code and stderr. */
+async function task(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
+  const { code, stderr, stdout } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (bytes: Uint8Array) =>
+    new TextDecoder().decode(bytes).split("\n").filter((line) => !/Download/.test(line)).join(
+      "\n",
+    );
+  return { code, stderr: text(stderr), stdout: text(stdout) };
+}
+
+Deno.test("the real commands answer a wrong flag with one line and exit 2, no help dump", async () => {
+  for (
+    const [name, args, line] of [
+      [
+        "bench:stress",
+        ["--clientz", "3"],
+        "bench:stress: unknown flag --clientz; did you mean --clients? (deno task bench:stress --help)",
+      ],
+      [
+        "classify",
+        ["--sever", "127.0.0.1:1", "x.png"],
+        "classify: unknown flag --sever; did you mean --server? (deno task classify --help)",
+      ],
+      [
+        "serve",
+        ["--prot", "1"],
+        "serve: unknown flag --prot; did you mean --port? (deno task serve --help)",
+      ],
+      [
+        "token",
+        ["--line-onyl", "a"],
+        "token: unknown flag --line-onyl; did you mean --line-only? (deno task token --help)",
+      ],
+    ] as const
+  ) {
+    const { code, stderr, stdout } = await task(name, ...args);
+    assert.equal(code, 2, `${name}: ${stderr}`);
+    assert.equal(stderr.trim(), line);
+    assert.equal(stdout, "", `${name} prints no help`);
+  }
+});

@@ -1,0 +1,93 @@
+// Request bodies through a real Deno.serve on loopback: limited while read
+// (a chunked body that never ends is refused once it passes the limit),
+// inflated when compressed (the limit counts inflated bytes), and an
+// unknown encoding refused with a sentence.
+import assert from "node:assert/strict";
+import { WireError } from "../../shared/errors.ts";
+import { readBody } from "./body.ts";
+
+async function withEcho(max: number, fn: (url: string) => Promise<void>): Promise<void> {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (r) => {
+    const body = await readBody(r, max);
+    return body instanceof WireError
+      ? new Response(body.toString(), { status: 400 })
+      : new Response(String(body.length));
+  });
+  try {
+    await fn(`http://127.0.0.1:${server.addr.port}/`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+async function compress(bytes: Uint8Array, format: CompressionFormat): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("a chunked body that never ends is refused once it passes the limit", async () => {
+  let pulled = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled += 16 * 1024;
+      controller.enqueue(new Uint8Array(16 * 1024));
+    },
+  });
+  const request = new Request("http://x/", { method: "POST", body: endless });
+  const body = await readBody(request, 64 * 1024);
+  assert.ok(body instanceof WireError);
+  assert.equal(
+    body.toString(),
+    "FRAME_TOO_LARGE: the body is over 65536 bytes; the limit is 65536",
+  );
+  assert.ok(pulled <= 128 * 1024, `${pulled} bytes were read against a limit of 64 KiB`);
+});
+
+Deno.test("a declared length over the limit is refused before the body is read", async () => {
+  await withEcho(1024, async (url) => {
+    const response = await fetch(url, { method: "POST", body: new Uint8Array(4096) });
+    assert.equal(
+      await response.text(),
+      "FRAME_TOO_LARGE: the body is 4096 bytes; the limit is 1024",
+    );
+  });
+});
+
+Deno.test("gzip and deflate bodies are inflated, and the limit counts the inflated bytes", async () => {
+  await withEcho(100_000, async (url) => {
+    const plain = new TextEncoder().encode(JSON.stringify({ data: new Array(5000).fill(0) }));
+    for (const format of ["gzip", "deflate"] as const) {
+      const response = await fetch(url, {
+        method: "POST",
+        body: await compress(plain, format) as Uint8Array<ArrayBuffer>,
+        headers: { "content-encoding": format },
+      });
+      assert.equal(await response.text(), String(plain.length), format);
+    }
+    // A small gzip body that inflates past the limit (a "zip bomb") is refused.
+    const bomb = await compress(new Uint8Array(10_000_000), "gzip");
+    assert.ok(bomb.length < 100_000);
+    const refused = await fetch(url, {
+      method: "POST",
+      body: bomb as Uint8Array<ArrayBuffer>,
+      headers: { "content-encoding": "gzip" },
+    });
+    assert.match(await refused.text(), /^FRAME_TOO_LARGE: the body is over 100000 bytes/);
+    const broken = await fetch(url, {
+      method: "POST",
+      body: "not gzip",
+      headers: { "content-encoding": "gzip" },
+    });
+    assert.match(await broken.text(), /^MALFORMED_BUFFER: the body could not be read as gzip/);
+    const unknown = await fetch(url, {
+      method: "POST",
+      body: "x",
+      headers: { "content-encoding": "br" },
+    });
+    assert.equal(
+      await unknown.text(),
+      'MALFORMED_BUFFER: Content-Encoding "br" is not supported (gzip, deflate or none)',
+    );
+  });
+});
