@@ -9,7 +9,7 @@
  * ```ts
  * import { startServer } from "./server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * console.log(server.describe()); // listening on 127.0.0.1:<port> ...
  * await server.shutdown();
  * ```
