@@ -42,13 +42,7 @@ import {
 } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
-import type {
-  HandlerContext,
-  HandlerRequest,
-  Outcome,
-  RequestEvent,
-  RequestOrigin,
-} from "./request.ts";
+import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
 export class RequestHandler {
