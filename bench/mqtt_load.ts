@@ -7,15 +7,19 @@
  * step is summarized and printed like the others.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { runMqttLoad } from "./mqtt_load.ts";
  * import { loadDigits } from "./digits.ts";
+ * import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
  *
- * const result = await runMqttLoad(
- *   { url: "mqtt://127.0.0.1:1883", clients: 100, requests: 50, durationMs: 10_000, timeoutMs: 5_000, qos: 0 },
- *   await loadDigits("synthetic"),
- * );
- * console.log(result.count, result.errors);
+ * if (!requireMqtt()) {
+ *   const broker = await Mosquitto.start();
+ *   // No server subscribes: the one request times out.
+ *   const plan = { url: broker.url, clients: 1, requests: 1, durationMs: 1000, timeoutMs: 100, qos: 0 as const };
+ *   const result = await runMqttLoad(plan, await loadDigits("synthetic", 1));
+ *   console.log(result.count, result.errors); // 1 { TIMEOUT: 1 }
+ *   await broker.stop();
+ * }
  * ```
  * @module
  */
