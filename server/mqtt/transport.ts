@@ -38,12 +38,13 @@
  * ```
  * @module
  */
-import { encodeReply, peekRequestId, type Reply } from "../../shared/codec.ts";
+import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { isDeviceName } from "../auth/tokens.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
+import type { MqttSnapshot } from "../monitor/monitor.ts";
 import { BoardLimits, type QueueShare } from "../tcp/limits.ts";
 import {
   loadMqtt,
@@ -53,34 +54,7 @@ import {
   type PublishProperties,
 } from "./library.ts";
 import type { MqttOptions } from "./settings.ts";
-
-/** The topic a device publishes requests on. */
-export function inferTopic(device: string): string {
-  return `mnist/${device}/infer`;
-}
-
-/** The topic a device's replies go to (unless it names an MQTT 5 response topic). */
-export function resultTopic(device: string): string {
-  return `mnist/${device}/result`;
-}
-
-/** The framed reply's FlatBuffer without its 4-byte length prefix: an MQTT reply's payload. */
-export function encodeMqttReply(reply: Reply): Uint8Array {
-  return encodeReply(reply, true).subarray(4);
-}
-
-/** The broker as the dashboard and `/metrics` show it. */
-export interface MqttState {
-  url: string;
-  group: string;
-  connected: boolean;
-  /** When the state last changed (ms since the epoch). */
-  since: number;
-  /** Times the broker went away since start. */
-  outages: number;
-  /** Requests received and not yet answered. */
-  inFlight: number;
-}
+import { encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
 
 /** What the transport needs of the server. */
 export interface MqttTransportOptions extends MqttOptions {
@@ -165,7 +139,7 @@ export class MqttTransport {
   }
 
   /** The broker's state now. */
-  state(): MqttState {
+  state(): MqttSnapshot {
     return {
       url: this.url,
       group: this.#options.group,
