@@ -26,7 +26,7 @@ import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";
 import { readTlsFiles, TlsError } from "./tls/tls.ts";
-import { MqttLibraryError } from "./mqtt/library.ts";
+import { loadMqtt, MqttLibraryError } from "./mqtt/library.ts";
 import { MqttSettingsError, readMqttFiles } from "./mqtt/settings.ts";
 
 const TASK = "serve";
@@ -105,6 +105,9 @@ try {
     ? await readTlsFiles(config.tlsCert, config.tlsKey)
     : null;
   const mqtt = config.mqttSettings ? await readMqttFiles(config.mqttSettings) : undefined;
+  // Before the models load: a missing client package is said at once.
+  const library = mqtt ? loadMqtt() : null;
+  if (library instanceof MqttLibraryError) throw library;
   server = await startServer({
     // Every row of the option table marked `server` goes as it is; the rest are made here.
     ...tableServerOptions(config),
