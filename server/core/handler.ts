@@ -241,6 +241,7 @@ export class RequestHandler {
       token: "",
       model: "",
       client: "",
+      device: "",
     };
     return this.#refused(error, origin, request, started, bytesIn);
   }
