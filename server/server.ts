@@ -233,9 +233,17 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       ) ?? 0,
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
+    devices: (): Record<string, number> => monitor.fleet.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
-  const monitor = new Monitor({ log, metrics, sources });
+  const monitor = new Monitor({
+    log,
+    metrics,
+    sources,
+    silentAfterMs: options.deviceSilentAfter * 1000,
+    forgetAfterMs: options.deviceForgetAfter * 1000,
+    maxDevices: options.maxDevices,
+  });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
     serving = await openServing(options, log, monitor);
