@@ -206,21 +206,25 @@ export class InferenceRequestWriter {
   readonly tokenAt: number;
   /** Where the client string's first character is; -1 without one. */
   readonly clientAt: number;
-  /** Where the device id's first character goes; -1 without one. */
-  readonly deviceAt: number;
+  /**
+   * Where the `device` field's offset is (its vtable entry is the table's
+   * slot 10); -1 without one. The field points at the token's string.
+   */
+  readonly deviceFieldAt: number;
 
   /**
    * `framed` picks the protocol; `u8` sends the digit as bytes (framed only)
    * instead of floats. `strings` (framed only) adds a `token` of that many
-   * characters, left as spaces to fill in, a `client` string, and a
-   * `device` id of at most that many characters (its length and characters
-   * are filled in; zeros follow a shorter one); all come before the digit,
-   * so the digit stays the buffer's last part.
+   * characters, left as spaces to fill in, and a `client` string; both
+   * come before the digit, so the digit stays the buffer's last part.
+   * `deviceInToken` adds a `device` field that points at the token's
+   * characters: a board without a token writes its id (and the string's
+   * length) there, so the id costs the request no bytes of its own.
    */
   constructor(
     framed: boolean,
     u8: boolean,
-    strings?: { token?: number; client?: string; device?: number },
+    strings?: { token?: number; client?: string; deviceInToken?: boolean },
   ) {
     this.u8 = u8;
     const digit: Field = {
@@ -232,7 +236,9 @@ export class InferenceRequestWriter {
     const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: Command.INFERENCE_INPUT }];
     const token: Field = { slot: COMMANDS_TOKEN, kind: STRING, value: "" };
     const client: Field = { slot: COMMANDS_CLIENT, kind: STRING, value: "" };
-    const device: Field = { slot: COMMANDS_DEVICE, kind: STRING, value: "" };
+    // A uoffset written as a plain u32 once the token's string has its place.
+    const device: Field = { slot: COMMANDS_DEVICE, kind: U32, value: 0 };
+    const sharesToken = framed && !!strings?.token && !!strings.deviceInToken;
     if (framed && strings?.token) {
       token.value = " ".repeat(strings.token);
       fields.push(token);
@@ -241,10 +247,7 @@ export class InferenceRequestWriter {
       client.value = strings.client;
       fields.push(client);
     }
-    if (framed && strings?.device) {
-      device.value = " ".repeat(strings.device);
-      fields.push(device);
-    }
+    if (sharesToken) fields.push(device);
     fields.push({ slot: COMMANDS_INPUT, kind: TABLE, value: [digit] });
     if (framed) fields.push(id);
     this.bytes = buildBuffer(fields, framed ? FILE_IDENTIFIER : null);
@@ -253,7 +256,11 @@ export class InferenceRequestWriter {
     this.idAt = framed ? id.at as number : -1;
     this.tokenAt = token.value ? token.data as number : -1;
     this.clientAt = client.value ? client.data as number : -1;
-    this.deviceAt = device.value ? device.data as number : -1;
+    this.deviceFieldAt = sharesToken ? device.at as number : -1;
+    // The string starts with its length, 4 bytes before its first character.
+    if (sharesToken) {
+      this.dv.setUint32(this.deviceFieldAt, this.tokenAt - 4 - this.deviceFieldAt, true);
+    }
   }
 
   /** Fills in the request id and the 784 pixels (bytes 0..255); returns the buffer to send. */

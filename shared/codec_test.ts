@@ -74,14 +74,19 @@ Deno.test("InferenceRequestWriter refills one buffer that the generated code rea
   }
 });
 
-Deno.test("InferenceRequestWriter's device id is filled in place, shorter ids end in zeros", () => {
-  const writer = new InferenceRequestWriter(true, true, { token: 32, client: "fw 1", device: 24 });
+Deno.test("InferenceRequestWriter's device field shares the token's characters", () => {
+  const writer = new InferenceRequestWriter(true, true, {
+    token: 32,
+    client: "fw 1",
+    deviceInToken: true,
+  });
   const bytes = writer.write(3, digitBytes(2));
-  const serial = "5ccf7f0a1b2c";
-  new DataView(bytes.buffer).setUint32(writer.deviceAt - 4, serial.length, true);
-  for (let i = 0; i < 24; i++) {
-    bytes[writer.deviceAt + i] = i < serial.length ? serial.charCodeAt(i) : 0;
-  }
+  const view = new DataView(bytes.buffer);
+  assert.equal(oracleRoot(bytes, true).device(), oracleRoot(bytes, true).token());
+  // A board without a token writes its id and the id's length there.
+  const serial = "5ccf7f0a-1b2c";
+  view.setUint32(writer.tokenAt - 4, serial.length, true);
+  for (let i = 0; i < serial.length; i++) bytes[writer.tokenAt + i] = serial.charCodeAt(i);
   const root = oracleRoot(bytes, true);
   assert.equal(root.device(), serial, "the generated code reads the id the board wrote");
   assert.equal(root.client(), "fw 1");

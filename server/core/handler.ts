@@ -73,6 +73,8 @@ export class RequestHandler {
     bytesIn = 0,
   ): Outcome | Promise<Outcome> {
     let device: string | null = null;
+    // The firmware pads its serial with spaces to the token's 32 characters.
+    if (request.device) request.device = request.device.trimEnd();
     if (request.device && !validDeviceId(request.device)) {
       return this.#refused(
         new WireError(

@@ -77,7 +77,7 @@ export interface DeviceView {
 /** Which devices a list shows. */
 export interface DeviceFilter {
   state?: DeviceState;
-  /** Firmware exactly as the device sent it (`mnist-board/1.2`), or its version after the slash. */
+  /** Firmware exactly as the device sent it (`mnist-device 1.0.0+4a3225d2`), or its version. */
   firmware?: string;
 }
 
@@ -278,8 +278,10 @@ function clearMinutes(d: DeviceRecord, minute: number): void {
   d.minute = minute;
 }
 
+/** The whole `client` string (`mnist-device 1.0.0+4a3225d2`), or its version after a space or slash. */
 function firmwareMatches(firmware: string, wanted: string): boolean {
-  return firmware === wanted || firmware.slice(firmware.lastIndexOf("/") + 1) === wanted;
+  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
+  return firmware === wanted || firmware.slice(cut + 1) === wanted;
 }
 
 function round3(x: number): number {
