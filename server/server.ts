@@ -299,7 +299,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;
-  const device = event.device ?? (event.client || event.peer);
+  const device = event.deviceId;
   for (let i = 0; i < event.results.length; i++) {
     const result = event.results[i];
     capture.offer(digits.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS), {

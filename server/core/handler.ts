@@ -189,7 +189,8 @@ export class RequestHandler {
       this.#ctx.log.debug("inference", {
         protocol: origin.protocol,
         peer: origin.peer,
-        device: device ?? undefined,
+        // The fleet's id: the token's name, else the board's own (this request's or its connection's).
+        device: device ?? (request.device || origin.session?.device || undefined),
         id: request.label || request.requestId,
         model,
         version: first.modelVersion,

@@ -255,7 +255,7 @@ export class Monitor {
     this.#log.info(event.inference ? "request failed" : "request refused", {
       protocol: event.protocol,
       peer: event.peer,
-      device: event.device ?? undefined,
+      device: event.deviceId ?? event.device ?? undefined,
       id: event.id,
       code,
       error: event.error,
