@@ -24,6 +24,7 @@ export const GROUPS = {
   trust: "Trust: tokens, TLS, proxies",
   models: "Model repository and capture",
   mqtt: "MQTT broker",
+  fleet: "Fleet: devices",
   logging: "Logging",
 } as const;
 export type Group = keyof typeof GROUPS;
@@ -468,6 +469,35 @@ export const OPTIONS = [
     group: "mqtt",
     value: "ID",
     help: "client id at the broker; unset: mnist-server- and a random suffix",
+  },
+  {
+    flag: "device-silent-after",
+    kind: { type: "number", min: 0.01, max: 31_536_000 },
+    group: "fleet",
+    server: true,
+    default: "600",
+    value: "S",
+    help: "a device with no request for S seconds shows as silent in the fleet views",
+    details: "like ThingsBoard's inactivity timeout; `mnist_devices{state}` counts both states",
+  },
+  {
+    flag: "device-forget-after",
+    kind: { type: "number", min: 0.01, max: 315_360_000 },
+    group: "fleet",
+    server: true,
+    default: "604800",
+    value: "S",
+    help: "a device with no request for S seconds (7 days) is forgotten",
+  },
+  {
+    flag: "max-devices",
+    kind: { type: "int", min: 1, max: 10_000_000 },
+    group: "fleet",
+    server: true,
+    default: "100000",
+    value: "N",
+    help: "devices the fleet registry keeps; past it, the tenth heard from least recently go",
+    details: "a bound on memory against clients that make up device ids (about 1 KB a device)",
   },
   {
     flag: "log-level",

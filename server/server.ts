@@ -242,9 +242,17 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
+    devices: (): Record<string, number> => monitor.fleet.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
-  const monitor = new Monitor({ log, metrics, sources });
+  const monitor = new Monitor({
+    log,
+    metrics,
+    sources,
+    silentAfterMs: options.deviceSilentAfter * 1000,
+    forgetAfterMs: options.deviceForgetAfter * 1000,
+    maxDevices: options.maxDevices,
+  });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
     serving = await openServing(options, log, monitor);
@@ -309,7 +317,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;
-  const device = event.device ?? (event.client || event.peer);
+  const device = event.deviceId;
   for (let i = 0; i < event.results.length; i++) {
     const result = event.results[i];
     capture.offer(digits.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS), {

@@ -74,6 +74,8 @@ export interface MetricSources {
   ready?: () => boolean;
   /** The MQTT broker's state, or null when `--mqtt` is off. */
   mqtt?: () => { url: string; connected: boolean; outages: number } | null;
+  /** Devices in the fleet registry by state (`online`, `silent`). */
+  devices?: () => Record<string, number>;
 }
 
 /** Triton's failure reason for a wire status. */
@@ -220,6 +222,18 @@ export class ServerMetrics {
         for (const [protocol, n] of Object.entries(sources.connections?.() ?? {})) {
           this.set({ protocol }, n);
         }
+      },
+    });
+    new Gauge({
+      name: "mnist_devices",
+      help:
+        "Devices in the fleet registry, by state (online, silent); per-device figures are in /v2/fleet/devices",
+      labelNames: ["state"] as const,
+      registers,
+      collect() {
+        const counts = sources.devices?.();
+        if (!counts) return;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },
     });
     new Gauge({

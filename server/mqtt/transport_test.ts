@@ -114,7 +114,7 @@ Deno.test({
         const snapshot = server.monitor.snapshot();
         assert.equal(snapshot.mqtt?.connected, true);
         assert.equal(snapshot.mqtt?.group, "mnist");
-        const row = snapshot.devices.find((d) => d.device === "kitchen");
+        const row = snapshot.devices.find((d) => d.id === "kitchen");
         assert.equal(row?.protocol, "mqtt");
       } finally {
         device.close();
