@@ -17,13 +17,17 @@
  * ```ts
  * import { LoadRunner } from "./load.ts";
  * import { syntheticDigits } from "./digits.ts";
+ * import { startServer } from "../server/server.ts";
  *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * const runner = new LoadRunner({
- *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "framed", digits: "u8", keepAlive: true,
- *   garbage: false, clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
+ *   hostname: "127.0.0.1", port: server.addr.port, httpPort: server.http!.addr.port,
+ *   protocol: "framed", digits: "u8", keepAlive: true, garbage: false,
+ *   clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
  * }, syntheticDigits(10));
  * const result = await runner.run();
- * console.log(result.count, result.errors);
+ * console.log(result.count, result.errors); // 40 {}
+ * await server.shutdown();
  * ```
  * @module
  */
@@ -49,7 +53,7 @@ const INFER_PATH = "/v2/models/mnist/infer";
 const JSON_TYPE = "application/json";
 
 /** The protocols. */
-export const PROTOCOLS = ["legacy", "framed", "http"] as const;
+export const PROTOCOLS = ["legacy", "framed", "http", "mqtt"] as const;
 export type Protocol = typeof PROTOCOLS[number];
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
 export const DIGIT_KINDS = ["float", "u8"] as const;
@@ -255,6 +259,7 @@ export class LoadRunner {
 
   async #client(c: number): Promise<void> {
     if (this.plan.protocol === "http") return await this.#httpClient(c);
+    if (this.plan.protocol === "mqtt") throw new Error("MQTT load runs in bench/mqtt_load.ts");
     const plan = this.plan;
     const framed = plan.protocol === "framed";
     const global = plan.firstClient + c;

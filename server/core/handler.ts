@@ -42,13 +42,8 @@ import {
 } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
-import type {
-  HandlerContext,
-  HandlerRequest,
-  Outcome,
-  RequestEvent,
-  RequestOrigin,
-} from "./request.ts";
+import { addressOf } from "../fleet/registry.ts";
+import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
 export class RequestHandler {
@@ -78,6 +73,20 @@ export class RequestHandler {
     bytesIn = 0,
   ): Outcome | Promise<Outcome> {
     let device: string | null = null;
+    // The firmware pads its serial with spaces to the token's 32 characters.
+    if (request.device) request.device = request.device.trimEnd();
+    if (request.device && !validDeviceId(request.device)) {
+      return this.#refused(
+        new WireError(
+          Status.MALFORMED_BUFFER,
+          'the device field must be 1 to 64 printable ASCII characters, not starting with "addr:"',
+        ),
+        origin,
+        request,
+        started,
+        bytesIn,
+      );
+    }
     const auth = this.#ctx.auth;
     if (auth) {
       const identity = origin.identity ??
@@ -87,7 +96,15 @@ export class RequestHandler {
         return this.#refused(verdict, origin, request, started, bytesIn);
       }
       device = verdict.device;
+      if (device !== null && origin.device !== undefined && device !== origin.device) {
+        const error = new WireError(
+          Status.UNAUTHORIZED,
+          `the token is device ${JSON.stringify(device)}'s, not ${JSON.stringify(origin.device)}'s`,
+        );
+        return this.#refused(error, origin, request, started, bytesIn);
+      }
     }
+    device ??= origin.device ?? null;
     if (request.command === Command.GET_STATS) {
       const reply = {
         command: Command.GET_STATS,
@@ -180,7 +197,8 @@ export class RequestHandler {
       this.#ctx.log.debug("inference", {
         protocol: origin.protocol,
         peer: origin.peer,
-        device: device ?? undefined,
+        // The fleet's id: the token's name, else the board's own (this request's or its connection's).
+        device: device ?? (request.device || origin.session?.device || undefined),
         id: request.label || request.requestId,
         model,
         version: first.modelVersion,
@@ -241,6 +259,7 @@ export class RequestHandler {
       token: "",
       model: "",
       client: "",
+      device: "",
     };
     return this.#refused(error, origin, request, started, bytesIn);
   }
@@ -280,7 +299,7 @@ export class RequestHandler {
     model: string,
     started: number,
     bytesIn: number,
-    device: string | null = null,
+    device: string | null = origin.device ?? null,
   ): Outcome {
     const result = results?.[0] ?? null;
     // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.
@@ -292,6 +311,17 @@ export class RequestHandler {
     const outcome = { reply, results, bytes };
     const observer = this.#ctx.onRequest;
     if (!observer) return outcome;
+    // The firmware sends `device` and `client` on a connection's first request only.
+    const session = origin.session;
+    let deviceField = request.device;
+    let firmware = request.client;
+    if (session) {
+      if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
+      else deviceField = session.device;
+      if (firmware) session.client = firmware;
+      else firmware = session.client;
+    }
+    const deviceId = device ?? (deviceField || "addr:" + addressOf(origin.peer));
     const status = reply.status ?? Status.OK;
     let version = result?.modelVersion ?? null;
     if (status !== Status.OK && request.command !== Command.GET_STATS) {
@@ -325,6 +355,13 @@ export class RequestHandler {
         modelVersion: version,
         totalMs: performance.now() - started,
         device,
+        deviceId,
+        identifiedBy: device === null
+          ? (deviceField ? "device" : "address")
+          : this.#ctx.auth?.tokensOn
+          ? "token"
+          : "device",
+        firmware,
         token: request.token,
         model: request.model,
         client: request.client,
@@ -337,6 +374,11 @@ export class RequestHandler {
     }
     return outcome;
   }
+}
+
+/** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */
+function validDeviceId(id: string): boolean {
+  return id.length <= 64 && /^[\x21-\x7e][\x20-\x7e]*$/.test(id) && !id.startsWith("addr:");
 }
 
 /** The host part of `host:port` (IPv6 hosts keep their colons). */

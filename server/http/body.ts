@@ -42,6 +42,18 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
     return tooLarge(length);
   }
   if (!request.body) return new Uint8Array(0);
+  // A declared length within the limit is all the body can hold (HTTP/1.1
+  // frames it): read in one go, cheaper than chunk by chunk.
+  if (format === undefined && length !== null && /^\d+$/.test(length)) {
+    try {
+      return new Uint8Array(await request.arrayBuffer());
+    } catch (e) {
+      return new WireError(
+        Status.MALFORMED_BUFFER,
+        `the body could not be read: ${(e as Error).message}`,
+      );
+    }
+  }
   const stream = format ? request.body.pipeThrough(new DecompressionStream(format)) : request.body;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
