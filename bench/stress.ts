@@ -44,6 +44,8 @@ import {
   thousands,
   UsageError,
 } from "./_cli.ts";
+import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
+import { tableDefault } from "../server/config.ts";
 import { cpuDelta, groupThreads, threadCpu } from "./cpu.ts";
 import { DIGIT_SOURCES, type DigitSource, loadDigits } from "./digits.ts";
 import {
@@ -171,6 +173,18 @@ Permissions: the task runs with -A because Deno reads /proc/<pid> (per-thread CP
 load workers and the server) only with --allow-all; without it the CPU figures are left out.`;
 
 /** Parses and checks the command line; throws `UsageError`. */
+/** `--mqtt URL`, checked as the server checks it, so a mistake is one sentence before any start. */
+function mqttFlag(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  try {
+    mqttSettings({ mqtt: text, mqttGroup: tableDefault("mqtt-group") }, new Set(["mqtt"]));
+  } catch (e) {
+    if (e instanceof MqttSettingsError) throw new UsageError(e.message);
+    throw e;
+  }
+  return text;
+}
+
 export function parseStressArgs(args: string[]): StressOptions {
   const { values } = parseFlags({
     args,
@@ -246,7 +260,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
     serverMain: pathFlag("server-main", values["server-main"]) ?? null,
-    mqtt: values.mqtt ?? null,
+    mqtt: mqttFlag(values.mqtt),
     mqttQos: intFlag("mqtt-qos", values["mqtt-qos"], 0, { min: 0, max: 1 }) as 0 | 1,
     compareInference: values["compare-inference"] ?? false,
     inferenceRuns: intFlag("inference-runs", values["inference-runs"], 1000, {
