@@ -232,8 +232,8 @@ export function barChart(
       }" height="${(f.y(0) - f.y(n)).toFixed(1)}" fill="${COLORS[0]}"/>`,
     );
   });
-  // Each marker's label on its own row, on whichever side of its line crosses no other
-  // marker's line and stays inside the plot, over a white box so bars do not cut it.
+  // Each marker's label on its own row, inside the plot, where no other marker's line crosses
+  // it (beside its own line when there is room), over a white box so bars do not cut it.
   const shown = markers.filter((m) => isFinite(m.at)).map((m, i) => ({
     ...m,
     x: f.x(Math.min(xMax, Math.max(xMin, m.at))),
@@ -245,14 +245,10 @@ export function barChart(
     const fits = (from: number) =>
       from >= left && from + width <= right &&
       shown.every((o) => o === m || o.x < from - 2 || o.x > from + width + 2);
-    const after = m.x + 4, before = m.x - 4 - width;
-    const from = fits(after)
-      ? after
-      : fits(before)
-      ? before
-      : m.x + 4 + width <= right
-      ? after
-      : before;
+    // Beside its own line if it can be, else beside the nearest other line that leaves room.
+    const places = [m.x + 4, m.x - 4 - width, ...shown.flatMap((o) => [o.x + 4, o.x - 4 - width])];
+    const fitting = places.filter(fits).sort((a, b) => Math.abs(a - m.x) - Math.abs(b - m.x));
+    const from = fitting[0] ?? Math.max(left, Math.min(m.x + 4, right - width));
     const y = MARGIN.top + 14 + i * 18;
     f.parts.push(
       `<line x1="${m.x.toFixed(1)}" x2="${m.x.toFixed(1)}" y1="${MARGIN.top}" ` +
