@@ -77,7 +77,7 @@ import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { RequestHandler } from "../core/handler.ts";
-import type { RequestOrigin } from "../core/request.ts";
+import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";
@@ -89,7 +89,7 @@ import type {
   QueueShare,
   Refusal,
 } from "./limits.ts";
-import { OrderedReplies } from "./ordered_replies.ts";
+import { OrderedReplies, type ReplySlot } from "./ordered_replies.ts";
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -410,13 +410,14 @@ export class Connection {
   /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
   #serveMessage(message: Uint8Array, close: boolean): void {
     const slot = this.#replies.reserve();
-    const outcome = this.#ctx.handler.handle(message, this.#origin);
-    if (outcome instanceof Promise) {
-      outcome.then((o) => this.#replies.fill(slot, o.bytes, close));
-    } else {
-      this.#replies.fill(slot, outcome.bytes, close);
-    }
+    slot.close = close;
+    this.#ctx.handler.handleWith(message, this.#origin, this.#answered, slot);
   }
+
+  /** Fills a reply's slot with its outcome (bound once per connection: a request costs no closure). */
+  #answered = (slot: ReplySlot, outcome: Outcome): void => {
+    this.#replies.fill(slot, outcome.bytes, slot.close);
+  };
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
   #fail(error: WireError, requestId = 0): void {
