@@ -141,8 +141,10 @@ export class Connection {
   /** When the message under way began (before the first byte: the accept); null between framed messages. */
   #messageStart: number | null = performance.now();
   #lastRead = performance.now();
-  /** The read deadline: a whole message's, or the idle one between framed messages. */
-  #deadline = new Deadline();
+  /** The read deadline: a whole message's, or the idle one between framed messages; Infinity between reads. */
+  #deadline = new Deadline(() => this.#readTimedOut());
+  /** A read's deadline passed: the connection is being closed. */
+  #timedOut = false;
 
   /** `refusal`: refuse this connection (it is over the global cap) once its protocol is known. */
   constructor(
@@ -202,22 +204,13 @@ export class Connection {
           if (buf.length !== want) buf = new Uint8Array(want);
           into = buf;
         }
+        // The deadline's timer answers a read that times out (`#readTimedOut`)
+        // and closes the connection, which ends the read: no race per read.
         this.#deadline.set(deadline);
-        const n = await this.#deadline.race(this.#conn.read(into));
-        if (n === "timeout") {
-          if (buffered > 0 && !this.#refusal) {
-            this.#event("read-timeout");
-            this.#fail(
-              new WireError(
-                Status.MALFORMED_BUFFER,
-                `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
-              ),
-            );
-          } else if (!this.#refusal) {
-            this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
-          }
-          break;
-        }
+        if (this.#timedOut) break;
+        const n = await this.#conn.read(into);
+        this.#deadline.set(Infinity);
+        if (this.#timedOut) break;
         if (n === null) {
           if (buffered > 0 && !this.#refusal) {
             this.#fail(
@@ -250,6 +243,28 @@ export class Connection {
       this.#ctx.limits.charge(-this.#charged);
       this.#charged = 0;
     }
+  }
+
+  /**
+   * A read's deadline passed (the timer calls this while the read waits):
+   * a message under way gets `MALFORMED_BUFFER`; then the connection closes,
+   * which ends the read.
+   */
+  #readTimedOut(): void {
+    this.#timedOut = true;
+    const buffered = this.#buffered();
+    if (buffered > 0 && !this.#refusal) {
+      this.#event("read-timeout");
+      this.#fail(
+        new WireError(
+          Status.MALFORMED_BUFFER,
+          `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
+        ),
+      );
+    } else if (!this.#refusal) {
+      this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
+    }
+    this.#replies.end();
   }
 
   /**
