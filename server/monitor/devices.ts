@@ -62,6 +62,8 @@ export class DeviceTable {
   readonly silentAfterMs: number;
   readonly max: number;
   #rows = new Map<string, DeviceRow>();
+  /** `host:port` -> its address and row key (at most `max`, then forgotten at once). */
+  #peers = new Map<string, { address: string; key: string }>();
   #now: () => number;
 
   constructor(options: { silentAfterMs?: number; max?: number; now?: () => number } = {}) {
@@ -75,8 +77,16 @@ export class DeviceTable {
   }
 
   seen(s: Sighting): void {
-    const address = addressOf(s.peer);
-    const key = s.device ? `device:${s.device}` : `address:${address}`;
+    // Every request comes through here: a peer's address and key are worked out once.
+    let peer = this.#peers.get(s.peer);
+    if (!peer) {
+      if (this.#peers.size >= this.max) this.#peers.clear();
+      const host = addressOf(s.peer);
+      peer = { address: host, key: `address:${host}` };
+      this.#peers.set(s.peer, peer);
+    }
+    const address = peer.address;
+    const key = s.device ? `device:${s.device}` : peer.key;
     const now = this.#now();
     let row = this.#rows.get(key);
     if (row) {

@@ -44,3 +44,17 @@ Deno.test("recent digits: the last 16, bytes or clamped floats", () => {
   assert.equal(atob(list[15].pixels).charCodeAt(0), 255);
   assert.equal(list[15].predicted, 3);
 });
+
+Deno.test("a peer seen again and again keeps its row and address, past the table's size in peers", () => {
+  const table = new DeviceTable({ max: 4 });
+  for (let i = 0; i < 20; i++) {
+    table.seen({ peer: `[fe80::1]:${5000 + i}`, protocol: "framed", ok: true });
+    table.seen({ peer: "10.0.0.7:4000", protocol: "framed", ok: i % 2 === 0 });
+  }
+  const rows = table.list();
+  assert.deepEqual(rows.map((r) => r.address).sort(), ["10.0.0.7", "fe80::1"]);
+  const board = rows.find((r) => r.address === "10.0.0.7")!;
+  assert.equal(board.requests, 20);
+  assert.equal(board.errors, 10);
+  assert.equal(rows.find((r) => r.address === "fe80::1")!.requests, 20);
+});
