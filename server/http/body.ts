@@ -42,6 +42,18 @@ export async function readBody(request: Request, max: number): Promise<Uint8Arra
     return tooLarge(length);
   }
   if (!request.body) return new Uint8Array(0);
+  if (format === undefined && length !== null && /^\d+$/.test(length)) {
+    // A plain body of a known length within the limit (every OIP client's):
+    // read whole, without a stream reader and a promise per chunk.
+    try {
+      return await request.bytes();
+    } catch (e) {
+      return new WireError(
+        Status.MALFORMED_BUFFER,
+        `the body could not be read: ${(e as Error).message}`,
+      );
+    }
+  }
   const stream = format ? request.body.pipeThrough(new DecompressionStream(format)) : request.body;
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
