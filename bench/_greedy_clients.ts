@@ -13,7 +13,7 @@
  * import { Logger } from "../server/log.ts";
  *
  * const log = new Logger("error", () => {}); // quiet: flooders' digits may still queue at shutdown
- * const server = await startServer({ hostname: "127.0.0.1", port: 0, log });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0, log });
  * const greedy = new Worker(new URL("./_greedy_clients.ts", import.meta.url), { type: "module" });
  * const counted = new Promise((resolve) => greedy.onmessage = (e) => resolve(e.data));
  * greedy.postMessage({ port: server.addr.port, flooders: 2, nonReaders: 0, depth: 16 });

@@ -2,7 +2,7 @@
  * A Worker that times onnxruntime-web directly: it creates its own session
  * (with the thread count it is given; onnxruntime-web fixes that once per
  * isolate, hence a fresh Worker per thread count) and times `session.run` in
- * a loop, as the earlier design's notebook did. Private to `bench/`.
+ * a loop, as a Python notebook does. Private to `bench/`.
  *
  * @module
  */

@@ -2,7 +2,7 @@
  * Digits for load tests: real MNIST digits (the 1,000 held-out digits of
  * `scripts/mnist_data.ts`, which the model never trained on, so replies can be
  * checked against their labels), synthetic strokes when the data is not
- * wanted, and the garbage floats the earlier design's stress tool sent (its
+ * wanted, and the garbage floats a legacy stress tool sent (its
  * digit array was never initialised: NaN, infinities, huge and denormal values).
  *
  * @example

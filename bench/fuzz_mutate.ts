@@ -112,7 +112,7 @@ export class Mutator {
     const floats = Array.from(pixels, (p) => p / 255);
     const token = "t".repeat(32);
     this.#bases = {
-      // Bare buffers: what the earlier design's clients send.
+      // Bare buffers: what legacy clients send.
       legacy: [
         encodeRequest({ command: Command.INFERENCE_INPUT, digit: floats }, false),
         oracleRequest({ cmd: Command.INFERENCE_INPUT, digit: floats }, false),

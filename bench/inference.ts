@@ -1,6 +1,6 @@
 /**
  * `deno task bench:inference`: the average time per inference after `--runs`
- * runs, as the earlier design's notebook measured it (0.206 ms on a Ryzen
+ * runs, as a Python notebook measures it (0.206 ms on a Ryzen
  * 2700x, 0.988 ms on a Jetson nano), for each batch size and WASM thread
  * count, two ways:
  *
@@ -350,7 +350,7 @@ export function formatInferenceTable(report: InferenceReport): string {
 
 const USAGE = `Usage: deno task bench:inference [options]
 
-Average ms per inference (the earlier notebook's figure) and samples/s, per batch size and
+Average ms per inference (a Python notebook's figure) and samples/s, per batch size and
 WASM thread count, through the server's engine (Worker + shared memory) and/or onnxruntime-web
 directly; model load times too.
 

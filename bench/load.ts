@@ -17,13 +17,17 @@
  * ```ts
  * import { LoadRunner } from "./load.ts";
  * import { syntheticDigits } from "./digits.ts";
+ * import { startServer } from "../server/server.ts";
  *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * const runner = new LoadRunner({
- *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "framed", digits: "u8", keepAlive: true,
- *   garbage: false, clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
+ *   hostname: "127.0.0.1", port: server.addr.port, httpPort: server.http!.addr.port,
+ *   protocol: "framed", digits: "u8", keepAlive: true, garbage: false,
+ *   clients: 4, firstClient: 0, requests: 10, durationMs: 5000, timeoutMs: 5000,
  * }, syntheticDigits(10));
  * const result = await runner.run();
- * console.log(result.count, result.errors);
+ * console.log(result.count, result.errors); // 40 {}
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -10,14 +10,18 @@
  * ```ts
  * import { LoadPool } from "./pool.ts";
  * import { syntheticDigits } from "./digits.ts";
+ * import { startServer } from "../server/server.ts";
  *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * const pool = await LoadPool.create(2, syntheticDigits(10));
  * const result = await pool.run({
- *   hostname: "127.0.0.1", port: 32001, httpPort: 8000, protocol: "legacy", digits: "float", keepAlive: false,
- *   garbage: false, clients: 500, requests: 1, durationMs: 10_000, timeoutMs: 10_000,
+ *   hostname: "127.0.0.1", port: server.addr.port, httpPort: server.http!.addr.port,
+ *   protocol: "legacy", digits: "float", keepAlive: false, garbage: false,
+ *   clients: 20, requests: 1, durationMs: 10_000, timeoutMs: 10_000,
  * });
- * console.log(result.count, result.elapsedMs, result.workerCpuMs);
+ * console.log(result.count, result.elapsedMs, result.workerCpuMs); // 20 ... [ ..., ... ]
  * pool.close();
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -9,8 +9,13 @@
  * ```ts
  * import { renderReport, type StressReport } from "./report.ts";
  *
- * declare const report: StressReport; // what bench:stress --json writes
- * await Deno.writeTextFile("/tmp/stress.html", renderReport(report));
+ * // The page beside the record that `bench:stress --json` wrote: stress.json gives stress.html.
+ * export async function writePage(jsonPath: string): Promise<string> {
+ *   const report: StressReport = JSON.parse(await Deno.readTextFile(jsonPath));
+ *   const htmlPath = jsonPath.replace(/\.json$/, "") + ".html";
+ *   await Deno.writeTextFile(htmlPath, renderReport(report));
+ *   return htmlPath;
+ * }
  * ```
  * @module
  */

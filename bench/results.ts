@@ -10,10 +10,12 @@
  * import { formatStep, summarizeStep } from "./results.ts";
  * import type { PoolResult } from "./pool.ts";
  *
- * declare const result: PoolResult; // from LoadPool.run
- * const step = summarizeStep(result, { clients: 500, requests: 1, protocol: "legacy",
- *   digits: "float", keepAlive: false, garbage: false });
- * console.log(formatStep(step).join("\n")); // Total elapsed time: ... ms
+ * // `result` is what `LoadPool.run` recorded for 500 one-shot legacy clients.
+ * export function printStep(result: PoolResult): void {
+ *   const step = summarizeStep(result, { clients: 500, requests: 1, protocol: "legacy",
+ *     digits: "float", keepAlive: false, garbage: false });
+ *   console.log(formatStep(step).join("\n")); // Total elapsed time: ... ms
+ * }
  * ```
  * @module
  */

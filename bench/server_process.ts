@@ -1,7 +1,7 @@
 /**
  * Runs the inference server as `deno task serve` runs it, in a subprocess on
  * a free loopback port, so a load test puts the server and the load in one
- * run but in separate processes (as the earlier design's server and C++
+ * run but in separate processes (as a legacy server and C++
  * stress tool were). `stop()` sends SIGTERM and waits for the exit.
  *
  * @example

@@ -1,5 +1,5 @@
 /**
- * `deno task bench:stress`: the load test that replaces the earlier design's
+ * `deno task bench:stress`: the load test in the manner of the legacy
  * C++ stress tool (N threads, one request each, "Total elapsed time" and
  * "Average server inference time"). Simulated devices, spread over Deno
  * Workers, send inferences to a server on loopback: the legacy protocol (a
@@ -108,7 +108,7 @@ export interface StressOptions {
 
 export const USAGE = `Usage: deno task bench:stress [options]
 
-Load-tests the inference server on loopback with simulated devices, as the earlier C++ stress
+Load-tests the inference server on loopback with simulated devices, as the legacy C++ stress
 tool did, and prints its two lines (Total elapsed time, Average server inference time), then
 req/s, latency p50/p90/p99/max, fairness, errors by kind, server queue time and batch size
 (framed), and the CPU the load generator and the server used.

@@ -1,17 +1,21 @@
 /**
  * A Deno client for the inference server, for tests, benchmarks and programs
  * that are not boards: `InferenceClient` keeps one framed connection open and
- * pipelines requests over it; `legacyInfer` speaks the earlier design's
- * one-shot protocol.
+ * pipelines requests over it; `legacyInfer` speaks the legacy
+ * one-shot protocol (a connection per request).
  *
  * @example
  * ```ts
  * import { InferenceClient } from "./client.ts";
+ * import { startServer } from "../server/server.ts";
  *
- * const client = await InferenceClient.connect({ hostname: "127.0.0.1", port: 32001 });
+ * // A server of its own on free ports; a real one listens on 32001.
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
+ * const client = await InferenceClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
  * const reply = await client.infer({ digitU8: new Uint8Array(784) });
  * console.log(reply.predicted, reply.scores);
  * client.close();
+ * await server.shutdown();
  * ```
  * @module
  */
@@ -153,7 +157,7 @@ export class InferenceClient {
 }
 
 /**
- * One request the earlier design's way: connect, send a bare buffer, read
+ * One request the legacy way: connect, send a bare buffer, read
  * until the server closes. Returns every byte the server sent.
  */
 export async function legacyExchange(address: Address, request: Uint8Array): Promise<Uint8Array> {

@@ -7,9 +7,14 @@
  * @example
  * ```ts
  * import { oipInfer } from "./oip.ts";
+ * import { startServer } from "../server/server.ts";
  *
- * const reply = await oipInfer("http://127.0.0.1:8000", [new Uint8Array(784)], { binary: true });
- * console.log(reply.status, reply.probabilities, reply.predicted);
+ * // A server of its own on free ports; a real one answers HTTP on 8000.
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
+ * const { hostname, port } = server.http!.addr;
+ * const reply = await oipInfer(`http://${hostname}:${port}`, [new Uint8Array(784)], { binary: true });
+ * console.log(reply.status, reply.probabilities, reply.predicted); // 200 [...] [...]
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -10,11 +10,14 @@
  * @example
  * ```ts
  * import { churn } from "./_churn.ts";
+ * import { startServer } from "../server/server.ts";
  *
- * const record = await churn({ hostname: "127.0.0.1", port: 32001 }, {
- *   legacy: 10, framed: 5, durationMs: 2000, timeoutMs: 5000,
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
+ * const record = await churn({ hostname: "127.0.0.1", port: server.addr.port }, {
+ *   legacy: 2, framed: 2, durationMs: 500, timeoutMs: 5000,
  * });
- * console.log(record.ok, record.failures.length);
+ * console.log(record.ok > 0, record.failures.length); // true 0
+ * await server.shutdown();
  * ```
  * @module
  */

@@ -16,11 +16,9 @@
  * ```ts
  * import type { EspruinoE, Net } from "./espruino.ts";
  *
- * declare const E: EspruinoE;
- * declare function require(name: "net"): Net;
- *
- * export function send(host: string, bytes: Uint8Array): void {
- *   const socket = require("net").connect({ host, port: 32001 }, () => {
+ * // On the board, `E` is a global and `net` is `require("net")`.
+ * export function send(E: EspruinoE, net: Net, host: string, bytes: Uint8Array): void {
+ *   const socket = net.connect({ host, port: 32001 }, () => {
  *     socket.write(E.toString(bytes)); // a string: write(u8) would send "1,2,3"
  *   });
  *   socket.on("data", (data: string) => console.log(E.toUint8Array(data)));

@@ -117,7 +117,7 @@ let wifi: Wifi | 0 = 0;
 let wifiTimer = 0;
 
 server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
-  // The block the earlier firmware printed, line for line, then the verdict.
+  // The block legacy firmware printed, line for line, then the verdict.
   let best = 0;
   print("======== Results ========");
   print("Inference time in ms: " + inferenceMs.toFixed(3));

@@ -32,7 +32,7 @@ async function withBoard(
   }
 }
 
-/** The result block the earlier firmware printed, line by line, and the verdict after it. */
+/** The result block legacy firmware printed, line by line, and the verdict after it. */
 const BLOCK = [
   /^======== Results ========$/,
   /^Inference time in ms: \d+\.\d{3}$/,

@@ -14,7 +14,7 @@
  * import { buildFirmware } from "./build.ts";
  * import { startServer } from "../server/server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * const { code } = await buildFirmware({
  *   host: "127.0.0.1",
  *   port: server.addr.port,

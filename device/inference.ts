@@ -44,13 +44,15 @@
  * // In the firmware (bundled by build.ts, which defines the constants):
  * import { Inference } from "./inference.ts";
  *
- * declare function print(...text: unknown[]): void;
- *
- * const server = new Inference({ host: "192.168.1.10", port: 32001 });
- * server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
- * server.on("error", (message) => print(message));
- * server.digit().fill(255); // the digit, written in place
- * server.send(); // ignored while a request is in flight
+ * // `print` is Espruino's global; it is a parameter here only so that Deno can check this.
+ * export function classifyBlank(print: (...text: unknown[]) => void): Inference {
+ *   const server = new Inference({ host: "192.168.1.10", port: 32001 });
+ *   server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
+ *   server.on("error", (message) => print(message));
+ *   server.digit().fill(255); // the digit, written in place
+ *   server.send(); // ignored while a request is in flight
+ *   return server;
+ * }
  * ```
  * @module
  */

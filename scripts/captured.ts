@@ -19,10 +19,23 @@
  *
  * @example
  * ```ts
- * import { loadLabelledCaptures } from "./captured.ts";
+ * import { LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
+ * import { DigitCapture, readCaptures } from "../server/models/capture.ts";
  *
- * const { digits, missing } = await loadLabelledCaptures("/var/lib/mnist/capture");
+ * // A capture folder as `serve --capture DIR` fills it: one digit, labelled 7.
+ * const dir = await Deno.makeTempDir({ prefix: "capture-" });
+ * const capture = await DigitCapture.open({ dir, rate: 1 });
+ * capture.offer(new Float32Array(784), {
+ *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
+ * });
+ * await capture.close();
+ * for await (const { id } of readCaptures(dir)) {
+ *   await Deno.writeTextFile(`${dir}/${LABELS_FILE}`, `${id},7\n20261128T0830Z-1a2b3c4d-18,x\n`);
+ * }
+ * const { digits, missing } = await loadLabelledCaptures(dir);
  * console.log(digits.length, "labelled digits;", missing.length, "labels without a capture");
+ * // 1 labelled digits; 1 labels without a capture
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */

@@ -15,11 +15,19 @@
  *
  * @example
  * ```ts
- * import { SerialBridge } from "./serial_bridge.ts";
+ * import { SerialBridge, SerialBridgeError } from "./serial_bridge.ts";
  *
- * const bridge = await SerialBridge.open("/dev/ttyUSB0", 115200);
- * console.log(`tcp://127.0.0.1:${bridge.port}`); // give this to the Espruino tool
- * bridge.close();
+ * // What `deno task flash --port /dev/ttyUSB0` does before it starts the Espruino tool.
+ * export async function bridge(device: string): Promise<SerialBridge> {
+ *   const bridge = await SerialBridge.open(device, 115200);
+ *   console.log(`tcp://127.0.0.1:${bridge.port}`); // give this to the Espruino tool
+ *   return bridge; // bridge.close() once the tool is done
+ * }
+ *
+ * // A device that is not there is one sentence, not a stack trace.
+ * const missing = await SerialBridge.open("/dev/ttyNOSUCH9", 115200).catch((e) => e);
+ * console.log(missing instanceof SerialBridgeError, missing.message);
+ * // true stty cannot set /dev/ttyNOSUCH9 to 115200 baud: ...
  * ```
  * @module
  */

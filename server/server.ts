@@ -1,12 +1,15 @@
 /**
- * The inference server: a board listener (TCP) whose connections feed one
- * `InferenceQueue` in front of K engine instances of one model.
+ * The inference server, put together: the board port (TCP, and TLS when
+ * asked) and the HTTP port, both calling the one request handler
+ * (`core/handler.ts`); the models served from the repository, each with its
+ * queue in front of K engine instances; the monitor, metrics and capture that
+ * observe every request.
  *
  * @example
  * ```ts
  * import { startServer } from "./server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * console.log(server.describe()); // listening on 127.0.0.1:<port> ...
  * await server.shutdown();
  * ```

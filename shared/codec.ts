@@ -178,7 +178,7 @@ function requestFields(request: Request): Field[] {
 
 /**
  * Encodes a request: size-prefixed with the identifier when `framed`, else a
- * bare buffer as the earlier design's clients sent.
+ * bare buffer as legacy clients sent.
  */
 export function encodeRequest(request: Request, framed: boolean): Uint8Array {
   return buildBuffer(requestFields(request), framed ? FILE_IDENTIFIER : null);
@@ -369,7 +369,7 @@ export function encodeReply(reply: Reply, framed: boolean): Uint8Array {
 }
 
 /**
- * Encodes the reply the earlier design's clients expect: a bare buffer of
+ * Encodes the reply legacy clients expect: a bare buffer of
  * exactly 96 bytes with `cmd`, `output_f`, `output_n` and `timer_ms` all
  * written, whatever their values (a builder that leaves out defaults makes
  * it 92 bytes when `timer_ms` is 0, and old clients drop that).

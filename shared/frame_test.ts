@@ -81,7 +81,7 @@ Deno.test("detectFraming reads the identifier at bytes 8..11", () => {
 
 Deno.test("legacyMessageEnd finds the old client's message end from its offsets", () => {
   const message = oldClientRequestHalf();
-  // The earlier design's C++ client sent exactly this many bytes.
+  // A legacy C++ client sent exactly this many bytes.
   assert.equal(message.length, 3180);
   for (let n = 0; n < message.length; n++) {
     assert.equal(legacyMessageEnd(message.subarray(0, n), 65536), 0, `${n} bytes`);

@@ -1,6 +1,6 @@
 /**
  * Test helpers: requests built by the generated code on the official
- * `flatbuffers` runtime, the way an independent client (the earlier design's
+ * `flatbuffers` runtime, the way an independent client (a legacy
  * C++ client among them) builds them, so tests of the lean codec and of the
  * server never check the codec against itself.
  *
@@ -49,7 +49,7 @@ export function oracleRequest(
   return b.asUint8Array();
 }
 
-/** The earlier design's C++ client request: one bare buffer with 784 floats (3,180 bytes). */
+/** A legacy C++ client request: one bare buffer with 784 floats (3,180 bytes). */
 export function oldClientRequest(digit: ArrayLike<number>): Uint8Array {
   return oracleRequest({ cmd: 1, digit }, false);
 }

@@ -6,10 +6,12 @@
  *
  * @example
  * ```ts
+ * import { encode } from "fast-png";
  * import { decodePngGrey, isPng } from "./png.ts";
  *
- * const bytes = await Deno.readFile("digit.png");
- * if (isPng(bytes)) console.log(decodePngGrey(bytes).width);
+ * // What `Deno.readFile("digit.png")` would give: a 28×28 white picture.
+ * const bytes = encode({ width: 28, height: 28, channels: 1, data: new Uint8Array(784).fill(255) });
+ * if (isPng(bytes)) console.log(decodePngGrey(bytes).width); // 28
  * ```
  * @module
  */

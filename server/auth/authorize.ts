@@ -10,13 +10,23 @@
  * kept by whoever listens (the dashboard), never as metric labels.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { Authorizer } from "./authorize.ts";
- * import { DeviceTokens } from "./tokens.ts";
+ * import { DeviceTokens, newToken, tokenLine } from "./tokens.ts";
  *
- * const auth = new Authorizer({ tokens: await DeviceTokens.open("tokens.txt"), legacy: "deny" });
- * const verdict = auth.authorize({ command: 1, token: "..." }, { address: "10.0.0.7", protocol: "framed" });
- * console.log(verdict); // { device: "kitchen" } or a WireError with status UNAUTHORIZED
+ * const token = newToken();
+ * const file = await Deno.makeTempFile({ suffix: ".tokens" });
+ * await Deno.writeTextFile(file, tokenLine("kitchen", token) + "\n");
+ * const auth = new Authorizer({ tokens: await DeviceTokens.open(file), legacy: "deny" });
+ * const board = { address: "10.0.0.7", protocol: "framed" } as const;
+ * console.log(auth.authorize({ command: 1, token }, board)); // { device: "kitchen" }
+ * console.log(auth.authorize({ command: 1, token: "x".repeat(32) }, board).toString());
+ * // UNAUTHORIZED: ...
+ * const legacy = { address: "10.0.0.7", protocol: "legacy" } as const;
+ * console.log(auth.authorize({ command: 1, token: "" }, legacy).toString());
+ * // UNAUTHORIZED: this server does not accept legacy clients
+ * await auth.close(); // stops watching the file
+ * await Deno.remove(file);
  * ```
  * @module
  */

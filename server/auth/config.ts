@@ -4,13 +4,24 @@
  * `AuthConfigError` whose message is the one sentence the CLI prints.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { AuthConfigError, createAuthorizer } from "./config.ts";
+ * import { newToken, tokenLine } from "./tokens.ts";
+ * import { startServer } from "../server.ts";
  *
- * const auth = await createAuthorizer({ tokens: "tokens.txt", legacy: "allow" }, log);
- * const server = await startServer({ auth });
- * // ... on shutdown:
- * await auth.close();
+ * const file = await Deno.makeTempFile({ suffix: ".tokens" });
+ * await Deno.writeTextFile(file, tokenLine("kitchen", newToken()) + "\n");
+ * const auth = await createAuthorizer({ tokens: file, legacy: "deny" });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0, auth });
+ * console.log(server.describe()); // ... tokens=1 devices legacy=deny ...
+ * await server.shutdown();
+ * await auth.close(); // the server does not own it: stop watching the file
+ * await Deno.remove(file);
+ *
+ * // A mistake is one sentence, as the CLI prints it.
+ * const mistake = await createAuthorizer({ legacy: "maybe" }).catch((e) => e);
+ * console.log(mistake instanceof AuthConfigError, mistake.message);
+ * // true --legacy must be one of allow, deny, got "maybe"
  * ```
  * @module
  */

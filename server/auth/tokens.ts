@@ -10,14 +10,16 @@
  * close a guess was.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { DeviceTokens, newToken, tokenLine } from "./tokens.ts";
  *
  * const token = newToken();
- * await Deno.writeTextFile("/tmp/tokens.txt", tokenLine("kitchen", token) + "\n");
- * const tokens = await DeviceTokens.open("/tmp/tokens.txt");
- * console.log(tokens.lookup(token)); // "kitchen"
- * tokens.close();
+ * const file = await Deno.makeTempFile({ suffix: ".tokens" });
+ * await Deno.writeTextFile(file, tokenLine("kitchen", token) + "\n");
+ * const tokens = await DeviceTokens.open(file);
+ * console.log(tokens.lookup(token), tokens.lookup(newToken())); // "kitchen" null
+ * await tokens.close();
+ * await Deno.remove(file);
  * ```
  * @module
  */

@@ -140,7 +140,7 @@ export interface QueueOptions {
 /**
  * Copies a digit into `out` as floats in 0..1: bytes are divided by 255;
  * floats are clamped to 0..1, and NaN becomes 0, so a client sending garbage
- * (the earlier design's stress tool sent uninitialised memory) still gets a
+ * (a legacy stress tool sent uninitialised memory) still gets a
  * meaningful answer.
  */
 export function normalizeDigit(

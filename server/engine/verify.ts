@@ -3,7 +3,7 @@
  * refuses a configuration too slow for the run watchdog, before any load.
  *
  * The hang: with 2+ WASM threads, a fresh process sometimes never finishes
- * its first full batch (2-3% of starts at 2 threads, 20-30% at 8 on this
+ * its first full batch (2-3% of starts at 2 threads, 20-30% at 8 on a
  * 2-core machine). The engine worker then spins at 100% CPU, and one of the
  * pthread Workers that onnxruntime's Emscripten build started (through
  * `node:worker_threads`, since Deno looks like Node to it) has no OS thread
@@ -23,11 +23,18 @@
  * @example
  * ```ts
  * import { InferenceEngine } from "./engine.ts";
- * import { verifyEngine } from "./verify.ts";
+ * import { startWarmed, verifyEngine } from "./verify.ts";
+ * import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
  *
- * const engine = await InferenceEngine.start(new Uint8Array(0), { threads: 2 });
- * const { fullBatchMs } = await verifyEngine(engine, { runTimeoutMs: 2000, threads: 2 });
- * console.log(fullBatchMs);
+ * const { bytes } = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
+ * const engine = await startWarmed(() => InferenceEngine.start(bytes, { threads: 2 }), {
+ *   runTimeoutMs: 10_000,
+ *   threads: 2,
+ *   onRetry: (attempt, reason) => console.log(`start ${attempt} hung (${reason}); starting afresh`),
+ * });
+ * const { fullBatchMs } = await verifyEngine(engine, { runTimeoutMs: 10_000, threads: 2 });
+ * console.log(fullBatchMs); // the median full batch, in ms
+ * engine.close();
  * ```
  * @module
  */

@@ -12,7 +12,7 @@
  * ```ts
  * import { startServer } from "../server.ts";
  *
- * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: 0 });
  * const { hostname, port } = server.http!.addr;
  * const ready = await fetch(`http://${hostname}:${port}/v2/health/ready`);
  * console.log(ready.status); // 200

@@ -18,12 +18,16 @@
  * ```ts
  * import { DigitCapture, readCaptures } from "./capture.ts";
  *
- * const capture = await DigitCapture.open({ dir: "/var/lib/mnist/capture", rate: 0.01 });
+ * // A server keeps 1% of digits with `--capture /var/lib/mnist/capture --capture-rate 0.01`;
+ * // here every digit is kept, in a folder of its own.
+ * const dir = await Deno.makeTempDir({ prefix: "capture-" });
+ * const capture = await DigitCapture.open({ dir, rate: 1 });
  * capture.offer(new Float32Array(784), {
  *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
  * });
- * await capture.close();
- * for await (const record of readCaptures("/var/lib/mnist/capture")) console.log(record.id);
+ * await capture.close(); // writes what is pending
+ * for await (const record of readCaptures(dir)) console.log(record.id, record.prediction);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  * @module
  */
