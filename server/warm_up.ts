@@ -6,9 +6,11 @@
  * from its first second instead of spending its first tens of thousands of
  * requests at three quarters of it.
  *
- * Framed connections pipeline bursts of inferences and a stats request (the
- * board port: framing, the handler, the queue, the engines, the ordered
- * replies) while an HTTP client posts OIP JSON infers (the HTTP path). The
+ * Framed connections send what boards and pipelining clients send: many
+ * connections one inference at a time, a few pipelining bursts of inferences
+ * and a stats request (the board port: accepting, framing, the handler, the
+ * queue's lanes and batches, the engines, the ordered replies), while an HTTP
+ * client posts OIP JSON infers (the HTTP path). The
  * requests are real ones through the real sockets; the server keeps them out
  * of its metrics, dashboard, capture and observers (`Monitor.quiet`), and is
  * not ready while it warms. With device tokens on, the requests are refused
@@ -48,10 +50,12 @@ export interface WarmUpReport {
   ms: number;
 }
 
-/** Framed connections that warm at once: several owners, so batches form as under load. */
-const CONNECTIONS = 4;
-/** Requests one framed connection pipelines per burst. */
-const BURST = 32;
+/**
+ * Framed connections that warm at once, each with the requests it sends per
+ * burst: many one at a time (boards) and a few pipelining, so that lanes and
+ * batches form as under load.
+ */
+const BURSTS = [...Array(32).fill(1), 32, 32];
 
 /** Sends the request path real requests for `budgetMs`, then resolves (at most about a burst later). */
 export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<WarmUpReport> {
@@ -59,9 +63,8 @@ export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<Wa
   const until = started + budgetMs;
   const report: WarmUpReport = { framed: 0, http: 0, ms: 0 };
   if (budgetMs <= 0) return report;
-  const framed = Array.from(
-    { length: CONNECTIONS },
-    (_, i) => warmFramed(target.board, until, i).then((n) => report.framed += n),
+  const framed = BURSTS.map((burst, i) =>
+    warmFramed(target.board, until, burst, i).then((n) => report.framed += n)
   );
   const http = target.http
     ? warmHttp(target.http, target.model, until).then((n) => report.http += n)
@@ -85,20 +88,30 @@ function digitFor(seed: number): Uint8Array {
   return digit;
 }
 
-/** One framed connection's bursts until `until`; resolves with the replies it read. */
-async function warmFramed(addr: Deno.NetAddr, until: number, seed: number): Promise<number> {
+/**
+ * One framed connection's bursts of `size` inferences (and a stats request
+ * after a pipelined one) until `until`; resolves with the replies it read.
+ */
+async function warmFramed(
+  addr: Deno.NetAddr,
+  until: number,
+  size: number,
+  seed: number,
+): Promise<number> {
   const conn = await Deno.connect(reachable(addr));
   const parts: Uint8Array[] = [];
-  for (let i = 0; i < BURST; i++) {
+  for (let i = 0; i < size; i++) {
     parts.push(
       encodeRequest({
         command: Command.INFERENCE_INPUT,
         requestId: i + 1,
-        digitU8: digitFor(seed * BURST + i),
+        digitU8: digitFor(seed * 64 + i),
       }, true),
     );
   }
-  parts.push(encodeRequest({ command: Command.GET_STATS, requestId: BURST + 1 }, true));
+  if (size > 1) {
+    parts.push(encodeRequest({ command: Command.GET_STATS, requestId: size + 1 }, true));
+  }
   const burst = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
