@@ -29,6 +29,7 @@
  * @module
  */
 import { Command, encodeRequest } from "../shared/codec.ts";
+import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 
 /** Where the warm-up sends. */
@@ -57,20 +58,30 @@ export interface WarmUpReport {
  */
 const BURSTS = [...Array(32).fill(1), 32, 32];
 
-/** Sends the request path real requests for `budgetMs`, then resolves (at most about a burst later). */
+/** How long past its budget a warm-up may wait for its last replies before it gives up on them. */
+const GRACE_MS = 2_000;
+
+/**
+ * Sends the request path real requests for `budgetMs`, then resolves once
+ * the last bursts are answered: at most `GRACE_MS` later, when whatever is
+ * still waiting is abandoned (a server that does not answer starts anyway).
+ */
 export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<WarmUpReport> {
   const started = performance.now();
   const until = started + budgetMs;
   const report: WarmUpReport = { framed: 0, http: 0, ms: 0 };
   if (budgetMs <= 0) return report;
+  const stop = new AbortController();
+  const giveUp = setTimeout(() => stop.abort(), budgetMs + GRACE_MS);
   const framed = BURSTS.map((burst, i) =>
-    warmFramed(target.board, until, burst, i).then((n) => report.framed += n)
+    warmFramed(target.board, until, burst, i, stop.signal).then((n) => report.framed += n)
   );
   const http = target.http
-    ? warmHttp(target.http, target.model, until).then((n) => report.http += n)
+    ? warmHttp(target.http, target.model, until, stop.signal).then((n) => report.http += n)
     : Promise.resolve();
   // A warm-up that fails (a port closed under it) only ends early: serving does not depend on it.
   await Promise.allSettled([...framed, http]);
+  clearTimeout(giveUp);
   report.ms = performance.now() - started;
   return report;
 }
@@ -97,8 +108,12 @@ async function warmFramed(
   until: number,
   size: number,
   seed: number,
+  signal: AbortSignal,
 ): Promise<number> {
   const conn = await Deno.connect(reachable(addr));
+  // Giving up closes the connection, which ends a read still waiting.
+  const abandon = () => conn.close();
+  signal.addEventListener("abort", abandon, { once: true });
   const parts: Uint8Array[] = [];
   for (let i = 0; i < size; i++) {
     parts.push(
@@ -130,18 +145,27 @@ async function warmFramed(
         const n = await conn.read(buf);
         if (n === null) return replies;
         frames.push(buf.subarray(0, n));
-        while (frames.next() !== null) got++;
+        for (let reply = frames.next(); reply !== null; reply = frames.next()) {
+          if (reply instanceof WireError) return replies;
+          got++;
+        }
       }
       replies += parts.length;
     }
     return replies;
   } finally {
-    conn.close();
+    signal.removeEventListener("abort", abandon);
+    if (!signal.aborted) conn.close();
   }
 }
 
 /** One HTTP client's OIP JSON infers until `until`; resolves with the replies it read. */
-async function warmHttp(addr: Deno.NetAddr, model: string, until: number): Promise<number> {
+async function warmHttp(
+  addr: Deno.NetAddr,
+  model: string,
+  until: number,
+  signal: AbortSignal,
+): Promise<number> {
   const { hostname, port } = reachable(addr);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const base = `http://${host}:${port}`;
@@ -154,6 +178,7 @@ async function warmHttp(addr: Deno.NetAddr, model: string, until: number): Promi
       method: "POST",
       body,
       headers: { "content-type": "application/json" },
+      signal,
     });
     await response.arrayBuffer();
     replies++;

@@ -52,3 +52,20 @@ Deno.test("warmUp sends framed and HTTP requests until its budget, then stops", 
     await server.shutdown();
   }
 });
+
+Deno.test("a warm-up of a port that never answers gives up after its grace, and counts nothing", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn); // read nothing, answer nothing
+  })();
+  try {
+    const report = await warmUp({ board: listener.addr, http: null, model: "" }, 100);
+    assert.equal(report.framed, 0);
+    assert.ok(report.ms >= 100 && report.ms < 10_000, `gave up after ${report.ms} ms`);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of accepted) conn.close();
+  }
+});
