@@ -53,7 +53,7 @@ const INFER_PATH = "/v2/models/mnist/infer";
 const JSON_TYPE = "application/json";
 
 /** The protocols. */
-export const PROTOCOLS = ["legacy", "framed", "http"] as const;
+export const PROTOCOLS = ["legacy", "framed", "http", "mqtt"] as const;
 export type Protocol = typeof PROTOCOLS[number];
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
 export const DIGIT_KINDS = ["float", "u8"] as const;
@@ -259,6 +259,7 @@ export class LoadRunner {
 
   async #client(c: number): Promise<void> {
     if (this.plan.protocol === "http") return await this.#httpClient(c);
+    if (this.plan.protocol === "mqtt") throw new Error("MQTT load runs in bench/mqtt_load.ts");
     const plan = this.plan;
     const framed = plan.protocol === "framed";
     const global = plan.firstClient + c;

@@ -264,6 +264,8 @@ function describeLoad(step: StepSummary): string {
     ? "legacy"
     : step.protocol === "http"
     ? "http OIP JSON keep-alive"
+    : step.protocol === "mqtt"
+    ? "mqtt through the broker"
     : `framed ${step.keepAlive ? "keep-alive" : "connection per request"}`;
   return `${mode}, ${step.garbage ? "garbage floats" : `${step.digits} digits`}`;
 }

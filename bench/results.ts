@@ -214,6 +214,8 @@ export function formatStep(step: StepSummary): string[] {
     ? "legacy (a connection per request)"
     : step.protocol === "http"
     ? "http (OIP JSON infer, keep-alive)"
+    : step.protocol === "mqtt"
+    ? "mqtt (through the broker, a connection per device)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
   lines.push(
     `${thousands(step.clients)} clients × ${thousands(step.requests)} request(s), ${mode}, ` +

@@ -21,6 +21,8 @@
  * deno task bench:stress --protocol framed --keep-alive --requests 200 --duration 3 \
  *   --sweep 1,10,100,500,2000 --report /tmp/stress.html --json /tmp/stress.json
  * deno task bench:stress --protocol framed,http --keep-alive --clients 100 --requests 100
+ * deno task bench:stress --protocol framed,mqtt --keep-alive --clients 100 --requests 100
+ *                                                            # MQTT through a Mosquitto it starts
  * deno task bench:stress --port 32001 --clients 20           # against a running server
  * ```
  * @module
@@ -53,6 +55,8 @@ import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { runMqttLoad } from "./mqtt_load.ts";
+import { Mosquitto } from "../server/testing/mosquitto.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 import { autoInstances } from "../server/config.ts";
 
@@ -94,6 +98,9 @@ export interface StressOptions {
   serverMaxBatch: number | null;
   /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
   serverMain: string | null;
+  /** The broker of `--protocol mqtt` (null: the bench starts a Mosquitto). */
+  mqtt: string | null;
+  mqttQos: 0 | 1;
   compareInference: boolean;
   inferenceRuns: number;
   json: string | null;
@@ -132,7 +139,11 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
   --requests R           requests per client, one at a time (default 1)
   --protocol P           legacy (a connection per request, as old clients), framed, or
                          http (OIP JSON infer of one digit, keep-alive); a list such as
-                         framed,http runs each in turn on the same server (default legacy)
+                         framed,http runs each in turn on the same server (default legacy);
+                         mqtt: each client a device on the broker (needs deno task install:mqtt)
+  --mqtt URL             the broker for mqtt (default: the bench starts Mosquitto on a free
+                         port and the server with --mqtt; with --port, the running server's)
+  --mqtt-qos Q           0 (the board's) or 1 (default 0)
   --http-port PORT       the running server's HTTP port, with --port (default 8000)
   --keep-alive           framed: one connection per client for all its requests
   --digits D             float (784 floats, as old clients) or u8 (784 bytes); default float
@@ -190,6 +201,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       "server-engine": { type: "string" },
       "server-max-batch": { type: "string" },
       "server-main": { type: "string" },
+      mqtt: { type: "string" },
+      "mqtt-qos": { type: "string" },
       "compare-inference": { type: "boolean" },
       "inference-runs": { type: "string" },
       json: { type: "string" },
@@ -241,6 +254,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
     serverMain: values["server-main"] ?? null,
+    mqtt: values.mqtt ?? null,
+    mqttQos: intFlag("mqtt-qos", values["mqtt-qos"], 0, { min: 0, max: 1 }) as 0 | 1,
     compareInference: values["compare-inference"] ?? false,
     inferenceRuns: intFlag("inference-runs", values["inference-runs"], 1000, {
       min: 1,
@@ -268,6 +283,14 @@ export function parseStressArgs(args: string[]): StressOptions {
   }
   if (values["http-port"] !== undefined && options.port === null) {
     throw new UsageError("--http-port is for a running server: give --port too");
+  }
+  if (options.port !== null && protocols.includes("mqtt") && options.mqtt === null) {
+    throw new UsageError(
+      "--protocol mqtt with --port needs --mqtt URL: the running server's broker",
+    );
+  }
+  if ((options.garbage || options.digits === "float") && protocols.includes("mqtt")) {
+    throw new UsageError("--protocol mqtt sends u8 digits: not with --garbage or --digits float");
   }
   if (options.garbage && options.digits !== "float") {
     throw new UsageError("--garbage sends floats: it cannot go with --digits u8");
@@ -328,6 +351,15 @@ export async function runStress(
   }
 
   let server: ServerProcess | null = null;
+  let broker: Mosquitto | null = null;
+  let mqttUrl = options.mqtt;
+  if (options.protocols.includes("mqtt") && mqttUrl === null) {
+    progress.update("starting Mosquitto", true);
+    broker = await Mosquitto.start();
+    mqttUrl = broker.url;
+    progress.done();
+    print(`broker: mosquitto at ${mqttUrl}`);
+  }
   if (options.port === null) {
     progress.update("starting the server", true);
     server = await spawnServer({
@@ -336,6 +368,7 @@ export async function runStress(
       engine: options.serverEngine ?? undefined,
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
+      extraArgs: mqttUrl !== null ? ["--mqtt", mqttUrl] : undefined,
     });
     progress.done();
     print(`server (subprocess pid ${server.pid}): ${server.describe}`);
@@ -366,12 +399,16 @@ export async function runStress(
   };
 
   const pool = await LoadPool.create(options.workers, digits);
+  const run = (plan: RunPlan, onProgress: (done: number) => void) =>
+    plan.protocol === "mqtt"
+      ? runMqttLoad({ ...plan, url: mqttUrl!, qos: options.mqttQos }, digits, onProgress)
+      : pool.run(plan, onProgress);
   /** Warm-up, then one step per client count, for one protocol. */
   const runSteps = async (base: Omit<RunPlan, "clients" | "requests">, counts: number[]) => {
     if (options.warmup > 0) {
       const clients = Math.min(options.warmup, Math.max(...counts));
       const requests = Math.ceil(options.warmup / clients);
-      await pool.run(
+      await run(
         { ...base, clients, requests, durationMs: Math.min(base.durationMs, 5000) },
         (done) => progress.update(`warm-up: ${thousands(done)}/${thousands(clients * requests)}`),
       );
@@ -383,7 +420,7 @@ export async function runStress(
       const alone = inference ? [await engineAloneNow(inference, options)] : [];
       const started = performance.now();
       const before = server ? threadCpu(server.pid) : [];
-      const result = await pool.run({ ...base, clients, requests: options.requests }, (done) => {
+      const result = await run({ ...base, clients, requests: options.requests }, (done) => {
         const seconds = (performance.now() - started) / 1000;
         progress.update(
           `${label}${base.protocol}, ${thousands(clients)} clients: ${thousands(done)}/` +
@@ -443,6 +480,7 @@ export async function runStress(
         print("the server did not stop within 5 s of SIGTERM (its queue never drained): killed");
       } else if (code !== 0) print(`the server exited with ${code}: ${server.stderr().trim()}`);
     }
+    await broker?.stop();
   }
   if (report.steps.length > 1) print(formatTable(SWEEP_HEADER, sweepRows(report.steps)));
   return report;

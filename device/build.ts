@@ -42,7 +42,7 @@ import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
-import { requestTemplate } from "./request.ts";
+import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import {
   parseFlags,
@@ -172,10 +172,13 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       DIGIT_AT: String(request.digitAt),
       ID_AT: String(request.idAt),
       TOKEN_AT: String(request.tokenAt),
+      TOKEN_LENGTH: String(TOKEN_LENGTH),
       TOKEN_SLOT_AT: String(request.tokenSlotAt),
       TOKEN_SLOT: String(request.tokenSlot),
       CLIENT_SLOT_AT: String(request.clientSlotAt),
       CLIENT_SLOT: String(request.clientSlot),
+      DEVICE_SLOT_AT: String(request.deviceSlotAt),
+      DEVICE_SLOT: String(request.deviceSlot),
       TOKEN: JSON.stringify(settings.token),
       STATUS_NAMES: JSON.stringify(STATUS_NAME_LIST),
       WIFI_SSID: JSON.stringify(settings.ssid),

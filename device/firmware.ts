@@ -70,6 +70,8 @@ declare const SAMPLE_COUNT: number;
 // Espruino's globals.
 declare const E: EspruinoE;
 declare const global: Record<string, unknown>;
+/** Set on `global` below; read as a global, which is shorter in the bundle. */
+declare const VERSION: string;
 declare const process: EspruinoProcess;
 declare function print(...text: unknown[]): void;
 declare function require(name: "Wifi"): Wifi;
@@ -231,7 +233,7 @@ function online(why: string): void {
     booting = 0;
     // After a restart from a saved RAM image the socket in the saved state is dead.
     server.reset();
-    print("mnist-device", global.VERSION);
+    print("mnist-device", VERSION);
     config();
     if (!wifi) print("No WiFi module");
     else {

@@ -81,6 +81,8 @@ export interface BoardOptions extends NetworkSettings {
   wifi?: WorkerOptions["wifi"];
   /** "flash" (default): `init` follows the code, as at boot; "ram": as after an upload to RAM. */
   boot?: WorkerOptions["boot"];
+  /** What `getSerial()` answers (default `5ccf7f0a-1b2c`, an ESP8266's form). */
+  serial?: string;
   /** What `process.memory().usage` reports (default 0: the harness cannot count variables). */
   memoryUsage?: number;
   /** The board's flash for `require("Storage")`: start a board again on it to reboot. */
@@ -121,6 +123,7 @@ export class Board {
       wifi: options.wifi ?? "none",
       boot: options.boot ?? "flash",
       memoryUsage: options.memoryUsage ?? 0,
+      serial: options.serial ?? "5ccf7f0a-1b2c",
       storageFile: options.storageFile,
       chunk: options.chunk,
       delayMs: options.delayMs,

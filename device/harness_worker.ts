@@ -73,6 +73,8 @@ export interface WorkerOptions extends NetworkSettings {
   boot: "flash" | "ram";
   /** What `process.memory().usage` reports: the harness cannot count variables. */
   memoryUsage: number;
+  /** What `getSerial()` answers: an ESP8266 gives its station MAC as `5ccf7f0a-1b2c`. */
+  serial: string;
   /**
    * The board's flash for `require("Storage")`: a JSON file of name → text,
    * so that a board started again on the same file is a reboot. Without it,
@@ -496,6 +498,7 @@ function start(code: string): void {
     print,
     E,
     getTime: () => (performance.now() - started) * options.speed / 1000,
+    getSerial: () => options.serial,
     setTimeout,
     setInterval,
     clearTimeout(...args: unknown[]) {

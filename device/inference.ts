@@ -66,6 +66,7 @@ declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 declare const ID_AT: number;
 declare const TOKEN_AT: number;
+declare const TOKEN_LENGTH: number;
 /**
  * `STATUS_NAME_LIST` of `shared/errors.ts`, put in by the build as a literal
  * where it is used: code saved to flash reads it from flash when an error
@@ -76,6 +77,9 @@ declare const TOKEN_SLOT_AT: number;
 declare const TOKEN_SLOT: number;
 declare const CLIENT_SLOT_AT: number;
 declare const CLIENT_SLOT: number;
+declare const DEVICE_SLOT_AT: number;
+declare const DEVICE_SLOT: number;
+declare function getSerial(): string;
 /** The legacy request's bytes before the floats, base64. */
 declare const LEGACY_HEAD: string;
 
@@ -335,16 +339,24 @@ export class Inference {
     const req = self.req as Uint8Array;
     self.busy = 1;
     self.n = 0;
-    // Ids start at 1: a reply without one decodes as 0. Little-endian, in place.
     // Legacy requests send none of these bytes: filling them costs nothing.
+    // The id: ids start at 1, as a reply without one decodes as 0. The
+    // token, when there is one (the field is left out otherwise), and who we
+    // are, on a connection's first request only: the firmware (`client`)
+    // and, without a token (which names the board), the board's serial as
+    // `device`, written where the token's characters go. Spaces pad a serial
+    // (`charCodeAt` past its end is NaN) and leave nothing of an earlier
+    // token; the server drops them. One loop writes both: bytes are budgeted.
     const id = ++self.id;
-    for (let i = 0; i < 4; i++) req[ID_AT + i] = id >>> 8 * i;
-    // The token, when there is one (the field is left out otherwise), and
-    // who we are, on a connection's first request only.
     const token = self.token;
-    for (let i = 0; i < token.length; i++) req[TOKEN_AT + i] = token.charCodeAt(i);
+    const text = token || getSerial();
+    for (let i = 0; i < TOKEN_LENGTH; i++) {
+      req[TOKEN_AT + i] = text.charCodeAt(i) || 32;
+      if (i < 4) req[ID_AT + i] = id >>> 8 * i; // little-endian
+    }
     req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
     req[CLIENT_SLOT_AT] = self.up ? 0 : CLIENT_SLOT;
+    req[DEVICE_SLOT_AT] = token || self.up ? 0 : DEVICE_SLOT;
     self.sentAt = getTime();
     self.timer = setTimeout(self.onTimeout, C.TIMEOUT);
     self.at = 0;

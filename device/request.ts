@@ -52,6 +52,13 @@ export interface RequestTemplate {
   /** The same for `client`, which goes only with a connection's first request. */
   clientSlotAt: number;
   clientSlot: number;
+  /**
+   * The same for `device`, which points at the token's characters: a board
+   * without a token writes its `getSerial()` and its length there and sends
+   * it with `client`.
+   */
+  deviceSlotAt: number;
+  deviceSlot: number;
 }
 
 /**
@@ -63,7 +70,7 @@ export function requestTemplate(protocol: "framed" | "legacy", client = ""): Req
   const writer = new InferenceRequestWriter(
     framed,
     framed,
-    framed ? { token: TOKEN_LENGTH, client } : undefined,
+    framed ? { token: TOKEN_LENGTH, client, deviceInToken: true } : undefined,
   );
   const bytes = writer.write(0, new Uint8Array(DIGIT_PIXELS)).slice();
   const dv = new DataView(bytes.buffer);
@@ -73,6 +80,9 @@ export function requestTemplate(protocol: "framed" | "legacy", client = ""): Req
   const vtable = table - dv.getInt32(table, true);
   const tokenSlotAt = writer.tokenAt < 0 ? -1 : vtable + 4 + 2 * COMMANDS_TOKEN_SLOT;
   const clientSlotAt = writer.clientAt < 0 ? -1 : vtable + 4 + 2 * COMMANDS_CLIENT_SLOT;
+  const deviceSlotAt = writer.deviceFieldAt < 0 ? -1 : vtable + 4 + 2 * COMMANDS_DEVICE_SLOT;
+  const deviceSlot = deviceSlotAt < 0 ? 0 : dv.getUint16(deviceSlotAt, true);
+  if (deviceSlotAt >= 0) dv.setUint16(deviceSlotAt, 0, true);
   const tokenSlot = tokenSlotAt < 0 ? 0 : dv.getUint16(tokenSlotAt, true);
   const clientSlot = clientSlotAt < 0 ? 0 : dv.getUint16(clientSlotAt, true);
   // Both absent in the template: the board puts them in when it has them.
@@ -88,9 +98,12 @@ export function requestTemplate(protocol: "framed" | "legacy", client = ""): Req
     tokenSlot,
     clientSlotAt,
     clientSlot,
+    deviceSlotAt,
+    deviceSlot,
   };
 }
 
 /** Slots of `Commands` in `shared/schema/mnist.fbs` (the contracts' table). */
 const COMMANDS_TOKEN_SLOT = 7;
 const COMMANDS_CLIENT_SLOT = 9;
+const COMMANDS_DEVICE_SLOT = 10;

@@ -12,7 +12,9 @@ Deno.test("the template is InferenceRequestWriter's bytes up to the digit, in bo
   for (const protocol of ["framed", "legacy"] as const) {
     const framed = protocol === "framed";
     const t = requestTemplate(protocol, CLIENT);
-    const strings = framed ? { token: TOKEN_LENGTH, client: CLIENT } : undefined;
+    const strings = framed
+      ? { token: TOKEN_LENGTH, client: CLIENT, deviceInToken: true }
+      : undefined;
     const oracle = new InferenceRequestWriter(framed, framed, strings).write(
       0,
       new Uint8Array(784),
@@ -24,11 +26,18 @@ Deno.test("the template is InferenceRequestWriter's bytes up to the digit, in bo
       const dv = new DataView(oracle.buffer);
       assert.equal(t.tokenSlot, dv.getUint16(t.tokenSlotAt, true));
       assert.equal(t.clientSlot, dv.getUint16(t.clientSlotAt, true));
-      assert.ok(t.tokenSlot > 0 && t.clientSlot > 0);
+      assert.equal(t.deviceSlot, dv.getUint16(t.deviceSlotAt, true));
+      assert.ok(t.tokenSlot > 0 && t.clientSlot > 0 && t.deviceSlot > 0);
       dv.setUint16(t.tokenSlotAt, 0, true);
       dv.setUint16(t.clientSlotAt, 0, true);
+      dv.setUint16(t.deviceSlotAt, 0, true);
     } else {
-      assert.deepEqual([t.tokenAt, t.tokenSlotAt, t.clientSlotAt], [-1, -1, -1]);
+      assert.deepEqual([t.tokenAt, t.tokenSlotAt, t.clientSlotAt, t.deviceSlotAt], [
+        -1,
+        -1,
+        -1,
+        -1,
+      ]);
     }
     assert.deepEqual(head, oracle.subarray(0, t.digitAt), protocol);
     // Everything after the head is the digit (zero here): nothing else to fill in.
@@ -59,6 +68,15 @@ Deno.test("filled in place as the board does: id, token and client switched on a
   decoded = decodeRequest(payload());
   assert.ok("command" in decoded);
   assert.deepEqual([decoded.token, decoded.client], [token, ""]);
+  // Without a token: the serial, space-padded, in the token's characters, sent as `device`.
+  const serial = "5ccf7f0a-1b2c";
+  for (let i = 0; i < TOKEN_LENGTH; i++) req[t.tokenAt + i] = serial.charCodeAt(i) || 32;
+  req[t.tokenSlotAt] = 0;
+  req[t.clientSlotAt] = t.clientSlot;
+  req[t.deviceSlotAt] = t.deviceSlot;
+  decoded = decodeRequest(payload());
+  assert.ok("command" in decoded);
+  assert.deepEqual([decoded.token, decoded.client, decoded.device.trimEnd()], ["", CLIENT, serial]);
   // The frame's length prefix covers the whole buffer.
   assert.equal(new DataView(req.buffer).getUint32(0, true), t.size - 4);
 });

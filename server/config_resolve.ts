@@ -32,6 +32,7 @@ import {
   modelSettings,
   ModelSettingsError,
 } from "./models/flags.ts";
+import { type MqttSettings, mqttSettings, MqttSettingsError } from "./mqtt/settings.ts";
 
 /** A flag or variable the server cannot use; its message is one sentence for a person. */
 export class ConfigError extends UsageError {
@@ -46,6 +47,8 @@ export type ServerConfig = OptionValues & {
   trustedProxies?: AddressRanges;
   /** `--capture` and its rate and size, or null. */
   captureSettings: CaptureSettings | null;
+  /** `--mqtt` and its options, checked (files not yet read), or null. */
+  mqttSettings: MqttSettings | null;
   /** The flags set by a flag or a variable (not by a default). */
   given: ReadonlySet<string>;
 };
@@ -116,6 +119,12 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
     config.captureSettings = modelSettings(config as OptionValues, given).capture;
   } catch (e) {
     if (e instanceof ModelSettingsError) throw new ConfigError(e.message);
+    throw e;
+  }
+  try {
+    config.mqttSettings = mqttSettings(config as unknown as OptionValues, given);
+  } catch (e) {
+    if (e instanceof MqttSettingsError) throw new ConfigError(e.message);
     throw e;
   }
   if (config.trustedProxy !== undefined) {

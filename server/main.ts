@@ -26,6 +26,8 @@ import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";
 import { readTlsFiles, TlsError } from "./tls/tls.ts";
+import { loadMqtt, MqttLibraryError } from "./mqtt/library.ts";
+import { MqttSettingsError, readMqttFiles } from "./mqtt/settings.ts";
 
 const TASK = "serve";
 
@@ -102,6 +104,10 @@ try {
   const tlsFiles = config.tlsCert && config.tlsKey
     ? await readTlsFiles(config.tlsCert, config.tlsKey)
     : null;
+  const mqtt = config.mqttSettings ? await readMqttFiles(config.mqttSettings) : undefined;
+  // Before the models load: a missing client package is said at once.
+  const library = mqtt ? loadMqtt() : null;
+  if (library instanceof MqttLibraryError) throw library;
   server = await startServer({
     // Every row of the option table marked `server` goes as it is; the rest are made here.
     ...tableServerOptions(config),
@@ -116,6 +122,7 @@ try {
       ? { ...tlsFiles, port: config.tlsPort }
       : undefined,
     capture: capture ?? undefined,
+    mqtt,
     watch: true,
     sighup: true,
     log,
@@ -123,7 +130,8 @@ try {
 } catch (e) {
   if (
     e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
-    e instanceof TlsError || e instanceof NoDefaultModelError
+    e instanceof TlsError || e instanceof NoDefaultModelError || e instanceof MqttSettingsError ||
+    e instanceof MqttLibraryError
   ) {
     exitWithError(TASK, e.message);
   }
@@ -163,6 +171,7 @@ console.log(log.format(
     ? {
       address: `${server.addr.hostname}:${server.addr.port}`,
       http: httpAddr ?? undefined,
+      mqtt: server.mqtt?.url,
       model: server.model.path,
       version: server.model.version,
       checksum: server.model.checksum,

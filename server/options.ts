@@ -24,6 +24,7 @@ import type { SwapEvent } from "./models/serving.ts";
 import type { LoadFailure } from "./models/version_status.ts";
 import type { ConnectionEvent } from "./tcp/limits.ts";
 import type { TlsFiles } from "./tls/tls.ts";
+import type { MqttOptions } from "./mqtt/settings.ts";
 
 /**
  * Options of `startServer`. Those of `TableServerOptions` (`port`, `maxBatch`,
@@ -73,6 +74,8 @@ export interface ServerOptions
   operatorToken?: string | null;
   /** TLS for the HTTP port (`--tls-cert`/`--tls-key`). */
   httpTls?: TlsFiles;
+  /** Also serve through an MQTT broker (`--mqtt` and its options). */
+  mqtt?: MqttOptions;
 }
 
 /** `ServerOptions` with every option that has a default filled in. */

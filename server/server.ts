@@ -38,6 +38,7 @@ import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
+import { MqttTransport } from "./mqtt/transport.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -56,6 +57,8 @@ export class InferenceServer {
   readonly monitor: Monitor;
   /** The HTTP port, when on. */
   http: HttpListener | null = null;
+  /** The MQTT transport, when `--mqtt` is set. */
+  mqtt: MqttTransport | null = null;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   readonly log: Logger;
@@ -198,6 +201,7 @@ export class InferenceServer {
       `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
       `checksum=${this.model.checksum}` +
       (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
+      (this.mqtt ? ` mqtt=${this.mqtt.url}` : "") +
       (this.#auth ? ` ${this.#auth.describe().summary}` : "");
   }
 
@@ -210,6 +214,7 @@ export class InferenceServer {
         this.#listener.shutdown(),
         this.#tlsListener?.shutdown(),
         this.http?.shutdown(),
+        this.mqtt?.shutdown(),
       ]);
       this.monitor.close();
       await this.serving.close();
@@ -240,9 +245,18 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       ) ?? 0,
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
+    mqtt: () => server?.mqtt?.state() ?? null,
+    devices: (): Record<string, number> => monitor.fleet.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
-  const monitor = new Monitor({ log, metrics, sources });
+  const monitor = new Monitor({
+    log,
+    metrics,
+    sources,
+    silentAfterMs: options.deviceSilentAfter * 1000,
+    forgetAfterMs: options.deviceForgetAfter * 1000,
+    maxDevices: options.maxDevices,
+  });
   try {
     if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
     serving = await openServing(options, log, monitor);
@@ -278,7 +292,20 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         { hostname, port: httpPort, tls: options.httpTls },
       );
     }
+    // Warmed before MQTT subscribes: whatever comes through the broker is counted.
     if (options.warmUpMs > 0) await warmServer(server, options.warmUpMs);
+    if (options.mqtt) {
+      const mqtt = MqttTransport.start({
+        ...options.mqtt,
+        handler: server.handler,
+        log,
+        maxFrame: options.maxFrame,
+        maxQueued: options.maxQueued,
+        minQueueShare: options.minQueueShare,
+      });
+      if (mqtt instanceof Error) throw mqtt;
+      server.mqtt = mqtt;
+    }
     return server;
   } catch (e) {
     if (server) await server.shutdown();
@@ -296,7 +323,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;
-  const device = event.device ?? (event.client || event.peer);
+  const device = event.deviceId;
   for (let i = 0; i < event.results.length; i++) {
     const result = event.results[i];
     capture.offer(digits.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS), {

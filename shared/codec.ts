@@ -72,6 +72,7 @@ const COMMANDS_ERROR = 6;
 const COMMANDS_TOKEN = 7;
 const COMMANDS_MODEL = 8;
 const COMMANDS_CLIENT = 9;
+const COMMANDS_DEVICE = 10;
 const STATS_VERSION = 0;
 const STATS_FREQ = 1;
 const STATS_MODE = 2;
@@ -103,6 +104,8 @@ export interface Request {
   model?: string;
   /** Firmware name and version, on a connection's first request. */
   client?: string;
+  /** The board's stable id (`getSerial()`), on a connection's first request. */
+  device?: string;
 }
 
 /** What the server says about itself in answer to `GET_STATS`. */
@@ -140,10 +143,11 @@ export interface DecodedRequest {
   requestId: number;
   digit: Float32Array | null;
   digitU8: Uint8Array | null;
-  /** "" when absent, as are `model` and `client`. */
+  /** "" when absent, as are `model`, `client` and `device`. */
   token: string;
   model: string;
   client: string;
+  device: string;
 }
 
 /** A decoded reply. */
@@ -173,6 +177,7 @@ function requestFields(request: Request): Field[] {
   if (request.token) fields.push({ slot: COMMANDS_TOKEN, kind: STRING, value: request.token });
   if (request.model) fields.push({ slot: COMMANDS_MODEL, kind: STRING, value: request.model });
   if (request.client) fields.push({ slot: COMMANDS_CLIENT, kind: STRING, value: request.client });
+  if (request.device) fields.push({ slot: COMMANDS_DEVICE, kind: STRING, value: request.device });
   return fields;
 }
 
@@ -201,14 +206,26 @@ export class InferenceRequestWriter {
   readonly tokenAt: number;
   /** Where the client string's first character is; -1 without one. */
   readonly clientAt: number;
+  /**
+   * Where the `device` field's offset is (its vtable entry is the table's
+   * slot 10); -1 without one. The field points at the token's string.
+   */
+  readonly deviceFieldAt: number;
 
   /**
    * `framed` picks the protocol; `u8` sends the digit as bytes (framed only)
    * instead of floats. `strings` (framed only) adds a `token` of that many
-   * characters, left as spaces to fill in, and a `client` string; both come
-   * before the digit, so the digit stays the buffer's last part.
+   * characters, left as spaces to fill in, and a `client` string; both
+   * come before the digit, so the digit stays the buffer's last part.
+   * `deviceInToken` adds a `device` field that points at the token's
+   * characters: a board without a token writes its id (and the string's
+   * length) there, so the id costs the request no bytes of its own.
    */
-  constructor(framed: boolean, u8: boolean, strings?: { token?: number; client?: string }) {
+  constructor(
+    framed: boolean,
+    u8: boolean,
+    strings?: { token?: number; client?: string; deviceInToken?: boolean },
+  ) {
     this.u8 = u8;
     const digit: Field = {
       slot: u8 ? INPUT_DIGIT_U8 : INPUT_DIGIT,
@@ -219,6 +236,9 @@ export class InferenceRequestWriter {
     const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: Command.INFERENCE_INPUT }];
     const token: Field = { slot: COMMANDS_TOKEN, kind: STRING, value: "" };
     const client: Field = { slot: COMMANDS_CLIENT, kind: STRING, value: "" };
+    // A uoffset written as a plain u32 once the token's string has its place.
+    const device: Field = { slot: COMMANDS_DEVICE, kind: U32, value: 0 };
+    const sharesToken = framed && !!strings?.token && !!strings.deviceInToken;
     if (framed && strings?.token) {
       token.value = " ".repeat(strings.token);
       fields.push(token);
@@ -227,6 +247,7 @@ export class InferenceRequestWriter {
       client.value = strings.client;
       fields.push(client);
     }
+    if (sharesToken) fields.push(device);
     fields.push({ slot: COMMANDS_INPUT, kind: TABLE, value: [digit] });
     if (framed) fields.push(id);
     this.bytes = buildBuffer(fields, framed ? FILE_IDENTIFIER : null);
@@ -235,6 +256,11 @@ export class InferenceRequestWriter {
     this.idAt = framed ? id.at as number : -1;
     this.tokenAt = token.value ? token.data as number : -1;
     this.clientAt = client.value ? client.data as number : -1;
+    this.deviceFieldAt = sharesToken ? device.at as number : -1;
+    // The string starts with its length, 4 bytes before its first character.
+    if (sharesToken) {
+      this.dv.setUint32(this.deviceFieldAt, this.tokenAt - 4 - this.deviceFieldAt, true);
+    }
   }
 
   /** Fills in the request id and the 784 pixels (bytes 0..255); returns the buffer to send. */
@@ -269,6 +295,7 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
       token: r.string(root, COMMANDS_TOKEN),
       model: r.string(root, COMMANDS_MODEL),
       client: r.string(root, COMMANDS_CLIENT),
+      device: r.string(root, COMMANDS_DEVICE),
     };
     if (command === Command.GET_STATS) return request;
     if (command !== Command.INFERENCE_INPUT) {

@@ -74,6 +74,28 @@ Deno.test("InferenceRequestWriter refills one buffer that the generated code rea
   }
 });
 
+Deno.test("InferenceRequestWriter's device field shares the token's characters", () => {
+  const writer = new InferenceRequestWriter(true, true, {
+    token: 32,
+    client: "fw 1",
+    deviceInToken: true,
+  });
+  const bytes = writer.write(3, digitBytes(2));
+  const view = new DataView(bytes.buffer);
+  assert.equal(oracleRoot(bytes, true).device(), oracleRoot(bytes, true).token());
+  // A board without a token writes its id and the id's length there.
+  const serial = "5ccf7f0a-1b2c";
+  view.setUint32(writer.tokenAt - 4, serial.length, true);
+  for (let i = 0; i < serial.length; i++) bytes[writer.tokenAt + i] = serial.charCodeAt(i);
+  const root = oracleRoot(bytes, true);
+  assert.equal(root.device(), serial, "the generated code reads the id the board wrote");
+  assert.equal(root.client(), "fw 1");
+  const decoded = decodeRequest(bytes.subarray(4));
+  assert.ok(!(decoded instanceof WireError), String(decoded));
+  assert.equal(decoded.device, serial);
+  assert.deepEqual(decoded.digitU8, digitBytes(2));
+});
+
 Deno.test("requests written by the generated code decode with the codec", () => {
   const cases = [
     { cmd: 1, requestId: 5, digitU8: digitBytes(5) },
@@ -86,6 +108,7 @@ Deno.test("requests written by the generated code decode with the codec", () => 
       token: "t".repeat(32),
       model: "m",
       client: "c 1",
+      device: "5ccf7f0a1b2c",
     },
   ];
   for (const framed of [true, false]) {
@@ -100,6 +123,7 @@ Deno.test("requests written by the generated code decode with the codec", () => 
       assert.equal(decoded.token, c.token ?? "");
       assert.equal(decoded.model, c.model ?? "");
       assert.equal(decoded.client, c.client ?? "");
+      assert.equal(decoded.device, c.device ?? "");
       const own = decodeRequest(
         encodeRequest({ command: c.cmd, ...c }, framed).subarray(framed ? 4 : 0),
       );

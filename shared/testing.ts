@@ -20,6 +20,7 @@ export function oracleRequest(
     token?: string;
     model?: string;
     client?: string;
+    device?: string;
   },
   framed: boolean,
 ): Uint8Array {
@@ -36,11 +37,13 @@ export function oracleRequest(
   const token = opts.token ? b.createString(opts.token) : 0;
   const model = opts.model ? b.createString(opts.model) : 0;
   const client = opts.client ? b.createString(opts.client) : 0;
+  const device = opts.device ? b.createString(opts.device) : 0;
   Commands.startCommands(b);
   Commands.addCmd(b, opts.cmd);
   if (token) Commands.addToken(b, token);
   if (model) Commands.addModel(b, model);
   if (client) Commands.addClient(b, client);
+  if (device) Commands.addDevice(b, device);
   if (input) Commands.addInput(b, input);
   if (opts.requestId) Commands.addRequestId(b, opts.requestId);
   const root = Commands.endCommands(b);

@@ -45,7 +45,7 @@ export const LEGACY_POLICIES: readonly LegacyPolicy[] = ["allow", "deny"];
 export interface Peer {
   /** The client's real address (a hostname as `Deno.NetAddr` gives it). */
   address: string;
-  protocol: "framed" | "legacy" | "http";
+  protocol: "framed" | "legacy" | "http" | "mqtt";
 }
 
 /** What a decision is about: a decoded request's command and token. */

@@ -42,6 +42,7 @@ import {
 } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import { addressOf } from "../fleet/registry.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
@@ -119,6 +120,15 @@ export class RequestHandler {
     context: unknown,
   ): void {
     let device: string | null = null;
+    // The firmware pads its serial with spaces to the token's 32 characters.
+    if (request.device) request.device = request.device.trimEnd();
+    if (request.device && !validDeviceId(request.device)) {
+      const error = new WireError(
+        Status.MALFORMED_BUFFER,
+        'the device field must be 1 to 64 printable ASCII characters, not starting with "addr:"',
+      );
+      return done(context, this.#refused(error, origin, request, started, bytesIn));
+    }
     const auth = this.#ctx.auth;
     if (auth) {
       const identity = origin.identity ??
@@ -128,7 +138,15 @@ export class RequestHandler {
         return done(context, this.#refused(verdict, origin, request, started, bytesIn));
       }
       device = verdict.device;
+      if (device !== null && origin.device !== undefined && device !== origin.device) {
+        const error = new WireError(
+          Status.UNAUTHORIZED,
+          `the token is device ${JSON.stringify(device)}'s, not ${JSON.stringify(origin.device)}'s`,
+        );
+        return done(context, this.#refused(error, origin, request, started, bytesIn));
+      }
     }
+    device ??= origin.device ?? null;
     if (request.command === Command.GET_STATS) {
       const reply = {
         command: Command.GET_STATS,
@@ -246,7 +264,8 @@ export class RequestHandler {
       this.#ctx.log.debug("inference", {
         protocol: origin.protocol,
         peer: origin.peer,
-        device: device ?? undefined,
+        // The fleet's id: the token's name, else the board's own (this request's or its connection's).
+        device: device ?? (request.device || origin.session?.device || undefined),
         id: request.label || request.requestId,
         model,
         version: first.modelVersion,
@@ -307,6 +326,7 @@ export class RequestHandler {
       token: "",
       model: "",
       client: "",
+      device: "",
     };
     return this.#refused(error, origin, request, started, bytesIn);
   }
@@ -346,7 +366,7 @@ export class RequestHandler {
     model: string,
     started: number,
     bytesIn: number,
-    device: string | null = null,
+    device: string | null = origin.device ?? null,
   ): Outcome {
     const result = results?.[0] ?? null;
     // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.
@@ -358,6 +378,17 @@ export class RequestHandler {
     const outcome = { reply, results, bytes };
     const observer = this.#ctx.onRequest;
     if (!observer) return outcome;
+    // The firmware sends `device` and `client` on a connection's first request only.
+    const session = origin.session;
+    let deviceField = request.device;
+    let firmware = request.client;
+    if (session) {
+      if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
+      else deviceField = session.device;
+      if (firmware) session.client = firmware;
+      else firmware = session.client;
+    }
+    const deviceId = device ?? (deviceField || "addr:" + addressOf(origin.peer));
     const status = reply.status ?? Status.OK;
     let version = result?.modelVersion ?? null;
     if (status !== Status.OK && request.command !== Command.GET_STATS) {
@@ -391,6 +422,13 @@ export class RequestHandler {
         modelVersion: version,
         totalMs: performance.now() - started,
         device,
+        deviceId,
+        identifiedBy: device === null
+          ? (deviceField ? "device" : "address")
+          : this.#ctx.auth?.tokensOn
+          ? "token"
+          : "device",
+        firmware,
         token: request.token,
         model: request.model,
         client: request.client,
@@ -429,6 +467,11 @@ function settled(
   let resolve: ((outcome: Outcome) => void) | null = null;
   start((_, outcome) => resolve ? resolve(outcome) : now = outcome, null);
   return now ?? new Promise<Outcome>((r) => resolve = r);
+}
+
+/** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */
+function validDeviceId(id: string): boolean {
+  return id.length <= 64 && /^[\x21-\x7e][\x20-\x7e]*$/.test(id) && !id.startsWith("addr:");
 }
 
 /** The host part of `host:port` (IPv6 hosts keep their colons). */

@@ -16,10 +16,11 @@ import type { DecodedRequest, Reply, Stats } from "../../shared/codec.ts";
 import type { WireError } from "../../shared/errors.ts";
 import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { IdentifiedBy } from "../fleet/registry.ts";
 import type { Logger } from "../log.ts";
 
 /** The transports a request can come by. */
-export type Protocol = "legacy" | "framed" | "http";
+export type Protocol = "legacy" | "framed" | "http" | "mqtt";
 
 /**
  * A request as a transport hands it over: the codec's decoded request, and
@@ -73,8 +74,16 @@ export interface RequestEvent {
   modelVersion: number | null;
   /** From the request's arrival at the handler to its reply being ready, in ms. */
   totalMs: number;
-  /** The device the token named (tokens on), else null. */
+  /** The device the token named (tokens on), else the one the transport named (MQTT's topic), else null. */
   device: string | null;
+  /**
+   * The device's id in the fleet: the token's name (tokens on), else the
+   * `device` field its connection sent, else `addr:<address>`.
+   */
+  deviceId: string;
+  identifiedBy: IdentifiedBy;
+  /** Firmware name and version: the request's `client` field, or its connection's first one. */
+  firmware: string;
   /** Bytes of the request and of its reply as on the wire. */
   bytesIn: number;
   bytesOut: number;
@@ -99,6 +108,16 @@ export interface RequestOrigin {
   release?: () => void;
   /** Who the authorizer sees: one object per connection, so a proved token is remembered. */
   identity?: Peer;
+  /**
+   * The device the transport names (MQTT's topic): with tokens on, a token of
+   * another device is refused; with tokens off, the request's device.
+   */
+  device?: string;
+  /**
+   * One object per connection: the `device` and `client` fields its first
+   * request sent, which the firmware leaves out of the requests after it.
+   */
+  session?: ConnectionSession;
   /** Whose digits these are (a connection, an HTTP request): the queue serves owners in turn. */
   owner?: unknown;
   /**
@@ -107,6 +126,12 @@ export interface RequestOrigin {
    * framed or legacy reply.
    */
   encode?: (reply: Reply, results: Inference[] | null) => Uint8Array;
+}
+
+/** What a connection's first request said about its board. */
+export interface ConnectionSession {
+  device: string;
+  client: string;
 }
 
 /** What the handler shares with its server. */

@@ -18,6 +18,7 @@ import type { RepositoryWatcher } from "../models/watch.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
+import { fleetRoutes } from "./fleet.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
 
 /** The parts of a server the HTTP port reads. */
@@ -96,6 +97,7 @@ export function httpDeps(
       return modelInfo(model, source.maxBatch);
     },
     extraRoutes: (request) => routes(request),
+    fleetRoutes: fleetRoutes({ fleet: extra.monitor.fleet, series: extra.monitor.series, access }),
     ready: () => source.ready(),
     monitor: extra.monitor,
     log: source.log,

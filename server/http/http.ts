@@ -41,6 +41,8 @@ export interface HttpDeps {
   model: (name: string, version: string | undefined) => ModelInfo | WireError;
   /** More routes tried before the 404 (the repository extension); null: not theirs. */
   extraRoutes?: (request: Request) => Promise<Response> | null;
+  /** The fleet's views (`/v2/fleet/...`, `/fleet`); null: not theirs. */
+  fleetRoutes?: (request: Request) => Response | null;
   /** 200 on `/v2/health/ready` (model loaded, an engine answers, not draining). */
   ready(): boolean;
   monitor: Monitor;
@@ -139,6 +141,8 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }
+  const fleet = deps.fleetRoutes?.(request);
+  if (fleet) return fleet;
   const model = path.match(
     /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/,
   );

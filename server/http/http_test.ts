@@ -335,7 +335,7 @@ Deno.test("with tokens on, infer needs a bearer token and its 401 is the board's
       await ok.body?.cancel();
       assert.equal(ok.status, 200);
       const rows = server.monitor.snapshot().devices;
-      assert.ok(rows.some((row) => row.device === "kitchen"), "the token's device is seen");
+      assert.ok(rows.some((row) => row.id === "kitchen"), "the token's device is seen");
       assert.equal((await get(`${base}/v2/health/ready`)).status, 200, "probes stay open");
       const metrics = await get(`${base}/metrics`);
       assert.match(metrics.text, /mnist_requests_total\{protocol="http",status="UNAUTHORIZED"\} 2/);

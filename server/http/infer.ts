@@ -124,6 +124,7 @@ export async function inferResponse(
       token: bearerToken(request.headers),
       model: name,
       client: request.headers.get("user-agent") ?? "",
+      device: "",
       label: parsed.id ?? "",
     },
     origin,

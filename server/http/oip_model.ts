@@ -55,6 +55,7 @@ export const OIP_EXTENSIONS: readonly string[] = Object.freeze([
   "model_repository",
   "statistics",
   "model_configuration",
+  "fleet",
 ]);
 
 /** One output tensor of a model: name, datatype and values per digit. */

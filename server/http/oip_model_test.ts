@@ -45,6 +45,7 @@ Deno.test("GET /v2's extensions name each extension served, as Triton spells the
   assert.deepEqual([...OIP_EXTENSIONS].sort(), [
     "binary_tensor_data",
     "classification",
+    "fleet",
     "model_configuration",
     "model_repository",
     "statistics",

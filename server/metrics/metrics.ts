@@ -72,6 +72,10 @@ export interface MetricSources {
   connections?: () => Record<string, number>;
   /** Readiness, as `GET /v2/health/ready` answers it. */
   ready?: () => boolean;
+  /** The MQTT broker's state, or null when `--mqtt` is off. */
+  mqtt?: () => { url: string; connected: boolean; outages: number } | null;
+  /** Devices in the fleet registry by state (`online`, `silent`). */
+  devices?: () => Record<string, number>;
 }
 
 /** Triton's failure reason for a wire status. */
@@ -170,7 +174,7 @@ export class ServerMetrics {
     );
     this.#requests = counter(
       "mnist_requests_total",
-      "Requests answered, by protocol (legacy, framed, http) and wire status (OK, SERVER_BUSY, ...)",
+      "Requests answered, by protocol (legacy, framed, http, mqtt) and wire status (OK, SERVER_BUSY, ...)",
       ["protocol", "status"] as const,
     );
     this.#bytesIn = counter(
@@ -223,11 +227,49 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: "mnist_devices",
+      help:
+        "Devices in the fleet registry, by state (online, silent); per-device figures are in /v2/fleet/devices",
+      labelNames: ["state"] as const,
+      registers,
+      collect() {
+        const counts = sources.devices?.();
+        if (!counts) return;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
       name: "mnist_ready",
       help: "1 while GET /v2/health/ready answers 200",
       registers,
       collect() {
         this.set(sources.ready?.() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: "mnist_mqtt_connected",
+      help:
+        "1 while the MQTT broker (--mqtt) is connected, 0 while it is away; absent without --mqtt",
+      labelNames: ["broker"] as const,
+      registers,
+      collect() {
+        this.reset();
+        const state = sources.mqtt?.();
+        if (state) this.set({ broker: state.url }, state.connected ? 1 : 0);
+      },
+    });
+    let outagesSeen = 0;
+    new Counter({
+      name: "mnist_mqtt_outages_total",
+      help: "Times the MQTT broker went away since start (each reconnects with back-off)",
+      labelNames: ["broker"] as const,
+      registers,
+      collect() {
+        const state = sources.mqtt?.();
+        if (state && state.outages >= outagesSeen) {
+          this.inc({ broker: state.url }, state.outages - outagesSeen);
+          outagesSeen = state.outages;
+        }
       },
     });
     let restartsSeen = 0;

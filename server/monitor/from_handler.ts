@@ -13,8 +13,8 @@
  *   error: "", digitU8: new Uint8Array(784), digit: null, digits: 1,
  *   results: [{ scores, predicted: 7, inferenceMs: 0.3, queueMs: 0.2, batchSize: 1, modelVersion: 1 }],
  *   predicted: 7, scores, modelName: "mnist", queueMs: 0.2, inferenceMs: 0.3, batchSize: 1,
- *   modelVersion: 1, totalMs: 0.6, device: null, bytesIn: 792, bytesOut: 96, token: "", model: "",
- *   client: "fw/1.0", label: "",
+ *   modelVersion: 1, totalMs: 0.6, device: null, deviceId: "5ccf7f0a1b2c", identifiedBy: "device",
+ *   firmware: "fw/1.0", bytesIn: 792, bytesOut: 96, token: "", model: "", client: "fw/1.0", label: "",
  * });
  * console.log(record.inference, record.digits); // true 1
  * ```
@@ -62,7 +62,9 @@ export function requestFromHandler(e: RequestEvent): RequestRecord {
     bytesOut: e.bytesOut,
     peer: e.peer,
     device: e.device,
-    client: e.client || null,
+    deviceId: e.deviceId,
+    identifiedBy: e.identifiedBy,
+    client: e.firmware || null,
     error: e.error || undefined,
     id: e.label || e.requestId,
     samples,

@@ -25,6 +25,9 @@ const base: RequestEvent = {
   modelVersion: null,
   totalMs: 0.5,
   device: null,
+  deviceId: "addr:10.0.0.7",
+  identifiedBy: "address",
+  firmware: "",
   bytesIn: 0,
   bytesOut: 0,
   token: "",
@@ -52,14 +55,18 @@ Deno.test("a served inference: one digit, its sample, timings, model and version
     modelVersion: 2,
     queueMs: 0.1,
     inferenceMs: 0.2,
-    client: "fw/1.0",
+    client: "",
+    firmware: "fw/1.0",
+    deviceId: "5ccf7f0a1b2c",
+    identifiedBy: "device",
     bytesIn: 792,
     bytesOut: 100,
   });
   assert.equal(e.inference, true);
   assert.equal(e.digits, 1);
   assert.equal(e.computeMs, 0.2);
-  assert.equal(e.client, "fw/1.0");
+  assert.equal(e.client, "fw/1.0", "the connection's firmware, though this request sent none");
+  assert.equal(e.deviceId, "5ccf7f0a1b2c");
   assert.equal(e.model, "mnist");
   assert.equal(e.version, 2);
   assert.ok(Math.abs(e.samples![0].score - 0.9) < 1e-6);

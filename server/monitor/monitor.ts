@@ -1,8 +1,8 @@
 /**
  * Where every finished request and every engine run is reported, whatever
  * the protocol: it feeds the Prometheus metrics, the traffic window (the
- * periodic log line and the dashboard's rates), the device table and the
- * last digits. It also logs each refused or failed request at `info`, at
+ * periodic log line and the dashboard's rates), the fleet registry and its
+ * hour of traffic per minute, and the last digits. It also logs each refused or failed request at `info`, at
  * most `maxLinesPerSecond` a second, then one "suppressed N" line.
  *
  * @example
@@ -23,9 +23,17 @@
  * @module
  */
 import { statusName } from "../../shared/errors.ts";
+import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
-import { type DeviceRow, DeviceTable, type DigitSample, RecentDigits } from "./devices.ts";
+import {
+  addressOf,
+  DeviceRegistry,
+  type DeviceView,
+  type IdentifiedBy,
+} from "../fleet/registry.ts";
+import { type MinuteFigures, TrafficSeries } from "../fleet/series.ts";
+import { type DigitSample, RecentDigits } from "./devices.ts";
 import { ModelStats } from "./model_stats.ts";
 import { type TrafficSummary, TrafficWindow } from "./window.ts";
 
@@ -44,6 +52,9 @@ export interface RequestRecord extends RequestFigures {
   peer: string;
   /** The device's name from the token file, when tokens are on. */
   device?: string | null;
+  /** The device's id in the fleet (see `RequestEvent.deviceId`); absent: `addr:<address>`. */
+  deviceId?: string;
+  identifiedBy?: IdentifiedBy;
   /** Firmware name and version (`client` field), when the request or its connection had one. */
   client?: string | null;
   /** Why it failed, for the log (a sentence). */
@@ -61,13 +72,18 @@ export interface Snapshot {
   ready: boolean;
   queueDepth: number;
   connections: Record<string, number>;
+  /** The MQTT broker's state, or null when `--mqtt` is off. */
+  mqtt: MqttSnapshot | null;
   traffic: TrafficSummary;
   /** Failed requests by code since start. */
   errorsTotal: Record<string, number>;
   requestsTotal: number;
-  devices: DeviceRow[];
+  /** The devices heard from most recently (the fleet views list them all). */
+  devices: DeviceView[];
   devicesSeen: number;
   devicesSilent: number;
+  /** The fleet's requests, errors and latency per minute over the last hour. */
+  series: MinuteFigures[];
   digits: DigitSample[];
 }
 
@@ -76,6 +92,18 @@ export interface MonitorSources {
   queueDepth?: () => number;
   connections?: () => Record<string, number>;
   ready?: () => boolean;
+  mqtt?: () => MqttSnapshot | null;
+}
+
+/** The MQTT broker as the dashboard shows it. */
+export interface MqttSnapshot {
+  url: string;
+  group: string;
+  connected: boolean;
+  /** When the state last changed (ms since the epoch). */
+  since: number;
+  outages: number;
+  inFlight: number;
 }
 
 export interface MonitorOptions {
@@ -86,8 +114,12 @@ export interface MonitorOptions {
   summaryEverySeconds?: number;
   /** Refused/failed request lines per second before they are suppressed (default 5). */
   maxLinesPerSecond?: number;
-  /** A device with no request for this long is flagged silent (default 60 s). */
+  /** A device with no request for this long is silent (`--device-silent-after`). */
   silentAfterMs?: number;
+  /** A device with no request for this long is forgotten (`--device-forget-after`). */
+  forgetAfterMs?: number;
+  /** Devices kept at most (`--max-devices`). */
+  maxDevices?: number;
 }
 
 function formatCounts(counts: Record<string, number>): string {
@@ -99,7 +131,10 @@ function formatCounts(counts: Record<string, number>): string {
 export class Monitor {
   readonly metrics: ServerMetrics;
   readonly window: TrafficWindow;
-  readonly devices: DeviceTable;
+  /** Every device heard from (the fleet views). */
+  readonly fleet: DeviceRegistry;
+  /** The fleet's traffic per minute over the last hour. */
+  readonly series = new TrafficSeries();
   readonly digits = new RecentDigits(16);
   /** Triton's statistics extension, per model version. */
   readonly modelStats = new ModelStats();
@@ -122,7 +157,11 @@ export class Monitor {
     this.#maxLines = options.maxLinesPerSecond ?? 5;
     const every = options.summaryEverySeconds ?? 10;
     this.window = new TrafficWindow(every);
-    this.devices = new DeviceTable({ silentAfterMs: options.silentAfterMs });
+    this.fleet = new DeviceRegistry({
+      silentAfterMs: options.silentAfterMs ?? tableDefault("device-silent-after") * 1000,
+      forgetAfterMs: options.forgetAfterMs ?? tableDefault("device-forget-after") * 1000,
+      maxDevices: options.maxDevices ?? tableDefault("max-devices"),
+    });
     this.#summaryTimer = setInterval(() => this.#summary(), every * 1000);
     Deno.unrefTimer(this.#summaryTimer);
   }
@@ -146,12 +185,19 @@ export class Monitor {
     const code = statusName(event.status);
     this.#requestsTotal++;
     this.window.request(event.durationMs, code, event.digits);
-    this.devices.seen({
+    this.series.request(code, event.durationMs);
+    const last = event.samples?.at(-1);
+    this.fleet.record({
+      id: event.deviceId ?? "addr:" + addressOf(event.peer),
+      by: event.identifiedBy ?? "address",
       peer: event.peer,
       protocol: event.protocol,
-      device: event.device,
-      client: event.client,
-      ok: event.status === 0,
+      firmware: event.client ?? "",
+      code,
+      totalMs: event.durationMs,
+      modelVersion: event.version,
+      predicted: last?.predicted ?? null,
+      score: last?.score ?? null,
     });
     for (const s of event.samples ?? []) {
       this.digits.push(s.digitU8, s.digit, s.predicted, s.score, event.protocol);
@@ -181,18 +227,21 @@ export class Monitor {
 
   /** The dashboard's figures. */
   snapshot(deviceLimit = 100): Snapshot {
+    const counts = this.fleet.counts();
     return {
       time: Date.now(),
       uptimeSeconds: (Date.now() - this.#started) / 1000,
       ready: this.#sources.ready?.() ?? true,
       queueDepth: this.#sources.queueDepth?.() ?? 0,
       connections: this.#sources.connections?.() ?? {},
+      mqtt: this.#sources.mqtt?.() ?? null,
       traffic: this.window.summary(),
       errorsTotal: { ...this.#errorsTotal },
       requestsTotal: this.#requestsTotal,
-      devices: this.devices.list(deviceLimit),
-      devicesSeen: this.devices.size,
-      devicesSilent: this.devices.silentCount(),
+      devices: this.fleet.list().slice(0, deviceLimit),
+      devicesSeen: counts.online + counts.silent,
+      devicesSilent: counts.silent,
+      series: this.series.minutes(),
       digits: this.digits.list(),
     };
   }
@@ -226,7 +275,7 @@ export class Monitor {
     this.#log.info(event.inference ? "request failed" : "request refused", {
       protocol: event.protocol,
       peer: event.peer,
-      device: event.device ?? undefined,
+      device: event.deviceId ?? event.device ?? undefined,
       id: event.id,
       code,
       error: event.error,

@@ -130,6 +130,8 @@ export class Connection {
   #ctx: ConnectionContext;
   #replies: OrderedReplies;
   #origin: RequestOrigin;
+  /** What the connection's first request said about its board (`device`, `client`). */
+  #session = { device: "", client: "" };
   #share: QueueShare;
   #closing = false;
   #refusal: Refusal | null;
@@ -397,6 +399,7 @@ export class Connection {
       peer: this.#client.peer,
       // One identity per connection: the authorizer remembers the token it proved.
       identity: { address: this.#client.host, protocol },
+      session: this.#session,
       owner: this,
       admit: () => {
         const refused = this.#share.admit();

@@ -89,8 +89,15 @@ client(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+device():string|null
+device(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+device(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startCommands(builder:flatbuffers.Builder) {
-  builder.startObject(10);
+  builder.startObject(11);
 }
 
 static addCmd(builder:flatbuffers.Builder, cmd:Command) {
@@ -131,6 +138,10 @@ static addModel(builder:flatbuffers.Builder, modelOffset:flatbuffers.Offset) {
 
 static addClient(builder:flatbuffers.Builder, clientOffset:flatbuffers.Offset) {
   builder.addFieldOffset(9, clientOffset, 0);
+}
+
+static addDevice(builder:flatbuffers.Builder, deviceOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, deviceOffset, 0);
 }
 
 static endCommands(builder:flatbuffers.Builder):flatbuffers.Offset {

@@ -1,0 +1,303 @@
+/**
+ * The fleet: every device the server has heard from, keyed by its id (the
+ * token's name with tokens on; else the `device` field its firmware sends;
+ * else `addr:<address>` for clients that send neither, such as legacy ones).
+ * Fed once per request from the one request path's observer, it keeps per
+ * device: first and last seen, address, protocol, firmware, model version
+ * last served, requests, errors by code, latency p50/p99 over its last 64
+ * requests, last digit and score, and requests per minute over the last hour
+ * (the fleet page's sparkline). A device is `online` until it has been quiet
+ * for `silentAfterMs`, then `silent`; quiet for `forgetAfterMs`, it is
+ * forgotten. Past `maxDevices`, the tenth heard from least recently goes.
+ *
+ * Per-device figures live here and in the fleet views, never in metric
+ * labels: `/metrics` gets `mnist_devices{state}` only.
+ *
+ * @example
+ * ```ts
+ * import { DeviceRegistry } from "./registry.ts";
+ *
+ * const fleet = new DeviceRegistry({ silentAfterMs: 600_000, forgetAfterMs: 7 * 86_400_000 });
+ * fleet.record({
+ *   id: "5ccf7f0a1b2c", by: "device", peer: "10.0.0.7:5123", protocol: "framed", firmware: "mnist-board/1.2",
+ *   code: "OK", totalMs: 1.2, modelVersion: 3, predicted: 7, score: 0.98,
+ * });
+ * console.log(fleet.get("5ccf7f0a1b2c")?.state); // "online"
+ * ```
+ * @module
+ */
+
+/** How the server knows a device: its token's name, the id it sent, or only its address. */
+export type IdentifiedBy = "token" | "device" | "address";
+/** `silent`: no request for longer than the registry's `silentAfterMs`. */
+export type DeviceState = "online" | "silent";
+export const DEVICE_STATES: readonly DeviceState[] = ["online", "silent"];
+
+/** What one request tells about its device. */
+export interface DeviceSighting {
+  id: string;
+  by: IdentifiedBy;
+  /** `host:port` (its real address behind a trusted proxy). */
+  peer: string;
+  protocol: string;
+  /** Firmware name and version (`client`), "" when unknown. */
+  firmware: string;
+  /** The reply's status name ("OK" or an error code). */
+  code: string;
+  totalMs: number;
+  modelVersion: number | null;
+  predicted: number | null;
+  score: number | null;
+}
+
+/** One device as the fleet views show it (JSON). */
+export interface DeviceView {
+  id: string;
+  state: DeviceState;
+  identified_by: IdentifiedBy;
+  address: string;
+  protocol: string;
+  firmware: string | null;
+  model_version: number | null;
+  requests: number;
+  errors: number;
+  errors_by_code: Record<string, number>;
+  /** Over the device's last 64 requests, in ms. */
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  last_digit: number | null;
+  last_score: number | null;
+  /** ISO 8601. */
+  first_seen: string;
+  last_seen: string;
+  /** Requests in each of the last 60 minutes, oldest first (the current minute last). */
+  requests_per_minute: number[];
+}
+
+/** Which devices a list shows. */
+export interface DeviceFilter {
+  state?: DeviceState;
+  /** Firmware exactly as the device sent it (`mnist-device 1.0.0+4a3225d2`), or its version. */
+  firmware?: string;
+}
+
+const LATENCIES = 64;
+const MINUTES = 60;
+const MINUTE_MS = 60_000;
+
+/** One device's figures, laid out for a cheap update on every request. */
+class DeviceRecord {
+  by: IdentifiedBy;
+  firstSeen: number;
+  lastSeen: number;
+  address = "";
+  protocol = "";
+  firmware = "";
+  modelVersion: number | null = null;
+  requests = 0;
+  errors = 0;
+  errorsByCode: Record<string, number> | null = null;
+  lastDigit: number | null = null;
+  lastScore: number | null = null;
+  /** The last 64 latencies (ms), a ring; `requests` says how many are filled. */
+  latency = new Float32Array(LATENCIES);
+  /** Requests per minute, indexed by minute modulo 60; `minute` is the last one written. */
+  perMinute = new Uint16Array(MINUTES);
+  minute = 0;
+  /** The peer whose address was last parsed, so a connection's requests parse it once. */
+  peer = "";
+
+  constructor(readonly id: string, by: IdentifiedBy, now: number) {
+    this.by = by;
+    this.firstSeen = this.lastSeen = now;
+    this.minute = Math.floor(now / MINUTE_MS);
+  }
+}
+
+/** The fleet's devices; see the module doc. */
+export class DeviceRegistry {
+  readonly silentAfterMs: number;
+  readonly forgetAfterMs: number;
+  readonly maxDevices: number;
+  #devices = new Map<string, DeviceRecord>();
+  #now: () => number;
+  #nextSweep = 0;
+
+  constructor(
+    options: {
+      silentAfterMs: number;
+      forgetAfterMs: number;
+      maxDevices?: number;
+      now?: () => number;
+    },
+  ) {
+    this.silentAfterMs = options.silentAfterMs;
+    this.forgetAfterMs = options.forgetAfterMs;
+    this.maxDevices = options.maxDevices ?? Infinity;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#devices.size;
+  }
+
+  /** Counts one request of a device. */
+  record(s: DeviceSighting): void {
+    const now = this.#now();
+    if (now >= this.#nextSweep) this.sweep(now);
+    let d = this.#devices.get(s.id);
+    // Forgotten but not yet swept: it starts again, as a device never seen.
+    if (!d || this.#forgotten(d, now)) {
+      if (this.#devices.size >= this.maxDevices) this.#evictOldest();
+      d = new DeviceRecord(s.id, s.by, now);
+      this.#devices.set(s.id, d);
+    }
+    d.by = s.by;
+    if (d.peer !== s.peer) {
+      d.peer = s.peer;
+      d.address = addressOf(s.peer);
+    }
+    d.protocol = s.protocol;
+    if (s.firmware) d.firmware = s.firmware;
+    d.latency[d.requests % LATENCIES] = s.totalMs;
+    d.requests++;
+    if (s.code !== "OK") {
+      d.errors++;
+      const byCode = d.errorsByCode ??= {};
+      byCode[s.code] = (byCode[s.code] ?? 0) + 1;
+    } else {
+      // Only an answer says which version served it.
+      if (s.modelVersion !== null) d.modelVersion = s.modelVersion;
+      if (s.predicted !== null) {
+        d.lastDigit = s.predicted;
+        d.lastScore = s.score;
+      }
+    }
+    const minute = Math.floor(now / MINUTE_MS);
+    if (minute !== d.minute) clearMinutes(d, minute);
+    d.perMinute[minute % MINUTES]++;
+    d.lastSeen = now;
+  }
+
+  /** A device's state as of now. */
+  stateOf(lastSeen: number, now = this.#now()): DeviceState {
+    return now - lastSeen > this.silentAfterMs ? "silent" : "online";
+  }
+
+  /** One device, or null when it is unknown (or forgotten). */
+  get(id: string): DeviceView | null {
+    const d = this.#devices.get(id);
+    const now = this.#now();
+    return d && !this.#forgotten(d, now) ? this.#view(d, now) : null;
+  }
+
+  /** The devices that pass `filter`, most recently seen first. */
+  list(filter: DeviceFilter = {}): DeviceView[] {
+    const now = this.#now();
+    this.sweep(now);
+    const rows: DeviceRecord[] = [];
+    for (const d of this.#devices.values()) {
+      if (this.#forgotten(d, now)) continue;
+      if (filter.state && this.stateOf(d.lastSeen, now) !== filter.state) continue;
+      if (filter.firmware && !firmwareMatches(d.firmware, filter.firmware)) continue;
+      rows.push(d);
+    }
+    rows.sort((a, b) => b.lastSeen - a.lastSeen);
+    return rows.map((d) => this.#view(d, now));
+  }
+
+  /** How many devices are in each state now. */
+  counts(): Record<DeviceState, number> {
+    const now = this.#now();
+    this.sweep(now);
+    const counts = { online: 0, silent: 0 };
+    for (const d of this.#devices.values()) {
+      if (!this.#forgotten(d, now)) counts[this.stateOf(d.lastSeen, now)]++;
+    }
+    return counts;
+  }
+
+  /**
+   * Drops the devices quiet for longer than `forgetAfterMs`. One pass over
+   * the fleet, so it runs at most once a minute (or a tenth of
+   * `forgetAfterMs`); the views skip a forgotten device in between.
+   */
+  sweep(now = this.#now()): void {
+    if (now < this.#nextSweep) return;
+    this.#nextSweep = now + Math.min(MINUTE_MS, this.forgetAfterMs / 10);
+    for (const [id, d] of this.#devices) if (this.#forgotten(d, now)) this.#devices.delete(id);
+  }
+
+  #forgotten(d: DeviceRecord, now: number): boolean {
+    return now - d.lastSeen > this.forgetAfterMs;
+  }
+
+  /** At the cap: forgets the tenth of the devices heard from least recently, in one pass. */
+  #evictOldest(): void {
+    const seen = Float64Array.from(this.#devices.values(), (d) => d.lastSeen).sort();
+    const cut = seen[Math.max(0, Math.floor(seen.length / 10) - 1)];
+    for (const [id, d] of this.#devices) if (d.lastSeen <= cut) this.#devices.delete(id);
+  }
+
+  #view(d: DeviceRecord, now: number): DeviceView {
+    const filled = Math.min(d.requests, LATENCIES);
+    const latencies = d.latency.slice(0, filled).sort();
+    const at = (q: number) => filled ? round3(latencies[Math.ceil(q * filled) - 1]) : null;
+    const current = Math.floor(now / MINUTE_MS);
+    const perMinute: number[] = [];
+    for (let m = current - MINUTES + 1; m <= current; m++) {
+      // Minutes after the device's last one, or an hour or more before it, held nothing.
+      perMinute.push(m > d.minute || d.minute - m >= MINUTES ? 0 : d.perMinute[m % MINUTES]);
+    }
+    return {
+      id: d.id,
+      state: this.stateOf(d.lastSeen, now),
+      identified_by: d.by,
+      address: d.address,
+      protocol: d.protocol,
+      firmware: d.firmware || null,
+      model_version: d.modelVersion,
+      requests: d.requests,
+      errors: d.errors,
+      errors_by_code: { ...d.errorsByCode },
+      latency_p50_ms: at(0.5),
+      latency_p99_ms: at(0.99),
+      last_digit: d.lastDigit,
+      last_score: d.lastScore === null ? null : round3(d.lastScore),
+      first_seen: new Date(d.firstSeen).toISOString(),
+      last_seen: new Date(d.lastSeen).toISOString(),
+      requests_per_minute: perMinute,
+    };
+  }
+}
+
+/** Zeroes the minutes between a device's last one and `minute`, which becomes its last. */
+function clearMinutes(d: DeviceRecord, minute: number): void {
+  if (minute - d.minute >= MINUTES) d.perMinute.fill(0);
+  else for (let m = d.minute + 1; m <= minute; m++) d.perMinute[m % MINUTES] = 0;
+  d.minute = minute;
+}
+
+/** The whole `client` string (`mnist-device 1.0.0+4a3225d2`), or its version after a space or slash. */
+function firmwareMatches(firmware: string, wanted: string): boolean {
+  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
+  return firmware === wanted || firmware.slice(cut + 1) === wanted;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/** `host:port` -> `host` (IPv6 hosts keep their colons; `[::1]:80` -> `::1`). */
+export function addressOf(peer: string): string {
+  // The common case, `a.b.c.d:port`, without a regular expression: this runs per request.
+  const colon = peer.indexOf(":");
+  if (colon > 0 && colon === peer.lastIndexOf(":")) return peer.slice(0, colon);
+  const bracketed = peer.match(/^\[(.*)\]:\d+$/);
+  if (bracketed) return bracketed[1];
+  const colons = peer.split(":").length - 1;
+  if (colons === 1) return peer.slice(0, peer.lastIndexOf(":"));
+  // A bare IPv6 address, or Deno's `hostname:port` with an IPv6 hostname.
+  const match = peer.match(/^(.*:.*):(\d+)$/);
+  return colons > 1 && match && match[1].includes("::") ? match[1] : peer;
+}

@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { addressOf, DeviceRegistry, type DeviceSighting } from "./registry.ts";
+
+function sighting(id: string, more: Partial<DeviceSighting> = {}): DeviceSighting {
+  return {
+    id,
+    by: "device",
+    peer: "10.0.0.7:5000",
+    protocol: "framed",
+    firmware: "",
+    code: "OK",
+    totalMs: 1,
+    modelVersion: 1,
+    predicted: 7,
+    score: 0.9,
+    ...more,
+  };
+}
+
+Deno.test("addresses lose their port, IPv6 keeps its colons", () => {
+  assert.equal(addressOf("10.0.0.7:51234"), "10.0.0.7");
+  assert.equal(addressOf("[::1]:8000"), "::1");
+  assert.equal(addressOf("::1:8000"), "::1");
+  assert.equal(addressOf("fe80::1"), "fe80::1");
+  assert.equal(addressOf("10.0.0.7"), "10.0.0.7");
+});
+
+Deno.test("registry: per device figures, most recent first, filtered by state and firmware", () => {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const fleet = new DeviceRegistry({
+    silentAfterMs: 60_000,
+    forgetAfterMs: 3_600_000,
+    now: () => now,
+  });
+  fleet.record(sighting("a", { firmware: "mnist-board/1.2", totalMs: 2, modelVersion: 3 }));
+  fleet.record(sighting("a", { code: "SERVER_BUSY", predicted: null, score: null, totalMs: 50 }));
+  fleet.record(sighting("a", { code: "SERVER_BUSY", predicted: null, score: null, totalMs: 4 }));
+  now += 61_000;
+  fleet.record(sighting("b", { peer: "[::1]:9", protocol: "legacy", by: "address" }));
+  const [b, a] = fleet.list();
+  assert.equal(b.id, "b");
+  assert.equal(b.state, "online");
+  assert.equal(b.address, "::1");
+  assert.equal(b.identified_by, "address");
+  assert.equal(a.state, "silent");
+  assert.equal(a.firmware, "mnist-board/1.2", "kept from the first request");
+  assert.equal(a.model_version, 3);
+  assert.equal(a.requests, 3);
+  assert.equal(a.errors, 2);
+  assert.deepEqual(a.errors_by_code, { SERVER_BUSY: 2 });
+  assert.equal(a.latency_p50_ms, 4);
+  assert.equal(a.latency_p99_ms, 50);
+  assert.equal(a.last_digit, 7);
+  assert.equal(a.last_score, 0.9);
+  assert.equal(a.requests_per_minute.length, 60);
+  assert.equal(a.requests_per_minute.at(-2), 3, "a minute ago");
+  assert.equal(a.requests_per_minute.at(-1), 0);
+  assert.deepEqual(fleet.list({ state: "silent" }).map((d) => d.id), ["a"]);
+  assert.deepEqual(fleet.list({ firmware: "1.2" }).map((d) => d.id), ["a"]);
+  assert.deepEqual(fleet.list({ firmware: "mnist-board/1.2" }).map((d) => d.id), ["a"]);
+  assert.deepEqual(fleet.counts(), { online: 1, silent: 1 });
+  assert.equal(fleet.get("nobody"), null);
+});
+
+Deno.test("registry: quiet devices are forgotten; the sparkline drops minutes over an hour old", () => {
+  let now = 0;
+  const fleet = new DeviceRegistry({ silentAfterMs: 10, forgetAfterMs: 100, now: () => now });
+  fleet.record(sighting("old"));
+  now = 50;
+  fleet.record(sighting("new"));
+  now = 120;
+  assert.equal(fleet.get("old"), null, "quiet for 120 ms of 100");
+  assert.equal(fleet.get("new")?.state, "silent");
+  fleet.record(sighting("new"));
+  assert.deepEqual(fleet.list().map((d) => d.id), ["new"]);
+  assert.equal(fleet.size, 1, "swept, not only hidden");
+  now += 61 * 60_000;
+  const hourly = new DeviceRegistry({ silentAfterMs: 10, forgetAfterMs: 1e9, now: () => now });
+  hourly.record(sighting("x"));
+  now += 60 * 60_000;
+  assert.equal(hourly.get("x")!.requests_per_minute.reduce((a, b) => a + b), 0);
+  hourly.record(sighting("x"));
+  assert.equal(hourly.get("x")!.requests_per_minute.reduce((a, b) => a + b), 1);
+});
+
+Deno.test("registry: past its cap, the devices heard from least recently go", () => {
+  let now = 0;
+  const fleet = new DeviceRegistry({
+    silentAfterMs: 10,
+    forgetAfterMs: 1e9,
+    maxDevices: 100,
+    now: () => now,
+  });
+  for (let i = 0; i < 150; i++) {
+    now++;
+    fleet.record(sighting(`d${i}`));
+  }
+  assert.ok(fleet.size <= 100);
+  assert.ok(fleet.get("d149") && !fleet.get("d0"));
+});

@@ -1,0 +1,83 @@
+// The fleet page in a real browser: Debian's chromium driven by npm
+// playwright-core, in a subprocess with its own deno.json and lock (as the
+// dashboard's test). 1,000 boards behind one address are 1,000 rows; those
+// that went quiet are marked silent; the table sorts by a header's click.
+import assert from "node:assert/strict";
+import { InferenceClient } from "../../client/client.ts";
+import { Command } from "../../shared/codec.ts";
+import { Logger } from "../log.ts";
+import { startServer } from "../server.ts";
+import { findTool, requireTool } from "../testing/tools.ts";
+
+const NO_CHROMIUM = requireTool("chromium", "chromium");
+const CHROMIUM = findTool("chromium") ?? "chromium";
+const BROWSER_DIR = new URL("./browser/", import.meta.url).pathname;
+const digitU8 = new Uint8Array(784);
+
+async function board(port: number, device: string): Promise<void> {
+  const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+  await client.send({ command: Command.INFERENCE_INPUT, digitU8, device, client: "sim 1.0" });
+  client.close();
+}
+
+Deno.test({
+  name: "the fleet page lists 1,000 boards behind one address, the quiet ones marked silent",
+  ignore: NO_CHROMIUM,
+  async fn() {
+    const server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      log: new Logger("error", () => {}),
+      deviceSilentAfter: 1,
+    });
+    try {
+      const port = server.addr.port;
+      const ids = Array.from({ length: 999 }, (_, i) => `sim-${String(i).padStart(4, "0")}`);
+      for (let i = 0; i < ids.length; i += 100) {
+        await Promise.all(ids.slice(i, i + 100).map((id) => board(port, id)));
+      }
+      // Quiet past --device-silent-after: these 999 are silent; one more is not.
+      await new Promise((r) => setTimeout(r, 1200));
+      // One board keeps talking while the browser starts and reads the page.
+      const live = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+      await live.send({ command: Command.INFERENCE_INPUT, digitU8, device: "sim-9999" });
+      const keepAlive = setInterval(() => live.infer({ digitU8 }).catch(() => {}), 200);
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--config",
+          `${BROWSER_DIR}deno.json`,
+          `${BROWSER_DIR}fleet_browser.ts`,
+          "--url",
+          `http://127.0.0.1:${server.http!.addr.port}/fleet`,
+          "--chromium",
+          CHROMIUM,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output().finally(() => {
+        clearInterval(keepAlive);
+        live.close();
+      });
+      assert.equal(code, 0, new TextDecoder().decode(stderr));
+      const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+      assert.deepEqual(result.errors, [], "no script errors on the page");
+      assert.deepEqual(result.external, [], "the page loads nothing from elsewhere");
+      assert.deepEqual(result.table, {
+        rows: 1000,
+        silentRows: 999,
+        silentTags: 999,
+        sparklines: 1000,
+        seen: "1000",
+        silent: "999",
+        requestLines: 1,
+        latencyLines: 2,
+      });
+      assert.deepEqual(result.ascending, ["sim-0000", "sim-0001", "sim-0002"]);
+      assert.deepEqual(result.descending, ["sim-9999", "sim-0998", "sim-0997"]);
+    } finally {
+      await server.shutdown();
+    }
+  },
+});

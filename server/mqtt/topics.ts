@@ -1,0 +1,31 @@
+/**
+ * The MQTT transport's topics and payloads: a device publishes on
+ * `mnist/{device}/infer` and reads `mnist/{device}/result`; both payloads are
+ * the framed protocol's FlatBuffers without their 4-byte length prefix.
+ *
+ * @example
+ * ```ts
+ * import { encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
+ * import { Command } from "../../shared/codec.ts";
+ *
+ * console.log(inferTopic("kitchen"), resultTopic("kitchen")); // mnist/kitchen/infer mnist/kitchen/result
+ * console.log(encodeMqttReply({ command: Command.ERROR, requestId: 7, status: 5, error: "busy" }).length > 0);
+ * ```
+ * @module
+ */
+import { encodeReply, type Reply } from "../../shared/codec.ts";
+
+/** The topic a device publishes requests on. */
+export function inferTopic(device: string): string {
+  return `mnist/${device}/infer`;
+}
+
+/** The topic a device's replies go to (unless it names an MQTT 5 response topic). */
+export function resultTopic(device: string): string {
+  return `mnist/${device}/result`;
+}
+
+/** The framed reply's FlatBuffer without its 4-byte length prefix: an MQTT reply's payload. */
+export function encodeMqttReply(reply: Reply): Uint8Array {
+  return encodeReply(reply, true).subarray(4);
+}

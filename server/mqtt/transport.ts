@@ -1,0 +1,319 @@
+/**
+ * The MQTT transport: the server is one more subscriber of the fleet's
+ * broker. It subscribes to `$share/{group}/mnist/+/infer` (servers of one
+ * group split the requests), hands each message's payload, the framed
+ * request's FlatBuffer without its length prefix, to the one request
+ * handler, and publishes the reply, with the request id, on
+ * `mnist/{device}/result` or on an MQTT 5 client's response topic with its
+ * correlation data, at the request's QoS (0 or 1).
+ *
+ * Each device (the topic's level) is its own lane of the queue and has its
+ * own share of it, so a device flooding its topic gets `SERVER_BUSY` for the
+ * excess while the others are served. A payload over `--max-frame` or one
+ * that cannot be read gets its error on the result topic. With tokens on, a
+ * token of another device than the topic's is refused (`UNAUTHORIZED`).
+ *
+ * The broker going away is normal: the client reconnects with exponential
+ * back-off and jitter, logs once per outage, and shows its state to the
+ * dashboard and `/metrics`; readiness does not depend on it.
+ *
+ * @example
+ * ```ts
+ * import { MqttTransport } from "./transport.ts";
+ * import { RequestHandler } from "../core/handler.ts";
+ * import { Status, WireError } from "../../shared/errors.ts";
+ * import { Logger } from "../log.ts";
+ *
+ * const log = new Logger("error");
+ * const handler = new RequestHandler({
+ *   route: () => new WireError(Status.MODEL_UNAVAILABLE, "no model is loaded"),
+ *   stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "", modelVersion: 0 }),
+ *   log,
+ * });
+ * const transport = MqttTransport.start({
+ *   url: "mqtt://127.0.0.1:1", group: "mnist", handler, log,
+ *   maxFrame: 16384, maxQueued: 4096, minQueueShare: 16,
+ * });
+ * if (!(transport instanceof Error)) await transport.shutdown();
+ * ```
+ * @module
+ */
+import { peekRequestId } from "../../shared/codec.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import { isDeviceName } from "../auth/tokens.ts";
+import type { RequestHandler } from "../core/handler.ts";
+import type { Outcome, RequestOrigin } from "../core/request.ts";
+import type { Logger } from "../log.ts";
+import type { MqttSnapshot } from "../monitor/monitor.ts";
+import { BoardLimits, type QueueShare } from "../tcp/limits.ts";
+import {
+  loadMqtt,
+  type MqttClient,
+  type MqttLibraryError,
+  type PublishPacket,
+  type PublishProperties,
+} from "./library.ts";
+import type { MqttOptions } from "./settings.ts";
+import { encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
+
+/** What the transport needs of the server. */
+export interface MqttTransportOptions extends MqttOptions {
+  handler: RequestHandler;
+  log: Logger;
+  /** Largest payload (`--max-frame`); larger gets `FRAME_TOO_LARGE`. */
+  maxFrame: number;
+  /** The queue's size and a device's smallest share of it (`--max-queued`, `--min-queue-share`). */
+  maxQueued: number;
+  minQueueShare: number;
+  /** First reconnect delay and its cap, in ms (jittered). */
+  reconnectMs?: { first: number; max: number };
+}
+
+const RECONNECT = { first: 500, max: 30_000 };
+/** How long SIGTERM waits for the replies in flight to reach the broker. */
+const FLUSH_MS = 5_000;
+
+/** One server's membership of the shared subscription. */
+export class MqttTransport {
+  readonly url: string;
+  readonly subscription: string;
+  #client: MqttClient;
+  #options: MqttTransportOptions;
+  #log: Logger;
+  #limits: BoardLimits;
+  #shares = new Map<string, QueueShare>();
+  #connected = false;
+  #since = Date.now();
+  #outages = 0;
+  #outageStart: number | null = null;
+  #attempt = 0;
+  #lastError = "";
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
+  #stopping: Promise<void> | null = null;
+
+  private constructor(client: MqttClient, options: MqttTransportOptions) {
+    this.url = options.url;
+    this.subscription = `$share/${options.group}/${inferTopic("+")}`;
+    this.#client = client;
+    this.#options = options;
+    this.#log = options.log;
+    this.#limits = new BoardLimits({
+      maxConnections: Infinity,
+      maxConnectionsPerAddress: Infinity,
+      maxBufferedBytes: Infinity,
+      maxQueued: options.maxQueued,
+      minQueueShare: options.minQueueShare,
+    });
+    client.on("connect", () => this.#onConnect());
+    client.on("close", () => this.#onClose());
+    client.on("error", (e) => this.#lastError = e.message);
+    client.on(
+      "message",
+      (topic, payload, packet) => this.#onMessage(topic, payload, packet),
+    );
+  }
+
+  /** Loads the client library and starts connecting; the broker may be down (it is retried). */
+  static start(
+    options: MqttTransportOptions,
+  ): MqttTransport | MqttLibraryError {
+    const mqtt = loadMqtt();
+    if (mqtt instanceof Error) return mqtt;
+    const client = mqtt.connect(options.url, {
+      protocolVersion: 5,
+      clientId: options.clientId ??
+        `mnist-server-${crypto.randomUUID().slice(0, 8)}`,
+      clean: true,
+      username: options.username,
+      password: options.password,
+      ca: options.ca,
+      // Reconnects are ours: with back-off and jitter, logged once per outage.
+      reconnectPeriod: 0,
+      connectTimeout: 5_000,
+      keepalive: 30,
+      resubscribe: false,
+    });
+    return new MqttTransport(client, options);
+  }
+
+  /** The broker's state now. */
+  state(): MqttSnapshot {
+    return {
+      url: this.url,
+      group: this.#options.group,
+      connected: this.#connected,
+      since: this.#since,
+      outages: this.#outages,
+      inFlight: this.#inFlight,
+    };
+  }
+
+  /** Unsubscribes (the group's other servers take the requests), answers what is in flight, disconnects. */
+  shutdown(): Promise<void> {
+    this.#stopping ??= (async () => {
+      clearTimeout(this.#timer);
+      if (this.#client.connected) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, FLUSH_MS);
+          this.#client.unsubscribe(this.subscription, () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      await this.#whenIdle(FLUSH_MS);
+      await new Promise<void>((resolve) => this.#client.end(false, resolve));
+      this.#client.end(true);
+    })();
+    return this.#stopping;
+  }
+
+  #onConnect(): void {
+    this.#connected = true;
+    this.#since = Date.now();
+    this.#attempt = 0;
+    if (this.#outageStart !== null) {
+      this.#log.info("MQTT broker reachable again", {
+        url: this.url,
+        down_s: ((Date.now() - this.#outageStart) / 1000).toFixed(1),
+      });
+      this.#outageStart = null;
+    } else {this.#log.info("MQTT connected", {
+        url: this.url,
+        subscription: this.subscription,
+      });}
+    this.#client.subscribe(this.subscription, { qos: 1 }, (error, granted) => {
+      const refused = error ??
+        (granted?.[0] && granted[0].qos > 2 ? new Error("refused") : null);
+      if (refused) {
+        this.#log.error("MQTT broker refused the subscription", {
+          subscription: this.subscription,
+          error: refused.message,
+        });
+      }
+    });
+  }
+
+  #onClose(): void {
+    const was = this.#connected;
+    this.#connected = false;
+    if (this.#stopping) return;
+    if (was) this.#since = Date.now();
+    if (this.#outageStart === null) {
+      this.#outageStart = Date.now();
+      this.#outages++;
+      this.#log.warn("MQTT broker unreachable; reconnecting with back-off", {
+        url: this.url,
+        error: this.#lastError || "connection closed",
+      });
+    }
+    // Full jitter over an exponential range: servers and devices that lost the
+    // broker together do not all come back at the same moment.
+    const { first, max } = this.#options.reconnectMs ?? RECONNECT;
+    const ceiling = Math.min(max, first * 2 ** this.#attempt++);
+    const delay = ceiling / 2 + Math.random() * ceiling / 2;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      if (!this.#stopping) this.#client.reconnect();
+    }, delay);
+  }
+
+  #onMessage(topic: string, payload: Uint8Array, packet: PublishPacket): void {
+    const started = performance.now();
+    const device = topic.slice("mnist/".length, topic.length - "/infer".length);
+    const properties = packet.properties;
+    const replyTo = properties?.responseTopic || resultTopic(device);
+    const qos = packet.qos === 0 ? 0 : 1;
+    const share = this.#shareOf(device);
+    const origin: RequestOrigin = {
+      protocol: "mqtt",
+      peer: this.url.slice(this.url.indexOf("//") + 2),
+      owner: `mqtt:${device}`,
+      device,
+      identity: { address: device, protocol: "mqtt" },
+      admit: () => share.admit(),
+      release: () => {
+        share.release();
+        if (share.queued === 0) this.#shares.delete(device);
+      },
+      encode: encodeMqttReply,
+    };
+    const send = (outcome: Outcome) => {
+      if (share.queued === 0) this.#shares.delete(device);
+      this.#reply(replyTo, qos, properties, outcome);
+    };
+    this.#inFlight++;
+    const handler = this.#options.handler;
+    let refusal: WireError | null = null;
+    if (!isDeviceName(device)) {
+      refusal = new WireError(
+        Status.MALFORMED_BUFFER,
+        `the topic's device id must be 1-64 letters, digits, ".", "_", ":" or "-"`,
+      );
+    } else if (payload.length > this.#options.maxFrame) {
+      refusal = new WireError(
+        Status.FRAME_TOO_LARGE,
+        `the request is ${payload.length} bytes; this server takes at most ${this.#options.maxFrame}`,
+      );
+    }
+    if (refusal) {
+      send(
+        handler.refuse(
+          refusal,
+          origin,
+          peekRequestId(payload),
+          started,
+          payload.length,
+        ),
+      );
+      return;
+    }
+    // The payload's bytes belong to the client library's buffer: the handler copies what it keeps.
+    const outcome = handler.handle(payload, origin);
+    if (outcome instanceof Promise) outcome.then(send);
+    else send(outcome);
+  }
+
+  #shareOf(device: string): QueueShare {
+    let share = this.#shares.get(device);
+    if (!share) {
+      share = this.#limits.queueShare();
+      this.#shares.set(device, share);
+    }
+    return share;
+  }
+
+  #reply(
+    topic: string,
+    qos: 0 | 1,
+    properties: PublishProperties | undefined,
+    outcome: Outcome,
+  ): void {
+    const correlationData = properties?.correlationData;
+    this.#client.publish(
+      topic,
+      outcome.bytes,
+      { qos, properties: correlationData ? { correlationData } : undefined },
+      () => {
+        if (--this.#inFlight === 0) {
+          for (const resolve of this.#idle.splice(0)) {
+            resolve();
+          }
+        }
+      },
+    );
+  }
+
+  #whenIdle(ms: number): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#idle.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
