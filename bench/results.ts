@@ -60,6 +60,11 @@ export interface StepSummary extends StepLoad {
    * has no steady state).
    */
   steadyReqPerSec: number;
+  /**
+   * Replies with status OK in the step's first second, per second (NaN for a step under 2 s):
+   * against `steadyReqPerSec`, how far a fresh server is from its warm rate at first.
+   */
+  firstSecondReqPerSec: number;
   /** Round-trip latency of the OK requests, ms. */
   latency: Summary;
   /** p99 / p50 and max / p50 of the latency. */
@@ -151,6 +156,7 @@ export function summarizeStep(
     elapsedMs,
     reqPerSec: elapsedMs > 0 ? (ok.length / elapsedMs) * 1000 : NaN,
     steadyReqPerSec: load.requests > 1 ? steadyRate(ends) : NaN,
+    firstSecondReqPerSec: elapsedMs >= 2000 ? ends.filter((end) => end <= 1000).length : NaN,
     latency,
     fairness: { p99OverP50: latency.p99 / latency.p50, maxOverP50: latency.max / latency.p50 },
     serverInferenceMs: ok.length ? inferenceSum / ok.length : NaN,
@@ -217,6 +223,9 @@ export function formatStep(step: StepSummary): string[] {
       `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s` +
       (Number.isFinite(step.steadyReqPerSec)
         ? ` (steady: ${thousands(step.steadyReqPerSec)} req/s over the middle 80% of replies)`
+        : "") +
+      (Number.isFinite(step.firstSecondReqPerSec)
+        ? `; first second ${thousands(step.firstSecondReqPerSec)} req/s`
         : ""),
   );
   const l = step.latency;

@@ -46,6 +46,7 @@ import {
 } from "./_cli.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { tableDefault } from "../server/config.ts";
+import { formatChecks, stepChecks } from "./checks.ts";
 import { cpuDelta, groupThreads, threadCpu } from "./cpu.ts";
 import { DIGIT_SOURCES, type DigitSource, loadDigits } from "./digits.ts";
 import {
@@ -109,6 +110,10 @@ export interface StressOptions {
   inferenceRuns: number;
   json: string | null;
   report: string | null;
+  /** Print each target ratio and exit non-zero when one misses (`checks.ts`). */
+  check: boolean;
+  /** The event loop's us per request of the code before, for --check. */
+  baselineUs: number | null;
   quiet: boolean;
   help: boolean;
 }
@@ -164,6 +169,10 @@ Comparison and output:
                          1/8/32/128) and compare served req/s with it; the server's own
                          configuration is timed again just before and after each step
   --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
+  --check                print each target ratio (failed requests, fairness, http/framed,
+                         a fresh server's first second, event loop against --baseline-us)
+                         and exit 1 when one misses
+  --baseline-us N        the event loop's us per request of the code before (for --check)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)
   -q, --quiet            no progress on stderr
@@ -215,6 +224,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       "inference-runs": { type: "string" },
       json: { type: "string" },
       report: { type: "string" },
+      check: { type: "boolean" },
+      "baseline-us": { type: "string" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
     },
@@ -269,6 +280,10 @@ export function parseStressArgs(args: string[]): StressOptions {
     }),
     json: values.json ?? null,
     report: values.report ?? null,
+    check: values.check ?? false,
+    baselineUs: values["baseline-us"] === undefined
+      ? null
+      : numberFlag("baseline-us", values["baseline-us"], 0, { min: 0.001, max: 1e6 }),
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
@@ -587,6 +602,14 @@ async function main(): Promise<void> {
   if (options.report) {
     await Deno.writeTextFile(options.report, renderReport(report));
     console.log(`wrote ${options.report}`);
+  }
+  if (options.check) {
+    const checks = stepChecks(report.steps, {
+      baselineUs: options.baselineUs,
+      fresh: options.warmup === 0,
+    });
+    for (const line of formatChecks(checks)) console.log(line);
+    if (checks.some((c) => !c.ok)) Deno.exit(1);
   }
 }
 

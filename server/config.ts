@@ -289,6 +289,18 @@ export const OPTIONS = [
     details: "the run's requests get INTERNAL_ERROR",
   },
   {
+    flag: "warm-up-ms",
+    kind: { type: "int", min: 0, max: 60_000 },
+    group: "limits",
+    server: true,
+    default: "1000",
+    library: "0",
+    value: "MS",
+    help: "before the start line, send the request path real requests this long; 0: off",
+    details:
+      "the JIT compiles the path before the first client, so a fresh server serves at its warm rate from its first second; not ready meanwhile, and none of it is counted",
+  },
+  {
     flag: "drain-seconds",
     kind: { type: "int", min: 0 },
     group: "limits",

@@ -35,12 +35,12 @@ Deno.test("--instances takes auto or a count", () => {
   assert.ok(resolveConfig(["--instances", "0"], {}) instanceof ConfigError);
 });
 
-Deno.test("startServer's defaults are the table's, with the table's own exception for instances", () => {
+Deno.test("startServer's defaults are the table's, with the table's own exceptions (instances, warm-up)", () => {
   const command = resolved([]);
   const program = withServerDefaults({});
   for (const spec of OPTIONS) {
     const key = spec.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if ("server" in spec && "default" in spec) {
+    if ("server" in spec && "default" in spec && !("library" in spec)) {
       assert.equal(
         (program as unknown as Record<string, unknown>)[key],
         (command as Record<string, unknown>)[key],
@@ -50,6 +50,8 @@ Deno.test("startServer's defaults are the table's, with the table's own exceptio
   }
   assert.equal(program.hostname, command.host);
   assert.equal(program.instances, 1, "the instances row's `library` default");
+  assert.equal(program.warmUpMs, 0, "a program's server starts at once; the command line's warms");
+  assert.equal(command.warmUpMs, 1000);
   assert.equal(program.verifyChecksum, true);
   assert.equal(withServerDefaults({ port: 0 }).httpPort, 0, "a free board port, a free HTTP port");
   assert.equal(withServerDefaults({ port: 0, httpPort: null }).httpPort, null);

@@ -21,6 +21,7 @@ import { type HttpListener, startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { requestFromHandler } from "./monitor/from_handler.ts";
+import { warmUp } from "./warm_up.ts";
 import { RequestHandler } from "./core/handler.ts";
 import type { RequestEvent } from "./core/request.ts";
 import { BoardLimits } from "./tcp/limits.ts";
@@ -92,6 +93,8 @@ export class InferenceServer {
       log: this.log,
       auth: this.#auth,
       onRequest: (event) => {
+        // The server's own warm-up is no client's: nothing of it is counted or captured.
+        if (monitor.quiet) return;
         monitor.request(requestFromHandler(event));
         options.onRequest?.(event);
         if (options.capture) captureServed(options.capture, event);
@@ -149,7 +152,8 @@ export class InferenceServer {
 
   /** Ready: not draining, the default model loaded, and at least one of its instances answers. */
   ready(): boolean {
-    return !this.#draining && !this.#stopping && this.serving.default !== undefined &&
+    return !this.#draining && !this.#stopping && !this.monitor.quiet &&
+      this.serving.default !== undefined &&
       this.engines.some((engine) => engine.state === "ready");
   }
 
@@ -288,6 +292,8 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         { hostname, port: httpPort, tls: options.httpTls },
       );
     }
+    // Warmed before MQTT subscribes: whatever comes through the broker is counted.
+    if (options.warmUpMs > 0) await warmServer(server, options.warmUpMs);
     if (options.mqtt) {
       const mqtt = MqttTransport.start({
         ...options.mqtt,
@@ -333,4 +339,23 @@ function captureServed(capture: DigitCapture, event: RequestEvent): void {
 function dirOf(path: string): string {
   const slash = path.lastIndexOf("/");
   return slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+
+/**
+ * Warms the request path for `budgetMs` before the server is announced (its
+ * start line, its readiness): uncounted, and the queue's figures reset after.
+ */
+async function warmServer(server: InferenceServer, budgetMs: number): Promise<void> {
+  server.monitor.quiet = true;
+  try {
+    const http = server.http?.addr as Deno.NetAddr | undefined;
+    const report = await warmUp(
+      { board: server.addr, http: http ?? null, model: server.queue.model },
+      budgetMs,
+    );
+    server.log.debug("warmed up", { ...report, ms: report.ms.toFixed(0) });
+  } finally {
+    server.monitor.quiet = false;
+    for (const model of server.serving.models) model.queue.served = model.queue.runs = 0;
+  }
 }

@@ -55,14 +55,36 @@ export class RequestHandler {
 
   /** Decodes one message (a frame's payload or a whole legacy message) and answers it. */
   handle(message: Uint8Array, origin: RequestOrigin): Outcome | Promise<Outcome> {
+    return settled((done, context) => this.handleWith(message, origin, done, context));
+  }
+
+  /**
+   * `handle` without a promise: `done(context, outcome)` is called once, at
+   * once (a refusal, stats) or when the inference ends. A board's connection
+   * answers every frame this way: per request one object waits for the
+   * engine, and no promise, `then` or closure is made.
+   */
+  handleWith<C>(
+    message: Uint8Array,
+    origin: RequestOrigin,
+    done: OutcomeCallback<C>,
+    context: C,
+  ): void {
     const started = performance.now();
     // What came over the wire: the message and, framed, its 4-byte length.
     const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
     const request = decodeRequest(message);
     if (request instanceof WireError) {
-      return this.refuse(request, origin, peekRequestId(message), started, bytesIn);
+      return done(context, this.refuse(request, origin, peekRequestId(message), started, bytesIn));
     }
-    return this.handleDecoded(request, origin, started, bytesIn);
+    this.handleDecodedWith(
+      request,
+      origin,
+      started,
+      bytesIn,
+      done as OutcomeCallback<unknown>,
+      context,
+    );
   }
 
   /** Answers a request already decoded (by an HTTP route, say). */
@@ -72,20 +94,40 @@ export class RequestHandler {
     started = performance.now(),
     bytesIn = 0,
   ): Outcome | Promise<Outcome> {
+    return settled((done, context) =>
+      this.handleDecodedWith(
+        request,
+        origin,
+        started,
+        bytesIn,
+        done as OutcomeCallback<unknown>,
+        context,
+      )
+    );
+  }
+
+  /**
+   * The one function every request passes through, whatever its transport:
+   * authorizes, admits, routes and queues a decoded request; `done(context,
+   * outcome)` is called once, at once or when its inference ends.
+   */
+  handleDecodedWith(
+    request: HandlerRequest,
+    origin: RequestOrigin,
+    started: number,
+    bytesIn: number,
+    done: OutcomeCallback<unknown>,
+    context: unknown,
+  ): void {
     let device: string | null = null;
     // The firmware pads its serial with spaces to the token's 32 characters.
     if (request.device) request.device = request.device.trimEnd();
     if (request.device && !validDeviceId(request.device)) {
-      return this.#refused(
-        new WireError(
-          Status.MALFORMED_BUFFER,
-          'the device field must be 1 to 64 printable ASCII characters, not starting with "addr:"',
-        ),
-        origin,
-        request,
-        started,
-        bytesIn,
+      const error = new WireError(
+        Status.MALFORMED_BUFFER,
+        'the device field must be 1 to 64 printable ASCII characters, not starting with "addr:"',
       );
+      return done(context, this.#refused(error, origin, request, started, bytesIn));
     }
     const auth = this.#ctx.auth;
     if (auth) {
@@ -93,7 +135,7 @@ export class RequestHandler {
         { address: hostOf(origin.peer), protocol: origin.protocol };
       const verdict = auth.authorize(request, identity);
       if (verdict instanceof WireError) {
-        return this.#refused(verdict, origin, request, started, bytesIn);
+        return done(context, this.#refused(verdict, origin, request, started, bytesIn));
       }
       device = verdict.device;
       if (device !== null && origin.device !== undefined && device !== origin.device) {
@@ -101,7 +143,7 @@ export class RequestHandler {
           Status.UNAUTHORIZED,
           `the token is device ${JSON.stringify(device)}'s, not ${JSON.stringify(origin.device)}'s`,
         );
-        return this.#refused(error, origin, request, started, bytesIn);
+        return done(context, this.#refused(error, origin, request, started, bytesIn));
       }
     }
     device ??= origin.device ?? null;
@@ -111,15 +153,18 @@ export class RequestHandler {
         requestId: request.requestId,
         stats: this.#ctx.stats(),
       };
-      return this.#finish(origin, request, reply, null, "", started, bytesIn, device);
+      return done(
+        context,
+        this.#finish(origin, request, reply, null, "", started, bytesIn, device),
+      );
     }
     const job = request.digits !== undefined;
     const refused = job ? null : origin.admit?.() ?? null;
-    if (refused) return this.#refused(refused, origin, request, started, bytesIn);
+    if (refused) return done(context, this.#refused(refused, origin, request, started, bytesIn));
     const queue = this.#route(request);
     if (queue instanceof WireError) {
       if (!job) origin.release?.();
-      return this.#refused(queue, origin, request, started, bytesIn);
+      return done(context, this.#refused(queue, origin, request, started, bytesIn));
     }
     // The digits may be a view into a transport's buffer that is reused
     // before the inference ends: one copy serves the queue and an observer,
@@ -136,27 +181,49 @@ export class RequestHandler {
         request.version,
       );
       if (results instanceof WireError) {
-        return this.#refused(results, origin, request, started, bytesIn);
+        return done(context, this.#refused(results, origin, request, started, bytesIn));
       }
-      return results.then(
-        (all) => this.#served(origin, request, all, model, started, bytesIn, device),
-        (error: WireError) => this.#failed(error, origin, request, started, bytesIn),
+      results.then(
+        (all) => done(context, this.#served(origin, request, all, model, started, bytesIn, device)),
+        (error: WireError) => done(context, this.#failed(error, origin, request, started, bytesIn)),
       );
+      return;
     }
-    const inference = queue.submit(request.digitU8, request.digit, origin.owner, copied);
+    // One object waits for the engine: what the answer needs, and who is told.
+    const waiting: Waiting = {
+      handler: this,
+      origin,
+      request,
+      model,
+      started,
+      bytesIn,
+      device,
+      done,
+      context,
+    };
+    const inference = queue.submitWith(
+      request.digitU8,
+      request.digit,
+      origin.owner,
+      copied,
+      RequestHandler.#answered,
+      waiting,
+    );
     if (inference instanceof WireError) {
       origin.release?.();
-      return this.#refused(inference, origin, request, started, bytesIn);
+      done(context, this.#refused(inference, origin, request, started, bytesIn));
     }
-    return inference.then(
-      (result) => {
-        origin.release?.();
-        return this.#served(origin, request, [result], model, started, bytesIn, device);
-      },
-      (error: WireError) => {
-        origin.release?.();
-        return this.#failed(error, origin, request, started, bytesIn);
-      },
+  }
+
+  /** A queued digit's answer or error: released from the connection's share, then told. */
+  static #answered(w: Waiting, result: Inference | WireError): void {
+    w.origin.release?.();
+    const self = w.handler;
+    w.done(
+      w.context,
+      result instanceof WireError
+        ? self.#failed(result, w.origin, w.request, w.started, w.bytesIn)
+        : self.#served(w.origin, w.request, [result], w.model, w.started, w.bytesIn, w.device),
     );
   }
 
@@ -374,6 +441,32 @@ export class RequestHandler {
     }
     return outcome;
   }
+}
+
+/** Told once a request's outcome; `context` is the caller's, passed through. */
+export type OutcomeCallback<C> = (context: C, outcome: Outcome) => void;
+
+/** A digit waiting for its inference: what its answer needs. */
+interface Waiting {
+  handler: RequestHandler;
+  origin: RequestOrigin;
+  request: HandlerRequest;
+  model: string;
+  started: number;
+  bytesIn: number;
+  device: string | null;
+  done: OutcomeCallback<unknown>;
+  context: unknown;
+}
+
+/** The outcome `start` reports: itself when reported at once, else its promise. */
+function settled(
+  start: (done: OutcomeCallback<unknown>, context: unknown) => void,
+): Outcome | Promise<Outcome> {
+  let now: Outcome | null = null;
+  let resolve: ((outcome: Outcome) => void) | null = null;
+  start((_, outcome) => resolve ? resolve(outcome) : now = outcome, null);
+  return now ?? new Promise<Outcome>((r) => resolve = r);
 }
 
 /** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */

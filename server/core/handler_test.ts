@@ -47,3 +47,26 @@ Deno.test("the observer is told every request's outcome, with its digit, result 
     assert.equal(legacy.digit?.length, 784);
   });
 });
+
+Deno.test("handleWith tells its callback once per request with its context: at once for a refusal, later for an inference", async () => {
+  await withServer({}, async (server) => {
+    const told: [number, number | undefined][] = [];
+    const done = (context: number, outcome: { reply: { status?: number } }) =>
+      told.push([context, outcome.reply.status]);
+    const origin = { protocol: "framed" as const, peer: "127.0.0.1:1" };
+    server.handler.handleWith(Uint8Array.of(1, 2, 3), origin, done, 1);
+    assert.deepEqual(
+      told,
+      [[1, Status.MALFORMED_BUFFER]],
+      "a message that cannot be read: at once",
+    );
+    const digit = encodeRequest({ command: 1, requestId: 9, digitU8: new Uint8Array(784) }, false);
+    server.handler.handleWith(digit, origin, done, 2);
+    assert.equal(told.length, 1, "an inference is told when it ends");
+    await server.queue.drained();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(told.length, 2);
+    assert.equal(told[1][0], 2);
+    assert.ok(told[1][1] === undefined || told[1][1] === Status.OK);
+  });
+});

@@ -83,12 +83,12 @@ function sample(text: string, series: string): number {
   return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
-Deno.test("a framed request and an HTTP infer pass through the same function, RequestHandler.handleDecoded", async () => {
-  const original = RequestHandler.prototype.handleDecoded;
+Deno.test("a framed request and an HTTP infer pass through the same function, RequestHandler.handleDecodedWith", async () => {
+  const original = RequestHandler.prototype.handleDecodedWith;
   const seen: string[] = [];
-  RequestHandler.prototype.handleDecoded = function (request, origin, started, bytesIn) {
-    seen.push(origin.protocol);
-    return original.call(this, request, origin, started, bytesIn);
+  RequestHandler.prototype.handleDecodedWith = function (...args) {
+    seen.push(args[1].protocol);
+    return original.apply(this, args);
   };
   try {
     await withRepository({}, async (server, base) => {
@@ -98,7 +98,7 @@ Deno.test("a framed request and an HTTP infer pass through the same function, Re
       assert.equal((await oipInfer(base, [new Uint8Array(784)])).status, 200);
     });
   } finally {
-    RequestHandler.prototype.handleDecoded = original;
+    RequestHandler.prototype.handleDecodedWith = original;
   }
   assert.deepEqual(seen, ["framed", "http"]);
 });

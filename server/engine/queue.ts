@@ -83,7 +83,19 @@ interface Job {
   /** One digit's answer (`submit`), or every digit's (`submitJob`). */
   resolve: ((inference: Inference) => void) | null;
   resolveAll: ((inferences: Inference[]) => void) | null;
-  reject: (error: WireError) => void;
+  reject: ((error: WireError) => void) | null;
+  /** One digit's answer or error, told to a callback with its context (`submitWith`): no promise. */
+  done: InferenceCallback<unknown> | null;
+  context: unknown;
+}
+
+/** Told once a digit's answer or the error that ended it; `context` is the caller's, passed through. */
+export type InferenceCallback<C> = (context: C, result: Inference | WireError) => void;
+
+/** Tells a job's caller that it failed. */
+function rejectJob(job: Job, error: WireError): void {
+  if (job.done) job.done(job.context, error);
+  else job.reject!(error);
 }
 
 /**
@@ -206,6 +218,27 @@ export class InferenceQueue {
     /** `digitU8` is the caller's own copy, given to the queue: it is not copied again. */
     given = false,
   ): Promise<Inference> | WireError {
+    let settle!: { resolve: (i: Inference) => void; reject: (e: WireError) => void };
+    const promise = new Promise<Inference>((resolve, reject) => settle = { resolve, reject });
+    const refused = this.submitWith(digitU8, digit, owner, given, settlePromise, settle);
+    return refused ?? promise;
+  }
+
+  /**
+   * `submit` without a promise: `done(context, result)` is called once with
+   * the digit's answer or the error that ended it (never synchronously), or
+   * the error is returned at once when the digit is refused. The request path
+   * of a board's connection takes this way: one object per digit (its job),
+   * no promise and no closure.
+   */
+  submitWith<C>(
+    digitU8: ArrayLike<number> | null,
+    digit: ArrayLike<number> | null,
+    owner: unknown,
+    given: boolean,
+    done: InferenceCallback<C>,
+    context: C,
+  ): WireError | null {
     // A full queue refuses, except an owner's first waiting digit: a board
     // sending one digit at a time always gets in beside a flood (bounded by
     // the connection cap), and rides in the next batch (lanes in turn).
@@ -224,20 +257,20 @@ export class InferenceQueue {
       floats = new Float32Array(DIGIT_PIXELS);
       normalizeDigit(null, digit, floats);
     }
-    const promise = new Promise<Inference>((resolve, reject) => {
-      this.#jobs.push(owner, {
-        n: 1,
-        bytes,
-        floats,
-        submitted: performance.now(),
-        version: 0,
-        resolve,
-        resolveAll: null,
-        reject,
-      });
+    this.#jobs.push(owner, {
+      n: 1,
+      bytes,
+      floats,
+      submitted: performance.now(),
+      version: 0,
+      resolve: null,
+      resolveAll: null,
+      reject: null,
+      done: done as InferenceCallback<unknown>,
+      context,
     });
     this.#pump();
-    return promise;
+    return null;
   }
 
   /**
@@ -276,6 +309,8 @@ export class InferenceQueue {
         resolve: null,
         resolveAll,
         reject,
+        done: null,
+        context: null,
       });
     });
     this.#pump();
@@ -404,7 +439,8 @@ export class InferenceQueue {
           continue;
         }
         this.#budget.queued -= job.n;
-        job.reject(
+        rejectJob(
+          job,
           new WireError(
             Status.MODEL_UNAVAILABLE,
             `version ${job.version} is no longer served; version ${set.version} serves now`,
@@ -467,13 +503,14 @@ export class InferenceQueue {
       });
     }
     if (failed) {
-      for (const job of batch) job.reject(outcome);
+      for (const job of batch) rejectJob(job, outcome);
       return;
     }
     let at = 0;
     for (const job of batch) {
       const queueMs = started - job.submitted;
-      if (job.resolve) {
+      if (job.done) job.done(job.context, this.#inference(outcome, at, queueMs, n, version));
+      else if (job.resolve) {
         job.resolve(this.#inference(outcome, at, queueMs, n, version));
       } else {
         const all: Inference[] = [];
@@ -503,4 +540,13 @@ export class InferenceQueue {
       modelVersion,
     };
   }
+}
+
+/** `submit`'s callback: settles its promise. */
+function settlePromise(
+  settle: { resolve: (i: Inference) => void; reject: (e: WireError) => void },
+  result: Inference | WireError,
+): void {
+  if (result instanceof WireError) settle.reject(result);
+  else settle.resolve(result);
 }

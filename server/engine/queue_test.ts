@@ -192,3 +192,24 @@ Deno.test("while a client queues ahead, at most floodInstances instances run at 
     }
   }
 });
+
+Deno.test("submitWith tells its callback once, later, with the context; a refused digit is returned and never told", async () => {
+  const set = { engines: await engines(1), version: 1 };
+  const queue = new InferenceQueue(set, { maxBatch: 4, maxQueued: 1 });
+  try {
+    const told: [string, Inference | WireError][] = [];
+    const done = (context: string, result: Inference | WireError) => told.push([context, result]);
+    assert.equal(queue.submitWith(new Uint8Array(784), null, "a", false, done, "first"), null);
+    // The first runs at once; the second waits, and takes the budget of one.
+    assert.equal(queue.submitWith(new Uint8Array(784), null, "a", false, done, "second"), null);
+    assert.equal(told.length, 0, "never told synchronously");
+    // Owner "a" already has a digit waiting: no exception past the full budget.
+    const refused = queue.submitWith(new Uint8Array(784), null, "a", false, done, "third");
+    assert.ok(refused instanceof WireError);
+    await queue.drained();
+    assert.deepEqual(told.map(([context]) => context), ["first", "second"]);
+    assert.ok(told.every(([, r]) => (r as Inference).predicted === 7));
+  } finally {
+    await queue.close();
+  }
+});

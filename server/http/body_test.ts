@@ -91,3 +91,22 @@ Deno.test("gzip and deflate bodies are inflated, and the limit counts the inflat
     );
   });
 });
+
+Deno.test("a plain body of a known length is read whole, byte for byte; one over the limit is refused unread", async () => {
+  const sent = new Uint8Array(200_000).map((_, i) => (i * 13) % 256);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (r) => {
+    const body = await readBody(r, 300_000);
+    if (body instanceof WireError) return new Response(body.toString(), { status: 400 });
+    return new Response(body as Uint8Array<ArrayBuffer>);
+  });
+  try {
+    const url = `http://127.0.0.1:${server.addr.port}/`;
+    const echoed = await fetch(url, { method: "POST", body: sent });
+    assert.deepEqual(new Uint8Array(await echoed.arrayBuffer()), sent);
+    const big = await fetch(url, { method: "POST", body: new Uint8Array(300_001) });
+    assert.equal(big.status, 400);
+    assert.match(await big.text(), /300001 bytes; the limit is 300000/);
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -67,6 +67,9 @@ export function digitsInShape(shape: unknown): number | null {
   return tail === "1,28,28" || tail === "28,28" || tail === "784" ? n : null;
 }
 
+/** One decoder for every request: a whole-buffer decode keeps no state between calls. */
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
  * Splits a body into its JSON part and the binary data after it
  * (`headerLength` is the `Inference-Header-Content-Length`, null without one:
@@ -98,7 +101,7 @@ export function splitBody(
   }
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(jsonBytes));
+    json = JSON.parse(STRICT_UTF8.decode(jsonBytes));
   } catch (e) {
     return bad(`the request is not JSON: ${(e as Error).message}`);
   }

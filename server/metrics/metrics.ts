@@ -127,6 +127,8 @@ export class ServerMetrics {
     latency: { observe(v: number): void };
   }>();
   #byModel = new Map<string, ModelSeries>();
+  /** Every counter counted per request: flushed into prom-client by `expose()`. */
+  #tallies: Tally[] = [];
 
   /** `model`: a version served from the start, whose series start at 0. */
   constructor(model: { model: string; version: string } | null, sources: MetricSources = {}) {
@@ -312,17 +314,28 @@ export class ServerMetrics {
     let series = this.#byModel.get(key);
     if (series) return series;
     const mv = [model, String(version)];
+    const counters = [
+      this.#success,
+      this.#count,
+      this.#exec,
+      this.#requestUs,
+      this.#queueUs,
+      this.#computeUs,
+    ].map((c) => {
+      const child = c.labels(...mv);
+      child.inc(0); // the series exists, at 0, from the first scrape
+      return this.#tally(child);
+    });
+    const [success, count, exec, requestUs, queueUs, computeUs] = counters;
     series = {
       labels: { model, version: String(version) },
-      success: this.#success.labels(...mv),
-      count: this.#count.labels(...mv),
-      exec: this.#exec.labels(...mv),
-      requestUs: this.#requestUs.labels(...mv),
-      queueUs: this.#queueUs.labels(...mv),
-      computeUs: this.#computeUs.labels(...mv),
+      success,
+      count,
+      exec,
+      requestUs,
+      queueUs,
+      computeUs,
     };
-    for (const c of [series.success, series.count, series.exec]) c.inc(0);
-    for (const c of [series.requestUs, series.queueUs, series.computeUs]) c.inc(0);
     this.#byModel.set(key, series);
     return series;
   }
@@ -358,9 +371,9 @@ export class ServerMetrics {
     let c = this.#cache.get(key);
     if (!c) {
       c = {
-        requests: this.#requests.labels(protocol, statusName(status)),
-        bytesIn: this.#bytesIn.labels(protocol),
-        bytesOut: this.#bytesOut.labels(protocol),
+        requests: this.#tally(this.#requests.labels(protocol, statusName(status))),
+        bytesIn: this.#tally(this.#bytesIn.labels(protocol)),
+        bytesOut: this.#tally(this.#bytesOut.labels(protocol)),
         latency: this.#latency.labels(protocol),
       };
       this.#cache.set(key, c);
@@ -376,6 +389,38 @@ export class ServerMetrics {
 
   /** The exposition text. */
   expose(): Promise<string> {
+    for (const tally of this.#tallies) tally.flush();
     return this.registry.metrics();
+  }
+
+  /** A counter's child counted in a plain number, handed to prom-client when scraped. */
+  #tally(child: { inc(n?: number): void }): Tally {
+    const tally = new Tally(child);
+    this.#tallies.push(tally);
+    return tally;
+  }
+}
+
+/**
+ * A count kept as a plain number and added to its prom-client counter when
+ * the metrics are read: every request adds to several counters, and
+ * prom-client's `inc` costs far more than an addition.
+ */
+class Tally {
+  #child: { inc(n?: number): void };
+  #pending = 0;
+
+  constructor(child: { inc(n?: number): void }) {
+    this.#child = child;
+  }
+
+  inc(n = 1): void {
+    this.#pending += n;
+  }
+
+  flush(): void {
+    if (this.#pending === 0) return;
+    this.#child.inc(this.#pending);
+    this.#pending = 0;
   }
 }

@@ -6,7 +6,7 @@ import { InferenceClient, legacyInfer } from "../../client/client.ts";
 import { oipInfer } from "../../client/oip.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import { failureReason } from "./metrics.ts";
+import { failureReason, ServerMetrics } from "./metrics.ts";
 import { Status } from "../../shared/errors.ts";
 import { requireTool } from "../testing/tools.ts";
 
@@ -126,4 +126,36 @@ Deno.test({
       await server.shutdown();
     }
   },
+});
+
+Deno.test("counts kept between scrapes all appear at the next scrape, and a scrape adds nothing twice", async () => {
+  const metrics = new ServerMetrics({ model: "mnist", version: "3" });
+  const served = {
+    protocol: "framed" as const,
+    inference: true,
+    status: 0,
+    digits: 1,
+    durationMs: 2,
+    queueMs: 0.5,
+    computeMs: 1,
+    model: "mnist",
+    version: 3,
+    bytesIn: 792,
+    bytesOut: 80,
+  };
+  const first = samples(await metrics.expose());
+  assert.equal(first.get('nv_inference_count{model="mnist",version="3"}'), 0);
+  for (let i = 0; i < 5; i++) metrics.observeRequest(served);
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const now = samples(await metrics.expose());
+    assert.equal(now.get('nv_inference_count{model="mnist",version="3"}'), 5);
+    assert.equal(now.get('nv_inference_request_success{model="mnist",version="3"}'), 5);
+    assert.equal(
+      now.get('nv_inference_compute_infer_duration_us{model="mnist",version="3"}'),
+      5000,
+    );
+    assert.equal(now.get('mnist_requests_total{protocol="framed",status="OK"}'), 5);
+    assert.equal(now.get('mnist_received_bytes_total{protocol="framed"}'), 5 * 792);
+    assert.equal(now.get('mnist_request_duration_seconds_count{protocol="framed"}'), 5);
+  }
 });

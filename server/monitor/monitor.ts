@@ -166,8 +166,12 @@ export class Monitor {
     Deno.unrefTimer(this.#summaryTimer);
   }
 
+  /** While true, requests and runs are not counted (the server's own warm-up before it is announced). */
+  quiet = false;
+
   /** Reports a finished request (the request handler's observer hook calls this). */
   request(event: RequestRecord): void {
+    if (this.quiet) return;
     this.metrics.observeRequest(event);
     if (event.inference && event.model !== "" && event.version !== null) {
       this.modelStats.request(event.model, event.version, {
@@ -206,6 +210,7 @@ export class Monitor {
 
   /** Reports an engine run of a model version (the queue calls this once per run). */
   run(model: string, version: number, batchSize: number, runMs: number): void {
+    if (this.quiet) return;
     this.metrics.observeRun(model, version, batchSize);
     this.modelStats.run(model, version, batchSize, runMs * 1e6);
     this.window.run(batchSize);

@@ -77,7 +77,7 @@ import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { RequestHandler } from "../core/handler.ts";
-import type { RequestOrigin } from "../core/request.ts";
+import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import { ClientAddress } from "./client_address.ts";
@@ -89,7 +89,7 @@ import type {
   QueueShare,
   Refusal,
 } from "./limits.ts";
-import { OrderedReplies } from "./ordered_replies.ts";
+import { OrderedReplies, type ReplySlot } from "./ordered_replies.ts";
 
 /** What every connection shares. */
 export interface ConnectionContext {
@@ -143,8 +143,10 @@ export class Connection {
   /** When the message under way began (before the first byte: the accept); null between framed messages. */
   #messageStart: number | null = performance.now();
   #lastRead = performance.now();
-  /** The read deadline: a whole message's, or the idle one between framed messages. */
-  #deadline = new Deadline();
+  /** The read deadline: a whole message's, or the idle one between framed messages; Infinity between reads. */
+  #deadline = new Deadline(() => this.#readTimedOut());
+  /** A read's deadline passed: the connection is being closed. */
+  #timedOut = false;
 
   /** `refusal`: refuse this connection (it is over the global cap) once its protocol is known. */
   constructor(
@@ -204,22 +206,13 @@ export class Connection {
           if (buf.length !== want) buf = new Uint8Array(want);
           into = buf;
         }
+        // The deadline's timer answers a read that times out (`#readTimedOut`)
+        // and closes the connection, which ends the read: no race per read.
         this.#deadline.set(deadline);
-        const n = await this.#deadline.race(this.#conn.read(into));
-        if (n === "timeout") {
-          if (buffered > 0 && !this.#refusal) {
-            this.#event("read-timeout");
-            this.#fail(
-              new WireError(
-                Status.MALFORMED_BUFFER,
-                `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
-              ),
-            );
-          } else if (!this.#refusal) {
-            this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
-          }
-          break;
-        }
+        if (this.#timedOut) break;
+        const n = await this.#conn.read(into);
+        this.#deadline.set(Infinity);
+        if (this.#timedOut) break;
         if (n === null) {
           if (buffered > 0 && !this.#refusal) {
             this.#fail(
@@ -252,6 +245,28 @@ export class Connection {
       this.#ctx.limits.charge(-this.#charged);
       this.#charged = 0;
     }
+  }
+
+  /**
+   * A read's deadline passed (the timer calls this while the read waits):
+   * a message under way gets `MALFORMED_BUFFER`; then the connection closes,
+   * which ends the read.
+   */
+  #readTimedOut(): void {
+    this.#timedOut = true;
+    const buffered = this.#buffered();
+    if (buffered > 0 && !this.#refusal) {
+      this.#event("read-timeout");
+      this.#fail(
+        new WireError(
+          Status.MALFORMED_BUFFER,
+          `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
+        ),
+      );
+    } else if (!this.#refusal) {
+      this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
+    }
+    this.#replies.end();
   }
 
   /**
@@ -413,13 +428,14 @@ export class Connection {
   /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
   #serveMessage(message: Uint8Array, close: boolean): void {
     const slot = this.#replies.reserve();
-    const outcome = this.#ctx.handler.handle(message, this.#origin);
-    if (outcome instanceof Promise) {
-      outcome.then((o) => this.#replies.fill(slot, o.bytes, close));
-    } else {
-      this.#replies.fill(slot, outcome.bytes, close);
-    }
+    slot.close = close;
+    this.#ctx.handler.handleWith(message, this.#origin, this.#answered, slot);
   }
+
+  /** Fills a reply's slot with its outcome (bound once per connection: a request costs no closure). */
+  #answered = (slot: ReplySlot, outcome: Outcome): void => {
+    this.#replies.fill(slot, outcome.bytes, slot.close);
+  };
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
   #fail(error: WireError, requestId = 0): void {

@@ -10,6 +10,12 @@
  * new one and sleeps again. A request costs no timer of its own, which was a
  * good part of the event loop's time per request.
  *
+ * A deadline made with an `onExpire` callback is watched without a race:
+ * the callback runs when the deadline passes while it is set (a transport
+ * that aborts a stalled write, or answers a read that timed out, and lets the
+ * operation left behind settle). That costs no promise per operation; a set
+ * deadline is cleared with `set(Infinity)`, which re-arms nothing.
+ *
  * @example
  * ```ts
  * import { Deadline } from "./deadline.ts";
@@ -34,6 +40,12 @@ export class Deadline {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Ends the race under way, if one is. */
   #expire: ((value: "timeout") => void) | null = null;
+  #onExpire: (() => void) | null;
+
+  /** `onExpire`: called (instead of ending a race) each time a set deadline passes. */
+  constructor(onExpire: (() => void) | null = null) {
+    this.#onExpire = onExpire;
+  }
 
   /** Sets the deadline to `at` (ms on `performance.now()`'s clock; Infinity for none). */
   set(at: number): void {
@@ -71,7 +83,7 @@ export class Deadline {
     this.#armedFor = Infinity;
     if (this.#at === Infinity) return;
     // Already past: no timer; a race under way ends, a later one reads the clock.
-    if (delay <= 0) return this.#expire?.("timeout");
+    if (delay <= 0) return this.#expired();
     this.#armedFor = this.#at;
     this.#timer = setTimeout(() => this.#fire(), Math.min(delay, MAX_DELAY));
   }
@@ -81,6 +93,15 @@ export class Deadline {
     this.#armedFor = Infinity;
     // Moved later since the timer was set: sleep until the new time.
     if (performance.now() < this.#at) this.#arm();
-    else this.#expire?.("timeout");
+    else this.#expired();
+  }
+
+  #expired(): void {
+    if (this.#expire) this.#expire("timeout");
+    else if (this.#onExpire) {
+      // Told once per deadline: a later `set` watches again.
+      this.#at = Infinity;
+      this.#onExpire();
+    }
   }
 }

@@ -46,3 +46,20 @@ Deno.test("work that rejects after a timeout is not an unhandled rejection", asy
   await after(10, null);
   deadline.clear();
 });
+
+Deno.test("a deadline with a callback calls it once when it passes while set, never after set(Infinity)", async () => {
+  let expired = 0;
+  const deadline = new Deadline(() => expired++);
+  deadline.set(performance.now() + 20);
+  await after(60, null);
+  assert.equal(expired, 1, "called once when it passed");
+  // Set and then cleared before it passes (a write that finished in time).
+  deadline.set(performance.now() + 20);
+  deadline.set(Infinity);
+  await after(60, null);
+  assert.equal(expired, 1, "not called for a deadline cleared in time");
+  // Already past when set: called at once.
+  deadline.set(performance.now() - 1);
+  assert.equal(expired, 2);
+  deadline.clear();
+});

@@ -52,11 +52,22 @@ export class OrderedReplies {
   #options: OrderedRepliesOptions;
   /** Reserved and not yet written; the head ones may be being written. */
   #slots: ReplySlot[] = [];
-  #writing = false;
+  /** The write under way: its bytes, how many went out, how many slots it carries, and whether it closes. */
+  #out: Uint8Array | null = null;
+  #written = 0;
+  #count = 0;
+  #closeAfter = false;
   #ending = false;
   #closed = false;
   #waiters: (() => void)[] = [];
-  #deadline = new Deadline();
+  /** A write that makes no progress by then aborts the connection; Infinity between writes. */
+  #deadline = new Deadline(() => {
+    this.#options.onWriteTimeout?.();
+    this.abort();
+  });
+  // Bound once: a write's completion costs no closure of its own.
+  #onWritten = (n: number) => this.#progress(n);
+  #onWriteFailed = () => this.abort(); // the peer reset, or the connection was aborted
 
   constructor(conn: Deno.Conn, options: OrderedRepliesOptions) {
     this.#conn = conn;
@@ -84,7 +95,7 @@ export class OrderedReplies {
   fill(slot: ReplySlot, bytes: Uint8Array, close = false): void {
     slot.bytes = bytes;
     slot.close = close;
-    if (!this.#writing && !this.#closed) this.#pump();
+    if (this.#out === null && !this.#closed) this.#pump();
   }
 
   /** Resolves once fewer than `n` replies are outstanding, or the connection closed. */
@@ -114,65 +125,74 @@ export class OrderedReplies {
   }
 
   #wake(): void {
+    if (this.#waiters.length === 0) return;
     for (const resolve of this.#waiters.splice(0)) resolve();
   }
 
-  async #pump(): Promise<void> {
-    this.#writing = true;
-    try {
-      while (!this.#closed && this.#slots.length > 0 && this.#slots[0].bytes) {
-        // Everything ready at the head goes out in one write; the slots stay
-        // outstanding until it is written.
-        let count = 0;
-        let size = 0;
-        let close = false;
-        while (count < this.#slots.length && this.#slots[count].bytes && !close) {
-          size += this.#slots[count].bytes!.length;
-          close = this.#slots[count].close;
-          count++;
-        }
-        let out: Uint8Array;
-        if (count === 1) out = this.#slots[0].bytes!;
-        else {
-          out = new Uint8Array(size);
-          let at = 0;
-          for (let i = 0; i < count; i++) {
-            out.set(this.#slots[i].bytes!, at);
-            at += this.#slots[i].bytes!.length;
-          }
-        }
-        await this.#write(out);
-        this.#slots.splice(0, count);
-        if (close) this.#close();
-        this.#wake();
-      }
-    } catch {
-      // The peer reset, or the write deadline passed.
-      this.abort();
-    } finally {
-      this.#writing = false;
-      if (this.#ending && this.#slots.length === 0) this.#close();
-      this.#wake();
+  /**
+   * Starts writing everything ready at the head, in one write; the slots stay
+   * outstanding until it is written. No promise of its own: the socket's
+   * write calls back (`#progress`), and the deadline's one timer aborts a
+   * write that stalls.
+   */
+  #pump(): void {
+    const slots = this.#slots;
+    let count = 0;
+    let size = 0;
+    let close = false;
+    while (count < slots.length && slots[count].bytes && !close) {
+      size += slots[count].bytes!.length;
+      close = slots[count].close;
+      count++;
     }
+    if (count === 0) {
+      if (this.#ending && slots.length === 0) this.#close();
+      return;
+    }
+    let out: Uint8Array;
+    if (count === 1) out = slots[0].bytes!;
+    else {
+      out = new Uint8Array(size);
+      let at = 0;
+      for (let i = 0; i < count; i++) {
+        out.set(slots[i].bytes!, at);
+        at += slots[i].bytes!.length;
+      }
+    }
+    this.#out = out;
+    this.#written = 0;
+    this.#count = count;
+    this.#closeAfter = close;
+    this.#writeRest();
   }
 
-  /** Writes every byte; a write that makes no progress within the deadline aborts the connection. */
-  async #write(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) {
-      this.#deadline.set(performance.now() + this.#options.writeTimeoutMs);
-      const n = await this.#deadline.race(this.#conn.write(bytes.subarray(written)));
-      if (n === "timeout") {
-        this.#options.onWriteTimeout?.();
-        throw new Deno.errors.TimedOut("a write made no progress");
-      }
-      written += n;
+  #writeRest(): void {
+    this.#deadline.set(performance.now() + this.#options.writeTimeoutMs);
+    let writing: Promise<number>;
+    try {
+      writing = this.#conn.write(this.#out!.subarray(this.#written));
+    } catch {
+      return this.abort();
     }
+    writing.then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #progress(n: number): void {
+    if (this.#closed) return;
+    this.#written += n;
+    if (this.#written < this.#out!.length) return this.#writeRest();
+    this.#deadline.set(Infinity);
+    this.#out = null;
+    this.#slots.splice(0, this.#count);
+    if (this.#closeAfter) this.#close();
+    this.#wake();
+    if (!this.#closed) this.#pump();
   }
 
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#out = null;
     this.#deadline.clear();
     this.#slots.length = 0;
     try {

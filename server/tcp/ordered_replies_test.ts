@@ -69,3 +69,20 @@ Deno.test("a write that makes no progress past the deadline aborts the connectio
   assert.equal(timedOut, 1);
   client.close();
 });
+
+Deno.test("a reply larger than the socket buffers goes out whole over partial writes, then the next in order", async () => {
+  const { server, client } = await socketPair();
+  const replies = new OrderedReplies(server, { writeTimeoutMs: 5000 });
+  const big = new Uint8Array(8 << 20).map((_, i) => i % 251);
+  const first = replies.reserve();
+  const second = replies.reserve();
+  replies.fill(first, big);
+  replies.fill(second, Uint8Array.of(7, 7, 7));
+  const ending = replies.end();
+  const received = await readAll(client);
+  await ending;
+  assert.equal(received.length, big.length + 3);
+  assert.deepEqual(received.subarray(0, big.length), big);
+  assert.deepEqual(received.subarray(big.length), Uint8Array.of(7, 7, 7));
+  client.close();
+});

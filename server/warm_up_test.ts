@@ -1,0 +1,71 @@
+// Warm before ready: the server sends its own request path real requests,
+// over both ports, before startServer resolves, and counts none of them.
+import assert from "node:assert/strict";
+import { Logger } from "./log.ts";
+import { startServer } from "./server.ts";
+import { warmUp } from "./warm_up.ts";
+
+const quiet = new Logger("error", () => {});
+
+Deno.test("a server with warmUpMs runs full batches before it starts, counts none of it, and is ready after", async () => {
+  let observed = 0;
+  let ranDigits = 0;
+  const started = performance.now();
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: quiet,
+    warmUpMs: 400,
+    onRequest: () => observed++,
+    onRun: (event) => ranDigits += event.batchSize,
+  });
+  try {
+    assert.ok(performance.now() - started >= 400, "startServer waited for the warm-up");
+    assert.ok(ranDigits > 0, "the engines ran the warm-up's digits");
+    assert.equal(observed, 0, "no observer saw a warm-up request");
+    const snapshot = server.monitor.snapshot();
+    assert.equal(snapshot.requestsTotal, 0, "the dashboard counted none");
+    assert.equal(snapshot.devicesSeen, 0, "and saw no device");
+    assert.equal(server.stats().served, 0, "GET_STATS reports none served");
+    const metrics = await server.monitor.metrics.expose();
+    assert.doesNotMatch(metrics, /nv_inference_count\{[^}]*\} [1-9]/, "nor did /metrics");
+    assert.ok(server.ready());
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("warmUp sends framed and HTTP requests until its budget, then stops", async () => {
+  const server = await startServer({ hostname: "127.0.0.1", port: 0, log: quiet });
+  try {
+    const report = await warmUp({
+      board: server.addr,
+      http: server.http!.addr as Deno.NetAddr,
+      model: server.queue.model,
+    }, 300);
+    assert.ok(report.framed > 0 && report.http > 0, JSON.stringify(report));
+    assert.ok(report.ms >= 300);
+    assert.equal(server.monitor.snapshot().requestsTotal, report.framed + report.http);
+    const none = await warmUp({ board: server.addr, http: null, model: "" }, 0);
+    assert.deepEqual(none, { framed: 0, http: 0, ms: 0 });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a warm-up of a port that never answers gives up after its grace, and counts nothing", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) accepted.push(conn); // read nothing, answer nothing
+  })();
+  try {
+    const report = await warmUp({ board: listener.addr, http: null, model: "" }, 100);
+    assert.equal(report.framed, 0);
+    assert.ok(report.ms >= 100 && report.ms < 10_000, `gave up after ${report.ms} ms`);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const conn of accepted) conn.close();
+  }
+});
