@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import { fixed } from "./_cli.ts";
+import { count, fixed } from "./_cli.ts";
 import { eventLoopUsPerRequest, type StepSummary } from "./results.ts";
 
 /** What the checks compare against. */
@@ -49,7 +49,7 @@ export function stepChecks(steps: StepSummary[], options: CheckOptions): Check[]
   const atLeast = (name: string, value: number, min: number) =>
     checks.push({ name, value, target: `>= ${min}`, ok: value >= min });
   for (const step of steps) {
-    const label = `${step.protocol}, ${step.clients} clients`;
+    const label = `${step.protocol}, ${count(step.clients, "client")}`;
     atMost(`${label}: failed requests`, step.failed, 0);
     if (step.clients >= 500) atMost(`${label}: p99/p50 latency`, step.fairness.p99OverP50, 2);
     const us = eventLoopUsPerRequest(step);
@@ -61,7 +61,7 @@ export function stepChecks(steps: StepSummary[], options: CheckOptions): Check[]
     const framed = steps.find((s) => s.protocol === "framed" && s.clients === http.clients);
     if (framed) {
       atLeast(
-        `http / framed req/s at ${http.clients} clients`,
+        `http / framed req/s at ${count(http.clients, "client")}`,
         http.reqPerSec / framed.reqPerSec,
         0.8,
       );
