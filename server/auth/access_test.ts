@@ -144,7 +144,7 @@ Deno.test("the operator token and the admin token open /dashboard.json", async (
     for (const token of [OPERATOR, ADMIN]) {
       const view = await call(`${base}/dashboard.json`, token);
       assert.equal(view.status, 200, view.text);
-      assert.equal(JSON.parse(view.text).devices[0].device, "kitchen");
+      assert.equal(JSON.parse(view.text).devices[0].id, "kitchen");
     }
   });
   // Tokens off and only an admin token configured: the admin token still opens the views.

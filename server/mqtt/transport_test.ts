@@ -98,7 +98,7 @@ Deno.test({
         // And the device is still served.
         assert.equal((await device.request({ digitU8 })).status, Status.OK);
 
-        const metrics = await server.monitor.metrics.registry.metrics();
+        const metrics = await server.monitor.metrics.expose();
         assert.match(
           metrics,
           /mnist_requests_total\{protocol="mqtt",status="OK"\} 3/,
