@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.ts";
 import { InferenceClient } from "../../../client/client.ts";
 
 const { values } = parseArgs({
@@ -45,24 +45,8 @@ function bar(offset: number): Uint8Array {
   return digit;
 }
 
-const profile = await Deno.makeTempDir({ prefix: "mnist-dashboard-chromium-" });
-// A fresh profile each run; playwright takes it as the persistent context's folder.
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: values.chromium,
-  viewport: { width: 1280, height: 690 },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { page, close } = await launchChromium(values.chromium, { width: 1280, height: 690 });
 try {
-  const page = browser.pages()[0] ?? await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const external: string[] = [];
@@ -115,6 +99,5 @@ try {
   if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: true });
   console.log(JSON.stringify({ before, after, drawn, errors, external }));
 } finally {
-  await browser.close();
-  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  await close();
 }

@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -27,23 +27,8 @@ if (!values.url) {
   Deno.exit(2);
 }
 
-const profile = await Deno.makeTempDir({ prefix: "mnist-fleet-chromium-" });
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: values.chromium,
-  viewport: { width: 1400, height: 800 },
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const { page, close } = await launchChromium(values.chromium, { width: 1400, height: 800 });
 try {
-  const page = browser.pages()[0] ?? await browser.newPage();
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(e.message));
   const external: string[] = [];
@@ -77,6 +62,5 @@ try {
   if (values.screenshot) await page.screenshot({ path: values.screenshot });
   console.log(JSON.stringify({ table, ascending, descending, errors, external }));
 } finally {
-  await browser.close();
-  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  await close();
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./launch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -29,14 +29,8 @@ if (!values.file) {
   Deno.exit(2);
 }
 
-const profile = await Deno.makeTempDir({ prefix: "mnist-report-chromium-" });
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: values.chromium,
-  viewport: { width: 1280, height: 900 },
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
-});
+const { page, close } = await launchChromium(values.chromium, { width: 1280, height: 900 });
 try {
-  const page = browser.pages()[0] ?? await browser.newPage();
   await page.goto(new URL(`file://${values.file}`).href);
   const result = await page.evaluate(() => {
     const overlaps: { chart: string; a: string; b: string }[] = [];
@@ -73,6 +67,5 @@ try {
   if (values.screenshot) await page.screenshot({ path: values.screenshot, fullPage: true });
   console.log(JSON.stringify(result));
 } finally {
-  await browser.close();
-  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  await close();
 }
