@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { fakeReport } from "./_fixtures.ts";
 import { renderReport } from "./report.ts";
-import { findTool, requireTool } from "../server/testing/tools.ts";
+import { runBrowserDriver } from "../server/testing/browser.ts";
+import { requireTool } from "../server/testing/tools.ts";
 
 const NO_CHROMIUM = requireTool("chromium", "chromium");
-const BROWSER_DIR = new URL("../server/http/browser/", import.meta.url).pathname;
 
 Deno.test({
   name: "the stress report in chromium: no chart's labels overlap; '1 client'",
@@ -29,23 +29,7 @@ Deno.test({
       await Deno.writeTextFile(file, html);
       assert.match(html, /<h3>1 client — /);
       assert.doesNotMatch(html, /\b1 clients\b/);
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          `${BROWSER_DIR}deno.json`,
-          `${BROWSER_DIR}report_browser.ts`,
-          "--file",
-          file,
-          "--chromium",
-          findTool("chromium") ?? "chromium",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+      const result = await runBrowserDriver("report_browser.ts", ["--file", file]);
       assert.equal(result.charts, 2 + 2 * report.steps.length);
       assert.deepEqual(result.overlaps, []);
     } finally {

@@ -4,11 +4,10 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import { findTool, requireTool } from "../testing/tools.ts";
+import { runBrowserDriver } from "../testing/browser.ts";
+import { requireTool } from "../testing/tools.ts";
 
 const NO_CHROMIUM = requireTool("chromium", "chromium");
-const CHROMIUM = findTool("chromium") ?? "chromium";
-const BROWSER_DIR = new URL("./browser/", import.meta.url).pathname;
 
 Deno.test({
   name: "the dashboard shows counts rising and the digits sent over TCP, from one page, offline",
@@ -20,28 +19,14 @@ Deno.test({
       log: new Logger("error", () => {}),
     });
     try {
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          `${BROWSER_DIR}deno.json`,
-          `${BROWSER_DIR}dashboard_browser.ts`,
-          "--url",
-          `http://127.0.0.1:${server.http!.addr.port}/`,
-          "--tcp",
-          String(server.addr.port),
-          "--send",
-          "5",
-          "--chromium",
-          CHROMIUM,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const err = new TextDecoder().decode(stderr);
-      assert.equal(code, 0, err);
-      const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
+      const result = await runBrowserDriver("dashboard_browser.ts", [
+        "--url",
+        `http://127.0.0.1:${server.http!.addr.port}/`,
+        "--tcp",
+        String(server.addr.port),
+        "--send",
+        "5",
+      ]);
       assert.deepEqual(result.errors, [], "no script errors on the page");
       assert.deepEqual(result.external, [], "the page loads nothing from elsewhere");
       assert.equal(result.before.ready, "ready");

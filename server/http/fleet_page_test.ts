@@ -7,11 +7,10 @@ import { InferenceClient } from "../../client/client.ts";
 import { Command } from "../../shared/codec.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import { findTool, requireTool } from "../testing/tools.ts";
+import { runBrowserDriver } from "../testing/browser.ts";
+import { requireTool } from "../testing/tools.ts";
 
 const NO_CHROMIUM = requireTool("chromium", "chromium");
-const CHROMIUM = findTool("chromium") ?? "chromium";
-const BROWSER_DIR = new URL("./browser/", import.meta.url).pathname;
 const digitU8 = new Uint8Array(784);
 
 async function board(port: number, device: string): Promise<void> {
@@ -42,26 +41,13 @@ Deno.test({
       const live = await InferenceClient.connect({ hostname: "127.0.0.1", port });
       await live.send({ command: Command.INFERENCE_INPUT, digitU8, device: "sim-9999" });
       const keepAlive = setInterval(() => live.infer({ digitU8 }).catch(() => {}), 200);
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--config",
-          `${BROWSER_DIR}deno.json`,
-          `${BROWSER_DIR}fleet_browser.ts`,
-          "--url",
-          `http://127.0.0.1:${server.http!.addr.port}/fleet`,
-          "--chromium",
-          CHROMIUM,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output().finally(() => {
+      const result = await runBrowserDriver("fleet_browser.ts", [
+        "--url",
+        `http://127.0.0.1:${server.http!.addr.port}/fleet`,
+      ]).finally(() => {
         clearInterval(keepAlive);
         live.close();
       });
-      assert.equal(code, 0, new TextDecoder().decode(stderr));
-      const result = JSON.parse(new TextDecoder().decode(stdout).trim().split("\n").at(-1)!);
       assert.deepEqual(result.errors, [], "no script errors on the page");
       assert.deepEqual(result.external, [], "the page loads nothing from elsewhere");
       assert.deepEqual(result.table, {
