@@ -17,6 +17,7 @@
  * @module
  */
 import { DIGIT_PIXELS } from "../shared/codec.ts";
+import { prng } from "../shared/testing.ts";
 
 /** Where digits come from. */
 export const DIGIT_SOURCES = ["mnist", "synthetic"] as const;
@@ -42,18 +43,6 @@ export async function loadDigits(source: DigitSource, count = 100): Promise<Digi
     source,
     digits: heldOut.map((d) => Uint8Array.from(d.pixels, (p) => Math.round(p * 255))),
     labels: heldOut.map((d) => d.label),
-  };
-}
-
-/** A small deterministic PRNG (mulberry32): the same seed gives the same digits. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

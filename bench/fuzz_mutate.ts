@@ -16,8 +16,8 @@
  * @module
  */
 import { Command, DIGIT_PIXELS, encodeRequest } from "../shared/codec.ts";
-import { oracleRequest } from "../shared/testing.ts";
-import { garbageFloats, prng } from "./digits.ts";
+import { oracleRequest, prng } from "../shared/testing.ts";
+import { garbageFloats } from "./digits.ts";
 
 /** One connection's worth of bytes to send, and what they are. */
 export interface FuzzCase {

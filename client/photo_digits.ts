@@ -19,24 +19,13 @@
  * ```
  * @module
  */
+import { prng } from "../shared/testing.ts";
 
 /** An RGB picture, 3 bytes a pixel, row-major. */
 export interface PhotoPicture {
   width: number;
   height: number;
   rgb: Uint8Array;
-}
-
-/** A small fast generator of numbers in [0, 1) (mulberry32), seeded. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A normally distributed number (Box-Muller). */
@@ -69,7 +58,7 @@ function blotches(next: () => number, width: number, height: number, cells: numb
 
 /** Picture `seed` of `pixels` (784 values, 0 = paper .. 1 = ink), as a phone would take it. */
 export function photoOfDigit(pixels: Float32Array, seed: number): PhotoPicture {
-  const next = random(seed * 7919 + 1);
+  const next = prng(seed * 7919 + 1);
   const width = 170 + Math.floor(next() * 30), height = 170 + Math.floor(next() * 30);
   const scale = 5 + next();
   const angle = ((next() * 2 - 1) * 6 * Math.PI) / 180;

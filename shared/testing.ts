@@ -56,3 +56,15 @@ export function oracleRequest(
 export function oldClientRequest(digit: ArrayLike<number>): Uint8Array {
   return oracleRequest({ cmd: 1, digit }, false);
 }
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same digits. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
