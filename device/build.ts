@@ -83,7 +83,7 @@ export const OWN_PROPERTIES = [
   "buffered",
   "next",
   "reset",
-  // device/inference.ts
+  // device/inference.ts, exchange.ts, mqtt_inference.ts (not `device`: a key in Storage)
   "legacy",
   "piece",
   "pieceBytes",
@@ -111,6 +111,27 @@ export const OWN_PROPERTIES = [
   "reply",
   "fail",
   "scores",
+  "mqtt",
+  "topic",
+  "publish",
+  // device/mqtt_client.ts
+  "keepalive",
+  "connected",
+  "open",
+  "received",
+  "ended",
+  "again",
+  "ticker",
+  "pinged",
+  "head",
+  "len",
+  "mul",
+  "out",
+  "onDrain",
+  "onTick",
+  "packet",
+  "subscribe",
+  "shut",
   // shared/board_reply.ts
   "status",
   "error",
@@ -166,6 +187,8 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       SERVER_HOST: JSON.stringify(settings.host),
       SERVER_PORT: String(settings.port),
       PROTOCOL: JSON.stringify(settings.protocol),
+      MQTT: String(settings.protocol === "mqtt"),
+      DEVICE: JSON.stringify(settings.device ?? ""),
       LEGACY_HEAD: JSON.stringify(requestTemplate("legacy").head),
       REQUEST_SIZE: String(request.size),
       REQUEST_HEAD: JSON.stringify(request.head),
@@ -238,7 +261,7 @@ export async function buildFirmware(
       `the bundle leaves the Espruino subset:\n${formatViolations("bundle", violations)}`,
     );
   }
-  if (!isPrintableAscii(code)) throw new BuildError("the bundle is not printable ASCII");
+  if (!isPrintableAscii(code)) { Deno.writeTextFileSync("/tmp/mqb/bad.js", code); throw new BuildError("the bundle is not printable ASCII"); }
   const size = code.length;
   if (size > budget) {
     throw new BuildError(
@@ -260,9 +283,11 @@ export async function writeFirmware(firmware: Firmware, path: string): Promise<v
 /** One line about a firmware: where, how big, which version and settings. */
 export function describe(firmware: Firmware, path: string): string {
   const s = firmware.settings;
+  const speaks = s.protocol === "mqtt"
+    ? `MQTT to the broker ${s.host}:${s.port} as ${s.device || "its serial"}`
+    : `both protocols, ${s.protocol} by default, to ${s.host}:${s.port}`;
   return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
-    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, both protocols, ` +
-    `${s.protocol} by default, to ${s.host}:${s.port}, WiFi ${
+    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, ${speaks}, WiFi ${
       s.ssid ? `"${s.ssid}"` : "as saved on the board"
     }` +
     (s.poll ? `, polling every ${s.poll} s` : "") +
@@ -275,8 +300,8 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
-  --check                build with the longest settings, starting framed and legacy,
-                         check both, write nothing
+  --check                build with the longest settings: TCP starting framed and legacy,
+                         and MQTT; check each, write nothing
   --help                 this text`;
 
 /** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
@@ -303,9 +328,14 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (flags.check) {
-      // One bundle carries both protocols; the built-in one is only its default.
-      for (const protocol of ["framed", "legacy"] as const) {
-        const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
+      // A TCP bundle carries both protocols (the built-in one is only its
+      // default); an MQTT bundle, MQTT alone, with the longest device id.
+      for (const protocol of ["framed", "legacy", "mqtt"] as const) {
+        const firmware = await buildFirmware(
+          protocol === "mqtt"
+            ? { ...EXAMPLE_SETTINGS, protocol, port: 1883, device: "d".repeat(64) }
+            : { ...EXAMPLE_SETTINGS, protocol },
+        );
         console.log(describe(firmware, `(${protocol}, not written)`) + ", in the Espruino subset");
       }
       return 0;

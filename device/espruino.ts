@@ -43,7 +43,8 @@ export interface Emitter {
 export interface Socket extends Emitter {
   /** Sends a string, one byte per character; anything else is sent as its `toString()` text. */
   write(data: string): void;
-  end(): void;
+  /** Closes the socket once what was written (and `data`, if given) has gone out. */
+  end(data?: string): void;
 }
 
 /** `require("net")`. */

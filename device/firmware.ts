@@ -51,12 +51,17 @@
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espruino.ts";
 import { Inference } from "./inference.ts";
+import { MqttInference } from "./mqtt_inference.ts";
 import { unpackSample } from "./samples.ts";
 
 // Settings, replaced by their values at build time.
 declare const SERVER_HOST: string;
 declare const SERVER_PORT: number;
 declare const PROTOCOL: string;
+/** True in a build for MQTT (`--transport mqtt`): the TCP code is left out, and the reverse. */
+declare const MQTT: boolean;
+/** MQTT builds: the board's id in the topics, "" for its serial. */
+declare const DEVICE: string;
 declare const WIFI_SSID: string;
 declare const WIFI_PASSWORD: string;
 declare const POLL_SECONDS: number;
@@ -83,6 +88,7 @@ declare function setInterval(callback: Listener, ms: number, arg?: unknown): num
 declare function clearInterval(id: number): void;
 declare function getTime(): number;
 declare function atob(base64: string): string;
+declare function getSerial(): string;
 
 /** Times in ms (a `const enum`: inlined, no variables on the board). */
 const enum T {
@@ -92,21 +98,33 @@ const enum T {
   BOOT_DELAY = 10,
 }
 
-/** The settings file in the board's Storage: `{host, port, protocol, token}`, each optional. */
+/** The settings file in the board's Storage: `{host, port, protocol, token, device}`, each optional. */
 const enum F {
   NAME = "mnist.json",
 }
 
 // The board's state: few globals, as each costs variables on the board.
 /** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
-const saved: { host?: string; port?: number; protocol?: string; token?: string } =
+const saved: { host?: string; port?: number; protocol?: string; token?: string; device?: string } =
   require("Storage").readJSON(F.NAME, true) || {};
-const server = new Inference({
-  host: saved.host || SERVER_HOST,
-  port: saved.port || SERVER_PORT,
-  token: saved.token != null ? saved.token : TOKEN,
-  legacy: +((saved.protocol || PROTOCOL) == "legacy"),
-});
+if (MQTT && saved.protocol != "mqtt") {
+  // A server saved by a TCP build is no broker: start from the built-in one.
+  delete saved.host;
+  delete saved.port;
+}
+const server = MQTT
+  ? new MqttInference({
+    host: saved.host || SERVER_HOST,
+    port: saved.port || SERVER_PORT,
+    token: saved.token != null ? saved.token : TOKEN,
+    device: saved.device || DEVICE,
+  })
+  : new Inference({
+    host: saved.host || SERVER_HOST,
+    port: saved.port || SERVER_PORT,
+    token: saved.token != null ? saved.token : TOKEN,
+    legacy: +((saved.protocol || PROTOCOL) == "legacy"),
+  });
 /** The bundled sample `test()` sends next. */
 let sample = 0;
 /** The label of the digit in flight; -1 for the caller's own. */
@@ -182,11 +200,27 @@ function setServer(host: string, port?: number, protocol?: string): void {
   port = port || SERVER_PORT;
   if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
   protocol = protocol || PROTOCOL;
-  if (protocol != "framed" && protocol != "legacy") return print("Need framed or legacy");
+  // A build speaks MQTT or TCP, not both.
+  if (MQTT ? protocol != "mqtt" : protocol != "framed" && protocol != "legacy") {
+    return print(MQTT ? "Need mqtt" : "Need framed or legacy");
+  }
   saved.host = server.host = host;
   saved.port = server.port = port;
   saved.protocol = protocol;
-  server.legacy = +(protocol == "legacy");
+  if (!MQTT) (server as Inference).legacy = +(protocol == "legacy");
+  keep();
+}
+
+/**
+ * REPL, MQTT builds: the board's id in the topics, kept across reboots;
+ * "" for its serial. With tokens on, the server takes a token only on its
+ * own name's topic: give the name the token was made for.
+ */
+function setDevice(name: string): void {
+  if (typeof name != "string" || name && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(name)) {
+    return print('Need 1-64 of A-Z a-z 0-9 . _ : - or ""');
+  }
+  (server as MqttInference).device = saved.device = name;
   keep();
 }
 
@@ -213,9 +247,14 @@ function keep(): void {
 function config(): void {
   print(
     "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
-      (server.legacy ? "legacy" : "framed") + ", token " + (server.token ? "set" : "none") +
+      (MQTT
+        ? "mqtt, device " + ((server as MqttInference).device || getSerial())
+        : (server as Inference).legacy
+        ? "legacy"
+        : "framed") +
+      ", token " + (server.token ? "set" : "none") +
       (saved.token != null ? " (saved)" : "") +
-      (server.legacy && server.token ? ", not sent in legacy" : ""),
+      (!MQTT && (server as Inference).legacy && server.token ? ", not sent in legacy" : ""),
   );
 }
 
@@ -282,5 +321,6 @@ Object.assign(global, {
   config,
   VERSION: FIRMWARE_VERSION,
 });
+if (MQTT) global.setDevice = setDevice;
 E.on("init", boot);
 boot();

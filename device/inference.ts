@@ -2,7 +2,7 @@
 /**
  * The board's side of the protocol, written like an Espruino module (see
  * EspruinoDocs `modules/MQTT.js`): named constants, one constructor that
- * takes an options object with `||` defaults, and events. It runs on the
+ * takes an options object, and events. It runs on the
  * Espruino interpreter, so it keeps to the subset that `check_subset.ts`
  * enforces on the bundle.
  *
@@ -46,7 +46,7 @@
  *
  * // `print` is Espruino's global; it is a parameter here only so that Deno can check this.
  * export function classifyBlank(print: (...text: unknown[]) => void): Inference {
- *   const server = new Inference({ host: "192.168.1.10", port: 32001 });
+ *   const server = new Inference({ host: "192.168.1.10", port: 32001, token: "", legacy: 0 });
  *   server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
  *   server.on("error", (message) => print(message));
  *   server.digit().fill(255); // the digit, written in place
@@ -58,48 +58,21 @@
  */
 import { CLASSES } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
-import { readReply } from "../shared/board_reply.ts";
+import { begin, fail, settle } from "./exchange.ts";
 
 // Fixed at build time (see build.ts): the requests' layouts.
 declare const REQUEST_SIZE: number;
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
-declare const ID_AT: number;
-declare const TOKEN_AT: number;
-declare const TOKEN_LENGTH: number;
-/**
- * `STATUS_NAME_LIST` of `shared/errors.ts`, put in by the build as a literal
- * where it is used: code saved to flash reads it from flash when an error
- * comes, where a module-level string would hold 17 variables all the time.
- */
-declare const STATUS_NAMES: string;
-declare const TOKEN_SLOT_AT: number;
-declare const TOKEN_SLOT: number;
-declare const CLIENT_SLOT_AT: number;
-declare const CLIENT_SLOT: number;
-declare const DEVICE_SLOT_AT: number;
-declare const DEVICE_SLOT: number;
-declare function getSerial(): string;
 /** The legacy request's bytes before the floats, base64. */
 declare const LEGACY_HEAD: string;
 
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
 declare function atob(base64: string): string;
-/** Seconds since the board started, with sub-millisecond resolution. */
-declare function getTime(): number;
-// Espruino's timers: ids are numbers from 1 up.
-declare function setTimeout(callback: Listener, ms: number): number;
-declare function clearTimeout(id: number): void;
 
 /** Defaults and limits; times in ms. A `const enum`: inlined, no variables on the board. */
 const enum C {
-  PORT = 32001,
-  /** A reply later than this (ms) means the connection is broken. */
-  TIMEOUT = 5000,
-  /** The first wait after a failure; it doubles with each failure in a row. */
-  BACKOFF = 1000,
-  BACKOFF_MAX = 30000,
   /**
    * The reply buffer: a framed reply is about 130 bytes, a legacy one 96, an
    * error a little more; a frame longer than this with its length is not ours.
@@ -121,11 +94,11 @@ const enum C {
 export interface InferenceOptions {
   /** The server's address or name. */
   host: string;
-  port?: number;
-  /** The device's token, 32 characters; "" or absent for none. Framed only. */
-  token?: string;
-  /** 1 to speak the earlier protocol (default 0: framed). */
-  legacy?: number;
+  port: number;
+  /** The device's token, 32 characters; "" for none. Framed only. */
+  token: string;
+  /** 1 to speak the earlier protocol, 0 for framed. */
+  legacy: number;
 }
 
 /**
@@ -159,26 +132,26 @@ export class Inference {
   /** Legacy: a few of the floats at a time, sent one piece after another, and its bytes. */
   private piece!: Float32Array | 0;
   private pieceBytes!: Uint8Array | 0;
-  private id!: number;
+  id!: number;
   private sock!: Socket | 0;
   /** 1 while the connection is open. */
-  private up!: number;
-  private sentAt!: number;
+  up!: number;
+  sentAt!: number;
   /** 1 when the request in flight went on a kept connection (see `onClose`). */
   private kept!: number;
   /** Where the next piece of the request starts; -1 when all of it is written. */
   private at!: number;
-  private timer!: number;
+  timer!: number;
   /** Why the socket failed, until its `close`; 0 for no reason yet. */
   private why!: string | 0;
   /** The reply being read, and how many bytes of it have come. */
   private buf!: Uint8Array;
   private n!: number;
-  private scores!: Float32Array;
+  scores!: Float32Array;
   private onConnect!: Listener;
   private onData!: Listener;
   private onClose!: Listener;
-  private onTimeout!: Listener;
+  onTimeout!: Listener;
   // Espruino gives every object these; declared, not defined.
   declare on: (event: string, listener: Listener) => void;
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
@@ -186,9 +159,10 @@ export class Inference {
   constructor(options: InferenceOptions) {
     const self = this;
     self.host = options.host;
-    self.port = options.port || C.PORT;
-    self.token = options.token || "";
-    self.legacy = options.legacy || 0;
+    // No defaults: the firmware gives every option (bytes are budgeted).
+    self.port = options.port;
+    self.token = options.token;
+    self.legacy = options.legacy;
     self.id = self.req = 0;
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
@@ -229,7 +203,7 @@ export class Inference {
         self.at = next < REQUEST_SIZE ? next : -1;
       } catch (e) {
         // "This socket is closed": it closed and the event is still queued.
-        self.fail("" + e);
+        fail(self, "" + e);
       }
     };
     self.onData = (data: string) => {
@@ -245,10 +219,10 @@ export class Inference {
         const end = C.HEADER + ((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
         // Longer than any reply of ours, or not ours.
         if (end > C.BUFFER || (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC) {
-          return self.fail("MALFORMED_BUFFER: not an MNST frame");
+          return fail(self, "MALFORMED_BUFFER: not an MNST frame");
         }
         if (self.n < end) return;
-        self.reply(b.subarray(C.HEADER, end));
+        settle(self, b.subarray(C.HEADER, end));
         // What came after the frame moves to the front.
         b.set(b.subarray(end, self.n));
         self.n -= end;
@@ -269,16 +243,16 @@ export class Inference {
         // request went out: that is a close while idle, so the request goes
         // again on a new connection, once, without a word or a back-off.
         // (Only framed connections are kept: legacy ones close after a reply.)
-        self.fail("");
+        fail(self, "");
         self.send();
       } // A legacy reply ends when the server closes the connection.
-      else if (self.legacy && self.n) self.reply(self.buf.subarray(0, self.n));
-      else self.fail(self.why || "connection closed");
+      else if (self.legacy && self.n) settle(self, self.buf.subarray(0, self.n));
+      else fail(self, self.why || "connection closed");
       self.why = 0;
     };
     self.onTimeout = () => {
       self.timer = 0;
-      self.fail("no reply");
+      fail(self, "no reply");
     };
     self.reset();
   }
@@ -306,9 +280,10 @@ export class Inference {
       self.timer =
       self.wait =
       self.retryAt =
+      // A board switched from legacy to framed has no use for the legacy piece.
+      self.piece =
+      self.pieceBytes =
         0;
-    // A board switched from legacy to framed has no use for the legacy piece.
-    self.piece = self.pieceBytes = 0;
   }
 
   /**
@@ -336,29 +311,9 @@ export class Inference {
     const self = this;
     if (self.busy) return;
     if (!self.req) self.digit();
-    const req = self.req as Uint8Array;
-    self.busy = 1;
     self.n = 0;
-    // Legacy requests send none of these bytes: filling them costs nothing.
-    // The id: ids start at 1, as a reply without one decodes as 0. The
-    // token, when there is one (the field is left out otherwise), and who we
-    // are, on a connection's first request only: the firmware (`client`)
-    // and, without a token (which names the board), the board's serial as
-    // `device`, written where the token's characters go. Spaces pad a serial
-    // (`charCodeAt` past its end is NaN) and leave nothing of an earlier
-    // token; the server drops them. One loop writes both: bytes are budgeted.
-    const id = ++self.id;
-    const token = self.token;
-    const text = token || getSerial();
-    for (let i = 0; i < TOKEN_LENGTH; i++) {
-      req[TOKEN_AT + i] = text.charCodeAt(i) || 32;
-      if (i < 4) req[ID_AT + i] = id >>> 8 * i; // little-endian
-    }
-    req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
-    req[CLIENT_SLOT_AT] = self.up ? 0 : CLIENT_SLOT;
-    req[DEVICE_SLOT_AT] = token || self.up ? 0 : DEVICE_SLOT;
-    self.sentAt = getTime();
-    self.timer = setTimeout(self.onTimeout, C.TIMEOUT);
+    // The id, the token and, on a new connection, who we are (exchange.ts).
+    begin(self);
     self.at = 0;
     // Whether it goes on a connection kept from an earlier request.
     self.kept = self.up;
@@ -376,44 +331,7 @@ export class Inference {
       sock.on("close", self.onClose);
     } catch (e) {
       // Espruino throws here when it cannot even start: refused at once, unknown host.
-      self.fail("" + e);
+      fail(self, "" + e);
     }
-  }
-
-  private reply(bytes: Uint8Array): void {
-    const self = this;
-    const r = readReply(bytes, self.scores);
-    if (typeof r == "string") return self.fail(r);
-    // A reply to an earlier request cannot come on a newer connection: skip it.
-    if (!self.legacy && r.id != self.id) return;
-    self.fail("");
-    if (r.status) {
-      self.emit(
-        "error",
-        // A status newer than the firmware shows as its number.
-        "Server: " + (STATUS_NAMES.split(" ")[r.status] || r.status) + ": " + r.error,
-      );
-    } else self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
-  }
-
-  /**
-   * Ends the request in flight. With a `message`, a failure: also drops the
-   * connection, waits longer before the next request and says so.
-   */
-  private fail(message: string): void {
-    const self = this;
-    self.busy = 0;
-    // clearTimeout() with no id would clear every timer on the board.
-    if (self.timer) clearTimeout(self.timer);
-    self.timer = 0;
-    if (!message) {
-      self.wait = self.retryAt = 0;
-      return;
-    }
-    const wait = Math.min(2 * self.wait || C.BACKOFF, C.BACKOFF_MAX);
-    self.reset();
-    self.wait = wait;
-    self.retryAt = getTime() + wait / 1000;
-    self.emit("error", "Server: " + message + "; retry in " + wait / 1000 + " s");
   }
 }

@@ -33,17 +33,24 @@
  */
 import { parseFlags as parseArgs, UsageError } from "../cli/args.ts";
 import { TOKEN_LENGTH } from "./request.ts";
+import { isDeviceName } from "../server/auth/tokens.ts";
 
 /** The server's port when `--server` names only a host. */
 export const DEFAULT_PORT = 32001;
+/** The broker's port when `--transport mqtt --server` names only a host. */
+export const DEFAULT_MQTT_PORT = 1883;
 /** Where the settings file is, unless `--config` says otherwise. */
 export const DEFAULT_CONFIG = new URL("./config.json", import.meta.url);
 
 /** Everything a build needs to know about the board's setting. */
 export interface Settings {
+  /** The server's, or with "mqtt" the broker's. */
   host: string;
   port: number;
-  protocol: "framed" | "legacy";
+  /** "mqtt": a build for MQTT (`--transport mqtt`), which speaks nothing else. */
+  protocol: "framed" | "legacy" | "mqtt";
+  /** MQTT: the board's id in the topics ("" or absent: its serial). */
+  device?: string;
   /** "" uses the credentials saved on the board. */
   ssid: string;
   password: string;
@@ -56,7 +63,9 @@ export interface Settings {
 /** The settings file: the same names, `server` as "HOST[:PORT]". */
 export interface ConfigFile {
   server?: string;
+  transport?: string;
   protocol?: string;
+  device?: string;
   ssid?: string;
   password?: string;
   token?: string;
@@ -69,7 +78,9 @@ export class SettingsError extends Error {}
 /** The settings flags, for `parseArgs`; tools add their own to these. */
 export const SETTINGS_FLAGS = {
   server: { type: "string" },
+  transport: { type: "string" },
   protocol: { type: "string" },
+  device: { type: "string" },
   ssid: { type: "string" },
   password: { type: "string" },
   token: { type: "string" },
@@ -79,7 +90,12 @@ export const SETTINGS_FLAGS = {
 
 /** Help text for the settings flags. */
 export const SETTINGS_HELP = `Settings (flags override device/config.json):
-  --server HOST[:PORT]   the inference server (port ${DEFAULT_PORT} when left out); required
+  --server HOST[:PORT]   the inference server (port ${DEFAULT_PORT} when left out), or with
+                         --transport mqtt the broker (port ${DEFAULT_MQTT_PORT}); required
+  --transport T          tcp (default: the server's board port) or mqtt (through a broker,
+                         to servers started with --mqtt; the build speaks MQTT only)
+  --device NAME          mqtt: the board's id in the topics mnist/NAME/infer and /result
+                         (default: its getSerial()); with tokens, the token's name
   --protocol P           the protocol the board starts with (the bundle carries both;
                          setServer() on the board switches): framed (default: keep-alive,
                          digits as bytes) or legacy (one connection per request, digits
@@ -92,17 +108,20 @@ export const SETTINGS_HELP = `Settings (flags override device/config.json):
                          on the board changes it
   --config PATH          the settings file (default device/config.json)`;
 
-const KEYS = ["server", "protocol", "ssid", "password", "token", "poll"];
+const KEYS = ["server", "transport", "protocol", "device", "ssid", "password", "token", "poll"];
 
-/** Splits "HOST[:PORT]". */
-export function parseServer(text: string): { host: string; port: number } {
+/** Splits "HOST[:PORT]"; `port` when there is none. */
+export function parseServer(
+  text: string,
+  defaultPort = DEFAULT_PORT,
+): { host: string; port: number } {
   const match = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim());
   if (!match) {
     throw new SettingsError(
       `server "${text}" is not HOST or HOST:PORT (an IPv4 address or a name)`,
     );
   }
-  const port = match[2] === undefined ? DEFAULT_PORT : Number(match[2]);
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
   if (!(port >= 1 && port <= 65535)) {
     throw new SettingsError(`server port ${match[2]} is not 1..65535`);
   }
@@ -170,9 +189,27 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
       'no server: pass --server HOST[:PORT] or set "server" in device/config.json',
     );
   }
-  const protocol = String(pick("protocol") ?? "framed");
-  if (protocol !== "framed" && protocol !== "legacy") {
+  const transport = String(pick("transport") ?? "tcp");
+  if (transport !== "tcp" && transport !== "mqtt") {
+    throw new SettingsError(`transport "${transport}" is not tcp or mqtt`);
+  }
+  const mqtt = transport === "mqtt";
+  const tcpProtocol = pick("protocol");
+  if (mqtt && tcpProtocol !== undefined) {
+    throw new SettingsError("--protocol is for --transport tcp (an MQTT build speaks MQTT only)");
+  }
+  const protocol = mqtt ? "mqtt" : String(tcpProtocol ?? "framed");
+  if (protocol !== "framed" && protocol !== "legacy" && protocol !== "mqtt") {
     throw new SettingsError(`protocol "${protocol}" is not framed or legacy`);
+  }
+  const device = String(pick("device") ?? "");
+  if (device && !mqtt) {
+    throw new SettingsError(
+      "--device is for --transport mqtt (on TCP the token or the serial names the board)",
+    );
+  }
+  if (device && !isDeviceName(device)) {
+    throw new SettingsError(`device "${device}" must be 1-64 letters, digits, ".", "_", ":" or "-"`);
   }
   const poll = Number(pick("poll") ?? 0);
   if (!(poll >= 0 && poll <= 86400)) {
@@ -182,8 +219,9 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
   const password = ascii("password", String(pick("password") ?? ""), 64);
   if (password && !ssid) throw new SettingsError("a WiFi password needs an --ssid");
   return {
-    ...parseServer(String(server)),
-    protocol,
+    ...parseServer(String(server), mqtt ? DEFAULT_MQTT_PORT : DEFAULT_PORT),
+    protocol: protocol as Settings["protocol"],
+    ...(device ? { device } : {}),
     ssid,
     password,
     token: token(String(pick("token") ?? "")),
