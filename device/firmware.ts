@@ -212,19 +212,6 @@ function setServer(host: string, port?: number, protocol?: string): void {
 }
 
 /**
- * REPL, MQTT builds: the board's id in the topics, kept across reboots;
- * "" for its serial. With tokens on, the server takes a token only on its
- * own name's topic: give the name the token was made for.
- */
-function setDevice(name: string): void {
-  if (typeof name != "string" || name && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/.test(name)) {
-    return print('Need 1-64 of A-Z a-z 0-9 . _ : - or ""');
-  }
-  (server as MqttInference).device = saved.device = name;
-  keep();
-}
-
-/**
  * REPL: the device's token (32 characters, "" for none), kept across
  * reboots; kept with legacy too, which cannot send it, for a switch back.
  */
@@ -321,6 +308,5 @@ Object.assign(global, {
   config,
   VERSION: FIRMWARE_VERSION,
 });
-if (MQTT) global.setDevice = setDevice;
 E.on("init", boot);
 boot();

@@ -40,7 +40,7 @@
  */
 import { CLASSES } from "../shared/codec.ts";
 import type { EspruinoE, Listener } from "./espruino.ts";
-import { begin, fail, settle } from "./exchange.ts";
+import { begin, type Exchange, fail, settle } from "./exchange.ts";
 import { Mqtt } from "./mqtt_client.ts";
 
 // Fixed at build time (see build.ts): the request's layout.
@@ -67,11 +67,14 @@ export interface MqttInferenceOptions {
   device: string;
 }
 
-/** Requests to the inference servers behind an MQTT broker, one digit at a time. */
-export class MqttInference {
-  host!: string;
-  port!: number;
+/**
+ * Requests to the inference servers behind an MQTT broker, one digit at a
+ * time: an MQTT client (a subclass, so that the board holds one object)
+ * that receives the replies.
+ */
+export class MqttInference extends Mqtt implements Exchange {
   token!: string;
+  /** The board's id in the topics and the client id; "" for its serial. */
   device!: string;
   busy!: number;
   retryAt!: number;
@@ -83,32 +86,33 @@ export class MqttInference {
   timer!: number;
   scores!: Float32Array;
   onTimeout!: Listener;
-  /** The broker connection, made by the first request after `reset()`. */
-  private mqtt!: Mqtt | 0;
   /** `mnist/{device}/`. */
-  private topic!: string;
-  declare on: (event: string, listener: Listener) => void;
+  topic!: string;
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
   constructor(options: MqttInferenceOptions) {
+    super(options);
     const self = this;
-    self.host = options.host;
-    self.port = options.port;
     self.token = options.token;
     self.device = options.device;
-    self.id = self.req = self.mqtt = 0;
+    self.id = 0;
     self.onTimeout = () => {
       self.timer = 0;
       fail(self, "no reply");
     };
+    // While idle the client reopens by itself; a request in flight is lost.
+    self.on("close", () => {
+      self.up = 0;
+      if (self.busy) fail(self, "connection closed");
+    });
     self.reset();
   }
 
   /** Disconnects and forgets any request in flight: the next request connects anew. */
   reset(): void {
     const self = this;
-    if (self.mqtt) self.mqtt.shut();
-    self.mqtt = self.up = self.busy = self.timer = self.wait = self.retryAt = 0;
+    self.shut();
+    self.up = self.busy = self.timer = self.wait = self.retryAt = 0;
   }
 
   /** The digit of the next request, 784 bytes to write in place; the first call makes the buffers. */
@@ -129,44 +133,23 @@ export class MqttInference {
     if (self.busy) return;
     if (!self.req) self.digit();
     begin(self);
-    let mqtt = self.mqtt;
-    if (mqtt) return self.publish();
-    const name = self.device || getSerial();
-    const topic = self.topic = "mnist/" + name + "/";
-    mqtt = self.mqtt = new Mqtt({
-      host: self.host,
-      port: self.port,
-      id: name,
-      received: (_topic: string, payload: Uint8Array) => {
-        if (self.busy) settle(self, payload);
-      },
-    });
-    mqtt.on("connected", () => {
-      // A new connection: `client` and `device` go with its first request.
-      self.up = 0;
-      (self.mqtt as Mqtt).subscribe(topic + "result");
-      self.publish();
-    });
-    // While idle the client reopens by itself; a request in flight is lost.
-    mqtt.on("close", () => {
-      self.up = 0;
-      if (self.busy) fail(self, "connection closed");
-    });
-    mqtt.on("error", (message: string) => {
-      if (self.busy) fail(self, message);
-    });
-    mqtt.open();
+    if (self.connected) return self.onConnect();
+    // The board's id as the fleet knows it: also the client id, unique per broker.
+    self.topic = "mnist/" + (self.clientId = self.device || getSerial()) + "/";
+    self.open();
   }
 
-  /** Publishes the request in flight, if there is one and the broker is there. */
-  private publish(): void {
+  /** Connected: the result topic (a new connection has no subscriptions), and the request waiting. */
+  override onConnect(): void {
     const self = this;
-    const mqtt = self.mqtt;
-    if (!self.busy || !mqtt) return;
-    // Not connected yet (or again): `connected` publishes it.
-    if (!mqtt.connected) return mqtt.open();
-    if (mqtt.publish(self.topic + "infer", (self.req as Uint8Array).subarray(C.PREFIX))) {
-      self.up = 1;
-    }
+    if (!self.up) self.subscribe(self.topic + "result");
+    if (!self.busy) return;
+    self.publish(self.topic + "infer", (self.req as Uint8Array).subarray(C.PREFIX));
+    self.up = 1;
+  }
+
+  /** A reply on the result topic. */
+  override onMessage(payload: Uint8Array): void {
+    if (this.busy) settle(this, payload);
   }
 }
