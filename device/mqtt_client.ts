@@ -147,9 +147,9 @@ export class Mqtt {
         if (self.n == self.len) self.packet();
       }
     };
-    // Also the `error` listener: Espruino emits `error` (with the reason), then `close`.
-    self.onClose = (e?: unknown) => {
-      if (e) return;
+    // No `error` listener: the reason would go nowhere (a request in flight
+    // fails as "connection closed"), and `close` follows every error.
+    self.onClose = () => {
       // -1 after `shut()`: stay closed.
       const again = self.again;
       self.shut();
@@ -192,7 +192,6 @@ export class Mqtt {
         );
       });
       sock.on("data", self.onData);
-      sock.on("error", self.onClose);
       sock.on("close", self.onClose);
     } catch (_) {
       // Espruino on Linux throws when a connection is refused at once.
