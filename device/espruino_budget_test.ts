@@ -13,10 +13,14 @@
 // while a request runs is sampled every 2 ms by an interval, less the
 // sampler's own cost. Each scenario prints its figures.
 //
+// The MQTT build runs the same way, through a real Mosquitto (skipped, with
+// one line, without it) to the real server subscribed to it.
+//
 //   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_budget_test.ts
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
-import { startServer } from "../server/server.ts";
+import { type InferenceServer, startServer } from "../server/server.ts";
+import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { main as flash } from "../scripts/flash.ts";
 
 const ESPRUINO = Deno.env.get("MNIST_ESPRUINO");
@@ -83,7 +87,7 @@ class Interpreter {
   }
 
   /** Types `code` (not echoed); waits for `count` lines from then on that match `until`. */
-  async run(code: string, until?: RegExp, count = 1, timeoutMs = 30000): Promise<string[]> {
+  async run(code: string, until?: RegExp, count = 1, timeoutMs = 180000): Promise<string[]> {
     const from = this.lines().length;
     await this.#conn!.write(new TextEncoder().encode("\x10" + code + "\n"));
     if (!until) return [];
@@ -215,6 +219,59 @@ Deno.test({
       await board.close();
     } finally {
       await server.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Flashes a board in `dir`/board as a person does, with the console free for the tool. */
+async function flashed(dir: string, args: string[]): Promise<void> {
+  const board = await Interpreter.start(`${dir}/board`, false);
+  const said: string[] = [];
+  try {
+    const code = await flash(
+      ["--port", `tcp://127.0.0.1:${TELNET_PORT}`, "--out", `${dir}/firmware.js`, ...args],
+      (line) => said.push(line),
+    );
+    assert.equal(code, 0, said.join("\n"));
+  } finally {
+    await board.close();
+  }
+}
+
+Deno.test({
+  name: "budgets on Espruino with 1,600 variables: the MQTT build through Mosquitto, and a reboot",
+  ignore: !ESPRUINO || requireMqtt(),
+  async fn() {
+    const broker = await Mosquitto.start();
+    let server: InferenceServer | null = null;
+    const dir = await Deno.makeTempDir();
+    try {
+      server = await startServer({
+        hostname: "127.0.0.1",
+        port: 0,
+        log: new Logger("error", () => {}),
+        mqtt: { url: broker.url, group: "mnist" },
+      });
+      await Deno.mkdir(`${dir}/empty`);
+      await Deno.mkdir(`${dir}/board`);
+      let board = await Interpreter.start(`${dir}/empty`);
+      const empty = await board.usage();
+      await board.close();
+
+      await flashed(dir, ["--server", `127.0.0.1:${broker.port}`, "--transport", "mqtt"]);
+      board = await Interpreter.start(`${dir}/board`);
+      check("mqtt, built in", await figures(board, empty));
+      await board.run(`setToken("${TOKEN}")`, /^server .* mqtt, .* token set \(saved\)$/);
+      await board.close();
+
+      board = await Interpreter.start(`${dir}/board`);
+      // Tokens are off on this server: the token goes along and is not looked at.
+      check("mqtt and a token, saved, after a reboot", await figures(board, empty));
+      await board.close();
+    } finally {
+      await server?.shutdown();
+      await broker.stop();
       await Deno.remove(dir, { recursive: true });
     }
   },

@@ -43,6 +43,8 @@ declare const CLIENT_SLOT: number;
 declare const DEVICE_SLOT_AT: number;
 declare const DEVICE_SLOT: number;
 declare function getSerial(): string;
+/** True in an MQTT build, where the topic names the device and there is no legacy. */
+declare const MQTT: boolean;
 /** Seconds since the board started, with sub-millisecond resolution. */
 declare function getTime(): number;
 declare function setTimeout(callback: Listener, ms: number): number;
@@ -108,7 +110,8 @@ export function begin(self: Exchange): void {
   }
   req[TOKEN_SLOT_AT] = token ? TOKEN_SLOT : 0;
   req[CLIENT_SLOT_AT] = self.up ? 0 : CLIENT_SLOT;
-  req[DEVICE_SLOT_AT] = token || self.up ? 0 : DEVICE_SLOT;
+  // Over MQTT the topic names the device.
+  req[DEVICE_SLOT_AT] = MQTT || token || self.up ? 0 : DEVICE_SLOT;
   self.busy = 1;
   self.sentAt = getTime();
   self.timer = setTimeout(self.onTimeout, C.TIMEOUT);
@@ -119,7 +122,7 @@ export function settle(self: Exchange, bytes: Uint8Array): void {
   const r = readReply(bytes, self.scores);
   if (typeof r == "string") return fail(self, r);
   // A reply to an earlier request (on a newer connection, or after its timeout): skip it.
-  if (!self.legacy && r.id != self.id) return;
+  if ((MQTT || !self.legacy) && r.id != self.id) return;
   fail(self, "");
   if (r.status) {
     self.emit(

@@ -139,14 +139,15 @@ let wifiTimer = 0;
 server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   // The block legacy firmware printed, line for line, then the verdict.
   let best = 0;
-  print("======== Results ========");
-  print("Inference time in ms: " + inferenceMs.toFixed(3));
+  print("======== Results ========\nInference time in ms: " + inferenceMs.toFixed(3));
   for (let i = 0; i < CLASSES; i++) {
     if (scores[i] > scores[best]) best = i;
     print("out[" + i + "]: " + scores[i].toFixed(6));
   }
-  print("Transaction time: " + Math.round(ms) + " ms");
-  print("Predicted: " + best + (expected < 0 ? "" : ", expected: " + expected));
+  print(
+    "Transaction time: " + Math.round(ms) + " ms\nPredicted: " + best +
+      (expected < 0 ? "" : ", expected: " + expected),
+  );
 });
 server.on("error", print);
 
