@@ -109,21 +109,22 @@ Deno.test({
   fn: () =>
     withMqtt({}, async (broker, server) => {
       const firmware = await firmwareFor(broker.port, { protocol: "mqtt" });
-      const board = await Board.start(firmware.code);
+      // Board time 4 times the wall clock's: its 20 s ticks come every 5 s.
+      const board = await Board.start(firmware.code, { speed: 4 });
       try {
         await board.waitFor(/^Ready/);
         await classify(board, 0, 1);
         await broker.kill();
         await until(async () => (await board.stats()).openSockets === 0);
-        // Down for a while: attempts fail (refused), quietly while idle.
-        await new Promise((resolve) => setTimeout(resolve, 2500));
+        // Down for a while (two ticks): attempts fail (refused), quietly while idle.
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
         const during = (await board.stats()).connects;
         await broker.restart();
         // By itself: a new connection, with nothing asked at the REPL.
         await until(async () => {
           const stats = await board.stats();
           return stats.openSockets === 1 && stats.connects > during;
-        });
+        }, 30_000);
         await until(() => server.mqtt!.state().connected);
         await classify(board, 1, 2);
         assert.deepEqual(board.matching(/^Server|Uncaught|HARNESS/), []);

@@ -51,7 +51,7 @@
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espruino.ts";
 import { Inference } from "./inference.ts";
-import { MqttInference } from "./mqtt_inference.ts";
+import { MqttClient } from "./mqtt_client.ts";
 import { unpackSample } from "./samples.ts";
 
 // Settings, replaced by their values at build time.
@@ -113,7 +113,7 @@ if (MQTT && saved.protocol != "mqtt") {
   delete saved.port;
 }
 const server = MQTT
-  ? new MqttInference({
+  ? new MqttClient({
     host: saved.host || SERVER_HOST,
     port: saved.port || SERVER_PORT,
     token: saved.token != null ? saved.token : TOKEN,
@@ -236,7 +236,7 @@ function config(): void {
   print(
     "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
       (MQTT
-        ? "mqtt, device " + ((server as MqttInference).device || getSerial())
+        ? "mqtt, device " + ((server as MqttClient).device || getSerial())
         : (server as Inference).legacy
         ? "legacy"
         : "framed") +

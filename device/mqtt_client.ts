@@ -1,84 +1,100 @@
-// deno-lint-ignore-file no-this-alias -- Espruino-module style, as in inference.ts.
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `Inference`.
 /**
- * A small MQTT 3.1.1 client for the board, QoS 0 only, written as Espruino's
+ * The board's MQTT 3.1.1 client, for firmware built with `--transport
+ * mqtt`: it takes the place of `Inference` (inference.ts, TCP) with the same
+ * face, so the firmware does not care which it has. Written as Espruino's
  * modules are (EspruinoDocs `modules/MQTT.js`, tinyMQTT): a constant table,
- * one constructor taking an options object, events, and no allocation per
- * byte. Bytes go out as strings (`write` of a `Uint8Array` would send its
+ * one constructor taking an options object, events, no allocation per
+ * byte; bytes go out as strings (`write` of a `Uint8Array` would send its
  * text) and come in as strings (`data`).
  *
- * What it does: CONNECT (clean session, a 60 s keep-alive, the client id),
- * CONNACK, SUBSCRIBE at QoS 0, PUBLISH at QoS 0 both ways, and PINGREQ
- * every keep-alive period: a PINGRESP missing by the next one means a dead
- * connection, which it closes. A connection that closes, unless `shut()`
- * closed it, opens again 2 to 4 s later, at random, so boards that lost a
- * broker together do not all come back at once.
+ * The wire, QoS 0 only: on connecting, CONNECT (clean session, a 60 s
+ * keep-alive, the board's id as client id) and at once SUBSCRIBE to
+ * `mnist/{device}/result` (MQTT 3.1.1 lets a client go on without waiting
+ * for CONNACK; a refusal closes the connection); a request is a PUBLISH on
+ * `mnist/{device}/infer` of the framed request's FlatBuffer without its
+ * length prefix (the request id, token, `client` inside, as on TCP),
+ * written `CHUNK` bytes per `drain`, so the socket never holds a copy of
+ * the whole request; the reply is a PUBLISH on the result topic. Packets
+ * are cut out of the stream however it is split (a length across two
+ * `data` events, two packets in one) into one buffer, reused; a longer one
+ * than the buffer is skipped. `{device}` is the board's id as the fleet
+ * knows it: `device` when given (with tokens on the server takes a token
+ * only on its own name's topic), else `getSerial()`.
  *
- * Reading: packets are cut out of the stream however it is split (a length
- * split over two `data` events, two packets in one) into one buffer of 320
- * bytes, reused; a longer packet is skipped whole. The SUBACK is not read:
- * a refused subscription shows as replies that never come.
+ * One timer ticks every 20 s from the first connection on: while connected
+ * and idle it sends PINGREQ, and a PINGRESP still missing at the next tick
+ * means a dead connection, which it closes; while disconnected it opens the
+ * connection again (boards that lost a broker together come back at their
+ * own ticks, spread out). A request that fails (no reply in 5 s, the
+ * connection gone, a garbled reply) is one `error` event and a back-off,
+ * as on TCP (`exchange.ts`), and drops the connection: the next request
+ * opens a new one.
  *
- * Two hooks, set by assignment or by a subclass (`MqttInference` is one),
- * as Espruino queues events and a received payload is a view of the
- * buffer, valid only during the call: `onConnect()` after CONNACK
- * (subscribe and publish there: a new connection has no subscriptions),
- * `onMessage(payload)` for each PUBLISH received (the topic skipped: one
- * subscription). Event: `close`, when a connection is gone.
+ * Memory (see `Inference`): as few functions as the work needs, made once;
+ * nothing allocated before the first request, then the request buffer, the
+ * packet buffer and the scores, refilled in place.
+ *
+ * Events: `reply` `(scores, inferenceMs, transactionMs)` and `error`
+ * `(message)`, as `Inference` emits them.
  *
  * @example
  * ```ts
- * import { Mqtt } from "./mqtt_client.ts";
+ * // In the firmware (bundled by build.ts, which defines the constants):
+ * import { MqttClient } from "./mqtt_client.ts";
  *
- * // On the board (`print` is Espruino's; a parameter here so that Deno can check it):
- * export function listen(print: (...text: unknown[]) => void): Mqtt {
- *   const mqtt = new Mqtt({ host: "192.168.1.10", port: 1883 });
- *   mqtt.clientId = "kitchen";
- *   mqtt.onConnect = () => mqtt.subscribe("mnist/kitchen/result");
- *   mqtt.onMessage = (payload) => print(payload.length + " bytes");
- *   mqtt.open();
- *   return mqtt;
+ * export function classifyBlank(print: (...text: unknown[]) => void): MqttClient {
+ *   const server = new MqttClient({ host: "192.168.1.10", port: 1883, token: "", device: "" });
+ *   server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
+ *   server.on("error", (message) => print(message));
+ *   server.digit().fill(255);
+ *   server.send();
+ *   return server;
  * }
  * ```
  * @module
  */
+import { CLASSES } from "../shared/codec.ts";
 import type { EspruinoE, Listener, Net, Socket } from "./espruino.ts";
+import { begin, type Exchange, fail, settle } from "./exchange.ts";
 
+// Fixed at build time (see build.ts): the request's layout.
+declare const REQUEST_SIZE: number;
+declare const REQUEST_HEAD: string;
+declare const DIGIT_AT: number;
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
-declare function setTimeout(callback: Listener, ms: number): number;
+declare function atob(base64: string): string;
+declare function getSerial(): string;
 declare function setInterval(callback: Listener, ms: number): number;
 
-/** Packet types (the fixed header's first byte, or its top four bits) and constants. */
+/** Packet types (as the first byte written, or the top four bits read) and sizes. */
 const enum M {
   CONNECT = 0x10,
-  CONNACK = 2,
   PUBLISH = 0x30,
-  PUBLISH_IN = 3,
   SUBSCRIBE = 0x82,
-  PINGREQ = 0xc0,
+  CONNACK = 2,
+  PUBLISH_IN = 3,
   PINGRESP = 13,
-  /** The protocol level of MQTT 3.1.1, and the CONNECT flags: clean session. */
-  LEVEL = 4,
-  CLEAN = 2,
-  /** Seconds between PINGREQs; a broker closes a client silent for 1.5 times this. */
-  KEEPALIVE = 60,
-  KEEPALIVE_MS = 60000,
-  /** The buffer for incoming packets: a reply's PUBLISH is under 300 bytes. */
+  /** Between ticks (ms): a PINGREQ, or a reconnect; the keep-alive (60 s) is three ticks. */
+  TICK = 20000,
+  /** The packet buffer: a reply's PUBLISH, topic included, is under 300 bytes. */
   SIZE = 320,
-  /** The wait before reconnecting: this many ms and up to as many more, at random. */
-  RETRY = 2000,
+  /** Bytes of the request written per `drain`. */
+  CHUNK = 64,
+  /** The framed request's length prefix, which MQTT leaves out. */
+  PREFIX = 4,
 }
 
-/** Options of `Mqtt`. */
-export interface MqttOptions {
-  host: string;
-  /** Usually 1883. */
-  port: number;
-}
-
-/** An MQTT string: a 16-bit big-endian length, then the bytes (ASCII here). */
-function str(s: string): string {
-  return String.fromCharCode(s.length >> 8, s.length & 255) + s;
+/** Fixed parts of packets, written out. */
+const enum P {
+  /** CONNECT's variable header: "MQTT", level 4 (3.1.1), clean session, keep-alive 60 s. */
+  CONNECT_HEAD = "\x00\x04MQTT\x04\x02\x00\x3c",
+  PINGREQ = "\xc0\x00",
+  /** SUBSCRIBE's packet id (one subscription: its SUBACK is not read). */
+  PACKET_ID = "\x00\x01",
+  /** The QoS a subscription asks for. */
+  QOS0 = "\x00",
 }
 
 /**
@@ -97,38 +113,104 @@ export function packet(type: number, rest: string, more: number): string {
   return s + rest;
 }
 
-/** A connection to an MQTT broker that keeps itself open. */
-export class Mqtt {
+/** Options of `MqttClient`: all given, as the firmware has them. */
+export interface MqttClientOptions {
+  /** The broker's address or name, and its port. */
+  host: string;
+  port: number;
+  /** The device's token, 32 characters; "" for none. */
+  token: string;
+  /** The board's id in the topics and as client id; "" for `getSerial()`. */
+  device: string;
+}
+
+/** Requests to the inference servers behind an MQTT broker, one digit at a time. */
+export class MqttClient implements Exchange {
   host!: string;
   port!: number;
-  /** The client id, set before `open()`: unique per broker, or the broker drops the older connection. */
-  clientId!: string;
-  /** 1 from CONNACK to the connection's close. */
-  connected!: number;
+  token!: string;
+  device!: string;
+  busy!: number;
+  retryAt!: number;
+  wait!: number;
+  req!: Uint8Array | 0;
+  id!: number;
+  /** 1 once CONNECT has gone on this connection. */
+  up!: number;
+  sentAt!: number;
+  timer!: number;
+  scores!: Float32Array;
+  onTimeout!: Listener;
   private sock!: Socket | 0;
-  /** 1 while a reconnect is due; -1 after `shut()`: no reconnecting. */
-  private again!: number;
-  /** The keep-alive interval (made by the first connection), and 1 while a PINGREQ has no PINGRESP. */
+  /** 1 from a request on, until `reset()`: the tick reopens a closed connection. */
+  private kept!: number;
   private ticker!: number;
+  /** 1 while a PINGREQ has no PINGRESP. */
   private pinged!: number;
-  /** The packet being read: its first byte (0 before it), remaining length, and bytes so far (-1 while reading the length). */
+  /** `mnist/{device}/`, set on connecting. */
+  private topic!: string;
+  /** Where the request's next piece starts: 0 before the PUBLISH header, -1 when all of it is written. */
+  private at!: number;
+  /** The packet being read: its first byte (0 before one), remaining length, and bytes so far (-1 while reading the length). */
   private buf!: Uint8Array;
   private head!: number;
   private len!: number;
   private mul!: number;
   private n!: number;
+  private onWrite!: Listener;
   private onData!: Listener;
   private onClose!: Listener;
   private onTick!: Listener;
   declare on: (event: string, listener: Listener) => void;
-  declare emit: (event: string) => void;
+  declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
 
-  constructor(options: MqttOptions) {
+  constructor(options: MqttClientOptions) {
     const self = this;
     self.host = options.host;
     self.port = options.port;
-    // `sock`, `connected`, `ticker` start unset: falsy, and no variables.
-    self.buf = new Uint8Array(M.SIZE);
+    self.token = options.token;
+    self.device = options.device;
+    self.id = 0;
+    // Made once: these are every socket's listeners. `onWrite` is the
+    // connect callback, the `drain` listener and what `send` calls on an
+    // open connection: each call writes the next thing, one per event.
+    self.onWrite = () => {
+      const sock = self.sock as Socket;
+      if (!self.up) {
+        self.up = 1;
+        const id = self.device || getSerial();
+        const result = (self.topic = "mnist/" + id + "/") + "result";
+        // Topics and ids are shorter than 256: their length's high byte is 0.
+        sock.write(
+          packet(M.CONNECT, P.CONNECT_HEAD + "\x00" + String.fromCharCode(id.length) + id, 0) +
+            packet(
+              M.SUBSCRIBE,
+              P.PACKET_ID + "\x00" + String.fromCharCode(result.length) + result + P.QOS0,
+              0,
+            ),
+        );
+        return;
+      }
+      const at = self.at;
+      if (!self.busy || at < 0) return;
+      const req = self.req as Uint8Array;
+      if (!at) {
+        const infer = self.topic + "infer";
+        sock.write(
+          packet(
+            M.PUBLISH,
+            "\x00" + String.fromCharCode(infer.length) + infer,
+            REQUEST_SIZE - M.PREFIX,
+          ),
+        );
+        self.at = M.PREFIX;
+        return;
+      }
+      // Espruino's subarray does not stop at the end by itself.
+      const next = Math.min(at + M.CHUNK, REQUEST_SIZE);
+      sock.write(E.toString(req.subarray(at, next)));
+      self.at = next < REQUEST_SIZE ? next : -1;
+    };
     self.onData = (data: string) => {
       const b = self.buf;
       for (let i = 0; i < data.length; i++) {
@@ -143,120 +225,102 @@ export class Mqtt {
           self.len += (c & 127) * self.mul;
           self.mul *= 128;
           if (c < 128) self.n = 0;
-        } else if (self.n++ < M.SIZE) b[self.n - 1] = c;
-        if (self.n == self.len) self.packet();
+        } // A typed array drops what is written past its end: a long packet is cut.
+        else b[self.n++] = c;
+        if (self.n == self.len) {
+          const type = self.head >> 4;
+          self.head = 0;
+          // A refused CONNECT: the broker closes, and a request in flight fails.
+          if (type == M.CONNACK && b[1]) (self.sock as Socket).end();
+          if (type == M.PINGRESP) self.pinged = 0;
+          // The reply: after the topic (subscribed at QoS 0: no packet id).
+          if (type == M.PUBLISH_IN && self.busy && self.len <= M.SIZE) {
+            settle(self, b.subarray(2 + (b[0] << 8 | b[1]), self.len));
+          }
+        }
       }
     };
-    // No `error` listener: the reason would go nowhere (a request in flight
-    // fails as "connection closed"), and `close` follows every error.
     self.onClose = () => {
-      // -1 after `shut()`: stay closed.
-      const again = self.again;
-      self.shut();
-      self.emit("close");
-      if (again < 0) return;
-      self.again = 1;
-      // At random over a range: boards that lost a broker together come back
-      // apart. A `shut()` or an `open()` meanwhile makes it moot.
-      setTimeout(() => {
-        if (self.again > 0) self.open();
-      }, M.RETRY + Math.random() * M.RETRY);
+      self.sock = self.up = 0;
+      if (self.busy) fail(self, "connection closed");
     };
     self.onTick = () => {
-      const sock = self.sock as Socket;
-      if (!self.connected) return;
-      // No PINGRESP since the last PINGREQ: the connection is dead without a close.
-      if (self.pinged) sock.end();
-      else {
+      const sock = self.sock;
+      if (!sock) {
+        if (self.kept) self.open();
+      } // No PINGRESP since the last PINGREQ: dead, without a close.
+      else if (self.pinged) sock.end();
+      else if (!self.busy) {
         self.pinged = 1;
-        sock.write(String.fromCharCode(M.PINGREQ, 0));
+        sock.write(P.PINGREQ);
       }
     };
+    self.onTimeout = () => {
+      self.timer = 0;
+      fail(self, "no reply");
+    };
+    self.reset();
   }
 
-  /** Connects, unless connected or connecting; reconnects by itself until `shut()`. */
-  open(): void {
-    const self = this;
-    self.again = 0;
-    if (self.sock) return;
-    self.head = 0;
-    try {
-      const sock = self.sock = require("net").connect({ host: self.host, port: self.port }, () => {
-        sock.write(
-          packet(
-            M.CONNECT,
-            str("MQTT") + String.fromCharCode(M.LEVEL, M.CLEAN, 0, M.KEEPALIVE) +
-              str(self.clientId),
-            0,
-          ),
-        );
-      });
-      sock.on("data", self.onData);
-      sock.on("close", self.onClose);
-    } catch (_) {
-      // Espruino on Linux throws when a connection is refused at once.
-      self.sock = 0;
-      self.onClose();
-    }
-  }
-
-  /** Subscribes to `topic` at QoS 0 (packet id 1: the SUBACK is not read). */
-  subscribe(topic: string): void {
-    (this.sock as Socket).write(
-      packet(M.SUBSCRIBE, String.fromCharCode(0, 1) + str(topic) + String.fromCharCode(0), 0),
-    );
-  }
-
-  /** Publishes `payload` on `topic` at QoS 0 (connected: see `onConnect`). */
-  publish(topic: string, payload: Uint8Array): void {
-    const sock = this.sock as Socket;
-    sock.write(packet(M.PUBLISH, str(topic), payload.length));
-    sock.write(E.toString(payload));
-  }
-
-  /**
-   * Closes the connection and stays disconnected until `open()`, which may
-   * follow at once: the old socket is forgotten, with its listeners, so no
-   * event of it reaches the new one. (No DISCONNECT: at QoS 0, with no will
-   * message, a broker loses nothing by a plain close.)
-   */
-  shut(): void {
+  /** Closes the connection and forgets any request in flight: the next request connects anew. */
+  reset(): void {
     const self = this;
     const sock = self.sock;
-    self.again = -1;
-    self.sock = self.connected = 0;
     try {
       if (sock) {
         sock.removeAllListeners();
         sock.end();
       }
     } catch (_) {
-      // Closed already.
+      // A socket from a saved RAM image may be past closing.
     }
+    self.sock = self.up = self.kept = self.busy = self.timer = self.wait = self.retryAt = 0;
   }
 
-  /** After CONNACK: subscribe here. */
-  onConnect(): void {}
-
-  /** Each PUBLISH received; `payload` is a view of the buffer, valid during the call. */
-  onMessage(_payload: Uint8Array): void {}
-
-  /** A whole packet is in: acts on it. */
-  private packet(): void {
+  /** The digit of the next request, 784 bytes to write in place; the first call makes the buffers. */
+  digit(): Uint8Array {
     const self = this;
-    const b = self.buf;
-    const type = self.head >> 4;
-    self.head = 0;
-    if (self.len > M.SIZE) return;
-    if (type == M.CONNACK) {
-      // A refusal (bad credentials, a client id not allowed) closes: try again later.
-      if (b[1]) return (self.sock as Socket).end();
-      self.connected = 1;
-      self.pinged = 0;
-      if (!self.ticker) self.ticker = setInterval(self.onTick, M.KEEPALIVE_MS);
-      self.onConnect();
-    } else if (type == M.PINGRESP) self.pinged = 0;
-    // Subscribed at QoS 0, the broker sends QoS 0: no packet id after the topic.
-    else if (type == M.PUBLISH_IN) self.onMessage(b.subarray(2 + (b[0] << 8 | b[1]), self.len));
+    let req = self.req;
+    if (!req) {
+      req = self.req = new Uint8Array(REQUEST_SIZE);
+      req.set(E.toUint8Array(atob(REQUEST_HEAD)));
+      self.buf = new Uint8Array(M.SIZE);
+      self.scores = new Float32Array(CLASSES);
+    }
+    return req.subarray(DIGIT_AT);
+  }
+
+  /** Sends the digit written into `digit()`; nothing while a request is in flight. */
+  send(): void {
+    const self = this;
+    if (self.busy) return;
+    if (!self.req) self.digit();
+    // The id, the token and, on a new connection, `client` (exchange.ts).
+    begin(self);
+    self.at = 0;
+    self.kept = 1;
+    if (self.up) return self.onWrite();
+    self.open();
+  }
+
+  /** Connects, unless connecting or connected; CONNECT goes when the socket is up. */
+  private open(): void {
+    const self = this;
+    if (self.sock) return;
+    if (!self.ticker) self.ticker = setInterval(self.onTick, M.TICK);
+    self.head = self.pinged = 0;
+    try {
+      // The options object lives only while connecting: a held one costs variables.
+      const sock = self.sock = require("net").connect(
+        { host: self.host, port: self.port },
+        self.onWrite,
+      );
+      sock.on("drain", self.onWrite);
+      sock.on("data", self.onData);
+      sock.on("close", self.onClose);
+    } catch (e) {
+      // Espruino on Linux throws here for a connection refused at once.
+      if (self.busy) fail(self, "" + e);
+    }
   }
 }
