@@ -98,24 +98,30 @@ const enum T {
   BOOT_DELAY = 10,
 }
 
-/** The settings file in the board's Storage: `{host, port, protocol, token, device}`, each optional. */
+/**
+ * The settings file in the board's Storage: `{host, port, protocol, token}`
+ * of TCP builds, `{broker, brokerPort, device}` of MQTT builds, each
+ * optional: either kind, flashed over the other, starts from its own.
+ */
 const enum F {
   NAME = "mnist.json",
 }
 
 // The board's state: few globals, as each costs variables on the board.
 /** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
-const saved: { host?: string; port?: number; protocol?: string; token?: string; device?: string } =
-  require("Storage").readJSON(F.NAME, true) || {};
-if (MQTT && saved.protocol != "mqtt") {
-  // A server saved by a TCP build is no broker: start from the built-in one.
-  delete saved.host;
-  delete saved.port;
-}
+const saved: {
+  host?: string;
+  port?: number;
+  protocol?: string;
+  token?: string;
+  broker?: string;
+  brokerPort?: number;
+  device?: string;
+} = require("Storage").readJSON(F.NAME, true) || {};
 const server = MQTT
   ? new MqttClient({
-    host: saved.host || SERVER_HOST,
-    port: saved.port || SERVER_PORT,
+    host: saved.broker || SERVER_HOST,
+    port: saved.brokerPort || SERVER_PORT,
     token: saved.token != null ? saved.token : TOKEN,
     device: saved.device || DEVICE,
   })
@@ -205,10 +211,12 @@ function setServer(host: string, port?: number, protocol?: string): void {
   if (MQTT ? protocol != "mqtt" : protocol != "framed" && protocol != "legacy") {
     return print(MQTT ? "Need mqtt" : "Need framed or legacy");
   }
-  saved.host = server.host = host;
-  saved.port = server.port = port;
-  saved.protocol = protocol;
-  if (!MQTT) (server as Inference).legacy = +(protocol == "legacy");
+  saved[MQTT ? "broker" : "host"] = server.host = host;
+  saved[MQTT ? "brokerPort" : "port"] = server.port = port;
+  if (!MQTT) {
+    saved.protocol = protocol;
+    (server as Inference).legacy = +(protocol == "legacy");
+  }
   keep();
 }
 
@@ -234,7 +242,7 @@ function keep(): void {
 /** REPL: prints the settings in use; "saved" when they come from Storage, not the build. */
 function config(): void {
   print(
-    "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
+    "server " + server.host + ":" + server.port + (saved[MQTT ? "broker" : "host"] ? " (saved)" : "") + ", " +
       (MQTT
         ? "mqtt, device " + ((server as MqttClient).device || getSerial())
         : (server as Inference).legacy

@@ -78,8 +78,8 @@ const enum M {
   PINGRESP = 13,
   /** Between ticks (ms): a PINGREQ, or a reconnect; the keep-alive (60 s) is three ticks. */
   TICK = 20000,
-  /** The packet buffer: a reply's PUBLISH, topic included, is under 300 bytes. */
-  SIZE = 320,
+  /** The packet buffer: a reply's PUBLISH, topic included, is under 250 bytes. */
+  SIZE = 256,
   /** Bytes of the request written per `drain`. */
   CHUNK = 64,
   /** The framed request's length prefix, which MQTT leaves out. */
@@ -95,22 +95,6 @@ const enum P {
   PACKET_ID = "\x00\x01",
   /** The QoS a subscription asks for. */
   QOS0 = "\x00",
-}
-
-/**
- * A packet's start: its first byte, the remaining length (7 bits a byte,
- * low first, the top bit set while more follow), then `rest`, which `more`
- * bytes follow.
- */
-export function packet(type: number, rest: string, more: number): string {
-  let n = rest.length + more;
-  let s = String.fromCharCode(type);
-  do {
-    const b = n & 127;
-    n >>= 7;
-    s += String.fromCharCode(n ? b | 128 : b);
-  } while (n);
-  return s + rest;
 }
 
 /** Options of `MqttClient`: all given, as the firmware has them. */
@@ -180,14 +164,13 @@ export class MqttClient implements Exchange {
         self.up = 1;
         const id = self.device || getSerial();
         const result = (self.topic = "mnist/" + id + "/") + "result";
-        // Topics and ids are shorter than 256: their length's high byte is 0.
+        // An id is at most 64 characters: both packets' remaining lengths
+        // are under 128, one byte, and the strings' under 256 (high byte 0).
+        const connect = P.CONNECT_HEAD + String.fromCharCode(0, id.length) + id;
+        const subscribe = P.PACKET_ID + String.fromCharCode(0, result.length) + result + P.QOS0;
         sock.write(
-          packet(M.CONNECT, P.CONNECT_HEAD + "\x00" + String.fromCharCode(id.length) + id, 0) +
-            packet(
-              M.SUBSCRIBE,
-              P.PACKET_ID + "\x00" + String.fromCharCode(result.length) + result + P.QOS0,
-              0,
-            ),
+          String.fromCharCode(M.CONNECT, connect.length) + connect +
+            String.fromCharCode(M.SUBSCRIBE, subscribe.length) + subscribe,
         );
         return;
       }
@@ -196,13 +179,9 @@ export class MqttClient implements Exchange {
       const req = self.req as Uint8Array;
       if (!at) {
         const infer = self.topic + "infer";
-        sock.write(
-          packet(
-            M.PUBLISH,
-            "\x00" + String.fromCharCode(infer.length) + infer,
-            REQUEST_SIZE - M.PREFIX,
-          ),
-        );
+        // The remaining length, 128 to 16,383: two bytes, the low 7 bits first.
+        const n = 2 + infer.length + REQUEST_SIZE - M.PREFIX;
+        sock.write(String.fromCharCode(M.PUBLISH, n & 127 | 128, n >> 7, 0, infer.length) + infer);
         self.at = M.PREFIX;
         return;
       }
@@ -244,15 +223,32 @@ export class MqttClient implements Exchange {
       self.sock = self.up = 0;
       if (self.busy) fail(self, "connection closed");
     };
+    // The timer's, and what `send` calls to connect: opens the connection
+    // when there is none (and a request was made since `reset()`), else
+    // keeps it alive.
     self.onTick = () => {
-      const sock = self.sock;
-      if (!sock) {
-        if (self.kept) self.open();
-      } // No PINGRESP since the last PINGREQ: dead, without a close.
-      else if (self.pinged) sock.end();
-      else if (!self.busy) {
-        self.pinged = 1;
-        sock.write(P.PINGREQ);
+      let sock = self.sock;
+      if (sock) {
+        // No PINGRESP since the last PINGREQ: dead, without a close.
+        if (self.pinged) sock.end();
+        else if (!self.busy) {
+          self.pinged = 1;
+          sock.write(P.PINGREQ);
+        }
+        return;
+      }
+      if (!self.kept) return;
+      if (!self.ticker) self.ticker = setInterval(self.onTick, M.TICK);
+      self.head = self.pinged = 0;
+      try {
+        // The options object lives only while connecting: a held one costs variables.
+        sock = self.sock = require("net").connect({ host: self.host, port: self.port }, self.onWrite);
+        sock.on("drain", self.onWrite);
+        sock.on("data", self.onData);
+        sock.on("close", self.onClose);
+      } catch (e) {
+        // Espruino on Linux throws here for a connection refused at once.
+        if (self.busy) fail(self, "" + e);
       }
     };
     self.onTimeout = () => {
@@ -299,28 +295,7 @@ export class MqttClient implements Exchange {
     begin(self);
     self.at = 0;
     self.kept = 1;
-    if (self.up) return self.onWrite();
-    self.open();
-  }
-
-  /** Connects, unless connecting or connected; CONNECT goes when the socket is up. */
-  private open(): void {
-    const self = this;
-    if (self.sock) return;
-    if (!self.ticker) self.ticker = setInterval(self.onTick, M.TICK);
-    self.head = self.pinged = 0;
-    try {
-      // The options object lives only while connecting: a held one costs variables.
-      const sock = self.sock = require("net").connect(
-        { host: self.host, port: self.port },
-        self.onWrite,
-      );
-      sock.on("drain", self.onWrite);
-      sock.on("data", self.onData);
-      sock.on("close", self.onClose);
-    } catch (e) {
-      // Espruino on Linux throws here for a connection refused at once.
-      if (self.busy) fail(self, "" + e);
-    }
+    // Connected: the PUBLISH goes now; else when connected (`onTick` connects).
+    (self.up ? self.onWrite : self.onTick)();
   }
 }
