@@ -314,7 +314,8 @@ class Socket {
         const bytes = this.queue.shift() as Uint8Array;
         for (let at = 0; at < bytes.length;) at += await this.conn.write(bytes.subarray(at));
       }
-      if (this.ending) this.shut();
+      // A socket the board ends closes as any other: `end`, then `close`.
+      if (this.ending) this.finish(null);
       // Espruino's "drain": everything written so far has gone out.
       else (this as unknown as { emit: Fn }).emit("drain");
     } catch {
