@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   BuildError,
   buildFirmware,
+  CHECK_VARIANTS,
+  escapeControls,
   EXAMPLE_SETTINGS,
   FIRMWARE_VERSION,
   isPrintableAscii,
@@ -22,11 +24,12 @@ const SETTINGS: Settings = {
   poll: 0,
 };
 
-Deno.test("the bundle fits the 6 KB budget with the longest settings and a token, in the subset, starting either way", async () => {
+Deno.test("every bundle fits the 6 KB budget with the longest settings and a token, in the subset: TCP starting either way, MQTT", async () => {
   assert.equal(EXAMPLE_SETTINGS.token.length, 32);
-  for (const protocol of ["framed", "legacy"] as const) {
-    const firmware = await buildFirmware({ ...EXAMPLE_SETTINGS, protocol });
-    assert.ok(firmware.size <= SIZE_BUDGET, `${protocol}: ${firmware.size} bytes`);
+  assert.deepEqual(CHECK_VARIANTS.map((s) => s.protocol), ["framed", "legacy", "mqtt"]);
+  for (const settings of CHECK_VARIANTS) {
+    const firmware = await buildFirmware(settings);
+    assert.ok(firmware.size <= SIZE_BUDGET, `${settings.protocol}: ${firmware.size} bytes`);
     assert.equal(firmware.size, firmware.code.length);
     assert.deepEqual(checkSubset(firmware.code), []);
     assert.ok(isPrintableAscii(firmware.code));
@@ -89,6 +92,26 @@ Deno.test("every bundle carries both protocols; --protocol picks the default", a
   assert.ok(legacy.code.includes('||"legacy")=="legacy"'));
 });
 
+Deno.test("--transport mqtt: MQTT alone, its topics and the device built in, nothing of TCP", async () => {
+  const mqtt = await buildFirmware({ ...SETTINGS, protocol: "mqtt", port: 1883, device: "kitchen" });
+  const tcp = await buildFirmware(SETTINGS);
+  assert.ok(mqtt.code.includes('"kitchen"'));
+  assert.ok(mqtt.code.includes('"mnist/"'));
+  assert.ok(mqtt.code.includes("1883"));
+  for (const tcpOnly of ["not an MNST frame", JSON.stringify(requestTemplate("legacy").head)]) {
+    assert.ok(!mqtt.code.includes(tcpOnly), tcpOnly);
+    assert.ok(tcp.code.includes(tcpOnly), tcpOnly);
+  }
+  assert.ok(!tcp.code.includes('"mnist/"'));
+  // The MQTT packets' fixed bytes are written as escapes, never raw.
+  assert.ok(mqtt.code.includes("MQTT\\x04\\x02"));
+  assert.deepEqual(checkSubset(mqtt.code), []);
+});
+
+Deno.test("control characters in the bundle are written as escapes", () => {
+  assert.equal(escapeControls('a="\x00\x04\x7f";\n'), 'a="\\x00\\x04\\x7f";\n');
+});
+
 Deno.test("over the budget the build fails, saying by how much", async () => {
   await assert.rejects(buildFirmware(SETTINGS, 1000), (e) => {
     assert.ok(e instanceof BuildError);
@@ -114,6 +137,15 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
       ),
     );
     assert.ok((await Deno.readTextFile(file)).includes('"10.0.0.2"'));
+    out.length = 0;
+    assert.equal(
+      await main(["--server", "10.0.0.3", "--transport", "mqtt", "--device", "kitchen", "--out", file]),
+      0,
+    );
+    assert.match(
+      out[0],
+      /, MQTT to the broker 10\.0\.0\.3:1883 as kitchen, WiFi as saved on the board$/,
+    );
     out.length = 0;
     assert.equal(await main(["--config", `${dir}/none.json`]), 2);
     assert.match(out[0], /^build: no server/);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  DEFAULT_MQTT_PORT,
   DEFAULT_PORT,
   loadSettings,
   parseFlags,
@@ -87,4 +88,30 @@ Deno.test("the committed example settings file loads", async () => {
 
 Deno.test("unknown flags are errors", () => {
   assert.throws(() => parseFlags(["--sever", "h"], {}), SettingsError);
+});
+
+Deno.test("--transport mqtt: the broker's port 1883 by default, a device id, no TCP protocol", () => {
+  const mqtt = resolveSettings({ server: "broker.lan" }, { transport: "mqtt", device: "kitchen" });
+  assert.deepEqual([mqtt.host, mqtt.port, mqtt.protocol, mqtt.device], [
+    "broker.lan",
+    DEFAULT_MQTT_PORT,
+    "mqtt",
+    "kitchen",
+  ]);
+  assert.equal(resolveSettings({ server: "b:1884", transport: "mqtt" }, {}).port, 1884);
+  assert.equal(resolveSettings({ server: "b", transport: "mqtt" }, {}).device, undefined);
+  assert.equal(resolveSettings({ server: "b" }, { transport: "tcp" }).protocol, "framed");
+  assert.throws(() => resolveSettings({ server: "b" }, { transport: "udp" }), /transport "udp"/);
+  assert.throws(
+    () => resolveSettings({ server: "b" }, { transport: "mqtt", protocol: "legacy" }),
+    /--protocol is for --transport tcp/,
+  );
+  assert.throws(() => resolveSettings({ server: "b" }, { device: "kitchen" }), /--device is for/);
+  for (const bad of ["a/b", "+", "#", "x".repeat(65), "-lead"]) {
+    assert.throws(
+      () => resolveSettings({ server: "b" }, { transport: "mqtt", device: bad }),
+      /device ".*" must be 1-64/,
+      bad,
+    );
+  }
 });
