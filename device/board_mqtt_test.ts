@@ -180,7 +180,10 @@ Deno.test({
         board = await Board.start(right.code);
         try {
           await board.waitFor(/^Ready/);
-          assert.equal(board.lines[1], `server 127.0.0.1:${broker.port}, mqtt, device kitchen, token set`);
+          assert.equal(
+            board.lines[1],
+            `server 127.0.0.1:${broker.port}, mqtt, device kitchen, token set`,
+          );
           await classify(board, 0, 3);
         } finally {
           await board.close();

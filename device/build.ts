@@ -227,8 +227,8 @@ export function isPrintableAscii(text: string): boolean {
  */
 export function escapeControls(code: string): string {
   // deno-lint-ignore no-control-regex -- these are what it finds
-  return code.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, (c) =>
-    "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+  const controls = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+  return code.replace(controls, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
 }
 
 async function hashHex(text: string): Promise<string> {

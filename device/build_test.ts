@@ -93,7 +93,12 @@ Deno.test("every bundle carries both protocols; --protocol picks the default", a
 });
 
 Deno.test("--transport mqtt: MQTT alone, its topics and the device built in, nothing of TCP", async () => {
-  const mqtt = await buildFirmware({ ...SETTINGS, protocol: "mqtt", port: 1883, device: "kitchen" });
+  const mqtt = await buildFirmware({
+    ...SETTINGS,
+    protocol: "mqtt",
+    port: 1883,
+    device: "kitchen",
+  });
   const tcp = await buildFirmware(SETTINGS);
   assert.ok(mqtt.code.includes('"kitchen"'));
   assert.ok(mqtt.code.includes('"mnist/"'));
@@ -139,7 +144,16 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
     assert.ok((await Deno.readTextFile(file)).includes('"10.0.0.2"'));
     out.length = 0;
     assert.equal(
-      await main(["--server", "10.0.0.3", "--transport", "mqtt", "--device", "kitchen", "--out", file]),
+      await main([
+        "--server",
+        "10.0.0.3",
+        "--transport",
+        "mqtt",
+        "--device",
+        "kitchen",
+        "--out",
+        file,
+      ]),
       0,
     );
     assert.match(

@@ -242,7 +242,8 @@ function keep(): void {
 /** REPL: prints the settings in use; "saved" when they come from Storage, not the build. */
 function config(): void {
   print(
-    "server " + server.host + ":" + server.port + (saved[MQTT ? "broker" : "host"] ? " (saved)" : "") + ", " +
+    "server " + server.host + ":" + server.port +
+      (saved[MQTT ? "broker" : "host"] ? " (saved)" : "") + ", " +
       (MQTT
         ? "mqtt, device " + ((server as MqttClient).device || getSerial())
         : (server as Inference).legacy

@@ -242,7 +242,10 @@ export class MqttClient implements Exchange {
       self.head = self.pinged = 0;
       try {
         // The options object lives only while connecting: a held one costs variables.
-        sock = self.sock = require("net").connect({ host: self.host, port: self.port }, self.onWrite);
+        sock = self.sock = require("net").connect(
+          { host: self.host, port: self.port },
+          self.onWrite,
+        );
         sock.on("drain", self.onWrite);
         sock.on("data", self.onData);
         sock.on("close", self.onClose);
@@ -270,7 +273,14 @@ export class MqttClient implements Exchange {
     } catch (_) {
       // A socket from a saved RAM image may be past closing.
     }
-    self.sock = self.up = self.kept = self.busy = self.timer = self.wait = self.retryAt = 0;
+    self.sock =
+      self.up =
+      self.kept =
+      self.busy =
+      self.timer =
+      self.wait =
+      self.retryAt =
+        0;
   }
 
   /** The digit of the next request, 784 bytes to write in place; the first call makes the buffers. */

@@ -209,7 +209,9 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
     );
   }
   if (device && !isDeviceName(device)) {
-    throw new SettingsError(`device "${device}" must be 1-64 letters, digits, ".", "_", ":" or "-"`);
+    throw new SettingsError(
+      `device "${device}" must be 1-64 letters, digits, ".", "_", ":" or "-"`,
+    );
   }
   const poll = Number(pick("poll") ?? 0);
   if (!(poll >= 0 && poll <= 86400)) {
