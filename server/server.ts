@@ -40,6 +40,7 @@ import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
 import { Rollouts } from "./rollout/rollouts.ts";
+import { registerRolloutMetrics } from "./rollout/metrics.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -100,6 +101,7 @@ export class InferenceServer {
       maxIdle: options.maxBatch,
       onShadow: options.onShadow,
     });
+    registerRolloutMetrics(monitor.metrics.registry, rollouts);
     this.handler = new RequestHandler({
       route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
       byDevice: () => rollouts.byDevice,
