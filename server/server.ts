@@ -265,6 +265,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    rollouts: () => server?.rollouts.snapshot() ?? [],
   };
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({

@@ -96,6 +96,15 @@ Deno.test("a candidate serves nobody; its shadow's figures move with live traffi
           new RegExp(`mnist_shadow_compared_total\\{model="mnist",candidate="2"\\} ${f.compared}`),
         );
 
+        const dashboard = await api(server, "GET", "/dashboard.json", undefined, OPERATOR);
+        assert.deepEqual(
+          dashboard.body.rollouts.map((r: { version: number; shadow: { compared: number } }) => [
+            r.version,
+            r.shadow.compared,
+          ]),
+          [[2, f.compared]],
+        );
+
         const stopped = await api(server, "DELETE", "/v2/models/mnist/shadow");
         assert.equal(stopped.status, 200);
         assert.equal((await api(server, "GET", "/v2/models/mnist/shadow")).status, 404);
