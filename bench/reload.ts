@@ -109,6 +109,7 @@ await Deno.mkdir(`${root}/mnist`);
 await addVersion(root, 1);
 const ADMIN_TOKEN = crypto.randomUUID();
 const server = await spawnServer({
+  allowWrite: options.rollout ? root : undefined,
   extraArgs: [
     "--model-repository",
     root,

@@ -48,7 +48,7 @@ import {
   shadowed,
   shadowJson,
 } from "./rollout.ts";
-import { writeStage } from "./stage.ts";
+import { cannotWriteStage, writeStage } from "./stage.ts";
 
 export { RolloutError, type RolloutOptions } from "./rollout.ts";
 
@@ -68,6 +68,11 @@ export class Rollouts {
   constructor(options: RolloutOptions) {
     this.#options = options;
     this.#serving = options.serving;
+  }
+
+  /** The model repository's folder (answers leave it out of their sentences). */
+  get repositoryRoot(): string {
+    return this.#serving.repository.root;
   }
 
   /** Whether routing needs a request's device id now (a canary runs). */
@@ -354,16 +359,24 @@ export class Rollouts {
    * counts as a rollback; null is a plain stop.
    */
   async #end(rollout: Rollout, reason: string | null): Promise<void> {
-    if (rollout.ending) return;
+    if (!this.#detach(rollout)) return;
+    if (reason) this.#countRollback(rollout.model, reason);
+    await rollout.candidate.queue.close();
+  }
+
+  /** Routes nobody to the rollout's candidate any more; false when it was already ending. */
+  #detach(rollout: Rollout): boolean {
+    if (rollout.ending) return false;
     rollout.ending = true;
     if (rollout.canary) this.#canaries--;
     this.#rollouts.delete(rollout.model);
-    if (reason) {
-      let reasons = this.rollbacks.get(rollout.model);
-      if (!reasons) this.rollbacks.set(rollout.model, reasons = new Map());
-      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    }
-    await rollout.candidate.queue.close();
+    return true;
+  }
+
+  #countRollback(model: string, reason: string): void {
+    let reasons = this.rollbacks.get(model);
+    if (!reasons) this.rollbacks.set(model, reasons = new Map());
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
 
   /**
@@ -383,8 +396,24 @@ export class Rollouts {
           `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
         );
       }
-      if (status.stage !== null) await writeStage(status.path, null);
-      await this.#options.rescan();
+      if (status.stage !== null) await this.#writable(status.path);
+      // The candidate's warmed engines become the served version's: nothing
+      // starts while the fleet is sending. Its queue is drained first.
+      const rollout = this.#rollouts.get(name);
+      const adopted = rollout?.version === version && this.#detach(rollout) ? rollout : null;
+      if (adopted) {
+        await adopted.candidate.queue.drained();
+        this.#serving.offer(adopted.candidate);
+      }
+      if (rollout && !adopted) await this.#end(rollout, null);
+      try {
+        if (status.stage !== null) await writeStage(status.path, null);
+        await this.#options.rescan();
+      } finally {
+        if (adopted && this.#serving.withdraw(adopted.candidate)) {
+          await adopted.candidate.queue.close();
+        }
+      }
       const to = this.#serving.versions().get(name);
       if (to !== version) {
         throw new RolloutError(
@@ -395,8 +424,6 @@ export class Rollouts {
           }`,
         );
       }
-      const rollout = this.#rollouts.get(name);
-      if (rollout) await this.#end(rollout, null);
       this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1);
       this.#options.log.info("version promoted", { model: name, from: from ?? undefined, version });
       return { from, to };
@@ -429,12 +456,12 @@ export class Rollouts {
           `model "${name}" has no rollout running and no version below ${from} to go back to`,
         );
       }
-      await writeStage((await this.#version(name, from)).path, "retired");
+      const path = (await this.#version(name, from)).path;
+      await this.#writable(path);
+      await writeStage(path, "retired");
       await this.#options.rescan();
       const to = this.#serving.versions().get(name) ?? null;
-      let reasons = this.rollbacks.get(name);
-      if (!reasons) this.rollbacks.set(name, reasons = new Map());
-      reasons.set("api", (reasons.get("api") ?? 0) + 1);
+      this.#countRollback(name, "api");
       this.#options.log.warn("version rolled back", {
         model: name,
         from,
@@ -442,6 +469,14 @@ export class Rollouts {
       });
       return { ended: null, from, to };
     });
+  }
+
+  /** A 500 with the reason when the stage of the model at `path` cannot be written. */
+  async #writable(path: string): Promise<void> {
+    const why = await cannotWriteStage(path);
+    if (why) {
+      throw new RolloutError(500, "INTERNAL_ERROR", why);
+    }
   }
 
   #version(name: string, version: number) {
