@@ -203,10 +203,11 @@ try {
   for (const s of during) {
     if (s.version) versions.set(s.version, (versions.get(s.version) ?? 0) + 1);
   }
+  const what = options.rollout ? "steps" : "swaps";
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   console.log(formatTable(["", "requests", "failed", "p99 ms"], [
-    ["before the swaps", before.length, before.filter((s) => !s.ok).length, p99(before).toFixed(1)],
-    ["during the swaps", during.length, during.filter((s) => !s.ok).length, p99(during).toFixed(1)],
+    [`before the ${what}`, before.length, before.filter((s) => !s.ok).length, p99(before).toFixed(1)],
+    [`during the ${what}`, during.length, during.filter((s) => !s.ok).length, p99(during).toFixed(1)],
   ]));
   if (options.rollout) {
     const rows = [{ name: "before", at: 0 }, ...steps].map((step, i, all) => {
