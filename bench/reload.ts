@@ -206,8 +206,18 @@ try {
   const what = options.rollout ? "steps" : "swaps";
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   console.log(formatTable(["", "requests", "failed", "p99 ms"], [
-    [`before the ${what}`, before.length, before.filter((s) => !s.ok).length, p99(before).toFixed(1)],
-    [`during the ${what}`, during.length, during.filter((s) => !s.ok).length, p99(during).toFixed(1)],
+    [
+      `before the ${what}`,
+      before.length,
+      before.filter((s) => !s.ok).length,
+      p99(before).toFixed(1),
+    ],
+    [
+      `during the ${what}`,
+      during.length,
+      during.filter((s) => !s.ok).length,
+      p99(during).toFixed(1),
+    ],
   ]));
   if (options.rollout) {
     const rows = [{ name: "before", at: 0 }, ...steps].map((step, i, all) => {

@@ -33,7 +33,6 @@ import { WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import { inCohort } from "../fleet/cohort.ts";
-import type { Logger } from "../log.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures, VersionFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
