@@ -37,16 +37,16 @@ import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures, VersionFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 import {
-  canaryJson,
   newerServable,
   readyVersion,
   type Rollout,
   RolloutError,
   type RolloutOptions,
+  rolloutSnapshot,
   servableBelow,
-  shadowed,
-  shadowJson,
 } from "./rollout.ts";
+import { canaryRule, shadowRule, type Tripped } from "./rules.ts";
+import { offerShadow } from "./shadow.ts";
 import { cannotWriteStage, writeStage } from "./stage.ts";
 
 export { RolloutError, type RolloutOptions } from "./rollout.ts";
@@ -121,45 +121,13 @@ export class Rollouts {
         (canary.includes(event.deviceId) ? rollout.version : null);
       const side = version === rollout.version ? canary.candidate : canary.serving;
       side.add(event.status, event.code, event.totalMs, event.results);
-      this.#judgeCanary(rollout);
+      const tripped = canaryRule(canary, this.#options.rules);
+      if (tripped) this.#tripped(rollout, tripped);
     }
     const shadow = rollout.shadow;
-    if (!shadow || !event.results) return;
-    const digits = event.digitU8 ?? event.digit;
-    for (let i = 0; i < event.results.length; i++) {
-      const served = event.results[i];
-      // What the candidate answered itself (a canary's device) is no comparison.
-      if (served.modelVersion === rollout.version || Math.random() >= shadow.sample) continue;
-      shadow.sampled++;
-      const one = digits!.slice(i * 784, (i + 1) * 784);
-      const pending = {
-        rollouts: this,
-        rollout,
-        shadow,
-        event: {
-          model: rollout.model,
-          deviceId: event.deviceId,
-          digitU8: one instanceof Uint8Array ? one : null,
-          digit: one instanceof Float32Array ? one : null,
-          serving: {
-            version: served.modelVersion,
-            scores: served.scores.slice(),
-            predicted: served.predicted,
-          },
-          candidate: { version: rollout.version, scores: new Float32Array(10), predicted: -1 },
-          agree: false,
-        } satisfies ShadowEvent,
-      };
-      const queued = rollout.candidate.queue.submitIdle(
-        pending.event.digitU8,
-        pending.event.digit,
-        shadowed,
-        pending,
-      );
-      if (!queued) {
-        shadow.dropped++;
-        this.#shadowTotal(rollout).dropped++;
-      }
+    if (shadow && event.results) {
+      const dropped = offerShadow(this, rollout, shadow, event);
+      if (dropped) this.#shadowTotal(rollout).dropped += dropped;
     }
   }
 
@@ -172,13 +140,8 @@ export class Rollouts {
     } catch (e) {
       this.#options.log.error("shadow observer failed", { error: (e as Error).message });
     }
-    const { shadowMinAgreement, rolloutMinSamples } = this.#options.rules;
-    if (
-      rollout.shadow === shadow && shadowMinAgreement > 0 &&
-      shadow.compared >= rolloutMinSamples && shadow.agreement < shadowMinAgreement
-    ) {
-      this.#tripped(rollout, "shadow_agreement", shadow.agreement, shadowMinAgreement);
-    }
+    const tripped = rollout.shadow === shadow ? shadowRule(shadow, this.#options.rules) : null;
+    if (tripped) this.#tripped(rollout, tripped);
   }
 
   #shadowTotal(rollout: Rollout): { compared: number; dropped: number } {
@@ -188,32 +151,8 @@ export class Rollouts {
     return total;
   }
 
-  #judgeCanary(rollout: Rollout): void {
-    const { candidate, serving } = rollout.canary!;
-    const rules = this.#options.rules;
-    const min = rules.rolloutMinSamples;
-    if (rules.canaryMaxErrorRate < 1 && candidate.requests >= min) {
-      if (candidate.errorRate > rules.canaryMaxErrorRate) {
-        return this.#tripped(
-          rollout,
-          "canary_error_rate",
-          candidate.errorRate,
-          rules.canaryMaxErrorRate,
-        );
-      }
-    }
-    const ratio = rules.canaryMaxLowConfidenceRatio;
-    if (ratio > 0 && candidate.digits >= min && serving.digits >= min) {
-      // The serving rate counts as at least 1%: a clean fleet's 0% is no yardstick.
-      const limit = ratio * Math.max(serving.lowConfidenceRate, 0.01);
-      if (candidate.lowConfidenceRate > limit) {
-        this.#tripped(rollout, "canary_low_confidence", candidate.lowConfidenceRate, limit);
-      }
-    }
-  }
-
   /** A rule tripped: logged, counted, and the rollout ended (once). */
-  #tripped(rollout: Rollout, rule: string, value: number, limit: number): void {
+  #tripped(rollout: Rollout, { rule, value, limit }: Tripped): void {
     if (rollout.ending) return;
     this.#options.log.warn("rollout rolled back by a rule", {
       model: rollout.model,
@@ -482,21 +421,9 @@ export class Rollouts {
     return readyVersion(this.#serving.repository, this.#options.rescan, name, version);
   }
 
-  /** Every rollout's figures, for the dashboard (confusion pairs without their pixels). */
+  /** Every rollout's figures, for the dashboard. */
   snapshot(): unknown[] {
-    return this.active.map((rollout) => {
-      const shadow = rollout.shadow && shadowJson(rollout);
-      return {
-        model: rollout.model,
-        version: rollout.version,
-        serving: rollout.servingVersion,
-        shadow: shadow && {
-          ...shadow,
-          confusion: shadow.confusion.slice(0, 5).map(({ examples: _, ...pair }) => pair),
-        },
-        canary: rollout.canary && canaryJson(rollout),
-      };
-    });
+    return this.active.map(rolloutSnapshot);
   }
 
   /** Ends every rollout (the server stops). */
