@@ -101,6 +101,29 @@ interface Job {
 /** Told once a digit's answer or the error that ended it; `context` is the caller's, passed through. */
 export type InferenceCallback<C> = (context: C, result: Inference | WireError) => void;
 
+/** One digit's job, answered through `done`. */
+function digitJob<C>(
+  bytes: Uint8Array | null,
+  floats: Float32Array | null,
+  done: InferenceCallback<C>,
+  context: C,
+  idle: boolean,
+): Job {
+  return {
+    n: 1,
+    bytes,
+    floats,
+    submitted: performance.now(),
+    version: 0,
+    resolve: null,
+    resolveAll: null,
+    reject: null,
+    done: done as InferenceCallback<unknown>,
+    context,
+    idle,
+  };
+}
+
 /** Tells a job's caller that it failed. */
 function rejectJob(job: Job, error: WireError): void {
   if (job.done) job.done(job.context, error);
@@ -270,19 +293,7 @@ export class InferenceQueue {
       floats = new Float32Array(DIGIT_PIXELS);
       normalizeDigit(null, digit, floats);
     }
-    this.#jobs.push(owner, {
-      n: 1,
-      bytes,
-      floats,
-      submitted: performance.now(),
-      version: 0,
-      resolve: null,
-      resolveAll: null,
-      reject: null,
-      done: done as InferenceCallback<unknown>,
-      context,
-      idle: false,
-    });
+    this.#jobs.push(owner, digitJob(bytes, floats, done, context, false));
     this.#pump();
     return null;
   }
@@ -305,19 +316,8 @@ export class InferenceQueue {
       floats = new Float32Array(DIGIT_PIXELS);
       normalizeDigit(null, digit, floats);
     }
-    this.#idleJobs.push({
-      n: 1,
-      bytes: digitU8 ? digitU8.slice(0, DIGIT_PIXELS) : null,
-      floats,
-      submitted: performance.now(),
-      version: 0,
-      resolve: null,
-      resolveAll: null,
-      reject: null,
-      done: done as InferenceCallback<unknown>,
-      context,
-      idle: true,
-    });
+    const bytes = digitU8 ? digitU8.slice(0, DIGIT_PIXELS) : null;
+    this.#idleJobs.push(digitJob(bytes, floats, done, context, true));
     this.#pump();
     return true;
   }

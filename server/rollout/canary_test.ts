@@ -9,7 +9,15 @@ import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { inCohort } from "../fleet/cohort.ts";
 import { recordingLogger, withServer } from "../testing/server.ts";
-import { ADMIN, api, MODELS, OPERATOR, repositoryOf, until } from "../testing/rollout.ts";
+import {
+  ADMIN,
+  api,
+  MODELS,
+  OPERATOR,
+  repositoryOf,
+  until,
+  withRolloutServer,
+} from "../testing/rollout.ts";
 import type { InferenceServer } from "../server.ts";
 
 const ink = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0));
@@ -50,91 +58,81 @@ async function httpVersion(
 }
 
 Deno.test("a canary serves the candidate to exactly the hashed share of device ids, or the listed ones", async () => {
-  const root = await repositoryOf({
-    1: { model: MODELS.bundled },
-    2: { model: MODELS.dense, stage: "candidate" },
-  });
   const boards = Array.from({ length: 40 }, (_, i) => `board-${i}`);
-  try {
-    await withServer(
-      {
-        modelRepository: root,
-        adminToken: ADMIN,
-        operatorToken: OPERATOR,
-        canaryMaxLowConfidenceRatio: 0,
-      },
-      async (server, { port }) => {
-        const started = await api(server, "POST", "/v2/models/mnist/canary", {
-          version: 2,
-          share: 0.5,
-        });
-        assert.equal(started.status, 200, JSON.stringify(started.body));
-        const seen = await versionsByBoard(port, boards);
-        const inside = boards.filter((b) => inCohort(b, 0.5));
-        assert.ok(inside.length > 5 && inside.length < 35, "both sides have boards");
-        for (const board of boards) {
-          assert.deepEqual(seen.get(board), inCohort(board, 0.5) ? [2, 2] : [1, 1], board);
-        }
-        const http = inCohort("addr:127.0.0.1", 0.5) ? 2 : 1;
-        assert.equal(await httpVersion(server), http);
-        // A versioned route may name the loaded candidate (whose input is "x").
-        assert.equal(await httpVersion(server, "/v2/models/mnist/versions/2/infer", "x"), 2);
+  await withRolloutServer(
+    {
+      1: { model: MODELS.bundled },
+      2: { model: MODELS.dense, stage: "candidate" },
+    },
+    {
+      operatorToken: OPERATOR,
+      canaryMaxLowConfidenceRatio: 0,
+    },
+    async (server, { port }) => {
+      const started = await api(server, "POST", "/v2/models/mnist/canary", {
+        version: 2,
+        share: 0.5,
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const seen = await versionsByBoard(port, boards);
+      const inside = boards.filter((b) => inCohort(b, 0.5));
+      assert.ok(inside.length > 5 && inside.length < 35, "both sides have boards");
+      for (const board of boards) {
+        assert.deepEqual(seen.get(board), inCohort(board, 0.5) ? [2, 2] : [1, 1], board);
+      }
+      const http = inCohort("addr:127.0.0.1", 0.5) ? 2 : 1;
+      assert.equal(await httpVersion(server), http);
+      // A versioned route may name the loaded candidate (whose input is "x").
+      assert.equal(await httpVersion(server, "/v2/models/mnist/versions/2/infer", "x"), 2);
 
-        const figures = await api(server, "GET", "/v2/models/mnist/canary", undefined, OPERATOR);
-        const [serving, candidate] = figures.body.versions;
-        assert.deepEqual([serving.version, candidate.version], [1, 2]);
-        assert.equal(candidate.requests, inside.length * 2 + (http === 2 ? 2 : 1));
-        assert.equal(serving.requests + candidate.requests, boards.length * 2 + 2);
+      const figures = await api(server, "GET", "/v2/models/mnist/canary", undefined, OPERATOR);
+      const [serving, candidate] = figures.body.versions;
+      assert.deepEqual([serving.version, candidate.version], [1, 2]);
+      assert.equal(candidate.requests, inside.length * 2 + (http === 2 ? 2 : 1));
+      assert.equal(serving.requests + candidate.requests, boards.length * 2 + 2);
 
-        // A list: board-3 alone.
-        assert.equal((await api(server, "DELETE", "/v2/models/mnist/canary")).status, 200);
-        const listed = await api(server, "POST", "/v2/models/mnist/canary", {
-          version: 2,
-          devices: ["board-3"],
-        });
-        assert.equal(listed.status, 200);
-        const again = await versionsByBoard(port, boards);
-        for (const board of boards) {
-          assert.deepEqual(again.get(board), board === "board-3" ? [2, 2] : [1, 1], board);
-        }
-        assert.equal((await api(server, "DELETE", "/v2/models/mnist/canary")).status, 200);
-        const after = await versionsByBoard(port, ["board-3"]);
-        assert.deepEqual(after.get("board-3"), [1, 1], "an ended canary serves nobody");
-        assert.equal(
-          (await api(server, "POST", "/v2/models/mnist/canary", { version: 2 })).status,
-          400,
-        );
-      },
-    );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+      // A list: board-3 alone.
+      assert.equal((await api(server, "DELETE", "/v2/models/mnist/canary")).status, 200);
+      const listed = await api(server, "POST", "/v2/models/mnist/canary", {
+        version: 2,
+        devices: ["board-3"],
+      });
+      assert.equal(listed.status, 200);
+      const again = await versionsByBoard(port, boards);
+      for (const board of boards) {
+        assert.deepEqual(again.get(board), board === "board-3" ? [2, 2] : [1, 1], board);
+      }
+      assert.equal((await api(server, "DELETE", "/v2/models/mnist/canary")).status, 200);
+      const after = await versionsByBoard(port, ["board-3"]);
+      assert.deepEqual(after.get("board-3"), [1, 1], "an ended canary serves nobody");
+      assert.equal(
+        (await api(server, "POST", "/v2/models/mnist/canary", { version: 2 })).status,
+        400,
+      );
+    },
+  );
 });
 
 Deno.test("a canary whose candidate is unsure of everything is rolled back by the low-confidence rule", async () => {
-  const root = await repositoryOf({
-    1: { model: MODELS.bundled },
-    2: { model: MODELS.dense, stage: "candidate" },
-  });
   const { log, lines } = recordingLogger("warn");
   const boards = Array.from({ length: 40 }, (_, i) => `board-${i}`);
-  try {
-    await withServer(
-      { modelRepository: root, adminToken: ADMIN, log, rolloutMinSamples: 10 },
-      async (server, { port }) => {
-        await api(server, "POST", "/v2/models/mnist/canary", { version: 2, share: 0.5 });
-        await until(async () => {
-          await versionsByBoard(port, boards);
-          return (await api(server, "GET", "/v2/models/mnist/canary")).status === 404;
-        });
-        assert.ok(lines.some((l) => /canary_low_confidence/.test(l)));
-        const seen = await versionsByBoard(port, boards);
-        assert.ok([...seen.values()].every((v) => v[0] === 1 && v[1] === 1));
-      },
-    );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  await withRolloutServer(
+    {
+      1: { model: MODELS.bundled },
+      2: { model: MODELS.dense, stage: "candidate" },
+    },
+    { log, rolloutMinSamples: 10 },
+    async (server, { port }) => {
+      await api(server, "POST", "/v2/models/mnist/canary", { version: 2, share: 0.5 });
+      await until(async () => {
+        await versionsByBoard(port, boards);
+        return (await api(server, "GET", "/v2/models/mnist/canary")).status === 404;
+      });
+      assert.ok(lines.some((l) => /canary_low_confidence/.test(l)));
+      const seen = await versionsByBoard(port, boards);
+      assert.ok([...seen.values()].every((v) => v[0] === 1 && v[1] === 1));
+    },
+  );
 });
 
 Deno.test("promote and rollback through the admin API persist in the repository and survive a restart", async () => {

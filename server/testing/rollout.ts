@@ -14,7 +14,8 @@
  * @module
  */
 import { sha256Hex } from "../models/model.ts";
-import type { InferenceServer } from "../server.ts";
+import type { InferenceServer, ServerOptions } from "../server.ts";
+import { withServer } from "./server.ts";
 
 const bundled = await Deno.readFile(new URL("../../models/mnist/1/model.onnx", import.meta.url));
 const dense = await Deno.readFile(new URL("../testdata/dense_784x10.onnx", import.meta.url));
@@ -80,4 +81,18 @@ export async function api(
 /** Resolves once `check()` holds, looking every 20 ms (a test's own timeout bounds it). */
 export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await check())) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Runs `fn` on a real server (admin token `ADMIN`) over a fresh repository of `versions`, then removes it. */
+export async function withRolloutServer(
+  versions: Record<number, { model: Uint8Array; stage?: string }>,
+  options: ServerOptions,
+  fn: (server: InferenceServer, address: { hostname: string; port: number }) => Promise<void>,
+): Promise<void> {
+  const root = await repositoryOf(versions);
+  try {
+    await withServer({ modelRepository: root, adminToken: ADMIN, ...options }, fn);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 }
