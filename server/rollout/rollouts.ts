@@ -37,17 +37,15 @@ import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures, VersionFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 import {
-  newerServable,
   readyVersion,
   type Rollout,
   RolloutError,
   type RolloutOptions,
   rolloutSnapshot,
-  servableBelow,
 } from "./rollout.ts";
 import { canaryRule, shadowRule, type Tripped } from "./rules.ts";
 import { offerShadow } from "./shadow.ts";
-import { cannotWriteStage, writeStage } from "./stage.ts";
+import { promote, retire, type VersionChanges } from "./promote.ts";
 
 export { RolloutError, type RolloutOptions } from "./rollout.ts";
 
@@ -245,7 +243,12 @@ export class Rollouts {
       );
     }
     return await this.#exclusive(name, async () => {
-      const status = await this.#version(name, version);
+      const status = await readyVersion(
+        this.#serving.repository,
+        this.#options.rescan,
+        name,
+        version,
+      );
       const served = this.#serving.route(name);
       if (served instanceof WireError) {
         throw new RolloutError(404, "MODEL_UNAVAILABLE", served.message);
@@ -318,60 +321,16 @@ export class Rollouts {
   }
 
   /**
-   * Makes `version` the served version for everyone: its `model.json` loses
-   * its stage, the repository is rescanned (a live swap), and a rollout of
-   * the model ends. A newer version that "latest" would still serve is a 409.
+   * Makes `version` the served version for everyone (`promote.ts`): its
+   * stage goes, a live swap follows, and a rollout of the model ends.
    */
   promote(name: string, version: number): Promise<{ from: number | null; to: number }> {
-    return this.#exclusive(name, async () => {
-      const status = await this.#version(name, version);
-      const from = this.#serving.versions().get(name) ?? null;
-      const newer = newerServable(this.#serving.repository, name, version);
-      if (newer !== null) {
-        throw new RolloutError(
-          409,
-          "MODEL_UNAVAILABLE",
-          `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
-        );
-      }
-      if (status.stage !== null) await this.#writable(status.path);
-      // The candidate's warmed engines become the served version's: nothing
-      // starts while the fleet is sending. Its queue is drained first.
-      const rollout = this.#rollouts.get(name);
-      const adopted = rollout?.version === version && this.#detach(rollout) ? rollout : null;
-      if (adopted) {
-        await adopted.candidate.queue.drained();
-        this.#serving.offer(adopted.candidate);
-      }
-      if (rollout && !adopted) await this.#end(rollout, null);
-      try {
-        if (status.stage !== null) await writeStage(status.path, null);
-        await this.#options.rescan();
-      } finally {
-        if (adopted && this.#serving.withdraw(adopted.candidate)) {
-          await adopted.candidate.queue.close();
-        }
-      }
-      const to = this.#serving.versions().get(name);
-      if (to !== version) {
-        throw new RolloutError(
-          500,
-          "INTERNAL_ERROR",
-          `version ${version} was promoted but does not serve: ${
-            (await this.#version(name, version)).reason
-          }`,
-        );
-      }
-      this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1);
-      this.#options.log.info("version promoted", { model: name, from: from ?? undefined, version });
-      return { from, to };
-    });
+    return this.#exclusive(name, () => promote(this.#changes, name, version));
   }
 
   /**
-   * Rolls back: a running shadow or canary ends (its candidate served only
-   * the canary); with none, the serving version is retired (`"stage":
-   * "retired"`) so the highest version below it serves again.
+   * Rolls back (`promote.ts`): a running shadow or canary ends; with none,
+   * the serving version is retired and the one below it serves again.
    */
   rollback(
     name: string,
@@ -384,42 +343,19 @@ export class Rollouts {
         return { ended: rollout.version, from: serving, to: serving };
       });
     }
-    return this.#exclusive(name, async () => {
-      const from = this.#serving.versions().get(name) ?? null;
-      const below = from === null ? null : servableBelow(this.#serving.repository, name, from);
-      if (from === null || below === null) {
-        throw new RolloutError(
-          409,
-          "MODEL_UNAVAILABLE",
-          `model "${name}" has no rollout running and no version below ${from} to go back to`,
-        );
-      }
-      const path = (await this.#version(name, from)).path;
-      await this.#writable(path);
-      await writeStage(path, "retired");
-      await this.#options.rescan();
-      const to = this.#serving.versions().get(name) ?? null;
-      this.#countRollback(name, "api");
-      this.#options.log.warn("version rolled back", {
-        model: name,
-        from,
-        version: to ?? undefined,
-      });
-      return { ended: null, from, to };
-    });
+    return this.#exclusive(name, () => retire(this.#changes, name));
   }
 
-  /** A 500 with the reason when the stage of the model at `path` cannot be written. */
-  async #writable(path: string): Promise<void> {
-    const why = await cannotWriteStage(path);
-    if (why) {
-      throw new RolloutError(500, "INTERNAL_ERROR", why);
-    }
-  }
-
-  #version(name: string, version: number) {
-    return readyVersion(this.#serving.repository, this.#options.rescan, name, version);
-  }
+  /** What promote and retire may do here. */
+  readonly #changes: VersionChanges = {
+    serving: () => this.#serving,
+    options: () => this.#options,
+    rollout: (name) => this.#rollouts.get(name),
+    detach: (rollout) => this.#detach(rollout),
+    end: (rollout) => this.#end(rollout, null),
+    promoted: (name) => this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1),
+    rolledBack: (name) => this.#countRollback(name, "api"),
+  };
 
   /** Every rollout's figures, for the dashboard. */
   snapshot(): unknown[] {
