@@ -190,3 +190,46 @@ Deno.test("promote and rollback through the admin API persist in the repository 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("canary, promote and rollback under steady traffic fail no request", async () => {
+  await withRolloutServer(
+    { 1: { model: MODELS.bundled }, 2: { model: MODELS.bundled, stage: "candidate" } },
+    {},
+    async (server, { port }) => {
+      let sending = true;
+      const codes = new Map<number, number>();
+      const versions = new Set<number>();
+      const board = async (device: string) => {
+        const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+        while (sending) {
+          const reply = await client.send({
+            command: Command.INFERENCE_INPUT,
+            digitU8: ink,
+            device,
+          });
+          codes.set(reply.status, (codes.get(reply.status) ?? 0) + 1);
+          if (reply.modelVersion) versions.add(reply.modelVersion);
+        }
+        client.close();
+      };
+      const boards = Array.from({ length: 8 }, (_, i) => board(`steady-${i}`));
+      const steps = [
+        ["POST", "/v2/models/mnist/canary", { version: 2, share: 0.5 }],
+        ["POST", "/v2/models/mnist/promote", { version: 2 }],
+        ["POST", "/v2/models/mnist/rollback", undefined],
+      ] as const;
+      for (const [method, path, body] of steps) {
+        const before = [...codes.values()].reduce((a, b) => a + b, 0);
+        const answer = await api(server, method, path, body);
+        assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
+        // Some traffic after each step before the next.
+        await until(() => [...codes.values()].reduce((a, b) => a + b, 0) > before + 50);
+      }
+      sending = false;
+      await Promise.all(boards);
+      assert.deepEqual([...codes.keys()], [Status.OK], JSON.stringify([...codes]));
+      assert.deepEqual([...versions].sort(), [1, 2]);
+      assert.equal(server.serving.versions().get("mnist"), 1);
+    },
+  );
+});
