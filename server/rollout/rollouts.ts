@@ -186,7 +186,7 @@ export class Rollouts {
       share,
       devices,
       started: Date.now(),
-      includes: devices ? (id) => devices.has(id) : (id) => inCohort(id, share!),
+      includes: devices ? (id) => devices.has(id) : cohortMember(share!),
       serving: new VersionFigures(rollout.servingVersion, lowConfidence),
       candidate: new VersionFigures(version, lowConfidence),
     };
@@ -366,4 +366,19 @@ export class Rollouts {
   async close(): Promise<void> {
     await Promise.all([...this.#rollouts.values()].map((r) => this.#end(r, null)));
   }
+}
+
+/** Membership of a share's cohort, remembered per device id (a SHA-256 per request is not free). */
+function cohortMember(share: number): (deviceId: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (id) => {
+    let member = known.get(id);
+    if (member === undefined) {
+      // Bounded: a fleet larger than this is hashed again, never kept without limit.
+      if (known.size >= 100_000) known.clear();
+      member = inCohort(id, share);
+      known.set(id, member);
+    }
+    return member;
+  };
 }
