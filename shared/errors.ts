@@ -27,6 +27,8 @@ export const Status = {
   INTERNAL_ERROR: 6,
   UNAUTHORIZED: 7,
   MODEL_UNAVAILABLE: 8,
+  UPDATE_UNAVAILABLE: 9,
+  BAD_UPDATE: 10,
 } as const;
 
 /**
@@ -34,7 +36,7 @@ export const Status = {
  * string costs it fewer variables than an array of seven).
  */
 export const STATUS_NAME_LIST =
-  "OK UNKNOWN_COMMAND BAD_DIGIT_LENGTH FRAME_TOO_LARGE MALFORMED_BUFFER SERVER_BUSY INTERNAL_ERROR UNAUTHORIZED MODEL_UNAVAILABLE";
+  "OK UNKNOWN_COMMAND BAD_DIGIT_LENGTH FRAME_TOO_LARGE MALFORMED_BUFFER SERVER_BUSY INTERNAL_ERROR UNAUTHORIZED MODEL_UNAVAILABLE UPDATE_UNAVAILABLE BAD_UPDATE";
 
 /** Names of the status codes, indexed by their number. */
 // Marked pure so a bundle that needs only the string (the firmware) leaves the array out.
