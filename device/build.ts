@@ -275,6 +275,9 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
+  --release DIR          also write it as a release for over-the-air updates:
+                         DIR/NAME/VERSION/firmware.js and release.json (the
+                         server's --firmware-dir)
   --check                build with the longest settings, starting framed and legacy,
                          check both, write nothing
   --help                 this text`;
@@ -295,6 +298,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const flags = parseFlags(args, {
       out: { type: "string" },
+      release: { type: "string" },
       check: { type: "boolean" },
       help: { type: "boolean" },
     });
@@ -314,6 +318,12 @@ export async function main(args: string[]): Promise<number> {
     const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
     await writeFirmware(firmware, out);
     console.log(describe(firmware, out));
+    if (flags.release) {
+      const { writeRelease } = await import("./release.ts");
+      console.log(
+        `release: ${await writeRelease(flags.release as string, firmware.version, firmware.code)}`,
+      );
+    }
     return 0;
   } catch (e) {
     if (e instanceof SettingsError) console.error(usageLine("build", e.message));
