@@ -41,6 +41,7 @@ import * as esbuild from "esbuild";
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
+import { writeRelease } from "./release.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
@@ -319,10 +320,15 @@ export async function main(args: string[]): Promise<number> {
     await writeFirmware(firmware, out);
     console.log(describe(firmware, out));
     if (flags.release) {
-      const { writeRelease } = await import("./release.ts");
+      const client = clientName(firmware.version.slice(FIRMWARE_VERSION.length + 1));
       console.log(
-        `release: ${await writeRelease(flags.release as string, firmware.version, firmware.code)}`,
+        `release: ${await writeRelease(flags.release as string, client, firmware.code)}`,
       );
+      if (firmware.settings.token || firmware.settings.password) {
+        console.log(
+          "release: it carries the built-in token or WiFi password to every board it reaches",
+        );
+      }
     }
     return 0;
   } catch (e) {

@@ -11,23 +11,21 @@
  * import { writeRelease } from "./release.ts";
  *
  * const dir = await Deno.makeTempDir();
- * const path = await writeRelease(dir, "1.0.0+1a2b3c4d", 'print("hello")');
+ * const path = await writeRelease(dir, "mnist-device 1.0.0+1a2b3c4d", 'print("hello")');
  * console.log(path); // <dir>/mnist-device/1.0.0+1a2b3c4d
  * ```
  * @module
  */
 import { FIRMWARE_FILE, MANIFEST_FILE, manifestOf } from "../server/fleet/releases.ts";
-import { clientName } from "./build.ts";
 
-/** The firmware's name as its `client` string gives it (the part before the space). */
-export function firmwareName(): string {
-  const client = clientName("");
-  return client.slice(0, client.indexOf(" "));
-}
-
-/** Writes `code` (version `version`) as a release under `dir`; returns its folder. */
-export async function writeRelease(dir: string, version: string, code: string): Promise<string> {
-  const name = firmwareName();
+/**
+ * Writes `code` as a release under `dir`; `client` is the string the firmware
+ * sends (`NAME VERSION`). Returns the release's folder.
+ */
+export async function writeRelease(dir: string, client: string, code: string): Promise<string> {
+  const space = client.indexOf(" ");
+  const name = client.slice(0, space);
+  const version = client.slice(space + 1);
   const folder = `${dir.replace(/\/+$/, "")}/${name}/${version}`;
   const bytes = new TextEncoder().encode(code);
   await Deno.mkdir(folder, { recursive: true });

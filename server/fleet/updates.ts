@@ -25,8 +25,8 @@
  *
  * const updates = new FleetUpdates({ store: new ReleaseStore(null), maxFailures: 2, perMinute: 100 });
  * console.log(updates.offer("kitchen", "mnist-device 1.0.0", "")); // null: no rollout runs
- * console.log(updates.start({ release: "mnist-device/1.0.1", share: 1, devices: null, perMinute: 10 }).code);
- * // "UPDATE_UNAVAILABLE": no such release
+ * const started = updates.start({ release: "mnist-device/1.0.1", share: 1, devices: null, perMinute: 10 });
+ * console.log(String(started)); // "UPDATE_UNAVAILABLE: no release ...": the store holds none
  * ```
  * @module
  */

@@ -40,7 +40,7 @@ Deno.test("releases: listed with their checksums; a tampered one is refused and 
       assert.equal(tampered.status, 404);
       assert.match(tampered.body.error, /^UPDATE_UNAVAILABLE: no release/);
 
-      await writeRelease(dir, "1.0.3", fakeFirmware(100, 5));
+      await writeRelease(dir, `${NAME} 1.0.3`, fakeFirmware(100, 5));
       const rescanned = await callHttp(server, "POST", "/v2/fleet/releases", { token: ADMIN });
       assert.deepEqual(
         rescanned.body.releases.map((r: { version: string }) => r.version),

@@ -16,11 +16,14 @@
 import { InferenceClient } from "../../client/client.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { prng } from "../../shared/testing.ts";
-import { firmwareName, writeRelease } from "../../device/release.ts";
+import { writeRelease } from "../../device/release.ts";
 import type { InferenceServer } from "../server.ts";
 
-/** The firmware name boards send in `client` (`mnist-device`). */
-export const NAME: string = firmwareName();
+/**
+ * The firmware name boards send in `client`, as `device/build.ts`'s
+ * `clientName` spells it (device/release_test.ts holds them together).
+ */
+export const NAME = "mnist-device";
 
 /** `length` bytes of printable JavaScript-looking text, the same for the same seed. */
 export function fakeFirmware(length: number, seed: number): string {
@@ -33,7 +36,9 @@ export function fakeFirmware(length: number, seed: number): string {
 /** A temporary `--firmware-dir` holding a release per version, with its code. */
 export async function releaseDir(versions: Record<string, string>): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "mnist-firmware-" });
-  for (const [version, code] of Object.entries(versions)) await writeRelease(dir, version, code);
+  for (const [version, code] of Object.entries(versions)) {
+    await writeRelease(dir, `${NAME} ${version}`, code);
+  }
   return dir;
 }
 
