@@ -303,7 +303,8 @@ export class RequestHandler {
     };
     // An offer rides on a board's inference reply (never legacy's fixed 96 bytes, nor HTTP's).
     const updates = this.#ctx.updates;
-    if (updates && request.digits === undefined && origin.protocol !== "legacy" && !origin.encode) {
+    const board = origin.protocol === "framed" || origin.protocol === "mqtt";
+    if (updates && board && request.digits === undefined) {
       const who = identify(request, origin, device);
       const token = this.#ctx.auth?.tokensOn ? request.token : "";
       if (who.by !== "address") reply.update = updates.offer(who.deviceId, who.firmware, token);

@@ -2,18 +2,20 @@
 // reach exactly a rollout's cohort at its pace, chunks carry the file's bytes
 // and their CRC-32 only to devices offered it, reports move states, too many
 // failures pause the rollout, and with tokens an offer carries the MAC keyed
-// by the device's token.
+// by the device's token. MQTT boards get the same.
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "../../shared/crc32.ts";
 import { Status } from "../../shared/errors.ts";
-import { Command, UpdateState } from "../../shared/codec.ts";
+import { Command, encodeRequest, type Request, UpdateState } from "../../shared/codec.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import { withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
+import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
+import { MqttDevice } from "../testing/mqtt_device.ts";
 import { inCohort } from "./cohort.ts";
 
 const ADMIN = "admin-token-0123456789";
@@ -261,4 +263,53 @@ Deno.test("with tokens, the offer's MAC is HMAC-SHA1 keyed by the device's token
     await tokens.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "an MQTT board gets its offer on its result topic and fetches a chunk the same way",
+  ignore: requireMqtt(),
+  async fn() {
+    const broker = await Mosquitto.start();
+    try {
+      await withUpdates({ mqtt: { url: broker.url, group: "mnist" } }, async (server) => {
+        const deadline = Date.now() + 15_000;
+        while (!server.mqtt!.state().connected && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
+        const device = await MqttDevice.connect(broker.url, "attic");
+        try {
+          const payload = (request: Request) => encodeRequest(request, true).subarray(4);
+          const digitU8 = new Uint8Array(784);
+          const reply = await device.request({
+            digitU8,
+            payload: payload({
+              command: Command.INFERENCE_INPUT,
+              requestId: 1,
+              digitU8,
+              client: `${NAME} ${OLD}`,
+            }),
+          });
+          assert.equal(reply.update?.release, RELEASE);
+          const chunk = await device.request({
+            digitU8,
+            payload: payload({
+              command: Command.CODE_CHUNK,
+              requestId: 2,
+              chunk: { release: RELEASE, offset: 512 },
+            }),
+          });
+          assert.equal(chunk.status, Status.OK, chunk.error);
+          assert.equal(
+            new TextDecoder().decode(Uint8Array.from(chunk.chunk!.data!)),
+            CODE.slice(512, 1024),
+          );
+        } finally {
+          device.close();
+        }
+      });
+    } finally {
+      await broker.stop();
+    }
+  },
 });
