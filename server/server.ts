@@ -288,6 +288,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       server.releaseWatcher = RepositoryWatcher.start({
         root: options.firmwareDir,
         rescan: () => updates.store.rescan(),
+        what: "firmware folder",
         pollSeconds: options.pollSeconds,
         watch: options.watch === true,
         sighup: options.sighup === true,
