@@ -259,12 +259,13 @@ export class RequestHandler {
         new WireError(Status.UPDATE_UNAVAILABLE, "code updates need a device id or a token"),
       );
     }
-    const chunk = request.command === Command.CODE_CHUNK
+    // A chunk, or null for a report taken.
+    const answer = request.command === Command.CODE_CHUNK
       ? updates.chunk(who.deviceId, request.chunk!)
       : updates.report(who.deviceId, request.update!, request.error ?? "");
-    if (chunk instanceof WireError) return refuse(chunk);
+    if (answer instanceof WireError) return refuse(answer);
     const reply: Reply = { command: request.command, requestId: request.requestId };
-    if (chunk) reply.chunk = chunk;
+    if (answer) reply.chunk = answer;
     return this.#finish(origin, request, reply, null, "", started, bytesIn, device);
   }
 
