@@ -19,9 +19,11 @@ import type { Monitor } from "../monitor/monitor.ts";
 import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
+import { rolloutRoutes } from "./rollouts.ts";
+import type { FleetUpdates } from "../fleet/updates.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
 import type { Rollouts } from "../rollout/rollouts.ts";
-import { rolloutRoutes } from "./rollout.ts";
+import { modelRolloutRoutes } from "./model_rollouts.ts";
 
 /** The parts of a server the HTTP port reads. */
 export interface HttpSource {
@@ -63,6 +65,9 @@ export function httpDeps(
     operatorToken?: string | null;
     metricsToken?: string;
     serverVersion: string;
+    /** Board code updates (`--firmware-dir`), and how to rescan its folder. */
+    updates?: FleetUpdates | null;
+    rescanReleases?: () => Promise<void>;
   },
 ): HttpDeps {
   const { serving } = source;
@@ -78,7 +83,7 @@ export function httpDeps(
     access,
     serving: (name) => serving.versions().get(name) ?? null,
   }));
-  const rollouts = rolloutRoutes(source.rollouts, access);
+  const modelRollouts = modelRolloutRoutes(source.rollouts, access);
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
@@ -106,8 +111,15 @@ export function httpDeps(
       }
       return modelInfo(model, source.maxBatch);
     },
-    extraRoutes: (request) => routes(request) ?? rollouts(request),
-    fleetRoutes: fleetRoutes({ fleet: extra.monitor.fleet, series: extra.monitor.series, access }),
+    extraRoutes: (request) => routes(request) ?? modelRollouts(request),
+    fleetRoutes: fleetRoutes({
+      fleet: extra.monitor.fleet,
+      series: extra.monitor.series,
+      access,
+      rollouts: extra.updates
+        ? rolloutRoutes({ updates: extra.updates, rescan: extra.rescanReleases!, access })
+        : undefined,
+    }),
     ready: () => source.ready(),
     monitor: extra.monitor,
     log: source.log,

@@ -1,5 +1,6 @@
 /**
- * The rollout routes of a model, JSON in and out (docs/models.md):
+ * The rollout routes of a model version (shadow, canary, promote, rollback;
+ * the fleet's code rollouts are `rollouts.ts`), JSON in and out (docs/models.md):
  *
  * - `POST /v2/models/{m}/shadow` `{"version":N,"sample":0.1}` starts a
  *   shadow; `GET` its figures; `DELETE` stops it (answers the last figures).
@@ -13,12 +14,12 @@
  *
  * @example
  * ```ts
- * import { rolloutRoutes } from "./rollout.ts";
+ * import { modelRolloutRoutes } from "./model_rollouts.ts";
  * import { Access } from "../auth/access.ts";
  * import { startServer } from "../server.ts";
  *
  * const server = await startServer({ hostname: "127.0.0.1", port: 0, httpPort: null });
- * const routes = rolloutRoutes(server.rollouts, new Access({ adminToken: null }));
+ * const routes = modelRolloutRoutes(server.rollouts, new Access({ adminToken: null }));
  * const response = await routes(new Request("http://localhost/v2/models/mnist/promote", { method: "POST" }));
  * console.log(response?.status); // 403: changes need an admin token
  * await server.shutdown();
@@ -79,7 +80,7 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
 }
 
 /** The routes as one handler: a Response for their paths, null for any other path. */
-export function rolloutRoutes(
+export function modelRolloutRoutes(
   rollouts: Rollouts,
   access: Access,
 ): (request: Request) => Promise<Response> | null {
