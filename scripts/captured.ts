@@ -24,7 +24,7 @@
  *
  * // A capture folder as `serve --capture DIR` fills it: one digit, labelled 7.
  * const dir = await Deno.makeTempDir({ prefix: "capture-" });
- * const capture = await DigitCapture.open({ dir, rate: 1 });
+ * const capture = await DigitCapture.open({ dir, rule: "sample:1" });
  * capture.offer(new Float32Array(784), {
  *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
  * });

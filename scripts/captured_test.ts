@@ -23,7 +23,7 @@ Deno.test("label files: digits, x, comments, a header; later lines win; bad line
 /** A capture folder with `n` digits; digit k is filled with k/255 and predicted as k % 10. */
 async function captureFolder(n: number): Promise<{ dir: string; ids: string[] }> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-captured-" });
-  const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+  const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
   for (let k = 0; k < n; k++) {
     const scores = new Float32Array(10);
     scores[k % 10] = 1;

@@ -32,7 +32,7 @@ async function label(dir: string, input: string): Promise<{ code: number; stdout
 Deno.test("answers are appended as they come; labelled digits are not asked again", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-label-" });
   try {
-    const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+    const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
     for (let k = 0; k < 4; k++) {
       const scores = new Float32Array(10);
       scores[k + 2] = 0.8;

@@ -1,27 +1,36 @@
 /**
- * Opt-in capture of what the boards send (`--capture DIR --capture-rate R`):
- * a random sample of digits with the prediction, the model and version that
- * made it, the time and the device, for people to label and retrain on
- * (`deno task label`, `deno task train --captured DIR`).
+ * Opt-in capture of what the boards send (`--capture DIR --capture-rule
+ * RULE`): the digits a rule picks (`capture_rule.ts`: unsure answers,
+ * disagreements with a shadow candidate, a random sample), each with the
+ * scores of every version that saw it, the device it came from and the
+ * time, for people to label and retrain on (`deno task label`, `deno task
+ * train --from-capture DIR`).
  *
- * Cheap on the hot path: `offer()` draws one random number and, for the
- * sampled few, encodes one line into memory; a timer appends the lines to
- * the current file in one write. Bounded: files rotate at `fileBytes`, the
- * oldest are deleted past `maxBytes`, and when the disk falls behind, lines
- * beyond `maxPending` are dropped (counted) rather than held.
+ * Cheap on the hot path: `offer()` compares a score, maybe draws one random
+ * number and, for the few kept, encodes one record into memory; a timer
+ * appends the lines to the current file in one write. Bounded: files rotate
+ * at `fileBytes`, the oldest are deleted past `maxBytes` (the newest hard
+ * cases matter most, and a full folder never stops capture), and when the
+ * disk falls behind, records beyond `maxPending` are dropped (counted) rather
+ * than held. A failing disk drops records with a log line; nothing throws at
+ * the caller or waits for the disk.
  *
  * Format, one JSON object per line (`capture-<process>-<n>.jsonl`):
- * `{"id","time","model","version","device","prediction","confidence","pixels"}`,
- * `pixels` being base64 of 784 bytes, row-major, 0 = background … 255 = ink.
+ * `{"id","time","model","version","device","prediction","confidence","reason",
+ * "scores","shadow","pixels"}`: `version`, `prediction` and `confidence` are
+ * the answering version's; `reason` the rule's term that kept it; `scores`
+ * maps each version that saw the digit to its 10 scores; `shadow` is the
+ * shadow candidate's version when one compared it; `pixels` is base64 of 784
+ * bytes, row-major, 0 = background … 255 = ink.
  *
  * @example
  * ```ts
  * import { DigitCapture, readCaptures } from "./capture.ts";
  *
- * // A server keeps 1% of digits with `--capture /var/lib/mnist/capture --capture-rate 0.01`;
+ * // A server keeps unsure digits with `--capture /var/lib/mnist/capture --capture-rule below:0.6`;
  * // here every digit is kept, in a folder of its own.
  * const dir = await Deno.makeTempDir({ prefix: "capture-" });
- * const capture = await DigitCapture.open({ dir, rate: 1 });
+ * const capture = await DigitCapture.open({ dir, rule: "sample:1" });
  * capture.offer(new Float32Array(784), {
  *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
  * });
@@ -35,6 +44,12 @@ import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
+import {
+  type CaptureReason,
+  captureReason,
+  type CaptureRule,
+  parseCaptureRule,
+} from "./capture_rule.ts";
 
 /** Pixels per digit. */
 const PIXELS = 784;
@@ -47,30 +62,48 @@ export interface CaptureRecord {
   time: string;
   model: string;
   version: number;
-  /** The client's address (or its `client` name when it sent one). */
+  /** The device's id in the fleet (the token's name, its `device` field, or `addr:<address>`). */
   device: string;
-  /** The digit the model answered, 0..9. */
+  /** The digit the answering version gave, 0..9. */
   prediction: number;
-  /** The model's score for that digit. */
+  /** The answering version's score for that digit. */
   confidence: number;
+  /** The rule's term that kept it (absent in records of older servers). */
+  reason?: CaptureReason;
+  /** Each version that saw the digit (by number) and its 10 scores, rounded to 4 decimals. */
+  scores?: Record<string, number[]>;
+  /** The shadow candidate's version, when one compared the digit. */
+  shadow?: number;
   /** base64 of 784 bytes, row-major, 0..255. */
   pixels: string;
+}
+
+/** What a shadow candidate answered for a digit. */
+export interface ShadowScores {
+  version: number;
+  scores: ArrayLike<number>;
 }
 
 /** What `offer()` needs besides the digit. */
 export interface CaptureContext {
   model: string;
+  /** The version that answered. */
   version: number;
+  /** The device's id in the fleet. */
   device: string;
-  /** The 10 scores the model gave this digit. */
+  /** The 10 scores the answering version gave this digit. */
   scores: ArrayLike<number>;
+  /** The shadow candidate's answer, when one compared the digit. */
+  shadow?: ShadowScores;
 }
 
 /** Options of `DigitCapture.open`. */
 export interface CaptureOptions {
   dir: string;
-  /** Fraction of digits kept, 0..1. */
-  rate: number;
+  /** Which digits to keep: a rule or its text (`below:0.6,disagree,sample:0.01`). */
+  rule: CaptureRule | string;
+  /** Draws the `sample` term's numbers (default `Math.random`). */
+  random?: () => number;
   /** Most bytes of captures kept in `dir`; the oldest files go first (default: `--capture-max-mb`'s). */
   maxBytes?: number;
   /** A file is closed and the next one started past this size (default maxBytes / 10). */
@@ -94,10 +127,15 @@ function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
   return bytes;
 }
 
-/** Samples digits into size-bounded JSON-lines files; see the module doc. */
+/** Rounds scores for a record: 4 decimals tell a 0.51 from a 0.49 and keep lines short. */
+function rounded(scores: ArrayLike<number>): number[] {
+  return Array.from(scores, (s) => Math.round(s * 1e4) / 1e4);
+}
+
+/** Keeps the digits a rule picks in size-bounded JSON-lines files; see the module doc. */
 export class DigitCapture {
   readonly dir: string;
-  readonly rate: number;
+  readonly rule: CaptureRule;
   readonly maxBytes: number;
   readonly fileBytes: number;
   /** Digits written (or waiting to be). */
@@ -114,6 +152,7 @@ export class DigitCapture {
   #files: { path: string; size: number }[];
   #pending: string[] = [];
   #maxPending: number;
+  #random: () => number;
   #timer: ReturnType<typeof setInterval>;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -121,7 +160,8 @@ export class DigitCapture {
 
   private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
     this.dir = options.dir;
-    this.rate = options.rate;
+    this.rule = typeof options.rule === "string" ? parseCaptureRule(options.rule) : options.rule;
+    this.#random = options.random ?? Math.random;
     this.maxBytes = options.maxBytes ?? tableDefault("capture-max-mb") * 1024 * 1024;
     this.fileBytes = Math.min(
       this.maxBytes,
@@ -133,11 +173,12 @@ export class DigitCapture {
     this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 1_000);
   }
 
-  /** Creates `dir` if needed and takes stock of the captures already in it. */
+  /**
+   * Creates `dir` if needed and takes stock of the captures already in it;
+   * a rule's text that cannot be read throws a `CaptureRuleError`.
+   */
   static async open(options: CaptureOptions): Promise<DigitCapture> {
-    if (!(options.rate >= 0 && options.rate <= 1)) {
-      throw new RangeError(`the capture rate must be between 0 and 1, got ${options.rate}`);
-    }
+    if (typeof options.rule === "string") parseCaptureRule(options.rule);
     await Deno.mkdir(options.dir, { recursive: true });
     const files: { path: string; size: number }[] = [];
     for (const path of await captureFiles(options.dir)) {
@@ -152,16 +193,25 @@ export class DigitCapture {
   }
 
   /**
-   * Maybe keeps this digit (with probability `rate`); returns whether it did.
-   * Never waits for the disk.
+   * Keeps this digit when the rule picks it; returns whether it did. Never
+   * waits for the disk.
    */
   offer(digit: Float32Array | Uint8Array, context: CaptureContext): boolean {
-    if (this.rate === 0 || this.#closed || Math.random() >= this.rate) return false;
+    if (this.#closed) return false;
+    const prediction = argmax(context.scores);
+    const confidence = context.scores[prediction];
+    const shadow = context.shadow;
+    const reason = captureReason(this.rule, {
+      confidence,
+      disagrees: shadow ? argmax(shadow.scores) !== prediction : null,
+    }, this.#random);
+    if (reason === null) return false;
     if (this.#pending.length >= this.#maxPending) {
       this.dropped++;
       return false;
     }
-    const prediction = argmax(context.scores);
+    const scores: Record<string, number[]> = { [context.version]: rounded(context.scores) };
+    if (shadow) scores[shadow.version] = rounded(shadow.scores);
     const record: CaptureRecord = {
       id: `${this.#process}-${++this.#sequence}`,
       time: new Date().toISOString(),
@@ -169,7 +219,10 @@ export class DigitCapture {
       version: context.version,
       device: context.device,
       prediction,
-      confidence: Math.round(context.scores[prediction] * 1e4) / 1e4,
+      confidence: Math.round(confidence * 1e4) / 1e4,
+      reason,
+      scores,
+      ...(shadow ? { shadow: shadow.version } : {}),
       pixels: Buffer.from(toBytes(digit)).toString("base64"),
     };
     this.#pending.push(JSON.stringify(record) + "\n");

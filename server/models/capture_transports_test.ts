@@ -1,0 +1,102 @@
+// `--capture` hangs on the one request path's observer: a digit sent over the
+// framed board port, HTTP and MQTT is kept alike, under its device's fleet id,
+// with the scores of the version that answered it.
+import assert from "node:assert/strict";
+import { oipInfer } from "../../client/oip.ts";
+import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Status } from "../../shared/errors.ts";
+import { Logger } from "../log.ts";
+import { startServer } from "../server.ts";
+import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
+import { MqttDevice } from "../testing/mqtt_device.ts";
+import { splitFramed, writeAll } from "../testing/server.ts";
+import { type CaptureRecord, DigitCapture, readCaptures } from "./capture.ts";
+
+const noMqtt = requireMqtt();
+
+/** A digit whose pixels say which transport sent it. */
+function digit(mark: number): Uint8Array {
+  const bytes = new Uint8Array(784);
+  for (let i = 0; i < 784; i += 7) bytes[i] = mark;
+  return bytes;
+}
+const FRAMED = 101, HTTP = 102, MQTT = 103;
+
+async function framed(port: number, digitU8: Uint8Array): Promise<void> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(
+      conn,
+      encodeRequest(
+        { command: Command.INFERENCE_INPUT, requestId: 1, digitU8, device: "board-7" },
+        true,
+      ),
+    );
+    const buf = new Uint8Array(4096);
+    let got = new Uint8Array(0);
+    while (splitFramed(got).replies.length === 0) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("the server closed before replying");
+      got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
+    }
+    assert.equal(splitFramed(got).replies[0].status, Status.OK);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("framed, HTTP and MQTT digits are captured alike, under their device ids", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-capture-transports-" });
+  const broker = noMqtt ? null : await Mosquitto.start();
+  const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+    capture,
+    ...(broker ? { mqtt: { url: broker.url, group: "mnist" } } : {}),
+  });
+  try {
+    await framed(server.addr.port, digit(FRAMED));
+    const http = await oipInfer(`http://127.0.0.1:${server.http!.addr.port}`, [digit(HTTP)]);
+    assert.equal(http.status, 200);
+    if (broker) {
+      const deadline = Date.now() + 15_000;
+      while (!server.mqtt!.state().connected && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const device = await MqttDevice.connect(broker.url, "kitchen");
+      try {
+        assert.equal((await device.request({ digitU8: digit(MQTT) })).status, Status.OK);
+      } finally {
+        device.close();
+      }
+    }
+  } finally {
+    await server.shutdown();
+    await capture.close();
+    await broker?.stop();
+  }
+  try {
+    const byMark = new Map<number, CaptureRecord>();
+    for await (const record of readCaptures(dir)) {
+      const first = atob(record.pixels).charCodeAt(0);
+      byMark.set(first, record);
+    }
+    const expected: [number, RegExp][] = [[FRAMED, /^board-7$/], [HTTP, /^addr:127\.0\.0\.1/]];
+    if (broker) expected.push([MQTT, /^kitchen$/]);
+    assert.equal(byMark.size, expected.length, [...byMark.values()].map((r) => r.device).join());
+    for (const [mark, device] of expected) {
+      const record = byMark.get(mark);
+      assert.ok(record, `digit ${mark} captured`);
+      assert.match(record.device, device);
+      assert.equal(record.model, "mnist");
+      assert.equal(record.version, 1);
+      assert.equal(record.reason, "sample");
+      assert.equal(record.scores!["1"].length, 10);
+      assert.equal(record.scores!["1"][record.prediction], record.confidence);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
