@@ -74,6 +74,8 @@ export function parseLabels(text: string, source = LABELS_FILE): Map<string, Lab
 export interface LabelledCaptures {
   /** The labelled digits (`index` -1: they are not MNIST's). */
   digits: MnistDigit[];
+  /** The capture id of each of `digits`, in the same order. */
+  ids: string[];
   /** Ids labelled `x`. */
   skipped: number;
   /** Ids in the label file with no capture (e.g. rotated away past the size cap). */
@@ -95,6 +97,7 @@ export async function loadLabelledCaptures(
   }
   const labels = parseLabels(text, labelsPath);
   const digits: MnistDigit[] = [];
+  const ids: string[] = [];
   const found = new Set<string>();
   let skipped = 0;
   let unlabelled = 0;
@@ -104,8 +107,11 @@ export async function loadLabelledCaptures(
     const label = labels.get(record.id);
     if (label === undefined) unlabelled++;
     else if (label === null) skipped++;
-    else digits.push({ pixels: capturePixels(record), label, index: -1 });
+    else {
+      digits.push({ pixels: capturePixels(record), label, index: -1 });
+      ids.push(record.id);
+    }
   }
   const missing = [...labels.keys()].filter((id) => !found.has(id));
-  return { digits, skipped, missing, unlabelled };
+  return { digits, ids, skipped, missing, unlabelled };
 }

@@ -3,7 +3,8 @@
 // split file train_mnist.py reads, and train.ts's command line.
 import assert from "node:assert/strict";
 import { LabelError, loadLabelledCaptures, parseLabels } from "./captured.ts";
-import { encodeSplit, parseTrainArgs } from "./train.ts";
+import { parseTrainArgs } from "./train.ts";
+import { encodeSplit } from "./split_file.ts";
 import { DigitCapture, readCaptures } from "../server/models/capture.ts";
 import type { MnistDigit } from "./mnist_data.ts";
 

@@ -1,0 +1,167 @@
+// The whole loop on small data, as docs/models.md walks it: boards send
+// digits to a server that captures the unsure ones, people label them, the
+// served version is fine-tuned on them, and the new version comes in as a
+// candidate. Needs Debian's python3-torch and python3-onnx.
+import assert from "node:assert/strict";
+import { InferenceClient } from "../client/client.ts";
+import { Status } from "../shared/errors.ts";
+import { Logger } from "../server/log.ts";
+import { type CaptureRecord, DigitCapture, readCaptures } from "../server/models/capture.ts";
+import { startServer } from "../server/server.ts";
+import { requirePython } from "../server/testing/tools.ts";
+import { LABELS_FILE } from "./captured.ts";
+import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
+
+const ignore = requirePython(["torch", "onnx"], "python3-torch python3-onnx");
+const ROOT = new URL("..", import.meta.url).pathname;
+const BOARDS = 4;
+
+/** A held-out digit moved 5-7 px sideways and 3 px up or down: the model is often unsure of it. */
+function shifted(digit: MnistDigit, k: number): Uint8Array {
+  const out = new Uint8Array(784);
+  const dx = 5 + (k % 3), dy = k % 2 ? 3 : -3;
+  for (let y = 0; y < 28; y++) {
+    for (let x = 0; x < 28; x++) {
+      const sx = x - dx, sy = y - dy;
+      if (sx >= 0 && sx < 28 && sy >= 0 && sy < 28) {
+        out[y * 28 + x] = Math.round(digit.pixels[sy * 28 + sx] * 255);
+      }
+    }
+  }
+  return out;
+}
+
+/** What a board sent: the digit's bytes (base64, as a capture keeps them) and its true label. */
+function key(bytes: Uint8Array): string {
+  return btoa(String.fromCharCode(...bytes));
+}
+
+async function copyVersion(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for (const name of ["model.onnx", "model.json", "reference.json"]) {
+    await Deno.copyFile(`${from}/${name}`, `${to}/${name}`);
+  }
+}
+
+async function sha256(path: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test({
+  name: "boards send digits; the unsure ones are captured, labelled, fine-tuned on, and come back",
+  ignore,
+  fn: async () => {
+    const tmp = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-loop-" });
+    const repository = `${tmp}/models`, captured = `${tmp}/capture`;
+    await copyVersion(`${ROOT}models/mnist/1`, `${repository}/mnist/1`);
+    const capture = await DigitCapture.open({ dir: captured, rule: "below:0.9", flushMs: 60_000 });
+    const server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      log: new Logger("error", () => {}),
+      modelRepository: repository,
+      capture,
+    });
+    try {
+      // 1. Boards send digits: 100 held-out digits, moved off-centre, from four boards.
+      const digits = loadHeldOut().filter((_, i) => i % 10 === 3).slice(0, 100);
+      const labels = new Map<string, number>();
+      const unsure = new Set<string>();
+      for (let board = 0; board < BOARDS; board++) {
+        const client = await InferenceClient.connect({
+          hostname: "127.0.0.1",
+          port: server.addr.port,
+        });
+        for (let k = board; k < digits.length; k += BOARDS) {
+          const digitU8 = shifted(digits[k], k);
+          const reply = await client.send({ command: 1, digitU8, device: `board-${board}` });
+          assert.equal(reply.status, Status.OK);
+          assert.equal(reply.modelVersion, 1);
+          labels.set(key(digitU8), digits[k].label);
+          if (Math.max(...reply.scores!) < 0.9) unsure.add(key(digitU8));
+        }
+        client.close();
+      }
+
+      // 2. The capture kept exactly the unsure digits, each under its board's id.
+      await capture.flush();
+      const records: CaptureRecord[] = await Array.fromAsync(readCaptures(captured));
+      assert.ok(unsure.size >= 20, `${unsure.size} unsure digits`);
+      assert.deepEqual(new Set(records.map((r) => r.pixels)), unsure);
+      for (const record of records) {
+        assert.match(record.device, /^board-[0-3]$/);
+        assert.equal(record.reason, "below");
+        assert.ok(record.confidence < 0.9);
+      }
+
+      // 3. People label them: labels.csv, one "<id>,<digit>" line each.
+      await Deno.writeTextFile(
+        `${captured}/${LABELS_FILE}`,
+        records.map((r) => `${r.id},${labels.get(r.pixels)}\n`).join(""),
+      );
+
+      // 4. Fine-tune the served version on them, mixed with 500 of MNIST's digits.
+      const out = `${repository}/mnist/2`;
+      const train = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-run",
+          "--allow-read",
+          "--allow-write",
+          "--allow-env",
+          "scripts/train.ts",
+          "--from-capture",
+          captured,
+          "--out",
+          out,
+          "--mnist-digits",
+          "500",
+          "--epochs",
+          "2",
+          "--threads",
+          "2",
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const said = new TextDecoder().decode(train.stdout) + new TextDecoder().decode(train.stderr);
+      assert.equal(train.code, 0, said);
+      assert.match(said, /fine-tuning .*mnist\/1 .* on \d+ captured digits ×10 and 500 of MNIST's/);
+      const meta = JSON.parse(await Deno.readTextFile(`${out}/model.json`));
+      assert.equal(meta.stage, "candidate");
+      assert.equal(meta.parent.version, 1);
+      assert.equal(meta.parent.sha256, await sha256(`${repository}/mnist/1/model.onnx`));
+      assert.equal(meta.sha256, await sha256(`${out}/model.onnx`));
+      const data = meta.data.capture;
+      assert.equal(data.dir, captured);
+      assert.equal(data.labelled, records.length);
+      assert.equal(data.train + data.heldOut, records.length);
+      assert.ok(data.heldOut > 0);
+      assert.equal(data.mnistTrain, 500);
+      assert.equal(meta.data.train, 500 + 10 * data.train);
+      assert.equal(meta.training.seed, 0);
+      assert.equal(meta.training.epochs, 2);
+      const { heldOut, capturedHeldOut } = meta.figures;
+      assert.equal(heldOut.digits, 1000);
+      assert.equal(capturedHeldOut.digits, data.heldOut);
+      for (const figure of [heldOut.accuracy, heldOut.parent, capturedHeldOut.accuracy]) {
+        assert.ok(figure >= 0 && figure <= 1, JSON.stringify(meta.figures));
+      }
+      assert.ok(heldOut.accuracy > 0.9, `it forgot MNIST: ${JSON.stringify(meta.figures)}`);
+      assert.ok(
+        capturedHeldOut.accuracy >= capturedHeldOut.parent,
+        "no worse on the boards' digits",
+      );
+      console.log(`figures: ${JSON.stringify(meta.figures)}`);
+
+      // 5. The new version comes in as a candidate.
+      await server.serving.rescan();
+    } finally {
+      await server.shutdown();
+      await capture.close();
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
