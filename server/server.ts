@@ -39,6 +39,7 @@ import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
+import { Rollouts } from "./rollout/rollouts.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -59,6 +60,8 @@ export class InferenceServer {
   http: HttpListener | null = null;
   /** The MQTT transport, when `--mqtt` is set. */
   mqtt: MqttTransport | null = null;
+  /** Shadow, canary, promote and rollback of candidate versions. */
+  readonly rollouts: Rollouts;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   readonly log: Logger;
@@ -87,8 +90,19 @@ export class InferenceServer {
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
     if (warning) this.log.warn(warning);
+    const rollouts = this.rollouts = new Rollouts({
+      serving,
+      rescan: () => watcher.trigger("request"),
+      log: this.log,
+      rules: options,
+      shadowSample: options.shadowSample,
+      lowConfidence: options.lowConfidence,
+      maxIdle: options.maxBatch,
+      onShadow: options.onShadow,
+    });
     this.handler = new RequestHandler({
-      route: (model) => serving.route(model),
+      route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
+      byDevice: () => rollouts.byDevice,
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
@@ -96,6 +110,7 @@ export class InferenceServer {
         // The server's own warm-up is no client's: nothing of it is counted or captured.
         if (monitor.quiet) return;
         monitor.request(requestFromHandler(event));
+        rollouts.observe(event);
         options.onRequest?.(event);
         if (options.capture) captureServed(options.capture, event);
       },
@@ -217,6 +232,7 @@ export class InferenceServer {
         this.mqtt?.shutdown(),
       ]);
       this.monitor.close();
+      await this.rollouts.close();
       await this.serving.close();
     })();
     return this.#stopping;
@@ -281,6 +297,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           maxBatch: options.maxBatch,
           maxBodyBytes: options.maxHttpBody,
           handler: server.handler,
+          rollouts: server.rollouts,
         }, {
           monitor,
           auth: options.auth ?? null,

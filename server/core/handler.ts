@@ -161,7 +161,11 @@ export class RequestHandler {
     const job = request.digits !== undefined;
     const refused = job ? null : origin.admit?.() ?? null;
     if (refused) return done(context, this.#refused(refused, origin, request, started, bytesIn));
-    const queue = this.#route(request);
+    // A canary routes by the device's id in the fleet: worked out only while one runs.
+    const deviceId = this.#ctx.byDevice?.()
+      ? fleetId(device, request.device || origin.session?.device || "", origin.peer)
+      : undefined;
+    const queue = this.#route(request, deviceId);
     if (queue instanceof WireError) {
       if (!job) origin.release?.();
       return done(context, this.#refused(queue, origin, request, started, bytesIn));
@@ -227,9 +231,9 @@ export class RequestHandler {
     );
   }
 
-  /** The queue of the request's model, if it serves the version asked for. */
-  #route(request: HandlerRequest): InferenceQueue | WireError {
-    const queue = this.#ctx.route(request.model);
+  /** The queue of the request's model (for its device), if it serves the version asked for. */
+  #route(request: HandlerRequest, deviceId: string | undefined): InferenceQueue | WireError {
+    const queue = this.#ctx.route(request.model, request.version, deviceId);
     if (queue instanceof WireError || !request.version) return queue;
     const serves = queue.engineSet.version;
     if (serves === request.version) return queue;
@@ -388,7 +392,7 @@ export class RequestHandler {
       if (firmware) session.client = firmware;
       else firmware = session.client;
     }
-    const deviceId = device ?? (deviceField || "addr:" + addressOf(origin.peer));
+    const deviceId = fleetId(device, deviceField, origin.peer);
     const status = reply.status ?? Status.OK;
     let version = result?.modelVersion ?? null;
     if (status !== Status.OK && request.command !== Command.GET_STATS) {
@@ -467,6 +471,11 @@ function settled(
   let resolve: ((outcome: Outcome) => void) | null = null;
   start((_, outcome) => resolve ? resolve(outcome) : now = outcome, null);
   return now ?? new Promise<Outcome>((r) => resolve = r);
+}
+
+/** The device's id in the fleet: the token's device, else the `device` field, else `addr:<address>`. */
+function fleetId(device: string | null, deviceField: string, peer: string): string {
+  return device ?? (deviceField || "addr:" + addressOf(peer));
 }
 
 /** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */

@@ -20,6 +20,8 @@ import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
+import type { Rollouts } from "../rollout/rollouts.ts";
+import { rolloutRoutes } from "./rollout.ts";
 
 /** The parts of a server the HTTP port reads. */
 export interface HttpSource {
@@ -31,6 +33,8 @@ export interface HttpSource {
   /** Largest HTTP request body, in bytes. */
   maxBodyBytes: number;
   handler: RequestHandler;
+  /** Shadow, canary, promote and rollback (their routes; a versioned route may name a candidate). */
+  rollouts: Rollouts;
 }
 
 /** OIP's view of a served model: name, version, tensors, runtime. */
@@ -74,6 +78,7 @@ export function httpDeps(
     access,
     serving: (name) => serving.versions().get(name) ?? null,
   }));
+  const rollouts = rolloutRoutes(source.rollouts, access);
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
@@ -88,6 +93,11 @@ export function httpDeps(
         );
       }
       const serves = String(model.queue.engineSet.version);
+      // A candidate that a shadow or canary loaded answers a route naming its version.
+      const candidate = version === undefined
+        ? null
+        : source.rollouts.candidate(name, Number(version));
+      if (candidate) return modelInfo(candidate, source.maxBatch);
       if (version !== undefined && version !== serves) {
         return new WireError(
           Status.MODEL_UNAVAILABLE,
@@ -96,7 +106,7 @@ export function httpDeps(
       }
       return modelInfo(model, source.maxBatch);
     },
-    extraRoutes: (request) => routes(request),
+    extraRoutes: (request) => routes(request) ?? rollouts(request),
     fleetRoutes: fleetRoutes({ fleet: extra.monitor.fleet, series: extra.monitor.series, access }),
     ready: () => source.ready(),
     monitor: extra.monitor,

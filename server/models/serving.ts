@@ -39,7 +39,7 @@ import { InferenceQueue, QueueBudget, type QueueOptions } from "../engine/queue.
 import type { Logger } from "../log.ts";
 import type { ModelFile } from "./model.ts";
 import type { ModelRepository } from "./repository.ts";
-import { changesAfterScan, type RepositoryChange } from "./version_status.ts";
+import { changesAfterScan, type RepositoryChange, type VersionStatus } from "./version_status.ts";
 
 /** One model being served. */
 export interface ServedModel {
@@ -180,13 +180,7 @@ export class ModelServing {
     let file: ModelFile;
     let engines: InferenceEngine[];
     try {
-      file = await this.repository.read(to);
-      file.version = to.version;
-      engines = await this.#options.startEngines(
-        file.bytes,
-        this.#options.instances,
-        this.#options.engine,
-      );
+      ({ file, engines } = await this.#start(to));
     } catch (e) {
       const reason = (e as Error).message;
       const kind = /the model's input is|one input of 784/.test(reason) ? "shape" : "warmup";
@@ -214,6 +208,30 @@ export class ModelServing {
     });
     this.#options.onSwap?.({ model: change.model, from: change.from, to: to.version });
     return true;
+  }
+
+  /** Reads a version and starts its warmed instances. */
+  async #start(status: VersionStatus): Promise<{ file: ModelFile; engines: InferenceEngine[] }> {
+    const file = await this.repository.read(status);
+    file.version = status.version;
+    const { startEngines, instances, engine } = this.#options;
+    return { file, engines: await startEngines(file.bytes, instances, engine) };
+  }
+
+  /**
+   * Starts a version that the "latest" policy does not serve (a candidate)
+   * behind a queue of its own, which draws on the shared budget: read,
+   * checksum-checked, started and warmed like a swap's version, but no
+   * request reaches it unless the caller routes one there. The caller closes
+   * its queue.
+   */
+  async startVersion(status: VersionStatus, maxIdle?: number): Promise<ServedModel> {
+    const { file, engines } = await this.#start(status);
+    const queue = new InferenceQueue(
+      { engines, version: status.version },
+      { ...this.#options.queue, model: status.model, maxIdle },
+    );
+    return { name: status.model, file, queue };
   }
 
   /** Answers what every queue holds, then closes every engine (the models stay listed). */
