@@ -1,12 +1,17 @@
 // The whole loop on small data, as docs/models.md walks it: boards send
 // digits to a server that captures the unsure ones, people label them, the
-// served version is fine-tuned on them, and the new version comes in as a
-// candidate. Needs Debian's python3-torch and python3-onnx.
+// served version is fine-tuned on them, the new version comes in as a
+// candidate that serves nobody, a shadow compares it on live digits (its
+// disagreements captured too, with both versions' scores), a canary serves it
+// to one board, and promote serves it to every board. Needs Debian's
+// python3-torch and python3-onnx.
 import assert from "node:assert/strict";
 import { InferenceClient } from "../client/client.ts";
+import { Command, type DecodedReply } from "../shared/codec.ts";
 import { Status } from "../shared/errors.ts";
 import { Logger } from "../server/log.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "../server/models/capture.ts";
+import type { ShadowEvent } from "../server/rollout/shadow_event.ts";
 import { startServer } from "../server/server.ts";
 import { requirePython } from "../server/testing/tools.ts";
 import { LABELS_FILE } from "./captured.ts";
@@ -15,6 +20,19 @@ import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
 const ignore = requirePython(["torch", "onnx"], "python3-torch python3-onnx");
 const ROOT = new URL("..", import.meta.url).pathname;
 const BOARDS = 4;
+const ADMIN = "loop-test-admin-token-0123456789";
+
+/** A rollout route with the admin token; the answer's JSON. */
+async function admin(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${base}/v2/models/mnist/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(json));
+  return json;
+}
 
 /** A held-out digit moved 5-7 px sideways and 3 px up or down: the model is often unsure of it. */
 function shifted(digit: MnistDigit, k: number): Uint8Array {
@@ -55,34 +73,55 @@ Deno.test({
     const tmp = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-loop-" });
     const repository = `${tmp}/models`, captured = `${tmp}/capture`;
     await copyVersion(`${ROOT}models/mnist/1`, `${repository}/mnist/1`);
-    const capture = await DigitCapture.open({ dir: captured, rule: "below:0.9", flushMs: 60_000 });
+    const capture = await DigitCapture.open({
+      dir: captured,
+      rule: "below:0.9,disagree",
+      flushMs: 60_000,
+    });
+    const shadowed: ShadowEvent[] = [];
     const server = await startServer({
       hostname: "127.0.0.1",
       port: 0,
       log: new Logger("error", () => {}),
       modelRepository: repository,
+      adminToken: ADMIN,
       capture,
+      onShadow: (event) => shadowed.push(event),
     });
-    try {
-      // 1. Boards send digits: 100 held-out digits, moved off-centre, from four boards.
-      const digits = loadHeldOut().filter((_, i) => i % 10 === 3).slice(0, 100);
-      const labels = new Map<string, number>();
-      const unsure = new Set<string>();
+    const base = `http://127.0.0.1:${server.http!.addr.port}`;
+    const digits = loadHeldOut().filter((_, i) => i % 10 === 3).slice(0, 100);
+    /** Each board sends its share of the digits, one at a time; the versions that answered, by board. */
+    const boardsSend = async (
+      onReply?: (k: number, digitU8: Uint8Array, reply: DecodedReply) => void,
+    ) => {
+      const versions = new Map<string, Set<number>>();
       for (let board = 0; board < BOARDS; board++) {
+        const device = `board-${board}`;
+        versions.set(device, new Set());
         const client = await InferenceClient.connect({
           hostname: "127.0.0.1",
           port: server.addr.port,
         });
         for (let k = board; k < digits.length; k += BOARDS) {
           const digitU8 = shifted(digits[k], k);
-          const reply = await client.send({ command: 1, digitU8, device: `board-${board}` });
+          const reply = await client.send({ command: Command.INFERENCE_INPUT, digitU8, device });
           assert.equal(reply.status, Status.OK);
-          assert.equal(reply.modelVersion, 1);
-          labels.set(key(digitU8), digits[k].label);
-          if (Math.max(...reply.scores!) < 0.9) unsure.add(key(digitU8));
+          versions.get(device)!.add(reply.modelVersion!);
+          onReply?.(k, digitU8, reply);
         }
         client.close();
       }
+      return [...versions.values()].map((set) => [...set]);
+    };
+    try {
+      // 1. Boards send digits: 100 held-out digits, moved off-centre, from four boards.
+      const labels = new Map<string, number>();
+      const unsure = new Set<string>();
+      const answered = await boardsSend((k, digitU8, reply) => {
+        labels.set(key(digitU8), digits[k].label);
+        if (Math.max(...reply.scores!) < 0.9) unsure.add(key(digitU8));
+      });
+      assert.deepEqual(answered, [[1], [1], [1], [1]]);
 
       // 2. The capture kept exactly the unsure digits, each under its board's id.
       await capture.flush();
@@ -146,18 +185,54 @@ Deno.test({
       const { heldOut, capturedHeldOut } = meta.figures;
       assert.equal(heldOut.digits, 1000);
       assert.equal(capturedHeldOut.digits, data.heldOut);
-      for (const figure of [heldOut.accuracy, heldOut.parent, capturedHeldOut.accuracy]) {
+      const accuracies = [
+        heldOut.accuracy,
+        heldOut.parent,
+        capturedHeldOut.accuracy,
+        capturedHeldOut.parent,
+      ];
+      for (const figure of accuracies) {
         assert.ok(figure >= 0 && figure <= 1, JSON.stringify(meta.figures));
       }
       assert.ok(heldOut.accuracy > 0.9, `it forgot MNIST: ${JSON.stringify(meta.figures)}`);
-      assert.ok(
-        capturedHeldOut.accuracy >= capturedHeldOut.parent,
-        "no worse on the boards' digits",
-      );
       console.log(`figures: ${JSON.stringify(meta.figures)}`);
 
-      // 5. The new version comes in as a candidate.
+      // 5. It comes in as a candidate, serving nobody; a shadow runs it on every live digit.
       await server.serving.rescan();
+      await admin(base, "POST", "shadow", { version: 2, sample: 1 });
+      const seen = new Set((await Array.fromAsync(readCaptures(captured))).map((r) => r.id));
+      const asShadowed = await boardsSend();
+      assert.deepEqual(asShadowed, [[1], [1], [1], [1]]);
+      let figures = await admin(base, "GET", "shadow");
+      for (let i = 0; figures.compared + figures.dropped + figures.failed < 100; i++) {
+        assert.ok(i < 500, `the shadow compared too few: ${JSON.stringify(figures)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        figures = await admin(base, "GET", "shadow");
+      }
+      assert.ok(figures.compared > 0 && shadowed.length === figures.compared);
+
+      // 6. What the shadow saw joins the captures: every disagreement, with both versions' scores.
+      await capture.flush();
+      const again = (await Array.fromAsync(readCaptures(captured))).filter((r) => !seen.has(r.id));
+      const withShadow = again.filter((r) => r.shadow === 2);
+      assert.ok(withShadow.length > 0);
+      for (const record of withShadow) assert.deepEqual(Object.keys(record.scores!), ["1", "2"]);
+      const disagreements = shadowed.filter((event) => !event.agree);
+      assert.ok(disagreements.length > 0, "the fine-tuned version answers some digits otherwise");
+      const captured2 = new Set(withShadow.map((r) => r.pixels));
+      for (const event of disagreements) assert.ok(captured2.has(key(event.digitU8!)));
+
+      // 7. A canary serves it to one board and to nobody else.
+      await admin(base, "DELETE", "shadow");
+      await admin(base, "POST", "canary", { version: 2, devices: ["board-0"] });
+      const inCanary = await boardsSend();
+      assert.deepEqual(inCanary, [[2], [1], [1], [1]]);
+
+      // 8. Promote: every board gets it, and the repository says so (no stage in model.json).
+      await admin(base, "POST", "promote", { version: 2 });
+      const promoted = await boardsSend();
+      assert.deepEqual(promoted, [[2], [2], [2], [2]]);
+      assert.equal(JSON.parse(await Deno.readTextFile(`${out}/model.json`)).stage, undefined);
     } finally {
       await server.shutdown();
       await capture.close();

@@ -418,7 +418,7 @@ export const OPTIONS = [
     flag: "capture-rule",
     kind: { type: "string" },
     group: "models",
-    default: "below:0.8,disagree,sample:0.01",
+    default: "below:0.5,disagree,sample:0.01",
     value: "RULE",
     help: "which digits --capture keeps: terms joined by commas, any one keeps a digit",
     details:

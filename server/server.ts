@@ -98,7 +98,11 @@ export class InferenceServer {
       shadowSample: options.shadowSample,
       lowConfidence: options.lowConfidence,
       maxIdle: options.maxBatch,
-      onShadow: options.onShadow,
+      onShadow: (event) => {
+        options.onShadow?.(event);
+        // A disagreement is worth labelling; a kept digit gets the candidate's scores too.
+        if (options.capture && !monitor.quiet) options.capture.shadowed(event);
+      },
     });
     this.handler = new RequestHandler({
       route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
@@ -336,7 +340,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
   }
 }
 
-/** Offers every served digit to the capture (`--capture`): it keeps a sample. */
+/** Offers every served digit to the capture (`--capture`): it keeps what its rule picks. */
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;

@@ -44,6 +44,7 @@ import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { ShadowEvent } from "../rollout/shadow_event.ts";
 import {
   type CaptureReason,
   captureReason,
@@ -150,7 +151,9 @@ export class DigitCapture {
   #file: { path: string; size: number; handle: Deno.FsFile } | null = null;
   /** Files in `dir`, oldest first, with their sizes. */
   #files: { path: string; size: number }[];
-  #pending: string[] = [];
+  /** Records not written yet; a shadow's scores may still join those it has not seen. */
+  #pending: CaptureRecord[] = [];
+  #byPixels = new Map<string, CaptureRecord>();
   #maxPending: number;
   #random: () => number;
   #timer: ReturnType<typeof setInterval>;
@@ -194,22 +197,57 @@ export class DigitCapture {
 
   /**
    * Keeps this digit when the rule picks it; returns whether it did. Never
-   * waits for the disk.
+   * waits for the disk. The server offers each answered digit here, before
+   * any shadow has seen it; `shadowed()` adds what a shadow says later.
    */
   offer(digit: Float32Array | Uint8Array, context: CaptureContext): boolean {
     if (this.#closed) return false;
     const prediction = argmax(context.scores);
-    const confidence = context.scores[prediction];
     const shadow = context.shadow;
     const reason = captureReason(this.rule, {
-      confidence,
+      confidence: context.scores[prediction],
       disagrees: shadow ? argmax(shadow.scores) !== prediction : null,
     }, this.#random);
-    if (reason === null) return false;
+    return reason !== null && this.#keep(toBytes(digit), context, reason);
+  }
+
+  /**
+   * What a shadow candidate answered for a digit the serving version
+   * answered before: its scores join the digit's record when the digit was
+   * kept and its record is not written yet (records wait up to `flushMs`);
+   * otherwise a disagreement is kept under the rule's `disagree` term (the
+   * other terms were asked when the digit was answered).
+   */
+  shadowed(event: ShadowEvent): boolean {
+    if (this.#closed || (this.#byPixels.size === 0 && (event.agree || !this.rule.disagree))) {
+      return false;
+    }
+    const bytes = toBytes((event.digitU8 ?? event.digit)!);
+    const pending = this.#byPixels.get(Buffer.from(bytes).toString("base64"));
+    const { serving, candidate } = event;
+    if (pending && pending.version === serving.version && pending.shadow === undefined) {
+      pending.scores![candidate.version] = rounded(candidate.scores);
+      pending.shadow = candidate.version;
+      return true;
+    }
+    if (event.agree || !this.rule.disagree) return false;
+    const context = {
+      model: event.model,
+      version: serving.version,
+      device: event.deviceId,
+      scores: serving.scores,
+      shadow: candidate,
+    };
+    return this.#keep(bytes, context, "disagree");
+  }
+
+  #keep(bytes: Uint8Array, context: CaptureContext, reason: CaptureReason): boolean {
     if (this.#pending.length >= this.#maxPending) {
       this.dropped++;
       return false;
     }
+    const prediction = argmax(context.scores);
+    const shadow = context.shadow;
     const scores: Record<string, number[]> = { [context.version]: rounded(context.scores) };
     if (shadow) scores[shadow.version] = rounded(shadow.scores);
     const record: CaptureRecord = {
@@ -219,13 +257,14 @@ export class DigitCapture {
       version: context.version,
       device: context.device,
       prediction,
-      confidence: Math.round(confidence * 1e4) / 1e4,
+      confidence: Math.round(context.scores[prediction] * 1e4) / 1e4,
       reason,
       scores,
       ...(shadow ? { shadow: shadow.version } : {}),
-      pixels: Buffer.from(toBytes(digit)).toString("base64"),
+      pixels: Buffer.from(bytes).toString("base64"),
     };
-    this.#pending.push(JSON.stringify(record) + "\n");
+    this.#pending.push(record);
+    if (!shadow) this.#byPixels.set(record.pixels, record);
     this.captured++;
     return true;
   }
@@ -251,7 +290,10 @@ export class DigitCapture {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
     this.#pending = [];
-    const bytes = new TextEncoder().encode(lines.join(""));
+    this.#byPixels.clear();
+    const bytes = new TextEncoder().encode(
+      lines.map((record) => JSON.stringify(record) + "\n").join(""),
+    );
     try {
       if (this.#file && this.#file.size + bytes.length > this.fileBytes) {
         this.#file.handle.close();

@@ -13,7 +13,7 @@ Deno.test("terms combine with commas, in any order, spaces allowed", () => {
     disagree: true,
     sample: 0.05,
   });
-  for (const text of ["below:0.8,disagree,sample:0.01", "disagree", "sample:1"]) {
+  for (const text of ["below:0.5,disagree,sample:0.01", "disagree", "sample:1"]) {
     assert.equal(formatCaptureRule(parseCaptureRule(text)), text);
   }
 });

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { captureFiles, capturePixels, DigitCapture, readCaptures } from "./capture.ts";
 import { CaptureRuleError } from "./capture_rule.ts";
+import type { ShadowEvent } from "../rollout/shadow_event.ts";
 import { prng } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 
@@ -187,5 +188,69 @@ Deno.test("a line cut short by a crash is skipped when reading", async () => {
     await Deno.writeTextFile(file, '{"id":"cut-1","time":"2026', { append: true });
     const records = await Array.fromAsync(readCaptures(dir));
     assert.equal(records.length, 3);
+  });
+});
+
+/** What a shadow comparison tells: serving said `served`, the candidate `candidate`. */
+function shadowEvent(k: number, served: number, candidate: number): ShadowEvent {
+  const answer = (version: number, digit: number) => {
+    const scores = sample(digit).scores;
+    return { version, scores, predicted: digit };
+  };
+  return {
+    model: "mnist",
+    deviceId: "kitchen",
+    digitU8: null,
+    digit: sample(k).digit,
+    serving: answer(3, served),
+    candidate: answer(4, candidate),
+    agree: served === candidate,
+  };
+}
+
+Deno.test("a shadow's answer joins a kept digit's record, or keeps a disagreement", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({ dir, rule: "below:0.95,disagree", flushMs: 60_000 });
+    // Digit 0 is kept as unsure when answered; the shadow, later, agrees: its scores join.
+    assert.equal(capture.offer(sample(0).digit, context(0)), true);
+    assert.equal(capture.shadowed(shadowEvent(0, 0, 0)), true);
+    // Digit 21 is not kept when answered (below is not asked of it here), the shadow disagrees.
+    assert.equal(capture.shadowed(shadowEvent(21, 1, 7)), true);
+    // An agreement about a digit nobody kept is not kept.
+    assert.equal(capture.shadowed(shadowEvent(22, 2, 2)), false);
+    await capture.flush();
+    // Once written, a record takes no more scores; the disagreement is kept on its own.
+    assert.equal(capture.offer(sample(5).digit, context(5)), true);
+    await capture.flush();
+    assert.equal(capture.shadowed(shadowEvent(5, 5, 5)), false);
+    await capture.close();
+    const records = await Array.fromAsync(readCaptures(dir));
+    assert.deepEqual(
+      records.map((r) => [r.reason, r.device, r.shadow, Object.keys(r.scores!)]),
+      [
+        ["below", "10.0.0.0", 4, ["3", "4"]],
+        ["disagree", "kitchen", 4, ["3", "4"]],
+        ["below", "10.0.0.1", undefined, ["3"]],
+      ],
+    );
+    assert.equal(records[1].prediction, 1);
+    assert.equal(records[1].scores!["4"][7], 0.91);
+  });
+});
+
+Deno.test("past maxPending records wait for the disk no more: they are dropped and counted", async () => {
+  await withDir(async (dir) => {
+    const capture = await DigitCapture.open({
+      dir,
+      rule: "sample:1",
+      flushMs: 60_000,
+      maxPending: 5,
+    });
+    let kept = 0;
+    for (let k = 0; k < 8; k++) if (capture.offer(sample(k).digit, context(k))) kept++;
+    assert.equal(kept, 5);
+    assert.equal(capture.dropped, 3);
+    await capture.close();
+    assert.equal((await Array.fromAsync(readCaptures(dir))).length, 5);
   });
 });

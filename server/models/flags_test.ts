@@ -3,7 +3,7 @@ import { type ModelOptionValues, modelSettings, ModelSettingsError } from "./fla
 
 const DEFAULTS: ModelOptionValues = {
   defaultModel: "mnist",
-  captureRule: "below:0.8,disagree,sample:0.01",
+  captureRule: "below:0.5,disagree,sample:0.01",
   captureMaxMb: 100,
 };
 
