@@ -1,7 +1,7 @@
 /**
  * The data side of `deno task train --from-capture DIR`: which version is
  * fine-tuned (the served one: the highest version folder of the repository
- * whose `model.json` is not a candidate, or `--from VERSION_DIR`), which
+ * that is not a candidate or retired, or `--from VERSION_DIR`), which
  * labelled captured digits are held out to measure it (a seeded split by
  * capture id, so a digit stays on its side as more labels arrive), and the
  * training mix: MNIST's training digits (all, or a seeded subset) with each
@@ -50,8 +50,9 @@ async function metadata(folder: string): Promise<Record<string, unknown> | null>
 
 /**
  * The folder of the version the repository serves to everyone: the highest
- * numbered folder of `modelDir` with a model file whose `model.json` is not
- * `"stage": "candidate"`; null when there is none.
+ * numbered folder of `modelDir` with a model file whose `model.json` has no
+ * `"stage"` other than `"serving"` (a candidate or a retired version serves
+ * nobody by itself); null when there is none.
  */
 export async function servedVersion(modelDir: string): Promise<string | null> {
   const versions: number[] = [];
@@ -65,8 +66,9 @@ export async function servedVersion(modelDir: string): Promise<string | null> {
   }
   for (const version of versions.sort((a, b) => b - a)) {
     const folder = `${modelDir}/${version}`;
-    const meta = await metadata(folder);
-    if (meta?.stage === "candidate") continue;
+    // A candidate, or a version rolled back ("retired"), serves nobody by itself.
+    const stage = (await metadata(folder))?.stage;
+    if (typeof stage === "string" && stage !== "serving") continue;
     if (await Deno.stat(`${folder}/${MODEL_FILE}`).then(() => true, () => false)) return folder;
   }
   return null;
@@ -171,7 +173,7 @@ export class FineTuneError extends Error {
   override name = "FineTuneError";
 }
 
-/** Finds the parent, splits and mixes the digits; `load` reads the labelled captures. */
+/** Finds the parent, splits and mixes the digits of `found` (the labelled captures). */
 export async function planFineTune(
   settings: FineTuneSettings,
   mnistTrain: MnistDigit[],
