@@ -17,28 +17,26 @@ version, checked by models/mnist_model_test.ts).
 parent's (its ONNX initializers, named as this module's parameters), and the
 parent's accuracy is measured beside the new one's. Held-out digits with index
 -1 are captured digits, measured apart from MNIST's held-out set.
-Needs Debian's python3-torch and python3-onnx (no torchvision).
+Needs Debian's python3-torch and python3-onnx (no torchvision); its files are
+read and written by scripts/mnist_files.py.
 """
 
 import argparse
-import base64
 import datetime
-import hashlib
 import json
 import math
 import os
 import platform
-import struct
-import subprocess
-import sys
 import time
 
 import numpy as np
 import onnx
-import onnx.numpy_helper
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from mnist_files import (INPUT_NAME, OPSET, OUTPUT_NAME, debian_version, export, f32_b64,
+                         load_onnx_weights, load_split, sha256)
 
 ARCHITECTURE = (
     "Conv2d(1,32,3)+ReLU -> MaxPool2d(2) -> Conv2d(32,64,3)+ReLU -> MaxPool2d(2) -> "
@@ -46,9 +44,6 @@ ARCHITECTURE = (
     "Linear(64,10) -> Softmax(dim=1)"
 )
 EXPECTED_PARAMS = 93_322
-OPSET = 13
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
 
 
 class MnistCnn(nn.Module):
@@ -68,27 +63,6 @@ class MnistCnn(nn.Module):
 
     def forward(self, x):
         return torch.softmax(self.features(x), dim=1)
-
-
-def load_split(path):
-    """Reads the file written by scripts/train.ts (layout documented there)."""
-    with open(path, "rb") as f:
-        buf = f.read()
-    if buf[:4] != b"MNS1":
-        raise SystemExit(f"{path}: not an MNS1 split file")
-    (hlen,) = struct.unpack_from("<I", buf, 4)
-    header = json.loads(buf[8:8 + hlen].decode("utf-8"))
-    n_tr, n_ho, px = header["train"], header["heldOut"], header["pixels"]
-    n = n_tr + n_ho
-    off = 8 + hlen
-    pixels = np.frombuffer(buf, "<f4", n * px, off).reshape(n, 1, 28, 28)
-    off += n * px * 4
-    labels = np.frombuffer(buf, "<i4", n, off)
-    off += n * 4
-    index = np.frombuffer(buf, "<i4", n, off)
-    t = lambda a: torch.from_numpy(a.copy())
-    return header, (t(pixels[:n_tr]), t(labels[:n_tr]).long(), t(index[:n_tr])), (
-        t(pixels[n_tr:]), t(labels[n_tr:]).long(), t(index[n_tr:]))
 
 
 def augment(x, gen, max_deg, max_shift):
@@ -117,51 +91,9 @@ def evaluate(model, x, y, batch=500):
     return loss / len(x), correct
 
 
-def load_onnx_weights(model, path):
-    """Copies the initializers of an ONNX file exported from this module into it."""
-    weights = {i.name: onnx.numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
-    state = model.state_dict()
-    for name, tensor in state.items():
-        if name not in weights or tuple(weights[name].shape) != tuple(tensor.shape):
-            raise SystemExit(f"{path} is not this CNN: no initializer {name} of shape "
-                             f"{tuple(tensor.shape)} ({ARCHITECTURE})")
-        state[name] = torch.from_numpy(weights[name].copy())
-    model.load_state_dict(state)
-
-
 def accuracy(model, x, y):
     """The share of digits answered right, or None for no digits."""
     return evaluate(model, x, y)[1] / len(x) if len(x) else None
-
-
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def f32_b64(a):
-    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
-
-
-def debian_version(pkg):
-    try:
-        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except Exception:
-        return None
-
-
-def export(model, path):
-    model.eval()
-    torch.onnx.export(
-        model, torch.zeros(1, 1, 28, 28), path,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        opset_version=OPSET, do_constant_folding=True,
-    )
-    m = onnx.load(path)
-    onnx.checker.check_model(m, full_check=True)
-    return m
 
 
 def main():
@@ -205,7 +137,7 @@ def main():
     print(f"train {len(xtr)}, held-out {len(xho)} + {len(xcap)} captured ({header['splitRule']})")
     parent_figures = None
     if args.from_onnx:
-        load_onnx_weights(model, args.from_onnx)
+        load_onnx_weights(model, args.from_onnx, ARCHITECTURE)
         parent_figures = {"heldOut": accuracy(model, xho, yho),
                           "capturedHeldOut": accuracy(model, xcap, ycap)}
         print(f"parent {args.from_onnx}: held-out acc {parent_figures['heldOut'] * 100:.2f}%"
