@@ -3,13 +3,13 @@
 // with the scores of the version that answered it.
 import assert from "node:assert/strict";
 import { oipInfer } from "../../client/oip.ts";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { InferenceClient } from "../../client/client.ts";
+import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
-import { splitFramed, writeAll } from "../testing/server.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "./capture.ts";
 
 const noMqtt = requireMqtt();
@@ -21,29 +21,6 @@ function digit(mark: number): Uint8Array {
   return bytes;
 }
 const FRAMED = 101, HTTP = 102, MQTT = 103;
-
-async function framed(port: number, digitU8: Uint8Array): Promise<void> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  try {
-    await writeAll(
-      conn,
-      encodeRequest(
-        { command: Command.INFERENCE_INPUT, requestId: 1, digitU8, device: "board-7" },
-        true,
-      ),
-    );
-    const buf = new Uint8Array(4096);
-    let got = new Uint8Array(0);
-    while (splitFramed(got).replies.length === 0) {
-      const n = await conn.read(buf);
-      if (n === null) throw new Error("the server closed before replying");
-      got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
-    }
-    assert.equal(splitFramed(got).replies[0].status, Status.OK);
-  } finally {
-    conn.close();
-  }
-}
 
 Deno.test("framed, HTTP and MQTT digits are captured alike, under their device ids", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-capture-transports-" });
@@ -57,7 +34,14 @@ Deno.test("framed, HTTP and MQTT digits are captured alike, under their device i
     ...(broker ? { mqtt: { url: broker.url, group: "mnist" } } : {}),
   });
   try {
-    await framed(server.addr.port, digit(FRAMED));
+    const board = await InferenceClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    const reply = await board.send({
+      command: Command.INFERENCE_INPUT,
+      digitU8: digit(FRAMED),
+      device: "board-7",
+    });
+    board.close();
+    assert.equal(reply.status, Status.OK);
     const http = await oipInfer(`http://127.0.0.1:${server.http!.addr.port}`, [digit(HTTP)]);
     assert.equal(http.status, 200);
     if (broker) {
