@@ -40,6 +40,7 @@ import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
 import { Rollouts } from "./rollout/rollouts.ts";
+import { registerRolloutMetrics } from "./rollout/metrics.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -104,6 +105,7 @@ export class InferenceServer {
         if (options.capture && !monitor.quiet) options.capture.shadowed(event);
       },
     });
+    registerRolloutMetrics(monitor.metrics.registry, rollouts);
     this.handler = new RequestHandler({
       route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
       byDevice: () => rollouts.byDevice,
@@ -267,6 +269,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    rollouts: () => server?.rollouts.snapshot() ?? [],
   };
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({

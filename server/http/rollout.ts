@@ -27,7 +27,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
-import type { Rollout } from "../rollout/rollout.ts";
+import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
 import { errorResponse } from "./errors.ts";
 import { readJsonObject } from "./repository.ts";
@@ -76,24 +76,6 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
     throw bad('"devices" must be a list of 1 to 100,000 device ids');
   }
   return { devices };
-}
-
-/** The canary's figures: who gets the candidate, and each version's requests side by side. */
-export function canaryJson(rollout: Rollout) {
-  const canary = rollout.canary!;
-  return {
-    model: rollout.model,
-    version: rollout.version,
-    share: canary.share,
-    devices: canary.devices ? [...canary.devices] : null,
-    started: new Date(canary.started).toISOString(),
-    versions: [canary.serving.json(), canary.candidate.json()],
-  };
-}
-
-/** The shadow's figures, with its model. */
-export function shadowJson(rollout: Rollout) {
-  return { model: rollout.model, ...rollout.shadow!.json() };
 }
 
 /** The routes as one handler: a Response for their paths, null for any other path. */

@@ -157,3 +157,21 @@ export function servableBelow(
   );
   return below?.version ?? null;
 }
+
+/** The canary's figures: who gets the candidate, and each version's requests side by side. */
+export function canaryJson(rollout: Rollout) {
+  const canary = rollout.canary!;
+  return {
+    model: rollout.model,
+    version: rollout.version,
+    share: canary.share,
+    devices: canary.devices ? [...canary.devices] : null,
+    started: new Date(canary.started).toISOString(),
+    versions: [canary.serving.json(), canary.candidate.json()],
+  };
+}
+
+/** The shadow's figures, with its model. */
+export function shadowJson(rollout: Rollout) {
+  return { model: rollout.model, ...rollout.shadow!.json() };
+}

@@ -38,6 +38,7 @@ import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures, VersionFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 import {
+  canaryJson,
   newerServable,
   readyVersion,
   type Rollout,
@@ -45,6 +46,7 @@ import {
   type RolloutOptions,
   servableBelow,
   shadowed,
+  shadowJson,
 } from "./rollout.ts";
 import { writeStage } from "./stage.ts";
 
@@ -444,6 +446,23 @@ export class Rollouts {
 
   #version(name: string, version: number) {
     return readyVersion(this.#serving.repository, this.#options.rescan, name, version);
+  }
+
+  /** Every rollout's figures, for the dashboard (confusion pairs without their pixels). */
+  snapshot(): unknown[] {
+    return this.active.map((rollout) => {
+      const shadow = rollout.shadow && shadowJson(rollout);
+      return {
+        model: rollout.model,
+        version: rollout.version,
+        serving: rollout.servingVersion,
+        shadow: shadow && {
+          ...shadow,
+          confusion: shadow.confusion.slice(0, 5).map(({ examples: _, ...pair }) => pair),
+        },
+        canary: rollout.canary && canaryJson(rollout),
+      };
+    });
   }
 
   /** Ends every rollout (the server stops). */
