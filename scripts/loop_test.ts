@@ -13,6 +13,7 @@ import { Logger } from "../server/log.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "../server/models/capture.ts";
 import type { ShadowEvent } from "../server/rollout/shadow_event.ts";
 import { startServer } from "../server/server.ts";
+import { ADMIN, api, until } from "../server/testing/rollout.ts";
 import { requirePython } from "../server/testing/tools.ts";
 import { LABELS_FILE } from "./captured.ts";
 import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
@@ -20,20 +21,6 @@ import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
 const ignore = requirePython(["torch", "onnx"], "python3-torch python3-onnx");
 const ROOT = new URL("..", import.meta.url).pathname;
 const BOARDS = 4;
-const ADMIN = "loop-test-admin-token-0123456789";
-
-/** A rollout route with the admin token; the answer's JSON. */
-async function admin(base: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${base}/v2/models/mnist/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json();
-  assert.equal(response.status, 200, JSON.stringify(json));
-  return json;
-}
-
 /** A held-out digit moved 5-7 px sideways and 3 px up or down: the model is often unsure of it. */
 function shifted(digit: MnistDigit, k: number): Uint8Array {
   const out = new Uint8Array(784);
@@ -88,7 +75,12 @@ Deno.test({
       capture,
       onShadow: (event) => shadowed.push(event),
     });
-    const base = `http://127.0.0.1:${server.http!.addr.port}`;
+    /** A rollout route of model mnist, with the admin token: its answer, which must be 200. */
+    const admin = async (method: string, route: string, body?: unknown) => {
+      const { status, body: answer } = await api(server, method, `/v2/models/mnist/${route}`, body);
+      assert.equal(status, 200, JSON.stringify(answer));
+      return answer;
+    };
     const digits = loadHeldOut().filter((_, i) => i % 10 === 3).slice(0, 100);
     /** Each board sends its share of the digits, one at a time; the versions that answered, by board. */
     const boardsSend = async (
@@ -199,16 +191,15 @@ Deno.test({
 
       // 5. It comes in as a candidate, serving nobody; a shadow runs it on every live digit.
       await server.serving.rescan();
-      await admin(base, "POST", "shadow", { version: 2, sample: 1 });
+      await admin("POST", "shadow", { version: 2, sample: 1 });
       const seen = new Set((await Array.fromAsync(readCaptures(captured))).map((r) => r.id));
       const asShadowed = await boardsSend();
       assert.deepEqual(asShadowed, [[1], [1], [1], [1]]);
-      let figures = await admin(base, "GET", "shadow");
-      for (let i = 0; figures.compared + figures.dropped + figures.failed < 100; i++) {
-        assert.ok(i < 500, `the shadow compared too few: ${JSON.stringify(figures)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        figures = await admin(base, "GET", "shadow");
-      }
+      let figures = { compared: 0, dropped: 0, failed: 0 };
+      await until(async () => {
+        figures = await admin("GET", "shadow");
+        return figures.compared + figures.dropped + figures.failed === 100;
+      });
       assert.ok(figures.compared > 0 && shadowed.length === figures.compared);
 
       // 6. What the shadow saw joins the captures: every disagreement, with both versions' scores.
@@ -223,13 +214,13 @@ Deno.test({
       for (const event of disagreements) assert.ok(captured2.has(key(event.digitU8!)));
 
       // 7. A canary serves it to one board and to nobody else.
-      await admin(base, "DELETE", "shadow");
-      await admin(base, "POST", "canary", { version: 2, devices: ["board-0"] });
+      await admin("DELETE", "shadow");
+      await admin("POST", "canary", { version: 2, devices: ["board-0"] });
       const inCanary = await boardsSend();
       assert.deepEqual(inCanary, [[2], [1], [1], [1]]);
 
       // 8. Promote: every board gets it, and the repository says so (no stage in model.json).
-      await admin(base, "POST", "promote", { version: 2 });
+      await admin("POST", "promote", { version: 2 });
       const promoted = await boardsSend();
       assert.deepEqual(promoted, [[2], [2], [2], [2]]);
       assert.equal(JSON.parse(await Deno.readTextFile(`${out}/model.json`)).stage, undefined);

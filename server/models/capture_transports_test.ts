@@ -1,6 +1,7 @@
-// `--capture` hangs on the one request path's observer: a digit sent over the
-// framed board port, HTTP and MQTT is kept alike, under its device's fleet id,
-// with the scores of the version that answered it.
+// `--capture` hangs on the one request path's observers: a digit sent over
+// the framed board port, HTTP and MQTT is kept alike, under its device's fleet
+// id, with the scores of the version that answered it; a shadow's
+// disagreements are kept with both versions' scores.
 import assert from "node:assert/strict";
 import { oipInfer } from "../../client/oip.ts";
 import { InferenceClient } from "../../client/client.ts";
@@ -10,6 +11,7 @@ import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
+import { ADMIN, api, MODELS, repositoryOf, until } from "../testing/rollout.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "./capture.ts";
 
 const noMqtt = requireMqtt();
@@ -79,6 +81,67 @@ Deno.test("framed, HTTP and MQTT digits are captured alike, under their device i
       assert.equal(record.reason, "sample");
       assert.equal(record.scores!["1"].length, 10);
       assert.equal(record.scores!["1"][record.prediction], record.confidence);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a shadow's disagreements are captured through the server, with both versions' scores", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-capture-shadow-" });
+  const root = await repositoryOf({
+    1: { model: MODELS.bundled },
+    2: { model: MODELS.dense, stage: "candidate" },
+  });
+  const capture = await DigitCapture.open({ dir, rule: "disagree", flushMs: 60_000 });
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("error", () => {}),
+    modelRepository: root,
+    adminToken: ADMIN,
+    capture,
+  });
+  let compared = 0, agreed = 0;
+  try {
+    const started = await api(server, "POST", "/v2/models/mnist/shadow", {
+      version: 2,
+      sample: 1,
+    });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const board = await InferenceClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    for (let mark = 1; mark <= 20; mark++) {
+      const reply = await board.send({
+        command: Command.INFERENCE_INPUT,
+        digitU8: digit(mark * 12),
+        device: "board-9",
+      });
+      assert.equal(reply.modelVersion, 1, "a candidate in shadow answers nobody");
+    }
+    board.close();
+    await until(async () => {
+      const figures = (await api(server, "GET", "/v2/models/mnist/shadow")).body;
+      compared = figures.compared;
+      agreed = Math.round(figures.agreement * figures.compared);
+      return figures.compared + figures.dropped + figures.failed === 20;
+    });
+  } finally {
+    await server.shutdown();
+    await capture.close();
+    await Deno.remove(root, { recursive: true });
+  }
+  try {
+    const records = await Array.fromAsync(readCaptures(dir));
+    assert.ok(compared - agreed > 0, "the dense candidate disagrees with the bundled model");
+    assert.equal(records.length, compared - agreed);
+    for (const record of records) {
+      assert.equal(record.reason, "disagree");
+      assert.equal(record.device, "board-9");
+      assert.equal(record.shadow, 2);
+      assert.equal(record.version, 1);
+      const [served, candidate] = [record.scores!["1"], record.scores!["2"]];
+      assert.equal(served.indexOf(Math.max(...served)), record.prediction);
+      assert.notEqual(candidate.indexOf(Math.max(...candidate)), record.prediction);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
