@@ -40,44 +40,18 @@
  * ```
  * @module
  */
-import { argmax } from "../../shared/codec.ts";
+import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { ShadowEvent } from "../rollout/shadow_event.ts";
+import { captureFiles, type CaptureRecord } from "./capture_read.ts";
 import {
   type CaptureReason,
   captureReason,
   type CaptureRule,
   parseCaptureRule,
 } from "./capture_rule.ts";
-
-/** Pixels per digit. */
-const PIXELS = 784;
-
-/** One captured digit. */
-export interface CaptureRecord {
-  /** Unique across processes and restarts: what a label file refers to. */
-  id: string;
-  /** ISO 8601, UTC. */
-  time: string;
-  model: string;
-  version: number;
-  /** The device's id in the fleet (the token's name, its `device` field, or `addr:<address>`). */
-  device: string;
-  /** The digit the answering version gave, 0..9. */
-  prediction: number;
-  /** The answering version's score for that digit. */
-  confidence: number;
-  /** The rule's term that kept it (absent in records of older servers). */
-  reason?: CaptureReason;
-  /** Each version that saw the digit (by number) and its 10 scores, rounded to 4 decimals. */
-  scores?: Record<string, number[]>;
-  /** The shadow candidate's version, when one compared the digit. */
-  shadow?: number;
-  /** base64 of 784 bytes, row-major, 0..255. */
-  pixels: string;
-}
 
 /** What a shadow candidate answered for a digit. */
 export interface ShadowScores {
@@ -115,16 +89,12 @@ export interface CaptureOptions {
   maxPending?: number;
   log?: Logger;
 }
-
-/** Name of the files, `capture-<process>-<n>.jsonl`. */
-export const CAPTURE_FILE = /^capture-[0-9A-Za-z]+-[0-9a-f]+-(\d+)\.jsonl$/;
-
 /** Scales a digit to bytes: floats 0..1 become 0..255; bytes stay. */
 function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
   if (digit instanceof Uint8Array) return digit;
-  const bytes = new Uint8Array(PIXELS);
+  const bytes = new Uint8Array(DIGIT_PIXELS);
   // Uint8Array clamps, and a rounding store keeps 128/255 as 128.
-  for (let i = 0; i < PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
+  for (let i = 0; i < DIGIT_PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
   return bytes;
 }
 
@@ -333,58 +303,11 @@ export class DigitCapture {
   }
 }
 
-/** The capture files in `dir`, oldest first (by process start, then number). */
-export async function captureFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && CAPTURE_FILE.test(entry.name)) names.push(entry.name);
-  }
-  const key = (name: string) => {
-    const n = Number(CAPTURE_FILE.exec(name)![1]);
-    return [name.slice(0, name.lastIndexOf("-")), n] as const;
-  };
-  names.sort((a, b) => {
-    const [pa, na] = key(a);
-    const [pb, nb] = key(b);
-    return pa < pb ? -1 : pa > pb ? 1 : na - nb;
-  });
-  return names.map((name) => `${dir}/${name}`);
-}
-
-/**
- * Reads one line of a capture file. Returns null for a line that is not a
- * whole record (a file cut short by a crash ends in one).
- */
-export function parseCaptureLine(line: string): CaptureRecord | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  const r = value as Partial<CaptureRecord> | null;
-  if (
-    !r || typeof r.id !== "string" || typeof r.pixels !== "string" ||
-    typeof r.prediction !== "number" || typeof r.version !== "number"
-  ) return null;
-  return r as CaptureRecord;
-}
-
-/** A record's digit as 784 floats, 0..1, as the model takes it. */
-export function capturePixels(record: CaptureRecord): Float32Array {
-  const bytes = Buffer.from(record.pixels, "base64");
-  if (bytes.length !== PIXELS) {
-    throw new RangeError(`capture ${record.id} has ${bytes.length} pixels, expected ${PIXELS}`);
-  }
-  return Float32Array.from(bytes, (b) => b / 255);
-}
-
-/** Every record in the capture files of `dir`, oldest file first; broken lines are skipped. */
-export async function* readCaptures(dir: string): AsyncGenerator<CaptureRecord> {
-  for (const path of await captureFiles(dir)) {
-    for (const line of (await Deno.readTextFile(path)).split("\n")) {
-      const record = line ? parseCaptureLine(line) : null;
-      if (record) yield record;
-    }
-  }
-}
+export {
+  CAPTURE_FILE,
+  captureFiles,
+  capturePixels,
+  type CaptureRecord,
+  parseCaptureLine,
+  readCaptures,
+} from "./capture_read.ts";
