@@ -98,6 +98,11 @@ function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
   return bytes;
 }
 
+/** A capture folder that cannot be made or read; the message is one sentence. */
+export class CaptureError extends Error {
+  override name = "CaptureError";
+}
+
 /** Rounds scores for a record: 4 decimals tell a 0.51 from a 0.49 and keep lines short. */
 function rounded(scores: ArrayLike<number>): number[] {
   return Array.from(scores, (s) => Math.round(s * 1e4) / 1e4);
@@ -148,14 +153,21 @@ export class DigitCapture {
 
   /**
    * Creates `dir` if needed and takes stock of the captures already in it;
-   * a rule's text that cannot be read throws a `CaptureRuleError`.
+   * a rule's text that cannot be read throws a `CaptureRuleError`, a folder
+   * that cannot be made or read a `CaptureError`.
    */
   static async open(options: CaptureOptions): Promise<DigitCapture> {
     if (typeof options.rule === "string") parseCaptureRule(options.rule);
-    await Deno.mkdir(options.dir, { recursive: true });
     const files: { path: string; size: number }[] = [];
-    for (const path of await captureFiles(options.dir)) {
-      files.push({ path, size: (await Deno.stat(path)).size });
+    try {
+      await Deno.mkdir(options.dir, { recursive: true });
+      for (const path of await captureFiles(options.dir)) {
+        files.push({ path, size: (await Deno.stat(path)).size });
+      }
+    } catch (e) {
+      throw new CaptureError(
+        `the capture folder ${options.dir} cannot be made or read: ${(e as Error).message}`,
+      );
     }
     return new DigitCapture(options, files);
   }

@@ -1,7 +1,13 @@
 // Capture on real files in /tmp: the rule's terms, the record format,
 // rotation and the size cap, and what happens when the disk fails.
 import assert from "node:assert/strict";
-import { captureFiles, capturePixels, DigitCapture, readCaptures } from "./capture.ts";
+import {
+  CaptureError,
+  captureFiles,
+  capturePixels,
+  DigitCapture,
+  readCaptures,
+} from "./capture.ts";
 import { CaptureRuleError } from "./capture_rule.ts";
 import type { ShadowEvent } from "../rollout/shadow_event.ts";
 import { prng } from "../../shared/testing.ts";
@@ -60,13 +66,21 @@ Deno.test("sample:1 keeps every digit, with its prediction, version, device, sco
   });
 });
 
-Deno.test("sample:0 keeps nothing; a rule that cannot be read is refused at open", async () => {
+Deno.test("sample:0 keeps nothing; a bad rule or folder is refused at open, in one sentence", async () => {
   await withDir(async (dir) => {
     const capture = await DigitCapture.open({ dir, rule: "sample:0" });
     for (let k = 0; k < 100; k++) assert.equal(capture.offer(sample(k).digit, context(k)), false);
     await capture.close();
     assert.deepEqual(await captureFiles(dir), []);
     await assert.rejects(DigitCapture.open({ dir, rule: "sample:1.5" }), CaptureRuleError);
+    await assert.rejects(
+      DigitCapture.open({ dir: "/proc/no-such-folder/captures", rule: "sample:1" }),
+      (e: Error) =>
+        e instanceof CaptureError &&
+        /^the capture folder \/proc\/no-such-folder\/captures cannot be made or read: /.test(
+          e.message,
+        ),
+    );
   });
 });
 
