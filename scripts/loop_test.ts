@@ -16,6 +16,7 @@ import { startServer } from "../server/server.ts";
 import { ADMIN, api, until } from "../server/testing/rollout.ts";
 import { requirePython } from "../server/testing/tools.ts";
 import { LABELS_FILE } from "./captured.ts";
+import { labelOrder } from "./label.ts";
 import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
 
 const ignore = requirePython(["torch", "onnx"], "python3-torch python3-onnx");
@@ -126,10 +127,26 @@ Deno.test({
         assert.ok(record.confidence < 0.9);
       }
 
-      // 3. People label them: labels.csv, one "<id>,<digit>" line each.
-      await Deno.writeTextFile(
-        `${captured}/${LABELS_FILE}`,
-        records.map((r) => `${r.id},${labels.get(r.pixels)}\n`).join(""),
+      // 3. A person labels them with deno task label, answering in the order it asks (least sure first).
+      const label = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-read", "--allow-write", "scripts/label.ts", "--captured", captured],
+        cwd: ROOT,
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const answers = labelOrder(records).map((r) => `${labels.get(r.pixels)}\n`).join("");
+      const writer = label.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(answers));
+      await writer.close();
+      const labelled = await label.output();
+      assert.equal(labelled.code, 0);
+      assert.match(
+        new TextDecoder().decode(labelled.stdout),
+        new RegExp(`labelled ${records.length}`),
+      );
+      assert.equal(
+        await Deno.readTextFile(`${captured}/${LABELS_FILE}`),
+        labelOrder(records).map((r) => `${r.id},${labels.get(r.pixels)}\n`).join(""),
       );
 
       // 4. Fine-tune the served version on them, mixed with 500 of MNIST's digits.
