@@ -109,6 +109,7 @@ await Deno.mkdir(`${root}/mnist`);
 await addVersion(root, 1);
 const ADMIN_TOKEN = crypto.randomUUID();
 const server = await spawnServer({
+  allowWrite: options.rollout ? root : undefined,
   extraArgs: [
     "--model-repository",
     root,
@@ -202,10 +203,21 @@ try {
   for (const s of during) {
     if (s.version) versions.set(s.version, (versions.get(s.version) ?? 0) + 1);
   }
+  const what = options.rollout ? "steps" : "swaps";
   const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
   console.log(formatTable(["", "requests", "failed", "p99 ms"], [
-    ["before the swaps", before.length, before.filter((s) => !s.ok).length, p99(before).toFixed(1)],
-    ["during the swaps", during.length, during.filter((s) => !s.ok).length, p99(during).toFixed(1)],
+    [
+      `before the ${what}`,
+      before.length,
+      before.filter((s) => !s.ok).length,
+      p99(before).toFixed(1),
+    ],
+    [
+      `during the ${what}`,
+      during.length,
+      during.filter((s) => !s.ok).length,
+      p99(during).toFixed(1),
+    ],
   ]));
   if (options.rollout) {
     const rows = [{ name: "before", at: 0 }, ...steps].map((step, i, all) => {

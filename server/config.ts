@@ -478,7 +478,8 @@ export const OPTIONS = [
     server: true,
     default: "2",
     value: "X",
-    help: "roll a canary back when its low-confidence rate exceeds X times the serving version's; 0: never",
+    help:
+      "roll a canary back when its low-confidence rate exceeds X times the serving version's; 0: never",
   },
   {
     flag: "rollout-min-samples",
@@ -487,7 +488,8 @@ export const OPTIONS = [
     server: true,
     default: "200",
     value: "N",
-    help: "the rules above judge a shadow or canary only after N digits (compared, or each version's)",
+    help:
+      "the rules above judge a shadow or canary only after N digits (compared, or each version's)",
   },
   {
     flag: "mqtt",

@@ -199,7 +199,9 @@ export function repositoryControl(options: {
  * Reads a small optional JSON object body, limited while it is read; a
  * Response when it is not one.
  */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown> | Response> {
+export async function readJsonObject(
+  request: Request,
+): Promise<Record<string, unknown> | Response> {
   const bytes = await readBody(request, MAX_BODY_BYTES);
   if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};

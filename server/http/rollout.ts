@@ -30,7 +30,7 @@ import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
 import { errorResponse } from "./errors.ts";
-import { readJsonObject } from "./repository.ts";
+import { readJsonObject, withoutPaths } from "./repository.ts";
 
 const ROUTE = /^\/v2\/models\/([^/]+)\/(shadow|canary|promote|rollback)$/;
 
@@ -113,7 +113,10 @@ export function rolloutRoutes(
         const name = decodeURIComponent(match[1]);
         return json(await answer(rollouts, name, action, method, body));
       } catch (e) {
-        if (e instanceof RolloutError) return errorResponse(e, e.httpStatus);
+        if (e instanceof RolloutError) {
+          const error = new WireError(e.status, withoutPaths(e.message, rollouts.repositoryRoot));
+          return errorResponse(error, e.httpStatus);
+        }
         if (e instanceof URIError) {
           return errorResponse(bad("the model name is not valid percent-encoding"), 400);
         }

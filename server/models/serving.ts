@@ -87,6 +87,8 @@ export class ModelServing {
   readonly repository: ModelRepository;
   #options: ServingOptions;
   #models = new Map<string, ServedModel>();
+  /** Started versions offered to the next swap to them (`offer`), by model. */
+  #offered = new Map<string, ServedModel>();
 
   private constructor(repository: ModelRepository, options: ServingOptions) {
     this.repository = repository;
@@ -210,8 +212,16 @@ export class ModelServing {
     return true;
   }
 
-  /** Reads a version and starts its warmed instances. */
+  /**
+   * Reads a version and starts its warmed instances, or takes those of a
+   * started version offered for it (same version, same sha256).
+   */
   async #start(status: VersionStatus): Promise<{ file: ModelFile; engines: InferenceEngine[] }> {
+    const offered = this.#offered.get(status.model);
+    if (offered?.file.version === status.version && offered.file.sha256 === status.sha256) {
+      this.#offered.delete(status.model);
+      return { file: offered.file, engines: offered.queue.engineSet.engines };
+    }
     const file = await this.repository.read(status);
     file.version = status.version;
     const { startEngines, instances, engine } = this.#options;
@@ -232,6 +242,22 @@ export class ModelServing {
       { ...this.#options.queue, model: status.model, maxIdle },
     );
     return { name: status.model, file, queue };
+  }
+
+  /**
+   * Offers a version `startVersion` started, its queue drained, to the next
+   * swap to that version: its warmed engines serve instead of new ones (a
+   * promoted candidate's, so a promote starts nothing under load).
+   */
+  offer(started: ServedModel): void {
+    this.#offered.set(started.name, started);
+  }
+
+  /** Takes back an offer no swap used (the caller closes it); false when a swap took it. */
+  withdraw(started: ServedModel): boolean {
+    if (this.#offered.get(started.name) !== started) return false;
+    this.#offered.delete(started.name);
+    return true;
   }
 
   /** Answers what every queue holds, then closes every engine (the models stay listed). */

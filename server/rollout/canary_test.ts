@@ -159,10 +159,19 @@ Deno.test("promote and rollback through the admin API persist in the repository 
           (await api(server, "POST", "/v2/models/mnist/promote", { version: 9 })).status,
           404,
         );
+        // Promoted from a canary: the candidate's warmed engines serve, nothing new starts.
+        assert.equal(
+          (await api(server, "POST", "/v2/models/mnist/canary", { version: 2, share: 1 })).status,
+          200,
+        );
+        assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+        const engines = server.rollouts.get("mnist")!.candidate.queue.engineSet.engines;
         const promoted = await api(server, "POST", "/v2/models/mnist/promote", { version: 2 });
         assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
         assert.deepEqual(promoted.body, { model: "mnist", from: 1, version: 2 });
         assert.equal(await stage(), undefined);
+        assert.ok(server.queue.engineSet.engines.every((e, i) => e === engines[i]));
+        assert.equal(server.rollouts.get("mnist"), undefined, "the canary ended");
         assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
       },
     );

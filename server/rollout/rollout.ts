@@ -12,7 +12,6 @@
  * ```
  * @module
  */
-import type { Inference } from "../engine/queue.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { Logger } from "../log.ts";
 import type { ModelRepository } from "../models/repository.ts";
@@ -80,27 +79,6 @@ export class RolloutError extends WireError {
     super(Status[code], message);
     this.httpStatus = httpStatus;
   }
-}
-
-/** What a shadow run's callback carries. */
-export interface PendingShadow {
-  rollouts: { compared(rollout: Rollout, shadow: ShadowFigures, event: ShadowEvent): void };
-  rollout: Rollout;
-  shadow: ShadowFigures;
-  event: ShadowEvent;
-}
-
-/** The idle lane's callback for one shadow digit: compared, or counted as failed. */
-export function shadowed(pending: PendingShadow, result: Inference | WireError): void {
-  if (result instanceof WireError) {
-    pending.shadow.failed++;
-    return;
-  }
-  const { event } = pending;
-  event.candidate.scores = result.scores.slice();
-  event.candidate.predicted = result.predicted;
-  event.agree = result.predicted === event.serving.predicted;
-  pending.rollouts.compared(pending.rollout, pending.shadow, event);
 }
 
 /**
@@ -174,4 +152,19 @@ export function canaryJson(rollout: Rollout) {
 /** The shadow's figures, with its model. */
 export function shadowJson(rollout: Rollout) {
   return { model: rollout.model, ...rollout.shadow!.json() };
+}
+
+/** A rollout's figures for the dashboard: confusion pairs without their pixels. */
+export function rolloutSnapshot(rollout: Rollout) {
+  const shadow = rollout.shadow && shadowJson(rollout);
+  return {
+    model: rollout.model,
+    version: rollout.version,
+    serving: rollout.servingVersion,
+    shadow: shadow && {
+      ...shadow,
+      confusion: shadow.confusion.slice(0, 5).map(({ examples: _, ...pair }) => pair),
+    },
+    canary: rollout.canary && canaryJson(rollout),
+  };
 }

@@ -33,22 +33,21 @@ import { WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import { inCohort } from "../fleet/cohort.ts";
-import type { Logger } from "../log.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures, VersionFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 import {
-  canaryJson,
   newerServable,
   readyVersion,
   type Rollout,
   RolloutError,
   type RolloutOptions,
+  rolloutSnapshot,
   servableBelow,
-  shadowed,
-  shadowJson,
 } from "./rollout.ts";
-import { writeStage } from "./stage.ts";
+import { canaryRule, shadowRule, type Tripped } from "./rules.ts";
+import { offerShadow } from "./shadow.ts";
+import { cannotWriteStage, writeStage } from "./stage.ts";
 
 export { RolloutError, type RolloutOptions } from "./rollout.ts";
 
@@ -68,6 +67,11 @@ export class Rollouts {
   constructor(options: RolloutOptions) {
     this.#options = options;
     this.#serving = options.serving;
+  }
+
+  /** The model repository's folder (answers leave it out of their sentences). */
+  get repositoryRoot(): string {
+    return this.#serving.repository.root;
   }
 
   /** Whether routing needs a request's device id now (a canary runs). */
@@ -117,45 +121,13 @@ export class Rollouts {
         (canary.includes(event.deviceId) ? rollout.version : null);
       const side = version === rollout.version ? canary.candidate : canary.serving;
       side.add(event.status, event.code, event.totalMs, event.results);
-      this.#judgeCanary(rollout);
+      const tripped = canaryRule(canary, this.#options.rules);
+      if (tripped) this.#tripped(rollout, tripped);
     }
     const shadow = rollout.shadow;
-    if (!shadow || !event.results) return;
-    const digits = event.digitU8 ?? event.digit;
-    for (let i = 0; i < event.results.length; i++) {
-      const served = event.results[i];
-      // What the candidate answered itself (a canary's device) is no comparison.
-      if (served.modelVersion === rollout.version || Math.random() >= shadow.sample) continue;
-      shadow.sampled++;
-      const one = digits!.slice(i * 784, (i + 1) * 784);
-      const pending = {
-        rollouts: this,
-        rollout,
-        shadow,
-        event: {
-          model: rollout.model,
-          deviceId: event.deviceId,
-          digitU8: one instanceof Uint8Array ? one : null,
-          digit: one instanceof Float32Array ? one : null,
-          serving: {
-            version: served.modelVersion,
-            scores: served.scores.slice(),
-            predicted: served.predicted,
-          },
-          candidate: { version: rollout.version, scores: new Float32Array(10), predicted: -1 },
-          agree: false,
-        } satisfies ShadowEvent,
-      };
-      const queued = rollout.candidate.queue.submitIdle(
-        pending.event.digitU8,
-        pending.event.digit,
-        shadowed,
-        pending,
-      );
-      if (!queued) {
-        shadow.dropped++;
-        this.#shadowTotal(rollout).dropped++;
-      }
+    if (shadow && event.results) {
+      const dropped = offerShadow(this, rollout, shadow, event);
+      if (dropped) this.#shadowTotal(rollout).dropped += dropped;
     }
   }
 
@@ -168,13 +140,8 @@ export class Rollouts {
     } catch (e) {
       this.#options.log.error("shadow observer failed", { error: (e as Error).message });
     }
-    const { shadowMinAgreement, rolloutMinSamples } = this.#options.rules;
-    if (
-      rollout.shadow === shadow && shadowMinAgreement > 0 &&
-      shadow.compared >= rolloutMinSamples && shadow.agreement < shadowMinAgreement
-    ) {
-      this.#tripped(rollout, "shadow_agreement", shadow.agreement, shadowMinAgreement);
-    }
+    const tripped = rollout.shadow === shadow ? shadowRule(shadow, this.#options.rules) : null;
+    if (tripped) this.#tripped(rollout, tripped);
   }
 
   #shadowTotal(rollout: Rollout): { compared: number; dropped: number } {
@@ -184,32 +151,8 @@ export class Rollouts {
     return total;
   }
 
-  #judgeCanary(rollout: Rollout): void {
-    const { candidate, serving } = rollout.canary!;
-    const rules = this.#options.rules;
-    const min = rules.rolloutMinSamples;
-    if (rules.canaryMaxErrorRate < 1 && candidate.requests >= min) {
-      if (candidate.errorRate > rules.canaryMaxErrorRate) {
-        return this.#tripped(
-          rollout,
-          "canary_error_rate",
-          candidate.errorRate,
-          rules.canaryMaxErrorRate,
-        );
-      }
-    }
-    const ratio = rules.canaryMaxLowConfidenceRatio;
-    if (ratio > 0 && candidate.digits >= min && serving.digits >= min) {
-      // The serving rate counts as at least 1%: a clean fleet's 0% is no yardstick.
-      const limit = ratio * Math.max(serving.lowConfidenceRate, 0.01);
-      if (candidate.lowConfidenceRate > limit) {
-        this.#tripped(rollout, "canary_low_confidence", candidate.lowConfidenceRate, limit);
-      }
-    }
-  }
-
   /** A rule tripped: logged, counted, and the rollout ended (once). */
-  #tripped(rollout: Rollout, rule: string, value: number, limit: number): void {
+  #tripped(rollout: Rollout, { rule, value, limit }: Tripped): void {
     if (rollout.ending) return;
     this.#options.log.warn("rollout rolled back by a rule", {
       model: rollout.model,
@@ -354,16 +297,24 @@ export class Rollouts {
    * counts as a rollback; null is a plain stop.
    */
   async #end(rollout: Rollout, reason: string | null): Promise<void> {
-    if (rollout.ending) return;
+    if (!this.#detach(rollout)) return;
+    if (reason) this.#countRollback(rollout.model, reason);
+    await rollout.candidate.queue.close();
+  }
+
+  /** Routes nobody to the rollout's candidate any more; false when it was already ending. */
+  #detach(rollout: Rollout): boolean {
+    if (rollout.ending) return false;
     rollout.ending = true;
     if (rollout.canary) this.#canaries--;
     this.#rollouts.delete(rollout.model);
-    if (reason) {
-      let reasons = this.rollbacks.get(rollout.model);
-      if (!reasons) this.rollbacks.set(rollout.model, reasons = new Map());
-      reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-    }
-    await rollout.candidate.queue.close();
+    return true;
+  }
+
+  #countRollback(model: string, reason: string): void {
+    let reasons = this.rollbacks.get(model);
+    if (!reasons) this.rollbacks.set(model, reasons = new Map());
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
 
   /**
@@ -383,8 +334,24 @@ export class Rollouts {
           `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
         );
       }
-      if (status.stage !== null) await writeStage(status.path, null);
-      await this.#options.rescan();
+      if (status.stage !== null) await this.#writable(status.path);
+      // The candidate's warmed engines become the served version's: nothing
+      // starts while the fleet is sending. Its queue is drained first.
+      const rollout = this.#rollouts.get(name);
+      const adopted = rollout?.version === version && this.#detach(rollout) ? rollout : null;
+      if (adopted) {
+        await adopted.candidate.queue.drained();
+        this.#serving.offer(adopted.candidate);
+      }
+      if (rollout && !adopted) await this.#end(rollout, null);
+      try {
+        if (status.stage !== null) await writeStage(status.path, null);
+        await this.#options.rescan();
+      } finally {
+        if (adopted && this.#serving.withdraw(adopted.candidate)) {
+          await adopted.candidate.queue.close();
+        }
+      }
       const to = this.#serving.versions().get(name);
       if (to !== version) {
         throw new RolloutError(
@@ -395,8 +362,6 @@ export class Rollouts {
           }`,
         );
       }
-      const rollout = this.#rollouts.get(name);
-      if (rollout) await this.#end(rollout, null);
       this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1);
       this.#options.log.info("version promoted", { model: name, from: from ?? undefined, version });
       return { from, to };
@@ -429,12 +394,12 @@ export class Rollouts {
           `model "${name}" has no rollout running and no version below ${from} to go back to`,
         );
       }
-      await writeStage((await this.#version(name, from)).path, "retired");
+      const path = (await this.#version(name, from)).path;
+      await this.#writable(path);
+      await writeStage(path, "retired");
       await this.#options.rescan();
       const to = this.#serving.versions().get(name) ?? null;
-      let reasons = this.rollbacks.get(name);
-      if (!reasons) this.rollbacks.set(name, reasons = new Map());
-      reasons.set("api", (reasons.get("api") ?? 0) + 1);
+      this.#countRollback(name, "api");
       this.#options.log.warn("version rolled back", {
         model: name,
         from,
@@ -444,25 +409,21 @@ export class Rollouts {
     });
   }
 
+  /** A 500 with the reason when the stage of the model at `path` cannot be written. */
+  async #writable(path: string): Promise<void> {
+    const why = await cannotWriteStage(path);
+    if (why) {
+      throw new RolloutError(500, "INTERNAL_ERROR", why);
+    }
+  }
+
   #version(name: string, version: number) {
     return readyVersion(this.#serving.repository, this.#options.rescan, name, version);
   }
 
-  /** Every rollout's figures, for the dashboard (confusion pairs without their pixels). */
+  /** Every rollout's figures, for the dashboard. */
   snapshot(): unknown[] {
-    return this.active.map((rollout) => {
-      const shadow = rollout.shadow && shadowJson(rollout);
-      return {
-        model: rollout.model,
-        version: rollout.version,
-        serving: rollout.servingVersion,
-        shadow: shadow && {
-          ...shadow,
-          confusion: shadow.confusion.slice(0, 5).map(({ examples: _, ...pair }) => pair),
-        },
-        canary: rollout.canary && canaryJson(rollout),
-      };
-    });
+    return this.active.map(rolloutSnapshot);
   }
 
   /** Ends every rollout (the server stops). */

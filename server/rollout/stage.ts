@@ -24,6 +24,19 @@ export function metadataPathOf(modelPath: string): string {
   return modelPath.replace(/\.onnx$/, "") + ".json";
 }
 
+/**
+ * Why the stage of the model at `modelPath` cannot be written (the process
+ * has no write permission there: `deno run --allow-write=<repository>`), or
+ * null when it can.
+ */
+export async function cannotWriteStage(modelPath: string): Promise<string | null> {
+  const dir = modelPath.slice(0, modelPath.lastIndexOf("/")) || ".";
+  const { state } = await Deno.permissions.query({ name: "write", path: dir });
+  if (state === "granted") return null;
+  return `the stage is written into ${metadataPathOf(modelPath)}, and this server may not ` +
+    `write there: run it with --allow-write=<model repository>`;
+}
+
 /** Sets (or, with null, removes) `"stage"` in the metadata of the model at `modelPath`. */
 export async function writeStage(modelPath: string, stage: string | null): Promise<void> {
   const path = metadataPathOf(modelPath);
