@@ -411,16 +411,19 @@ export const OPTIONS = [
     kind: { type: "string" },
     group: "models",
     value: "DIR",
-    help: "keep a sample of the digits clients send in DIR",
-    details: "with the prediction and the model version",
+    help: "keep the digits --capture-rule picks in DIR, for labelling and retraining",
+    details: "with the device and the scores of every version that saw each digit",
   },
   {
-    flag: "capture-rate",
-    kind: { type: "number", min: 0, max: 1 },
+    flag: "capture-rule",
+    kind: { type: "string" },
     group: "models",
-    default: "0.01",
-    value: "R",
-    help: "fraction of digits --capture keeps",
+    default: "below:0.5,disagree,sample:0.01",
+    value: "RULE",
+    help: "which digits --capture keeps: terms joined by commas, any one keeps a digit",
+    details:
+      "below:C the answer's score is below C; disagree a shadow candidate answered another " +
+      "digit; sample:R a random share R of all digits",
   },
   {
     flag: "capture-max-mb",
@@ -428,7 +431,7 @@ export const OPTIONS = [
     group: "models",
     default: "100",
     value: "MB",
-    help: "most megabytes of captures kept; the oldest files go",
+    help: "most megabytes of captures kept; past it the oldest files are deleted",
   },
   {
     flag: "shadow-sample",

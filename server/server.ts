@@ -107,7 +107,11 @@ export class InferenceServer {
       shadowSample: options.shadowSample,
       lowConfidence: options.lowConfidence,
       maxIdle: options.maxBatch,
-      onShadow: options.onShadow,
+      onShadow: (event) => {
+        options.onShadow?.(event);
+        // A disagreement is worth labelling; a kept digit gets the candidate's scores too.
+        if (options.capture && !monitor.quiet) options.capture.shadowed(event);
+      },
     });
     registerRolloutMetrics(monitor.metrics.registry, rollouts);
     this.handler = new RequestHandler({
@@ -378,7 +382,7 @@ function newFleetUpdates(options: ResolvedServerOptions): FleetUpdates {
   });
 }
 
-/** Offers every served digit to the capture (`--capture`): it keeps a sample. */
+/** Offers every served digit to the capture (`--capture`): it keeps what its rule picks. */
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;
