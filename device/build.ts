@@ -107,7 +107,6 @@ export const OWN_PROPERTIES = [
   "onConnect",
   "onData",
   "onClose",
-  "onTimeout",
   "pump",
   "at",
   "kept",

@@ -47,7 +47,8 @@ declare function getSerial(): string;
 declare const MQTT: boolean;
 /** Seconds since the board started, with sub-millisecond resolution. */
 declare function getTime(): number;
-declare function setTimeout(callback: Listener, ms: number): number;
+// Espruino's timers pass the arguments after `ms` on to the callback.
+declare function setTimeout(callback: Listener, ms: number, a: unknown, b: unknown): number;
 declare function clearTimeout(id: number): void;
 
 /** Times in ms. A `const enum`: inlined, no variables on the board. */
@@ -80,8 +81,6 @@ export interface Exchange {
   scores: Float32Array;
   /** 1 when requests go in the earlier protocol (TCP only): its replies have no id. */
   legacy?: number;
-  /** Called when a reply is late. */
-  onTimeout: Listener;
   /** Forgets the connection and any request in flight. */
   reset(): void;
   emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
@@ -114,7 +113,10 @@ export function begin(self: Exchange): void {
   req[DEVICE_SLOT_AT] = MQTT || token || self.up ? 0 : DEVICE_SLOT;
   self.busy = 1;
   self.sentAt = getTime();
-  self.timer = setTimeout(self.onTimeout, C.TIMEOUT);
+  // No reply in time: `fail` itself, with no function made for it (a
+  // function costs the board variables); clearing a timer from its own
+  // callback is harmless on Espruino, which removes it after the call.
+  self.timer = setTimeout(fail, C.TIMEOUT, self, "no reply");
 }
 
 /** A reply's payload has come: ends the request with one `reply` or `error` event. */

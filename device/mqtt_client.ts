@@ -124,7 +124,6 @@ export class MqttClient implements Exchange {
   sentAt!: number;
   timer!: number;
   scores!: Float32Array;
-  onTimeout!: Listener;
   private sock!: Socket | 0;
   /** 1 from a request on, until `reset()`: the tick reopens a closed connection. */
   private kept!: number;
@@ -253,10 +252,6 @@ export class MqttClient implements Exchange {
         // Espruino on Linux throws here for a connection refused at once.
         if (self.busy) fail(self, "" + e);
       }
-    };
-    self.onTimeout = () => {
-      self.timer = 0;
-      fail(self, "no reply");
     };
     self.reset();
   }
