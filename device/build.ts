@@ -116,12 +116,10 @@ export const OWN_PROPERTIES = [
   "fail",
   "scores",
   // device/mqtt_client.ts
-  "topic",
   "ticker",
   "pinged",
   "head",
   "len",
-  "mul",
   "onWrite",
   "onTick",
   // shared/board_reply.ts

@@ -123,7 +123,8 @@ const server = MQTT
     host: saved.broker || SERVER_HOST,
     port: saved.brokerPort || SERVER_PORT,
     token: saved.token != null ? saved.token : TOKEN,
-    device: saved.device || DEVICE,
+    // 0, not "", for none: one variable less.
+    device: saved.device || DEVICE || 0,
   })
   : new Inference({
     host: saved.host || SERVER_HOST,

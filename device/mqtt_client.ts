@@ -104,8 +104,8 @@ export interface MqttClientOptions {
   port: number;
   /** The device's token, 32 characters; "" for none. */
   token: string;
-  /** The board's id in the topics and as client id; "" for `getSerial()`. */
-  device: string;
+  /** The board's id in the topics and as client id; 0 or "" for `getSerial()`. */
+  device: string | 0;
 }
 
 /** Requests to the inference servers behind an MQTT broker, one digit at a time. */
@@ -113,7 +113,7 @@ export class MqttClient implements Exchange {
   host!: string;
   port!: number;
   token!: string;
-  device!: string;
+  device!: string | 0;
   busy!: number;
   retryAt!: number;
   wait!: number;
@@ -130,15 +130,12 @@ export class MqttClient implements Exchange {
   private ticker!: number;
   /** 1 while a PINGREQ has no PINGRESP. */
   private pinged!: number;
-  /** `mnist/{device}/`, set on connecting. */
-  private topic!: string;
   /** Where the request's next piece starts: 0 before the PUBLISH header, -1 when all of it is written. */
   private at!: number;
-  /** The packet being read: its first byte (0 before one), remaining length, and bytes so far (-1 while reading the length). */
+  /** The packet being read: its first byte (0 before one), remaining length, and bytes so far (-1, -2... while reading the length). */
   private buf!: Uint8Array;
   private head!: number;
   private len!: number;
-  private mul!: number;
   private n!: number;
   private onWrite!: Listener;
   private onData!: Listener;
@@ -162,7 +159,7 @@ export class MqttClient implements Exchange {
       if (!self.up) {
         self.up = 1;
         const id = self.device || getSerial();
-        const result = (self.topic = "mnist/" + id + "/") + "result";
+        const result = "mnist/" + id + "/result";
         // An id is at most 64 characters: both packets' remaining lengths
         // are under 128, one byte, and the strings' under 256 (high byte 0).
         const connect = P.CONNECT_HEAD + String.fromCharCode(0, id.length) + id;
@@ -177,7 +174,8 @@ export class MqttClient implements Exchange {
       if (!self.busy || at < 0) return;
       const req = self.req as Uint8Array;
       if (!at) {
-        const infer = self.topic + "infer";
+        // Made again, not kept: a kept string costs variables all the time.
+        const infer = "mnist/" + (self.device || getSerial()) + "/infer";
         // The remaining length, 128 to 16,383: two bytes, the low 7 bits first.
         const n = 2 + infer.length + REQUEST_SIZE - M.PREFIX;
         sock.write(String.fromCharCode(M.PUBLISH, n & 127 | 128, n >> 7, 0, infer.length) + infer);
@@ -196,13 +194,11 @@ export class MqttClient implements Exchange {
         if (!self.head) {
           self.head = c;
           self.len = 0;
-          self.mul = 1;
           self.n = -1;
         } else if (self.n < 0) {
-          // The remaining length, a byte at a time.
-          self.len += (c & 127) * self.mul;
-          self.mul *= 128;
-          if (c < 128) self.n = 0;
+          // The remaining length, 7 bits a byte, low first: `n` counts its bytes down.
+          self.len += (c & 127) << 7 * (-1 - self.n);
+          self.n = c < 128 ? 0 : self.n - 1;
         } // A typed array drops what is written past its end: a long packet is cut.
         else b[self.n++] = c;
         if (self.n == self.len) {
