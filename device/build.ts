@@ -107,6 +107,7 @@ export const OWN_PROPERTIES = [
   "onConnect",
   "onData",
   "onClose",
+  "onTimeout",
   "pump",
   "at",
   "kept",

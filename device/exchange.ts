@@ -48,7 +48,7 @@ declare const MQTT: boolean;
 /** Seconds since the board started, with sub-millisecond resolution. */
 declare function getTime(): number;
 // Espruino's timers pass the arguments after `ms` on to the callback.
-declare function setTimeout(callback: Listener, ms: number, a: unknown, b: unknown): number;
+declare function setTimeout(callback: Listener, ms: number, a?: unknown, b?: unknown): number;
 declare function clearTimeout(id: number): void;
 
 /** Times in ms. A `const enum`: inlined, no variables on the board. */
@@ -81,6 +81,8 @@ export interface Exchange {
   scores: Float32Array;
   /** 1 when requests go in the earlier protocol (TCP only): its replies have no id. */
   legacy?: number;
+  /** TCP: `fail(self, "no reply")`, made once (MQTT builds pass `fail` its arguments instead). */
+  onTimeout?: Listener;
   /** Forgets the connection and any request in flight. */
   reset(): void;
   emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
@@ -113,10 +115,14 @@ export function begin(self: Exchange): void {
   req[DEVICE_SLOT_AT] = MQTT || token || self.up ? 0 : DEVICE_SLOT;
   self.busy = 1;
   self.sentAt = getTime();
-  // No reply in time: `fail` itself, with no function made for it (a
-  // function costs the board variables); clearing a timer from its own
-  // callback is harmless on Espruino, which removes it after the call.
-  self.timer = setTimeout(fail, C.TIMEOUT, self, "no reply");
+  // No reply in time. MQTT builds, short of variables at start-up, make
+  // no function for it: `fail` itself, with its arguments held by the
+  // timer while the request is out (clearing a timer from its own callback
+  // is harmless: Espruino removes it after the call). TCP builds, short of
+  // them in flight, keep one made at start-up.
+  self.timer = MQTT
+    ? setTimeout(fail, C.TIMEOUT, self, "no reply")
+    : setTimeout(self.onTimeout as Listener, C.TIMEOUT);
 }
 
 /** A reply's payload has come: ends the request with one `reply` or `error` event. */

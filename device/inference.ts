@@ -151,6 +151,7 @@ export class Inference {
   private onConnect!: Listener;
   private onData!: Listener;
   private onClose!: Listener;
+  onTimeout!: Listener;
   // Espruino gives every object these; declared, not defined.
   declare on: (event: string, listener: Listener) => void;
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
@@ -248,6 +249,10 @@ export class Inference {
       else if (self.legacy && self.n) settle(self, self.buf.subarray(0, self.n));
       else fail(self, self.why || "connection closed");
       self.why = 0;
+    };
+    self.onTimeout = () => {
+      self.timer = 0;
+      fail(self, "no reply");
     };
     self.reset();
   }

@@ -151,104 +151,6 @@ export class MqttClient implements Exchange {
     self.token = options.token;
     self.device = options.device;
     self.id = 0;
-    // Made once: these are every socket's listeners. `onWrite` is the
-    // connect callback, the `drain` listener and what `send` calls on an
-    // open connection: each call writes the next thing, one per event.
-    self.onWrite = () => {
-      const sock = self.sock as Socket;
-      if (!self.up) {
-        self.up = 1;
-        const id = self.device || getSerial();
-        const result = "mnist/" + id + "/result";
-        // An id is at most 64 characters: both packets' remaining lengths
-        // are under 128, one byte, and the strings' under 256 (high byte 0).
-        const connect = P.CONNECT_HEAD + String.fromCharCode(0, id.length) + id;
-        const subscribe = P.PACKET_ID + String.fromCharCode(0, result.length) + result + P.QOS0;
-        sock.write(
-          String.fromCharCode(M.CONNECT, connect.length) + connect +
-            String.fromCharCode(M.SUBSCRIBE, subscribe.length) + subscribe,
-        );
-        return;
-      }
-      const at = self.at;
-      if (!self.busy || at < 0) return;
-      const req = self.req as Uint8Array;
-      if (!at) {
-        // Made again, not kept: a kept string costs variables all the time.
-        const infer = "mnist/" + (self.device || getSerial()) + "/infer";
-        // The remaining length, 128 to 16,383: two bytes, the low 7 bits first.
-        const n = 2 + infer.length + REQUEST_SIZE - M.PREFIX;
-        sock.write(String.fromCharCode(M.PUBLISH, n & 127 | 128, n >> 7, 0, infer.length) + infer);
-        self.at = M.PREFIX;
-        return;
-      }
-      // Espruino's subarray does not stop at the end by itself.
-      const next = Math.min(at + M.CHUNK, REQUEST_SIZE);
-      sock.write(E.toString(req.subarray(at, next)));
-      self.at = next < REQUEST_SIZE ? next : -1;
-    };
-    self.onData = (data: string) => {
-      const b = self.buf;
-      for (let i = 0; i < data.length; i++) {
-        const c = data.charCodeAt(i);
-        if (!self.head) {
-          self.head = c;
-          self.len = 0;
-          self.n = -1;
-        } else if (self.n < 0) {
-          // The remaining length, 7 bits a byte, low first: `n` counts its bytes down.
-          self.len += (c & 127) << 7 * (-1 - self.n);
-          self.n = c < 128 ? 0 : self.n - 1;
-        } // A typed array drops what is written past its end: a long packet is cut.
-        else b[self.n++] = c;
-        if (self.n == self.len) {
-          const type = self.head >> 4;
-          self.head = 0;
-          // A refused CONNECT: the broker closes, and a request in flight fails.
-          if (type == M.CONNACK && b[1]) (self.sock as Socket).end();
-          if (type == M.PINGRESP) self.pinged = 0;
-          // The reply: after the topic (subscribed at QoS 0: no packet id).
-          if (type == M.PUBLISH_IN && self.busy && self.len <= M.SIZE) {
-            settle(self, b.subarray(2 + (b[0] << 8 | b[1]), self.len));
-          }
-        }
-      }
-    };
-    self.onClose = () => {
-      self.sock = self.up = 0;
-      if (self.busy) fail(self, "connection closed");
-    };
-    // The timer's, and what `send` calls to connect: opens the connection
-    // when there is none (and a request was made since `reset()`), else
-    // keeps it alive.
-    self.onTick = () => {
-      let sock = self.sock;
-      if (sock) {
-        // No PINGRESP since the last PINGREQ: dead, without a close.
-        if (self.pinged) sock.end();
-        else if (!self.busy) {
-          self.pinged = 1;
-          sock.write(P.PINGREQ);
-        }
-        return;
-      }
-      if (!self.kept) return;
-      if (!self.ticker) self.ticker = setInterval(self.onTick, M.TICK);
-      self.head = self.pinged = 0;
-      try {
-        // The options object lives only while connecting: a held one costs variables.
-        sock = self.sock = require("net").connect(
-          { host: self.host, port: self.port },
-          self.onWrite,
-        );
-        sock.on("drain", self.onWrite);
-        sock.on("data", self.onData);
-        sock.on("close", self.onClose);
-      } catch (e) {
-        // Espruino on Linux throws here for a connection refused at once.
-        if (self.busy) fail(self, "" + e);
-      }
-    };
     self.reset();
   }
 
@@ -274,7 +176,11 @@ export class MqttClient implements Exchange {
         0;
   }
 
-  /** The digit of the next request, 784 bytes to write in place; the first call makes the buffers. */
+  /**
+   * The digit of the next request, 784 bytes to write in place; the first
+   * call makes the buffers and the listeners (nothing is made before the
+   * first request).
+   */
   digit(): Uint8Array {
     const self = this;
     let req = self.req;
@@ -283,6 +189,107 @@ export class MqttClient implements Exchange {
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
       self.buf = new Uint8Array(M.SIZE);
       self.scores = new Float32Array(CLASSES);
+      // Made once, here rather than in the constructor, whose scope they
+      // would keep, with its options object: these are every socket's listeners. `onWrite` is the
+      // connect callback, the `drain` listener and what `send` calls on an
+      // open connection: each call writes the next thing, one per event.
+      self.onWrite = () => {
+        const sock = self.sock as Socket;
+        if (!self.up) {
+          self.up = 1;
+          const id = self.device || getSerial();
+          const result = "mnist/" + id + "/result";
+          // An id is at most 64 characters: both packets' remaining lengths
+          // are under 128, one byte, and the strings' under 256 (high byte 0).
+          const connect = P.CONNECT_HEAD + String.fromCharCode(0, id.length) + id;
+          const subscribe = P.PACKET_ID + String.fromCharCode(0, result.length) + result + P.QOS0;
+          sock.write(
+            String.fromCharCode(M.CONNECT, connect.length) + connect +
+              String.fromCharCode(M.SUBSCRIBE, subscribe.length) + subscribe,
+          );
+          return;
+        }
+        const at = self.at;
+        if (!self.busy || at < 0) return;
+        const req = self.req as Uint8Array;
+        if (!at) {
+          // Made again, not kept: a kept string costs variables all the time.
+          const infer = "mnist/" + (self.device || getSerial()) + "/infer";
+          // The remaining length, 128 to 16,383: two bytes, the low 7 bits first.
+          const n = 2 + infer.length + REQUEST_SIZE - M.PREFIX;
+          sock.write(
+            String.fromCharCode(M.PUBLISH, n & 127 | 128, n >> 7, 0, infer.length) + infer,
+          );
+          self.at = M.PREFIX;
+          return;
+        }
+        // Espruino's subarray does not stop at the end by itself.
+        const next = Math.min(at + M.CHUNK, REQUEST_SIZE);
+        sock.write(E.toString(req.subarray(at, next)));
+        self.at = next < REQUEST_SIZE ? next : -1;
+      };
+      self.onData = (data: string) => {
+        const b = self.buf;
+        for (let i = 0; i < data.length; i++) {
+          const c = data.charCodeAt(i);
+          if (!self.head) {
+            self.head = c;
+            self.len = 0;
+            self.n = -1;
+          } else if (self.n < 0) {
+            // The remaining length, 7 bits a byte, low first: `n` counts its bytes down.
+            self.len += (c & 127) << 7 * (-1 - self.n);
+            self.n = c < 128 ? 0 : self.n - 1;
+          } // A typed array drops what is written past its end: a long packet is cut.
+          else b[self.n++] = c;
+          if (self.n == self.len) {
+            const type = self.head >> 4;
+            self.head = 0;
+            // A refused CONNECT: the broker closes, and a request in flight fails.
+            if (type == M.CONNACK && b[1]) (self.sock as Socket).end();
+            if (type == M.PINGRESP) self.pinged = 0;
+            // The reply: after the topic (subscribed at QoS 0: no packet id).
+            if (type == M.PUBLISH_IN && self.busy && self.len <= M.SIZE) {
+              settle(self, b.subarray(2 + (b[0] << 8 | b[1]), self.len));
+            }
+          }
+        }
+      };
+      self.onClose = () => {
+        self.sock = self.up = 0;
+        if (self.busy) fail(self, "connection closed");
+      };
+      // The timer's, and what `send` calls to connect: opens the connection
+      // when there is none (and a request was made since `reset()`), else
+      // keeps it alive.
+      self.onTick = () => {
+        let sock = self.sock;
+        if (sock) {
+          // No PINGRESP since the last PINGREQ: dead, without a close.
+          if (self.pinged) sock.end();
+          else if (!self.busy) {
+            self.pinged = 1;
+            sock.write(P.PINGREQ);
+          }
+          return;
+        }
+        if (!self.kept) return;
+        if (!self.ticker) self.ticker = setInterval(self.onTick, M.TICK);
+        self.head = self.pinged = 0;
+        try {
+          // The options object lives only while connecting: a held one costs variables.
+          sock = self.sock = require("net").connect(
+            { host: self.host, port: self.port },
+            self.onWrite,
+          );
+          sock.on("drain", self.onWrite);
+          sock.on("data", self.onData);
+          sock.on("close", self.onClose);
+        } catch (e) {
+          // Espruino on Linux throws here for a connection refused at once.
+          if (self.busy) fail(self, "" + e);
+        }
+      };
     }
     return req.subarray(DIGIT_AT);
   }
