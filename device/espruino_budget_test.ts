@@ -14,7 +14,9 @@
 // sampler's own cost. Each scenario prints its figures.
 //
 // The MQTT build runs the same way, through a real Mosquitto (skipped, with
-// one line, without it) to the real server subscribed to it.
+// one line, without it) to the real server subscribed to it. The telnet
+// port is fixed: run one interpreter at a time (or each run in its own
+// network namespace: `unshare -n sh -c 'ip link set lo up; deno test ...'`).
 //
 //   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_budget_test.ts
 import assert from "node:assert/strict";

@@ -12,9 +12,13 @@
  * from start-up; 0, the default, waits for `start()` at the REPL), `--token
  * T` and `--config PATH`.
  *
- * Every bundle carries both protocols; `--protocol` picks the one the
+ * Every TCP bundle carries both protocols; `--protocol` picks the one the
  * board starts with, and `setServer(host, port, protocol)` at the board's
  * REPL changes it, as it changes the server, kept in the board's Storage.
+ * `--transport mqtt` builds for a broker instead (port 1883 when left
+ * out), speaking MQTT only; `--device NAME` is then the board's id in the
+ * topics (default: its `getSerial()`; with the server's tokens, the
+ * token's name).
  *
  * `--token` is the device's 32-character token (`deno task token NAME` on
  * the server prints one), sent in every framed request; built in as the
