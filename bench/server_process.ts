@@ -59,6 +59,14 @@ export interface ServerProcess {
   readonly killed: boolean;
   /** Whatever the server wrote to stderr so far (its errors). */
   stderr(): string;
+  /** The server's resident set now, in bytes (Linux `/proc`). */
+  rssBytes(): Promise<number>;
+}
+
+/** A process's resident set in bytes, from Linux's `/proc/<pid>/status`. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
 }
 
 /** Reads a stream to its end in the background, keeping the text. */
@@ -157,6 +165,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     pid: child.pid,
     describe: line.replace(/^.*?mnist-server /, ""),
     stderr: () => err.text,
+    rssBytes: () => rssBytes(child.pid),
     get killed() {
       return killed;
     },
