@@ -12,6 +12,7 @@
  * ```sh
  * deno task bench:memory                                # WASM, 1 to 4 instances
  * deno task bench:memory --engine wasm,native --instances 1,2 --check
+ * deno task bench:memory --v8-flags none           # without the flags deno task serve passes
  * ```
  * @module
  */
@@ -45,6 +46,7 @@ Options:
   --max-added-mb M   with --check: the most an added instance may cost (default 40)
   --check            exit 1 when an added instance costs more than --max-added-mb
   --server-main F    start this entry point instead of server/main.ts (an older copy, to compare)
+  --v8-flags F,...   V8 flags for the server (default: those deno task serve passes; none: no flags)
   -h, --help         show this help`;
 
 interface MemoryOptions {
@@ -56,6 +58,7 @@ interface MemoryOptions {
   maxAddedMb: number;
   check: boolean;
   serverMain?: string;
+  v8Flags?: string[];
   help?: boolean;
 }
 
@@ -71,6 +74,7 @@ function parse(args: string[]): MemoryOptions {
       "max-added-mb": { type: "string" },
       check: { type: "boolean" },
       "server-main": { type: "string" },
+      "v8-flags": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -90,6 +94,11 @@ function parse(args: string[]): MemoryOptions {
     maxAddedMb: numberFlag("max-added-mb", values["max-added-mb"], 40, { min: 0 }),
     check: values.check ?? false,
     serverMain: pathFlag("server-main", values["server-main"]),
+    v8Flags: values["v8-flags"] === undefined
+      ? undefined
+      : values["v8-flags"] === "none"
+      ? []
+      : values["v8-flags"].split(","),
     help: values.help,
   };
 }
@@ -111,7 +120,12 @@ async function measure(
   instances: number,
   options: MemoryOptions,
 ): Promise<Reading> {
-  const server = await spawnServer({ engine, instances, main: options.serverMain });
+  const server = await spawnServer({
+    engine,
+    instances,
+    main: options.serverMain,
+    v8Flags: options.v8Flags,
+  });
   try {
     await new Promise((resolve) => setTimeout(resolve, options.settleSeconds * 1000));
     const idle = await server.rssBytes();

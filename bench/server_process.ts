@@ -15,6 +15,8 @@
  * @module
  */
 
+import { ENGINE_V8_FLAGS } from "../server/engine/ort_wasm.ts";
+
 const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
 
 /** Options passed to `server/main.ts`. */
@@ -36,6 +38,8 @@ export interface SpawnOptions {
   engine?: string;
   /** More arguments for the server, after the others (a later flag wins). */
   extraArgs?: string[];
+  /** V8 flags for the server's Deno (default: `ENGINE_V8_FLAGS`, as `deno task serve` passes; [] for none). */
+  v8Flags?: readonly string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -82,8 +86,10 @@ function drain(stream: ReadableStream<Uint8Array>, into: { text: string }): Prom
 
 /** Starts `server/main.ts` on 127.0.0.1 with `--port 0` and waits for its listening line. */
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
+  const v8Flags = options.v8Flags ?? ENGINE_V8_FLAGS;
   const args = [
     "run",
+    ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     "--allow-net",
     "--allow-read",
     "--allow-env",
