@@ -27,6 +27,7 @@ import {
   parseOrExit,
   pathFlag,
   UsageError,
+  v8FlagsFlag,
 } from "./_cli.ts";
 import { syntheticDigits } from "./digits.ts";
 import { LoadRunner } from "./load.ts";
@@ -94,11 +95,7 @@ function parse(args: string[]): MemoryOptions {
     maxAddedMb: numberFlag("max-added-mb", values["max-added-mb"], 40, { min: 0 }),
     check: values.check ?? false,
     serverMain: pathFlag("server-main", values["server-main"]),
-    v8Flags: values["v8-flags"] === undefined
-      ? undefined
-      : values["v8-flags"] === "none"
-      ? []
-      : values["v8-flags"].split(","),
+    v8Flags: v8FlagsFlag("v8-flags", values["v8-flags"]),
     help: values.help,
   };
 }
