@@ -36,6 +36,8 @@ export interface SpawnOptions {
   instances?: number;
   /** `--engine` (the server's default when absent). */
   engine?: string;
+  /** A folder the server may write (`--allow-write=`): a repository it promotes in. */
+  allowWrite?: string;
   /** More arguments for the server, after the others (a later flag wins). */
   extraArgs?: string[];
   /** V8 flags for the server's Deno (default: `ENGINE_V8_FLAGS`, as `deno task serve` passes; [] for none). */
@@ -95,6 +97,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--allow-env",
     // onnxruntime-node's native library (--engine native); the WASM engine loads none.
     ...(options.engine === "native" ? ["--allow-ffi"] : []),
+    ...(options.allowWrite ? [`--allow-write=${options.allowWrite}`] : []),
     options.main ?? MAIN,
     "--host",
     "127.0.0.1",

@@ -39,6 +39,10 @@ import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
+import { Rollouts } from "./rollout/rollouts.ts";
+import { registerRolloutMetrics } from "./rollout/metrics.ts";
+import { ReleaseStore } from "./fleet/releases.ts";
+import { FleetUpdates } from "./fleet/updates.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -59,8 +63,14 @@ export class InferenceServer {
   http: HttpListener | null = null;
   /** The MQTT transport, when `--mqtt` is set. */
   mqtt: MqttTransport | null = null;
+  /** Shadow, canary, promote and rollback of candidate versions. */
+  readonly rollouts: Rollouts;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
+  /** Board code releases (`--firmware-dir`) and rollouts. */
+  readonly updates: FleetUpdates;
+  /** Rescans `--firmware-dir`, like the model repository's watcher. */
+  releaseWatcher: RepositoryWatcher | null = null;
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
@@ -77,7 +87,9 @@ export class InferenceServer {
     monitor: Monitor,
     options: ResolvedServerOptions,
     tlsListener: Deno.TlsListener | null = null,
+    updates: FleetUpdates = newFleetUpdates(options),
   ) {
+    this.updates = updates;
     this.addr = listener.addr;
     this.tlsAddr = tlsListener?.addr ?? null;
     this.serving = serving;
@@ -87,15 +99,33 @@ export class InferenceServer {
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
     if (warning) this.log.warn(warning);
+    const rollouts = this.rollouts = new Rollouts({
+      serving,
+      rescan: () => watcher.trigger("request"),
+      log: this.log,
+      rules: options,
+      shadowSample: options.shadowSample,
+      lowConfidence: options.lowConfidence,
+      maxIdle: options.maxBatch,
+      onShadow: (event) => {
+        options.onShadow?.(event);
+        // A disagreement is worth labelling; a kept digit gets the candidate's scores too.
+        if (options.capture && !monitor.quiet) options.capture.shadowed(event);
+      },
+    });
+    registerRolloutMetrics(monitor.metrics.registry, rollouts);
     this.handler = new RequestHandler({
-      route: (model) => serving.route(model),
+      route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
+      byDevice: () => rollouts.byDevice,
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
+      updates,
       onRequest: (event) => {
         // The server's own warm-up is no client's: nothing of it is counted or captured.
         if (monitor.quiet) return;
         monitor.request(requestFromHandler(event));
+        rollouts.observe(event);
         options.onRequest?.(event);
         if (options.capture) captureServed(options.capture, event);
       },
@@ -210,6 +240,7 @@ export class InferenceServer {
     this.#stopping ??= (async () => {
       this.#draining = true;
       this.watcher.close();
+      this.releaseWatcher?.close();
       await Promise.all([
         this.#listener.shutdown(),
         this.#tlsListener?.shutdown(),
@@ -217,6 +248,7 @@ export class InferenceServer {
         this.mqtt?.shutdown(),
       ]);
       this.monitor.close();
+      await this.rollouts.close();
       await this.serving.close();
     })();
     return this.#stopping;
@@ -236,6 +268,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
   let tls: Deno.TlsListener | null = null;
   let serving: ModelServing | null = null;
   let server: InferenceServer | null = null;
+  const updates = newFleetUpdates(options);
   const sources = {
     queueDepth: () => server?.queued ?? 0,
     engineRestarts: () =>
@@ -247,6 +280,8 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    rollouts: () => server?.rollouts.snapshot() ?? [],
+    updates: (): Record<string, number> => updates.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({
@@ -269,7 +304,21 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       sighup: options.sighup === true,
       log,
     });
-    server = new InferenceServer(listener, serving, watcher, monitor, options, tls);
+    monitor.fleet.updateOf = (id) => updates.deviceView(id);
+    await updates.store.rescan();
+    server = new InferenceServer(listener, serving, watcher, monitor, options, tls, updates);
+    if (options.firmwareDir) {
+      server.releaseWatcher = RepositoryWatcher.start({
+        root: options.firmwareDir,
+        rescan: () => updates.store.rescan(),
+        what: "firmware folder",
+        pollSeconds: options.pollSeconds,
+        watch: options.watch === true,
+        sighup: options.sighup === true,
+        log,
+      });
+    }
+    const releaseWatcher = server.releaseWatcher;
     const httpPort = options.httpPort;
     if (httpPort !== null) {
       server.http = startHttp(
@@ -281,6 +330,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           maxBatch: options.maxBatch,
           maxBodyBytes: options.maxHttpBody,
           handler: server.handler,
+          rollouts: server.rollouts,
         }, {
           monitor,
           auth: options.auth ?? null,
@@ -288,6 +338,9 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           operatorToken: options.operatorToken ?? null,
           metricsToken: options.metricsToken,
           serverVersion: String(PROTOCOL_VERSION),
+          updates,
+          rescanReleases: () =>
+            releaseWatcher ? releaseWatcher.trigger("request") : updates.store.rescan(),
         }),
         { hostname, port: httpPort, tls: options.httpTls },
       );
@@ -319,7 +372,17 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
   }
 }
 
-/** Offers every served digit to the capture (`--capture`): it keeps a sample. */
+/** Releases from `--firmware-dir` (none without it) and the rollouts that offer them. */
+function newFleetUpdates(options: ResolvedServerOptions): FleetUpdates {
+  return new FleetUpdates({
+    store: new ReleaseStore(options.firmwareDir ?? null, options.log),
+    maxFailures: options.rolloutMaxFailures,
+    perMinute: options.rolloutPerMinute,
+    log: options.log,
+  });
+}
+
+/** Offers every served digit to the capture (`--capture`): it keeps what its rule picks. */
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;

@@ -36,6 +36,16 @@ import {
   VEC_U8,
 } from "./_flatbuffer.ts";
 import { Status, WireError } from "./errors.ts";
+import {
+  chunkFields,
+  type CodeChunk,
+  offerFields,
+  readChunk,
+  readOffer,
+  type UpdateOffer,
+} from "./update_codec.ts";
+
+export { CHUNK_BYTES, type CodeChunk, type UpdateOffer, UpdateState } from "./update_codec.ts";
 
 /** Commands, as in the schema's `Command` enum. */
 export const Command = {
@@ -43,6 +53,10 @@ export const Command = {
   INFERENCE_INPUT: 1,
   INFERENCE_OUTPUT: 2,
   ERROR: 3,
+  /** The board fetches a chunk of a release; the reply has the same command. */
+  CODE_CHUNK: 4,
+  /** The board reports an update's outcome; the reply is an empty OK. */
+  UPDATE_REPORT: 5,
 } as const;
 
 /** Pixels in one digit: 28 × 28, row-major. */
@@ -73,6 +87,8 @@ const COMMANDS_TOKEN = 7;
 const COMMANDS_MODEL = 8;
 const COMMANDS_CLIENT = 9;
 const COMMANDS_DEVICE = 10;
+const COMMANDS_UPDATE = 11;
+const COMMANDS_CHUNK = 12;
 const STATS_VERSION = 0;
 const STATS_FREQ = 1;
 const STATS_MODE = 2;
@@ -106,6 +122,12 @@ export interface Request {
   client?: string;
   /** The board's stable id (`getSerial()`), on a connection's first request. */
   device?: string;
+  /** A report's reason (`UPDATE_REPORT`). */
+  error?: string;
+  /** The update reported on (`UPDATE_REPORT`, with `state`). */
+  update?: UpdateOffer | null;
+  /** The chunk asked for (`CODE_CHUNK`: release and offset). */
+  chunk?: CodeChunk | null;
 }
 
 /** What the server says about itself in answer to `GET_STATS`. */
@@ -135,6 +157,10 @@ export interface Reply {
   /** The version of the model that answered. */
   modelVersion?: number;
   stats?: Stats | null;
+  /** An update offered to the device (framed replies only). */
+  update?: UpdateOffer | null;
+  /** A chunk of code, answering `CODE_CHUNK`. */
+  chunk?: CodeChunk | null;
 }
 
 /** A decoded request; at most one of `digit` and `digitU8` is set, each exactly 784 long. */
@@ -148,6 +174,12 @@ export interface DecodedRequest {
   model: string;
   client: string;
   device: string;
+  /** A report's reason; absent unless the request carries one. */
+  error?: string;
+  /** Set for `UPDATE_REPORT`. */
+  update?: UpdateOffer | null;
+  /** Set for `CODE_CHUNK`. */
+  chunk?: CodeChunk | null;
 }
 
 /** A decoded reply. */
@@ -163,6 +195,8 @@ export interface DecodedReply {
   batchSize: number;
   modelVersion: number;
   stats: Stats | null;
+  update: UpdateOffer | null;
+  chunk: CodeChunk | null;
 }
 
 function requestFields(request: Request): Field[] {
@@ -178,7 +212,8 @@ function requestFields(request: Request): Field[] {
   if (request.model) fields.push({ slot: COMMANDS_MODEL, kind: STRING, value: request.model });
   if (request.client) fields.push({ slot: COMMANDS_CLIENT, kind: STRING, value: request.client });
   if (request.device) fields.push({ slot: COMMANDS_DEVICE, kind: STRING, value: request.device });
-  return fields;
+  if (request.error) fields.push({ slot: COMMANDS_ERROR, kind: STRING, value: request.error });
+  return fields.concat(updateFields(request));
 }
 
 /**
@@ -298,6 +333,9 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest | WireError {
       device: r.string(root, COMMANDS_DEVICE),
     };
     if (command === Command.GET_STATS) return request;
+    if (command === Command.CODE_CHUNK || command === Command.UPDATE_REPORT) {
+      return readUpdateRequest(r, root, request);
+    }
     if (command !== Command.INFERENCE_INPUT) {
       return new WireError(
         Status.UNKNOWN_COMMAND,
@@ -349,6 +387,41 @@ export function peekRequestId(bytes: Uint8Array): number {
   }
 }
 
+/**
+ * A chunk request's `chunk` or a report's `update` (and its reason); a
+ * `BAD_UPDATE` error when the table the command needs is missing.
+ */
+function readUpdateRequest(
+  r: BufferReader,
+  root: number,
+  request: DecodedRequest,
+): DecodedRequest | WireError {
+  const chunk = request.command === Command.CODE_CHUNK;
+  const table = r.child(root, chunk ? COMMANDS_CHUNK : COMMANDS_UPDATE);
+  if (table < 0) {
+    return new WireError(
+      Status.BAD_UPDATE,
+      chunk ? "a chunk request carries no chunk" : "an update report carries no update",
+    );
+  }
+  if (chunk) request.chunk = readChunk(r, table);
+  else request.update = readOffer(r, table);
+  request.error = r.string(root, COMMANDS_ERROR);
+  return request;
+}
+
+/** The `update` and `chunk` fields of a request or reply, when set. */
+function updateFields(message: Request | Reply): Field[] {
+  const fields: Field[] = [];
+  if (message.update) {
+    fields.push({ slot: COMMANDS_UPDATE, kind: TABLE, value: offerFields(message.update) });
+  }
+  if (message.chunk) {
+    fields.push({ slot: COMMANDS_CHUNK, kind: TABLE, value: chunkFields(message.chunk) });
+  }
+  return fields;
+}
+
 function replyFields(reply: Reply): Field[] {
   const fields: Field[] = [{ slot: COMMANDS_CMD, kind: I8, value: reply.command }];
   if (reply.requestId) {
@@ -387,7 +460,7 @@ function replyFields(reply: Reply): Field[] {
       ],
     });
   }
-  return fields;
+  return fields.concat(updateFields(reply));
 }
 
 /** Encodes a reply, size-prefixed with the identifier when `framed`. */
@@ -436,6 +509,8 @@ export function decodeReply(bytes: Uint8Array, scores?: Float32Array): DecodedRe
       batchSize: 0,
       modelVersion: 0,
       stats: null,
+      update: null,
+      chunk: null,
     };
     const output = r.child(root, COMMANDS_OUTPUT);
     if (output >= 0) {
@@ -462,6 +537,10 @@ export function decodeReply(bytes: Uint8Array, scores?: Float32Array): DecodedRe
         modelVersion: r.scalar(stats, STATS_MODEL_VERSION, U32, 0),
       };
     }
+    const update = r.child(root, COMMANDS_UPDATE);
+    if (update >= 0) reply.update = readOffer(r, update);
+    const chunk = r.child(root, COMMANDS_CHUNK);
+    if (chunk >= 0) reply.chunk = readChunk(r, chunk);
     return reply;
   } catch (e) {
     if (e instanceof WireError) return e;

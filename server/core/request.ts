@@ -17,6 +17,7 @@ import type { WireError } from "../../shared/errors.ts";
 import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
 import type { IdentifiedBy } from "../fleet/registry.ts";
+import type { FleetUpdates } from "../fleet/updates.ts";
 import type { Logger } from "../log.ts";
 
 /** The transports a request can come by. */
@@ -136,14 +137,23 @@ export interface ConnectionSession {
 
 /** What the handler shares with its server. */
 export interface HandlerContext {
-  /** The queue of the model a request names ("" for the default), or `MODEL_UNAVAILABLE`. */
-  route: (model: string) => InferenceQueue | WireError;
+  /**
+   * The queue that answers a request for `model` ("" for the default), or
+   * `MODEL_UNAVAILABLE`: the version pinned (`version`), else the one that
+   * serves the device (`deviceId`, given while `byDevice()` says a canary
+   * needs it), else the one serving.
+   */
+  route: (model: string, version?: number, deviceId?: string) => InferenceQueue | WireError;
+  /** Whether `route` needs the device id now (a canary runs); absent: never. */
+  byDevice?: () => boolean;
   stats: () => Stats;
   log: Logger;
   /** Who may be served (tokens, legacy policy); everyone when absent. */
   auth?: Authorizer | null;
   /** Told every request's outcome, once its reply is ready; must not throw. */
   onRequest?: (event: RequestEvent) => void;
+  /** Board code updates (`--firmware-dir`): offers, chunks, reports; none when absent. */
+  updates?: FleetUpdates | null;
 }
 
 /** A reply and, for a served inference, what produced it. */

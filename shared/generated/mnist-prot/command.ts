@@ -4,5 +4,7 @@ export enum Command {
   CMD_GET_STATS = 0,
   CMD_INFERENCE_INPUT = 1,
   CMD_INFERENCE_OUTPUT = 2,
-  CMD_ERROR = 3
+  CMD_ERROR = 3,
+  CMD_CODE_CHUNK = 4,
+  CMD_UPDATE_REPORT = 5
 }

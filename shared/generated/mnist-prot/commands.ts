@@ -2,11 +2,13 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { CodeChunk } from '../mnist-prot/code-chunk.ts';
 import { Command } from '../mnist-prot/command.ts';
 import { InferenceInput } from '../mnist-prot/inference-input.ts';
 import { InferenceOutput } from '../mnist-prot/inference-output.ts';
 import { Stats } from '../mnist-prot/stats.ts';
 import { Status } from '../mnist-prot/status.ts';
+import { UpdateOffer } from '../mnist-prot/update-offer.ts';
 
 
 export class Commands {
@@ -96,8 +98,18 @@ device(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+update(obj?:UpdateOffer):UpdateOffer|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? (obj || new UpdateOffer()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+chunk(obj?:CodeChunk):CodeChunk|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? (obj || new CodeChunk()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
 static startCommands(builder:flatbuffers.Builder) {
-  builder.startObject(11);
+  builder.startObject(13);
 }
 
 static addCmd(builder:flatbuffers.Builder, cmd:Command) {
@@ -142,6 +154,14 @@ static addClient(builder:flatbuffers.Builder, clientOffset:flatbuffers.Offset) {
 
 static addDevice(builder:flatbuffers.Builder, deviceOffset:flatbuffers.Offset) {
   builder.addFieldOffset(10, deviceOffset, 0);
+}
+
+static addUpdate(builder:flatbuffers.Builder, updateOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, updateOffset, 0);
+}
+
+static addChunk(builder:flatbuffers.Builder, chunkOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, chunkOffset, 0);
 }
 
 static endCommands(builder:flatbuffers.Builder):flatbuffers.Offset {
