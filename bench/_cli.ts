@@ -96,6 +96,16 @@ export function choiceFlag<T extends string>(
   return text as T;
 }
 
+/** V8 flags for a started server: a comma-separated list, "none" for none; undefined when absent. */
+export function v8FlagsFlag(name: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (text === "none") return [];
+  const flags = text.split(",").map((f) => f.trim());
+  const bad = flags.find((f) => !f.startsWith("--"));
+  if (bad !== undefined) throw new UsageError(`--${name}: a V8 flag starts with --, got "${bad}"`);
+  return flags;
+}
+
 /** Whether `host` is a loopback address: the benches and the fuzzer send nowhere else. */
 export function isLoopback(host: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1" || host === "localhost";

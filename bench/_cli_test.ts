@@ -10,6 +10,7 @@ import {
   progressText,
   thousands,
   UsageError,
+  v8FlagsFlag,
 } from "./_cli.ts";
 
 Deno.test("numeric flags take their fallback when absent and refuse bad values", () => {
@@ -64,4 +65,11 @@ Deno.test("counts: '1 client', '2 clients'; progress: done, share, rate, what is
     "100/100,000 requests (0%), 100 req/s, about 16 min 39 s left",
   );
   assert.equal(duration(3 * 3600 + 60 * 5), "3 h 5 min");
+});
+
+Deno.test("V8 flags for a started server: a list, none, or the launchers' default", () => {
+  assert.equal(v8FlagsFlag("v8-flags", undefined), undefined);
+  assert.deepEqual(v8FlagsFlag("v8-flags", "none"), []);
+  assert.deepEqual(v8FlagsFlag("v8-flags", "--a=1, --b"), ["--a=1", "--b"]);
+  assert.throws(() => v8FlagsFlag("v8-flags", "a=1"), /a V8 flag starts with --, got "a=1"/);
 });

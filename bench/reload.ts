@@ -78,12 +78,6 @@ function parse(args: string[]): Options {
   };
 }
 
-/** The server's resident set in bytes, from /proc. */
-async function rss(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
-}
-
 const BUNDLED = new URL("../models/mnist/1/", import.meta.url).pathname;
 
 /** Copies the bundled version in as `version`, the way the README says: aside, then `mv`. */
@@ -174,7 +168,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 try {
   await sleep(options.baseline * 1000);
   const swapsFrom = performance.now();
-  const rssBefore = await rss(server.pid);
+  const rssBefore = await server.rssBytes();
   const steps: { name: string; at: number }[] = [];
   if (options.rollout) {
     await addCandidate(root, BUNDLED, 2);
@@ -195,7 +189,7 @@ try {
   await Promise.all(clients);
   // Terminated workers' memory goes back when their isolates are torn down, a few seconds later.
   await sleep(options.settle * 1000);
-  const rssAfter = await rss(server.pid);
+  const rssAfter = await server.rssBytes();
   const p99 = (list: Sample[]) => percentile(sorted(list.map((s) => s.ms)), 99);
   const before = samples.filter((s) => s.at < swapsFrom);
   const during = samples.filter((s) => s.at >= swapsFrom);

@@ -15,6 +15,8 @@
  * @module
  */
 
+import { ENGINE_V8_FLAGS } from "../server/engine/ort_wasm.ts";
+
 const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
 
 /** Options passed to `server/main.ts`. */
@@ -38,6 +40,8 @@ export interface SpawnOptions {
   allowWrite?: string;
   /** More arguments for the server, after the others (a later flag wins). */
   extraArgs?: string[];
+  /** V8 flags for the server's Deno (default: `ENGINE_V8_FLAGS`, as `deno task serve` passes; [] for none). */
+  v8Flags?: readonly string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -61,6 +65,14 @@ export interface ServerProcess {
   readonly killed: boolean;
   /** Whatever the server wrote to stderr so far (its errors). */
   stderr(): string;
+  /** The server's resident set now, in bytes (Linux `/proc`). */
+  rssBytes(): Promise<number>;
+}
+
+/** A process's resident set in bytes, from Linux's `/proc/<pid>/status`. */
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
 }
 
 /** Reads a stream to its end in the background, keeping the text. */
@@ -76,8 +88,10 @@ function drain(stream: ReadableStream<Uint8Array>, into: { text: string }): Prom
 
 /** Starts `server/main.ts` on 127.0.0.1 with `--port 0` and waits for its listening line. */
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
+  const v8Flags = options.v8Flags ?? ENGINE_V8_FLAGS;
   const args = [
     "run",
+    ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     "--allow-net",
     "--allow-read",
     "--allow-env",
@@ -160,6 +174,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     pid: child.pid,
     describe: line.replace(/^.*?mnist-server /, ""),
     stderr: () => err.text,
+    rssBytes: () => rssBytes(child.pid),
     get killed() {
       return killed;
     },

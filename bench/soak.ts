@@ -64,12 +64,6 @@ function parse(args: string[]): SoakOptions {
   };
 }
 
-/** The resident set of a process, in bytes, from /proc. */
-async function rss(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
-}
-
 const options = parseOrExit("bench:soak", parse, Deno.args, USAGE);
 const server = await spawnServer(
   options.serverMain
@@ -99,7 +93,7 @@ async function send(count: number, label: string): Promise<void> {
       }
     }
     if (label === "soak" && i % Math.max(1, Math.floor(count / 10)) === 0) {
-      readings.push(await rss(server.pid));
+      readings.push(await server.rssBytes());
     }
     if (i % step === 0) {
       await Deno.stderr.write(new TextEncoder().encode(`\r${label} ${i}/${count}`));
@@ -110,11 +104,11 @@ async function send(count: number, label: string): Promise<void> {
 
 try {
   await send(options.warmup, "warm-up");
-  const before = await rss(server.pid);
+  const before = await server.rssBytes();
   const started = performance.now();
   await send(options.requests, "soak");
   const seconds = (performance.now() - started) / 1000;
-  const after = await rss(server.pid);
+  const after = await server.rssBytes();
   const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
   console.log(
     `soak: ${options.requests} ${options.protocol} requests one at a time in ${

@@ -43,6 +43,7 @@ import {
   progressText,
   thousands,
   UsageError,
+  v8FlagsFlag,
 } from "./_cli.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { tableDefault } from "../server/config.ts";
@@ -103,6 +104,8 @@ export interface StressOptions {
   serverMaxBatch: number | null;
   /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
   serverMain: string | null;
+  /** The started server's V8 flags (undefined: those `deno task serve` passes). */
+  serverV8Flags?: string[];
   /** The broker of `--protocol mqtt` (null: the bench starts a Mosquitto). */
   mqtt: string | null;
   mqttQos: 0 | 1;
@@ -136,6 +139,8 @@ Target:
   --server-max-batch N   --max-batch of the started server (default: the server's, 128)
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
+  --server-v8-flags F    V8 flags of the started server, comma-separated (default: those
+                         deno task serve passes; none: no flags)
 
 Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
   thousands(MAX_STEP_REQUESTS)
@@ -218,6 +223,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       "server-engine": { type: "string" },
       "server-max-batch": { type: "string" },
       "server-main": { type: "string" },
+      "server-v8-flags": { type: "string" },
       mqtt: { type: "string" },
       "mqtt-qos": { type: "string" },
       "compare-inference": { type: "boolean" },
@@ -271,6 +277,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       ? null
       : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
     serverMain: pathFlag("server-main", values["server-main"]) ?? null,
+    serverV8Flags: v8FlagsFlag("server-v8-flags", values["server-v8-flags"]),
     mqtt: mqttFlag(values.mqtt),
     mqttQos: intFlag("mqtt-qos", values["mqtt-qos"], 0, { min: 0, max: 1 }) as 0 | 1,
     compareInference: values["compare-inference"] ?? false,
@@ -315,11 +322,11 @@ export function parseStressArgs(args: string[]): StressOptions {
   if (
     options.port !== null &&
     (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
-      values["server-instances"] || values["server-engine"])
+      values["server-instances"] || values["server-engine"] || values["server-v8-flags"])
   ) {
     throw new UsageError(
-      "--server-threads, --server-instances, --server-engine, --server-max-batch and " +
-        "--server-main are for the server the bench starts",
+      "--server-threads, --server-instances, --server-engine, --server-max-batch, " +
+        "--server-main and --server-v8-flags are for the server the bench starts",
     );
   }
   for (const clients of options.sweep ?? [options.clients]) {
@@ -385,6 +392,7 @@ export async function runStress(
       engine: options.serverEngine ?? undefined,
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
+      v8Flags: options.serverV8Flags,
       extraArgs: mqttUrl !== null ? ["--mqtt", mqttUrl] : undefined,
     });
     progress.done();

@@ -27,6 +27,7 @@
  */
 
 import { exitOnUsageError, parseFlags } from "../cli/args.ts";
+import { ENGINE_V8_FLAGS_ARG } from "../server/engine/ort_wasm.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const VENDOR = `${ROOT}vendor`;
@@ -36,7 +37,7 @@ const SERVE = `#!/bin/sh
 # Written by 'deno task vendor': serves from vendor/deno with no network access.
 # Flags go to the server (deno task serve --help lists them).
 cd "$(dirname "$0")/.." || exit 1
-DENO_DIR="$PWD/vendor/deno" exec "$PWD/vendor/bin/deno" run --cached-only \\
+DENO_DIR="$PWD/vendor/deno" exec "$PWD/vendor/bin/deno" run --cached-only ${ENGINE_V8_FLAGS_ARG} \\
   --allow-net --allow-read --allow-env server/main.ts "$@"
 `;
 

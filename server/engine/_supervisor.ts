@@ -31,6 +31,8 @@ export interface SpawnOptions {
   maxBatch: number;
   loadTimeoutMs: number;
   workerUrl: string | URL;
+  /** The runtime's WebAssembly, compiled once and given to every worker (`EngineLoad.runtimeModule`). */
+  runtimeModule?: WebAssembly.Module;
 }
 
 /** A loaded worker and the memory it shares with the engine. */
@@ -68,6 +70,7 @@ export async function spawn(model: Uint8Array, options: SpawnOptions): Promise<S
           threads: options.threads,
           buffer: channel.buffer,
           maxBatch: options.maxBatch,
+          runtimeModule: options.runtimeModule,
         } satisfies EngineLoad,
       );
     });

@@ -55,6 +55,8 @@ export interface EngineLoad {
   threads: number;
   buffer: SharedArrayBuffer;
   maxBatch: number;
+  /** The runtime's WebAssembly, compiled once for every worker (the WASM engine's; `ort_wasm.ts`). */
+  runtimeModule?: WebAssembly.Module;
 }
 
 /** The worker's answer to `EngineLoad`. */

@@ -26,7 +26,7 @@ import { COUNT, DONE, FAILED, nextRun, readError, REQUEST } from "./channel.ts";
 import type { ModelShape } from "./channel.ts";
 import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
 import { serverDefaults } from "../config.ts";
-import { type EngineKind, engineWorkerUrl } from "./kinds.ts";
+import { type EngineKind, engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
 
 export type { ModelShape } from "./channel.ts";
 
@@ -114,14 +114,18 @@ export class InferenceEngine {
   static async start(model: Uint8Array, options: EngineOptions = {}): Promise<InferenceEngine> {
     // What a caller leaves out comes from the option table, as for the server.
     const defaults = serverDefaults();
-    const resolved = {
-      threads: options.threads ?? defaults.threads,
-      maxBatch: options.maxBatch ?? defaults.maxBatch,
-      loadTimeoutMs: options.loadTimeoutMs ?? LOAD_TIMEOUT_MS,
-      workerUrl: options.workerUrl ?? engineWorkerUrl(options.engine ?? defaults.engine),
-    };
+    const kind = options.engine ?? defaults.engine;
+    let resolved: SpawnOptions;
     let spawned: Spawned;
     try {
+      resolved = {
+        threads: options.threads ?? defaults.threads,
+        maxBatch: options.maxBatch ?? defaults.maxBatch,
+        loadTimeoutMs: options.loadTimeoutMs ?? LOAD_TIMEOUT_MS,
+        workerUrl: options.workerUrl ?? engineWorkerUrl(kind),
+        // A stand-in worker (`workerUrl`) loads no runtime of ours.
+        runtimeModule: options.workerUrl ? undefined : await engineRuntimeModule(kind),
+      };
       spawned = await spawn(model, resolved);
     } catch (e) {
       throw new EngineError((e as Error).message);

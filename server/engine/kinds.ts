@@ -9,9 +9,11 @@
  * import { ENGINE_KINDS, engineWorkerUrl } from "./kinds.ts";
  *
  * console.log(ENGINE_KINDS, engineWorkerUrl("native"));
+ * console.log(await engineRuntimeModule("native")); // undefined: nothing to share
  * ```
  * @module
  */
+import { compiledOrtWasm } from "./ort_wasm.ts";
 
 /** The engine kinds, default first. */
 export const ENGINE_KINDS = ["wasm", "native"] as const;
@@ -22,4 +24,13 @@ export function engineWorkerUrl(kind: EngineKind): string {
   return kind === "native"
     ? new URL("./native/worker.ts", import.meta.url).href
     : new URL("./worker.ts", import.meta.url).href;
+}
+
+/**
+ * What the main thread compiles once for every worker of a kind: WASM's
+ * onnxruntime module (each worker compiling its own cost about 100 MB a
+ * worker); native has nothing to share.
+ */
+export function engineRuntimeModule(kind: EngineKind): Promise<WebAssembly.Module | undefined> {
+  return kind === "wasm" ? compiledOrtWasm() : Promise.resolve(undefined);
 }

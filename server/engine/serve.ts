@@ -47,8 +47,16 @@ export interface OpenedSession {
   runtime: string;
 }
 
-/** Opens a session on `model` (ONNX bytes) with `threads` threads: the runtime-specific part. */
-export type OpenSession = (model: Uint8Array, threads: number) => Promise<OpenedSession>;
+/**
+ * Opens a session on `model` (ONNX bytes) with `threads` threads: the
+ * runtime-specific part. `runtimeModule` is the runtime's WebAssembly when
+ * the engine compiled it for every worker.
+ */
+export type OpenSession = (
+  model: Uint8Array,
+  threads: number,
+  runtimeModule?: WebAssembly.Module,
+) => Promise<OpenedSession>;
 
 /** The per-sample size of a shape, leaving out its first (batch) dimension. */
 function sampleSize(dims: readonly (number | string)[]): number | null {
@@ -146,11 +154,11 @@ async function serve(opened: OpenedSession, shape: ModelShape, channel: EngineCh
 /** Makes this worker an engine worker: answers the engine's `EngineLoad`, then serves runs. */
 export function serveEngine(open: OpenSession): void {
   self.onmessage = async (event: MessageEvent<EngineLoad>) => {
-    const { model, threads, buffer, maxBatch } = event.data;
+    const { model, threads, buffer, maxBatch, runtimeModule } = event.data;
     let reply: EngineReply;
     let loaded: { opened: OpenedSession; shape: ModelShape } | undefined;
     try {
-      const opened = await open(model, threads);
+      const opened = await open(model, threads, runtimeModule);
       loaded = { opened, shape: modelShape(opened.session, opened.runtime) };
       reply = { type: "loaded", shape: loaded.shape };
     } catch (e) {

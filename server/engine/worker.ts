@@ -9,9 +9,11 @@
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-web";
 import { serveEngine } from "./serve.ts";
+import { useCompiledOrtWasm } from "./ort_glue.ts";
 
-serveEngine(async (model, threads) => {
+serveEngine(async (model, threads, runtimeModule) => {
   ort.env.wasm.numThreads = threads;
+  if (runtimeModule) useCompiledOrtWasm(ort.env.wasm, runtimeModule);
   ort.env.logLevel = "error";
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ["wasm"],

@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
+import { InferenceEngine } from "./engine.ts";
+import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
+import { compiledOrtWasm, ENGINE_V8_FLAGS_ARG } from "./ort_wasm.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A digit-like picture: a vertical bar, which the bundled model reads as a 1. */
+function bar(): Float32Array {
+  const digit = new Float32Array(784);
+  for (let row = 4; row < 24; row++) digit[row * 28 + 14] = digit[row * 28 + 13] = 1;
+  return digit;
+}
+
+Deno.test("onnxruntime-web's WebAssembly is compiled once per process and shared by the WASM kind", async () => {
+  const first = await compiledOrtWasm();
+  assert.ok(first instanceof WebAssembly.Module);
+  assert.equal(await compiledOrtWasm(), first);
+  assert.equal(await engineRuntimeModule("wasm"), first);
+  assert.equal(await engineRuntimeModule("native"), undefined);
+});
+
+Deno.test("an engine on the shared module answers as one that compiled its own, at 1 and 2 threads", async () => {
+  const { bytes } = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
+  const shared = await InferenceEngine.start(bytes, { threads: 1, maxBatch: 8 });
+  // Naming the worker makes the engine post no module: the worker compiles its own.
+  const own = await InferenceEngine.start(bytes, {
+    threads: 1,
+    maxBatch: 8,
+    workerUrl: engineWorkerUrl("wasm"),
+  });
+  const threaded = await InferenceEngine.start(bytes, { threads: 2, maxBatch: 8 });
+  try {
+    const expected = (await own.run(bar(), 1)).scores;
+    for (const engine of [shared, threaded]) {
+      const { scores } = await engine.run(bar(), 1);
+      for (let i = 0; i < 10; i++) assert.ok(Math.abs(scores[i] - expected[i]) < 1e-4);
+    }
+  } finally {
+    for (const engine of [shared, own, threaded]) engine.close();
+  }
+});
+
+Deno.test("every launcher of the server passes the engine's V8 flags", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
+  const launchers: [string, string][] = [
+    ["deno task serve", tasks.serve.command],
+    ["deno task serve:native", tasks["serve:native"].command],
+    ["the systemd unit", await Deno.readTextFile(new URL("deploy/mnist-server.service", ROOT))],
+  ];
+  for (const [name, text] of launchers) {
+    const start = text.split("\n").find((line) => /^(ExecStart=|deno run)/.test(line))!;
+    assert.ok(start.includes(` ${ENGINE_V8_FLAGS_ARG} `), `${name}: ${start}`);
+  }
+});
