@@ -111,10 +111,14 @@ export const OWN_PROPERTIES = [
   "reply",
   "fail",
   "scores",
+  "upto",
+  "cmd",
   // shared/board_reply.ts
   "status",
   "error",
   "ms",
+  "offer",
+  "crc",
 ];
 
 /**
@@ -135,11 +139,14 @@ export interface Firmware {
   /** `FIRMWARE_VERSION+build`, the value of `VERSION` on the board. */
   version: string;
   settings: Settings;
+  /** The sample digits `test()` sends, packed (`samples.ts`), as the binary string Storage keeps. */
+  digits: string;
 }
 
 /** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
 export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
   const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER));
+  const update = request.update!;
   // The board keeps one buffer, a framed request, for both protocols: the
   // digit must be its end, where legacy's last float comes from.
   if (request.digitAt + DIGIT_PIXELS !== request.size) {
@@ -155,7 +162,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
     target: "es2015",
     charset: "ascii",
     legalComments: "none",
-    external: ["net", "Wifi", "Storage"],
+    external: ["net", "Wifi", "Storage", "crypto"],
     banner: { js: "(function(){" },
     footer: { js: "})();" },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
@@ -179,13 +186,27 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       CLIENT_SLOT: String(request.clientSlot),
       DEVICE_SLOT_AT: String(request.deviceSlotAt),
       DEVICE_SLOT: String(request.deviceSlot),
+      CMD_AT: String(update.cmdAt),
+      INPUT_SLOT_AT: String(update.inputSlotAt),
+      INPUT_SLOT: String(update.inputSlot),
+      ERROR_SLOT_AT: String(update.errorSlotAt),
+      ERROR_SLOT: String(update.errorSlot),
+      UPDATE_SLOT_AT: String(update.updateSlotAt),
+      UPDATE_SLOT: String(update.updateSlot),
+      CHUNK_SLOT_AT: String(update.chunkSlotAt),
+      CHUNK_SLOT: String(update.chunkSlot),
+      UPDATE_HEAD: JSON.stringify(update.head),
+      OFFSET_AT: String(update.offsetAt),
+      STATE_AT: String(update.stateAt),
+      RELEASE_AT: String(update.releaseAt),
+      REASON_AT: String(update.errorAt),
+      UPDATE_END: String(update.end),
       TOKEN: JSON.stringify(settings.token),
       STATUS_NAMES: JSON.stringify(STATUS_NAME_LIST),
       WIFI_SSID: JSON.stringify(settings.ssid),
       WIFI_PASSWORD: JSON.stringify(settings.password),
       POLL_SECONDS: String(settings.poll),
       FIRMWARE_VERSION: JSON.stringify(`${FIRMWARE_VERSION}+${BUILD_ID_PLACEHOLDER}`),
-      SAMPLES: JSON.stringify(samples),
       SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
     },
   };
@@ -245,7 +266,13 @@ export async function buildFirmware(
       `the bundle is ${size} bytes, over the ${budget}-byte budget by ${size - budget}`,
     );
   }
-  return { code, size, version: `${FIRMWARE_VERSION}+${build}`, settings };
+  return {
+    code,
+    size,
+    version: `${FIRMWARE_VERSION}+${build}`,
+    settings,
+    digits: atob(packedSampleDigits()),
+  };
 }
 
 /** Writes a firmware to `path`, making its folder; owner-only when it holds a WiFi password. */

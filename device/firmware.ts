@@ -52,6 +52,8 @@ import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espruino.ts";
 import { Inference } from "./inference.ts";
 import { unpackSample } from "./samples.ts";
+import { File } from "./boot_state.ts";
+import { updater } from "./updater.ts";
 
 // Settings, replaced by their values at build time.
 declare const SERVER_HOST: string;
@@ -63,8 +65,7 @@ declare const POLL_SECONDS: number;
 /** The token built in: 32 characters, or "". */
 declare const TOKEN: string;
 declare const FIRMWARE_VERSION: string;
-/** The bundled digits, packed by `samples.ts`. */
-declare const SAMPLES: string;
+/** How many sample digits `deno task flash` writes to Storage (`File.DIGITS`, packed by `samples.ts`). */
 declare const SAMPLE_COUNT: number;
 
 // Espruino's globals.
@@ -82,7 +83,6 @@ declare function clearTimeout(id: number): void;
 declare function setInterval(callback: Listener, ms: number, arg?: unknown): number;
 declare function clearInterval(id: number): void;
 declare function getTime(): number;
-declare function atob(base64: string): string;
 
 /** Times in ms (a `const enum`: inlined, no variables on the board). */
 const enum T {
@@ -98,9 +98,12 @@ const enum F {
 }
 
 // The board's state: few globals, as each costs variables on the board.
+/** Storage and `print`, named once: each use of the long names costs the 6 KB bundle bytes. */
+const storage = require("Storage");
+const say = print;
 /** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
 const saved: { host?: string; port?: number; protocol?: string; token?: string } =
-  require("Storage").readJSON(F.NAME, true) || {};
+  storage.readJSON(F.NAME, true) || {};
 const server = new Inference({
   host: saved.host || SERVER_HOST,
   port: saved.port || SERVER_PORT,
@@ -121,16 +124,18 @@ let wifiTimer = 0;
 server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   // The block legacy firmware printed, line for line, then the verdict.
   let best = 0;
-  print("======== Results ========");
-  print("Inference time in ms: " + inferenceMs.toFixed(3));
+  say("======== Results ========");
+  say("Inference time in ms: " + inferenceMs.toFixed(3));
   for (let i = 0; i < CLASSES; i++) {
     if (scores[i] > scores[best]) best = i;
-    print("out[" + i + "]: " + scores[i].toFixed(6));
+    say("out[" + i + "]: " + scores[i].toFixed(6));
   }
-  print("Transaction time: " + Math.round(ms) + " ms");
-  print("Predicted: " + best + (expected < 0 ? "" : ", expected: " + expected));
+  say("Transaction time: " + Math.round(ms) + " ms");
+  say("Predicted: " + best + (expected < 0 ? "" : ", expected: " + expected));
 });
-server.on("error", print);
+server.on("error", say);
+/** Sends the next update request, if any (a report pending at start-up). */
+const update = updater(server, storage);
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
@@ -141,15 +146,17 @@ function test(own?: ArrayLike<number> | true): void {
     if (server.busy || getTime() < server.retryAt) return;
     own = undefined;
   }
-  if (server.busy) return print("Busy");
+  if (server.busy) return say("Busy");
   if (own) {
     // DIGIT_PIXELS, written out: esbuild does not fold the codec's constant into the text.
-    if (own.length != DIGIT_PIXELS) return print("Need 784 bytes");
+    if (own.length != DIGIT_PIXELS) return say("Need 784 bytes");
     server.digit().set(own);
     expected = -1;
   } else {
-    // Straight into the request: no copy of the digit.
-    expected = unpackSample(E.toUint8Array(atob(SAMPLES)), sample, server.digit());
+    // Straight into the request: no copy of the digit. Read from flash each time.
+    const digits = storage.read(File.DIGITS);
+    if (!digits) return say("No " + File.DIGITS);
+    expected = unpackSample(E.toUint8Array(digits), sample, server.digit());
     sample = (sample + 1) % SAMPLE_COUNT;
   }
   server.send();
@@ -157,10 +164,10 @@ function test(own?: ArrayLike<number> | true): void {
 
 /** REPL: sends a digit now and then every `seconds`; replaces an earlier `start`. */
 function start(seconds: number): void {
-  if (!(seconds > 0)) return print("Need seconds > 0");
+  if (!(seconds > 0)) return say("Need seconds > 0");
   stop(true);
   poller = setInterval(test, seconds * 1000, true);
-  print("Polling every " + seconds + " s");
+  say("Polling every " + seconds + " s");
   test(true);
 }
 
@@ -169,7 +176,7 @@ function stop(quiet?: boolean): void {
   // clearInterval() with no id would clear every timer on the board.
   if (poller) clearInterval(poller);
   poller = 0;
-  if (!quiet) print("Stopped");
+  if (!quiet) say("Stopped");
 }
 
 /**
@@ -178,11 +185,11 @@ function stop(quiet?: boolean): void {
  * value. A bad value changes nothing.
  */
 function setServer(host: string, port?: number, protocol?: string): void {
-  if (!host || typeof host != "string") return print("Need host");
+  if (!host || typeof host != "string") return say("Need host");
   port = port || SERVER_PORT;
-  if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
+  if (!(port > 0 && port < 65536)) return say("Need port 1..65535");
   protocol = protocol || PROTOCOL;
-  if (protocol != "framed" && protocol != "legacy") return print("Need framed or legacy");
+  if (protocol != "framed" && protocol != "legacy") return say("Need framed or legacy");
   saved.host = server.host = host;
   saved.port = server.port = port;
   saved.protocol = protocol;
@@ -196,7 +203,7 @@ function setServer(host: string, port?: number, protocol?: string): void {
  */
 function setToken(token: string): void {
   if (typeof token != "string" || token && token.length != 32) {
-    return print('Need 32 chars or ""');
+    return say('Need 32 chars or ""');
   }
   server.token = saved.token = token;
   keep();
@@ -205,13 +212,13 @@ function setToken(token: string): void {
 /** After a change: the next request connects anew; Storage keeps it for start-up after a reboot. */
 function keep(): void {
   server.reset();
-  require("Storage").writeJSON(F.NAME, saved);
+  storage.writeJSON(F.NAME, saved);
   config();
 }
 
 /** REPL: prints the settings in use; "saved" when they come from Storage, not the build. */
 function config(): void {
-  print(
+  say(
     "server " + server.host + ":" + server.port + (saved.host ? " (saved)" : "") + ", " +
       (server.legacy ? "legacy" : "framed") + ", token " + (server.token ? "set" : "none") +
       (saved.token != null ? " (saved)" : "") +
@@ -233,37 +240,38 @@ function online(why: string): void {
     booting = 0;
     // After a restart from a saved RAM image the socket in the saved state is dead.
     server.reset();
-    print("mnist-device", VERSION);
+    say("mnist-device", VERSION);
     config();
-    if (!wifi) print("No WiFi module");
+    if (!wifi) say("No WiFi module");
     else {
       if (WIFI_SSID) {
         wifi.connect(WIFI_SSID, { password: WIFI_PASSWORD }, (error: string | null) => {
-          if (error) print("WiFi: " + error);
+          if (error) say("WiFi: " + error);
           else online("WiFi");
         });
       }
       const ip = wifi.getIP().ip;
       if (WIFI_SSID || !ip || ip == "0.0.0.0") {
-        print("WiFi: connecting");
+        say("WiFi: connecting");
         if (wifiTimer) clearTimeout(wifiTimer);
         wifiTimer = setTimeout(online, T.WIFI_TIMEOUT, "timeout");
         return;
       }
-      print("WiFi: IP " + ip);
+      say("WiFi: IP " + ip);
     }
   } else {
     // Before start-up it is start-up that looks at the IP; after it, once is enough.
     if (booting) return;
     if (why == "WiFi") {
       if (wifiTimer) clearTimeout(wifiTimer);
-      print("WiFi: IP " + (wifi as Wifi).getIP().ip);
+      say("WiFi: IP " + (wifi as Wifi).getIP().ip);
     } // T.WIFI_TIMEOUT, written out: cheaper than working it out on the board.
-    else print("WiFi: no IP in 30 s");
+    else say("WiFi: no IP in 30 s");
   }
   wifiTimer = 0;
   booting = -1;
-  print("Ready, " + process.memory().usage + " vars used");
+  say("Ready, " + process.memory().usage + " vars used");
+  update();
   if (POLL_SECONDS) start(POLL_SECONDS);
 }
 

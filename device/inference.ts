@@ -79,6 +79,18 @@ declare const CLIENT_SLOT_AT: number;
 declare const CLIENT_SLOT: number;
 declare const DEVICE_SLOT_AT: number;
 declare const DEVICE_SLOT: number;
+// The update request laid over the same buffer (request.ts `UpdateLayout`).
+declare const CMD_AT: number;
+declare const INPUT_SLOT_AT: number;
+declare const INPUT_SLOT: number;
+declare const ERROR_SLOT_AT: number;
+declare const ERROR_SLOT: number;
+declare const UPDATE_SLOT_AT: number;
+declare const UPDATE_SLOT: number;
+declare const CHUNK_SLOT_AT: number;
+declare const CHUNK_SLOT: number;
+/** From the digit's first byte: where an update request ends and the reply buffer starts. */
+declare const UPDATE_END: number;
 declare function getSerial(): string;
 /** The legacy request's bytes before the floats, base64. */
 declare const LEGACY_HEAD: string;
@@ -100,11 +112,6 @@ const enum C {
   /** The first wait after a failure; it doubles with each failure in a row. */
   BACKOFF = 1000,
   BACKOFF_MAX = 30000,
-  /**
-   * The reply buffer: a framed reply is about 130 bytes, a legacy one 96, an
-   * error a little more; a frame longer than this with its length is not ours.
-   */
-  BUFFER = 256,
   /** The length before each frame's payload. */
   HEADER = 4,
   /** A FlatBuffer is at least this long; its identifier follows its root offset. */
@@ -171,8 +178,16 @@ export class Inference {
   private timer!: number;
   /** Why the socket failed, until its `close`; 0 for no reason yet. */
   private why!: string | 0;
-  /** The reply being read, and how many bytes of it have come. */
+  /**
+   * The reply being read, and how many bytes of it have come: the request
+   * buffer's last bytes, which no update request sends and no reply comes
+   * before the request has gone (664 bytes: a chunk of 512 and its frame).
+   */
   private buf!: Uint8Array;
+  /** Where the request being sent ends: the whole buffer, or an update request's end. */
+  private upto!: number;
+  /** The command of the request in flight: 1, inference; 4 and 5, updates. */
+  private cmd!: number;
   private n!: number;
   private scores!: Float32Array;
   private onConnect!: Listener;
@@ -209,7 +224,7 @@ export class Inference {
         // A string: write() would send a Uint8Array as its text, "1,2,3".
         if (!self.legacy) {
           // Espruino's subarray does not stop at the end by itself.
-          next = Math.min(at + C.CHUNK, REQUEST_SIZE);
+          next = Math.min(at + C.CHUNK, self.upto);
           sock.write(E.toString(req.subarray(at, next)));
         } else if (!at) {
           // The legacy head, then the floats of the digit from where it starts.
@@ -226,7 +241,7 @@ export class Inference {
           sock.write(E.toString(self.pieceBytes as Uint8Array));
         }
         // The digit ends both requests: framed, the buffer's end; legacy, the last piece's.
-        self.at = next < REQUEST_SIZE ? next : -1;
+        self.at = next < self.upto ? next : -1;
       } catch (e) {
         // "This socket is closed": it closed and the event is still queued.
         self.fail("" + e);
@@ -235,7 +250,7 @@ export class Inference {
     self.onData = (data: string) => {
       if (!self.busy) return;
       const b = self.buf;
-      for (let i = 0; i < data.length && self.n < C.BUFFER; i++) b[self.n++] = data.charCodeAt(i);
+      for (let i = 0; i < data.length && self.n < b.length; i++) b[self.n++] = data.charCodeAt(i);
       // A legacy reply ends when the server closes the connection.
       if (self.legacy) return;
       // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST"
@@ -244,7 +259,7 @@ export class Inference {
       while (self.busy && self.n >= C.HEADER + C.MIN_PAYLOAD) {
         const end = C.HEADER + ((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
         // Longer than any reply of ours, or not ours.
-        if (end > C.BUFFER || (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC) {
+        if (end > b.length || (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC) {
           return self.fail("MALFORMED_BUFFER: not an MNST frame");
         }
         if (self.n < end) return;
@@ -322,23 +337,35 @@ export class Inference {
     if (!req) {
       req = self.req = new Uint8Array(REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
-      self.buf = new Uint8Array(C.BUFFER);
+      self.buf = req.subarray(DIGIT_AT + UPDATE_END);
       self.scores = new Float32Array(CLASSES);
     }
     return req.subarray(DIGIT_AT);
   }
 
   /**
-   * Sends the digit written into `digit()`; nothing while a request is in
-   * flight (`busy`). Ends in one `reply` or one `error` event.
+   * Sends the digit written into `digit()`, or with `cmd` (4, a chunk; 5, a
+   * report; framed only) the update request written over it (`updater.ts`);
+   * nothing while a request is in flight (`busy`). Ends in one `reply`,
+   * `update` or `error` event; framed replies then also emit `done`.
    */
-  send(): void {
+  send(cmd?: number): void {
     const self = this;
     if (self.busy) return;
     if (!self.req) self.digit();
     const req = self.req as Uint8Array;
     self.busy = 1;
     self.n = 0;
+    // The same buffer either way: the frame's length, the command, and which
+    // of the input or the update tables the root table names.
+    const end = self.upto = cmd ? DIGIT_AT + UPDATE_END : REQUEST_SIZE;
+    req[0] = end - 4;
+    req[1] = end - 4 >> 8;
+    self.cmd = req[CMD_AT] = cmd || 1;
+    req[INPUT_SLOT_AT] = cmd ? 0 : INPUT_SLOT;
+    req[ERROR_SLOT_AT] = cmd ? ERROR_SLOT : 0;
+    req[UPDATE_SLOT_AT] = cmd ? UPDATE_SLOT : 0;
+    req[CHUNK_SLOT_AT] = cmd ? CHUNK_SLOT : 0;
     // Legacy requests send none of these bytes: filling them costs nothing.
     // The id: ids start at 1, as a reply without one decodes as 0. The
     // token, when there is one (the field is left out otherwise), and who we
@@ -393,7 +420,11 @@ export class Inference {
         // A status newer than the firmware shows as its number.
         "Server: " + (STATUS_NAMES.split(" ")[r.status] || r.status) + ": " + r.error,
       );
-    } else self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
+    } else if ((r.cmd as number) < 3) {
+      self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
+    }
+    // For the updater: every framed reply, an offer or a chunk in it.
+    if (!self.legacy) self.emit("done", r, self.cmd);
   }
 
   /**

@@ -29,10 +29,13 @@ import { CLASSES } from "./codec.ts";
 /** Field slots (a `const enum`: inlined, no variables on the board). */
 const enum Slot {
   // Of `Commands` in the schema.
+  CMD = 0,
   OUTPUT = 3,
   REQUEST_ID = 4,
   STATUS = 5,
   ERROR = 6,
+  UPDATE = 11,
+  CHUNK = 12,
   // Of `InferenceOutput`.
   SCORES = 0,
   TIMER_MS = 2,
@@ -45,6 +48,13 @@ export interface ReplyFields {
   error: string;
   /** The server's inference time, ms. */
   ms: number;
+  /** The command answered: 2 (inference), 4 (a code chunk), 5 (an update report). */
+  cmd?: number;
+  /** An update offered: its release, size, CRC-32 and MAC (raw bytes as a string, "" when absent). */
+  offer?: [string, number, number, string];
+  /** A code chunk's bytes (a view into `b`) and their CRC-32. */
+  data?: Uint8Array;
+  crc?: number;
 }
 
 /**
@@ -82,22 +92,47 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     const off = entry < get(vt, 2) ? get(vt + entry, 2) : 0;
     return !off ? -1 : deref ? t + off + get(t + off, 4) : t + off;
   };
+  /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
+  const text = (at: number): string => {
+    const n = get(at, 4);
+    need(at + 4, n);
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
+    return s;
+  };
   try {
     const root = get(0, 4);
-    const reply = {
+    const reply: ReplyFields = {
       id: get(field(root, Slot.REQUEST_ID), 4),
       status: get(field(root, Slot.STATUS), 1),
       error: "",
       ms: 0,
+      cmd: get(field(root, Slot.CMD), 1),
     };
-    let at;
     if (reply.status) {
-      at = field(root, Slot.ERROR, true);
-      const n = get(at, 4);
-      need(at + 4, n);
-      for (let i = 0; i < n; i++) reply.error += String.fromCharCode(b[at + 4 + i]);
+      reply.error = text(field(root, Slot.ERROR, true));
       return reply;
     }
+    // UpdateOffer: release, size, crc32, mac; CodeChunk: data (slot 2), crc32 (slot 3).
+    let at = field(root, Slot.UPDATE, true);
+    if (at >= 0) {
+      reply.offer = [
+        text(field(at, 0, true)),
+        get(field(at, 1), 4),
+        get(field(at, 2), 4),
+        text(field(at, 3, true)),
+      ];
+    }
+    at = field(root, Slot.CHUNK, true);
+    if (at >= 0) {
+      reply.crc = get(field(at, 3), 4);
+      at = field(at, 2, true);
+      const n = get(at, 4);
+      need(at + 4, n);
+      reply.data = b.subarray(at + 4, at + 4 + n);
+    }
+    // Replies to update requests carry no scores.
+    if ((reply.cmd as number) > 3) return reply;
     const out = field(root, Slot.OUTPUT, true);
     const v = field(out, Slot.SCORES, true);
     if (get(v, 4) != CLASSES) throw "no scores";
