@@ -41,6 +41,7 @@ import * as esbuild from "esbuild";
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
+import { writeRelease } from "./release.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
@@ -302,6 +303,9 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
+  --release DIR          also write it as a release for over-the-air updates:
+                         DIR/NAME/VERSION/firmware.js and release.json (the
+                         server's --firmware-dir)
   --check                build with the longest settings, starting framed and legacy,
                          check both, write nothing
   --help                 this text`;
@@ -322,6 +326,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const flags = parseFlags(args, {
       out: { type: "string" },
+      release: { type: "string" },
       check: { type: "boolean" },
       help: { type: "boolean" },
     });
@@ -341,6 +346,17 @@ export async function main(args: string[]): Promise<number> {
     const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
     await writeFirmware(firmware, out);
     console.log(describe(firmware, out));
+    if (flags.release) {
+      const client = clientName(firmware.version.slice(FIRMWARE_VERSION.length + 1));
+      console.log(
+        `release: ${await writeRelease(flags.release as string, client, firmware.code)}`,
+      );
+      if (firmware.settings.token || firmware.settings.password) {
+        console.log(
+          "release: it carries the built-in token or WiFi password to every board it reaches",
+        );
+      }
+    }
     return 0;
   } catch (e) {
     if (e instanceof SettingsError) console.error(usageLine("build", e.message));

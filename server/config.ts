@@ -512,6 +512,36 @@ export const OPTIONS = [
     details: "a bound on memory against clients that make up device ids (about 1 KB a device)",
   },
   {
+    flag: "firmware-dir",
+    kind: { type: "string" },
+    group: "fleet",
+    server: true,
+    value: "DIR",
+    help:
+      "board code releases as DIR/NAME/VERSION/firmware.js and release.json, offered by rollouts",
+    details:
+      "`deno task build --release DIR` writes them; watched like the model repository; a release whose file does not match its release.json is refused and logged; unset: no code updates",
+  },
+  {
+    flag: "rollout-max-failures",
+    kind: { type: "int", min: 0, max: 1_000_000 },
+    group: "fleet",
+    server: true,
+    default: "2",
+    value: "N",
+    help: "a rollout pauses by itself when more than N of its devices fail or roll back",
+  },
+  {
+    flag: "rollout-per-minute",
+    kind: { type: "int", min: 1, max: 1_000_000 },
+    group: "fleet",
+    server: true,
+    default: "100",
+    value: "N",
+    help: "a rollout's pace when it names none: devices newly offered an update per minute",
+    details: "like ThingsBoard's OTA pace; `POST /v2/fleet/rollouts` takes `per_minute`",
+  },
+  {
     flag: "log-level",
     kind: { type: "enum", values: LOG_LEVELS },
     group: "logging",

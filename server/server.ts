@@ -39,6 +39,8 @@ import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
+import { ReleaseStore } from "./fleet/releases.ts";
+import { FleetUpdates } from "./fleet/updates.ts";
 
 /** The protocol version a `GET_STATS` reply reports. */
 export const PROTOCOL_VERSION = 2;
@@ -61,6 +63,10 @@ export class InferenceServer {
   mqtt: MqttTransport | null = null;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
+  /** Board code releases (`--firmware-dir`) and rollouts. */
+  readonly updates: FleetUpdates;
+  /** Rescans `--firmware-dir`, like the model repository's watcher. */
+  releaseWatcher: RepositoryWatcher | null = null;
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
@@ -77,7 +83,9 @@ export class InferenceServer {
     monitor: Monitor,
     options: ResolvedServerOptions,
     tlsListener: Deno.TlsListener | null = null,
+    updates: FleetUpdates = newFleetUpdates(options),
   ) {
+    this.updates = updates;
     this.addr = listener.addr;
     this.tlsAddr = tlsListener?.addr ?? null;
     this.serving = serving;
@@ -92,6 +100,7 @@ export class InferenceServer {
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
+      updates,
       onRequest: (event) => {
         // The server's own warm-up is no client's: nothing of it is counted or captured.
         if (monitor.quiet) return;
@@ -210,6 +219,7 @@ export class InferenceServer {
     this.#stopping ??= (async () => {
       this.#draining = true;
       this.watcher.close();
+      this.releaseWatcher?.close();
       await Promise.all([
         this.#listener.shutdown(),
         this.#tlsListener?.shutdown(),
@@ -236,6 +246,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
   let tls: Deno.TlsListener | null = null;
   let serving: ModelServing | null = null;
   let server: InferenceServer | null = null;
+  const updates = newFleetUpdates(options);
   const sources = {
     queueDepth: () => server?.queued ?? 0,
     engineRestarts: () =>
@@ -247,6 +258,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    updates: (): Record<string, number> => updates.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
   const monitor = new Monitor({
@@ -269,7 +281,20 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       sighup: options.sighup === true,
       log,
     });
-    server = new InferenceServer(listener, serving, watcher, monitor, options, tls);
+    monitor.fleet.updateOf = (id) => updates.deviceView(id);
+    await updates.store.rescan();
+    server = new InferenceServer(listener, serving, watcher, monitor, options, tls, updates);
+    if (options.firmwareDir) {
+      server.releaseWatcher = RepositoryWatcher.start({
+        root: options.firmwareDir,
+        rescan: () => updates.store.rescan(),
+        pollSeconds: options.pollSeconds,
+        watch: options.watch === true,
+        sighup: options.sighup === true,
+        log,
+      });
+    }
+    const releaseWatcher = server.releaseWatcher;
     const httpPort = options.httpPort;
     if (httpPort !== null) {
       server.http = startHttp(
@@ -288,6 +313,9 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           operatorToken: options.operatorToken ?? null,
           metricsToken: options.metricsToken,
           serverVersion: String(PROTOCOL_VERSION),
+          updates,
+          rescanReleases: () =>
+            releaseWatcher ? releaseWatcher.trigger("request") : updates.store.rescan(),
         }),
         { hostname, port: httpPort, tls: options.httpTls },
       );
@@ -317,6 +345,16 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     }
     throw e;
   }
+}
+
+/** Releases from `--firmware-dir` (none without it) and the rollouts that offer them. */
+function newFleetUpdates(options: ResolvedServerOptions): FleetUpdates {
+  return new FleetUpdates({
+    store: new ReleaseStore(options.firmwareDir ?? null, options.log),
+    maxFailures: options.rolloutMaxFailures,
+    perMinute: options.rolloutPerMinute,
+    log: options.log,
+  });
 }
 
 /** Offers every served digit to the capture (`--capture`): it keeps a sample. */

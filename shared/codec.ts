@@ -212,6 +212,7 @@ function requestFields(request: Request): Field[] {
   if (request.model) fields.push({ slot: COMMANDS_MODEL, kind: STRING, value: request.model });
   if (request.client) fields.push({ slot: COMMANDS_CLIENT, kind: STRING, value: request.client });
   if (request.device) fields.push({ slot: COMMANDS_DEVICE, kind: STRING, value: request.device });
+  if (request.error) fields.push({ slot: COMMANDS_ERROR, kind: STRING, value: request.error });
   return fields.concat(updateFields(request));
 }
 

@@ -112,6 +112,17 @@ Deno.test("a report carries its state and reason; one without an update is BAD_U
   assert.equal(report.update!.state, UpdateState.FAILED);
   assert.equal(report.error, "crc mismatch");
 
+  // The lean codec writes the same report.
+  const lean = decodeRequest(
+    encodeRequest({
+      command: Command.UPDATE_REPORT,
+      requestId: 5,
+      error: "crc mismatch",
+      update: { release: "mnist-framed/2", state: UpdateState.FAILED },
+    }, true).subarray(4),
+  );
+  assert.deepEqual(lean, report);
+
   const bare = decodeRequest(encodeRequest({ command: Command.UPDATE_REPORT }, true).subarray(4));
   assert.ok(bare instanceof WireError);
   assert.equal(bare.code, "BAD_UPDATE");

@@ -42,7 +42,7 @@ import {
 } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
-import { addressOf } from "../fleet/registry.ts";
+import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
@@ -147,6 +147,9 @@ export class RequestHandler {
       }
     }
     device ??= origin.device ?? null;
+    if (request.command === Command.CODE_CHUNK || request.command === Command.UPDATE_REPORT) {
+      return done(context, this.#update(request, origin, started, bytesIn, device));
+    }
     if (request.command === Command.GET_STATS) {
       const reply = {
         command: Command.GET_STATS,
@@ -227,6 +230,44 @@ export class RequestHandler {
     );
   }
 
+  /**
+   * A chunk request or an update report (framed and MQTT boards only, from a
+   * device with an id of its own): the chunk, or an empty OK.
+   */
+  #update(
+    request: HandlerRequest,
+    origin: RequestOrigin,
+    started: number,
+    bytesIn: number,
+    device: string | null,
+  ): Outcome {
+    const refuse = (error: WireError) => this.#refused(error, origin, request, started, bytesIn);
+    if (origin.protocol !== "framed" && origin.protocol !== "mqtt") {
+      return refuse(
+        new WireError(Status.UNKNOWN_COMMAND, "code updates travel over framed and MQTT requests"),
+      );
+    }
+    const updates = this.#ctx.updates;
+    if (!updates) {
+      return refuse(
+        new WireError(Status.UPDATE_UNAVAILABLE, "this server holds no releases (--firmware-dir)"),
+      );
+    }
+    const who = identify(request, origin, device);
+    if (who.by === "address") {
+      return refuse(
+        new WireError(Status.UPDATE_UNAVAILABLE, "code updates need a device id or a token"),
+      );
+    }
+    const chunk = request.command === Command.CODE_CHUNK
+      ? updates.chunk(who.deviceId, request.chunk!)
+      : updates.report(who.deviceId, request.update!, request.error ?? "");
+    if (chunk instanceof WireError) return refuse(chunk);
+    const reply: Reply = { command: request.command, requestId: request.requestId };
+    if (chunk) reply.chunk = chunk;
+    return this.#finish(origin, request, reply, null, "", started, bytesIn, device);
+  }
+
   /** The queue of the request's model, if it serves the version asked for. */
   #route(request: HandlerRequest): InferenceQueue | WireError {
     const queue = this.#ctx.route(request.model);
@@ -260,6 +301,14 @@ export class RequestHandler {
       batchSize: first.batchSize,
       modelVersion: first.modelVersion,
     };
+    // An offer rides on a board's inference reply (never legacy's fixed 96 bytes, nor HTTP's).
+    const updates = this.#ctx.updates;
+    const board = origin.protocol === "framed" || origin.protocol === "mqtt";
+    if (updates && board && request.digits === undefined) {
+      const who = identify(request, origin, device);
+      const token = this.#ctx.auth?.tokensOn ? request.token : "";
+      if (who.by !== "address") reply.update = updates.offer(who.deviceId, who.firmware, token);
+    }
     if (this.#ctx.log.enabled("debug")) {
       this.#ctx.log.debug("inference", {
         protocol: origin.protocol,
@@ -378,20 +427,10 @@ export class RequestHandler {
     const outcome = { reply, results, bytes };
     const observer = this.#ctx.onRequest;
     if (!observer) return outcome;
-    // The firmware sends `device` and `client` on a connection's first request only.
-    const session = origin.session;
-    let deviceField = request.device;
-    let firmware = request.client;
-    if (session) {
-      if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
-      else deviceField = session.device;
-      if (firmware) session.client = firmware;
-      else firmware = session.client;
-    }
-    const deviceId = device ?? (deviceField || "addr:" + addressOf(origin.peer));
+    const { deviceId, by, firmware } = identify(request, origin, device);
     const status = reply.status ?? Status.OK;
     let version = result?.modelVersion ?? null;
-    if (status !== Status.OK && request.command !== Command.GET_STATS) {
+    if (status !== Status.OK && isInference(request.command)) {
       // A refused inference counts against the model it was for, when that
       // model is served (never a name a client made up).
       const queue = this.#ctx.route(request.model);
@@ -423,11 +462,7 @@ export class RequestHandler {
         totalMs: performance.now() - started,
         device,
         deviceId,
-        identifiedBy: device === null
-          ? (deviceField ? "device" : "address")
-          : this.#ctx.auth?.tokensOn
-          ? "token"
-          : "device",
+        identifiedBy: by === "token" && !this.#ctx.auth?.tokensOn ? "device" : by,
         firmware,
         token: request.token,
         model: request.model,
@@ -467,6 +502,36 @@ function settled(
   let resolve: ((outcome: Outcome) => void) | null = null;
   start((_, outcome) => resolve ? resolve(outcome) : now = outcome, null);
   return now ?? new Promise<Outcome>((r) => resolve = r);
+}
+
+/** Whether a command asks for an inference (or may have: -1 is a message that could not be read). */
+export function isInference(command: number): boolean {
+  return command !== Command.GET_STATS && command !== Command.CODE_CHUNK &&
+    command !== Command.UPDATE_REPORT;
+}
+
+/**
+ * The device's id in the fleet (the token's name, else its `device` field,
+ * else `addr:<address>`) and firmware. The firmware sends `device` and
+ * `client` on a connection's first request only: the session keeps them.
+ */
+function identify(
+  request: HandlerRequest,
+  origin: RequestOrigin,
+  device: string | null,
+): { deviceId: string; by: IdentifiedBy; firmware: string } {
+  const session = origin.session;
+  let deviceField = request.device;
+  let firmware = request.client;
+  if (session) {
+    if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
+    else deviceField = session.device;
+    if (firmware) session.client = firmware;
+    else firmware = session.client;
+  }
+  if (device !== null) return { deviceId: device, by: "token", firmware };
+  if (deviceField) return { deviceId: deviceField, by: "device", firmware };
+  return { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
 }
 
 /** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */

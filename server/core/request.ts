@@ -17,6 +17,7 @@ import type { WireError } from "../../shared/errors.ts";
 import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { Inference, InferenceQueue } from "../engine/queue.ts";
 import type { IdentifiedBy } from "../fleet/registry.ts";
+import type { FleetUpdates } from "../fleet/updates.ts";
 import type { Logger } from "../log.ts";
 
 /** The transports a request can come by. */
@@ -144,6 +145,8 @@ export interface HandlerContext {
   auth?: Authorizer | null;
   /** Told every request's outcome, once its reply is ready; must not throw. */
   onRequest?: (event: RequestEvent) => void;
+  /** Board code updates (`--firmware-dir`): offers, chunks, reports; none when absent. */
+  updates?: FleetUpdates | null;
 }
 
 /** A reply and, for a served inference, what produced it. */

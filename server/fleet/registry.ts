@@ -27,6 +27,8 @@
  * @module
  */
 
+import type { DeviceUpdateView } from "./updates.ts";
+
 /** How the server knows a device: its token's name, the id it sent, or only its address. */
 export type IdentifiedBy = "token" | "device" | "address";
 /** `silent`: no request for longer than the registry's `silentAfterMs`. */
@@ -72,6 +74,8 @@ export interface DeviceView {
   last_seen: string;
   /** Requests in each of the last 60 minutes, oldest first (the current minute last). */
   requests_per_minute: number[];
+  /** Its board code update (`updates.ts`), null when it never had one. */
+  update: DeviceUpdateView | null;
 }
 
 /** Which devices a list shows. */
@@ -79,6 +83,8 @@ export interface DeviceFilter {
   state?: DeviceState;
   /** Firmware exactly as the device sent it (`mnist-device 1.0.0+4a3225d2`), or its version. */
   firmware?: string;
+  /** Update state name (`offered`, `failed`...), or `none` for devices that never had one. */
+  update?: string;
 }
 
 const LATENCIES = 64;
@@ -122,6 +128,8 @@ export class DeviceRegistry {
   #devices = new Map<string, DeviceRecord>();
   #now: () => number;
   #nextSweep = 0;
+  /** Where each device's update state lives (`FleetUpdates.deviceView`); unset: none. */
+  updateOf: ((id: string) => DeviceUpdateView | null) | null = null;
 
   constructor(
     options: {
@@ -200,6 +208,7 @@ export class DeviceRegistry {
       if (this.#forgotten(d, now)) continue;
       if (filter.state && this.stateOf(d.lastSeen, now) !== filter.state) continue;
       if (filter.firmware && !firmwareMatches(d.firmware, filter.firmware)) continue;
+      if (filter.update && (this.updateOf?.(d.id)?.state ?? "none") !== filter.update) continue;
       rows.push(d);
     }
     rows.sort((a, b) => b.lastSeen - a.lastSeen);
@@ -267,6 +276,7 @@ export class DeviceRegistry {
       first_seen: new Date(d.firstSeen).toISOString(),
       last_seen: new Date(d.lastSeen).toISOString(),
       requests_per_minute: perMinute,
+      update: this.updateOf?.(d.id) ?? null,
     };
   }
 }

@@ -19,6 +19,8 @@ import type { Monitor } from "../monitor/monitor.ts";
 import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
+import { rolloutRoutes } from "./rollouts.ts";
+import type { FleetUpdates } from "../fleet/updates.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
 
 /** The parts of a server the HTTP port reads. */
@@ -59,6 +61,9 @@ export function httpDeps(
     operatorToken?: string | null;
     metricsToken?: string;
     serverVersion: string;
+    /** Board code updates (`--firmware-dir`), and how to rescan its folder. */
+    updates?: FleetUpdates | null;
+    rescanReleases?: () => Promise<void>;
   },
 ): HttpDeps {
   const { serving } = source;
@@ -97,7 +102,14 @@ export function httpDeps(
       return modelInfo(model, source.maxBatch);
     },
     extraRoutes: (request) => routes(request),
-    fleetRoutes: fleetRoutes({ fleet: extra.monitor.fleet, series: extra.monitor.series, access }),
+    fleetRoutes: fleetRoutes({
+      fleet: extra.monitor.fleet,
+      series: extra.monitor.series,
+      access,
+      rollouts: extra.updates
+        ? rolloutRoutes({ updates: extra.updates, rescan: extra.rescanReleases!, access })
+        : undefined,
+    }),
     ready: () => source.ready(),
     monitor: extra.monitor,
     log: source.log,

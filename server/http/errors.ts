@@ -25,6 +25,7 @@ export function httpStatusOf(error: WireError): number {
     case Status.FRAME_TOO_LARGE:
       return 413;
     case Status.MODEL_UNAVAILABLE:
+    case Status.UPDATE_UNAVAILABLE:
       return 404;
     case Status.UNAUTHORIZED:
       return 401;

@@ -9,6 +9,7 @@
  *   it is unknown or forgotten.
  * - `GET /v2/fleet/series`: the fleet's requests, errors by code and latency
  *   per minute over the last hour.
+ * - Releases and rollouts: see `rollouts.ts`.
  * - `GET /fleet`: the fleet page (`fleet.html`), which reads the three.
  *
  * @example
@@ -27,6 +28,7 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Access } from "../auth/access.ts";
 import { DEVICE_STATES, type DeviceRegistry, type DeviceState } from "../fleet/registry.ts";
 import type { TrafficSeries } from "../fleet/series.ts";
@@ -41,13 +43,19 @@ export interface FleetSource {
   series: TrafficSeries;
   /** Who may read the views; absent, they are open. */
   access?: Access;
+  /** Releases and rollouts (`rollouts.ts`), tried first. */
+  rollouts?: (request: Request) => Promise<Response> | null;
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
 
 /** The fleet's routes: a response, or null for a path that is not theirs. */
-export function fleetRoutes(source: FleetSource): (request: Request) => Response | null {
+export function fleetRoutes(
+  source: FleetSource,
+): (request: Request) => Response | Promise<Response> | null {
   return (request) => {
+    const rollouts = source.rollouts?.(request);
+    if (rollouts) return rollouts;
     const url = new URL(request.url);
     const path = url.pathname.replace(/\/+$/, "");
     if (path === "/fleet") {
@@ -96,10 +104,20 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
     );
   }
   const firmware = query.get("firmware");
+  const update = query.get("update");
+  if (update !== null && !UPDATE_STATE_NAMES.includes(update)) {
+    return errorResponse(
+      new WireError(
+        Status.MALFORMED_BUFFER,
+        `update must be one of ${UPDATE_STATE_NAMES.join(", ")}, not ${JSON.stringify(update)}`,
+      ),
+    );
+  }
   return json({
     devices: fleet.list({
       state: (state ?? undefined) as DeviceState | undefined,
       firmware: firmware || undefined,
+      update: update || undefined,
     }),
   });
 }

@@ -1,7 +1,8 @@
 // The fleet page in a real browser: Debian's chromium driven by npm
 // playwright-core, in a subprocess with its own deno.json and lock (as the
 // dashboard's test). 1,000 boards behind one address are 1,000 rows; those
-// that went quiet are marked silent; the table sorts by a header's click.
+// that went quiet are marked silent; the table sorts by a header's click; a
+// code rollout shows with its counts.
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Command } from "../../shared/codec.ts";
@@ -9,6 +10,8 @@ import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { runBrowserDriver } from "../testing/browser.ts";
 import { requireTool } from "../testing/tools.ts";
+import { fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
+import { WireError } from "../../shared/errors.ts";
 
 const NO_CHROMIUM = requireTool("chromium", "chromium");
 const digitU8 = new Uint8Array(784);
@@ -23,11 +26,13 @@ Deno.test({
   name: "the fleet page lists 1,000 boards behind one address, the quiet ones marked silent",
   ignore: NO_CHROMIUM,
   async fn() {
+    const firmwareDir = await releaseDir({ "1.0.1": fakeFirmware(700, 1) });
     const server = await startServer({
       hostname: "127.0.0.1",
       port: 0,
       log: new Logger("error", () => {}),
       deviceSilentAfter: 1,
+      firmwareDir,
     });
     try {
       const port = server.addr.port;
@@ -37,9 +42,23 @@ Deno.test({
       }
       // Quiet past --device-silent-after: these 999 are silent; one more is not.
       await new Promise((r) => setTimeout(r, 1200));
+      // A rollout to one board: the page shows it, and that board's offer.
+      const rollout = server.updates.start({
+        release: `${NAME}/1.0.1`,
+        share: null,
+        devices: ["sim-9999"],
+        perMinute: 10,
+      });
+      assert.ok(!(rollout instanceof WireError));
       // One board keeps talking while the browser starts and reads the page.
       const live = await InferenceClient.connect({ hostname: "127.0.0.1", port });
-      await live.send({ command: Command.INFERENCE_INPUT, digitU8, device: "sim-9999" });
+      const first = await live.send({
+        command: Command.INFERENCE_INPUT,
+        digitU8,
+        device: "sim-9999",
+        client: `${NAME} 1.0.0`,
+      });
+      assert.equal(first.update?.release, `${NAME}/1.0.1`);
       const keepAlive = setInterval(() => live.infer({ digitU8 }).catch(() => {}), 200);
       const result = await runBrowserDriver("fleet_browser.ts", [
         "--url",
@@ -60,10 +79,14 @@ Deno.test({
         requestLines: 1,
         latencyLines: 2,
       });
+      assert.deepEqual(result.rollouts, [
+        ["r1", `${NAME}/1.0.1`, "1 device", "10/min", "running", "1", "0", "0", "0", "0", "0"],
+      ]);
       assert.deepEqual(result.ascending, ["sim-0000", "sim-0001", "sim-0002"]);
       assert.deepEqual(result.descending, ["sim-9999", "sim-0998", "sim-0997"]);
     } finally {
       await server.shutdown();
+      await Deno.remove(firmwareDir, { recursive: true });
     }
   },
 });

@@ -42,7 +42,7 @@ export interface HttpDeps {
   /** More routes tried before the 404 (the repository extension); null: not theirs. */
   extraRoutes?: (request: Request) => Promise<Response> | null;
   /** The fleet's views (`/v2/fleet/...`, `/fleet`); null: not theirs. */
-  fleetRoutes?: (request: Request) => Response | null;
+  fleetRoutes?: (request: Request) => Response | Promise<Response> | null;
   /** 200 on `/v2/health/ready` (model loaded, an engine answers, not draining). */
   ready(): boolean;
   monitor: Monitor;

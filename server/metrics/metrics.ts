@@ -76,6 +76,8 @@ export interface MetricSources {
   mqtt?: () => { url: string; connected: boolean; outages: number } | null;
   /** Devices in the fleet registry by state (`online`, `silent`). */
   devices?: () => Record<string, number>;
+  /** Devices by board code update state (`offered` ... `rolled_back`). */
+  updates?: () => Record<string, number>;
 }
 
 /** Triton's failure reason for a wire status. */
@@ -234,6 +236,18 @@ export class ServerMetrics {
       registers,
       collect() {
         const counts = sources.devices?.();
+        if (!counts) return;
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
+    });
+    new Gauge({
+      name: "mnist_device_updates",
+      help:
+        "Devices by board code update state (offered, downloading, verified, updated, failed, rolled_back); per device in /v2/fleet/devices",
+      labelNames: ["state"] as const,
+      registers,
+      collect() {
+        const counts = sources.updates?.();
         if (!counts) return;
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       },

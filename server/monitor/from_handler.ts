@@ -20,8 +20,9 @@
  * ```
  * @module
  */
-import { Command, DIGIT_PIXELS } from "../../shared/codec.ts";
+import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
+import { isInference } from "../core/handler.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { DigitSeen, RequestRecord } from "./monitor.ts";
 
@@ -50,7 +51,7 @@ export function requestFromHandler(e: RequestEvent): RequestRecord {
   return {
     protocol: e.protocol,
     // A message that could not be read was most likely an inference: it counts as a failed one.
-    inference: e.command !== Command.GET_STATS,
+    inference: isInference(e.command),
     status: e.status,
     digits: results ? results.length : 0,
     durationMs: e.totalMs,

@@ -2,7 +2,7 @@
  * Drives the fleet page in a real browser (Debian's chromium through npm
  * `playwright-core`), for `../fleet_page_test.ts`: it opens `/fleet`, waits
  * for the first load, reads the table (rows, rows marked silent, sparklines,
- * the charts' lines), sorts by device id with a click on its header, and
+ * the charts' lines) and the rollouts' rows, sorts by device id with a click on its header, and
  * prints one JSON object.
  *
  * @example
@@ -47,6 +47,11 @@ try {
     requestLines: document.querySelectorAll("#requestsChart polyline").length,
     latencyLines: document.querySelectorAll("#latencyChart polyline").length,
   }));
+  const rollouts = await page.evaluate(() =>
+    [...document.querySelectorAll("#rollouts tr")].map((r) =>
+      [...r.querySelectorAll("td")].map((td) => td.textContent)
+    )
+  );
   await page.click('th[data-key="id"]');
   const ascending = await page.evaluate(() =>
     [...document.querySelectorAll("#devices tr")].slice(0, 3).map((r) =>
@@ -60,7 +65,7 @@ try {
     )
   );
   if (values.screenshot) await page.screenshot({ path: values.screenshot });
-  console.log(JSON.stringify({ table, ascending, descending, errors, external }));
+  console.log(JSON.stringify({ table, rollouts, ascending, descending, errors, external }));
 } finally {
   await close();
 }

@@ -1,0 +1,335 @@
+/**
+ * Board code updates: the rollouts, and each device's update state (offered,
+ * downloading, verified, updated, failed, rolled back, with the board's
+ * reason). The one request path calls it three ways:
+ *
+ * - `offer(device, firmware, token)` on every framed or MQTT inference reply:
+ *   an offer when the device is in a running rollout's cohort, runs that
+ *   release's NAME at another version, and the pace allows (offers already
+ *   made are repeated until the device moves on). A device that comes back
+ *   running the release's version is `updated`.
+ * - `chunk(device, {release, offset})`: at most 512 bytes and their CRC-32,
+ *   only to a device a rollout offered that release (`UPDATE_UNAVAILABLE`
+ *   otherwise; `BAD_UPDATE` past the file's end). The first makes it
+ *   `downloading`.
+ * - `report(device, {release, state}, reason)`: the board's outcome. When more
+ *   than `maxFailures` devices of a rollout have failed or rolled back, the
+ *   rollout pauses by itself.
+ *
+ * Rollouts live in memory: a restart forgets them (releases stay on disk).
+ *
+ * @example
+ * ```ts
+ * import { FleetUpdates } from "./updates.ts";
+ * import { ReleaseStore } from "./releases.ts";
+ *
+ * const updates = new FleetUpdates({ store: new ReleaseStore(null), maxFailures: 2, perMinute: 100 });
+ * console.log(updates.offer("kitchen", "mnist-device 1.0.0", "")); // null: no rollout runs
+ * const started = updates.start({ release: "mnist-device/1.0.1", share: 1, devices: null, perMinute: 10 });
+ * console.log(String(started)); // "UPDATE_UNAVAILABLE: no release ...": the store holds none
+ * ```
+ * @module
+ */
+import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/codec.ts";
+import { crc32 } from "../../shared/crc32.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
+import type { Logger } from "../log.ts";
+import { releaseMac, type ReleaseStore } from "./releases.ts";
+import { Rollout, type RolloutSpec } from "./rollouts.ts";
+
+/** One device's update: which rollout, where it stands, since when, and the board's reason. */
+export interface DeviceUpdate {
+  rollout: string;
+  release: string;
+  state: number;
+  reason: string;
+  since: number;
+}
+
+/** A device's update as the fleet views show it (JSON). */
+export interface DeviceUpdateView {
+  rollout: string;
+  release: string;
+  state: string;
+  reason: string | null;
+  since: string;
+}
+
+/** The states a board may report. */
+const REPORTED: readonly number[] = [
+  UpdateState.DOWNLOADING,
+  UpdateState.VERIFIED,
+  UpdateState.UPDATED,
+  UpdateState.FAILED,
+  UpdateState.ROLLED_BACK,
+];
+
+/** The states in which a device is still fetching or switching: offers repeat, chunks are served. */
+function inProgress(state: number): boolean {
+  return state === UpdateState.OFFERED || state === UpdateState.DOWNLOADING ||
+    state === UpdateState.VERIFIED;
+}
+
+function failed(state: number): boolean {
+  return state === UpdateState.FAILED || state === UpdateState.ROLLED_BACK;
+}
+
+/** Firmware `client` string -> name and version: "mnist-device 1.0.0+ab" or "NAME/VERSION". */
+export function splitFirmware(firmware: string): { name: string; version: string } {
+  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
+  return { name: firmware.slice(0, cut), version: firmware.slice(cut + 1) };
+}
+
+/** The rollouts and every device's update state; see the module doc. */
+export class FleetUpdates {
+  readonly store: ReleaseStore;
+  readonly maxFailures: number;
+  /** The pace of a rollout that names none. */
+  readonly perMinute: number;
+  #rollouts = new Map<string, Rollout>();
+  #devices = new Map<string, DeviceUpdate>();
+  #running: Rollout[] = [];
+  #nextId = 1;
+  #log: Logger | undefined;
+  #now: () => number;
+
+  constructor(
+    options: {
+      store: ReleaseStore;
+      maxFailures: number;
+      perMinute: number;
+      log?: Logger;
+      now?: () => number;
+    },
+  ) {
+    this.store = options.store;
+    this.maxFailures = options.maxFailures;
+    this.perMinute = options.perMinute;
+    this.#log = options.log;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Starts a rollout; `UPDATE_UNAVAILABLE` for an unknown release, `BAD_UPDATE` while another of its NAME is open. */
+  start(spec: RolloutSpec): Rollout | WireError {
+    const release = this.store.get(spec.release);
+    if (!release) {
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `no release ${JSON.stringify(spec.release)} (GET /v2/fleet/releases lists them)`,
+      );
+    }
+    for (const r of this.#rollouts.values()) {
+      if (r.state !== "stopped" && r.release.name === release.name) {
+        return new WireError(
+          Status.BAD_UPDATE,
+          `rollout ${r.id} of ${r.release.id} is ${r.state}; stop it before another of ${release.name}`,
+        );
+      }
+    }
+    const rollout = new Rollout(`r${this.#nextId++}`, release, spec, this.#now());
+    this.#rollouts.set(rollout.id, rollout);
+    this.#setRunning();
+    this.#log?.info("rollout started", { rollout: rollout.id, release: release.id });
+    return rollout;
+  }
+
+  /** A rollout by id, or null. */
+  get(id: string): Rollout | null {
+    return this.#rollouts.get(id) ?? null;
+  }
+
+  /** Every rollout, oldest first. */
+  list(): Rollout[] {
+    return [...this.#rollouts.values()];
+  }
+
+  /** Pauses, resumes or stops a rollout; a stopped one stays stopped (`BAD_UPDATE`). */
+  change(id: string, to: "pause" | "resume" | "stop", reason = ""): Rollout | WireError {
+    const r = this.#rollouts.get(id);
+    if (!r) return new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${JSON.stringify(id)}`);
+    if (r.state === "stopped") {
+      return new WireError(Status.BAD_UPDATE, `rollout ${id} is stopped; start a new one`);
+    }
+    r.state = to === "pause" ? "paused" : to === "resume" ? "running" : "stopped";
+    r.reason = to === "resume"
+      ? ""
+      : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
+    this.#setRunning();
+    this.#log?.info(`rollout ${r.state}`, { rollout: id, release: r.release.id, reason: r.reason });
+    return r;
+  }
+
+  /** The update to offer in an inference reply to this device, or null. */
+  offer(deviceId: string, firmware: string, token: string): UpdateOffer | null {
+    if (!firmware || (this.#running.length === 0 && this.#devices.size === 0)) return null;
+    const { name, version } = splitFirmware(firmware);
+    const current = this.#devices.get(deviceId);
+    const mine = current && this.#rollouts.get(current.rollout);
+    if (current && mine && inProgress(current.state) && mine.release.name === name) {
+      if (mine.release.version === version) {
+        this.#set(deviceId, current, UpdateState.UPDATED, "");
+        return null;
+      }
+      // Stopped: a newer rollout of the same NAME may offer it below.
+      if (mine.state !== "stopped") return mine.state === "running" ? offerOf(mine, token) : null;
+    }
+    for (const r of this.#running) {
+      if (r.release.name !== name || r.release.version === version) continue;
+      // Failed, rolled back or updated once: this rollout does not ask again.
+      if (current?.rollout === r.id || !r.includes(deviceId)) continue;
+      if (!r.takePace(this.#now())) return null;
+      r.members.add(deviceId);
+      this.#devices.set(deviceId, {
+        rollout: r.id,
+        release: r.release.id,
+        state: UpdateState.OFFERED,
+        reason: "",
+        since: this.#now(),
+      });
+      return offerOf(r, token);
+    }
+    return null;
+  }
+
+  /** A chunk of the release offered to this device. */
+  chunk(deviceId: string, asked: CodeChunk): CodeChunk | WireError {
+    const current = this.#devices.get(deviceId);
+    const r = current && this.#rollouts.get(current.rollout);
+    if (
+      !current || !r || r.release.id !== asked.release || r.state === "stopped" ||
+      !inProgress(current.state)
+    ) {
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `release ${JSON.stringify(asked.release)} is not offered to device ${
+          JSON.stringify(deviceId)
+        }`,
+      );
+    }
+    const bytes = r.release.bytes;
+    if (asked.offset >= bytes.length) {
+      return new WireError(
+        Status.BAD_UPDATE,
+        `offset ${asked.offset} is beyond the release's ${bytes.length} bytes`,
+      );
+    }
+    if (current.state === UpdateState.OFFERED) {
+      this.#set(deviceId, current, UpdateState.DOWNLOADING, "");
+    }
+    const data = bytes.subarray(asked.offset, asked.offset + CHUNK_BYTES);
+    return { release: asked.release, offset: asked.offset, data, crc32: crc32(data) };
+  }
+
+  /** A board's report; pauses its rollout when too many have failed. */
+  report(deviceId: string, update: UpdateOffer, reason: string): WireError | null {
+    const state = update.state ?? 0;
+    if (!REPORTED.includes(state)) {
+      return new WireError(Status.BAD_UPDATE, `state ${state} is not one a board reports`);
+    }
+    const current = this.#devices.get(deviceId);
+    const r = current && this.#rollouts.get(current.rollout);
+    if (!current || !r || r.release.id !== update.release) {
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `release ${JSON.stringify(update.release)} was not offered to device ${
+          JSON.stringify(deviceId)
+        }`,
+      );
+    }
+    this.#set(deviceId, current, state, failed(state) ? reason.slice(0, 200) : "");
+    if (failed(state)) {
+      this.#log?.warn("update failed on a device", {
+        device: deviceId,
+        release: r.release.id,
+        state: UPDATE_STATE_NAMES[state],
+        reason,
+      });
+      const failures = this.#count(r, failed);
+      if (failures > this.maxFailures && r.state === "running") {
+        this.change(
+          r.id,
+          "pause",
+          `${failures} devices failed or rolled back, more than --rollout-max-failures ${this.maxFailures}`,
+        );
+      }
+    }
+    return null;
+  }
+
+  /** A device's update, as the fleet views show it; null when it never had one. */
+  deviceView(deviceId: string): DeviceUpdateView | null {
+    const u = this.#devices.get(deviceId);
+    return u ? updateView(u) : null;
+  }
+
+  /** How many devices are in each update state (the `mnist_device_updates{state}` gauge). */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
+    for (const u of this.#devices.values()) counts[UPDATE_STATE_NAMES[u.state]]++;
+    return counts;
+  }
+
+  /** A rollout as the API shows it; with `devices`, each member's state. */
+  view(r: Rollout, devices: boolean): Record<string, unknown> {
+    const counts: Record<string, number> = {};
+    for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
+    const states: Record<string, DeviceUpdateView> = {};
+    for (const id of r.members) {
+      const u = this.#devices.get(id);
+      if (!u || u.rollout !== r.id) continue;
+      counts[UPDATE_STATE_NAMES[u.state]]++;
+      if (devices) states[id] = updateView(u);
+    }
+    return {
+      id: r.id,
+      release: r.release.id,
+      share: r.share,
+      devices: r.devices ? [...r.devices] : null,
+      per_minute: r.perMinute,
+      state: r.state,
+      reason: r.reason || null,
+      created: new Date(r.created).toISOString(),
+      counts,
+      ...(devices ? { device_states: states } : {}),
+    };
+  }
+
+  #count(r: Rollout, test: (state: number) => boolean): number {
+    let n = 0;
+    for (const id of r.members) {
+      const u = this.#devices.get(id);
+      if (u && u.rollout === r.id && test(u.state)) n++;
+    }
+    return n;
+  }
+
+  #set(deviceId: string, u: DeviceUpdate, state: number, reason: string): void {
+    this.#devices.set(deviceId, { ...u, state, reason, since: this.#now() });
+  }
+
+  #setRunning(): void {
+    this.#running = this.list().filter((r) => r.state === "running");
+  }
+}
+
+function offerOf(r: Rollout, token: string): UpdateOffer {
+  const release = r.release;
+  return {
+    release: release.id,
+    size: release.size,
+    crc32: release.crc32,
+    mac: token ? releaseMac(release, token) : null,
+  };
+}
+
+function updateView(u: DeviceUpdate): DeviceUpdateView {
+  return {
+    rollout: u.rollout,
+    release: u.release,
+    state: UPDATE_STATE_NAMES[u.state],
+    reason: u.reason || null,
+    since: new Date(u.since).toISOString(),
+  };
+}
