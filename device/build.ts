@@ -42,6 +42,7 @@ import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { writeRelease } from "./release.ts";
+import { File } from "./boot_state.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
@@ -56,7 +57,7 @@ import {
 /** The firmware's version; the build adds `+` and eight hex digits of the bundle's hash. */
 export const FIRMWARE_VERSION = "1.0.0";
 /** The most bytes a bundle may have: what the board's memory plan allows for code. */
-export const SIZE_BUDGET = 6144;
+export const SIZE_BUDGET = 7168;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 
@@ -64,8 +65,8 @@ export const DEFAULT_OUT = "dist/firmware.js";
 const BUILD_ID_PLACEHOLDER = "@BUILD@@";
 
 /** The `client` string a board sends on a connection's first request: its name and VERSION. */
-export function clientName(build: string): string {
-  return `mnist-device ${FIRMWARE_VERSION}+${build}`;
+export function clientName(build: string, version: string = FIRMWARE_VERSION): string {
+  return `mnist-device ${version}+${build}`;
 }
 
 /**
@@ -145,8 +146,12 @@ export interface Firmware {
 }
 
 /** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
-export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
-  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER));
+export function esbuildOptions(
+  settings: Settings,
+  samples: string,
+  version: string = FIRMWARE_VERSION,
+): esbuild.BuildOptions {
+  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER, version));
   const update = request.update!;
   // The board keeps one buffer, a framed request, for both protocols: the
   // digit must be its end, where legacy's last float comes from.
@@ -207,7 +212,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       WIFI_SSID: JSON.stringify(settings.ssid),
       WIFI_PASSWORD: JSON.stringify(settings.password),
       POLL_SECONDS: String(settings.poll),
-      FIRMWARE_VERSION: JSON.stringify(`${FIRMWARE_VERSION}+${BUILD_ID_PLACEHOLDER}`),
+      FIRMWARE_VERSION: JSON.stringify(`${version}+${BUILD_ID_PLACEHOLDER}`),
       SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
     },
   };
@@ -233,14 +238,16 @@ async function hashHex(text: string): Promise<string> {
 /**
  * Builds and checks the firmware for `settings`; throws a `BuildError` when it
  * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`).
+ * `version` (default `FIRMWARE_VERSION`) goes before the build hash.
  */
 export async function buildFirmware(
   settings: Settings,
   budget: number = SIZE_BUDGET,
+  version: string = FIRMWARE_VERSION,
 ): Promise<Firmware> {
   let result;
   try {
-    result = await esbuild.build(esbuildOptions(settings, packedSampleDigits()));
+    result = await esbuild.build(esbuildOptions(settings, packedSampleDigits(), version));
   } catch (e) {
     throw new BuildError(`esbuild failed: ${(e as Error).message}`);
   } finally {
@@ -251,7 +258,7 @@ export async function buildFirmware(
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
   const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
-    JSON.stringify(requestTemplate("framed", clientName(id)).head)
+    JSON.stringify(requestTemplate("framed", clientName(id, version)).head)
   );
   const code = bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build);
   const violations = checkSubset(code);
@@ -270,9 +277,24 @@ export async function buildFirmware(
   return {
     code,
     size,
-    version: `${FIRMWARE_VERSION}+${build}`,
+    version: `${version}+${build}`,
     settings,
     digits: atob(packedSampleDigits()),
+  };
+}
+
+/**
+ * The board's Storage files of a first install, as `deno task flash` writes
+ * them: the boot file (`.bootcde`, see `boot.ts`), the application as
+ * `mnist0.js`, the sample digits, and a fresh boot state (so a board that
+ * ran an update before runs this application again).
+ */
+export function installFiles(firmware: Firmware, boot: string): Record<string, string> {
+  return {
+    [File.DIGITS]: firmware.digits,
+    [File.APP0]: firmware.code,
+    [File.STATE]: "{}",
+    ".bootcde": boot,
   };
 }
 
