@@ -110,6 +110,8 @@ export class Board {
   #options: WorkerOptions;
   /** Restarts (`load()`) so far. */
   reboots = 0;
+  /** The counts of each run before a restart, oldest first (`stats()` counts the current one). */
+  readonly earlier: BoardStats[] = [];
   /** Whether the power was cut (`powerCut`); `Board.boot` on the same Storage powers it on again. */
   dead = false;
 
@@ -179,6 +181,7 @@ export class Board {
       // Espruino's load(): the same Storage, a fresh interpreter running `.bootcde`.
       this.#worker.terminate();
       this.reboots++;
+      this.earlier.push(m.stats);
       this.#options = { ...this.#options, from: "storage", powerCut: undefined };
       this.#worker = this.#spawn();
       this.#send({ type: "start", code: "", options: this.#options });

@@ -55,7 +55,7 @@ export type FromBoard =
   | { type: "result"; id: number; value?: string; error?: string }
   | { type: "stats"; id: number; stats: BoardStats }
   /** `load()`: the harness starts the board again on the same Storage (a reboot). */
-  | { type: "reboot" }
+  | { type: "reboot"; stats: BoardStats }
   /** The power went (`powerCut`): the harness stops the board where it is. */
   | { type: "dead" };
 
@@ -67,6 +67,8 @@ export interface NetworkSettings {
   delayMs?: number;
   /** Whether `net.connect` throws at once, as Espruino on Linux does for a refused connection. */
   refuseAtOnce?: boolean;
+  /** Flips the bits of the byte this many bytes into what the board receives from now on, once. */
+  corruptAt?: number;
 }
 
 /** The board's fixed settings. */
@@ -113,6 +115,8 @@ export interface BoardStats {
   timers: number;
   /** Bytes the firmware wrote to sockets. */
   bytesWritten: number;
+  /** Bytes received with their bits flipped (`corruptAt`). */
+  corrupted: number;
   /** The `ssid` and `password` of the last `Wifi.connect`, if any. */
   wifiConnect: { ssid: string; password?: string } | null;
 }
@@ -125,12 +129,18 @@ const realClearInterval = globalThis.clearInterval;
 const resolved = Promise.resolve();
 /** Espruino's event queue: after the code that is running now, before any timer. */
 function enqueue(fn: () => void): void {
-  resolved.then(fn);
+  // Once halted (a restart or a power cut) nothing more runs.
+  resolved.then(() => halted || fn());
 }
 const started = performance.now();
 
 let options: WorkerOptions;
-const network: Required<NetworkSettings> = { chunk: 268, delayMs: 0, refuseAtOnce: false };
+const network: Required<NetworkSettings> = {
+  chunk: 268,
+  delayMs: 0,
+  refuseAtOnce: false,
+  corruptAt: -1,
+};
 const stats: BoardStats = {
   connects: 0,
   openSockets: 0,
@@ -139,9 +149,12 @@ const stats: BoardStats = {
   largestWrite: 0,
   timers: 0,
   bytesWritten: 0,
+  corrupted: 0,
   wifiConnect: null,
 };
 const seenBuffers: ArrayBufferLike[] = [];
+/** Set by `load()` and a power cut: the interpreter stops. */
+let halted = false;
 const timers: number[] = [];
 
 function post(message: FromBoard): void {
@@ -315,8 +328,6 @@ function halt(): void {
   }
   halted = true;
 }
-let halted = false;
-
 /** The power goes: nothing more runs; the harness ends the Worker. */
 function powerCut(): void {
   halt();
@@ -334,6 +345,7 @@ class Socket {
   ending = false;
 
   write(data: unknown): boolean {
+    if (halted) return false;
     if (this.closed || this.ending) throw new Error("This socket is closed");
     // Espruino writes the text of anything that is not a string.
     const bytes = bytesOf(typeof data === "string" ? data : String(data));
@@ -399,6 +411,11 @@ class Socket {
         n = null;
       }
       if (n === null || this.closed) break;
+      if (network.corruptAt >= 0 && network.corruptAt < n) {
+        buf[network.corruptAt] ^= 0xff;
+        stats.corrupted++;
+      }
+      network.corruptAt = network.corruptAt < 0 ? -1 : Math.max(-1, network.corruptAt - n);
       const pieces: string[] = [];
       for (let at = 0; at < n; at += network.chunk) {
         pieces.push(binary(buf.subarray(at, Math.min(n, at + network.chunk))));
@@ -569,7 +586,7 @@ function start(code: string): void {
       enqueue(() => {
         if (halted) return;
         halt();
-        post({ type: "reboot" });
+        post({ type: "reboot", stats: { ...stats } });
       });
     },
     require(name: string) {
