@@ -75,18 +75,21 @@ Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSI
       out,
     ]);
     assert.equal(code, 0);
-    assert.match(lines[0], new RegExp(`^${out}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+`));
+    assert.match(lines[0], new RegExp(`^${out}: [\\d,]+ bytes of [\\d,]+, VERSION 1\\.0\\.0\\+`));
     const deno = `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG}`;
     assert.deepEqual(lines.slice(1), [
       "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
       "(the tool's own serial path cannot read or write under Deno)",
-      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --config SAVE_ON_SEND=1 ` +
-      `--config SERIAL_THROTTLE_SEND=1 ${out}`,
+      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --storage mnist.digits:${dir}/mnist.digits ` +
+      `--storage mnist0.js:${out} --storage mnist.boot:${dir}/mnist.boot --config SAVE_ON_SEND=1 ` +
+      `--config SERIAL_THROTTLE_SEND=1 ${dir}/boot.js`,
       `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT -e ` +
       `'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
     ]);
-    // What it would upload is there, built.
+    // What it would upload is there, built: the application, and the boot file that runs it.
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
+    assert.match(await Deno.readTextFile(`${dir}/boot.js`), /eval\(_S\.read\(_B\.a\|\|"mnist0\.js"\)\)/);
+    assert.equal(await Deno.readTextFile(`${dir}/mnist.boot`), "{}");
   });
 });
 
