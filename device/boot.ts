@@ -42,58 +42,60 @@ export interface TrialOptions {
 }
 
 /**
- * The boot file's code, minified. Its few names are globals (`_S`, `_B`,
- * `_back`): code `eval`ed inside a function would keep that function's
- * scope alive for as long as the application runs.
+ * The boot file's code, minified. It leaves no global behind: it costs the
+ * application no variables.
  */
 export async function bootCode(options: TrialOptions = {}): Promise<string> {
   const trialMs = options.trialMs ?? 60000;
   const tries = options.tries ?? 3;
   const state = JSON.stringify(File.STATE);
+  const app = JSON.stringify(File.APP0);
+  // One expression at the top level: the function that decides runs and is
+  // gone, and the application's code is evaluated in the global scope, as
+  // Espruino evaluates saved code. The trial's timer is a string, not a
+  // closure that would keep that function's variables.
   const source = `
-var _S = require("Storage"), _B = _S.readJSON(${state}, 1) || {}, _d = _B.d;
-function _back(why) {
-  _S.writeJSON(${state}, { a: _B.b, b: _B.a, r: [${UpdateState.ROLLED_BACK}, _B.v, why] });
-  print("Boot: back to " + _B.b + ": " + why);
-  load();
-}
-if (_d) {
-  // A download to check: [file, release, CRC-32, MAC, token].
-  var _f = _S.read(_d[0]) || "", _H = require("crypto").SHA1;
-  var _pad = function (x) {
-    for (var s = "", i = 0; i < 64; i++) s += String.fromCharCode(_d[4].charCodeAt(i) ^ x);
-    return s;
-  };
-  var _why = E.CRC32(_f) != _d[2] ? "CRC-32" : _d[4] &&
-      E.toString(_H(_pad(92) + E.toString(_H(_pad(54) + E.toString(_H(_f)))))) != _d[3] ? "MAC" : "";
-  delete _B.d;
-  if (!_why) {
-    _B.b = _B.a || ${JSON.stringify(File.APP0)};
-    _B.a = _d[0];
-    _B.t = 1;
-    _B.v = _d[1];
-  }
-  _B.r = [_why ? ${UpdateState.FAILED} : ${UpdateState.VERIFIED}, _d[1], _why];
-  _d = _f = _H = _pad = 0;
-}
-if (_B.t > ${tries}) _back("no reply in ${tries} boots");
-else {
-  if (_d === 0 || _B.t) {
-    if (_B.t) _B.t++;
-    _S.writeJSON(${state}, _B);
-  }
-  if (_B.t) {
-    setTimeout(function () {
-      if ((_S.readJSON(${state}, 1) || {}).t) load();
-    }, ${trialMs});
-  }
-  try {
-    eval(_S.read(_B.a || ${JSON.stringify(File.APP0)}));
-  } catch (e) {
-    if (!_B.t) throw e;
-    _back("" + e);
-  }
-}`;  const { code } = await esbuild.transform(source, {
+try {
+  eval(function () {
+    var S = require("Storage"), B = S.readJSON(${state}, 1) || {}, d = B.d;
+    if (d) {
+      // A download to check: [file, release, CRC-32, MAC, token].
+      var f = S.read(d[0]) || "", H = require("crypto").SHA1;
+      var pad = function (x) {
+        for (var s = "", i = 0; i < 64; i++) s += String.fromCharCode(d[4].charCodeAt(i) ^ x);
+        return s;
+      };
+      var why = E.CRC32(f) != d[2] ? "CRC-32" : d[4] &&
+          E.toString(H(pad(92) + E.toString(H(pad(54) + E.toString(H(f)))))) != d[3] ? "MAC" : "";
+      delete B.d;
+      if (!why) {
+        B.b = B.a || ${app};
+        B.a = d[0];
+        B.t = 1;
+        B.v = d[1];
+      }
+      B.r = [why ? ${UpdateState.FAILED} : ${UpdateState.VERIFIED}, d[1], why];
+      S.writeJSON(${state}, B);
+    }
+    if (B.t) {
+      if (B.t++ > ${tries}) throw "no reply in ${tries} boots";
+      S.writeJSON(${state}, B);
+      setTimeout(${
+    JSON.stringify(`if((require("Storage").readJSON(${state},1)||{}).t)load()`)
+  }, ${trialMs});
+    }
+    return S.read(B.a || ${app});
+  }());
+} catch (e) {
+  (function (e) {
+    var S = require("Storage"), B = S.readJSON(${state}, 1) || {};
+    if (!B.t) throw e;
+    S.writeJSON(${state}, { a: B.b, b: B.a, r: [${UpdateState.ROLLED_BACK}, B.v, "" + e] });
+    print("Boot: back to " + B.b + ": " + e);
+    load();
+  })(e);
+}`;
+  const { code } = await esbuild.transform(source, {
     minify: true,
     target: "es2015",
     charset: "ascii",

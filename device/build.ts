@@ -57,7 +57,7 @@ import {
 /** The firmware's version; the build adds `+` and eight hex digits of the bundle's hash. */
 export const FIRMWARE_VERSION = "1.0.0";
 /** The most bytes a bundle may have: what the board's memory plan allows for code. */
-export const SIZE_BUDGET = 7168;
+export const SIZE_BUDGET = 7424;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 

@@ -54,6 +54,7 @@ import { Inference } from "./inference.ts";
 import { unpackSample } from "./samples.ts";
 import { File } from "./boot_state.ts";
 import { updater } from "./updater.ts";
+import type { ReplyFields } from "../shared/board_reply.ts";
 
 // Settings, replaced by their values at build time.
 declare const SERVER_HOST: string;
@@ -134,8 +135,19 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   say("Predicted: " + best + (expected < 0 ? "" : ", expected: " + expected));
 });
 server.on("error", say);
-/** Sends the next update request, if any (a report pending at start-up). */
-const update = updater(server, storage);
+/**
+ * The updater, made when a reply carries an offer (or at start-up, for a
+ * report the boot file left) and dropped when it has no more to do: its
+ * closures cost variables the board needs for requests.
+ */
+let updating: ((r?: ReplyFields, cmd?: number) => number) | 0 = 0;
+const update = (r?: ReplyFields, cmd?: number) => {
+  if (updating || !r || r.offer) {
+    updating = updating || updater(server, storage);
+    if (!updating(r, cmd)) updating = 0;
+  }
+};
+server.on("done", update);
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.

@@ -235,7 +235,9 @@ define("removeAllListeners", function (this: object, event?: string) {
 
 // ---------------------------------------------------------------- timers
 
-function setTimeout(fn: Fn, ms: number, ...args: unknown[]): number {
+function setTimeout(callback: Fn | string, ms: number, ...args: unknown[]): number {
+  // Espruino also takes code as a string, run in the global scope.
+  const fn: Fn = typeof callback === "string" ? () => (0, eval)(callback) : callback;
   // Deno's ids are numbers from 1 up, as Espruino's are.
   const id: number = realSetTimeout(() => {
     forget(id);

@@ -9,17 +9,22 @@
  *    board reports `DOWNLOADING` and fetches the release 512 bytes at a time
  *    into the application file it does not run (`mnist0.js`/`mnist1.js`),
  *    with `Storage.write(name, chunk, offset, size)`. A chunk whose CRC-32
- *    does not match is refused and fetched again (four times at most).
- * 2. The whole file is checked: its CRC-32 and, when the board has a token,
- *    the MAC, HMAC-SHA1 keyed by the token over the file's SHA-1, so that a
- *    host without the token cannot push code (an offer without a MAC is
- *    refused at once). The board reports `VERIFIED`, or `FAILED` and a reason.
- * 3. After `VERIFIED` it writes the boot state (`boot_state.ts`: the new
- *    file on trial, the old one kept) and restarts (`load()`). The boot file
- *    runs the new code; its first request, sent at start-up, is the report
- *    `UPDATED`: any answer from the server ends the trial. No answer within a
- *    few boots, or an exception at start, and the boot file goes back to the
- *    old code, which reports `ROLLED_BACK` at its start-up.
+ *    does not match is refused and fetched again (four times at most). With
+ *    a token, an offer without a MAC is refused at once.
+ * 2. With the whole file written, it leaves the download in the boot state
+ *    (`boot_state.ts`) and restarts (`load()`): the boot file (`boot.ts`)
+ *    checks the file's CRC-32 and, with a token, its MAC (HMAC-SHA1 keyed by
+ *    the token over the file's SHA-1, so a host without the token cannot
+ *    push code), then runs it on trial, or runs the old code, and leaves the
+ *    report `VERIFIED` or `FAILED` and a reason.
+ * 3. At start-up the application sends the boot file's report, then, on
+ *    trial, `UPDATED`: any answer from the server ends the trial. No answer
+ *    within a few boots, or an exception at start, and the boot file goes
+ *    back to the old code, which reports `ROLLED_BACK` at its start-up.
+ *
+ * It costs the board variables only while it has work: the firmware makes
+ * it when a reply carries an offer (or at start-up) and drops it when
+ * `step` returns 0.
  *
  * A request that fails leaves the update where it was: the next reply the
  * board gets, to its next inference request, carries it on. Power lost while
@@ -34,8 +39,10 @@
  * import { updater } from "./updater.ts";
  *
  * export function online(server: Inference): void {
- *   const update = updater(server, require("Storage")); // listens to `done`
- *   update(); // at start-up: sends a pending report (UPDATED, ROLLED_BACK), if any
+ *   let step = updater(server, require("Storage"));
+ *   // At start-up: sends a pending report (VERIFIED, UPDATED, ROLLED_BACK), if any.
+ *   if (!step()) step = () => 0; // nothing to do: dropped
+ *   server.on("done", step); // then each reply: an offer, a chunk, a report's answer
  * }
  * ```
  * @module
@@ -79,93 +86,101 @@ interface Job {
 }
 
 /**
- * Starts listening to `server`'s replies; returns the function that sends
- * the next update request when there is one and the connection is free.
+ * An updater for `server`: `step(reply, cmd)` takes a framed reply (and the
+ * command it answered: 1, inference; 4, a chunk; 5, a report), then sends
+ * the next update request when there is one and the connection is free;
+ * `step()` only sends. It returns 0 once it has nothing left to do.
  */
-export function updater(server: Inference, storage: Storage): () => void {
+export function updater(
+  server: Inference,
+  storage: Storage,
+): (r?: ReplyFields, cmd?: number) => number {
   const boot: BootState = storage.readJSON(File.STATE, true) || {};
   let job: Job | 0 = 0;
   /** A report of this run (fetching, or failed while fetching), sent before the boot file's. */
   let report: Report | 0 = 0;
   /** A release this board refused or went back from: not fetched again until it restarts. */
   let refused = boot.r ? boot.r[1] : "";
+  /** A request of ours is in flight. */
+  let sent = 0;
 
-  /** Ends the download with a `FAILED` report. */
-  const fail = (why: string) => {
-    report = [U.FAILED, refused = (job as Job).r, why];
-    job = 0;
-  };
-
-  const next = () => {
-    // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
-    const r = report || boot.r || (boot.t ? [U.UPDATED, boot.v as string, ""] : 0) ||
-      (job ? [0, job.r, ""] : 0);
-    if (!r || server.busy || server.legacy) return;
-    // State numbers as the schema's UpdateState: 2 fetching, 3 verified, 4 updated, 5 failed, 6 rolled back.
-    if (r[0]) print("Update", r[1], r[0], r[2]);
-    const d = server.digit();
-    d.fill(0);
-    d.set(E.toUint8Array(atob(UPDATE_HEAD)));
-    d[STATE_AT] = r[0];
-    for (let i = 0; i < 4; i++) d[OFFSET_AT + i] = (job ? job.o : 0) >>> 8 * i;
-    // Two strings: each its length (under 256), then its characters.
-    for (let k = 1; k < 3; k++) {
-      const at = k < 2 ? RELEASE_AT : REASON_AT;
-      const text = r[k] as string;
-      d[at] = text.length;
-      for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);
-    }
-    server.send(r[0] ? C.REPORT : C.CHUNK);
-  };
-
-  // `cmd`: what the request answered was (1, inference; 4, a chunk; 5, a report).
-  server.on("done", (r: ReplyFields, cmd: number) => {
-    const offer = r.offer;
+  return (r?: ReplyFields, cmd?: number) => {
     const j = job;
-    const data = r.data as Uint8Array;
-    if (cmd == C.REPORT) {
-      // Any answer: the report was heard, and new code on trial reached the server.
-      if (report) report = 0;
-      else {
-        if (boot.r) delete boot.r;
-        else delete boot.t;
-        storage.writeJSON(File.STATE, boot);
-      }
-      if (r.status) job = 0;
-    } else if (cmd == C.CHUNK) {
-      if (r.status || !j) job = 0;
-      else if (!data || !data.length || E.CRC32(data) != r.crc) {
-        if (++j.x >= C.BAD_CHUNKS) fail("bad chunks");
-      } else {
-        j.x = 0;
-        try {
-          storage.write(j.f, data, j.o, j.s);
-          j.o += data.length;
-        } catch (e) {
-          fail("" + e);
-        }
-        if (job && j.o >= j.s) {
-          // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-          boot.d = [j.f, j.r, j.c, j.m, server.token];
+    if (r) {
+      const offer = r.offer;
+      const data = r.data as Uint8Array;
+      let why = "";
+      sent = 0;
+      if (cmd == C.REPORT) {
+        // Any answer: the report was heard, and new code on trial reached the server.
+        if (report) report = 0;
+        else {
+          if (boot.r) delete boot.r;
+          else delete boot.t;
           storage.writeJSON(File.STATE, boot);
-          return load();
         }
+        if (r.status) job = 0;
+      } else if (cmd == C.CHUNK) {
+        if (r.status || !j) job = 0;
+        else if (!data || !data.length || E.CRC32(data) != r.crc) {
+          if (++j.x >= C.BAD_CHUNKS) why = "bad chunks";
+        } else {
+          j.x = 0;
+          try {
+            storage.write(j.f, data, j.o, j.s);
+            j.o += data.length;
+          } catch (e) {
+            why = "" + e;
+          }
+          if (!why && j.o >= j.s) {
+            // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
+            boot.d = [j.f, j.r, j.c, j.m, server.token];
+            storage.writeJSON(File.STATE, boot);
+            load();
+            return 1;
+          }
+        }
+      } else if (offer && !j && !report && !boot.r && !boot.t && offer[0] != refused) {
+        job = {
+          r: offer[0],
+          s: offer[1],
+          c: offer[2],
+          m: offer[3],
+          f: boot.a == File.APP1 ? File.APP0 : File.APP1,
+          o: 0,
+          x: 0,
+        };
+        // With a token, only a server that knows it may offer code.
+        if (server.token && !offer[3]) why = "no MAC";
+        else report = [U.DOWNLOADING, offer[0], ""];
       }
-    } else if (offer && !j && !report && !boot.r && !boot.t && offer[0] != refused) {
-      job = {
-        r: offer[0],
-        s: offer[1],
-        c: offer[2],
-        m: offer[3],
-        f: boot.a == File.APP1 ? File.APP0 : File.APP1,
-        o: 0,
-        x: 0,
-      };
-      // With a token, only a server that knows it may offer code.
-      if (server.token && !offer[3]) fail("no MAC");
-      else report = [U.DOWNLOADING, offer[0], ""];
+      if (why) {
+        report = [U.FAILED, refused = (job as Job).r, why];
+        job = 0;
+      }
     }
-    next();
-  });
-  return next;
+    // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
+    const next = report || boot.r || (boot.t ? [U.UPDATED, boot.v as string, ""] : 0) ||
+      (job ? [0, job.r, ""] : 0);
+    if (next && !sent && !server.busy && !server.legacy) {
+      // State numbers as the schema's UpdateState: 2 fetching, 3 verified, 4 updated, 5 failed, 6 rolled back.
+      if (next[0]) print("Update", next[1], next[0], next[2]);
+      const d = server.digit();
+      d.fill(0);
+      d.set(E.toUint8Array(atob(UPDATE_HEAD)));
+      d[STATE_AT] = next[0];
+      for (let i = 0; i < 4; i++) d[OFFSET_AT + i] = (job ? job.o : 0) >>> 8 * i;
+      // Two strings: each its length (under 256), then its characters.
+      for (let k = 1; k < 3; k++) {
+        const at = k < 2 ? RELEASE_AT : REASON_AT;
+        const text = next[k] as string;
+        d[at] = text.length;
+        for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);
+      }
+      server.send(next[0] ? C.REPORT : C.CHUNK);
+      sent = 1;
+    }
+    // Work left: a request in flight, or one to send after the next reply.
+    return next ? 1 : 0;
+  };
 }
