@@ -34,6 +34,8 @@ export interface SpawnOptions {
   instances?: number;
   /** `--engine` (the server's default when absent). */
   engine?: string;
+  /** A folder the server may write (`--allow-write=`): a repository it promotes in. */
+  allowWrite?: string;
   /** More arguments for the server, after the others (a later flag wins). */
   extraArgs?: string[];
   /** How long to wait for the server's first line, in ms (default 30 s). */
@@ -81,6 +83,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--allow-env",
     // onnxruntime-node's native library (--engine native); the WASM engine loads none.
     ...(options.engine === "native" ? ["--allow-ffi"] : []),
+    ...(options.allowWrite ? [`--allow-write=${options.allowWrite}`] : []),
     options.main ?? MAIN,
     "--host",
     "127.0.0.1",

@@ -24,7 +24,7 @@
  *
  * // A capture folder as `serve --capture DIR` fills it: one digit, labelled 7.
  * const dir = await Deno.makeTempDir({ prefix: "capture-" });
- * const capture = await DigitCapture.open({ dir, rate: 1 });
+ * const capture = await DigitCapture.open({ dir, rule: "sample:1" });
  * capture.offer(new Float32Array(784), {
  *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
  * });
@@ -74,6 +74,8 @@ export function parseLabels(text: string, source = LABELS_FILE): Map<string, Lab
 export interface LabelledCaptures {
   /** The labelled digits (`index` -1: they are not MNIST's). */
   digits: MnistDigit[];
+  /** The capture id of each of `digits`, in the same order. */
+  ids: string[];
   /** Ids labelled `x`. */
   skipped: number;
   /** Ids in the label file with no capture (e.g. rotated away past the size cap). */
@@ -95,6 +97,7 @@ export async function loadLabelledCaptures(
   }
   const labels = parseLabels(text, labelsPath);
   const digits: MnistDigit[] = [];
+  const ids: string[] = [];
   const found = new Set<string>();
   let skipped = 0;
   let unlabelled = 0;
@@ -104,8 +107,11 @@ export async function loadLabelledCaptures(
     const label = labels.get(record.id);
     if (label === undefined) unlabelled++;
     else if (label === null) skipped++;
-    else digits.push({ pixels: capturePixels(record), label, index: -1 });
+    else {
+      digits.push({ pixels: capturePixels(record), label, index: -1 });
+      ids.push(record.id);
+    }
   }
   const missing = [...labels.keys()].filter((id) => !found.has(id));
-  return { digits, skipped, missing, unlabelled };
+  return { digits, ids, skipped, missing, unlabelled };
 }

@@ -3,7 +3,8 @@
 // split file train_mnist.py reads, and train.ts's command line.
 import assert from "node:assert/strict";
 import { LabelError, loadLabelledCaptures, parseLabels } from "./captured.ts";
-import { encodeSplit, parseTrainArgs } from "./train.ts";
+import { parseTrainArgs } from "./train.ts";
+import { encodeSplit } from "./split_file.ts";
 import { DigitCapture, readCaptures } from "../server/models/capture.ts";
 import type { MnistDigit } from "./mnist_data.ts";
 
@@ -23,7 +24,7 @@ Deno.test("label files: digits, x, comments, a header; later lines win; bad line
 /** A capture folder with `n` digits; digit k is filled with k/255 and predicted as k % 10. */
 async function captureFolder(n: number): Promise<{ dir: string; ids: string[] }> {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-captured-" });
-  const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+  const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
   for (let k = 0; k < n; k++) {
     const scores = new Float32Array(10);
     scores[k % 10] = 1;

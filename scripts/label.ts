@@ -1,8 +1,9 @@
 /**
  * `deno task label --captured DIR`: shows each captured digit that has no
- * label yet (as text, 28 × 28) with what the model answered, asks a person
- * for the digit, and appends `<id>,<label>` to `DIR/labels.csv` (format in
- * `scripts/captured.ts`) at once, so quitting loses nothing.
+ * label yet (as text, 28 × 28) with what the model answered, the digits the
+ * model was least sure of first, asks a person for the digit, and appends
+ * `<id>,<label>` to `DIR/labels.csv` (format in `scripts/captured.ts`) at
+ * once, so quitting loses nothing and the hardest cases are labelled first.
  *
  * Answers: a digit 0-9; Enter to accept the model's answer; `x` for "not a
  * digit / cannot tell"; `s` to skip for now; `q` to stop.
@@ -10,17 +11,19 @@
  * @example
  * ```sh
  * deno task label --captured /var/lib/mnist/capture
- * deno task label --captured /var/lib/mnist/capture --wrong-only   # only low-confidence ones
+ * deno task label --captured /var/lib/mnist/capture --below 0.6   # only the unsure ones
  * ```
  * @module
  */
+import { argmax } from "../shared/codec.ts";
 import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { capturePixels, type CaptureRecord, readCaptures } from "../server/models/capture.ts";
 import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
 
 const USAGE = `Usage: deno task label --captured DIR [options]
 
-Asks for the digit of each captured digit not labelled yet; appends to DIR/${LABELS_FILE}.
+Asks for the digit of each captured digit not labelled yet, the ones the model was least sure
+of first; appends to DIR/${LABELS_FILE}.
 Answers: 0-9, Enter = the model's answer, x = not a digit, s = skip for now, q = quit.
 
 Options:
@@ -49,6 +52,28 @@ export function renderDigit(pixels: Float32Array): string {
     lines.push(line.trimEnd());
   }
   return lines.join("\n");
+}
+
+/**
+ * The order a person labels in: the answers the model was least sure of
+ * first (they teach the most), then the older first.
+ */
+export function labelOrder(records: CaptureRecord[]): CaptureRecord[] {
+  return records.toSorted((a, b) => a.confidence - b.confidence || a.time.localeCompare(b.time));
+}
+
+/** What the versions that saw a digit said, in one line. */
+export function describeCapture(record: CaptureRecord): string {
+  const shadow = record.shadow !== undefined ? record.scores?.[record.shadow] : undefined;
+  const other = shadow
+    ? `; shadow v${record.shadow} said ${argmax(shadow)} (${percent(Math.max(...shadow))})`
+    : "";
+  return `${record.id}  model ${record.model} v${record.version} said ${record.prediction} ` +
+    `(${percent(record.confidence)})${other}  from ${record.device} at ${record.time}`;
+}
+
+function percent(score: number): string {
+  return `${(score * 100).toFixed(1)}%`;
 }
 
 /** Lines from stdin, one at a time (works with a terminal and with a pipe). */
@@ -106,7 +131,7 @@ if (import.meta.main) {
   } catch (e) {
     exitWithError(TASK, (e as Error).message);
   }
-  const todo: CaptureRecord[] = [];
+  let todo: CaptureRecord[] = [];
   try {
     for await (const record of readCaptures(values.captured)) {
       if (!labels.has(record.id) && (below === 1 || record.confidence < below)) todo.push(record);
@@ -117,6 +142,7 @@ if (import.meta.main) {
     }
     throw e;
   }
+  todo = labelOrder(todo);
   console.log(
     `${todo.length} digit${todo.length === 1 ? "" : "s"} to label; answers go to ${labelsPath}`,
   );
@@ -126,13 +152,7 @@ if (import.meta.main) {
   try {
     next: for (const [i, record] of todo.entries()) {
       console.log(`\n${renderDigit(capturePixels(record))}`);
-      console.log(
-        `${i + 1}/${todo.length}  ${record.id}  model ${record.model} v${record.version} said ` +
-          `${record.prediction} (${
-            (record.confidence * 100).toFixed(1)
-          }%)  from ${record.device} ` +
-          `at ${record.time}`,
-      );
+      console.log(`${i + 1}/${todo.length}  ${describeCapture(record)}`);
       for (;;) {
         const answer = await ask(`digit [${record.prediction}], x, s, q: `, lines);
         if (answer === null || answer === "q") break next;

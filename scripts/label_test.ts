@@ -32,7 +32,7 @@ async function label(dir: string, input: string): Promise<{ code: number; stdout
 Deno.test("answers are appended as they come; labelled digits are not asked again", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-label-" });
   try {
-    const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+    const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
     for (let k = 0; k < 4; k++) {
       const scores = new Float32Array(10);
       scores[k + 2] = 0.8;
@@ -63,6 +63,37 @@ Deno.test("answers are appended as they come; labelled digits are not asked agai
     assert.match(run.stdout, /labelled 0/);
     run = await label(dir, "0\n");
     assert.match(await Deno.readTextFile(`${dir}/labels.csv`), new RegExp(`${ids[3]},0\n$`));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the digits the model was least sure of come first, with what a shadow said", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-label-order-" });
+  try {
+    const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
+    for (const [k, confidence] of [0.9, 0.3, 0.6, 0.45].entries()) {
+      const scores = new Float32Array(10).fill((1 - confidence) / 9);
+      scores[k] = confidence;
+      const shadowScores = new Float32Array(10);
+      shadowScores[9] = 0.7;
+      capture.offer(new Float32Array(784).fill(k / 10), {
+        model: "mnist",
+        version: 2,
+        device: "kitchen",
+        scores,
+        shadow: k === 1 ? { version: 3, scores: shadowScores } : undefined,
+      });
+    }
+    await capture.close();
+    const ids = (await Array.fromAsync(readCaptures(dir))).map((r) => r.id);
+    const run = await label(dir, "1\n3\n2\n0\n");
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /said 1 \(30\.0%\); shadow v3 said 9 \(70\.0%\)\s+from kitchen/);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/labels.csv`),
+      `${ids[1]},1\n${ids[3]},3\n${ids[2]},2\n${ids[0]},0\n`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

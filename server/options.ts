@@ -25,6 +25,7 @@ import type { LoadFailure } from "./models/version_status.ts";
 import type { ConnectionEvent } from "./tcp/limits.ts";
 import type { TlsFiles } from "./tls/tls.ts";
 import type { MqttOptions } from "./mqtt/settings.ts";
+import type { ShadowEvent } from "./rollout/shadow_event.ts";
 
 /**
  * Options of `startServer`. Those of `TableServerOptions` (`port`, `maxBatch`,
@@ -60,6 +61,8 @@ export interface ServerOptions
   trustedProxies?: AddressRanges | null;
   /** Told every request's outcome (metrics, dashboard). */
   onRequest?: (event: RequestEvent) => void;
+  /** Told every digit a shadow candidate compared, after the client's reply (`--capture`'s rules). */
+  onShadow?: (event: ShadowEvent) => void;
   /** Told when the board port closes or refuses a connection. */
   onConnection?: (event: ConnectionEvent) => void;
   /** Who may be served (`--tokens`, `--legacy`, `--legacy-from`); everyone when absent. */

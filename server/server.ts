@@ -39,6 +39,8 @@ import { BoardListener } from "./tcp/listener.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
+import { Rollouts } from "./rollout/rollouts.ts";
+import { registerRolloutMetrics } from "./rollout/metrics.ts";
 import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
 
@@ -61,6 +63,8 @@ export class InferenceServer {
   http: HttpListener | null = null;
   /** The MQTT transport, when `--mqtt` is set. */
   mqtt: MqttTransport | null = null;
+  /** Shadow, canary, promote and rollback of candidate versions. */
+  readonly rollouts: Rollouts;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
   /** Board code releases (`--firmware-dir`) and rollouts. */
@@ -95,8 +99,24 @@ export class InferenceServer {
     this.#auth = options.auth ?? null;
     const warning = this.#auth?.describe().warning;
     if (warning) this.log.warn(warning);
+    const rollouts = this.rollouts = new Rollouts({
+      serving,
+      rescan: () => watcher.trigger("request"),
+      log: this.log,
+      rules: options,
+      shadowSample: options.shadowSample,
+      lowConfidence: options.lowConfidence,
+      maxIdle: options.maxBatch,
+      onShadow: (event) => {
+        options.onShadow?.(event);
+        // A disagreement is worth labelling; a kept digit gets the candidate's scores too.
+        if (options.capture && !monitor.quiet) options.capture.shadowed(event);
+      },
+    });
+    registerRolloutMetrics(monitor.metrics.registry, rollouts);
     this.handler = new RequestHandler({
-      route: (model) => serving.route(model),
+      route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
+      byDevice: () => rollouts.byDevice,
       stats: () => this.stats(),
       log: this.log,
       auth: this.#auth,
@@ -105,6 +125,7 @@ export class InferenceServer {
         // The server's own warm-up is no client's: nothing of it is counted or captured.
         if (monitor.quiet) return;
         monitor.request(requestFromHandler(event));
+        rollouts.observe(event);
         options.onRequest?.(event);
         if (options.capture) captureServed(options.capture, event);
       },
@@ -227,6 +248,7 @@ export class InferenceServer {
         this.mqtt?.shutdown(),
       ]);
       this.monitor.close();
+      await this.rollouts.close();
       await this.serving.close();
     })();
     return this.#stopping;
@@ -258,6 +280,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    rollouts: () => server?.rollouts.snapshot() ?? [],
     updates: (): Record<string, number> => updates.counts(),
   };
   const metrics = new ServerMetrics(null, sources);
@@ -288,6 +311,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       server.releaseWatcher = RepositoryWatcher.start({
         root: options.firmwareDir,
         rescan: () => updates.store.rescan(),
+        what: "firmware folder",
         pollSeconds: options.pollSeconds,
         watch: options.watch === true,
         sighup: options.sighup === true,
@@ -306,6 +330,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
           maxBatch: options.maxBatch,
           maxBodyBytes: options.maxHttpBody,
           handler: server.handler,
+          rollouts: server.rollouts,
         }, {
           monitor,
           auth: options.auth ?? null,
@@ -357,7 +382,7 @@ function newFleetUpdates(options: ResolvedServerOptions): FleetUpdates {
   });
 }
 
-/** Offers every served digit to the capture (`--capture`): it keeps a sample. */
+/** Offers every served digit to the capture (`--capture`): it keeps what its rule picks. */
 function captureServed(capture: DigitCapture, event: RequestEvent): void {
   const digits = event.digitU8 ?? event.digit;
   if (!digits || !event.results) return;

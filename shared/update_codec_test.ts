@@ -14,7 +14,7 @@ import {
   encodeRequest,
   UpdateState,
 } from "./codec.ts";
-import { WireError } from "./errors.ts";
+import { Status, STATUS_NAMES, statusName, WireError } from "./errors.ts";
 
 function oracle(frame: Uint8Array): Commands {
   return Commands.getSizePrefixedRootAsCommands(new flatbuffers.ByteBuffer(frame));
@@ -128,4 +128,10 @@ Deno.test("a report carries its state and reason; one without an update is BAD_U
   assert.equal(bare.code, "BAD_UPDATE");
   const noChunk = decodeRequest(encodeRequest({ command: Command.CODE_CHUNK }, true).subarray(4));
   assert.ok(noChunk instanceof WireError && noChunk.code === "BAD_UPDATE");
+});
+
+Deno.test("the update statuses have names on the server", () => {
+  assert.equal(statusName(Status.UPDATE_UNAVAILABLE), "UPDATE_UNAVAILABLE");
+  assert.equal(statusName(Status.BAD_UPDATE), "BAD_UPDATE");
+  assert.equal(STATUS_NAMES.length, Object.keys(Status).length);
 });

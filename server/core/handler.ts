@@ -164,7 +164,11 @@ export class RequestHandler {
     const job = request.digits !== undefined;
     const refused = job ? null : origin.admit?.() ?? null;
     if (refused) return done(context, this.#refused(refused, origin, request, started, bytesIn));
-    const queue = this.#route(request);
+    // A canary routes by the device's id in the fleet: worked out only while one runs.
+    const deviceId = this.#ctx.byDevice?.()
+      ? identify(request, origin, device).deviceId
+      : undefined;
+    const queue = this.#route(request, deviceId);
     if (queue instanceof WireError) {
       if (!job) origin.release?.();
       return done(context, this.#refused(queue, origin, request, started, bytesIn));
@@ -259,18 +263,19 @@ export class RequestHandler {
         new WireError(Status.UPDATE_UNAVAILABLE, "code updates need a device id or a token"),
       );
     }
-    const chunk = request.command === Command.CODE_CHUNK
+    // A chunk, or null for a report taken.
+    const answer = request.command === Command.CODE_CHUNK
       ? updates.chunk(who.deviceId, request.chunk!)
       : updates.report(who.deviceId, request.update!, request.error ?? "");
-    if (chunk instanceof WireError) return refuse(chunk);
+    if (answer instanceof WireError) return refuse(answer);
     const reply: Reply = { command: request.command, requestId: request.requestId };
-    if (chunk) reply.chunk = chunk;
+    if (answer) reply.chunk = answer;
     return this.#finish(origin, request, reply, null, "", started, bytesIn, device);
   }
 
-  /** The queue of the request's model, if it serves the version asked for. */
-  #route(request: HandlerRequest): InferenceQueue | WireError {
-    const queue = this.#ctx.route(request.model);
+  /** The queue of the request's model (for its device), if it serves the version asked for. */
+  #route(request: HandlerRequest, deviceId: string | undefined): InferenceQueue | WireError {
+    const queue = this.#ctx.route(request.model, request.version, deviceId);
     if (queue instanceof WireError || !request.version) return queue;
     const serves = queue.engineSet.version;
     if (serves === request.version) return queue;

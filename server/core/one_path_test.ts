@@ -244,7 +244,7 @@ Deno.test("Triton's series carry the model and version that did the work", async
 
 Deno.test("HTTP digits reach --capture with the version that answered them", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-one-path-capture-" });
-  const capture = await DigitCapture.open({ dir, rate: 1, flushMs: 60_000 });
+  const capture = await DigitCapture.open({ dir, rule: "sample:1", flushMs: 60_000 });
   try {
     await withRepository({ capture }, async (_server, base) => {
       assert.equal((await oipInfer(base, digits(5))).status, 200);

@@ -137,8 +137,15 @@ export interface ConnectionSession {
 
 /** What the handler shares with its server. */
 export interface HandlerContext {
-  /** The queue of the model a request names ("" for the default), or `MODEL_UNAVAILABLE`. */
-  route: (model: string) => InferenceQueue | WireError;
+  /**
+   * The queue that answers a request for `model` ("" for the default), or
+   * `MODEL_UNAVAILABLE`: the version pinned (`version`), else the one that
+   * serves the device (`deviceId`, given while `byDevice()` says a canary
+   * needs it), else the one serving.
+   */
+  route: (model: string, version?: number, deviceId?: string) => InferenceQueue | WireError;
+  /** Whether `route` needs the device id now (a canary runs); absent: never. */
+  byDevice?: () => boolean;
   stats: () => Stats;
   log: Logger;
   /** Who may be served (tokens, legacy policy); everyone when absent. */

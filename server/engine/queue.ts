@@ -11,6 +11,13 @@
  * beside a flood. A full queue answers `SERVER_BUSY` at once instead of
  * growing without bound.
  *
+ * Below every client's digit there is an idle lane (`submitIdle`): work that
+ * answers nobody (a shadow candidate's comparisons) runs only on an instance
+ * that is free while no digit of the shared budget waits, is never counted
+ * against `--max-queued`, and is refused once the lane holds `maxIdle`
+ * digits: under load it is dropped first, and a client's digit never waits
+ * for it except for a run already under way.
+ *
  * The instances form one `EngineSet`; `swap()` replaces the set between two
  * dispatches: runs already started finish on the old set, which is then
  * closed, and every later batch goes to the new one.
@@ -87,10 +94,35 @@ interface Job {
   /** One digit's answer or error, told to a callback with its context (`submitWith`): no promise. */
   done: InferenceCallback<unknown> | null;
   context: unknown;
+  /** Work of the idle lane: outside the budget. */
+  idle: boolean;
 }
 
 /** Told once a digit's answer or the error that ended it; `context` is the caller's, passed through. */
 export type InferenceCallback<C> = (context: C, result: Inference | WireError) => void;
+
+/** One digit's job, answered through `done`. */
+function digitJob<C>(
+  bytes: Uint8Array | null,
+  floats: Float32Array | null,
+  done: InferenceCallback<C>,
+  context: C,
+  idle: boolean,
+): Job {
+  return {
+    n: 1,
+    bytes,
+    floats,
+    submitted: performance.now(),
+    version: 0,
+    resolve: null,
+    resolveAll: null,
+    reject: null,
+    done: done as InferenceCallback<unknown>,
+    context,
+    idle,
+  };
+}
 
 /** Tells a job's caller that it failed. */
 function rejectJob(job: Job, error: WireError): void {
@@ -135,6 +167,8 @@ export interface QueueOptions {
   floodInstances?: number;
   /** Called after every run. */
   onRun?: (event: RunEvent) => void;
+  /** The most digits the idle lane holds (`submitIdle`); more are refused. Default `maxBatch`. */
+  maxIdle?: number;
 }
 
 /**
@@ -165,6 +199,8 @@ export class InferenceQueue {
   #options: QueueOptions;
   /** Waiting digits, one lane per owner, taken in turn. */
   #jobs = new FairQueue<Job>((job) => job.n);
+  /** The idle lane: one digit each, run only while nothing of the budget waits. */
+  #idleJobs: Job[] = [];
   #budget: QueueBudget;
   /** Runs under way, by the set they were dispatched to. */
   #running = new Map<EngineSet, number>();
@@ -257,20 +293,46 @@ export class InferenceQueue {
       floats = new Float32Array(DIGIT_PIXELS);
       normalizeDigit(null, digit, floats);
     }
-    this.#jobs.push(owner, {
-      n: 1,
-      bytes,
-      floats,
-      submitted: performance.now(),
-      version: 0,
-      resolve: null,
-      resolveAll: null,
-      reject: null,
-      done: done as InferenceCallback<unknown>,
-      context,
-    });
+    this.#jobs.push(owner, digitJob(bytes, floats, done, context, false));
     this.#pump();
     return null;
+  }
+
+  /**
+   * Queues one digit (784 bytes, or floats in 0..1, copied) in the idle lane:
+   * it runs on an instance that is free while no digit of the shared budget
+   * waits, and `done` is told its answer or the error that ended it. Returns
+   * false, and queues nothing, when the lane is full: the digit is dropped.
+   */
+  submitIdle<C>(
+    digitU8: Uint8Array | null,
+    digit: Float32Array | null,
+    done: InferenceCallback<C>,
+    context: C,
+  ): boolean {
+    if (this.#idleJobs.length >= (this.#options.maxIdle ?? this.#options.maxBatch)) return false;
+    let floats: Float32Array | null = null;
+    if (!digitU8) {
+      floats = new Float32Array(DIGIT_PIXELS);
+      normalizeDigit(null, digit, floats);
+    }
+    const bytes = digitU8 ? digitU8.slice(0, DIGIT_PIXELS) : null;
+    this.#idleJobs.push(digitJob(bytes, floats, done, context, true));
+    this.#pump();
+    return true;
+  }
+
+  /** Digits waiting in the idle lane. */
+  get idleQueued(): number {
+    return this.#idleJobs.length;
+  }
+
+  /**
+   * Looks for a free instance for the idle lane: called when another queue
+   * of the budget may have emptied (its requests were answered).
+   */
+  poke(): void {
+    if (this.#idleJobs.length > 0) this.#pump();
   }
 
   /**
@@ -311,6 +373,7 @@ export class InferenceQueue {
         reject,
         done: null,
         context: null,
+        idle: false,
       });
     });
     this.#pump();
@@ -344,8 +407,9 @@ export class InferenceQueue {
     return new Promise((resolve) => this.#retired.push({ set: old, closed: () => resolve(old) }));
   }
 
-  /** Resolves when nothing is queued or running. */
+  /** Resolves when nothing is queued or running (the idle lane's digits are dropped). */
   drained(): Promise<void> {
+    this.#dropIdle();
     if (this.#running.size === 0 && this.#jobs.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
@@ -364,11 +428,23 @@ export class InferenceQueue {
     let running = 0;
     if (cap !== Infinity) { for (const engine of set.engines) if (engine.busy) running++; }
     for (const engine of set.engines) {
-      if (this.#jobs.length === 0 || running >= cap) return;
+      if (this.#jobs.length === 0 || running >= cap) break;
       if (engine.busy) continue;
-      this.#dispatch(set, engine);
+      this.#dispatch(set, engine, this.#takeFor(set));
       running++;
     }
+    // The idle lane takes what nobody's digit waits for.
+    if (this.#idleJobs.length === 0 || this.#budget.queued > 0) return;
+    for (const engine of set.engines) {
+      if (this.#idleJobs.length === 0) return;
+      if (!engine.busy) this.#dispatch(set, engine, this.#idleJobs.splice(0, this.batchLimit()));
+    }
+  }
+
+  /** Ends the idle lane's waiting digits (the queue is closing). */
+  #dropIdle(): void {
+    const error = new WireError(Status.SERVER_BUSY, "the queue closed before an idle engine");
+    for (const job of this.#idleJobs.splice(0)) rejectJob(job, error);
   }
 
   /**
@@ -385,13 +461,12 @@ export class InferenceQueue {
     return Math.max(1, Math.min(maxBatch, Math.floor(batchMs / this.#msPerDigit)));
   }
 
-  /** Takes up to `batchLimit()` queued digits and runs them on `engine`. */
-  async #dispatch(set: EngineSet, engine: InferenceEngine): Promise<void> {
-    const batch = this.#takeFor(set);
+  /** Runs `batch` (queued digits, or the idle lane's) on `engine`. */
+  async #dispatch(set: EngineSet, engine: InferenceEngine, batch: Job[]): Promise<void> {
     let n = 0;
     for (const job of batch) n += job.n;
     if (n === 0) return this.#whenIdle();
-    this.#budget.queued -= n;
+    if (!batch[0].idle) this.#budget.queued -= n;
     // Written straight into the worker's shared input when it can take it.
     const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
     let at = 0;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
 import { InferenceEngine } from "./engine.ts";
-import { type Inference, InferenceQueue, type RunEvent } from "./queue.ts";
+import { type Inference, InferenceQueue, QueueBudget, type RunEvent } from "./queue.ts";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
@@ -209,6 +209,46 @@ Deno.test("submitWith tells its callback once, later, with the context; a refuse
     await queue.drained();
     assert.deepEqual(told.map(([context]) => context), ["first", "second"]);
     assert.ok(told.every(([, r]) => (r as Inference).predicted === 7));
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("the idle lane runs only when no client's digit waits, outside the budget, and drops when full", async () => {
+  const set = { engines: await engines(1), version: 1 };
+  const queue = new InferenceQueue(set, { maxBatch: 4, maxQueued: 100, maxIdle: 2 });
+  const order: string[] = [];
+  const idle = (name: string) =>
+    queue.submitIdle(new Uint8Array(784), null, (_: null, result) => {
+      order.push(result instanceof WireError ? `${name} failed` : name);
+    }, null);
+  try {
+    // A runs; while it does, an idle digit and then B arrive: B goes first.
+    const a = submit(queue).then(() => order.push("A"));
+    assert.ok(idle("I1"));
+    const b = submit(queue).then(() => order.push("B"));
+    await Promise.all([a, b]);
+    while (order.length < 3) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(order, ["A", "B", "I1"]);
+
+    // A digit waiting in another queue of the budget holds the lane back, however idle the engine.
+    const budget = new QueueBudget(100);
+    const shared = new InferenceQueue(set, { maxBatch: 4, maxQueued: 100, maxIdle: 2, budget });
+    budget.queued = 1;
+    assert.ok(shared.submitIdle(new Uint8Array(784), null, () => order.push("I2"), null));
+    assert.equal(shared.idleQueued, 1, "not dispatched while a client's digit waits");
+    assert.ok(shared.submitIdle(new Uint8Array(784), null, () => order.push("I3"), null));
+    assert.equal(
+      shared.submitIdle(new Uint8Array(784), null, () => order.push("I4"), null),
+      false,
+      "a full lane drops",
+    );
+    assert.equal(budget.queued, 1, "idle digits are not counted in the budget");
+    budget.queued = 0;
+    shared.poke();
+    assert.equal(shared.idleQueued, 0);
+    while (order.length < 5) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(order.slice(3).sort(), ["I2", "I3"]);
   } finally {
     await queue.close();
   }

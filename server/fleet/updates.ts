@@ -35,6 +35,7 @@ import { crc32 } from "../../shared/crc32.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
+import { splitFirmware } from "./registry.ts";
 import { releaseMac, type ReleaseStore } from "./releases.ts";
 import { Rollout, type RolloutSpec } from "./rollouts.ts";
 
@@ -73,12 +74,6 @@ function inProgress(state: number): boolean {
 
 function failed(state: number): boolean {
   return state === UpdateState.FAILED || state === UpdateState.ROLLED_BACK;
-}
-
-/** Firmware `client` string -> name and version: "mnist-device 1.0.0+ab" or "NAME/VERSION". */
-export function splitFirmware(firmware: string): { name: string; version: string } {
-  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
-  return { name: firmware.slice(0, cut), version: firmware.slice(cut + 1) };
 }
 
 /** The rollouts and every device's update state; see the module doc. */

@@ -22,6 +22,8 @@ import { fleetRoutes } from "./fleet.ts";
 import { rolloutRoutes } from "./rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
+import type { Rollouts } from "../rollout/rollouts.ts";
+import { modelRolloutRoutes } from "./model_rollouts.ts";
 
 /** The parts of a server the HTTP port reads. */
 export interface HttpSource {
@@ -33,6 +35,8 @@ export interface HttpSource {
   /** Largest HTTP request body, in bytes. */
   maxBodyBytes: number;
   handler: RequestHandler;
+  /** Shadow, canary, promote and rollback (their routes; a versioned route may name a candidate). */
+  rollouts: Rollouts;
 }
 
 /** OIP's view of a served model: name, version, tensors, runtime. */
@@ -79,6 +83,7 @@ export function httpDeps(
     access,
     serving: (name) => serving.versions().get(name) ?? null,
   }));
+  const modelRollouts = modelRolloutRoutes(source.rollouts, access);
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
@@ -93,6 +98,11 @@ export function httpDeps(
         );
       }
       const serves = String(model.queue.engineSet.version);
+      // A candidate that a shadow or canary loaded answers a route naming its version.
+      const candidate = version === undefined
+        ? null
+        : source.rollouts.candidate(name, Number(version));
+      if (candidate) return modelInfo(candidate, source.maxBatch);
       if (version !== undefined && version !== serves) {
         return new WireError(
           Status.MODEL_UNAVAILABLE,
@@ -101,7 +111,7 @@ export function httpDeps(
       }
       return modelInfo(model, source.maxBatch);
     },
-    extraRoutes: (request) => routes(request),
+    extraRoutes: (request) => routes(request) ?? modelRollouts(request),
     fleetRoutes: fleetRoutes({
       fleet: extra.monitor.fleet,
       series: extra.monitor.series,

@@ -22,7 +22,7 @@
  *   fleet: new DeviceRegistry({ silentAfterMs: 600_000, forgetAfterMs: 604_800_000 }),
  *   series: new TrafficSeries(),
  * });
- * const response = routes(new Request("http://localhost/v2/fleet/devices?state=silent"));
+ * const response = await routes(new Request("http://localhost/v2/fleet/devices?state=silent"));
  * console.log(response?.status); // 200
  * ```
  * @module

@@ -56,6 +56,7 @@ export const OIP_EXTENSIONS: readonly string[] = Object.freeze([
   "statistics",
   "model_configuration",
   "fleet",
+  "rollouts",
 ]);
 
 /** One output tensor of a model: name, datatype and values per digit. */

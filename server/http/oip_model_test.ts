@@ -48,6 +48,7 @@ Deno.test("GET /v2's extensions name each extension served, as Triton spells the
     "fleet",
     "model_configuration",
     "model_repository",
+    "rollouts",
     "statistics",
   ]);
 });

@@ -128,7 +128,11 @@ export function indexRows(
       else if (v.state === "READY") {
         if (model.unloaded) row.reason = "unloaded";
         else if (v === model.latest) row.state = "LOADING";
-        else {
+        else if (v.stage !== null) {
+          row.reason = v.stage === "candidate"
+            ? "candidate: serves nobody until a shadow, canary or promote names it"
+            : `stage "${v.stage}": the version policy "latest" skips it`;
+        } else {
           row.reason = `not served: version policy "latest" serves version ${
             model.latest?.version ?? served
           }`;
@@ -195,7 +199,9 @@ export function repositoryControl(options: {
  * Reads a small optional JSON object body, limited while it is read; a
  * Response when it is not one.
  */
-async function readJsonObject(request: Request): Promise<Record<string, unknown> | Response> {
+export async function readJsonObject(
+  request: Request,
+): Promise<Record<string, unknown> | Response> {
   const bytes = await readBody(request, MAX_BODY_BYTES);
   if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};

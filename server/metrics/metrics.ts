@@ -228,30 +228,27 @@ export class ServerMetrics {
         }
       },
     });
-    new Gauge({
-      name: "mnist_devices",
-      help:
-        "Devices in the fleet registry, by state (online, silent); per-device figures are in /v2/fleet/devices",
-      labelNames: ["state"] as const,
-      registers,
-      collect() {
-        const counts = sources.devices?.();
-        if (!counts) return;
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
-    new Gauge({
-      name: "mnist_device_updates",
-      help:
-        "Devices by board code update state (offered, downloading, verified, updated, failed, rolled_back); per device in /v2/fleet/devices",
-      labelNames: ["state"] as const,
-      registers,
-      collect() {
-        const counts = sources.updates?.();
-        if (!counts) return;
-        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
-      },
-    });
+    // Devices counted by a state: aggregates only, per-device figures are in the fleet views.
+    const byState = (name: string, help: string, counts?: () => Record<string, number>) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["state"] as const,
+        registers,
+        collect() {
+          for (const [state, n] of Object.entries(counts?.() ?? {})) this.set({ state }, n);
+        },
+      });
+    byState(
+      "mnist_devices",
+      "Devices in the fleet registry, by state (online, silent); per-device figures are in /v2/fleet/devices",
+      sources.devices,
+    );
+    byState(
+      "mnist_device_updates",
+      "Devices by board code update state (offered, downloading, verified, updated, failed, rolled_back); per device in /v2/fleet/devices",
+      sources.updates,
+    );
     new Gauge({
       name: "mnist_ready",
       help: "1 while GET /v2/health/ready answers 200",

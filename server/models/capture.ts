@@ -1,27 +1,36 @@
 /**
- * Opt-in capture of what the boards send (`--capture DIR --capture-rate R`):
- * a random sample of digits with the prediction, the model and version that
- * made it, the time and the device, for people to label and retrain on
- * (`deno task label`, `deno task train --captured DIR`).
+ * Opt-in capture of what the boards send (`--capture DIR --capture-rule
+ * RULE`): the digits a rule picks (`capture_rule.ts`: unsure answers,
+ * disagreements with a shadow candidate, a random sample), each with the
+ * scores of every version that saw it, the device it came from and the
+ * time, for people to label and retrain on (`deno task label`, `deno task
+ * train --from-capture DIR`).
  *
- * Cheap on the hot path: `offer()` draws one random number and, for the
- * sampled few, encodes one line into memory; a timer appends the lines to
- * the current file in one write. Bounded: files rotate at `fileBytes`, the
- * oldest are deleted past `maxBytes`, and when the disk falls behind, lines
- * beyond `maxPending` are dropped (counted) rather than held.
+ * Cheap on the hot path: `offer()` compares a score, maybe draws one random
+ * number and, for the few kept, encodes one record into memory; a timer
+ * appends the lines to the current file in one write. Bounded: files rotate
+ * at `fileBytes`, the oldest are deleted past `maxBytes` (the newest hard
+ * cases matter most, and a full folder never stops capture), and when the
+ * disk falls behind, records beyond `maxPending` are dropped (counted) rather
+ * than held. A failing disk drops records with a log line; nothing throws at
+ * the caller or waits for the disk.
  *
  * Format, one JSON object per line (`capture-<process>-<n>.jsonl`):
- * `{"id","time","model","version","device","prediction","confidence","pixels"}`,
- * `pixels` being base64 of 784 bytes, row-major, 0 = background … 255 = ink.
+ * `{"id","time","model","version","device","prediction","confidence","reason",
+ * "scores","shadow","pixels"}`: `version`, `prediction` and `confidence` are
+ * the answering version's; `reason` the rule's term that kept it; `scores`
+ * maps each version that saw the digit to its 10 scores; `shadow` is the
+ * shadow candidate's version when one compared it; `pixels` is base64 of 784
+ * bytes, row-major, 0 = background … 255 = ink.
  *
  * @example
  * ```ts
  * import { DigitCapture, readCaptures } from "./capture.ts";
  *
- * // A server keeps 1% of digits with `--capture /var/lib/mnist/capture --capture-rate 0.01`;
+ * // A server keeps unsure digits with `--capture /var/lib/mnist/capture --capture-rule below:0.6`;
  * // here every digit is kept, in a folder of its own.
  * const dir = await Deno.makeTempDir({ prefix: "capture-" });
- * const capture = await DigitCapture.open({ dir, rate: 1 });
+ * const capture = await DigitCapture.open({ dir, rule: "sample:1" });
  * capture.offer(new Float32Array(784), {
  *   model: "mnist", version: 1, device: "10.0.0.7", scores: new Float32Array(10),
  * });
@@ -31,46 +40,45 @@
  * ```
  * @module
  */
-import { argmax } from "../../shared/codec.ts";
+import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
+import type { ShadowEvent } from "../rollout/shadow_event.ts";
+import { captureFiles, type CaptureRecord } from "./capture_read.ts";
+import {
+  type CaptureReason,
+  captureReason,
+  type CaptureRule,
+  parseCaptureRule,
+} from "./capture_rule.ts";
 
-/** Pixels per digit. */
-const PIXELS = 784;
-
-/** One captured digit. */
-export interface CaptureRecord {
-  /** Unique across processes and restarts: what a label file refers to. */
-  id: string;
-  /** ISO 8601, UTC. */
-  time: string;
-  model: string;
+/** What a shadow candidate answered for a digit. */
+export interface ShadowScores {
   version: number;
-  /** The client's address (or its `client` name when it sent one). */
-  device: string;
-  /** The digit the model answered, 0..9. */
-  prediction: number;
-  /** The model's score for that digit. */
-  confidence: number;
-  /** base64 of 784 bytes, row-major, 0..255. */
-  pixels: string;
+  scores: ArrayLike<number>;
 }
 
 /** What `offer()` needs besides the digit. */
 export interface CaptureContext {
   model: string;
+  /** The version that answered. */
   version: number;
+  /** The device's id in the fleet. */
   device: string;
-  /** The 10 scores the model gave this digit. */
+  /** The 10 scores the answering version gave this digit. */
   scores: ArrayLike<number>;
+  /** The shadow candidate's answer, when one compared the digit. */
+  shadow?: ShadowScores;
 }
 
 /** Options of `DigitCapture.open`. */
 export interface CaptureOptions {
   dir: string;
-  /** Fraction of digits kept, 0..1. */
-  rate: number;
+  /** Which digits to keep: a rule or its text (`below:0.6,disagree,sample:0.01`). */
+  rule: CaptureRule | string;
+  /** Draws the `sample` term's numbers (default `Math.random`). */
+  random?: () => number;
   /** Most bytes of captures kept in `dir`; the oldest files go first (default: `--capture-max-mb`'s). */
   maxBytes?: number;
   /** A file is closed and the next one started past this size (default maxBytes / 10). */
@@ -81,23 +89,29 @@ export interface CaptureOptions {
   maxPending?: number;
   log?: Logger;
 }
-
-/** Name of the files, `capture-<process>-<n>.jsonl`. */
-export const CAPTURE_FILE = /^capture-[0-9A-Za-z]+-[0-9a-f]+-(\d+)\.jsonl$/;
-
 /** Scales a digit to bytes: floats 0..1 become 0..255; bytes stay. */
 function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
   if (digit instanceof Uint8Array) return digit;
-  const bytes = new Uint8Array(PIXELS);
+  const bytes = new Uint8Array(DIGIT_PIXELS);
   // Uint8Array clamps, and a rounding store keeps 128/255 as 128.
-  for (let i = 0; i < PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
+  for (let i = 0; i < DIGIT_PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
   return bytes;
 }
 
-/** Samples digits into size-bounded JSON-lines files; see the module doc. */
+/** A capture folder that cannot be made or read; the message is one sentence. */
+export class CaptureError extends Error {
+  override name = "CaptureError";
+}
+
+/** Rounds scores for a record: 4 decimals tell a 0.51 from a 0.49 and keep lines short. */
+function rounded(scores: ArrayLike<number>): number[] {
+  return Array.from(scores, (s) => Math.round(s * 1e4) / 1e4);
+}
+
+/** Keeps the digits a rule picks in size-bounded JSON-lines files; see the module doc. */
 export class DigitCapture {
   readonly dir: string;
-  readonly rate: number;
+  readonly rule: CaptureRule;
   readonly maxBytes: number;
   readonly fileBytes: number;
   /** Digits written (or waiting to be). */
@@ -112,8 +126,11 @@ export class DigitCapture {
   #file: { path: string; size: number; handle: Deno.FsFile } | null = null;
   /** Files in `dir`, oldest first, with their sizes. */
   #files: { path: string; size: number }[];
-  #pending: string[] = [];
+  /** Records not written yet; a shadow's scores may still join those it has not seen. */
+  #pending: CaptureRecord[] = [];
+  #byPixels = new Map<string, CaptureRecord>();
   #maxPending: number;
+  #random: () => number;
   #timer: ReturnType<typeof setInterval>;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
@@ -121,7 +138,8 @@ export class DigitCapture {
 
   private constructor(options: CaptureOptions, files: { path: string; size: number }[]) {
     this.dir = options.dir;
-    this.rate = options.rate;
+    this.rule = typeof options.rule === "string" ? parseCaptureRule(options.rule) : options.rule;
+    this.#random = options.random ?? Math.random;
     this.maxBytes = options.maxBytes ?? tableDefault("capture-max-mb") * 1024 * 1024;
     this.fileBytes = Math.min(
       this.maxBytes,
@@ -133,15 +151,23 @@ export class DigitCapture {
     this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 1_000);
   }
 
-  /** Creates `dir` if needed and takes stock of the captures already in it. */
+  /**
+   * Creates `dir` if needed and takes stock of the captures already in it;
+   * a rule's text that cannot be read throws a `CaptureRuleError`, a folder
+   * that cannot be made or read a `CaptureError`.
+   */
   static async open(options: CaptureOptions): Promise<DigitCapture> {
-    if (!(options.rate >= 0 && options.rate <= 1)) {
-      throw new RangeError(`the capture rate must be between 0 and 1, got ${options.rate}`);
-    }
-    await Deno.mkdir(options.dir, { recursive: true });
+    if (typeof options.rule === "string") parseCaptureRule(options.rule);
     const files: { path: string; size: number }[] = [];
-    for (const path of await captureFiles(options.dir)) {
-      files.push({ path, size: (await Deno.stat(path)).size });
+    try {
+      await Deno.mkdir(options.dir, { recursive: true });
+      for (const path of await captureFiles(options.dir)) {
+        files.push({ path, size: (await Deno.stat(path)).size });
+      }
+    } catch (e) {
+      throw new CaptureError(
+        `the capture folder ${options.dir} cannot be made or read: ${(e as Error).message}`,
+      );
     }
     return new DigitCapture(options, files);
   }
@@ -152,16 +178,60 @@ export class DigitCapture {
   }
 
   /**
-   * Maybe keeps this digit (with probability `rate`); returns whether it did.
-   * Never waits for the disk.
+   * Keeps this digit when the rule picks it; returns whether it did. Never
+   * waits for the disk. The server offers each answered digit here, before
+   * any shadow has seen it; `shadowed()` adds what a shadow says later.
    */
   offer(digit: Float32Array | Uint8Array, context: CaptureContext): boolean {
-    if (this.rate === 0 || this.#closed || Math.random() >= this.rate) return false;
+    if (this.#closed) return false;
+    const prediction = argmax(context.scores);
+    const shadow = context.shadow;
+    const reason = captureReason(this.rule, {
+      confidence: context.scores[prediction],
+      disagrees: shadow ? argmax(shadow.scores) !== prediction : null,
+    }, this.#random);
+    return reason !== null && this.#keep(toBytes(digit), context, reason);
+  }
+
+  /**
+   * What a shadow candidate answered for a digit the serving version
+   * answered before: its scores join the digit's record when the digit was
+   * kept and its record is not written yet (records wait up to `flushMs`);
+   * otherwise a disagreement is kept under the rule's `disagree` term (the
+   * other terms were asked when the digit was answered).
+   */
+  shadowed(event: ShadowEvent): boolean {
+    if (this.#closed || (this.#byPixels.size === 0 && (event.agree || !this.rule.disagree))) {
+      return false;
+    }
+    const bytes = toBytes((event.digitU8 ?? event.digit)!);
+    const pending = this.#byPixels.get(Buffer.from(bytes).toString("base64"));
+    const { serving, candidate } = event;
+    if (pending && pending.version === serving.version && pending.shadow === undefined) {
+      pending.scores![candidate.version] = rounded(candidate.scores);
+      pending.shadow = candidate.version;
+      return true;
+    }
+    if (event.agree || !this.rule.disagree) return false;
+    const context = {
+      model: event.model,
+      version: serving.version,
+      device: event.deviceId,
+      scores: serving.scores,
+      shadow: candidate,
+    };
+    return this.#keep(bytes, context, "disagree");
+  }
+
+  #keep(bytes: Uint8Array, context: CaptureContext, reason: CaptureReason): boolean {
     if (this.#pending.length >= this.#maxPending) {
       this.dropped++;
       return false;
     }
     const prediction = argmax(context.scores);
+    const shadow = context.shadow;
+    const scores: Record<string, number[]> = { [context.version]: rounded(context.scores) };
+    if (shadow) scores[shadow.version] = rounded(shadow.scores);
     const record: CaptureRecord = {
       id: `${this.#process}-${++this.#sequence}`,
       time: new Date().toISOString(),
@@ -170,9 +240,13 @@ export class DigitCapture {
       device: context.device,
       prediction,
       confidence: Math.round(context.scores[prediction] * 1e4) / 1e4,
-      pixels: Buffer.from(toBytes(digit)).toString("base64"),
+      reason,
+      scores,
+      ...(shadow ? { shadow: shadow.version } : {}),
+      pixels: Buffer.from(bytes).toString("base64"),
     };
-    this.#pending.push(JSON.stringify(record) + "\n");
+    this.#pending.push(record);
+    if (!shadow) this.#byPixels.set(record.pixels, record);
     this.captured++;
     return true;
   }
@@ -198,7 +272,10 @@ export class DigitCapture {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
     this.#pending = [];
-    const bytes = new TextEncoder().encode(lines.join(""));
+    this.#byPixels.clear();
+    const bytes = new TextEncoder().encode(
+      lines.map((record) => JSON.stringify(record) + "\n").join(""),
+    );
     try {
       if (this.#file && this.#file.size + bytes.length > this.fileBytes) {
         this.#file.handle.close();
@@ -238,58 +315,11 @@ export class DigitCapture {
   }
 }
 
-/** The capture files in `dir`, oldest first (by process start, then number). */
-export async function captureFiles(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && CAPTURE_FILE.test(entry.name)) names.push(entry.name);
-  }
-  const key = (name: string) => {
-    const n = Number(CAPTURE_FILE.exec(name)![1]);
-    return [name.slice(0, name.lastIndexOf("-")), n] as const;
-  };
-  names.sort((a, b) => {
-    const [pa, na] = key(a);
-    const [pb, nb] = key(b);
-    return pa < pb ? -1 : pa > pb ? 1 : na - nb;
-  });
-  return names.map((name) => `${dir}/${name}`);
-}
-
-/**
- * Reads one line of a capture file. Returns null for a line that is not a
- * whole record (a file cut short by a crash ends in one).
- */
-export function parseCaptureLine(line: string): CaptureRecord | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  const r = value as Partial<CaptureRecord> | null;
-  if (
-    !r || typeof r.id !== "string" || typeof r.pixels !== "string" ||
-    typeof r.prediction !== "number" || typeof r.version !== "number"
-  ) return null;
-  return r as CaptureRecord;
-}
-
-/** A record's digit as 784 floats, 0..1, as the model takes it. */
-export function capturePixels(record: CaptureRecord): Float32Array {
-  const bytes = Buffer.from(record.pixels, "base64");
-  if (bytes.length !== PIXELS) {
-    throw new RangeError(`capture ${record.id} has ${bytes.length} pixels, expected ${PIXELS}`);
-  }
-  return Float32Array.from(bytes, (b) => b / 255);
-}
-
-/** Every record in the capture files of `dir`, oldest file first; broken lines are skipped. */
-export async function* readCaptures(dir: string): AsyncGenerator<CaptureRecord> {
-  for (const path of await captureFiles(dir)) {
-    for (const line of (await Deno.readTextFile(path)).split("\n")) {
-      const record = line ? parseCaptureLine(line) : null;
-      if (record) yield record;
-    }
-  }
-}
+export {
+  CAPTURE_FILE,
+  captureFiles,
+  capturePixels,
+  type CaptureRecord,
+  parseCaptureLine,
+  readCaptures,
+} from "./capture_read.ts";

@@ -10,13 +10,14 @@
  *
  * // Values as server/config_resolve.ts resolves them, and the flags a user gave.
  * const settings = modelSettings(
- *   { defaultModel: "mnist", capture: "/tmp/capture", captureRate: 0.5, captureMaxMb: 100 },
- *   new Set(["capture", "capture-rate"]),
+ *   { defaultModel: "mnist", capture: "/tmp/capture", captureRule: "below:0.6", captureMaxMb: 100 },
+ *   new Set(["capture", "capture-rule"]),
  * );
- * console.log(settings.capture); // { dir: "/tmp/capture", rate: 0.5, maxBytes: 104857600 }
+ * console.log(settings.capture?.rule); // { below: 0.6, disagree: false, sample: 0 }
  * ```
  * @module
  */
+import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "./capture_rule.ts";
 
 /** Shortest admin token accepted: a guessable one would open model changes to anyone. */
 export const MIN_ADMIN_TOKEN = 16;
@@ -27,14 +28,14 @@ export interface ModelOptionValues {
   defaultModel: string;
   adminToken?: string;
   capture?: string;
-  captureRate: number;
+  captureRule: string;
   captureMaxMb: number;
 }
 
-/** Where `--capture` keeps its sample, how much of the traffic, and how much disk at most. */
+/** Where `--capture` keeps digits, which ones, and how much disk at most. */
 export interface CaptureSettings {
   dir: string;
-  rate: number;
+  rule: CaptureRule;
   maxBytes: number;
 }
 
@@ -70,14 +71,21 @@ export function modelSettings(
   if (values.adminToken && values.adminToken.length < MIN_ADMIN_TOKEN) {
     fail(`--admin-token must be at least ${MIN_ADMIN_TOKEN} characters`);
   }
-  if (!values.capture && (given.has("capture-rate") || given.has("capture-max-mb"))) {
-    fail("--capture-rate and --capture-max-mb need --capture DIR");
+  if (!values.capture && (given.has("capture-rule") || given.has("capture-max-mb"))) {
+    fail("--capture-rule and --capture-max-mb need --capture DIR");
+  }
+  let rule: CaptureRule;
+  try {
+    rule = parseCaptureRule(values.captureRule);
+  } catch (e) {
+    if (e instanceof CaptureRuleError) fail(e.message);
+    throw e;
   }
   return {
     capture: values.capture
       ? {
         dir: values.capture,
-        rate: values.captureRate,
+        rule,
         maxBytes: values.captureMaxMb * 1024 * 1024,
       }
       : null,

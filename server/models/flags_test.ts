@@ -1,16 +1,29 @@
 import assert from "node:assert/strict";
 import { type ModelOptionValues, modelSettings, ModelSettingsError } from "./flags.ts";
 
-const DEFAULTS: ModelOptionValues = { defaultModel: "mnist", captureRate: 0.01, captureMaxMb: 100 };
+const DEFAULTS: ModelOptionValues = {
+  defaultModel: "mnist",
+  captureRule: "below:0.5,disagree,sample:0.01",
+  captureMaxMb: 100,
+};
 
-Deno.test("no capture unless --capture; its rate and size as resolved", () => {
+Deno.test("no capture unless --capture; its rule and size as resolved", () => {
   assert.deepEqual(modelSettings(DEFAULTS, new Set()), { capture: null });
   assert.deepEqual(
     modelSettings(
-      { ...DEFAULTS, capture: "/var/lib/mnist/capture", captureRate: 0.5, captureMaxMb: 2 },
-      new Set(["capture", "capture-rate", "capture-max-mb"]),
+      {
+        ...DEFAULTS,
+        capture: "/var/lib/mnist/capture",
+        captureRule: "sample:0.5",
+        captureMaxMb: 2,
+      },
+      new Set(["capture", "capture-rule", "capture-max-mb"]),
     ).capture,
-    { dir: "/var/lib/mnist/capture", rate: 0.5, maxBytes: 2 * 1024 * 1024 },
+    {
+      dir: "/var/lib/mnist/capture",
+      rule: { below: null, disagree: false, sample: 0.5 },
+      maxBytes: 2 * 1024 * 1024,
+    },
   );
 });
 
@@ -22,7 +35,8 @@ Deno.test("a default is never a conflict: --model beside the default repository"
 Deno.test("mistakes are one sentence naming the option", () => {
   const cases: [Partial<ModelOptionValues>, string[], RegExp][] = [
     [{ model: "a.onnx" }, ["model", "model-repository"], /exclude each other/],
-    [{}, ["capture-rate"], /need --capture DIR/],
+    [{}, ["capture-rule"], /need --capture DIR/],
+    [{ capture: "/c", captureRule: "below:2" }, ["capture", "capture-rule"], /below takes a score/],
     [{}, ["capture-max-mb"], /need --capture DIR/],
     [{ adminToken: "short" }, ["admin-token"], /at least 16 characters/],
     [{ defaultModel: "../etc" }, ["default-model"], /--default-model must be a folder name/],

@@ -3,7 +3,9 @@
  * `<root>/<model>/<version>/model.onnx` with its metadata `model.json` beside
  * it. `scan()` checks every version it finds and says, per version, whether it
  * can serve (`READY`) or why not (`UNAVAILABLE` and a reason); under the
- * version policy "latest" each model serves its highest `READY` version.
+ * version policy "latest" each model serves its highest `READY` version that
+ * is not a candidate (`"stage": "candidate"` in its `model.json`: checked,
+ * listed, and served only when a shadow, canary or promote names it).
  *
  * A version is checked once per state of its folder (the names, sizes and
  * mtimes of what is in it): a refused version is tried again as soon as
@@ -30,7 +32,13 @@ import { serverDefaults } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { loadModelFile, ModelError, type ModelFile } from "./model.ts";
 import { engineProbe } from "./probe.ts";
-import type { LoadFailure, ModelStatus, RefusalKind, VersionStatus } from "./version_status.ts";
+import {
+  type LoadFailure,
+  type ModelStatus,
+  type RefusalKind,
+  servesByLatest,
+  type VersionStatus,
+} from "./version_status.ts";
 
 /** The bundled repository, `models/` of this checkout (`--model-repository`'s default). */
 export const DEFAULT_REPOSITORY = serverDefaults().modelRepository;
@@ -86,6 +94,12 @@ function kindOf(message: string): RefusalKind {
   if (/has no metadata|has no sha256|cannot read model metadata/.test(message)) return "metadata";
   if (/ has sha256 .* says /.test(message)) return "checksum";
   return "corrupt";
+}
+
+/** A metadata `"stage"` as `VersionStatus.stage` keeps it: `"serving"` and absent are the same. */
+function stageOf(metadata: Record<string, unknown> | null): string | null {
+  const stage = metadata?.stage;
+  return typeof stage === "string" && stage !== "serving" ? stage : null;
 }
 
 /** A repository of models and their versions; see the module doc. */
@@ -161,7 +175,7 @@ export class ModelRepository {
         seen.add(key);
         const status = await this.#check(key, name, version, dir, files, latest === null);
         statuses.push(status);
-        if (!latest && status.state === "READY") latest = status;
+        if (!latest && status.state === "READY" && servesByLatest(status.stage)) latest = status;
       }
       const unloaded = this.#unloaded.has(name);
       models.push({ name, versions: statuses, latest: unloaded ? null : latest, unloaded });
@@ -261,7 +275,10 @@ export class ModelRepository {
       if (cached.status.state === "UNAVAILABLE") this.#report(cached.status);
     }
     // The probe starts a worker: only the version about to be chosen pays for it.
-    if (candidate && !cached.probed && cached.status.state === "READY") {
+    if (
+      candidate && !cached.probed && cached.status.state === "READY" &&
+      servesByLatest(cached.status.stage)
+    ) {
       let bytes: Uint8Array;
       try {
         bytes = (await this.read(cached.status)).bytes;
@@ -303,6 +320,7 @@ export class ModelRepository {
       path,
       sha256: null,
       parameters: null,
+      stage: null,
     };
     try {
       const info = await Deno.stat(path);
@@ -326,7 +344,12 @@ export class ModelRepository {
         verifyChecksum: verify,
         requireChecksum: verify && !this.#single,
       });
-      return { ...base, sha256: file.sha256, parameters: file.parameters };
+      return {
+        ...base,
+        sha256: file.sha256,
+        parameters: file.parameters,
+        stage: stageOf(file.metadata),
+      };
     } catch (e) {
       if (!(e instanceof ModelError)) throw e;
       return { ...base, state: "UNAVAILABLE", kind: kindOf(e.message), reason: e.message };

@@ -245,3 +245,24 @@ Deno.test("changesAfterScan: what to swap, start and stop after a scan", async (
   // "broken" has nothing to serve and serves nothing: no change.
   assert.deepEqual(changesAfterScan(models, new Map([["mnist", 2], ["fast", 1]])), []);
 });
+
+Deno.test('"latest" skips a candidate and a retired version, never probing them; "serving" counts as no stage', async () => {
+  await using repo = await fixture();
+  const sha256 = await sha256Hex(dense10);
+  const stage = (dir: string, stage: string) =>
+    Deno.writeTextFile(`${dir}/model.json`, JSON.stringify({ sha256, stage }));
+  await putVersion(repo.root, "mnist", 1, dense10);
+  await stage(await putVersion(repo.root, "mnist", 2, dense10), "retired");
+  const three = await putVersion(repo.root, "mnist", 3, dense10);
+  await stage(three, "candidate");
+  const [mnist] = await repo.repository.scan();
+  assert.equal(mnist.latest?.version, 1);
+  assert.deepEqual(mnist.versions.map((v) => [v.version, v.state, v.stage]), [
+    [3, "READY", "candidate"],
+    [2, "READY", "retired"],
+    [1, "READY", null],
+  ]);
+  assert.equal(repo.probes(), 1, "only the version chosen is probed");
+  await stage(three, "serving");
+  assert.equal((await repo.repository.scan())[0].latest?.version, 3);
+});

@@ -39,7 +39,7 @@ import { InferenceQueue, QueueBudget, type QueueOptions } from "../engine/queue.
 import type { Logger } from "../log.ts";
 import type { ModelFile } from "./model.ts";
 import type { ModelRepository } from "./repository.ts";
-import { changesAfterScan, type RepositoryChange } from "./version_status.ts";
+import { changesAfterScan, type RepositoryChange, type VersionStatus } from "./version_status.ts";
 
 /** One model being served. */
 export interface ServedModel {
@@ -87,6 +87,8 @@ export class ModelServing {
   readonly repository: ModelRepository;
   #options: ServingOptions;
   #models = new Map<string, ServedModel>();
+  /** Started versions offered to the next swap to them (`offer`), by model. */
+  #offered = new Map<string, ServedModel>();
 
   private constructor(repository: ModelRepository, options: ServingOptions) {
     this.repository = repository;
@@ -180,13 +182,7 @@ export class ModelServing {
     let file: ModelFile;
     let engines: InferenceEngine[];
     try {
-      file = await this.repository.read(to);
-      file.version = to.version;
-      engines = await this.#options.startEngines(
-        file.bytes,
-        this.#options.instances,
-        this.#options.engine,
-      );
+      ({ file, engines } = await this.#start(to));
     } catch (e) {
       const reason = (e as Error).message;
       const kind = /the model's input is|one input of 784/.test(reason) ? "shape" : "warmup";
@@ -213,6 +209,54 @@ export class ModelServing {
       checksum: file.checksum,
     });
     this.#options.onSwap?.({ model: change.model, from: change.from, to: to.version });
+    return true;
+  }
+
+  /**
+   * Reads a version and starts its warmed instances, or takes those of a
+   * started version offered for it (same version, same sha256).
+   */
+  async #start(status: VersionStatus): Promise<{ file: ModelFile; engines: InferenceEngine[] }> {
+    const offered = this.#offered.get(status.model);
+    if (offered?.file.version === status.version && offered.file.sha256 === status.sha256) {
+      this.#offered.delete(status.model);
+      return { file: offered.file, engines: offered.queue.engineSet.engines };
+    }
+    const file = await this.repository.read(status);
+    file.version = status.version;
+    const { startEngines, instances, engine } = this.#options;
+    return { file, engines: await startEngines(file.bytes, instances, engine) };
+  }
+
+  /**
+   * Starts a version that the "latest" policy does not serve (a candidate)
+   * behind a queue of its own, which draws on the shared budget: read,
+   * checksum-checked, started and warmed like a swap's version, but no
+   * request reaches it unless the caller routes one there. The caller closes
+   * its queue.
+   */
+  async startVersion(status: VersionStatus, maxIdle?: number): Promise<ServedModel> {
+    const { file, engines } = await this.#start(status);
+    const queue = new InferenceQueue(
+      { engines, version: status.version },
+      { ...this.#options.queue, model: status.model, maxIdle },
+    );
+    return { name: status.model, file, queue };
+  }
+
+  /**
+   * Offers a version `startVersion` started, its queue drained, to the next
+   * swap to that version: its warmed engines serve instead of new ones (a
+   * promoted candidate's, so a promote starts nothing under load).
+   */
+  offer(started: ServedModel): void {
+    this.#offered.set(started.name, started);
+  }
+
+  /** Takes back an offer no swap used (the caller closes it); false when a swap took it. */
+  withdraw(started: ServedModel): boolean {
+    if (this.#offered.get(started.name) !== started) return false;
+    this.#offered.delete(started.name);
     return true;
   }
 

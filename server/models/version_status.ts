@@ -44,6 +44,18 @@ export interface VersionStatus {
   /** The file's sha256 when it could be read. */
   sha256: string | null;
   parameters: number | null;
+  /**
+   * Its `model.json` `"stage"`: null (absent, or `"serving"`) for a version
+   * the "latest" policy may serve; `"candidate"` for one that serves nobody
+   * until a shadow, canary or promote names it; `"retired"` for one a
+   * rollback took off (any other word is skipped by "latest" too).
+   */
+  stage: string | null;
+}
+
+/** Whether the "latest" policy may serve a version of this stage. */
+export function servesByLatest(stage: string | null): boolean {
+  return stage === null;
 }
 
 /** One model as the last scan found it. */
@@ -51,7 +63,10 @@ export interface ModelStatus {
   name: string;
   /** Its versions, highest first. */
   versions: VersionStatus[];
-  /** Version policy "latest": the highest `READY` version, or null (none, or unloaded). */
+  /**
+   * Version policy "latest": the highest `READY` version whose stage lets it
+   * serve (never a candidate), or null (none, or unloaded).
+   */
   latest: VersionStatus | null;
   /** Unloaded through `setLoaded(name, false)`: nothing of it serves until loaded again. */
   unloaded: boolean;

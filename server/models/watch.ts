@@ -44,6 +44,8 @@ export interface WatchOptions {
   /** Rescan on `SIGHUP` (default true). */
   sighup?: boolean;
   log?: Logger;
+  /** What the folder holds, for log lines (default "model repository"). */
+  what?: string;
 }
 
 /** Turns repository changes and signals into serialized `rescan` calls. */
@@ -72,11 +74,14 @@ export class RepositoryWatcher {
         watcher.#consume(watcher.#watcher);
       } catch (e) {
         pollSeconds ||= FALLBACK_POLL_SECONDS;
-        options.log?.warn("cannot watch the model repository; polling it instead", {
-          root: options.root,
-          poll_seconds: pollSeconds,
-          reason: (e as Error).message,
-        });
+        options.log?.warn(
+          `cannot watch the ${options.what ?? "model repository"}; polling it instead`,
+          {
+            root: options.root,
+            poll_seconds: pollSeconds,
+            reason: (e as Error).message,
+          },
+        );
       }
     }
     if (pollSeconds > 0) {
@@ -108,7 +113,7 @@ export class RepositoryWatcher {
       try {
         await this.#options.rescan(reason);
       } catch (e) {
-        this.#options.log?.error("model repository rescan failed", {
+        this.#options.log?.error(`${this.#options.what ?? "model repository"} rescan failed`, {
           reason,
           error: (e as Error).message,
         });
@@ -152,11 +157,14 @@ export class RepositoryWatcher {
     if (this.#closed) return;
     // Watching broke (e.g. the folder was removed and made again): polling takes over.
     this.#watcher = null;
-    this.#options.log?.warn("watching the model repository stopped; polling it instead", {
-      root: this.#options.root,
-      poll_seconds: FALLBACK_POLL_SECONDS,
-      reason,
-    });
+    this.#options.log?.warn(
+      `watching the ${this.#options.what ?? "model repository"} stopped; polling it instead`,
+      {
+        root: this.#options.root,
+        poll_seconds: FALLBACK_POLL_SECONDS,
+        reason,
+      },
+    );
     this.#poll ??= setInterval(() => void this.trigger("poll"), FALLBACK_POLL_SECONDS * 1000);
   }
 

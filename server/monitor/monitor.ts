@@ -85,6 +85,8 @@ export interface Snapshot {
   /** The fleet's requests, errors and latency per minute over the last hour. */
   series: MinuteFigures[];
   digits: DigitSample[];
+  /** Shadows and canaries running, with their figures. */
+  rollouts: unknown[];
 }
 
 /** Live values the monitor reads. */
@@ -93,6 +95,7 @@ export interface MonitorSources {
   connections?: () => Record<string, number>;
   ready?: () => boolean;
   mqtt?: () => MqttSnapshot | null;
+  rollouts?: () => unknown[];
 }
 
 /** The MQTT broker as the dashboard shows it. */
@@ -243,6 +246,7 @@ export class Monitor {
       devicesSilent: counts.silent,
       series: this.series.minutes(),
       digits: this.digits.list(),
+      rollouts: this.#sources.rollouts?.() ?? [],
     };
   }
 

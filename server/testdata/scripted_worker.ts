@@ -4,7 +4,9 @@
  * test can make it hang or die on cue, which onnxruntime cannot be made to do
  * at will. A run's first pixel picks what happens: 0.5 hangs (a busy loop),
  * 0.75 throws outside any handler (the worker dies); anything else answers
- * digit 7. A model whose first byte is 1 never finishes loading.
+ * digit 7. A model whose first byte is 1 never finishes loading; a model
+ * that holds the text `stuck on ink` never answers a run with any ink in it
+ * (a candidate that is stuck; blank warm-up runs still answer).
  *
  * @module
  */
@@ -16,6 +18,7 @@ const SEVEN = [0, 0, 0, 0, 0, 0, 0, 1, 0, 0];
 
 serveEngine((model) => {
   if (model[0] === 1) return new Promise(() => {}); // never answers the load
+  const stuckOnInk = new TextDecoder().decode(model).includes("stuck on ink");
   const session = {
     inputNames: ["input"],
     outputNames: ["probabilities"],
@@ -24,6 +27,7 @@ serveEngine((model) => {
     run(feeds: Record<string, { data: Float32Array; dims: number[] }>) {
       const { data, dims } = feeds.input;
       if (data[0] === 0.5) { for (;;) { /* hang */ } }
+      if (stuckOnInk && data.some((v) => v > 0)) return new Promise(() => {});
       if (data[0] === 0.75) {
         setTimeout(() => {
           throw new Error("scripted death");

@@ -82,6 +82,29 @@ export function requireTool(command: string, debianPackage: string): boolean {
   return requireSetup(findTool(command) !== null, `${command} (apt-get install ${debianPackage})`);
 }
 
+/**
+ * Whether to ignore the tests that need Debian's `/usr/bin/python3` to
+ * import `modules` (installed by `debianPackages`, e.g. "python3-torch
+ * python3-onnx"): as `requireTool`, a line naming the packages, or an error
+ * under `MNIST_REQUIRE_TOOLS=1`.
+ */
+export function requirePython(modules: string[], debianPackages: string): boolean {
+  let ready = false;
+  try {
+    ready = new Deno.Command("/usr/bin/python3", {
+      args: ["-c", `import ${modules.join(", ")}`],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    // No python3 at all: not ready.
+  }
+  return requireSetup(
+    ready,
+    `the python3 modules ${modules.join(", ")} (apt-get install ${debianPackages})`,
+  );
+}
+
 /** Registers tests that are all ignored together when what they need is missing. */
 export interface IgnorableTests {
   /** `Deno.test(name, fn)`, ignored when what these tests need is missing. */

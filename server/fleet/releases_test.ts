@@ -1,0 +1,61 @@
+// The release store on real folders: what it serves, what it refuses and
+// why, and a server that watches --firmware-dir picks up a release copied in.
+import assert from "node:assert/strict";
+import { createHash, createHmac } from "node:crypto";
+import { writeRelease } from "../../device/release.ts";
+import { callHttp, fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
+import { withServer } from "../testing/server.ts";
+import { releaseMac, ReleaseStore } from "./releases.ts";
+
+Deno.test("the store serves matching releases, refuses the rest with a reason, and forgets removed ones", async () => {
+  const dir = await releaseDir({ "1.0.1": fakeFirmware(300, 1), "1.0.2": fakeFirmware(300, 2) });
+  try {
+    // A manifest that names another release, and a folder without one.
+    const manifest = JSON.parse(await Deno.readTextFile(`${dir}/${NAME}/1.0.2/release.json`));
+    await Deno.writeTextFile(
+      `${dir}/${NAME}/1.0.2/release.json`,
+      JSON.stringify({ ...manifest, version: "1.0.9" }),
+    );
+    await Deno.mkdir(`${dir}/${NAME}/1.0.3`);
+    const store = new ReleaseStore(dir);
+    await store.rescan();
+    assert.deepEqual(store.list().map((r) => r.id), [`${NAME}/1.0.1`]);
+    const reasons = Object.fromEntries(
+      store.refused.map((r) => [r.path.slice(dir.length + 1), r.error]),
+    );
+    assert.match(reasons[`${NAME}/1.0.2`], /names "mnist-device\/1.0.9", not its folder/);
+    assert.match(reasons[`${NAME}/1.0.3`], /cannot read release.json/);
+
+    const release = store.get(`${NAME}/1.0.1`)!;
+    const sha1 = createHash("sha1").update(release.bytes).digest();
+    const token = "t".repeat(32);
+    assert.deepEqual(
+      Array.from(releaseMac(release, token)),
+      Array.from(createHmac("sha1", token).update(sha1).digest()),
+    );
+
+    await Deno.remove(`${dir}/${NAME}/1.0.1`, { recursive: true });
+    await store.rescan();
+    assert.equal(store.get(`${NAME}/1.0.1`), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a server watching --firmware-dir lists a release copied in without being asked", async () => {
+  const dir = await releaseDir({});
+  try {
+    await withServer({ httpPort: 0, firmwareDir: dir, watch: true }, async (server) => {
+      assert.deepEqual((await callHttp(server, "GET", "/v2/fleet/releases")).body.releases, []);
+      await writeRelease(dir, `${NAME} 2.0.0`, fakeFirmware(200, 9));
+      let listed: { version: string }[] = [];
+      for (let i = 0; i < 150 && listed.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        listed = (await callHttp(server, "GET", "/v2/fleet/releases")).body.releases;
+      }
+      assert.deepEqual(listed.map((r) => r.version), ["2.0.0"]);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

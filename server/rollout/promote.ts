@@ -1,0 +1,124 @@
+/**
+ * Promote and retire: the two changes of what serves that are written into
+ * the repository (`stage.ts`), so that they survive a restart. Promote
+ * removes a version's `"stage"` and rescans: "latest" serves it, by a live
+ * swap that takes the warmed engines of its shadow or canary when it has
+ * one. Retire (a rollback with no rollout running) writes `"stage":
+ * "retired"` into the serving version and rescans: the version below it
+ * serves again. `Rollouts` runs them one at a time per model.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "../server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0, adminToken: "admin-token-0123456789" });
+ * // POST /v2/models/mnist/promote {"version":2} calls server.rollouts.promote("mnist", 2).
+ * await server.rollouts.promote("mnist", 1).catch((e) => console.log(e.message)); // only one version
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import type { ModelServing } from "../models/serving.ts";
+import {
+  newerServable,
+  readyVersion,
+  type Rollout,
+  RolloutError,
+  type RolloutOptions,
+  servableBelow,
+} from "./rollout.ts";
+import { cannotWriteStage, writeStage } from "./stage.ts";
+
+/** What promote and retire may do to the rollouts. */
+export interface VersionChanges {
+  serving(): ModelServing;
+  options(): RolloutOptions;
+  /** The model's running rollout. */
+  rollout(name: string): Rollout | undefined;
+  /** Routes nobody to the rollout's candidate any more; false when it was ending already. */
+  detach(rollout: Rollout): boolean;
+  /** Ends the rollout: detached, its candidate's engines closed. */
+  end(rollout: Rollout): Promise<void>;
+  promoted(name: string): void;
+  rolledBack(name: string): void;
+}
+
+/** Makes `version` of model `name` the served version for everyone; see the module doc. */
+export async function promote(
+  changes: VersionChanges,
+  name: string,
+  version: number,
+): Promise<{ from: number | null; to: number }> {
+  const serving = changes.serving();
+  const options = changes.options();
+  const status = await readyVersion(serving.repository, options.rescan, name, version);
+  const from = serving.versions().get(name) ?? null;
+  const newer = newerServable(serving.repository, name, version);
+  if (newer !== null) {
+    throw new RolloutError(
+      409,
+      "MODEL_UNAVAILABLE",
+      `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
+    );
+  }
+  if (status.stage !== null) await writable(status.path);
+  // The candidate's warmed engines become the served version's: nothing
+  // starts while the fleet is sending. Its queue is drained first.
+  const rollout = changes.rollout(name);
+  const adopted = rollout?.version === version && changes.detach(rollout) ? rollout : null;
+  if (adopted) {
+    await adopted.candidate.queue.drained();
+    serving.offer(adopted.candidate);
+  } else if (rollout) await changes.end(rollout);
+  try {
+    if (status.stage !== null) await writeStage(status.path, null);
+    await options.rescan();
+  } finally {
+    if (adopted && serving.withdraw(adopted.candidate)) await adopted.candidate.queue.close();
+  }
+  const to = serving.versions().get(name);
+  if (to !== version) {
+    const { reason } = await readyVersion(serving.repository, options.rescan, name, version)
+      .catch((e: Error) => ({ reason: e.message }));
+    throw new RolloutError(
+      500,
+      "INTERNAL_ERROR",
+      `version ${version} was promoted but does not serve: ${reason}`,
+    );
+  }
+  changes.promoted(name);
+  options.log.info("version promoted", { model: name, from: from ?? undefined, version });
+  return { from, to };
+}
+
+/** Retires the serving version of model `name`, so the one below it serves; see the module doc. */
+export async function retire(
+  changes: VersionChanges,
+  name: string,
+): Promise<{ ended: null; from: number | null; to: number | null }> {
+  const serving = changes.serving();
+  const options = changes.options();
+  const from = serving.versions().get(name) ?? null;
+  const below = from === null ? null : servableBelow(serving.repository, name, from);
+  if (from === null || below === null) {
+    throw new RolloutError(
+      409,
+      "MODEL_UNAVAILABLE",
+      `model "${name}" has no rollout running and no version below ${from} to go back to`,
+    );
+  }
+  const { path } = await readyVersion(serving.repository, options.rescan, name, from);
+  await writable(path);
+  await writeStage(path, "retired");
+  await options.rescan();
+  const to = serving.versions().get(name) ?? null;
+  changes.rolledBack(name);
+  options.log.warn("version rolled back", { model: name, from, version: to ?? undefined });
+  return { ended: null, from, to };
+}
+
+/** A 500 with the reason when the stage of the model at `path` cannot be written. */
+async function writable(path: string): Promise<void> {
+  const why = await cannotWriteStage(path);
+  if (why) throw new RolloutError(500, "INTERNAL_ERROR", why);
+}

@@ -1,0 +1,384 @@
+/**
+ * Rollouts of model versions: a candidate version (a version folder the
+ * "latest" policy does not serve, usually `"stage": "candidate"`) runs in
+ * shadow on a sample of live digits, then as a canary for a cohort of
+ * devices, then is promoted, or rolled back by the API or by a rule.
+ *
+ * - Shadow: after the serving version answered a digit, the candidate runs it
+ *   in its queue's idle lane (`InferenceQueue.submitIdle`): only on an idle
+ *   engine while no client's digit waits, dropped first under load, never
+ *   answering anyone. Each comparison updates `ShadowFigures` and is told to
+ *   `onShadow`.
+ * - Canary: a request that pins no version goes to the candidate when its
+ *   device id is in the cohort (`fleet/cohort.ts`) or the list, so one board
+ *   gets one version for the canary's whole life; `VersionFigures` per side.
+ * - Promote and rollback write the stage into `model.json` (`stage.ts`) and
+ *   rescan, so what serves survives a restart; shadow and canary live in
+ *   memory only and end with the process.
+ *
+ * Rules (`RolloutRules`) are judged after each comparison or request once the
+ * rule's minimum of digits is reached; one that trips rolls back at once.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "../server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * console.log(server.rollouts.route("mnist") === server.queue); // true: no canary
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import { WireError } from "../../shared/errors.ts";
+import type { RequestEvent } from "../core/request.ts";
+import type { InferenceQueue } from "../engine/queue.ts";
+import { inCohort } from "../fleet/cohort.ts";
+import type { ModelServing, ServedModel } from "../models/serving.ts";
+import { ShadowFigures, VersionFigures } from "./figures.ts";
+import type { ShadowEvent } from "./shadow_event.ts";
+import {
+  readyVersion,
+  type Rollout,
+  RolloutError,
+  type RolloutOptions,
+  rolloutSnapshot,
+} from "./rollout.ts";
+import { canaryRule, shadowRule, type Tripped } from "./rules.ts";
+import { offerShadow } from "./shadow.ts";
+import { promote, retire, type VersionChanges } from "./promote.ts";
+
+export { RolloutError, type RolloutOptions } from "./rollout.ts";
+
+/** The rollouts of every model; see the module doc. */
+export class Rollouts {
+  #options: RolloutOptions;
+  #serving: ModelServing;
+  #rollouts = new Map<string, Rollout>();
+  /** Models with a change under way (start, promote, rollback): one at a time each. */
+  #changing = new Set<string>();
+  #canaries = 0;
+  /** Cumulative counts for metrics, never reset: `reason` per model. */
+  readonly rollbacks = new Map<string, Map<string, number>>();
+  readonly promotions = new Map<string, number>();
+  readonly shadowTotals = new Map<string, { compared: number; dropped: number }>();
+
+  constructor(options: RolloutOptions) {
+    this.#options = options;
+    this.#serving = options.serving;
+  }
+
+  /** The model repository's folder (answers leave it out of their sentences). */
+  get repositoryRoot(): string {
+    return this.#serving.repository.root;
+  }
+
+  /** Whether routing needs a request's device id now (a canary runs). */
+  get byDevice(): boolean {
+    return this.#canaries > 0;
+  }
+
+  /** Every rollout under way. */
+  get active(): readonly Rollout[] {
+    return [...this.#rollouts.values()];
+  }
+
+  /**
+   * The queue that answers a request for model `name` ("" the default): a
+   * pinned `version` that is the candidate's goes to it; a device in a
+   * canary's cohort goes to the candidate; everything else to the serving
+   * version (or `MODEL_UNAVAILABLE`).
+   */
+  route(name: string, version?: number, deviceId?: string): InferenceQueue | WireError {
+    const served = this.#serving.route(name);
+    if (this.#rollouts.size === 0 || served instanceof WireError) return served;
+    const rollout = this.#rollouts.get(served.model);
+    if (!rollout) return served;
+    if (version) return version === rollout.version ? rollout.candidate.queue : served;
+    const canary = rollout.canary;
+    if (canary && deviceId !== undefined && canary.includes(deviceId)) {
+      return rollout.candidate.queue;
+    }
+    return served;
+  }
+
+  /** The candidate of model `name` when it is `version` and loaded (a versioned route may name it). */
+  candidate(name: string, version: number): ServedModel | null {
+    const rollout = this.#rollouts.get(name);
+    return rollout?.version === version ? rollout.candidate : null;
+  }
+
+  /** Every request's outcome: canary figures, shadow samples, rules. */
+  observe(event: RequestEvent): void {
+    if (this.#rollouts.size === 0) return;
+    for (const rollout of this.#rollouts.values()) rollout.candidate.queue.poke();
+    const rollout = this.#rollouts.get(event.modelName);
+    if (!rollout || event.command < 0) return;
+    const canary = rollout.canary;
+    if (canary && event.digits > 0) {
+      const version = event.results?.[0].modelVersion ??
+        (canary.includes(event.deviceId) ? rollout.version : null);
+      const side = version === rollout.version ? canary.candidate : canary.serving;
+      side.add(event.status, event.code, event.totalMs, event.results);
+      const tripped = canaryRule(canary, this.#options.rules);
+      if (tripped) this.#tripped(rollout, tripped);
+    }
+    const shadow = rollout.shadow;
+    if (shadow && event.results) {
+      const dropped = offerShadow(this, rollout, shadow, event);
+      if (dropped) this.#shadowTotal(rollout).dropped += dropped;
+    }
+  }
+
+  /** A candidate's shadow answer (from `shadowed`): compared, counted, told, judged. */
+  compared(rollout: Rollout, shadow: ShadowFigures, event: ShadowEvent): void {
+    shadow.compare(event);
+    this.#shadowTotal(rollout).compared++;
+    try {
+      this.#options.onShadow?.(event);
+    } catch (e) {
+      this.#options.log.error("shadow observer failed", { error: (e as Error).message });
+    }
+    const tripped = rollout.shadow === shadow ? shadowRule(shadow, this.#options.rules) : null;
+    if (tripped) this.#tripped(rollout, tripped);
+  }
+
+  #shadowTotal(rollout: Rollout): { compared: number; dropped: number } {
+    const key = `${rollout.model}\n${rollout.version}`;
+    let total = this.shadowTotals.get(key);
+    if (!total) this.shadowTotals.set(key, total = { compared: 0, dropped: 0 });
+    return total;
+  }
+
+  /** A rule tripped: logged, counted, and the rollout ended (once). */
+  #tripped(rollout: Rollout, { rule, value, limit }: Tripped): void {
+    if (rollout.ending) return;
+    this.#options.log.warn("rollout rolled back by a rule", {
+      model: rollout.model,
+      candidate: rollout.version,
+      rule,
+      value: value.toFixed(4),
+      limit: limit.toFixed(4),
+    });
+    void this.#end(rollout, rule);
+  }
+
+  /** Starts (or changes the sample of) a shadow of `version` of model `name`. */
+  async startShadow(name: string, version: number, sample?: number): Promise<Rollout> {
+    const rollout = await this.#withCandidate(name, version);
+    const { lowConfidence, shadowSample } = this.#options;
+    rollout.shadow = new ShadowFigures(version, sample ?? shadowSample, lowConfidence);
+    this.#options.log.info("shadow started", { model: name, candidate: version });
+    return rollout;
+  }
+
+  /** Starts a canary of `version` for a share of the cohort hash or a list of device ids. */
+  async startCanary(
+    name: string,
+    version: number,
+    cohort: { share: number } | { devices: string[] },
+  ): Promise<Rollout> {
+    const rollout = await this.#withCandidate(name, version);
+    const { lowConfidence } = this.#options;
+    const devices = "devices" in cohort ? new Set(cohort.devices) : null;
+    const share = "share" in cohort ? cohort.share : null;
+    if (!rollout.canary) this.#canaries++;
+    rollout.canary = {
+      share,
+      devices,
+      started: Date.now(),
+      includes: devices ? (id) => devices.has(id) : cohortMember(share!),
+      serving: new VersionFigures(rollout.servingVersion, lowConfidence),
+      candidate: new VersionFigures(version, lowConfidence),
+    };
+    this.#options.log.info("canary started", {
+      model: name,
+      candidate: version,
+      share: share ?? undefined,
+      devices: devices?.size,
+    });
+    return rollout;
+  }
+
+  /** Stops the shadow of model `name` (the canary, if any, goes on). */
+  async stopShadow(name: string): Promise<void> {
+    const rollout = this.#existing(name, "shadow");
+    rollout.shadow = null;
+    if (!rollout.canary) await this.#end(rollout, null);
+  }
+
+  /** Ends the canary of model `name`: every device gets the serving version again. */
+  async endCanary(name: string): Promise<void> {
+    const rollout = this.#existing(name, "canary");
+    rollout.canary = null;
+    this.#canaries--;
+    if (!rollout.shadow) await this.#end(rollout, null);
+  }
+
+  /** The rollout of model `name` with `what` running, or a 404 `RolloutError`. */
+  #existing(name: string, what: "shadow" | "canary"): Rollout {
+    const rollout = this.#rollouts.get(name);
+    if (!rollout?.[what]) {
+      throw new RolloutError(404, "MODEL_UNAVAILABLE", `model "${name}" has no ${what} running`);
+    }
+    return rollout;
+  }
+
+  /** The rollout of model `name`, if one runs. */
+  get(name: string): Rollout | undefined {
+    return this.#rollouts.get(name);
+  }
+
+  /**
+   * The rollout of `version` of model `name`, its candidate started when new.
+   * One candidate per model at a time: another version's rollout is a 409.
+   */
+  async #withCandidate(name: string, version: number): Promise<Rollout> {
+    const existing = this.#rollouts.get(name);
+    if (existing && existing.version === version && !existing.ending) return existing;
+    if (existing) {
+      throw new RolloutError(
+        409,
+        "MODEL_UNAVAILABLE",
+        `model "${name}" has a rollout of version ${existing.version} running; end it first`,
+      );
+    }
+    return await this.#exclusive(name, async () => {
+      const status = await readyVersion(
+        this.#serving.repository,
+        this.#options.rescan,
+        name,
+        version,
+      );
+      const served = this.#serving.route(name);
+      if (served instanceof WireError) {
+        throw new RolloutError(404, "MODEL_UNAVAILABLE", served.message);
+      }
+      if (served.engineSet.version === version) {
+        throw new RolloutError(400, "MODEL_UNAVAILABLE", `version ${version} serves already`);
+      }
+      let candidate: ServedModel;
+      try {
+        candidate = await this.#serving.startVersion(status, this.#options.maxIdle);
+      } catch (e) {
+        throw new RolloutError(
+          400,
+          "MODEL_UNAVAILABLE",
+          `version ${version} of model "${name}" could not start: ${(e as Error).message}`,
+        );
+      }
+      const rollout: Rollout = {
+        model: name,
+        version,
+        servingVersion: served.engineSet.version,
+        path: status.path,
+        candidate,
+        shadow: null,
+        canary: null,
+        ending: false,
+      };
+      this.#rollouts.set(name, rollout);
+      return rollout;
+    });
+  }
+
+  /** Runs `change` unless another change of the model is under way (409). */
+  async #exclusive<T>(name: string, change: () => Promise<T>): Promise<T> {
+    if (this.#changing.has(name)) {
+      throw new RolloutError(409, "SERVER_BUSY", `a change of model "${name}" is under way`);
+    }
+    this.#changing.add(name);
+    try {
+      return await change();
+    } finally {
+      this.#changing.delete(name);
+    }
+  }
+
+  /**
+   * Ends a rollout: nobody is routed to the candidate any more; what it was
+   * running is answered, then its engines close. `reason` (a rule, "api")
+   * counts as a rollback; null is a plain stop.
+   */
+  async #end(rollout: Rollout, reason: string | null): Promise<void> {
+    if (!this.#detach(rollout)) return;
+    if (reason) this.#countRollback(rollout.model, reason);
+    await rollout.candidate.queue.close();
+  }
+
+  /** Routes nobody to the rollout's candidate any more; false when it was already ending. */
+  #detach(rollout: Rollout): boolean {
+    if (rollout.ending) return false;
+    rollout.ending = true;
+    if (rollout.canary) this.#canaries--;
+    this.#rollouts.delete(rollout.model);
+    return true;
+  }
+
+  #countRollback(model: string, reason: string): void {
+    let reasons = this.rollbacks.get(model);
+    if (!reasons) this.rollbacks.set(model, reasons = new Map());
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+
+  /**
+   * Makes `version` the served version for everyone (`promote.ts`): its
+   * stage goes, a live swap follows, and a rollout of the model ends.
+   */
+  promote(name: string, version: number): Promise<{ from: number | null; to: number }> {
+    return this.#exclusive(name, () => promote(this.#changes, name, version));
+  }
+
+  /**
+   * Rolls back (`promote.ts`): a running shadow or canary ends; with none,
+   * the serving version is retired and the one below it serves again.
+   */
+  rollback(
+    name: string,
+  ): Promise<{ ended: number | null; from: number | null; to: number | null }> {
+    const rollout = this.#rollouts.get(name);
+    if (rollout) {
+      return this.#end(rollout, "api").then(() => {
+        this.#options.log.warn("rollout rolled back", { model: name, candidate: rollout.version });
+        const serving = this.#serving.versions().get(name) ?? null;
+        return { ended: rollout.version, from: serving, to: serving };
+      });
+    }
+    return this.#exclusive(name, () => retire(this.#changes, name));
+  }
+
+  /** What promote and retire may do here. */
+  readonly #changes: VersionChanges = {
+    serving: () => this.#serving,
+    options: () => this.#options,
+    rollout: (name) => this.#rollouts.get(name),
+    detach: (rollout) => this.#detach(rollout),
+    end: (rollout) => this.#end(rollout, null),
+    promoted: (name) => this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1),
+    rolledBack: (name) => this.#countRollback(name, "api"),
+  };
+
+  /** Every rollout's figures, for the dashboard. */
+  snapshot(): unknown[] {
+    return this.active.map(rolloutSnapshot);
+  }
+
+  /** Ends every rollout (the server stops). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#rollouts.values()].map((r) => this.#end(r, null)));
+  }
+}
+
+/** Membership of a share's cohort, remembered per device id (a SHA-256 per request is not free). */
+function cohortMember(share: number): (deviceId: string) => boolean {
+  const known = new Map<string, boolean>();
+  return (id) => {
+    let member = known.get(id);
+    if (member === undefined) {
+      // Bounded: a fleet larger than this is hashed again, never kept without limit.
+      if (known.size >= 100_000) known.clear();
+      member = inCohort(id, share);
+      known.set(id, member);
+    }
+    return member;
+  };
+}
