@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { Board } from "./harness.ts";
 import { bootCode, type TrialOptions } from "./boot.ts";
-import { buildFirmware, clientName, type Firmware, installFiles } from "./build.ts";
+import { clientName, type Firmware, installFiles } from "./build.ts";
+import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
 import { writeRelease } from "./release.ts";
 import { inCohort } from "../server/fleet/cohort.ts";
-import { startServer } from "../server/server.ts";
 import type { InferenceServer } from "../server/server.ts";
-import { Logger } from "../server/log.ts";
 import { callHttp } from "../server/testing/releases.ts";
 import type { Authorizer } from "../server/auth/authorize.ts";
 import { newToken } from "../server/auth/tokens.ts";
@@ -20,7 +19,6 @@ import { WireError } from "../shared/errors.ts";
 import { crc32 } from "../shared/crc32.ts";
 import { CHUNK_BYTES } from "../shared/update_codec.ts";
 
-const ADMIN = "admin-token-0123456789";
 /** Board time runs this much faster than the wall clock: trials of 60 s take 3 s. */
 const SPEED = 20;
 
@@ -31,15 +29,6 @@ interface Fleet {
   old: Firmware;
   release: string;
   boards: Board[];
-}
-
-/** Builds firmware `version` for the server at `port` (another port: network code that is broken). */
-function firmware(port: number, version: string): Promise<Firmware> {
-  return buildFirmware(
-    { host: "127.0.0.1", port, protocol: "framed", ssid: "", password: "", token: "", poll: 0 },
-    undefined,
-    version,
-  );
 }
 
 /** The release id ("NAME/VERSION") of a firmware. */
@@ -73,17 +62,8 @@ async function fleet(
   more: { trial?: TrialOptions; auth?: Authorizer; powerCut?: string } = {},
 ): Promise<Fleet> {
   const dir = await Deno.makeTempDir({ prefix: "mnist-ota-" });
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    httpPort: 0,
-    adminToken: ADMIN,
-    firmwareDir: `${dir}/firmware`,
-    auth: more.auth,
-    rolloutMaxFailures: 2,
-    log: new Logger("error", () => {}),
-  });
-  const old = await firmware(server.addr.port, "1.0.0");
+  const server = await startOtaServer(`${dir}/firmware`, more.auth);
+  const old = await firmwareAt(server.addr.port, "1.0.0");
   const release = await publish(`${dir}/firmware`, await newRelease(server.addr.port));
   await callHttp(server, "POST", "/v2/fleet/releases", { token: ADMIN });
   const boot = await bootCode(more.trial);
@@ -145,7 +125,7 @@ async function until(
 
 Deno.test("a rollout to 60% of 5 boards updates exactly those 3, which answer test() with the new version", async () => {
   const ids = serials(5, 3, 0.6);
-  const f = await fleet(ids, (port) => firmware(port, "1.0.1"));
+  const f = await fleet(ids, (port) => firmwareAt(port, "1.0.1"));
   try {
     const id = await rollout(f, 0.6);
     const version = f.release.split("/")[1];
@@ -169,7 +149,7 @@ Deno.test("a rollout to 60% of 5 boards updates exactly those 3, which answer te
 });
 
 Deno.test("a corrupt chunk is refused and fetched again; the update completes", async () => {
-  const f = await fleet(serials(1, 1, 1), (port) => firmware(port, "1.0.1"));
+  const f = await fleet(serials(1, 1, 1), (port) => firmwareAt(port, "1.0.1"));
   try {
     const id = await rollout(f, 1);
     const [board] = f.boards;
@@ -186,7 +166,7 @@ Deno.test("a corrupt chunk is refused and fetched again; the update completes", 
 });
 
 Deno.test("a board that loses power in the middle of writing boots its old code, then fetches again", async () => {
-  const f = await fleet(serials(1, 1, 1), (port) => firmware(port, "1.0.1"), {
+  const f = await fleet(serials(1, 1, 1), (port) => firmwareAt(port, "1.0.1"), {
     powerCut: File.APP1,
   });
   try {
@@ -214,7 +194,7 @@ Deno.test("a release whose network code is broken: each board goes back by itsel
   const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = closed.addr.port;
   closed.close();
-  const f = await fleet(serials(3, 3, 1), () => firmware(port, "1.0.1"), {
+  const f = await fleet(serials(3, 3, 1), () => firmwareAt(port, "1.0.1"), {
     trial: { trialMs: 20000, tries: 2 },
   });
   try {
@@ -286,7 +266,7 @@ function impostor(release: string, code: string, mac: Uint8Array | null): Deno.L
 
 Deno.test("with a token: an offer without a MAC, and code whose MAC is not the token's, are refused", async () => {
   const token = newToken();
-  const f = await fleet(serials(1, 1, 1), (port) => firmware(port, "1.0.1"));
+  const f = await fleet(serials(1, 1, 1), (port) => firmwareAt(port, "1.0.1"));
   const release = f.release;
   const code = await Deno.readTextFile(
     `${f.dir}/firmware/${release}/firmware.js`,

@@ -17,8 +17,7 @@
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
-import { main as flash } from "../scripts/flash.ts";
-import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";
+import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "./espruino_linux.ts";
 
 export const BUDGET = { startUp: 250, inFlight: 500 };
 const TOKEN = "0123456789abcdef0123456789ABCDEF";
@@ -92,21 +91,7 @@ Deno.test({
       await board.close();
 
       // Flashed as a person does it, with the console free for the tool.
-      board = await Interpreter.start(`${dir}/board`, false);
-      const said: string[] = [];
-      const code = await flash(
-        [
-          "--port",
-          `tcp://127.0.0.1:${TELNET_PORT}`,
-          "--server",
-          `127.0.0.1:${server.addr.port}`,
-          "--out",
-          `${dir}/firmware.js`,
-        ],
-        (line) => said.push(line),
-      );
-      assert.equal(code, 0, said.join("\n"));
-      await board.close();
+      await flashOverTelnet(`${dir}/board`, server.addr.port, `${dir}/firmware.js`);
 
       board = await Interpreter.start(`${dir}/board`);
       check("framed, built in", await figures(board, empty));

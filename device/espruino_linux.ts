@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { main as flash } from "../scripts/flash.ts";
 
 /** The interpreter's binary, or undefined: the tests that need it are then ignored. */
 export const ESPRUINO = Deno.env.get("MNIST_ESPRUINO");
@@ -23,6 +24,32 @@ export const ESPRUINO = Deno.env.get("MNIST_ESPRUINO");
 export const TELNET_PORT = 2323;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Flashes a fresh interpreter on the flash file in `dir` as a person does it
+ * (`deno task flash` over its telnet console, the console left free for the
+ * tool), for a server on loopback `serverPort`; the bundle goes to `out`.
+ */
+export async function flashOverTelnet(dir: string, serverPort: number, out: string): Promise<void> {
+  const board = await Interpreter.start(dir, false);
+  const said: string[] = [];
+  try {
+    const code = await flash(
+      [
+        "--port",
+        `tcp://127.0.0.1:${TELNET_PORT}`,
+        "--server",
+        `127.0.0.1:${serverPort}`,
+        "--out",
+        out,
+      ],
+      (line) => said.push(line),
+    );
+    if (code !== 0) throw new Error(`flash failed:\n${said.join("\n")}`);
+  } finally {
+    await board.close();
+  }
+}
 
 /** An Espruino for Linux process with its flash file in `dir`, typed at over telnet. */
 export class Interpreter {
@@ -106,4 +133,3 @@ export class Interpreter {
     await this.#process.status;
   }
 }
-

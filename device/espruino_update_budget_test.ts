@@ -11,16 +11,13 @@
 //
 //   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_update_budget_test.ts
 import assert from "node:assert/strict";
-import { Logger } from "../server/log.ts";
-import { startServer } from "../server/server.ts";
 import { callHttp } from "../server/testing/releases.ts";
-import { main as flash } from "../scripts/flash.ts";
-import { buildFirmware, clientName } from "./build.ts";
-import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";
+import { clientName } from "./build.ts";
+import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
+import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "./espruino_linux.ts";
 import { writeRelease } from "./release.ts";
 
 const BUDGET = { startUp: 250, inFlight: 500 };
-const ADMIN = "admin-token-0123456789";
 
 Deno.test({
   name: "budgets on Espruino with 1,600 variables: a code update over the air",
@@ -29,28 +26,9 @@ Deno.test({
     const dir = await Deno.makeTempDir();
     await Deno.mkdir(`${dir}/empty`);
     await Deno.mkdir(`${dir}/board`);
-    const server = await startServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      httpPort: 0,
-      adminToken: ADMIN,
-      firmwareDir: `${dir}/firmware`,
-      log: new Logger("error", () => {}),
-    });
+    const server = await startOtaServer(`${dir}/firmware`);
     try {
-      const next = await buildFirmware(
-        {
-          host: "127.0.0.1",
-          port: server.addr.port,
-          protocol: "framed",
-          ssid: "",
-          password: "",
-          token: "",
-          poll: 0,
-        },
-        undefined,
-        "1.0.1",
-      );
+      const next = await firmwareAt(server.addr.port, "1.0.1");
       const [version, build] = next.version.split("+");
       await writeRelease(`${dir}/firmware`, clientName(build, version), next.code);
       await callHttp(server, "POST", "/v2/fleet/releases", { token: ADMIN });
@@ -58,21 +36,7 @@ Deno.test({
       let board = await Interpreter.start(`${dir}/empty`);
       const empty = await board.usage();
       await board.close();
-      board = await Interpreter.start(`${dir}/board`, false);
-      const said: string[] = [];
-      const code = await flash(
-        [
-          "--port",
-          `tcp://127.0.0.1:${TELNET_PORT}`,
-          "--server",
-          `127.0.0.1:${server.addr.port}`,
-          "--out",
-          `${dir}/firmware.js`,
-        ],
-        (line) => said.push(line),
-      );
-      assert.equal(code, 0, said.join("\n"));
-      await board.close();
+      await flashOverTelnet(`${dir}/board`, server.addr.port, `${dir}/firmware.js`);
 
       board = await Interpreter.start(`${dir}/board`);
       const startUp = await board.usage() - empty;
@@ -110,7 +74,10 @@ Deno.test({
       await board.run("stop()", /^Stopped$/);
       await sleep(500);
       const growth = await board.usage() - settled;
-      assert.equal(await board.run('print("V "+VERSION)', /^V /).then((l) => l[0]), `V ${next.version}`);
+      assert.equal(
+        await board.run('print("V "+VERSION)', /^V /).then((l) => l[0]),
+        `V ${next.version}`,
+      );
       await board.close();
 
       console.log(

@@ -48,7 +48,10 @@ export class BoardConsole {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const temporary = options.storageFile ? null : await Deno.makeTempFile({ suffix: ".json" });
     if (temporary) await Deno.writeTextFile(temporary, "{}");
-    const self = new BoardConsole(listener, { ...options, storageFile: options.storageFile ?? temporary! });
+    const self = new BoardConsole(listener, {
+      ...options,
+      storageFile: options.storageFile ?? temporary!,
+    });
     self.#temporary = temporary;
     self.#board = await Board.start("", { ...options, echo: (line) => self.#write(line) });
     return self;

@@ -150,7 +150,9 @@ function isTcp(port: string): boolean {
 export function cliCalls(target: FlashTarget): string[][] {
   const connect = ["--no-ble", "-p", target.port];
   if (!isTcp(target.port)) connect.push("-b", String(target.baud));
-  const storage = (target.storage ?? []).flatMap(([name, path]) => ["--storage", `${name}:${path}`]);
+  const storage = (target.storage ?? []).flatMap((
+    [name, path],
+  ) => ["--storage", `${name}:${path}`]);
   return [
     [
       ...connect,
@@ -424,7 +426,13 @@ export async function main(
     if (flags["dry-run"]) {
       // A serial port is relayed to a TCP port picked when it opens: "PORT" here.
       if (serial) echo(`relay ${port} at ${baud} baud to tcp://127.0.0.1:PORT (${RELAY_NOTE})`);
-      const target = { port: serial ? "tcp://127.0.0.1:PORT" : port, baud, ram, file: boot, storage };
+      const target = {
+        port: serial ? "tcp://127.0.0.1:PORT" : port,
+        baud,
+        ram,
+        file: boot,
+        storage,
+      };
       for (const call of await commands(target)) echo(shellLine(call));
       return 0;
     }

@@ -88,7 +88,10 @@ Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSI
     ]);
     // What it would upload is there, built: the application, and the boot file that runs it.
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
-    assert.match(await Deno.readTextFile(`${dir}/boot.js`), /eval\(_S\.read\(_B\.a\|\|"mnist0\.js"\)\)/);
+    assert.match(
+      await Deno.readTextFile(`${dir}/boot.js`),
+      /eval\(_S\.read\(_B\.a\|\|"mnist0\.js"\)\)/,
+    );
     assert.equal(await Deno.readTextFile(`${dir}/mnist.boot`), "{}");
   });
 });

@@ -20,7 +20,7 @@
  * const scores = new Float32Array(10);
  * const frame = encodeReply({ command: 2, requestId: 7, scores: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0] }, true);
  * const reply = readReply(frame.subarray(4), scores); // the payload, after the length
- * console.log(reply, scores[1]); // { id: 7, status: 0, error: "", ms: 0 } 1
+ * console.log(reply, scores[1]); // { id: 7, status: 0, error: "", ms: 0, cmd: 2 } 1
  * ```
  * @module
  */
