@@ -22,7 +22,8 @@
  * property one or two, 16 bytes of a buffer one): nothing is allocated
  * until the first request, which makes the request buffer (from the
  * template the build laid out with the shared `InferenceRequestWriter`, see
- * `request.ts`), one reply buffer and the scores, all refilled in place
+ * `request.ts`; its last 664 bytes, which no request sends, take the
+ * reply) and the scores, all refilled in place
  * ever after. The caller writes the digit straight into the request
  * (`digit()`), so there is no second copy of it. The socket listeners are
  * made once, in the constructor, not per request, and the methods are few.

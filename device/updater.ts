@@ -22,6 +22,10 @@
  *    within a few boots, or an exception at start, and the boot file goes
  *    back to the old code, which reports `ROLLED_BACK` at its start-up.
  *
+ * What it needs of the connection is what any transport of the firmware
+ * gives: `digit()` (the request buffer), `send(cmd)`, `busy`, `legacy`,
+ * `token`, and a `done` event `(reply, cmd)` after each framed reply.
+ *
  * It costs the board variables only while it has work: the firmware makes
  * it when a reply carries an offer (or at start-up) and drops it when
  * `step` returns 0.

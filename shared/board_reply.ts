@@ -60,21 +60,18 @@ export interface ReplyFields {
 /**
  * Reads reply `b` (a framed payload or a bare legacy reply), writing its
  * scores into `scores`; a sentence instead when the bytes are not a reply
- * with ten scores or a status. One function with two small helpers inside,
- * made per reply: on Espruino every function kept costs variables.
+ * with ten scores or a status. One function with three small helpers
+ * inside, made per reply: on Espruino every function kept costs variables.
  */
 export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | string {
-  /** Throws unless `size` bytes from `at` lie inside `b`. */
-  const need = (at: number, size: number): void => {
-    if (!(at >= 0 && at + size <= b.length)) throw "cut short";
-  };
   /**
    * The unsigned little-endian integer of `size` bytes at `at`; 0, the
-   * schema's default, at -1, where an absent field is.
+   * schema's default, at -1, where an absent field is. Throws unless they
+   * lie inside `b`: `get(end - 1, 1)` checks that `b` reaches `end`.
    */
   const get = (at: number, size: number): number => {
     if (at == -1) return 0;
-    need(at, size);
+    if (!(at >= 0 && at + size <= b.length)) throw "cut short";
     let v = 0;
     while (size--) v = v * 256 + b[at + size];
     return v;
@@ -95,7 +92,7 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
   /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
   const text = (at: number): string => {
     const n = get(at, 4);
-    need(at + 4, n);
+    get(at + 3 + n, 1);
     let s = "";
     for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
     return s;
@@ -128,7 +125,7 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
       reply.crc = get(field(at, 3), 4);
       at = field(at, 2, true);
       const n = get(at, 4);
-      need(at + 4, n);
+      get(at + 3 + n, 1);
       reply.data = b.subarray(at + 4, at + 4 + n);
     }
     // Replies to update requests carry no scores.
@@ -136,13 +133,13 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     const out = field(root, Slot.OUTPUT, true);
     const v = field(out, Slot.SCORES, true);
     if (get(v, 4) != CLASSES) throw "no scores";
-    need(v + 4, 4 * CLASSES);
-    // To the end of the buffer under `b`: `need` has checked every read against `b`.
+    get(v + 3 + 4 * CLASSES, 1);
+    // To the end of the buffer under `b`: `get` has checked every read against `b`.
     const dv = new DataView(b.buffer, b.byteOffset);
     for (let i = 0; i < CLASSES; i++) scores[i] = dv.getFloat32(v + 4 + 4 * i, true);
     at = field(out, Slot.TIMER_MS);
     if (at >= 0) {
-      need(at, 4);
+      get(at + 3, 1);
       reply.ms = dv.getFloat32(at, true);
     }
     return reply;
