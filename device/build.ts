@@ -46,8 +46,9 @@ import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { writeRelease } from "./release.ts";
+import { File } from "./boot_state.ts";
 import { packedSampleDigits } from "./sample_digits.ts";
-import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
+import { requestTemplate, TOKEN_LENGTH, type UpdateLayout } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import {
   parseFlags,
@@ -61,6 +62,13 @@ import {
 export const FIRMWARE_VERSION = "1.0.0";
 /** The most bytes a bundle may have: what the board's memory plan allows for code. */
 export const SIZE_BUDGET = 6144;
+/**
+ * The most bytes an update build (`--updates`, `--release`) may have. This
+ * is OVER the board's 6,144-byte plan for code, by 1,280 bytes: the updater
+ * does not fit the plan yet, and a board flashed with it has that much less
+ * memory for everything else (measured figures in device/README.md).
+ */
+export const UPDATE_SIZE_BUDGET = 7552;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 
@@ -68,8 +76,8 @@ export const DEFAULT_OUT = "dist/firmware.js";
 const BUILD_ID_PLACEHOLDER = "@BUILD@@";
 
 /** The `client` string a board sends on a connection's first request: its name and VERSION. */
-export function clientName(build: string): string {
-  return `mnist-device ${FIRMWARE_VERSION}+${build}`;
+export function clientName(build: string, version: string = FIRMWARE_VERSION): string {
+  return `mnist-device ${version}+${build}`;
 }
 
 /**
@@ -116,6 +124,8 @@ export const OWN_PROPERTIES = [
   "reply",
   "fail",
   "scores",
+  "upto",
+  "cmd",
   // device/mqtt_client.ts
   "ticker",
   "pinged",
@@ -127,6 +137,8 @@ export const OWN_PROPERTIES = [
   "status",
   "error",
   "ms",
+  "offer",
+  "crc",
 ];
 
 /**
@@ -147,11 +159,29 @@ export interface Firmware {
   /** `FIRMWARE_VERSION+build`, the value of `VERSION` on the board. */
   version: string;
   settings: Settings;
+  /** The sample digits `test()` sends, packed (`samples.ts`), as the binary string Storage keeps. */
+  digits: string;
+  /** Whether it carries the updater (`--updates`): then it runs from Storage under the boot file. */
+  updates: boolean;
+}
+
+/** How to build, besides the settings. */
+export interface BuildOptions {
+  /** Goes before the build hash (default `FIRMWARE_VERSION`). */
+  version?: string;
+  /** With the updater (default false); TCP only. */
+  updates?: boolean;
 }
 
 /** The esbuild options for `settings` (without the entry point's `define`s of the samples). */
-export function esbuildOptions(settings: Settings, samples: string): esbuild.BuildOptions {
-  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER));
+export function esbuildOptions(
+  settings: Settings,
+  samples: string,
+  version: string = FIRMWARE_VERSION,
+  updates = false,
+): esbuild.BuildOptions {
+  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER, version), updates);
+  const update = request.update;
   // The board keeps one buffer, a framed request, for both protocols: the
   // digit must be its end, where legacy's last float comes from.
   if (request.digitAt + DIGIT_PIXELS !== request.size) {
@@ -167,7 +197,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
     target: "es2015",
     charset: "ascii",
     legalComments: "none",
-    external: ["net", "Wifi", "Storage"],
+    external: ["net", "Wifi", "Storage", "crypto"],
     banner: { js: "(function(){" },
     footer: { js: "})();" },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
@@ -179,6 +209,7 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       SERVER_PORT: String(settings.port),
       PROTOCOL: JSON.stringify(settings.protocol),
       MQTT: String(settings.protocol === "mqtt"),
+      UPDATES: String(updates),
       DEVICE: JSON.stringify(settings.device ?? ""),
       LEGACY_HEAD: JSON.stringify(requestTemplate("legacy").head),
       REQUEST_SIZE: String(request.size),
@@ -193,15 +224,40 @@ export function esbuildOptions(settings: Settings, samples: string): esbuild.Bui
       CLIENT_SLOT: String(request.clientSlot),
       DEVICE_SLOT_AT: String(request.deviceSlotAt),
       DEVICE_SLOT: String(request.deviceSlot),
+      // What no build without updates refers to (esbuild drops the code under `UPDATES`).
+      ...(update ? updateDefines(update) : {}),
+      "globalThis.MNIST_NO_UPDATES": String(!updates),
       TOKEN: JSON.stringify(settings.token),
       STATUS_NAMES: JSON.stringify(STATUS_NAME_LIST),
       WIFI_SSID: JSON.stringify(settings.ssid),
       WIFI_PASSWORD: JSON.stringify(settings.password),
       POLL_SECONDS: String(settings.poll),
-      FIRMWARE_VERSION: JSON.stringify(`${FIRMWARE_VERSION}+${BUILD_ID_PLACEHOLDER}`),
-      SAMPLES: JSON.stringify(samples),
+      FIRMWARE_VERSION: JSON.stringify(`${version}+${BUILD_ID_PLACEHOLDER}`),
+      // Update builds read the digits from Storage (`installFiles`).
+      SAMPLES: JSON.stringify(updates ? "" : samples),
       SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
     },
+  };
+}
+
+/** The constants of an update build: where the update request's fields are (`UpdateLayout`). */
+function updateDefines(update: UpdateLayout): Record<string, string> {
+  return {
+    CMD_AT: String(update.cmdAt),
+    INPUT_SLOT_AT: String(update.inputSlotAt),
+    INPUT_SLOT: String(update.inputSlot),
+    ERROR_SLOT_AT: String(update.errorSlotAt),
+    ERROR_SLOT: String(update.errorSlot),
+    UPDATE_SLOT_AT: String(update.updateSlotAt),
+    UPDATE_SLOT: String(update.updateSlot),
+    CHUNK_SLOT_AT: String(update.chunkSlotAt),
+    CHUNK_SLOT: String(update.chunkSlot),
+    UPDATE_HEAD: JSON.stringify(update.head),
+    OFFSET_AT: String(update.offsetAt),
+    STATE_AT: String(update.stateAt),
+    RELEASE_AT: String(update.releaseAt),
+    REASON_AT: String(update.errorAt),
+    UPDATE_END: String(update.end),
   };
 }
 
@@ -237,15 +293,21 @@ async function hashHex(text: string): Promise<string> {
 
 /**
  * Builds and checks the firmware for `settings`; throws a `BuildError` when it
- * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`).
+ * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`, or
+ * `UPDATE_SIZE_BUDGET` with `updates`). MQTT builds have no updater yet.
  */
 export async function buildFirmware(
   settings: Settings,
-  budget: number = SIZE_BUDGET,
+  budget?: number,
+  options: BuildOptions = {},
 ): Promise<Firmware> {
+  const version = options.version ?? FIRMWARE_VERSION;
+  const updates = options.updates ?? false;
+  if (updates && settings.protocol === "mqtt") throw new SettingsError(MQTT_UPDATES);
+  budget ??= updates ? UPDATE_SIZE_BUDGET : SIZE_BUDGET;
   let result;
   try {
-    result = await esbuild.build(esbuildOptions(settings, packedSampleDigits()));
+    result = await esbuild.build(esbuildOptions(settings, packedSampleDigits(), version, updates));
   } catch (e) {
     throw new BuildError(`esbuild failed: ${(e as Error).message}`);
   } finally {
@@ -256,7 +318,7 @@ export async function buildFirmware(
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
   const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
-    JSON.stringify(requestTemplate("framed", clientName(id)).head)
+    JSON.stringify(requestTemplate("framed", clientName(id, version), updates).head)
   );
   const code = escapeControls(
     bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build),
@@ -274,8 +336,34 @@ export async function buildFirmware(
       `the bundle is ${size} bytes, over the ${budget}-byte budget by ${size - budget}`,
     );
   }
-  return { code, size, version: `${FIRMWARE_VERSION}+${build}`, settings };
+  return {
+    code,
+    size,
+    version: `${version}+${build}`,
+    settings,
+    digits: atob(packedSampleDigits()),
+    updates,
+  };
 }
+
+/**
+ * The board's Storage files of a first install, as `deno task flash` writes
+ * them: the boot file (`.bootcde`, see `boot.ts`), the application as
+ * `mnist0.js`, the sample digits, and a fresh boot state (so a board that
+ * ran an update before runs this application again).
+ */
+export function installFiles(firmware: Firmware, boot: string): Record<string, string> {
+  return {
+    [File.DIGITS]: firmware.digits,
+    [File.APP0]: firmware.code,
+    [File.STATE]: "{}",
+    ".bootcde": boot,
+  };
+}
+
+/** Why `--transport mqtt --updates` is refused. */
+export const MQTT_UPDATES =
+  "--updates is TCP only: the MQTT build has no updater yet (updates come over the inference connection)";
 
 /** Writes a firmware to `path`, making its folder; owner-only when it holds a WiFi password. */
 export async function writeFirmware(firmware: Firmware, path: string): Promise<void> {
@@ -293,7 +381,9 @@ export function describe(firmware: Firmware, path: string): string {
     ? `MQTT to the broker ${s.host}:${s.port} as ${s.device || "its serial"}`
     : `both protocols, ${s.protocol} by default, to ${s.host}:${s.port}`;
   return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
-    `${SIZE_BUDGET.toLocaleString("en-US")}, VERSION ${firmware.version}, ${speaks}, WiFi ${
+    `${(firmware.updates ? UPDATE_SIZE_BUDGET : SIZE_BUDGET).toLocaleString("en-US")}${
+      firmware.updates ? " (updates)" : ""
+    }, VERSION ${firmware.version}, ${speaks}, WiFi ${
       s.ssid ? `"${s.ssid}"` : "as saved on the board"
     }` +
     (s.poll ? `, polling every ${s.poll} s` : "") +
@@ -306,11 +396,17 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
+  --updates              with the updater (TCP only; ${
+  UPDATE_SIZE_BUDGET.toLocaleString("en-US")
+} bytes allowed, over
+                         the board's ${
+  SIZE_BUDGET.toLocaleString("en-US")
+}-byte plan): the board takes updates over the air
   --release DIR          also write it as a release for over-the-air updates:
                          DIR/NAME/VERSION/firmware.js and release.json (the
-                         server's --firmware-dir)
+                         server's --firmware-dir); implies --updates
   --check                build with the longest settings: TCP starting framed and legacy,
-                         and MQTT; check each, write nothing
+                         MQTT, and TCP with --updates; check each, write nothing
   --help                 this text`;
 
 /** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
@@ -341,6 +437,7 @@ export async function main(args: string[]): Promise<number> {
     const flags = parseFlags(args, {
       out: { type: "string" },
       release: { type: "string" },
+      updates: { type: "boolean" },
       check: { type: "boolean" },
       help: { type: "boolean" },
     });
@@ -355,9 +452,15 @@ export async function main(args: string[]): Promise<number> {
           describe(firmware, `(${settings.protocol}, not written)`) + ", in the Espruino subset",
         );
       }
+      const firmware = await buildFirmware(EXAMPLE_SETTINGS, undefined, { updates: true });
+      console.log(
+        describe(firmware, "(framed, --updates, not written)") + ", in the Espruino subset",
+      );
       return 0;
     }
-    const firmware = await buildFirmware(await settingsFromFlags(flags));
+    // An updated board must be able to update again: releases carry the updater.
+    const updates = !!(flags.updates || flags.release);
+    const firmware = await buildFirmware(await settingsFromFlags(flags), undefined, { updates });
     const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
     await writeFirmware(firmware, out);
     console.log(describe(firmware, out));

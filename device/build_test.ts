@@ -138,7 +138,9 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
     assert.match(
       out[0],
       new RegExp(
-        `^${file}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+[0-9a-f]{8}, both protocols, legacy by default, to 10\\.0\\.0\\.2:99, WiFi as saved on the board$`,
+        `^${file}: [\\d,]+ bytes of ${
+          SIZE_BUDGET.toLocaleString("en-US")
+        }, VERSION 1\\.0\\.0\\+[0-9a-f]{8}, both protocols, legacy by default, to 10\\.0\\.0\\.2:99, WiFi as saved on the board$`,
       ),
     );
     assert.ok((await Deno.readTextFile(file)).includes('"10.0.0.2"'));

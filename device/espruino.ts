@@ -68,14 +68,31 @@ export interface Storage {
   /** The file parsed as JSON; `undefined` when missing (and, with `noExceptions`, when not JSON). */
   readJSON(name: string, noExceptions: boolean): unknown;
   writeJSON(name: string, data: unknown): boolean;
+  /** The file's bytes as a string read from flash (no copy in RAM); `undefined` when missing. */
+  read(name: string): string | undefined;
+  /**
+   * Writes `data` at `offset` of a file of `size` bytes: at offset 0 the file
+   * is made anew (its unwritten bytes read as 0xFF); later offsets fill it
+   * in. Throws when the bytes there were written already or it runs past
+   * `size`. Flash keeps what was written when the power goes.
+   */
+  write(name: string, data: string | Uint8Array, offset?: number, size?: number): boolean;
+}
+
+/** `require("crypto")` (the ESP8266 build has SHA1 only). */
+export interface Crypto {
+  /** The 20-byte SHA-1 of a string or bytes. */
+  SHA1(data: string | Uint8Array): ArrayBuffer;
 }
 
 /** The `E` object: Espruino's own utilities. */
 export interface EspruinoE extends Emitter {
   /** Bytes as a binary string; a flat-string-backed Uint8Array is returned without a copy. */
-  toString(data: Uint8Array): string;
+  toString(data: Uint8Array | ArrayBuffer): string;
   /** A binary string as bytes (a copy). */
   toUint8Array(data: string): Uint8Array;
+  /** The CRC-32 (zlib's) of a string or bytes, unsigned. */
+  CRC32(data: string | Uint8Array): number;
 }
 
 /** `process` on Espruino: only `memory()` is used. */

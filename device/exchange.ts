@@ -45,6 +45,22 @@ declare const DEVICE_SLOT: number;
 declare function getSerial(): string;
 /** True in an MQTT build, where the topic names the device and there is no legacy. */
 declare const MQTT: boolean;
+/** True in a build with updates over the air (`--updates`, see `updater.ts`); TCP only. */
+declare const UPDATES: boolean;
+// The update request laid over the same buffer (request.ts `UpdateLayout`).
+declare const REQUEST_SIZE: number;
+declare const DIGIT_AT: number;
+declare const CMD_AT: number;
+declare const INPUT_SLOT_AT: number;
+declare const INPUT_SLOT: number;
+declare const ERROR_SLOT_AT: number;
+declare const ERROR_SLOT: number;
+declare const UPDATE_SLOT_AT: number;
+declare const UPDATE_SLOT: number;
+declare const CHUNK_SLOT_AT: number;
+declare const CHUNK_SLOT: number;
+/** From the digit's first byte: where an update request ends. */
+declare const UPDATE_END: number;
 /** Seconds since the board started, with sub-millisecond resolution. */
 declare function getTime(): number;
 // Espruino's timers pass the arguments after `ms` on to the callback.
@@ -81,6 +97,9 @@ export interface Exchange {
   scores: Float32Array;
   /** 1 when requests go in the earlier protocol (TCP only): its replies have no id. */
   legacy?: number;
+  /** Update builds: where the request being sent ends, and its command (1, inference; 4 and 5, updates). */
+  upto?: number;
+  cmd?: number;
   /** TCP: `fail(self, "no reply")`, made once (MQTT builds pass `fail` its arguments instead). */
   onTimeout?: Listener;
   /** Forgets the connection and any request in flight. */
@@ -90,10 +109,23 @@ export interface Exchange {
 
 /**
  * Starts a request: marks it in flight, fills in the request's id, token and
- * names, and starts its timer.
+ * names, and starts its timer. Update builds: `cmd` (4, a chunk; 5, a
+ * report) sends the update request written over the digit (`updater.ts`).
  */
-export function begin(self: Exchange): void {
+export function begin(self: Exchange, cmd?: number): void {
   const req = self.req as Uint8Array;
+  if (UPDATES) {
+    // The same buffer either way: the frame's length, the command, and which
+    // of the input or the update tables the root table names.
+    const end = self.upto = cmd ? DIGIT_AT + UPDATE_END : REQUEST_SIZE;
+    req[0] = end - 4;
+    req[1] = end - 4 >> 8;
+    self.cmd = req[CMD_AT] = cmd || 1;
+    req[INPUT_SLOT_AT] = cmd ? 0 : INPUT_SLOT;
+    req[ERROR_SLOT_AT] = cmd ? ERROR_SLOT : 0;
+    req[UPDATE_SLOT_AT] = cmd ? UPDATE_SLOT : 0;
+    req[CHUNK_SLOT_AT] = cmd ? CHUNK_SLOT : 0;
+  }
   // Legacy requests send none of these bytes: filling them costs nothing.
   // The id: ids start at 1, as a reply without one decodes as 0. The
   // token, when there is one (the field is left out otherwise), and who we
@@ -125,7 +157,10 @@ export function begin(self: Exchange): void {
     : setTimeout(self.onTimeout as Listener, C.TIMEOUT);
 }
 
-/** A reply's payload has come: ends the request with one `reply` or `error` event. */
+/**
+ * A reply's payload has come: ends the request with one `reply` or `error`
+ * event; update builds then emit `done` `(reply, cmd)` for the updater.
+ */
 export function settle(self: Exchange, bytes: Uint8Array): void {
   const r = readReply(bytes, self.scores);
   if (typeof r == "string") return fail(self, r);
@@ -138,7 +173,11 @@ export function settle(self: Exchange, bytes: Uint8Array): void {
       // A status newer than the firmware shows as its number.
       "Server: " + (STATUS_NAMES.split(" ")[r.status] || r.status) + ": " + r.error,
     );
-  } else self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
+  } else if (!UPDATES || (r.cmd as number) < 3) {
+    self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
+  }
+  // For the updater: every framed reply, an offer or a chunk in it.
+  if (UPDATES && !self.legacy) self.emit("done", r, self.cmd);
 }
 
 /**

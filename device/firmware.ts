@@ -53,6 +53,9 @@ import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espr
 import { Inference } from "./inference.ts";
 import { MqttClient } from "./mqtt_client.ts";
 import { unpackSample } from "./samples.ts";
+import { File } from "./boot_state.ts";
+import { updater } from "./updater.ts";
+import type { ReplyFields } from "../shared/board_reply.ts";
 
 // Settings, replaced by their values at build time.
 declare const SERVER_HOST: string;
@@ -60,6 +63,13 @@ declare const SERVER_PORT: number;
 declare const PROTOCOL: string;
 /** True in a build for MQTT (`--transport mqtt`): the TCP code is left out, and the reverse. */
 declare const MQTT: boolean;
+/**
+ * True in a build with updates over the air (`--updates`, and every
+ * `--release` build; TCP only): the updater, and the digits read from
+ * Storage (`File.DIGITS`) rather than bundled, as the boot file runs the
+ * application from Storage (`boot.ts`).
+ */
+declare const UPDATES: boolean;
 /** MQTT builds: the board's id in the topics, "" for its serial. */
 declare const DEVICE: string;
 declare const WIFI_SSID: string;
@@ -68,7 +78,7 @@ declare const POLL_SECONDS: number;
 /** The token built in: 32 characters, or "". */
 declare const TOKEN: string;
 declare const FIRMWARE_VERSION: string;
-/** The bundled digits, packed by `samples.ts`. */
+/** The bundled digits, packed by `samples.ts` ("" in update builds, which read `File.DIGITS`). */
 declare const SAMPLES: string;
 declare const SAMPLE_COUNT: number;
 
@@ -157,6 +167,19 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   );
 });
 server.on("error", print);
+/**
+ * Update builds: the updater, made when a reply carries an offer (or at
+ * start-up, for a report the boot file left) and dropped when it has no
+ * more to do: its closures cost variables the board needs for requests.
+ */
+let updating: ((r?: ReplyFields, cmd?: number) => number) | 0 = 0;
+const update = (r?: ReplyFields, cmd?: number) => {
+  if (updating || !r || r.offer) {
+    updating = updating || updater(server as Inference, require("Storage"));
+    if (!updating(r, cmd)) updating = 0;
+  }
+};
+if (UPDATES) server.on("done", update);
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
@@ -174,8 +197,14 @@ function test(own?: ArrayLike<number> | true): void {
     server.digit().set(own);
     expected = -1;
   } else {
-    // Straight into the request: no copy of the digit.
-    expected = unpackSample(E.toUint8Array(atob(SAMPLES)), sample, server.digit());
+    // Straight into the request: no copy of the digit. Update builds read
+    // them from flash each time.
+    if (UPDATES && !require("Storage").read(File.DIGITS)) return print("No " + File.DIGITS);
+    expected = unpackSample(
+      E.toUint8Array(UPDATES ? require("Storage").read(File.DIGITS) as string : atob(SAMPLES)),
+      sample,
+      server.digit(),
+    );
     sample = (sample + 1) % SAMPLE_COUNT;
   }
   server.send();
@@ -301,6 +330,7 @@ function online(why: string): void {
   wifiTimer = 0;
   booting = -1;
   print("Ready, " + process.memory().usage + " vars used");
+  if (UPDATES) update();
   if (POLL_SECONDS) start(POLL_SECONDS);
 }
 

@@ -34,6 +34,8 @@
  * @module
  */
 import { buildFirmware, type Firmware } from "./build.ts";
+import { File } from "./boot_state.ts";
+import { packedSampleDigits } from "./sample_digits.ts";
 import type { Settings } from "./settings.ts";
 import type {
   BoardStats,
@@ -89,6 +91,10 @@ export interface BoardOptions extends NetworkSettings {
   storageFile?: string;
   /** Also write each printed line here (default: nowhere). */
   echo?: (line: string) => void;
+  /** Files put into Storage when missing (default: the sample digits, as `deno task flash` writes them). */
+  files?: Record<string, string>;
+  /** Cut the power while this file is being written at an offset above 0 (see `harness_worker.ts`). */
+  powerCut?: string;
 }
 
 /** A firmware bundle running on a stand-in Espruino board. */
@@ -101,23 +107,46 @@ export class Board {
   #watchers: (() => void)[] = [];
   #echo?: (line: string) => void;
   #closed = false;
+  #options: WorkerOptions;
+  /** Restarts (`load()`) so far. */
+  reboots = 0;
+  /** The counts of each run before a restart, oldest first (`stats()` counts the current one). */
+  readonly earlier: BoardStats[] = [];
+  /** Whether the power was cut (`powerCut`); `Board.boot` on the same Storage powers it on again. */
+  dead = false;
 
-  private constructor(worker: Worker, echo?: (line: string) => void) {
-    this.#worker = worker;
+  private constructor(options: WorkerOptions, echo?: (line: string) => void) {
     this.#echo = echo;
+    this.#options = options;
+    this.#worker = this.#spawn();
+  }
+
+  #spawn(): Worker {
+    const worker = new Worker(new URL("./harness_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
     worker.onmessage = (event: MessageEvent<FromBoard>) => this.#receive(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
       this.#print(`HARNESS: the board crashed: ${event.message}`);
     };
+    return worker;
+  }
+
+  /**
+   * Starts a board that boots from its Storage (`options.storageFile`), as at
+   * power-on: Espruino runs `.bootcde` (see `installFiles` in `build.ts`).
+   */
+  static boot(options: BoardOptions): Promise<Board> {
+    return Board.#create("", options, "storage");
   }
 
   /** Starts a board that runs `code` (a built bundle). */
   static start(code: string, options: BoardOptions = {}): Promise<Board> {
-    const worker = new Worker(new URL("./harness_worker.ts", import.meta.url).href, {
-      type: "module",
-    });
-    const board = new Board(worker, options.echo);
+    return Board.#create(code, options, "code");
+  }
+
+  static #create(code: string, options: BoardOptions, from: "code" | "storage"): Promise<Board> {
     const workerOptions: WorkerOptions = {
       speed: options.speed ?? 1,
       wifi: options.wifi ?? "none",
@@ -128,7 +157,11 @@ export class Board {
       chunk: options.chunk,
       delayMs: options.delayMs,
       refuseAtOnce: options.refuseAtOnce,
+      from,
+      files: options.files ?? { [File.DIGITS]: atob(packedSampleDigits()) },
+      powerCut: options.powerCut,
     };
+    const board = new Board(workerOptions, options.echo);
     board.#send({ type: "start", code, options: workerOptions });
     return Promise.resolve(board);
   }
@@ -144,7 +177,21 @@ export class Board {
   }
 
   #receive(m: FromBoard): void {
-    if (m.type === "print") {
+    if (m.type === "reboot") {
+      // Espruino's load(): the same Storage, a fresh interpreter running `.bootcde`.
+      this.#worker.terminate();
+      this.reboots++;
+      this.earlier.push(m.stats);
+      this.#options = { ...this.#options, from: "storage", powerCut: undefined };
+      this.#worker = this.#spawn();
+      this.#send({ type: "start", code: "", options: this.#options });
+      for (const watcher of this.#watchers.slice()) watcher();
+    } else if (m.type === "dead") {
+      this.#worker.terminate();
+      this.dead = true;
+      this.#closed = true;
+      this.#print("HARNESS: power cut");
+    } else if (m.type === "print") {
       for (const line of m.line.split("\n")) this.#print(line);
     } else {
       const resolve = this.#waiting.get(m.id);

@@ -30,6 +30,7 @@ export class BoardConsole {
   #bootCode = "";
   #conns = new Set<Deno.TcpConn>();
   #accepting: Promise<void>;
+  #temporary: string | null = null;
   /** How many times the board has booted code from its flash (`load()`). */
   boots = 0;
 
@@ -39,10 +40,19 @@ export class BoardConsole {
     this.#accepting = this.#accept();
   }
 
-  /** Starts an empty board (no code yet) and its console on a free port. */
+  /**
+   * Starts an empty board (no code yet) and its console on a free port; its
+   * flash is `options.storageFile`, or a temporary file removed by `close()`.
+   */
   static async start(options: BoardOptions = {}): Promise<BoardConsole> {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const self = new BoardConsole(listener, options);
+    const temporary = options.storageFile ? null : await Deno.makeTempFile({ suffix: ".json" });
+    if (temporary) await Deno.writeTextFile(temporary, "{}");
+    const self = new BoardConsole(listener, {
+      ...options,
+      storageFile: options.storageFile ?? temporary!,
+    });
+    self.#temporary = temporary;
     self.#board = await Board.start("", { ...options, echo: (line) => self.#write(line) });
     return self;
   }
@@ -130,5 +140,6 @@ export class BoardConsole {
       }
     }
     await this.#board.close();
+    if (this.#temporary) await Deno.remove(this.#temporary);
   }
 }

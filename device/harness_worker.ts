@@ -37,7 +37,9 @@
  * @module
  */
 /// <reference lib="deno.worker" />
+import { createHash } from "node:crypto";
 import { MISSING_GLOBALS } from "./espruino.ts";
+import { crc32 } from "../shared/crc32.ts";
 
 /** What the harness sends. */
 export type ToBoard =
@@ -51,7 +53,11 @@ export type ToBoard =
 export type FromBoard =
   | { type: "print"; line: string }
   | { type: "result"; id: number; value?: string; error?: string }
-  | { type: "stats"; id: number; stats: BoardStats };
+  | { type: "stats"; id: number; stats: BoardStats }
+  /** `load()`: the harness starts the board again on the same Storage (a reboot). */
+  | { type: "reboot"; stats: BoardStats }
+  /** The power went (`powerCut`): the harness stops the board where it is. */
+  | { type: "dead" };
 
 /** How the network behaves; changeable while the board runs. */
 export interface NetworkSettings {
@@ -61,6 +67,8 @@ export interface NetworkSettings {
   delayMs?: number;
   /** Whether `net.connect` throws at once, as Espruino on Linux does for a refused connection. */
   refuseAtOnce?: boolean;
+  /** Flips the bits of the byte this many bytes into what the board receives from now on, once. */
+  corruptAt?: number;
 }
 
 /** The board's fixed settings. */
@@ -81,6 +89,15 @@ export interface WorkerOptions extends NetworkSettings {
    * Storage starts empty and lives in memory.
    */
   storageFile?: string;
+  /** "code" (default): run the code given; "storage": run `.bootcde` from Storage, as at power-on. */
+  from?: "code" | "storage";
+  /** Files to put into Storage before starting, when it has none of that name. */
+  files?: Record<string, string>;
+  /**
+   * Cuts the power during the first write into this file at an offset above
+   * 0: half of that piece reaches flash, then the board stops (`dead`).
+   */
+  powerCut?: string;
 }
 
 /** What the harness can count in place of variables. */
@@ -98,6 +115,8 @@ export interface BoardStats {
   timers: number;
   /** Bytes the firmware wrote to sockets. */
   bytesWritten: number;
+  /** Bytes received with their bits flipped (`corruptAt`). */
+  corrupted: number;
   /** The `ssid` and `password` of the last `Wifi.connect`, if any. */
   wifiConnect: { ssid: string; password?: string } | null;
 }
@@ -110,12 +129,18 @@ const realClearInterval = globalThis.clearInterval;
 const resolved = Promise.resolve();
 /** Espruino's event queue: after the code that is running now, before any timer. */
 function enqueue(fn: () => void): void {
-  resolved.then(fn);
+  // Once halted (a restart or a power cut) nothing more runs.
+  resolved.then(() => halted || fn());
 }
 const started = performance.now();
 
 let options: WorkerOptions;
-const network: Required<NetworkSettings> = { chunk: 268, delayMs: 0, refuseAtOnce: false };
+const network: Required<NetworkSettings> = {
+  chunk: 268,
+  delayMs: 0,
+  refuseAtOnce: false,
+  corruptAt: -1,
+};
 const stats: BoardStats = {
   connects: 0,
   openSockets: 0,
@@ -124,9 +149,12 @@ const stats: BoardStats = {
   largestWrite: 0,
   timers: 0,
   bytesWritten: 0,
+  corrupted: 0,
   wifiConnect: null,
 };
 const seenBuffers: ArrayBufferLike[] = [];
+/** Set by `load()` and a power cut: the interpreter stops. */
+let halted = false;
 const timers: number[] = [];
 
 function post(message: FromBoard): void {
@@ -207,7 +235,9 @@ define("removeAllListeners", function (this: object, event?: string) {
 
 // ---------------------------------------------------------------- timers
 
-function setTimeout(fn: Fn, ms: number, ...args: unknown[]): number {
+function setTimeout(callback: Fn | string, ms: number, ...args: unknown[]): number {
+  // Espruino also takes code as a string, run in the global scope.
+  const fn: Fn = typeof callback === "string" ? () => (0, eval)(callback) : callback;
   // Deno's ids are numbers from 1 up, as Espruino's are.
   const id: number = realSetTimeout(() => {
     forget(id);
@@ -260,6 +290,7 @@ function bytesOf(s: string): Uint8Array {
 
 const E = {
   toString(...args: unknown[]): string {
+    if (args.length === 1 && args[0] instanceof ArrayBuffer) return binary(new Uint8Array(args[0]));
     if (args.length === 1 && args[0] instanceof Uint8Array) {
       const u8 = args[0];
       stats.toStringCalls++;
@@ -278,7 +309,33 @@ const E = {
   toUint8Array(s: string): Uint8Array {
     return bytesOf(String(s));
   },
+  CRC32(data: string | Uint8Array): number {
+    return crc32(typeof data === "string" ? bytesOf(data) : data);
+  },
 };
+
+/** `require("crypto")`, as far as the ESP8266 build has it. */
+const cryptoModule = {
+  SHA1(data: string | Uint8Array): ArrayBuffer {
+    const bytes = typeof data === "string" ? bytesOf(data) : data;
+    return new Uint8Array(createHash("sha1").update(bytes).digest()).buffer;
+  },
+};
+
+/** Stops everything the board runs: timers and sockets (they close with the Worker). */
+function halt(): void {
+  for (const t of timers.splice(0)) {
+    realClearTimeout(t);
+    realClearInterval(t);
+  }
+  halted = true;
+}
+/** The power goes: nothing more runs; the harness ends the Worker. */
+function powerCut(): void {
+  halt();
+  post({ type: "dead" });
+  throw new Error("power cut");
+}
 
 // ---------------------------------------------------------------- net
 
@@ -290,6 +347,7 @@ class Socket {
   ending = false;
 
   write(data: unknown): boolean {
+    if (halted) return false;
     if (this.closed || this.ending) throw new Error("This socket is closed");
     // Espruino writes the text of anything that is not a string.
     const bytes = bytesOf(typeof data === "string" ? data : String(data));
@@ -356,6 +414,11 @@ class Socket {
         n = null;
       }
       if (n === null || this.closed) break;
+      if (network.corruptAt >= 0 && network.corruptAt < n) {
+        buf[network.corruptAt] ^= 0xff;
+        stats.corrupted++;
+      }
+      network.corruptAt = network.corruptAt < 0 ? -1 : Math.max(-1, network.corruptAt - n);
       const pieces: string[] = [];
       for (let at = 0; at < n; at += network.chunk) {
         pieces.push(binary(buf.subarray(at, Math.min(n, at + network.chunk))));
@@ -456,10 +519,22 @@ const storage = {
   read(name: string): string | undefined {
     return storageFiles()[name];
   },
-  write(name: string, data: string): boolean {
+  /** As Espruino's: offset 0 makes the file anew (0xFF where unwritten); later offsets fill it in. */
+  write(name: string, data: unknown, offset = 0, size = 0): boolean {
+    const text = typeof data === "string" ? data : binary(data as Uint8Array);
     const files = storageFiles();
-    files[name] = String(data);
+    let file = files[name];
+    if (!offset) file = "\xff".repeat(size || text.length);
+    if (file === undefined) throw new Error("Unable to find or create file");
+    if (offset + text.length > file.length) throw new Error("Too much data for file size");
+    if (!/^\xff*$/.test(file.slice(offset, offset + text.length))) {
+      throw new Error("File already written with different data");
+    }
+    const cut = offset > 0 && name === options.powerCut;
+    const written = cut ? text.slice(0, text.length >> 1) : text;
+    files[name] = file.slice(0, offset) + written + file.slice(offset + written.length);
     keepStorage(files);
+    if (cut) powerCut();
     return true;
   },
   readJSON(name: string, noExceptions?: boolean): unknown {
@@ -509,9 +584,18 @@ function start(code: string): void {
       clearTimer("clearInterval", args.length, args[0]);
     },
     process: { memory: () => ({ usage: options.memoryUsage, total: 1700 }) },
+    // Espruino restarts when the code that runs now returns: the harness starts a new Worker.
+    load() {
+      enqueue(() => {
+        if (halted) return;
+        halt();
+        post({ type: "reboot", stats: { ...stats } });
+      });
+    },
     require(name: string) {
       if (name === "net") return net;
       if (name === "Storage") return storage;
+      if (name === "crypto") return cryptoModule;
       if (name === "Wifi" && wifi) return wifi;
       throw new Error(`Module "${name}" not found`);
     },
@@ -524,8 +608,18 @@ function start(code: string): void {
   for (const name of ["fround", "imul", "clz32"]) {
     delete (Math as unknown as Record<string, unknown>)[name];
   }
+  const files = storageFiles();
+  let seeded = false;
+  for (const [name, text] of Object.entries(options.files ?? {})) {
+    if (files[name] !== undefined) continue;
+    files[name] = text;
+    seeded = true;
+  }
+  if (seeded) keepStorage(files);
+  if (options.from === "storage") code = files[".bootcde"] ?? "";
   try {
-    new Function(...MISSING_GLOBALS, code)();
+    // Top-level code runs in the global scope, as Espruino runs saved code.
+    (0, eval)(`(function(${MISSING_GLOBALS.join(",")}){${code}\n})()`);
   } catch (e) {
     print("Uncaught " + e);
   }

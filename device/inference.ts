@@ -66,6 +66,10 @@ declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 /** The legacy request's bytes before the floats, base64. */
 declare const LEGACY_HEAD: string;
+/** True in a build with updates over the air (`--updates`, see `updater.ts`). */
+declare const UPDATES: boolean;
+/** From the digit's first byte: where an update request ends and the reply buffer starts. */
+declare const UPDATE_END: number;
 
 declare const E: EspruinoE;
 declare function require(name: "net"): Net;
@@ -146,6 +150,10 @@ export class Inference {
   private why!: string | 0;
   /** The reply being read, and how many bytes of it have come. */
   private buf!: Uint8Array;
+  /** Update builds: where the request being sent ends (the whole buffer, or an update request's end). */
+  upto!: number;
+  /** Update builds: the command of the request in flight (1, inference; 4 and 5, updates). */
+  cmd!: number;
   private n!: number;
   scores!: Float32Array;
   private onConnect!: Listener;
@@ -184,7 +192,7 @@ export class Inference {
         // A string: write() would send a Uint8Array as its text, "1,2,3".
         if (!self.legacy) {
           // Espruino's subarray does not stop at the end by itself.
-          next = Math.min(at + C.CHUNK, REQUEST_SIZE);
+          next = Math.min(at + C.CHUNK, UPDATES ? self.upto : REQUEST_SIZE);
           sock.write(E.toString(req.subarray(at, next)));
         } else if (!at) {
           // The legacy head, then the floats of the digit from where it starts.
@@ -201,7 +209,7 @@ export class Inference {
           sock.write(E.toString(self.pieceBytes as Uint8Array));
         }
         // The digit ends both requests: framed, the buffer's end; legacy, the last piece's.
-        self.at = next < REQUEST_SIZE ? next : -1;
+        self.at = next < (UPDATES ? self.upto : REQUEST_SIZE) ? next : -1;
       } catch (e) {
         // "This socket is closed": it closed and the event is still queued.
         fail(self, "" + e);
@@ -210,7 +218,9 @@ export class Inference {
     self.onData = (data: string) => {
       if (!self.busy) return;
       const b = self.buf;
-      for (let i = 0; i < data.length && self.n < C.BUFFER; i++) b[self.n++] = data.charCodeAt(i);
+      for (let i = 0; i < data.length && self.n < (UPDATES ? b.length : C.BUFFER); i++) {
+        b[self.n++] = data.charCodeAt(i);
+      }
       // A legacy reply ends when the server closes the connection.
       if (self.legacy) return;
       // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST"
@@ -219,7 +229,10 @@ export class Inference {
       while (self.busy && self.n >= C.HEADER + C.MIN_PAYLOAD) {
         const end = C.HEADER + ((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
         // Longer than any reply of ours, or not ours.
-        if (end > C.BUFFER || (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC) {
+        if (
+          end > (UPDATES ? b.length : C.BUFFER) ||
+          (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC
+        ) {
           return fail(self, "MALFORMED_BUFFER: not an MNST frame");
         }
         if (self.n < end) return;
@@ -298,7 +311,10 @@ export class Inference {
     if (!req) {
       req = self.req = new Uint8Array(REQUEST_SIZE);
       req.set(E.toUint8Array(atob(REQUEST_HEAD)));
-      self.buf = new Uint8Array(C.BUFFER);
+      // Update builds: the request buffer's last bytes, which no update
+      // request sends and no reply comes before the request has gone (664
+      // bytes: a chunk of 512 and its frame).
+      self.buf = UPDATES ? req.subarray(DIGIT_AT + UPDATE_END) : new Uint8Array(C.BUFFER);
       self.scores = new Float32Array(CLASSES);
     }
     return req.subarray(DIGIT_AT);
@@ -306,15 +322,17 @@ export class Inference {
 
   /**
    * Sends the digit written into `digit()`; nothing while a request is in
-   * flight (`busy`). Ends in one `reply` or one `error` event.
+   * flight (`busy`). Ends in one `reply` or one `error` event. Update builds:
+   * with `cmd` (4, a chunk; 5, a report; framed only) the update request
+   * written over it (`updater.ts`), and framed replies then also emit `done`.
    */
-  send(): void {
+  send(cmd?: number): void {
     const self = this;
     if (self.busy) return;
     if (!self.req) self.digit();
     self.n = 0;
     // The id, the token and, on a new connection, who we are (exchange.ts).
-    begin(self);
+    begin(self, cmd);
     self.at = 0;
     // Whether it goes on a connection kept from an earlier request.
     self.kept = self.up;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
-import { requestTemplate, TOKEN_LENGTH } from "./request.ts";
+import { type DecodedRequest, decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
+import { RELEASE_MAX, requestTemplate, TOKEN_LENGTH } from "./request.ts";
 
 function headBytes(head: string): Uint8Array {
   return Uint8Array.from(atob(head), (c) => c.charCodeAt(0));
@@ -9,16 +9,16 @@ function headBytes(head: string): Uint8Array {
 const CLIENT = "mnist-device 1.0.0+0a1b2c3d";
 
 Deno.test("the template is InferenceRequestWriter's bytes up to the digit, in both protocols", () => {
-  for (const protocol of ["framed", "legacy"] as const) {
+  for (
+    const [protocol, updates] of [["framed", false], ["framed", true], ["legacy", false]] as const
+  ) {
     const framed = protocol === "framed";
-    const t = requestTemplate(protocol, CLIENT);
+    const t = requestTemplate(protocol, CLIENT, updates);
     const strings = framed
-      ? { token: TOKEN_LENGTH, client: CLIENT, deviceInToken: true }
+      ? { token: TOKEN_LENGTH, client: CLIENT, deviceInToken: true, updates }
       : undefined;
-    const oracle = new InferenceRequestWriter(framed, framed, strings).write(
-      0,
-      new Uint8Array(784),
-    );
+    const writer = new InferenceRequestWriter(framed, framed, strings);
+    const oracle = writer.write(0, new Uint8Array(784));
     assert.equal(t.size, oracle.length);
     const head = headBytes(t.head);
     // The same bytes, but for the two optional fields, which the template leaves out.
@@ -31,6 +31,14 @@ Deno.test("the template is InferenceRequestWriter's bytes up to the digit, in bo
       dv.setUint16(t.tokenSlotAt, 0, true);
       dv.setUint16(t.clientSlotAt, 0, true);
       dv.setUint16(t.deviceSlotAt, 0, true);
+      // The update offsets point into the digit's place (see the update test below).
+      const hv = new DataView(headBytes(t.head).buffer);
+      for (const at of writer.updateFieldsAt) dv.setUint32(at, hv.getUint32(at, true), true);
+      const u = t.update;
+      assert.equal(!!u, updates);
+      for (const at of u ? [u.errorSlotAt, u.updateSlotAt, u.chunkSlotAt] : []) {
+        dv.setUint16(at, 0, true);
+      }
     } else {
       assert.deepEqual([t.tokenAt, t.tokenSlotAt, t.clientSlotAt, t.deviceSlotAt], [
         -1,
@@ -87,4 +95,38 @@ Deno.test("framed requests carry the digit as 784 bytes, legacy ones as 784 floa
   assert.ok(framed.size < 1000, `${framed.size}`);
   assert.ok(legacy.size > 3136, `${legacy.size}`);
   assert.equal(framed.size - framed.digitAt, 784);
+});
+
+Deno.test("the update request the board writes over its buffer decodes as a chunk request and as a report", () => {
+  const t = requestTemplate("framed", CLIENT, true);
+  const u = t.update!;
+  const req = new Uint8Array(t.size);
+  req.set(headBytes(t.head));
+  // As updater.ts and inference.ts write it.
+  const d = req.subarray(t.digitAt);
+  d.fill(0);
+  d.set(headBytes(u.head));
+  const release = "mnist-device/1.0.1+" + "f".repeat(RELEASE_MAX - 19);
+  const put = (at: number, text: string) => {
+    d[at] = text.length;
+    for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);
+  };
+  put(u.releaseAt, release);
+  put(u.errorAt, "CRC-32");
+  d[u.stateAt] = 5;
+  for (let i = 0; i < 4; i++) d[u.offsetAt + i] = 1536 >>> 8 * i;
+  req[u.inputSlotAt] = 0;
+  req[u.errorSlotAt] = u.errorSlot;
+  req[u.updateSlotAt] = u.updateSlot;
+  req[u.chunkSlotAt] = u.chunkSlot;
+  const end = t.digitAt + u.end;
+  req[0] = end - 4;
+  req[1] = end - 4 >> 8;
+  req[u.cmdAt] = 5;
+  const report = decodeRequest(req.subarray(4, end)) as DecodedRequest;
+  assert.deepEqual(report.update, { release, size: 1536, crc32: 0, mac: null, state: 5 });
+  assert.equal(report.error, "CRC-32");
+  req[u.cmdAt] = 4;
+  const chunk = decodeRequest(req.subarray(4, end)) as DecodedRequest;
+  assert.deepEqual(chunk.chunk, { release, offset: 1536, data: null, crc32: 0 });
 });

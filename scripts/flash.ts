@@ -13,6 +13,9 @@
  * reach the tool through `serial_bridge.ts` as a telnet port on 127.0.0.1,
  * because the tool's own serial path cannot read or write under Deno.
  * `--dry-run` builds and prints the exact tool calls without making them.
+ * `--updates` flashes a build that takes updates over the air: the boot
+ * file (`device/boot.ts`) as the boot code, and the bundle, the sample digits
+ * and a fresh boot state as Storage files (`writeInstall`).
  *
  * The first flash on a machine fetches the tool's packages (about 270, 63
  * MB) into Deno's cache, saying so, before any `--timeout` starts
@@ -42,8 +45,12 @@ import {
   buildFirmware,
   DEFAULT_OUT,
   describe,
+  type Firmware,
+  installFiles,
   writeFirmware,
 } from "../device/build.ts";
+import { File } from "../device/boot_state.ts";
+import { bootCode } from "../device/boot.ts";
 import { parseFlags, SETTINGS_HELP, SettingsError, settingsFromFlags } from "../device/settings.ts";
 import { SerialBridge, SerialBridgeError } from "./serial_bridge.ts";
 
@@ -62,8 +69,10 @@ export interface FlashTarget {
   baud: number;
   /** To RAM instead of flash. */
   ram: boolean;
-  /** The bundle to upload. */
+  /** The code the board boots (saved as `.bootcde`): the boot file (`device/boot.ts`). */
   file: string;
+  /** Storage files written first: name and the local file (the application, the digits, the boot state). */
+  storage?: [string, string][];
 }
 
 /** A failed upload or check, with a sentence saying what to do. */
@@ -144,9 +153,13 @@ function isTcp(port: string): boolean {
 export function cliCalls(target: FlashTarget): string[][] {
   const connect = ["--no-ble", "-p", target.port];
   if (!isTcp(target.port)) connect.push("-b", String(target.baud));
+  const storage = (target.storage ?? []).flatMap((
+    [name, path],
+  ) => ["--storage", `${name}:${path}`]);
   return [
     [
       ...connect,
+      ...storage,
       "--config",
       `SAVE_ON_SEND=${target.ram ? 0 : 1}`,
       "--config",
@@ -280,6 +293,8 @@ the new VERSION.
   --port PORT            /dev/ttyUSB0 (serial) or tcp://IP[:23] (telnet console); required
   --baud N               serial baud rate (default ${DEFAULT_BAUD}, what ESP8266 boards use)
   --ram                  upload to RAM for a quick try (default: save to flash, run at boot)
+  --updates              a build that takes updates over the air (TCP only, over the board's
+                         6 KB plan): the boot file as the boot code, the bundle as mnist0.js
   --dry-run              build, then print the tool calls instead of making them
   --timeout SECONDS      stop a call of the tool after this long (default ${DEFAULT_TIMEOUT})
   --out PATH             where the bundle is written (default ${DEFAULT_OUT})
@@ -350,6 +365,34 @@ async function uploadAndCheck(
   }
 }
 
+/**
+ * Writes beside the bundle at `file` what a first install puts into the
+ * board's Storage besides it (`installFiles`): `boot.js` (uploaded as the
+ * boot code, `.bootcde`), and the files the tool writes with `--storage`:
+ * the bundle as `mnist0.js`, `mnist.digits`, `mnist.boot`.
+ */
+export async function writeInstall(
+  firmware: Firmware,
+  file: string,
+): Promise<{ boot: string; storage: [string, string][] }> {
+  const slash = file.lastIndexOf("/");
+  const dir = slash >= 0 ? file.slice(0, slash) : ".";
+  const files = installFiles(firmware, await bootCode());
+  const storage: [string, string][] = [];
+  let boot = "";
+  for (const [name, text] of Object.entries(files)) {
+    if (name === File.APP0) {
+      storage.push([name, file]);
+      continue;
+    }
+    const path = `${dir}/${name === ".bootcde" ? "boot.js" : name}`;
+    await Deno.writeFile(path, Uint8Array.from(text, (c) => c.charCodeAt(0)));
+    if (name === ".bootcde") boot = path;
+    else storage.push([name, path]);
+  }
+  return { boot, storage };
+}
+
 /** `deno task flash`: returns the exit code. */
 export async function main(
   args: string[],
@@ -360,6 +403,7 @@ export async function main(
       port: { type: "string" },
       baud: { type: "string" },
       ram: { type: "boolean" },
+      updates: { type: "boolean" },
       "dry-run": { type: "boolean" },
       timeout: { type: "string" },
       out: { type: "string" },
@@ -379,15 +423,27 @@ export async function main(
     if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
 
-    const firmware = await buildFirmware(await settingsFromFlags(flags));
+    const firmware = await buildFirmware(await settingsFromFlags(flags), undefined, {
+      updates: !!flags.updates,
+    });
     await writeFirmware(firmware, file);
     echo(describe(firmware, file));
+    // Update builds run from Storage under the boot file; the others are the boot code themselves.
+    const { boot, storage } = firmware.updates
+      ? await writeInstall(firmware, file)
+      : { boot: file, storage: [] };
     const serial = !isTcp(port);
     const ram = !!flags.ram;
     if (flags["dry-run"]) {
       // A serial port is relayed to a TCP port picked when it opens: "PORT" here.
       if (serial) echo(`relay ${port} at ${baud} baud to tcp://127.0.0.1:PORT (${RELAY_NOTE})`);
-      const target = { port: serial ? "tcp://127.0.0.1:PORT" : port, baud, ram, file };
+      const target = {
+        port: serial ? "tcp://127.0.0.1:PORT" : port,
+        baud,
+        ram,
+        file: boot,
+        storage,
+      };
       for (const call of await commands(target)) echo(shellLine(call));
       return 0;
     }
@@ -403,7 +459,13 @@ export async function main(
       }
     }
     try {
-      const target = { port: bridge ? `tcp://127.0.0.1:${bridge.port}` : port, baud, ram, file };
+      const target = {
+        port: bridge ? `tcp://127.0.0.1:${bridge.port}` : port,
+        baud,
+        ram,
+        file: boot,
+        storage,
+      };
       await uploadAndCheck(target, port, firmware.version, timeout, echo);
     } finally {
       bridge?.close();

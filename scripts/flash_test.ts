@@ -13,6 +13,7 @@ import {
 } from "./flash.ts";
 import { ignorableTests, requireSetup, requireTool } from "../server/testing/tools.ts";
 import { BoardConsole } from "../device/harness_console.ts";
+import { bootCode } from "../device/boot.ts";
 
 /**
  * Whether the tool's packages are already in Deno's cache (`deno task
@@ -87,6 +88,43 @@ Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSI
     ]);
     // What it would upload is there, built.
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
+  });
+});
+
+Deno.test("--dry-run --updates: the boot file as the boot code, the bundle and digits as Storage files", async () => {
+  await withTempDir(async (dir) => {
+    const out = `${dir}/fw.js`;
+    const spec = await espruinoSpecifier();
+    assert.equal(spec, "npm:espruino@0.1.67");
+    const { code, lines } = await flash([
+      "--dry-run",
+      "--updates",
+      "--server",
+      "192.168.1.10",
+      "--port",
+      "/dev/ttyUSB0",
+      "--out",
+      out,
+    ]);
+    assert.equal(code, 0);
+    assert.match(
+      lines[0],
+      new RegExp(`^${out}: [\\d,]+ bytes of 7,[\\d]+ \\(updates\\), VERSION 1\\.0\\.0\\+`),
+    );
+    const deno = `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG}`;
+    assert.deepEqual(lines.slice(1), [
+      "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
+      "(the tool's own serial path cannot read or write under Deno)",
+      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --storage mnist.digits:${dir}/mnist.digits ` +
+      `--storage mnist0.js:${out} --storage mnist.boot:${dir}/mnist.boot --config SAVE_ON_SEND=1 ` +
+      `--config SERIAL_THROTTLE_SEND=1 ${dir}/boot.js`,
+      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT -e ` +
+      `'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
+    ]);
+    // What it would upload is there, built: the application, and the boot file that runs it.
+    assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
+    assert.equal(await Deno.readTextFile(`${dir}/boot.js`), await bootCode());
+    assert.equal(await Deno.readTextFile(`${dir}/mnist.boot`), "{}");
   });
 });
 

@@ -20,7 +20,7 @@
  * const scores = new Float32Array(10);
  * const frame = encodeReply({ command: 2, requestId: 7, scores: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0] }, true);
  * const reply = readReply(frame.subarray(4), scores); // the payload, after the length
- * console.log(reply, scores[1]); // { id: 7, status: 0, error: "", ms: 0 } 1
+ * console.log(reply, scores[1]); // { id: 7, status: 0, error: "", ms: 0, cmd: 2 } 1
  * ```
  * @module
  */
@@ -29,10 +29,13 @@ import { CLASSES } from "./codec.ts";
 /** Field slots (a `const enum`: inlined, no variables on the board). */
 const enum Slot {
   // Of `Commands` in the schema.
+  CMD = 0,
   OUTPUT = 3,
   REQUEST_ID = 4,
   STATUS = 5,
   ERROR = 6,
+  UPDATE = 11,
+  CHUNK = 12,
   // Of `InferenceOutput`.
   SCORES = 0,
   TIMER_MS = 2,
@@ -45,6 +48,19 @@ export interface ReplyFields {
   error: string;
   /** The server's inference time, ms. */
   ms: number;
+  /** The command answered: 2 (inference), 4 (a code chunk), 5 (an update report). */
+  cmd?: number;
+  /** An update offered: its release, size, CRC-32 and MAC (raw bytes as a string, "" when absent). */
+  offer?: [string, number, number, string];
+  /** A code chunk's bytes (a view into `b`) and their CRC-32. */
+  data?: Uint8Array;
+  crc?: number;
+}
+
+/** What the board's build says of itself (`device/build.ts` defines it; absent elsewhere). */
+interface Builds {
+  /** True in a board build without updates over the air. */
+  MNIST_NO_UPDATES?: boolean;
 }
 
 /**
@@ -84,19 +100,52 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
   };
   try {
     const root = get(0, 4);
-    const reply = {
+    const reply: ReplyFields = {
       id: get(field(root, Slot.REQUEST_ID), 4),
       status: get(field(root, Slot.STATUS), 1),
       error: "",
       ms: 0,
     };
     let at;
+    // Board builds without updates (device/build.ts defines this true) read
+    // no command, offers or chunks: it keeps their bytes out of the 6 KB bundle.
+    if (!(globalThis as Builds).MNIST_NO_UPDATES) reply.cmd = get(field(root, Slot.CMD), 1);
     if (reply.status) {
       at = field(root, Slot.ERROR, true);
       const n = get(at, 4);
       need(at + 4, n);
       for (let i = 0; i < n; i++) reply.error += String.fromCharCode(b[at + 4 + i]);
       return reply;
+    }
+    if (!(globalThis as Builds).MNIST_NO_UPDATES) {
+      /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
+      const text = (at: number): string => {
+        const n = get(at, 4);
+        need(at + 4, n);
+        let s = "";
+        for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
+        return s;
+      };
+      // UpdateOffer: release, size, crc32, mac; CodeChunk: data (slot 2), crc32 (slot 3).
+      at = field(root, Slot.UPDATE, true);
+      if (at >= 0) {
+        reply.offer = [
+          text(field(at, 0, true)),
+          get(field(at, 1), 4),
+          get(field(at, 2), 4),
+          text(field(at, 3, true)),
+        ];
+      }
+      at = field(root, Slot.CHUNK, true);
+      if (at >= 0) {
+        reply.crc = get(field(at, 3), 4);
+        at = field(at, 2, true);
+        const n = get(at, 4);
+        need(at + 4, n);
+        reply.data = b.subarray(at + 4, at + 4 + n);
+      }
+      // Replies to update requests carry no scores.
+      if ((reply.cmd as number) > 3) return reply;
     }
     const out = field(root, Slot.OUTPUT, true);
     const v = field(out, Slot.SCORES, true);

@@ -80,3 +80,39 @@ Deno.test("a reply without scores or status is refused", () => {
   const five = encodeReply({ command: 2, requestId: 1, scores: [1, 2, 3, 4, 5] }, true).subarray(4);
   assert.equal(readReply(five, new Float32Array(10)), "bad reply: no scores");
 });
+
+Deno.test("offers and code chunks: the board reads the release, size, CRC-32, MAC and the chunk's bytes", () => {
+  const mac = new Uint8Array(20).map((_, i) => 200 + i);
+  const offered = encodeReply({
+    command: 2,
+    requestId: 9,
+    scores: SCORES,
+    update: { release: "mnist-device/1.0.1+0badc0de", size: 6020, crc32: 0xfedcba98, mac },
+  }, true).subarray(4);
+  const got = readReply(offered, new Float32Array(10));
+  assert.ok(typeof got !== "string", String(got));
+  assert.deepEqual(got.offer, [
+    "mnist-device/1.0.1+0badc0de",
+    6020,
+    0xfedcba98,
+    String.fromCharCode(...mac),
+  ]);
+  assert.equal(got.cmd, 2);
+
+  const data = new Uint8Array(512).map((_, i) => i * 7);
+  const chunk = encodeReply({
+    command: 4,
+    requestId: 10,
+    chunk: { release: "mnist-device/1.0.1+0badc0de", offset: 512, data, crc32: 0x12345678 },
+  }, true).subarray(4);
+  const read = readReply(chunk, new Float32Array(10));
+  assert.ok(typeof read !== "string", String(read));
+  assert.equal(read.cmd, 4);
+  assert.equal(read.crc, 0x12345678);
+  assert.deepEqual(read.data, data);
+  assert.equal(read.offer, undefined);
+  // Cut anywhere, a chunk is a sentence, never a read past the end.
+  for (let n = 0; n < chunk.length; n += 37) {
+    assert.equal(typeof readReply(chunk.subarray(0, n), new Float32Array(10)), "string");
+  }
+});

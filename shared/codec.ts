@@ -246,6 +246,12 @@ export class InferenceRequestWriter {
    * slot 10); -1 without one. The field points at the token's string.
    */
   readonly deviceFieldAt: number;
+  /**
+   * With `updates`: where the root table's `error`, `update` and `chunk`
+   * offsets are (slots 6, 11, 12), left 0 for the caller to point at tables
+   * of its own; empty without.
+   */
+  readonly updateFieldsAt: number[];
 
   /**
    * `framed` picks the protocol; `u8` sends the digit as bytes (framed only)
@@ -255,11 +261,13 @@ export class InferenceRequestWriter {
    * `deviceInToken` adds a `device` field that points at the token's
    * characters: a board without a token writes its id (and the string's
    * length) there, so the id costs the request no bytes of its own.
+   * `updates` (framed only) adds the `error`, `update` and `chunk` offsets as
+   * placeholders, so a board can turn the same buffer into an update request.
    */
   constructor(
     framed: boolean,
     u8: boolean,
-    strings?: { token?: number; client?: string; deviceInToken?: boolean },
+    strings?: { token?: number; client?: string; deviceInToken?: boolean; updates?: boolean },
   ) {
     this.u8 = u8;
     const digit: Field = {
@@ -283,6 +291,13 @@ export class InferenceRequestWriter {
       fields.push(client);
     }
     if (sharesToken) fields.push(device);
+    const updates: Field[] = [];
+    if (framed && strings?.updates) {
+      for (const slot of [COMMANDS_ERROR, COMMANDS_UPDATE, COMMANDS_CHUNK]) {
+        updates.push({ slot, kind: U32, value: 0 });
+        fields.push(updates[updates.length - 1]);
+      }
+    }
     fields.push({ slot: COMMANDS_INPUT, kind: TABLE, value: [digit] });
     if (framed) fields.push(id);
     this.bytes = buildBuffer(fields, framed ? FILE_IDENTIFIER : null);
@@ -292,6 +307,8 @@ export class InferenceRequestWriter {
     this.tokenAt = token.value ? token.data as number : -1;
     this.clientAt = client.value ? client.data as number : -1;
     this.deviceFieldAt = sharesToken ? device.at as number : -1;
+    this.updateFieldsAt = [];
+    for (const f of updates) this.updateFieldsAt.push(f.at as number);
     // The string starts with its length, 4 bytes before its first character.
     if (sharesToken) {
       this.dv.setUint32(this.deviceFieldAt, this.tokenAt - 4 - this.deviceFieldAt, true);

@@ -44,9 +44,16 @@ Deno.test("an inference reply with an offer reads back through the generated cod
   assert.deepEqual(Array.from(decoded.update!.mac!), Array.from(mac));
   assert.deepEqual(Array.from(decoded.scores!), scores);
 
-  // Firmware that knows nothing of updates still reads its scores.
+  // The board's reader reads its scores, and the offer beside them.
   const out = new Float32Array(10);
-  assert.deepEqual(readReply(frame.subarray(4), out), { id: 12, status: 0, error: "", ms: 1.5 });
+  assert.deepEqual(readReply(frame.subarray(4), out), {
+    id: 12,
+    status: 0,
+    error: "",
+    ms: 1.5,
+    cmd: Command.INFERENCE_OUTPUT,
+    offer: ["mnist-framed/2.1.0", 6000, 0xdeadbeef, String.fromCharCode(...mac)],
+  });
   assert.equal(out[3], 1);
 });
 
