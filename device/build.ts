@@ -63,12 +63,13 @@ export const FIRMWARE_VERSION = "1.0.0";
 /** The most bytes a bundle may have: what the board's memory plan allows for code. */
 export const SIZE_BUDGET = 6144;
 /**
- * The most bytes an update build (`--updates`, `--release`) may have. This
- * is OVER the board's 6,144-byte plan for code, by 1,280 bytes: the updater
- * does not fit the plan yet, and a board flashed with it has that much less
- * memory for everything else (measured figures in device/README.md).
+ * The most bytes an update build (`--updates`, every `--release`) may have:
+ * what it needs with the longest settings. This is OVER the board's
+ * 6,144-byte plan for code, by 1,336 bytes: the updater does not fit the
+ * plan, and a board flashed with it has that much less memory for the rest
+ * (measured figures in device/README.md, "Updates over the air").
  */
-export const UPDATE_SIZE_BUDGET = 7552;
+export const UPDATE_SIZE_BUDGET = 7480;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 

@@ -246,6 +246,30 @@ tool.test("a refused telnet port: the real tool is stopped at its first error", 
   });
 });
 
+tool.test("first flash with --updates to the test board's console: the boot file runs mnist0.js", async () => {
+  const board = await BoardConsole.start();
+  try {
+    await withTempDir(async (dir) => {
+      const { code, lines } = await flash([
+        "--updates",
+        "--port",
+        `tcp://127.0.0.1:${board.port}`,
+        "--server",
+        "127.0.0.1:32001",
+        "--timeout",
+        "30",
+        "--out",
+        `${dir}/fw.js`,
+      ]);
+      assert.equal(code, 0, lines.join("\n"));
+      assert.match(lines.at(-1)!, /^Flashed 1\.0\.0\+\w+ to tcp:\/\/127\.0\.0\.1:\d+ \(flash\)\.$/);
+      assert.ok(board.board.lines.some((l) => /^Ready/.test(l)), board.board.lines.join("\n"));
+    });
+  } finally {
+    await board.close();
+  }
+});
+
 tool.test("a port that connects and never answers: stopped after --timeout", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const held: Deno.Conn[] = [];
