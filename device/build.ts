@@ -65,11 +65,11 @@ export const SIZE_BUDGET = 6144;
 /**
  * The most bytes an update build (`--updates`, every `--release`) may have:
  * what it needs with the longest settings. This is OVER the board's
- * 6,144-byte plan for code, by 1,336 bytes: the updater does not fit the
+ * 6,144-byte plan for code, by 1,352 bytes: the updater does not fit the
  * plan, and a board flashed with it has that much less memory for the rest
  * (measured figures in device/README.md, "Updates over the air").
  */
-export const UPDATE_SIZE_BUDGET = 7480;
+export const UPDATE_SIZE_BUDGET = 7496;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 
@@ -127,6 +127,7 @@ export const OWN_PROPERTIES = [
   "scores",
   "upto",
   "cmd",
+  "next",
   // device/mqtt_client.ts
   "ticker",
   "pinged",

@@ -10,17 +10,6 @@ import {
   UPDATE_SIZE_BUDGET,
 } from "./build.ts";
 import { SettingsError } from "./settings.ts";
-import type { Settings } from "./settings.ts";
-
-const SETTINGS: Settings = {
-  host: "192.168.1.10",
-  port: 32001,
-  protocol: "framed",
-  ssid: "",
-  password: "",
-  token: "",
-  poll: 0,
-};
 
 /** Runs `deno task build` with `args`; its exit code and lines. */
 async function build(args: string[]): Promise<{ code: number; out: string[] }> {
@@ -82,7 +71,7 @@ Deno.test("--updates and --release build with the updater; MQTT with --updates i
       assert.ok(r.out[0].includes(MQTT_UPDATES), r.out[0]);
     }
     await assert.rejects(
-      buildFirmware({ ...SETTINGS, protocol: "mqtt" }, undefined, { updates: true }),
+      buildFirmware({ ...EXAMPLE_SETTINGS, protocol: "mqtt" }, undefined, { updates: true }),
       SettingsError,
     );
   } finally {

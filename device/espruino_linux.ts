@@ -29,8 +29,14 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * Flashes a fresh interpreter on the flash file in `dir` as a person does it
  * (`deno task flash` over its telnet console, the console left free for the
  * tool), for a server on loopback `serverPort`; the bundle goes to `out`.
+ * `flags` go to the task too (`--updates`).
  */
-export async function flashOverTelnet(dir: string, serverPort: number, out: string): Promise<void> {
+export async function flashOverTelnet(
+  dir: string,
+  serverPort: number,
+  out: string,
+  flags: string[] = [],
+): Promise<void> {
   const board = await Interpreter.start(dir, false);
   const said: string[] = [];
   try {
@@ -42,6 +48,7 @@ export async function flashOverTelnet(dir: string, serverPort: number, out: stri
         `127.0.0.1:${serverPort}`,
         "--out",
         out,
+        ...flags,
       ],
       (line) => said.push(line),
     );
@@ -107,7 +114,7 @@ export class Interpreter {
   }
 
   /** Types `code` (not echoed); waits for `count` lines from then on that match `until`. */
-  async run(code: string, until?: RegExp, count = 1, timeoutMs = 30000): Promise<string[]> {
+  async run(code: string, until?: RegExp, count = 1, timeoutMs = 180000): Promise<string[]> {
     const from = this.lines().length;
     await this.#conn!.write(new TextEncoder().encode("\x10" + code + "\n"));
     if (!until) return [];

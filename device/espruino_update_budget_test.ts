@@ -36,7 +36,7 @@ Deno.test({
       let board = await Interpreter.start(`${dir}/empty`);
       const empty = await board.usage();
       await board.close();
-      await flashOverTelnet(`${dir}/board`, server.addr.port, `${dir}/firmware.js`);
+      await flashOverTelnet(`${dir}/board`, server.addr.port, `${dir}/firmware.js`, ["--updates"]);
 
       board = await Interpreter.start(`${dir}/board`);
       const startUp = await board.usage() - empty;

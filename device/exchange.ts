@@ -100,6 +100,13 @@ export interface Exchange {
   /** Update builds: where the request being sent ends, and its command (1, inference; 4 and 5, updates). */
   upto?: number;
   cmd?: number;
+  /**
+   * Update builds: the command of the next request, set by the updater just
+   * before `send()` (4, a chunk; 5, a report), 0 for inference. A property,
+   * not an argument of `send`: a parameter costs every build a variable on
+   * the board for good.
+   */
+  next?: number;
   /** TCP: `fail(self, "no reply")`, made once (MQTT builds pass `fail` its arguments instead). */
   onTimeout?: Listener;
   /** Forgets the connection and any request in flight. */
@@ -109,14 +116,16 @@ export interface Exchange {
 
 /**
  * Starts a request: marks it in flight, fills in the request's id, token and
- * names, and starts its timer. Update builds: `cmd` (4, a chunk; 5, a
- * report) sends the update request written over the digit (`updater.ts`).
+ * names, and starts its timer. Update builds: with `next` set (4, a chunk;
+ * 5, a report), the update request written over the digit (`updater.ts`).
  */
-export function begin(self: Exchange, cmd?: number): void {
+export function begin(self: Exchange): void {
   const req = self.req as Uint8Array;
   if (UPDATES) {
     // The same buffer either way: the frame's length, the command, and which
     // of the input or the update tables the root table names.
+    const cmd = self.next;
+    self.next = 0;
     const end = self.upto = cmd ? DIGIT_AT + UPDATE_END : REQUEST_SIZE;
     req[0] = end - 4;
     req[1] = end - 4 >> 8;

@@ -154,6 +154,8 @@ export class Inference {
   upto!: number;
   /** Update builds: the command of the request in flight (1, inference; 4 and 5, updates). */
   cmd!: number;
+  /** Update builds: the next request's command, set by the updater before `send()` (exchange.ts). */
+  next!: number;
   private n!: number;
   scores!: Float32Array;
   private onConnect!: Listener;
@@ -323,16 +325,16 @@ export class Inference {
   /**
    * Sends the digit written into `digit()`; nothing while a request is in
    * flight (`busy`). Ends in one `reply` or one `error` event. Update builds:
-   * with `cmd` (4, a chunk; 5, a report; framed only) the update request
+   * with `next` set (4, a chunk; 5, a report; framed only) the update request
    * written over it (`updater.ts`), and framed replies then also emit `done`.
    */
-  send(cmd?: number): void {
+  send(): void {
     const self = this;
     if (self.busy) return;
     if (!self.req) self.digit();
     self.n = 0;
     // The id, the token and, on a new connection, who we are (exchange.ts).
-    begin(self, cmd);
+    begin(self);
     self.at = 0;
     // Whether it goes on a connection kept from an earlier request.
     self.kept = self.up;

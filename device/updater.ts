@@ -23,7 +23,7 @@
  *    back to the old code, which reports `ROLLED_BACK` at its start-up.
  *
  * What it needs of the connection is what any transport of the firmware
- * gives: `digit()` (the request buffer), `send(cmd)`, `busy`, `legacy`,
+ * gives: `digit()` (the request buffer), `next` then `send()`, `busy`, `legacy`,
  * `token`, and a `done` event `(reply, cmd)` after each framed reply.
  *
  * It costs the board variables only while it has work: the firmware makes
@@ -181,7 +181,8 @@ export function updater(
         d[at] = text.length;
         for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);
       }
-      server.send(next[0] ? C.REPORT : C.CHUNK);
+      server.next = next[0] ? C.REPORT : C.CHUNK;
+      server.send();
       sent = 1;
     }
     // Work left: a request in flight, or one to send after the next reply.

@@ -61,31 +61,48 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
+/** `deno task flash --dry-run` to a serial port with `flags`; the tool's call prefix and what it printed. */
+async function dryRun(
+  out: string,
+  flags: string[],
+): Promise<{ code: number; lines: string[]; tool: string }> {
+  const spec = await espruinoSpecifier();
+  assert.equal(spec, "npm:espruino@0.1.67");
+  const { code, lines } = await flash([
+    "--dry-run",
+    ...flags,
+    "--server",
+    "192.168.1.10",
+    "--port",
+    "/dev/ttyUSB0",
+    "--out",
+    out,
+  ]);
+  const tool =
+    `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG} ${spec} --no-ble -p tcp://127.0.0.1:PORT`;
+  return { code, lines, tool };
+}
+
+/** The lines after the build's, as a dry run prints them, with `upload` the tool's upload call's arguments. */
+function dryRunCalls(tool: string, upload: string): string[] {
+  return [
+    "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
+    "(the tool's own serial path cannot read or write under Deno)",
+    `${tool} ${upload}`,
+    `${tool} -e 'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
+  ];
+}
+
 Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSION", async () => {
   await withTempDir(async (dir) => {
     const out = `${dir}/fw.js`;
-    const spec = await espruinoSpecifier();
-    assert.equal(spec, "npm:espruino@0.1.67");
-    const { code, lines } = await flash([
-      "--dry-run",
-      "--server",
-      "192.168.1.10",
-      "--port",
-      "/dev/ttyUSB0",
-      "--out",
-      out,
-    ]);
+    const { code, lines, tool } = await dryRun(out, []);
     assert.equal(code, 0);
     assert.match(lines[0], new RegExp(`^${out}: [\\d,]+ bytes of 6,144, VERSION 1\\.0\\.0\\+`));
-    const deno = `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG}`;
-    assert.deepEqual(lines.slice(1), [
-      "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
-      "(the tool's own serial path cannot read or write under Deno)",
-      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --config SAVE_ON_SEND=1 ` +
-      `--config SERIAL_THROTTLE_SEND=1 ${out}`,
-      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT -e ` +
-      `'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
-    ]);
+    assert.deepEqual(
+      lines.slice(1),
+      dryRunCalls(tool, `--config SAVE_ON_SEND=1 --config SERIAL_THROTTLE_SEND=1 ${out}`),
+    );
     // What it would upload is there, built.
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
   });
@@ -94,33 +111,21 @@ Deno.test("--dry-run prints the exact calls: upload to flash, then ask the VERSI
 Deno.test("--dry-run --updates: the boot file as the boot code, the bundle and digits as Storage files", async () => {
   await withTempDir(async (dir) => {
     const out = `${dir}/fw.js`;
-    const spec = await espruinoSpecifier();
-    assert.equal(spec, "npm:espruino@0.1.67");
-    const { code, lines } = await flash([
-      "--dry-run",
-      "--updates",
-      "--server",
-      "192.168.1.10",
-      "--port",
-      "/dev/ttyUSB0",
-      "--out",
-      out,
-    ]);
+    const { code, lines, tool } = await dryRun(out, ["--updates"]);
     assert.equal(code, 0);
     assert.match(
       lines[0],
-      new RegExp(`^${out}: [\\d,]+ bytes of 7,[\\d]+ \\(updates\\), VERSION 1\\.0\\.0\\+`),
+      new RegExp(`^${out}: [\\d,]+ bytes of 7,\\d+ \\(updates\\), VERSION 1\\.0\\.0\\+`),
     );
-    const deno = `${Deno.execPath()} run -A --frozen --config ${TOOL_CONFIG}`;
-    assert.deepEqual(lines.slice(1), [
-      "relay /dev/ttyUSB0 at 115200 baud to tcp://127.0.0.1:PORT " +
-      "(the tool's own serial path cannot read or write under Deno)",
-      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT --storage mnist.digits:${dir}/mnist.digits ` +
-      `--storage mnist0.js:${out} --storage mnist.boot:${dir}/mnist.boot --config SAVE_ON_SEND=1 ` +
-      `--config SERIAL_THROTTLE_SEND=1 ${dir}/boot.js`,
-      `${deno} ${spec} --no-ble -p tcp://127.0.0.1:PORT -e ` +
-      `'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))'`,
-    ]);
+    assert.deepEqual(
+      lines.slice(1),
+      dryRunCalls(
+        tool,
+        `--storage mnist.digits:${dir}/mnist.digits --storage mnist0.js:${out} ` +
+          `--storage mnist.boot:${dir}/mnist.boot --config SAVE_ON_SEND=1 ` +
+          `--config SERIAL_THROTTLE_SEND=1 ${dir}/boot.js`,
+      ),
+    );
     // What it would upload is there, built: the application, and the boot file that runs it.
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
     assert.equal(await Deno.readTextFile(`${dir}/boot.js`), await bootCode());
