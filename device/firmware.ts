@@ -14,6 +14,10 @@
  *   out) and the token, and keep them in the board's Storage (`mnist.json`),
  *   read at every boot; `config()` prints what is in use.
  *
+ * Update builds (`--updates`, every `--release`; TCP only) also take new
+ * code over the air (`updater.ts`) and run from Storage under the boot
+ * file (`boot.ts`); the other builds carry none of it.
+ *
  * The built-in settings (`deno task build`, see `settings.ts`) are the
  * defaults: esbuild replaces the `declare`d constants below with their values. This
  * file is bundled, never run by Deno, and keeps to the Espruino subset that
@@ -167,13 +171,13 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   );
 });
 server.on("error", print);
+/** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
+const storage = UPDATES ? require("Storage") : 0;
 /**
  * Update builds: the updater, made when a reply carries an offer (or at
  * start-up, for a report the boot file left) and dropped when it has no
  * more to do: its closures cost variables the board needs for requests.
  */
-/** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
-const storage = UPDATES ? require("Storage") : 0;
 let updating: ((r?: ReplyFields, cmd?: number) => number) | 0 = 0;
 const update = (r?: ReplyFields, cmd?: number) => {
   if (updating || !r || r.offer) {
