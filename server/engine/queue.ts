@@ -42,6 +42,8 @@
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult, InferenceEngine } from "./engine.ts";
+import { type EngineSet, QueueBudget, type QueueOptions } from "./queue_options.ts";
+import { SetRuns } from "./set_runs.ts";
 import { FairQueue } from "./_fair.ts";
 import { RateWindow } from "./_rate.ts";
 import {
@@ -57,66 +59,7 @@ import {
 } from "./job.ts";
 
 export { type Inference, type InferenceCallback, normalizeDigit } from "./job.ts";
-
-/** The instances of one model version: what the queue dispatches to, and what a swap replaces. */
-export interface EngineSet {
-  engines: InferenceEngine[];
-  version: number;
-}
-
-/** What the queue reports about every run, for metrics. */
-export interface RunEvent {
-  batchSize: number;
-  /** The run's compute time, ms. */
-  inferenceMs: number;
-  /** Each digit's wait before its run started, ms. */
-  queueMs: number[];
-  version: number;
-  /** The model's name (`QueueOptions.model`), "" when unnamed. */
-  model: string;
-  failed: boolean;
-}
-
-/**
- * The digits every queue of a server holds together, against `--max-queued`:
- * one budget, so a bound holds across models and transports.
- */
-export class QueueBudget {
-  readonly max: number;
-  /** Digits waiting now, over every queue that shares the budget. */
-  queued = 0;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-}
-
-/** Limits of an `InferenceQueue`. */
-export interface QueueOptions {
-  /** The most digits in one run. */
-  maxBatch: number;
-  /** The most digits waiting; more are refused with `SERVER_BUSY`. */
-  maxQueued: number;
-  /** Shared with other queues: `maxQueued` then bounds all of them together. */
-  budget?: QueueBudget;
-  /** The model's name, for run events. */
-  model?: string;
-  /**
-   * The run time a batch aims for, in ms: batches are cut to what the
-   * engine runs in about this long. Unset: `maxBatch` alone decides.
-   */
-  batchMs?: number;
-  /**
-   * With `batchMs`, the most instances that run at once while some owner
-   * has more than one digit waiting: fewer than the cores, so that the
-   * event loop keeps a core for the other clients' sockets. Unset: all.
-   */
-  floodInstances?: number;
-  /** Called after every run. */
-  onRun?: (event: RunEvent) => void;
-  /** The most digits the idle lane holds (`submitIdle`); more are refused. Default `maxBatch`. */
-  maxIdle?: number;
-}
+export { type EngineSet, QueueBudget, type QueueOptions, type RunEvent } from "./queue_options.ts";
 
 /** Batches digits for a set of engine instances, one run per instance at a time. */
 export class InferenceQueue {
@@ -127,10 +70,8 @@ export class InferenceQueue {
   /** The idle lane: one digit each, run only while nothing of the budget waits. */
   #idleJobs: Job[] = [];
   #budget: QueueBudget;
-  /** Runs under way, by the set they were dispatched to. */
-  #running = new Map<EngineSet, number>();
-  #idle: (() => void)[] = [];
-  #retired: { set: EngineSet; closed: () => void }[] = [];
+  /** Runs under way by set, retired sets, idle waiters. */
+  #runs = new SetRuns();
   #served = new RateWindow(10);
   /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
   #msPerDigit = 0;
@@ -288,15 +229,14 @@ export class InferenceQueue {
     const old = this.#set;
     this.#set = set;
     this.#pump();
-    if (!this.#running.get(old)) return Promise.resolve(old);
-    return new Promise((resolve) => this.#retired.push({ set: old, closed: () => resolve(old) }));
+    return this.#runs.retire(old);
   }
 
   /** Resolves when nothing is queued or running (the idle lane's digits are dropped). */
   drained(): Promise<void> {
     this.#dropIdle();
-    if (this.#running.size === 0 && this.#jobs.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    if (!this.#runs.busy && this.#jobs.length === 0) return Promise.resolve();
+    return this.#runs.waitIdle();
   }
 
   /** Waits until drained, then closes the engines. */
@@ -355,7 +295,7 @@ export class InferenceQueue {
     // Written straight into the worker's shared input when it can take it.
     const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
     fillInput(batch, input);
-    this.#running.set(set, (this.#running.get(set) ?? 0) + 1);
+    this.#runs.started(set);
     const started = performance.now();
     const result = engine.run(input, n);
     let outcome: EngineResult | WireError;
@@ -400,22 +340,13 @@ export class InferenceQueue {
     }
   }
 
+  /** A run of `set` ended. */
   #finish(set: EngineSet): void {
-    const left = (this.#running.get(set) ?? 1) - 1;
-    if (left > 0) {
-      this.#running.set(set, left);
-      return;
-    }
-    this.#running.delete(set);
-    const retired = this.#retired.findIndex((r) => r.set === set);
-    if (retired >= 0) this.#retired.splice(retired, 1)[0].closed();
-    this.#whenIdle();
+    if (this.#runs.ended(set)) this.#whenIdle();
   }
 
   #whenIdle(): void {
-    if (this.#running.size === 0 && this.#jobs.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-    }
+    if (!this.#runs.busy && this.#jobs.length === 0) this.#runs.idle();
   }
 
   #answer(
