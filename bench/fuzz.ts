@@ -28,8 +28,6 @@ import { goodClient } from "./fuzz_good_client.ts";
 import { type FuzzCase, Mutator } from "./fuzz_mutate.ts";
 import { spawnServer } from "./server_process.ts";
 
-export { type FuzzOptions, parseFuzzArgs } from "./fuzz_args.ts";
-
 /** What a run found. */
 export interface FuzzResult {
   seed: number;

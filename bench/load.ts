@@ -56,9 +56,6 @@ import {
   writeAll,
 } from "./load_wire.ts";
 
-export { type LoadResult, NO_REPLY } from "./load_record.ts";
-export { errorKind } from "./load_wire.ts";
-
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";
 const JSON_TYPE = "application/json";

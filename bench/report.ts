@@ -24,8 +24,6 @@ import type { InferenceReport } from "./inference.ts";
 import type { StepSummary } from "./results.ts";
 import { barChart, escapeHtml, lineChart, type Series } from "./svg_chart.ts";
 
-export { escapeHtml, logTicks, niceTicks } from "./svg_chart.ts";
-
 /** Everything one `bench:stress` run found; also what `--json` writes. */
 export interface StressReport {
   /** ISO date and time of the run. */

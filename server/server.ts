@@ -31,7 +31,6 @@ import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
 import { InferenceServer, PROTOCOL_VERSION } from "./inference_server.ts";
 
-export { InferenceServer, PROTOCOL_VERSION } from "./inference_server.ts";
 export type { ServerOptions } from "./options.ts";
 
 /**

@@ -37,7 +37,8 @@
  */
 import { Command, decodeRequest, DIGIT_PIXELS, peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import type { Inference, InferenceQueue } from "../engine/queue.ts";
+import type { InferenceQueue } from "../engine/queue.ts";
+import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { hostOf, identify, validDeviceId } from "./identify.ts";
 import { failed, finish, refused, served } from "./outcome.ts";

@@ -26,7 +26,7 @@
  */
 import { Command, encodeLegacyReply, encodeReply, type Reply } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
-import type { Inference } from "../engine/queue.ts";
+import type { Inference } from "../engine/job.ts";
 import { identify } from "./identify.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 

@@ -58,9 +58,6 @@ import {
   settlePromise,
 } from "./job.ts";
 
-export { type Inference, type InferenceCallback, normalizeDigit } from "./job.ts";
-export { type EngineSet, QueueBudget, type QueueOptions, type RunEvent } from "./queue_options.ts";
-
 /** Batches digits for a set of engine instances, one run per instance at a time. */
 export class InferenceQueue {
   #set: EngineSet;

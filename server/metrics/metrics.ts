@@ -65,8 +65,6 @@ interface ModelSeries {
   computeUs: { inc(n?: number): void };
 }
 
-export type { MetricSources } from "./sources.ts";
-
 /** Triton's failure reason for a wire status. */
 export function failureReason(status: number): "REJECTED" | "BACKEND" | "OTHER" {
   if (status === Status.SERVER_BUSY) return "REJECTED";

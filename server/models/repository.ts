@@ -48,8 +48,6 @@ import {
   singleFileLayout,
 } from "./version_folders.ts";
 
-export { MODEL_FILE } from "./version_folders.ts";
-
 /** The bundled repository, `models/` of this checkout (`--model-repository`'s default). */
 export const DEFAULT_REPOSITORY = serverDefaults().modelRepository;
 

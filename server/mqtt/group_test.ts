@@ -154,8 +154,7 @@ async function scenario(
 }
 
 Deno.test({
-  name:
-    "QoS 1: two servers split 100 devices; one SIGKILLed under load, every request is answered",
+  name: "QoS 1: two servers split 100 devices; one SIGKILLed under load, every request is answered",
   ignore,
   fn: () =>
     scenario(1, ({ sent }) => {
