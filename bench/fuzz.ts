@@ -10,6 +10,7 @@
  * (a case unanswered within `--timeout`), invalid replies and the good
  * client's errors, and exits 1 if any of them is not zero. Without `--server`
  * it starts the server itself, as `deno task serve` would, on a free loopback port.
+ * Its flags are `fuzz_args.ts`'s; the good client is `fuzz_good_client.ts`.
  *
  * @example
  * ```sh
@@ -20,115 +21,12 @@
  * ```
  * @module
  */
-import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
-import { Command } from "../shared/codec.ts";
-import { WireError } from "../shared/errors.ts";
-import { InferenceClient, legacyInfer } from "../client/client.ts";
-import {
-  fixed,
-  formatTable,
-  intFlag,
-  isLoopback,
-  numberFlag,
-  parseFlags,
-  parseOrExit,
-  Progress,
-  thousands,
-  UsageError,
-} from "./_cli.ts";
-import { loadDigits } from "./digits.ts";
-import { checkReplies, checkReply } from "./fuzz_check.ts";
+import { fixed, formatTable, parseOrExit, Progress, thousands } from "./_cli.ts";
+import { checkReplies, MAX_PROBLEMS } from "./fuzz_check.ts";
+import { type FuzzOptions, parseFuzzArgs, USAGE } from "./fuzz_args.ts";
+import { goodClient } from "./fuzz_good_client.ts";
 import { type FuzzCase, Mutator } from "./fuzz_mutate.ts";
 import { spawnServer } from "./server_process.ts";
-
-/** Everything the command line says. */
-export interface FuzzOptions {
-  /** Where the server is; null: start one. */
-  server: { hostname: string; port: number } | null;
-  /** Stop after this many frames (Infinity: only `duration` stops the run). */
-  frames: number;
-  /** Stop after this many seconds. */
-  duration: number;
-  /** Fuzz connections open at once. */
-  connections: number;
-  seed: number;
-  /** Seconds a case may wait for its replies before it counts as a hang. */
-  timeout: number;
-  /** The good client's device token (a server with `--tokens`). */
-  token: string | undefined;
-  quiet: boolean;
-  help: boolean;
-}
-
-const USAGE = `Usage: deno task fuzz [options]
-
-Sends mutated legacy and framed requests to a real server (started on a free loopback port unless
---server is given) with a well-behaved client alongside, and checks every reply.
-Exits 1 on any crash, hang, invalid reply or error of the good client.
-
-Options:
-  --server HOST:PORT   a running server on loopback (default: start one)
-  --frames N           stop after N frames (default: no limit; --duration stops the run)
-  --duration S         stop after S seconds (default 10; no limit when --frames is given)
-  --connections N      fuzz connections at once (default 32)
-  --seed N             the PRNG seed, to replay a run (default: random, printed)
-  --timeout S          seconds a case may wait for its replies before it is a hang (default 10)
-  --token TOKEN        the good client's device token, for a server with --tokens
-  -q, --quiet          no progress line
-  -h, --help           show this help`;
-
-/** Parses and checks the command line; throws `UsageError`. */
-export function parseFuzzArgs(args: string[]): FuzzOptions {
-  const { values } = parseFlags({
-    args,
-    options: {
-      server: { type: "string" },
-      frames: { type: "string" },
-      duration: { type: "string" },
-      connections: { type: "string" },
-      seed: { type: "string" },
-      timeout: { type: "string" },
-      token: { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  let server: FuzzOptions["server"] = null;
-  if (values.server !== undefined) {
-    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(values.server);
-    if (!match) throw new UsageError(`--server must be HOST:PORT, got "${values.server}"`);
-    const hostname = match[1] ?? match[2];
-    if (!isLoopback(hostname)) {
-      throw new UsageError(`--server must be a loopback address (127.x.x.x, ::1, localhost)`);
-    }
-    server = { hostname, port: intFlag("server", match[3], 0, { min: 1, max: 65535 }) };
-  }
-  if (values.token !== undefined && values.token.length !== TOKEN_LENGTH) {
-    throw new UsageError(
-      `--token must be ${TOKEN_LENGTH} characters (deno task token prints one), got ${values.token.length}`,
-    );
-  }
-  return {
-    server,
-    frames: values.frames === undefined
-      ? Infinity
-      : intFlag("frames", values.frames, 0, { min: 1, max: 1e12 }),
-    // --frames alone bounds the run by frames; with neither, 10 s.
-    duration: numberFlag("duration", values.duration, values.frames === undefined ? 10 : Infinity, {
-      min: 0.1,
-      max: 86_400,
-    }),
-    connections: intFlag("connections", values.connections, 32, { min: 1, max: 1000 }),
-    seed: intFlag("seed", values.seed, Math.floor(Math.random() * 2 ** 31), {
-      min: 0,
-      max: 2 ** 32 - 1,
-    }),
-    timeout: numberFlag("timeout", values.timeout, 10, { min: 0.1, max: 600 }),
-    token: values.token,
-    quiet: values.quiet ?? false,
-    help: values.help ?? false,
-  };
-}
 
 /** What a run found. */
 export interface FuzzResult {
@@ -160,8 +58,6 @@ export interface FuzzResult {
 export function fuzzFailed(r: FuzzResult): boolean {
   return r.crashes > 0 || r.hangs > 0 || r.invalid > 0 || r.good.errors > 0;
 }
-
-const MAX_PROBLEMS = 10;
 
 type Outcome = "ok" | "invalid" | "hang" | "refused" | "unconnected" | "reset" | "silent";
 
@@ -251,107 +147,6 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
     at += c.length;
   }
   return out;
-}
-
-/**
- * The well-behaved client: framed requests with real digits, a few in
- * flight, plus a legacy request now and then (none when a token is needed);
- * every reply is checked against the answer the same digit got before the run.
- */
-async function goodClient(
-  address: { hostname: string; port: number },
-  token: string | undefined,
-  stop: { stopped: boolean },
-  problems: string[],
-): Promise<{ requests: number; errors: number }> {
-  const { digits } = await loadDigits("mnist");
-  const sample = digits.slice(0, 32);
-  const counts = { requests: 0, errors: 0 };
-  const fail = (what: string) => {
-    counts.errors++;
-    if (problems.length < MAX_PROBLEMS) problems.push(`good client: ${what}`);
-  };
-  let client = await InferenceClient.connect(address, { token });
-  let nextId = 1;
-  const expected: number[] = [];
-  try {
-    for (const digit of sample) {
-      const reply = await client.infer({ digitU8: digit });
-      nextId++;
-      const problem = checkReply(reply, false);
-      if (problem) throw new Error(`before the run: ${problem} ${reply.error}`);
-      expected.push(reply.predicted);
-    }
-  } catch (e) {
-    fail((e as Error).message);
-    client.close();
-    return counts;
-  }
-  const check = (i: number, id: number, reply: Awaited<ReturnType<InferenceClient["infer"]>>) => {
-    counts.requests++;
-    const problem = checkReply(reply, false);
-    if (problem) fail(problem);
-    else if (reply.requestId !== id) fail(`reply to request ${id} carries id ${reply.requestId}`);
-    else if (reply.predicted !== expected[i]) {
-      fail(`digit ${i} predicted ${reply.predicted}, before the run ${expected[i]}`);
-    }
-  };
-  const inFlight = 4;
-  let i = 0;
-  let broken = false;
-  while (!stop.stopped) {
-    const batch = [];
-    for (let k = 0; k < inFlight; k++, i++) {
-      const index = i % sample.length;
-      const id = nextId++;
-      batch.push(
-        client.infer({ digitU8: sample[index] }).then(
-          (reply) => check(index, id, reply),
-          (e) => {
-            counts.requests++;
-            broken = true;
-            fail((e as Error).message);
-          },
-        ),
-      );
-    }
-    await Promise.all(batch);
-    if (broken) {
-      // The connection is gone: carry on with a new one, so one loss counts once.
-      client.close();
-      try {
-        client = await InferenceClient.connect(address, { token });
-      } catch (e) {
-        fail(`cannot reconnect: ${(e as Error).message}`);
-        break;
-      }
-      nextId = 1;
-      broken = false;
-    }
-    if (token === undefined && i % 64 === 0) {
-      const index = i % sample.length;
-      counts.requests++;
-      try {
-        const { reply, length } = await legacyInfer(
-          address,
-          Array.from(sample[index], (p) => p / 255),
-        );
-        if (reply instanceof WireError) fail(`legacy reply undecodable: ${reply}`);
-        else {
-          const problem = checkReply(reply, true);
-          const best = reply.scores ? reply.scores.indexOf(Math.max(...reply.scores)) : -1;
-          if (problem) fail(`legacy: ${problem}`);
-          else if (reply.command !== Command.INFERENCE_OUTPUT) fail("legacy: not an inference");
-          else if (length !== 96) fail(`legacy reply of ${length} bytes`);
-          else if (best !== expected[index]) fail(`legacy digit ${index} predicted ${best}`);
-        }
-      } catch (e) {
-        fail(`legacy: ${(e as Error).message}`);
-      }
-    }
-  }
-  client.close();
-  return counts;
 }
 
 /** Runs the fuzzer; `progress` shows frames and rate while it runs. */

@@ -24,6 +24,9 @@ import {
 import { STATUS_NAMES, WireError } from "../shared/errors.ts";
 import { detectFraming, FrameDecoder } from "../shared/frame.ts";
 
+/** The most problems a run lists: the first ones (the counts go on). */
+export const MAX_PROBLEMS = 10;
+
 /** What is wrong with one decoded reply, or null. `legacy` replies carry no `predicted`. */
 export function checkReply(reply: DecodedReply, legacy: boolean): string | null {
   switch (reply.command) {

@@ -14,7 +14,8 @@ import { DeviceTokens, newToken, tokenLine } from "../server/auth/tokens.ts";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
 import { UsageError } from "./_cli.ts";
-import { formatFuzzResult, fuzzFailed, parseFuzzArgs, runFuzz } from "./fuzz.ts";
+import { formatFuzzResult, fuzzFailed, runFuzz } from "./fuzz.ts";
+import { parseFuzzArgs } from "./fuzz_args.ts";
 import { checkReplies } from "./fuzz_check.ts";
 import { BODY_MUTATIONS, Mutator } from "./fuzz_mutate.ts";
 

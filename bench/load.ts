@@ -11,7 +11,8 @@
  *
  * Load is bounded: no request starts after `durationMs`, and a request that
  * takes longer than `timeoutMs` has its connection closed and counts as a
- * `TIMEOUT`.
+ * `TIMEOUT`. The record is `load_record.ts`'s; the socket reads and writes
+ * `load_wire.ts`'s.
  *
  * @example
  * ```ts
@@ -36,10 +37,8 @@ import {
   CLASSES,
   Command,
   type DecodedReply,
-  decodeReply,
   encodeRequest,
   InferenceRequestWriter,
-  LEGACY_REPLY_LENGTH,
 } from "../shared/codec.ts";
 import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
@@ -47,6 +46,15 @@ import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
 import { Http1Connection, Http1Error } from "./http1.ts";
 import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
+import { Columns, type LoadResult, NO_REPLY } from "./load_record.ts";
+import {
+  closeQuietly,
+  errorKind,
+  readFrame,
+  readLegacy,
+  RequestFailure,
+  writeAll,
+} from "./load_wire.ts";
 
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";
@@ -81,99 +89,6 @@ export interface LoadPlan {
   durationMs: number;
   /** A request not answered within this many ms is cut off as `TIMEOUT`. */
   timeoutMs: number;
-}
-
-/** Status recorded for a request that got no reply at all (see `errors` for why). */
-export const NO_REPLY = -1;
-
-/** One runner's record: one entry per request attempted, in the order they finished. */
-export interface LoadResult {
-  count: number;
-  /** Send to reply (or failure), in ms. */
-  latencyMs: Float64Array;
-  /** When the request started, in ms after `originMs`. */
-  startMs: Float64Array;
-  /** The reply's status (`Status`), or `NO_REPLY`. */
-  status: Int16Array;
-  /** The server's `timer_ms`: its run's inference time (the whole batch's). NaN without a reply. */
-  inferenceMs: Float32Array;
-  /** The server's `queue_ms` (framed only, else NaN). */
-  queueMs: Float32Array;
-  /** The server's `batch_size` (framed only, else 0). */
-  batchSize: Uint16Array;
-  /** 1 when the predicted digit matched the label, 0 when not, -1 when unknown. */
-  correct: Int8Array;
-  /** Failures by kind: status names (`SERVER_BUSY`, ...) and connection errors (`TIMEOUT`, ...). */
-  errors: Record<string, number>;
-  /** `performance.timeOrigin + performance.now()` when the run started: a clock all threads share. */
-  originMs: number;
-  /** From the start to the last request's end, in ms. */
-  elapsedMs: number;
-  /** CPU time of the thread that ran it, in ns (null where unknown). */
-  cpuNs: number | null;
-}
-
-/** Why a request failed, for the `errors` table. */
-export function errorKind(e: unknown): string {
-  if (e instanceof RequestFailure) return e.kind;
-  const name = e instanceof Error ? e.name : "Error";
-  // Deno.errors.ConnectionRefused -> CONNECTION_REFUSED
-  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
-}
-
-/** A failure the runner itself names. */
-class RequestFailure extends Error {
-  kind: string;
-  constructor(kind: string) {
-    super(kind);
-    this.kind = kind;
-  }
-}
-
-/** Growable columns of the record. */
-class Columns {
-  count = 0;
-  latencyMs = new Float64Array(1024);
-  startMs = new Float64Array(1024);
-  status = new Int16Array(1024);
-  inferenceMs = new Float32Array(1024);
-  queueMs = new Float32Array(1024);
-  batchSize = new Uint16Array(1024);
-  correct = new Int8Array(1024);
-
-  push(
-    start: number,
-    latency: number,
-    status: number,
-    reply: DecodedReply | null,
-    correct: number,
-    framed: boolean,
-  ): void {
-    if (this.count === this.latencyMs.length) this.#grow();
-    const i = this.count++;
-    this.startMs[i] = start;
-    this.latencyMs[i] = latency;
-    this.status[i] = status;
-    this.inferenceMs[i] = reply ? reply.inferenceMs : NaN;
-    this.queueMs[i] = reply && framed ? reply.queueMs : NaN;
-    this.batchSize[i] = reply && framed ? reply.batchSize : 0;
-    this.correct[i] = correct;
-  }
-
-  #grow(): void {
-    const grow = <T extends { length: number; set(a: T): void }>(a: T, make: (n: number) => T) => {
-      const b = make(a.length * 2);
-      b.set(a);
-      return b;
-    };
-    this.latencyMs = grow(this.latencyMs, (n) => new Float64Array(n));
-    this.startMs = grow(this.startMs, (n) => new Float64Array(n));
-    this.status = grow(this.status, (n) => new Int16Array(n));
-    this.inferenceMs = grow(this.inferenceMs, (n) => new Float32Array(n));
-    this.queueMs = grow(this.queueMs, (n) => new Float32Array(n));
-    this.batchSize = grow(this.batchSize, (n) => new Uint16Array(n));
-    this.correct = grow(this.correct, (n) => new Int8Array(n));
-  }
 }
 
 /** A client's current request, watched for its timeout. */
@@ -424,59 +339,4 @@ export class LoadRunner {
     );
     this.done++;
   }
-}
-
-function closeQuietly(conn: Deno.Conn | null): void {
-  if (!conn) return;
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
-/** Reads one framed reply. */
-async function readFrame(
-  conn: Deno.Conn,
-  frames: FrameDecoder,
-  buf: Uint8Array,
-  scores: Float32Array,
-): Promise<DecodedReply | WireError> {
-  for (;;) {
-    const payload = frames.next();
-    if (payload instanceof WireError) return payload;
-    if (payload !== null) return decodeReply(payload, scores);
-    const n = await conn.read(buf);
-    if (n === null) throw new RequestFailure("CLOSED_BEFORE_REPLY");
-    frames.push(buf.subarray(0, n));
-  }
-}
-
-/** Reads a legacy reply: everything until the server closes; an inference reply must be 96 bytes. */
-async function readLegacy(
-  conn: Deno.Conn,
-  buf: Uint8Array,
-  scores: Float32Array,
-): Promise<DecodedReply | WireError> {
-  let got = 0;
-  for (;;) {
-    const n = await conn.read(buf.subarray(got));
-    if (n === null) break;
-    got += n;
-    if (got === buf.length) throw new RequestFailure("REPLY_TOO_LONG");
-  }
-  if (got === 0) throw new RequestFailure("CLOSED_BEFORE_REPLY");
-  const reply = decodeReply(buf.subarray(0, got), scores);
-  if (
-    !(reply instanceof WireError) && reply.command === Command.INFERENCE_OUTPUT &&
-    got !== LEGACY_REPLY_LENGTH
-  ) {
-    throw new RequestFailure("BAD_LEGACY_LENGTH");
-  }
-  return reply;
 }

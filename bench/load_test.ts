@@ -4,7 +4,9 @@ import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
 import { syntheticDigits } from "./digits.ts";
-import { errorKind, type LoadPlan, LoadRunner, NO_REPLY } from "./load.ts";
+import { type LoadPlan, LoadRunner } from "./load.ts";
+import { errorKind } from "./load_wire.ts";
+import { NO_REPLY } from "./load_record.ts";
 import { LoadPool } from "./pool.ts";
 
 const quiet = new Logger("error", () => {});

@@ -27,7 +27,7 @@ import { statusName } from "../shared/errors.ts";
 import { MqttDevice } from "../server/testing/mqtt_device.ts";
 import { processCpuMs } from "./cpu.ts";
 import type { DigitSet } from "./digits.ts";
-import { NO_REPLY } from "./load.ts";
+import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 
 /** One MQTT step. */

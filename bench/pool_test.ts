@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { merge, splitClients } from "./pool.ts";
-import type { LoadResult } from "./load.ts";
+import type { LoadResult } from "./load_record.ts";
 
 Deno.test("clients split into contiguous shares that differ by at most one", () => {
   assert.deepEqual(splitClients(5, 2), [

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fakeReport } from "./_fixtures.ts";
-import { escapeHtml, logTicks, niceTicks, renderReport } from "./report.ts";
+import { renderReport } from "./report.ts";
+import { escapeHtml, logTicks, niceTicks } from "./svg_chart.ts";
 
 Deno.test("the report is one self-contained page: inline SVG, no URL, no script", () => {
   const html = renderReport(fakeReport());

@@ -21,7 +21,8 @@
  */
 import { type ThreadGroups } from "./cpu.ts";
 import { count, fixed, thousands } from "./_cli.ts";
-import { type DigitKind, NO_REPLY, type Protocol } from "./load.ts";
+import { type DigitKind, type Protocol } from "./load.ts";
+import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
 

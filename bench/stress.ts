@@ -12,6 +12,7 @@
  * Without `--port` it starts the server itself, as `deno task serve` would,
  * in a subprocess on a free port, and stops it at the end. Every run is
  * bounded: clients, requests, `--duration` per step and `--timeout` per request.
+ * Its flags are `stress_args.ts`'s.
  *
  * @example
  * ```sh
@@ -28,317 +29,40 @@
  * @module
  */
 import {
-  choiceFlag,
   count,
   fixed,
   formatTable,
-  intFlag,
-  isLoopback,
-  listFlag,
-  numberFlag,
-  parseFlags,
   parseOrExit,
-  pathFlag,
   Progress,
   progressText,
   thousands,
-  UsageError,
-  v8FlagsFlag,
 } from "./_cli.ts";
-import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
-import { tableDefault } from "../server/config.ts";
 import { formatChecks, stepChecks } from "./checks.ts";
 import { cpuDelta, groupThreads, threadCpu } from "./cpu.ts";
-import { DIGIT_SOURCES, type DigitSource, loadDigits } from "./digits.ts";
+import { loadDigits } from "./digits.ts";
 import {
   bestRate,
   formatInferenceTable,
   type InferenceReport,
   measureInference,
 } from "./inference.ts";
-import { DIGIT_KINDS, type DigitKind, type Protocol, PROTOCOLS } from "./load.ts";
 import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
-import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
+import type { EngineKind } from "../server/engine/kinds.ts";
 import { autoInstances } from "../server/config.ts";
+import { parseStressArgs, type StressOptions, USAGE } from "./stress_args.ts";
 
-/** The most clients in one step, and requests in one step: load stays bounded. */
-export const MAX_CLIENTS = 10_000;
-export const MAX_STEP_REQUESTS = 2_000_000;
-
-/** Everything the command line says. */
-export interface StressOptions {
-  host: string;
-  /** null: start a server subprocess. */
-  port: number | null;
-  /** The running server's HTTP port (`--http-port`, with `--port`). */
-  httpPort: number;
-  clients: number;
-  requests: number;
-  /** The first of `protocols`. */
-  protocol: Protocol;
-  /** One step (or sweep) per protocol, in order, against the same server. */
-  protocols: Protocol[];
-  digits: DigitKind;
-  keepAlive: boolean;
-  garbage: boolean;
-  digitSource: DigitSource;
-  /** Seconds: no request starts later than this into a step. */
-  duration: number;
-  /** Seconds a request may take. */
-  timeout: number;
-  /** Client counts, one step each; null for one step of `clients`. */
-  sweep: number[] | null;
-  workers: number;
-  /** Requests sent before measuring (0: none). */
-  warmup: number;
-  serverThreads: number;
-  /** The started server's `--instances` (null: the server's default). */
-  serverInstances: number | null;
-  /** The started server's `--engine` (null: the server's default). */
-  serverEngine: EngineKind | null;
-  serverMaxBatch: number | null;
-  /** Another server entry point to start instead of server/main.ts (A/B tests of server changes). */
-  serverMain: string | null;
-  /** The started server's V8 flags (undefined: those `deno task serve` passes). */
-  serverV8Flags?: string[];
-  /** The broker of `--protocol mqtt` (null: the bench starts a Mosquitto). */
-  mqtt: string | null;
-  mqttQos: 0 | 1;
-  compareInference: boolean;
-  inferenceRuns: number;
-  json: string | null;
-  report: string | null;
-  /** Print each target ratio and exit non-zero when one misses (`checks.ts`). */
-  check: boolean;
-  /** The event loop's us per request of the code before, for --check. */
-  baselineUs: number | null;
-  quiet: boolean;
-  help: boolean;
-}
-
-export const USAGE = `Usage: deno task bench:stress [options]
-
-Load-tests the inference server on loopback with simulated devices, as the legacy C++ stress
-tool did, and prints its two lines (Total elapsed time, Average server inference time), then
-req/s, latency p50/p90/p99/max, fairness, errors by kind, server queue time and batch size
-(framed), and the CPU the load generator and the server used.
-
-Target:
-  --host HOST            server address, loopback only (default 127.0.0.1)
-  --port PORT            a running server; without it the bench starts one as a subprocess
-                         (as deno task serve) on a free port and stops it at the end
-  --server-threads N     threads per engine instance of the started server (default 1)
-  --server-instances K   --instances of the started server (default: the server's)
-  --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
-                         the server's, wasm)
-  --server-max-batch N   --max-batch of the started server (default: the server's, 128)
-  --server-main FILE     start this entry point instead of server/main.ts (a changed copy
-                         of the server, to measure a proposed change side by side)
-  --server-v8-flags F    V8 flags of the started server, comma-separated (default: those
-                         deno task serve passes; none: no flags)
-
-Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
-  thousands(MAX_STEP_REQUESTS)
-} requests per step):
-  --clients N            concurrent simulated devices (default 500)
-  --requests R           requests per client, one at a time (default 1)
-  --protocol P           legacy (a connection per request, as old clients), framed, or
-                         http (OIP JSON infer of one digit, keep-alive); a list such as
-                         framed,http runs each in turn on the same server (default legacy);
-                         mqtt: each client a device on the broker (needs deno task install:mqtt)
-  --mqtt URL             the broker for mqtt (default: the bench starts Mosquitto on a free
-                         port and the server with --mqtt; with --port, the running server's)
-  --mqtt-qos Q           0 (the board's) or 1 (default 0)
-  --http-port PORT       the running server's HTTP port, with --port (default 8000)
-  --keep-alive           framed: one connection per client for all its requests
-  --digits D             float (784 floats, as old clients) or u8 (784 bytes); default float
-                         for legacy, u8 for framed
-  --garbage              float digits full of NaN/Inf/huge values, as the old tool's
-                         uninitialised array
-  --digit-source S       mnist (the 1,000 held-out digits; default) or synthetic
-  --duration S           no request starts after S seconds into a step (default 60)
-  --timeout S            a request unanswered after S seconds is cut off (default 10)
-  --sweep LIST           one step per client count, e.g. 1,10,100,500,2000
-  --workers K            Deno Workers running the clients (default 1; 0 = main thread)
-  --warmup N             requests sent first and not measured (default 500; 0 = none); a
-                         fresh server's first ~20,000 run colder code: 20000 measures a warm one
-
-Comparison and output:
-  --compare-inference    first time the engine alone (bench:inference, engine path, threads
-                         1 and 2, 1 and the server's instances side by side, batches
-                         1/8/32/128) and compare served req/s with it; the server's own
-                         configuration is timed again just before and after each step
-  --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
-  --check                print each target ratio (failed requests, fairness, http/framed,
-                         a fresh server's first second, event loop against --baseline-us)
-                         and exit 1 when one misses
-  --baseline-us N        the event loop's us per request of the code before (for --check)
-  --json FILE            write the results as JSON
-  --report FILE.html     write a self-contained HTML report (charts as inline SVG)
-  -q, --quiet            no progress on stderr
-  -h, --help             show this help
-
-Permissions: the task runs with -A because Deno reads /proc/<pid> (per-thread CPU of the
-load workers and the server) only with --allow-all; without it the CPU figures are left out.`;
-
-/** Parses and checks the command line; throws `UsageError`. */
-/** `--mqtt URL`, checked as the server checks it, so a mistake is one sentence before any start. */
-function mqttFlag(text: string | undefined): string | null {
-  if (text === undefined) return null;
-  try {
-    mqttSettings({ mqtt: text, mqttGroup: tableDefault("mqtt-group") }, new Set(["mqtt"]));
-  } catch (e) {
-    if (e instanceof MqttSettingsError) throw new UsageError(e.message);
-    throw e;
-  }
-  return text;
-}
-
-export function parseStressArgs(args: string[]): StressOptions {
-  const { values } = parseFlags({
-    args,
-    options: {
-      host: { type: "string" },
-      port: { type: "string" },
-      clients: { type: "string" },
-      requests: { type: "string" },
-      protocol: { type: "string" },
-      "http-port": { type: "string" },
-      digits: { type: "string" },
-      "keep-alive": { type: "boolean" },
-      garbage: { type: "boolean" },
-      "digit-source": { type: "string" },
-      duration: { type: "string" },
-      timeout: { type: "string" },
-      sweep: { type: "string" },
-      workers: { type: "string" },
-      warmup: { type: "string" },
-      "server-threads": { type: "string" },
-      "server-instances": { type: "string" },
-      "server-engine": { type: "string" },
-      "server-max-batch": { type: "string" },
-      "server-main": { type: "string" },
-      "server-v8-flags": { type: "string" },
-      mqtt: { type: "string" },
-      "mqtt-qos": { type: "string" },
-      "compare-inference": { type: "boolean" },
-      "inference-runs": { type: "string" },
-      json: { type: "string" },
-      report: { type: "string" },
-      check: { type: "boolean" },
-      "baseline-us": { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const protocols = (values.protocol ?? "legacy").split(",").map((p) =>
-    choiceFlag("protocol", p.trim(), PROTOCOLS, "legacy")
-  );
-  const protocol = protocols[0];
-  const options: StressOptions = {
-    host: values.host ?? "127.0.0.1",
-    port: values.port === undefined
-      ? null
-      : intFlag("port", values.port, 0, { min: 1, max: 65535 }),
-    clients: intFlag("clients", values.clients, 500, { min: 1, max: MAX_CLIENTS }),
-    requests: intFlag("requests", values.requests, 1, { min: 1, max: MAX_STEP_REQUESTS }),
-    httpPort: intFlag("http-port", values["http-port"], 8000, { min: 1, max: 65535 }),
-    protocol,
-    protocols,
-    digits: choiceFlag(
-      "digits",
-      values.digits,
-      DIGIT_KINDS,
-      protocol === "legacy" ? "float" : "u8",
-    ),
-    keepAlive: values["keep-alive"] ?? false,
-    garbage: values.garbage ?? false,
-    digitSource: choiceFlag("digit-source", values["digit-source"], DIGIT_SOURCES, "mnist"),
-    duration: numberFlag("duration", values.duration, 60, { min: 0.001, max: 600 }),
-    timeout: numberFlag("timeout", values.timeout, 10, { min: 0.001, max: 120 }),
-    sweep: values.sweep === undefined
-      ? null
-      : listFlag("sweep", values.sweep, [], { min: 1, max: MAX_CLIENTS }),
-    workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
-    warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
-    serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
-    serverInstances: values["server-instances"] === undefined
-      ? null
-      : intFlag("server-instances", values["server-instances"], 1, { min: 1, max: 64 }),
-    serverEngine: values["server-engine"] === undefined
-      ? null
-      : choiceFlag("server-engine", values["server-engine"], ENGINE_KINDS, "wasm"),
-    serverMaxBatch: values["server-max-batch"] === undefined
-      ? null
-      : intFlag("server-max-batch", values["server-max-batch"], 0, { min: 1, max: 4096 }),
-    serverMain: pathFlag("server-main", values["server-main"]) ?? null,
-    serverV8Flags: v8FlagsFlag("server-v8-flags", values["server-v8-flags"]),
-    mqtt: mqttFlag(values.mqtt),
-    mqttQos: intFlag("mqtt-qos", values["mqtt-qos"], 0, { min: 0, max: 1 }) as 0 | 1,
-    compareInference: values["compare-inference"] ?? false,
-    inferenceRuns: intFlag("inference-runs", values["inference-runs"], 1000, {
-      min: 1,
-      max: 100_000,
-    }),
-    json: values.json ?? null,
-    report: values.report ?? null,
-    check: values.check ?? false,
-    baselineUs: values["baseline-us"] === undefined
-      ? null
-      : numberFlag("baseline-us", values["baseline-us"], 0, { min: 0.001, max: 1e6 }),
-    quiet: values.quiet ?? false,
-    help: values.help ?? false,
-  };
-  if (!isLoopback(options.host)) {
-    throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
-  }
-  if (options.keepAlive && protocols.includes("legacy")) {
-    throw new UsageError(
-      "--keep-alive needs --protocol framed: legacy is a connection per request",
-    );
-  }
-  if (options.garbage && protocols.includes("http")) {
-    throw new UsageError("--garbage sends raw floats: JSON cannot carry NaN, so not with http");
-  }
-  if (values["http-port"] !== undefined && options.port === null) {
-    throw new UsageError("--http-port is for a running server: give --port too");
-  }
-  if (options.port !== null && protocols.includes("mqtt") && options.mqtt === null) {
-    throw new UsageError(
-      "--protocol mqtt with --port needs --mqtt URL: the running server's broker",
-    );
-  }
-  if ((options.garbage || options.digits === "float") && protocols.includes("mqtt")) {
-    throw new UsageError("--protocol mqtt sends u8 digits: not with --garbage or --digits float");
-  }
-  if (options.garbage && options.digits !== "float") {
-    throw new UsageError("--garbage sends floats: it cannot go with --digits u8");
-  }
-  if (
-    options.port !== null &&
-    (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
-      values["server-instances"] || values["server-engine"] || values["server-v8-flags"])
-  ) {
-    throw new UsageError(
-      "--server-threads, --server-instances, --server-engine, --server-max-batch, " +
-        "--server-main and --server-v8-flags are for the server the bench starts",
-    );
-  }
-  for (const clients of options.sweep ?? [options.clients]) {
-    if (clients * options.requests > MAX_STEP_REQUESTS) {
-      throw new UsageError(
-        `${thousands(clients)} clients × ${thousands(options.requests)} requests is over the ` +
-          `${thousands(MAX_STEP_REQUESTS)} requests a step may send`,
-      );
-    }
-  }
-  return options;
-}
+export {
+  MAX_CLIENTS,
+  MAX_STEP_REQUESTS,
+  parseStressArgs,
+  type StressOptions,
+  USAGE,
+} from "./stress_args.ts";
 
 function cpuModel(): string {
   try {

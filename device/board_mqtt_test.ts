@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { createAuthorizer } from "../server/auth/config.ts";
 import { newToken, tokenLine } from "../server/auth/tokens.ts";
 import { Logger } from "../server/log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "../server/server.ts";
+import { type ServerOptions, startServer } from "../server/server.ts";
+import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { Board, firmwareFor, withStorage } from "./harness.ts";
 

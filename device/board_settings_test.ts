@@ -6,7 +6,8 @@
 // bytes on the wire; the real server answers the rest.
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
-import { type InferenceServer, startServer } from "../server/server.ts";
+import { startServer } from "../server/server.ts";
+import { type InferenceServer } from "../server/inference_server.ts";
 import { Command, type DecodedRequest, decodeRequest, encodeReply } from "../shared/codec.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { Board, firmwareFor, withStorage } from "./harness.ts";

@@ -21,7 +21,8 @@
 //   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_budget_test.ts
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
-import { type InferenceServer, startServer } from "../server/server.ts";
+import { startServer } from "../server/server.ts";
+import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { main as flash } from "../scripts/flash.ts";
 import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";

@@ -5,7 +5,8 @@
 // back-offs; no test asserts how long anything took.
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
-import { type InferenceServer, startServer } from "../server/server.ts";
+import { startServer } from "../server/server.ts";
+import { type InferenceServer } from "../server/inference_server.ts";
 import { clientName, type Firmware } from "./build.ts";
 import { requestTemplate } from "./request.ts";
 import { Board, type BoardOptions, firmwareFor } from "./harness.ts";

@@ -16,7 +16,7 @@
 import type { Authorizer } from "./auth/authorize.ts";
 import type { AddressRanges } from "./auth/cidr.ts";
 import { type ServerDefaults, serverDefaults, type TableServerOptions } from "./config.ts";
-import type { RunEvent } from "./engine/queue.ts";
+import type { RunEvent } from "./engine/queue_options.ts";
 import type { RequestEvent } from "./core/request.ts";
 import { Logger } from "./log.ts";
 import type { DigitCapture } from "./models/capture.ts";

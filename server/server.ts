@@ -3,7 +3,8 @@
  * asked) and the HTTP port, both calling the one request handler
  * (`core/handler.ts`); the models served from the repository, each with its
  * queue in front of K engine instances; the monitor, metrics and capture that
- * observe every request.
+ * observe every request. `startServer` is the start sequence; the running
+ * server is `inference_server.ts`, its request path `request_wiring.ts`.
  *
  * @example
  * ```ts
@@ -15,245 +16,22 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS, type Stats } from "../shared/codec.ts";
 import { httpDeps } from "./http/deps.ts";
-import { type HttpListener, startHttp } from "./http/http.ts";
+import { startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
-import { requestFromHandler } from "./monitor/from_handler.ts";
 import { warmUp } from "./warm_up.ts";
-import { RequestHandler } from "./core/handler.ts";
-import type { RequestEvent } from "./core/request.ts";
-import { BoardLimits } from "./tcp/limits.ts";
-import type { InferenceEngine } from "./engine/engine.ts";
-import type { InferenceQueue } from "./engine/queue.ts";
-import type { Logger } from "./log.ts";
-import type { ModelFile } from "./models/model.ts";
 import { openServing } from "./models/open.ts";
 import type { ModelServing } from "./models/serving.ts";
 import { type ResolvedServerOptions, type ServerOptions, withServerDefaults } from "./options.ts";
 import { RepositoryWatcher } from "./models/watch.ts";
-import type { DigitCapture } from "./models/capture.ts";
-import type { ConnectionContext } from "./tcp/connection.ts";
-import { BoardListener } from "./tcp/listener.ts";
-import type { Authorizer } from "./auth/authorize.ts";
 import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
-import { Rollouts } from "./rollout/rollouts.ts";
-import { registerRolloutMetrics } from "./rollout/metrics.ts";
 import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
+import { InferenceServer, PROTOCOL_VERSION } from "./inference_server.ts";
 
-/** The protocol version a `GET_STATS` reply reports. */
-export const PROTOCOL_VERSION = 2;
 export type { ServerOptions } from "./options.ts";
-
-/** A running server. */
-export class InferenceServer {
-  readonly addr: Deno.NetAddr;
-  /** The TLS board port's address, when there is one. */
-  readonly tlsAddr: Deno.NetAddr | null;
-  /** The models served, each with its queue, and the live swap. */
-  readonly serving: ModelServing;
-  /** Rescans the repository on changes, polls, SIGHUP and the HTTP load route. */
-  readonly watcher: RepositoryWatcher;
-  /** Request and run figures: metrics, the dashboard, the summary log lines. */
-  readonly monitor: Monitor;
-  /** The HTTP port, when on. */
-  http: HttpListener | null = null;
-  /** The MQTT transport, when `--mqtt` is set. */
-  mqtt: MqttTransport | null = null;
-  /** Shadow, canary, promote and rollback of candidate versions. */
-  readonly rollouts: Rollouts;
-  /** Answers requests for every transport (the HTTP port calls it too). */
-  readonly handler: RequestHandler;
-  /** Board code releases (`--firmware-dir`) and rollouts. */
-  readonly updates: FleetUpdates;
-  /** Rescans `--firmware-dir`, like the model repository's watcher. */
-  releaseWatcher: RepositoryWatcher | null = null;
-  readonly log: Logger;
-  /** Resolves when the server has stopped. */
-  readonly finished: Promise<void>;
-  #listener: BoardListener;
-  #tlsListener: BoardListener | null;
-  #stopping: Promise<void> | null = null;
-  #draining = false;
-  #auth: Authorizer | null;
-
-  constructor(
-    listener: Deno.TcpListener,
-    serving: ModelServing,
-    watcher: RepositoryWatcher,
-    monitor: Monitor,
-    options: ResolvedServerOptions,
-    tlsListener: Deno.TlsListener | null = null,
-    updates: FleetUpdates = newFleetUpdates(options),
-  ) {
-    this.updates = updates;
-    this.addr = listener.addr;
-    this.tlsAddr = tlsListener?.addr ?? null;
-    this.serving = serving;
-    this.watcher = watcher;
-    this.monitor = monitor;
-    this.log = options.log;
-    this.#auth = options.auth ?? null;
-    const warning = this.#auth?.describe().warning;
-    if (warning) this.log.warn(warning);
-    const rollouts = this.rollouts = new Rollouts({
-      serving,
-      rescan: () => watcher.trigger("request"),
-      log: this.log,
-      rules: options,
-      shadowSample: options.shadowSample,
-      lowConfidence: options.lowConfidence,
-      maxIdle: options.maxBatch,
-      onShadow: (event) => {
-        options.onShadow?.(event);
-        // A disagreement is worth labelling; a kept digit gets the candidate's scores too.
-        if (options.capture && !monitor.quiet) options.capture.shadowed(event);
-      },
-    });
-    registerRolloutMetrics(monitor.metrics.registry, rollouts);
-    this.handler = new RequestHandler({
-      route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
-      byDevice: () => rollouts.byDevice,
-      stats: () => this.stats(),
-      log: this.log,
-      auth: this.#auth,
-      updates,
-      onRequest: (event) => {
-        // The server's own warm-up is no client's: nothing of it is counted or captured.
-        if (monitor.quiet) return;
-        monitor.request(requestFromHandler(event));
-        rollouts.observe(event);
-        options.onRequest?.(event);
-        if (options.capture) captureServed(options.capture, event);
-      },
-    });
-    const context: ConnectionContext = {
-      handler: this.handler,
-      log: this.log,
-      limits: new BoardLimits({
-        maxConnections: options.maxConnections,
-        maxConnectionsPerAddress: options.maxConnectionsPerAddress,
-        maxBufferedBytes: options.maxBufferedBytes,
-        maxQueued: options.maxQueued,
-        minQueueShare: options.minQueueShare,
-      }),
-      trustedProxies: options.trustedProxies ?? null,
-      maxFrame: options.maxFrame,
-      maxLegacy: options.maxLegacy,
-      readTimeoutMs: options.messageTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      writeTimeoutMs: options.writeTimeoutMs,
-      maxPipelined: options.maxPipelined,
-      onConnection: options.onConnection,
-    };
-    this.#listener = new BoardListener(listener, context);
-    this.#tlsListener = tlsListener && new BoardListener(tlsListener, context);
-    this.finished = Promise.all([this.#listener.finished, this.#tlsListener?.finished])
-      .then(() => this.#stopping ?? undefined);
-  }
-
-  /** The default model's version serving now (a swap replaces it). */
-  get model(): ModelFile {
-    return this.serving.default!.file;
-  }
-
-  /** The default model's queue (legacy requests and requests that name no model). */
-  get queue(): InferenceQueue {
-    return this.serving.default!.queue;
-  }
-
-  /** The default model's instances serving now. */
-  get engines(): InferenceEngine[] {
-    return this.queue.engineSet.engines;
-  }
-
-  /** The first instance: what the model's shape and runtime are read from. */
-  get engine(): InferenceEngine {
-    return this.engines[0];
-  }
-
-  /** Worker replacements across every instance since start. */
-  get restarts(): number {
-    return this.engines.reduce((sum, engine) => sum + engine.restarts, 0);
-  }
-
-  /** Ready: not draining, the default model loaded, and at least one of its instances answers. */
-  ready(): boolean {
-    return !this.#draining && !this.#stopping && !this.monitor.quiet &&
-      this.serving.default !== undefined &&
-      this.engines.some((engine) => engine.state === "ready");
-  }
-
-  /** Readiness turns false at once; everything else goes on serving (SIGTERM's first step). */
-  drain(): void {
-    this.#draining = true;
-  }
-
-  /** What `GET_STATS` answers: `freq` is inferences per second over the last 10 s. */
-  stats(): Stats {
-    // The default model may be unloaded (repository extension): stats still answer.
-    const model = this.serving.default;
-    return {
-      version: PROTOCOL_VERSION,
-      freq: Math.round(model?.queue.rate() ?? 0),
-      mode: 0,
-      parameters: model?.file.parameters ?? 0,
-      served: this.served,
-      model: model?.name ?? "",
-      modelVersion: model?.queue.engineSet.version ?? 0,
-    };
-  }
-
-  /** Digits answered since start, by every model. */
-  get served(): number {
-    return this.serving.models.reduce((n, m) => n + m.queue.served, 0);
-  }
-
-  /** Digits waiting for a run, for every model. */
-  get queued(): number {
-    return this.serving.models.reduce((n, m) => n + m.queue.queued, 0);
-  }
-
-  /** Board connections open now. */
-  get connections(): number {
-    return this.#listener.open + (this.#tlsListener?.open ?? 0);
-  }
-
-  /** The one line printed at start (after "mnist-server "). */
-  describe(): string {
-    const engine = this.engine;
-    const http = this.http ? ` http=${this.http.addr.hostname}:${this.http.addr.port}` : "";
-    return `listening on ${this.addr.hostname}:${this.addr.port}${http} model=${this.model.path} ` +
-      `version=${this.queue.engineSet.version} parameters=${this.model.parameters} ` +
-      `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
-      `checksum=${this.model.checksum}` +
-      (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
-      (this.mqtt ? ` mqtt=${this.mqtt.url}` : "") +
-      (this.#auth ? ` ${this.#auth.describe().summary}` : "");
-  }
-
-  /** Stops accepting, answers what is in flight, closes every connection and the engines. */
-  shutdown(): Promise<void> {
-    this.#stopping ??= (async () => {
-      this.#draining = true;
-      this.watcher.close();
-      this.releaseWatcher?.close();
-      await Promise.all([
-        this.#listener.shutdown(),
-        this.#tlsListener?.shutdown(),
-        this.http?.shutdown(),
-        this.mqtt?.shutdown(),
-      ]);
-      this.monitor.close();
-      await this.rollouts.close();
-      await this.serving.close();
-    })();
-    return this.#stopping;
-  }
-}
 
 /**
  * Listens, then loads the models and starts and warms their engine
@@ -380,22 +158,6 @@ function newFleetUpdates(options: ResolvedServerOptions): FleetUpdates {
     perMinute: options.rolloutPerMinute,
     log: options.log,
   });
-}
-
-/** Offers every served digit to the capture (`--capture`): it keeps what its rule picks. */
-function captureServed(capture: DigitCapture, event: RequestEvent): void {
-  const digits = event.digitU8 ?? event.digit;
-  if (!digits || !event.results) return;
-  const device = event.deviceId;
-  for (let i = 0; i < event.results.length; i++) {
-    const result = event.results[i];
-    capture.offer(digits.subarray(i * DIGIT_PIXELS, (i + 1) * DIGIT_PIXELS), {
-      model: event.modelName,
-      version: result.modelVersion,
-      device,
-      scores: result.scores,
-    });
-  }
 }
 
 /** The folder of a file path (editors replace files by renaming, so the folder is watched). */

@@ -20,7 +20,8 @@
  *
  * The instances form one `EngineSet`; `swap()` replaces the set between two
  * dispatches: runs already started finish on the old set, which is then
- * closed, and every later batch goes to the new one.
+ * closed, and every later batch goes to the new one. What waits, and how it
+ * goes into a run and is answered, is a job (`job.ts`).
  *
  * @example
  * ```ts
@@ -38,160 +39,24 @@
  * ```
  * @module
  */
-import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
+import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult, InferenceEngine } from "./engine.ts";
+import { type EngineSet, QueueBudget, type QueueOptions } from "./queue_options.ts";
+import { SetRuns } from "./set_runs.ts";
 import { FairQueue } from "./_fair.ts";
 import { RateWindow } from "./_rate.ts";
-
-/** What one digit gets back. */
-export interface Inference {
-  /** The 10 scores (a view into the batch's output). */
-  scores: Float32Array;
-  predicted: number;
-  /** The time of the run this digit was in, in ms. */
-  inferenceMs: number;
-  /** Time from submission to the start of its run, in ms. */
-  queueMs: number;
-  batchSize: number;
-  /** The version of the model that answered. */
-  modelVersion: number;
-}
-
-/** The instances of one model version: what the queue dispatches to, and what a swap replaces. */
-export interface EngineSet {
-  engines: InferenceEngine[];
-  version: number;
-}
-
-/** What the queue reports about every run, for metrics. */
-export interface RunEvent {
-  batchSize: number;
-  /** The run's compute time, ms. */
-  inferenceMs: number;
-  /** Each digit's wait before its run started, ms. */
-  queueMs: number[];
-  version: number;
-  /** The model's name (`QueueOptions.model`), "" when unnamed. */
-  model: string;
-  failed: boolean;
-}
-
-/** What waits in the queue: one digit of a board, or an HTTP request's digits, run together. */
-interface Job {
-  /** How many digits. */
-  n: number;
-  /** The digits as they came: a copy of their bytes, or their floats already clamped to 0..1. */
-  bytes: Uint8Array | null;
-  floats: Float32Array | null;
-  submitted: number;
-  /** The only version that may answer (a versioned route); 0: whichever serves. */
-  version: number;
-  /** One digit's answer (`submit`), or every digit's (`submitJob`). */
-  resolve: ((inference: Inference) => void) | null;
-  resolveAll: ((inferences: Inference[]) => void) | null;
-  reject: ((error: WireError) => void) | null;
-  /** One digit's answer or error, told to a callback with its context (`submitWith`): no promise. */
-  done: InferenceCallback<unknown> | null;
-  context: unknown;
-  /** Work of the idle lane: outside the budget. */
-  idle: boolean;
-}
-
-/** Told once a digit's answer or the error that ended it; `context` is the caller's, passed through. */
-export type InferenceCallback<C> = (context: C, result: Inference | WireError) => void;
-
-/** One digit's job, answered through `done`. */
-function digitJob<C>(
-  bytes: Uint8Array | null,
-  floats: Float32Array | null,
-  done: InferenceCallback<C>,
-  context: C,
-  idle: boolean,
-): Job {
-  return {
-    n: 1,
-    bytes,
-    floats,
-    submitted: performance.now(),
-    version: 0,
-    resolve: null,
-    resolveAll: null,
-    reject: null,
-    done: done as InferenceCallback<unknown>,
-    context,
-    idle,
-  };
-}
-
-/** Tells a job's caller that it failed. */
-function rejectJob(job: Job, error: WireError): void {
-  if (job.done) job.done(job.context, error);
-  else job.reject!(error);
-}
-
-/**
- * The digits every queue of a server holds together, against `--max-queued`:
- * one budget, so a bound holds across models and transports.
- */
-export class QueueBudget {
-  readonly max: number;
-  /** Digits waiting now, over every queue that shares the budget. */
-  queued = 0;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-}
-
-/** Limits of an `InferenceQueue`. */
-export interface QueueOptions {
-  /** The most digits in one run. */
-  maxBatch: number;
-  /** The most digits waiting; more are refused with `SERVER_BUSY`. */
-  maxQueued: number;
-  /** Shared with other queues: `maxQueued` then bounds all of them together. */
-  budget?: QueueBudget;
-  /** The model's name, for run events. */
-  model?: string;
-  /**
-   * The run time a batch aims for, in ms: batches are cut to what the
-   * engine runs in about this long. Unset: `maxBatch` alone decides.
-   */
-  batchMs?: number;
-  /**
-   * With `batchMs`, the most instances that run at once while some owner
-   * has more than one digit waiting: fewer than the cores, so that the
-   * event loop keeps a core for the other clients' sockets. Unset: all.
-   */
-  floodInstances?: number;
-  /** Called after every run. */
-  onRun?: (event: RunEvent) => void;
-  /** The most digits the idle lane holds (`submitIdle`); more are refused. Default `maxBatch`. */
-  maxIdle?: number;
-}
-
-/**
- * Copies a digit into `out` as floats in 0..1: bytes are divided by 255;
- * floats are clamped to 0..1, and NaN becomes 0, so a client sending garbage
- * (a legacy stress tool sent uninitialised memory) still gets a
- * meaningful answer.
- */
-export function normalizeDigit(
-  digitU8: ArrayLike<number> | null,
-  digit: ArrayLike<number> | null,
-  out: Float32Array,
-  at = 0,
-): void {
-  if (digitU8) {
-    for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = digitU8[i] / 255;
-  } else if (digit) {
-    for (let i = 0; i < DIGIT_PIXELS; i++) {
-      const v = digit[i];
-      out[at + i] = v > 0 ? (v < 1 ? v : 1) : 0; // NaN fails both tests and becomes 0.
-    }
-  }
-}
+import {
+  answerJobs,
+  batchJob,
+  digitJob,
+  fillInput,
+  type Inference,
+  type InferenceCallback,
+  type Job,
+  rejectJob,
+  settlePromise,
+} from "./job.ts";
 
 /** Batches digits for a set of engine instances, one run per instance at a time. */
 export class InferenceQueue {
@@ -202,10 +67,8 @@ export class InferenceQueue {
   /** The idle lane: one digit each, run only while nothing of the budget waits. */
   #idleJobs: Job[] = [];
   #budget: QueueBudget;
-  /** Runs under way, by the set they were dispatched to. */
-  #running = new Map<EngineSet, number>();
-  #idle: (() => void)[] = [];
-  #retired: { set: EngineSet; closed: () => void }[] = [];
+  /** Runs under way by set, retired sets, idle waiters. */
+  #runs = new SetRuns();
   #served = new RateWindow(10);
   /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
   #msPerDigit = 0;
@@ -281,19 +144,7 @@ export class InferenceQueue {
     const exempt = owner !== undefined && this.#jobs.waiting(owner) === 0;
     const refused = this.#admit(1, exempt);
     if (refused) return refused;
-    // A byte digit waits as a copy of its 784 bytes (a quarter of its
-    // floats) and becomes floats only in the engine's own input at dispatch.
-    let bytes: Uint8Array | null = null;
-    let floats: Float32Array | null = null;
-    if (digitU8) {
-      bytes = digitU8 instanceof Uint8Array
-        ? (given ? digitU8 : digitU8.slice(0, DIGIT_PIXELS))
-        : Uint8Array.from({ length: DIGIT_PIXELS }, (_, i) => digitU8[i]);
-    } else {
-      floats = new Float32Array(DIGIT_PIXELS);
-      normalizeDigit(null, digit, floats);
-    }
-    this.#jobs.push(owner, digitJob(bytes, floats, done, context, false));
+    this.#jobs.push(owner, digitJob(digitU8, digit, given, done, context, false));
     this.#pump();
     return null;
   }
@@ -311,13 +162,7 @@ export class InferenceQueue {
     context: C,
   ): boolean {
     if (this.#idleJobs.length >= (this.#options.maxIdle ?? this.#options.maxBatch)) return false;
-    let floats: Float32Array | null = null;
-    if (!digitU8) {
-      floats = new Float32Array(DIGIT_PIXELS);
-      normalizeDigit(null, digit, floats);
-    }
-    const bytes = digitU8 ? digitU8.slice(0, DIGIT_PIXELS) : null;
-    this.#idleJobs.push(digitJob(bytes, floats, done, context, true));
+    this.#idleJobs.push(digitJob(digitU8, digit, false, done, context, true));
     this.#pump();
     return true;
   }
@@ -351,30 +196,8 @@ export class InferenceQueue {
   ): Promise<Inference[]> | WireError {
     const refused = this.#admit(n, false);
     if (refused) return refused;
-    const size = n * DIGIT_PIXELS;
-    let bytes: Uint8Array | null = null;
-    let floats: Float32Array | null = null;
-    if (digitU8) bytes = digitU8.slice(0, size);
-    else {
-      floats = new Float32Array(size);
-      for (let i = 0; i < n; i++) {
-        normalizeDigit(null, digit!.subarray(i * DIGIT_PIXELS), floats, i * DIGIT_PIXELS);
-      }
-    }
     const promise = new Promise<Inference[]>((resolveAll, reject) => {
-      this.#jobs.push(owner, {
-        n,
-        bytes,
-        floats,
-        submitted: performance.now(),
-        version,
-        resolve: null,
-        resolveAll,
-        reject,
-        done: null,
-        context: null,
-        idle: false,
-      });
+      this.#jobs.push(owner, batchJob(n, digitU8, digit, version, resolveAll, reject));
     });
     this.#pump();
     return promise;
@@ -403,15 +226,14 @@ export class InferenceQueue {
     const old = this.#set;
     this.#set = set;
     this.#pump();
-    if (!this.#running.get(old)) return Promise.resolve(old);
-    return new Promise((resolve) => this.#retired.push({ set: old, closed: () => resolve(old) }));
+    return this.#runs.retire(old);
   }
 
   /** Resolves when nothing is queued or running (the idle lane's digits are dropped). */
   drained(): Promise<void> {
     this.#dropIdle();
-    if (this.#running.size === 0 && this.#jobs.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    if (!this.#runs.busy && this.#jobs.length === 0) return Promise.resolve();
+    return this.#runs.waitIdle();
   }
 
   /** Waits until drained, then closes the engines. */
@@ -469,19 +291,8 @@ export class InferenceQueue {
     if (!batch[0].idle) this.#budget.queued -= n;
     // Written straight into the worker's shared input when it can take it.
     const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
-    let at = 0;
-    for (const job of batch) {
-      const { bytes, floats } = job;
-      if (floats) input.set(floats, at * DIGIT_PIXELS);
-      else if (job.n === 1) normalizeDigit(bytes, null, input, at * DIGIT_PIXELS);
-      else {
-        for (let i = 0; i < job.n; i++) {
-          normalizeDigit(bytes!.subarray(i * DIGIT_PIXELS), null, input, (at + i) * DIGIT_PIXELS);
-        }
-      }
-      at += job.n;
-    }
-    this.#running.set(set, (this.#running.get(set) ?? 0) + 1);
+    fillInput(batch, input);
+    this.#runs.started(set);
     const started = performance.now();
     const result = engine.run(input, n);
     let outcome: EngineResult | WireError;
@@ -526,22 +337,13 @@ export class InferenceQueue {
     }
   }
 
+  /** A run of `set` ended. */
   #finish(set: EngineSet): void {
-    const left = (this.#running.get(set) ?? 1) - 1;
-    if (left > 0) {
-      this.#running.set(set, left);
-      return;
-    }
-    this.#running.delete(set);
-    const retired = this.#retired.findIndex((r) => r.set === set);
-    if (retired >= 0) this.#retired.splice(retired, 1)[0].closed();
-    this.#whenIdle();
+    if (this.#runs.ended(set)) this.#whenIdle();
   }
 
   #whenIdle(): void {
-    if (this.#running.size === 0 && this.#jobs.length === 0) {
-      for (const resolve of this.#idle.splice(0)) resolve();
-    }
+    if (!this.#runs.busy && this.#jobs.length === 0) this.#runs.idle();
   }
 
   #answer(
@@ -581,47 +383,6 @@ export class InferenceQueue {
       for (const job of batch) rejectJob(job, outcome);
       return;
     }
-    let at = 0;
-    for (const job of batch) {
-      const queueMs = started - job.submitted;
-      if (job.done) job.done(job.context, this.#inference(outcome, at, queueMs, n, version));
-      else if (job.resolve) {
-        job.resolve(this.#inference(outcome, at, queueMs, n, version));
-      } else {
-        const all: Inference[] = [];
-        for (let i = 0; i < job.n; i++) {
-          all.push(this.#inference(outcome, at + i, queueMs, n, version));
-        }
-        job.resolveAll!(all);
-      }
-      at += job.n;
-    }
+    answerJobs(batch, outcome, started, n, version);
   }
-
-  #inference(
-    outcome: EngineResult,
-    i: number,
-    queueMs: number,
-    batchSize: number,
-    modelVersion: number,
-  ): Inference {
-    const scores = outcome.scores.subarray(i * 10, i * 10 + 10);
-    return {
-      scores,
-      predicted: argmax(scores),
-      inferenceMs: outcome.ms,
-      queueMs,
-      batchSize,
-      modelVersion,
-    };
-  }
-}
-
-/** `submit`'s callback: settles its promise. */
-function settlePromise(
-  settle: { resolve: (i: Inference) => void; reject: (e: WireError) => void },
-  result: Inference | WireError,
-): void {
-  if (result instanceof WireError) settle.reject(result);
-  else settle.resolve(result);
 }

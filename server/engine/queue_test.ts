@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
 import { InferenceEngine } from "./engine.ts";
-import { type Inference, InferenceQueue, QueueBudget, type RunEvent } from "./queue.ts";
+import { InferenceQueue } from "./queue.ts";
+import { type Inference } from "./job.ts";
+import { QueueBudget, type RunEvent } from "./queue_options.ts";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);

@@ -10,7 +10,7 @@ import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import type { DeviceView } from "../fleet/registry.ts";
 import { readAll, withServer, writeAll } from "../testing/server.ts";
-import type { InferenceServer } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
 
 const digitU8 = new Uint8Array(784).map((_, i) => (i * 13) & 0xff);
 

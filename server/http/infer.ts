@@ -35,7 +35,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
-import type { Inference } from "../engine/queue.ts";
+import type { Inference } from "../engine/job.ts";
 import { readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
 import {

@@ -11,7 +11,8 @@
  * - `nv_inference_{request,queue,compute_infer}_duration_us`: cumulative µs.
  *
  * Our own series are `mnist_*`. No label carries a per-device value: fleets
- * are large, and per-device figures live on the dashboard.
+ * are large, and per-device figures live on the dashboard. The series read
+ * from the running server when scraped are `sources.ts`'s.
  *
  * @example
  * ```ts
@@ -23,8 +24,10 @@
  * ```
  * @module
  */
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Histogram, Registry } from "prom-client";
 import { Status, statusName } from "../../shared/errors.ts";
+import { type MetricSources, registerSourceMetrics } from "./sources.ts";
+import { Tally } from "./tally.ts";
 
 import type { Protocol } from "../core/request.ts";
 
@@ -60,24 +63,6 @@ interface ModelSeries {
   requestUs: { inc(n?: number): void };
   queueUs: { inc(n?: number): void };
   computeUs: { inc(n?: number): void };
-}
-
-/** Live values read at scrape time. */
-export interface MetricSources {
-  /** Digits waiting for a run. */
-  queueDepth?: () => number;
-  /** Engine workers replaced since start. */
-  engineRestarts?: () => number;
-  /** Open connections by protocol. */
-  connections?: () => Record<string, number>;
-  /** Readiness, as `GET /v2/health/ready` answers it. */
-  ready?: () => boolean;
-  /** The MQTT broker's state, or null when `--mqtt` is off. */
-  mqtt?: () => { url: string; connected: boolean; outages: number } | null;
-  /** Devices in the fleet registry by state (`online`, `silent`). */
-  devices?: () => Record<string, number>;
-  /** Devices by board code update state (`offered` ... `rolled_back`). */
-  updates?: () => Record<string, number>;
 }
 
 /** Triton's failure reason for a wire status. */
@@ -208,92 +193,7 @@ export class ServerMetrics {
       buckets: BATCH_BUCKETS,
       registers,
     });
-    new Gauge({
-      name: "mnist_queue_depth",
-      help: "Digits waiting for an engine run",
-      registers,
-      collect() {
-        this.set(sources.queueDepth?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: "mnist_connections_open",
-      help: "Open client connections on the board port, by protocol",
-      labelNames: ["protocol"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const [protocol, n] of Object.entries(sources.connections?.() ?? {})) {
-          this.set({ protocol }, n);
-        }
-      },
-    });
-    // Devices counted by a state: aggregates only, per-device figures are in the fleet views.
-    const byState = (name: string, help: string, counts?: () => Record<string, number>) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ["state"] as const,
-        registers,
-        collect() {
-          for (const [state, n] of Object.entries(counts?.() ?? {})) this.set({ state }, n);
-        },
-      });
-    byState(
-      "mnist_devices",
-      "Devices in the fleet registry, by state (online, silent); per-device figures are in /v2/fleet/devices",
-      sources.devices,
-    );
-    byState(
-      "mnist_device_updates",
-      "Devices by board code update state (offered, downloading, verified, updated, failed, rolled_back); per device in /v2/fleet/devices",
-      sources.updates,
-    );
-    new Gauge({
-      name: "mnist_ready",
-      help: "1 while GET /v2/health/ready answers 200",
-      registers,
-      collect() {
-        this.set(sources.ready?.() ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: "mnist_mqtt_connected",
-      help:
-        "1 while the MQTT broker (--mqtt) is connected, 0 while it is away; absent without --mqtt",
-      labelNames: ["broker"] as const,
-      registers,
-      collect() {
-        this.reset();
-        const state = sources.mqtt?.();
-        if (state) this.set({ broker: state.url }, state.connected ? 1 : 0);
-      },
-    });
-    let outagesSeen = 0;
-    new Counter({
-      name: "mnist_mqtt_outages_total",
-      help: "Times the MQTT broker went away since start (each reconnects with back-off)",
-      labelNames: ["broker"] as const,
-      registers,
-      collect() {
-        const state = sources.mqtt?.();
-        if (state && state.outages >= outagesSeen) {
-          this.inc({ broker: state.url }, state.outages - outagesSeen);
-          outagesSeen = state.outages;
-        }
-      },
-    });
-    let restartsSeen = 0;
-    new Counter({
-      name: "mnist_engine_restarts_total",
-      help: "Engine workers replaced (a hung or failed run)",
-      registers,
-      collect() {
-        const now = sources.engineRestarts?.() ?? 0;
-        if (now > restartsSeen) this.inc(now - restartsSeen);
-        restartsSeen = now;
-      },
-    });
+    registerSourceMetrics(this.registry, sources);
     this.#loadFailures = new Counter({
       name: "mnist_model_load_failures_total",
       help:
@@ -409,29 +309,5 @@ export class ServerMetrics {
     const tally = new Tally(child);
     this.#tallies.push(tally);
     return tally;
-  }
-}
-
-/**
- * A count kept as a plain number and added to its prom-client counter when
- * the metrics are read: every request adds to several counters, and
- * prom-client's `inc` costs far more than an addition.
- */
-class Tally {
-  #child: { inc(n?: number): void };
-  #pending = 0;
-
-  constructor(child: { inc(n?: number): void }) {
-    this.#child = child;
-  }
-
-  inc(n = 1): void {
-    this.#pending += n;
-  }
-
-  flush(): void {
-    if (this.#pending === 0) return;
-    this.#child.inc(this.#pending);
-    this.#pending = 0;
   }
 }

@@ -13,7 +13,8 @@
  * refused, then taken once it is complete. Checks: a model file is there, not
  * empty, is ONNX, matches the sha256 of its metadata (required unless
  * `allowChecksumMismatch`), and loads with 784 inputs and 10 outputs per
- * sample (`probe`, by default a real engine worker).
+ * sample (`probe`, by default a real engine worker). The folders themselves
+ * are read by `version_folders.ts`.
  *
  * @example
  * ```ts
@@ -39,12 +40,16 @@ import {
   servesByLatest,
   type VersionStatus,
 } from "./version_status.ts";
+import {
+  inspectVersion,
+  MODEL_FILE,
+  repositoryLayout,
+  signatureOf,
+  singleFileLayout,
+} from "./version_folders.ts";
 
 /** The bundled repository, `models/` of this checkout (`--model-repository`'s default). */
 export const DEFAULT_REPOSITORY = serverDefaults().modelRepository;
-
-/** The model file's name in a version folder (its metadata is `model.json` beside it). */
-export const MODEL_FILE = "model.onnx";
 
 /** Options of `ModelRepository.open` and `.single`. */
 export interface RepositoryOptions {
@@ -66,40 +71,6 @@ interface Cached {
   status: VersionStatus;
   /** Whether `probe` passed on it (it runs only on a version about to be chosen). */
   probed: boolean;
-}
-
-/** A folder's state: its entries' names, sizes and mtimes. */
-async function signatureOf(paths: string[]): Promise<string> {
-  const parts: string[] = [];
-  for (const path of paths) {
-    try {
-      const info = await Deno.stat(path);
-      parts.push(`${path}:${info.size}:${info.mtime?.getTime() ?? 0}`);
-    } catch {
-      parts.push(`${path}:-`);
-    }
-  }
-  return parts.join("|");
-}
-
-async function folderEntries(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort().map((name) => `${dir}/${name}`);
-}
-
-function kindOf(message: string): RefusalKind {
-  if (/cannot read model /.test(message)) return "unreadable";
-  if (/ is empty$/.test(message)) return "empty";
-  if (/has no metadata|has no sha256|cannot read model metadata/.test(message)) return "metadata";
-  if (/ has sha256 .* says /.test(message)) return "checksum";
-  return "corrupt";
-}
-
-/** A metadata `"stage"` as `VersionStatus.stage` keeps it: `"serving"` and absent are the same. */
-function stageOf(metadata: Record<string, unknown> | null): string | null {
-  const stage = metadata?.stage;
-  return typeof stage === "string" && stage !== "serving" ? stage : null;
 }
 
 /** A repository of models and their versions; see the module doc. */
@@ -164,7 +135,9 @@ export class ModelRepository {
    * Not re-entrant: call it from one place (the watcher's `rescan`).
    */
   async scan(): Promise<ModelStatus[]> {
-    const found = this.#single ? this.#singleLayout() : await this.#layout();
+    const found = this.#single
+      ? singleFileLayout(this.root, this.#single.name)
+      : await repositoryLayout(this.root);
     const models: ModelStatus[] = [];
     const seen = new Set<string>();
     for (const [name, versions] of [...found].sort(([a], [b]) => a.localeCompare(b))) {
@@ -223,42 +196,6 @@ export class ModelRepository {
     this.#report(refused);
   }
 
-  /** `<root>/<model>/<version>/` folders; anything else (files, `.tmp` names) is not looked at. */
-  async #layout(): Promise<Map<string, { version: number; dir: string; files: string[] }[]>> {
-    const found = new Map<string, { version: number; dir: string; files: string[] }[]>();
-    let models: Deno.DirEntry[];
-    try {
-      models = await Array.fromAsync(Deno.readDir(this.root));
-    } catch (e) {
-      throw new ModelError(`cannot read model repository ${this.root}: ${(e as Error).message}`);
-    }
-    for (const model of models) {
-      if (!model.isDirectory || model.name.startsWith(".")) continue;
-      const versions: { version: number; dir: string; files: string[] }[] = [];
-      try {
-        for await (const entry of Deno.readDir(`${this.root}/${model.name}`)) {
-          if (!entry.isDirectory || !/^[1-9]\d{0,8}$/.test(entry.name)) continue;
-          const dir = `${this.root}/${model.name}/${entry.name}`;
-          // An unreadable folder has an empty signature; its check says why.
-          const files = await folderEntries(dir).catch(() => [] as string[]);
-          versions.push({ version: Number(entry.name), dir, files });
-        }
-      } catch (e) {
-        // A model folder removed while being listed is simply gone.
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-      if (versions.length) found.set(model.name, versions);
-    }
-    return found;
-  }
-
-  #singleLayout(): Map<string, { version: number; dir: string; files: string[] }[]> {
-    const file = this.root;
-    const metadata = file.replace(/\.onnx$/, "") + ".json";
-    const dir = file.slice(0, file.lastIndexOf("/")) || ".";
-    return new Map([[this.#single!.name, [{ version: 1, dir, files: [file, metadata] }]]]);
-  }
-
   async #check(
     key: string,
     name: string,
@@ -270,7 +207,12 @@ export class ModelRepository {
     const signature = await signatureOf(files);
     let cached = this.#cache.get(key);
     if (cached?.signature !== signature) {
-      cached = { signature, status: await this.#inspect(name, version, dir), probed: false };
+      const path = this.#single ? this.root : `${dir}/${MODEL_FILE}`;
+      const status = await inspectVersion(name, version, dir, path, {
+        single: this.#single !== null,
+        allowChecksumMismatch: this.allowChecksumMismatch,
+      });
+      cached = { signature, status, probed: false };
       this.#cache.set(key, cached);
       if (cached.status.state === "UNAVAILABLE") this.#report(cached.status);
     }
@@ -307,53 +249,6 @@ export class ModelRepository {
       }
     }
     return cached.status;
-  }
-
-  async #inspect(name: string, version: number, dir: string): Promise<VersionStatus> {
-    const path = this.#single ? this.root : `${dir}/${MODEL_FILE}`;
-    const base: VersionStatus = {
-      model: name,
-      version,
-      state: "READY",
-      reason: "",
-      kind: null,
-      path,
-      sha256: null,
-      parameters: null,
-      stage: null,
-    };
-    try {
-      const info = await Deno.stat(path);
-      if (!info.isFile) throw new Deno.errors.NotFound();
-    } catch (e) {
-      const missing = e instanceof Deno.errors.NotFound;
-      return {
-        ...base,
-        state: "UNAVAILABLE",
-        kind: missing ? "no_model_file" : "unreadable",
-        reason: !missing
-          ? `cannot read model ${path}: ${(e as Error).message}`
-          : this.#single
-          ? `model file ${path} does not exist`
-          : `version folder ${dir} has no ${MODEL_FILE}`,
-      };
-    }
-    try {
-      const verify = !this.allowChecksumMismatch;
-      const file = await loadModelFile(path, {
-        verifyChecksum: verify,
-        requireChecksum: verify && !this.#single,
-      });
-      return {
-        ...base,
-        sha256: file.sha256,
-        parameters: file.parameters,
-        stage: stageOf(file.metadata),
-      };
-    } catch (e) {
-      if (!(e instanceof ModelError)) throw e;
-      return { ...base, state: "UNAVAILABLE", kind: kindOf(e.message), reason: e.message };
-    }
   }
 
   #report(status: VersionStatus): void {

@@ -35,7 +35,8 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineOptions, InferenceEngine } from "../engine/engine.ts";
-import { InferenceQueue, QueueBudget, type QueueOptions } from "../engine/queue.ts";
+import { InferenceQueue } from "../engine/queue.ts";
+import { QueueBudget, type QueueOptions } from "../engine/queue_options.ts";
 import type { Logger } from "../log.ts";
 import type { ModelFile } from "./model.ts";
 import type { ModelRepository } from "./repository.ts";

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Status } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
-import { type InferenceServer, startServer } from "../server.ts";
+import { startServer } from "../server.ts";
+import { type InferenceServer } from "../inference_server.ts";
 import { sha256Hex } from "./model.ts";
 import type { LoadFailure } from "./version_status.ts";
 

@@ -22,7 +22,7 @@
  */
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import { isInference } from "../core/handler.ts";
+import { isInference } from "../core/outcome.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { DigitSeen, RequestRecord } from "./monitor.ts";
 

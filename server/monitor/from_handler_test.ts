@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
-import type { Inference } from "../engine/queue.ts";
+import type { Inference } from "../engine/job.ts";
 import { requestFromHandler } from "./from_handler.ts";
 
 const base: RequestEvent = {

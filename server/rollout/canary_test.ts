@@ -18,7 +18,7 @@ import {
   until,
   withRolloutServer,
 } from "../testing/rollout.ts";
-import type { InferenceServer } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
 
 const ink = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0));
 

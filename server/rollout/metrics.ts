@@ -89,7 +89,7 @@ export function registerRolloutMetrics(registry: Registry, rollouts: Rollouts): 
       registers,
       collect() {
         this.reset();
-        for (const [id, totals] of rollouts.shadowTotals) {
+        for (const [id, totals] of rollouts.counts.shadowTotals) {
           const [model, candidate] = id.split("\n");
           this.inc({ model, candidate }, totals[key]);
         }
@@ -138,7 +138,7 @@ export function registerRolloutMetrics(registry: Registry, rollouts: Rollouts): 
     registers,
     collect() {
       this.reset();
-      for (const [model, reasons] of rollouts.rollbacks) {
+      for (const [model, reasons] of rollouts.counts.rollbacks) {
         for (const [reason, n] of reasons) this.inc({ model, reason }, n);
       }
     },
@@ -150,7 +150,7 @@ export function registerRolloutMetrics(registry: Registry, rollouts: Rollouts): 
     registers,
     collect() {
       this.reset();
-      for (const [model, n] of rollouts.promotions) this.inc({ model }, n);
+      for (const [model, n] of rollouts.counts.promotions) this.inc({ model }, n);
     },
   });
 }

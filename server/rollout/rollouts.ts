@@ -19,6 +19,10 @@
  * Rules (`RolloutRules`) are judged after each comparison or request once the
  * rule's minimum of digits is reached; one that trips rolls back at once.
  *
+ * The parts: `candidate.ts` starts a candidate, `shadow.ts` samples for it,
+ * `canary.ts` picks its devices, `promote.ts` changes what serves, `counts.ts`
+ * keeps the totals `metrics.ts` reads.
+ *
  * @example
  * ```ts
  * import { startServer } from "../server.ts";
@@ -32,20 +36,16 @@
 import { WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
-import { inCohort } from "../fleet/cohort.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
-import { ShadowFigures, VersionFigures } from "./figures.ts";
+import { ShadowFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
-import {
-  readyVersion,
-  type Rollout,
-  RolloutError,
-  type RolloutOptions,
-  rolloutSnapshot,
-} from "./rollout.ts";
-import { canaryRule, shadowRule, type Tripped } from "./rules.ts";
+import { type Rollout, RolloutError, type RolloutOptions, rolloutSnapshot } from "./rollout.ts";
+import { shadowRule, type Tripped } from "./rules.ts";
 import { offerShadow } from "./shadow.ts";
 import { promote, retire, type VersionChanges } from "./promote.ts";
+import { type CanaryCohort, newCanary, observeCanary } from "./canary.ts";
+import { startCandidate } from "./candidate.ts";
+import { RolloutCounts } from "./counts.ts";
 
 export { RolloutError, type RolloutOptions } from "./rollout.ts";
 
@@ -57,10 +57,8 @@ export class Rollouts {
   /** Models with a change under way (start, promote, rollback): one at a time each. */
   #changing = new Set<string>();
   #canaries = 0;
-  /** Cumulative counts for metrics, never reset: `reason` per model. */
-  readonly rollbacks = new Map<string, Map<string, number>>();
-  readonly promotions = new Map<string, number>();
-  readonly shadowTotals = new Map<string, { compared: number; dropped: number }>();
+  /** Cumulative counts for metrics, never reset. */
+  readonly counts = new RolloutCounts();
 
   constructor(options: RolloutOptions) {
     this.#options = options;
@@ -115,24 +113,20 @@ export class Rollouts {
     if (!rollout || event.command < 0) return;
     const canary = rollout.canary;
     if (canary && event.digits > 0) {
-      const version = event.results?.[0].modelVersion ??
-        (canary.includes(event.deviceId) ? rollout.version : null);
-      const side = version === rollout.version ? canary.candidate : canary.serving;
-      side.add(event.status, event.code, event.totalMs, event.results);
-      const tripped = canaryRule(canary, this.#options.rules);
+      const tripped = observeCanary(rollout, canary, event, this.#options.rules);
       if (tripped) this.#tripped(rollout, tripped);
     }
     const shadow = rollout.shadow;
     if (shadow && event.results) {
       const dropped = offerShadow(this, rollout, shadow, event);
-      if (dropped) this.#shadowTotal(rollout).dropped += dropped;
+      if (dropped) this.counts.shadow(rollout.model, rollout.version).dropped += dropped;
     }
   }
 
   /** A candidate's shadow answer (from `shadowed`): compared, counted, told, judged. */
   compared(rollout: Rollout, shadow: ShadowFigures, event: ShadowEvent): void {
     shadow.compare(event);
-    this.#shadowTotal(rollout).compared++;
+    this.counts.shadow(rollout.model, rollout.version).compared++;
     try {
       this.#options.onShadow?.(event);
     } catch (e) {
@@ -140,13 +134,6 @@ export class Rollouts {
     }
     const tripped = rollout.shadow === shadow ? shadowRule(shadow, this.#options.rules) : null;
     if (tripped) this.#tripped(rollout, tripped);
-  }
-
-  #shadowTotal(rollout: Rollout): { compared: number; dropped: number } {
-    const key = `${rollout.model}\n${rollout.version}`;
-    let total = this.shadowTotals.get(key);
-    if (!total) this.shadowTotals.set(key, total = { compared: 0, dropped: 0 });
-    return total;
   }
 
   /** A rule tripped: logged, counted, and the rollout ended (once). */
@@ -175,26 +162,16 @@ export class Rollouts {
   async startCanary(
     name: string,
     version: number,
-    cohort: { share: number } | { devices: string[] },
+    cohort: CanaryCohort,
   ): Promise<Rollout> {
     const rollout = await this.#withCandidate(name, version);
-    const { lowConfidence } = this.#options;
-    const devices = "devices" in cohort ? new Set(cohort.devices) : null;
-    const share = "share" in cohort ? cohort.share : null;
     if (!rollout.canary) this.#canaries++;
-    rollout.canary = {
-      share,
-      devices,
-      started: Date.now(),
-      includes: devices ? (id) => devices.has(id) : cohortMember(share!),
-      serving: new VersionFigures(rollout.servingVersion, lowConfidence),
-      candidate: new VersionFigures(version, lowConfidence),
-    };
+    const canary = rollout.canary = newCanary(rollout, cohort, this.#options.lowConfidence);
     this.#options.log.info("canary started", {
       model: name,
       candidate: version,
-      share: share ?? undefined,
-      devices: devices?.size,
+      share: canary.share ?? undefined,
+      devices: canary.devices?.size,
     });
     return rollout;
   }
@@ -243,39 +220,8 @@ export class Rollouts {
       );
     }
     return await this.#exclusive(name, async () => {
-      const status = await readyVersion(
-        this.#serving.repository,
-        this.#options.rescan,
-        name,
-        version,
-      );
-      const served = this.#serving.route(name);
-      if (served instanceof WireError) {
-        throw new RolloutError(404, "MODEL_UNAVAILABLE", served.message);
-      }
-      if (served.engineSet.version === version) {
-        throw new RolloutError(400, "MODEL_UNAVAILABLE", `version ${version} serves already`);
-      }
-      let candidate: ServedModel;
-      try {
-        candidate = await this.#serving.startVersion(status, this.#options.maxIdle);
-      } catch (e) {
-        throw new RolloutError(
-          400,
-          "MODEL_UNAVAILABLE",
-          `version ${version} of model "${name}" could not start: ${(e as Error).message}`,
-        );
-      }
-      const rollout: Rollout = {
-        model: name,
-        version,
-        servingVersion: served.engineSet.version,
-        path: status.path,
-        candidate,
-        shadow: null,
-        canary: null,
-        ending: false,
-      };
+      const { rescan, maxIdle } = this.#options;
+      const rollout = await startCandidate(this.#serving, rescan, { name, version, maxIdle });
       this.#rollouts.set(name, rollout);
       return rollout;
     });
@@ -301,7 +247,7 @@ export class Rollouts {
    */
   async #end(rollout: Rollout, reason: string | null): Promise<void> {
     if (!this.#detach(rollout)) return;
-    if (reason) this.#countRollback(rollout.model, reason);
+    if (reason) this.counts.rolledBack(rollout.model, reason);
     await rollout.candidate.queue.close();
   }
 
@@ -312,12 +258,6 @@ export class Rollouts {
     if (rollout.canary) this.#canaries--;
     this.#rollouts.delete(rollout.model);
     return true;
-  }
-
-  #countRollback(model: string, reason: string): void {
-    let reasons = this.rollbacks.get(model);
-    if (!reasons) this.rollbacks.set(model, reasons = new Map());
-    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
 
   /**
@@ -353,8 +293,8 @@ export class Rollouts {
     rollout: (name) => this.#rollouts.get(name),
     detach: (rollout) => this.#detach(rollout),
     end: (rollout) => this.#end(rollout, null),
-    promoted: (name) => this.promotions.set(name, (this.promotions.get(name) ?? 0) + 1),
-    rolledBack: (name) => this.#countRollback(name, "api"),
+    promoted: (name) => this.counts.promoted(name),
+    rolledBack: (name) => this.counts.rolledBack(name, "api"),
   };
 
   /** Every rollout's figures, for the dashboard. */
@@ -366,19 +306,4 @@ export class Rollouts {
   async close(): Promise<void> {
     await Promise.all([...this.#rollouts.values()].map((r) => this.#end(r, null)));
   }
-}
-
-/** Membership of a share's cohort, remembered per device id (a SHA-256 per request is not free). */
-function cohortMember(share: number): (deviceId: string) => boolean {
-  const known = new Map<string, boolean>();
-  return (id) => {
-    let member = known.get(id);
-    if (member === undefined) {
-      // Bounded: a fleet larger than this is hashed again, never kept without limit.
-      if (known.size >= 100_000) known.clear();
-      member = inCohort(id, share);
-      known.set(id, member);
-    }
-    return member;
-  };
 }

@@ -17,7 +17,7 @@
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import type { WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
-import type { Inference } from "../engine/queue.ts";
+import type { Inference } from "../engine/job.ts";
 import type { ShadowFigures } from "./figures.ts";
 import type { Rollout } from "./rollout.ts";
 import type { ShadowEvent } from "./shadow_event.ts";

@@ -17,7 +17,7 @@ import { InferenceClient } from "../../client/client.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { prng } from "../../shared/testing.ts";
 import { writeRelease } from "../../device/release.ts";
-import type { InferenceServer } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
 
 /**
  * The firmware name boards send in `client`, as `device/build.ts`'s

@@ -14,7 +14,8 @@
  * @module
  */
 import { sha256Hex } from "../models/model.ts";
-import type { InferenceServer, ServerOptions } from "../server.ts";
+import type { ServerOptions } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
 import { withServer } from "./server.ts";
 
 const bundled = await Deno.readFile(new URL("../../models/mnist/1/model.onnx", import.meta.url));

@@ -9,7 +9,8 @@ import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../sh
 import { WireError } from "../../shared/errors.ts";
 import { FrameDecoder } from "../../shared/frame.ts";
 import { Logger } from "../log.ts";
-import { type InferenceServer, type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions, startServer } from "../server.ts";
+import { type InferenceServer } from "../inference_server.ts";
 
 /** A logger that keeps its lines, for tests that check what was logged. */
 export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "error") {

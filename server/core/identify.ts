@@ -1,0 +1,52 @@
+/**
+ * Who sent a request: the device's id in the fleet (a token's name, else the
+ * board's `device` field, else `addr:<address>`) and its firmware, which a
+ * connection's session remembers from its first request.
+ *
+ * @example
+ * ```ts
+ * import { identify, validDeviceId } from "./identify.ts";
+ *
+ * const request = { command: 0, requestId: 1, digit: null, digitU8: null, token: "", model: "", client: "fw-3", device: "board-7" };
+ * console.log(identify(request, { protocol: "framed", peer: "10.0.0.7:5123" }, null)); // { deviceId: "board-7", by: "device", firmware: "fw-3" }
+ * console.log(validDeviceId("addr:10.0.0.7")); // false
+ * ```
+ * @module
+ */
+import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
+import type { HandlerRequest, RequestOrigin } from "./request.ts";
+
+/**
+ * The device's id in the fleet (the token's name, else its `device` field,
+ * else `addr:<address>`) and firmware. The firmware sends `device` and
+ * `client` on a connection's first request only: the session keeps them.
+ */
+export function identify(
+  request: HandlerRequest,
+  origin: RequestOrigin,
+  device: string | null,
+): { deviceId: string; by: IdentifiedBy; firmware: string } {
+  const session = origin.session;
+  let deviceField = request.device;
+  let firmware = request.client;
+  if (session) {
+    if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
+    else deviceField = session.device;
+    if (firmware) session.client = firmware;
+    else firmware = session.client;
+  }
+  if (device !== null) return { deviceId: device, by: "token", firmware };
+  if (deviceField) return { deviceId: deviceField, by: "device", firmware };
+  return { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
+}
+
+/** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */
+export function validDeviceId(id: string): boolean {
+  return id.length <= 64 && /^[\x21-\x7e][\x20-\x7e]*$/.test(id) && !id.startsWith("addr:");
+}
+
+/** The host part of `host:port` (IPv6 hosts keep their colons). */
+export function hostOf(peer: string): string {
+  const colon = peer.lastIndexOf(":");
+  return colon > 0 ? peer.slice(0, colon) : peer;
+}

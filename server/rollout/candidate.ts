@@ -1,0 +1,71 @@
+/**
+ * Starting a rollout's candidate: the version folder is made ready in the
+ * repository (`readyVersion`), checked against what serves, and its engines
+ * started beside the serving version's, giving a fresh `Rollout` with no
+ * shadow and no canary yet. Each refusal is a `RolloutError` with the HTTP
+ * status the rollout routes answer.
+ *
+ * @example
+ * ```ts
+ * import { startCandidate } from "./candidate.ts";
+ * import { RolloutError } from "./rollout.ts";
+ * import { startServer } from "../server.ts";
+ *
+ * const server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const version = server.queue.engineSet.version;
+ * const refused = await startCandidate(server.serving, () => server.watcher.trigger("request"), {
+ *   name: "mnist",
+ *   version,
+ *   maxIdle: 64,
+ * }).catch((e: RolloutError) => e.message);
+ * console.log(refused); // "version 1 serves already": what serves is no candidate
+ * await server.shutdown();
+ * ```
+ * @module
+ */
+import { WireError } from "../../shared/errors.ts";
+import type { ModelServing, ServedModel } from "../models/serving.ts";
+import { readyVersion, type Rollout, RolloutError } from "./rollout.ts";
+
+/** Which candidate to start, and its idle lane's size (`RolloutOptions.maxIdle`). */
+export interface CandidateRequest {
+  name: string;
+  version: number;
+  maxIdle: number;
+}
+
+/** Starts candidate `version` of model `name`; the caller keeps the rollout and ends it. */
+export async function startCandidate(
+  serving: ModelServing,
+  rescan: () => Promise<void>,
+  { name, version, maxIdle }: CandidateRequest,
+): Promise<Rollout> {
+  const status = await readyVersion(serving.repository, rescan, name, version);
+  const served = serving.route(name);
+  if (served instanceof WireError) {
+    throw new RolloutError(404, "MODEL_UNAVAILABLE", served.message);
+  }
+  if (served.engineSet.version === version) {
+    throw new RolloutError(400, "MODEL_UNAVAILABLE", `version ${version} serves already`);
+  }
+  let candidate: ServedModel;
+  try {
+    candidate = await serving.startVersion(status, maxIdle);
+  } catch (e) {
+    throw new RolloutError(
+      400,
+      "MODEL_UNAVAILABLE",
+      `version ${version} of model "${name}" could not start: ${(e as Error).message}`,
+    );
+  }
+  return {
+    model: name,
+    version,
+    servingVersion: served.engineSet.version,
+    path: status.path,
+    candidate,
+    shadow: null,
+    canary: null,
+    ending: false,
+  };
+}
