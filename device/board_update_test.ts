@@ -9,7 +9,7 @@ import { clientName, type Firmware, installFiles } from "./build.ts";
 import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
 import { writeRelease } from "./release.ts";
 import { inCohort } from "../server/fleet/cohort.ts";
-import type { InferenceServer } from "../server/server.ts";
+import type { InferenceServer } from "../server/inference_server.ts";
 import { callHttp } from "../server/testing/releases.ts";
 import type { Authorizer } from "../server/auth/authorize.ts";
 import { newToken } from "../server/auth/tokens.ts";

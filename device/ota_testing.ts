@@ -18,7 +18,8 @@
 import { buildFirmware, type Firmware } from "./build.ts";
 import type { Authorizer } from "../server/auth/authorize.ts";
 import { Logger } from "../server/log.ts";
-import { type InferenceServer, startServer } from "../server/server.ts";
+import type { InferenceServer } from "../server/inference_server.ts";
+import { startServer } from "../server/server.ts";
 
 /** The admin token the servers of these tests take. */
 export const ADMIN = "admin-token-0123456789";
