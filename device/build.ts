@@ -84,11 +84,18 @@ export function clientName(build: string, version: string = FIRMWARE_VERSION): s
 /**
  * Property names the minifier shortens (esbuild `mangleProps`): the bundle's
  * own, from the shared codec and the firmware, which nothing outside the
- * bundle reads. Never a name Espruino reads or calls (`host`, `port`,
- * `message`, `end`, `write`, `push`, `length`...) nor one the REPL uses
- * (`test`, `start`, `stop`, `VERSION`). A name left out is merely longer.
+ * bundle reads. Never a name Espruino reads or calls (`message`, `end`,
+ * `write`, `push`, `length`...) nor one the REPL uses (`test`, `start`,
+ * `stop`, `VERSION`). A name left out is merely longer. Where such a name is
+ * also one of these (`host` and `port` of `net.connect`, the keys of the
+ * settings in Storage), the source quotes it there: esbuild never shortens a
+ * quoted name.
  */
 export const OWN_PROPERTIES = [
+  // the connection's settings (quoted where `net` or Storage reads them)
+  "host",
+  "port",
+  "token",
   // shared/errors.ts WireError (not `message`: Espruino's errors have one)
   "code",
   // shared/frame.ts FrameDecoder (not `start`, `end`, `push`)

@@ -174,7 +174,7 @@ export function settle(self: Exchange, bytes: Uint8Array): void {
   const r = readReply(bytes, self.scores);
   if (typeof r == "string") return fail(self, r);
   // A reply to an earlier request (on a newer connection, or after its timeout): skip it.
-  if ((MQTT || !self.legacy) && r.id != self.id) return;
+  if ((MQTT || UPDATES || !self.legacy) && r.id != self.id) return;
   fail(self, "");
   if (r.status) {
     self.emit(
@@ -186,7 +186,7 @@ export function settle(self: Exchange, bytes: Uint8Array): void {
     self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
   }
   // For the updater: every framed reply, an offer or a chunk in it.
-  if (UPDATES && !self.legacy) self.emit("done", r, self.cmd);
+  if (UPDATES) self.emit("done", r, self.cmd);
 }
 
 /**

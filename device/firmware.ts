@@ -122,7 +122,13 @@ const enum F {
 }
 
 // The board's state: few globals, as each costs variables on the board.
-/** What `setServer` and `setToken` saved; the built-in values stand for what is missing. */
+/** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
+const storage = UPDATES ? require("Storage") : 0;
+/**
+ * What `setServer` and `setToken` saved; the built-in values stand for what
+ * is missing. Its keys are written quoted: the build shortens `host`, `port`
+ * and `token` elsewhere (`OWN_PROPERTIES`), never in Storage.
+ */
 const saved: {
   host?: string;
   port?: number;
@@ -131,20 +137,21 @@ const saved: {
   broker?: string;
   brokerPort?: number;
   device?: string;
-} = require("Storage").readJSON(F.NAME, true) || {};
+} = (UPDATES ? storage as Storage : require("Storage")).readJSON(F.NAME, true) || {};
 const server = MQTT
   ? new MqttClient({
     host: saved.broker || SERVER_HOST,
     port: saved.brokerPort || SERVER_PORT,
-    token: saved.token != null ? saved.token : TOKEN,
+    token: saved["token"] != null ? saved["token"] : TOKEN,
     // 0, not "", for none: one variable less.
     device: saved.device || DEVICE || 0,
   })
   : new Inference({
-    host: saved.host || SERVER_HOST,
-    port: saved.port || SERVER_PORT,
-    token: saved.token != null ? saved.token : TOKEN,
-    legacy: +((saved.protocol || PROTOCOL) == "legacy"),
+    host: saved["host"] || SERVER_HOST,
+    port: saved["port"] || SERVER_PORT,
+    token: saved["token"] != null ? saved["token"] : TOKEN,
+    // Update builds speak framed only (offers never ride legacy replies).
+    legacy: UPDATES ? 0 : +((saved.protocol || PROTOCOL) == "legacy"),
   });
 /** The bundled sample `test()` sends next. */
 let sample = 0;
@@ -171,8 +178,6 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   );
 });
 server.on("error", print);
-/** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
-const storage = UPDATES ? require("Storage") : 0;
 /**
  * Update builds: the updater, made when a reply carries an offer (or at
  * start-up, for a report the boot file left) and dropped when it has no
@@ -205,12 +210,9 @@ function test(own?: ArrayLike<number> | true): void {
   } else {
     // Straight into the request: no copy of the digit. Update builds read
     // them from flash each time.
-    if (UPDATES && !(storage as Storage).read(File.DIGITS)) return print("No " + File.DIGITS);
-    expected = unpackSample(
-      E.toUint8Array(UPDATES ? (storage as Storage).read(File.DIGITS) as string : atob(SAMPLES)),
-      sample,
-      server.digit(),
-    );
+    const digits = UPDATES ? (storage as Storage).read(File.DIGITS) : atob(SAMPLES);
+    if (UPDATES && !digits) return print("No " + File.DIGITS);
+    expected = unpackSample(E.toUint8Array(digits), sample, server.digit());
     sample = (sample + 1) % SAMPLE_COUNT;
   }
   server.send();
@@ -243,13 +245,17 @@ function setServer(host: string, port?: number, protocol?: string): void {
   port = port || SERVER_PORT;
   if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
   protocol = protocol || PROTOCOL;
-  // A build speaks MQTT or TCP, not both.
-  if (MQTT ? protocol != "mqtt" : protocol != "framed" && protocol != "legacy") {
-    return print(MQTT ? "Need mqtt" : "Need framed or legacy");
+  // A build speaks MQTT or TCP, not both; an update build framed only.
+  if (
+    MQTT
+      ? protocol != "mqtt"
+      : protocol != "framed" && (UPDATES || protocol != "legacy")
+  ) {
+    return print(MQTT ? "Need mqtt" : UPDATES ? "Need framed (no legacy: updates)" : "Need framed or legacy");
   }
   saved[MQTT ? "broker" : "host"] = server.host = host;
   saved[MQTT ? "brokerPort" : "port"] = server.port = port;
-  if (!MQTT) {
+  if (!MQTT && !UPDATES) {
     saved.protocol = protocol;
     (server as Inference).legacy = +(protocol == "legacy");
   }
@@ -264,7 +270,7 @@ function setToken(token: string): void {
   if (typeof token != "string" || token && token.length != 32) {
     return print('Need 32 chars or ""');
   }
-  server.token = saved.token = token;
+  server.token = saved["token"] = token;
   keep();
 }
 
@@ -282,12 +288,14 @@ function config(): void {
       (saved[MQTT ? "broker" : "host"] ? " (saved)" : "") + ", " +
       (MQTT
         ? "mqtt, device " + ((server as MqttClient).device || getSerial())
-        : (server as Inference).legacy
+        : !UPDATES && (server as Inference).legacy
         ? "legacy"
         : "framed") +
       ", token " + (server.token ? "set" : "none") +
-      (saved.token != null ? " (saved)" : "") +
-      (!MQTT && (server as Inference).legacy && server.token ? ", not sent in legacy" : ""),
+      (saved["token"] != null ? " (saved)" : "") +
+      (!MQTT && !UPDATES && (server as Inference).legacy && server.token
+        ? ", not sent in legacy"
+        : ""),
   );
 }
 

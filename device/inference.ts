@@ -172,7 +172,8 @@ export class Inference {
     // No defaults: the firmware gives every option (bytes are budgeted).
     self.port = (options as InferenceOptions).port;
     self.token = (options as InferenceOptions).token;
-    self.legacy = (options as InferenceOptions).legacy;
+    // Update builds speak framed only: offers never ride a legacy reply.
+    if (!UPDATES) self.legacy = (options as InferenceOptions).legacy;
     // The listeners below keep this scope: without the options object, 8 variables less.
     options = self.id = self.req = 0;
     // Made once: these are every socket's listeners, and an abandoned socket
@@ -192,7 +193,7 @@ export class Inference {
       let next;
       try {
         // A string: write() would send a Uint8Array as its text, "1,2,3".
-        if (!self.legacy) {
+        if (UPDATES || !self.legacy) {
           // Espruino's subarray does not stop at the end by itself.
           next = Math.min(at + C.CHUNK, UPDATES ? self.upto : REQUEST_SIZE);
           sock.write(E.toString(req.subarray(at, next)));
@@ -224,7 +225,7 @@ export class Inference {
         b[self.n++] = data.charCodeAt(i);
       }
       // A legacy reply ends when the server closes the connection.
-      if (self.legacy) return;
+      if (!UPDATES && self.legacy) return;
       // Frames: a 32-bit little-endian length, then a FlatBuffer with "MNST"
       // at 4 of it, so at least 12 bytes. One shorter than its own start is
       // cut out all the same, and `readReply` finds it cut short.
@@ -262,7 +263,7 @@ export class Inference {
         fail(self, "");
         self.send();
       } // A legacy reply ends when the server closes the connection.
-      else if (self.legacy && self.n) settle(self, self.buf.subarray(0, self.n));
+      else if (!UPDATES && self.legacy && self.n) settle(self, self.buf.subarray(0, self.n));
       else fail(self, self.why || "connection closed");
       self.why = 0;
     };
@@ -296,10 +297,9 @@ export class Inference {
       self.timer =
       self.wait =
       self.retryAt =
-      // A board switched from legacy to framed has no use for the legacy piece.
-      self.piece =
-      self.pieceBytes =
         0;
+    // A board switched from legacy to framed has no use for the legacy piece.
+    if (!UPDATES) self.piece = self.pieceBytes = 0;
   }
 
   /**
@@ -342,8 +342,9 @@ export class Inference {
     if (self.sock) return;
     try {
       // The options object lives only while connecting: a held one costs variables.
+      // Quoted: the names `net` reads, which the build does not shorten.
       const sock = self.sock = require("net").connect(
-        { host: self.host, port: self.port },
+        { "host": self.host, "port": self.port },
         self.onConnect,
       );
       sock.on("drain", self.onConnect);

@@ -23,7 +23,7 @@
  *    back to the old code, which reports `ROLLED_BACK` at its start-up.
  *
  * What it needs of the connection is what any transport of the firmware
- * gives: `digit()` (the request buffer), `next` then `send()`, `busy`, `legacy`,
+ * gives: `digit()` (the request buffer), `next` then `send()`, `busy`,
  * `token`, and a `done` event `(reply, cmd)` after each framed reply.
  *
  * It costs the board variables only while it has work: the firmware makes
@@ -77,17 +77,12 @@ const enum C {
   BAD_CHUNKS = 4,
 }
 
-/** A download under way. */
-interface Job {
-  /** Release, size, CRC-32, MAC (raw bytes as a string), file, bytes written, bad chunks in a row. */
-  r: string;
-  s: number;
-  c: number;
-  m: string;
-  f: string;
-  o: number;
-  x: number;
-}
+/**
+ * A download under way: the offer as the reply carries it (release, size,
+ * CRC-32, MAC as raw bytes), then the file it goes to, the bytes written and
+ * the bad chunks in a row. The offer's own array, extended: no second copy.
+ */
+type Job = [string, number, number, string, string, number, number];
 
 /**
  * An updater for `server`: `step(reply, cmd)` takes a framed reply (and the
@@ -127,53 +122,48 @@ export function updater(
       } else if (cmd == C.CHUNK) {
         if (r.status || !j) job = 0;
         else if (!data || !data.length || E.CRC32(data) != r.crc) {
-          if (++j.x >= C.BAD_CHUNKS) why = "bad chunks";
+          if (++j[6] >= C.BAD_CHUNKS) why = "bad chunks";
         } else {
-          j.x = 0;
+          j[6] = 0;
           try {
-            storage.write(j.f, data, j.o, j.s);
-            j.o += data.length;
+            storage.write(j[4], data, j[5], j[1]);
+            j[5] += data.length;
           } catch (e) {
             why = "" + e;
           }
-          if (!why && j.o >= j.s) {
+          if (!why && j[5] >= j[1]) {
             // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-            boot.d = [j.f, j.r, j.c, j.m, server.token];
+            boot.d = [j[4], j[0], j[2], j[3], server.token];
             storage.writeJSON(File.STATE, boot);
             load();
             return 1;
           }
         }
       } else if (offer && !j && !report && !boot.r && !boot.t && offer[0] != refused) {
-        job = {
-          r: offer[0],
-          s: offer[1],
-          c: offer[2],
-          m: offer[3],
-          f: boot.a == File.APP1 ? File.APP0 : File.APP1,
-          o: 0,
-          x: 0,
-        };
+        // Into the file that does not run: the one before (`b`), or the second one.
+        job = offer as unknown as Job;
+        job.push(boot.b || File.APP1, 0, 0);
         // With a token, only a server that knows it may offer code.
         if (server.token && !offer[3]) why = "no MAC";
         else report = [U.DOWNLOADING, offer[0], ""];
       }
       if (why) {
-        report = [U.FAILED, refused = (job as Job).r, why];
+        report = [U.FAILED, refused = (job as Job)[0], why];
         job = 0;
       }
     }
     // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
     const next = report || boot.r || (boot.t ? [U.UPDATED, boot.v as string, ""] : 0) ||
-      (job ? [0, job.r, ""] : 0);
-    if (next && !sent && !server.busy && !server.legacy) {
+      (job ? [0, job[0], ""] : 0);
+    if (next && !sent && !server.busy) {
       // State numbers as the schema's UpdateState: 2 fetching, 3 verified, 4 updated, 5 failed, 6 rolled back.
       if (next[0]) print("Update", next[1], next[0], next[2]);
       const d = server.digit();
       d.fill(0);
       d.set(E.toUint8Array(atob(UPDATE_HEAD)));
       d[STATE_AT] = next[0];
-      for (let i = 0; i < 4; i++) d[OFFSET_AT + i] = (job ? job.o : 0) >>> 8 * i;
+      // Without a download, `0[5]`: undefined, written as 0.
+      for (let i = 0; i < 4; i++) d[OFFSET_AT + i] = (job as Job)[5] >>> 8 * i;
       // Two strings: each its length (under 256), then its characters.
       for (let k = 1; k < 3; k++) {
         const at = k < 2 ? RELEASE_AT : REASON_AT;

@@ -98,6 +98,14 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     const off = entry < get(vt, 2) ? get(vt + entry, 2) : 0;
     return !off ? -1 : deref ? t + off + get(t + off, 4) : t + off;
   };
+  /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
+  const text = (at: number): string => {
+    const n = get(at, 4);
+    need(at + 4, n);
+    let s = "";
+    for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
+    return s;
+  };
   try {
     const root = get(0, 4);
     const reply: ReplyFields = {
@@ -111,21 +119,10 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     // no command, offers or chunks: it keeps their bytes out of the 6 KB bundle.
     if (!(globalThis as Builds).MNIST_NO_UPDATES) reply.cmd = get(field(root, Slot.CMD), 1);
     if (reply.status) {
-      at = field(root, Slot.ERROR, true);
-      const n = get(at, 4);
-      need(at + 4, n);
-      for (let i = 0; i < n; i++) reply.error += String.fromCharCode(b[at + 4 + i]);
+      reply.error = text(field(root, Slot.ERROR, true));
       return reply;
     }
     if (!(globalThis as Builds).MNIST_NO_UPDATES) {
-      /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
-      const text = (at: number): string => {
-        const n = get(at, 4);
-        need(at + 4, n);
-        let s = "";
-        for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
-        return s;
-      };
       // UpdateOffer: release, size, crc32, mac; CodeChunk: data (slot 2), crc32 (slot 3).
       at = field(root, Slot.UPDATE, true);
       if (at >= 0) {
