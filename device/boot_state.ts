@@ -34,6 +34,13 @@ export const enum File {
   APP1 = "mnist1.js",
   /** The bundled sample digits, written by `deno task flash`. */
   DIGITS = "mnist.digits",
+  /**
+   * The settings changed at the REPL (`firmware.ts`): `{host, port,
+   * protocol, token}` of TCP builds, `{broker, brokerPort, device}` of MQTT
+   * builds, each optional (either kind, flashed over the other, starts from
+   * its own); and the token `flash --updates --token` writes.
+   */
+  SETTINGS = "mnist.json",
 }
 
 /** The schema's `UpdateState` values the board sends. */

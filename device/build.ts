@@ -47,7 +47,7 @@ import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { writeRelease } from "./release.ts";
 import { File } from "./boot_state.ts";
-import { packedSampleDigits } from "./sample_digits.ts";
+import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, TOKEN_LENGTH, type UpdateLayout } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import {
@@ -62,14 +62,6 @@ import {
 export const FIRMWARE_VERSION = "1.0.0";
 /** The most bytes a bundle may have: what the board's memory plan allows for code. */
 export const SIZE_BUDGET = 6144;
-/**
- * The most bytes an update build (`--updates`, every `--release`) may have:
- * what it needs with the longest settings. This is OVER the board's
- * 6,144-byte plan for code, by 1,352 bytes: the updater does not fit the
- * plan, and a board flashed with it has that much less memory for the rest
- * (measured figures in device/README.md, "Updates over the air").
- */
-export const UPDATE_SIZE_BUDGET = 7496;
 /** Where `deno task build` writes, unless `--out` says otherwise. */
 export const DEFAULT_OUT = "dist/firmware.js";
 
@@ -168,7 +160,7 @@ export interface Firmware {
   /** `FIRMWARE_VERSION+build`, the value of `VERSION` on the board. */
   version: string;
   settings: Settings;
-  /** The sample digits `test()` sends, packed (`samples.ts`), as the binary string Storage keeps. */
+  /** The sample digits `test()` sends, as update builds read them from Storage (`storedSampleDigits`). */
   digits: string;
   /** Whether it carries the updater (`--updates`): then it runs from Storage under the boot file. */
   updates: boolean;
@@ -222,7 +214,7 @@ export function esbuildOptions(
       DEVICE: JSON.stringify(settings.device ?? ""),
       LEGACY_HEAD: JSON.stringify(requestTemplate("legacy").head),
       REQUEST_SIZE: String(request.size),
-      REQUEST_HEAD: JSON.stringify(request.head),
+      REQUEST_HEAD: headWords(request.head, request.tokenAt),
       DIGIT_AT: String(request.digitAt),
       ID_AT: String(request.idAt),
       TOKEN_AT: String(request.tokenAt),
@@ -247,6 +239,20 @@ export function esbuildOptions(
       SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
     },
   };
+}
+
+/**
+ * A request head (base64) as the board's bundle carries it: a string, the
+ * JSON array of its little-endian 32-bit words, which the board sets over
+ * its buffer (a
+ * third shorter than base64 for these bytes, mostly small offsets and
+ * zeros), with the token's place zeroed (the board writes it every request).
+ */
+export function headWords(head: string, tokenAt: number): string {
+  const bytes = Uint8Array.from(atob(head), (c) => c.charCodeAt(0));
+  if (bytes.length % 4) throw new BuildError("the request head is not whole 32-bit words");
+  if (tokenAt >= 0) bytes.fill(0, tokenAt, tokenAt + TOKEN_LENGTH);
+  return JSON.stringify(JSON.stringify(Array.from(new Uint32Array(bytes.buffer))));
 }
 
 /** The constants of an update build: where the update request's fields are (`UpdateLayout`). */
@@ -302,18 +308,19 @@ async function hashHex(text: string): Promise<string> {
 
 /**
  * Builds and checks the firmware for `settings`; throws a `BuildError` when it
- * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`, or
- * `UPDATE_SIZE_BUDGET` with `updates`). MQTT builds have no updater yet.
+ * is unusable, or bigger than `budget` bytes (default `SIZE_BUDGET`, for
+ * every build), and a `SettingsError` for settings an update build refuses
+ * (`updateSettingsError`).
  */
 export async function buildFirmware(
   settings: Settings,
-  budget?: number,
+  budget: number = SIZE_BUDGET,
   options: BuildOptions = {},
 ): Promise<Firmware> {
   const version = options.version ?? FIRMWARE_VERSION;
   const updates = options.updates ?? false;
-  if (updates && settings.protocol === "mqtt") throw new SettingsError(MQTT_UPDATES);
-  budget ??= updates ? UPDATE_SIZE_BUDGET : SIZE_BUDGET;
+  const refused = updates ? updateSettingsError(settings) : "";
+  if (refused) throw new SettingsError(refused);
   let result;
   try {
     result = await esbuild.build(esbuildOptions(settings, packedSampleDigits(), version, updates));
@@ -326,9 +333,10 @@ export async function buildFirmware(
   const bundled = result.outputFiles![0].text;
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
-  const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
-    JSON.stringify(requestTemplate("framed", clientName(id, version), updates).head)
-  );
+  const heads = [BUILD_ID_PLACEHOLDER, build].map((id) => {
+    const request = requestTemplate("framed", clientName(id, version), updates);
+    return headWords(request.head, request.tokenAt);
+  });
   const code = escapeControls(
     bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build),
   );
@@ -350,7 +358,7 @@ export async function buildFirmware(
     size,
     version: `${version}+${build}`,
     settings,
-    digits: atob(packedSampleDigits()),
+    digits: storedSampleDigits(),
     updates,
   };
 }
@@ -359,20 +367,51 @@ export async function buildFirmware(
  * The board's Storage files of a first install, as `deno task flash` writes
  * them: the boot file (`.bootcde`, see `boot.ts`), the application as
  * `mnist0.js`, the sample digits, and a fresh boot state (so a board that
- * ran an update before runs this application again).
+ * ran an update before runs this application again); with a `token`, the
+ * settings file holding it (`mnist.json`, as `setToken()` writes it).
  */
-export function installFiles(firmware: Firmware, boot: string): Record<string, string> {
+export function installFiles(
+  firmware: Firmware,
+  boot: string,
+  token = "",
+): Record<string, string> {
   return {
     [File.DIGITS]: firmware.digits,
     [File.APP0]: firmware.code,
     [File.STATE]: "{}",
     ".bootcde": boot,
+    // The token an update build does not carry, where `setToken()` keeps it.
+    ...(token ? { [File.SETTINGS]: JSON.stringify({ token }) } : {}),
   };
 }
 
 /** Why `--transport mqtt --updates` is refused. */
 export const MQTT_UPDATES =
   "--updates is TCP only: the MQTT build has no updater yet (updates come over the inference connection)";
+
+/**
+ * Why an update build (`--updates`, `--release`) refuses `settings`, or "".
+ * Its code goes to every board a rollout reaches, so it carries no secret:
+ * the token goes to the board's Storage (`deno task flash --updates --token
+ * T` writes it to `mnist.json`, as `setToken()` does), the WiFi is the one
+ * the board saved (`Wifi.save()`). And it speaks framed only: offers ride
+ * framed replies, never legacy ones.
+ */
+export function updateSettingsError(settings: Settings): string {
+  if (settings.protocol === "mqtt") return MQTT_UPDATES;
+  if (settings.protocol === "legacy") {
+    return "--updates speaks framed only (offers never ride legacy replies): leave out --protocol legacy";
+  }
+  if (settings.ssid || settings.password) {
+    return "--updates builds carry no WiFi credentials (a release goes to every board): " +
+      'save them on the board once, require("Wifi").save()';
+  }
+  if (settings.token) {
+    return "--updates builds carry no token (a release goes to every board): " +
+      "deno task flash --updates --token T writes it to the board's Storage, or setToken() at its REPL";
+  }
+  return "";
+}
 
 /** Writes a firmware to `path`, making its folder; owner-only when it holds a WiFi password. */
 export async function writeFirmware(firmware: Firmware, path: string): Promise<void> {
@@ -388,9 +427,11 @@ export function describe(firmware: Firmware, path: string): string {
   const s = firmware.settings;
   const speaks = s.protocol === "mqtt"
     ? `MQTT to the broker ${s.host}:${s.port} as ${s.device || "its serial"}`
+    : firmware.updates
+    ? `framed to ${s.host}:${s.port}`
     : `both protocols, ${s.protocol} by default, to ${s.host}:${s.port}`;
   return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
-    `${(firmware.updates ? UPDATE_SIZE_BUDGET : SIZE_BUDGET).toLocaleString("en-US")}${
+    `${SIZE_BUDGET.toLocaleString("en-US")}${
       firmware.updates ? " (updates)" : ""
     }, VERSION ${firmware.version}, ${speaks}, WiFi ${
       s.ssid ? `"${s.ssid}"` : "as saved on the board"
@@ -405,17 +446,16 @@ Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
   --out PATH             where to write (default ${DEFAULT_OUT})
-  --updates              with the updater (TCP only; ${
-  UPDATE_SIZE_BUDGET.toLocaleString("en-US")
-} bytes allowed, over
-                         the board's ${
-  SIZE_BUDGET.toLocaleString("en-US")
-}-byte plan): the board takes updates over the air
+  --updates              with the updater: the board takes updates over the air. TCP and
+                         framed only (no legacy); no --token, --ssid or --password (a
+                         release goes to every board: flash --updates --token T writes
+                         the token to the board's Storage; WiFi is what Wifi.save() kept)
   --release DIR          also write it as a release for over-the-air updates:
                          DIR/NAME/VERSION/firmware.js and release.json (the
                          server's --firmware-dir); implies --updates
   --check                build with the longest settings: TCP starting framed and legacy,
-                         MQTT, and TCP with --updates; check each, write nothing
+                         MQTT, and TCP with --updates; check each against the
+                         ${SIZE_BUDGET.toLocaleString("en-US")}-byte budget, write nothing
   --help                 this text`;
 
 /** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
@@ -440,6 +480,17 @@ export const CHECK_VARIANTS: Settings[] = [
   { ...EXAMPLE_SETTINGS, protocol: "mqtt", port: 1883, device: "d".repeat(64) },
 ];
 
+/**
+ * The longest settings an update build takes: no token or WiFi credentials
+ * (`updateSettingsError`), polling from start-up.
+ */
+export const UPDATE_CHECK_SETTINGS: Settings = {
+  ...EXAMPLE_SETTINGS,
+  ssid: "",
+  password: "",
+  token: "",
+};
+
 /** `deno task build`: returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
@@ -461,7 +512,7 @@ export async function main(args: string[]): Promise<number> {
           describe(firmware, `(${settings.protocol}, not written)`) + ", in the Espruino subset",
         );
       }
-      const firmware = await buildFirmware(EXAMPLE_SETTINGS, undefined, { updates: true });
+      const firmware = await buildFirmware(UPDATE_CHECK_SETTINGS, undefined, { updates: true });
       console.log(
         describe(firmware, "(framed, --updates, not written)") + ", in the Espruino subset",
       );
@@ -478,11 +529,6 @@ export async function main(args: string[]): Promise<number> {
       console.log(
         `release: ${await writeRelease(flags.release as string, client, firmware.code)}`,
       );
-      if (firmware.settings.token || firmware.settings.password) {
-        console.log(
-          "release: it carries the built-in token or WiFi password to every board it reaches",
-        );
-      }
     }
     return 0;
   } catch (e) {

@@ -68,8 +68,11 @@ export interface Storage {
   /** The file parsed as JSON; `undefined` when missing (and, with `noExceptions`, when not JSON). */
   readJSON(name: string, noExceptions: boolean): unknown;
   writeJSON(name: string, data: unknown): boolean;
-  /** The file's bytes as a string read from flash (no copy in RAM); `undefined` when missing. */
-  read(name: string): string | undefined;
+  /**
+   * The file's bytes (`length` of them from `offset`, or all) as a string
+   * read from flash (no copy in RAM); `undefined` when missing.
+   */
+  read(name: string, offset?: number, length?: number): string | undefined;
   /**
    * Writes `data` at `offset` of a file of `size` bytes: at offset 0 the file
    * is made anew (its unwritten bytes read as 0xFF); later offsets fill it

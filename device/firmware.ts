@@ -112,15 +112,6 @@ const enum T {
   BOOT_DELAY = 10,
 }
 
-/**
- * The settings file in the board's Storage: `{host, port, protocol, token}`
- * of TCP builds, `{broker, brokerPort, device}` of MQTT builds, each
- * optional: either kind, flashed over the other, starts from its own.
- */
-const enum F {
-  NAME = "mnist.json",
-}
-
 // The board's state: few globals, as each costs variables on the board.
 /** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
 const storage = UPDATES ? require("Storage") : 0;
@@ -137,7 +128,7 @@ const saved: {
   broker?: string;
   brokerPort?: number;
   device?: string;
-} = (UPDATES ? storage as Storage : require("Storage")).readJSON(F.NAME, true) || {};
+} = (UPDATES ? storage as Storage : require("Storage")).readJSON(File.SETTINGS, true) || {};
 const server = MQTT
   ? new MqttClient({
     host: saved.broker || SERVER_HOST,
@@ -151,7 +142,7 @@ const server = MQTT
     port: saved["port"] || SERVER_PORT,
     token: saved["token"] != null ? saved["token"] : TOKEN,
     // Update builds speak framed only (offers never ride legacy replies).
-    legacy: UPDATES ? 0 : +((saved.protocol || PROTOCOL) == "legacy"),
+    legacy: +(!UPDATES && (saved.protocol || PROTOCOL) == "legacy"),
   });
 /** The bundled sample `test()` sends next. */
 let sample = 0;
@@ -209,10 +200,15 @@ function test(own?: ArrayLike<number> | true): void {
     expected = -1;
   } else {
     // Straight into the request: no copy of the digit. Update builds read
-    // them from flash each time.
-    const digits = UPDATES ? (storage as Storage).read(File.DIGITS) : atob(SAMPLES);
-    if (UPDATES && !digits) return print("No " + File.DIGITS);
-    expected = unpackSample(E.toUint8Array(digits), sample, server.digit());
+    // one from flash each time, its label and its 784 bytes as they are
+    // (`storedSampleDigits`): no unpacking code in the bundle.
+    if (UPDATES) {
+      const digit = (storage as Storage).read(File.DIGITS, sample * 785, 785);
+      if (!digit) return print("No " + File.DIGITS);
+      const into = server.digit();
+      for (let i = 0; i < DIGIT_PIXELS; i++) into[i] = digit.charCodeAt(i + 1);
+      expected = digit.charCodeAt(0);
+    } else expected = unpackSample(E.toUint8Array(atob(SAMPLES)), sample, server.digit());
     sample = (sample + 1) % SAMPLE_COUNT;
   }
   server.send();
@@ -244,14 +240,14 @@ function setServer(host: string, port?: number, protocol?: string): void {
   if (!host || typeof host != "string") return print("Need host");
   port = port || SERVER_PORT;
   if (!(port > 0 && port < 65536)) return print("Need port 1..65535");
-  protocol = protocol || PROTOCOL;
   // A build speaks MQTT or TCP, not both; an update build framed only.
-  if (
-    MQTT
-      ? protocol != "mqtt"
-      : protocol != "framed" && (UPDATES || protocol != "legacy")
-  ) {
-    return print(MQTT ? "Need mqtt" : UPDATES ? "Need framed (no legacy: updates)" : "Need framed or legacy");
+  if (UPDATES) {
+    if (protocol && protocol != "framed") return print("Need framed");
+  } else {
+    protocol = protocol || PROTOCOL;
+    if (MQTT ? protocol != "mqtt" : protocol != "framed" && protocol != "legacy") {
+      return print(MQTT ? "Need mqtt" : "Need framed or legacy");
+    }
   }
   saved[MQTT ? "broker" : "host"] = server.host = host;
   saved[MQTT ? "brokerPort" : "port"] = server.port = port;
@@ -277,7 +273,7 @@ function setToken(token: string): void {
 /** After a change: the next request connects anew; Storage keeps it for start-up after a reboot. */
 function keep(): void {
   server.reset();
-  (UPDATES ? storage as Storage : require("Storage")).writeJSON(F.NAME, saved);
+  (UPDATES ? storage as Storage : require("Storage")).writeJSON(File.SETTINGS, saved);
   config();
 }
 
@@ -301,6 +297,7 @@ function config(): void {
 
 /** At every boot: start-up once, after the code and the `init` that follows it. */
 function boot(): void {
+  // (Not in update builds: esbuild drops it, unused.)
   if (booting <= 0) booting = setTimeout(online, T.BOOT_DELAY, "");
 }
 
@@ -363,5 +360,10 @@ Object.assign(global, {
   config,
   VERSION: FIRMWARE_VERSION,
 });
-E.on("init", boot);
-boot();
+// Update builds run only as the boot file runs them, at every boot, never
+// from a saved RAM image: no `init` to wait for.
+if (UPDATES) booting = setTimeout(online, T.BOOT_DELAY, "");
+else {
+  E.on("init", boot);
+  boot();
+}

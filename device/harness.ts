@@ -35,7 +35,7 @@
  */
 import { buildFirmware, type Firmware } from "./build.ts";
 import { File } from "./boot_state.ts";
-import { packedSampleDigits } from "./sample_digits.ts";
+import { storedSampleDigits } from "./sample_digits.ts";
 import type { Settings } from "./settings.ts";
 import type {
   BoardStats,
@@ -158,7 +158,7 @@ export class Board {
       delayMs: options.delayMs,
       refuseAtOnce: options.refuseAtOnce,
       from,
-      files: options.files ?? { [File.DIGITS]: atob(packedSampleDigits()) },
+      files: options.files ?? { [File.DIGITS]: storedSampleDigits() },
       powerCut: options.powerCut,
     };
     const board = new Board(workerOptions, options.echo);

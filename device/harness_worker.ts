@@ -516,8 +516,9 @@ function keepStorage(files: Record<string, string>): void {
 
 /** Espruino's Storage: named files in flash (text here), kept across reboots. */
 const storage = {
-  read(name: string): string | undefined {
-    return storageFiles()[name];
+  read(name: string, offset = 0, length?: number): string | undefined {
+    const file = storageFiles()[name];
+    return file === undefined ? file : file.substr(offset, length ?? file.length);
   },
   /** As Espruino's: offset 0 makes the file anew (0xFF where unwritten); later offsets fill it in. */
   write(name: string, data: unknown, offset = 0, size = 0): boolean {

@@ -162,8 +162,10 @@ export function updater(
       d.fill(0);
       d.set(E.toUint8Array(atob(UPDATE_HEAD)));
       d[STATE_AT] = next[0];
-      // Without a download, `0[5]`: undefined, written as 0.
-      for (let i = 0; i < 4; i++) d[OFFSET_AT + i] = (job as Job)[5] >>> 8 * i;
+      // Two bytes of the 32-bit offset: an application is at most 6 KB.
+      const offset = job ? job[5] : 0;
+      d[OFFSET_AT] = offset;
+      d[OFFSET_AT + 1] = offset >> 8;
       // Two strings: each its length (under 256), then its characters.
       for (let k = 1; k < 3; k++) {
         const at = k < 2 ? RELEASE_AT : REASON_AT;

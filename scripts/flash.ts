@@ -15,7 +15,8 @@
  * `--dry-run` builds and prints the exact tool calls without making them.
  * `--updates` flashes a build that takes updates over the air: the boot
  * file (`device/boot.ts`) as the boot code, and the bundle, the sample digits
- * and a fresh boot state as Storage files (`writeInstall`).
+ * and a fresh boot state as Storage files (`writeInstall`); the token, which
+ * an update build does not carry, as the settings file `mnist.json`.
  *
  * The first flash on a machine fetches the tool's packages (about 270, 63
  * MB) into Deno's cache, saying so, before any `--timeout` starts
@@ -147,8 +148,10 @@ the new VERSION.
   --port PORT            /dev/ttyUSB0 (serial) or tcp://IP[:23] (telnet console); required
   --baud N               serial baud rate (default ${DEFAULT_BAUD}, what ESP8266 boards use)
   --ram                  upload to RAM for a quick try (default: save to flash, run at boot)
-  --updates              a build that takes updates over the air (TCP only, over the board's
-                         6 KB plan): the boot file as the boot code, the bundle as mnist0.js
+  --updates              a build that takes updates over the air (TCP, framed only): the boot
+                         file as the boot code, the bundle as mnist0.js; --token goes to the
+                         board's Storage (mnist.json), not into the bundle; no --ssid or
+                         --password (save the WiFi on the board: require("Wifi").save())
   --dry-run              build, then print the tool calls instead of making them
   --timeout SECONDS      stop a call of the tool after this long (default ${DEFAULT_TIMEOUT})
   --out PATH             where the bundle is written (default ${DEFAULT_OUT})
@@ -223,15 +226,17 @@ async function uploadAndCheck(
  * Writes beside the bundle at `file` what a first install puts into the
  * board's Storage besides it (`installFiles`): `boot.js` (uploaded as the
  * boot code, `.bootcde`), and the files the tool writes with `--storage`:
- * the bundle as `mnist0.js`, `mnist.digits`, `mnist.boot`.
+ * the bundle as `mnist0.js`, `mnist.digits`, `mnist.boot`, and with a
+ * `token` `mnist.json` holding it (an update build carries none).
  */
 export async function writeInstall(
   firmware: Firmware,
   file: string,
+  token = "",
 ): Promise<{ boot: string; storage: [string, string][] }> {
   const slash = file.lastIndexOf("/");
   const dir = slash >= 0 ? file.slice(0, slash) : ".";
-  const files = installFiles(firmware, await bootCode());
+  const files = installFiles(firmware, await bootCode(), token);
   const storage: [string, string][] = [];
   let boot = "";
   for (const [name, text] of Object.entries(files)) {
@@ -277,14 +282,19 @@ export async function main(
     if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
 
-    const firmware = await buildFirmware(await settingsFromFlags(flags), undefined, {
-      updates: !!flags.updates,
-    });
+    const settings = await settingsFromFlags(flags);
+    const updates = !!flags.updates;
+    // An update build carries no token: it goes to the board's Storage instead.
+    const firmware = await buildFirmware(
+      updates ? { ...settings, token: "" } : settings,
+      undefined,
+      { updates },
+    );
     await writeFirmware(firmware, file);
-    echo(describe(firmware, file));
+    echo(describe(firmware, file) + (updates && settings.token ? ", token to Storage" : ""));
     // Update builds run from Storage under the boot file; the others are the boot code themselves.
     const { boot, storage } = firmware.updates
-      ? await writeInstall(firmware, file)
+      ? await writeInstall(firmware, file, updates ? settings.token : "")
       : { boot: file, storage: [] };
     const serial = !isTcp(port);
     const ram = !!flags.ram;

@@ -98,14 +98,15 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     const off = entry < get(vt, 2) ? get(vt + entry, 2) : 0;
     return !off ? -1 : deref ? t + off + get(t + off, 4) : t + off;
   };
-  /** The bytes of the string or byte vector that starts at `at` (-1: absent, ""). */
-  const text = (at: number): string => {
+  /** The bytes of the byte vector or string that starts at `at` (-1: absent, none), a view into `b`. */
+  const bytes = (at: number): Uint8Array => {
     const n = get(at, 4);
     need(at + 4, n);
-    let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(b[at + 4 + i]);
-    return s;
+    return b.subarray(at + 4, at + 4 + n);
   };
+  /** The same as a string, a character a byte (`apply` takes a typed array on Espruino too). */
+  const text = (at: number): string =>
+    String.fromCharCode.apply(null, bytes(at) as unknown as number[]);
   try {
     const root = get(0, 4);
     const reply: ReplyFields = {
@@ -136,10 +137,7 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
       at = field(root, Slot.CHUNK, true);
       if (at >= 0) {
         reply.crc = get(field(at, 3), 4);
-        at = field(at, 2, true);
-        const n = get(at, 4);
-        need(at + 4, n);
-        reply.data = b.subarray(at + 4, at + 4 + n);
+        reply.data = bytes(field(at, 2, true));
       }
       // Replies to update requests carry no scores.
       if ((reply.cmd as number) > 3) return reply;
@@ -148,13 +146,13 @@ export function readReply(b: Uint8Array, scores: Float32Array): ReplyFields | st
     const v = field(out, Slot.SCORES, true);
     if (get(v, 4) != CLASSES) throw "no scores";
     need(v + 4, 4 * CLASSES);
-    // To the end of the buffer under `b`: `need` has checked every read against `b`.
-    const dv = new DataView(b.buffer, b.byteOffset);
-    for (let i = 0; i < CLASSES; i++) scores[i] = dv.getFloat32(v + 4 + 4 * i, true);
+    // The floats' bytes as they are: little-endian, as the board's own.
+    new Uint8Array(scores.buffer).set(b.subarray(v + 4, v + 4 + 4 * CLASSES));
     at = field(out, Slot.TIMER_MS);
     if (at >= 0) {
       need(at, 4);
-      reply.ms = dv.getFloat32(at, true);
+      // To the end of the buffer under `b`: `need` has checked the read against `b`.
+      reply.ms = new DataView(b.buffer, b.byteOffset).getFloat32(at, true);
     }
     return reply;
   } catch (e) {
