@@ -173,8 +173,10 @@ export class Inference {
     self.token = (options as InferenceOptions).token;
     // Update builds speak framed only: offers never ride a legacy reply.
     if (!UPDATES) self.legacy = (options as InferenceOptions).legacy;
-    // The listeners below keep this scope: without the options object, 8 variables less.
-    options = self.id = self.req = 0;
+    // The listeners below keep this scope: without the options object, 8
+    // variables less. The connection's state is made by the first request
+    // (or `reset()`): absent, it reads as 0.
+    options = self.id = 0;
     // Made once: these are every socket's listeners, and an abandoned socket
     // loses them (removeAllListeners), so no stale event reaches a newer one.
     // `onConnect` is also the `drain` listener and what `send` calls on an
@@ -229,13 +231,14 @@ export class Inference {
       // at 4 of it, so at least 12 bytes. One shorter than its own start is
       // cut out all the same, and `readReply` finds it cut short.
       while (self.busy && self.n >= C.HEADER + C.MIN_PAYLOAD) {
-        const end = C.HEADER + ((b[0] | b[1] << 8 | b[2] << 16 | b[3] << 24) >>> 0);
+        // Any of the length's two high bytes set: longer than any reply of ours.
+        const end = C.HEADER + b[0] + b[1] * 256 + (b[2] | b[3]) * 65536;
         // Longer than any reply of ours, or not ours.
         if (
           end > (UPDATES ? b.length : C.BUFFER) ||
           E.toString(b.subarray(8, 12)) != "MNST"
         ) {
-          return fail(self, "MALFORMED_BUFFER: not an MNST frame");
+          return fail(self, "not an MNST frame");
         }
         if (self.n < end) return;
         settle(self, b.subarray(C.HEADER, end));
@@ -270,7 +273,6 @@ export class Inference {
       self.timer = 0;
       fail(self, "no reply");
     };
-    self.reset();
   }
 
   /**

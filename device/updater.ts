@@ -79,10 +79,10 @@ const enum C {
 
 /**
  * A download under way: the offer as the reply carries it (release, size,
- * CRC-32, MAC as raw bytes), then the file it goes to, the bytes written and
- * the bad chunks in a row. The offer's own array, extended: no second copy.
+ * CRC-32, MAC as raw bytes), then the bytes written and the bad chunks in a
+ * row. The offer's own array, extended: no second copy.
  */
-type Job = [string, number, number, string, string, number, number];
+type Job = [string, number, number, string, number, number];
 
 /**
  * An updater for `server`: `step(reply, cmd)` takes a framed reply (and the
@@ -93,15 +93,15 @@ type Job = [string, number, number, string, string, number, number];
 export function updater(
   server: Inference,
   storage: Storage,
-): (r?: ReplyFields, cmd?: number) => number {
+): (r?: ReplyFields, cmd?: number) => unknown {
   const boot: BootState = storage.readJSON(File.STATE, true) || {};
   let job: Job | 0 = 0;
   /** A report of this run (fetching, or failed while fetching), sent before the boot file's. */
   let report: Report | 0 = 0;
   /** A release this board refused or went back from: not fetched again until it restarts. */
   let refused = boot.r ? boot.r[1] : "";
-  /** A request of ours is in flight. */
-  let sent = 0;
+  /** Where a download goes: the application file that does not run (the one before, or the second). */
+  const file = boot.b || File.APP1;
 
   return (r?: ReplyFields, cmd?: number) => {
     const j = job;
@@ -109,7 +109,6 @@ export function updater(
       const offer = r.offer;
       const data = r.data as Uint8Array;
       let why = "";
-      sent = 0;
       if (cmd == C.REPORT) {
         // Any answer: the report was heard, and new code on trial reached the server.
         if (report) report = 0;
@@ -118,34 +117,33 @@ export function updater(
           else delete boot.t;
           storage.writeJSON(File.STATE, boot);
         }
-        if (r.status) job = 0;
       } else if (cmd == C.CHUNK) {
         if (r.status || !j) job = 0;
         else if (!data || !data.length || E.CRC32(data) != r.crc) {
-          if (++j[6] >= C.BAD_CHUNKS) why = "bad chunks";
+          if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
         } else {
-          j[6] = 0;
+          j[5] = 0;
           try {
-            storage.write(j[4], data, j[5], j[1]);
-            j[5] += data.length;
+            storage.write(file, data, j[4], j[1]);
+            j[4] += data.length;
           } catch (e) {
             why = "" + e;
           }
-          if (!why && j[5] >= j[1]) {
+          if (!why && j[4] >= j[1]) {
             // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-            boot.d = [j[4], j[0], j[2], j[3], server.token];
+            boot.d = [file, j[0], j[2], j[3], server.token];
             storage.writeJSON(File.STATE, boot);
             load();
             return 1;
           }
         }
       } else if (offer && !j && !report && !boot.r && !boot.t && offer[0] != refused) {
-        // Into the file that does not run: the one before (`b`), or the second one.
         job = offer as unknown as Job;
-        job.push(boot.b || File.APP1, 0, 0);
-        // With a token, only a server that knows it may offer code.
+        job.push(0, 0);
+        // With a token, only a server that knows it may offer code. No
+        // DOWNLOADING report: the server counts the first chunk asked for as one.
         if (server.token && !offer[3]) why = "no MAC";
-        else report = [U.DOWNLOADING, offer[0], ""];
+        else print("Update", offer[0], U.DOWNLOADING);
       }
       if (why) {
         report = [U.FAILED, refused = (job as Job)[0], why];
@@ -155,7 +153,9 @@ export function updater(
     // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
     const next = report || boot.r || (boot.t ? [U.UPDATED, boot.v as string, ""] : 0) ||
       (job ? [0, job[0], ""] : 0);
-    if (next && !sent && !server.busy) {
+    // One request at a time: called with a reply, the connection is free;
+    // without one (at start-up), none of ours is in flight.
+    if (next && !server.busy) {
       // State numbers as the schema's UpdateState: 2 fetching, 3 verified, 4 updated, 5 failed, 6 rolled back.
       if (next[0]) print("Update", next[1], next[0], next[2]);
       const d = server.digit();
@@ -163,21 +163,19 @@ export function updater(
       d.set(E.toUint8Array(atob(UPDATE_HEAD)));
       d[STATE_AT] = next[0];
       // Two bytes of the 32-bit offset: an application is at most 6 KB.
-      const offset = job ? job[5] : 0;
+      const offset = job ? job[4] : 0;
       d[OFFSET_AT] = offset;
       d[OFFSET_AT + 1] = offset >> 8;
       // Two strings: each its length (under 256), then its characters.
       for (let k = 1; k < 3; k++) {
         const at = k < 2 ? RELEASE_AT : REASON_AT;
-        const text = next[k] as string;
-        d[at] = text.length;
-        for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);
+        d[at] = (next[k] as string).length;
+        d.set(E.toUint8Array(next[k] as string), at + 4);
       }
       server.next = next[0] ? C.REPORT : C.CHUNK;
       server.send();
-      sent = 1;
     }
-    // Work left: a request in flight, or one to send after the next reply.
-    return next ? 1 : 0;
+    // Work left (truthy): a request in flight, or one to send after the next reply.
+    return next;
   };
 }
