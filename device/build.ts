@@ -116,6 +116,7 @@ export const OWN_PROPERTIES = [
   "onData",
   "onClose",
   "onTimeout",
+  "done",
   "pump",
   "at",
   "kept",

@@ -14,7 +14,8 @@
 // sampler's own cost. Each scenario prints its figures.
 //
 // The MQTT build runs the same way, through a real Mosquitto (skipped, with
-// one line, without it) to the real server subscribed to it. The telnet
+// one line, without it) to the real server subscribed to it. Each flashed
+// bundle is also held to its 6,144 bytes. The telnet
 // port is fixed: run one interpreter at a time (or each run in its own
 // network namespace: `unshare -n sh -c 'ip link set lo up; deno test ...'`).
 //
@@ -26,6 +27,14 @@ import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { main as flash } from "../scripts/flash.ts";
 import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";
+import { SIZE_BUDGET } from "./build.ts";
+
+/** Prints the flashed bundle's size and holds it to the 6 KB budget. */
+async function checkSize(what: string, file: string): Promise<void> {
+  const bytes = (await Deno.stat(file)).size;
+  console.log(`${what}: bundle ${bytes} bytes`);
+  assert.ok(bytes <= SIZE_BUDGET, `${what}: ${bytes} bytes`);
+}
 
 const BUDGET = { startUp: 250, inFlight: 500 };
 const TOKEN = "0123456789abcdef0123456789ABCDEF";
@@ -113,6 +122,7 @@ Deno.test({
       );
       assert.equal(code, 0, said.join("\n"));
       await board.close();
+      await checkSize("TCP", `${dir}/firmware.js`);
 
       board = await Interpreter.start(`${dir}/board`);
       check("framed, built in", await figures(board, empty));
@@ -176,6 +186,7 @@ Deno.test({
       await board.close();
 
       await flashed(dir, ["--server", `127.0.0.1:${broker.port}`, "--transport", "mqtt"]);
+      await checkSize("MQTT", `${dir}/firmware.js`);
       board = await Interpreter.start(`${dir}/board`);
       check("mqtt, built in", await figures(board, empty));
       await board.run(`setToken("${TOKEN}")`, /^server .* mqtt, .* token set \(saved\)$/);

@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { readReply } from "../shared/board_reply.ts";
+import { readReply, type ReplyFields } from "../shared/board_reply.ts";
 import type { Listener } from "./espruino.ts";
 
 // Fixed at build time (see build.ts): the request's layout.
@@ -107,7 +107,9 @@ export interface Exchange {
    * the board for good.
    */
   next?: number;
-  /** TCP: `fail(self, "no reply")`, made once (MQTT builds pass `fail` its arguments instead). */
+  /** Update builds: what takes every framed reply and the command it answered (the updater). */
+  done?: Listener;
+  /** TCP: `fail(self, "no reply")`, made once (MQTT and update builds pass `fail` its arguments instead). */
   onTimeout?: Listener;
   /** Forgets the connection and any request in flight. */
   reset(): void;
@@ -156,23 +158,24 @@ export function begin(self: Exchange): void {
   req[DEVICE_SLOT_AT] = MQTT || token || self.up ? 0 : DEVICE_SLOT;
   self.busy = 1;
   self.sentAt = getTime();
-  // No reply in time. MQTT builds, short of variables at start-up, make
-  // no function for it: `fail` itself, with its arguments held by the
-  // timer while the request is out (clearing a timer from its own callback
-  // is harmless: Espruino removes it after the call). TCP builds, short of
-  // them in flight, keep one made at start-up.
-  self.timer = MQTT
+  // No reply in time. MQTT and update builds, short of bytes and of
+  // variables at start-up, make no function for it: `fail` itself, with its
+  // arguments held by the timer while the request is out (clearing a timer
+  // from its own callback is harmless: Espruino removes it after the call).
+  // The other TCP builds, short of them in flight, keep one made at start-up.
+  self.timer = MQTT || UPDATES
     ? setTimeout(fail, C.TIMEOUT, self, "no reply")
     : setTimeout(self.onTimeout as Listener, C.TIMEOUT);
 }
 
 /**
  * A reply's payload has come: ends the request with one `reply` or `error`
- * event; update builds then emit `done` `(reply, cmd)` for the updater.
+ * event; update builds then call `done(reply, cmd)` for the updater.
  */
 export function settle(self: Exchange, bytes: Uint8Array): void {
-  const r = readReply(bytes, self.scores);
-  if (typeof r == "string") return fail(self, r);
+  // Or a sentence, which has a length (a reply has none): not a reply.
+  const r = readReply(bytes, self.scores) as ReplyFields & { length?: number };
+  if (r.length) return fail(self, r as unknown as string);
   // A reply to an earlier request (on a newer connection, or after its timeout): skip it.
   if ((MQTT || UPDATES || !self.legacy) && r.id != self.id) return;
   fail(self, "");
@@ -186,7 +189,8 @@ export function settle(self: Exchange, bytes: Uint8Array): void {
     self.emit("reply", self.scores, r.ms, (getTime() - self.sentAt) * 1000);
   }
   // For the updater: every framed reply, an offer or a chunk in it.
-  if (UPDATES) self.emit("done", r, self.cmd);
+  // Called, not emitted: an emitted event would hold the reply until it ran.
+  if (UPDATES) (self.done as Listener)(r, self.cmd);
 }
 
 /**

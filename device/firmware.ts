@@ -182,7 +182,7 @@ const update = (r?: ReplyFields, cmd?: number) => {
     if (!updating(r, cmd)) updating = 0;
   }
 };
-if (UPDATES) server.on("done", update);
+if (UPDATES) (server as Inference).done = update;
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.

@@ -161,6 +161,8 @@ export class Inference {
   private onData!: Listener;
   private onClose!: Listener;
   onTimeout!: Listener;
+  /** Update builds: called with every framed reply and the command it answered (`updater.ts`). */
+  done!: Listener;
   // Espruino gives every object these; declared, not defined.
   declare on: (event: string, listener: Listener) => void;
   declare emit: (event: string, a?: unknown, b?: unknown, c?: unknown) => void;
@@ -269,10 +271,13 @@ export class Inference {
       else fail(self, self.why || "connection closed");
       self.why = 0;
     };
-    self.onTimeout = () => {
-      self.timer = 0;
-      fail(self, "no reply");
-    };
+    // Update builds give the timer `fail` and its arguments instead (exchange.ts).
+    if (!UPDATES) {
+      self.onTimeout = () => {
+        self.timer = 0;
+        fail(self, "no reply");
+      };
+    }
   }
 
   /**
@@ -330,7 +335,7 @@ export class Inference {
    * Sends the digit written into `digit()`; nothing while a request is in
    * flight (`busy`). Ends in one `reply` or one `error` event. Update builds:
    * with `next` set (4, a chunk; 5, a report; framed only) the update request
-   * written over it (`updater.ts`), and framed replies then also emit `done`.
+   * written over it (`updater.ts`), and framed replies then also go to `done`.
    */
   send(): void {
     const self = this;

@@ -1,7 +1,7 @@
 /**
  * The board's side of code updates over the air. It adds no connection and
  * no polling: it listens to the replies of the `Inference` connection the
- * firmware has (`done`) and sends its own requests through it, one at a
+ * firmware has (`done`, which it calls) and sends its own requests through it, one at a
  * time, right after a reply, written over the same request buffer
  * (`request.ts` `UpdateLayout`). Framed only: legacy replies carry no offer.
  *
@@ -24,7 +24,7 @@
  *
  * What it needs of the connection is what any transport of the firmware
  * gives: `digit()` (the request buffer), `next` then `send()`, `busy`,
- * `token`, and a `done` event `(reply, cmd)` after each framed reply.
+ * `token`, and a call of `done(reply, cmd)` after each framed reply.
  *
  * It costs the board variables only while it has work: the firmware makes
  * it when a reply carries an offer (or at start-up) and drops it when
@@ -46,7 +46,7 @@
  *   let step = updater(server, require("Storage"));
  *   // At start-up: sends a pending report (VERIFIED, UPDATED, ROLLED_BACK), if any.
  *   if (!step()) step = () => 0; // nothing to do: dropped
- *   server.on("done", step); // then each reply: an offer, a chunk, a report's answer
+ *   server.done = step; // then each reply: an offer, a chunk, a report's answer
  * }
  * ```
  * @module
@@ -98,8 +98,6 @@ export function updater(
   let job: Job | 0 = 0;
   /** A report of this run (fetching, or failed while fetching), sent before the boot file's. */
   let report: Report | 0 = 0;
-  /** A release this board refused or went back from: not fetched again until it restarts. */
-  let refused = boot.r ? boot.r[1] : "";
   /** Where a download goes: the application file that does not run (the one before, or the second). */
   const file = boot.b || File.APP1;
 
@@ -113,8 +111,7 @@ export function updater(
         // Any answer: the report was heard, and new code on trial reached the server.
         if (report) report = 0;
         else {
-          if (boot.r) delete boot.r;
-          else delete boot.t;
+          delete boot[boot.r ? "r" : "t"];
           storage.writeJSON(File.STATE, boot);
         }
       } else if (cmd == C.CHUNK) {
@@ -137,16 +134,17 @@ export function updater(
             return 1;
           }
         }
-      } else if (offer && !j && !report && !boot.r && !boot.t && offer[0] != refused) {
+      } else if (offer && !j && !report && !boot.r && !boot.t) {
+        // A release refused or gone back from is offered again until the
+        // report is heard: then the rollout offers it no more.
         job = offer as unknown as Job;
         job.push(0, 0);
         // With a token, only a server that knows it may offer code. No
         // DOWNLOADING report: the server counts the first chunk asked for as one.
         if (server.token && !offer[3]) why = "no MAC";
-        else print("Update", offer[0], U.DOWNLOADING);
       }
       if (why) {
-        report = [U.FAILED, refused = (job as Job)[0], why];
+        report = [U.FAILED, (job as Job)[0], why];
         job = 0;
       }
     }
@@ -156,14 +154,15 @@ export function updater(
     // One request at a time: called with a reply, the connection is free;
     // without one (at start-up), none of ours is in flight.
     if (next && !server.busy) {
-      // State numbers as the schema's UpdateState: 2 fetching, 3 verified, 4 updated, 5 failed, 6 rolled back.
-      if (next[0]) print("Update", next[1], next[0], next[2]);
+      // Two bytes of the 32-bit offset: an application is at most 6 KB.
+      const offset = job ? job[4] : 0;
+      // State numbers as the schema's UpdateState: 2 fetching (said when the
+      // first chunk is asked for), 3 verified, 4 updated, 5 failed, 6 rolled back.
+      if (next[0] || !offset) print("Update", next[1], next[0] || U.DOWNLOADING, next[2]);
       const d = server.digit();
       d.fill(0);
       d.set(E.toUint8Array(atob(UPDATE_HEAD)));
       d[STATE_AT] = next[0];
-      // Two bytes of the 32-bit offset: an application is at most 6 KB.
-      const offset = job ? job[4] : 0;
       d[OFFSET_AT] = offset;
       d[OFFSET_AT + 1] = offset >> 8;
       // Two strings: each its length (under 256), then its characters.

@@ -115,7 +115,7 @@ Deno.test("--dry-run --updates: the boot file as the boot code, the bundle and d
     assert.equal(code, 0);
     assert.match(
       lines[0],
-      new RegExp(`^${out}: [\\d,]+ bytes of 7,\\d+ \\(updates\\), VERSION 1\\.0\\.0\\+`),
+      new RegExp(`^${out}: [\\d,]+ bytes of 6,144 \\(updates\\), VERSION 1\\.0\\.0\\+`),
     );
     assert.deepEqual(
       lines.slice(1),
@@ -130,6 +130,31 @@ Deno.test("--dry-run --updates: the boot file as the boot code, the bundle and d
     assert.ok((await Deno.readTextFile(out)).includes('"192.168.1.10"'));
     assert.equal(await Deno.readTextFile(`${dir}/boot.js`), await bootCode());
     assert.equal(await Deno.readTextFile(`${dir}/mnist.boot`), "{}");
+  });
+});
+
+Deno.test("--dry-run --updates --token: the token goes to the board's Storage, not into the bundle", async () => {
+  await withTempDir(async (dir) => {
+    const out = `${dir}/fw.js`;
+    const token = "0123456789abcdef0123456789ABCDEF";
+    const { code, lines, tool } = await dryRun(out, ["--updates", "--token", token]);
+    assert.equal(code, 0);
+    assert.match(lines[0], /\(updates\), .*, token to Storage$/);
+    assert.deepEqual(
+      lines.slice(1),
+      dryRunCalls(
+        tool,
+        `--storage mnist.digits:${dir}/mnist.digits --storage mnist0.js:${out} ` +
+          `--storage mnist.boot:${dir}/mnist.boot --storage mnist.json:${dir}/mnist.json ` +
+          `--config SAVE_ON_SEND=1 --config SERIAL_THROTTLE_SEND=1 ${dir}/boot.js`,
+      ),
+    );
+    assert.ok(!(await Deno.readTextFile(out)).includes(token));
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/mnist.json`)), { token });
+    // WiFi credentials have no place in an update build: refused, nothing built.
+    const refused = await dryRun(`${dir}/other.js`, ["--updates", "--ssid", "home"]);
+    assert.equal(refused.code, 2);
+    await assert.rejects(Deno.stat(`${dir}/other.js`), Deno.errors.NotFound);
   });
 });
 
