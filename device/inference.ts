@@ -243,10 +243,12 @@ export class Inference {
           return fail(self, "not an MNST frame");
         }
         if (self.n < end) return;
+        // Counted off first: the updater, called by `settle`, may start the
+        // next request (which empties the buffer, `n` 0) before it returns.
+        self.n -= end;
         settle(self, b.subarray(C.HEADER, end));
         // What came after the frame moves to the front.
-        b.set(b.subarray(end, self.n));
-        self.n -= end;
+        b.set(b.subarray(end, end + self.n));
       }
     };
     // Also the `error` listener: Espruino emits `error` with the reason, then `close`.
