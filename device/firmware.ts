@@ -58,8 +58,7 @@ import { Inference } from "./inference.ts";
 import { MqttClient } from "./mqtt_client.ts";
 import { unpackSample } from "./samples.ts";
 import { File } from "./boot_state.ts";
-import { updater } from "./updater.ts";
-import type { ReplyFields } from "../shared/board_reply.ts";
+import { storage, updater } from "./updater.ts";
 
 // Settings, replaced by their values at build time.
 declare const SERVER_HOST: string;
@@ -113,8 +112,7 @@ const enum T {
 }
 
 // The board's state: few globals, as each costs variables on the board.
-/** Update builds: Storage, named once (each `require("Storage")` costs the bundle 18 bytes). */
-const storage = UPDATES ? require("Storage") : 0;
+
 /**
  * What `setServer` and `setToken` saved; the built-in values stand for what
  * is missing. Its keys are written quoted: the build shortens `host`, `port`
@@ -128,7 +126,7 @@ const saved: {
   broker?: string;
   brokerPort?: number;
   device?: string;
-} = (UPDATES ? storage as Storage : require("Storage")).readJSON(File.SETTINGS, true) || {};
+} = (UPDATES ? storage : require("Storage")).readJSON(File.SETTINGS, true) || {};
 const server = MQTT
   ? new MqttClient({
     host: saved.broker || SERVER_HOST,
@@ -170,19 +168,8 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
   );
 });
 server.on("error", print);
-/**
- * Update builds: the updater, made when a reply carries an offer (or at
- * start-up, for a report the boot file left) and dropped when it has no
- * more to do: its closures cost variables the board needs for requests.
- */
-let updating: ((r?: ReplyFields, cmd?: number) => unknown) | 0 = 0;
-const update = (r?: ReplyFields, cmd?: number) => {
-  if (updating || !r || r.offer) {
-    updating = updating || updater(server as Inference, storage as Storage);
-    if (!updating(r, cmd)) updating = 0;
-  }
-};
-if (UPDATES) (server as Inference).done = update;
+/** Update builds: every framed reply goes to the updater, which is idle without an offer. */
+if (UPDATES) (server as Inference).done = updater;
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
@@ -204,7 +191,7 @@ function test(own?: ArrayLike<number> | true): void {
     // one from flash each time, its label and its 784 bytes as they are
     // (`storedSampleDigits`): no unpacking code in the bundle.
     if (UPDATES) {
-      const digit = (storage as Storage).read(File.DIGITS, sample * 785, 785);
+      const digit = storage.read(File.DIGITS, sample * 785, 785);
       if (!digit) return print("No digits");
       const into = server.digit();
       for (let i = 0; i < DIGIT_PIXELS; i++) into[i] = digit.charCodeAt(i + 1);
@@ -274,7 +261,7 @@ function setToken(token: string): void {
 /** After a change: the next request connects anew; Storage keeps it for start-up after a reboot. */
 function keep(): void {
   server.reset();
-  (UPDATES ? storage as Storage : require("Storage")).writeJSON(File.SETTINGS, saved);
+  (UPDATES ? storage : require("Storage")).writeJSON(File.SETTINGS, saved);
   config();
 }
 
@@ -344,7 +331,8 @@ function online(why: unknown): void {
   wifiTimer = 0;
   booting = -1;
   print("Ready, " + process.memory().usage + " vars used");
-  if (UPDATES) update();
+  // Update builds: a report the boot file left, if any.
+  if (UPDATES) (server as Inference).done();
   if (POLL_SECONDS) start(POLL_SECONDS);
 }
 

@@ -83,6 +83,8 @@ const enum C {
    * error a little more; a frame longer than this with its length is not ours.
    */
   BUFFER = 256,
+  /** The identifier, "MNST", read as a little-endian 32-bit integer. */
+  MAGIC = 0x54534e4d,
   /** The length before each frame's payload. */
   HEADER = 4,
   /** A FlatBuffer is at least this long; its identifier follows its root offset. */
@@ -238,7 +240,7 @@ export class Inference {
         // Longer than any reply of ours, or not ours.
         if (
           end > (UPDATES ? b.length : C.BUFFER) ||
-          E.toString(b.subarray(8, 12)) != "MNST"
+          (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC
         ) {
           return fail(self, "not an MNST frame");
         }

@@ -1,16 +1,18 @@
 /**
  * The board's side of code updates over the air. It adds no connection and
- * no polling: it listens to the replies of the `Inference` connection the
- * firmware has (`done`, which it calls) and sends its own requests through it, one at a
- * time, right after a reply, written over the same request buffer
- * (`request.ts` `UpdateLayout`). Framed only: legacy replies carry no offer.
+ * no polling: the `Inference` connection the firmware has calls it with
+ * each framed reply (`done`), and it sends its own requests through that
+ * connection, one at a time, right after a reply, written over the same
+ * request buffer (`request.ts` `UpdateLayout`). Framed only: legacy replies
+ * carry no offer, and update builds speak no legacy.
  *
  * 1. An inference reply carries an offer (release, size, CRC-32, MAC): the
- *    board reports `DOWNLOADING` and fetches the release 512 bytes at a time
- *    into the application file it does not run (`mnist0.js`/`mnist1.js`),
- *    with `Storage.write(name, chunk, offset, size)`. A chunk whose CRC-32
- *    does not match is refused and fetched again (four times at most). With
- *    a token, an offer without a MAC is refused at once.
+ *    board fetches the release 512 bytes at a time (the server counts it as
+ *    `DOWNLOADING` from the first chunk asked for) into the application file
+ *    it does not run (`mnist0.js`/`mnist1.js`), with `Storage.write(name,
+ *    chunk, offset, size)`. A chunk whose CRC-32 does not match is refused
+ *    and fetched again (four times at most). With a token, an offer without
+ *    a MAC is refused at once (`FAILED`, `no MAC`).
  * 2. With the whole file written, it leaves the download in the boot state
  *    (`boot_state.ts`) and restarts (`load()`): the boot file (`boot.ts`)
  *    checks the file's CRC-32 and, with a token, its MAC (HMAC-SHA1 keyed by
@@ -26,9 +28,9 @@
  * gives: `digit()` (the request buffer), `next` then `send()`, `busy`,
  * `token`, and a call of `done(reply, cmd)` after each framed reply.
  *
- * It costs the board variables only while it has work: the firmware makes
- * it when a reply carries an offer (or at start-up) and drops it when
- * `step` returns 0.
+ * It costs the board variables only while it has work: its state is three
+ * module variables, 0 while idle; the boot state is read when an offer (or
+ * a report the boot file left) gives it work and forgotten when it has none.
  *
  * A request that fails leaves the update where it was: the next reply the
  * board gets, to its next inference request, carries it on. Power lost while
@@ -38,15 +40,12 @@
  * @example
  * ```ts
  * // In the firmware (bundled by build.ts, which defines the constants):
- * import type { Storage } from "./espruino.ts";
  * import { Inference } from "./inference.ts";
  * import { updater } from "./updater.ts";
  *
  * export function online(server: Inference): void {
- *   let step = updater(server, require("Storage"));
- *   // At start-up: sends a pending report (VERIFIED, UPDATED, ROLLED_BACK), if any.
- *   if (!step()) step = () => 0; // nothing to do: dropped
- *   server.done = step; // then each reply: an offer, a chunk, a report's answer
+ *   server.done = updater; // each framed reply: an offer, a chunk, a report's answer
+ *   server.done(); // at start-up: sends a pending report (VERIFIED, UPDATED, ROLLED_BACK), if any
  * }
  * ```
  * @module
@@ -64,6 +63,9 @@ declare const RELEASE_AT: number;
 declare const REASON_AT: number;
 
 declare const E: EspruinoE;
+/** True in a build with updates over the air: only those name Storage here. */
+declare const UPDATES: boolean;
+declare function require(name: "Storage"): Storage;
 declare function atob(base64: string): string;
 declare function print(...text: unknown[]): void;
 /** Espruino: restart and run the boot code (`.bootcde`) again. */
@@ -85,96 +87,109 @@ const enum C {
 type Job = [string, number, number, string, number, number];
 
 /**
- * An updater for `server`: `step(reply, cmd)` takes a framed reply (and the
- * command it answered: 1, inference; 4, a chunk; 5, a report), then sends
- * the next update request when there is one and the connection is free;
- * `step()` only sends. It returns 0 once it has nothing left to do.
+ * Update builds: Storage, named once, for the firmware too (each
+ * `require("Storage")` costs the bundle 18 bytes); 0 in the others, which
+ * name it where they use it.
  */
-export function updater(
-  server: Inference,
-  storage: Storage,
-): (r?: ReplyFields, cmd?: number) => unknown {
-  const boot: BootState = storage.readJSON(File.STATE, true) || {};
-  let job: Job | 0 = 0;
-  /** A report of this run (fetching, or failed while fetching), sent before the boot file's. */
-  let report: Report | 0 = 0;
-  /** Where a download goes: the application file that does not run (the one before, or the second). */
-  const file = boot.b || File.APP1;
+export const storage = (UPDATES ? require("Storage") : 0) as Storage;
 
-  return (r?: ReplyFields, cmd?: number) => {
-    const j = job;
-    if (r) {
-      const offer = r.offer;
-      const data = r.data as Uint8Array;
-      let why = "";
-      if (cmd == C.REPORT) {
-        // Any answer: the report was heard, and new code on trial reached the server.
-        if (report) report = 0;
-        else {
-          delete boot[boot.r ? "r" : "t"];
-          storage.writeJSON(File.STATE, boot);
+// The updater's state: module variables, 0 while it has nothing to do (a
+// closure holding them would cost the board variables of its own).
+/** The boot state, read when there is work; 0 when there is none. */
+let boot: BootState | 0 = 0;
+let job: Job | 0 = 0;
+/** A report of this run (failed while fetching), sent before the boot file's. */
+let report: Report | 0 = 0;
+
+/**
+ * The updater, a method of the connection (`server.done = updater`):
+ * `server.done(reply, cmd)` takes a framed reply (and the command it
+ * answered: 1, inference; 4, a chunk; 5, a report), then sends the next
+ * update request when there is one and the connection is free;
+ * `server.done()` (at start-up) only sends. A reply without an offer finds
+ * it idle and costs nothing; it reads the boot state when there is work and
+ * forgets it once there is none.
+ */
+export function updater(this: Inference, r?: ReplyFields, cmd?: number): void {
+  const server = this;
+  if (!boot) {
+    if (r && !r.offer) return;
+    boot = storage.readJSON(File.STATE, true) || {};
+  }
+  const state = boot as BootState;
+  // Where a download goes: the application file that does not run (the one before, or the second).
+  const file = state.b || File.APP1;
+  const j = job;
+  if (r) {
+    const offer = r.offer;
+    const data = r.data as Uint8Array;
+    let why = "";
+    if (cmd == C.REPORT) {
+      // Any answer: the report was heard, and new code on trial reached the server.
+      if (report) report = 0;
+      else {
+        delete state[state.r ? "r" : "t"];
+        storage.writeJSON(File.STATE, state);
+      }
+    } else if (cmd == C.CHUNK) {
+      if (r.status || !j) job = 0;
+      else if (!data || !data.length || E.CRC32(data) != r.crc) {
+        if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
+      } else {
+        j[5] = 0;
+        try {
+          storage.write(file, data, j[4], j[1]);
+          j[4] += data.length;
+        } catch (e) {
+          why = "" + e;
         }
-      } else if (cmd == C.CHUNK) {
-        if (r.status || !j) job = 0;
-        else if (!data || !data.length || E.CRC32(data) != r.crc) {
-          if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
-        } else {
-          j[5] = 0;
-          try {
-            storage.write(file, data, j[4], j[1]);
-            j[4] += data.length;
-          } catch (e) {
-            why = "" + e;
-          }
-          if (!why && j[4] >= j[1]) {
-            // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-            boot.d = [file, j[0], j[2], j[3], server.token];
-            storage.writeJSON(File.STATE, boot);
-            load();
-            return 1;
-          }
+        if (!why && j[4] >= j[1]) {
+          // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
+          state.d = [file, j[0], j[2], j[3], server.token];
+          storage.writeJSON(File.STATE, state);
+          return load();
         }
-      } else if (offer && !j && !report && !boot.r && !boot.t) {
-        // A release refused or gone back from is offered again until the
-        // report is heard: then the rollout offers it no more.
-        job = offer as unknown as Job;
-        job.push(0, 0);
-        // With a token, only a server that knows it may offer code. No
-        // DOWNLOADING report: the server counts the first chunk asked for as one.
-        if (server.token && !offer[3]) why = "no MAC";
       }
-      if (why) {
-        report = [U.FAILED, (job as Job)[0], why];
-        job = 0;
-      }
+    } else if (offer && !j && !report && !state.r && !state.t) {
+      // A release refused or gone back from is offered again until the
+      // report is heard: then the rollout offers it no more.
+      job = offer as unknown as Job;
+      job.push(0, 0);
+      // With a token, only a server that knows it may offer code. No
+      // DOWNLOADING report: the server counts the first chunk asked for as one.
+      if (server.token && !offer[3]) why = "no MAC";
     }
-    // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
-    const next = report || boot.r || (boot.t ? [U.UPDATED, boot.v as string, ""] : 0) ||
-      (job ? [0, job[0], ""] : 0);
-    // One request at a time: called with a reply, the connection is free;
-    // without one (at start-up), none of ours is in flight.
-    if (next && !server.busy) {
-      // Two bytes of the 32-bit offset: an application is at most 6 KB.
-      const offset = job ? job[4] : 0;
-      // State numbers as the schema's UpdateState: 2 fetching (said when the
-      // first chunk is asked for), 3 verified, 4 updated, 5 failed, 6 rolled back.
-      if (next[0] || !offset) print("Update", next[1], next[0] || U.DOWNLOADING, next[2]);
-      const d = server.digit();
-      d.fill(0);
-      d.set(E.toUint8Array(atob(UPDATE_HEAD)));
-      d[STATE_AT] = next[0];
-      d[OFFSET_AT] = offset;
-      d[OFFSET_AT + 1] = offset >> 8;
-      // Two strings: each its length (under 256), then its characters.
-      for (let k = 1; k < 3; k++) {
-        const at = k < 2 ? RELEASE_AT : REASON_AT;
-        d[at] = (next[k] as string).length;
-        d.set(E.toUint8Array(next[k] as string), at + 4);
-      }
-      server.next = next[0] ? C.REPORT : C.CHUNK;
-      server.send();
+    if (why) {
+      report = [U.FAILED, (job as Job)[0], why];
+      job = 0;
     }
-    // Work left (truthy): a request in flight, or one to send after the next reply.
-    return next;
-  };
+  }
+  // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
+  const next = report || state.r || (state.t ? [U.UPDATED, state.v as string, ""] : 0) ||
+    (job ? [0, job[0], ""] : 0);
+  // Nothing left to do: forget the boot state.
+  if (!next) boot = 0;
+  // One request at a time: called with a reply, the connection is free;
+  // without one (at start-up), none of ours is in flight.
+  else if (!server.busy) {
+    // Two bytes of the 32-bit offset: an application is at most 6 KB.
+    const offset = job ? job[4] : 0;
+    // State numbers as the schema's UpdateState: 2 fetching (said when the
+    // first chunk is asked for), 3 verified, 4 updated, 5 failed, 6 rolled back.
+    if (next[0] || !offset) print("Update", next[1], next[0] || U.DOWNLOADING, next[2]);
+    const d = server.digit();
+    d.fill(0);
+    d.set(E.toUint8Array(atob(UPDATE_HEAD)));
+    d[STATE_AT] = next[0];
+    d[OFFSET_AT] = offset;
+    d[OFFSET_AT + 1] = offset >> 8;
+    // Two strings: each its length (under 256), then its characters.
+    for (let k = 1; k < 3; k++) {
+      const at = k < 2 ? RELEASE_AT : REASON_AT;
+      d[at] = (next[k] as string).length;
+      d.set(E.toUint8Array(next[k] as string), at + 4);
+    }
+    server.next = next[0] ? C.REPORT : C.CHUNK;
+    server.send();
+  }
 }
