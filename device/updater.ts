@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, as in `inference.ts`.
 /**
  * The board's side of code updates over the air. It adds no connection and
  * no polling: the `Inference` connection the firmware has calls it with
