@@ -298,8 +298,9 @@ function online(why: unknown): void {
   if (!why) {
     booting = 0;
     // After a restart from a saved RAM image the socket in the saved state is
-    // dead (update builds never start from one).
-    if (!UPDATES) server.reset();
+    // dead (update builds never start from one). A fresh start has made no
+    // connection state yet (`up` absent): none to make, 9 variables less.
+    if (!UPDATES && (MQTT || (server as Inference).up != null)) server.reset();
     print("mnist-device", VERSION);
     config();
     if (!wifi) print("No WiFi module");
