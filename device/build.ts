@@ -189,6 +189,13 @@ export function esbuildOptions(
   if (request.digitAt + DIGIT_PIXELS !== request.size) {
     throw new BuildError("the framed request template does not end with the digit");
   }
+  // The board writes a frame's length as `end - 4` and `end >> 8` (exchange.ts).
+  const ends = update ? [request.size, request.digitAt + update.end] : [request.size];
+  for (const end of ends) {
+    if ((end & 255) < 4) {
+      throw new BuildError(`a request ending at ${end} needs its length's borrow`);
+    }
+  }
   return {
     entryPoints: [new URL("./firmware.ts", import.meta.url).pathname],
     bundle: true,
@@ -215,7 +222,7 @@ export function esbuildOptions(
       DEVICE: JSON.stringify(settings.device ?? ""),
       LEGACY_HEAD: JSON.stringify(requestTemplate("legacy").head),
       REQUEST_SIZE: String(request.size),
-      REQUEST_HEAD: headWords(request.head, request.tokenAt),
+      REQUEST_HEAD: JSON.stringify(request.head),
       DIGIT_AT: String(request.digitAt),
       ID_AT: String(request.idAt),
       TOKEN_AT: String(request.tokenAt),
@@ -240,20 +247,6 @@ export function esbuildOptions(
       SAMPLE_COUNT: String(countSamples(samplesBytes(samples))),
     },
   };
-}
-
-/**
- * A request head (base64) as the board's bundle carries it: a string, the
- * JSON array of its little-endian 32-bit words, which the board sets over
- * its buffer (a
- * third shorter than base64 for these bytes, mostly small offsets and
- * zeros), with the token's place zeroed (the board writes it every request).
- */
-export function headWords(head: string, tokenAt: number): string {
-  const bytes = Uint8Array.from(atob(head), (c) => c.charCodeAt(0));
-  if (bytes.length % 4) throw new BuildError("the request head is not whole 32-bit words");
-  if (tokenAt >= 0) bytes.fill(0, tokenAt, tokenAt + TOKEN_LENGTH);
-  return JSON.stringify(JSON.stringify(Array.from(new Uint32Array(bytes.buffer))));
 }
 
 /** The constants of an update build: where the update request's fields are (`UpdateLayout`). */
@@ -334,10 +327,9 @@ export async function buildFirmware(
   const bundled = result.outputFiles![0].text;
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
-  const heads = [BUILD_ID_PLACEHOLDER, build].map((id) => {
-    const request = requestTemplate("framed", clientName(id, version), updates);
-    return headWords(request.head, request.tokenAt);
-  });
+  const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
+    JSON.stringify(requestTemplate("framed", clientName(id, version), updates).head)
+  );
   const code = escapeControls(
     bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build),
   );

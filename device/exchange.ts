@@ -130,7 +130,8 @@ export function begin(self: Exchange): void {
     self.next = 0;
     const end = self.upto = cmd ? DIGIT_AT + UPDATE_END : REQUEST_SIZE;
     req[0] = end - 4;
-    req[1] = end - 4 >> 8;
+    // (end - 4) >> 8, as neither end (296, 960) has a low byte under 4.
+    req[1] = end >> 8;
     self.cmd = req[CMD_AT] = cmd || 1;
     req[INPUT_SLOT_AT] = cmd ? 0 : INPUT_SLOT;
     req[ERROR_SLOT_AT] = cmd ? ERROR_SLOT : 0;

@@ -175,10 +175,10 @@ if (UPDATES) (server as Inference).done = updater;
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
  * Polling calls it with `true`: then only when idle and not backing off.
  */
-function test(own?: ArrayLike<number> | true): void {
+function test(own?: ArrayLike<number> | true | 0): void {
   if (own === true) {
     if (server.busy || getTime() < server.retryAt) return;
-    own = undefined;
+    own = 0;
   }
   if (server.busy) return print("Busy");
   if (own) {
@@ -286,11 +286,12 @@ function config(): void {
 /** At every boot: start-up once, after the code and the `init` that follows it. */
 function boot(): void {
   // (Not in update builds: esbuild drops it, unused.)
-  if (booting <= 0) booting = setTimeout(online, T.BOOT_DELAY, "");
+  // No argument: `why` undefined, start-up.
+  if (booting <= 0) booting = setTimeout(online, T.BOOT_DELAY);
 }
 
 /**
- * Start-up (`why` ""), then every way of going online (the `connected`
+ * Start-up (`why` absent), then every way of going online (the `connected`
  * event's details or 1 when the station has an IP, "timeout"): prints where
  * it stands, and `Ready` once.
  */
@@ -355,7 +356,7 @@ Object.assign(global, {
 });
 // Update builds run only as the boot file runs them, at every boot, never
 // from a saved RAM image: no `init` to wait for.
-if (UPDATES) booting = setTimeout(online, T.BOOT_DELAY, "");
+if (UPDATES) booting = setTimeout(online, T.BOOT_DELAY);
 else {
   E.on("init", boot);
   boot();

@@ -62,7 +62,6 @@ import { begin, fail, settle } from "./exchange.ts";
 
 // Fixed at build time (see build.ts): the requests' layouts.
 declare const REQUEST_SIZE: number;
-/** The request's bytes before the digit: its little-endian 32-bit words as JSON (`headWords`). */
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 /** The legacy request's bytes before the floats, base64. */
@@ -322,10 +321,7 @@ export class Inference {
     let req = self.req;
     if (!req) {
       req = self.req = new Uint8Array(REQUEST_SIZE);
-      // The head as 32-bit words: shorter in the bundle than base64. A
-      // string, not an array literal, which esbuild would hoist into a
-      // variable kept for good.
-      new Uint32Array(req.buffer).set(JSON.parse(REQUEST_HEAD));
+      req.set(E.toUint8Array(atob(REQUEST_HEAD)));
       // Update builds: the request buffer's last bytes, which no update
       // request sends and no reply comes before the request has gone (664
       // bytes: a chunk of 512 and its frame).

@@ -60,7 +60,6 @@ import { begin, type Exchange, fail, settle } from "./exchange.ts";
 
 // Fixed at build time (see build.ts): the request's layout.
 declare const REQUEST_SIZE: number;
-/** The request's bytes before the digit: its little-endian 32-bit words as JSON (`headWords`). */
 declare const REQUEST_HEAD: string;
 declare const DIGIT_AT: number;
 declare const E: EspruinoE;
@@ -187,10 +186,7 @@ export class MqttClient implements Exchange {
     let req = self.req;
     if (!req) {
       req = self.req = new Uint8Array(REQUEST_SIZE);
-      // The head as 32-bit words: shorter in the bundle than base64. A
-      // string, not an array literal, which esbuild would hoist into a
-      // variable kept for good.
-      new Uint32Array(req.buffer).set(JSON.parse(REQUEST_HEAD));
+      req.set(E.toUint8Array(atob(REQUEST_HEAD)));
       self.buf = new Uint8Array(M.SIZE);
       self.scores = new Float32Array(CLASSES);
       // Made once, here rather than in the constructor, whose scope they
