@@ -95,6 +95,8 @@ export interface StepSummary extends StepLoad {
   histogram: Histogram;
   /** Replies (OK) finished per time bin over the step: `binMs` wide. */
   timeline: { binMs: number; counts: number[] };
+  /** The best engine-alone rate at any configuration, digits/s (`--compare-inference`). */
+  engineAloneBest?: number;
 }
 
 function cpuFigure(ms: number, elapsedMs: number): CpuFigure {
@@ -215,6 +217,8 @@ export function formatStep(step: StepSummary): string[] {
     ? "legacy (a connection per request)"
     : step.protocol === "http"
     ? "http (OIP JSON infer, keep-alive)"
+    : step.protocol === "http-binary"
+    ? "http-binary (OIP infer with binary tensors, keep-alive)"
     : step.protocol === "mqtt"
     ? "mqtt (through the broker, a connection per device)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;

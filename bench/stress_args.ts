@@ -29,7 +29,7 @@ import {
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
-import { DIGIT_KINDS, type DigitKind, type Protocol, PROTOCOLS } from "./load.ts";
+import { DIGIT_KINDS, type DigitKind, isHttp, type Protocol, PROTOCOLS } from "./load.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
@@ -114,8 +114,10 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
   --clients N            concurrent simulated devices (default 500)
   --requests R           requests per client, one at a time (default 1)
   --protocol P           legacy (a connection per request, as old clients), framed, or
-                         http (OIP JSON infer of one digit, keep-alive); a list such as
-                         framed,http runs each in turn on the same server (default legacy);
+                         http (OIP JSON infer of one digit, keep-alive), http-binary (the
+                         same with binary tensors: Inference-Header-Content-Length); a list
+                         such as framed,http,http-binary runs each in turn on the same
+                         server (default legacy);
                          mqtt: each client a device on the broker (needs deno task install:mqtt)
   --mqtt URL             the broker for mqtt (default: the bench starts Mosquitto on a free
                          port and the server with --mqtt; with --port, the running server's)
@@ -140,9 +142,11 @@ Comparison and output:
                          1/8/32/128) and compare served req/s with it; the server's own
                          configuration is timed again just before and after each step
   --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
-  --check                print each target ratio (failed requests, fairness, http/framed,
-                         a fresh server's first second, event loop against --baseline-us)
-                         and exit 1 when one misses
+  --check                exit 1 when a target ratio misses (printed after every run: failed
+                         requests, fairness, event loop us per request (and against
+                         --baseline-us), served / engine alone, http and http-binary /
+                         framed, one client's not-inference share and p99/p50, a fresh
+                         server's first second / its steady rate)
   --baseline-us N        the event loop's us per request of the code before (for --check)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)
@@ -268,7 +272,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       "--keep-alive needs --protocol framed: legacy is a connection per request",
     );
   }
-  if (options.garbage && protocols.includes("http")) {
+  if (options.garbage && protocols.some(isHttp)) {
     throw new UsageError("--garbage sends raw floats: JSON cannot carry NaN, so not with http");
   }
   if (values["http-port"] !== undefined && options.port === null) {
