@@ -94,6 +94,10 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
   );
 }
 
+/** `/v2/models/{name}[/versions/{version}][/ready|/config|/infer|/stats]`. */
+const MODEL_ROUTE =
+  /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/;
+
 /** Routes one request. */
 function route(deps: HttpDeps, request: Request, peer: string): Response | Promise<Response> {
   const url = new URL(request.url);
@@ -141,11 +145,13 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }
-  const fleet = deps.fleetRoutes?.(request);
-  if (fleet) return fleet;
-  const model = path.match(
-    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/,
-  );
+  // The model routes first: an inference need not pass the fleet's routes (no
+  // path of theirs starts /v2/models/).
+  const model = MODEL_ROUTE.exec(path);
+  if (!model) {
+    const fleet = deps.fleetRoutes?.(request);
+    if (fleet) return fleet;
+  }
   const extra = model ? null : deps.extraRoutes?.(request);
   if (extra) return extra;
   if (!model) {
