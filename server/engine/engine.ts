@@ -76,8 +76,10 @@ const RESPAWN_BACKOFF_MS = [0, 100, 500, 2_000, 5_000];
 
 /**
  * The longest the event loop waits in place for a run of one digit, ms. A
- * run of one digit while no other engine runs means the server is nearly
- * idle (under load the queue batches); then waking from the worker's signal
+ * run of one digit on the process's only engine means the server is nearly
+ * idle (under load the queue batches, and with a second engine instance a
+ * request read meanwhile could run beside it, so then it never waits in
+ * place); then waking from the worker's signal
  * through the event loop (`Atomics.waitAsync`: a task posted to the loop,
  * which sleeps in the kernel) costs about as much again as the hand-off
  * itself, while a thread blocked in `Atomics.wait` is woken directly. The
@@ -87,8 +89,8 @@ const RESPAWN_BACKOFF_MS = [0, 100, 500, 2_000, 5_000];
  */
 export const IN_PLACE_WAIT_MAX_MS = 0.5;
 
-/** Engines with a run under way, in this process. */
-let running = 0;
+/** Engines started and not yet closed, in this process. */
+let live = 0;
 
 /** An onnxruntime session in a supervised Worker, one run at a time. */
 export class InferenceEngine {
@@ -128,6 +130,7 @@ export class InferenceEngine {
     this.shape = spawned.shape;
     this.maxBatch = spawned.channel.maxBatch;
     this.#watch(spawned);
+    live++;
   }
 
   /** Starts a worker, loads `model` (ONNX bytes) into it and warms it up. */
@@ -198,7 +201,6 @@ export class InferenceEngine {
   async run(input: Float32Array, n: number): Promise<EngineResult> {
     if (this.#busy) throw new EngineError("the engine is already running a batch");
     this.#busy = true;
-    running++;
     try {
       if (this.#restarting) await this.#restarting;
       const scores = new Float32Array(n * 10);
@@ -210,7 +212,6 @@ export class InferenceEngine {
       }
       return { scores, ms };
     } finally {
-      running--;
       this.#busy = false;
     }
   }
@@ -250,11 +251,11 @@ export class InferenceEngine {
   }
 
   /**
-   * Waits in place (`IN_PLACE_WAIT_MAX_MS`) for a run of one digit while no
-   * other engine runs: true when the worker answered within the bound.
+   * Waits in place (`IN_PLACE_WAIT_MAX_MS`) for a run of one digit on the
+   * process's only engine: true when the worker answered within the bound.
    */
   #answeredInPlace(n: number, run: number): boolean {
-    if (n !== 1 || running !== 1) return false;
+    if (n !== 1 || live !== 1) return false;
     const bound = Math.min(IN_PLACE_WAIT_MAX_MS, this.#oneDigitMs * 1.5 + 0.05);
     if (!(bound > 0)) return false;
     const { header } = this.#current!.channel;
@@ -320,6 +321,7 @@ export class InferenceEngine {
   /** Stops the worker; runs not yet finished fail with an `EngineError`. */
   close(): void {
     if (this.#stopped) return;
+    live--;
     this.#stopped = "the engine was stopped";
     if (this.#current) retire(this.#current);
   }

@@ -118,6 +118,16 @@ Deno.test("a lone run of one digit is answered in place, the same as a batch's",
     }
     // Within the bound (1.5 runs of one digit) at least once in 100, however busy the machine.
     assert.ok(engine.inPlaceWaits > 0);
+    // With a second instance, a request read meanwhile could run beside it: no waiting in place.
+    const second = await InferenceEngine.start(model.bytes);
+    try {
+      const before = engine.inPlaceWaits;
+      for (let i = 0; i < 20; i++) await engine.run(digit, 1);
+      assert.equal(engine.inPlaceWaits, before);
+      assert.equal(second.inPlaceWaits, 0);
+    } finally {
+      second.close();
+    }
   } finally {
     engine.close();
   }
