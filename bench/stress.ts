@@ -51,6 +51,7 @@ import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, type StepSummary, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { spawnEchoListeners } from "./echo_listeners.ts";
 import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
 import type { EngineKind } from "../server/engine/kinds.ts";
@@ -155,6 +156,9 @@ export async function runStress(
       : pool.run(plan, onProgress);
   /** Warm-up, then one step per client count, for one protocol. */
   const runSteps = async (base: Omit<RunPlan, "clients" | "requests">, counts: number[]) => {
+    if (options.warmup === 0 && base.protocol === "framed" && base.keepAlive) {
+      await warmLoadGenerator(base, Math.max(...counts), run, print);
+    }
     if (options.warmup > 0) {
       const clients = Math.min(options.warmup, Math.max(...counts));
       const requests = Math.ceil(options.warmup / clients);
@@ -236,6 +240,36 @@ export async function runStress(
   }
   if (report.steps.length > 1) print(formatTable(SWEEP_HEADER, sweepRows(report.steps)));
   return report;
+}
+
+/** Requests the load generator sends an echo server before a fresh server's first step. */
+const LOAD_GENERATOR_WARMUP = 20_000;
+
+/**
+ * With `--warmup 0` the server is measured fresh, but the load generator's own
+ * code would be cold too, and on shared cores its first second's slowness would
+ * be counted as the server's. So it first sends framed requests to an echo
+ * server with no handler and no engine (`echo_listeners.ts`): the server under
+ * test sees none of them.
+ */
+async function warmLoadGenerator(
+  base: Omit<RunPlan, "clients" | "requests">,
+  clients: number,
+  run: (plan: RunPlan, onProgress: (done: number) => void) => Promise<unknown>,
+  print: (line: string) => void,
+): Promise<void> {
+  const echo = await spawnEchoListeners(1);
+  try {
+    const requests = Math.ceil(LOAD_GENERATOR_WARMUP / clients);
+    await run({ ...base, port: echo.port, clients, requests }, () => {});
+  } finally {
+    await echo.stop();
+  }
+  print(
+    `load generator warmed against an echo server (${
+      thousands(LOAD_GENERATOR_WARMUP)
+    } requests; the server saw none)`,
+  );
 }
 
 /**
