@@ -45,6 +45,15 @@ Deno.test("--check: a fresh server's first second against its steady rate", () =
   assert.ok(
     !stepChecks([cold], { baselineUs: null, fresh: false }).some((c) => /first/.test(c.name)),
   );
+  // In CPU: 60 us a request in the first second against 50 after it is 1.2, over 1/0.95.
+  cold.eventLoopUsFirstSecond = 60;
+  cold.eventLoopUsAfterFirstSecond = 50;
+  const cpu = stepChecks([cold], { baselineUs: null, fresh: true }).at(-1)!;
+  assert.match(cpu.name, /first second's event loop us per request \/ the rest's/);
+  assert.ok(
+    Math.abs(cpu.value - 1.2) < 1e-9 && !cpu.ok && cpu.target === "<= 1.053",
+    JSON.stringify(cpu),
+  );
 });
 
 Deno.test("--check: one client's share of the round trip that is not inference, and its p99/p50", () => {

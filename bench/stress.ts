@@ -38,7 +38,7 @@ import {
   thousands,
 } from "./_cli.ts";
 import { formatChecks, stepChecks } from "./checks.ts";
-import { cpuDelta, groupThreads, threadCpu } from "./cpu.ts";
+import { cpuDelta, groupThreads, type ThreadCpu, threadCpu } from "./cpu.ts";
 import { loadDigits } from "./digits.ts";
 import {
   bestRate,
@@ -174,6 +174,9 @@ export async function runStress(
       const alone = inference ? [await engineAloneNow(inference, options)] : [];
       const started = performance.now();
       const before = server ? threadCpu(server.pid) : [];
+      // The server's CPU one second in: the first second's cost per request against the rest's.
+      let atOneSecond: ThreadCpu[] = [];
+      const oneSecond = server ? setTimeout(() => atOneSecond = threadCpu(server!.pid), 1000) : 0;
       const result = await run({ ...base, clients, requests: options.requests }, (done) => {
         const seconds = (performance.now() - started) / 1000;
         progress.update(
@@ -181,8 +184,10 @@ export async function runStress(
             progressText(done, total, seconds, base.durationMs / 1000),
         );
       });
+      clearTimeout(oneSecond);
+      const after = server ? threadCpu(server.pid) : [];
       const serverCpu = server && before.length
-        ? groupThreads(cpuDelta(before, threadCpu(server.pid)), server.pid)
+        ? groupThreads(cpuDelta(before, after), server.pid)
         : null;
       progress.done();
       const step = summarizeStep(result, {
@@ -193,6 +198,12 @@ export async function runStress(
         keepAlive: isHttp(base.protocol) || options.keepAlive,
         garbage: options.garbage,
       }, serverCpu);
+      if (server && before.length && atOneSecond.length) {
+        const first = groupThreads(cpuDelta(before, atOneSecond), server.pid).main / 1e3;
+        const rest = groupThreads(cpuDelta(atOneSecond, after), server.pid).main / 1e3;
+        step.eventLoopUsFirstSecond = first / step.firstSecondReqPerSec;
+        step.eventLoopUsAfterFirstSecond = rest / (step.ok - step.firstSecondReqPerSec);
+      }
       report.steps.push(step);
       if (counts.length > 1) print(`== ${count(clients, "client")}`);
       for (const line of formatStep(step)) print(line);
