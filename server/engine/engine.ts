@@ -74,24 +74,6 @@ export const LOAD_TIMEOUT_MS = 30_000;
 
 const RESPAWN_BACKOFF_MS = [0, 100, 500, 2_000, 5_000];
 
-/**
- * The longest the event loop waits in place for a run of one digit, ms. A
- * run of one digit on the process's only engine means the server is nearly
- * idle (under load the queue batches, and with a second engine instance a
- * request read meanwhile could run beside it, so then it never waits in
- * place); then waking from the worker's signal
- * through the event loop (`Atomics.waitAsync`: a task posted to the loop,
- * which sleeps in the kernel) costs about as much again as the hand-off
- * itself, while a thread blocked in `Atomics.wait` is woken directly. The
- * wait is bounded by the engine's recent single-digit run time (and this
- * cap), so a slow run falls back to the asynchronous wait and the loop is
- * never held longer than about one such run.
- */
-export const IN_PLACE_WAIT_MAX_MS = 0.5;
-
-/** Engines started and not yet closed, in this process. */
-let live = 0;
-
 /** An onnxruntime session in a supervised Worker, one run at a time. */
 export class InferenceEngine {
   readonly shape: ModelShape;
@@ -108,10 +90,6 @@ export class InferenceEngine {
   #onRestart: (reason: string) => void;
   #run = 0;
   #busy = false;
-  /** A recent run of one digit, ms (the worker's time), for the in-place wait's bound. */
-  #oneDigitMs = Infinity;
-  /** Runs of one digit answered in place (without waking the event loop). */
-  inPlaceWaits = 0;
   #restarting: Promise<void> | null = null;
   #stopped: string | null = null;
 
@@ -130,7 +108,6 @@ export class InferenceEngine {
     this.shape = spawned.shape;
     this.maxBatch = spawned.channel.maxBatch;
     this.#watch(spawned);
-    live++;
   }
 
   /** Starts a worker, loads `model` (ONNX bytes) into it and warms it up. */
@@ -229,9 +206,7 @@ export class InferenceEngine {
     const run = this.#run = nextRun(this.#run);
     Atomics.store(header, REQUEST, run);
     Atomics.notify(header, REQUEST);
-    const outcome = this.#answeredInPlace(n, run)
-      ? "done"
-      : await awaitRun(spawned, run, this.runTimeoutMs);
+    const outcome = await awaitRun(spawned, run, this.runTimeoutMs);
     if (this.#stopped) throw new EngineError(this.#stopped);
     if (outcome === "hung") {
       this.#replace(`a run of ${n} digits made no progress for ${this.runTimeoutMs} ms`);
@@ -245,31 +220,7 @@ export class InferenceEngine {
       throw new EngineError("the worker answered another run");
     }
     if (Atomics.load(header, FAILED)) throw new EngineError(readError(channel));
-    const ms = channel.time[0];
-    if (n === 1) this.#oneDigitMs = ms;
-    return ms;
-  }
-
-  /**
-   * Waits in place (`IN_PLACE_WAIT_MAX_MS`) for a run of one digit on the
-   * process's only engine: true when the worker answered within the bound.
-   */
-  #answeredInPlace(n: number, run: number): boolean {
-    if (n !== 1 || live !== 1) return false;
-    const bound = Math.min(IN_PLACE_WAIT_MAX_MS, this.#oneDigitMs * 1.5 + 0.05);
-    if (!(bound > 0)) return false;
-    const { header } = this.#current!.channel;
-    const until = performance.now() + bound;
-    for (;;) {
-      const done = Atomics.load(header, DONE);
-      if (done === run) {
-        this.inPlaceWaits++;
-        return true;
-      }
-      const left = until - performance.now();
-      if (left <= 0) return false;
-      Atomics.wait(header, DONE, done, left);
-    }
+    return channel.time[0];
   }
 
   /** The first runs compile kernels, allocate, and start the runtime's threads (a full batch engages them all). */
@@ -321,7 +272,6 @@ export class InferenceEngine {
   /** Stops the worker; runs not yet finished fail with an `EngineError`. */
   close(): void {
     if (this.#stopped) return;
-    live--;
     this.#stopped = "the engine was stopped";
     if (this.#current) retire(this.#current);
   }

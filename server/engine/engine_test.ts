@@ -105,34 +105,6 @@ Deno.test("the real engine warms at start and answers a batch larger than maxBat
   }
 });
 
-Deno.test("a lone run of one digit is answered in place, the same as a batch's", async () => {
-  const model = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
-  const engine = await InferenceEngine.start(model.bytes);
-  try {
-    const digit = new Float32Array(784).map((_, i) => (i % 29) / 29);
-    const batch = await engine.run(new Float32Array([...digit, ...digit, ...digit]), 3);
-    assert.equal(engine.inPlaceWaits, 0, "a batch of three waits through the event loop");
-    for (let i = 0; i < 100; i++) {
-      const { scores } = await engine.run(digit, 1);
-      assert.deepEqual(Array.from(scores), Array.from(batch.scores.subarray(0, 10)));
-    }
-    // Within the bound (1.5 runs of one digit) at least once in 100, however busy the machine.
-    assert.ok(engine.inPlaceWaits > 0);
-    // With a second instance, a request read meanwhile could run beside it: no waiting in place.
-    const second = await InferenceEngine.start(model.bytes);
-    try {
-      const before = engine.inPlaceWaits;
-      for (let i = 0; i < 20; i++) await engine.run(digit, 1);
-      assert.equal(engine.inPlaceWaits, before);
-      assert.equal(second.inPlaceWaits, 0);
-    } finally {
-      second.close();
-    }
-  } finally {
-    engine.close();
-  }
-});
-
 Deno.test("100,000 runs do not grow the heap (each run leaves nothing behind)", async () => {
   const script = `
     import { InferenceEngine } from ${JSON.stringify(new URL("./engine.ts", import.meta.url).href)};
