@@ -35,8 +35,7 @@ import { crc32 } from "../../shared/crc32.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
-import { splitFirmware } from "./registry.ts";
-import { releaseMac, type ReleaseStore } from "./releases.ts";
+import { releaseMac, type ReleaseStore, splitFirmware } from "./releases.ts";
 import { CodeRollout, type CodeRolloutSpec } from "./rollouts.ts";
 
 /** One device's update: which rollout, where it stands, since when, and the board's reason. */
