@@ -157,17 +157,6 @@ Deno.test("values are written as C's %f writes them (std::to_string)", () => {
 });
 
 Deno.test("a plain JSON reply is the same bytes as the document JSON.stringify writes", () => {
-  const model = {
-    name: "mnist",
-    version: "3",
-    platform: "onnxruntime_onnx",
-    input: "input",
-    output: "probabilities",
-    inputDims: [-1, 1, 28, 28],
-    maxBatch: 128,
-    runtime: "onnxruntime-web",
-    instances: 1,
-  };
   let seed = 11;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const answers = Array.from({ length: 3 }, (_, i) => ({
