@@ -172,6 +172,12 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   return only("GET", () => json(modelMetadata(info)));
 }
 
+/** A HEAD request's answer: the GET's status and headers, no body. */
+async function withoutBody(response: Response | Promise<Response>): Promise<Response> {
+  const { status, headers } = await response;
+  return new Response(null, { status, headers });
+}
+
 /** Where and how to listen. */
 export interface HttpOptions {
   hostname: string;
@@ -194,14 +200,11 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
         new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
       );
     },
-  }, async (request, info) => {
+  }, (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
-    const peer = `${addr.hostname}:${addr.port}`;
-    const response = await route(deps, request, peer);
-    if (request.method === "HEAD") {
-      return new Response(null, { status: response.status, headers: response.headers });
-    }
-    return response;
+    const response = route(deps, request, `${addr.hostname}:${addr.port}`);
+    // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
+    return request.method === "HEAD" ? withoutBody(response) : response;
   });
   return {
     addr: server.addr as Deno.NetAddr,
