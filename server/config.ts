@@ -142,6 +142,17 @@ export const OPTIONS = [
     details: "auto: WASM one per core (at most 16), native one",
   },
   {
+    flag: "listeners",
+    kind: { type: "int", min: 1, max: 64 },
+    group: "essentials",
+    server: true,
+    default: "1",
+    help: "listener Workers sharing the board port's socket work; above 1 needs --unstable-net",
+    details: "1: the main thread serves the board port. N: N Workers each listen on it " +
+      "(`reusePort`; run `deno run --unstable-net`) and forward requests to the one handler " +
+      "on the main thread; the TLS board port stays on the main thread",
+  },
+  {
     flag: "threads",
     kind: { type: "int", min: 1, max: 64 },
     group: "essentials",

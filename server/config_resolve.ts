@@ -15,6 +15,7 @@
  * @module
  */
 import { parseFlags, UsageError } from "../cli/args.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./tcp/listener_workers.ts";
 import { AddressRanges } from "./auth/cidr.ts";
 import {
   autoInstances,
@@ -132,6 +133,7 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
     if (ranges instanceof Error) throw new ConfigError(`--trusted-proxy: ${ranges.message}`);
     config.trustedProxies = ranges;
   }
+  if (Number(config.listeners) > 1 && !hasUnstableNet()) throw new ConfigError(NEEDS_UNSTABLE_NET);
   const instances = String(config.instances);
   if (instances === "auto") config.instancesCount = autoInstances(config.engine as "wasm");
   else {

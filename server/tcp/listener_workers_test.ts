@@ -1,0 +1,147 @@
+// The board port served by listener Workers (`--listeners 2`) against the
+// real server and real sockets: the same answers, limits, tokens, errors and
+// metrics as the in-process listener, and a drain that loses no reply.
+// Needs `deno test --unstable-net` (reusePort); without it the tests fail
+// with the sentence that says so.
+import assert from "node:assert/strict";
+import { InferenceClient } from "../../client/client.ts";
+import { Command, type DecodedReply, encodeRequest } from "../../shared/codec.ts";
+import { Status, statusName } from "../../shared/errors.ts";
+import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { createAuthorizer } from "../auth/config.ts";
+import { newToken, tokenLine } from "../auth/tokens.ts";
+import type { ServerOptions } from "../server.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "../testing/server.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+
+function needUnstableNet(): void {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+}
+
+const digits = loadHeldOut().slice(0, 20).map((d) => d.pixels.map((v) => Math.round(v * 255)));
+
+const code = (reply: DecodedReply) => statusName(reply.status);
+
+/** `mnist_requests_total` for framed requests of `status`, from /metrics. */
+async function framedCount(httpPort: number, status: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  const line = text.split("\n").find((l) =>
+    l.startsWith(`mnist_requests_total{protocol="framed",status="${status}"}`)
+  );
+  return line ? Number(line.split(" ").at(-1)) : 0;
+}
+
+Deno.test("--listeners 2: many connections get the right answers from both listeners, counted once", async () => {
+  needUnstableNet();
+  await withServer({ listeners: 2 }, async (server, where) => {
+    // The answers one connection gets: what every connection must get for the same digit.
+    const one = await InferenceClient.connect(where);
+    const expected = await Promise.all(digits.map((digitU8) => one.infer({ digitU8 })));
+    one.close();
+    const clients = await Promise.all(
+      Array.from({ length: 60 }, () => InferenceClient.connect(where)),
+    );
+    const replies = await Promise.all(clients.map((client, c) =>
+      Promise.all(
+        Array.from({ length: 5 }, (_, k) => client.infer({ digitU8: digits[(c + k) % 20] })),
+      )
+    ));
+    for (const client of clients) client.close();
+    replies.forEach((mine, c) =>
+      mine.forEach((reply, k) => {
+        const want = expected[(c + k) % 20];
+        assert.equal(reply.status, Status.OK);
+        assert.equal(reply.predicted, want.predicted, `client ${c} request ${k}`);
+        assert.deepEqual(reply.scores, want.scores);
+      })
+    );
+    const perListener = server.connectionsPerListener;
+    assert.equal(perListener.length, 2);
+    assert.equal(perListener[0] + perListener[1], 61);
+    assert.ok(perListener.every((n) => n > 0), `connections per listener: ${perListener}`);
+    assert.equal(await framedCount(server.http!.addr.port, "OK"), 20 + 60 * 5);
+  });
+});
+
+/** What `options` makes of a token rule and a connection cap: the outcomes, in order. */
+async function limitsAndTokens(options: ServerOptions): Promise<string[]> {
+  const dir = await Deno.makeTempDir();
+  const token = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, tokenLine("kitchen", token) + "\n");
+  const auth = await createAuthorizer({ tokens: `${dir}/tokens` });
+  const seen: string[] = [];
+  try {
+    await withServer({ ...options, auth, maxConnections: 4 }, async (_server, where) => {
+      const stranger = await InferenceClient.connect(where);
+      seen.push(`no token: ${code(await stranger.infer({ digitU8: digits[0] }))}`);
+      const wrong = await InferenceClient.connect(where, { token: newToken() });
+      seen.push(`wrong token: ${code(await wrong.infer({ digitU8: digits[0] }))}`);
+      const right = await InferenceClient.connect(where, { token });
+      seen.push(`token: ${code(await right.infer({ digitU8: digits[0] }))}`);
+      // Proved once, then checked against what the connection proved (its one identity).
+      seen.push(`the token again: ${code(await right.infer({ digitU8: digits[1] }))}`);
+      const fourth = await InferenceClient.connect(where, { token });
+      seen.push(`fourth connection: ${code(await fourth.stats())}`);
+      // Over the cap of 4, whichever listener accepts it.
+      const fifth = await Deno.connect(where);
+      await writeAll(fifth, encodeRequest({ command: Command.GET_STATS, requestId: 5 }, true));
+      const { replies } = splitFramed(await readAll(fifth));
+      seen.push(
+        `fifth connection: ${replies.map((r: DecodedReply) => `${code(r)} ${r.requestId}`)}`,
+      );
+      fifth.close();
+      for (const client of [stranger, wrong, right, fourth]) client.close();
+    });
+  } finally {
+    await auth.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return seen;
+}
+
+Deno.test("--listeners 2: a token rule and the connection cap hold as with 1 listener", async () => {
+  needUnstableNet();
+  const inProcess = await limitsAndTokens({ listeners: 1 });
+  assert.deepEqual(inProcess, [
+    "no token: UNAUTHORIZED",
+    "wrong token: UNAUTHORIZED",
+    "token: OK",
+    "the token again: OK",
+    "fourth connection: OK",
+    "fifth connection: SERVER_BUSY 5",
+  ]);
+  assert.deepEqual(await limitsAndTokens({ listeners: 2 }), inProcess);
+});
+
+/** The bytes a server sends back to each bad stream, one connection each. */
+async function badStreams(listeners: number): Promise<string[]> {
+  const streams = [
+    // A frame larger than --max-frame.
+    Uint8Array.of(0xff, 0xff, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8),
+    // A whole frame that is no FlatBuffer.
+    Uint8Array.of(12, 0, 0, 0, ...new Uint8Array(12).fill(0xee)),
+    // A request with a digit of the wrong length.
+    encodeRequest(
+      { command: Command.INFERENCE_INPUT, requestId: 4, digitU8: new Uint8Array(10) },
+      true,
+    ),
+  ];
+  const seen: string[] = [];
+  await withServer({ listeners }, async (server) => {
+    for (const stream of streams) {
+      const conn = await Deno.connect(address(server));
+      await writeAll(conn, stream);
+      await conn.closeWrite().catch(() => {}); // the server may have closed already
+      seen.push([...await readAll(conn)].join(","));
+      conn.close();
+    }
+  });
+  return seen;
+}
+
+Deno.test("--listeners 2: bad frames get the same bytes back as in process", async () => {
+  needUnstableNet();
+  const inProcess = await badStreams(1);
+  assert.ok(inProcess.every((bytes) => bytes.length > 0));
+  assert.deepEqual(await badStreams(2), inProcess);
+});
