@@ -145,3 +145,67 @@ Deno.test("--listeners 2: bad frames get the same bytes back as in process", asy
   assert.ok(inProcess.every((bytes) => bytes.length > 0));
   assert.deepEqual(await badStreams(2), inProcess);
 });
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** The requests a framed connection got answered before the server closed it: OK, in order, none skipped. */
+function answeredInOrder(bytes: Uint8Array): number {
+  const { replies, rest } = splitFramed(bytes);
+  assert.equal(rest, 0, "the stream ends on a whole reply");
+  replies.forEach((reply, i) => {
+    assert.equal(reply.status, Status.OK);
+    assert.equal(reply.requestId, 1 + i, "in request order, none skipped");
+  });
+  return replies.length;
+}
+
+Deno.test("--listeners 2: SIGTERM drains every listener, every request read is answered", async () => {
+  needUnstableNet();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--unstable-net", "--allow-net", "--allow-read", "--allow-env", MAIN]
+      .concat(["--host", "127.0.0.1", "--port", "0", "--no-http", "--listeners", "2"])
+      .concat(["--drain-seconds", "0", "--log-format", "json"]),
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const start = await new Response(child.stdout).body!.pipeThrough(new TextDecoderStream())
+    .getReader().read();
+  const port = Number(JSON.parse(start.value!.split("\n")[0]).address.split(":")[1]);
+  // Many connections, each with a pipeline of digits in flight when the signal comes.
+  const conns = await Promise.all(
+    Array.from({ length: 24 }, () => Deno.connect({ hostname: "127.0.0.1", port })),
+  );
+  const pipeline = 40;
+  const batch = (c: number) =>
+    Uint8Array.from(
+      Array.from({ length: pipeline }, (_, k) => [...encodeRequest({
+        command: Command.INFERENCE_INPUT,
+        requestId: 1 + k,
+        digitU8: digits[(c + k) % 20],
+      }, true)]).flat(),
+    );
+  await Promise.all(conns.map((conn, c) => writeAll(conn, batch(c))));
+  // Each connection's first bytes back: it is being served when the signal comes.
+  const firsts = await Promise.all(conns.map(async (conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    return buf.subarray(0, (await conn.read(buf)) ?? 0);
+  }));
+  child.kill("SIGTERM");
+  const counts = await Promise.all(conns.map(async (conn, c) => {
+    const rest = await readAll(conn);
+    conn.close();
+    return answeredInOrder(Uint8Array.from([...firsts[c], ...rest]));
+  }));
+  assert.equal((await child.status).code, 0);
+  const lines = (await new Response(child.stderr).text()).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  const stopped = lines.find((l) => l.msg === "stopped");
+  const answered = counts.reduce((a, b) => a + b, 0);
+  assert.ok(counts.every((n) => n >= 1));
+  assert.equal(
+    answered,
+    stopped.served,
+    `replies received ${counts}; digits the server served ${stopped.served}`,
+  );
+});
