@@ -209,3 +209,25 @@ Deno.test("--listeners 2: SIGTERM drains every listener, every request read is a
     `replies received ${counts}; digits the server served ${stopped.served}`,
   );
 });
+
+Deno.test("--listeners 2 without --unstable-net: one sentence and exit 2", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      MAIN,
+      "--port",
+      "0",
+      "--listeners",
+      "2",
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 2);
+  const lines = new TextDecoder().decode(stderr).trim().split("\n");
+  assert.equal(lines.length, 1);
+  assert.ok(lines[0].includes(NEEDS_UNSTABLE_NET), lines[0]);
+});
