@@ -71,7 +71,7 @@ async function limitsAndTokens(options: ServerOptions): Promise<string[]> {
   const auth = await createAuthorizer({ tokens: `${dir}/tokens` });
   const seen: string[] = [];
   try {
-    await withServer({ ...options, auth, maxConnections: 4 }, async (_server, where) => {
+    await withServer({ maxConnections: 4, ...options, auth }, async (_server, where) => {
       const stranger = await InferenceClient.connect(where);
       seen.push(`no token: ${code(await stranger.infer({ digitU8: digits[0] }))}`);
       const wrong = await InferenceClient.connect(where, { token: newToken() });
@@ -87,7 +87,9 @@ async function limitsAndTokens(options: ServerOptions): Promise<string[]> {
       await writeAll(fifth, encodeRequest({ command: Command.GET_STATS, requestId: 5 }, true));
       const { replies } = splitFramed(await readAll(fifth));
       seen.push(
-        `fifth connection: ${replies.map((r: DecodedReply) => `${code(r)} ${r.requestId}`)}`,
+        `fifth connection: ${
+          replies.map((r: DecodedReply) => `${code(r)} ${r.requestId}: ${r.error}`)
+        }`,
       );
       fifth.close();
       for (const client of [stranger, wrong, right, fourth]) client.close();
@@ -99,7 +101,7 @@ async function limitsAndTokens(options: ServerOptions): Promise<string[]> {
   return seen;
 }
 
-Deno.test("--listeners 2: a token rule and the connection cap hold as with 1 listener", async () => {
+Deno.test("--listeners 2: a token rule and the connection caps hold as with 1 listener", async () => {
   needUnstableNet();
   const inProcess = await limitsAndTokens({ listeners: 1 });
   assert.deepEqual(inProcess, [
@@ -108,9 +110,14 @@ Deno.test("--listeners 2: a token rule and the connection cap hold as with 1 lis
     "token: OK",
     "the token again: OK",
     "fourth connection: OK",
-    "fifth connection: SERVER_BUSY 5",
+    "fifth connection: SERVER_BUSY 5: the server has 4 connections open, its most",
   ]);
   assert.deepEqual(await limitsAndTokens({ listeners: 2 }), inProcess);
+  // The cap per address (every test client is 127.0.0.1), across both listeners.
+  const perAddress = { maxConnections: 100, maxConnectionsPerAddress: 4 };
+  const oneAddress = await limitsAndTokens({ ...perAddress, listeners: 1 });
+  assert.match(oneAddress.at(-1)!, /^fifth connection: SERVER_BUSY 5: .*127\.0\.0\.1/);
+  assert.deepEqual(await limitsAndTokens({ ...perAddress, listeners: 2 }), oneAddress);
 });
 
 /** The bytes a server sends back to each bad stream, one connection each. */
