@@ -83,7 +83,9 @@ export class InferenceServer {
   ) {
     this.updates = updates;
     this.addr = listener.addr;
-    this.tlsAddr = tlsListener?.addr ?? null;
+    this.tlsAddr = listener instanceof ListenerWorkers
+      ? listener.tlsAddr
+      : tlsListener?.addr ?? null;
     this.serving = serving;
     this.watcher = watcher;
     this.monitor = monitor;
@@ -224,8 +226,22 @@ export class InferenceServer {
 
 /** What every board connection (TCP and TLS) shares: the handler, the limits, the timeouts. */
 function boardContext(handler: RequestHandler, options: ResolvedServerOptions): ConnectionContext {
-  const { limits, ...rest } = listenerOptions(options);
-  return { ...rest, handler, limits: new BoardLimits(limits), onConnection: options.onConnection };
+  const { limits, log, trustedProxies, maxFrame, maxLegacy, ...timeouts } = listenerOptions(
+    options,
+  );
+  return {
+    handler,
+    log,
+    limits: new BoardLimits(limits),
+    trustedProxies,
+    maxFrame,
+    maxLegacy,
+    readTimeoutMs: timeouts.readTimeoutMs,
+    idleTimeoutMs: timeouts.idleTimeoutMs,
+    writeTimeoutMs: timeouts.writeTimeoutMs,
+    maxPipelined: timeouts.maxPipelined,
+    onConnection: options.onConnection,
+  };
 }
 
 /** The board port's connection settings, as the listener Workers take them (`--listeners N`). */
@@ -248,5 +264,6 @@ export function listenerOptions(options: ResolvedServerOptions): ListenerOptions
     idleTimeoutMs: options.idleTimeoutMs,
     writeTimeoutMs: options.writeTimeoutMs,
     maxPipelined: options.maxPipelined,
+    tls: options.tls,
   };
 }

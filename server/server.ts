@@ -74,7 +74,10 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     maxDevices: options.maxDevices,
   });
   try {
-    if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
+    // With listener Workers, they serve the TLS board port too.
+    if (options.tls && !(listener instanceof ListenerWorkers)) {
+      tls = listenTls(hostname, options.tls.port, options.tls);
+    }
     serving = await openServing(options, log, monitor);
     const model = options.model instanceof URL ? options.model.pathname : options.model;
     const watcher = RepositoryWatcher.start({

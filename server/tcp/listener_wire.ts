@@ -30,6 +30,8 @@ export interface ListenerSettings {
   /** The shared counters of `SharedBoardLimits`, and their options. */
   limits: SharedArrayBuffer;
   limitOptions: LimitOptions;
+  /** The TLS board port (`--tls-port`) and its certificate and key, PEM; null: none. */
+  tls: { port: number; cert: string; key: string } | null;
   /** `--trusted-proxy`'s ranges; null: nobody's PROXY header is believed. */
   trustedProxies: string[] | null;
   maxFrame: number;
@@ -67,7 +69,7 @@ export type ToListener =
 
 /** From a listener Worker to the main thread. */
 export type FromListener =
-  | { type: "listening"; port: number }
+  | { type: "listening"; port: number; tlsPort: number | null }
   | { type: "failed"; name: string; message: string }
   | ListenerBatch
   | { type: "drained" };

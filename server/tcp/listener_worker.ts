@@ -4,7 +4,7 @@
  * `--unstable-net`; the kernel spreads the connections between them), and
  * serves its connections with the board port's own code (`BoardListener`,
  * `Connection`: framing, PROXY v2 headers, deadlines, limits shared through
- * `SharedBoardLimits`) against a `RemoteHandler`, which forwards every
+ * `SharedBoardLimits`; the TLS board port too, `--tls-port`) against a `RemoteHandler`, which forwards every
  * request to the main thread's `RequestHandler` in one batch per tick.
  * `ListenerWorkers` (`listener_workers.ts`) starts and talks to it; the
  * messages are in `listener_wire.ts`: `listen` (bind, answer `listening` or
@@ -22,6 +22,7 @@
 /// <reference lib="deno.worker" />
 import { AddressRanges } from "../auth/cidr.ts";
 import { Logger } from "../log.ts";
+import { listenTls } from "../tls/tls.ts";
 import type { ConnectionContext } from "./connection.ts";
 import { BoardListener } from "./listener.ts";
 import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";
@@ -34,14 +35,19 @@ function post(message: FromListener, transfer: ArrayBuffer[] = []): void {
 
 const handler = new RemoteHandler((batch: ListenerBatch, transfer) => post(batch, transfer));
 let socket: Deno.TcpListener | null = null;
+let tlsSocket: Deno.TlsListener | null = null;
 let context: ConnectionContext | null = null;
-let listener: BoardListener | null = null;
+let listeners: BoardListener[] = [];
 
 /** Binds the port; the accept loop starts on `serve`, so clients wait in the backlog until then. */
 function listen(settings: ListenerSettings): void {
   try {
     socket = Deno.listen({ hostname: settings.hostname, port: settings.port, reusePort: true });
+    if (settings.tls) {
+      tlsSocket = listenTls(settings.hostname, settings.tls.port, settings.tls, true);
+    }
   } catch (e) {
+    socket?.close();
     const error = e as Error;
     post({ type: "failed", name: error.name, message: error.message });
     return;
@@ -66,12 +72,15 @@ function listen(settings: ListenerSettings): void {
     onConnection: (event) => handler.event(event),
     onClosed: (connection) => handler.closed(connection),
   };
-  post({ type: "listening", port: socket.addr.port });
+  post({ type: "listening", port: socket.addr.port, tlsPort: tlsSocket?.addr.port ?? null });
 }
 
 async function drain(): Promise<void> {
-  if (listener) await listener.shutdown();
-  else socket?.close();
+  if (listeners.length > 0) await Promise.all(listeners.map((listener) => listener.shutdown()));
+  else {
+    socket?.close();
+    tlsSocket?.close();
+  }
   handler.flush();
   post({ type: "drained" });
 }
@@ -86,7 +95,10 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       listen(message.settings);
       break;
     case "serve":
-      if (socket && context && !listener) listener = new BoardListener(socket, context);
+      if (socket && context && listeners.length === 0) {
+        // TLS connections are served the same way: the same protocols inside.
+        listeners = [socket, tlsSocket].flatMap((s) => s ? [new BoardListener(s, context!)] : []);
+      }
       break;
     case "drain":
       drain();

@@ -39,22 +39,14 @@
  * ```
  * @module
  */
-import { WireError } from "../../shared/errors.ts";
 import type { RequestHandler } from "../core/handler.ts";
-import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { Logger } from "../log.ts";
-import type { ConnectionEvent, LimitOptions, QueueShare } from "./limits.ts";
-import {
-  type FromListener,
-  type ListenerBatch,
-  type ListenerSettings,
-  type OriginNote,
-  Packer,
-  type ToListener,
-  unpack,
-} from "./listener_wire.ts";
+import type { TlsFiles } from "../tls/tls.ts";
+import type { ConnectionEvent, LimitOptions } from "./limits.ts";
+import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
+import { bind, WorkerLink } from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions {
@@ -69,6 +61,8 @@ export interface ListenerOptions {
   idleTimeoutMs: number;
   writeTimeoutMs: number;
   maxPipelined: number;
+  /** The TLS board port (`--tls-port`), served by the Workers too; absent: none. */
+  tls?: TlsFiles & { port: number };
 }
 
 /** The sentence `--listeners` above 1 fails with when Deno runs without `--unstable-net`. */
@@ -80,55 +74,11 @@ export function hasUnstableNet(): boolean {
   return "listenDatagram" in Deno;
 }
 
-/** One remote connection as the main thread knows it. */
-interface RemoteConnection {
-  origin: RequestOrigin;
-  session: { device: string; client: string };
-  /** Its digits in the queue, against its share. */
-  share: QueueShare;
-}
-
-/** A request forwarded from a Worker, waiting for its outcome. */
-interface Forwarded {
-  link: WorkerLink;
-  seq: number;
-}
-
-/** One listener Worker: its connections, and the replies gathered for it this tick. */
-class WorkerLink {
-  readonly worker: Worker;
-  readonly connections = new Map<number, RemoteConnection>();
-  /** Connections this Worker has forwarded requests or refusals for since start. */
-  seen = 0;
-  #replies = new Packer();
-  #scheduled = false;
-  #flush = () => this.flush();
-
-  constructor(worker: Worker) {
-    this.worker = worker;
-  }
-
-  send(message: ToListener, transfer: ArrayBuffer[] = []): void {
-    this.worker.postMessage(message, transfer);
-  }
-
-  reply(seq: number, outcome: Outcome): void {
-    this.#replies.add(seq, 0, outcome.bytes);
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    queueMicrotask(this.#flush);
-  }
-
-  flush(): void {
-    this.#scheduled = false;
-    const packed = this.#replies.take();
-    if (packed) this.send({ type: "replies", ...packed }, [packed.buffer]);
-  }
-}
-
 /** The board port's listener Workers, and the main thread's half of their connections. */
 export class ListenerWorkers {
   readonly addr: Deno.NetAddr;
+  /** The TLS board port's address, when there is one. */
+  readonly tlsAddr: Deno.NetAddr | null;
   /** The limits every Worker counts against. */
   readonly limits: SharedBoardLimits;
   /** Resolves once every Worker has drained and ended. */
@@ -143,12 +93,12 @@ export class ListenerWorkers {
 
   private constructor(
     links: WorkerLink[],
-    addr: Deno.NetAddr,
+    addrs: [Deno.NetAddr, Deno.NetAddr | null],
     limits: SharedBoardLimits,
     log: Logger,
   ) {
     this.#links = links;
-    this.addr = addr;
+    [this.addr, this.tlsAddr] = addrs;
     this.limits = limits;
     this.#log = log;
     this.finished = new Promise((resolve) => this.#ended = resolve);
@@ -168,6 +118,9 @@ export class ListenerWorkers {
       port: options.port,
       limits: limits.buffer,
       limitOptions: options.limits,
+      tls: options.tls
+        ? { port: options.tls.port, cert: options.tls.cert, key: options.tls.key }
+        : null,
       trustedProxies: options.trustedProxies ? [...options.trustedProxies.ranges] : null,
       maxFrame: options.maxFrame,
       maxLegacy: options.maxLegacy,
@@ -185,21 +138,27 @@ export class ListenerWorkers {
           type: "module",
           name: `board-listener-${i + 1}`,
         });
-        const link = new WorkerLink(worker);
+        const link = new WorkerLink(worker, limits, options.log);
         links.push(link);
-        // The first binds the port asked for; the others join it.
-        settings.port = await bind(link, settings);
+        // The first binds the ports asked for; the others join them.
+        const bound = await bind(link, settings);
+        settings.port = bound.port;
+        if (settings.tls) settings.tls.port = bound.tlsPort!;
       }
     } catch (e) {
       for (const link of links) link.worker.terminate();
       throw e;
     }
-    const addr: Deno.NetAddr = {
+    const at = (port: number): Deno.NetAddr => ({
       transport: "tcp",
       hostname: options.hostname,
-      port: settings.port,
-    };
-    return new ListenerWorkers(links, addr, limits, options.log);
+      port,
+    });
+    const addrs: [Deno.NetAddr, Deno.NetAddr | null] = [
+      at(settings.port),
+      settings.tls ? at(settings.tls.port) : null,
+    ];
+    return new ListenerWorkers(links, addrs, limits, options.log);
   }
 
   /** Board connections being served now, by every Worker. */
@@ -235,7 +194,7 @@ export class ListenerWorkers {
     return new Promise((resolve) => {
       link.worker.onmessage = (event: MessageEvent<FromListener>) => {
         const message = event.data;
-        if (message.type === "batch") this.#batch(link, message);
+        if (message.type === "batch") link.serveBatch(message, this.#handler!, this.#onConnection);
         else if (message.type === "drained") resolve();
       };
       link.worker.onerror = (event) => {
@@ -245,87 +204,4 @@ export class ListenerWorkers {
       };
     });
   }
-
-  /** One tick of a Worker's connections. */
-  #batch(link: WorkerLink, batch: ListenerBatch): void {
-    const handler = this.#handler!;
-    if (batch.origins) { for (const note of batch.origins) this.#origin(link, note); }
-    if (batch.refusals) {
-      for (const note of batch.refusals) {
-        const remote = link.connections.get(note.connection);
-        // Observed (logged, counted) as in process; the Worker wrote the reply.
-        if (remote) {
-          handler.refuse(new WireError(note.status, note.message), remote.origin, note.requestId);
-        }
-      }
-    }
-    if (batch.buffer) {
-      unpack(batch.buffer, batch.length, (connection, seq, message) => {
-        const remote = link.connections.get(connection)!;
-        handler.handleWith(message, remote.origin, answered, { link, seq });
-      });
-    }
-    if (batch.events && this.#onConnection) {
-      for (const event of batch.events) this.#onConnection(event);
-    }
-    if (batch.closed) { for (const id of batch.closed) link.connections.delete(id); }
-  }
-
-  /** A connection's new or changed origin: a new identity, the same session and owner. */
-  #origin(link: WorkerLink, note: OriginNote): void {
-    let remote = link.connections.get(note.connection);
-    if (!remote) {
-      remote = {
-        origin: null!,
-        session: { device: "", client: "" },
-        share: this.limits.queueShare(),
-      };
-      link.connections.set(note.connection, remote);
-      link.seen++;
-    }
-    const share = remote.share;
-    const peer = note.peer;
-    const onConnection = this.#onConnection;
-    const log = this.#log;
-    remote.origin = {
-      protocol: note.protocol,
-      peer,
-      identity: { address: note.host, protocol: note.protocol },
-      session: remote.session,
-      owner: remote,
-      admit: () => {
-        const refused = share.admit();
-        if (refused) {
-          log.debug("connection limited", { peer, reason: "queue-share" });
-          onConnection?.({ reason: "queue-share", peer });
-        }
-        return refused;
-      },
-      release: () => share.release(),
-    };
-  }
-}
-
-/** Tells a forwarded request's Worker its outcome (a function, not a closure per request). */
-function answered(forwarded: Forwarded, outcome: Outcome): void {
-  forwarded.link.reply(forwarded.seq, outcome);
-}
-
-/** Binds one Worker; its port, or the bind's error rethrown here. */
-function bind(link: WorkerLink, settings: ListenerSettings): Promise<number> {
-  return new Promise((resolve, reject) => {
-    link.worker.onmessage = (event: MessageEvent<FromListener>) => {
-      const message = event.data;
-      if (message.type === "listening") resolve(message.port);
-      else if (message.type === "failed") {
-        const errors = Deno.errors as unknown as Record<string, ErrorConstructor>;
-        reject(new (errors[message.name] ?? Error)(message.message));
-      }
-    };
-    link.worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`a board listener Worker failed to start: ${event.message}`));
-    };
-    link.send({ type: "listen", settings });
-  });
 }

@@ -13,6 +13,11 @@ import { newToken, tokenLine } from "../auth/tokens.ts";
 import type { ServerOptions } from "../server.ts";
 import { address, readAll, splitFramed, withServer, writeAll } from "../testing/server.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import { ignorableTests, requireTool } from "../testing/tools.ts";
+
+/** Tests with a certificate made by openssl at test time. */
+const openssl = ignorableTests(requireTool("openssl", "openssl"));
 
 function needUnstableNet(): void {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
@@ -237,4 +242,30 @@ Deno.test("--listeners 2 without --unstable-net: one sentence and exit 2", async
   const lines = new TextDecoder().decode(stderr).trim().split("\n");
   assert.equal(lines.length, 1);
   assert.ok(lines[0].includes(NEEDS_UNSTABLE_NET), lines[0]);
+});
+
+openssl.test("--listeners 2: the TLS board port is served by the Workers, with the same answers", async () => {
+  needUnstableNet();
+  const certificate = await selfSignedCertificate();
+  try {
+    const tls = { port: 0, cert: certificate.cert, key: certificate.key };
+    await withServer({ listeners: 2, tls }, async (server, where) => {
+      assert.ok(server.tlsAddr && server.tlsAddr.port !== server.addr.port);
+      const plain = await InferenceClient.connect(where);
+      const clients = await Promise.all(Array.from({ length: 8 }, () =>
+        InferenceClient.connect(
+          { hostname: "127.0.0.1", port: server.tlsAddr!.port },
+          { tls: { caCerts: [certificate.cert] } },
+        )));
+      const want = await plain.infer({ digitU8: digits[3] });
+      for (const reply of await Promise.all(clients.map((c) => c.infer({ digitU8: digits[3] })))) {
+        assert.equal(reply.status, Status.OK);
+        assert.deepEqual(reply.scores, want.scores);
+      }
+      for (const client of [plain, ...clients]) client.close();
+      assert.equal(server.connectionsPerListener.reduce((a, b) => a + b, 0), 9);
+    });
+  } finally {
+    await Deno.remove(certificate.dir, { recursive: true });
+  }
 });
