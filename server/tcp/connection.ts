@@ -168,7 +168,7 @@ export class Connection {
       refusal ? null : ctx.trustedProxies,
       ctx.limits,
     );
-    this.#share = ctx.limits.queueShare();
+    this.#share = ctx.limits.queueShare(this);
     this.#origin = this.#makeOrigin("legacy");
     this.#replies = new OrderedReplies(conn, {
       writeTimeoutMs: ctx.writeTimeoutMs,

@@ -24,10 +24,18 @@ import { AddressRanges } from "../auth/cidr.ts";
 import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
 import type { ConnectionContext } from "./connection.ts";
+import type { QueueShare } from "./limits.ts";
 import { BoardListener } from "./listener.ts";
 import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";
 import { RemoteHandler } from "./remote_handler.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
+
+/** The shared limits, with each connection's queue share kept as the main thread reports it. */
+class WorkerLimits extends SharedBoardLimits {
+  override queueShare(owner?: unknown): QueueShare {
+    return owner ? handler.shareOf(owner, this) : super.queueShare();
+  }
+}
 
 function post(message: FromListener, transfer: ArrayBuffer[] = []): void {
   self.postMessage(message, transfer);
@@ -61,7 +69,7 @@ function listen(settings: ListenerSettings): void {
   context = {
     handler,
     log,
-    limits: new SharedBoardLimits(settings.limitOptions, settings.limits),
+    limits: new WorkerLimits(settings.limitOptions, settings.limits),
     trustedProxies: trusted,
     maxFrame: settings.maxFrame,
     maxLegacy: settings.maxLegacy,

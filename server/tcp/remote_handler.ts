@@ -30,7 +30,7 @@ import type { WireError } from "../../shared/errors.ts";
 import type { OutcomeCallback } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { ConnectionHandler } from "./connection.ts";
-import type { ConnectionEvent } from "./limits.ts";
+import { type BoardLimits, type ConnectionEvent, QueueShare } from "./limits.ts";
 import {
   type ListenerBatch,
   type OriginNote,
@@ -41,6 +41,53 @@ import {
 
 /** What a forwarded reply's `Outcome` says: a connection writes only its bytes. */
 const FORWARDED: Reply = { command: Command.ERROR };
+
+/**
+ * A Worker connection's share of the queue, as the Worker sees it: the queue
+ * is on the main thread, which admits each digit against the connection's
+ * share there; here the requests sent and not yet answered stand for the
+ * digits queued (a few more: replies on their way count too), against the
+ * share size of the shared count of busy connections, so that a connection
+ * with its share waiting is not read until it is under it.
+ */
+export class RemoteShare extends QueueShare {
+  #limits: BoardLimits;
+  #waiting = 0;
+  #waiters: (() => void)[] = [];
+
+  constructor(limits: BoardLimits) {
+    super(limits);
+    this.#limits = limits;
+  }
+
+  override get queued(): number {
+    return this.#waiting;
+  }
+
+  override get full(): boolean {
+    // Counted among the busy connections: the main thread may not have admitted its digits yet
+    // (when it has, this counts it twice: a share a little smaller, never a larger one).
+    return this.#waiting >= this.#limits.shareSize(true);
+  }
+
+  override whenUnder(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** A request went to the main thread. */
+  sent(): void {
+    this.#waiting++;
+  }
+
+  /** Its reply came back. */
+  answered(): void {
+    this.#waiting--;
+    if (this.#waiters.length > 0 && !this.full) {
+      for (const resolve of this.#waiters.splice(0)) resolve();
+    }
+  }
+}
 
 /** One connection as the main thread knows it. */
 interface Remote {
@@ -53,6 +100,8 @@ interface Remote {
 export class RemoteHandler implements ConnectionHandler {
   #post: (batch: ListenerBatch, transfer: ArrayBuffer[]) => void;
   #remotes = new Map<unknown, Remote>();
+  /** Each connection's share of the queue, made when it starts. */
+  #shares = new Map<unknown, RemoteShare>();
   #nextId = 1;
   #requests = new Packer();
   #origins: OriginNote[] = [];
@@ -63,6 +112,7 @@ export class RemoteHandler implements ConnectionHandler {
   /** Requests waiting for a reply, by sequence number: who is told, with what. */
   #dones: (OutcomeCallback<unknown> | null)[] = [];
   #contexts: unknown[] = [];
+  #seqShares: (RemoteShare | null)[] = [];
   #free: number[] = [];
   #waiting = 0;
 
@@ -85,6 +135,9 @@ export class RemoteHandler implements ConnectionHandler {
     const seq = this.#free.pop() ?? this.#dones.length;
     this.#dones[seq] = done as OutcomeCallback<unknown>;
     this.#contexts[seq] = context;
+    const share = this.#shares.get(origin.owner) ?? null;
+    share?.sent();
+    this.#seqShares[seq] = share;
     this.#waiting++;
     this.#requests.add(id, seq, message);
     this.#schedule();
@@ -113,8 +166,16 @@ export class RemoteHandler implements ConnectionHandler {
     this.#schedule();
   }
 
+  /** A new connection's share of the queue (`queueShare(owner)` of the Worker's limits). */
+  shareOf(owner: unknown, limits: BoardLimits): RemoteShare {
+    const share = new RemoteShare(limits);
+    this.#shares.set(owner, share);
+    return share;
+  }
+
   /** A connection ended: the main thread forgets it (its replies were all written first). */
   closed(owner: unknown): void {
+    this.#shares.delete(owner);
     const remote = this.#remotes.get(owner);
     if (!remote) return;
     this.#remotes.delete(owner);
@@ -124,17 +185,22 @@ export class RemoteHandler implements ConnectionHandler {
 
   /** The main thread's replies: each fills its connection's slot. */
   receive(buffer: ArrayBuffer, length: number): void {
-    unpack(buffer, length, (seq, _, bytes) => {
-      const done = this.#dones[seq];
-      const context = this.#contexts[seq];
-      if (!done) return;
-      this.#dones[seq] = null;
-      this.#contexts[seq] = null;
-      this.#free.push(seq);
-      this.#waiting--;
-      done(context, { reply: FORWARDED, results: null, bytes });
-    });
+    unpack(buffer, length, this.#reply);
   }
+
+  #reply = (seq: number, _: number, bytes: Uint8Array): void => {
+    const done = this.#dones[seq];
+    const context = this.#contexts[seq];
+    if (!done) return;
+    this.#dones[seq] = null;
+    this.#contexts[seq] = null;
+    const share = this.#seqShares[seq];
+    this.#seqShares[seq] = null;
+    this.#free.push(seq);
+    this.#waiting--;
+    done(context, { reply: FORWARDED, results: null, bytes });
+    share?.answered();
+  };
 
   /** Posts what this tick gathered (one message), if anything. */
   flush(): void {
