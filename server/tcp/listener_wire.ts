@@ -94,8 +94,10 @@ export class Packer {
   #bytes: Uint8Array;
   #view: DataView;
   #length = 0;
+  #initial: number;
 
   constructor(size = 4096) {
+    this.#initial = size;
     this.#bytes = new Uint8Array(size);
     this.#view = new DataView(this.#bytes.buffer);
   }
@@ -116,11 +118,17 @@ export class Packer {
     this.#length = need;
   }
 
-  /** The packed records (null when none); the packer starts a new buffer of the same size. */
+  /**
+   * The packed records (null when none); the packer starts a new buffer,
+   * sized for a batch like this one (a burst's big buffer is not made again
+   * for every small batch after it).
+   */
   take(): { buffer: ArrayBuffer; length: number } | null {
     if (this.#length === 0) return null;
     const taken = { buffer: this.#bytes.buffer as ArrayBuffer, length: this.#length };
-    this.#bytes = new Uint8Array(this.#bytes.length);
+    let size = this.#initial;
+    while (size < this.#length) size *= 2;
+    this.#bytes = new Uint8Array(size);
     this.#view = new DataView(this.#bytes.buffer);
     this.#length = 0;
     return taken;
