@@ -30,7 +30,7 @@ import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "
 import { RemoteHandler } from "./remote_handler.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 
-/** The shared limits, with each connection's queue share kept as the main thread reports it. */
+/** The shared limits; each connection's share of the queue is counted here (`RemoteShare`). */
 class WorkerLimits extends SharedBoardLimits {
   override queueShare(owner?: unknown): QueueShare {
     return owner ? handler.shareOf(owner, this) : super.queueShare();
