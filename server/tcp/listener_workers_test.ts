@@ -11,14 +11,7 @@ import { loadHeldOut } from "../../scripts/mnist_data.ts";
 import { createAuthorizer } from "../auth/config.ts";
 import { newToken, tokenLine } from "../auth/tokens.ts";
 import type { ServerOptions } from "../server.ts";
-import {
-  address,
-  framedBatch,
-  readAll,
-  splitFramed,
-  withServer,
-  writeAll,
-} from "../testing/server.ts";
+import { address, readAll, splitFramed, withServer, writeAll } from "../testing/server.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
@@ -275,28 +268,4 @@ openssl.test("--listeners 2: the TLS board port is served by the Workers, with t
   } finally {
     await Deno.remove(certificate.dir, { recursive: true });
   }
-});
-
-Deno.test("--listeners 2: a connection with its share queued is not read until under it", async () => {
-  needUnstableNet();
-  await withServer({ listeners: 2, maxQueued: 64, minQueueShare: 16 }, async (server) => {
-    const conn = await Deno.connect(address(server));
-    const [bytes] = await Promise.all([
-      readAll(conn),
-      writeAll(conn, framedBatch(2000)).then(() => conn.closeWrite()),
-    ]);
-    conn.close();
-    const { replies } = splitFramed(bytes);
-    assert.equal(replies.length, 2000);
-    // As in process (limits_test.ts): paused at its share, a run of refusals is
-    // at most what one read holds; read on regardless, runs would reach --max-pipelined.
-    let run = 0;
-    let longest = 0;
-    for (const r of replies) {
-      run = r.status === Status.SERVER_BUSY ? run + 1 : 0;
-      longest = Math.max(longest, run);
-    }
-    const perRead = Math.ceil((2 * 16 * 1024) / framedBatch(1).length);
-    assert.ok(longest <= perRead, `${longest} refusals in a row, more than ${perRead}`);
-  });
 });
