@@ -119,6 +119,8 @@ export async function runStress(
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
       v8Flags: options.serverV8Flags,
+      listeners: options.serverListeners,
+      cpus: options.serverCpus ?? undefined,
       extraArgs: mqttUrl !== null ? ["--mqtt", mqttUrl] : undefined,
     });
     progress.done();
@@ -187,7 +189,11 @@ export async function runStress(
       clearTimeout(oneSecond);
       const after = server ? threadCpu(server.pid) : [];
       const serverCpu = server && before.length
-        ? groupThreads(cpuDelta(before, after), server.pid)
+        ? groupThreads(
+          cpuDelta(before, after),
+          server.pid,
+          options.serverListeners > 1 ? options.serverListeners : 0,
+        )
         : null;
       progress.done();
       const step = summarizeStep(result, {
