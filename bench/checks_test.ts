@@ -107,7 +107,7 @@ Deno.test("--check: the event loop's us per request at 500 framed clients, alone
     fakeResult(Array.from({ length: 3000 }, () => 10)),
     load,
     // 60 ms of the event loop over 3,000 replies: 20 us each.
-    { main: 60e6, workers: 0, v8: 0, other: 0 },
+    { main: 60e6, workers: 0, listeners: 0, v8: 0, other: 0 },
   );
   const checks = stepChecks([busy], { baselineUs: 100, fresh: false });
   const alone = checks.find((c) => c.name === "framed, 500 clients: event loop us per request")!;
