@@ -48,14 +48,8 @@ import { type DigitSet, garbageFloats } from "./digits.ts";
 import { Http1Connection, Http1Error } from "./http1.ts";
 import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
 import { Columns, type LoadResult, NO_REPLY } from "./load_record.ts";
-import {
-  closeQuietly,
-  errorKind,
-  readFrame,
-  readLegacy,
-  RequestFailure,
-  writeAll,
-} from "./load_wire.ts";
+import { closeQuietly, errorKind, readFrame, readLegacy, RequestFailure } from "./load_wire.ts";
+import { writeAll } from "../server/testing/conn.ts";
 
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";
@@ -63,10 +57,10 @@ const JSON_TYPE = "application/json";
 
 /** The protocols. */
 export const PROTOCOLS = ["legacy", "framed", "http", "http-binary", "mqtt"] as const;
-export type Protocol = typeof PROTOCOLS[number];
+export type LoadProtocol = typeof PROTOCOLS[number];
 
 /** The HTTP protocols: OIP JSON, and OIP with binary tensors. */
-export function isHttp(protocol: Protocol): boolean {
+export function isHttp(protocol: LoadProtocol): boolean {
   return protocol === "http" || protocol === "http-binary";
 }
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
@@ -79,7 +73,7 @@ export interface LoadPlan {
   port: number;
   /** The server's HTTP port (`http` protocol). */
   httpPort: number;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   digits: DigitKind;
   /** Framed only: one connection per client for all its requests. */
   keepAlive: boolean;

@@ -21,7 +21,7 @@
  */
 import { type ThreadGroups } from "./cpu.ts";
 import { count, fixed, thousands } from "./_cli.ts";
-import { type DigitKind, type Protocol } from "./load.ts";
+import { type DigitKind, type LoadProtocol } from "./load.ts";
 import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
@@ -31,7 +31,7 @@ export interface StepLoad {
   clients: number;
   /** Requests per client asked for (the duration may cut it short). */
   requests: number;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;

@@ -27,9 +27,9 @@ import {
   v8FlagsFlag,
 } from "./_cli.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
-import { tableDefault } from "../server/config.ts";
+import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
-import { DIGIT_KINDS, type DigitKind, isHttp, type Protocol, PROTOCOLS } from "./load.ts";
+import { DIGIT_KINDS, type DigitKind, isHttp, type LoadProtocol, PROTOCOLS } from "./load.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
@@ -46,9 +46,9 @@ export interface StressOptions {
   clients: number;
   requests: number;
   /** The first of `protocols`. */
-  protocol: Protocol;
+  protocol: LoadProtocol;
   /** One step (or sweep) per protocol, in order, against the same server. */
-  protocols: Protocol[];
+  protocols: LoadProtocol[];
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;
@@ -102,7 +102,8 @@ Target:
   --host HOST            server address, loopback only (default 127.0.0.1)
   --port PORT            a running server; without it the bench starts one as a subprocess
                          (as deno task serve) on a free port and stops it at the end
-  --server-threads N     threads per engine instance of the started server (default 1)
+  --server-threads N     threads per engine instance of the started server (default: its
+                         --threads auto)
   --server-instances K   --instances of the started server (default: the server's)
   --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
                          the server's, wasm)
@@ -245,7 +246,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       : listFlag("sweep", values.sweep, [], { min: 1, max: MAX_CLIENTS }),
     workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
     warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
-    serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    // Placeholder until the engine and instances are known: `auto` is resolved below.
+    serverThreads: 0,
     serverListeners: intFlag("server-listeners", values["server-listeners"], 1, {
       min: 1,
       max: 64,
@@ -278,6 +280,15 @@ export function parseStressArgs(args: string[]): StressOptions {
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
+  // The started server's own `--threads auto` for its engine and instances; 1 for a running one.
+  options.serverThreads = values["server-threads"] !== undefined
+    ? intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 })
+    : options.port === null
+    ? autoThreads(
+      options.serverEngine ?? "wasm",
+      options.serverInstances ?? autoInstances(options.serverEngine ?? "wasm"),
+    )
+    : 1;
   if (!isLoopback(options.host)) {
     throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
   }
