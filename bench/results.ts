@@ -173,6 +173,7 @@ export function summarizeStep(
         ? {
           main: cpuFigure(serverCpuNs.main / 1e6, elapsedMs),
           workers: cpuFigure(serverCpuNs.workers / 1e6, elapsedMs),
+          listeners: cpuFigure(serverCpuNs.listeners / 1e6, elapsedMs),
           v8: cpuFigure(serverCpuNs.v8 / 1e6, elapsedMs),
           other: cpuFigure(serverCpuNs.other / 1e6, elapsedMs),
         }
@@ -264,6 +265,7 @@ export function formatStep(step: StepSummary): string[] {
   if (s) {
     lines.push(
       `server CPU: event loop ${pct(s.main)}, inference workers ${pct(s.workers)}, ` +
+        (s.listeners?.percent ? `listener workers ${pct(s.listeners)}, ` : "") +
         `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}; ` +
         `event loop ${fixed(eventLoopUsPerRequest(step), 1)} us per request`,
     );

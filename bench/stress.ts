@@ -117,6 +117,8 @@ export async function runStress(
       maxBatch: options.serverMaxBatch ?? undefined,
       main: options.serverMain ?? undefined,
       v8Flags: options.serverV8Flags,
+      listeners: options.serverListeners,
+      cpus: options.serverCpus ?? undefined,
       extraArgs: mqttUrl !== null ? ["--mqtt", mqttUrl] : undefined,
     });
     progress.done();
@@ -177,7 +179,11 @@ export async function runStress(
         );
       });
       const serverCpu = server && before.length
-        ? groupThreads(cpuDelta(before, threadCpu(server.pid)), server.pid)
+        ? groupThreads(
+          cpuDelta(before, threadCpu(server.pid)),
+          server.pid,
+          options.serverListeners > 1 ? options.serverListeners : 0,
+        )
         : null;
       progress.done();
       const step = summarizeStep(result, {

@@ -63,6 +63,10 @@ export interface StressOptions {
   /** Requests sent before measuring (0: none). */
   warmup: number;
   serverThreads: number;
+  /** `--listeners` of the started server (1: in process). */
+  serverListeners: number;
+  /** CPUs the started server is pinned to (taskset -c), or null. */
+  serverCpus: string | null;
   /** The started server's `--instances` (null: the server's default). */
   serverInstances: number | null;
   /** The started server's `--engine` (null: the server's default). */
@@ -105,6 +109,9 @@ Target:
   --server-max-batch N   --max-batch of the started server (default: the server's, 128)
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
+  --server-listeners N   listener Workers of the started server (--listeners N, run with
+                         --unstable-net; default 1: the board port on its main thread)
+  --server-cpus LIST     pin the started server to these CPUs (taskset -c LIST, e.g. 0 or 0,1)
   --server-v8-flags F    V8 flags of the started server, comma-separated (default: those
                          deno task serve passes; none: no flags)
 
@@ -190,6 +197,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       "server-max-batch": { type: "string" },
       "server-main": { type: "string" },
       "server-v8-flags": { type: "string" },
+      "server-listeners": { type: "string" },
+      "server-cpus": { type: "string" },
       mqtt: { type: "string" },
       "mqtt-qos": { type: "string" },
       "compare-inference": { type: "boolean" },
@@ -233,6 +242,11 @@ export function parseStressArgs(args: string[]): StressOptions {
     workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
     warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
     serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    serverListeners: intFlag("server-listeners", values["server-listeners"], 1, {
+      min: 1,
+      max: 64,
+    }),
+    serverCpus: cpuListFlag(values["server-cpus"]),
     serverInstances: values["server-instances"] === undefined
       ? null
       : intFlag("server-instances", values["server-instances"], 1, { min: 1, max: 64 }),
@@ -288,11 +302,13 @@ export function parseStressArgs(args: string[]): StressOptions {
   if (
     options.port !== null &&
     (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
-      values["server-instances"] || values["server-engine"] || values["server-v8-flags"])
+      values["server-instances"] || values["server-engine"] || values["server-v8-flags"] ||
+      values["server-listeners"] || values["server-cpus"])
   ) {
     throw new UsageError(
       "--server-threads, --server-instances, --server-engine, --server-max-batch, " +
-        "--server-main and --server-v8-flags are for the server the bench starts",
+        "--server-main, --server-v8-flags, --server-listeners and --server-cpus are for the " +
+        "server the bench starts",
     );
   }
   for (const clients of options.sweep ?? [options.clients]) {
@@ -304,4 +320,13 @@ export function parseStressArgs(args: string[]): StressOptions {
     }
   }
   return options;
+}
+
+/** `--server-cpus`: a taskset CPU list (`0`, `0,1`, `2-3`), or null when not given. */
+function cpuListFlag(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) {
+    throw new UsageError(`--server-cpus must be a CPU list such as 0 or 0,1 or 2-3, got "${text}"`);
+  }
+  return text;
 }

@@ -12,6 +12,7 @@ import type { RequestEvent } from "../core/request.ts";
 import {
   address,
   framedBatch,
+  proxyHeader,
   readAll,
   splitFramed,
   withServer,
@@ -230,26 +231,6 @@ Deno.test("the budget counts the memory a framed message holds, and a promised s
     },
   );
 });
-
-/** A PROXY v2 header naming `ip:port` (TCP over IPv4) as the client. */
-function proxyHeader(ip: string, port: number): Uint8Array {
-  return Uint8Array.of(
-    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
-    0x21,
-    0x11,
-    0,
-    12,
-    ...ip.split(".").map(Number),
-    127,
-    0,
-    0,
-    1,
-    port >> 8,
-    port & 0xff,
-    0x7d,
-    0x01,
-  );
-}
 
 Deno.test("from a trusted proxy, the PROXY v2 header's address is the client's: in events and per-address caps", async () => {
   const requests: RequestEvent[] = [];

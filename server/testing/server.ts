@@ -162,3 +162,23 @@ sys.stdout.buffer.write(out)
   const { stdout } = await child.output();
   return stdout;
 }
+
+/** A PROXY v2 header naming `ip:port` (TCP over IPv4) as the client. */
+export function proxyHeader(ip: string, port: number): Uint8Array {
+  return Uint8Array.of(
+    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+    0x21,
+    0x11,
+    0,
+    12,
+    ...ip.split(".").map(Number),
+    127,
+    0,
+    0,
+    1,
+    port >> 8,
+    port & 0xff,
+    0x7d,
+    0x01,
+  );
+}
