@@ -1,49 +1,24 @@
 import assert from "node:assert/strict";
+import { standInWorker } from "../testing/engine_stand_in.ts";
 import { startEngines } from "./instances.ts";
-
-const SERVE = new URL("./serve.ts", import.meta.url).href;
-
-/**
- * A stand-in engine worker on the real serve loop that says on a
- * BroadcastChannel when it is asked to load (after a pause, as compiling
- * takes time) and when it runs.
- */
-const LOGGING_WORKER = URL.createObjectURL(
-  new Blob([
-    `import { serveEngine } from ${JSON.stringify(SERVE)};
-    const log = new BroadcastChannel("instances_test");
-    serveEngine(async () => {
-      log.postMessage("load");
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      return {
-        session: {
-          inputNames: ["input"],
-          outputNames: ["scores"],
-          inputMetadata: [{ isTensor: true, shape: ["batch", 784] }],
-          outputMetadata: [{ isTensor: true, shape: ["batch", 10] }],
-          run(feeds) {
-            log.postMessage("run");
-            return Promise.resolve({
-              scores: { data: new Float32Array(feeds.input.dims[0] * 10), dispose() {} },
-            });
-          },
-          release: () => Promise.resolve(),
-        },
-        tensor: (data, dims) => ({ data, dims }),
-        runtime: "logging stand-in",
-      };
-    });`,
-  ], { type: "application/javascript" }),
-);
 
 Deno.test("the first instance loads and warms alone; the others start once it has", async () => {
   const events: string[] = [];
   const log = new BroadcastChannel("instances_test");
   log.onmessage = (event) => events.push(event.data);
-  const engines = await startEngines(new Uint8Array(8), 3, {
-    workerUrl: LOGGING_WORKER,
-    maxBatch: 8,
+  // Says when it is asked to load and when it runs. Loading takes until
+  // another worker says it loads too, or 1 s: started at once, every worker
+  // loads before any runs, however long each takes to boot.
+  const workerUrl = standInWorker({
+    prelude: `const log = new BroadcastChannel("instances_test");`,
+    open: `log.postMessage("load");
+      await new Promise((resolve) => {
+        setTimeout(resolve, 1000);
+        log.onmessage = (event) => event.data === "load" && resolve();
+      });`,
+    run: `if (i === 0) log.postMessage("run");`,
   });
+  const engines = await startEngines(new Uint8Array(8), 3, { workerUrl, maxBatch: 8 });
   try {
     // Messages from the last runs may still be on their way.
     while (events.filter((e) => e === "load").length < 3) {
