@@ -21,7 +21,7 @@
  */
 import { type ThreadGroups } from "./cpu.ts";
 import { count, fixed, thousands } from "./_cli.ts";
-import { type DigitKind, type Protocol } from "./load.ts";
+import { type DigitKind, type LoadProtocol } from "./load.ts";
 import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
@@ -31,7 +31,7 @@ export interface StepLoad {
   clients: number;
   /** Requests per client asked for (the duration may cut it short). */
   requests: number;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;
@@ -95,6 +95,14 @@ export interface StepSummary extends StepLoad {
   histogram: Histogram;
   /** Replies (OK) finished per time bin over the step: `binMs` wide. */
   timeline: { binMs: number; counts: number[] };
+  /** The best engine-alone rate at any configuration, digits/s (`--compare-inference`). */
+  engineAloneBest?: number;
+  /**
+   * The server's event loop CPU per reply in the step's first second and after it, us (a
+   * server the bench started): a cold server's first second costs more per request.
+   */
+  eventLoopUsFirstSecond?: number;
+  eventLoopUsAfterFirstSecond?: number;
 }
 
 function cpuFigure(ms: number, elapsedMs: number): CpuFigure {
@@ -216,6 +224,8 @@ export function formatStep(step: StepSummary): string[] {
     ? "legacy (a connection per request)"
     : step.protocol === "http"
     ? "http (OIP JSON infer, keep-alive)"
+    : step.protocol === "http-binary"
+    ? "http-binary (OIP infer with binary tensors, keep-alive)"
     : step.protocol === "mqtt"
     ? "mqtt (through the broker, a connection per device)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;

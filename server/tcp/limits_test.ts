@@ -9,15 +9,8 @@ import { runScenario } from "../testing/socket_scenarios.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
 import type { RequestEvent } from "../core/request.ts";
-import {
-  address,
-  framedBatch,
-  proxyHeader,
-  readAll,
-  splitFramed,
-  withServer,
-  writeAll,
-} from "../testing/server.ts";
+import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statsFrame = (id: number) =>

@@ -7,15 +7,8 @@ import { Status } from "../../shared/errors.ts";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { RequestEvent } from "../core/request.ts";
-import {
-  address,
-  framedBatch,
-  proxyHeader,
-  readAll,
-  splitFramed,
-  withServer,
-  writeAll,
-} from "../testing/server.ts";
+import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 
 function needUnstableNet(): void {
