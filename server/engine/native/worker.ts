@@ -60,8 +60,8 @@ serveEngine(async (model, threads) => {
       copy.set(data);
       return new ort.Tensor("float32", copy, dims);
     },
-    runtime: `onnxruntime-node ${
-      ort.env.versions.node ?? "?"
-    } (native CPU, ${threads} thread${threads === 1 ? "" : "s"})`,
+    runtime: `onnxruntime-node ${ort.env.versions.node ?? "?"} (native CPU, ${threads} thread${
+      threads === 1 ? "" : "s"
+    })`,
   };
 });
