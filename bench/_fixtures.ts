@@ -55,7 +55,7 @@ export function fakeReport(): StressReport {
         keepAlive: true,
         garbage: false,
       },
-      { main: 5e7, workers: 9e7, v8: 1e6, other: 0 },
+      { main: 5e7, workers: 9e7, listeners: 0, v8: 1e6, other: 0 },
     )
   );
   return {

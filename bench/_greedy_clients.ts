@@ -29,7 +29,8 @@
 import { decodeReply } from "../shared/codec.ts";
 import { statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
-import { framedBatch, writeAll } from "../server/testing/server.ts";
+import { writeAll } from "../server/testing/conn.ts";
+import { framedBatch } from "../server/testing/server.ts";
 
 type Counts = Record<string, number>;
 

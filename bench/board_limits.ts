@@ -33,13 +33,8 @@ import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient } from "../client/client.ts";
-import {
-  framedBatch,
-  readAll,
-  slowReader,
-  splitFramed,
-  writeAll,
-} from "../server/testing/server.ts";
+import { readAll, writeAll } from "../server/testing/conn.ts";
+import { framedBatch, slowReader, splitFramed } from "../server/testing/server.ts";
 import { spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
 

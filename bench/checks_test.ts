@@ -45,4 +45,73 @@ Deno.test("--check: a fresh server's first second against its steady rate", () =
   assert.ok(
     !stepChecks([cold], { baselineUs: null, fresh: false }).some((c) => /first/.test(c.name)),
   );
+  // In CPU: 60 us a request in the first second against 50 after it is 1.2, over 1/0.95.
+  cold.eventLoopUsFirstSecond = 60;
+  cold.eventLoopUsAfterFirstSecond = 50;
+  const cpu = stepChecks([cold], { baselineUs: null, fresh: true }).at(-1)!;
+  assert.match(cpu.name, /first second's event loop us per request \/ the rest's/);
+  assert.ok(
+    Math.abs(cpu.value - 1.2) < 1e-9 && !cpu.ok && cpu.target === "<= 1.053",
+    JSON.stringify(cpu),
+  );
+});
+
+Deno.test("--check: one client's share of the round trip that is not inference, and its p99/p50", () => {
+  const one = { ...load, clients: 1, requests: 3000 };
+  // Replies carry timer_ms 0.25 (the fixture's): a 0.28 ms round trip is 11% not inference.
+  const lean = summarizeStep(fakeResult(Array.from({ length: 3000 }, () => 0.28)), one);
+  const slow = summarizeStep(
+    fakeResult(Array.from({ length: 3000 }, (_, i) => i % 50 === 0 ? 2 : 0.5)),
+    one,
+  );
+  const named = (checks: ReturnType<typeof stepChecks>, pattern: RegExp) =>
+    checks.find((c) => pattern.test(c.name))!;
+  const leanChecks = stepChecks([lean], { baselineUs: null, fresh: false });
+  assert.ok(Math.abs(named(leanChecks, /not inference/).value - 0.03 / 0.28) < 1e-9);
+  assert.ok(named(leanChecks, /not inference/).ok);
+  assert.ok(named(leanChecks, /p99\/p50/).ok);
+  const slowChecks = stepChecks([slow], { baselineUs: null, fresh: false });
+  assert.equal(named(slowChecks, /not inference/).value, 0.5);
+  assert.equal(named(slowChecks, /not inference/).ok, false);
+  assert.equal(named(slowChecks, /p99\/p50/).value, 4);
+  assert.equal(named(slowChecks, /p99\/p50/).ok, false);
+  // HTTP replies carry no timer_ms: no share, but the p99/p50 still.
+  const http = summarizeStep(fakeResult(Array.from({ length: 3000 }, () => 0.5)), {
+    ...one,
+    protocol: "http",
+  });
+  http.serverInferenceMs = NaN;
+  const httpChecks = stepChecks([http], { baselineUs: null, fresh: false });
+  assert.equal(httpChecks.find((c) => /not inference/.test(c.name)), undefined);
+  assert.ok(named(httpChecks, /p99\/p50/).ok);
+});
+
+Deno.test("--check: binary-tensor HTTP against framed, served against the engine alone", () => {
+  const framed = step("framed", 3000, () => 10);
+  const binary = summarizeStep(fakeResult(Array.from({ length: 3000 }, () => 10)), {
+    ...load,
+    protocol: "http-binary",
+  });
+  // 3,000 replies over about 3 s: about 1,000/s served.
+  framed.engineAloneBest = 1000 / 0.65;
+  const checks = stepChecks([framed, binary], { baselineUs: null, fresh: false });
+  const ratio = checks.find((c) => c.name === "http-binary / framed req/s at 500 clients")!;
+  assert.ok(ratio.ok && Math.abs(ratio.value - 1) < 1e-9, JSON.stringify(ratio));
+  const served = checks.find((c) => /served \/ the best engine alone/.test(c.name))!;
+  assert.ok(served.value > 0.6 && served.value < 0.7 && !served.ok, JSON.stringify(served));
+  assert.equal(checks.filter((c) => /engine alone/.test(c.name)).length, 1);
+});
+
+Deno.test("--check: the event loop's us per request at 500 framed clients, alone and against a baseline", () => {
+  const busy = summarizeStep(
+    fakeResult(Array.from({ length: 3000 }, () => 10)),
+    load,
+    // 60 ms of the event loop over 3,000 replies: 20 us each.
+    { main: 60e6, workers: 0, listeners: 0, v8: 0, other: 0 },
+  );
+  const checks = stepChecks([busy], { baselineUs: 100, fresh: false });
+  const alone = checks.find((c) => c.name === "framed, 500 clients: event loop us per request")!;
+  const ofBaseline = checks.find((c) => /baseline/.test(c.name))!;
+  assert.ok(Math.abs(alone.value - 20) < 0.01 && !alone.ok, JSON.stringify(alone));
+  assert.ok(Math.abs(ofBaseline.value - 0.2) < 0.001 && ofBaseline.ok, JSON.stringify(ofBaseline));
 });

@@ -56,11 +56,11 @@ export const KINDS = [
   "framed reply",
   "legacy reply",
 ] as const;
-export type Kind = typeof KINDS[number];
+export type MessageKind = typeof KINDS[number];
 
 /** One row: a kind, an operation, and the median ns/op of each codec (null: not offered). */
 export interface CodecRow {
-  kind: Kind;
+  kind: MessageKind;
   op: string;
   leanNs: number | null;
   officialNs: number | null;
@@ -68,7 +68,7 @@ export interface CodecRow {
 
 /** Bytes of each kind's message, per codec. */
 export interface CodecSizes {
-  kind: Kind;
+  kind: MessageKind;
   leanBytes: number;
   officialBytes: number;
 }

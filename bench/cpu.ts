@@ -83,18 +83,26 @@ export interface ThreadGroups {
   main: number;
   /** Deno Workers ("worker-N"): the inference engine and onnxruntime's WASM threads, or load workers. */
   workers: number;
+  /** The server's listener Workers (`--listeners N`: the first N Workers it starts). */
+  listeners: number;
   /** V8's helper threads: garbage collection and compilation. */
   v8: number;
   /** Everything else (tokio's blocking pool, ...). */
   other: number;
 }
 
-/** Sums a delta by role; `pid` names the main thread. */
-export function groupThreads(delta: ThreadCpu[], pid: number): ThreadGroups {
-  const groups: ThreadGroups = { main: 0, workers: 0, v8: 0, other: 0 };
+/**
+ * Sums a delta by role; `pid` names the main thread. `listeners`: the server
+ * started that many listener Workers before its engines, so `worker-1` to
+ * `worker-N` are they.
+ */
+export function groupThreads(delta: ThreadCpu[], pid: number, listeners = 0): ThreadGroups {
+  const groups: ThreadGroups = { main: 0, workers: 0, listeners: 0, v8: 0, other: 0 };
   for (const t of delta) {
     if (t.tid === pid) groups.main += t.ns;
-    else if (t.name.startsWith("worker-")) groups.workers += t.ns;
+    else if (t.name.startsWith("worker-") && Number(t.name.slice(7)) <= listeners) {
+      groups.listeners += t.ns;
+    } else if (t.name.startsWith("worker-")) groups.workers += t.ns;
     else if (t.name.startsWith("V8 ")) groups.v8 += t.ns;
     else groups.other += t.ns;
   }

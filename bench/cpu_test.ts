@@ -28,7 +28,19 @@ Deno.test("groupThreads sorts threads into main, workers, V8 helpers and other",
     { tid: 13, name: "tokio-runtime-w", ns: 1 },
     { tid: 14, name: "deno", ns: 3 },
   ], 10);
-  assert.deepEqual(groups, { main: 5, workers: 7, v8: 2, other: 4 });
+  assert.deepEqual(groups, { main: 5, workers: 7, listeners: 0, v8: 2, other: 4 });
+  // With two listener Workers, started first: worker-1 and worker-2 are they.
+  const withListeners = groupThreads(
+    [
+      { tid: 10, name: "deno", ns: 5 },
+      { tid: 12, name: "worker-1", ns: 7 },
+      { tid: 15, name: "worker-2", ns: 6 },
+      { tid: 16, name: "worker-3", ns: 9 },
+    ],
+    10,
+    2,
+  );
+  assert.deepEqual(withListeners, { main: 5, workers: 9, listeners: 13, v8: 0, other: 0 });
 });
 
 Deno.test("processCpuMs grows as this process works", () => {

@@ -22,6 +22,7 @@
 import { Command, encodeReply, peekRequestId } from "../shared/codec.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { intFlag, parseFlags, parseOrExit } from "./_cli.ts";
+import { writeAll } from "../server/testing/conn.ts";
 
 /** Messages between the main thread and a listener Worker. */
 type ToListener = { type: "listen"; hostname: string; port: number } | { type: "count" };
@@ -72,10 +73,6 @@ async function serve(conn: Deno.Conn): Promise<void> {
       // Already closed.
     }
   }
-}
-
-async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -25,10 +25,12 @@
 
 const CRLF2 = [13, 10, 13, 10];
 
-/** A reply: its status and its body. */
+/** A reply: its status, its body and its `Inference-Header-Content-Length` (OIP binary data). */
 export interface Http1Reply {
   status: number;
   body: Uint8Array;
+  /** The header's value, or null without one. */
+  inferenceHeaderLength: string | null;
 }
 
 /** Thrown when the server closes or answers something this client does not read. */
@@ -65,11 +67,18 @@ export class Http1Connection {
     return new Http1Connection(conn, `${hostname}:${port}`);
   }
 
-  /** Sends one POST and reads its reply. */
-  async post(path: string, body: Uint8Array, contentType: string): Promise<Http1Reply> {
+  /** Sends one POST (with `headers`, each `name: value`, besides its own) and reads its reply. */
+  async post(
+    path: string,
+    body: Uint8Array,
+    contentType: string,
+    headers: Record<string, string> = {},
+  ): Promise<Http1Reply> {
+    let more = "";
+    for (const [name, value] of Object.entries(headers)) more += `${name}: ${value}\r\n`;
     const head = new TextEncoder().encode(
       `POST ${path} HTTP/1.1\r\nhost: ${this.#host}\r\ncontent-type: ${contentType}\r\n` +
-        `content-length: ${body.length}\r\n\r\n`,
+        `content-length: ${body.length}\r\n${more}\r\n`,
     );
     const request = new Uint8Array(head.length + body.length);
     request.set(head);
@@ -100,7 +109,9 @@ export class Http1Connection {
       if (n === null) throw new Http1Error("CLOSED_BEFORE_REPLY");
       got += n;
     }
-    return { status, body: this.#buf.slice(end, end + size) };
+    const inferenceHeaderLength =
+      head.match(/\r\ninference-header-content-length:\s*(\d+)/i)?.[1] ?? null;
+    return { status, body: this.#buf.slice(end, end + size), inferenceHeaderLength };
   }
 
   close(): void {

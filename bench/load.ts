@@ -3,8 +3,9 @@
  * inferences, one at a time, the legacy way (a connection per request, a
  * bare request, a 96-byte reply, the server closes), framed (over one
  * keep-alive connection per device, or a connection per request) or over
- * HTTP (an Open Inference Protocol JSON infer of one digit over one
- * keep-alive connection per device, `http1.ts`). Every
+ * HTTP (an Open Inference Protocol infer of one digit over one keep-alive
+ * connection per device, `http1.ts`: JSON, or `http-binary` with the binary
+ * tensor data extension for the input and the outputs). Every
  * request's latency, status and the server's figures are recorded; nothing
  * is printed. It runs in whichever thread calls it: `LoadPool`
  * (`pool.ts`) runs shares of the clients in Workers.
@@ -47,22 +48,21 @@ import { type DigitSet, garbageFloats } from "./digits.ts";
 import { Http1Connection, Http1Error } from "./http1.ts";
 import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
 import { Columns, type LoadResult, NO_REPLY } from "./load_record.ts";
-import {
-  closeQuietly,
-  errorKind,
-  readFrame,
-  readLegacy,
-  RequestFailure,
-  writeAll,
-} from "./load_wire.ts";
+import { closeQuietly, errorKind, readFrame, readLegacy, RequestFailure } from "./load_wire.ts";
+import { writeAll } from "../server/testing/conn.ts";
 
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";
 const JSON_TYPE = "application/json";
 
 /** The protocols. */
-export const PROTOCOLS = ["legacy", "framed", "http", "mqtt"] as const;
-export type Protocol = typeof PROTOCOLS[number];
+export const PROTOCOLS = ["legacy", "framed", "http", "http-binary", "mqtt"] as const;
+export type LoadProtocol = typeof PROTOCOLS[number];
+
+/** The HTTP protocols: OIP JSON, and OIP with binary tensors. */
+export function isHttp(protocol: LoadProtocol): boolean {
+  return protocol === "http" || protocol === "http-binary";
+}
 /** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
 export const DIGIT_KINDS = ["float", "u8"] as const;
 export type DigitKind = typeof DIGIT_KINDS[number];
@@ -73,7 +73,7 @@ export interface LoadPlan {
   port: number;
   /** The server's HTTP port (`http` protocol). */
   httpPort: number;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   digits: DigitKind;
   /** Framed only: one connection per client for all its requests. */
   keepAlive: boolean;
@@ -89,6 +89,13 @@ export interface LoadPlan {
   durationMs: number;
   /** A request not answered within this many ms is cut off as `TIMEOUT`. */
   timeoutMs: number;
+}
+
+/** An HTTP infer's body, content type and other headers. */
+interface HttpRequest {
+  body: Uint8Array;
+  type: string;
+  headers: Record<string, string>;
 }
 
 /** A client's current request, watched for its timeout. */
@@ -108,7 +115,7 @@ export class LoadRunner {
   #columns = new Columns();
   #errors: Record<string, number> = {};
   #inFlight = new Set<InFlight>();
-  #httpBodies = new Map<number, Uint8Array>();
+  #httpBodies = new Map<number, HttpRequest>();
   #origin = 0;
 
   constructor(plan: LoadPlan, digits: DigitSet) {
@@ -173,7 +180,7 @@ export class LoadRunner {
   }
 
   async #client(c: number): Promise<void> {
-    if (this.plan.protocol === "http") return await this.#httpClient(c);
+    if (isHttp(this.plan.protocol)) return await this.#httpClient(c);
     if (this.plan.protocol === "mqtt") throw new Error("MQTT load runs in bench/mqtt_load.ts");
     const plan = this.plan;
     const framed = plan.protocol === "framed";
@@ -252,20 +259,23 @@ export class LoadRunner {
     }
   }
 
-  /** The JSON body of an OIP infer of digit `pick`, made once per digit. */
-  #httpBody(pick: number): Uint8Array {
-    let body = this.#httpBodies.get(pick);
-    if (!body) {
+  /** The OIP infer of digit `pick` (JSON or binary), made once per digit. */
+  #httpRequest(pick: number): HttpRequest {
+    let request = this.#httpBodies.get(pick);
+    if (!request) {
       const digit = this.#set.digits[pick];
-      body = this.plan.digits === "u8"
-        ? oipRequest([digit], { datatype: "UINT8", predicted: false }).body
-        : oipRequest([Float32Array.from(digit, (v) => v / 255)], { predicted: false }).body;
-      this.#httpBodies.set(pick, body);
+      const binary = this.plan.protocol === "http-binary";
+      const { body, headers } = this.plan.digits === "u8"
+        ? oipRequest([digit], { datatype: "UINT8", predicted: false, binary })
+        : oipRequest([Float32Array.from(digit, (v) => v / 255)], { predicted: false, binary });
+      const { "content-type": type, ...more } = headers;
+      request = { body, type: type ?? JSON_TYPE, headers: more };
+      this.#httpBodies.set(pick, request);
     }
-    return body;
+    return request;
   }
 
-  /** A client of the HTTP port: one OIP JSON infer at a time over its own keep-alive connection. */
+  /** A client of the HTTP port: one OIP infer at a time over its own keep-alive connection. */
   async #httpClient(c: number): Promise<void> {
     const plan = this.plan;
     const global = plan.firstClient + c;
@@ -286,8 +296,14 @@ export class LoadRunner {
             flight.conn = http.conn;
             if (flight.timedOut) throw new RequestFailure("TIMEOUT");
           }
-          const { status, body } = await http.post(INFER_PATH, this.#httpBody(pick), JSON_TYPE);
-          reply = decodeOipReply(status, body, null);
+          const sent = this.#httpRequest(pick);
+          const { status, body, inferenceHeaderLength } = await http.post(
+            INFER_PATH,
+            sent.body,
+            sent.type,
+            sent.headers,
+          );
+          reply = decodeOipReply(status, body, inferenceHeaderLength);
         } catch (e) {
           http?.close();
           http = null;

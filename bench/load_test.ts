@@ -42,6 +42,8 @@ Deno.test("every protocol and digit kind gets OK replies from a real server", as
       { protocol: "framed", garbage: true, keepAlive: true },
       { protocol: "http", digits: "u8", httpPort: server.http!.addr.port },
       { protocol: "http", digits: "float", httpPort: server.http!.addr.port },
+      { protocol: "http-binary", digits: "u8", httpPort: server.http!.addr.port },
+      { protocol: "http-binary", digits: "float", httpPort: server.http!.addr.port },
     ];
     for (const overrides of cases) {
       const result = await new LoadRunner(plan(server.addr.port, overrides), digits).run();
@@ -50,7 +52,7 @@ Deno.test("every protocol and digit kind gets OK replies from a real server", as
       assert.deepEqual(result.errors, {}, label);
       assert.deepEqual(Array.from(result.status), new Array(6).fill(0), label);
       // OIP replies carry no server timings.
-      const http = overrides.protocol === "http";
+      const http = overrides.protocol === "http" || overrides.protocol === "http-binary";
       assert.ok(result.inferenceMs.every((ms) => (http ? Number.isNaN(ms) : ms > 0)), label);
       const framed = overrides.protocol === "framed";
       assert.ok(result.batchSize.every((b) => (framed ? b >= 1 : b === 0)), label);

@@ -44,12 +44,6 @@ export function closeQuietly(conn: Deno.Conn | null): void {
   }
 }
 
-/** Writes all of `bytes`. */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 /** Reads one framed reply. */
 export async function readFrame(
   conn: Deno.Conn,

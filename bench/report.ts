@@ -65,6 +65,8 @@ function describeLoad(step: StepSummary): string {
     ? "legacy"
     : step.protocol === "http"
     ? "http OIP JSON keep-alive"
+    : step.protocol === "http-binary"
+    ? "http OIP binary tensors keep-alive"
     : step.protocol === "mqtt"
     ? "mqtt through the broker"
     : `framed ${step.keepAlive ? "keep-alive" : "connection per request"}`;

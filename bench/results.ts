@@ -21,7 +21,7 @@
  */
 import { type ThreadGroups } from "./cpu.ts";
 import { count, fixed, thousands } from "./_cli.ts";
-import { type DigitKind, type Protocol } from "./load.ts";
+import { type DigitKind, type LoadProtocol } from "./load.ts";
 import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
@@ -31,7 +31,7 @@ export interface StepLoad {
   clients: number;
   /** Requests per client asked for (the duration may cut it short). */
   requests: number;
-  protocol: Protocol;
+  protocol: LoadProtocol;
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;
@@ -95,6 +95,14 @@ export interface StepSummary extends StepLoad {
   histogram: Histogram;
   /** Replies (OK) finished per time bin over the step: `binMs` wide. */
   timeline: { binMs: number; counts: number[] };
+  /** The best engine-alone rate at any configuration, digits/s (`--compare-inference`). */
+  engineAloneBest?: number;
+  /**
+   * The server's event loop CPU per reply in the step's first second and after it, us (a
+   * server the bench started): a cold server's first second costs more per request.
+   */
+  eventLoopUsFirstSecond?: number;
+  eventLoopUsAfterFirstSecond?: number;
 }
 
 function cpuFigure(ms: number, elapsedMs: number): CpuFigure {
@@ -173,6 +181,7 @@ export function summarizeStep(
         ? {
           main: cpuFigure(serverCpuNs.main / 1e6, elapsedMs),
           workers: cpuFigure(serverCpuNs.workers / 1e6, elapsedMs),
+          listeners: cpuFigure(serverCpuNs.listeners / 1e6, elapsedMs),
           v8: cpuFigure(serverCpuNs.v8 / 1e6, elapsedMs),
           other: cpuFigure(serverCpuNs.other / 1e6, elapsedMs),
         }
@@ -215,6 +224,8 @@ export function formatStep(step: StepSummary): string[] {
     ? "legacy (a connection per request)"
     : step.protocol === "http"
     ? "http (OIP JSON infer, keep-alive)"
+    : step.protocol === "http-binary"
+    ? "http-binary (OIP infer with binary tensors, keep-alive)"
     : step.protocol === "mqtt"
     ? "mqtt (through the broker, a connection per device)"
     : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
@@ -264,6 +275,7 @@ export function formatStep(step: StepSummary): string[] {
   if (s) {
     lines.push(
       `server CPU: event loop ${pct(s.main)}, inference workers ${pct(s.workers)}, ` +
+        (s.listeners?.percent ? `listener workers ${pct(s.listeners)}, ` : "") +
         `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}; ` +
         `event loop ${fixed(eventLoopUsPerRequest(step), 1)} us per request`,
     );

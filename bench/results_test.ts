@@ -63,6 +63,7 @@ Deno.test("the printed step starts with the old tool's two lines", () => {
   const step = summarizeStep(fakeResult([1, 2, 3], { batch: 2 }), load, {
     main: 6e6,
     workers: 3e6,
+    listeners: 0,
     v8: 0,
     other: 0,
   });

@@ -42,6 +42,10 @@ export interface SpawnOptions {
   extraArgs?: string[];
   /** V8 flags for the server's Deno (default: `ENGINE_V8_FLAGS`, as `deno task serve` passes; [] for none). */
   v8Flags?: readonly string[];
+  /** `--listeners` (listener Workers; above 1 the server runs with `--unstable-net`). */
+  listeners?: number;
+  /** Pin the server to these CPUs (`taskset -c`). */
+  cpus?: string;
   /** How long to wait for the server's first line, in ms (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -95,6 +99,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     "--allow-net",
     "--allow-read",
     "--allow-env",
+    ...(options.listeners && options.listeners > 1 ? ["--unstable-net"] : []),
     // onnxruntime-node's native library (--engine native); the WASM engine loads none.
     ...(options.engine === "native" ? ["--allow-ffi"] : []),
     ...(options.allowWrite ? [`--allow-write=${options.allowWrite}`] : []),
@@ -114,9 +119,13 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   if (options.model) args.push("--model", options.model);
   if (options.instances) args.push("--instances", String(options.instances));
   if (options.engine) args.push("--engine", options.engine);
+  if (options.listeners && options.listeners > 1) {
+    args.push("--listeners", String(options.listeners));
+  }
   if (options.extraArgs) args.push(...options.extraArgs);
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  const pinned = options.cpus ? ["-c", options.cpus, Deno.execPath()] : [];
+  const child = new Deno.Command(options.cpus ? "taskset" : Deno.execPath(), {
+    args: [...pinned, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -27,9 +27,9 @@ import {
   v8FlagsFlag,
 } from "./_cli.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
-import { tableDefault } from "../server/config.ts";
+import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
-import { DIGIT_KINDS, type DigitKind, type Protocol, PROTOCOLS } from "./load.ts";
+import { DIGIT_KINDS, type DigitKind, isHttp, type LoadProtocol, PROTOCOLS } from "./load.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
 /** The most clients in one step, and requests in one step: load stays bounded. */
@@ -46,9 +46,9 @@ export interface StressOptions {
   clients: number;
   requests: number;
   /** The first of `protocols`. */
-  protocol: Protocol;
+  protocol: LoadProtocol;
   /** One step (or sweep) per protocol, in order, against the same server. */
-  protocols: Protocol[];
+  protocols: LoadProtocol[];
   digits: DigitKind;
   keepAlive: boolean;
   garbage: boolean;
@@ -63,6 +63,10 @@ export interface StressOptions {
   /** Requests sent before measuring (0: none). */
   warmup: number;
   serverThreads: number;
+  /** `--listeners` of the started server (1: in process). */
+  serverListeners: number;
+  /** CPUs the started server is pinned to (taskset -c), or null. */
+  serverCpus: string | null;
   /** The started server's `--instances` (null: the server's default). */
   serverInstances: number | null;
   /** The started server's `--engine` (null: the server's default). */
@@ -98,13 +102,17 @@ Target:
   --host HOST            server address, loopback only (default 127.0.0.1)
   --port PORT            a running server; without it the bench starts one as a subprocess
                          (as deno task serve) on a free port and stops it at the end
-  --server-threads N     threads per engine instance of the started server (default 1)
+  --server-threads N     threads per engine instance of the started server (default: its
+                         --threads auto)
   --server-instances K   --instances of the started server (default: the server's)
   --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
                          the server's, wasm)
   --server-max-batch N   --max-batch of the started server (default: the server's, 128)
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
+  --server-listeners N   listener Workers of the started server (--listeners N, run with
+                         --unstable-net; default 1: the board port on its main thread)
+  --server-cpus LIST     pin the started server to these CPUs (taskset -c LIST, e.g. 0 or 0,1)
   --server-v8-flags F    V8 flags of the started server, comma-separated (default: those
                          deno task serve passes; none: no flags)
 
@@ -114,8 +122,10 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
   --clients N            concurrent simulated devices (default 500)
   --requests R           requests per client, one at a time (default 1)
   --protocol P           legacy (a connection per request, as old clients), framed, or
-                         http (OIP JSON infer of one digit, keep-alive); a list such as
-                         framed,http runs each in turn on the same server (default legacy);
+                         http (OIP JSON infer of one digit, keep-alive), http-binary (the
+                         same with binary tensors: Inference-Header-Content-Length); a list
+                         such as framed,http,http-binary runs each in turn on the same
+                         server (default legacy);
                          mqtt: each client a device on the broker (needs deno task install:mqtt)
   --mqtt URL             the broker for mqtt (default: the bench starts Mosquitto on a free
                          port and the server with --mqtt; with --port, the running server's)
@@ -140,9 +150,11 @@ Comparison and output:
                          1/8/32/128) and compare served req/s with it; the server's own
                          configuration is timed again just before and after each step
   --inference-runs N     runs per inference cell (default 1000, at most 2 s per cell)
-  --check                print each target ratio (failed requests, fairness, http/framed,
-                         a fresh server's first second, event loop against --baseline-us)
-                         and exit 1 when one misses
+  --check                exit 1 when a target ratio misses (printed after every run: failed
+                         requests, fairness, event loop us per request (and against
+                         --baseline-us), served / engine alone, http and http-binary /
+                         framed, one client's not-inference share and p99/p50, a fresh
+                         server's first second / its steady rate)
   --baseline-us N        the event loop's us per request of the code before (for --check)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)
@@ -190,6 +202,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       "server-max-batch": { type: "string" },
       "server-main": { type: "string" },
       "server-v8-flags": { type: "string" },
+      "server-listeners": { type: "string" },
+      "server-cpus": { type: "string" },
       mqtt: { type: "string" },
       "mqtt-qos": { type: "string" },
       "compare-inference": { type: "boolean" },
@@ -232,7 +246,13 @@ export function parseStressArgs(args: string[]): StressOptions {
       : listFlag("sweep", values.sweep, [], { min: 1, max: MAX_CLIENTS }),
     workers: intFlag("workers", values.workers, 1, { min: 0, max: 16 }),
     warmup: intFlag("warmup", values.warmup, 500, { min: 0, max: 100_000 }),
-    serverThreads: intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 }),
+    // Placeholder until the engine and instances are known: `auto` is resolved below.
+    serverThreads: 0,
+    serverListeners: intFlag("server-listeners", values["server-listeners"], 1, {
+      min: 1,
+      max: 64,
+    }),
+    serverCpus: cpuListFlag(values["server-cpus"]),
     serverInstances: values["server-instances"] === undefined
       ? null
       : intFlag("server-instances", values["server-instances"], 1, { min: 1, max: 64 }),
@@ -260,6 +280,15 @@ export function parseStressArgs(args: string[]): StressOptions {
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
+  // The started server's own `--threads auto` for its engine and instances; 1 for a running one.
+  options.serverThreads = values["server-threads"] !== undefined
+    ? intFlag("server-threads", values["server-threads"], 1, { min: 1, max: 16 })
+    : options.port === null
+    ? autoThreads(
+      options.serverEngine ?? "wasm",
+      options.serverInstances ?? autoInstances(options.serverEngine ?? "wasm"),
+    )
+    : 1;
   if (!isLoopback(options.host)) {
     throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
   }
@@ -268,7 +297,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       "--keep-alive needs --protocol framed: legacy is a connection per request",
     );
   }
-  if (options.garbage && protocols.includes("http")) {
+  if (options.garbage && protocols.some(isHttp)) {
     throw new UsageError("--garbage sends raw floats: JSON cannot carry NaN, so not with http");
   }
   if (values["http-port"] !== undefined && options.port === null) {
@@ -288,11 +317,13 @@ export function parseStressArgs(args: string[]): StressOptions {
   if (
     options.port !== null &&
     (values["server-threads"] || values["server-max-batch"] || values["server-main"] ||
-      values["server-instances"] || values["server-engine"] || values["server-v8-flags"])
+      values["server-instances"] || values["server-engine"] || values["server-v8-flags"] ||
+      values["server-listeners"] || values["server-cpus"])
   ) {
     throw new UsageError(
       "--server-threads, --server-instances, --server-engine, --server-max-batch, " +
-        "--server-main and --server-v8-flags are for the server the bench starts",
+        "--server-main, --server-v8-flags, --server-listeners and --server-cpus are for the " +
+        "server the bench starts",
     );
   }
   for (const clients of options.sweep ?? [options.clients]) {
@@ -304,4 +335,13 @@ export function parseStressArgs(args: string[]): StressOptions {
     }
   }
   return options;
+}
+
+/** `--server-cpus`: a taskset CPU list (`0`, `0,1`, `2-3`), or null when not given. */
+function cpuListFlag(text: string | undefined): string | null {
+  if (text === undefined) return null;
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(text)) {
+    throw new UsageError(`--server-cpus must be a CPU list such as 0 or 0,1 or 2-3, got "${text}"`);
+  }
+  return text;
 }

@@ -37,7 +37,7 @@
  * ```
  * @module
  */
-import type { GreyPicture } from "./preprocess.ts";
+import type { GreyPicture } from "./picture.ts";
 
 /** Pictures larger than this on their longer side are averaged down to it first. */
 export const WORK_SIDE = 600;

@@ -17,7 +17,8 @@
  *
  * @example
  * ```ts
- * import { greyFromChannels, mnistDigit, shading } from "./preprocess.ts";
+ * import { greyFromChannels } from "./picture.ts";
+ * import { mnistDigit, shading } from "./preprocess.ts";
  *
  * // A 5×5 white picture with a black bar down the middle, RGBA.
  * const rgba = new Uint8Array(100).fill(255);
@@ -29,51 +30,11 @@
  */
 
 import { borderMedian as borderLevel, findInk } from "./ink.ts";
-
-/** A picture in grey levels 0 (black) .. 255 (white), row-major. */
-export interface GreyPicture {
-  width: number;
-  height: number;
-  grey: Float32Array;
-}
+import { greyFromChannels, type GreyPicture, PictureError } from "./picture.ts";
 
 /** The side of the model's input, and of the box the digit is scaled into. */
 export const SIDE = 28;
 export const BOX = 20;
-
-/** A picture that cannot be used, with a sentence saying why. */
-export class PictureError extends Error {}
-
-/**
- * Grey levels from interleaved samples: 1 channel grey, 2 grey and alpha,
- * 3 RGB, 4 RGBA, each 0..`max`. Alpha is composited onto white.
- */
-export function greyFromChannels(
-  data: ArrayLike<number>,
-  width: number,
-  height: number,
-  channels: number,
-  max: number,
-): GreyPicture {
-  if (!(channels >= 1 && channels <= 4)) throw new PictureError(`${channels} channels`);
-  const n = width * height;
-  if (data.length < n * channels) throw new PictureError("the picture's data is cut short");
-  const grey = new Float32Array(n);
-  const scale = 255 / max;
-  for (let i = 0; i < n; i++) {
-    const at = i * channels;
-    let value: number;
-    if (channels <= 2) value = data[at];
-    else value = 0.299 * data[at] + 0.587 * data[at + 1] + 0.114 * data[at + 2];
-    value *= scale;
-    if (channels === 2 || channels === 4) {
-      const alpha = data[at + channels - 1] / max;
-      value = value * alpha + 255 * (1 - alpha);
-    }
-    grey[i] = value;
-  }
-  return { width, height, grey };
-}
 
 /** Reads a PGM picture (P5 binary or P2 text, any maxval up to 65535). */
 export function decodePgm(bytes: Uint8Array): GreyPicture {

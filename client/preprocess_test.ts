@@ -3,12 +3,12 @@ import {
   borderMedian,
   BOX,
   decodePgm,
-  greyFromChannels,
   mnistDigit,
   NoDigitError,
   shading,
   SIDE,
 } from "./preprocess.ts";
+import { greyFromChannels } from "./picture.ts";
 
 /** A white `w`×`h` picture with a black `rw`×`rh` rectangle at `x`,`y`. */
 function rectangle(w: number, h: number, x: number, y: number, rw: number, rh: number) {

@@ -33,12 +33,12 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const VENDOR = `${ROOT}vendor`;
 
 /** What `vendor/serve` runs: the server from the vendored cache, network off. */
-const SERVE = `#!/bin/sh
+export const VENDOR_SERVE = `#!/bin/sh
 # Written by 'deno task vendor': serves from vendor/deno with no network access.
 # Flags go to the server (deno task serve --help lists them).
 cd "$(dirname "$0")/.." || exit 1
 DENO_DIR="$PWD/vendor/deno" exec "$PWD/vendor/bin/deno" run --cached-only ${ENGINE_V8_FLAGS_ARG} \\
-  --allow-net --allow-read --allow-env server/main.ts "$@"
+  --allow-net --allow-read --allow-write --allow-env --unstable-net server/main.ts "$@"
 `;
 
 async function run(args: string[], env: Record<string, string>): Promise<void> {
@@ -76,7 +76,7 @@ if (import.meta.main) {
   await run(["cache", "--frozen", "server/main.ts", "server/engine/worker.ts"], env);
   await Deno.copyFile(Deno.execPath(), `${VENDOR}/bin/deno`);
   await Deno.chmod(`${VENDOR}/bin/deno`, 0o755);
-  await Deno.writeTextFile(`${VENDOR}/serve`, SERVE);
+  await Deno.writeTextFile(`${VENDOR}/serve`, VENDOR_SERVE);
   await Deno.chmod(`${VENDOR}/serve`, 0o755);
   console.log(
     `vendor/ ready: copy this folder (without .git) and run vendor/serve; ` +

@@ -142,12 +142,25 @@ export const OPTIONS = [
     details: "auto: WASM one per core (at most 16), native one",
   },
   {
-    flag: "threads",
+    flag: "listeners",
     kind: { type: "int", min: 1, max: 64 },
     group: "essentials",
     server: true,
     default: "1",
-    help: "runtime threads per instance (independent instances scale better)",
+    help: "listener Workers sharing the board port's socket work; above 1 needs --unstable-net",
+    details: "1: the main thread serves the board port. N: N Workers each listen on it " +
+      "(`reusePort`; run `deno run --unstable-net`) and forward requests to the one handler " +
+      "on the main thread; the TLS board port stays on the main thread",
+  },
+  {
+    flag: "threads",
+    kind: { type: "string" },
+    group: "essentials",
+    default: "auto",
+    library: "1",
+    value: "K|auto",
+    help: "runtime threads per instance",
+    details: "auto: WASM 1 (independent instances scale better), native one per core (at most 4)",
   },
   {
     flag: "max-batch",
@@ -650,6 +663,7 @@ export type ServerDefaults =
   & {
     hostname: string;
     instances: number;
+    threads: number;
     verifyChecksum: boolean;
     logLevel: ValueOf<Spec<"log-level">>;
     logFormat: ValueOf<Spec<"log-format">>;
@@ -670,7 +684,8 @@ export function camel(flag: string): string {
  * instance per core (at most 16): independent instances scale where WASM
  * threads do not, and threads risk onnxruntime-web's start-up hang. Native:
  * one, since one instance already runs near what the event loop feeds it and
- * a second only takes a core from it (bench/README.md has the figures).
+ * a second only takes a core from it (bench/README.md has the figures); its
+ * threads spread the runs instead (`autoThreads`).
  */
 export function autoInstances(
   engine: EngineKind = "wasm",
@@ -678,6 +693,25 @@ export function autoInstances(
 ): number {
   if (engine === "native") return 1;
   return Math.max(1, Math.min(cores, 16));
+}
+
+/** The most threads `--threads auto` gives a native instance: a batch of 28×28 digits splits no finer. */
+export const NATIVE_AUTO_THREADS = 4;
+
+/**
+ * The threads per instance `--threads auto` picks for `instances` instances.
+ * WASM: one (see `autoInstances`). Native: the cores shared among the
+ * instances, at most `NATIVE_AUTO_THREADS` each: onnxruntime's own thread pool
+ * splits each batch's convolutions, which beats the same cores as separate
+ * instances for the native engine (docs/performance.md, "The engine alone").
+ */
+export function autoThreads(
+  engine: EngineKind,
+  instances: number,
+  cores = navigator.hardwareConcurrency,
+): number {
+  if (engine !== "native") return 1;
+  return Math.max(1, Math.min(NATIVE_AUTO_THREADS, Math.floor(cores / instances)));
 }
 
 /** A row's default as its value (`"128"` → 128); `library` instead when asked. */
@@ -711,6 +745,7 @@ export function serverDefaults(): Readonly<ServerDefaults> {
   const values: Record<string, unknown> = {
     hostname: row("host"),
     instances: Number(row("instances")),
+    threads: Number(row("threads")),
     verifyChecksum: !row("allow-checksum-mismatch"),
     logLevel: row("log-level"),
     logFormat: row("log-format"),

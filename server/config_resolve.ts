@@ -15,9 +15,12 @@
  * @module
  */
 import { parseFlags, UsageError } from "../cli/args.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./tcp/listener_workers.ts";
 import { AddressRanges } from "./auth/cidr.ts";
+import type { EngineKind } from "./engine/kinds.ts";
 import {
   autoInstances,
+  autoThreads,
   camel,
   defaultValue,
   envName,
@@ -43,6 +46,8 @@ export class ConfigError extends UsageError {
 export type ServerConfig = OptionValues & {
   /** `--instances` as a count (`auto` resolved for this machine). */
   instancesCount: number;
+  /** `--threads` as a count (`auto` resolved for this machine and engine). */
+  threadsCount: number;
   /** `--trusted-proxy` parsed. */
   trustedProxies?: AddressRanges;
   /** `--capture` and its rate and size, or null. */
@@ -132,17 +137,25 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
     if (ranges instanceof Error) throw new ConfigError(`--trusted-proxy: ${ranges.message}`);
     config.trustedProxies = ranges;
   }
-  const instances = String(config.instances);
-  if (instances === "auto") config.instancesCount = autoInstances(config.engine as "wasm");
-  else {
-    const n = Number(instances);
-    if (!/^\d+$/.test(instances) || n < 1 || n > 64) {
-      throw new ConfigError(
-        `--instances must be "auto" or a whole number from 1 to 64, got "${instances}"`,
-      );
-    }
-    config.instancesCount = n;
+  if (Number(config.listeners) > 1 && !hasUnstableNet()) throw new ConfigError(NEEDS_UNSTABLE_NET);
+  const engine = config.engine as EngineKind;
+  config.instancesCount = countOrAuto("instances", config.instances, 64) ??
+    autoInstances(engine);
+  config.threadsCount = countOrAuto("threads", config.threads, 64) ??
+    autoThreads(engine, config.instancesCount as number);
+}
+
+/** `--FLAG K|auto` as K, or null for auto. */
+function countOrAuto(flag: string, value: unknown, max: number): number | null {
+  const text = String(value);
+  if (text === "auto") return null;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) {
+    throw new ConfigError(
+      `--${flag} must be "auto" or a whole number from 1 to ${max}, got "${text}"`,
+    );
   }
+  return n;
 }
 
 /**

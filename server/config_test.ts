@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { envName, OPTIONS, serverDefaults } from "./config.ts";
+import { autoThreads, envName, NATIVE_AUTO_THREADS, OPTIONS, serverDefaults } from "./config.ts";
 import { configurationDoc, usage } from "./config_help.ts";
 import { ConfigError, resolveConfig, type ServerConfig } from "./config_resolve.ts";
 import { withServerDefaults } from "./options.ts";
@@ -33,6 +33,25 @@ Deno.test("--instances takes auto or a count", () => {
   assert.equal(resolved(["--engine", "native", "--instances", "2"]).instancesCount, 2);
   assert.equal(resolved(["--instances", "3"]).instancesCount, 3);
   assert.ok(resolveConfig(["--instances", "0"], {}) instanceof ConfigError);
+});
+
+Deno.test("--threads takes auto or a count: WASM 1, native the cores shared among its instances", () => {
+  assert.equal(resolved([]).threadsCount, 1);
+  const cores = navigator.hardwareConcurrency;
+  assert.equal(resolved(["--engine", "native"]).threadsCount, Math.min(cores, NATIVE_AUTO_THREADS));
+  assert.equal(resolved(["--engine", "native", "--threads", "3"]).threadsCount, 3);
+  assert.equal(autoThreads("native", 1, 2), 2);
+  assert.equal(autoThreads("native", 2, 2), 1);
+  assert.equal(autoThreads("native", 1, 64), NATIVE_AUTO_THREADS);
+  assert.equal(autoThreads("native", 4, 16), 4);
+  assert.equal(autoThreads("wasm", 1, 64), 1);
+  const refused = resolveConfig(["--threads", "many"], {});
+  assert.ok(refused instanceof ConfigError);
+  assert.match(
+    refused.message,
+    /--threads must be "auto" or a whole number from 1 to 64, got "many"/,
+  );
+  assert.equal(withServerDefaults({}).threads, 1, "the threads row's `library` default");
 });
 
 Deno.test("startServer's defaults are the table's, with the table's own exceptions (instances, warm-up)", () => {

@@ -29,6 +29,7 @@ import type { ResolvedServerOptions } from "./options.ts";
 import type { RepositoryWatcher } from "./models/watch.ts";
 import type { ConnectionContext } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
+import { type ListenerOptions, ListenerWorkers } from "./tcp/listener_workers.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import type { MqttTransport } from "./mqtt/transport.ts";
 import type { Rollouts } from "./rollout/rollouts.ts";
@@ -64,14 +65,15 @@ export class InferenceServer {
   readonly log: Logger;
   /** Resolves when the server has stopped. */
   readonly finished: Promise<void>;
-  #listener: BoardListener;
+  #listener: BoardListener | ListenerWorkers;
   #tlsListener: BoardListener | null;
   #stopping: Promise<void> | null = null;
   #draining = false;
   #auth: Authorizer | null;
 
+  /** `listener`: the board port in process, or its listener Workers (`--listeners N`). */
   constructor(
-    listener: Deno.TcpListener,
+    listener: Deno.TcpListener | ListenerWorkers,
     serving: ModelServing,
     watcher: RepositoryWatcher,
     monitor: Monitor,
@@ -81,7 +83,9 @@ export class InferenceServer {
   ) {
     this.updates = updates;
     this.addr = listener.addr;
-    this.tlsAddr = tlsListener?.addr ?? null;
+    this.tlsAddr = listener instanceof ListenerWorkers
+      ? listener.tlsAddr
+      : tlsListener?.addr ?? null;
     this.serving = serving;
     this.watcher = watcher;
     this.monitor = monitor;
@@ -100,7 +104,14 @@ export class InferenceServer {
     this.rollouts = wired.rollouts;
     this.handler = wired.handler;
     const context = boardContext(this.handler, options);
-    this.#listener = new BoardListener(listener, context);
+    if (listener instanceof ListenerWorkers) {
+      listener.serve(this.handler, options.onConnection);
+      this.#listener = listener;
+      // The TLS port's connections count against the Workers' limits: one cap.
+      context.limits = listener.limits;
+    } else {
+      this.#listener = new BoardListener(listener, context);
+    }
     this.#tlsListener = tlsListener && new BoardListener(tlsListener, context);
     this.finished = Promise.all([this.#listener.finished, this.#tlsListener?.finished])
       .then(() => this.#stopping ?? undefined);
@@ -170,7 +181,14 @@ export class InferenceServer {
 
   /** Board connections open now. */
   get connections(): number {
+    // The Workers' count is the shared limits': it has the TLS port's connections too.
+    if (this.#listener instanceof ListenerWorkers) return this.#listener.open;
     return this.#listener.open + (this.#tlsListener?.open ?? 0);
+  }
+
+  /** Connections each listener Worker has served since start (`--listeners N`); [] in process. */
+  get connectionsPerListener(): number[] {
+    return this.#listener instanceof ListenerWorkers ? this.#listener.connectionsPerListener : [];
   }
 
   /** The one line printed at start (after "mnist-server "). */
@@ -208,16 +226,37 @@ export class InferenceServer {
 
 /** What every board connection (TCP and TLS) shares: the handler, the limits, the timeouts. */
 function boardContext(handler: RequestHandler, options: ResolvedServerOptions): ConnectionContext {
+  const { limits, log, trustedProxies, maxFrame, maxLegacy, ...timeouts } = listenerOptions(
+    options,
+  );
   return {
     handler,
+    log,
+    limits: new BoardLimits(limits),
+    trustedProxies,
+    maxFrame,
+    maxLegacy,
+    readTimeoutMs: timeouts.readTimeoutMs,
+    idleTimeoutMs: timeouts.idleTimeoutMs,
+    writeTimeoutMs: timeouts.writeTimeoutMs,
+    maxPipelined: timeouts.maxPipelined,
+    onConnection: options.onConnection,
+  };
+}
+
+/** The board port's connection settings, as the listener Workers take them (`--listeners N`). */
+export function listenerOptions(options: ResolvedServerOptions): ListenerOptions {
+  return {
+    hostname: options.hostname,
+    port: options.port,
     log: options.log,
-    limits: new BoardLimits({
+    limits: {
       maxConnections: options.maxConnections,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress,
       maxBufferedBytes: options.maxBufferedBytes,
       maxQueued: options.maxQueued,
       minQueueShare: options.minQueueShare,
-    }),
+    },
     trustedProxies: options.trustedProxies ?? null,
     maxFrame: options.maxFrame,
     maxLegacy: options.maxLegacy,
@@ -225,6 +264,6 @@ function boardContext(handler: RequestHandler, options: ResolvedServerOptions): 
     idleTimeoutMs: options.idleTimeoutMs,
     writeTimeoutMs: options.writeTimeoutMs,
     maxPipelined: options.maxPipelined,
-    onConnection: options.onConnection,
+    tls: options.tls,
   };
 }

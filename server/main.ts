@@ -114,6 +114,7 @@ try {
     hostname: config.host,
     httpPort: config.noHttp ? null : config.httpPort,
     instances: config.instancesCount,
+    threads: config.threadsCount,
     verifyChecksum: !config.allowChecksumMismatch,
     trustedProxies: config.trustedProxies ?? null,
     auth,

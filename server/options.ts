@@ -53,6 +53,8 @@ export interface ServerOptions
   log?: Logger;
   /** Engine instances (`--instances` as a count; see the option table for a program's default). */
   instances?: number;
+  /** Runtime threads per instance (`--threads` as a count; see the option table for a program's default). */
+  threads?: number;
   /** The engine worker script (default: the engine kind's). */
   workerUrl?: string | URL;
   /** Called after every engine run. */

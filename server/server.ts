@@ -29,7 +29,8 @@ import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
 import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
-import { InferenceServer, PROTOCOL_VERSION } from "./inference_server.ts";
+import { InferenceServer, listenerOptions, PROTOCOL_VERSION } from "./inference_server.ts";
+import { ListenerWorkers } from "./tcp/listener_workers.ts";
 
 export type { ServerOptions } from "./options.ts";
 
@@ -42,7 +43,9 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
   // The option table's defaults, merged once: nothing below restates one.
   const options = withServerDefaults(given);
   const { log, hostname } = options;
-  const listener = Deno.listen({ hostname, port: options.port });
+  const listener = options.listeners > 1
+    ? await ListenerWorkers.start(options.listeners, listenerOptions(options))
+    : Deno.listen({ hostname, port: options.port });
   let tls: Deno.TlsListener | null = null;
   let serving: ModelServing | null = null;
   let server: InferenceServer | null = null;
@@ -71,7 +74,10 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     maxDevices: options.maxDevices,
   });
   try {
-    if (options.tls) tls = listenTls(hostname, options.tls.port, options.tls);
+    // With listener Workers, they serve the TLS board port too.
+    if (options.tls && !(listener instanceof ListenerWorkers)) {
+      tls = listenTls(hostname, options.tls.port, options.tls);
+    }
     serving = await openServing(options, log, monitor);
     const model = options.model instanceof URL ? options.model.pathname : options.model;
     const watcher = RepositoryWatcher.start({
@@ -142,7 +148,8 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     if (server) await server.shutdown();
     else {
       monitor.close();
-      listener.close();
+      if (listener instanceof ListenerWorkers) await listener.shutdown();
+      else listener.close();
       tls?.close();
       await serving?.close();
     }

@@ -15,7 +15,8 @@ import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";
 import { Logger } from "./log.ts";
-import { address, readAll, splitFramed, withServer } from "./testing/server.ts";
+import { address, splitFramed, withServer } from "./testing/server.ts";
+import { readAll } from "./testing/conn.ts";
 import { startServer } from "./server.ts";
 
 const quiet = new Logger("error", () => {});

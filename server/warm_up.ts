@@ -7,10 +7,13 @@
  * requests at three quarters of it.
  *
  * Framed connections send what boards and pipelining clients send: many
- * connections one inference at a time, a few pipelining bursts of inferences
- * and a stats request (the board port: accepting, framing, the handler, the
- * queue's lanes and batches, the engines, the ordered replies), while an HTTP
- * client posts OIP JSON infers (the HTTP path). The
+ * connections one inference at a time (as many as a busy fleet opens at once,
+ * so accepting and per-connection setup warm too), a few pipelining bursts
+ * that fill whole batches, and a stats request (the board port: accepting,
+ * framing, the handler, the queue's lanes and batches, the engines, the
+ * ordered replies), while HTTP keep-alive clients post OIP infers, in JSON
+ * and with binary tensors (`Inference-Header-Content-Length`), over raw
+ * HTTP/1.1 (no client library's cost in the server's own event loop). The
  * requests are real ones through the real sockets; the server keeps them out
  * of its metrics, dashboard, capture and observers (`Monitor.quiet`), and is
  * not ready while it warms. With device tokens on, the requests are refused
@@ -47,6 +50,10 @@ export interface WarmUpReport {
   /** Framed replies and HTTP replies received. */
   framed: number;
   http: number;
+  /** HTTP replies with status 200 to binary-tensor infers. */
+  httpBinaryOk: number;
+  /** Board connections opened at once. */
+  connections: number;
   /** How long it took, ms. */
   ms: number;
 }
@@ -56,7 +63,10 @@ export interface WarmUpReport {
  * burst: many one at a time (boards) and a few pipelining, so that lanes and
  * batches form as under load.
  */
-const BURSTS = [...Array(32).fill(1), 32, 32];
+const BURSTS = [...Array(192).fill(1), 32, 32, 32, 32];
+
+/** HTTP keep-alive clients that warm at once: JSON and binary tensors, alternately. */
+const HTTP_CLIENTS = 4;
 
 /** How long past its budget a warm-up may wait for its last replies before it gives up on them. */
 const GRACE_MS = 2_000;
@@ -69,18 +79,27 @@ const GRACE_MS = 2_000;
 export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<WarmUpReport> {
   const started = performance.now();
   const until = started + budgetMs;
-  const report: WarmUpReport = { framed: 0, http: 0, ms: 0 };
+  const report: WarmUpReport = { framed: 0, http: 0, httpBinaryOk: 0, connections: 0, ms: 0 };
   if (budgetMs <= 0) return report;
   const stop = new AbortController();
   const giveUp = setTimeout(() => stop.abort(), budgetMs + GRACE_MS);
   const framed = BURSTS.map((burst, i) =>
-    warmFramed(target.board, until, burst, i, stop.signal).then((n) => report.framed += n)
+    warmFramed(target.board, until, burst, i, stop.signal, () => report.connections++)
+      .then((n) => report.framed += n)
   );
   const http = target.http
-    ? warmHttp(target.http, target.model, until, stop.signal).then((n) => report.http += n)
-    : Promise.resolve();
+    ? Array.from(
+      { length: HTTP_CLIENTS },
+      (_, i) =>
+        warmHttp(target.http!, target.model, i % 2 === 1, until, stop.signal)
+          .then(({ replies, ok }) => {
+            report.http += replies;
+            if (i % 2 === 1) report.httpBinaryOk += ok;
+          }),
+    )
+    : [];
   // A warm-up that fails (a port closed under it) only ends early: serving does not depend on it.
-  await Promise.allSettled([...framed, http]);
+  await Promise.allSettled([...framed, ...http]);
   clearTimeout(giveUp);
   report.ms = performance.now() - started;
   return report;
@@ -109,8 +128,10 @@ async function warmFramed(
   size: number,
   seed: number,
   signal: AbortSignal,
+  onConnected: () => void,
 ): Promise<number> {
   const conn = await Deno.connect(reachable(addr));
+  onConnected();
   // Giving up closes the connection, which ends a read still waiting.
   const abandon = () => conn.close();
   signal.addEventListener("abort", abandon, { once: true });
@@ -159,29 +180,73 @@ async function warmFramed(
   }
 }
 
-/** One HTTP client's OIP JSON infers until `until`; resolves with the replies it read. */
+/** Reads one HTTP/1.1 reply (a head with `content-length`, then that many bytes): its status, 0 at the end. */
+async function readHttpReply(conn: Deno.Conn, buf: Uint8Array): Promise<number> {
+  let got = 0;
+  for (;;) {
+    const n = await conn.read(buf.subarray(got));
+    if (n === null) return 0;
+    got += n;
+    const head = new TextDecoder().decode(buf.subarray(0, got));
+    const end = head.indexOf("\r\n\r\n");
+    if (end < 0) {
+      if (got === buf.length) return 0;
+      continue;
+    }
+    const length = Number(head.match(/\r\ncontent-length:\s*(\d+)/i)?.[1] ?? NaN);
+    if (!Number.isFinite(length) || end + 4 + length > buf.length) return 0;
+    while (got < end + 4 + length) {
+      const more = await conn.read(buf.subarray(got));
+      if (more === null) return 0;
+      got += more;
+    }
+    return Number(head.slice(9, 12)) || 0;
+  }
+}
+
+/**
+ * One HTTP keep-alive client's OIP infers (JSON, or with `binary` the binary
+ * tensor data extension) until `until`; resolves with the replies it read
+ * and how many of them were 200.
+ */
 async function warmHttp(
   addr: Deno.NetAddr,
   model: string,
+  binary: boolean,
   until: number,
   signal: AbortSignal,
-): Promise<number> {
-  const { hostname, port } = reachable(addr);
-  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const base = `http://${host}:${port}`;
-  const body = JSON.stringify({
-    inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digitFor(1)] }],
-  });
-  let replies = 0;
-  while (performance.now() < until) {
-    const response = await fetch(`${base}/v2/models/${encodeURIComponent(model)}/infer`, {
-      method: "POST",
-      body,
-      headers: { "content-type": "application/json" },
-      signal,
-    });
-    await response.arrayBuffer();
-    replies++;
+): Promise<{ replies: number; ok: number }> {
+  const conn = await Deno.connect(reachable(addr));
+  const abandon = () => conn.close();
+  signal.addEventListener("abort", abandon, { once: true });
+  const digit = digitFor(1);
+  const input = { name: "input", datatype: "UINT8", shape: [1, 784] };
+  const json = new TextEncoder().encode(JSON.stringify({
+    inputs: [
+      binary ? { ...input, parameters: { binary_data_size: 784 } } : { ...input, data: [...digit] },
+    ],
+  }));
+  const body = binary ? new Uint8Array([...json, ...digit]) : json;
+  const head = `POST /v2/models/${encodeURIComponent(model)}/infer HTTP/1.1\r\nhost: warm-up\r\n` +
+    `content-type: ${binary ? "application/octet-stream" : "application/json"}\r\n` +
+    (binary ? `inference-header-content-length: ${json.length}\r\n` : "") +
+    `content-length: ${body.length}\r\n\r\n`;
+  const request = new Uint8Array([...new TextEncoder().encode(head), ...body]);
+  const buf = new Uint8Array(64 * 1024);
+  const count = { replies: 0, ok: 0 };
+  try {
+    while (performance.now() < until) {
+      for (let written = 0; written < request.length;) {
+        written += await conn.write(request.subarray(written));
+      }
+      const status = await readHttpReply(conn, buf);
+      if (status === 0) return count;
+      count.replies++;
+      if (status === 200) count.ok++;
+    }
+    return count;
+  } finally {
+    signal.removeEventListener("abort", abandon);
+    if (!signal.aborted) conn.close();
   }
-  return replies;
 }

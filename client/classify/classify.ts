@@ -30,7 +30,8 @@ import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { statusName } from "../../shared/errors.ts";
 import { parseServer, SettingsError } from "../../device/settings.ts";
 import { InferenceClient } from "../client.ts";
-import { decodePgm, type GreyPicture, mnistDigit, PictureError, shading } from "../preprocess.ts";
+import { type GreyPicture, PictureError } from "../picture.ts";
+import { decodePgm, mnistDigit, shading } from "../preprocess.ts";
 import { decodeJpegGrey, isJpeg } from "./jpeg.ts";
 import { decodePngGrey, isPng } from "./png.ts";
 

@@ -15,7 +15,7 @@
  * @module
  */
 import jpeg from "jpeg-js";
-import { greyFromChannels, type GreyPicture, PictureError } from "../preprocess.ts";
+import { greyFromChannels, type GreyPicture, PictureError } from "../picture.ts";
 
 /** Whether `bytes` start with a JPEG's start-of-image marker (FF D8 FF). */
 export function isJpeg(bytes: Uint8Array): boolean {

@@ -16,7 +16,7 @@
  * @module
  */
 import { convertIndexedToRgb, decode, hasPngSignature } from "fast-png";
-import { greyFromChannels, type GreyPicture, PictureError } from "../preprocess.ts";
+import { greyFromChannels, type GreyPicture, PictureError } from "../picture.ts";
 
 /** Whether `bytes` start with the PNG signature. */
 export function isPng(bytes: Uint8Array): boolean {

@@ -6,7 +6,8 @@ import { Status } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { legacyExchange } from "../../client/client.ts";
 import type { RequestEvent } from "./request.ts";
-import { address, readAll, splitFramed, withServer, writeAll } from "../testing/server.ts";
+import { address, splitFramed, withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];

@@ -5,6 +5,13 @@
  * see `verify.ts`) is closed and started afresh, and a configuration too
  * slow for the watchdog is refused with a sentence.
  *
+ * The first instance starts alone, the others together once it has warmed:
+ * WASM workers share one compiled module (`ort_wasm.ts`), whose functions V8
+ * compiles on first use; the first instance's warm-up compiles what a run
+ * uses, once, for all. Started at once, every worker compiled the same
+ * functions itself and kept the compiler's scratch memory in its thread's
+ * allocator arena (4 instances: 388 MB idle instead of 306).
+ *
  * @example
  * ```ts
  * import { startEngines } from "./instances.ts";
@@ -37,24 +44,28 @@ export async function startEngines(
 ): Promise<InferenceEngine[]> {
   const defaults = serverDefaults();
   const runTimeoutMs = options.runTimeoutMs ?? defaults.runTimeoutMs;
-  const started = await Promise.allSettled(
-    Array.from({ length: count }, () =>
-      startWarmed(
-        () =>
-          InferenceEngine.start(model, {
-            ...options,
-            runTimeoutMs: Math.max(runTimeoutMs, WARMUP_TIMEOUT_MS),
-          }),
-        {
-          runTimeoutMs,
-          threads: options.threads ?? defaults.threads,
-          onRetry: options.onWarmupRetry,
-        },
-      ).then((engine) => {
-        engine.runTimeoutMs = runTimeoutMs;
-        return engine;
-      })),
-  );
+  const startOne = () =>
+    startWarmed(
+      () =>
+        InferenceEngine.start(model, {
+          ...options,
+          runTimeoutMs: Math.max(runTimeoutMs, WARMUP_TIMEOUT_MS),
+        }),
+      {
+        runTimeoutMs,
+        threads: options.threads ?? defaults.threads,
+        onRetry: options.onWarmupRetry,
+      },
+    ).then((engine) => {
+      engine.runTimeoutMs = runTimeoutMs;
+      return engine;
+    });
+  // One first, alone: see the module comment.
+  const first = await Promise.allSettled([startOne()]);
+  const started = first[0].status === "rejected" ? first : [
+    ...first,
+    ...await Promise.allSettled(Array.from({ length: count - 1 }, startOne)),
+  ];
   const failed = started.find((s) => s.status === "rejected");
   if (failed) {
     for (const s of started) if (s.status === "fulfilled") s.value.close();

@@ -3,6 +3,8 @@ import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 import { InferenceEngine } from "./engine.ts";
 import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
 import { compiledOrtWasm, ENGINE_V8_FLAGS_ARG } from "./ort_wasm.ts";
+import { RUN_BATCH } from "./serve.ts";
+import { VENDOR_SERVE } from "../../scripts/vendor.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -42,15 +44,42 @@ Deno.test("an engine on the shared module answers as one that compiled its own, 
   }
 });
 
-Deno.test("every launcher of the server passes the engine's V8 flags", async () => {
+Deno.test("every launcher of the server passes the engine's V8 flags and --unstable-net", async () => {
   const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
   const launchers: [string, string][] = [
     ["deno task serve", tasks.serve.command],
     ["deno task serve:native", tasks["serve:native"].command],
     ["the systemd unit", await Deno.readTextFile(new URL("deploy/mnist-server.service", ROOT))],
+    ["vendor/serve", VENDOR_SERVE.replaceAll("\\\n", " ")],
   ];
   for (const [name, text] of launchers) {
-    const start = text.split("\n").find((line) => /^(ExecStart=|deno run)/.test(line))!;
+    const start = text.split("\n").find((line) =>
+      /(^ExecStart=|^deno run|bin\/deno" run)/.test(line)
+    )!;
     assert.ok(start.includes(` ${ENGINE_V8_FLAGS_ARG} `), `${name}: ${start}`);
+    // `--listeners N` needs it: a launcher without it refuses the flag.
+    assert.ok(start.includes(" --unstable-net "), `${name}: ${start}`);
+  }
+});
+
+Deno.test("a full batch, run by onnxruntime in pieces, answers each digit as a run of one does", async () => {
+  const { bytes } = await loadModelFile(DEFAULT_MODEL, { verifyChecksum: true });
+  const n = RUN_BATCH * 2 + 3;
+  const engine = await InferenceEngine.start(bytes, { threads: 1, maxBatch: n });
+  try {
+    const digits = new Float32Array(n * 784);
+    // Each digit differs: a bar that moves right and thickens.
+    for (let i = 0; i < n; i++) {
+      for (let row = 4; row < 24; row++) {
+        for (let w = 0; w <= i % 4; w++) digits[i * 784 + row * 28 + 4 + (i % 20) + w] = 1;
+      }
+    }
+    const { scores } = await engine.run(digits, n);
+    for (const i of [0, RUN_BATCH - 1, RUN_BATCH, RUN_BATCH * 2, n - 1]) {
+      const alone = (await engine.run(digits.subarray(i * 784, (i + 1) * 784), 1)).scores;
+      for (let k = 0; k < 10; k++) assert.ok(Math.abs(scores[i * 10 + k] - alone[k]) < 1e-4);
+    }
+  } finally {
+    engine.close();
   }
 });

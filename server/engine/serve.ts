@@ -58,6 +58,17 @@ export type OpenSession = (
   runtimeModule?: WebAssembly.Module,
 ) => Promise<OpenedSession>;
 
+/**
+ * The most digits one `session.run` is given; a hand-off of more (up to
+ * `--max-batch`) runs in pieces of this size. A runtime's working memory
+ * grows to fit its largest run and keeps it: onnxruntime-web's WebAssembly
+ * memory never shrinks, and onnxruntime-node's arena keeps its peak. At 64
+ * rather than 128 each instance holds about 7 MB (WASM) and 10 MB (native)
+ * less, and a digit costs the same (docs/performance.md, "Memory per engine
+ * instance").
+ */
+export const RUN_BATCH = 64;
+
 /** The per-sample size of a shape, leaving out its first (batch) dimension. */
 function sampleSize(dims: readonly (number | string)[]): number | null {
   let size = 1;
@@ -105,7 +116,7 @@ async function run(
   n: number,
 ): Promise<number> {
   const dims = shape.inputDims.slice(1);
-  const step = Math.min(n, shape.maxBatch);
+  const step = Math.min(n, shape.maxBatch, RUN_BATCH);
   const start = performance.now();
   for (let done = 0; done < n; done += step) {
     const count = Math.min(step, n - done);

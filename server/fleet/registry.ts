@@ -27,6 +27,7 @@
  * @module
  */
 
+import { splitFirmware } from "./releases.ts";
 import type { DeviceUpdateView } from "./updates.ts";
 
 /** How the server knows a device: its token's name, the id it sent, or only its address. */
@@ -291,12 +292,6 @@ function clearMinutes(d: DeviceRecord, minute: number): void {
 /** The whole `client` string (`mnist-device 1.0.0+4a3225d2`), or its version after a space or slash. */
 function firmwareMatches(firmware: string, wanted: string): boolean {
   return firmware === wanted || splitFirmware(firmware).version === wanted;
-}
-
-/** A `client` string's name and version: "mnist-device 1.0.0+ab" or "NAME/VERSION". */
-export function splitFirmware(firmware: string): { name: string; version: string } {
-  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
-  return { name: firmware.slice(0, cut), version: firmware.slice(cut + 1) };
 }
 
 function round3(x: number): number {

@@ -160,3 +160,9 @@ async function loadRelease(path: string, name: string, version: string): Promise
   const sha1 = new Uint8Array(createHash("sha1").update(bytes).digest());
   return { ...actual, id: `${name}/${version}`, bytes, sha1 };
 }
+
+/** A `client` string's name and version: "mnist-device 1.0.0+ab" or "NAME/VERSION". */
+export function splitFirmware(firmware: string): { name: string; version: string } {
+  const cut = Math.max(firmware.lastIndexOf(" "), firmware.lastIndexOf("/"));
+  return { name: firmware.slice(0, cut), version: firmware.slice(cut + 1) };
+}

@@ -6,13 +6,13 @@
  * 100 a minute). `running` offers, `paused` offers nobody new (downloads under
  * way go on), `stopped` is final: its chunks are no longer served.
  *
- * `parseRolloutSpec` reads the body of `POST /v2/fleet/rollouts`.
+ * `parseCodeRolloutSpec` reads the body of `POST /v2/fleet/rollouts`.
  *
  * @example
  * ```ts
- * import { parseRolloutSpec } from "./rollouts.ts";
+ * import { parseCodeRolloutSpec } from "./rollouts.ts";
  *
- * console.log(parseRolloutSpec({ release: "mnist-device/1.0.1", share: 0.6 }, 100));
+ * console.log(parseCodeRolloutSpec({ release: "mnist-device/1.0.1", share: 0.6 }, 100));
  * // { release: "mnist-device/1.0.1", share: 0.6, devices: null, perMinute: 100 }
  * ```
  * @module
@@ -22,10 +22,10 @@ import { inCohort } from "./cohort.ts";
 import type { Release } from "./releases.ts";
 
 /** Where a rollout stands. */
-export type RolloutState = "running" | "paused" | "stopped";
+export type CodeRolloutState = "running" | "paused" | "stopped";
 
 /** What a rollout is asked to do. */
-export interface RolloutSpec {
+export interface CodeRolloutSpec {
   /** "NAME/VERSION". */
   release: string;
   /** A fraction 0..1 of the cohort range; null when `devices` names the devices. */
@@ -40,14 +40,14 @@ const MINUTE_MS = 60_000;
 const COHORT_MEMO = 100_000;
 
 /** One rollout; `FleetUpdates` moves its devices' states. */
-export class Rollout {
+export class CodeRollout {
   readonly id: string;
   readonly release: Release;
   readonly share: number | null;
   readonly devices: ReadonlySet<string> | null;
   readonly perMinute: number;
   readonly created: number;
-  state: RolloutState = "running";
+  state: CodeRolloutState = "running";
   /** Why it was paused or stopped ("" while running). */
   reason = "";
   /** The devices it has offered the release to. */
@@ -57,7 +57,7 @@ export class Rollout {
   /** The cohort hash is a SHA-256: each device's answer is kept. */
   #cohort = new Map<string, boolean>();
 
-  constructor(id: string, release: Release, spec: RolloutSpec, now: number) {
+  constructor(id: string, release: Release, spec: CodeRolloutSpec, now: number) {
     this.id = id;
     this.release = release;
     this.share = spec.share;
@@ -88,7 +88,10 @@ export class Rollout {
 }
 
 /** Reads a rollout request's body; `perMinute` is the default pace. */
-export function parseRolloutSpec(body: unknown, perMinute: number): RolloutSpec | WireError {
+export function parseCodeRolloutSpec(
+  body: unknown,
+  perMinute: number,
+): CodeRolloutSpec | WireError {
   const bad = (sentence: string) => new WireError(Status.MALFORMED_BUFFER, sentence);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return bad('the body must be a JSON object: {"release":"NAME/VERSION","share":0.6}');

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { inCohort } from "./cohort.ts";
 import type { Release } from "./releases.ts";
-import { Rollout } from "./rollouts.ts";
+import { CodeRollout } from "./rollouts.ts";
 
 const release = { id: "mnist-device/2", name: "mnist-device", version: "2" } as Release;
 
 Deno.test("the pace lets per_minute devices in any 60 seconds, then more as the minute moves on", () => {
-  const rollout = new Rollout("r1", release, {
+  const rollout = new CodeRollout("r1", release, {
     release: release.id,
     share: 1,
     devices: null,
@@ -22,14 +22,14 @@ Deno.test("the pace lets per_minute devices in any 60 seconds, then more as the 
 
 Deno.test("a share picks the cohort hash's devices; a list picks exactly its own", () => {
   const ids = Array.from({ length: 200 }, (_, i) => `dev-${i}`);
-  const shared = new Rollout("r1", release, {
+  const shared = new CodeRollout("r1", release, {
     release: release.id,
     share: 0.3,
     devices: null,
     perMinute: 1,
   }, 0);
   assert.deepEqual(ids.filter((id) => shared.includes(id)), ids.filter((id) => inCohort(id, 0.3)));
-  const listed = new Rollout("r2", release, {
+  const listed = new CodeRollout("r2", release, {
     release: release.id,
     share: null,
     devices: ["dev-3", "dev-7"],

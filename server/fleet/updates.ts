@@ -35,9 +35,8 @@ import { crc32 } from "../../shared/crc32.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
-import { splitFirmware } from "./registry.ts";
-import { releaseMac, type ReleaseStore } from "./releases.ts";
-import { Rollout, type RolloutSpec } from "./rollouts.ts";
+import { releaseMac, type ReleaseStore, splitFirmware } from "./releases.ts";
+import { CodeRollout, type CodeRolloutSpec } from "./rollouts.ts";
 
 /** One device's update: which rollout, where it stands, since when, and the board's reason. */
 export interface DeviceUpdate {
@@ -82,9 +81,9 @@ export class FleetUpdates {
   readonly maxFailures: number;
   /** The pace of a rollout that names none. */
   readonly perMinute: number;
-  #rollouts = new Map<string, Rollout>();
+  #rollouts = new Map<string, CodeRollout>();
   #devices = new Map<string, DeviceUpdate>();
-  #running: Rollout[] = [];
+  #running: CodeRollout[] = [];
   #nextId = 1;
   #log: Logger | undefined;
   #now: () => number;
@@ -106,7 +105,7 @@ export class FleetUpdates {
   }
 
   /** Starts a rollout; `UPDATE_UNAVAILABLE` for an unknown release, `BAD_UPDATE` while another of its NAME is open. */
-  start(spec: RolloutSpec): Rollout | WireError {
+  start(spec: CodeRolloutSpec): CodeRollout | WireError {
     const release = this.store.get(spec.release);
     if (!release) {
       return new WireError(
@@ -122,7 +121,7 @@ export class FleetUpdates {
         );
       }
     }
-    const rollout = new Rollout(`r${this.#nextId++}`, release, spec, this.#now());
+    const rollout = new CodeRollout(`r${this.#nextId++}`, release, spec, this.#now());
     this.#rollouts.set(rollout.id, rollout);
     this.#setRunning();
     this.#log?.info("rollout started", { rollout: rollout.id, release: release.id });
@@ -130,17 +129,17 @@ export class FleetUpdates {
   }
 
   /** A rollout by id, or null. */
-  get(id: string): Rollout | null {
+  get(id: string): CodeRollout | null {
     return this.#rollouts.get(id) ?? null;
   }
 
   /** Every rollout, oldest first. */
-  list(): Rollout[] {
+  list(): CodeRollout[] {
     return [...this.#rollouts.values()];
   }
 
   /** Pauses, resumes or stops a rollout; a stopped one stays stopped (`BAD_UPDATE`). */
-  change(id: string, to: "pause" | "resume" | "stop", reason = ""): Rollout | WireError {
+  change(id: string, to: "pause" | "resume" | "stop", reason = ""): CodeRollout | WireError {
     const r = this.#rollouts.get(id);
     if (!r) return new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${JSON.stringify(id)}`);
     if (r.state === "stopped") {
@@ -267,7 +266,7 @@ export class FleetUpdates {
   }
 
   /** A rollout as the API shows it; with `devices`, each member's state. */
-  view(r: Rollout, devices: boolean): Record<string, unknown> {
+  view(r: CodeRollout, devices: boolean): Record<string, unknown> {
     const counts: Record<string, number> = {};
     for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
     const states: Record<string, DeviceUpdateView> = {};
@@ -291,7 +290,7 @@ export class FleetUpdates {
     };
   }
 
-  #count(r: Rollout, test: (state: number) => boolean): number {
+  #count(r: CodeRollout, test: (state: number) => boolean): number {
     let n = 0;
     for (const id of r.members) {
       const u = this.#devices.get(id);
@@ -309,7 +308,7 @@ export class FleetUpdates {
   }
 }
 
-function offerOf(r: Rollout, token: string): UpdateOffer {
+function offerOf(r: CodeRollout, token: string): UpdateOffer {
   const release = r.release;
   return {
     release: release.id,

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
-export const DASHBOARD_HTML: string = Deno.readTextFileSync(
-  new URL("./dashboard.html", import.meta.url),
-);
+import { readPage } from "./page.ts";
+
+/** The dashboard page, read once at start. */
+export const DASHBOARD_HTML: string = readPage("dashboard.html");

@@ -33,9 +33,10 @@ import type { Access } from "../auth/access.ts";
 import { DEVICE_STATES, type DeviceRegistry, type DeviceState } from "../fleet/registry.ts";
 import type { TrafficSeries } from "../fleet/series.ts";
 import { errorResponse } from "./errors.ts";
+import { readPage } from "./page.ts";
 
 /** The fleet page, read once at start. */
-export const FLEET_HTML: string = Deno.readTextFileSync(new URL("./fleet.html", import.meta.url));
+export const FLEET_HTML: string = readPage("fleet.html");
 
 /** What the fleet routes read. */
 export interface FleetSource {

@@ -9,7 +9,8 @@ import { oldClientRequest } from "../../shared/testing.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import type { DeviceView } from "../fleet/registry.ts";
-import { readAll, withServer, writeAll } from "../testing/server.ts";
+import { withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 import type { InferenceServer } from "../inference_server.ts";
 
 const digitU8 = new Uint8Array(784).map((_, i) => (i * 13) & 0xff);

@@ -94,6 +94,10 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
   );
 }
 
+/** `/v2/models/{name}[/versions/{version}][/ready|/config|/infer|/stats]`. */
+const MODEL_ROUTE =
+  /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/;
+
 /** Routes one request. */
 function route(deps: HttpDeps, request: Request, peer: string): Response | Promise<Response> {
   const url = new URL(request.url);
@@ -141,11 +145,13 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }
-  const fleet = deps.fleetRoutes?.(request);
-  if (fleet) return fleet;
-  const model = path.match(
-    /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/,
-  );
+  // The model routes first: an inference need not pass the fleet's routes (no
+  // path of theirs starts /v2/models/).
+  const model = MODEL_ROUTE.exec(path);
+  if (!model) {
+    const fleet = deps.fleetRoutes?.(request);
+    if (fleet) return fleet;
+  }
   const extra = model ? null : deps.extraRoutes?.(request);
   if (extra) return extra;
   if (!model) {
@@ -164,6 +170,12 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   if (action === "/ready") return only("GET", () => health(deps.ready()));
   if (action === "/config") return only("GET", () => json(modelConfig(info)));
   return only("GET", () => json(modelMetadata(info)));
+}
+
+/** A HEAD request's answer: the GET's status and headers, no body. */
+async function withoutBody(response: Response | Promise<Response>): Promise<Response> {
+  const { status, headers } = await response;
+  return new Response(null, { status, headers });
 }
 
 /** Where and how to listen. */
@@ -188,14 +200,11 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
         new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
       );
     },
-  }, async (request, info) => {
+  }, (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
-    const peer = `${addr.hostname}:${addr.port}`;
-    const response = await route(deps, request, peer);
-    if (request.method === "HEAD") {
-      return new Response(null, { status: response.status, headers: response.headers });
-    }
-    return response;
+    const response = route(deps, request, `${addr.hostname}:${addr.port}`);
+    // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
+    return request.method === "HEAD" ? withoutBody(response) : response;
   });
   return {
     addr: server.addr as Deno.NetAddr,

@@ -67,7 +67,7 @@ class HttpInference implements RequestOrigin {
 
   constructor(readonly peer: string) {}
 
-  encode = (reply: Reply, results: Inference[] | null): Uint8Array => {
+  encode(reply: Reply, results: Inference[] | null): Uint8Array {
     if (results && this.parsed && this.info) {
       const version = String(results[0].modelVersion);
       const encoded = encodeInferResponse(this.parsed, results, { ...this.info, version });
@@ -78,7 +78,12 @@ class HttpInference implements RequestOrigin {
     this.status = httpStatusOf(error);
     this.headers = errorHeaders(this.status);
     return encoder.encode(errorBody(error));
-  };
+  }
+
+  /** Answers `error` before the request reaches the handler's queue (counted as refused). */
+  refuse(deps: InferDeps, error: WireError, started: number, bytesIn: number): Response {
+    return this.respond(deps.handler.refuse(error, this, 0, started, bytesIn));
+  }
 
   respond(outcome: Outcome): Response {
     return new Response(outcome.bytes as Uint8Array<ArrayBuffer>, {
@@ -98,19 +103,17 @@ export async function inferResponse(
 ): Promise<Response> {
   const started = performance.now();
   const origin = new HttpInference(peer);
-  const refuse = (error: WireError, bytesIn = 0) =>
-    origin.respond(deps.handler.refuse(error, origin, 0, started, bytesIn));
   const body = await readBody(request, deps.maxBodyBytes);
-  if (body instanceof WireError) return refuse(body);
+  if (body instanceof WireError) return origin.refuse(deps, body, started, 0);
   // The model is looked up once the body is here: what serves now answers.
   const info = deps.model(name, version);
-  if (info instanceof WireError) return refuse(info, body.length);
+  if (info instanceof WireError) return origin.refuse(deps, info, started, body.length);
   const parsed = parseInferRequest(
     body,
     request.headers.get("inference-header-content-length"),
     info,
   );
-  if (parsed instanceof WireError) return refuse(parsed, body.length);
+  if (parsed instanceof WireError) return origin.refuse(deps, parsed, started, body.length);
   origin.parsed = parsed;
   origin.info = info;
   const outcome = await deps.handler.handleDecoded(

@@ -137,12 +137,56 @@ function classificationTensor(strings: string[][], k: number): OutputTensorData 
   };
 }
 
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/**
+ * The common reply, every output as plain JSON numbers, written as one
+ * string: the same bytes `JSON.stringify` writes for the document the general
+ * path builds, without building it. Null when an output is binary or a
+ * classification, or a score is not finite (JSON writes those as null).
+ */
+function plainJson(request: InferRequest, answers: DigitAnswer[], model: ModelInfo): string | null {
+  const n = answers.length;
+  let text = `{"model_name":${JSON.stringify(model.name)},"model_version":${
+    JSON.stringify(model.version)
+  }`;
+  if (request.id !== undefined) text += `,"id":${JSON.stringify(request.id)}`;
+  text += `,"outputs":[`;
+  const tensors = outputsOf(model);
+  for (let o = 0; o < request.outputs.length; o++) {
+    const { name, binary, classes } = request.outputs[o];
+    if (binary || classes > 0) return null;
+    const isPredicted = name === PREDICTED;
+    const tensor = tensors.find((t) => t.name === name) ??
+      tensors.find((t) => (t.name === PREDICTED) === isPredicted)!;
+    let data = "";
+    for (let i = 0; i < n; i++) {
+      // As the general path's typed arrays hold them: INT32 and FP32.
+      if (isPredicted) data += (i ? "," : "") + (answers[i].predicted | 0);
+      else {
+        const scores = answers[i].scores;
+        for (let k = 0; k < tensor.perDigit!; k++) {
+          const v = Math.fround(scores[k]);
+          if (!Number.isFinite(v)) return null;
+          data += (i || k ? "," : "") + v;
+        }
+      }
+    }
+    text += `${o ? "," : ""}{"name":${JSON.stringify(name)},"datatype":"${
+      isPredicted ? "INT32" : "FP32"
+    }","shape":[${isPredicted ? n : `${n},${tensor.perDigit}`}],"data":[${data}]}`;
+  }
+  return text + "]}";
+}
+
 /** Encodes the inference response, JSON or (when an output is binary) JSON plus binary data. */
 export function encodeInferResponse(
   request: InferRequest,
   answers: DigitAnswer[],
   model: ModelInfo,
 ): EncodedResponse {
+  const plain = plainJson(request, answers, model);
+  if (plain !== null) return { body: new TextEncoder().encode(plain), headers: JSON_HEADERS };
   const n = answers.length;
   const chunks: Uint8Array[] = [];
   const tensors = outputsOf(model);

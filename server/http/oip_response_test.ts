@@ -155,3 +155,57 @@ Deno.test("values are written as C's %f writes them (std::to_string)", () => {
   ];
   for (const [value, c] of cases) assert.equal(printfFixed(value), c, `printf("%f", ${value})`);
 });
+
+Deno.test("a plain JSON reply is the same bytes as the document JSON.stringify writes", () => {
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const answers = Array.from({ length: 3 }, (_, i) => ({
+    // Doubles: the reply holds them as FP32, as the typed arrays of the general path do.
+    scores: Array.from({ length: 10 }, () => random() * (i === 2 ? 1e-30 : 1)),
+    predicted: i * 3,
+  }));
+  const plain = { n: 3, u8: null, f32: null };
+  for (
+    const request of [
+      {
+        ...plain,
+        id: 'a "quoted" id',
+        outputs: [{ name: "probabilities", binary: false, classes: 0 }],
+      },
+      {
+        ...plain,
+        id: undefined,
+        outputs: [
+          { name: "predicted", binary: false, classes: 0 },
+          { name: "probabilities", binary: false, classes: 0 },
+        ],
+      },
+    ]
+  ) {
+    const reply = encodeInferResponse(request, answers, model);
+    const document = {
+      model_name: "mnist",
+      model_version: "3",
+      ...(request.id === undefined ? {} : { id: request.id }),
+      outputs: request.outputs.map(({ name }) =>
+        name === "predicted"
+          ? { name, datatype: "INT32", shape: [3], data: answers.map((a) => a.predicted) }
+          : {
+            name,
+            datatype: "FP32",
+            shape: [3, 10],
+            data: answers.flatMap((a) => a.scores.map(Math.fround)),
+          }
+      ),
+    };
+    assert.equal(new TextDecoder().decode(reply.body), JSON.stringify(document));
+    assert.deepEqual(reply.headers, { "content-type": "application/json" });
+  }
+  // A score JSON cannot hold as a number is written as JSON.stringify writes it: null.
+  const nan = encodeInferResponse(
+    { ...plain, id: undefined, outputs: [{ name: "probabilities", binary: false, classes: 0 }] },
+    [{ scores: [NaN, ...new Array(9).fill(0)], predicted: 0 }],
+    model,
+  );
+  assert.match(new TextDecoder().decode(nan.body), /"data":\[null,0,/);
+});

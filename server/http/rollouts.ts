@@ -32,7 +32,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
-import { parseRolloutSpec } from "../fleet/rollouts.ts";
+import { parseCodeRolloutSpec } from "../fleet/rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
 import { readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
@@ -106,7 +106,7 @@ export function rolloutRoutes(
       } catch {
         body = null;
       }
-      const spec = parseRolloutSpec(body, updates.perMinute);
+      const spec = parseCodeRolloutSpec(body, updates.perMinute);
       if (spec instanceof WireError) return errorResponse(spec, 400);
       const rollout = updates.start(spec);
       if (rollout instanceof WireError) return errorResponse(rollout, statusOf(rollout));

@@ -16,7 +16,7 @@
 import type { RequestEvent } from "../core/request.ts";
 import { inCohort } from "../fleet/cohort.ts";
 import { VersionFigures } from "./figures.ts";
-import type { Canary, Rollout, RolloutRules } from "./rollout.ts";
+import type { Canary, ModelRollout, RolloutRules } from "./rollout.ts";
 import { canaryRule, type Tripped } from "./rules.ts";
 
 /** Who a canary sends to the candidate. */
@@ -24,7 +24,7 @@ export type CanaryCohort = { share: number } | { devices: string[] };
 
 /** A canary of candidate `version` beside `servingVersion`, its figures empty. */
 export function newCanary(
-  { servingVersion, version }: Pick<Rollout, "servingVersion" | "version">,
+  { servingVersion, version }: Pick<ModelRollout, "servingVersion" | "version">,
   cohort: CanaryCohort,
   lowConfidence: number,
 ): Canary {
@@ -46,7 +46,7 @@ export function newCanary(
  * returns the canary rule that trips, if one does.
  */
 export function observeCanary(
-  rollout: Rollout,
+  rollout: ModelRollout,
   canary: Canary,
   event: RequestEvent,
   rules: RolloutRules,

@@ -1,7 +1,7 @@
 /**
  * Starting a rollout's candidate: the version folder is made ready in the
  * repository (`readyVersion`), checked against what serves, and its engines
- * started beside the serving version's, giving a fresh `Rollout` with no
+ * started beside the serving version's, giving a fresh `ModelRollout` with no
  * shadow and no canary yet. Each refusal is a `RolloutError` with the HTTP
  * status the rollout routes answer.
  *
@@ -25,7 +25,7 @@
  */
 import { WireError } from "../../shared/errors.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
-import { readyVersion, type Rollout, RolloutError } from "./rollout.ts";
+import { type ModelRollout, readyVersion, RolloutError } from "./rollout.ts";
 
 /** Which candidate to start, and its idle lane's size (`RolloutOptions.maxIdle`). */
 export interface CandidateRequest {
@@ -39,7 +39,7 @@ export async function startCandidate(
   serving: ModelServing,
   rescan: () => Promise<void>,
   { name, version, maxIdle }: CandidateRequest,
-): Promise<Rollout> {
+): Promise<ModelRollout> {
   const status = await readyVersion(serving.repository, rescan, name, version);
   const served = serving.route(name);
   if (served instanceof WireError) {

@@ -20,9 +20,9 @@
  */
 import type { ModelServing } from "../models/serving.ts";
 import {
+  type ModelRollout,
   newerServable,
   readyVersion,
-  type Rollout,
   RolloutError,
   type RolloutOptions,
   servableBelow,
@@ -34,11 +34,11 @@ export interface VersionChanges {
   serving(): ModelServing;
   options(): RolloutOptions;
   /** The model's running rollout. */
-  rollout(name: string): Rollout | undefined;
+  rollout(name: string): ModelRollout | undefined;
   /** Routes nobody to the rollout's candidate any more; false when it was ending already. */
-  detach(rollout: Rollout): boolean;
+  detach(rollout: ModelRollout): boolean;
   /** Ends the rollout: detached, its candidate's engines closed. */
-  end(rollout: Rollout): Promise<void>;
+  end(rollout: ModelRollout): Promise<void>;
   promoted(name: string): void;
   rolledBack(name: string): void;
 }
@@ -92,7 +92,7 @@ export async function promote(
 }
 
 /** Retires the serving version of model `name`, so the one below it serves; see the module doc. */
-export async function retire(
+export async function retireServing(
   changes: VersionChanges,
   name: string,
 ): Promise<{ ended: null; from: number | null; to: number | null }> {

@@ -32,7 +32,7 @@ export interface Canary {
 }
 
 /** One model's rollout: its candidate, loaded, and what runs it. */
-export interface Rollout {
+export interface ModelRollout {
   model: string;
   /** The candidate's version. */
   version: number;
@@ -137,7 +137,7 @@ export function servableBelow(
 }
 
 /** The canary's figures: who gets the candidate, and each version's requests side by side. */
-export function canaryJson(rollout: Rollout) {
+export function canaryJson(rollout: ModelRollout) {
   const canary = rollout.canary!;
   return {
     model: rollout.model,
@@ -150,12 +150,12 @@ export function canaryJson(rollout: Rollout) {
 }
 
 /** The shadow's figures, with its model. */
-export function shadowJson(rollout: Rollout) {
+export function shadowJson(rollout: ModelRollout) {
   return { model: rollout.model, ...rollout.shadow!.json() };
 }
 
 /** A rollout's figures for the dashboard: confusion pairs without their pixels. */
-export function rolloutSnapshot(rollout: Rollout) {
+export function rolloutSnapshot(rollout: ModelRollout) {
   const shadow = rollout.shadow && shadowJson(rollout);
   return {
     model: rollout.model,

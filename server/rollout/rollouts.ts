@@ -39,10 +39,15 @@ import type { InferenceQueue } from "../engine/queue.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures } from "./figures.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
-import { type Rollout, RolloutError, type RolloutOptions, rolloutSnapshot } from "./rollout.ts";
+import {
+  type ModelRollout,
+  RolloutError,
+  type RolloutOptions,
+  rolloutSnapshot,
+} from "./rollout.ts";
 import { shadowRule, type Tripped } from "./rules.ts";
 import { offerShadow } from "./shadow.ts";
-import { promote, retire, type VersionChanges } from "./promote.ts";
+import { promote, retireServing, type VersionChanges } from "./promote.ts";
 import { type CanaryCohort, newCanary, observeCanary } from "./canary.ts";
 import { startCandidate } from "./candidate.ts";
 import { RolloutCounts } from "./counts.ts";
@@ -53,7 +58,7 @@ export { RolloutError, type RolloutOptions } from "./rollout.ts";
 export class Rollouts {
   #options: RolloutOptions;
   #serving: ModelServing;
-  #rollouts = new Map<string, Rollout>();
+  #rollouts = new Map<string, ModelRollout>();
   /** Models with a change under way (start, promote, rollback): one at a time each. */
   #changing = new Set<string>();
   #canaries = 0;
@@ -76,7 +81,7 @@ export class Rollouts {
   }
 
   /** Every rollout under way. */
-  get active(): readonly Rollout[] {
+  get active(): readonly ModelRollout[] {
     return [...this.#rollouts.values()];
   }
 
@@ -124,7 +129,7 @@ export class Rollouts {
   }
 
   /** A candidate's shadow answer (from `shadowed`): compared, counted, told, judged. */
-  compared(rollout: Rollout, shadow: ShadowFigures, event: ShadowEvent): void {
+  compared(rollout: ModelRollout, shadow: ShadowFigures, event: ShadowEvent): void {
     shadow.compare(event);
     this.counts.shadow(rollout.model, rollout.version).compared++;
     try {
@@ -137,7 +142,7 @@ export class Rollouts {
   }
 
   /** A rule tripped: logged, counted, and the rollout ended (once). */
-  #tripped(rollout: Rollout, { rule, value, limit }: Tripped): void {
+  #tripped(rollout: ModelRollout, { rule, value, limit }: Tripped): void {
     if (rollout.ending) return;
     this.#options.log.warn("rollout rolled back by a rule", {
       model: rollout.model,
@@ -150,7 +155,7 @@ export class Rollouts {
   }
 
   /** Starts (or changes the sample of) a shadow of `version` of model `name`. */
-  async startShadow(name: string, version: number, sample?: number): Promise<Rollout> {
+  async startShadow(name: string, version: number, sample?: number): Promise<ModelRollout> {
     const rollout = await this.#withCandidate(name, version);
     const { lowConfidence, shadowSample } = this.#options;
     rollout.shadow = new ShadowFigures(version, sample ?? shadowSample, lowConfidence);
@@ -163,7 +168,7 @@ export class Rollouts {
     name: string,
     version: number,
     cohort: CanaryCohort,
-  ): Promise<Rollout> {
+  ): Promise<ModelRollout> {
     const rollout = await this.#withCandidate(name, version);
     if (!rollout.canary) this.#canaries++;
     const canary = rollout.canary = newCanary(rollout, cohort, this.#options.lowConfidence);
@@ -192,7 +197,7 @@ export class Rollouts {
   }
 
   /** The rollout of model `name` with `what` running, or a 404 `RolloutError`. */
-  #existing(name: string, what: "shadow" | "canary"): Rollout {
+  #existing(name: string, what: "shadow" | "canary"): ModelRollout {
     const rollout = this.#rollouts.get(name);
     if (!rollout?.[what]) {
       throw new RolloutError(404, "MODEL_UNAVAILABLE", `model "${name}" has no ${what} running`);
@@ -201,7 +206,7 @@ export class Rollouts {
   }
 
   /** The rollout of model `name`, if one runs. */
-  get(name: string): Rollout | undefined {
+  get(name: string): ModelRollout | undefined {
     return this.#rollouts.get(name);
   }
 
@@ -209,7 +214,7 @@ export class Rollouts {
    * The rollout of `version` of model `name`, its candidate started when new.
    * One candidate per model at a time: another version's rollout is a 409.
    */
-  async #withCandidate(name: string, version: number): Promise<Rollout> {
+  async #withCandidate(name: string, version: number): Promise<ModelRollout> {
     const existing = this.#rollouts.get(name);
     if (existing && existing.version === version && !existing.ending) return existing;
     if (existing) {
@@ -245,14 +250,14 @@ export class Rollouts {
    * running is answered, then its engines close. `reason` (a rule, "api")
    * counts as a rollback; null is a plain stop.
    */
-  async #end(rollout: Rollout, reason: string | null): Promise<void> {
+  async #end(rollout: ModelRollout, reason: string | null): Promise<void> {
     if (!this.#detach(rollout)) return;
     if (reason) this.counts.rolledBack(rollout.model, reason);
     await rollout.candidate.queue.close();
   }
 
   /** Routes nobody to the rollout's candidate any more; false when it was already ending. */
-  #detach(rollout: Rollout): boolean {
+  #detach(rollout: ModelRollout): boolean {
     if (rollout.ending) return false;
     rollout.ending = true;
     if (rollout.canary) this.#canaries--;
@@ -283,7 +288,7 @@ export class Rollouts {
         return { ended: rollout.version, from: serving, to: serving };
       });
     }
-    return this.#exclusive(name, () => retire(this.#changes, name));
+    return this.#exclusive(name, () => retireServing(this.#changes, name));
   }
 
   /** What promote and retire may do here. */

@@ -19,18 +19,18 @@ import type { WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import type { ShadowFigures } from "./figures.ts";
-import type { Rollout } from "./rollout.ts";
+import type { ModelRollout } from "./rollout.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 
 /** Told each comparison: `Rollouts.compared`. */
 export interface ComparisonSink {
-  compared(rollout: Rollout, shadow: ShadowFigures, event: ShadowEvent): void;
+  compared(rollout: ModelRollout, shadow: ShadowFigures, event: ShadowEvent): void;
 }
 
 /** What a shadow run's callback carries. */
 interface PendingShadow {
   sink: ComparisonSink;
-  rollout: Rollout;
+  rollout: ModelRollout;
   shadow: ShadowFigures;
   event: ShadowEvent;
 }
@@ -38,7 +38,7 @@ interface PendingShadow {
 /** Samples the served request's digits into the candidate's idle lane; returns how many were dropped. */
 export function offerShadow(
   sink: ComparisonSink,
-  rollout: Rollout,
+  rollout: ModelRollout,
   shadow: ShadowFigures,
   event: RequestEvent,
 ): number {

@@ -91,9 +91,12 @@ import type {
 } from "./limits.ts";
 import { OrderedReplies, type ReplySlot } from "./ordered_replies.ts";
 
+/** What a connection calls to answer its messages: the `RequestHandler`, or a listener Worker's stand-in. */
+export type ConnectionHandler = Pick<RequestHandler, "handleWith" | "refuse">;
+
 /** What every connection shares. */
 export interface ConnectionContext {
-  handler: RequestHandler;
+  handler: ConnectionHandler;
   log: Logger;
   limits: BoardLimits;
   /** Peers whose PROXY v2 header is believed; null: nobody's. */
@@ -112,6 +115,8 @@ export interface ConnectionContext {
   maxPipelined: number;
   /** Told when a deadline or a limit closes, refuses or limits a connection; must not throw. */
   onConnection?: (event: ConnectionEvent) => void;
+  /** Told when a connection has ended, its replies written (a listener Worker forgets it). */
+  onClosed?: (connection: Connection) => void;
 }
 
 /**
@@ -163,7 +168,7 @@ export class Connection {
       refusal ? null : ctx.trustedProxies,
       ctx.limits,
     );
-    this.#share = ctx.limits.queueShare();
+    this.#share = ctx.limits.queueShare(this);
     this.#origin = this.#makeOrigin("legacy");
     this.#replies = new OrderedReplies(conn, {
       writeTimeoutMs: ctx.writeTimeoutMs,
@@ -244,6 +249,7 @@ export class Connection {
       this.#client.release();
       this.#ctx.limits.charge(-this.#charged);
       this.#charged = 0;
+      this.#ctx.onClosed?.(this);
     }
   }
 

@@ -7,14 +7,8 @@ import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import type { ConnectionReason } from "./limits.ts";
-import {
-  address,
-  framedBatch,
-  readAll,
-  splitFramed,
-  withServer,
-  writeAll,
-} from "../testing/server.ts";
+import { address, framedBatch, splitFramed, withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 
 const quiet = new Logger("error", () => {});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -5,7 +5,8 @@ import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import { AddressRanges } from "../auth/cidr.ts";
-import { splitFramed, withServer, writeAll } from "../testing/server.ts";
+import { splitFramed, withServer } from "../testing/server.ts";
+import { writeAll } from "../testing/conn.ts";
 import { requireTool } from "../testing/tools.ts";
 
 const NO_HAPROXY = requireTool("haproxy", "haproxy");

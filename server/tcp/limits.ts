@@ -124,8 +124,12 @@ export class BoardLimits {
     return true;
   }
 
-  /** A new connection's share of the queue. */
-  queueShare(): QueueShare {
+  /**
+   * A new connection's share of the queue. `owner`: the connection, for
+   * limits that keep its share elsewhere (a listener Worker's, whose queue
+   * is on the main thread).
+   */
+  queueShare(_owner?: unknown): QueueShare {
     return new QueueShare(this);
   }
 

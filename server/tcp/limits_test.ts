@@ -9,14 +9,8 @@ import { runScenario } from "../testing/socket_scenarios.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
 import type { RequestEvent } from "../core/request.ts";
-import {
-  address,
-  framedBatch,
-  readAll,
-  splitFramed,
-  withServer,
-  writeAll,
-} from "../testing/server.ts";
+import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
+import { readAll, writeAll } from "../testing/conn.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statsFrame = (id: number) =>
@@ -230,26 +224,6 @@ Deno.test("the budget counts the memory a framed message holds, and a promised s
     },
   );
 });
-
-/** A PROXY v2 header naming `ip:port` (TCP over IPv4) as the client. */
-function proxyHeader(ip: string, port: number): Uint8Array {
-  return Uint8Array.of(
-    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
-    0x21,
-    0x11,
-    0,
-    12,
-    ...ip.split(".").map(Number),
-    127,
-    0,
-    0,
-    1,
-    port >> 8,
-    port & 0xff,
-    0x7d,
-    0x01,
-  );
-}
 
 Deno.test("from a trusted proxy, the PROXY v2 header's address is the client's: in events and per-address caps", async () => {
   const requests: RequestEvent[] = [];

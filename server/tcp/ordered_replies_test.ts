@@ -5,7 +5,8 @@ import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { runScenario } from "../testing/socket_scenarios.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
-import { framedBatch, readAll, slowReader, splitFramed, withServer } from "../testing/server.ts";
+import { framedBatch, slowReader, splitFramed, withServer } from "../testing/server.ts";
+import { readAll } from "../testing/conn.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 
 /** Tests whose slow reader is a Python socket with a small receive buffer. */

@@ -42,41 +42,6 @@ export function address(server: InferenceServer): { hostname: string; port: numb
   return { hostname: "127.0.0.1", port: server.addr.port };
 }
 
-/** Reads from a raw connection until it ends (EOF or reset); returns every byte. */
-export async function readAll(
-  conn: Deno.Conn,
-  slow?: { pauseMs: number; readSize: number },
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const buf = new Uint8Array(slow?.readSize ?? 64 * 1024);
-  for (;;) {
-    let n: number | null;
-    try {
-      n = await conn.read(buf);
-    } catch {
-      n = null;
-    }
-    if (n === null) break;
-    chunks.push(buf.slice(0, n));
-    total += n;
-    if (slow) await new Promise((r) => setTimeout(r, slow.pauseMs));
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Writes every byte (the caller decides whether to await it). */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
-}
-
 /** Splits a byte stream of size-prefixed replies; `rest` is the bytes of a cut-off last reply. */
 export function splitFramed(bytes: Uint8Array): { replies: DecodedReply[]; rest: number } {
   const frames = new FrameDecoder(1 << 20);
@@ -161,4 +126,24 @@ sys.stdout.buffer.write(out)
   await writer.close();
   const { stdout } = await child.output();
   return stdout;
+}
+
+/** A PROXY v2 header naming `ip:port` (TCP over IPv4) as the client. */
+export function proxyHeader(ip: string, port: number): Uint8Array {
+  return Uint8Array.of(
+    ...[0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a],
+    0x21,
+    0x11,
+    0,
+    12,
+    ...ip.split(".").map(Number),
+    127,
+    0,
+    0,
+    1,
+    port >> 8,
+    port & 0xff,
+    0x7d,
+    0x01,
+  );
 }

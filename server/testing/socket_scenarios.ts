@@ -14,7 +14,8 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
-import { readAll, sh, splitFramed, writeAll } from "./server.ts";
+import { readAll, writeAll } from "./conn.ts";
+import { sh, splitFramed } from "./server.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 

@@ -59,9 +59,16 @@ export async function readTlsFiles(certPath: string, keyPath: string): Promise<T
 }
 
 /** Listens for TLS connections; a certificate or key the TLS library refuses is a `TlsError`. */
-export function listenTls(hostname: string, port: number, files: TlsFiles): Deno.TlsListener {
+export function listenTls(
+  hostname: string,
+  port: number,
+  files: TlsFiles,
+  reusePort = false,
+): Deno.TlsListener {
   try {
-    return Deno.listenTls({ hostname, port, cert: files.cert, key: files.key });
+    // reusePort: a listener Worker beside others on one port (--listeners; needs --unstable-net).
+    const shared = reusePort ? { reusePort } : {};
+    return Deno.listenTls({ hostname, port, cert: files.cert, key: files.key, ...shared });
   } catch (e) {
     if (e instanceof Deno.errors.InvalidData) {
       throw new TlsError(`the TLS certificate or key cannot be used: ${e.message}`);

@@ -26,7 +26,9 @@ function loadRuntime(): typeof ortTypes {
     return require("onnxruntime-node");
   } catch (e) {
     const message = (e as Error).message;
-    if (/Cannot find module|not found/i.test(message)) throw new Error(NOT_INSTALLED);
+    if (/Cannot find module|not found/i.test(message)) {
+      throw new Error(NOT_INSTALLED);
+    }
     if (/--allow-ffi/.test(message)) {
       throw new Error(
         "the native engine loads onnxruntime-node's native library, which Deno allows only with " +
@@ -44,6 +46,9 @@ serveEngine(async (model, threads) => {
     executionMode: "sequential",
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
+    // onnxruntime's pool threads spin after each run waiting for the next; on cores the event
+    // loop shares, that spinning takes the time the event loop needs to feed them.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   } as ortTypes.InferenceSession.SessionOptions);
   // Node-API wants the tensor's own memory: copy each run's input out of the shared buffer.
   let scratch = new Float32Array(0);

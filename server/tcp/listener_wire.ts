@@ -1,0 +1,163 @@
+/**
+ * What the main thread and the listener Workers of `--listeners N` say to
+ * each other, and the packing of many messages into one transferable buffer:
+ * a Worker posts one batch per tick (every request its connections read,
+ * each as `[connection u32][seq u32][length u32][bytes]`), the main thread
+ * one batch of replies (`[seq u32][0][length u32][bytes]`).
+ *
+ * @example
+ * ```ts
+ * import { Packer, unpack } from "./listener_wire.ts";
+ *
+ * const packer = new Packer();
+ * packer.add(7, 1, new Uint8Array([1, 2, 3]));
+ * packer.add(7, 2, new Uint8Array([4]));
+ * const { buffer, length } = packer.take()!;
+ * unpack(buffer, length, (connection, seq, bytes) => console.log(connection, seq, bytes.length));
+ * // 7 1 3
+ * // 7 2 1
+ * ```
+ * @module
+ */
+import type { ConnectionEvent, LimitOptions } from "./limits.ts";
+import type { Protocol } from "../core/request.ts";
+import type { LogFormat, LogLevel } from "../log.ts";
+
+/** What a listener Worker needs to listen and serve: the connection context, as data. */
+export interface ListenerSettings {
+  hostname: string;
+  port: number;
+  /** The shared counters of `SharedBoardLimits`, and their options. */
+  limits: SharedArrayBuffer;
+  limitOptions: LimitOptions;
+  /** The TLS board port (`--tls-port`) and its certificate and key, PEM; null: none. */
+  tls: { port: number; cert: string; key: string } | null;
+  /** `--trusted-proxy`'s ranges; null: nobody's PROXY header is believed. */
+  trustedProxies: string[] | null;
+  maxFrame: number;
+  maxLegacy: number;
+  readTimeoutMs: number;
+  idleTimeoutMs: number;
+  writeTimeoutMs: number;
+  maxPipelined: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** A connection's origin as the main thread rebuilds it (sent when it is new or changed). */
+export interface OriginNote {
+  connection: number;
+  protocol: Extract<Protocol, "legacy" | "framed">;
+  peer: string;
+  host: string;
+}
+
+/** An error a Worker answered itself (a bad frame, a timeout, a cap): the main thread observes it. */
+export interface RefusalNote {
+  connection: number;
+  status: number;
+  message: string;
+  requestId: number;
+}
+
+/** From the main thread to a listener Worker. */
+export type ToListener =
+  | { type: "listen"; settings: ListenerSettings }
+  | { type: "serve" }
+  | { type: "replies"; buffer: ArrayBuffer; length: number }
+  | { type: "drain" };
+
+/** From a listener Worker to the main thread. */
+export type FromListener =
+  | { type: "listening"; port: number; tlsPort: number | null }
+  | { type: "failed"; name: string; message: string }
+  | ListenerBatch
+  | { type: "drained" };
+
+/** One tick of a Worker's connections: applied in this order (origins, refusals, requests, events, closes). */
+export interface ListenerBatch {
+  type: "batch";
+  origins: OriginNote[] | null;
+  refusals: RefusalNote[] | null;
+  /** Packed requests, or null when none. */
+  buffer: ArrayBuffer | null;
+  length: number;
+  events: ConnectionEvent[] | null;
+  /** Connections that ended: the main thread forgets them. */
+  closed: number[] | null;
+}
+
+const HEADER = 12;
+
+/** Packs `[a][b][length][bytes]` records into one growing buffer, taken whole to be transferred. */
+export class Packer {
+  #bytes: Uint8Array;
+  #view: DataView;
+  #length = 0;
+  #initial: number;
+
+  constructor(size = 4096) {
+    this.#initial = size;
+    this.#bytes = new Uint8Array(size);
+    this.#view = new DataView(this.#bytes.buffer);
+  }
+
+  /** Whether nothing is packed. */
+  get empty(): boolean {
+    return this.#length === 0;
+  }
+
+  add(a: number, b: number, payload: Uint8Array): void {
+    const need = this.#length + HEADER + payload.length;
+    if (need > this.#bytes.length) this.#grow(need);
+    const at = this.#length;
+    this.#view.setUint32(at, a, true);
+    this.#view.setUint32(at + 4, b, true);
+    this.#view.setUint32(at + 8, payload.length, true);
+    this.#bytes.set(payload, at + HEADER);
+    this.#length = need;
+  }
+
+  /**
+   * The packed records (null when none); the packer starts a new buffer,
+   * sized for a batch like this one (a burst's big buffer is not made again
+   * for every small batch after it).
+   */
+  take(): { buffer: ArrayBuffer; length: number } | null {
+    if (this.#length === 0) return null;
+    const taken = { buffer: this.#bytes.buffer as ArrayBuffer, length: this.#length };
+    let size = this.#initial;
+    while (size < this.#length) size *= 2;
+    this.#bytes = new Uint8Array(size);
+    this.#view = new DataView(this.#bytes.buffer);
+    this.#length = 0;
+    return taken;
+  }
+
+  #grow(need: number): void {
+    let size = this.#bytes.length * 2;
+    while (size < need) size *= 2;
+    const bytes = new Uint8Array(size);
+    bytes.set(this.#bytes.subarray(0, this.#length));
+    this.#bytes = bytes;
+    this.#view = new DataView(bytes.buffer);
+  }
+}
+
+/** Calls `each` with every record of a packed buffer; `bytes` is a view into it. */
+export function unpack(
+  buffer: ArrayBuffer,
+  length: number,
+  each: (a: number, b: number, bytes: Uint8Array) => void,
+): void {
+  const view = new DataView(buffer, 0, length);
+  for (let at = 0; at + HEADER <= length;) {
+    const size = view.getUint32(at + 8, true);
+    each(
+      view.getUint32(at, true),
+      view.getUint32(at + 4, true),
+      new Uint8Array(buffer, at + HEADER, size),
+    );
+    at += HEADER + size;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * A listener Worker of `--listeners N`: it listens on the board port beside
+ * the others (`Deno.listen({ reusePort: true })`, which needs
+ * `--unstable-net`; the kernel spreads the connections between them), and
+ * serves its connections with the board port's own code (`BoardListener`,
+ * `Connection`: framing, PROXY v2 headers, deadlines, limits shared through
+ * `SharedBoardLimits`; the TLS board port too, `--tls-port`) against a `RemoteHandler`, which forwards every
+ * request to the main thread's `RequestHandler` in one batch per tick.
+ * `ListenerWorkers` (`listener_workers.ts`) starts and talks to it; the
+ * messages are in `listener_wire.ts`: `listen` (bind, answer `listening` or
+ * `failed`), `serve` (start accepting), `replies`, and `drain` (stop
+ * accepting, answer what is owed, close, answer `drained`).
+ *
+ * @example
+ * ```ts
+ * // Started by ListenerWorkers; on its own it waits for a "listen" message.
+ * const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), { type: "module" });
+ * worker.terminate();
+ * ```
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { AddressRanges } from "../auth/cidr.ts";
+import { Logger } from "../log.ts";
+import { listenTls } from "../tls/tls.ts";
+import type { ConnectionContext } from "./connection.ts";
+import type { QueueShare } from "./limits.ts";
+import { BoardListener } from "./listener.ts";
+import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";
+import { RemoteHandler } from "./remote_handler.ts";
+import { SharedBoardLimits } from "./shared_limits.ts";
+
+/** The shared limits; each connection's share of the queue is counted here (`RemoteShare`). */
+class WorkerLimits extends SharedBoardLimits {
+  override queueShare(owner?: unknown): QueueShare {
+    return owner ? handler.shareOf(owner, this) : super.queueShare();
+  }
+}
+
+function post(message: FromListener, transfer: ArrayBuffer[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+const handler = new RemoteHandler((batch: ListenerBatch, transfer) => post(batch, transfer));
+let socket: Deno.TcpListener | null = null;
+let tlsSocket: Deno.TlsListener | null = null;
+let context: ConnectionContext | null = null;
+let listeners: BoardListener[] = [];
+
+/** Binds the port; the accept loop starts on `serve`, so clients wait in the backlog until then. */
+function listen(settings: ListenerSettings): void {
+  try {
+    socket = Deno.listen({ hostname: settings.hostname, port: settings.port, reusePort: true });
+    if (settings.tls) {
+      tlsSocket = listenTls(settings.hostname, settings.tls.port, settings.tls, true);
+    }
+  } catch (e) {
+    socket?.close();
+    const error = e as Error;
+    post({ type: "failed", name: error.name, message: error.message });
+    return;
+  }
+  const log = new Logger(settings.logLevel, undefined, settings.logFormat);
+  let trusted: AddressRanges | null = null;
+  if (settings.trustedProxies) {
+    const ranges = AddressRanges.parse(settings.trustedProxies.join(","));
+    trusted = ranges instanceof Error ? AddressRanges.empty() : ranges;
+  }
+  context = {
+    handler,
+    log,
+    limits: new WorkerLimits(settings.limitOptions, settings.limits),
+    trustedProxies: trusted,
+    maxFrame: settings.maxFrame,
+    maxLegacy: settings.maxLegacy,
+    readTimeoutMs: settings.readTimeoutMs,
+    idleTimeoutMs: settings.idleTimeoutMs,
+    writeTimeoutMs: settings.writeTimeoutMs,
+    maxPipelined: settings.maxPipelined,
+    onConnection: (event) => handler.event(event),
+    onClosed: (connection) => handler.closed(connection),
+  };
+  post({ type: "listening", port: socket.addr.port, tlsPort: tlsSocket?.addr.port ?? null });
+}
+
+async function drain(): Promise<void> {
+  if (listeners.length > 0) await Promise.all(listeners.map((listener) => listener.shutdown()));
+  else {
+    socket?.close();
+    tlsSocket?.close();
+  }
+  handler.flush();
+  post({ type: "drained" });
+}
+
+self.onmessage = (event: MessageEvent<ToListener>) => {
+  const message = event.data;
+  switch (message.type) {
+    case "replies":
+      handler.receive(message.buffer, message.length);
+      break;
+    case "listen":
+      listen(message.settings);
+      break;
+    case "serve":
+      if (socket && context && listeners.length === 0) {
+        // TLS connections are served the same way: the same protocols inside.
+        listeners = [socket, tlsSocket].flatMap((s) => s ? [new BoardListener(s, context!)] : []);
+      }
+      break;
+    case "drain":
+      drain();
+      break;
+  }
+};

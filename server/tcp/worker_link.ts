@@ -1,0 +1,178 @@
+/**
+ * The main thread's half of one listener Worker (`--listeners N`): the
+ * remote connections it serves, each with one `RequestOrigin` (a session,
+ * an identity the authorizer remembers a proved token on, a share of the
+ * queue), each batch of requests handed to the one `RequestHandler`, and the
+ * replies gathered into one message per tick. `ListenerWorkers` owns one per
+ * Worker; `bind` asks a Worker to listen.
+ *
+ * @example
+ * ```ts
+ * import { WorkerLink } from "./worker_link.ts";
+ * import { SharedBoardLimits } from "./shared_limits.ts";
+ * import { Logger } from "../log.ts";
+ *
+ * const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), { type: "module" });
+ * const limits = SharedBoardLimits.create({ maxConnections: 10, maxConnectionsPerAddress: 10,
+ *   maxBufferedBytes: 1 << 20, maxQueued: 64, minQueueShare: 16 });
+ * const link = new WorkerLink(worker, limits, new Logger("error"));
+ * console.log(link.seen); // 0: no connection yet
+ * worker.terminate();
+ * ```
+ * @module
+ */
+import { WireError } from "../../shared/errors.ts";
+import type { RequestHandler } from "../core/handler.ts";
+import type { Outcome, RequestOrigin } from "../core/request.ts";
+import type { Logger } from "../log.ts";
+import { TlsError } from "../tls/tls.ts";
+import type { ConnectionEvent, QueueShare } from "./limits.ts";
+import {
+  type FromListener,
+  type ListenerBatch,
+  type ListenerSettings,
+  type OriginNote,
+  Packer,
+  type ToListener,
+  unpack,
+} from "./listener_wire.ts";
+import type { SharedBoardLimits } from "./shared_limits.ts";
+
+/** One remote connection as the main thread knows it. */
+interface RemoteConnection {
+  origin: RequestOrigin;
+  session: { device: string; client: string };
+  /** Its digits in the queue, against its share. */
+  share: QueueShare;
+}
+
+/** A request forwarded from a Worker, waiting for its outcome. */
+interface Forwarded {
+  link: WorkerLink;
+  seq: number;
+}
+
+/** One listener Worker: its connections, and the replies gathered for it this tick. */
+export class WorkerLink {
+  readonly worker: Worker;
+  readonly connections = new Map<number, RemoteConnection>();
+  /** Connections this Worker has forwarded requests or refusals for since start. */
+  seen = 0;
+  #replies = new Packer();
+  #scheduled = false;
+  #flush = () => this.flush();
+  #limits: SharedBoardLimits;
+  #log: Logger;
+
+  constructor(worker: Worker, limits: SharedBoardLimits, log: Logger) {
+    this.worker = worker;
+    this.#limits = limits;
+    this.#log = log;
+  }
+
+  send(message: ToListener, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer);
+  }
+
+  reply(seq: number, outcome: Outcome): void {
+    this.#replies.add(seq, 0, outcome.bytes);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flush);
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    const packed = this.#replies.take();
+    if (packed) this.send({ type: "replies", ...packed }, [packed.buffer]);
+  }
+
+  /** One tick of the Worker's connections, told to `handler` (events to `onConnection`). */
+  serveBatch(
+    batch: ListenerBatch,
+    handler: RequestHandler,
+    onConnection: ((event: ConnectionEvent) => void) | undefined,
+  ): void {
+    if (batch.origins) { for (const note of batch.origins) this.#origin(note, onConnection); }
+    if (batch.refusals) {
+      for (const note of batch.refusals) {
+        const remote = this.connections.get(note.connection);
+        // Observed (logged, counted) as in process; the Worker wrote the reply.
+        if (remote) {
+          handler.refuse(new WireError(note.status, note.message), remote.origin, note.requestId);
+        }
+      }
+    }
+    if (batch.buffer) {
+      unpack(batch.buffer, batch.length, (connection, seq, message) => {
+        const remote = this.connections.get(connection)!;
+        handler.handleWith(message, remote.origin, answered, { link: this, seq });
+      });
+    }
+    if (batch.events && onConnection) {
+      for (const event of batch.events) onConnection(event);
+    }
+    if (batch.closed) { for (const id of batch.closed) this.connections.delete(id); }
+  }
+
+  /** A connection's new or changed origin: a new identity, the same session and owner. */
+  #origin(note: OriginNote, onConnection: ((event: ConnectionEvent) => void) | undefined): void {
+    let remote = this.connections.get(note.connection);
+    if (!remote) {
+      remote = {
+        origin: null!,
+        session: { device: "", client: "" },
+        share: this.#limits.queueShare(),
+      };
+      this.connections.set(note.connection, remote);
+      this.seen++;
+    }
+    const share = remote.share;
+    const peer = note.peer;
+    const log = this.#log;
+    remote.origin = {
+      protocol: note.protocol,
+      peer,
+      identity: { address: note.host, protocol: note.protocol },
+      session: remote.session,
+      owner: remote,
+      admit: () => {
+        const refused = share.admit();
+        if (refused) {
+          log.debug("connection limited", { peer, reason: "queue-share" });
+          onConnection?.({ reason: "queue-share", peer });
+        }
+        return refused;
+      },
+      release: () => share.release(),
+    };
+  }
+}
+
+/** Tells a forwarded request's Worker its outcome (a function, not a closure per request). */
+function answered(forwarded: Forwarded, outcome: Outcome): void {
+  forwarded.link.reply(forwarded.seq, outcome);
+}
+
+/** Binds one Worker; its ports, or the bind's error rethrown here. */
+export function bind(
+  link: WorkerLink,
+  settings: ListenerSettings,
+): Promise<{ port: number; tlsPort: number | null }> {
+  return new Promise((resolve, reject) => {
+    link.worker.onmessage = (event: MessageEvent<FromListener>) => {
+      const message = event.data;
+      if (message.type === "listening") resolve(message);
+      else if (message.type === "failed") {
+        const errors = Deno.errors as unknown as Record<string, ErrorConstructor>;
+        const kind = message.name === "TlsError" ? TlsError : errors[message.name] ?? Error;
+        reject(new kind(message.message));
+      }
+    };
+    link.worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`a board listener Worker failed to start: ${event.message}`));
+    };
+    link.send({ type: "listen", settings });
+  });
+}
