@@ -16,7 +16,9 @@
  *
  * Update builds (`--updates`, every `--release`; TCP only) also take new
  * code over the air (`updater.ts`) and run from Storage under the boot
- * file (`boot.ts`); the other builds carry none of it.
+ * file (`boot.ts`); the other builds carry none of it. They speak framed
+ * only (`setServer(..., "legacy")` prints `Need framed`) and carry no
+ * token or WiFi credentials: the token is in Storage (`mnist.json`).
  *
  * The built-in settings (`deno task build`, see `settings.ts`) are the
  * defaults: esbuild replaces the `declare`d constants below with their values. This

@@ -27,7 +27,7 @@
  * (`digit()`), so there is no second copy of it. The socket listeners are
  * made once, in the constructor, not per request, and the methods are few.
  *
- * Both protocols share one request buffer, laid out as a framed request
+ * Both protocols (update builds carry framed only) share one request buffer, laid out as a framed request
  * whose digit is its last 784 bytes: framed mode sends it as it is, legacy
  * mode sends its own head (from the build, 44 bytes) and then the digit's
  * bytes as floats, a piece at a time. The id, token and client are filled

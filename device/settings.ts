@@ -24,7 +24,10 @@
  * the server prints one), sent in every framed request; built in as the
  * default, and changeable on the board with `setToken()`, which keeps it in
  * the board's Storage. Legacy requests cannot carry one: a board that
- * speaks legacy keeps its token for when it is switched to framed.
+ * speaks legacy keeps its token for when it is switched to framed. An
+ * update build (`--updates`, `--release`) carries neither a token nor WiFi
+ * credentials and speaks framed only (`build.ts` `updateSettingsError`):
+ * `deno task flash --updates --token T` puts the token in Storage instead.
  *
  * @example
  * ```ts

@@ -92,7 +92,10 @@ type Job = [string, number, number, string, number, number];
  * `require("Storage")` costs the bundle 18 bytes); 0 in the others, which
  * name it where they use it.
  */
-export const storage = (UPDATES ? require("Storage") : 0) as Storage;
+export const storage = (
+  // `typeof` first: importable under Deno too (the doc example), where nothing defines it.
+  typeof UPDATES != "undefined" && UPDATES ? require("Storage") : 0
+) as Storage;
 
 // The updater's state: module variables, 0 while it has nothing to do (a
 // closure holding them would cost the board variables of its own).
