@@ -13,7 +13,7 @@
  * - `d`: a download for the boot file to check at the next start:
  *   `[file, release, CRC-32, MAC, token]` (the MAC raw, "" without a token).
  *
- * Keys are single letters that `build.ts` never shortens (`OWN_PROPERTIES`):
+ * Keys are single letters that `mangled_properties.ts` never lists (`OWN_PROPERTIES`):
  * the boot file and the application are built apart and must agree.
  *
  * @example

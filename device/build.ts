@@ -40,23 +40,16 @@
  * ```
  * @module
  */
-import { usageLine } from "../cli/args.ts";
 import * as esbuild from "esbuild";
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
-import { writeRelease } from "./release.ts";
+import { MANGLED } from "./mangled_properties.ts";
 import { File } from "./boot_state.ts";
 import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, TOKEN_LENGTH, type UpdateLayout } from "./request.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
-import {
-  parseFlags,
-  type Settings,
-  SETTINGS_HELP,
-  SettingsError,
-  settingsFromFlags,
-} from "./settings.ts";
+import { type Settings, SettingsError } from "./settings.ts";
 
 /** The firmware's version; the build adds `+` and eight hex digits of the bundle's hash. */
 export const FIRMWARE_VERSION = "1.0.0";
@@ -74,80 +67,9 @@ export function clientName(build: string, version: string = FIRMWARE_VERSION): s
 }
 
 /**
- * Property names the minifier shortens (esbuild `mangleProps`): the bundle's
- * own, from the shared codec and the firmware, which nothing outside the
- * bundle reads. Never a name Espruino reads or calls (`message`, `end`,
- * `write`, `push`, `length`...) nor one the REPL uses (`test`, `start`,
- * `stop`, `VERSION`). A name left out is merely longer. Where such a name is
- * also one of these (`host` and `port` of `net.connect`, the keys of the
- * settings in Storage), the source quotes it there: esbuild never shortens a
- * quoted name.
- */
-export const OWN_PROPERTIES = [
-  // the connection's settings (quoted where `net` or Storage reads them)
-  "host",
-  "port",
-  "token",
-  // shared/errors.ts WireError (not `message`: Espruino's errors have one)
-  "code",
-  // shared/frame.ts FrameDecoder (not `start`, `end`, `push`)
-  "buf",
-  "max",
-  "buffered",
-  "next",
-  "reset",
-  // device/inference.ts, exchange.ts (not `device`: a key in Storage)
-  "legacy",
-  "piece",
-  "pieceBytes",
-  "busy",
-  "retryAt",
-  "wait",
-  "req",
-  "id",
-  "sock",
-  "up",
-  "sentAt",
-  "timer",
-  "why",
-  "digit",
-  "n",
-  "onConnect",
-  "onData",
-  "onClose",
-  "onTimeout",
-  "done",
-  "pump",
-  "at",
-  "kept",
-  "send",
-  "data",
-  "reply",
-  "fail",
-  "scores",
-  "upto",
-  "cmd",
-  "next",
-  // device/mqtt_client.ts
-  "ticker",
-  "pinged",
-  "head",
-  "len",
-  "onWrite",
-  "onTick",
-  // shared/board_reply.ts
-  "status",
-  "error",
-  "ms",
-  "offer",
-  "crc",
-];
-
-/**
  * Only these: the firmware's constant tables are `const enum`s, which esbuild
  * inlines (no variables on the board) unless their keys are mangled.
  */
-const MANGLED = new RegExp(`^(${OWN_PROPERTIES.join("|")})$`);
 
 /** A build that cannot be used, with a sentence saying why. */
 export class BuildError extends Error {}
@@ -432,104 +354,3 @@ export function describe(firmware: Firmware, path: string): string {
     (s.poll ? `, polling every ${s.poll} s` : "") +
     (s.token ? `, token built in${s.protocol === "legacy" ? " (for framed)" : ""}` : "");
 }
-
-const USAGE = `deno task build --server HOST[:PORT] [flags]
-
-Builds the firmware into one minified file and prints its path and size.
-
-${SETTINGS_HELP}
-  --out PATH             where to write (default ${DEFAULT_OUT})
-  --updates              with the updater: the board takes updates over the air. TCP and
-                         framed only (no legacy); no --token, --ssid or --password (a
-                         release goes to every board: flash --updates --token T writes
-                         the token to the board's Storage; WiFi is what Wifi.save() kept)
-  --release DIR          also write it as a release for over-the-air updates:
-                         DIR/NAME/VERSION/firmware.js and release.json (the
-                         server's --firmware-dir); implies --updates
-  --check                build with the longest settings: TCP starting framed and legacy,
-                         MQTT, and TCP with --updates; check each against the
-                         ${SIZE_BUDGET.toLocaleString("en-US")}-byte budget, write nothing
-  --help                 this text`;
-
-/** Settings for `--check`: the longest WiFi credentials and a token, the worst case for the size. */
-export const EXAMPLE_SETTINGS: Settings = {
-  host: "192.168.100.100",
-  port: 32001,
-  protocol: "framed",
-  ssid: "s".repeat(32),
-  password: "p".repeat(64),
-  token: "t".repeat(32),
-  poll: 3600,
-};
-
-/**
- * What `--check` builds: a TCP bundle carries both protocols (the built-in
- * one only its default), so starting either way; an MQTT bundle, MQTT
- * alone, with the longest device id (64 characters).
- */
-export const CHECK_VARIANTS: Settings[] = [
-  EXAMPLE_SETTINGS,
-  { ...EXAMPLE_SETTINGS, protocol: "legacy" },
-  { ...EXAMPLE_SETTINGS, protocol: "mqtt", port: 1883, device: "d".repeat(64) },
-];
-
-/**
- * The longest settings an update build takes: no token or WiFi credentials
- * (`updateSettingsError`), polling from start-up.
- */
-export const UPDATE_CHECK_SETTINGS: Settings = {
-  ...EXAMPLE_SETTINGS,
-  ssid: "",
-  password: "",
-  token: "",
-};
-
-/** `deno task build`: returns the exit code. */
-export async function main(args: string[]): Promise<number> {
-  try {
-    const flags = parseFlags(args, {
-      out: { type: "string" },
-      release: { type: "string" },
-      updates: { type: "boolean" },
-      check: { type: "boolean" },
-      help: { type: "boolean" },
-    });
-    if (flags.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    if (flags.check) {
-      for (const settings of CHECK_VARIANTS) {
-        const firmware = await buildFirmware(settings);
-        console.log(
-          describe(firmware, `(${settings.protocol}, not written)`) + ", in the Espruino subset",
-        );
-      }
-      const firmware = await buildFirmware(UPDATE_CHECK_SETTINGS, undefined, { updates: true });
-      console.log(
-        describe(firmware, "(framed, --updates, not written)") + ", in the Espruino subset",
-      );
-      return 0;
-    }
-    // An updated board must be able to update again: releases carry the updater.
-    const updates = !!(flags.updates || flags.release);
-    const firmware = await buildFirmware(await settingsFromFlags(flags), undefined, { updates });
-    const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
-    await writeFirmware(firmware, out);
-    console.log(describe(firmware, out));
-    if (flags.release) {
-      const client = clientName(firmware.version.slice(FIRMWARE_VERSION.length + 1));
-      console.log(
-        `release: ${await writeRelease(flags.release as string, client, firmware.code)}`,
-      );
-    }
-    return 0;
-  } catch (e) {
-    if (e instanceof SettingsError) console.error(usageLine("build", e.message));
-    else if (e instanceof BuildError) console.error(`build: ${e.message}`);
-    else throw e;
-    return e instanceof SettingsError ? 2 : 1;
-  }
-}
-
-if (import.meta.main) Deno.exit(await main(Deno.args));

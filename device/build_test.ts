@@ -2,14 +2,12 @@ import assert from "node:assert/strict";
 import {
   BuildError,
   buildFirmware,
-  CHECK_VARIANTS,
   escapeControls,
-  EXAMPLE_SETTINGS,
   FIRMWARE_VERSION,
   isPrintableAscii,
-  main,
   SIZE_BUDGET,
 } from "./build.ts";
+import { CHECK_VARIANTS, EXAMPLE_SETTINGS, main } from "./build_cli.ts";
 import { checkSubset } from "./check_subset.ts";
 import { requestTemplate } from "./request.ts";
 import type { Settings } from "./settings.ts";

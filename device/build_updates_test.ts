@@ -3,15 +3,8 @@
 // and no WiFi credentials, and refuse settings that would need them with one
 // sentence, as MQTT builds refuse --updates.
 import assert from "node:assert/strict";
-import {
-  buildFirmware,
-  EXAMPLE_SETTINGS,
-  main,
-  MQTT_UPDATES,
-  SIZE_BUDGET,
-  UPDATE_CHECK_SETTINGS,
-  updateSettingsError,
-} from "./build.ts";
+import { buildFirmware, MQTT_UPDATES, SIZE_BUDGET, updateSettingsError } from "./build.ts";
+import { EXAMPLE_SETTINGS, main, UPDATE_CHECK_SETTINGS } from "./build_cli.ts";
 import { requestTemplate } from "./request.ts";
 import { SettingsError } from "./settings.ts";
 

@@ -18,7 +18,7 @@
  *
  * Run as a program it checks the files it is given (default
  * `dist/firmware.js`); `deno task check:device` builds the bundle starting
- * in each protocol and checks both (`build.ts --check`).
+ * in each protocol and checks both (`build_cli.ts --check`).
  *
  * @example
  * ```ts
