@@ -65,5 +65,5 @@ export function answerUpdate(
   if (answer instanceof WireError) return refuse(answer);
   const reply: Reply = { command: request.command, requestId: request.requestId };
   if (answer) reply.chunk = answer;
-  return finish(ctx, origin, request, reply, null, "", started, bytesIn, device);
+  return finish(ctx, origin, request, reply, null, "", started, bytesIn, device, who);
 }

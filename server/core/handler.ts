@@ -35,11 +35,12 @@
  * ```
  * @module
  */
-import { Command, decodeRequest, DIGIT_PIXELS, peekRequestId } from "../../shared/codec.ts";
+import { Command, decodeRequest, peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
+import { DigitCopies } from "./digit_copies.ts";
 import { hostOf, identify, validDeviceId } from "./identify.ts";
 import { failed, finish, refused, served } from "./outcome.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
@@ -47,6 +48,7 @@ import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./r
 /** Answers requests for every transport. */
 export class RequestHandler {
   #ctx: HandlerContext;
+  #copies = new DigitCopies();
 
   constructor(ctx: HandlerContext) {
     this.#ctx = ctx;
@@ -61,15 +63,17 @@ export class RequestHandler {
    * `handle` without a promise: `done(context, outcome)` is called once, at
    * once (a refusal, stats) or when the inference ends. A board's connection
    * answers every frame this way: per request one object waits for the
-   * engine, and no promise, `then` or closure is made.
+   * engine, and no promise, `then` or closure is made. `started`: when the
+   * message arrived (a transport that read several at once reads the clock
+   * once for them all).
    */
   handleWith<C>(
     message: Uint8Array,
     origin: RequestOrigin,
     done: OutcomeCallback<C>,
     context: C,
+    started: number = performance.now(),
   ): void {
-    const started = performance.now();
     // What came over the wire: the message and, framed, its 4-byte length.
     const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
     const request = decodeRequest(message);
@@ -177,8 +181,8 @@ export class RequestHandler {
     // The digits may be a view into a transport's buffer that is reused
     // before the inference ends: one copy serves the queue and an observer,
     // which only reads it. (A job is copied by the queue.)
-    const copied = !job && request.digitU8 !== null && this.#ctx.onRequest !== undefined;
-    if (copied) request.digitU8 = request.digitU8!.slice(0, DIGIT_PIXELS);
+    const copied = !job && request.digitU8 !== null;
+    if (copied) request.digitU8 = this.#copies.copy(request.digitU8!);
     const model = queue.model;
     if (job) {
       const results = queue.submitJob(

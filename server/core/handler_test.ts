@@ -71,3 +71,20 @@ Deno.test("handleWith tells its callback once per request with its context: at o
     assert.ok(told[1][1] === undefined || told[1][1] === Status.OK);
   });
 });
+
+Deno.test("a request's time is counted from the arrival its transport gives handleWith", async () => {
+  const events: RequestEvent[] = [];
+  await withServer({ onRequest: (e) => events.push(e) }, async (server) => {
+    const origin = { protocol: "framed" as const, peer: "127.0.0.1:1" };
+    const digit = encodeRequest({ command: 1, requestId: 3, digitU8: new Uint8Array(784) }, false);
+    const done = () => {};
+    // Read a second ago, with a crowd of frames served before it.
+    server.handler.handleWith(digit, origin, done, null, performance.now() - 1000);
+    server.handler.handleWith(Uint8Array.of(1, 2, 3), origin, done, null, performance.now() - 500);
+    await server.queue.drained();
+    await new Promise((r) => setTimeout(r, 0));
+    const byId = new Map(events.map((e) => [e.requestId, e]));
+    assert.ok(byId.get(3)!.totalMs >= 1000, `served: ${byId.get(3)!.totalMs} ms`);
+    assert.ok(byId.get(0)!.totalMs >= 500, `refused: ${byId.get(0)!.totalMs} ms`);
+  });
+});

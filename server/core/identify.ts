@@ -16,6 +16,13 @@
 import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
 import type { HandlerRequest, RequestOrigin } from "./request.ts";
 
+/** Who sent a request, as the fleet knows it. */
+export interface Identity {
+  deviceId: string;
+  by: IdentifiedBy;
+  firmware: string;
+}
+
 /**
  * The device's id in the fleet (the token's name, else its `device` field,
  * else `addr:<address>`) and firmware. The firmware sends `device` and
@@ -25,7 +32,7 @@ export function identify(
   request: HandlerRequest,
   origin: RequestOrigin,
   device: string | null,
-): { deviceId: string; by: IdentifiedBy; firmware: string } {
+): Identity {
   const session = origin.session;
   let deviceField = request.device;
   let firmware = request.client;

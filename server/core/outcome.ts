@@ -27,7 +27,7 @@
 import { Command, encodeLegacyReply, encodeReply, type Reply } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
-import { identify } from "./identify.ts";
+import { identify, type Identity } from "./identify.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** A served inference: the first digit's answer, an update offer for a board, a debug line. */
@@ -55,8 +55,9 @@ export function served(
   // An offer rides on a board's inference reply (never legacy's fixed 96 bytes, nor HTTP's).
   const updates = ctx.updates;
   const board = origin.protocol === "framed" || origin.protocol === "mqtt";
+  let who: Identity | null = null;
   if (updates && board && request.digits === undefined) {
-    const who = identify(request, origin, device);
+    who = identify(request, origin, device);
     const token = ctx.auth?.tokensOn ? request.token : "";
     if (who.by !== "address") reply.update = updates.offer(who.deviceId, who.firmware, token);
   }
@@ -76,7 +77,7 @@ export function served(
       run_ms: first.inferenceMs.toFixed(3),
     });
   }
-  return finish(ctx, origin, request, reply, results, model, started, bytesIn, device);
+  return finish(ctx, origin, request, reply, results, model, started, bytesIn, device, who);
 }
 
 /** A queued request that failed: an engine failure is logged, then refused. */
@@ -136,7 +137,11 @@ export function refused(
   return finish(ctx, origin, request, reply, null, "", started, bytesIn);
 }
 
-/** Encodes the reply for the origin's protocol and tells the observer the request's outcome. */
+/**
+ * Encodes the reply for the origin's protocol and tells the observer the
+ * request's outcome; `who`: the request's identity when the caller worked
+ * it out already.
+ */
 export function finish(
   ctx: HandlerContext,
   origin: RequestOrigin,
@@ -147,6 +152,7 @@ export function finish(
   started: number,
   bytesIn: number,
   device: string | null = origin.device ?? null,
+  who: Identity | null = null,
 ): Outcome {
   const result = results?.[0] ?? null;
   // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.
@@ -158,7 +164,7 @@ export function finish(
   const outcome = { reply, results, bytes };
   const observer = ctx.onRequest;
   if (!observer) return outcome;
-  const { deviceId, by, firmware } = identify(request, origin, device);
+  const { deviceId, by, firmware } = who ?? identify(request, origin, device);
   const status = reply.status ?? Status.OK;
   let version = result?.modelVersion ?? null;
   if (status !== Status.OK && isInference(request.command)) {

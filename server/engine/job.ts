@@ -140,6 +140,9 @@ export function rejectJob(job: Job, error: WireError): void {
   else job.reject!(error);
 }
 
+/** A byte's pixel as the engine takes it: `b / 255`, rounded to float32 as a division stored there is. */
+const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
 /**
  * Copies a digit into `out` as floats in 0..1: bytes are divided by 255;
  * floats are clamped to 0..1, and NaN becomes 0, so a client sending garbage
@@ -152,7 +155,10 @@ export function normalizeDigit(
   out: Float32Array,
   at = 0,
 ): void {
-  if (digitU8) {
+  if (digitU8 instanceof Uint8Array) {
+    // Every served byte digit passes here: a table read costs a third of a division.
+    for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = BYTE_TO_FLOAT[digitU8[i]];
+  } else if (digitU8) {
     for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = digitU8[i] / 255;
   } else if (digit) {
     for (let i = 0; i < DIGIT_PIXELS; i++) {

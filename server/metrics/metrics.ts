@@ -24,10 +24,11 @@
  * ```
  * @module
  */
-import { Counter, Histogram, Registry } from "prom-client";
+import { Counter, Registry } from "prom-client";
 import { Status, statusName } from "../../shared/errors.ts";
 import { type MetricSources, registerSourceMetrics } from "./sources.ts";
 import { Tally } from "./tally.ts";
+import { CountedHistogram, type HistogramSeries } from "./histogram.ts";
 
 import type { Protocol } from "../core/request.ts";
 
@@ -63,6 +64,14 @@ interface ModelSeries {
   requestUs: { inc(n?: number): void };
   queueUs: { inc(n?: number): void };
   computeUs: { inc(n?: number): void };
+}
+
+/** The series a request of one protocol and status counts in. */
+interface ProtocolSeries {
+  requests: { inc(n?: number): void };
+  bytesIn: { inc(n?: number): void };
+  bytesOut: { inc(n?: number): void };
+  latency: HistogramSeries;
 }
 
 /** Triton's failure reason for a wire status. */
@@ -103,17 +112,14 @@ export class ServerMetrics {
   #requests: Counter<"protocol" | "status">;
   #bytesIn: Counter<"protocol">;
   #bytesOut: Counter<"protocol">;
-  #latency: Histogram<"protocol">;
-  #queueTime: Histogram;
-  #batch: Histogram;
+  #latency: CountedHistogram;
+  #queueTime: HistogramSeries;
+  #batch: HistogramSeries;
   #loadFailures: Counter<"model" | "reason">;
-  #cache = new Map<string, {
-    requests: { inc(n?: number): void };
-    bytesIn: { inc(n?: number): void };
-    bytesOut: { inc(n?: number): void };
-    latency: { observe(v: number): void };
-  }>();
-  #byModel = new Map<string, ModelSeries>();
+  /** By protocol, then status: no key is made per request. */
+  #cache = new Map<Protocol, ProtocolSeries[]>();
+  /** By model, then version. */
+  #byModel = new Map<string, Map<number, ModelSeries>>();
   /** Every counter counted per request: flushed into prom-client by `expose()`. */
   #tallies: Tally[] = [];
 
@@ -174,25 +180,26 @@ export class ServerMetrics {
       "Reply bytes sent, by protocol",
       ["protocol"] as const,
     );
-    this.#latency = new Histogram({
+    // Observed per request and per run: counted in plain numbers, read when scraped.
+    this.#latency = new CountedHistogram({
       name: "mnist_request_duration_seconds",
       help: "Inference request latency in the server, arrival to reply, by protocol",
-      labelNames: ["protocol"] as const,
+      labelName: "protocol",
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#queueTime = new Histogram({
+    this.#queueTime = new CountedHistogram({
       name: "mnist_queue_duration_seconds",
       help: "Time a digit waited in the queue before its run",
       buckets: LATENCY_BUCKETS,
       registers,
-    });
-    this.#batch = new Histogram({
+    }).labels();
+    this.#batch = new CountedHistogram({
       name: "mnist_batch_size",
       help: "Digits per engine run",
       buckets: BATCH_BUCKETS,
       registers,
-    });
+    }).labels();
     registerSourceMetrics(this.registry, sources);
     this.#loadFailures = new Counter({
       name: "mnist_model_load_failures_total",
@@ -221,8 +228,9 @@ export class ServerMetrics {
 
   /** The Triton series of one model version, looked up once. */
   #series(model: string, version: number): ModelSeries {
-    const key = `${model}\0${version}`;
-    let series = this.#byModel.get(key);
+    let versions = this.#byModel.get(model);
+    if (!versions) this.#byModel.set(model, versions = new Map());
+    let series = versions.get(version);
     if (series) return series;
     const mv = [model, String(version)];
     const counters = [
@@ -247,7 +255,7 @@ export class ServerMetrics {
       queueUs,
       computeUs,
     };
-    this.#byModel.set(key, series);
+    versions.set(version, series);
     return series;
   }
 
@@ -278,8 +286,9 @@ export class ServerMetrics {
    * hashes a label object on every call, which costs more than the count.
    */
   #children(protocol: Protocol, status: number) {
-    const key = `${protocol} ${status}`;
-    let c = this.#cache.get(key);
+    let byStatus = this.#cache.get(protocol);
+    if (!byStatus) this.#cache.set(protocol, byStatus = []);
+    let c = byStatus[status];
     if (!c) {
       c = {
         requests: this.#tally(this.#requests.labels(protocol, statusName(status))),
@@ -287,7 +296,7 @@ export class ServerMetrics {
         bytesOut: this.#tally(this.#bytesOut.labels(protocol)),
         latency: this.#latency.labels(protocol),
       };
-      this.#cache.set(key, c);
+      byStatus[status] = c;
     }
     return c;
   }

@@ -29,12 +29,13 @@ import type { RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
 import {
   addressOf,
   DeviceRegistry,
+  type DeviceSighting,
   type DeviceView,
   type IdentifiedBy,
 } from "../fleet/registry.ts";
 import { type MinuteFigures, TrafficSeries } from "../fleet/series.ts";
 import { type DigitSample, RecentDigits } from "./devices.ts";
-import { ModelStats } from "./model_stats.ts";
+import { ModelStats, type RequestOutcome } from "./model_stats.ts";
 import { type TrafficSummary, TrafficWindow } from "./window.ts";
 
 /** One digit of a request, with what the model said. */
@@ -151,6 +152,20 @@ export class Monitor {
   #linesThisSecond = 0;
   #suppressed = 0;
   #suppressedTimer: ReturnType<typeof setTimeout> | undefined;
+  // Every request fills these two and hands them on (their readers keep no reference): no objects per request.
+  #outcome: RequestOutcome = { ok: true, digits: 0, queueNs: 0, computeNs: 0, totalNs: 0 };
+  #sighting: DeviceSighting = {
+    id: "",
+    by: "address",
+    peer: "",
+    protocol: "",
+    firmware: "",
+    code: "",
+    totalMs: 0,
+    modelVersion: null,
+    predicted: null,
+    score: null,
+  };
   #summaryTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MonitorOptions) {
@@ -177,31 +192,31 @@ export class Monitor {
     if (this.quiet) return;
     this.metrics.observeRequest(event);
     if (event.inference && event.model !== "" && event.version !== null) {
-      this.modelStats.request(event.model, event.version, {
-        ok: event.status === 0,
-        digits: event.digits,
-        queueNs: event.queueMs * 1e6,
-        computeNs: event.computeMs * 1e6,
-        totalNs: event.durationMs * 1e6,
-      });
+      const outcome = this.#outcome;
+      outcome.ok = event.status === 0;
+      outcome.digits = event.digits;
+      outcome.queueNs = event.queueMs * 1e6;
+      outcome.computeNs = event.computeMs * 1e6;
+      outcome.totalNs = event.durationMs * 1e6;
+      this.modelStats.request(event.model, event.version, outcome);
     }
     const code = statusName(event.status);
     this.#requestsTotal++;
     this.window.request(event.durationMs, code, event.digits);
     this.series.request(code, event.durationMs);
     const last = event.samples?.at(-1);
-    this.fleet.record({
-      id: event.deviceId ?? "addr:" + addressOf(event.peer),
-      by: event.identifiedBy ?? "address",
-      peer: event.peer,
-      protocol: event.protocol,
-      firmware: event.client ?? "",
-      code,
-      totalMs: event.durationMs,
-      modelVersion: event.version,
-      predicted: last?.predicted ?? null,
-      score: last?.score ?? null,
-    });
+    const sighting = this.#sighting;
+    sighting.id = event.deviceId ?? "addr:" + addressOf(event.peer);
+    sighting.by = event.identifiedBy ?? "address";
+    sighting.peer = event.peer;
+    sighting.protocol = event.protocol;
+    sighting.firmware = event.client ?? "";
+    sighting.code = code;
+    sighting.totalMs = event.durationMs;
+    sighting.modelVersion = event.version;
+    sighting.predicted = last?.predicted ?? null;
+    sighting.score = last?.score ?? null;
+    this.fleet.record(sighting);
     for (const s of event.samples ?? []) {
       this.digits.push(s.digitU8, s.digit, s.predicted, s.score, event.protocol);
     }

@@ -435,7 +435,8 @@ export class Connection {
   #serveMessage(message: Uint8Array, close: boolean): void {
     const slot = this.#replies.reserve();
     slot.close = close;
-    this.#ctx.handler.handleWith(message, this.#origin, this.#answered, slot);
+    // Its clock starts at the read that completed it (one clock read for every frame it held).
+    this.#ctx.handler.handleWith(message, this.#origin, this.#answered, slot, this.#lastRead);
   }
 
   /** Fills a reply's slot with its outcome (bound once per connection: a request costs no closure). */

@@ -46,12 +46,6 @@ interface RemoteConnection {
   share: QueueShare;
 }
 
-/** A request forwarded from a Worker, waiting for its outcome. */
-interface Forwarded {
-  link: WorkerLink;
-  seq: number;
-}
-
 /** One listener Worker: its connections, and the replies gathered for it this tick. */
 export class WorkerLink {
   readonly worker: Worker;
@@ -61,6 +55,8 @@ export class WorkerLink {
   #replies = new Packer();
   #scheduled = false;
   #flush = () => this.flush();
+  /** A forwarded request's outcome, by its number in the Worker (bound once: no object per request). */
+  #answered = (seq: number, outcome: Outcome) => this.reply(seq, outcome);
   #limits: SharedBoardLimits;
   #log: Logger;
 
@@ -104,9 +100,11 @@ export class WorkerLink {
       }
     }
     if (batch.buffer) {
+      // The batch's requests arrived together: one clock read for them all.
+      const arrived = performance.now();
       unpack(batch.buffer, batch.length, (connection, seq, message) => {
         const remote = this.connections.get(connection)!;
-        handler.handleWith(message, remote.origin, answered, { link: this, seq });
+        handler.handleWith(message, remote.origin, this.#answered, seq, arrived);
       });
     }
     if (batch.events && onConnection) {
@@ -147,11 +145,6 @@ export class WorkerLink {
       release: () => share.release(),
     };
   }
-}
-
-/** Tells a forwarded request's Worker its outcome (a function, not a closure per request). */
-function answered(forwarded: Forwarded, outcome: Outcome): void {
-  forwarded.link.reply(forwarded.seq, outcome);
 }
 
 /** Binds one Worker; its ports, or the bind's error rethrown here. */
