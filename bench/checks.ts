@@ -61,6 +61,7 @@ export const TARGETS = {
   oneClientNotInference: 0.15,
   oneClientP99OverP50: 2,
   firstSecondOfSteady: 0.95,
+  legacyOfBaseline: 1.1,
 } as const;
 
 /**
@@ -103,6 +104,13 @@ export function stepChecks(steps: StepSummary[], options: CheckOptions): Check[]
         `${label}: served / the best engine alone`,
         step.reqPerSec / alone,
         TARGETS.servedOfEngineAlone,
+      );
+    }
+    if (step.legacyBaselineMs !== undefined) {
+      atMost(
+        `${label}: total / (an echo server's total + the engine's runs)`,
+        step.elapsedMs / step.legacyBaselineMs,
+        TARGETS.legacyOfBaseline,
       );
     }
     if (step.clients === 1 && step.requests > 1) {

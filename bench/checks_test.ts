@@ -115,3 +115,24 @@ Deno.test("--check: the event loop's us per request at 500 framed clients, alone
   assert.ok(Math.abs(alone.value - 20) < 0.01 && !alone.ok, JSON.stringify(alone));
   assert.ok(Math.abs(ofBaseline.value - 0.2) < 0.001 && ofBaseline.ok, JSON.stringify(ofBaseline));
 });
+
+Deno.test("--check: a legacy step's total against an echo server's plus the engine's runs", () => {
+  const legacy = summarizeStep(fakeResult(Array.from({ length: 500 }, () => 10)), {
+    ...load,
+    protocol: "legacy",
+    requests: 1,
+    keepAlive: false,
+  });
+  const check = (baselineMs: number) =>
+    stepChecks([{ ...legacy, legacyBaselineMs: baselineMs }], { baselineUs: null, fresh: false })
+      .find((c) => c.name.includes("echo server"))!;
+  assert.ok(check(legacy.elapsedMs).ok, "as fast as the baseline");
+  const slow = check(legacy.elapsedMs / 1.2);
+  assert.equal(slow.ok, false, JSON.stringify(slow));
+  assert.equal(slow.target, "<= 1.1");
+  assert.equal(
+    stepChecks([legacy], { baselineUs: null, fresh: false }).some((c) => c.name.includes("echo")),
+    false,
+    "no baseline, no check",
+  );
+});

@@ -3,7 +3,8 @@
  * N listener Workers on one port (`Deno.listen({ reusePort: true })`, behind
  * `--unstable-net`), each accepting its own share of the connections (the
  * kernel spreads them) and answering every framed request with a fixed
- * `INFERENCE_OUTPUT` reply carrying the request's id. What is left is the
+ * `INFERENCE_OUTPUT` reply carrying the request's id, and a legacy request
+ * with a fixed 96-byte reply and a close, as the server does. What is left is the
  * socket work a request costs the server: reads, frame decoding, the reply's
  * encoding and its write. It prints `listening on HOST:PORT listeners=N`, and
  * on SIGTERM `connections=a,b,...` (each listener's accepted count) before it
@@ -19,8 +20,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { Command, encodeReply, peekRequestId } from "../shared/codec.ts";
-import { FrameDecoder } from "../shared/frame.ts";
+import { Command, encodeLegacyReply, encodeReply, peekRequestId } from "../shared/codec.ts";
+import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
 import { intFlag, parseFlags, parseOrExit } from "./_cli.ts";
 import { writeAll } from "../server/testing/conn.ts";
 
@@ -32,6 +33,7 @@ type FromListener = { type: "listening"; port: number } | { type: "count"; accep
 const LISTENER = "echo-listener";
 const MAX_FRAME = 16 * 1024;
 const SCORES = new Float32Array(10).fill(0.1);
+const LEGACY_REPLY = encodeLegacyReply(SCORES, 0);
 
 /** The reply to request `id`, framed. */
 function reply(id: number): Uint8Array {
@@ -51,11 +53,24 @@ function reply(id: number): Uint8Array {
 async function serve(conn: Deno.Conn): Promise<void> {
   const frames = new FrameDecoder(MAX_FRAME);
   const buf = new Uint8Array(64 * 1024);
+  let held = 0;
+  let framing: "framed" | "legacy" | null = null;
   try {
     for (;;) {
-      const n = await conn.read(buf);
+      const n = await conn.read(buf.subarray(held));
       if (n === null) break;
-      frames.push(buf.subarray(0, n));
+      held += n;
+      framing ??= detectFraming(buf.subarray(0, held));
+      if (framing === null) continue;
+      if (framing === "legacy") {
+        // One bare request, one 96-byte reply, then the close (in `finally`).
+        const end = legacyMessageEnd(buf.subarray(0, held), MAX_FRAME);
+        if (typeof end !== "number") return;
+        if (end > 0 && end <= held) return await writeAll(conn, LEGACY_REPLY);
+        continue;
+      }
+      frames.push(buf.subarray(0, held));
+      held = 0;
       const out: Uint8Array[] = [];
       for (let payload = frames.next(); payload !== null; payload = frames.next()) {
         if (!(payload instanceof Uint8Array)) return;

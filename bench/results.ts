@@ -97,6 +97,8 @@ export interface StepSummary extends StepLoad {
   timeline: { binMs: number; counts: number[] };
   /** The best engine-alone rate at any configuration, digits/s (`--compare-inference`). */
   engineAloneBest?: number;
+  /** Legacy: an echo server's total for the same load plus the engine alone's time for its digits, ms. */
+  legacyBaselineMs?: number;
   /**
    * The server's event loop CPU per reply in the step's first second and after it, us (a
    * server the bench started): a cold server's first second costs more per request.

@@ -52,6 +52,7 @@ import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
 import { spawnEchoListeners } from "./echo_listeners.ts";
+import { legacyBaseline } from "./legacy_baseline.ts";
 import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
 import { parseStressArgs, type StressOptions, USAGE } from "./stress_args.ts";
@@ -213,6 +214,21 @@ export async function runStress(
       report.steps.push(step);
       if (counts.length > 1) print(`== ${count(clients, "client")}`);
       for (const line of formatStep(step)) print(line);
+      if (base.protocol === "legacy" && server) {
+        const plan = { ...base, clients, requests: options.requests };
+        const { echoMs, engineMs } = await legacyBaseline(
+          async (echoPort) =>
+            summarizeStep(await run({ ...plan, port: echoPort }, () => {}), step, null).elapsedMs,
+          total,
+          await engineAloneNow(inference, options),
+        );
+        step.legacyBaselineMs = echoMs + engineMs;
+        print(
+          `an echo server's total ${fixed(echoMs, 1)} ms + the engine alone for ` +
+            `${thousands(total)} digits ${fixed(engineMs, 1)} ms; served total = ` +
+            `${fixed(step.elapsedMs / step.legacyBaselineMs, 2)}× their sum`,
+        );
+      }
       if (inference) {
         const via = options.serverEngine === "native" ? "native" : "engine";
         step.engineAloneBest = bestRate(inference, (c) => c.via === via)?.samplesPerSec;

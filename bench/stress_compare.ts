@@ -37,12 +37,12 @@ export function serverInstances(
 
 /**
  * The engine alone at the server's instances × threads and the batch size
- * that was fastest in `inference`, timed for about 2 s now: samples/s. Taken
+ * that was fastest in `inference` (128 without one), timed for about 2 s now: samples/s. Taken
  * right before and after a step, it follows the machine's speed, which on a
  * shared machine drifts more between minutes than within one.
  */
 export async function engineAloneNow(
-  inference: InferenceReport,
+  inference: InferenceReport | null,
   options: Pick<StressOptions, "serverThreads" | "port"> & {
     serverEngine?: EngineKind | null;
     serverInstances?: number | null;
@@ -50,7 +50,7 @@ export async function engineAloneNow(
 ): Promise<number> {
   const via = options.serverEngine === "native" ? "native" : "engine";
   const instances = serverInstances(options);
-  const best = bestRate(
+  const best = inference && bestRate(
     inference,
     (c) => c.via === via && c.threads === options.serverThreads && c.instances === instances,
   );
