@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../server.ts";
 import { InferenceEngine } from "./engine.ts";
 import { startWarmed, verifyEngine } from "./verify.ts";
+import { standInWorker } from "../testing/engine_stand_in.ts";
 
 const MODEL = await Deno.readFile(new URL("../../models/mnist/1/model.onnx", import.meta.url));
 
@@ -38,18 +39,23 @@ Deno.test("verifyEngine passes a real engine within its budget and names the cor
   }
 });
 
+/** An engine worker whose every run blocks its thread for 500 ms: to the watchdog, a hung runtime. */
+const HANGS = standInWorker({
+  prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
+  run: "if (i === 0) Atomics.wait(nap, 0, 0, 500);",
+});
+
 Deno.test("a start whose warm-up hangs is given up and started afresh; the next attempt serves", async () => {
   const retries: string[] = [];
   const starts: number[] = [];
-  // Attempt 1 gets a 1 ms watchdog and a batch of 1,024 digits (hundreds of
-  // ms in one session.run), so its warm-up is taken for hung by the watchdog;
-  // attempt 2 gets a normal one.
+  // Attempt 1's runs hang past its 1 ms watchdog; attempt 2 is the real engine.
   const engine = await startWarmed((attempt) => {
     starts.push(attempt);
     return InferenceEngine.start(MODEL, {
       threads: 1,
-      maxBatch: attempt === 1 ? 1024 : 16,
+      maxBatch: 16,
       runTimeoutMs: attempt === 1 ? 1 : 60_000,
+      workerUrl: attempt === 1 ? HANGS : undefined,
     });
   }, { runTimeoutMs: 60_000, threads: 1, onRetry: (_, reason) => retries.push(reason) });
   try {
@@ -67,7 +73,13 @@ Deno.test("a warm-up that hangs on every attempt refuses the start with a senten
   await assert.rejects(
     () =>
       startWarmed(
-        () => InferenceEngine.start(MODEL, { threads: 1, maxBatch: 1024, runTimeoutMs: 1 }),
+        () =>
+          InferenceEngine.start(MODEL, {
+            threads: 1,
+            maxBatch: 16,
+            runTimeoutMs: 1,
+            workerUrl: HANGS,
+          }),
         {
           runTimeoutMs: 2_000,
           threads: 1,
