@@ -2,7 +2,8 @@
  * What 500 legacy clients (a connection per request) would take if the
  * server cost nothing but its engine: the same load against an echo server
  * with no handler and no engine (`echo_listeners.ts`, the same socket work),
- * plus the time the engine alone takes for that many digits. `bench:stress`
+ * plus the time the engine alone takes for that many runs of one digit (what
+ * a server that did not batch would run). `bench:stress`
  * compares a legacy step's total with it (target: at most 1.1×).
  *
  * @example
@@ -28,7 +29,7 @@ export interface LegacyBaseline {
 /**
  * Starts an echo server, lets `runAgainst(port)` run the step's load on it
  * (returning its elapsed ms), stops it, and adds `digits` at the engine's
- * rate alone (`engineRate` digits/s).
+ * rate alone (`engineRate` digits/s, measured at runs of one digit).
  */
 export async function legacyBaseline(
   runAgainst: (port: number) => Promise<number>,

@@ -37,7 +37,7 @@ export function serverInstances(
 
 /**
  * The engine alone at the server's instances × threads and the batch size
- * that was fastest in `inference` (128 without one), timed for about 2 s now: samples/s. Taken
+ * that was fastest in `inference` (128 without one; or `batch`), timed for about 2 s now: samples/s. Taken
  * right before and after a step, it follows the machine's speed, which on a
  * shared machine drifts more between minutes than within one.
  */
@@ -47,6 +47,7 @@ export async function engineAloneNow(
     serverEngine?: EngineKind | null;
     serverInstances?: number | null;
   },
+  batch?: number,
 ): Promise<number> {
   const via = options.serverEngine === "native" ? "native" : "engine";
   const instances = serverInstances(options);
@@ -58,7 +59,7 @@ export async function engineAloneNow(
     via: [via],
     threads: [options.serverThreads],
     instances: [instances],
-    batches: [best?.batch ?? 128],
+    batches: [batch ?? best?.batch ?? 128],
     runs: 1_000_000,
     maxSeconds: 2,
     warmup: 5,
