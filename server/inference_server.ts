@@ -27,7 +27,7 @@ import type { ModelFile } from "./models/model.ts";
 import type { ModelServing } from "./models/serving.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { RepositoryWatcher } from "./models/watch.ts";
-import type { ConnectionContext } from "./tcp/connection.ts";
+import { type ConnectionContext, connectionSettings } from "./tcp/connection.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { type ListenerOptions, ListenerWorkers } from "./tcp/listener_workers.ts";
 import type { Authorizer } from "./auth/authorize.ts";
@@ -226,20 +226,13 @@ export class InferenceServer {
 
 /** What every board connection (TCP and TLS) shares: the handler, the limits, the timeouts. */
 function boardContext(handler: RequestHandler, options: ResolvedServerOptions): ConnectionContext {
-  const { limits, log, trustedProxies, maxFrame, maxLegacy, ...timeouts } = listenerOptions(
-    options,
-  );
+  const listener = listenerOptions(options);
   return {
     handler,
-    log,
-    limits: new BoardLimits(limits),
-    trustedProxies,
-    maxFrame,
-    maxLegacy,
-    readTimeoutMs: timeouts.readTimeoutMs,
-    idleTimeoutMs: timeouts.idleTimeoutMs,
-    writeTimeoutMs: timeouts.writeTimeoutMs,
-    maxPipelined: timeouts.maxPipelined,
+    log: listener.log,
+    limits: new BoardLimits(listener.limits),
+    trustedProxies: listener.trustedProxies,
+    ...connectionSettings(listener),
     onConnection: options.onConnection,
   };
 }

@@ -94,13 +94,8 @@ import { OrderedReplies, type ReplySlot } from "./ordered_replies.ts";
 /** What a connection calls to answer its messages: the `RequestHandler`, or a listener Worker's stand-in. */
 export type ConnectionHandler = Pick<RequestHandler, "handleWith" | "refuse">;
 
-/** What every connection shares. */
-export interface ConnectionContext {
-  handler: ConnectionHandler;
-  log: Logger;
-  limits: BoardLimits;
-  /** Peers whose PROXY v2 header is believed; null: nobody's. */
-  trustedProxies: AddressRanges | null;
+/** A connection's sizes and deadlines: the same in process and in a listener Worker. */
+export interface ConnectionSettings {
   /** Largest framed payload, in bytes. */
   maxFrame: number;
   /** Largest legacy message, in bytes. */
@@ -113,6 +108,22 @@ export interface ConnectionContext {
   writeTimeoutMs: number;
   /** Replies a framed client may have outstanding before the server stops reading from it. */
   maxPipelined: number;
+}
+
+/** `settings`' own `ConnectionSettings`, for passing them on (to a Worker, into a context). */
+export function connectionSettings(settings: ConnectionSettings): ConnectionSettings {
+  const { maxFrame, maxLegacy, readTimeoutMs, idleTimeoutMs, writeTimeoutMs, maxPipelined } =
+    settings;
+  return { maxFrame, maxLegacy, readTimeoutMs, idleTimeoutMs, writeTimeoutMs, maxPipelined };
+}
+
+/** What every connection shares. */
+export interface ConnectionContext extends ConnectionSettings {
+  handler: ConnectionHandler;
+  log: Logger;
+  limits: BoardLimits;
+  /** Peers whose PROXY v2 header is believed; null: nobody's. */
+  trustedProxies: AddressRanges | null;
   /** Told when a deadline or a limit closes, refuses or limits a connection; must not throw. */
   onConnection?: (event: ConnectionEvent) => void;
   /** Told when a connection has ended, its replies written (a listener Worker forgets it). */

@@ -19,12 +19,13 @@
  * ```
  * @module
  */
+import type { ConnectionSettings } from "./connection.ts";
 import type { ConnectionEvent, LimitOptions } from "./limits.ts";
 import type { Protocol } from "../core/request.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
 
 /** What a listener Worker needs to listen and serve: the connection context, as data. */
-export interface ListenerSettings {
+export interface ListenerSettings extends ConnectionSettings {
   hostname: string;
   port: number;
   /** The shared counters of `SharedBoardLimits`, and their options. */
@@ -34,12 +35,6 @@ export interface ListenerSettings {
   tls: { port: number; cert: string; key: string } | null;
   /** `--trusted-proxy`'s ranges; null: nobody's PROXY header is believed. */
   trustedProxies: string[] | null;
-  maxFrame: number;
-  maxLegacy: number;
-  readTimeoutMs: number;
-  idleTimeoutMs: number;
-  writeTimeoutMs: number;
-  maxPipelined: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }

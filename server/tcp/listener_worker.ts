@@ -23,7 +23,7 @@
 import { AddressRanges } from "../auth/cidr.ts";
 import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
-import type { ConnectionContext } from "./connection.ts";
+import { type ConnectionContext, connectionSettings } from "./connection.ts";
 import type { QueueShare } from "./limits.ts";
 import { BoardListener } from "./listener.ts";
 import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";
@@ -71,12 +71,7 @@ function listen(settings: ListenerSettings): void {
     log,
     limits: new WorkerLimits(settings.limitOptions, settings.limits),
     trustedProxies: trusted,
-    maxFrame: settings.maxFrame,
-    maxLegacy: settings.maxLegacy,
-    readTimeoutMs: settings.readTimeoutMs,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    writeTimeoutMs: settings.writeTimeoutMs,
-    maxPipelined: settings.maxPipelined,
+    ...connectionSettings(settings),
     onConnection: (event) => handler.event(event),
     onClosed: (connection) => handler.closed(connection),
   };

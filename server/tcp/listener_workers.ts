@@ -43,24 +43,19 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { Logger } from "../log.ts";
 import type { TlsFiles } from "../tls/tls.ts";
+import { type ConnectionSettings, connectionSettings } from "./connection.ts";
 import type { ConnectionEvent, LimitOptions } from "./limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 import { bind, WorkerLink } from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
-export interface ListenerOptions {
+export interface ListenerOptions extends ConnectionSettings {
   hostname: string;
   port: number;
   log: Logger;
   limits: LimitOptions;
   trustedProxies: AddressRanges | null;
-  maxFrame: number;
-  maxLegacy: number;
-  readTimeoutMs: number;
-  idleTimeoutMs: number;
-  writeTimeoutMs: number;
-  maxPipelined: number;
   /** The TLS board port (`--tls-port`), served by the Workers too; absent: none. */
   tls?: TlsFiles & { port: number };
 }
@@ -122,12 +117,7 @@ export class ListenerWorkers {
         ? { port: options.tls.port, cert: options.tls.cert, key: options.tls.key }
         : null,
       trustedProxies: options.trustedProxies ? [...options.trustedProxies.ranges] : null,
-      maxFrame: options.maxFrame,
-      maxLegacy: options.maxLegacy,
-      readTimeoutMs: options.readTimeoutMs,
-      idleTimeoutMs: options.idleTimeoutMs,
-      writeTimeoutMs: options.writeTimeoutMs,
-      maxPipelined: options.maxPipelined,
+      ...connectionSettings(options),
       logLevel: options.log.level,
       logFormat: options.log.logFormat,
     };
