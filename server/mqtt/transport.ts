@@ -164,7 +164,15 @@ export class MqttTransport {
         });
       }
       await this.#whenIdle(FLUSH_MS);
-      await new Promise<void>((resolve) => this.#client.end(false, resolve));
+      // A graceful end waits for the broker to acknowledge what is still outgoing; a broker that
+      // never does must not hold the server's shutdown forever.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, FLUSH_MS);
+        this.#client.end(false, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       this.#client.end(true);
     })();
     return this.#stopping;
