@@ -9,20 +9,15 @@
  *   go out in request order (`OrderedReplies`), each echoing its request id.
  *
  * From a `--trusted-proxy` peer, a PROXY protocol v2 header may come first
- * and names the real client. This file keeps the framing, the deadlines and
- * the per-connection limits; the `RequestHandler` answers each message.
- * - A whole message gets `readTimeoutMs` from its first byte (dripping it
- *   does not extend it); past it the client gets `MALFORMED_BUFFER` and a
- *   close. A connection that sends nothing at all is closed after
- *   `readTimeoutMs`; a framed one with no message under way after
- *   `idleTimeoutMs` (boards may poll rarely: minutes).
- * - A reply whose write makes no progress for `writeTimeoutMs` aborts the
- *   connection (a client that sends and never reads).
- * - A connection over a cap (`BoardLimits`: all connections, one address,
- *   bytes buffered) gets `SERVER_BUSY` in its protocol once its first 12
- *   bytes tell which, then a close; one over its share of the queue gets
- *   `SERVER_BUSY` for those requests and is not read again until it is
- *   under its share.
+ * and names the real client. A connection over a cap (`BoardLimits`: all
+ * connections, one address, bytes buffered) gets `SERVER_BUSY` in its
+ * protocol once its first 12 bytes tell which, then a close; one over its
+ * share of the queue gets `SERVER_BUSY` for those requests and is not read
+ * again until it is under its share.
+ *
+ * This file keeps the read loop: framing, read deadlines
+ * (`connection_settings.ts`), pauses; `AnsweringConnection`
+ * (`answering_connection.ts`) hands what it reads to the `RequestHandler`.
  *
  * @example
  * ```ts
@@ -43,19 +38,12 @@
  *   }),
  *   log,
  *   limits: new BoardLimits({
- *     maxConnections: 100,
- *     maxConnectionsPerAddress: 100,
- *     maxBufferedBytes: 1 << 20,
- *     maxQueued: 64,
- *     minQueueShare: 16,
+ *     maxConnections: 100, maxConnectionsPerAddress: 100, maxBufferedBytes: 1 << 20,
+ *     maxQueued: 64, minQueueShare: 16,
  *   }),
  *   trustedProxies: null,
- *   maxFrame: 16 * 1024,
- *   maxLegacy: 64 * 1024,
- *   readTimeoutMs: 5_000,
- *   idleTimeoutMs: 60_000,
- *   writeTimeoutMs: 10_000,
- *   maxPipelined: 256,
+ *   maxFrame: 16 * 1024, maxLegacy: 64 * 1024, maxPipelined: 256,
+ *   readTimeoutMs: 5_000, idleTimeoutMs: 60_000, writeTimeoutMs: 10_000,
  * };
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -73,62 +61,13 @@
  * ```
  * @module
  */
-import { peekRequestId } from "../../shared/codec.ts";
-import { Status, WireError } from "../../shared/errors.ts";
+import { WireError } from "../../shared/errors.ts";
 import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
-import type { RequestHandler } from "../core/handler.ts";
-import type { Outcome, RequestOrigin } from "../core/request.ts";
-import type { Logger } from "../log.ts";
-import type { AddressRanges } from "../auth/cidr.ts";
-import { ClientAddress } from "./client_address.ts";
+import type { Outcome } from "../core/request.ts";
+import { AnsweringConnection, type ConnectionContext } from "./answering_connection.ts";
 import { Deadline } from "./deadline.ts";
-import type {
-  BoardLimits,
-  ConnectionEvent,
-  ConnectionReason,
-  QueueShare,
-  Refusal,
-} from "./limits.ts";
-import { OrderedReplies, type ReplySlot } from "./ordered_replies.ts";
-
-/** What a connection calls to answer its messages: the `RequestHandler`, or a listener Worker's stand-in. */
-export type ConnectionHandler = Pick<RequestHandler, "handleWith" | "refuse">;
-
-/** A connection's sizes and deadlines: the same in process and in a listener Worker. */
-export interface ConnectionSettings {
-  /** Largest framed payload, in bytes. */
-  maxFrame: number;
-  /** Largest legacy message, in bytes. */
-  maxLegacy: number;
-  /** The deadline of a whole message from its first byte, and of a connection that sends nothing, in ms. */
-  readTimeoutMs: number;
-  /** How long a framed connection may wait between messages, in ms. */
-  idleTimeoutMs: number;
-  /** How long a reply's write may make no progress before the connection is aborted, in ms. */
-  writeTimeoutMs: number;
-  /** Replies a framed client may have outstanding before the server stops reading from it. */
-  maxPipelined: number;
-}
-
-/** `settings`' own `ConnectionSettings`, for passing them on (to a Worker, into a context). */
-export function connectionSettings(settings: ConnectionSettings): ConnectionSettings {
-  const { maxFrame, maxLegacy, readTimeoutMs, idleTimeoutMs, writeTimeoutMs, maxPipelined } =
-    settings;
-  return { maxFrame, maxLegacy, readTimeoutMs, idleTimeoutMs, writeTimeoutMs, maxPipelined };
-}
-
-/** What every connection shares. */
-export interface ConnectionContext extends ConnectionSettings {
-  handler: ConnectionHandler;
-  log: Logger;
-  limits: BoardLimits;
-  /** Peers whose PROXY v2 header is believed; null: nobody's. */
-  trustedProxies: AddressRanges | null;
-  /** Told when a deadline or a limit closes, refuses or limits a connection; must not throw. */
-  onConnection?: (event: ConnectionEvent) => void;
-  /** Told when a connection has ended, its replies written (a listener Worker forgets it). */
-  onClosed?: (connection: Connection) => void;
-}
+import type { Refusal } from "./limits.ts";
+import type { ReplySlot } from "./ordered_replies.ts";
 
 /**
  * One read's most bytes: a burst of pipelined frames is taken (and queued) in
@@ -141,18 +80,9 @@ const READ_SIZE = 16 * 1024;
 const SMALL_READ_SIZE = 1024;
 
 /** A client connection: serves requests until the client or the server ends it. */
-export class Connection {
+export class Connection extends AnsweringConnection {
   #conn: Deno.TcpConn | Deno.TlsConn;
-  #ctx: ConnectionContext;
-  #replies: OrderedReplies;
-  #origin: RequestOrigin;
-  /** What the connection's first request said about its board (`device`, `client`). */
-  #session = { device: "", client: "" };
-  #share: QueueShare;
   #closing = false;
-  #refusal: Refusal | null;
-  #client: ClientAddress;
-  #charged = 0;
   #head: Uint8Array = new Uint8Array(0);
   #mode: "framed" | "legacy" | null = null;
   #frames: FrameDecoder | null = null;
@@ -170,27 +100,8 @@ export class Connection {
     ctx: ConnectionContext,
     refusal: Refusal | null = null,
   ) {
+    super(conn, ctx, refusal);
     this.#conn = conn;
-    this.#ctx = ctx;
-    this.#refusal = refusal;
-    // A connection refused at accept is not asked for a PROXY header.
-    this.#client = new ClientAddress(
-      conn.remoteAddr,
-      refusal ? null : ctx.trustedProxies,
-      ctx.limits,
-    );
-    this.#share = ctx.limits.queueShare(this);
-    this.#origin = this.#makeOrigin("legacy");
-    this.#replies = new OrderedReplies(conn, {
-      writeTimeoutMs: ctx.writeTimeoutMs,
-      onWriteTimeout: () => this.#event("write-timeout"),
-    });
-    try {
-      // Replies are small and latency matters more than packet count.
-      if ("setNoDelay" in conn) conn.setNoDelay(true);
-    } catch {
-      // The client already reset: the first read ends the connection.
-    }
   }
 
   /** Reads and answers requests until the connection ends. Never throws. */
@@ -200,12 +111,12 @@ export class Connection {
     let buf = new Uint8Array(SMALL_READ_SIZE);
     let filled = false;
     try {
-      if (!this.#client.awaitingHeader && !this.#refusal) this.#refusal = this.#client.admit();
-      while (!this.#replies.closed && !this.#closing) {
+      if (!this.client.awaitingHeader && !this.refusal) this.refusal = this.client.admit();
+      while (!this.replies.closed && !this.#closing) {
         const buffered = this.#buffered();
         const deadline = this.#messageStart !== null
-          ? this.#messageStart + this.#ctx.readTimeoutMs
-          : this.#lastRead + this.#ctx.idleTimeoutMs;
+          ? this.#messageStart + this.ctx.readTimeoutMs
+          : this.#lastRead + this.ctx.idleTimeoutMs;
         let into: Uint8Array;
         if (this.#frames) {
           // While data pours in, room for a big read; otherwise the room
@@ -215,7 +126,7 @@ export class Connection {
             : Math.max(1, Math.min(SMALL_READ_SIZE, this.#frames.free));
           // The room is charged before it is made: a burst cannot grow the
           // buffer past the budget, however little of it then arrives.
-          if (!this.#account(Math.max(this.#held(), this.#frames.capacityFor(room)))) break;
+          if (!this.account(Math.max(this.#held(), this.#frames.capacityFor(room)))) break;
           into = this.#frames.space(room);
         } else {
           const want = filled ? READ_SIZE : SMALL_READ_SIZE;
@@ -230,25 +141,16 @@ export class Connection {
         this.#deadline.set(Infinity);
         if (this.#timedOut) break;
         if (n === null) {
-          if (buffered > 0 && !this.#refusal) {
-            this.#fail(
-              new WireError(
-                Status.MALFORMED_BUFFER,
-                this.#mode === "framed"
-                  ? "the stream ended inside a frame"
-                  : `the message ended after ${buffered} bytes`,
-              ),
-            );
-          }
+          this.endedEarly(buffered, this.#mode === "framed");
           break;
         }
         filled = n === into.length;
         if (!(await this.#take(into.subarray(0, n), into !== buf))) break;
       }
     } catch (e) {
-      if (!this.#replies.closed && !(e instanceof Deno.errors.BadResource)) {
-        this.#ctx.log.debug("connection error", {
-          peer: this.#client.peer,
+      if (!this.replies.closed && !(e instanceof Deno.errors.BadResource)) {
+        this.ctx.log.debug("connection error", {
+          peer: this.client.peer,
           error: (e as Error).message,
         });
       }
@@ -256,11 +158,10 @@ export class Connection {
       // Every reply owed is written before the close; a write that stalls
       // past its deadline aborts instead.
       this.#deadline.clear();
-      await this.#replies.end();
-      this.#client.release();
-      this.#ctx.limits.charge(-this.#charged);
-      this.#charged = 0;
-      this.#ctx.onClosed?.(this);
+      await this.replies.end();
+      this.client.release();
+      this.uncharge();
+      this.ctx.onClosed?.(this);
     }
   }
 
@@ -271,19 +172,7 @@ export class Connection {
    */
   #readTimedOut(): void {
     this.#timedOut = true;
-    const buffered = this.#buffered();
-    if (buffered > 0 && !this.#refusal) {
-      this.#event("read-timeout");
-      this.#fail(
-        new WireError(
-          Status.MALFORMED_BUFFER,
-          `only ${buffered} bytes of the message arrived within ${this.#ctx.readTimeoutMs} ms`,
-        ),
-      );
-    } else if (!this.#refusal) {
-      this.#event(this.#mode === "framed" ? "idle-timeout" : "silent");
-    }
-    this.#replies.end();
+    this.readTimeout(this.#buffered(), this.#mode === "framed");
   }
 
   /**
@@ -292,7 +181,7 @@ export class Connection {
    */
   async shutdown(): Promise<void> {
     this.#closing = true;
-    await this.#replies.end();
+    await this.replies.end();
   }
 
   /**
@@ -308,35 +197,29 @@ export class Connection {
     else if (this.#frames) this.#frames.push(chunk);
     // A first chunk is not copied yet: a framed one goes straight to its decoder.
     else this.#head = this.#head.length === 0 ? chunk : concat(this.#head, chunk);
-    if (this.#client.awaitingHeader) {
-      const rest = this.#client.take(this.#head);
+    if (this.client.awaitingHeader) {
+      const rest = this.client.take(this.#head);
       if (rest === null) return true;
       if (rest instanceof WireError) {
-        this.#fail(rest);
+        this.fail(rest);
         return false;
       }
       this.#head = rest;
-      this.#origin = this.#makeOrigin("legacy");
-      this.#refusal = this.#client.admit();
+      this.origin = this.makeOrigin("legacy");
+      this.refusal = this.client.admit();
     }
     if (!this.#frames) {
       this.#mode ??= detectFraming(this.#head);
       // Replies are encoded for the origin's protocol: a refusal too.
-      if (this.#mode === "framed") this.#origin = this.#makeOrigin("framed");
-      if (this.#mode !== null && this.#refusal) {
-        // A framed refusal names the first request's id (a board skips replies
-        // to other ids): it waits for the whole first frame, within its deadline.
-        const id = this.#mode === "framed" ? firstRequestId(this.#head, this.#ctx.maxFrame) : 0;
-        if (id === null) return true;
-        this.#event(this.#refusal.reason);
-        this.#fail(this.#refusal.error, id);
-        return false;
+      if (this.#mode === "framed") this.origin = this.makeOrigin("framed");
+      if (this.#mode !== null && this.refusal) {
+        return this.refuse(this.#mode, this.#head, this.refusal);
       }
       if (this.#mode === "framed") {
         // Sized for a board's request; a pipelining client's grows.
         this.#frames = new FrameDecoder(
-          this.#ctx.maxFrame,
-          Math.min(this.#ctx.maxFrame + FRAME_HEADER, 1024),
+          this.ctx.maxFrame,
+          Math.min(this.ctx.maxFrame + FRAME_HEADER, 1024),
         );
         this.#frames.push(this.#head);
         this.#head = new Uint8Array(0);
@@ -345,10 +228,10 @@ export class Connection {
     // What stays in `head` outlives the read buffer it may be a view of.
     if (this.#head.buffer === chunk.buffer) this.#head = this.#head.slice();
     // Charged once the protocol is known, so a refusal is in the client's protocol.
-    if (!this.#account()) return false;
+    if (!this.account(this.#held())) return false;
     if (this.#mode === "legacy") {
-      const end = legacyMessageEnd(this.#head, this.#ctx.maxLegacy);
-      if (end instanceof WireError) this.#fail(end);
+      const end = legacyMessageEnd(this.#head, this.ctx.maxLegacy);
+      if (end instanceof WireError) this.fail(end);
       else if (end > 0) this.#serveMessage(this.#head.subarray(0, end), true);
       return end === 0;
     }
@@ -358,15 +241,15 @@ export class Connection {
     // What is left began in this chunk if a frame ended in it.
     if (this.#frames.buffered === 0) this.#messageStart = null;
     else if (served > 0) this.#messageStart = now;
-    this.#account();
+    this.account(this.#held());
     // Not read further while its replies are not being read, or while it has
     // its share of the queue: what it sends meanwhile waits in the socket,
     // instead of being read only to be refused, over and over, at the cost of
     // everyone else's time on the event loop.
-    if (this.#replies.outstanding >= this.#ctx.maxPipelined) {
-      await this.#paused(this.#replies.below(this.#ctx.maxPipelined));
+    if (this.replies.outstanding >= this.ctx.maxPipelined) {
+      await this.#paused(this.replies.below(this.ctx.maxPipelined));
     }
-    if (this.#share.full) await this.#paused(this.#share.whenUnder());
+    if (this.share.full) await this.#paused(this.share.whenUnder());
     return true;
   }
 
@@ -379,52 +262,14 @@ export class Connection {
     this.#lastRead += waited;
   }
 
-  /**
-   * Charges the memory held for unfinished messages to the shared budget:
-   * `bytes`, or by default what is held now (a framed connection's whole
-   * decoder buffer while a message is under way, not only the bytes in it);
-   * false (after refusing) when over it.
-   */
-  #account(bytes = this.#held()): boolean {
-    if (this.#ctx.limits.charge(bytes - this.#charged)) {
-      this.#charged = bytes;
-      return true;
-    }
-    this.#event("buffer-budget");
-    this.#fail(
-      new WireError(
-        Status.SERVER_BUSY,
-        `the server is holding ${this.#ctx.limits.buffered} bytes of unfinished messages, ` +
-          "its budget; try again shortly",
-      ),
-    );
-    return false;
-  }
-
   #buffered(): number {
     return this.#frames ? this.#frames.buffered : this.#head.length;
   }
 
+  /** The memory held for unfinished messages: a framed connection's whole decoder buffer while a message is under way. */
   #held(): number {
     if (!this.#frames) return this.#head.length;
     return this.#frames.buffered > 0 ? this.#frames.capacity : 0;
-  }
-
-  #makeOrigin(protocol: "legacy" | "framed"): RequestOrigin {
-    return {
-      protocol,
-      peer: this.#client.peer,
-      // One identity per connection: the authorizer remembers the token it proved.
-      identity: { address: this.#client.host, protocol },
-      session: this.#session,
-      owner: this,
-      admit: () => {
-        const refused = this.#share.admit();
-        if (refused) this.#event("queue-share");
-        return refused;
-      },
-      release: () => this.#share.release(),
-    };
   }
 
   /** Answers every whole frame buffered: how many, or -1 when the stream cannot be framed and must close. */
@@ -434,7 +279,7 @@ export class Connection {
       const payload = frames.next();
       if (payload === null) return served;
       if (payload instanceof WireError) {
-        this.#fail(payload);
+        this.fail(payload);
         return -1;
       }
       this.#serveMessage(payload, false);
@@ -444,41 +289,16 @@ export class Connection {
 
   /** Reserves one message's reply slot and fills it now or when the handler's answer is ready. */
   #serveMessage(message: Uint8Array, close: boolean): void {
-    const slot = this.#replies.reserve();
+    const slot = this.replies.reserve();
     slot.close = close;
     // Its clock starts at the read that completed it (one clock read for every frame it held).
-    this.#ctx.handler.handleWith(message, this.#origin, this.#answered, slot, this.#lastRead);
+    this.ctx.handler.handleWith(message, this.origin, this.#answered, slot, this.#lastRead);
   }
 
   /** Fills a reply's slot with its outcome (bound once per connection: a request costs no closure). */
   #answered = (slot: ReplySlot, outcome: Outcome): void => {
-    this.#replies.fill(slot, outcome.bytes, slot.close);
+    this.replies.fill(slot, outcome.bytes, slot.close);
   };
-
-  /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
-  #fail(error: WireError, requestId = 0): void {
-    const outcome = this.#ctx.handler.refuse(error, this.#origin, requestId);
-    this.#replies.fill(this.#replies.reserve(), outcome.bytes, true);
-  }
-
-  #event(reason: ConnectionReason): void {
-    const peer = this.#client.peer;
-    this.#ctx.log.debug("connection limited", { peer, reason });
-    try {
-      this.#ctx.onConnection?.({ reason, peer });
-    } catch (e) {
-      this.#ctx.log.error("connection observer failed", { error: (e as Error).message });
-    }
-  }
-}
-
-/** The id of the first framed request in `stream`: null until its frame is whole, 0 when unreadable. */
-function firstRequestId(stream: Uint8Array, maxFrame: number): number | null {
-  const frames = new FrameDecoder(maxFrame);
-  frames.push(stream);
-  const payload = frames.next();
-  if (payload === null) return null;
-  return payload instanceof WireError ? 0 : peekRequestId(payload);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

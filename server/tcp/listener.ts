@@ -59,7 +59,8 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
-import { Connection, type ConnectionContext } from "./connection.ts";
+import type { ConnectionContext } from "./answering_connection.ts";
+import { Connection } from "./connection.ts";
 
 /** How long accepting pauses when the process is out of file descriptors and has no reserve, in ms. */
 const FD_BACKOFF_MS = 50;

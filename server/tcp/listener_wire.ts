@@ -19,7 +19,7 @@
  * ```
  * @module
  */
-import type { ConnectionSettings } from "./connection.ts";
+import type { ConnectionSettings } from "./connection_settings.ts";
 import type { ConnectionEvent, LimitOptions } from "./limits.ts";
 import type { Protocol } from "../core/request.ts";
 import type { LogFormat, LogLevel } from "../log.ts";

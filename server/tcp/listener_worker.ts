@@ -23,7 +23,8 @@
 import { AddressRanges } from "../auth/cidr.ts";
 import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
-import { type ConnectionContext, connectionSettings } from "./connection.ts";
+import type { ConnectionContext } from "./answering_connection.ts";
+import { connectionSettings } from "./connection_settings.ts";
 import type { QueueShare } from "./limits.ts";
 import { BoardListener } from "./listener.ts";
 import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";

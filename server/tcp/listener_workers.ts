@@ -43,7 +43,7 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { Logger } from "../log.ts";
 import type { TlsFiles } from "../tls/tls.ts";
-import { type ConnectionSettings, connectionSettings } from "./connection.ts";
+import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
 import type { ConnectionEvent, LimitOptions } from "./limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
