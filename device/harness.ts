@@ -43,7 +43,7 @@ import type {
   NetworkSettings,
   ToBoard,
   WorkerOptions,
-} from "./harness_worker.ts";
+} from "./harness_wire.ts";
 
 export type { BoardStats, NetworkSettings };
 
