@@ -8,7 +8,8 @@
  */
 /// <reference lib="deno.worker" />
 import * as ort from "onnxruntime-web";
-import type { CellResult, DirectJob, DirectMessage } from "./inference.ts";
+import type { DirectJob, DirectMessage } from "./inference.ts";
+import type { CellResult } from "./inference_report.ts";
 
 function post(message: DirectMessage): void {
   self.postMessage(message);

@@ -11,6 +11,7 @@
  *   hand-off: the runtime's own cost.
  *
  * Model load times are measured too. `--runs` and `--max-seconds` bound each cell.
+ * The flags are `inference_args.ts`'s; the rows and the table `inference_report.ts`'s.
  *
  * @example
  * ```sh
@@ -20,7 +21,8 @@
  * ```
  *
  * ```ts
- * import { bestRate, measureInference } from "./inference.ts";
+ * import { measureInference } from "./inference.ts";
+ * import { bestRate } from "./inference_report.ts";
  *
  * const report = await measureInference({ via: ["engine"], threads: [1], batches: [1, 32], runs: 50 });
  * console.log(bestRate(report)?.samplesPerSec);
@@ -30,97 +32,16 @@
 import { InferenceEngine } from "../server/engine/engine.ts";
 import { DEFAULT_MODEL, loadModelFile, ModelError } from "../server/models/model.ts";
 import { exitWithUsage } from "../cli/args.ts";
-import {
-  choiceFlag,
-  fixed,
-  formatTable,
-  intFlag,
-  listFlag,
-  numberFlag,
-  parseFlags,
-  parseOrExit,
-  pathFlag,
-  Progress,
-  thousands,
-} from "./_cli.ts";
+import { parseOrExit, Progress } from "./_cli.ts";
 import { loadDigits } from "./digits.ts";
-import { summarize } from "./stats.ts";
-
-/**
- * The ways of timing: the server's engine (WASM), onnxruntime-web directly,
- * and the server's engine with `--engine native` (onnxruntime-node; needs
- * `deno task install:native`).
- */
-export const VIAS = ["engine", "direct", "native"] as const;
-export type Via = typeof VIAS[number];
-
-/** What `measureInference` runs. Every field has a default. */
-export interface InferenceOptions {
-  model?: string | URL;
-  via?: Via[];
-  threads?: number[];
-  batches?: number[];
-  /**
-   * Engine instances run side by side, as the server's `--instances` (engine
-   * and native ways; default [1]): a cell's samples/s is theirs together.
-   */
-  instances?: number[];
-  /** Timed runs per cell. */
-  runs?: number;
-  /** Cap on one cell's timed runs, in seconds (at least one run is always made). */
-  maxSeconds?: number;
-  /** Untimed runs before each cell. */
-  warmup?: number;
-  onProgress?: (text: string) => void;
-}
-
-/** The raw times of one cell (one way, thread count and batch size). */
-export interface CellResult {
-  via: Via;
-  threads: number;
-  /** Engines running at once (1 for `direct`). */
-  instances: number;
-  batch: number;
-  runs: number;
-  /** `session.run` time of each run, in ms. */
-  runMs: number[];
-  /** The caller's wall time of each run, in ms (equal to `runMs` for `direct`). */
-  wallMs: number[];
-}
-
-/** One row of the table. */
-export interface CellSummary {
-  via: Via;
-  threads: number;
-  instances: number;
-  batch: number;
-  runs: number;
-  /** Mean `session.run` time divided by the batch: the notebook's "ms per inference". */
-  msPerInference: number;
-  /** Mean wall time of a run. */
-  msPerRun: number;
-  /** Median wall time of a run. */
-  p50RunMs: number;
-  /** Digits per second at the mean wall time, all instances together: `instances × batch / msPerRun × 1000`. */
-  samplesPerSec: number;
-}
-
-/** How long loading took, per way and thread count. */
-export interface LoadTime {
-  via: Via | "file";
-  threads: number;
-  /** For `engine`: Worker start and session creation; `direct`: session creation; `file`: read and sha256. */
-  ms: number;
-}
-
-/** Everything `measureInference` found. */
-export interface InferenceReport {
-  model: string;
-  runtime: string;
-  runs: number;
-  loads: LoadTime[];
-  cells: CellSummary[];
-}
+import { type InferenceOptions, parseInferenceArgs, USAGE } from "./inference_args.ts";
+import {
+  type CellResult,
+  formatInferenceTable,
+  type InferenceReport,
+  summarizeCell,
+  VIAS,
+} from "./inference_report.ts";
 
 /** The message a direct-timing Worker gets. */
 export interface DirectJob {
@@ -139,35 +60,6 @@ export type DirectMessage =
   | { type: "cell"; cell: CellResult }
   | { type: "done" }
   | { type: "error"; message: string };
-
-/** Averages one cell's times into a table row. */
-export function summarizeCell(cell: CellResult): CellSummary {
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const msPerRun = mean(cell.wallMs);
-  return {
-    via: cell.via,
-    threads: cell.threads,
-    instances: cell.instances,
-    batch: cell.batch,
-    runs: cell.runs,
-    msPerInference: mean(cell.runMs) / cell.batch,
-    msPerRun,
-    p50RunMs: summarize(cell.wallMs).p50,
-    samplesPerSec: (cell.instances * cell.batch / msPerRun) * 1000,
-  };
-}
-
-/** The fastest row (most samples/s), among those `filter` keeps. */
-export function bestRate(
-  report: InferenceReport,
-  filter: (cell: CellSummary) => boolean = () => true,
-): CellSummary | undefined {
-  let best: CellSummary | undefined;
-  for (const cell of report.cells) {
-    if (filter(cell) && (!best || cell.samplesPerSec > best.samplesPerSec)) best = cell;
-  }
-  return best;
-}
 
 /** Real digits, `n` of them back to back as floats 0..1. */
 async function inputFor(n: number): Promise<Float32Array> {
@@ -298,118 +190,6 @@ export async function measureInference(options: InferenceOptions = {}): Promise<
     }
   }
   return report;
-}
-
-/** The report as the table the command prints. */
-export function formatInferenceTable(report: InferenceReport): string {
-  const rows = report.cells.map((c) => [
-    c.via,
-    c.instances,
-    c.threads,
-    c.batch,
-    c.runs,
-    fixed(c.msPerInference, 4),
-    fixed(c.msPerRun, 3),
-    fixed(c.p50RunMs, 3),
-    thousands(c.samplesPerSec),
-  ]);
-  const table = formatTable(
-    [
-      "way",
-      "instances",
-      "threads",
-      "batch",
-      "runs",
-      "ms/inference",
-      "ms/run",
-      "p50 ms/run",
-      "samples/s",
-    ],
-    rows,
-  );
-  const loads = report.loads.map((l) =>
-    l.via === "file"
-      ? `model file read + sha256: ${fixed(l.ms, 1)} ms`
-      : `${l.via} load, ${l.threads} thread(s): ${fixed(l.ms, 1)} ms`
-  );
-  const best = bestRate(report);
-  const single = report.cells.find((c) => c.batch === 1 && c.threads === 1);
-  const lines = [table, "", ...loads];
-  if (single) {
-    lines.push(
-      `Average inference time after ${thousands(single.runs)} runs (batch 1, ${single.via}, ` +
-        `1 thread): ${fixed(single.msPerInference, 3)} ms`,
-    );
-  }
-  if (best) {
-    lines.push(
-      `Best rate: ${thousands(best.samplesPerSec)} samples/s (${best.via}, ${best.instances} × ` +
-        `${best.threads} thread(s), batch ${best.batch})`,
-    );
-  }
-  return lines.join("\n");
-}
-
-const USAGE = `Usage: deno task bench:inference [options]
-
-Average ms per inference (a Python notebook's figure) and samples/s, per batch size and
-WASM thread count, through the server's engine (Worker + shared memory) and/or onnxruntime-web
-directly; model load times too.
-
-Options:
-  --model FILE        ONNX model (default models/mnist/1/model.onnx)
-  --via WAYS          engine (the server's WASM engine), direct (onnxruntime-web itself),
-                      native (the server's engine with --engine native); a list, e.g.
-                      engine,native (default engine,direct)
-  --threads LIST      WASM thread counts (default 1,2)
-  --instances LIST    engines run side by side, as the server's --instances (engine and
-                      native ways; default 1); samples/s is theirs together
-  --batches LIST      batch sizes (default 1,8,32,128)
-  --runs N            timed runs per cell (default 1000)
-  --max-seconds S     cap on one cell's timed runs (default 3; at least one run)
-  --warmup N          untimed runs before each cell (default 20)
-  --json FILE         also write the results as JSON
-  -q, --quiet         no progress on stderr
-  -h, --help          show this help`;
-
-/** The command's options from its arguments. */
-export function parseInferenceArgs(args: string[]): InferenceOptions & {
-  json?: string;
-  quiet: boolean;
-  help: boolean;
-} {
-  const { values } = parseFlags({
-    args,
-    options: {
-      model: { type: "string" },
-      via: { type: "string" },
-      threads: { type: "string" },
-      instances: { type: "string" },
-      batches: { type: "string" },
-      runs: { type: "string" },
-      "max-seconds": { type: "string" },
-      warmup: { type: "string" },
-      json: { type: "string" },
-      quiet: { type: "boolean", short: "q" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  const via = (values.via ?? "engine,direct").split(",").map((v) =>
-    choiceFlag("via", v.trim(), VIAS, "engine")
-  );
-  return {
-    model: pathFlag("model", values.model),
-    via: [...new Set(via)],
-    threads: listFlag("threads", values.threads, [1, 2], { min: 1, max: 16 }),
-    instances: listFlag("instances", values.instances, [1], { min: 1, max: 64 }),
-    batches: listFlag("batches", values.batches, [1, 8, 32, 128], { min: 1, max: 4096 }),
-    runs: intFlag("runs", values.runs, 1000, { min: 1, max: 10_000_000 }),
-    maxSeconds: numberFlag("max-seconds", values["max-seconds"], 3, { min: 0, max: 3600 }),
-    warmup: intFlag("warmup", values.warmup, 20, { min: 0, max: 100_000 }),
-    json: values.json,
-    quiet: values.quiet ?? false,
-    help: values.help ?? false,
-  };
 }
 
 async function main(): Promise<void> {

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "./_cli.ts";
-import {
-  bestRate,
-  formatInferenceTable,
-  measureInference,
-  parseInferenceArgs,
-  summarizeCell,
-} from "./inference.ts";
+import { measureInference } from "./inference.ts";
+import { parseInferenceArgs } from "./inference_args.ts";
+import { bestRate, formatInferenceTable, summarizeCell } from "./inference_report.ts";
 
 Deno.test("a cell's ms per inference is the mean run time over the batch", () => {
   const cell = summarizeCell({

@@ -20,7 +20,7 @@
  * @module
  */
 import { count, fixed, thousands } from "./_cli.ts";
-import type { InferenceReport } from "./inference.ts";
+import type { InferenceReport } from "./inference_report.ts";
 import type { StepSummary } from "./results.ts";
 import { barChart, escapeHtml, lineChart, type Series } from "./svg_chart.ts";
 

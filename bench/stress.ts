@@ -40,12 +40,8 @@ import {
 import { formatChecks, stepChecks } from "./checks.ts";
 import { cpuDelta, groupThreads, type ThreadCpu, threadCpu } from "./cpu.ts";
 import { loadDigits } from "./digits.ts";
-import {
-  bestRate,
-  formatInferenceTable,
-  type InferenceReport,
-  measureInference,
-} from "./inference.ts";
+import { measureInference } from "./inference.ts";
+import { bestRate, formatInferenceTable, type InferenceReport } from "./inference_report.ts";
 import { isHttp } from "./load.ts";
 import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";

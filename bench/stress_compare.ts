@@ -14,7 +14,8 @@
  * @module
  */
 import { fixed, thousands } from "./_cli.ts";
-import { bestRate, type InferenceReport, measureInference } from "./inference.ts";
+import { measureInference } from "./inference.ts";
+import { bestRate, type InferenceReport } from "./inference_report.ts";
 import type { StepSummary } from "./results.ts";
 import type { StressOptions } from "./stress_args.ts";
 import type { EngineKind } from "../server/engine/kinds.ts";
