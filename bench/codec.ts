@@ -2,7 +2,7 @@
  * `deno task bench:codec`: encode, decode and validate, per message kind, with
  * the lean codec (`shared/codec.ts`, which the board and the server run)
  * against the official FlatBuffers runtime (flatc's code in
- * `shared/generated/` and npm `flatbuffers`). Prints median ns per operation
+ * `shared/generated/` and npm `flatbuffers`: `codec_official.ts`). Prints median ns per operation
  * over `--samples` timed batches, and the message sizes each codec produces.
  *
  * The operations:
@@ -41,37 +41,13 @@ import {
   InferenceRequestWriter,
 } from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
-import { Command as GenCommand } from "../shared/generated/mnist-prot/command.ts";
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
-import { InferenceInput } from "../shared/generated/mnist-prot/inference-input.ts";
-import { InferenceOutput } from "../shared/generated/mnist-prot/inference-output.ts";
-import { fixed, formatTable, intFlag, numberFlag, parseFlags, parseOrExit } from "./_cli.ts";
+import { formatTable, parseOrExit } from "./_cli.ts";
+import { parseCodecArgs, USAGE } from "./codec_args.ts";
+import { OfficialMessages } from "./codec_official.ts";
+import { type CodecRow, type CodecSizes, formatCodecTable } from "./codec_report.ts";
 import { syntheticDigits } from "./digits.ts";
 import { median } from "./stats.ts";
-
-/** Message kinds measured. */
-export const KINDS = [
-  "legacy request",
-  "framed u8 request",
-  "framed reply",
-  "legacy reply",
-] as const;
-export type MessageKind = typeof KINDS[number];
-
-/** One row: a kind, an operation, and the median ns/op of each codec (null: not offered). */
-export interface CodecRow {
-  kind: MessageKind;
-  op: string;
-  leanNs: number | null;
-  officialNs: number | null;
-}
-
-/** Bytes of each kind's message, per codec. */
-export interface CodecSizes {
-  kind: MessageKind;
-  leanBytes: number;
-  officialBytes: number;
-}
 
 /** How long to time: `samples` batches, each at least `minMs` long. */
 export interface CodecOptions {
@@ -104,68 +80,6 @@ export function timeOp(fn: () => number, samples: number, minMs: number): number
   return median(perOp);
 }
 
-/** The official runtime's messages, built as flatc's generated code intends. */
-class Official {
-  builder = new flatbuffers.Builder(4096);
-
-  legacyRequest(digit: Float32Array): Uint8Array {
-    const b = this.builder;
-    b.clear();
-    const vector = InferenceInput.createDigitVector(b, digit);
-    const input = InferenceInput.createInferenceInput(b, vector, 0);
-    Commands.startCommands(b);
-    Commands.addCmd(b, GenCommand.CMD_INFERENCE_INPUT);
-    Commands.addInput(b, input);
-    b.finish(Commands.endCommands(b));
-    return b.asUint8Array();
-  }
-
-  framedRequest(id: number, digit: Uint8Array): Uint8Array {
-    const b = this.builder;
-    b.clear();
-    const vector = InferenceInput.createDigitU8Vector(b, digit);
-    const input = InferenceInput.createInferenceInput(b, 0, vector);
-    Commands.startCommands(b);
-    Commands.addCmd(b, GenCommand.CMD_INFERENCE_INPUT);
-    Commands.addInput(b, input);
-    Commands.addRequestId(b, id);
-    Commands.finishSizePrefixedCommandsBuffer(b, Commands.endCommands(b));
-    return b.asUint8Array();
-  }
-
-  framedReply(id: number, scores: Float32Array): Uint8Array {
-    const b = this.builder;
-    b.clear();
-    const f = InferenceOutput.createOutputFVector(b, scores);
-    const output = InferenceOutput.createInferenceOutput(b, f, scores.length, 0.31, 3, 1.5, 17, 1);
-    Commands.startCommands(b);
-    Commands.addCmd(b, GenCommand.CMD_INFERENCE_OUTPUT);
-    Commands.addOutput(b, output);
-    Commands.addRequestId(b, id);
-    Commands.finishSizePrefixedCommandsBuffer(b, Commands.endCommands(b));
-    return b.asUint8Array();
-  }
-
-  legacyReply(scores: Float32Array): Uint8Array {
-    const b = this.builder;
-    b.clear();
-    // Old clients expect every field written (96 bytes), so defaults are forced.
-    b.forceDefaults(true);
-    const f = InferenceOutput.createOutputFVector(b, scores);
-    InferenceOutput.startInferenceOutput(b);
-    InferenceOutput.addOutputF(b, f);
-    InferenceOutput.addTimerMs(b, 0.31);
-    InferenceOutput.addOutputN(b, scores.length);
-    const output = InferenceOutput.endInferenceOutput(b);
-    Commands.startCommands(b);
-    Commands.addCmd(b, GenCommand.CMD_INFERENCE_OUTPUT);
-    Commands.addOutput(b, output);
-    b.finish(Commands.endCommands(b));
-    b.forceDefaults(false);
-    return b.asUint8Array();
-  }
-}
-
 /** Copies into a fresh, 4-aligned buffer, as bytes read from a socket would be. */
 function own(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
@@ -180,7 +94,7 @@ export function measureCodecs(options: CodecOptions = {}): CodecRow[] & { sizes:
   const digitU8 = syntheticDigits(1).digits[0];
   const digit = Float32Array.from(digitU8, (b) => b / 255);
   const scores = Float32Array.from({ length: 10 }, (_, i) => (i === 3 ? 0.91 : 0.01));
-  const official = new Official();
+  const official = new OfficialMessages();
   const rows: CodecRow[] = [];
   const sizes: CodecSizes[] = [];
   const cut = (bytes: Uint8Array) => bytes.slice(0, bytes.length - 8);
@@ -356,57 +270,6 @@ export function measureCodecs(options: CodecOptions = {}): CodecRow[] & { sizes:
   }
   if (sink === 42) console.log(""); // Uses the sink.
   return Object.assign(rows, { sizes });
-}
-
-/** The rows as the printed table. */
-export function formatCodecTable(rows: CodecRow[]): string {
-  const ns = (n: number | null) => (n === null ? "—" : fixed(n, n < 100 ? 1 : 0));
-  return formatTable(
-    ["message", "operation", "lean ns/op", "official ns/op", "official / lean"],
-    rows.map((r) => [
-      r.kind,
-      r.op,
-      ns(r.leanNs),
-      ns(r.officialNs),
-      r.leanNs && r.officialNs ? `${fixed(r.officialNs / r.leanNs, 2)}×` : "—",
-    ]),
-  );
-}
-
-const USAGE = `Usage: deno task bench:codec [options]
-
-Encode, decode and validate per message kind (legacy request, framed u8 request, framed reply,
-legacy reply): the lean codec (shared/codec.ts) against the official FlatBuffers runtime
-(shared/generated + npm flatbuffers). Prints median ns/op and the message sizes.
-
-Options:
-  --samples N     timed batches per figure; the median is printed (default 15)
-  --min-ms MS     shortest batch, in ms (default 10)
-  --json FILE     also write the rows as JSON
-  -h, --help      show this help`;
-
-/** The command's options from its arguments. */
-export function parseCodecArgs(args: string[]): {
-  samples: number;
-  minMs: number;
-  json?: string;
-  help: boolean;
-} {
-  const { values } = parseFlags({
-    args,
-    options: {
-      samples: { type: "string" },
-      "min-ms": { type: "string" },
-      json: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  return {
-    samples: intFlag("samples", values.samples, 15, { min: 1, max: 1001 }),
-    minMs: numberFlag("min-ms", values["min-ms"], 10, { min: 0.1, max: 10_000 }),
-    json: values.json,
-    help: values.help ?? false,
-  };
 }
 
 function main(): void {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "./_cli.ts";
-import { formatCodecTable, KINDS, measureCodecs, parseCodecArgs, timeOp } from "./codec.ts";
+import { measureCodecs, timeOp } from "./codec.ts";
+import { parseCodecArgs } from "./codec_args.ts";
+import { formatCodecTable, KINDS } from "./codec_report.ts";
 
 Deno.test("every kind is timed for encode, decode and validate; both codecs make the same sizes", () => {
   const rows = measureCodecs({ samples: 1, minMs: 0.2 });
