@@ -21,8 +21,9 @@
  * @module
  */
 import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
-import { WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import type { EngineResult } from "./engine.ts";
+import type { QueueBudget } from "./queue_options.ts";
 
 /** What one digit gets back. */
 export interface Inference {
@@ -235,4 +236,32 @@ export function settlePromise(
 ): void {
   if (result instanceof WireError) settle.reject(result);
   else settle.resolve(result);
+}
+
+/**
+ * `batch` without the jobs pinned to a version other than `version` (a
+ * versioned route that a swap overtook): those are answered
+ * `MODEL_UNAVAILABLE` and give their places in `budget` back. `batch`
+ * itself when none is.
+ */
+export function withoutStale(batch: Job[], version: number, budget: QueueBudget): Job[] {
+  let stale = 0;
+  for (const job of batch) if (job.version !== 0 && job.version !== version) stale++;
+  if (stale === 0) return batch;
+  const kept: Job[] = [];
+  for (const job of batch) {
+    if (job.version === 0 || job.version === version) {
+      kept.push(job);
+      continue;
+    }
+    budget.queued -= job.n;
+    rejectJob(
+      job,
+      new WireError(
+        Status.MODEL_UNAVAILABLE,
+        `version ${job.version} is no longer served; version ${version} serves now`,
+      ),
+    );
+  }
+  return kept;
 }

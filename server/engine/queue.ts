@@ -46,6 +46,7 @@ import { type EngineSet, QueueBudget, type QueueOptions } from "./queue_options.
 import { SetRuns } from "./set_runs.ts";
 import { FairQueue } from "./_fair.ts";
 import { RateWindow } from "./_rate.ts";
+import { nextMsPerDigit, runEvent } from "./run_figures.ts";
 import {
   answerJobs,
   batchJob,
@@ -56,6 +57,7 @@ import {
   type Job,
   rejectJob,
   settlePromise,
+  withoutStale,
 } from "./job.ts";
 
 /** Batches digits for a set of engine instances, one run per instance at a time. */
@@ -142,7 +144,7 @@ export class InferenceQueue {
     // sending one digit at a time always gets in beside a flood (bounded by
     // the connection cap), and rides in the next batch (lanes in turn).
     const exempt = owner !== undefined && this.#jobs.waiting(owner) === 0;
-    const refused = this.#admit(1, exempt);
+    const refused = this.#budget.admit(1, exempt);
     if (refused) return refused;
     this.#jobs.push(owner, digitJob(digitU8, digit, given, done, context, false));
     this.#pump();
@@ -194,27 +196,13 @@ export class InferenceQueue {
     owner: unknown,
     version = 0,
   ): Promise<Inference[]> | WireError {
-    const refused = this.#admit(n, false);
+    const refused = this.#budget.admit(n, false);
     if (refused) return refused;
     const promise = new Promise<Inference[]>((resolveAll, reject) => {
       this.#jobs.push(owner, batchJob(n, digitU8, digit, version, resolveAll, reject));
     });
     this.#pump();
     return promise;
-  }
-
-  /** Takes `n` digits' places in the shared budget, or refuses them (`exempt`: past a full budget too). */
-  #admit(n: number, exempt: boolean): WireError | null {
-    const budget = this.#budget;
-    if (budget.queued + n > budget.max && !exempt) {
-      return new WireError(
-        Status.SERVER_BUSY,
-        `${budget.queued} digits are already waiting` +
-          (n > 1 ? ` and this request has ${n}` : "") + "; try again shortly",
-      );
-    }
-    budget.queued += n;
-    return null;
   }
 
   /**
@@ -315,25 +303,8 @@ export class InferenceQueue {
   #takeFor(set: EngineSet): Job[] {
     for (;;) {
       const batch = this.#jobs.take(this.batchLimit());
-      let stale = 0;
-      for (const job of batch) if (job.version !== 0 && job.version !== set.version) stale++;
-      if (stale === 0) return batch;
-      const kept: Job[] = [];
-      for (const job of batch) {
-        if (job.version === 0 || job.version === set.version) {
-          kept.push(job);
-          continue;
-        }
-        this.#budget.queued -= job.n;
-        rejectJob(
-          job,
-          new WireError(
-            Status.MODEL_UNAVAILABLE,
-            `version ${job.version} is no longer served; version ${set.version} serves now`,
-          ),
-        );
-      }
-      if (kept.length > 0 || this.#jobs.length === 0) return kept;
+      const kept = withoutStale(batch, set.version, this.#budget);
+      if (kept === batch || kept.length > 0 || this.#jobs.length === 0) return kept;
     }
   }
 
@@ -358,26 +329,13 @@ export class InferenceQueue {
     if (!failed) {
       this.served += n;
       this.#served.add(n);
-      // A run's fixed cost weighs on a small batch's time per digit: small
-      // runs move the average little, so it does not shrink batches further.
-      const weight = Math.min(1, n / 64);
-      this.#msPerDigit = this.#msPerDigit === 0
-        ? outcome.ms / n
-        : this.#msPerDigit + (outcome.ms / n - this.#msPerDigit) * weight;
+      this.#msPerDigit = nextMsPerDigit(this.#msPerDigit, outcome.ms, n);
     }
     if (this.#options.onRun) {
-      const queueMs: number[] = [];
-      for (const job of batch) {
-        for (let i = 0; i < job.n; i++) queueMs.push(started - job.submitted);
-      }
-      this.#options.onRun({
-        batchSize: n,
-        inferenceMs: failed ? 0 : outcome.ms,
-        queueMs,
-        version,
-        model: this.#options.model ?? "",
-        failed,
-      });
+      const model = this.#options.model ?? "";
+      this.#options.onRun(
+        runEvent(batch, n, started, failed ? 0 : outcome.ms, version, model, failed),
+      );
     }
     if (failed) {
       for (const job of batch) rejectJob(job, outcome);

@@ -10,9 +10,11 @@
  * const budget = new QueueBudget(4096); // one bound over every model's queue
  * const options: QueueOptions = { maxBatch: 128, maxQueued: budget.max, budget, model: "mnist" };
  * console.log(options.budget!.queued); // 0
+ * console.log(budget.admit(4097, false)?.message); // 0 digits are already waiting and this request has 4097; try again shortly
  * ```
  * @module
  */
+import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceEngine } from "./engine.ts";
 
 /** The instances of one model version: what the queue dispatches to, and what a swap replaces. */
@@ -45,6 +47,19 @@ export class QueueBudget {
 
   constructor(max: number) {
     this.max = max;
+  }
+
+  /** Takes `n` digits' places, or refuses them (`exempt`: past a full budget too). */
+  admit(n: number, exempt: boolean): WireError | null {
+    if (this.queued + n > this.max && !exempt) {
+      return new WireError(
+        Status.SERVER_BUSY,
+        `${this.queued} digits are already waiting` +
+          (n > 1 ? ` and this request has ${n}` : "") + "; try again shortly",
+      );
+    }
+    this.queued += n;
+    return null;
   }
 }
 
