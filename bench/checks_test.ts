@@ -56,6 +56,30 @@ Deno.test("--check: a fresh server's first second against its steady rate", () =
   );
 });
 
+Deno.test("--check: with the step repeated, a fresh server's first second against the warm server's", () => {
+  // Both first seconds open the connections (a ramp of 100 ms on a warm server); a fresh one
+  // that adds 20 ms to it is within 0.95 of warm, though 0.88 of the steady rate.
+  const warm = step("framed", 3000, (i) => i < 1000 ? 100 : 10);
+  const fresh = step("framed", 3000, (i) => i < 1000 ? 120 : 10);
+  const checks = stepChecks([fresh, warm], { baselineUs: null, fresh: true });
+  const rate = checks.find((c) => /first second \/ the warm server's first second/.test(c.name))!;
+  assert.ok(rate.ok && Math.abs(rate.value - 0.978) < 0.005, JSON.stringify(rate));
+  const cold = step("framed", 3000, (i) => i < 1000 ? 500 : 10);
+  assert.equal(stepChecks([cold, warm], { baselineUs: null, fresh: true }).at(-1)!.ok, false);
+  // A later step of another shape is no warm twin: the step's steady rate is used.
+  const other = { ...warm, clients: 100 };
+  assert.match(
+    stepChecks([fresh, other], { baselineUs: null, fresh: true }).at(-1)!.name,
+    /its steady rate/,
+  );
+  // In CPU, against the warm server's first second: 60 us against 58.
+  fresh.eventLoopUsFirstSecond = 60;
+  warm.eventLoopUsFirstSecond = 58;
+  const cpu = stepChecks([fresh, warm], { baselineUs: null, fresh: true }).at(-1)!;
+  assert.match(cpu.name, /\/ the warm server's first second's/);
+  assert.ok(cpu.ok && Math.abs(cpu.value - 60 / 58) < 1e-9, JSON.stringify(cpu));
+});
+
 Deno.test("--check: one client's share of the round trip that is not inference, and its p99/p50", () => {
   const one = { ...load, clients: 1, requests: 3000 };
   // Replies carry timer_ms 0.25 (the fixture's): a 0.28 ms round trip is 11% not inference.

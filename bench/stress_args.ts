@@ -154,7 +154,8 @@ Comparison and output:
                          requests, fairness, event loop us per request (and against
                          --baseline-us), served / engine alone, http and http-binary /
                          framed, one client's not-inference share and p99/p50, a fresh
-                         server's first second / its steady rate)
+                         server's first second / its warm rate: the same step repeated,
+                         as in --protocol framed,framed, else the step's steady rate)
   --baseline-us N        the event loop's us per request of the code before (for --check)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)

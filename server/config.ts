@@ -307,7 +307,7 @@ export const OPTIONS = [
     kind: { type: "int", min: 0, max: 60_000 },
     group: "limits",
     server: true,
-    default: "1000",
+    default: "3000",
     library: "0",
     value: "MS",
     help: "before the start line, send the request path real requests this long; 0: off",

@@ -70,7 +70,7 @@ Deno.test("startServer's defaults are the table's, with the table's own exceptio
   assert.equal(program.hostname, command.host);
   assert.equal(program.instances, 1, "the instances row's `library` default");
   assert.equal(program.warmUpMs, 0, "a program's server starts at once; the command line's warms");
-  assert.equal(command.warmUpMs, 1000);
+  assert.equal(command.warmUpMs, 3000);
   assert.equal(program.verifyChecksum, true);
   assert.equal(withServerDefaults({ port: 0 }).httpPort, 0, "a free board port, a free HTTP port");
   assert.equal(withServerDefaults({ port: 0, httpPort: null }).httpPort, null);

@@ -3,7 +3,8 @@
  * routing through the rollouts (a canary's device goes to the candidate) and
  * telling each request's outcome to the monitor, the rollouts, the
  * `onRequest` observer and the capture (`--capture`). The server's own
- * warm-up (`Monitor.quiet`) is told to none of them.
+ * warm-up is counted apart by the monitor (`Monitor.warmUpStarted`) and told
+ * to none of the others.
  *
  * @example
  * ```ts
@@ -71,9 +72,9 @@ export function wireRequests(
     auth: options.auth ?? null,
     updates,
     onRequest: (event) => {
-      // The server's own warm-up is no client's: nothing of it is counted or captured.
-      if (monitor.quiet) return;
+      // The monitor counts the server's own warm-up apart (`warmUpStarted`); nothing else sees it.
       monitor.request(requestFromHandler(event));
+      if (monitor.quiet) return;
       rollouts.observe(event);
       options.onRequest?.(event);
       if (options.capture) captureServed(options.capture, event);

@@ -178,7 +178,7 @@ function dirOf(path: string): string {
  * start line, its readiness): uncounted, and the queue's figures reset after.
  */
 async function warmServer(server: InferenceServer, budgetMs: number): Promise<void> {
-  server.monitor.quiet = true;
+  server.monitor.warmUpStarted();
   try {
     const http = server.http?.addr as Deno.NetAddr | undefined;
     const report = await warmUp(
@@ -187,7 +187,7 @@ async function warmServer(server: InferenceServer, budgetMs: number): Promise<vo
     );
     server.log.debug("warmed up", { ...report, ms: report.ms.toFixed(0) });
   } finally {
-    server.monitor.quiet = false;
+    server.monitor.warmUpEnded();
     for (const model of server.serving.models) model.queue.served = model.queue.runs = 0;
   }
 }

@@ -15,9 +15,12 @@
  * and with binary tensors (`Inference-Header-Content-Length`), over raw
  * HTTP/1.1 (no client library's cost in the server's own event loop). The
  * requests are real ones through the real sockets; the server keeps them out
- * of its metrics, dashboard, capture and observers (`Monitor.quiet`), and is
- * not ready while it warms. With device tokens on, the requests are refused
- * (they carry none), which still warms every part but the engines.
+ * of its metrics, dashboard, capture and observers (the monitor counts them
+ * in a throwaway twin, so its code warms too), and is not ready while it
+ * warms. Some clients open a connection per request, legacy ones included,
+ * so that accepting and closing connections warm as well. With device tokens
+ * on, the requests are refused (they carry none), which still warms every
+ * part but the engines.
  *
  * @example
  * ```ts
@@ -54,6 +57,8 @@ export interface WarmUpReport {
   httpBinaryOk: number;
   /** Board connections opened at once. */
   connections: number;
+  /** Replies to requests that had a connection each (legacy, and framed reconnects). */
+  churned: number;
   /** How long it took, ms. */
   ms: number;
 }
@@ -64,6 +69,13 @@ export interface WarmUpReport {
  * batches form as under load.
  */
 const BURSTS = [...Array(192).fill(1), 32, 32, 32, 32];
+
+/**
+ * Clients that open a connection per request and close it (legacy clients do
+ * so by the protocol; boards reconnect), so that accepting, setting up and
+ * closing a connection warm too: a fleet's first second opens hundreds.
+ */
+const CHURN = ["framed", "framed", "legacy", "legacy"] as const;
 
 /** HTTP keep-alive clients that warm at once: JSON and binary tensors, alternately. */
 const HTTP_CLIENTS = 4;
@@ -79,13 +91,24 @@ const GRACE_MS = 2_000;
 export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<WarmUpReport> {
   const started = performance.now();
   const until = started + budgetMs;
-  const report: WarmUpReport = { framed: 0, http: 0, httpBinaryOk: 0, connections: 0, ms: 0 };
+  const report: WarmUpReport = {
+    framed: 0,
+    http: 0,
+    httpBinaryOk: 0,
+    connections: 0,
+    churned: 0,
+    ms: 0,
+  };
   if (budgetMs <= 0) return report;
   const stop = new AbortController();
   const giveUp = setTimeout(() => stop.abort(), budgetMs + GRACE_MS);
   const framed = BURSTS.map((burst, i) =>
     warmFramed(target.board, until, burst, i, stop.signal, () => report.connections++)
       .then((n) => report.framed += n)
+  );
+  const churn = CHURN.map((protocol, i) =>
+    warmChurn(target.board, until, protocol === "legacy", i, stop.signal)
+      .then((n) => report.churned += n)
   );
   const http = target.http
     ? Array.from(
@@ -99,7 +122,7 @@ export async function warmUp(target: WarmUpTarget, budgetMs: number): Promise<Wa
     )
     : [];
   // A warm-up that fails (a port closed under it) only ends early: serving does not depend on it.
-  await Promise.allSettled([...framed, ...http]);
+  await Promise.allSettled([...framed, ...churn, ...http]);
   clearTimeout(giveUp);
   report.ms = performance.now() - started;
   return report;
@@ -178,6 +201,60 @@ async function warmFramed(
     signal.removeEventListener("abort", abandon);
     if (!signal.aborted) conn.close();
   }
+}
+
+/**
+ * One client that sends a request per connection until `until`: framed
+ * (it closes after the reply) or legacy (784 floats, as old clients send;
+ * the server closes after its 96-byte reply). Resolves with the replies.
+ */
+async function warmChurn(
+  addr: Deno.NetAddr,
+  until: number,
+  legacy: boolean,
+  seed: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const digit = digitFor(seed);
+  const request = encodeRequest(
+    legacy
+      ? {
+        command: Command.INFERENCE_INPUT,
+        requestId: 1,
+        digit: Float32Array.from(digit, (v) => v / 255),
+      }
+      : { command: Command.INFERENCE_INPUT, requestId: 1, digitU8: digit },
+    !legacy,
+  );
+  const buf = new Uint8Array(4096);
+  let replies = 0;
+  while (performance.now() < until && !signal.aborted) {
+    const conn = await Deno.connect(reachable(addr));
+    const abandon = () => conn.close();
+    signal.addEventListener("abort", abandon, { once: true });
+    try {
+      for (let written = 0; written < request.length;) {
+        written += await conn.write(request.subarray(written));
+      }
+      const frames = legacy ? null : new FrameDecoder(4096);
+      let got = 0;
+      for (;;) {
+        const n = await conn.read(buf.subarray(legacy ? Math.min(got, 2048) : 0));
+        if (n === null) break;
+        got += n;
+        if (frames) {
+          frames.push(buf.subarray(0, n));
+          if (frames.next() !== null) break;
+        }
+      }
+      if (got === 0) return replies;
+      replies++;
+    } finally {
+      signal.removeEventListener("abort", abandon);
+      if (!signal.aborted) conn.close();
+    }
+  }
+  return replies;
 }
 
 /** Reads one HTTP/1.1 reply (a head with `content-length`, then that many bytes): its status, 0 at the end. */

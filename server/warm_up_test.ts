@@ -45,12 +45,24 @@ Deno.test("warmUp sends framed and HTTP requests until its budget, then stops", 
     }, 300);
     assert.ok(report.framed > 0 && report.http > 0, JSON.stringify(report));
     assert.ok(report.ms >= 300);
-    assert.equal(server.monitor.snapshot().requestsTotal, report.framed + report.http);
+    assert.equal(
+      server.monitor.snapshot().requestsTotal,
+      report.framed + report.http + report.churned,
+    );
+    // Connections opened and closed for each request, legacy ones among them.
+    assert.ok(report.churned >= 4, JSON.stringify(report));
     // As many boards as a busy fleet opens at once, and binary tensors answered as JSON ones.
     assert.ok(report.connections >= 100, JSON.stringify(report));
     assert.ok(report.httpBinaryOk > 0, JSON.stringify(report));
     const none = await warmUp({ board: server.addr, http: null, model: "" }, 0);
-    assert.deepEqual(none, { framed: 0, http: 0, httpBinaryOk: 0, connections: 0, ms: 0 });
+    assert.deepEqual(none, {
+      framed: 0,
+      http: 0,
+      httpBinaryOk: 0,
+      connections: 0,
+      churned: 0,
+      ms: 0,
+    });
   } finally {
     await server.shutdown();
   }

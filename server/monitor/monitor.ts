@@ -24,8 +24,8 @@
  */
 import { statusName } from "../../shared/errors.ts";
 import { tableDefault } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
+import { Logger } from "../log.ts";
+import { type RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
 import {
   addressOf,
   DeviceRegistry,
@@ -184,12 +184,38 @@ export class Monitor {
     Deno.unrefTimer(this.#summaryTimer);
   }
 
-  /** While true, requests and runs are not counted (the server's own warm-up before it is announced). */
-  quiet = false;
+  /**
+   * While the server warms itself before it is announced, requests and runs
+   * go to this throwaway twin instead: the same code counts them, so that
+   * code is compiled before the first client, and nothing of the warm-up is
+   * counted here.
+   */
+  #twin: Monitor | null = null;
+
+  /** True while the server's own warm-up runs (`warmUpStarted`): nothing reported is counted. */
+  get quiet(): boolean {
+    return this.#twin !== null;
+  }
+
+  /** From now until `warmUpEnded`, reports go to a throwaway twin. */
+  warmUpStarted(): void {
+    if (this.#twin) return;
+    this.#twin = new Monitor({
+      log: new Logger("error", () => {}),
+      metrics: new ServerMetrics(null),
+      summaryEverySeconds: 3600,
+    });
+  }
+
+  /** Ends the warm-up: the twin and everything it counted are dropped. */
+  warmUpEnded(): void {
+    this.#twin?.close();
+    this.#twin = null;
+  }
 
   /** Reports a finished request (the request handler's observer hook calls this). */
   request(event: RequestRecord): void {
-    if (this.quiet) return;
+    if (this.#twin) return this.#twin.request(event);
     this.metrics.observeRequest(event);
     if (event.inference && event.model !== "" && event.version !== null) {
       const outcome = this.#outcome;
@@ -228,7 +254,7 @@ export class Monitor {
 
   /** Reports an engine run of a model version (the queue calls this once per run). */
   run(model: string, version: number, batchSize: number, runMs: number): void {
-    if (this.quiet) return;
+    if (this.#twin) return this.#twin.run(model, version, batchSize, runMs);
     this.metrics.observeRun(model, version, batchSize);
     this.modelStats.run(model, version, batchSize, runMs * 1e6);
     this.window.run(batchSize);

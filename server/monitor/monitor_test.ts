@@ -82,3 +82,38 @@ Deno.test("one summary line per period while requests flow, none when idle", asy
     monitor.close();
   }
 });
+
+Deno.test("during the server's warm-up nothing reported is counted, logged or kept; after it, all is", async () => {
+  const lines: string[] = [];
+  const monitor = new Monitor({
+    log: new Logger("info", (line) => lines.push(line)),
+    metrics: new ServerMetrics({ model: "mnist", version: "1" }),
+  });
+  try {
+    monitor.warmUpStarted();
+    assert.equal(monitor.quiet, true);
+    monitor.request(
+      event({ samples: [{ digitU8: new Uint8Array(784), digit: null, predicted: 3, score: 0.9 }] }),
+    );
+    monitor.request(event({ status: Status.SERVER_BUSY, digits: 0, error: "queue full" }));
+    monitor.run("mnist", 1, 1, 0.2);
+    monitor.warmUpEnded();
+    assert.equal(monitor.quiet, false);
+    const empty = monitor.snapshot();
+    assert.equal(empty.requestsTotal, 0);
+    assert.deepEqual(empty.errorsTotal, {});
+    assert.equal(empty.devicesSeen, 0);
+    assert.equal(empty.digits.length, 0);
+    assert.equal(lines.length, 0, "the refusal was not logged");
+    assert.doesNotMatch(
+      await monitor.metrics.expose(),
+      /nv_inference_(count|exec_count)\{[^}]*\} [1-9]/,
+    );
+    monitor.request(event());
+    monitor.run("mnist", 1, 1, 0.2);
+    assert.equal(monitor.snapshot().requestsTotal, 1);
+    assert.match(await monitor.metrics.expose(), /nv_inference_exec_count\{[^}]*\} 1/);
+  } finally {
+    monitor.close();
+  }
+});

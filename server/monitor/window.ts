@@ -62,6 +62,9 @@ export interface TrafficSummary {
   batchSizes: Record<string, number>;
 }
 
+/** The default clock: one function for every window, so the code that calls it stays monomorphic. */
+const performanceNow = (): number => performance.now();
+
 /** A sliding window of one-second slots. */
 export class TrafficWindow {
   readonly seconds: number;
@@ -69,7 +72,7 @@ export class TrafficWindow {
   #now: () => number;
 
   /** `now` returns ms (default `performance.now`); tests pass their own clock. */
-  constructor(seconds = 10, now: () => number = () => performance.now()) {
+  constructor(seconds = 10, now: () => number = performanceNow) {
     this.seconds = seconds;
     this.#now = now;
     // One slot more than the span: the second under way fills it.
