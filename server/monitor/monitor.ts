@@ -2,8 +2,8 @@
  * Where every finished request and every engine run is reported, whatever
  * the protocol: it feeds the Prometheus metrics, the traffic window (the
  * periodic log line and the dashboard's rates), the fleet registry and its
- * hour of traffic per minute, and the last digits. It also logs each refused or failed request at `info`, at
- * most `maxLinesPerSecond` a second, then one "suppressed N" line.
+ * hour of traffic per minute, and the last digits. It logs each refused or
+ * failed request at `info`, a few a second (`refusal_log.ts`).
  *
  * @example
  * ```ts
@@ -36,6 +36,7 @@ import {
 import { type MinuteFigures, TrafficSeries } from "../fleet/series.ts";
 import { type DigitSample, RecentDigits } from "./devices.ts";
 import { ModelStats, type RequestOutcome } from "./model_stats.ts";
+import { RefusalLog } from "./refusal_log.ts";
 import { type TrafficSummary, TrafficWindow } from "./window.ts";
 
 /** One digit of a request, with what the model said. */
@@ -147,11 +148,7 @@ export class Monitor {
   #started = Date.now();
   #errorsTotal: Record<string, number> = {};
   #requestsTotal = 0;
-  #maxLines: number;
-  #lineSecond = -1;
-  #linesThisSecond = 0;
-  #suppressed = 0;
-  #suppressedTimer: ReturnType<typeof setTimeout> | undefined;
+  #refusals: RefusalLog;
   // Every request fills these two and hands them on (their readers keep no reference): no objects per request.
   #outcome: RequestOutcome = { ok: true, digits: 0, queueNs: 0, computeNs: 0, totalNs: 0 };
   #sighting: DeviceSighting = {
@@ -172,7 +169,7 @@ export class Monitor {
     this.#log = options.log;
     this.metrics = options.metrics;
     this.#sources = options.sources ?? {};
-    this.#maxLines = options.maxLinesPerSecond ?? 5;
+    this.#refusals = new RefusalLog(options.log, options.maxLinesPerSecond ?? 5);
     const every = options.summaryEverySeconds ?? 10;
     this.window = new TrafficWindow(every);
     this.fleet = new DeviceRegistry({
@@ -248,7 +245,7 @@ export class Monitor {
     }
     if (event.status !== 0) {
       this.#errorsTotal[code] = (this.#errorsTotal[code] ?? 0) + 1;
-      this.#refused(event, code);
+      this.#refusals.refused(event, code);
     }
   }
 
@@ -294,45 +291,7 @@ export class Monitor {
   /** Stops the timers. */
   close(): void {
     clearInterval(this.#summaryTimer);
-    clearTimeout(this.#suppressedTimer);
-    this.#flushSuppressed();
-  }
-
-  /** One line per refused or failed request, at most `maxLines` a second. */
-  #refused(event: RequestRecord, code: string): void {
-    if (!this.#log.enabled("info")) return;
-    const second = Math.floor(performance.now() / 1000);
-    if (second !== this.#lineSecond) {
-      this.#flushSuppressed();
-      this.#lineSecond = second;
-      this.#linesThisSecond = 0;
-    }
-    if (this.#linesThisSecond >= this.#maxLines) {
-      this.#suppressed++;
-      // Said once the second is over, even if nothing else fails.
-      this.#suppressedTimer ??= setTimeout(() => {
-        this.#suppressedTimer = undefined;
-        this.#flushSuppressed();
-      }, 1000);
-      return;
-    }
-    this.#linesThisSecond++;
-    this.#log.info(event.inference ? "request failed" : "request refused", {
-      protocol: event.protocol,
-      peer: event.peer,
-      device: event.deviceId ?? event.device ?? undefined,
-      id: event.id,
-      code,
-      error: event.error,
-    });
-  }
-
-  #flushSuppressed(): void {
-    if (this.#suppressed === 0) return;
-    this.#log.info(`suppressed ${this.#suppressed} refused or failed request lines`, {
-      suppressed: this.#suppressed,
-    });
-    this.#suppressed = 0;
+    this.#refusals.close();
   }
 
   /** The periodic line, written only while requests flow. */
