@@ -139,7 +139,8 @@ export function stepChecks(steps: StepSummary[], options: CheckOptions): Check[]
     // Against the same step on the then warm server when the run repeats it (`--protocol
     // framed,framed`): both first seconds open the same connections, so what differs is warmth.
     const warm = steps.slice(1).find((s) =>
-      s.protocol === first.protocol && s.clients === first.clients && s.requests === first.requests
+      s.protocol === first.protocol && s.clients === first.clients &&
+      s.requests === first.requests && Number.isFinite(s.firstSecondReqPerSec)
     );
     const against = warm ? "the warm server's first second" : "its steady rate";
     atLeast(

@@ -66,6 +66,12 @@ Deno.test("--check: with the step repeated, a fresh server's first second agains
   assert.ok(rate.ok && Math.abs(rate.value - 0.978) < 0.005, JSON.stringify(rate));
   const cold = step("framed", 3000, (i) => i < 1000 ? 500 : 10);
   assert.equal(stepChecks([cold, warm], { baselineUs: null, fresh: true }).at(-1)!.ok, false);
+  // A repeat too short to have a first second of its own (under 2 s) is no warm twin either.
+  const short = step("framed", 1500, () => 10);
+  assert.match(
+    stepChecks([fresh, short], { baselineUs: null, fresh: true }).at(-1)!.name,
+    /its steady rate/,
+  );
   // A later step of another shape is no warm twin: the step's steady rate is used.
   const other = { ...warm, clients: 100 };
   assert.match(

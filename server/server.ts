@@ -188,6 +188,6 @@ async function warmServer(server: InferenceServer, budgetMs: number): Promise<vo
     server.log.debug("warmed up", { ...report, ms: report.ms.toFixed(0) });
   } finally {
     server.monitor.warmUpEnded();
-    for (const model of server.serving.models) model.queue.served = model.queue.runs = 0;
+    for (const model of server.serving.models) model.queue.resetFigures();
   }
 }

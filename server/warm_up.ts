@@ -18,9 +18,10 @@
  * of its metrics, dashboard, capture and observers (the monitor counts them
  * in a throwaway twin, so its code warms too), and is not ready while it
  * warms. Some clients open a connection per request, legacy ones included,
- * so that accepting and closing connections warm as well. With device tokens
- * on, the requests are refused (they carry none), which still warms every
- * part but the engines.
+ * so that accepting and closing connections warm as well; a client that is
+ * refused (legacy denied, a limit) stops. With device tokens on, framed and
+ * HTTP requests are refused (they carry none), which still warms every part
+ * but the engines.
  *
  * @example
  * ```ts
@@ -34,7 +35,7 @@
  * ```
  * @module
  */
-import { Command, encodeRequest } from "../shared/codec.ts";
+import { Command, decodeReply, encodeRequest } from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 
@@ -155,9 +156,7 @@ async function warmFramed(
 ): Promise<number> {
   const conn = await Deno.connect(reachable(addr));
   onConnected();
-  // Giving up closes the connection, which ends a read still waiting.
-  const abandon = () => conn.close();
-  signal.addEventListener("abort", abandon, { once: true });
+  const release = closeOnAbort(conn, signal);
   const parts: Uint8Array[] = [];
   for (let i = 0; i < size; i++) {
     parts.push(
@@ -198,7 +197,7 @@ async function warmFramed(
     }
     return replies;
   } finally {
-    signal.removeEventListener("abort", abandon);
+    release();
     if (!signal.aborted) conn.close();
   }
 }
@@ -230,31 +229,43 @@ async function warmChurn(
   let replies = 0;
   while (performance.now() < until && !signal.aborted) {
     const conn = await Deno.connect(reachable(addr));
-    const abandon = () => conn.close();
-    signal.addEventListener("abort", abandon, { once: true });
+    const release = closeOnAbort(conn, signal);
     try {
       for (let written = 0; written < request.length;) {
         written += await conn.write(request.subarray(written));
       }
       const frames = legacy ? null : new FrameDecoder(4096);
-      let got = 0;
-      for (;;) {
-        const n = await conn.read(buf.subarray(legacy ? Math.min(got, 2048) : 0));
-        if (n === null) break;
+      let reply: Uint8Array | WireError | null = null;
+      for (let got = 0; reply === null;) {
+        const n = await conn.read(legacy ? buf.subarray(got) : buf);
+        if (n === null) {
+          if (legacy && got > 0) reply = buf.slice(0, got);
+          break;
+        }
         got += n;
         if (frames) {
           frames.push(buf.subarray(0, n));
-          if (frames.next() !== null) break;
-        }
+          reply = frames.next();
+        } else if (got === buf.length) break;
       }
-      if (got === 0) return replies;
+      // A refusal (legacy denied, tokens required, a limit) ends this client: more would only be refused.
+      const answer = reply instanceof Uint8Array ? decodeReply(reply) : null;
+      if (!answer || answer instanceof WireError || answer.status !== 0) return replies;
       replies++;
     } finally {
-      signal.removeEventListener("abort", abandon);
+      release();
       if (!signal.aborted) conn.close();
     }
   }
   return replies;
+}
+
+/** Closes `conn` when the warm-up gives up (at once if it has), which ends a read still waiting; returns the undo. */
+function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): () => void {
+  const abandon = () => conn.close();
+  if (signal.aborted) abandon();
+  else signal.addEventListener("abort", abandon, { once: true });
+  return () => signal.removeEventListener("abort", abandon);
 }
 
 /** Reads one HTTP/1.1 reply (a head with `content-length`, then that many bytes): its status, 0 at the end. */
@@ -294,8 +305,7 @@ async function warmHttp(
   signal: AbortSignal,
 ): Promise<{ replies: number; ok: number }> {
   const conn = await Deno.connect(reachable(addr));
-  const abandon = () => conn.close();
-  signal.addEventListener("abort", abandon, { once: true });
+  const release = closeOnAbort(conn, signal);
   const digit = digitFor(1);
   const input = { name: "input", datatype: "UINT8", shape: [1, 784] };
   const json = new TextEncoder().encode(JSON.stringify({
@@ -323,7 +333,7 @@ async function warmHttp(
     }
     return count;
   } finally {
-    signal.removeEventListener("abort", abandon);
+    release();
     if (!signal.aborted) conn.close();
   }
 }

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { Logger } from "./log.ts";
 import { startServer } from "./server.ts";
 import { warmUp } from "./warm_up.ts";
+import { Authorizer } from "./auth/authorize.ts";
 
 const quiet = new Logger("error", () => {});
 
@@ -27,6 +28,7 @@ Deno.test("a server with warmUpMs runs full batches before it starts, counts non
     assert.equal(snapshot.requestsTotal, 0, "the dashboard counted none");
     assert.equal(snapshot.devicesSeen, 0, "and saw no device");
     assert.equal(server.stats().served, 0, "GET_STATS reports none served");
+    assert.equal(server.stats().freq, 0, "nor a rate");
     const metrics = await server.monitor.metrics.expose();
     assert.doesNotMatch(metrics, /nv_inference_count\{[^}]*\} [1-9]/, "nor did /metrics");
     assert.ok(server.ready());
@@ -82,5 +84,24 @@ Deno.test("a warm-up of a port that never answers gives up after its grace, and 
     listener.close();
     await accepting.catch(() => {});
     for (const conn of accepted) conn.close();
+  }
+});
+
+Deno.test("a warm-up client that is refused stops: legacy denied is asked once per legacy client", async () => {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: quiet,
+    auth: new Authorizer({ legacy: "deny" }),
+  });
+  try {
+    const report = await warmUp({ board: server.addr, http: null, model: server.queue.model }, 300);
+    const snapshot = server.monitor.snapshot();
+    // Two legacy clients, one refusal each; the framed ones went on until the budget.
+    assert.equal(snapshot.errorsTotal.UNAUTHORIZED, 2, JSON.stringify(snapshot.errorsTotal));
+    assert.ok(report.churned > 0, JSON.stringify(report));
+    assert.equal(snapshot.requestsTotal, report.framed + report.churned + 2);
+  } finally {
+    await server.shutdown();
   }
 });

@@ -105,6 +105,12 @@ export class InferenceQueue {
     return this.#served.rate();
   }
 
+  /** Starts the served and run counts, and the rate, from nothing (after the server's own warm-up). */
+  resetFigures(): void {
+    this.served = this.runs = 0;
+    this.#served = new RateWindow(10);
+  }
+
   /**
    * Queues one digit (784 bytes or 784 floats; it is copied, so the caller
    * may reuse its buffer). Returns the promise of its inference, or a

@@ -200,7 +200,6 @@ export class Monitor {
     this.#twin = new Monitor({
       log: new Logger("error", () => {}),
       metrics: new ServerMetrics(null),
-      summaryEverySeconds: 3600,
     });
   }
 
