@@ -29,7 +29,7 @@
 import { decodeReply } from "../shared/codec.ts";
 import { statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
-import { writeAll } from "../server/testing/conn.ts";
+import { writeAll } from "../server/write_all.ts";
 import { framedBatch } from "../server/testing/server.ts";
 
 type Counts = Record<string, number>;

@@ -23,7 +23,8 @@
 import { Command, encodeLegacyReply, encodeReply, peekRequestId } from "../shared/codec.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
 import { intFlag, parseFlags, parseOrExit } from "./_cli.ts";
-import { writeAll } from "../server/testing/conn.ts";
+import { writeAll } from "../server/write_all.ts";
+import { concatBytes } from "../shared/bytes.ts";
 
 /** Messages between the main thread and a listener Worker. */
 type ToListener = { type: "listen"; hostname: string; port: number } | { type: "count" };
@@ -77,7 +78,7 @@ async function serve(conn: Deno.Conn): Promise<void> {
         out.push(reply(peekRequestId(payload)));
       }
       if (out.length === 1) await writeAll(conn, out[0]);
-      else if (out.length > 1) await writeAll(conn, concat(out));
+      else if (out.length > 1) await writeAll(conn, concatBytes(out));
     }
   } catch {
     // The client went away.
@@ -88,16 +89,6 @@ async function serve(conn: Deno.Conn): Promise<void> {
       // Already closed.
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
 }
 
 /** In a listener Worker: listen when told, accept and serve, report the count when asked. */

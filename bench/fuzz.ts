@@ -27,6 +27,8 @@ import { type FuzzOptions, parseFuzzArgs, USAGE } from "./fuzz_args.ts";
 import { goodClient } from "./fuzz_good_client.ts";
 import { type FuzzCase, Mutator } from "./fuzz_mutate.ts";
 import { spawnServer } from "./server_process.ts";
+import { concatBytes } from "../shared/bytes.ts";
+import { writeAll } from "../server/write_all.ts";
 
 /** What a run found. */
 export interface FuzzResult {
@@ -84,12 +86,10 @@ async function runCase(
   }, timeoutMs);
   let reset = false;
   const chunks: Uint8Array[] = [];
-  let size = 0;
   try {
     conn.setNoDelay(true);
     try {
-      let written = 0;
-      while (written < c.bytes.length) written += await conn.write(c.bytes.subarray(written));
+      await writeAll(conn, c.bytes);
       await conn.closeWrite();
     } catch {
       // The server closed first (it refused the stream): its reply may still be there to read.
@@ -106,7 +106,6 @@ async function runCase(
       }
       if (n === null) break;
       chunks.push(buf.slice(0, n));
-      size += n;
     }
   } finally {
     clearTimeout(timer);
@@ -118,7 +117,7 @@ async function runCase(
       }
     }
   }
-  const received = concat(chunks, size);
+  const received = concatBytes(chunks);
   if (hung) {
     note(problems, `hang after ${received.length} reply bytes`, c);
     return "hang";
@@ -137,16 +136,6 @@ function note(problems: string[], what: string, c: FuzzCase): void {
   if (problems.length >= MAX_PROBLEMS) return;
   const head = Array.from(c.bytes.subarray(0, 48), (b) => b.toString(16).padStart(2, "0")).join("");
   problems.push(`${what} (${c.kind}, ${c.bytes.length} bytes sent: ${head}...)`);
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** Runs the fuzzer; `progress` shows frames and rate while it runs. */

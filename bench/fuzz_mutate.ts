@@ -18,6 +18,7 @@
 import { Command, DIGIT_PIXELS, encodeRequest } from "../shared/codec.ts";
 import { oracleRequest, prng } from "../shared/testing.ts";
 import { garbageFloats } from "./digits.ts";
+import { concatBytes } from "../shared/bytes.ts";
 
 /** One connection's worth of bytes to send, and what they are. */
 export interface FuzzCase {
@@ -182,7 +183,7 @@ export class Mutator {
       parts.push(frame);
     }
     const kind = `framed ${lie ? "length-lie" : bodyMutation}`;
-    return { bytes: concat(parts), kind, frames: count };
+    return { bytes: concatBytes(parts), kind, frames: count };
   }
 
   #randomCase(): FuzzCase {
@@ -264,20 +265,8 @@ export class Mutator {
         const other = this.#pick([...this.#bases.legacy, ...this.#bases.framed]);
         const at = this.#int(bytes.length);
         const from = this.#int(other.length);
-        return concat([bytes.subarray(0, at), other.subarray(from)]);
+        return concatBytes([bytes.subarray(0, at), other.subarray(from)]);
       }
     }
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -49,7 +49,7 @@ import { Http1Connection, Http1Error } from "./http1.ts";
 import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
 import { Columns, type LoadResult, NO_REPLY } from "./load_record.ts";
 import { closeQuietly, errorKind, readFrame, readLegacy, RequestFailure } from "./load_wire.ts";
-import { writeAll } from "../server/testing/conn.ts";
+import { writeAll } from "../server/write_all.ts";
 
 /** The OIP infer route of the served model. */
 const INFER_PATH = "/v2/models/mnist/infer";

@@ -28,6 +28,7 @@ import {
 } from "../shared/codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
+import { concatBytes } from "../shared/bytes.ts";
 
 /** Where the server is. */
 export interface Address {
@@ -167,21 +168,13 @@ export async function legacyExchange(address: Address, request: Uint8Array): Pro
     let written = 0;
     while (written < request.length) written += await conn.write(request.subarray(written));
     const chunks: Uint8Array[] = [];
-    let total = 0;
     const buf = new Uint8Array(4096);
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) break;
       chunks.push(buf.slice(0, n));
-      total += n;
     }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return concatBytes(chunks);
   } finally {
     try {
       conn.close();

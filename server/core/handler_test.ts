@@ -7,7 +7,8 @@ import { oldClientRequest } from "../../shared/testing.ts";
 import { legacyExchange } from "../../client/client.ts";
 import type { RequestEvent } from "./request.ts";
 import { address, splitFramed, withServer } from "../testing/server.ts";
-import { readAll, writeAll } from "../testing/conn.ts";
+import { readAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];

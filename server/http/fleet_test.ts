@@ -10,7 +10,8 @@ import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import type { DeviceView } from "../fleet/registry.ts";
 import { withServer } from "../testing/server.ts";
-import { readAll, writeAll } from "../testing/conn.ts";
+import { readAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 import type { InferenceServer } from "../inference_server.ts";
 
 const digitU8 = new Uint8Array(784).map((_, i) => (i * 13) & 0xff);

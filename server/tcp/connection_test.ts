@@ -8,7 +8,8 @@ import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import type { ConnectionReason } from "./limits.ts";
 import { address, framedBatch, splitFramed, withServer } from "../testing/server.ts";
-import { readAll, writeAll } from "../testing/conn.ts";
+import { readAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 
 const quiet = new Logger("error", () => {});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import { splitFramed, withServer } from "../testing/server.ts";
-import { writeAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 import { requireTool } from "../testing/tools.ts";
 
 const NO_HAPROXY = requireTool("haproxy", "haproxy");

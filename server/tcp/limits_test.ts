@@ -10,7 +10,8 @@ import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
 import type { RequestEvent } from "../core/request.ts";
 import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
-import { readAll, writeAll } from "../testing/conn.ts";
+import { readAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const statsFrame = (id: number) =>

@@ -8,7 +8,8 @@ import { Command, encodeRequest } from "../../shared/codec.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { RequestEvent } from "../core/request.ts";
 import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
-import { readAll, writeAll } from "../testing/conn.ts";
+import { readAll } from "../testing/conn.ts";
+import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 
 function needUnstableNet(): void {

@@ -1,10 +1,11 @@
 /**
- * Raw connection helpers for tests and benches: write every byte, read to the
- * end. No server behind them, so a load generator's Workers import only this.
+ * Reading a raw connection to its end, for tests and benches. No server
+ * behind it, so a load generator's Workers import only this.
  *
  * @example
  * ```ts
- * import { readAll, writeAll } from "./conn.ts";
+ * import { readAll } from "./conn.ts";
+ * import { writeAll } from "../write_all.ts";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -17,6 +18,7 @@
  * ```
  * @module
  */
+import { concatBytes } from "../../shared/bytes.ts";
 
 /** Reads from a raw connection until it ends (EOF or reset); returns every byte. */
 export async function readAll(
@@ -24,7 +26,6 @@ export async function readAll(
   slow?: { pauseMs: number; readSize: number },
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
-  let total = 0;
   const buf = new Uint8Array(slow?.readSize ?? 64 * 1024);
   for (;;) {
     let n: number | null;
@@ -35,20 +36,7 @@ export async function readAll(
     }
     if (n === null) break;
     chunks.push(buf.slice(0, n));
-    total += n;
     if (slow) await new Promise((r) => setTimeout(r, slow.pauseMs));
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
-/** Writes every byte (the caller decides whether to await it). */
-export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
+  return concatBytes(chunks);
 }

@@ -14,7 +14,8 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
-import { readAll, writeAll } from "./conn.ts";
+import { readAll } from "./conn.ts";
+import { writeAll } from "../write_all.ts";
 import { sh, splitFramed } from "./server.ts";
 
 const here = new URL(".", import.meta.url).pathname;
