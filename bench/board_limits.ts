@@ -36,7 +36,7 @@ import { InferenceClient } from "../client/client.ts";
 import { readAll } from "../server/testing/conn.ts";
 import { writeAll } from "../server/write_all.ts";
 import { framedBatch, slowReader, splitFramed } from "../server/testing/server.ts";
-import { spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
+import { type ScenarioServer, spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
 
 const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
@@ -96,26 +96,12 @@ for (const kv of flags.set) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A server of `tree` in its own process with a high file limit; `options` are `ServerOptions` numbers. */
-async function serverProcess(options: Record<string, number> = {}) {
-  const { port, child, lines } = await spawnScenarioServer(
+function serverProcess(options: Record<string, number> = {}): Promise<ScenarioServer> {
+  return spawnScenarioServer(
     65536,
     Object.entries({ ...options, ...serverOptions }).map(([k, v]) => `${k}=${v}`),
     { script: `${flags.tree}/server/testing/socket_scenarios.ts`, stderr: "null" },
   );
-  return {
-    port,
-    rssMB(): number {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      return Number(status.match(/VmRSS:\s+(\d+)/)![1]) / 1024;
-    },
-    async stop(): Promise<void> {
-      await child.stdin.close();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      for (let r = await lines.next(); !r.done; r = await lines.next()) { /* drain */ }
-      await child.status;
-      clearTimeout(timer);
-    },
-  };
 }
 
 type Result = Record<string, number>;

@@ -11,23 +11,6 @@ import { ignorableTests, requireTool } from "../testing/tools.ts";
 /** Tests whose crowd of clients is a Python process (its own file limit, not the server's). */
 const python = ignorableTests(requireTool("python3", "python3"));
 
-/** Starts `socket_scenarios.ts serve` with `ulimit -n files`; returns its port and a stop that yields its report. */
-async function serverWithFileLimit(files: number, options: string[]) {
-  const server = await spawnScenarioServer(files, options);
-  return {
-    port: server.port,
-    async stop(): Promise<Record<string, number>> {
-      await server.child.stdin.close();
-      let text = server.text;
-      for (let r = await server.lines.next(); !r.done; r = await server.lines.next()) {
-        text += r.value;
-      }
-      assert.equal((await server.child.status).code, 0);
-      return JSON.parse(text.trim().split("\n").at(-1)!);
-    },
-  };
-}
-
 /**
  * Opens `count` connections from Python, each sending one GET_STATS frame,
  * and after 3 s says how each fared: answered and open (served), answered
@@ -94,7 +77,7 @@ async function goodRequest(port: number): Promise<number> {
 }
 
 python.test("with the connection cap below the file limit, the excess is refused with a reply or closed, none hang", async () => {
-  const server = await serverWithFileLimit(256, ["maxConnections=128"]);
+  const server = await spawnScenarioServer(256, ["maxConnections=128"]);
   const seen = await crowd(server.port, 400);
   assert.equal(await goodRequest(server.port), Status.OK);
   const report = await server.stop();
@@ -106,7 +89,7 @@ python.test("with the connection cap below the file limit, the excess is refused
 });
 
 python.test("out of descriptors all the same: the reserve closes waiting clients instead of leaving them hanging, logged once", async () => {
-  const server = await serverWithFileLimit(256, ["maxConnections=100000"]);
+  const server = await spawnScenarioServer(256, ["maxConnections=100000"]);
   const seen = await crowd(server.port, 400);
   assert.equal(await goodRequest(server.port), Status.OK);
   const report = await server.stop();

@@ -1,11 +1,13 @@
 /**
  * Scenarios that open thousands of sockets, run in a subprocess with a raised
- * file limit (`runScenario` does the `ulimit -n`): a real server and its
- * clients in one process; the result is printed as one JSON line.
+ * file limit (`runScenario` does the `ulimit -n`): a real server in a process
+ * of its own (`serve`, so a busy server cannot delay its clients' first bytes
+ * past its own deadlines) and its clients; the result is printed as one JSON
+ * line.
  *
  * @example
  * ```sh
- * bash -c 'ulimit -n 8192 && deno run --allow-net --allow-read --allow-env server/testing/socket_scenarios.ts timeouts 1000'
+ * bash -c 'ulimit -n 8192 && deno run --allow-net --allow-read --allow-env --allow-run server/testing/socket_scenarios.ts timeouts 1000'
  * ```
  * @module
  */
@@ -13,7 +15,7 @@ import { decodeReply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { startServer } from "../server.ts";
 import { readAll } from "./conn.ts";
 import { writeAll } from "../write_all.ts";
 import { sh, splitFramed } from "./server.ts";
@@ -27,9 +29,8 @@ export async function runScenario(
 ): Promise<Record<string, number>> {
   const out = await sh(
     `ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
-      `exec deno run --allow-net --allow-read --allow-env ${here}socket_scenarios.ts ${
-        args.join(" ")
-      }`,
+      `SCENARIO_FILES=${files} exec deno run --allow-net --allow-read --allow-env --allow-run ` +
+      `${here}socket_scenarios.ts ${args.join(" ")}`,
   );
   if (out.code !== 0) throw new Error(`scenario ${args.join(" ")} failed:\n${out.stderr}`);
   return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
@@ -42,6 +43,10 @@ export interface ScenarioServer {
   /** What stdout printed so far, and the lines still to come. */
   text: string;
   lines: AsyncIterableIterator<string>;
+  /** The server's resident memory now, in MB (it reads `/proc`: Deno asks for `--allow-all`). */
+  rssMB(): number;
+  /** Closes its stdin and resolves with its report (killed if it has not ended in 20 s). */
+  stop(): Promise<Record<string, number>>;
 }
 
 /**
@@ -73,17 +78,42 @@ export async function spawnScenarioServer(
     text += value;
   }
   const port = JSON.parse(text.split("\n")[0]).port as number;
-  return { port, child, text, lines };
+  return {
+    port,
+    child,
+    text,
+    lines,
+    rssMB(): number {
+      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+      return Number(status.match(/VmRSS:\s+(\d+)/)![1]) / 1024;
+    },
+    async stop(): Promise<Record<string, number>> {
+      await child.stdin.close();
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      let rest = text;
+      for (let r = await lines.next(); !r.done; r = await lines.next()) rest += r.value;
+      const { code } = await child.status;
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`the scenario server exited with ${code}`);
+      return JSON.parse(rest.trim().split("\n").at(-1)!);
+    },
+  };
 }
 
-type Scenario = (n: number, options: ServerOptions) => Promise<Record<string, number>>;
+/** A scenario: `n` clients (or one server), with `ServerOptions` numbers as `key=value`. */
+type Scenario = (n: number, options: string[]) => Promise<Record<string, number>>;
+
+/** A `serve` subprocess with this process's file limit, for a scenario's clients. */
+function scenarioServer(options: string[]): Promise<ScenarioServer> {
+  return spawnScenarioServer(Number(Deno.env.get("SCENARIO_FILES") ?? 8192), options);
+}
 
 const digit = Float32Array.from({ length: 784 }, (_, i) => (i % 28 > 8 && i % 28 < 20 ? 1 : 0));
 
 /** `n` connections each send half a legacy message at once, then wait: each should get MALFORMED_BUFFER. */
 const timeouts: Scenario = async (n, options) => {
-  const server = await startServer(options);
-  const port = server.addr.port;
+  const server = await scenarioServer(options);
+  const port = server.port;
   const half = oldClientRequest(digit).subarray(0, 1000);
   // Each sends as soon as it is connected: a connection that stays silent
   // for the read timeout is closed without a reply.
@@ -104,7 +134,7 @@ const timeouts: Scenario = async (n, options) => {
       console.error(bytes.length, reply instanceof WireError ? reply.message : reply.error);
     }
   }
-  await server.shutdown();
+  await server.stop();
   return { total: n, replied };
 };
 
@@ -112,16 +142,13 @@ const timeouts: Scenario = async (n, options) => {
  * `n` framed connections each send a frame but for its last bytes (`size`
  * bytes of payload promised, default a digit-bytes request), then drip a byte
  * every 100 ms for up to `dripMs`: each should get one MALFORMED_BUFFER while
- * it is still dripping. Also reports the process's peak RSS growth (server
- * and clients together), in MB.
+ * it is still dripping. Also reports the server's peak RSS growth, in MB.
  */
 const drip: Scenario = async (n, options) => {
   const size = Number(Deno.env.get("DRIP_SIZE") ?? 900);
   const dripMs = Number(Deno.env.get("DRIP_MS") ?? 6000);
-  const server = await startServer(options);
-  const port = server.addr.port;
-  const rssBefore = Deno.memoryUsage().rss;
-  let rssPeak = rssBefore;
+  const server = await scenarioServer(options);
+  const port = server.port;
   const frame = new Uint8Array(size - 16);
   const view = new DataView(frame.buffer);
   view.setUint32(0, size, true); // promises more than is ever sent
@@ -138,7 +165,6 @@ const drip: Scenario = async (n, options) => {
   const dripper = (async () => {
     for (const end = performance.now() + dripMs; performance.now() < end;) {
       await new Promise((r) => setTimeout(r, 100));
-      rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss);
       await Promise.all(conns.map((c) => c.write(new Uint8Array(1)).catch(() => 0)));
     }
     dripping = false;
@@ -157,26 +183,34 @@ const drip: Scenario = async (n, options) => {
     result.replied++;
     if (whileDripping) result.onSchedule++;
   }
-  await server.shutdown();
-  return { ...result, rssGrowthMB: Math.round((rssPeak - rssBefore) / 1e6) };
+  const { rssGrowthMB } = await server.stop();
+  return { ...result, rssGrowthMB };
 };
 
 /**
  * A server alone (its clients are another process): prints `{"port": N}`,
- * serves until stdin ends, then prints what it logged and told observers.
+ * serves until stdin ends, then prints what it logged and told observers,
+ * and its peak RSS growth in MB.
  */
-const serve: Scenario = async (_n, options) => {
+const serve: Scenario = async (_n, args) => {
   const lines: string[] = [];
   const reasons: Record<string, number> = {};
   const server = await startServer({
-    ...options,
+    hostname: "127.0.0.1",
+    port: 0,
+    ...Object.fromEntries(args.map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)])),
     log: new Logger("warn", (line) => lines.push(line)),
     onConnection: (e) => reasons[e.reason] = (reasons[e.reason] ?? 0) + 1,
   });
   console.log(JSON.stringify({ port: server.addr.port }));
+  const rssBefore = Deno.memoryUsage().rss;
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss), 100);
   for await (const _ of Deno.stdin.readable) { /* until the test closes stdin */ }
+  clearInterval(sampler);
   await server.shutdown();
   return {
+    rssGrowthMB: Math.round((rssPeak - rssBefore) / 1e6),
     errorLines: lines.filter((l) => / ERROR /.test(l)).length,
     fdReserve: reasons["fd-reserve"] ?? 0,
     maxConnections: reasons["max-connections"] ?? 0,
@@ -186,13 +220,7 @@ const serve: Scenario = async (_n, options) => {
 const scenarios: Record<string, Scenario> = { timeouts, drip, serve };
 
 if (import.meta.main) {
-  const [name, count, ...rest] = Deno.args;
-  const options: ServerOptions = {
-    hostname: "127.0.0.1",
-    port: 0,
-    log: new Logger(Deno.env.get("DEBUG") ? "debug" : "error"),
-    ...Object.fromEntries(rest.map((kv) => kv.split("=")).map(([k, v]) => [k, Number(v)])),
-  };
+  const [name, count, ...options] = Deno.args;
   console.log(JSON.stringify(await scenarios[name](Number(count), options)));
   Deno.exit(0);
 }
