@@ -20,7 +20,7 @@ import { httpDeps } from "./http/deps.ts";
 import { startHttp } from "./http/http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
-import { warmUp } from "./warm_up.ts";
+import { settle, warmUp } from "./warm_up.ts";
 import { openServing } from "./models/open.ts";
 import type { ModelServing } from "./models/serving.ts";
 import { type ResolvedServerOptions, type ServerOptions, withServerDefaults } from "./options.ts";
@@ -176,6 +176,9 @@ function dirOf(path: string): string {
 /**
  * Warms the request path for `budgetMs` before the server is announced (its
  * start line, its readiness): uncounted, and the queue's figures reset after.
+ * A warm-up that gave up on a slow engine left digits in the queues: they
+ * are waited for (at most `SETTLE_MS`), so that they are neither counted
+ * nor in the first client's way.
  */
 async function warmServer(server: InferenceServer, budgetMs: number): Promise<void> {
   server.monitor.warmUpStarted();
@@ -186,6 +189,12 @@ async function warmServer(server: InferenceServer, budgetMs: number): Promise<vo
       budgetMs,
     );
     server.log.debug("warmed up", { ...report, ms: report.ms.toFixed(0) });
+    const left = await settle(server.serving.models.map((model) => model.queue));
+    if (left > 0) {
+      server.log.warn("the warm-up's digits are still in the engines; starting anyway", {
+        digits: left,
+      });
+    }
   } finally {
     server.monitor.warmUpEnded();
     for (const model of server.serving.models) model.queue.resetFigures();

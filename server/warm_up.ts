@@ -37,6 +37,7 @@
  * @module
  */
 import { warmChurn, warmFramed, warmHttp } from "./_warm_up_clients.ts";
+import type { InferenceQueue } from "./engine/queue.ts";
 
 /** Where the warm-up sends. */
 export interface WarmUpTarget {
@@ -81,7 +82,29 @@ const CHURN = ["framed", "framed", "legacy", "legacy"] as const;
 const HTTP_CLIENTS = 4;
 
 /** How long past its budget a warm-up may wait for its last replies before it gives up on them. */
-const GRACE_MS = 2_000;
+export const GRACE_MS = 2_000;
+
+/**
+ * How long a warm-up that gave up may wait for what it left in the queues
+ * (a slow or stalled engine) before the server starts anyway.
+ */
+export const SETTLE_MS = 5_000;
+
+/**
+ * Waits until `queues` hold nothing of the warm-up (nothing queued or
+ * running), at most `limitMs`; resolves with the digits still in flight
+ * then (0: settled).
+ */
+export async function settle(
+  queues: readonly Pick<InferenceQueue, "inFlight" | "settled">[],
+  limitMs = SETTLE_MS,
+): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<void>((resolve) => timer = setTimeout(resolve, limitMs));
+  await Promise.race([Promise.all(queues.map((q) => q.settled())), limit]);
+  clearTimeout(timer);
+  return queues.reduce((n, q) => n + q.inFlight, 0);
+}
 
 /**
  * Sends the request path real requests for `budgetMs`, then resolves once

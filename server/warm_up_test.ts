@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { Logger } from "./log.ts";
 import { startServer } from "./server.ts";
-import { warmUp } from "./warm_up.ts";
+import { GRACE_MS, warmUp } from "./warm_up.ts";
+import { standInWorker } from "./testing/engine_stand_in.ts";
 import { Authorizer } from "./auth/authorize.ts";
 
 const quiet = new Logger("error", () => {});
@@ -101,6 +102,55 @@ Deno.test("a warm-up client that is refused stops: legacy denied is asked once p
     assert.equal(snapshot.errorsTotal.UNAUTHORIZED, 2, JSON.stringify(snapshot.errorsTotal));
     assert.ok(report.churned > 0, JSON.stringify(report));
     assert.equal(snapshot.requestsTotal, report.framed + report.churned + 2);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+/**
+ * An engine that takes 15 ms per digit that is not blank (a big model): the
+ * warm-up's few hundred take longer than its grace, while the blank digits
+ * of the engine's own start checks are quick.
+ */
+const SLOW = standInWorker({
+  prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
+  run: "if (data.subarray(i * 784, i * 784 + 784).some((v) => v > 0)) Atomics.wait(nap, 0, 0, 15);",
+});
+
+Deno.test("a warm-up that gives up with digits in the engine waits for them before it is ready, and counts none", async () => {
+  const lines: string[] = [];
+  let observed = 0;
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    log: new Logger("debug", (line) => lines.push(line)),
+    warmUpMs: 300,
+    workerUrl: SLOW,
+    instances: 1,
+    runTimeoutMs: 10_000,
+    onRequest: () => observed++,
+  });
+  try {
+    const warmed = lines.find((line) => line.includes("warmed up")) ?? "";
+    assert.ok(Number(/ms=(\d+)/.exec(warmed)?.[1]) >= 300 + GRACE_MS, `gave up: ${warmed}`);
+    // What the engine still ran for the warm-up ends; none of it is counted.
+    await server.queue.drained();
+    await new Promise((r) => setTimeout(r, 0));
+    assert.equal(observed, 0, "no observer saw a warm-up request");
+    assert.equal(server.monitor.snapshot().requestsTotal, 0, "the dashboard counted none");
+    assert.equal(server.stats().served, 0, "the queue's figures start from nothing");
+    assert.equal(server.queue.runs, 0);
+    const metrics = await server.monitor.metrics.expose();
+    assert.doesNotMatch(
+      metrics,
+      /nv_inference_(count|exec_count)\{[^}]*\} [1-9]/,
+      "nor did /metrics",
+    );
+    assert.ok(
+      !lines.some((line) => line.includes("WARN")),
+      lines.filter((l) => l.includes("WARN")).join("\n"),
+    );
+    assert.ok(server.ready());
   } finally {
     await server.shutdown();
   }

@@ -71,6 +71,8 @@ export class InferenceQueue {
   #budget: QueueBudget;
   /** Runs under way by set, retired sets, idle waiters. */
   #runs = new SetRuns();
+  /** Digits in the runs under way. */
+  #running = 0;
   #served = new RateWindow(10);
   /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
   #msPerDigit = 0;
@@ -223,6 +225,19 @@ export class InferenceQueue {
     return this.#runs.retire(old);
   }
 
+  /** Digits queued (the idle lane's too) or in a run under way. */
+  get inFlight(): number {
+    return this.#jobs.length + this.#idleJobs.length + this.#running;
+  }
+
+  /**
+   * Resolves once nothing is queued or running, the idle lane included:
+   * unlike `drained`, nothing is dropped, so the queue serves on after.
+   */
+  async settled(): Promise<void> {
+    while (this.inFlight > 0) await this.#runs.waitIdle();
+  }
+
   /** Resolves when nothing is queued or running (the idle lane's digits are dropped). */
   drained(): Promise<void> {
     this.#dropIdle();
@@ -287,6 +302,7 @@ export class InferenceQueue {
     const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
     fillInput(batch, input);
     this.#runs.started(set);
+    this.#running += n;
     const started = performance.now();
     const result = engine.run(input, n);
     let outcome: EngineResult | WireError;
@@ -297,6 +313,7 @@ export class InferenceQueue {
     }
     // Start this instance's next run before answering, so it works while
     // this thread encodes and writes the replies.
+    this.#running -= n;
     this.#finish(set);
     this.#pump();
     this.#answer(batch, n, started, outcome, set.version);
