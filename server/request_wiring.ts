@@ -72,9 +72,10 @@ export function wireRequests(
     auth: options.auth ?? null,
     updates,
     onRequest: (event) => {
-      // The monitor counts the server's own warm-up apart (`warmUpStarted`); nothing else sees it.
+      // The monitor counts the server's own warm-up apart (`warmUpStarted`),
+      // late replies included (`fromWarmUp`); nothing else sees it.
       monitor.request(requestFromHandler(event));
-      if (monitor.quiet) return;
+      if (monitor.fromWarmUp(event.totalMs)) return;
       rollouts.observe(event);
       options.onRequest?.(event);
       if (options.capture) captureServed(options.capture, event);

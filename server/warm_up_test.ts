@@ -3,7 +3,9 @@
 import assert from "node:assert/strict";
 import { Logger } from "./log.ts";
 import { startServer } from "./server.ts";
-import { GRACE_MS, warmUp } from "./warm_up.ts";
+import { GRACE_MS, settle, warmUp } from "./warm_up.ts";
+import { InferenceEngine } from "./engine/engine.ts";
+import { InferenceQueue } from "./engine/queue.ts";
 import { standInWorker } from "./testing/engine_stand_in.ts";
 import { Authorizer } from "./auth/authorize.ts";
 
@@ -153,5 +155,28 @@ Deno.test("a warm-up that gives up with digits in the engine waits for them befo
     assert.ok(server.ready());
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("settle gives up at its limit with the digits still in flight, and drops nothing, idle lane included", async () => {
+  const engine = await InferenceEngine.start(new Uint8Array(8), { workerUrl: SLOW });
+  const queue = new InferenceQueue({ engines: [engine], version: 1 }, {
+    maxBatch: 128,
+    maxQueued: 64,
+  });
+  try {
+    const digit = new Uint8Array(784).fill(255);
+    const answers = [1, 2, 3].map(() => queue.submit(digit, null, {}));
+    let idleAnswered = false;
+    assert.ok(
+      queue.submitIdle(digit, null, (_, result) => idleAnswered = !(result instanceof Error), null),
+    );
+    assert.equal(queue.inFlight, 4);
+    assert.equal(await settle([queue], 1), 4, "nothing left the engine in 1 ms");
+    assert.equal(await settle([queue], 10_000), 0);
+    assert.ok(idleAnswered, "the idle lane's digit ran (drained() would have dropped it)");
+    for (const answer of answers) assert.ok(!((await answer) instanceof Error));
+  } finally {
+    await queue.close();
   }
 });

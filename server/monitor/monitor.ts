@@ -188,10 +188,22 @@ export class Monitor {
    * counted here.
    */
   #twin: Monitor | null = null;
+  /** When the last warm-up ended (`performance.now()`); 0: none did. */
+  #warmUpEndedAt = 0;
 
   /** True while the server's own warm-up runs (`warmUpStarted`): nothing reported is counted. */
   get quiet(): boolean {
     return this.#twin !== null;
+  }
+
+  /**
+   * Whether a request that ends now after `durationMs` is the warm-up's: it
+   * began while the server warmed (a reply the engine gave after the
+   * warm-up ended still is), so it is not counted, nor told to anyone.
+   */
+  fromWarmUp(durationMs: number): boolean {
+    return this.#twin !== null ||
+      this.#warmUpEndedAt !== 0 && performance.now() - durationMs < this.#warmUpEndedAt;
   }
 
   /** From now until `warmUpEnded`, reports go to a throwaway twin. */
@@ -205,13 +217,15 @@ export class Monitor {
 
   /** Ends the warm-up: the twin and everything it counted are dropped. */
   warmUpEnded(): void {
-    this.#twin?.close();
+    if (!this.#twin) return;
+    this.#twin.close();
     this.#twin = null;
+    this.#warmUpEndedAt = performance.now();
   }
 
   /** Reports a finished request (the request handler's observer hook calls this). */
   request(event: RequestRecord): void {
-    if (this.#twin) return this.#twin.request(event);
+    if (this.fromWarmUp(event.durationMs)) return this.#twin?.request(event);
     this.metrics.observeRequest(event);
     if (event.inference && event.model !== "" && event.version !== null) {
       const outcome = this.#outcome;
@@ -250,7 +264,7 @@ export class Monitor {
 
   /** Reports an engine run of a model version (the queue calls this once per run). */
   run(model: string, version: number, batchSize: number, runMs: number): void {
-    if (this.#twin) return this.#twin.run(model, version, batchSize, runMs);
+    if (this.fromWarmUp(runMs)) return this.#twin?.run(model, version, batchSize, runMs);
     this.metrics.observeRun(model, version, batchSize);
     this.modelStats.run(model, version, batchSize, runMs * 1e6);
     this.window.run(batchSize);

@@ -109,8 +109,42 @@ Deno.test("during the server's warm-up nothing reported is counted, logged or ke
       await monitor.metrics.expose(),
       /nv_inference_(count|exec_count)\{[^}]*\} [1-9]/,
     );
-    monitor.request(event());
-    monitor.run("mnist", 1, 1, 0.2);
+    // Begun after the warm-up ended.
+    monitor.request(event({ durationMs: 0 }));
+    monitor.run("mnist", 1, 1, 0);
+    assert.equal(monitor.snapshot().requestsTotal, 1);
+    assert.match(await monitor.metrics.expose(), /nv_inference_exec_count\{[^}]*\} 1/);
+  } finally {
+    monitor.close();
+  }
+});
+
+Deno.test("a reply observed after the warm-up ended to a request begun during it is the warm-up's", async () => {
+  const monitor = new Monitor({
+    log: new Logger("error", () => {}),
+    metrics: new ServerMetrics({ model: "mnist", version: "1" }),
+  });
+  try {
+    assert.equal(monitor.fromWarmUp(1_000), false, "no warm-up ran: everything counts");
+    monitor.warmUpStarted();
+    const began = performance.now();
+    await new Promise((r) => setTimeout(r, 5));
+    monitor.warmUpEnded();
+    await new Promise((r) => setTimeout(r, 5));
+    // The engine answers only now: the request and its run began before the end.
+    const late = performance.now() - began;
+    assert.equal(monitor.fromWarmUp(late), true);
+    monitor.request(event({ durationMs: late }));
+    monitor.run("mnist", 1, 1, late);
+    assert.equal(monitor.snapshot().requestsTotal, 0);
+    assert.doesNotMatch(
+      await monitor.metrics.expose(),
+      /nv_inference_(count|exec_count)\{[^}]*\} [1-9]/,
+    );
+    // A client's request begun after the end counts.
+    assert.equal(monitor.fromWarmUp(0), false);
+    monitor.request(event({ durationMs: 0 }));
+    monitor.run("mnist", 1, 1, 0);
     assert.equal(monitor.snapshot().requestsTotal, 1);
     assert.match(await monitor.metrics.expose(), /nv_inference_exec_count\{[^}]*\} 1/);
   } finally {
