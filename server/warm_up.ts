@@ -22,7 +22,10 @@
  * so that accepting and closing connections warm as well; a client that is
  * refused (legacy denied, a limit) stops. With device tokens on, framed and
  * HTTP requests are refused (they carry none), which still warms every part
- * but the engines.
+ * but the engines. When the engines are too slow for the warm-up's traffic,
+ * the clients give up `GRACE_MS` after the budget, and the server waits
+ * (`settle`, at most `SETTLE_MS`) until what they left in the queues has
+ * run: it is counted nowhere and is not in the first client's way.
  *
  * @example
  * ```ts
