@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { COUNT, DONE, FAILED, nextRun, readError, REQUEST } from "./channel.ts";
+import { COUNT, DONE, FAILED, INPUT_BYTES, nextRun, readError, REQUEST } from "./channel.ts";
 import type { ModelShape } from "./channel.ts";
 import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
 import { serverDefaults } from "../config.ts";
@@ -165,17 +165,25 @@ export class InferenceEngine {
    * a copy.
    */
   inputFor(n: number): Float32Array | null {
-    if (n > this.maxBatch || this.#busy || this.#restarting || !this.#current) return null;
-    return this.#current.channel.input.subarray(0, n * 784);
+    return this.#writable(n) ? this.#current!.channel.input.subarray(0, n * 784) : null;
+  }
+
+  /** As `inputFor`, for digits as bytes 0..255: the worker makes them floats. */
+  bytesFor(n: number): Uint8Array | null {
+    return this.#writable(n) ? this.#current!.channel.bytes.subarray(0, n * 784) : null;
+  }
+
+  #writable(n: number): boolean {
+    return n <= this.maxBatch && !this.#busy && !this.#restarting && this.#current !== null;
   }
 
   /**
-   * Runs `n` digits (`input` holds n × 784 floats, row-major) and resolves
-   * with n × 10 scores. One run at a time: the caller (the queue) waits for
-   * a run to finish before starting the next; a batch over `maxBatch` runs
-   * in pieces.
+   * Runs `n` digits (`input` holds n × 784 floats, or bytes 0..255 that the
+   * worker divides by 255, row-major) and resolves with n × 10 scores. One
+   * run at a time: the caller (the queue) waits for a run to finish before
+   * starting the next; a batch over `maxBatch` runs in pieces.
    */
-  async run(input: Float32Array, n: number): Promise<EngineResult> {
+  async run(input: Float32Array | Uint8Array, n: number): Promise<EngineResult> {
     if (this.#busy) throw new EngineError("the engine is already running a batch");
     this.#busy = true;
     try {
@@ -193,15 +201,18 @@ export class InferenceEngine {
     }
   }
 
-  async #runChunk(input: Float32Array, n: number): Promise<number> {
+  async #runChunk(input: Float32Array | Uint8Array, n: number): Promise<number> {
     if (this.#stopped || !this.#current) throw new EngineError(this.#stopped ?? "no engine worker");
     const spawned = this.#current;
     const { channel } = spawned;
     const { header } = channel;
-    // Nothing to copy when the batch was written in place (`inputFor`).
-    if (input.buffer !== channel.input.buffer || input.byteOffset !== channel.input.byteOffset) {
-      channel.input.set(input);
+    const bytes = input instanceof Uint8Array;
+    const into = bytes ? channel.bytes : channel.input;
+    // Nothing to copy when the batch was written in place (`inputFor`, `bytesFor`).
+    if (input.buffer !== into.buffer || input.byteOffset !== into.byteOffset) {
+      into.set(input);
     }
+    Atomics.store(header, INPUT_BYTES, bytes ? 1 : 0);
     Atomics.store(header, COUNT, n);
     const run = this.#run = nextRun(this.#run);
     Atomics.store(header, REQUEST, run);

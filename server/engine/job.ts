@@ -22,6 +22,7 @@
  */
 import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
+import { BYTE_TO_FLOAT } from "./channel.ts";
 import type { EngineResult } from "./engine.ts";
 import type { QueueBudget } from "./queue_options.ts";
 
@@ -141,9 +142,6 @@ export function rejectJob(job: Job, error: WireError): void {
   else job.reject!(error);
 }
 
-/** A byte's pixel as the engine takes it: `b / 255`, rounded to float32 as a division stored there is. */
-const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
-
 /**
  * Copies a digit into `out` as floats in 0..1: bytes are divided by 255;
  * floats are clamped to 0..1, and NaN becomes 0, so a client sending garbage
@@ -157,7 +155,7 @@ export function normalizeDigit(
   at = 0,
 ): void {
   if (digitU8 instanceof Uint8Array) {
-    // Every served byte digit passes here: a table read costs a third of a division.
+    // A table read costs a third of a division.
     for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = BYTE_TO_FLOAT[digitU8[i]];
   } else if (digitU8) {
     for (let i = 0; i < DIGIT_PIXELS; i++) out[at + i] = digitU8[i] / 255;
@@ -166,6 +164,23 @@ export function normalizeDigit(
       const v = digit[i];
       out[at + i] = v > 0 ? (v < 1 ? v : 1) : 0; // NaN fails both tests and becomes 0.
     }
+  }
+}
+
+/** Whether every digit of `batch` is bytes: it can run as bytes (`fillBytes`). */
+export function allBytes(batch: Job[]): boolean {
+  for (const job of batch) if (job.bytes === null) return false;
+  return true;
+}
+
+/** Copies a batch of byte digits, in order, into an engine's byte input. */
+export function fillBytes(batch: Job[], input: Uint8Array): void {
+  let at = 0;
+  for (const job of batch) {
+    const size = job.n * DIGIT_PIXELS;
+    const bytes = job.bytes!;
+    input.set(bytes.length === size ? bytes : bytes.subarray(0, size), at);
+    at += size;
   }
 }
 

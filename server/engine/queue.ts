@@ -48,9 +48,11 @@ import { FairQueue } from "./_fair.ts";
 import { RateWindow } from "./_rate.ts";
 import { nextMsPerDigit, runEvent } from "./run_figures.ts";
 import {
+  allBytes,
   answerJobs,
   batchJob,
   digitJob,
+  fillBytes,
   fillInput,
   type Inference,
   type InferenceCallback,
@@ -298,9 +300,16 @@ export class InferenceQueue {
     for (const job of batch) n += job.n;
     if (n === 0) return this.#whenIdle();
     if (!batch[0].idle) this.#budget.queued -= n;
-    // Written straight into the worker's shared input when it can take it.
-    const input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
-    fillInput(batch, input);
+    // Written straight into the worker's shared input when it can take it;
+    // byte digits as bytes, which the worker makes floats off this thread.
+    let input: Float32Array | Uint8Array;
+    if (allBytes(batch)) {
+      input = engine.bytesFor(n) ?? new Uint8Array(n * DIGIT_PIXELS);
+      fillBytes(batch, input);
+    } else {
+      input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
+      fillInput(batch, input);
+    }
     this.#runs.started(set);
     this.#running += n;
     const started = performance.now();

@@ -5,6 +5,7 @@ import { InferenceQueue } from "./queue.ts";
 import { type Inference } from "./job.ts";
 import { QueueBudget, type RunEvent } from "./queue_options.ts";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
+import { standInWorker } from "../testing/engine_stand_in.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
 
@@ -251,6 +252,44 @@ Deno.test("the idle lane runs only when no client's digit waits, outside the bud
     assert.equal(shared.idleQueued, 0);
     while (order.length < 5) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(order.slice(3).sort(), ["I2", "I3"]);
+  } finally {
+    await queue.close();
+  }
+});
+
+Deno.test("a batch of byte digits and one mixing bytes and floats each answer every digit's own pixels", async () => {
+  // Each digit answers its run's size and its first pixel as the session sees it.
+  const workerUrl = standInWorker({
+    run: "out[i * 10] = dims[0]; out[i * 10 + 1] = data[i * 784];",
+  });
+  const engine = await InferenceEngine.start(new Uint8Array(8), { workerUrl, maxBatch: 8 });
+  const queue = new InferenceQueue({ engines: [engine], version: 1 }, {
+    maxBatch: 8,
+    maxQueued: 100,
+  });
+  const byteDigit = (first: number) => Uint8Array.from({ length: 784 }, (_, i) => i ? 0 : first);
+  const floatDigit = (first: number) => Float32Array.from({ length: 784 }, (_, i) => i ? 0 : first);
+  const answer = (p: Promise<Inference> | WireError) =>
+    (p as Promise<Inference>).then(({ scores }) => [scores[0], scores[1]]);
+  try {
+    // The first digit runs alone; the next three wait and run as one batch.
+    const alone = answer(queue.submit(byteDigit(51), null, "a"));
+    const bytesOnly = [
+      answer(queue.submit(byteDigit(102), null, "b")),
+      answer(queue.submit(byteDigit(255), null, "c")),
+    ];
+    assert.deepEqual(await alone, [1, Math.fround(51 / 255)]);
+    assert.deepEqual(await Promise.all(bytesOnly), [[2, Math.fround(102 / 255)], [2, 1]]);
+    const mixed = [
+      answer(queue.submit(byteDigit(51), null, "a")),
+      answer(queue.submit(null, floatDigit(0.75), "b")),
+      answer(queue.submit(byteDigit(204), null, "c")),
+    ];
+    assert.deepEqual(await Promise.all(mixed), [
+      [1, Math.fround(51 / 255)],
+      [2, 0.75],
+      [2, Math.fround(204 / 255)],
+    ]);
   } finally {
     await queue.close();
   }

@@ -29,7 +29,9 @@ import {
   type EngineLoad,
   type EngineReply,
   FAILED,
+  floatsFromBytes,
   HEARTBEAT,
+  INPUT_BYTES,
   type ModelShape,
   openChannel,
   REQUEST,
@@ -118,6 +120,7 @@ async function run(
   const dims = shape.inputDims.slice(1);
   const step = Math.min(n, shape.maxBatch, RUN_BATCH);
   const start = performance.now();
+  if (Atomics.load(channel.header, INPUT_BYTES)) floatsFromBytes(channel, n);
   for (let done = 0; done < n; done += step) {
     const count = Math.min(step, n - done);
     const data = channel.input.subarray(

@@ -22,3 +22,28 @@ Deno.test("a hand-off over RUN_BATCH digits runs in pieces of RUN_BATCH, each di
     engine.close();
   }
 });
+
+Deno.test("digits handed off as bytes reach the session as b / 255; a float hand-off after them as floats", async () => {
+  // Each digit answers its first and last pixel as the session sees them.
+  const workerUrl = standInWorker({
+    run: "out[i * 10] = data[i * 784]; out[i * 10 + 1] = data[i * 784 + 783];",
+  });
+  const engine = await InferenceEngine.start(new Uint8Array(8), { workerUrl, maxBatch: 4 });
+  try {
+    const bytes = new Uint8Array(3 * 784);
+    for (let i = 0; i < 3; i++) {
+      bytes[i * 784] = i * 100;
+      bytes[i * 784 + 783] = 255;
+    }
+    const fromBytes = (await engine.run(bytes, 3)).scores;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(fromBytes[i * 10], Math.fround((i * 100) / 255), `digit ${i}'s first pixel`);
+      assert.equal(fromBytes[i * 10 + 1], 1, `digit ${i}'s last pixel`);
+    }
+    const floats = new Float32Array(784).fill(0.25);
+    const fromFloats = (await engine.run(floats, 1)).scores;
+    assert.deepEqual([fromFloats[0], fromFloats[1]], [0.25, 0.25]);
+  } finally {
+    engine.close();
+  }
+});
