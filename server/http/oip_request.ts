@@ -29,6 +29,7 @@
  */
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
+import { findInputData, type InputData } from "./oip_input_data.ts";
 import { type ModelInfo, outputsOf } from "./oip_model.ts";
 
 /** One output asked for: binary or JSON, and as its top `classes` classifications (0: as it is). */
@@ -73,12 +74,15 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * Splits a body into its JSON part and the binary data after it
  * (`headerLength` is the `Inference-Header-Content-Length`, null without one:
- * plain decimal digits, at most the body's length).
+ * plain decimal digits, at most the body's length). `data`: the first
+ * input's pixels when the JSON carries them as whole numbers 0..255
+ * (`findInputData`), read without building an array; the JSON then has an
+ * empty array in their place.
  */
 export function splitBody(
   body: Uint8Array,
   headerLength: string | null,
-): { json: Json; binary: Uint8Array } | WireError {
+): { json: Json; binary: Uint8Array; data: Uint8Array | null } | WireError {
   let jsonBytes = body;
   let binary: Uint8Array = new Uint8Array(0);
   if (headerLength !== null) {
@@ -99,14 +103,28 @@ export function splitBody(
     jsonBytes = body.subarray(0, length);
     binary = body.subarray(length);
   }
+  const found = findInputData(jsonBytes);
   let json: unknown;
   try {
-    json = JSON.parse(STRICT_UTF8.decode(jsonBytes));
-  } catch (e) {
-    return bad(`the request is not JSON: ${(e as Error).message}`);
+    json = found ? parseWithout(jsonBytes, found) : JSON.parse(STRICT_UTF8.decode(jsonBytes));
+  } catch {
+    // What the whole document's parse says is the error, whichever parse failed.
+    try {
+      json = JSON.parse(STRICT_UTF8.decode(jsonBytes));
+    } catch (e) {
+      return bad(`the request is not JSON: ${(e as Error).message}`);
+    }
   }
   if (!isObject(json)) return bad("the request must be a JSON object");
-  return { json, binary };
+  return { json, binary, data: found?.values ?? null };
+}
+
+/** Parses `bytes` with the array at `found` left out (an empty one in its place; cut at ASCII, so UTF-8 stays whole). */
+function parseWithout(bytes: Uint8Array, found: InputData): unknown {
+  return JSON.parse(
+    STRICT_UTF8.decode(bytes.subarray(0, found.start)) + "[]" +
+      STRICT_UTF8.decode(bytes.subarray(found.end)),
+  );
 }
 
 /** Reads and checks an inference request. */
@@ -117,7 +135,7 @@ export function parseInferRequest(
 ): InferRequest | WireError {
   const split = splitBody(body, headerLength);
   if (split instanceof WireError) return split;
-  const { json, binary } = split;
+  const { json, binary, data: pixels } = split;
   const id = json.id;
   if (id !== undefined && typeof id !== "string") return bad(`"id" must be a string`);
   const inputs = json.inputs;
@@ -177,6 +195,20 @@ export function parseInferRequest(
   } else {
     if (binary.length > 0) {
       return bad(`${binary.length} bytes follow the JSON but no input uses them`);
+    }
+    if (pixels) {
+      if (pixels.length !== values) {
+        return badDigits(
+          `shape ${JSON.stringify(input.shape)} needs ${values} values, got ${pixels.length}`,
+        );
+      }
+      return {
+        id,
+        n,
+        u8: datatype === "UINT8" ? pixels : null,
+        f32: datatype === "FP32" ? Float32Array.from(pixels) : null,
+        outputs,
+      };
     }
     // Flat (row-major) or nested arrays; flat ones are used as they are.
     const raw = Array.isArray(input.data) ? input.data : null;
