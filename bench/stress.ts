@@ -53,6 +53,7 @@ import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
 import { parseStressArgs, type StressOptions, USAGE } from "./stress_args.ts";
 import { compareLines, engineAloneNow, serverInstances } from "./stress_compare.ts";
+import { formatTargets, targetSteps } from "./stress_targets.ts";
 
 export { compareLines } from "./stress_compare.ts";
 export {
@@ -304,6 +305,7 @@ async function warmLoadGenerator(
 
 async function main(): Promise<void> {
   const options = parseOrExit("bench:stress", parseStressArgs, Deno.args, USAGE);
+  if (options.targets) return await allTargets(options);
   const report = await runStress(options);
   if (options.json) {
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
@@ -320,6 +322,23 @@ async function main(): Promise<void> {
   });
   for (const line of formatChecks(checks)) console.log(line);
   if (options.check && checks.some((c) => !c.ok)) Deno.exit(1);
+}
+
+/** `--targets`: each target's step against a server of its own, then every check again. */
+async function allTargets(options: StressOptions): Promise<void> {
+  const results = [];
+  for (const { label, options: step } of targetSteps(options)) {
+    console.log(`\n== ${label}`);
+    const report = await runStress(step);
+    const checks = stepChecks(report.steps, {
+      baselineUs: options.baselineUs,
+      fresh: step.warmup === 0,
+    });
+    for (const line of formatChecks(checks)) console.log(line);
+    results.push({ label, checks });
+  }
+  for (const line of formatTargets(results)) console.log(line);
+  if (options.check && results.some((r) => r.checks.some((c) => !c.ok))) Deno.exit(1);
 }
 
 if (import.meta.main) await main();

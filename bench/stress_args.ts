@@ -85,6 +85,8 @@ export interface StressOptions {
   report: string | null;
   /** Print each target ratio and exit non-zero when one misses (`checks.ts`). */
   check: boolean;
+  /** Run every target's own step, one server each (`stress_targets.ts`). */
+  targets: boolean;
   /** The event loop's us per request of the code before, for --check. */
   baselineUs: number | null;
   quiet: boolean;
@@ -156,6 +158,11 @@ Comparison and output:
                          framed, one client's not-inference share and p99/p50, a fresh
                          server's first second / its warm rate: the same step repeated,
                          as in --protocol framed,framed, else the step's steady rate)
+  --targets              every target's ratio in one run: each target's own step (500
+                         framed keep-alive clients, 100 HTTP and framed, one client, a
+                         fresh server, 500 legacy clients), native where the target says,
+                         each against a server of its own; all checks again at the end
+                         (about 1.5 minutes; with --check, exit 1 when one misses)
   --baseline-us N        the event loop's us per request of the code before (for --check)
   --json FILE            write the results as JSON
   --report FILE.html     write a self-contained HTML report (charts as inline SVG)
@@ -212,6 +219,7 @@ export function parseStressArgs(args: string[]): StressOptions {
       json: { type: "string" },
       report: { type: "string" },
       check: { type: "boolean" },
+      targets: { type: "boolean" },
       "baseline-us": { type: "string" },
       quiet: { type: "boolean", short: "q" },
       help: { type: "boolean", short: "h" },
@@ -275,6 +283,7 @@ export function parseStressArgs(args: string[]): StressOptions {
     json: values.json ?? null,
     report: values.report ?? null,
     check: values.check ?? false,
+    targets: values.targets ?? false,
     baselineUs: values["baseline-us"] === undefined
       ? null
       : numberFlag("baseline-us", values["baseline-us"], 0, { min: 0.001, max: 1e6 }),
@@ -326,6 +335,17 @@ export function parseStressArgs(args: string[]): StressOptions {
         "--server-main, --server-v8-flags, --server-listeners and --server-cpus are for the " +
         "server the bench starts",
     );
+  }
+  if (options.targets) {
+    const set = ["port", "protocol", "clients", "requests", "keep-alive", "warmup", "sweep"]
+      .concat(["server-engine", "server-listeners", "compare-inference", "digits", "json"])
+      .concat(["report"])
+      .filter((flag) => values[flag as keyof typeof values] !== undefined);
+    if (set.length > 0) {
+      throw new UsageError(
+        `--targets starts a server for each target's own step: leave out --${set.join(", --")}`,
+      );
+    }
   }
   for (const clients of options.sweep ?? [options.clients]) {
     if (clients * options.requests > MAX_STEP_REQUESTS) {

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { parseStressArgs } from "./stress_args.ts";
+import { formatTargets, targetSteps } from "./stress_targets.ts";
+import { autoInstances, autoThreads } from "../server/config.ts";
+
+Deno.test("--targets runs each target on the step it is defined on, native where the target says", () => {
+  const steps = targetSteps(parseStressArgs(["--targets", "--workers", "2", "-q"]));
+  const find = (words: string) => steps.find((s) => s.label.includes(words))!.options;
+
+  const loop = find("served / engine alone");
+  assert.deepEqual(
+    [loop.protocols, loop.clients, loop.keepAlive, loop.serverEngine, loop.compareInference],
+    [["framed"], 500, true, "native", true],
+  );
+  assert.equal(find("2 listener Workers").serverListeners, 2);
+  assert.deepEqual(find("HTTP JSON").protocols, ["framed", "http", "http-binary"]);
+  assert.equal(find("HTTP JSON").clients, 100);
+  assert.deepEqual(
+    steps.filter((s) => s.options.clients === 1).map((s) => s.options.serverEngine),
+    [null, "native"],
+  );
+  const fresh = find("a fresh server");
+  assert.deepEqual([fresh.protocols, fresh.warmup], [["framed", "framed"], 0]);
+  const legacy = find("legacy");
+  assert.deepEqual([legacy.protocol, legacy.digits, legacy.keepAlive], ["legacy", "float", false]);
+  // The command line's own settings carry over; each step's server gets its engine's threads.
+  for (const { options } of steps) {
+    assert.equal(options.workers, 2);
+    assert.equal(options.quiet, true);
+    assert.equal(options.protocol, options.protocols[0]);
+    const engine = options.serverEngine ?? "wasm";
+    assert.equal(options.serverThreads, autoThreads(engine, autoInstances(engine)));
+  }
+  assert.equal(steps.filter((s) => s.options.serverListeners !== 1).length, 1);
+  assert.equal(steps.filter((s) => s.options.compareInference).length, 1);
+});
+
+Deno.test("--targets refuses the flags its steps set, naming them", () => {
+  assert.throws(
+    () => parseStressArgs(["--targets", "--clients", "3", "--protocol", "http"]),
+    /--targets starts a server for each target's own step: leave out --protocol, --clients/,
+  );
+  assert.throws(() => parseStressArgs(["--targets", "--port", "4000"]), /leave out --port/);
+  assert.doesNotThrow(() =>
+    parseStressArgs(["--targets", "--check", "--server-main", "server/main.ts"])
+  );
+});
+
+Deno.test("the summary lists every step's checks and counts the misses", () => {
+  const lines = formatTargets([
+    { label: "a", checks: [{ name: "x", value: 1.23456, target: "<= 2", ok: true }] },
+    { label: "b", checks: [{ name: "y", value: 0.5, target: ">= 0.8", ok: false }] },
+  ]);
+  assert.deepEqual(lines.slice(2), [
+    "  a",
+    "    ok   x: 1.235 (target <= 2)",
+    "  b",
+    "    MISS y: 0.5 (target >= 0.8)",
+    "1 of 2 checks missed",
+  ]);
+});
