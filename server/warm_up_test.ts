@@ -110,13 +110,15 @@ Deno.test("a warm-up client that is refused stops: legacy denied is asked once p
 });
 
 /**
- * An engine that takes 20 ms per digit that is not blank (a big model): the
- * warm-up's few hundred take longer than its grace, while the blank digits
- * of the engine's own start checks are quick.
+ * An engine that takes 12 ms per digit that is not blank (a big model): the
+ * warm-up's few hundred (about 330: 4 s) take longer than its 2.3 s to give
+ * up, and end well within the 5 s it then waits (`SETTLE_MS`), with room on
+ * both sides for a slow machine; the blank digits of the engine's own start
+ * checks are quick.
  */
 const SLOW = standInWorker({
   prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
-  run: "if (data.subarray(i * 784, i * 784 + 784).some((v) => v > 0)) Atomics.wait(nap, 0, 0, 20);",
+  run: "if (data.subarray(i * 784, i * 784 + 784).some((v) => v > 0)) Atomics.wait(nap, 0, 0, 12);",
 });
 
 Deno.test("a warm-up that gives up with digits in the engine waits for them before it is ready, and counts none", async () => {
