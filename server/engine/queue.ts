@@ -76,6 +76,8 @@ export class InferenceQueue {
   /** Digits in the runs under way. */
   #running = 0;
   #served = new RateWindow(10);
+  /** Digits submitted before this (`resetFigures`: the warm-up's, answered late) are not counted. */
+  #figuresFrom = 0;
   /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
   #msPerDigit = 0;
   /** Digits answered since start. */
@@ -109,10 +111,15 @@ export class InferenceQueue {
     return this.#served.rate();
   }
 
-  /** Starts the served and run counts, and the rate, from nothing (after the server's own warm-up). */
+  /**
+   * Starts the served and run counts, and the rate, from nothing (after the
+   * server's own warm-up): digits submitted before are not counted, even
+   * when their run ends later.
+   */
   resetFigures(): void {
     this.served = this.runs = 0;
     this.#served = new RateWindow(10);
+    this.#figuresFrom = performance.now();
   }
 
   /**
@@ -357,10 +364,12 @@ export class InferenceQueue {
     version: number,
   ): void {
     const failed = outcome instanceof WireError;
-    this.runs++;
+    let counted = 0;
+    for (const job of batch) if (job.submitted >= this.#figuresFrom) counted += job.n;
+    if (counted > 0) this.runs++;
     if (!failed) {
-      this.served += n;
-      this.#served.add(n);
+      this.served += counted;
+      if (counted > 0) this.#served.add(counted);
       this.#msPerDigit = nextMsPerDigit(this.#msPerDigit, outcome.ms, n);
     }
     if (this.#options.onRun) {

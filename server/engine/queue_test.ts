@@ -294,3 +294,27 @@ Deno.test("a batch of byte digits and one mixing bytes and floats each answer ev
     await queue.close();
   }
 });
+
+Deno.test("after resetFigures, a run of digits submitted before it is not counted, and later ones are", async () => {
+  // Each run takes 50 ms, so the first digit is still running when the figures reset.
+  const workerUrl = standInWorker({
+    prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
+    run: "if (i === 0) Atomics.wait(nap, 0, 0, 50);",
+  });
+  const engine = await InferenceEngine.start(new Uint8Array(8), { workerUrl, maxBatch: 8 });
+  const queue = new InferenceQueue({ engines: [engine], version: 1 }, {
+    maxBatch: 8,
+    maxQueued: 100,
+  });
+  try {
+    const before = submit(queue, "a");
+    await new Promise((r) => setTimeout(r, 10));
+    queue.resetFigures();
+    const after = submit(queue, "b");
+    await Promise.all([before, after]);
+    assert.equal(queue.served, 1, "only the digit submitted after the reset");
+    assert.equal(queue.runs, 1);
+  } finally {
+    await queue.close();
+  }
+});
