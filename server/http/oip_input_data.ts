@@ -10,7 +10,8 @@
  *
  * The scan gives up (null) on anything it does not read exactly: nested or
  * empty arrays, a sign, a fraction or an exponent, a number over 255, a key
- * written with escapes, a repeated `inputs` or `data` key. The caller then
+ * written with escapes, a repeated `inputs` or `data` key, more than 256
+ * digits' numbers. The caller then
  * parses the whole document as before, so every answer (and every error)
  * stays what `JSON.parse` and the full checks give.
  *
@@ -49,8 +50,12 @@ export interface InputData {
   values: Uint8Array;
 }
 
-/** Parsed numbers before they are cut to size (one buffer for every request: the result is a copy). */
-let scratch = new Uint8Array(4096);
+/**
+ * Parsed numbers before they are cut to size: one buffer for every request
+ * (the result is a copy), of a fixed size, so no request leaves it larger.
+ * An array of more numbers (over 256 digits) is left to the whole parse.
+ */
+const scratch = new Uint8Array(256 * 784);
 
 /** Whether `body[from, to)` is the bytes of `word` (ASCII). */
 function bytesAre(body: Uint8Array, from: number, to: number, word: string): boolean {
@@ -61,7 +66,6 @@ function bytesAre(body: Uint8Array, from: number, to: number, word: string): boo
 
 /** The array of whole numbers 0..255 that opens at `at` (`[`), or null when it is anything else. */
 function numbersAt(body: Uint8Array, at: number): InputData | null {
-  if (scratch.length < body.length) scratch = new Uint8Array(body.length);
   let i = at + 1;
   let count = 0;
   // Commas without spaces first: the common document costs a few compares a number.
@@ -81,6 +85,7 @@ function numbersAt(body: Uint8Array, at: number): InputData | null {
       }
       if (value > 255) return null;
     }
+    if (count === scratch.length) return null;
     scratch[count++] = value;
     if (c === COMMA) {
       i++;

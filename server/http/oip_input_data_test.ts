@@ -129,3 +129,13 @@ Deno.test("a request read through the scan is the request read whole: same digit
     );
   }
 });
+
+Deno.test("more than 256 digits' numbers are left to the whole parse, and the next request is read as before", () => {
+  const big = bytes(JSON.stringify({ inputs: [{ data: new Array(256 * 784 + 1).fill(1) }] }));
+  assert.equal(findInputData(big), null);
+  const most = findInputData(
+    bytes(JSON.stringify({ inputs: [{ data: new Array(256 * 784).fill(2) }] })),
+  );
+  assert.equal(most?.values.length, 256 * 784);
+  assert.deepEqual(Array.from(findInputData(bytes('{"inputs":[{"data":[3,4]}]}'))!.values), [3, 4]);
+});
