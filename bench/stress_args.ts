@@ -32,6 +32,23 @@ import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
 import { DIGIT_KINDS, type DigitKind, isHttp, type LoadProtocol, PROTOCOLS } from "./load.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
 
+/** The flags `--targets` sets for each of its steps, refused beside it. */
+const TARGETS_SET = [
+  "port",
+  "protocol",
+  "clients",
+  "requests",
+  "keep-alive",
+  "warmup",
+  "sweep",
+  "server-engine",
+  "server-listeners",
+  "compare-inference",
+  "digits",
+  "json",
+  "report",
+] as const;
+
 /** The most clients in one step, and requests in one step: load stays bounded. */
 export const MAX_CLIENTS = 10_000;
 export const MAX_STEP_REQUESTS = 2_000_000;
@@ -337,10 +354,7 @@ export function parseStressArgs(args: string[]): StressOptions {
     );
   }
   if (options.targets) {
-    const set = ["port", "protocol", "clients", "requests", "keep-alive", "warmup", "sweep"]
-      .concat(["server-engine", "server-listeners", "compare-inference", "digits", "json"])
-      .concat(["report"])
-      .filter((flag) => values[flag as keyof typeof values] !== undefined);
+    const set = TARGETS_SET.filter((flag) => values[flag] !== undefined);
     if (set.length > 0) {
       throw new UsageError(
         `--targets starts a server for each target's own step: leave out --${set.join(", --")}`,

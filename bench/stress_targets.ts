@@ -120,6 +120,7 @@ export function targetSteps(base: StressOptions): TargetStep[] {
   return STEPS.map(({ label, settings }) => {
     const options: StressOptions = {
       ...base,
+      targets: false,
       compareInference: false,
       serverListeners: 1,
       ...settings,

@@ -112,13 +112,22 @@ export function openChannel(buffer: SharedArrayBuffer, maxBatch: number): Engine
 }
 
 /** A byte's pixel as the engine takes it: `b / 255`, rounded to float32 as a division stored there is. */
-export const BYTE_TO_FLOAT: Float32Array = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+const BYTE_TO_FLOAT = Float32Array.from({ length: 256 }, (_, b) => b / 255);
 
-/** Makes the first `n` digits of the channel's `bytes` floats in 0..1 in its `input` (the worker, before a byte run). */
-export function floatsFromBytes(channel: EngineChannel, n: number): void {
-  const { bytes, input } = channel;
+/** Writes `count` byte pixels of `bytes` into `out` from `at` as floats in 0..1 (`b / 255`). */
+export function bytesToFloats(
+  bytes: Uint8Array,
+  out: Float32Array,
+  at: number,
+  count: number,
+): void {
   // A table read costs a third of a division.
-  for (let i = 0, end = n * 784; i < end; i++) input[i] = BYTE_TO_FLOAT[bytes[i]];
+  for (let i = 0; i < count; i++) out[at + i] = BYTE_TO_FLOAT[bytes[i]];
+}
+
+/** Makes the first `n` digits of the channel's `bytes` floats in its `input` (the worker, before a byte run). */
+export function floatsFromBytes(channel: EngineChannel, n: number): void {
+  bytesToFloats(channel.bytes, channel.input, 0, n * 784);
 }
 
 /** The run number after `run`, wrapping within Int32 and skipping 0 (the header's initial value). */
