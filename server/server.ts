@@ -18,6 +18,7 @@
  */
 import { httpDeps } from "./http/deps.ts";
 import { startHttp } from "./http/http.ts";
+import { serveHttpOnListeners } from "./http/listener_http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { settle, warmUp } from "./warm_up.ts";
@@ -105,29 +106,31 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     const releaseWatcher = server.releaseWatcher;
     const httpPort = options.httpPort;
     if (httpPort !== null) {
-      server.http = startHttp(
-        httpDeps({
-          serving,
-          watcher,
-          ready: () => server!.ready(),
-          log,
-          maxBatch: options.maxBatch,
-          maxBodyBytes: options.maxHttpBody,
-          handler: server.handler,
-          rollouts: server.rollouts,
-        }, {
-          monitor,
-          auth: options.auth ?? null,
-          adminToken: options.adminToken ?? null,
-          operatorToken: options.operatorToken ?? null,
-          metricsToken: options.metricsToken,
-          serverVersion: String(PROTOCOL_VERSION),
-          updates,
-          rescanReleases: () =>
-            releaseWatcher ? releaseWatcher.trigger("request") : updates.store.rescan(),
-        }),
-        { hostname, port: httpPort, tls: options.httpTls },
-      );
+      const deps = httpDeps({
+        serving,
+        watcher,
+        ready: () => server!.ready(),
+        log,
+        maxBatch: options.maxBatch,
+        maxBodyBytes: options.maxHttpBody,
+        handler: server.handler,
+        rollouts: server.rollouts,
+      }, {
+        monitor,
+        auth: options.auth ?? null,
+        adminToken: options.adminToken ?? null,
+        operatorToken: options.operatorToken ?? null,
+        metricsToken: options.metricsToken,
+        serverVersion: String(PROTOCOL_VERSION),
+        updates,
+        rescanReleases: () =>
+          releaseWatcher ? releaseWatcher.trigger("request") : updates.store.rescan(),
+      });
+      const http = { hostname, port: httpPort, tls: options.httpTls };
+      // With listener Workers they take the HTTP port's connections too.
+      server.http = listener instanceof ListenerWorkers
+        ? await serveHttpOnListeners(listener, deps, http)
+        : startHttp(deps, http);
     }
     // Warmed before MQTT subscribes: whatever comes through the broker is counted.
     if (options.warmUpMs > 0) await warmServer(server, options.warmUpMs);

@@ -23,12 +23,19 @@ const ENCODINGS: Record<string, CompressionFormat> = { gzip: "gzip", deflate: "d
 /**
  * The body of `request`, at most `max` bytes (after inflating), or the error
  * to answer: `FRAME_TOO_LARGE` over the limit, `MALFORMED_BUFFER` for an
- * unknown encoding or a body that cannot be read.
+ * unknown encoding or a body that cannot be read. With `inflate` false the
+ * bytes are read as they came, compressed or not, and `max` limits those.
  */
-export async function readBody(request: Request, max: number): Promise<Uint8Array | WireError> {
+export async function readBody(
+  request: Request,
+  max: number,
+  inflate = true,
+): Promise<Uint8Array | WireError> {
   const tooLarge = (size: string) =>
     new WireError(Status.FRAME_TOO_LARGE, `the body is ${size} bytes; the limit is ${max}`);
-  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
+  const encoding = inflate
+    ? (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase()
+    : "identity";
   const format = ENCODINGS[encoding];
   if (format === undefined && encoding !== "identity" && encoding !== "") {
     return new WireError(

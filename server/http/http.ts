@@ -28,6 +28,7 @@ import type { Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
+import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
 import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
 
 /** What the HTTP port serves from. */
@@ -58,6 +59,8 @@ export interface HttpDeps {
 /** A running HTTP port. */
 export interface HttpListener {
   addr: Deno.NetAddr;
+  /** Requests each listener Worker has taken since start (`--listeners N`); absent in process. */
+  readonly requestsPerListener?: number[];
   /** Stops accepting and answers what is in flight. */
   shutdown(): Promise<void>;
   finished: Promise<void>;
@@ -67,15 +70,6 @@ const JSON_TYPE = { "content-type": "application/json" };
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), { status, headers: JSON_TYPE });
-}
-
-/** A path segment without its %-escapes (as it came, when they are malformed). */
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** Triton's statistics extension (an operator's view): every model, one model, or one version. */
@@ -94,14 +88,10 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
   );
 }
 
-/** `/v2/models/{name}[/versions/{version}][/ready|/config|/infer|/stats]`. */
-const MODEL_ROUTE =
-  /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/config|\/infer|\/stats)?$/;
-
 /** Routes one request. */
 function route(deps: HttpDeps, request: Request, peer: string): Response | Promise<Response> {
   const url = new URL(request.url);
-  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const path = pathOf(url);
   const method = request.method === "HEAD" ? "GET" : request.method;
   const only = (allowed: string, respond: () => Response | Promise<Response>) => {
     if (method === allowed) return respond();
@@ -172,6 +162,17 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   return only("GET", () => json(modelMetadata(info)));
 }
 
+/** The answer to one request from `peer` (`host:port`), whichever thread took its connection. */
+export function answerHttp(
+  deps: HttpDeps,
+  request: Request,
+  peer: string,
+): Response | Promise<Response> {
+  const response = route(deps, request, peer);
+  // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
+  return request.method === "HEAD" ? withoutBody(response) : response;
+}
+
 /** A HEAD request's answer: the GET's status and headers, no body. */
 async function withoutBody(response: Response | Promise<Response>): Promise<Response> {
   const { status, headers } = await response;
@@ -202,9 +203,7 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
     },
   }, (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
-    const response = route(deps, request, `${addr.hostname}:${addr.port}`);
-    // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
-    return request.method === "HEAD" ? withoutBody(response) : response;
+    return answerHttp(deps, request, `${addr.hostname}:${addr.port}`);
   });
   return {
     addr: server.addr as Deno.NetAddr,

@@ -1,10 +1,13 @@
 /**
  * `POST /v2/models/{name}[/versions/{version}]/infer`: the HTTP transport's
  * part of an inference and nothing more. It reads the body (limited while
- * read, inflated when compressed), decodes the Open Inference Protocol
- * request against the model served when the body has arrived, and hands the
- * digits to the one request handler as one job; the handler authorizes,
- * admits, routes, runs and observes, and this encodes the outcome.
+ * read, inflated when compressed) and splits it into the Open Inference
+ * Protocol request's JSON and binary parts (`readInferInput`), checks that
+ * against the model served when the body has arrived, and hands the digits to
+ * the one request handler as one job (`answerInfer`); the handler authorizes,
+ * admits, routes, runs and observes, and this encodes the outcome. With
+ * `--listeners N` the first half runs in the listener Worker that took the
+ * connection and the second on the main thread (`listener_http.ts`).
  *
  * @example
  * ```ts
@@ -38,12 +41,8 @@ import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
-import {
-  encodeInferResponse,
-  type InferRequest,
-  type ModelInfo,
-  parseInferRequest,
-} from "./oip.ts";
+import { encodeInferResponse, type InferRequest, type ModelInfo } from "./oip.ts";
+import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
 
 /** What the infer route needs of the server. */
 export interface InferDeps {
@@ -52,6 +51,26 @@ export interface InferDeps {
   model: (name: string, version: string | undefined) => ModelInfo | WireError;
   /** Largest request body, in bytes, after inflating. */
   maxBodyBytes: number;
+}
+
+/** What the transport read of an infer request: plain data, so a listener Worker can post it. */
+export interface InferInput {
+  /** The body split into its JSON and binary parts, or why it could not be read or split. */
+  split: SplitBody | WireError;
+  /** The error in `split` is the body's reading: it is answered before the model is looked up. */
+  unread: boolean;
+  /** Body bytes read (0 when the body was refused). */
+  bytesIn: number;
+  /** The bearer token ("" without one) and the `User-Agent`. */
+  token: string;
+  client: string;
+}
+
+/** An HTTP answer as data: status, headers, body. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Uint8Array;
 }
 
 const encoder = new TextEncoder();
@@ -81,16 +100,71 @@ class HttpInference implements RequestOrigin {
   }
 
   /** Answers `error` before the request reaches the handler's queue (counted as refused). */
-  refuse(deps: InferDeps, error: WireError, started: number, bytesIn: number): Response {
-    return this.respond(deps.handler.refuse(error, this, 0, started, bytesIn));
+  refuse(deps: InferDeps, error: WireError, started: number, bytesIn: number): HttpAnswer {
+    return this.answer(deps.handler.refuse(error, this, 0, started, bytesIn));
   }
 
-  respond(outcome: Outcome): Response {
-    return new Response(outcome.bytes as Uint8Array<ArrayBuffer>, {
-      status: this.status,
-      headers: this.headers,
-    });
+  answer(outcome: Outcome): HttpAnswer {
+    return { status: this.status, headers: this.headers, body: outcome.bytes };
   }
+}
+
+/** Reads an infer request's body (limited while read) and splits it; nothing here needs the model. */
+export async function readInferInput(request: Request, maxBodyBytes: number): Promise<InferInput> {
+  const body = await readBody(request, maxBodyBytes);
+  const token = bearerToken(request.headers);
+  const client = request.headers.get("user-agent") ?? "";
+  if (body instanceof WireError) return { split: body, unread: true, bytesIn: 0, token, client };
+  const headerLength = request.headers.get("inference-header-content-length");
+  return {
+    split: splitBody(body, headerLength),
+    unread: false,
+    bytesIn: body.length,
+    token,
+    client,
+  };
+}
+
+/**
+ * Answers a read infer request through the handler: the model served now
+ * (the body has arrived), the request checked against it, its digits as one job.
+ */
+export async function answerInfer(
+  deps: InferDeps,
+  input: InferInput,
+  peer: string,
+  name: string,
+  version: string | undefined,
+  started: number,
+): Promise<HttpAnswer> {
+  const origin = new HttpInference(peer);
+  const { split, bytesIn } = input;
+  if (split instanceof WireError && input.unread) return origin.refuse(deps, split, started, 0);
+  const info = deps.model(name, version);
+  if (info instanceof WireError) return origin.refuse(deps, info, started, bytesIn);
+  const parsed = split instanceof WireError ? split : checkInferRequest(split, info);
+  if (parsed instanceof WireError) return origin.refuse(deps, parsed, started, bytesIn);
+  origin.parsed = parsed;
+  origin.info = info;
+  const outcome = await deps.handler.handleDecoded(
+    {
+      command: Command.INFERENCE_INPUT,
+      requestId: 0,
+      digitU8: parsed.u8,
+      digit: parsed.f32,
+      digits: parsed.n,
+      version: version === undefined ? undefined : Number(version),
+      token: input.token,
+      model: name,
+      client: input.client,
+      device: "",
+      label: parsed.id ?? "",
+    },
+    origin,
+    started,
+    bytesIn,
+  );
+  return origin.answer(outcome);
 }
 
 /** Answers one infer request through the handler. */
@@ -102,37 +176,7 @@ export async function inferResponse(
   version?: string,
 ): Promise<Response> {
   const started = performance.now();
-  const origin = new HttpInference(peer);
-  const body = await readBody(request, deps.maxBodyBytes);
-  if (body instanceof WireError) return origin.refuse(deps, body, started, 0);
-  // The model is looked up once the body is here: what serves now answers.
-  const info = deps.model(name, version);
-  if (info instanceof WireError) return origin.refuse(deps, info, started, body.length);
-  const parsed = parseInferRequest(
-    body,
-    request.headers.get("inference-header-content-length"),
-    info,
-  );
-  if (parsed instanceof WireError) return origin.refuse(deps, parsed, started, body.length);
-  origin.parsed = parsed;
-  origin.info = info;
-  const outcome = await deps.handler.handleDecoded(
-    {
-      command: Command.INFERENCE_INPUT,
-      requestId: 0,
-      digitU8: parsed.u8,
-      digit: parsed.f32,
-      digits: parsed.n,
-      version: version === undefined ? undefined : Number(version),
-      token: bearerToken(request.headers),
-      model: name,
-      client: request.headers.get("user-agent") ?? "",
-      device: "",
-      label: parsed.id ?? "",
-    },
-    origin,
-    started,
-    body.length,
-  );
-  return origin.respond(outcome);
+  const input = await readInferInput(request, deps.maxBodyBytes);
+  const { status, headers, body } = await answerInfer(deps, input, peer, name, version, started);
+  return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
 }

@@ -68,6 +68,18 @@ export function digitsInShape(shape: unknown): number | null {
   return tail === "1,28,28" || tail === "28,28" || tail === "784" ? n : null;
 }
 
+/**
+ * A body split by `splitBody`: what a request says before any model is
+ * looked up (plain data: it crosses from a listener Worker as it is).
+ */
+export interface SplitBody {
+  json: Json;
+  binary: Uint8Array;
+  data: Uint8Array | null;
+  /** An `Inference-Header-Content-Length` came with the body. */
+  withHeaderLength: boolean;
+}
+
 /** One decoder for every request: a whole-buffer decode keeps no state between calls. */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -82,7 +94,7 @@ const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 export function splitBody(
   body: Uint8Array,
   headerLength: string | null,
-): { json: Json; binary: Uint8Array; data: Uint8Array | null } | WireError {
+): SplitBody | WireError {
   let jsonBytes = body;
   let binary: Uint8Array = new Uint8Array(0);
   if (headerLength !== null) {
@@ -116,7 +128,7 @@ export function splitBody(
     }
   }
   if (!isObject(json)) return bad("the request must be a JSON object");
-  return { json, binary, data: found?.values ?? null };
+  return { json, binary, data: found?.values ?? null, withHeaderLength: headerLength !== null };
 }
 
 /** Parses `bytes` with the array at `found` left out (an empty one in its place; cut at ASCII, so UTF-8 stays whole). */
@@ -134,8 +146,12 @@ export function parseInferRequest(
   model: ModelInfo,
 ): InferRequest | WireError {
   const split = splitBody(body, headerLength);
-  if (split instanceof WireError) return split;
-  const { json, binary, data: pixels } = split;
+  return split instanceof WireError ? split : checkInferRequest(split, model);
+}
+
+/** Checks a split body against the model it asks (`parseInferRequest`'s second half). */
+export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequest | WireError {
+  const { json, binary, data: pixels, withHeaderLength } = split;
   const id = json.id;
   if (id !== undefined && typeof id !== "string") return bad(`"id" must be a string`);
   const inputs = json.inputs;
@@ -171,7 +187,7 @@ export function parseInferRequest(
   const params = isObject(input.parameters) ? input.parameters : {};
   if (params.binary_data_size !== undefined) {
     const size = params.binary_data_size;
-    if (headerLength === null) {
+    if (!withHeaderLength) {
       return bad("binary_data_size needs the Inference-Header-Content-Length header");
     }
     if (size !== binary.length) {

@@ -23,6 +23,8 @@ import type { ConnectionSettings } from "./connection_settings.ts";
 import type { ConnectionEvent, LimitOptions } from "./limits.ts";
 import type { Protocol } from "../core/request.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
+import type { HttpAnswer, InferInput } from "../http/infer.ts";
+import type { SplitBody } from "../http/oip_request.ts";
 
 /** What a listener Worker needs to listen and serve: the connection context, as data. */
 export interface ListenerSettings extends ConnectionSettings {
@@ -55,19 +57,66 @@ export interface RefusalNote {
   requestId: number;
 }
 
+/** The HTTP port as the listener Workers serve it (`--http-port` with `--listeners N`). */
+export interface HttpFrontSettings {
+  hostname: string;
+  port: number;
+  /** HTTPS (`--http-tls-cert`, `--http-tls-key`), PEM; null: plain HTTP. */
+  tls: { cert: string; key: string } | null;
+  /** `--max-http-body`: an inference's body is limited by it in the Worker, while it is read. */
+  maxBodyBytes: number;
+}
+
+/** A `WireError` as it crosses to another thread: plain data. */
+export interface PostedError {
+  status: number;
+  message: string;
+}
+
+/** An inference's input as a Worker posts it (its error as plain data). */
+export type PostedInferInput = Omit<InferInput, "split"> & { split: SplitBody | PostedError };
+
+/** One HTTP request a Worker took, for the main thread to answer; `infer` or `proxy` is set. */
+export interface HttpRequestNote {
+  seq: number;
+  /** The client's `host:port`. */
+  peer: string;
+  /** An inference, its body read and split by the Worker. */
+  infer: { name: string; version: string | undefined; input: PostedInferInput } | null;
+  /** Any other request as it came, its body read as it came (within the Worker's cap). */
+  proxy: {
+    method: string;
+    url: string;
+    headers: [string, string][];
+    body: Uint8Array | null;
+  } | null;
+}
+
+/** The main thread's answer to one `HttpRequestNote`. */
+export interface HttpAnswerNote extends HttpAnswer {
+  seq: number;
+}
+
 /** From the main thread to a listener Worker. */
 export type ToListener =
   | { type: "listen"; settings: ListenerSettings }
   | { type: "serve" }
   | { type: "replies"; buffer: ArrayBuffer; length: number }
-  | { type: "drain" };
+  | { type: "drain" }
+  | { type: "http"; settings: HttpFrontSettings }
+  | { type: "httpAnswers"; answers: HttpAnswerNote[] }
+  | { type: "httpDrain" };
 
 /** From a listener Worker to the main thread. */
 export type FromListener =
   | { type: "listening"; port: number; tlsPort: number | null }
   | { type: "failed"; name: string; message: string }
   | ListenerBatch
-  | { type: "drained" };
+  | { type: "drained" }
+  | { type: "httpListening"; port: number }
+  | { type: "httpFailed"; name: string; message: string }
+  | { type: "httpRequests"; requests: HttpRequestNote[] }
+  | { type: "httpDrained" };
 
 /** One tick of a Worker's connections: applied in this order (origins, refusals, requests, events, closes). */
 export interface ListenerBatch {

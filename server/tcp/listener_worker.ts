@@ -9,7 +9,10 @@
  * `ListenerWorkers` (`listener_workers.ts`) starts and talks to it; the
  * messages are in `listener_wire.ts`: `listen` (bind, answer `listening` or
  * `failed`), `serve` (start accepting), `replies`, and `drain` (stop
- * accepting, answer what is owed, close, answer `drained`).
+ * accepting, answer what is owed, close, answer `drained`). With
+ * `--http-port` it serves the HTTP port too (`HttpFront`): `http` (bind and
+ * serve, answer `httpListening` or `httpFailed`), `httpAnswers`, and
+ * `httpDrain` (answer `httpDrained`; a `drain` drains it first).
  *
  * @example
  * ```ts
@@ -21,13 +24,20 @@
  */
 /// <reference lib="deno.worker" />
 import { AddressRanges } from "../auth/cidr.ts";
+import { HttpFront } from "../http/http_front.ts";
 import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
 import type { ConnectionContext } from "./answering_connection.ts";
 import { connectionSettings } from "./connection_settings.ts";
 import type { QueueShare } from "./limits.ts";
 import { BoardListener } from "./listener.ts";
-import type { FromListener, ListenerBatch, ListenerSettings, ToListener } from "./listener_wire.ts";
+import type {
+  FromListener,
+  HttpFrontSettings,
+  ListenerBatch,
+  ListenerSettings,
+  ToListener,
+} from "./listener_wire.ts";
 import { RemoteHandler } from "./remote_handler.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 
@@ -47,6 +57,29 @@ let socket: Deno.TcpListener | null = null;
 let tlsSocket: Deno.TlsListener | null = null;
 let context: ConnectionContext | null = null;
 let listeners: BoardListener[] = [];
+let front: HttpFront | null = null;
+let frontDrained: Promise<void> | null = null;
+
+/** Binds and serves the HTTP port beside the other Workers. */
+function serveHttp(settings: HttpFrontSettings): void {
+  try {
+    front = HttpFront.start(settings, post);
+  } catch (e) {
+    const error = e as Error;
+    post({ type: "httpFailed", name: error.name, message: error.message });
+    return;
+  }
+  post({ type: "httpListening", port: front.port });
+}
+
+/** Stops the HTTP port once, after answering what it owes; `httpDrained` says so. */
+function drainHttp(): Promise<void> {
+  frontDrained ??= (async () => {
+    await front?.shutdown();
+    post({ type: "httpDrained" });
+  })();
+  return frontDrained;
+}
 
 /** Binds the port; the accept loop starts on `serve`, so clients wait in the backlog until then. */
 function listen(settings: ListenerSettings): void {
@@ -80,6 +113,8 @@ function listen(settings: ListenerSettings): void {
 }
 
 async function drain(): Promise<void> {
+  // The HTTP port first: its `httpDrained` reaches the main thread before `drained` ends this Worker.
+  if (front) await drainHttp();
   if (listeners.length > 0) await Promise.all(listeners.map((listener) => listener.shutdown()));
   else {
     socket?.close();
@@ -106,6 +141,15 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       break;
     case "drain":
       drain();
+      break;
+    case "http":
+      serveHttp(message.settings);
+      break;
+    case "httpAnswers":
+      front?.receive(message.answers);
+      break;
+    case "httpDrain":
+      drainHttp();
       break;
   }
 };

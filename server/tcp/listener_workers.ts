@@ -161,6 +161,14 @@ export class ListenerWorkers {
     return this.#links.map((link) => link.seen);
   }
 
+  /** The Workers' links, in order (the HTTP port's half talks to them: `listener_http.ts`). */
+  get links(): readonly WorkerLink[] {
+    return this.#links;
+  }
+
+  /** Called with the messages the board port's half does not read (the HTTP port's). */
+  onMessage: ((link: WorkerLink, message: FromListener) => void) | null = null;
+
   /** Starts accepting: every request goes to `handler`; connection events to `onConnection`. */
   serve(handler: RequestHandler, onConnection?: (event: ConnectionEvent) => void): void {
     this.#handler = handler;
@@ -186,6 +194,7 @@ export class ListenerWorkers {
         const message = event.data;
         if (message.type === "batch") link.serveBatch(message, this.#handler!, this.#onConnection);
         else if (message.type === "drained") resolve();
+        else this.onMessage?.(link, message);
       };
       link.worker.onerror = (event) => {
         event.preventDefault();

@@ -147,6 +147,13 @@ export class WorkerLink {
   }
 }
 
+/** An error a Worker posted (its name and message), as the class it had there. */
+export function workerError(name: string, message: string): Error {
+  const errors = Deno.errors as unknown as Record<string, ErrorConstructor>;
+  const kind = name === "TlsError" ? TlsError : errors[name] ?? Error;
+  return new kind(message);
+}
+
 /** Binds one Worker; its ports, or the bind's error rethrown here. */
 export function bind(
   link: WorkerLink,
@@ -156,11 +163,7 @@ export function bind(
     link.worker.onmessage = (event: MessageEvent<FromListener>) => {
       const message = event.data;
       if (message.type === "listening") resolve(message);
-      else if (message.type === "failed") {
-        const errors = Deno.errors as unknown as Record<string, ErrorConstructor>;
-        const kind = message.name === "TlsError" ? TlsError : errors[message.name] ?? Error;
-        reject(new kind(message.message));
-      }
+      else if (message.type === "failed") reject(workerError(message.name, message.message));
     };
     link.worker.onerror = (event) => {
       event.preventDefault();

@@ -1,0 +1,149 @@
+/**
+ * The HTTP port's socket half in a listener Worker (`--listeners N` with
+ * `--http-port`): each Worker serves the port beside the others
+ * (`Deno.serve({ reusePort: true })`, which needs `--unstable-net`; the kernel
+ * spreads the connections), so the connections, HTTP's parsing, TLS and the
+ * bodies' reading run on the Workers' cores. An inference's body is read
+ * (limited while read, inflated) and split into its JSON and binary parts
+ * here (`readInferInput`); every other request goes as it came. Each tick's
+ * requests go to the main thread in one message, where the routes, the
+ * model's checks and the one request handler answer them as in process
+ * (`listener_http.ts`); the answers come back in one message too.
+ *
+ * @example
+ * ```ts
+ * import { HttpFront } from "./http_front.ts";
+ * import type { FromListener } from "../tcp/listener_wire.ts";
+ *
+ * if ("listenDatagram" in Deno) { // run with --unstable-net
+ *   const posted: FromListener[] = [];
+ *   const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20 };
+ *   const front = HttpFront.start(settings, (message) => posted.push(message));
+ *   const answer = fetch(`http://127.0.0.1:${front.port}/v2/health/live`);
+ *   while (posted.length === 0) await new Promise((r) => setTimeout(r, 5));
+ *   const request = (posted[0] as { requests: { seq: number }[] }).requests[0];
+ *   front.receive([{ seq: request.seq, status: 200, headers: {}, body: new Uint8Array(0) }]);
+ *   console.log((await answer).status); // 200
+ *   await front.shutdown();
+ * }
+ * ```
+ * @module
+ */
+import { Status, WireError } from "../../shared/errors.ts";
+import type {
+  FromListener,
+  HttpAnswerNote,
+  HttpFrontSettings,
+  HttpRequestNote,
+} from "../tcp/listener_wire.ts";
+import { readBody } from "./body.ts";
+import { errorResponse } from "./errors.ts";
+import { readInferInput } from "./infer.ts";
+import { inferRoute } from "./model_route.ts";
+
+/**
+ * What the Worker holds of a body it passes on as it came: more than any
+ * route takes (an inference `maxBodyBytes` after inflating, the others at
+ * most 1 MiB), so the main thread's own limit decides; this bounds memory.
+ */
+const PROXY_SLACK_BYTES = 1024 * 1024;
+
+/** Methods whose body is passed on (a GET's or a HEAD's is not read). */
+const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+/** The HTTP port in one listener Worker. */
+export class HttpFront {
+  readonly port: number;
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  #settings: HttpFrontSettings;
+  #post: (message: FromListener) => void;
+  #pending = new Map<number, (answer: HttpAnswerNote) => void>();
+  #requests: HttpRequestNote[] = [];
+  #scheduled = false;
+  #seq = 0;
+  #flush = () => this.#send();
+
+  private constructor(settings: HttpFrontSettings, post: (message: FromListener) => void) {
+    this.#settings = settings;
+    this.#post = post;
+    this.#server = Deno.serve(
+      {
+        hostname: settings.hostname,
+        port: settings.port,
+        reusePort: true,
+        ...(settings.tls ?? {}),
+        onListen: () => {},
+        onError: () =>
+          errorResponse(new WireError(Status.INTERNAL_ERROR, "the request could not be handled")),
+      },
+      (request, info) => this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`),
+    );
+    this.port = this.#server.addr.port;
+  }
+
+  /** Binds and serves the port (throws the bind's error: `Deno.errors.AddrInUse`, say). */
+  static start(settings: HttpFrontSettings, post: (message: FromListener) => void): HttpFront {
+    return new HttpFront(settings, post);
+  }
+
+  /** The main thread's answers: each request waiting for one is answered. */
+  receive(answers: HttpAnswerNote[]): void {
+    for (const answer of answers) {
+      const resolve = this.#pending.get(answer.seq);
+      this.#pending.delete(answer.seq);
+      resolve?.(answer);
+    }
+  }
+
+  /** Stops accepting and answers what is in flight (its answers still come from the main thread). */
+  shutdown(): Promise<void> {
+    return this.#server.shutdown();
+  }
+
+  async #take(request: Request, peer: string): Promise<Response> {
+    const note: HttpRequestNote = { seq: this.#seq++, peer, infer: null, proxy: null };
+    const target = inferRoute(request.method, request.url);
+    if (target) {
+      const { split, ...input } = await readInferInput(request, this.#settings.maxBodyBytes);
+      const posted = split instanceof WireError
+        ? { status: split.status, message: split.message }
+        : split;
+      note.infer = { ...target, input: { ...input, split: posted } };
+    } else {
+      let body: Uint8Array | null = null;
+      if (WITH_BODY.has(request.method) && request.body) {
+        const read = await readBody(
+          request,
+          this.#settings.maxBodyBytes + PROXY_SLACK_BYTES,
+          false,
+        );
+        if (read instanceof WireError) return errorResponse(read);
+        body = read;
+      }
+      note.proxy = {
+        method: request.method,
+        url: request.url,
+        headers: [...request.headers],
+        body,
+      };
+    }
+    const answer = await new Promise<HttpAnswerNote>((resolve) => {
+      this.#pending.set(note.seq, resolve);
+      this.#requests.push(note);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(this.#flush);
+      }
+    });
+    // A null-body status (204, 304) takes no body, not even an empty one.
+    const body = answer.body.length > 0 ? answer.body as Uint8Array<ArrayBuffer> : null;
+    return new Response(body, { status: answer.status, headers: answer.headers });
+  }
+
+  #send(): void {
+    this.#scheduled = false;
+    const requests = this.#requests;
+    this.#requests = [];
+    this.#post({ type: "httpRequests", requests });
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The HTTP port served by the listener Workers (`--listeners N` with
+ * `--http-port`), the main thread's half: each Worker binds the port beside
+ * the others and takes its connections (`http_front.ts`); here each tick's
+ * requests from a Worker are answered as in process, an inference by
+ * `answerInfer` (the model served now, the request checked against it, the
+ * one request handler) and any other request by the port's routes
+ * (`answerHttp`), so tokens, limits, versions and metrics are the same
+ * whichever thread took the connection. The answers go back to the Worker in
+ * one message per tick.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "../server.ts";
+ *
+ * if ("listenDatagram" in Deno) { // run with --unstable-net
+ *   const server = await startServer({ port: 0, httpPort: 0, listeners: 2, warmUpMs: 0 });
+ *   const { port } = server.http!.addr;
+ *   const ready = await fetch(`http://127.0.0.1:${port}/v2/health/ready`);
+ *   console.log(ready.status); // 200, answered by the main thread through a listener Worker
+ *   await server.shutdown();
+ * }
+ * ```
+ * @module
+ */
+import { Status, WireError } from "../../shared/errors.ts";
+import type {
+  HttpAnswerNote,
+  HttpFrontSettings,
+  HttpRequestNote,
+  PostedInferInput,
+} from "../tcp/listener_wire.ts";
+import type { ListenerWorkers } from "../tcp/listener_workers.ts";
+import { workerError, type WorkerLink } from "../tcp/worker_link.ts";
+import { errorBody, errorHeaders } from "./errors.ts";
+import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "./http.ts";
+import { answerInfer, type HttpAnswer, type InferInput } from "./infer.ts";
+
+/** One Worker's answers of this tick, and whether its HTTP port has drained. */
+class Outbox {
+  readonly drained: Promise<void>;
+  /** Requests this Worker has taken since start. */
+  taken = 0;
+  markDrained!: () => void;
+  #link: WorkerLink;
+  #answers: HttpAnswerNote[] = [];
+  #scheduled = false;
+  #flush = () => {
+    this.#scheduled = false;
+    const answers = this.#answers;
+    this.#answers = [];
+    this.#link.send({ type: "httpAnswers", answers });
+  };
+
+  constructor(link: WorkerLink) {
+    this.#link = link;
+    this.drained = new Promise((resolve) => this.markDrained = resolve);
+  }
+
+  add(seq: number, answer: HttpAnswer): void {
+    this.#answers.push({ seq, ...answer });
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(this.#flush);
+  }
+}
+
+/** An inference's input as the Worker read it, its error a `WireError` again. */
+function inputOf(posted: PostedInferInput): InferInput {
+  const split = posted.split;
+  return {
+    ...posted,
+    split: "json" in split ? split : new WireError(split.status, split.message),
+  };
+}
+
+/** Any other request, rebuilt from what the Worker read, through the port's routes. */
+async function proxied(
+  deps: HttpDeps,
+  { peer, proxy }: HttpRequestNote,
+): Promise<HttpAnswer> {
+  const { method, url, headers, body } = proxy!;
+  const init = { method, headers, body: body as Uint8Array<ArrayBuffer> | null };
+  const response = await answerHttp(deps, new Request(url, init), peer);
+  return {
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+    body: new Uint8Array(await response.arrayBuffer()),
+  };
+}
+
+/** Answers one tick's requests of a Worker; each answer goes back as it is ready. */
+function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]): void {
+  // The requests arrived together: one clock read for them all (as the board port's batches).
+  const arrived = performance.now();
+  outbox.taken += requests.length;
+  for (const note of requests) {
+    const infer = note.infer;
+    const answer = infer
+      ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, arrived)
+      : proxied(deps, note);
+    answer.then(
+      (a) => outbox.add(note.seq, a),
+      (e) => {
+        deps.log.error("http handler failed", { error: (e as Error).message });
+        const error = new WireError(Status.INTERNAL_ERROR, "the request could not be handled");
+        const body = new TextEncoder().encode(errorBody(error));
+        outbox.add(note.seq, { status: 500, headers: errorHeaders(500), body });
+      },
+    );
+  }
+}
+
+/**
+ * Serves the HTTP port on `workers`, binding each Worker in turn (the first
+ * picks the port when `options.port` is 0). Throws the bind's error
+ * (`Deno.errors.AddrInUse`, say).
+ */
+export async function serveHttpOnListeners(
+  workers: ListenerWorkers,
+  deps: HttpDeps,
+  options: HttpOptions,
+): Promise<HttpListener> {
+  const outboxes = new Map<WorkerLink, Outbox>();
+  let binding: { resolve: (port: number) => void; reject: (e: Error) => void } | null = null;
+  workers.onMessage = (link, message) => {
+    switch (message.type) {
+      case "httpRequests":
+        answerAll(deps, outboxes.get(link)!, message.requests);
+        break;
+      case "httpListening":
+        binding?.resolve(message.port);
+        break;
+      case "httpFailed":
+        binding?.reject(workerError(message.name, message.message));
+        break;
+      case "httpDrained":
+        outboxes.get(link)?.markDrained();
+        break;
+    }
+  };
+  const settings: HttpFrontSettings = {
+    hostname: options.hostname,
+    port: options.port,
+    tls: options.tls ?? null,
+    maxBodyBytes: deps.maxBodyBytes,
+  };
+  for (const link of workers.links) {
+    outboxes.set(link, new Outbox(link));
+    settings.port = await new Promise<number>((resolve, reject) => {
+      binding = { resolve, reject };
+      link.send({ type: "http", settings });
+    });
+  }
+  // A Worker that ended (the board port's drain) has drained its HTTP port too.
+  const finished = Promise.race([
+    Promise.all([...outboxes.values()].map((o) => o.drained)).then(() => {}),
+    workers.finished,
+  ]);
+  let stopping: Promise<void> | null = null;
+  return {
+    addr: { transport: "tcp", hostname: options.hostname, port: settings.port },
+    get requestsPerListener() {
+      return [...outboxes.values()].map((o) => o.taken);
+    },
+    finished,
+    shutdown: () => {
+      stopping ??= (() => {
+        for (const link of workers.links) link.send({ type: "httpDrain" });
+        return finished;
+      })();
+      return stopping;
+    },
+  };
+}

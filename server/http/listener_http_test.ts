@@ -1,0 +1,172 @@
+// The HTTP port served by listener Workers (`--listeners 2`) against the real
+// server, real sockets and the real model: the same answers, errors, limits,
+// tokens and metrics as the port in process, the connections taken by the
+// Workers. Needs `deno test --unstable-net` (reusePort).
+import assert from "node:assert/strict";
+import { oipRequest } from "../../client/oip.ts";
+import { Logger } from "../log.ts";
+import { type ServerOptions, startServer } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
+import { Authorizer } from "../auth/authorize.ts";
+import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../tcp/listener_workers.ts";
+
+function needUnstableNet(): void {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+}
+
+async function withHttp(
+  options: ServerOptions,
+  fn: (server: InferenceServer, base: string) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    httpPort: 0,
+    warmUpMs: 0,
+    log: new Logger("error", () => {}),
+    ...options,
+  });
+  try {
+    await fn(server, `http://127.0.0.1:${server.http!.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const plain = json({
+  id: "seven",
+  inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digit] }],
+});
+
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Requests that cover every kind of answer: inferences (JSON, binary, gzip), refusals, routes. */
+async function requests(): Promise<[string, string, RequestInit][]> {
+  const binary = oipRequest([digit, digit], { binary: true });
+  const post = (body: Uint8Array, headers: Record<string, string> = {}): RequestInit => ({
+    method: "POST",
+    body: body as Uint8Array<ArrayBuffer>,
+    headers,
+  });
+  return [
+    ["ready", "/v2/health/ready", {}],
+    ["infer JSON", "/v2/models/mnist/infer", post(plain)],
+    ["infer binary", "/v2/models/mnist/versions/1/infer", post(binary.body, binary.headers)],
+    [
+      "infer gzip",
+      "/v2/models/mnist/infer",
+      post(await gzip(plain), { "content-encoding": "gzip" }),
+    ],
+    ["bad JSON", "/v2/models/mnist/infer", post(json("x").subarray(1))],
+    ["unknown version", "/v2/models/mnist/versions/9/infer", post(plain)],
+    // The model is looked up before the body is checked, in the Workers as in process.
+    ["unknown model, bad body", "/v2/models/nope/infer", post(json("x").subarray(1))],
+    ["wrong method", "/v2/models/mnist/infer", {}],
+    ["metadata", "/v2/models/mnist", {}],
+    ["metadata, HEAD", "/v2/models/mnist", { method: "HEAD" }],
+    ["config", "/v2/models/mnist/config", {}],
+    ["no route", "/nope", {}],
+    ["repository index", "/v2/repository/index", post(json({}))],
+  ];
+}
+
+/** Every request's status, content type and body, in order. */
+async function answers(base: string): Promise<string[]> {
+  const seen: string[] = [];
+  for (const [what, path, init] of await requests()) {
+    const response = await fetch(base + path, init);
+    const body = await response.text();
+    seen.push(`${what}: ${response.status} ${response.headers.get("content-type")} ${body}`);
+  }
+  return seen;
+}
+
+/** `mnist_requests_total` lines for HTTP, from /metrics. */
+async function httpCounts(base: string): Promise<string[]> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return text.split("\n").filter((l) => l.startsWith('mnist_requests_total{protocol="http"'));
+}
+
+Deno.test("--listeners 2: the Workers take the HTTP port's connections, and every answer is as in process", async () => {
+  needUnstableNet();
+  let inProcess: string[] = [];
+  let inProcessCounts: string[] = [];
+  await withHttp({ listeners: 1 }, async (server, base) => {
+    inProcess = await answers(base);
+    inProcessCounts = await httpCounts(base);
+    assert.equal(server.http!.requestsPerListener, undefined);
+  });
+  assert.match(inProcess[1], /^infer JSON: 200 application\/json \{"model_name":"mnist"/);
+  assert.match(inProcess[2], /^infer binary: 200 /);
+  assert.match(inProcess[4], /^bad JSON: 400 .*MALFORMED_BUFFER: the request is not JSON/);
+  assert.match(inProcess[6], /^unknown model, bad body: 404 .*MODEL_UNAVAILABLE/);
+  assert.equal(inProcessCounts.length, 3); // OK, MALFORMED_BUFFER, MODEL_UNAVAILABLE
+  await withHttp({ listeners: 2 }, async (server, base) => {
+    assert.deepEqual(await answers(base), inProcess);
+    assert.deepEqual(await httpCounts(base), inProcessCounts);
+    // Every request so far (the two scrapes' first included) came through a Worker.
+    const perListener = server.http!.requestsPerListener!;
+    assert.equal(perListener.length, 2);
+    assert.equal(perListener[0] + perListener[1], inProcess.length + 1);
+  });
+});
+
+Deno.test("--listeners 2: a body over --max-http-body is cut off while read, refused and counted", async () => {
+  needUnstableNet();
+  await withHttp({ listeners: 2, maxHttpBody: 64 * 1024 }, async (_server, base) => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 16 * 1024;
+        if (pulled > 256 * 1024 * 1024) controller.close();
+        else controller.enqueue(new Uint8Array(16 * 1024).fill(0x20));
+      },
+    });
+    const response = await fetch(`${base}/v2/models/mnist/infer`, {
+      method: "POST",
+      body: endless,
+      headers: { "content-type": "application/json" },
+    }).catch((e) => e as Error);
+    // Refused before the body ends: an answer, or the connection closed under the upload.
+    if (response instanceof Response) {
+      assert.equal(response.status, 413);
+      assert.match((await response.json()).error, /^FRAME_TOO_LARGE: the body is over 65536 bytes/);
+    }
+    assert.ok(pulled < 64 * 1024 * 1024, `the client sent ${pulled} bytes`);
+    const counts = await httpCounts(base);
+    assert.ok(counts.includes('mnist_requests_total{protocol="http",status="FRAME_TOO_LARGE"} 1'));
+  });
+});
+
+Deno.test("--listeners 2: with tokens on, HTTP infer needs the bearer token, as in process", async () => {
+  needUnstableNet();
+  const dir = await Deno.makeTempDir();
+  const token = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine("kitchen", token)}\n`);
+  const tokens = await DeviceTokens.open(`${dir}/tokens`);
+  try {
+    await withHttp({ listeners: 2, auth: new Authorizer({ tokens }) }, async (server, base) => {
+      const infer = (headers: Record<string, string>) =>
+        fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body: plain, headers });
+      const none = await infer({});
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="mnist"');
+      assert.match((await none.json()).error, /^UNAUTHORIZED: /);
+      const ok = await infer({ authorization: `Bearer ${token}` });
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+      const rows = server.monitor.snapshot().devices;
+      assert.ok(rows.some((row) => row.id === "kitchen"), "the token's device is seen");
+    });
+  } finally {
+    await tokens.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
