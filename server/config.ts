@@ -147,10 +147,11 @@ export const OPTIONS = [
     group: "essentials",
     server: true,
     default: "1",
-    help: "listener Workers sharing the board port's socket work; above 1 needs --unstable-net",
-    details: "1: the main thread serves the board port. N: N Workers each listen on it " +
-      "(`reusePort`; run `deno run --unstable-net`) and forward requests to the one handler " +
-      "on the main thread; the TLS board port stays on the main thread",
+    help: "listener Workers sharing the ports' socket work; above 1 needs --unstable-net",
+    details: "1: the main thread serves the board and HTTP ports. N: N Workers each listen on " +
+      "the board port, its TLS port and the HTTP port (`reusePort`; run " +
+      "`deno run --unstable-net`), read and frame what comes (HTTP inference bodies read and " +
+      "split too), and forward requests to the one handler on the main thread",
   },
   {
     flag: "threads",

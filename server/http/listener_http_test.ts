@@ -10,6 +10,12 @@ import type { InferenceServer } from "../inference_server.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../tcp/listener_workers.ts";
+import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import { standInWorker } from "../testing/engine_stand_in.ts";
+import { ignorableTests, requireTool } from "../testing/tools.ts";
+
+/** Tests with a certificate made by openssl at test time. */
+const openssl = ignorableTests(requireTool("openssl", "openssl"));
 
 function needUnstableNet(): void {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
@@ -169,4 +175,62 @@ Deno.test("--listeners 2: with tokens on, HTTP infer needs the bearer token, as 
     await tokens.close();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+openssl.test("HTTPS: the port's certificate is served in process and by the Workers alike", async () => {
+  needUnstableNet();
+  const { cert, key, dir } = await selfSignedCertificate();
+  const client = Deno.createHttpClient({ caCerts: [cert] });
+  try {
+    const seen: string[] = [];
+    for (const listeners of [1, 2]) {
+      await withHttp({ listeners, httpTls: { cert, key } }, async (server) => {
+        const base = `https://127.0.0.1:${server.http!.addr.port}`;
+        const response = await fetch(`${base}/v2/models/mnist/infer`, {
+          method: "POST",
+          body: plain,
+          client,
+        });
+        seen.push(`${listeners}: ${response.status} ${(await response.json()).id}`);
+      });
+    }
+    assert.deepEqual(seen, ["1: 200 seven", "2: 200 seven"]);
+  } finally {
+    client.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** An engine that takes 200 ms a run of digits that are not blank: requests are in flight a while. */
+const SLOW = standInWorker({
+  prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
+  run: "if (i === 0 && data.some((v) => v > 0)) Atomics.wait(nap, 0, 0, 200);",
+});
+
+Deno.test("--listeners 2: a shutdown answers every HTTP request the Workers took", async () => {
+  needUnstableNet();
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    httpPort: 0,
+    warmUpMs: 0,
+    listeners: 2,
+    workerUrl: SLOW,
+    instances: 1,
+    maxBatch: 1,
+    log: new Logger("error", () => {}),
+  });
+  const base = `http://127.0.0.1:${server.http!.addr.port}`;
+  const answers = Array.from(
+    { length: 6 },
+    () =>
+      fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body: plain })
+        .then(async (r) => `${r.status} ${(await r.json()).id}`),
+  );
+  // Every request is on the main thread (in the queue or its run) before the shutdown.
+  while (server.queue.inFlight < 6) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await server.shutdown();
+  assert.deepEqual(await Promise.all(answers), Array(6).fill("200 seven"));
 });

@@ -126,7 +126,7 @@ export class ListenerWorkers {
       for (let i = 0; i < count; i++) {
         const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), {
           type: "module",
-          name: `board-listener-${i + 1}`,
+          name: `listener-${i + 1}`,
         });
         const link = new WorkerLink(worker, limits, options.log);
         links.push(link);
@@ -198,7 +198,7 @@ export class ListenerWorkers {
       };
       link.worker.onerror = (event) => {
         event.preventDefault();
-        this.#log.error("a board listener Worker failed", { error: event.message });
+        this.#log.error("a listener Worker failed", { error: event.message });
         resolve();
       };
     });

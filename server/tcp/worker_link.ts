@@ -167,7 +167,7 @@ export function bind(
     };
     link.worker.onerror = (event) => {
       event.preventDefault();
-      reject(new Error(`a board listener Worker failed to start: ${event.message}`));
+      reject(new Error(`a listener Worker failed to start: ${event.message}`));
     };
     link.send({ type: "listen", settings });
   });
