@@ -3,7 +3,8 @@
  * send bursts, clients that open a connection per request (framed and
  * legacy), and raw HTTP/1.1 keep-alive clients posting OIP infers. Each runs
  * until its deadline or until the warm-up gives up, which closes its
- * connection.
+ * connection; each sends at least once, so a client that connected after its
+ * deadline on a busy machine still warms its path.
  *
  * @module
  */
@@ -59,7 +60,7 @@ export async function warmFramed(
   const buf = new Uint8Array(64 * 1024);
   let replies = 0;
   try {
-    while (performance.now() < until) {
+    do {
       await writeAll(conn, burst);
       for (let got = 0; got < parts.length;) {
         const n = await conn.read(buf);
@@ -71,7 +72,7 @@ export async function warmFramed(
         }
       }
       replies += parts.length;
-    }
+    } while (performance.now() < until);
     return replies;
   } finally {
     release();
@@ -104,7 +105,7 @@ export async function warmChurn(
   );
   const buf = new Uint8Array(4096);
   let replies = 0;
-  while (performance.now() < until && !signal.aborted) {
+  do {
     const conn = await Deno.connect(reachable(addr));
     const release = closeOnAbort(conn, signal);
     try {
@@ -131,7 +132,7 @@ export async function warmChurn(
       release();
       if (!signal.aborted) conn.close();
     }
-  }
+  } while (performance.now() < until && !signal.aborted);
   return replies;
 }
 
@@ -197,13 +198,13 @@ export async function warmHttp(
   const buf = new Uint8Array(64 * 1024);
   const count = { replies: 0, ok: 0 };
   try {
-    while (performance.now() < until) {
+    do {
       await writeAll(conn, request);
       const status = await readHttpReply(conn, buf);
       if (status === 0) return count;
       count.replies++;
       if (status === 200) count.ok++;
-    }
+    } while (performance.now() < until);
     return count;
   } finally {
     release();

@@ -30,6 +30,7 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import type { Logger } from "../log.ts";
 import type {
   FromListener,
   HttpAnswerNote,
@@ -63,7 +64,11 @@ export class HttpFront {
   #seq = 0;
   #flush = () => this.#send();
 
-  private constructor(settings: HttpFrontSettings, post: (message: FromListener) => void) {
+  private constructor(
+    settings: HttpFrontSettings,
+    post: (message: FromListener) => void,
+    log: Logger | null,
+  ) {
     this.#settings = settings;
     this.#post = post;
     this.#server = Deno.serve(
@@ -81,9 +86,16 @@ export class HttpFront {
     this.port = this.#server.addr.port;
   }
 
-  /** Binds and serves the port (throws the bind's error: `Deno.errors.AddrInUse`, say). */
-  static start(settings: HttpFrontSettings, post: (message: FromListener) => void): HttpFront {
-    return new HttpFront(settings, post);
+  /**
+   * Binds and serves the port (throws the bind's error: `Deno.errors.AddrInUse`,
+   * say); `log` hears of a request that failed here.
+   */
+  static start(
+    settings: HttpFrontSettings,
+    post: (message: FromListener) => void,
+    log: Logger | null = null,
+  ): HttpFront {
+    return new HttpFront(settings, post, log);
   }
 
   /** The main thread's answers: each request waiting for one is answered. */

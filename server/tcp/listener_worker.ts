@@ -58,12 +58,13 @@ let tlsSocket: Deno.TlsListener | null = null;
 let context: ConnectionContext | null = null;
 let listeners: BoardListener[] = [];
 let front: HttpFront | null = null;
+let log: Logger | null = null;
 let frontDrained: Promise<void> | null = null;
 
 /** Binds and serves the HTTP port beside the other Workers. */
 function serveHttp(settings: HttpFrontSettings): void {
   try {
-    front = HttpFront.start(settings, post);
+    front = HttpFront.start(settings, post, log);
   } catch (e) {
     const error = e as Error;
     post({ type: "httpFailed", name: error.name, message: error.message });
@@ -94,7 +95,7 @@ function listen(settings: ListenerSettings): void {
     post({ type: "failed", name: error.name, message: error.message });
     return;
   }
-  const log = new Logger(settings.logLevel, undefined, settings.logFormat);
+  log = new Logger(settings.logLevel, undefined, settings.logFormat);
   let trusted: AddressRanges | null = null;
   if (settings.trustedProxies) {
     const ranges = AddressRanges.parse(settings.trustedProxies.join(","));
