@@ -30,7 +30,7 @@ import type { RepositoryWatcher } from "./models/watch.ts";
 import type { ConnectionContext } from "./tcp/answering_connection.ts";
 import { connectionSettings } from "./tcp/connection_settings.ts";
 import { BoardListener } from "./tcp/listener.ts";
-import { type ListenerOptions, ListenerWorkers } from "./tcp/listener_workers.ts";
+import { type ListenerOptions, ListenerWorkers } from "./listeners/listener_workers.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import type { MqttTransport } from "./mqtt/transport.ts";
 import type { Rollouts } from "./rollout/rollouts.ts";

@@ -18,7 +18,7 @@
  */
 import { httpDeps } from "./http/deps.ts";
 import { startHttp } from "./http/http.ts";
-import { serveHttpOnListeners } from "./http/listener_http.ts";
+import { serveHttpOnListeners } from "./listeners/listener_http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { settle, warmUp } from "./warm_up.ts";
@@ -31,7 +31,7 @@ import { MqttTransport } from "./mqtt/transport.ts";
 import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
 import { InferenceServer, listenerOptions, PROTOCOL_VERSION } from "./inference_server.ts";
-import { ListenerWorkers } from "./tcp/listener_workers.ts";
+import { ListenerWorkers } from "./listeners/listener_workers.ts";
 
 export type { ServerOptions } from "./options.ts";
 

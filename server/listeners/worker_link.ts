@@ -26,7 +26,7 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import { TlsError } from "../tls/tls.ts";
-import type { ConnectionEvent, QueueShare } from "./limits.ts";
+import type { ConnectionEvent, QueueShare } from "../tcp/limits.ts";
 import {
   type FromListener,
   type ListenerBatch,

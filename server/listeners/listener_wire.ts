@@ -19,8 +19,8 @@
  * ```
  * @module
  */
-import type { ConnectionSettings } from "./connection_settings.ts";
-import type { ConnectionEvent, LimitOptions } from "./limits.ts";
+import type { ConnectionSettings } from "../tcp/connection_settings.ts";
+import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
 import type { Protocol } from "../core/request.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
 import type { HttpAnswer, InferInput } from "../http/infer.ts";

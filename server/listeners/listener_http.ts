@@ -29,12 +29,12 @@ import type {
   HttpFrontSettings,
   HttpRequestNote,
   PostedInferInput,
-} from "../tcp/listener_wire.ts";
-import type { ListenerWorkers } from "../tcp/listener_workers.ts";
-import { workerError, type WorkerLink } from "../tcp/worker_link.ts";
-import { errorBody, errorHeaders } from "./errors.ts";
-import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "./http.ts";
-import { answerInfer, type HttpAnswer, type InferInput } from "./infer.ts";
+} from "./listener_wire.ts";
+import type { ListenerWorkers } from "./listener_workers.ts";
+import { workerError, type WorkerLink } from "./worker_link.ts";
+import { errorBody, errorHeaders } from "../http/errors.ts";
+import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
+import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
 
 /** One Worker's answers of this tick, and whether its HTTP port has drained. */
 class Outbox {

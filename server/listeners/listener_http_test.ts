@@ -9,7 +9,7 @@ import { type ServerOptions, startServer } from "../server.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../tcp/listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";

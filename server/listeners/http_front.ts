@@ -13,7 +13,7 @@
  * @example
  * ```ts
  * import { HttpFront } from "./http_front.ts";
- * import type { FromListener } from "../tcp/listener_wire.ts";
+ * import type { FromListener } from "./listener_wire.ts";
  *
  * if ("listenDatagram" in Deno) { // run with --unstable-net
  *   const posted: FromListener[] = [];
@@ -36,11 +36,11 @@ import type {
   HttpAnswerNote,
   HttpFrontSettings,
   HttpRequestNote,
-} from "../tcp/listener_wire.ts";
-import { readBody } from "./body.ts";
-import { errorResponse } from "./errors.ts";
-import { readInferInput } from "./infer.ts";
-import { inferRoute } from "./model_route.ts";
+} from "./listener_wire.ts";
+import { readBody } from "../http/body.ts";
+import { errorResponse } from "../http/errors.ts";
+import { readInferInput } from "../http/infer.ts";
+import { inferRoute } from "../http/model_route.ts";
 
 /**
  * What the Worker holds of a body it passes on as it came: more than any

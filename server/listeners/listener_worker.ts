@@ -24,13 +24,13 @@
  */
 /// <reference lib="deno.worker" />
 import { AddressRanges } from "../auth/cidr.ts";
-import { HttpFront } from "../http/http_front.ts";
+import { HttpFront } from "./http_front.ts";
 import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
-import type { ConnectionContext } from "./answering_connection.ts";
-import { connectionSettings } from "./connection_settings.ts";
-import type { QueueShare } from "./limits.ts";
-import { BoardListener } from "./listener.ts";
+import type { ConnectionContext } from "../tcp/answering_connection.ts";
+import { connectionSettings } from "../tcp/connection_settings.ts";
+import type { QueueShare } from "../tcp/limits.ts";
+import { BoardListener } from "../tcp/listener.ts";
 import type {
   FromListener,
   HttpFrontSettings,

@@ -25,7 +25,7 @@
  * ```
  * @module
  */
-import { BoardLimits, type LimitOptions } from "./limits.ts";
+import { BoardLimits, type LimitOptions } from "../tcp/limits.ts";
 
 /** Words before the table: the lock and the counters. */
 const LOCK = 0;

@@ -1,5 +1,6 @@
 /**
- * The board port served by N listener Workers (`--listeners N`): the socket
+ * The board port served by N listener Workers (`--listeners N`; the HTTP
+ * port too, `listener_http.ts`): the socket
  * work (accepts, reads, framing, PROXY v2 headers, deadlines, the replies'
  * writes) runs in the Workers, each on the same port
  * (`Deno.listen({ reusePort: true })`, needing `--unstable-net`), while the
@@ -43,8 +44,8 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { Logger } from "../log.ts";
 import type { TlsFiles } from "../tls/tls.ts";
-import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
-import type { ConnectionEvent, LimitOptions } from "./limits.ts";
+import { type ConnectionSettings, connectionSettings } from "../tcp/connection_settings.ts";
+import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 import { bind, WorkerLink } from "./worker_link.ts";

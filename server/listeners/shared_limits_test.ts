@@ -3,7 +3,7 @@
 // order of adds and removes (checked against the in-process BoardLimits).
 import assert from "node:assert/strict";
 import { prng } from "../../shared/testing.ts";
-import { BoardLimits } from "./limits.ts";
+import { BoardLimits } from "../tcp/limits.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 
 const options = {
