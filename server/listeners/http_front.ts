@@ -78,8 +78,12 @@ export class HttpFront {
         reusePort: true,
         ...(settings.tls ?? {}),
         onListen: () => {},
-        onError: () =>
-          errorResponse(new WireError(Status.INTERNAL_ERROR, "the request could not be handled")),
+        onError: (e) => {
+          log?.error("http handler failed", { error: (e as Error).message });
+          return errorResponse(
+            new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
+          );
+        },
       },
       (request, info) => this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`),
     );
@@ -117,9 +121,10 @@ export class HttpFront {
     const target = inferRoute(request.method, request.url);
     if (target) {
       const { split, ...input } = await readInferInput(request, this.#settings.maxBodyBytes);
+      // A binary part is a view of the whole body: posted alone, not with the body under it.
       const posted = split instanceof WireError
         ? { status: split.status, message: split.message }
-        : split;
+        : { ...split, binary: split.binary.slice() };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
       let body: Uint8Array | null = null;
