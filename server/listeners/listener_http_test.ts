@@ -124,6 +124,51 @@ Deno.test("--listeners 2: the Workers take the HTTP port's connections, and ever
   });
 });
 
+/** `count` different digits, each as a JSON infer body with its index as the id. */
+function manyDigits(count: number): Uint8Array[] {
+  return Array.from({ length: count }, (_, k) =>
+    json({
+      id: String(k),
+      inputs: [{
+        name: "input",
+        datatype: "UINT8",
+        shape: [1, 784],
+        data: Array.from({ length: 784 }, (_, i) => ((i * 7 + k * 131) % 251) > 120 ? 255 : 0),
+      }],
+    }));
+}
+
+/** Each of `bodies` posted at once on its own connection: the answers' ids and scores, by body. */
+async function allAtOnce(base: string, bodies: Uint8Array[]): Promise<string[]> {
+  return await Promise.all(bodies.map(async (body) => {
+    const response = await fetch(`${base}/v2/models/mnist/infer`, {
+      method: "POST",
+      body: body as Uint8Array<ArrayBuffer>,
+      headers: { connection: "close" },
+    });
+    const reply = await response.json();
+    return `${response.status} ${reply.id} ${reply.outputs[0].data.join(",")}`;
+  }));
+}
+
+Deno.test("--listeners 2: many requests at once, from both Workers, each get their own answer", async () => {
+  needUnstableNet();
+  const bodies = manyDigits(60);
+  let inProcess: string[] = [];
+  await withHttp({ listeners: 1 }, async (_server, base) => {
+    inProcess = await allAtOnce(base, bodies);
+  });
+  assert.deepEqual(
+    inProcess.map((a) => a.split(" ").slice(0, 2).join(" ")),
+    bodies.map((_, k) => `200 ${k}`),
+  );
+  await withHttp({ listeners: 2 }, async (server, base) => {
+    assert.deepEqual(await allAtOnce(base, bodies), inProcess);
+    const perListener = server.http!.requestsPerListener!;
+    assert.ok(perListener.every((n) => n > 0), `requests per listener: ${perListener}`);
+  });
+});
+
 Deno.test("--listeners 2: a body over --max-http-body is cut off while read, refused and counted", async () => {
   needUnstableNet();
   await withHttp({ listeners: 2, maxHttpBody: 64 * 1024 }, async (_server, base) => {
