@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { findInputData } from "./oip_input_data.ts";
 import { parseInferRequest } from "./oip_request.ts";
-import type { ModelInfo } from "./oip_model.ts";
+import { testModelInfo } from "../testing/model_info.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -100,17 +100,7 @@ Deno.test("10,000 mutated documents: whatever the scan finds, JSON.parse agrees 
 });
 
 Deno.test("a request read through the scan is the request read whole: same digits, same errors", () => {
-  const model: ModelInfo = {
-    name: "mnist",
-    version: "1",
-    platform: "onnxruntime_onnx",
-    input: "input",
-    output: "probabilities",
-    inputDims: [-1, 784],
-    maxBatch: 8,
-    runtime: "x",
-    instances: 1,
-  };
+  const model = testModelInfo({ inputDims: [-1, 784], maxBatch: 8, runtime: "x" });
   const pixels = Array.from({ length: 784 * 2 }, (_, i) => (i * 37) % 256);
   for (const datatype of ["UINT8", "FP32"]) {
     const request = (data: unknown, shape = [2, 784]) =>

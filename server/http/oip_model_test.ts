@@ -2,19 +2,10 @@
 // extension (instance_group counts the instances that run), the server metadata's extensions, and
 // the model metadata's outputs.
 import assert from "node:assert/strict";
-import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
+import { modelConfig, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
+import { testModelInfo } from "../testing/model_info.ts";
 
-const model: ModelInfo = {
-  name: "mnist",
-  version: "2",
-  platform: "onnxruntime_onnx",
-  input: "input",
-  output: "probabilities",
-  inputDims: [-1, 1, 28, 28],
-  maxBatch: 64,
-  runtime: "onnxruntime-web",
-  instances: 3,
-};
+const model = testModelInfo({ version: "2", maxBatch: 64, instances: 3 });
 
 Deno.test("config: instance_group counts the engine instances that run", () => {
   const config = modelConfig(model);

@@ -3,19 +3,10 @@
 // given means all of them) and Triton's binary tensor data and classification extensions.
 import assert from "node:assert/strict";
 import { Status, WireError } from "../../shared/errors.ts";
-import { type InferRequest, type ModelInfo, parseInferRequest } from "./oip.ts";
+import { type InferRequest, parseInferRequest } from "./oip.ts";
+import { testModelInfo } from "../testing/model_info.ts";
 
-const model: ModelInfo = {
-  name: "mnist",
-  version: "1",
-  platform: "onnxruntime_onnx",
-  input: "input",
-  output: "probabilities",
-  inputDims: [-1, 1, 28, 28],
-  maxBatch: 128,
-  runtime: "onnxruntime-web",
-  instances: 1,
-};
+const model = testModelInfo();
 
 const input = (n = 1) => ({
   name: "input",

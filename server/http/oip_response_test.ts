@@ -9,22 +9,12 @@ import {
   type DigitAnswer,
   encodeInferResponse,
   type InferRequest,
-  type ModelInfo,
   printfFixed,
   type RequestedOutput,
 } from "./oip.ts";
+import { testModelInfo } from "../testing/model_info.ts";
 
-const model: ModelInfo = {
-  name: "mnist",
-  version: "3",
-  platform: "onnxruntime_onnx",
-  input: "input",
-  output: "probabilities",
-  inputDims: [-1, 1, 28, 28],
-  maxBatch: 128,
-  runtime: "onnxruntime-web",
-  instances: 1,
-};
+const model = testModelInfo({ version: "3" });
 
 // The extension's example output [1.1, 3.3, 0.5, 2.4], padded to a digit's 10 scores.
 const first: DigitAnswer = {

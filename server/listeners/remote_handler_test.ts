@@ -7,8 +7,14 @@ import { Status } from "../../shared/errors.ts";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { RequestEvent } from "../core/request.ts";
-import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
-import { readAll } from "../testing/conn.ts";
+import {
+  address,
+  framedBatch,
+  pipelinedReplies,
+  proxyHeader,
+  splitFramed,
+  withServer,
+} from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 
@@ -19,13 +25,7 @@ function needUnstableNet(): void {
 Deno.test("--listeners 2: a connection with its share queued is not read until under it", async () => {
   needUnstableNet();
   await withServer({ listeners: 2, maxQueued: 64, minQueueShare: 16 }, async (server) => {
-    const conn = await Deno.connect(address(server));
-    const [bytes] = await Promise.all([
-      readAll(conn),
-      writeAll(conn, framedBatch(2000)).then(() => conn.closeWrite()),
-    ]);
-    conn.close();
-    const { replies } = splitFramed(bytes);
+    const replies = await pipelinedReplies(server, 2000);
     assert.equal(replies.length, 2000);
     // As in process (limits_test.ts): paused at its share, a run of refusals is
     // at most what one read holds; read on regardless, runs would reach --max-pipelined.

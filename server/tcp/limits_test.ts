@@ -9,7 +9,14 @@ import { runScenario } from "../testing/socket_scenarios.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { ConnectionEvent } from "./limits.ts";
 import type { RequestEvent } from "../core/request.ts";
-import { address, framedBatch, proxyHeader, splitFramed, withServer } from "../testing/server.ts";
+import {
+  address,
+  framedBatch,
+  pipelinedReplies,
+  proxyHeader,
+  splitFramed,
+  withServer,
+} from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
 import { writeAll } from "../write_all.ts";
 
@@ -68,13 +75,7 @@ Deno.test("a good client beside 20 pipelining flooders gets its replies, not SER
 
 Deno.test("a connection with its share queued is not read until under it: few refusals, no churn", async () => {
   await withServer({ maxQueued: 64, minQueueShare: 16 }, async (server) => {
-    const conn = await Deno.connect(address(server));
-    const [bytes] = await Promise.all([
-      readAll(conn),
-      writeAll(conn, framedBatch(2000)).then(() => conn.closeWrite()),
-    ]);
-    conn.close();
-    const { replies } = splitFramed(bytes);
+    const replies = await pipelinedReplies(server, 2000);
     assert.equal(replies.length, 2000);
     const busy = replies.filter((r) => r.status === Status.SERVER_BUSY).length;
     assert.equal(replies.filter((r) => r.status === Status.OK).length, 2000 - busy);

@@ -11,6 +11,8 @@ import { FrameDecoder } from "../../shared/frame.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
+import { writeAll } from "../write_all.ts";
+import { readAll } from "./conn.ts";
 
 /** A logger that keeps its lines, for tests that check what was logged. */
 export function recordingLogger(level: "error" | "warn" | "info" | "debug" = "error") {
@@ -70,6 +72,23 @@ export function framedBatch(count: number, command: number = Command.INFERENCE_I
   const out = new Uint8Array(size * count);
   for (let i = 0; i < count; i++) out.set(one(i + 1), i * size);
   return out;
+}
+
+/**
+ * The replies to `count` framed inferences written on one connection at
+ * once, its write side closed after them: a pipelining board's flood.
+ */
+export async function pipelinedReplies(
+  server: InferenceServer,
+  count: number,
+): Promise<DecodedReply[]> {
+  const conn = await Deno.connect(address(server));
+  const [bytes] = await Promise.all([
+    readAll(conn),
+    writeAll(conn, framedBatch(count)).then(() => conn.closeWrite()),
+  ]);
+  conn.close();
+  return splitFramed(bytes).replies;
 }
 
 /** Runs a shell command (a subprocess, e.g. with its own `ulimit -n`); resolves with its output. */
