@@ -199,5 +199,15 @@ export async function spawnEchoListeners(listeners: number, cpus?: string): Prom
   };
 }
 
+/** Runs `use(port)` against an echo server of one listener, started for it and stopped after. */
+export async function withEchoServer<T>(use: (port: number) => Promise<T>): Promise<T> {
+  const echo = await spawnEchoListeners(1);
+  try {
+    return await use(echo.port);
+  } finally {
+    await echo.stop();
+  }
+}
+
 if (self.name === LISTENER) runListener();
 else if (import.meta.main) await main();

@@ -18,7 +18,7 @@
  * ```
  * @module
  */
-import { spawnEchoListeners } from "./echo_listeners.ts";
+import { withEchoServer } from "./echo_listeners.ts";
 
 /** The echo server's total for the same load, and the engine's time for its digits. */
 export interface LegacyBaseline {
@@ -36,11 +36,6 @@ export async function legacyBaseline(
   digits: number,
   engineRate: number,
 ): Promise<LegacyBaseline> {
-  const echo = await spawnEchoListeners(1);
-  try {
-    const echoMs = await runAgainst(echo.port);
-    return { echoMs, engineMs: (digits / engineRate) * 1000 };
-  } finally {
-    await echo.stop();
-  }
+  const echoMs = await withEchoServer(runAgainst);
+  return { echoMs, engineMs: (digits / engineRate) * 1000 };
 }

@@ -97,6 +97,11 @@ export interface StepSummary extends StepLoad {
   timeline: { binMs: number; counts: number[] };
   /** The best engine-alone rate at any configuration, digits/s (`--compare-inference`). */
   engineAloneBest?: number;
+  /**
+   * One client, on a server the bench started: the same client's round trip against an echo
+   * server (no handler, no engine), p50 and p99 in ms: the loopback's floor (`echo_floor.ts`).
+   */
+  echoRoundTripMs?: { p50: number; p99: number };
   /** Legacy: an echo server's total for the same load plus the engine alone's time for its digits, ms. */
   legacyBaselineMs?: number;
   /**

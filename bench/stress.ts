@@ -47,7 +47,8 @@ import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "./server_process.ts";
-import { spawnEchoListeners } from "./echo_listeners.ts";
+import { withEchoServer } from "./echo_listeners.ts";
+import { echoFloor, formatEchoFloor } from "./echo_floor.ts";
 import { legacyBaseline } from "./legacy_baseline.ts";
 import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
@@ -227,6 +228,16 @@ export async function runStress(
             `${fixed(step.elapsedMs / step.legacyBaselineMs, 2)}× their sum`,
         );
       }
+      if (
+        clients === 1 && options.requests > 1 && server && !isHttp(base.protocol) &&
+        base.protocol !== "mqtt"
+      ) {
+        const plan = { ...base, clients, requests: options.requests };
+        step.echoRoundTripMs = await echoFloor(async (echoPort) =>
+          summarizeStep(await run({ ...plan, port: echoPort }, () => {}), step, null).latency
+        );
+        print(formatEchoFloor(step.echoRoundTripMs, step.overhead.p50));
+      }
       if (inference) {
         const via = options.serverEngine === "native" ? "native" : "engine";
         step.engineAloneBest = bestRate(inference, (c) => c.via === via)?.samplesPerSec;
@@ -289,13 +300,8 @@ async function warmLoadGenerator(
   run: (plan: RunPlan, onProgress: (done: number) => void) => Promise<unknown>,
   print: (line: string) => void,
 ): Promise<void> {
-  const echo = await spawnEchoListeners(1);
-  try {
-    const requests = Math.ceil(LOAD_GENERATOR_WARMUP / clients);
-    await run({ ...base, port: echo.port, clients, requests }, () => {});
-  } finally {
-    await echo.stop();
-  }
+  const requests = Math.ceil(LOAD_GENERATOR_WARMUP / clients);
+  await withEchoServer((port) => run({ ...base, port, clients, requests }, () => {}));
   print(
     `load generator warmed against an echo server (${
       thousands(LOAD_GENERATOR_WARMUP)

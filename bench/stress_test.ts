@@ -97,7 +97,7 @@ Deno.test("--help exits 0 and lists the flags", async () => {
   }
 });
 
-Deno.test("end to end: 5 framed clients against a server the bench starts, no errors", async () => {
+Deno.test("end to end: 1 and 5 framed clients against a server the bench starts, no errors; 1 client against an echo server too", async () => {
   const json = await Deno.makeTempFile({ dir: "/tmp", suffix: ".json" });
   const html = await Deno.makeTempFile({ dir: "/tmp", suffix: ".html" });
   try {
@@ -130,6 +130,14 @@ Deno.test("end to end: 5 framed clients against a server the bench starts, no er
     assert.deepEqual(report.steps.map((s) => [s.clients, s.ok, s.failed]), [[1, 4, 0], [5, 20, 0]]);
     assert.ok(report.server.spawned);
     assert.ok(report.steps.every((s) => s.batchSize && s.batchSize.max >= 1));
+    // The one-client step is measured against an echo server too: the loopback's floor.
+    const floor = report.steps[0].echoRoundTripMs!;
+    assert.ok(floor.p50 > 0 && floor.p99 >= floor.p50, JSON.stringify(floor));
+    assert.equal(report.steps[1].echoRoundTripMs, undefined);
+    assert.match(
+      out,
+      /an echo server \(no handler, no engine\), the same client: round trip p50 [\d.]+ ms {2}p99 [\d.]+ ms/,
+    );
     const page = await Deno.readTextFile(html);
     assert.match(page, /<svg /);
     assert.doesNotMatch(page, /https?:/);
