@@ -218,6 +218,16 @@ export const OPTIONS = [
     help: "largest HTTP request body (after inflating), limited while it is read; larger gets 413",
   },
   {
+    flag: "http-body-timeout-ms",
+    kind: { type: "int", min: 1 },
+    group: "limits",
+    server: true,
+    default: "30000",
+    value: "MS",
+    help: "an HTTP request's body must arrive within this from its headers",
+    details: "else 400 MALFORMED_BUFFER; a client that stops or drips mid-body is let go",
+  },
+  {
     flag: "max-pipelined",
     kind: { type: "int", min: 1 },
     group: "limits",

@@ -113,6 +113,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         log,
         maxBatch: options.maxBatch,
         maxBodyBytes: options.maxHttpBody,
+        bodyTimeoutMs: options.httpBodyTimeoutMs,
         handler: server.handler,
         rollouts: server.rollouts,
       }, {

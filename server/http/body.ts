@@ -20,20 +20,32 @@ import { Status, WireError } from "../../shared/errors.ts";
 /** The compressions a request body may come in, as `DecompressionStream` names them. */
 const ENCODINGS: Record<string, CompressionFormat> = { gzip: "gzip", deflate: "deflate" };
 
+/** How `readBody` reads. */
+export interface BodyReading {
+  /** Inflate a gzip or deflate body (the default); false: the bytes as they came, limited as such. */
+  inflate?: boolean;
+  /**
+   * The whole body must arrive within this many milliseconds, else it is
+   * cancelled and refused: a client that stops or drips mid-body holds no
+   * memory and no request past it. Absent: no deadline.
+   */
+  timeoutMs?: number;
+}
+
 /**
  * The body of `request`, at most `max` bytes (after inflating), or the error
  * to answer: `FRAME_TOO_LARGE` over the limit, `MALFORMED_BUFFER` for an
- * unknown encoding or a body that cannot be read. With `inflate` false the
- * bytes are read as they came, compressed or not, and `max` limits those.
+ * unknown encoding, a body that cannot be read or one that did not arrive in
+ * time (`reading.timeoutMs`).
  */
 export async function readBody(
   request: Request,
   max: number,
-  inflate = true,
+  reading: BodyReading = {},
 ): Promise<Uint8Array | WireError> {
   const tooLarge = (size: string) =>
     new WireError(Status.FRAME_TOO_LARGE, `the body is ${size} bytes; the limit is ${max}`);
-  const encoding = inflate
+  const encoding = reading.inflate ?? true
     ? (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase()
     : "identity";
   const format = ENCODINGS[encoding];
@@ -43,45 +55,55 @@ export async function readBody(
       `Content-Encoding ${JSON.stringify(encoding)} is not supported (gzip, deflate or none)`,
     );
   }
-  const length = request.headers.get("content-length");
-  if (format === undefined && length !== null && /^\d+$/.test(length) && Number(length) > max) {
+  const header = request.headers.get("content-length");
+  const length = format === undefined && header !== null && /^\d+$/.test(header)
+    ? Number(header)
+    : null;
+  if (length !== null && length > max) {
     await request.body?.cancel();
-    return tooLarge(length);
+    return tooLarge(header!);
   }
   if (!request.body) return new Uint8Array(0);
-  // A declared length within the limit is all the body can hold (HTTP/1.1
-  // frames it): read in one go, cheaper than chunk by chunk.
-  if (format === undefined && length !== null && /^\d+$/.test(length)) {
-    try {
-      return new Uint8Array(await request.arrayBuffer());
-    } catch (e) {
-      return new WireError(
-        Status.MALFORMED_BUFFER,
-        `the body could not be read: ${(e as Error).message}`,
-      );
-    }
-  }
   const stream = format ? request.body.pipeThrough(new DecompressionStream(format)) : request.body;
   const reader = stream.getReader();
+  // Cancelling ends a pending read (done), and the flag tells that end from the body's.
+  let late = false;
+  const timer = reading.timeoutMs === undefined ? undefined : setTimeout(() => {
+    late = true;
+    reader.cancel().catch(() => {});
+  }, reading.timeoutMs);
+  // A declared length within the limit is all the body can hold (HTTP/1.1
+  // frames it): its bytes go straight into one buffer of that size.
+  const whole = length === null ? null : new Uint8Array(length);
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > max) {
-        await reader.cancel();
-        return tooLarge(`over ${max}`);
+      if (late) {
+        return new WireError(
+          Status.MALFORMED_BUFFER,
+          `the body did not arrive within ${reading.timeoutMs} ms (${size} bytes came)`,
+        );
       }
-      chunks.push(value);
+      if (done) break;
+      if (size + value.length > (whole?.length ?? max)) {
+        await reader.cancel();
+        return tooLarge(whole ? header! : `over ${max}`);
+      }
+      if (whole) whole.set(value, size);
+      else chunks.push(value);
+      size += value.length;
     }
   } catch (e) {
     return new WireError(
       Status.MALFORMED_BUFFER,
       `the body could not be read${format ? ` as ${encoding}` : ""}: ${(e as Error).message}`,
     );
+  } finally {
+    clearTimeout(timer);
   }
+  if (whole) return size === whole.length ? whole : whole.subarray(0, size);
   if (chunks.length === 1) return chunks[0];
   const body = new Uint8Array(size);
   let at = 0;

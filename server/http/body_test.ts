@@ -110,3 +110,26 @@ Deno.test("a plain body of a known length is read whole, byte for byte; one over
     await server.shutdown();
   }
 });
+
+Deno.test("a body that stops arriving is cancelled and refused at its deadline, declared length or not", async () => {
+  for (const declared of [true, false]) {
+    let cancelled = false;
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"inputs":'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const headers: Record<string, string> = declared ? { "content-length": "1000" } : {};
+    const request = new Request("http://x/", { method: "POST", body: stalled, headers });
+    const body = await readBody(request, 64 * 1024, { timeoutMs: 50 });
+    assert.ok(body instanceof WireError, String(body));
+    assert.equal(
+      body.toString(),
+      "MALFORMED_BUFFER: the body did not arrive within 50 ms (10 bytes came)",
+    );
+    assert.ok(cancelled, "the stalled body is cancelled");
+  }
+});

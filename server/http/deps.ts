@@ -34,6 +34,8 @@ export interface HttpSource {
   maxBatch: number;
   /** Largest HTTP request body, in bytes. */
   maxBodyBytes: number;
+  /** Milliseconds an HTTP request's body has to arrive. */
+  bodyTimeoutMs: number;
   handler: RequestHandler;
   /** Shadow, canary, promote and rollback (their routes; a versioned route may name a candidate). */
   rollouts: Rollouts;
@@ -87,6 +89,7 @@ export function httpDeps(
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
+    bodyTimeoutMs: source.bodyTimeoutMs,
     model: (name, version) => {
       const model = serving.models.find((m) => m.name === name);
       if (!model) {

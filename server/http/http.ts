@@ -52,6 +52,8 @@ export interface HttpDeps {
   server: { name: string; version: string };
   /** Largest request body, in bytes, limited while it is read. */
   maxBodyBytes: number;
+  /** Milliseconds a request's body has to arrive; absent, no deadline. */
+  bodyTimeoutMs?: number;
   /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
   access?: Access;
 }

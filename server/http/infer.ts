@@ -51,6 +51,8 @@ export interface InferDeps {
   model: (name: string, version: string | undefined) => ModelInfo | WireError;
   /** Largest request body, in bytes, after inflating. */
   maxBodyBytes: number;
+  /** Milliseconds the body has to arrive; absent, no deadline. */
+  bodyTimeoutMs?: number;
 }
 
 /** What the transport read of an infer request: plain data, so a listener Worker can post it. */
@@ -110,8 +112,12 @@ class HttpInference implements RequestOrigin {
 }
 
 /** Reads an infer request's body (limited while read) and splits it; nothing here needs the model. */
-export async function readInferInput(request: Request, maxBodyBytes: number): Promise<InferInput> {
-  const body = await readBody(request, maxBodyBytes);
+export async function readInferInput(
+  request: Request,
+  maxBodyBytes: number,
+  timeoutMs?: number,
+): Promise<InferInput> {
+  const body = await readBody(request, maxBodyBytes, { timeoutMs });
   const token = bearerToken(request.headers);
   const client = request.headers.get("user-agent") ?? "";
   if (body instanceof WireError) return { split: body, unread: true, bytesIn: 0, token, client };
@@ -176,7 +182,7 @@ export async function inferResponse(
   version?: string,
 ): Promise<Response> {
   const started = performance.now();
-  const input = await readInferInput(request, deps.maxBodyBytes);
+  const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyTimeoutMs);
   const { status, headers, body } = await answerInfer(deps, input, peer, name, version, started);
   return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
 }

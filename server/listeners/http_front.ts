@@ -120,7 +120,8 @@ export class HttpFront {
     const note: HttpRequestNote = { seq: this.#seq++, peer, infer: null, proxy: null };
     const target = inferRoute(request.method, request.url);
     if (target) {
-      const { split, ...input } = await readInferInput(request, this.#settings.maxBodyBytes);
+      const { maxBodyBytes, bodyTimeoutMs } = this.#settings;
+      const { split, ...input } = await readInferInput(request, maxBodyBytes, bodyTimeoutMs);
       // A binary part is a view of the whole body: posted alone, not with the body under it.
       const posted = split instanceof WireError
         ? { status: split.status, message: split.message }
@@ -129,11 +130,10 @@ export class HttpFront {
     } else {
       let body: Uint8Array | null = null;
       if (WITH_BODY.has(request.method) && request.body) {
-        const read = await readBody(
-          request,
-          this.#settings.maxBodyBytes + PROXY_SLACK_BYTES,
-          false,
-        );
+        const read = await readBody(request, this.#settings.maxBodyBytes + PROXY_SLACK_BYTES, {
+          inflate: false,
+          timeoutMs: this.#settings.bodyTimeoutMs,
+        });
         if (read instanceof WireError) return errorResponse(read);
         body = read;
       }

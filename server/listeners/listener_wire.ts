@@ -65,6 +65,8 @@ export interface HttpFrontSettings {
   tls: { cert: string; key: string } | null;
   /** `--max-http-body`: an inference's body is limited by it in the Worker, while it is read. */
   maxBodyBytes: number;
+  /** `--http-body-timeout-ms`: a body read in the Worker must arrive within it; absent, no deadline. */
+  bodyTimeoutMs?: number;
 }
 
 /** A `WireError` as it crosses to another thread: plain data. */
