@@ -5,7 +5,9 @@
  * spreads the connections), so the connections, HTTP's parsing, TLS and the
  * bodies' reading run on the Workers' cores. An inference's body is read
  * (limited while read, inflated) and split into its JSON and binary parts
- * here (`readInferInput`); every other request goes as it came. Each tick's
+ * here (`readInferInput`); every other request goes as it came, its body
+ * left here until the main thread's route reads it (`pullBody`), so a route
+ * that answers without it waits for none of it. Each tick's
  * requests go to the main thread in one message, where the routes, the
  * model's checks and the one request handler answer them as in process
  * (`listener_http.ts`); the answers come back in one message too.
@@ -37,17 +39,9 @@ import type {
   HttpFrontSettings,
   HttpRequestNote,
 } from "./listener_wire.ts";
-import { readBody } from "../http/body.ts";
 import { errorResponse } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
-
-/**
- * What the Worker holds of a body it passes on as it came: more than any
- * route takes (an inference `maxBodyBytes` after inflating, the others at
- * most 1 MiB), so the main thread's own limit decides; this bounds memory.
- */
-const PROXY_SLACK_BYTES = 1024 * 1024;
 
 /** Methods whose body is passed on (a GET's or a HEAD's is not read). */
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -59,6 +53,8 @@ export class HttpFront {
   #settings: HttpFrontSettings;
   #post: (message: FromListener) => void;
   #pending = new Map<number, (answer: HttpAnswerNote) => void>();
+  /** Proxied requests' bodies the main thread may still pull, by request. */
+  #bodies = new Map<number, ReadableStreamDefaultReader<Uint8Array>>();
   #requests: HttpRequestNote[] = [];
   #scheduled = false;
   #seq = 0;
@@ -111,6 +107,26 @@ export class HttpFront {
     }
   }
 
+  /** Posts the next chunk of a proxied request's body (`httpBodyChunk`), as the main thread reads it. */
+  pullBody(seq: number): void {
+    const reader = this.#bodies.get(seq);
+    const post = (chunk: Uint8Array | null, error: string | null) => {
+      if (chunk === null) this.#bodies.delete(seq);
+      this.#post({ type: "httpBodyChunk", seq, chunk, error });
+    };
+    if (!reader) return post(null, "the request is over");
+    reader.read().then(
+      ({ done, value }) => post(done ? null : value, null),
+      (e) => post(null, (e as Error).message),
+    );
+  }
+
+  /** The main thread read no further (its limit, say): the rest of the body is refused, as in process. */
+  cancelBody(seq: number): void {
+    this.#bodies.get(seq)?.cancel().catch(() => {});
+    this.#bodies.delete(seq);
+  }
+
   /** Stops accepting and answers what is in flight (its answers still come from the main thread). */
   shutdown(): Promise<void> {
     return this.#server.shutdown();
@@ -128,20 +144,13 @@ export class HttpFront {
         : { ...split, binary: split.binary.slice() };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
-      let body: Uint8Array | null = null;
-      if (WITH_BODY.has(request.method) && request.body) {
-        const read = await readBody(request, this.#settings.maxBodyBytes + PROXY_SLACK_BYTES, {
-          inflate: false,
-          timeoutMs: this.#settings.bodyTimeoutMs,
-        });
-        if (read instanceof WireError) return errorResponse(read);
-        body = read;
-      }
+      const hasBody = WITH_BODY.has(request.method) && request.body !== null;
+      if (hasBody) this.#bodies.set(note.seq, request.body!.getReader());
       note.proxy = {
         method: request.method,
         url: request.url,
         headers: [...request.headers],
-        body,
+        hasBody,
       };
     }
     const answer = await new Promise<HttpAnswerNote>((resolve) => {
@@ -152,6 +161,9 @@ export class HttpFront {
         queueMicrotask(this.#flush);
       }
     });
+    // A body the route did not read is left as in process: unread, for Deno.serve to deal with.
+    this.#bodies.get(note.seq)?.releaseLock();
+    this.#bodies.delete(note.seq);
     // A null-body status (204, 304) takes no body, not even an empty one.
     const body = answer.body.length > 0 ? answer.body as Uint8Array<ArrayBuffer> : null;
     return new Response(body, { status: answer.status, headers: answer.headers });

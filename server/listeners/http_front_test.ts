@@ -46,11 +46,12 @@ async function inBothModes<T>(
  * Writes `head` and `body` on a new connection and keeps it open without
  * sending more; the answer's status line and body, or "no answer" in 5 s.
  */
-async function stalled(port: number, head: string, body: string): Promise<string> {
+async function stalled(port: number, head: string, body: string | Uint8Array): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const giveUp = setTimeout(() => conn.close(), 5000);
   try {
-    await writeAll(conn, encoder.encode(`${head}\r\nhost: x\r\n\r\n${body}`));
+    await writeAll(conn, encoder.encode(`${head}\r\nhost: x\r\n\r\n`));
+    await writeAll(conn, typeof body === "string" ? encoder.encode(body) : body);
     const bytes = new Uint8Array(4096);
     let text = "";
     for (;;) {
@@ -71,6 +72,13 @@ async function stalled(port: number, head: string, body: string): Promise<string
       // Closed at the 5 s mark.
     }
   }
+}
+
+/** `bytes` gzipped: a small body that inflates to `bytes.length`. */
+async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /** `mnist_requests_total` lines for HTTP. */
@@ -97,6 +105,43 @@ Deno.test("an infer body that stops mid-way is refused at --http-body-timeout-ms
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (0 bytes came)"}',
     'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 2',
     'mnist_requests_total{protocol="http",status="OK"} 1',
+  ]);
+  assert.deepEqual(workers, inProcess);
+});
+
+Deno.test("any other route reads its body only if it wants it, with its own limit, alike in both modes", async () => {
+  const admin = "admin-token-0123456789abcdef";
+  const bearer = `authorization: Bearer ${admin}`;
+  const bomb = await gzip(new Uint8Array(8 * 1024 * 1024));
+  const requests: [string, string | Uint8Array][] = [
+    // Answered without the body, which never comes.
+    ["POST /nope HTTP/1.1\r\ncontent-length: 10485760", ""],
+    ["POST /nope HTTP/1.1\r\ncontent-length: 100", ""],
+    ["POST /v2/health/live HTTP/1.1\r\ncontent-length: 10485760", ""],
+    ["POST /v2/repository/index HTTP/1.1\r\ncontent-length: 100", ""],
+    // Read, and limited by the route's own limit (64 KiB), not by --max-http-body.
+    [`POST /v2/repository/index HTTP/1.1\r\n${bearer}\r\ncontent-length: 2097152`, ""],
+    [`POST /v2/repository/index HTTP/1.1\r\n${bearer}\r\ncontent-length: 5`, "{bad}"],
+    [
+      `POST /v2/repository/index HTTP/1.1\r\n${bearer}\r\ncontent-encoding: gzip\r\n` +
+      `content-length: ${bomb.length}`,
+      bomb,
+    ],
+    [`POST /v2/repository/index HTTP/1.1\r\n${bearer}\r\ncontent-length: 15`, '{"ready":true} '],
+  ];
+  const [inProcess, workers] = await inBothModes(
+    { adminToken: admin, maxHttpBody: 64 * 1024 },
+    (port) => Promise.all(requests.map(([head, body]) => stalled(port, head, body))),
+  );
+  assert.deepEqual(inProcess, [
+    'HTTP/1.1 404 Not Found {"error":"UNKNOWN_COMMAND: no route POST /nope"}',
+    'HTTP/1.1 404 Not Found {"error":"UNKNOWN_COMMAND: no route POST /nope"}',
+    'HTTP/1.1 405 Method Not Allowed {"error":"UNKNOWN_COMMAND: /v2/health/live takes GET, not POST"}',
+    'HTTP/1.1 401 Unauthorized {"error":"UNAUTHORIZED: this needs the admin token as a bearer token"}',
+    'HTTP/1.1 413 Payload Too Large {"error":"FRAME_TOO_LARGE: the body is 2097152 bytes; the limit is 65536"}',
+    'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body must be a JSON object (or empty)"}',
+    'HTTP/1.1 413 Payload Too Large {"error":"FRAME_TOO_LARGE: the body is over 65536 bytes; the limit is 65536"}',
+    'HTTP/1.1 200 OK [{"name":"mnist","version":"1","state":"READY","reason":""}]',
   ]);
   assert.deepEqual(workers, inProcess);
 });

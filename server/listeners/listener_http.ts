@@ -26,6 +26,7 @@
 import { Status, WireError } from "../../shared/errors.ts";
 import type {
   HttpAnswerNote,
+  HttpBodyChunk,
   HttpFrontSettings,
   HttpRequestNote,
   PostedInferInput,
@@ -52,9 +53,45 @@ class Outbox {
     this.#link.send({ type: "httpAnswers", answers });
   };
 
+  /** Proxied bodies' reads waiting for the Worker's next chunk, by request. */
+  #pulls = new Map<
+    number,
+    { controller: ReadableStreamDefaultController<Uint8Array>; done(): void }
+  >();
+
   constructor(link: WorkerLink) {
     this.#link = link;
     this.drained = new Promise((resolve) => this.markDrained = resolve);
+  }
+
+  /**
+   * A proxied request's body as a stream that pulls each chunk from the
+   * Worker when read (none ahead: a route that never reads pulls nothing).
+   */
+  bodyOf(seq: number): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: (controller) =>
+        new Promise<void>((done) => {
+          this.#pulls.set(seq, { controller, done });
+          this.#link.send({ type: "httpBodyPull", seq });
+        }),
+      cancel: () => {
+        // A chunk still on its way finds no reader: it is dropped.
+        this.#pulls.delete(seq);
+        this.#link.send({ type: "httpBodyCancel", seq });
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /** The Worker's answer to a pull. */
+  deliver({ seq, chunk, error }: HttpBodyChunk): void {
+    const pull = this.#pulls.get(seq);
+    if (!pull) return;
+    this.#pulls.delete(seq);
+    if (error !== null) pull.controller.error(new Error(error));
+    else if (chunk === null) pull.controller.close();
+    else pull.controller.enqueue(chunk);
+    pull.done();
   }
 
   add(seq: number, answer: HttpAnswer): void {
@@ -77,10 +114,11 @@ function inputOf(posted: PostedInferInput): InferInput {
 /** Any other request, rebuilt from what the Worker read, through the port's routes. */
 async function proxied(
   deps: HttpDeps,
-  { peer, proxy }: HttpRequestNote,
+  outbox: Outbox,
+  { seq, peer, proxy }: HttpRequestNote,
 ): Promise<HttpAnswer> {
-  const { method, url, headers, body } = proxy!;
-  const init = { method, headers, body: body as Uint8Array<ArrayBuffer> | null };
+  const { method, url, headers, hasBody } = proxy!;
+  const init = { method, headers, body: hasBody ? outbox.bodyOf(seq) : null };
   const response = await answerHttp(deps, new Request(url, init), peer);
   return {
     status: response.status,
@@ -98,7 +136,7 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
     const infer = note.infer;
     const answer = infer
       ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, arrived)
-      : proxied(deps, note);
+      : proxied(deps, outbox, note);
     answer.then(
       (a) => outbox.add(note.seq, a),
       (e) => {
@@ -133,6 +171,9 @@ export async function serveHttpOnListeners(
         break;
       case "httpFailed":
         binding?.reject(workerError(message.name, message.message));
+        break;
+      case "httpBodyChunk":
+        outboxes.get(link)?.deliver(message);
         break;
       case "httpDrained":
         outboxes.get(link)?.markDrained();

@@ -85,13 +85,26 @@ export interface HttpRequestNote {
   peer: string;
   /** An inference, its body read and split by the Worker. */
   infer: { name: string; version: string | undefined; input: PostedInferInput } | null;
-  /** Any other request as it came, its body read as it came (within the Worker's cap). */
+  /**
+   * Any other request as it came. Its body, when it has one, stays in the
+   * Worker until the route reads it: chunk by chunk on `httpBodyPull`, so a
+   * route that answers without it (a 404, a refused token) waits for none of
+   * it, and one that reads it limits it while it comes, as in process.
+   */
   proxy: {
     method: string;
     url: string;
     headers: [string, string][];
-    body: Uint8Array | null;
+    hasBody: boolean;
   } | null;
+}
+
+/** A proxied request's next body chunk (null: the body ended), or why it could not be read. */
+export interface HttpBodyChunk {
+  type: "httpBodyChunk";
+  seq: number;
+  chunk: Uint8Array | null;
+  error: string | null;
 }
 
 /** The main thread's answer to one `HttpRequestNote`. */
@@ -107,6 +120,8 @@ export type ToListener =
   | { type: "drain" }
   | { type: "http"; settings: HttpFrontSettings }
   | { type: "httpAnswers"; answers: HttpAnswerNote[] }
+  | { type: "httpBodyPull"; seq: number }
+  | { type: "httpBodyCancel"; seq: number }
   | { type: "httpDrain" };
 
 /** From a listener Worker to the main thread. */
@@ -118,6 +133,7 @@ export type FromListener =
   | { type: "httpListening"; port: number }
   | { type: "httpFailed"; name: string; message: string }
   | { type: "httpRequests"; requests: HttpRequestNote[] }
+  | HttpBodyChunk
   | { type: "httpDrained" };
 
 /** One tick of a Worker's connections: applied in this order (origins, refusals, requests, events, closes). */

@@ -149,6 +149,12 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
     case "httpAnswers":
       front?.receive(message.answers);
       break;
+    case "httpBodyPull":
+      front?.pullBody(message.seq);
+      break;
+    case "httpBodyCancel":
+      front?.cancelBody(message.seq);
+      break;
     case "httpDrain":
       drainHttp();
       break;
