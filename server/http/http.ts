@@ -25,6 +25,7 @@ import type { Access } from "../auth/access.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
+import { Answering } from "./answering.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
@@ -192,6 +193,7 @@ export interface HttpOptions {
 
 /** Starts the HTTP port. */
 export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
+  const answering = new Answering();
   const server = Deno.serve({
     hostname: options.hostname,
     port: options.port,
@@ -204,12 +206,13 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
       );
     },
   }, (request, info) => {
+    answering.track(info);
     const addr = info.remoteAddr as Deno.NetAddr;
     return answerHttp(deps, request, `${addr.hostname}:${addr.port}`);
   });
   return {
     addr: server.addr as Deno.NetAddr,
     finished: server.finished,
-    shutdown: () => server.shutdown(),
+    shutdown: () => answering.shutdown(server),
   };
 }

@@ -40,6 +40,7 @@ import type {
   HttpRequestNote,
 } from "./listener_wire.ts";
 import { errorResponse } from "../http/errors.ts";
+import { Answering } from "../http/answering.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
 
@@ -59,6 +60,7 @@ export class HttpFront {
   #scheduled = false;
   #seq = 0;
   #flush = () => this.#send();
+  #answering = new Answering();
 
   private constructor(
     settings: HttpFrontSettings,
@@ -81,7 +83,10 @@ export class HttpFront {
           );
         },
       },
-      (request, info) => this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`),
+      (request, info) => {
+        this.#answering.track(info);
+        return this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`);
+      },
     );
     this.port = this.#server.addr.port;
   }
@@ -129,7 +134,7 @@ export class HttpFront {
 
   /** Stops accepting and answers what is in flight (its answers still come from the main thread). */
   shutdown(): Promise<void> {
-    return this.#server.shutdown();
+    return this.#answering.shutdown(this.#server);
   }
 
   async #take(request: Request, peer: string): Promise<Response> {

@@ -145,3 +145,45 @@ Deno.test("any other route reads its body only if it wants it, with its own limi
   ]);
   assert.deepEqual(workers, inProcess);
 });
+
+Deno.test("a shutdown ends once every request is answered, though clients keep connections with unread bodies", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  for (const listeners of [1, 2]) {
+    const server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      httpPort: 0,
+      warmUpMs: 0,
+      listeners,
+      httpBodyTimeoutMs: 300,
+      log: new Logger("error", () => {}),
+    });
+    const port = server.http!.addr.port;
+    // Each answered while the rest of its body is still owed: past the deadline, and not read at all.
+    const heads = [
+      `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: 1000`,
+      "POST /nope HTTP/1.1\r\ncontent-length: 1000",
+    ];
+    const clients = await Promise.all(heads.map(async (head) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await writeAll(conn, encoder.encode(`${head}\r\nhost: x\r\n\r\n{"id":`));
+      const answer = new Uint8Array(1024);
+      assert.ok(await conn.read(answer));
+      return conn;
+    }));
+    try {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stopped = await Promise.race([
+        server.shutdown().then(() => "stopped"),
+        new Promise((resolve) =>
+          timer = setTimeout(() => resolve("still stopping after 5 s"), 5000)
+        ),
+      ]);
+      clearTimeout(timer);
+      assert.equal(stopped, `stopped`, `listeners ${listeners}`);
+    } finally {
+      for (const conn of clients) conn.close();
+      await server.shutdown();
+    }
+  }
+});
