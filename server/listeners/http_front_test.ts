@@ -5,6 +5,7 @@
 // modes. Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
+import type { InferenceServer } from "../inference_server.ts";
 import { type ServerOptions, startServer } from "../server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
@@ -16,23 +17,28 @@ const plain = JSON.stringify({
   inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: digit }],
 });
 
+/** A quiet server on loopback: its HTTP port in process (`listeners` 1) or in two Workers (2). */
+function serverIn(listeners: number, options: ServerOptions): Promise<InferenceServer> {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  return startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    httpPort: 0,
+    warmUpMs: 0,
+    listeners,
+    log: new Logger("error", () => {}),
+    ...options,
+  });
+}
+
 /** Each mode's port: `fn` runs against a fresh server in process, then with two listener Workers. */
 async function inBothModes<T>(
   options: ServerOptions,
   fn: (port: number) => Promise<T>,
 ): Promise<[T, T]> {
-  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
   const results: T[] = [];
   for (const listeners of [1, 2]) {
-    const server = await startServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      httpPort: 0,
-      warmUpMs: 0,
-      listeners,
-      log: new Logger("error", () => {}),
-      ...options,
-    });
+    const server = await serverIn(listeners, options);
     try {
       results.push(await fn(server.http!.addr.port));
     } finally {
@@ -147,17 +153,8 @@ Deno.test("any other route reads its body only if it wants it, with its own limi
 });
 
 Deno.test("a shutdown ends once every request is answered, though clients keep connections with unread bodies", async () => {
-  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
   for (const listeners of [1, 2]) {
-    const server = await startServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      httpPort: 0,
-      warmUpMs: 0,
-      listeners,
-      httpBodyTimeoutMs: 300,
-      log: new Logger("error", () => {}),
-    });
+    const server = await serverIn(listeners, { httpBodyTimeoutMs: 300 });
     const port = server.http!.addr.port;
     // Each answered while the rest of its body is still owed: past the deadline, and not read at all.
     const heads = [
