@@ -1,10 +1,11 @@
 // Request bodies through a real Deno.serve on loopback: limited while read
 // (a chunked body that never ends is refused once it passes the limit),
-// inflated when compressed (the limit counts inflated bytes), and an
-// unknown encoding refused with a sentence.
+// inflated when compressed (the limit counts inflated bytes), an unknown
+// encoding refused with a sentence; and a listener Worker's prefix of a body
+// it passes on.
 import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
-import { readBody } from "./body.ts";
+import { readBody, readBodyPrefix } from "./body.ts";
 
 async function withEcho(max: number, fn: (url: string) => Promise<void>): Promise<void> {
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (r) => {
@@ -109,4 +110,32 @@ Deno.test("a plain body of a known length is read whole, byte for byte; one over
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("a body's prefix: whole when within the cap; its first bytes and why when not", async () => {
+  const chunks = (sizes: number[], fail?: string) => {
+    let at = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at < sizes.length) controller.enqueue(new Uint8Array(sizes[at]).fill(at++));
+        else if (fail) controller.error(new Error(fail));
+        else controller.close();
+      },
+    });
+  };
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    new Request("http://x/", { method: "POST", body, headers });
+  const whole = await readBodyPrefix(post(chunks([3, 4])), 10);
+  assert.deepEqual(whole, { bytes: new Uint8Array([0, 0, 0, 1, 1, 1, 1]), cut: null });
+  const over = await readBodyPrefix(post(chunks([6, 6, 6])), 10);
+  assert.deepEqual(over.bytes, new Uint8Array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]));
+  assert.equal(over.cut, "the body is over 10 bytes");
+  const declared = await readBodyPrefix(post("x".repeat(11), { "content-length": "11" }), 10);
+  assert.deepEqual(declared, { bytes: new Uint8Array(0), cut: "the body is 11 bytes, over 10" });
+  const broken = await readBodyPrefix(post(chunks([2], "the client went away")), 10);
+  assert.deepEqual(broken, { bytes: new Uint8Array(0), cut: "the client went away" });
+  assert.deepEqual(await readBodyPrefix(new Request("http://x/"), 10), {
+    bytes: new Uint8Array(0),
+    cut: null,
+  });
 });

@@ -37,7 +37,7 @@ import type {
   HttpFrontSettings,
   HttpRequestNote,
 } from "./listener_wire.ts";
-import { readBody } from "../http/body.ts";
+import { readBodyPrefix } from "../http/body.ts";
 import { errorResponse } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
@@ -45,7 +45,8 @@ import { inferRoute } from "../http/model_route.ts";
 /**
  * What the Worker holds of a body it passes on as it came: more than any
  * route takes (an inference `maxBodyBytes` after inflating, the others at
- * most 1 MiB), so the main thread's own limit decides; this bounds memory.
+ * most 1 MiB), so the main thread's route reads past its own limit and
+ * answers as in process (`readBodyPrefix`); this bounds memory.
  */
 const PROXY_SLACK_BYTES = 1024 * 1024;
 
@@ -127,21 +128,15 @@ export class HttpFront {
         : { ...split, binary: split.binary.slice() };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
-      let body: Uint8Array | null = null;
-      if (WITH_BODY.has(request.method) && request.body) {
-        const read = await readBody(
-          request,
-          this.#settings.maxBodyBytes + PROXY_SLACK_BYTES,
-          false,
-        );
-        if (read instanceof WireError) return errorResponse(read);
-        body = read;
-      }
+      const { bytes, cut } = WITH_BODY.has(request.method)
+        ? await readBodyPrefix(request, this.#settings.maxBodyBytes + PROXY_SLACK_BYTES)
+        : { bytes: null, cut: null };
       note.proxy = {
         method: request.method,
         url: request.url,
         headers: [...request.headers],
-        body,
+        body: bytes,
+        cut,
       };
     }
     const answer = await new Promise<HttpAnswerNote>((resolve) => {

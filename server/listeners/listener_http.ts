@@ -74,13 +74,34 @@ function inputOf(posted: PostedInferInput): InferInput {
   };
 }
 
+/**
+ * A body the Worker read only the start of: those bytes, then the error
+ * that stopped it, so a route that reads it meets its own limit (lower than
+ * the Worker's cap) or the same error, and one that does not read it answers
+ * as it would in process.
+ */
+function cutShort(bytes: Uint8Array, cut: string): ReadableStream<Uint8Array> {
+  let given = bytes.length === 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (given) return controller.error(new Error(cut));
+      given = true;
+      controller.enqueue(bytes);
+    },
+  });
+}
+
 /** Any other request, rebuilt from what the Worker read, through the port's routes. */
 async function proxied(
   deps: HttpDeps,
   { peer, proxy }: HttpRequestNote,
 ): Promise<HttpAnswer> {
-  const { method, url, headers, body } = proxy!;
-  const init = { method, headers, body: body as Uint8Array<ArrayBuffer> | null };
+  const { method, url, headers, body, cut } = proxy!;
+  const init = {
+    method,
+    headers,
+    body: body && cut !== null ? cutShort(body, cut) : body as Uint8Array<ArrayBuffer> | null,
+  };
   const response = await answerHttp(deps, new Request(url, init), peer);
   return {
     status: response.status,

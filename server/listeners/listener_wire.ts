@@ -83,12 +83,17 @@ export interface HttpRequestNote {
   peer: string;
   /** An inference, its body read and split by the Worker. */
   infer: { name: string; version: string | undefined; input: PostedInferInput } | null;
-  /** Any other request as it came, its body read as it came (within the Worker's cap). */
+  /**
+   * Any other request as it came, its body read as it came up to the
+   * Worker's cap (`body`, null for a method without one), and why that stops
+   * short of the whole body (`cut`, null: it is all of it; `BodyPrefix`).
+   */
   proxy: {
     method: string;
     url: string;
     headers: [string, string][];
     body: Uint8Array | null;
+    cut: string | null;
   } | null;
 }
 
