@@ -70,3 +70,41 @@ Deno.test("--listeners 2: a body too large for any route gets the route's answer
   assert.match(inProcess[4], /FRAME_TOO_LARGE: the body is over 65536 bytes; the limit is 65536/);
   assert.deepEqual(await bigBodyAnswers(2), inProcess);
 });
+
+/** The status line and body of one request written as `head` on its own connection. */
+async function rawAnswer(port: number, head: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(head));
+  const text = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+  const [status] = text.split("\r\n");
+  return `${status} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
+}
+
+/** Methods the Fetch API's Request would change (a lowercase `post`) or refuse (`TRACE`). */
+const ODD_METHODS = [
+  "TRACE /v2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+  "post /v2/models/mnist/infer HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+  "get /v2/health/ready HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+];
+
+async function oddMethodAnswers(listeners: number): Promise<string[]> {
+  const seen: string[] = [];
+  await withServer({ listeners, httpPort: 0, warmUpMs: 0 }, async (server) => {
+    const port = server.http!.addr.port;
+    for (const head of ODD_METHODS) seen.push(await rawAnswer(port, head));
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    seen.push(...metrics.split("\n").filter((line) => line.startsWith("mnist_requests_total")));
+  });
+  return seen;
+}
+
+Deno.test("--listeners 2: a method is passed on as the client wrote it, as in process", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const inProcess = await oddMethodAnswers(1);
+  assert.deepEqual(inProcess, [
+    'HTTP/1.1 405 Method Not Allowed {"error":"UNKNOWN_COMMAND: /v2 takes GET, not TRACE"}',
+    'HTTP/1.1 405 Method Not Allowed {"error":"UNKNOWN_COMMAND: /v2/models/mnist/infer takes POST, not post"}',
+    'HTTP/1.1 405 Method Not Allowed {"error":"UNKNOWN_COMMAND: /v2/health/ready takes GET, not get"}',
+  ]);
+  assert.deepEqual(await oddMethodAnswers(2), inProcess);
+});

@@ -91,18 +91,26 @@ function cutShort(bytes: Uint8Array, cut: string): ReadableStream<Uint8Array> {
   });
 }
 
-/** Any other request, rebuilt from what the Worker read, through the port's routes. */
-async function proxied(
-  deps: HttpDeps,
-  { peer, proxy }: HttpRequestNote,
-): Promise<HttpAnswer> {
-  const { method, url, headers, body, cut } = proxy!;
-  const init = {
-    method,
+/**
+ * A request rebuilt from what the Worker read, with the method the client
+ * sent: the Fetch API's constructor would upper-case `post` and refuse
+ * `TRACE`, which `Deno.serve` hands to the routes as they came (they answer
+ * 405), so it is built with a method that takes the body and then shadowed.
+ */
+function passedOn(
+  { method, url, headers, body, cut }: NonNullable<HttpRequestNote["proxy"]>,
+): Request {
+  const request = new Request(url, {
+    method: body === null ? "GET" : "POST",
     headers,
     body: body && cut !== null ? cutShort(body, cut) : body as Uint8Array<ArrayBuffer> | null,
-  };
-  const response = await answerHttp(deps, new Request(url, init), peer);
+  });
+  return Object.defineProperty(request, "method", { value: method });
+}
+
+/** Any other request, as the Worker read it, through the port's routes. */
+async function proxied(deps: HttpDeps, { peer, proxy }: HttpRequestNote): Promise<HttpAnswer> {
+  const response = await answerHttp(deps, passedOn(proxy!), peer);
   return {
     status: response.status,
     headers: Object.fromEntries(response.headers),
