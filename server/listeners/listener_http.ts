@@ -178,6 +178,7 @@ export async function serveHttpOnListeners(
     outboxes.set(link, new Outbox(link));
     settings.port = await new Promise<number>((resolve, reject) => {
       binding = { resolve, reject };
+      link.failed.then((message) => reject(new Error(`a listener Worker failed: ${message}`)));
       link.send({ type: "http", settings });
     });
   }
