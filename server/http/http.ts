@@ -26,7 +26,7 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, handlerFailed } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
 import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
 import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
@@ -195,12 +195,7 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
     port: options.port,
     ...(options.tls ?? {}),
     onListen: () => {},
-    onError: (e) => {
-      deps.log.error("http handler failed", { error: (e as Error).message });
-      return errorResponse(
-        new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
-      );
-    },
+    onError: (e) => handlerFailed(deps.log, e),
   }, (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
     return answerHttp(deps, request, `${addr.hostname}:${addr.port}`);

@@ -29,7 +29,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { WireError } from "../../shared/errors.ts";
 import type { Logger } from "../log.ts";
 import type {
   FromListener,
@@ -38,7 +38,7 @@ import type {
   HttpRequestNote,
 } from "./listener_wire.ts";
 import { readBodyPrefix } from "../http/body.ts";
-import { errorResponse } from "../http/errors.ts";
+import { handlerFailed } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
 
@@ -79,12 +79,7 @@ export class HttpFront {
         reusePort: true,
         ...(settings.tls ?? {}),
         onListen: () => {},
-        onError: (e) => {
-          log?.error("http handler failed", { error: (e as Error).message });
-          return errorResponse(
-            new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
-          );
-        },
+        onError: (e) => handlerFailed(log, e),
       },
       (request, info) => this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`),
     );

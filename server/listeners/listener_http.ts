@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { WireError } from "../../shared/errors.ts";
 import type {
   HttpAnswerNote,
   HttpFrontSettings,
@@ -32,7 +32,7 @@ import type {
 } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
 import { workerError, type WorkerLink } from "./worker_link.ts";
-import { errorBody, errorHeaders } from "../http/errors.ts";
+import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
 import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
 
@@ -110,7 +110,11 @@ function passedOn(
 
 /** Any other request, as the Worker read it, through the port's routes. */
 async function proxied(deps: HttpDeps, { peer, proxy }: HttpRequestNote): Promise<HttpAnswer> {
-  const response = await answerHttp(deps, passedOn(proxy!), peer);
+  return answerOf(await answerHttp(deps, passedOn(proxy!), peer));
+}
+
+/** A response as data, to post to the Worker. */
+async function answerOf(response: Response): Promise<HttpAnswer> {
   return {
     status: response.status,
     headers: Object.fromEntries(response.headers),
@@ -128,15 +132,7 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
     const answer = infer
       ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, arrived)
       : proxied(deps, note);
-    answer.then(
-      (a) => outbox.add(note.seq, a),
-      (e) => {
-        deps.log.error("http handler failed", { error: (e as Error).message });
-        const error = new WireError(Status.INTERNAL_ERROR, "the request could not be handled");
-        const body = new TextEncoder().encode(errorBody(error));
-        outbox.add(note.seq, { status: 500, headers: errorHeaders(500), body });
-      },
-    );
+    answer.catch((e) => answerOf(handlerFailed(deps.log, e))).then((a) => outbox.add(note.seq, a));
   }
 }
 
