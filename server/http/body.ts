@@ -4,7 +4,9 @@
  * and a chunked or compressed body is counted chunk by chunk, so a client
  * cannot make the server hold more than the limit. `Content-Encoding: gzip`
  * and `deflate` (as Triton accepts) are inflated on the way, and the limit
- * applies to the inflated bytes.
+ * applies to the inflated bytes. A listener Worker that passes a body on to
+ * the main thread's routes reads it with `readBodyPrefix`: at most a cap, as
+ * it came, and why it stops short when it does.
  *
  * @example
  * ```ts
