@@ -19,8 +19,8 @@ const body = JSON.stringify({
   inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: Array(784).fill(255) }],
 });
 
-/** Whether the board port takes a new connection while HTTP inferences are being drained. */
-async function acceptsDuringDrain(listeners: number): Promise<boolean> {
+/** How many of 4 HTTP inferences were answered when the board port first refused a connection after a shutdown began. */
+async function answeredWhenRefused(listeners: number): Promise<number> {
   const server = await startServer({
     hostname: "127.0.0.1",
     port: 0,
@@ -33,25 +33,31 @@ async function acceptsDuringDrain(listeners: number): Promise<boolean> {
     log: new Logger("error", () => {}),
   });
   const base = `http://127.0.0.1:${server.http!.addr.port}`;
+  let answered = 0;
   const answers = Array.from(
     { length: 4 },
     () =>
       fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body })
-        .then(async (r) => `${r.status} ${(await r.json()).id}`),
+        .then(async (r) => `${r.status} ${(await r.json()).id}`)
+        .finally(() => answered++),
   );
   while (server.queue.inFlight < 4) await new Promise((r) => setTimeout(r, 10));
   const stopped = server.shutdown();
-  // The drain has reached every thread; the inferences take 1.2 s more.
-  await new Promise((r) => setTimeout(r, 200));
-  const accepted = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port })
-    .then((conn) => (conn.close(), true), () => false);
+  let refusedAt = -1;
+  while (refusedAt < 0) {
+    const accepted = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port })
+      .then((conn) => (conn.close(), true), () => false);
+    if (!accepted) refusedAt = answered;
+    else await new Promise((r) => setTimeout(r, 20));
+  }
   await stopped;
   assert.deepEqual(await Promise.all(answers), Array(4).fill("200 seven"));
-  return accepted;
+  return refusedAt;
 }
 
 Deno.test("--listeners 2: a shutdown stops the board port accepting while HTTP drains, as in process", async () => {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
-  assert.equal(await acceptsDuringDrain(1), false);
-  assert.equal(await acceptsDuringDrain(2), false);
+  // The 4 inferences take 1.2 s of engine time: the port refuses long before the last answer.
+  assert.ok(await answeredWhenRefused(1) <= 2);
+  assert.ok(await answeredWhenRefused(2) <= 2);
 });
