@@ -22,8 +22,6 @@ const ENCODINGS: Record<string, CompressionFormat> = { gzip: "gzip", deflate: "d
 
 /** How `readBody` reads. */
 export interface BodyReading {
-  /** Inflate a gzip or deflate body (the default); false: the bytes as they came, limited as such. */
-  inflate?: boolean;
   /**
    * The whole body must arrive within this many milliseconds, else it is
    * cancelled and refused: a client that stops or drips mid-body holds no
@@ -45,9 +43,7 @@ export async function readBody(
 ): Promise<Uint8Array | WireError> {
   const tooLarge = (size: string) =>
     new WireError(Status.FRAME_TOO_LARGE, `the body is ${size} bytes; the limit is ${max}`);
-  const encoding = reading.inflate ?? true
-    ? (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase()
-    : "identity";
+  const encoding = (request.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
   const format = ENCODINGS[encoding];
   if (format === undefined && encoding !== "identity" && encoding !== "") {
     return new WireError(

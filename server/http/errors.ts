@@ -15,7 +15,8 @@
  * ```
  * @module
  */
-import { Status, type WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
+import type { Logger } from "../log.ts";
 
 /** The HTTP status for a wire error. */
 export function httpStatusOf(error: WireError): number {
@@ -58,4 +59,13 @@ export function errorResponse(
     status: httpStatus,
     headers: { ...errorHeaders(httpStatus), ...headers },
   });
+}
+
+/**
+ * The answer to a request whose handling threw: logged for the operator, a
+ * 500 without the details for the client (the same whichever thread took it).
+ */
+export function handlerFailed(log: Logger | null, error: unknown): Response {
+  log?.error("http handler failed", { error: (error as Error).message });
+  return errorResponse(new WireError(Status.INTERNAL_ERROR, "the request could not be handled"));
 }

@@ -27,7 +27,7 @@ import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { Answering } from "./answering.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, handlerFailed } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
 import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
 import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
@@ -199,12 +199,7 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
     port: options.port,
     ...(options.tls ?? {}),
     onListen: () => {},
-    onError: (e) => {
-      deps.log.error("http handler failed", { error: (e as Error).message });
-      return errorResponse(
-        new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
-      );
-    },
+    onError: (e) => handlerFailed(deps.log, e),
   }, (request, info) => {
     answering.track(info);
     const addr = info.remoteAddr as Deno.NetAddr;

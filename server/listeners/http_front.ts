@@ -31,7 +31,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { WireError } from "../../shared/errors.ts";
 import type { Logger } from "../log.ts";
 import type {
   FromListener,
@@ -39,8 +39,8 @@ import type {
   HttpFrontSettings,
   HttpRequestNote,
 } from "./listener_wire.ts";
-import { errorResponse } from "../http/errors.ts";
 import { Answering } from "../http/answering.ts";
+import { handlerFailed } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
 
@@ -76,12 +76,7 @@ export class HttpFront {
         reusePort: true,
         ...(settings.tls ?? {}),
         onListen: () => {},
-        onError: (e) => {
-          log?.error("http handler failed", { error: (e as Error).message });
-          return errorResponse(
-            new WireError(Status.INTERNAL_ERROR, "the request could not be handled"),
-          );
-        },
+        onError: (e) => handlerFailed(log, e),
       },
       (request, info) => {
         this.#answering.track(info);

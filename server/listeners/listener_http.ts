@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { WireError } from "../../shared/errors.ts";
 import type {
   HttpAnswerNote,
   HttpBodyChunk,
@@ -33,7 +33,7 @@ import type {
 } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
 import { workerError, type WorkerLink } from "./worker_link.ts";
-import { errorBody, errorHeaders } from "../http/errors.ts";
+import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
 import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
 
@@ -62,6 +62,12 @@ class Outbox {
   constructor(link: WorkerLink) {
     this.#link = link;
     this.drained = new Promise((resolve) => this.markDrained = resolve);
+    // A body's rest will not come from a Worker that has failed: its readers stop waiting.
+    link.failed.then((message) => {
+      for (const seq of [...this.#pulls.keys()]) {
+        this.deliver({ type: "httpBodyChunk", seq, chunk: null, error: message });
+      }
+    });
   }
 
   /**
@@ -111,15 +117,38 @@ function inputOf(posted: PostedInferInput): InferInput {
   };
 }
 
-/** Any other request, rebuilt from what the Worker read, through the port's routes. */
+/**
+ * A request rebuilt from what the Worker took, with the method the client
+ * sent: the Fetch API's constructor would upper-case `post` and refuse
+ * `TRACE`, which `Deno.serve` hands to the routes as they came (they answer
+ * 405), so it is built with a method that takes the body and then shadowed.
+ * Its body is pulled from the Worker as the route reads it (`Outbox.bodyOf`).
+ */
+function passedOn(
+  outbox: Outbox,
+  seq: number,
+  proxy: NonNullable<HttpRequestNote["proxy"]>,
+): Request {
+  const { method, url, headers, hasBody } = proxy;
+  const request = new Request(url, {
+    method: hasBody ? "POST" : "GET",
+    headers,
+    body: hasBody ? outbox.bodyOf(seq) : null,
+  });
+  return Object.defineProperty(request, "method", { value: method });
+}
+
+/** Any other request, as the Worker took it, through the port's routes. */
 async function proxied(
   deps: HttpDeps,
   outbox: Outbox,
   { seq, peer, proxy }: HttpRequestNote,
 ): Promise<HttpAnswer> {
-  const { method, url, headers, hasBody } = proxy!;
-  const init = { method, headers, body: hasBody ? outbox.bodyOf(seq) : null };
-  const response = await answerHttp(deps, new Request(url, init), peer);
+  return answerOf(await answerHttp(deps, passedOn(outbox, seq, proxy!), peer));
+}
+
+/** A response as data, to post to the Worker. */
+async function answerOf(response: Response): Promise<HttpAnswer> {
   return {
     status: response.status,
     headers: Object.fromEntries(response.headers),
@@ -137,15 +166,7 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
     const answer = infer
       ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, arrived)
       : proxied(deps, outbox, note);
-    answer.then(
-      (a) => outbox.add(note.seq, a),
-      (e) => {
-        deps.log.error("http handler failed", { error: (e as Error).message });
-        const error = new WireError(Status.INTERNAL_ERROR, "the request could not be handled");
-        const body = new TextEncoder().encode(errorBody(error));
-        outbox.add(note.seq, { status: 500, headers: errorHeaders(500), body });
-      },
-    );
+    answer.catch((e) => answerOf(handlerFailed(deps.log, e))).then((a) => outbox.add(note.seq, a));
   }
 }
 
@@ -191,6 +212,7 @@ export async function serveHttpOnListeners(
     outboxes.set(link, new Outbox(link));
     settings.port = await new Promise<number>((resolve, reject) => {
       binding = { resolve, reject };
+      link.failed.then((message) => reject(new Error(`a listener Worker failed: ${message}`)));
       link.send({ type: "http", settings });
     });
   }

@@ -9,7 +9,11 @@ import { type ServerOptions, startServer } from "../server.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { serveHttpOnListeners } from "./listener_http.ts";
+import { listenerOptions } from "../inference_server.ts";
+import { withServerDefaults } from "../options.ts";
+import type { HttpDeps } from "../http/http.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
@@ -278,4 +282,29 @@ Deno.test("--listeners 2: a shutdown answers every HTTP request the Workers took
   }
   await server.shutdown();
   assert.deepEqual(await Promise.all(answers), Array(6).fill("200 seven"));
+});
+
+Deno.test("--listeners 2: binding the HTTP port fails, not hangs, when a Worker has failed", async () => {
+  needUnstableNet();
+  const failures: string[] = [];
+  const log = new Logger("error", (line) => failures.push(line));
+  const workers = await ListenerWorkers.start(2, listenerOptions(withServerDefaults({ log })));
+  try {
+    // A message the Worker cannot read: its uncaught error ends it.
+    workers.links[1].send({ type: "replies", buffer: null!, length: 12 });
+    while (failures.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const deps = { log, maxBodyBytes: 1024 } as HttpDeps;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = await Promise.race([
+      serveHttpOnListeners(workers, deps, { hostname: "127.0.0.1", port: 0 }).then(
+        (http) => http.shutdown().then(() => "bound"),
+        (e: Error) => e.message,
+      ),
+      new Promise<string>((r) => timer = setTimeout(() => r("no answer in 10 s"), 10_000)),
+    ]);
+    clearTimeout(timer);
+    assert.match(bound, /^a listener Worker failed: /);
+  } finally {
+    await workers.shutdown();
+  }
 });

@@ -3,7 +3,10 @@
  * each other, and the packing of many messages into one transferable buffer:
  * a Worker posts one batch per tick (every request its connections read,
  * each as `[connection u32][seq u32][length u32][bytes]`), the main thread
- * one batch of replies (`[seq u32][0][length u32][bytes]`).
+ * one batch of replies (`[seq u32][0][length u32][bytes]`). The HTTP port's
+ * requests and answers go as plain notes (`HttpRequestNote`, `HttpAnswerNote`),
+ * a tick's in one message each way; a passed-on body's chunks one by one, as
+ * its route reads them (`httpBodyPull`, `HttpBodyChunk`).
  *
  * @example
  * ```ts

@@ -12,7 +12,7 @@
  * accepting, answer what is owed, close, answer `drained`). With
  * `--http-port` it serves the HTTP port too (`HttpFront`): `http` (bind and
  * serve, answer `httpListening` or `httpFailed`), `httpAnswers`, and
- * `httpDrain` (answer `httpDrained`; a `drain` drains it first).
+ * `httpDrain` (answer `httpDrained`; a `drain` drains it too, beside the board port).
  *
  * @example
  * ```ts
@@ -114,13 +114,15 @@ function listen(settings: ListenerSettings): void {
 }
 
 async function drain(): Promise<void> {
-  // The HTTP port first: its `httpDrained` reaches the main thread before `drained` ends this Worker.
-  if (front) await drainHttp();
+  // Both ports stop accepting at once, as in process; `httpDrained` is posted
+  // before `drained`, which ends this Worker.
+  const http = front ? drainHttp() : null;
   if (listeners.length > 0) await Promise.all(listeners.map((listener) => listener.shutdown()));
   else {
     socket?.close();
     tlsSocket?.close();
   }
+  await http;
   handler.flush();
   post({ type: "drained" });
 }

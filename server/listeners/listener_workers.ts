@@ -200,6 +200,7 @@ export class ListenerWorkers {
       link.worker.onerror = (event) => {
         event.preventDefault();
         this.#log.error("a listener Worker failed", { error: event.message });
+        link.fail(event.message);
         resolve();
       };
     });

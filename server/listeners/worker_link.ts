@@ -52,6 +52,10 @@ export class WorkerLink {
   readonly connections = new Map<number, RemoteConnection>();
   /** Connections this Worker has forwarded requests or refusals for since start. */
   seen = 0;
+  /** Resolves with the error's sentence once an uncaught error has ended the Worker (`fail`). */
+  readonly failed: Promise<string>;
+  /** Says the Worker has failed: whatever waits for its answer stops waiting. */
+  fail!: (message: string) => void;
   #replies = new Packer();
   #scheduled = false;
   #flush = () => this.flush();
@@ -64,6 +68,7 @@ export class WorkerLink {
     this.worker = worker;
     this.#limits = limits;
     this.#log = log;
+    this.failed = new Promise((resolve) => this.fail = resolve);
   }
 
   send(message: ToListener, transfer: ArrayBuffer[] = []): void {
