@@ -132,4 +132,16 @@ Deno.test("a body that stops arriving is cancelled and refused at its deadline, 
     );
     assert.ok(cancelled, "the stalled body is cancelled");
   }
+  // Through the inflater too: its source is cancelled under it.
+  let cancelled = false;
+  const start = (await compress(new Uint8Array(1000), "gzip")).subarray(0, 10);
+  const stalled = new ReadableStream<Uint8Array>({
+    start: (controller) => controller.enqueue(start),
+    cancel: () => void (cancelled = true),
+  });
+  const headers = { "content-encoding": "gzip" };
+  const request = new Request("http://x/", { method: "POST", body: stalled, headers });
+  const body = await readBody(request, 64 * 1024, { timeoutMs: 50 });
+  assert.match(String(body), /^MALFORMED_BUFFER: the body did not arrive within 50 ms/);
+  while (!cancelled) await new Promise((r) => setTimeout(r, 5));
 });
