@@ -224,7 +224,7 @@ export const OPTIONS = [
     server: true,
     default: "30000",
     value: "MS",
-    help: "an HTTP inference request's body must arrive within this of its headers",
+    help: "an HTTP request's body must arrive within this of its headers",
     details: "else 400 MALFORMED_BUFFER; a client that stops or drips mid-body is let go",
   },
   {

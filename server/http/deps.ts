@@ -84,8 +84,9 @@ export function httpDeps(
     watcher: source.watcher,
     access,
     serving: (name) => serving.versions().get(name) ?? null,
+    bodyTimeoutMs: source.bodyTimeoutMs,
   }));
-  const modelRollouts = modelRolloutRoutes(source.rollouts, access);
+  const modelRollouts = modelRolloutRoutes(source.rollouts, access, source.bodyTimeoutMs);
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
@@ -120,7 +121,12 @@ export function httpDeps(
       series: extra.monitor.series,
       access,
       rollouts: extra.updates
-        ? rolloutRoutes({ updates: extra.updates, rescan: extra.rescanReleases!, access })
+        ? rolloutRoutes({
+          updates: extra.updates,
+          rescan: extra.rescanReleases!,
+          access,
+          bodyTimeoutMs: source.bodyTimeoutMs,
+        })
         : undefined,
     }),
     ready: () => source.ready(),

@@ -83,6 +83,7 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
 export function modelRolloutRoutes(
   rollouts: Rollouts,
   access: Access,
+  bodyTimeoutMs?: number,
 ): (request: Request) => Promise<Response> | null {
   return (request) => {
     const match = ROUTE.exec(new URL(request.url).pathname.replace(/\/+$/, ""));
@@ -108,7 +109,7 @@ export function modelRolloutRoutes(
         await request.body?.cancel();
         return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readJsonObject(request);
+      const body = await readJsonObject(request, bodyTimeoutMs);
       if (body instanceof Response) return body;
       try {
         const name = decodeURIComponent(match[1]);

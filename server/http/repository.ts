@@ -68,6 +68,8 @@ export class RepositoryError extends Error {
 export interface RepositoryControl {
   /** Who may use the routes: `change` decides each of them. */
   access: Access;
+  /** Milliseconds a request's body has to arrive (`--http-body-timeout-ms`); absent, no deadline. */
+  bodyTimeoutMs?: number;
   index(): IndexRow[] | Promise<IndexRow[]>;
   /** Loads model `name` and resolves once it serves; throws a `RepositoryError` otherwise. */
   load(name: string): Promise<void>;
@@ -156,12 +158,15 @@ export function repositoryControl(options: {
   access: Access;
   /** The version of model `name` that answers requests now, or null. */
   serving: (name: string) => number | null;
+  /** Milliseconds a request's body has to arrive; absent, no deadline. */
+  bodyTimeoutMs?: number;
 }): RepositoryControl {
   const { repository, watcher, serving } = options;
   const unknown = (name: string) =>
     new RepositoryError(404, "MODEL_UNAVAILABLE", `no model named "${name}" in the repository`);
   return {
     access: options.access,
+    bodyTimeoutMs: options.bodyTimeoutMs,
     index: () =>
       indexRows(repository.models, serving).map((row) => ({
         ...row,
@@ -196,13 +201,14 @@ export function repositoryControl(options: {
 }
 
 /**
- * Reads a small optional JSON object body, limited while it is read; a
- * Response when it is not one.
+ * Reads a small optional JSON object body, limited while it is read and
+ * within `timeoutMs` (absent: no deadline); a Response when it is not one.
  */
 export async function readJsonObject(
   request: Request,
+  timeoutMs?: number,
 ): Promise<Record<string, unknown> | Response> {
-  const bytes = await readBody(request, MAX_BODY_BYTES);
+  const bytes = await readBody(request, MAX_BODY_BYTES, { timeoutMs });
   if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};
   try {
@@ -234,7 +240,7 @@ export function repositoryRoutes(
         await request.body?.cancel();
         return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readJsonObject(request);
+      const body = await readJsonObject(request, control.bodyTimeoutMs);
       if (body instanceof Response) return body;
       if (!action) {
         const rows = await control.index();

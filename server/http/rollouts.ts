@@ -44,6 +44,8 @@ export interface RolloutSource {
   rescan: () => Promise<void>;
   /** Who may read and change; absent, everything is open. */
   access?: Access;
+  /** Milliseconds a request's body has to arrive (`--http-body-timeout-ms`); absent, no deadline. */
+  bodyTimeoutMs?: number;
 }
 
 /** A rollout body names at most this many bytes (a list of 10,000 ids fits). */
@@ -98,7 +100,7 @@ export function rolloutRoutes(
       if (method === "GET") {
         return json(200, { rollouts: updates.list().map((r) => updates.view(r, false)) });
       }
-      const bytes = await readBody(request, MAX_BODY_BYTES);
+      const bytes = await readBody(request, MAX_BODY_BYTES, { timeoutMs: source.bodyTimeoutMs });
       if (bytes instanceof WireError) return errorResponse(bytes);
       let body: unknown;
       try {

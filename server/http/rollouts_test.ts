@@ -139,3 +139,28 @@ Deno.test("rollout routes: the admin changes, the operator views, a device token
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("rollouts: a body that stops mid-way is refused at --http-body-timeout-ms and creates nothing", async () => {
+  const dir = await releaseDir({ "1.0.1": fakeFirmware(600, 1) });
+  try {
+    const options = { httpPort: 0, adminToken: ADMIN, firmwareDir: dir, httpBodyTimeoutMs: 300 };
+    await withServer(options, async (server) => {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.http!.addr.port });
+      const head = `POST /v2/fleet/rollouts HTTP/1.1\r\nhost: x\r\n` +
+        `authorization: Bearer ${ADMIN}\r\ncontent-length: 60\r\n\r\n{"release":`;
+      await conn.write(new TextEncoder().encode(head));
+      const giveUp = setTimeout(() => conn.close(), 5000);
+      const bytes = new Uint8Array(4096);
+      const n = await conn.read(bytes).catch(() => null);
+      clearTimeout(giveUp);
+      conn.close();
+      const answer = new TextDecoder().decode(bytes.subarray(0, n ?? 0));
+      assert.match(answer, /^HTTP\/1.1 400 /, answer || "no answer");
+      assert.match(answer, /MALFORMED_BUFFER: the body did not arrive within 300 ms \(11 bytes/);
+      const listed = await callHttp(server, "GET", "/v2/fleet/rollouts", { token: ADMIN });
+      assert.deepEqual(listed.body.rollouts, []);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

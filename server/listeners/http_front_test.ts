@@ -96,10 +96,18 @@ async function httpCounts(port: number): Promise<string[]> {
     .sort();
 }
 
-Deno.test("an infer body that stops mid-way is refused at --http-body-timeout-ms, alike in both modes, and others are served meanwhile", async () => {
-  const [inProcess, workers] = await inBothModes({ httpBodyTimeoutMs: 400 }, async (port) => {
+Deno.test("a body that stops mid-way (an inference's, an admin route's) is refused at --http-body-timeout-ms, alike in both modes, and others are served meanwhile", async () => {
+  const admin = "admin-token-0123456789abcdef";
+  const options = { httpBodyTimeoutMs: 400, adminToken: admin };
+  const [inProcess, workers] = await inBothModes(options, async (port) => {
     const head = `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: ${plain.length}`;
-    const answers = [stalled(port, head, plain.slice(0, 100)), stalled(port, head, "")];
+    const bearer = `authorization: Bearer ${admin}\r\ncontent-length: 15`;
+    const answers = [
+      stalled(port, head, plain.slice(0, 100)),
+      stalled(port, head, ""),
+      stalled(port, `POST /v2/repository/index HTTP/1.1\r\n${bearer}`, "{"),
+      stalled(port, `POST /v2/models/mnist/promote HTTP/1.1\r\n${bearer}`, "{}"),
+    ];
     const good = await fetch(`http://127.0.0.1:${port}/v2/models/mnist/infer`, {
       method: "POST",
       body: plain,
@@ -111,6 +119,8 @@ Deno.test("an infer body that stops mid-way is refused at --http-body-timeout-ms
     "200 seven",
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (100 bytes came)"}',
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (0 bytes came)"}',
+    'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (1 bytes came)"}',
+    'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (2 bytes came)"}',
     'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 2',
     'mnist_requests_total{protocol="http",status="OK"} 1',
   ]);
