@@ -20,6 +20,7 @@
  * @module
  */
 import { type ThreadGroups } from "./cpu.ts";
+import type { EchoFloor } from "./echo_floor.ts";
 import { count, fixed, thousands } from "./_cli.ts";
 import { type DigitKind, type LoadProtocol } from "./load.ts";
 import { NO_REPLY } from "./load_record.ts";
@@ -101,7 +102,7 @@ export interface StepSummary extends StepLoad {
    * One client, on a server the bench started: the same client's round trip against an echo
    * server (no handler, no engine), p50 and p99 in ms: the loopback's floor (`echo_floor.ts`).
    */
-  echoRoundTripMs?: { p50: number; p99: number };
+  echoRoundTripMs?: EchoFloor;
   /** Legacy: an echo server's total for the same load plus the engine alone's time for its digits, ms. */
   legacyBaselineMs?: number;
   /**

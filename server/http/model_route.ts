@@ -1,8 +1,8 @@
 /**
  * How the HTTP port reads a request's path: the model routes'
  * pattern, and the one route a listener Worker reads itself before the main
- * thread answers, the inference (`inferRoute`). No other module of the port
- * is needed for it, so a Worker loads no more than this.
+ * thread answers, the inference (`inferRoute`). It lives apart from the
+ * routes (`http.ts`) so that a Worker does not load them.
  *
  * @example
  * ```ts

@@ -11,8 +11,10 @@
  * `failed`), `serve` (start accepting), `replies`, and `drain` (stop
  * accepting, answer what is owed, close, answer `drained`). With
  * `--http-port` it serves the HTTP port too (`HttpFront`): `http` (bind and
- * serve, answer `httpListening` or `httpFailed`), `httpAnswers`, and
- * `httpDrain` (answer `httpDrained`; a `drain` drains it too, beside the board port).
+ * serve, answer `httpListening` or `httpFailed`), `httpAnswers`,
+ * `httpBodyPull` and `httpBodyCancel` (a passed-on body's next chunk, answered
+ * `httpBodyChunk`, or the rest refused), and `httpDrain` (answer `httpDrained`;
+ * a `drain` drains it too, beside the board port).
  *
  * @example
  * ```ts
