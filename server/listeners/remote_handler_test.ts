@@ -68,7 +68,12 @@ Deno.test("--listeners 2: from a trusted proxy, the PROXY v2 header names the cl
     assert.equal(b.reply.status, Status.SERVER_BUSY, "same client address: over the cap of 1");
     assert.match(b.reply.error, /10\.9\.8\.7 already has 1/);
     assert.equal(c.reply.status, Status.OK, "another client behind the same proxy");
-    // Each Worker tells the main thread on its own, so events of different Workers come in either order.
+    // A Worker answers a refusal itself and tells the main thread after, in its next batch: wait
+    // (bounded) for the three events. Each Worker tells the main thread on its own, so events of
+    // different Workers come in either order.
+    for (let i = 0; requests.length < 3 && i < 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     assert.deepEqual(requests.map((e) => e.peer).sort(), [
       "10.1.1.1:5000",
       "10.9.8.7:4000",
