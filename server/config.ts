@@ -262,8 +262,9 @@ export const OPTIONS = [
     server: true,
     default: String(64 * 1024 * 1024),
     value: "BYTES",
-    help: "memory for unfinished messages of all board connections",
-    details: "past it, the connection adding to it is cut",
+    help: "memory for unfinished messages of all connections: board messages and HTTP bodies",
+    details:
+      "past it, a board connection adding to it is cut; an HTTP request gets 503 SERVER_BUSY",
   },
   {
     flag: "min-queue-share",

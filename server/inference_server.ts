@@ -59,6 +59,11 @@ export class InferenceServer {
   readonly rollouts: Rollouts;
   /** Answers requests for every transport (the HTTP port calls it too). */
   readonly handler: RequestHandler;
+  /**
+   * The connections' shared limits (`--max-connections`, the buffer budget
+   * `--max-buffered-bytes` that HTTP bodies are charged to as well).
+   */
+  readonly limits: BoardLimits;
   /** Board code releases (`--firmware-dir`) and rollouts. */
   readonly updates: FleetUpdates;
   /** Rescans `--firmware-dir`, like the model repository's watcher. */
@@ -113,6 +118,7 @@ export class InferenceServer {
     } else {
       this.#listener = new BoardListener(listener, context);
     }
+    this.limits = context.limits;
     this.#tlsListener = tlsListener && new BoardListener(tlsListener, context);
     this.finished = Promise.all([this.#listener.finished, this.#tlsListener?.finished])
       .then(() => this.#stopping ?? undefined);

@@ -113,7 +113,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         log,
         maxBatch: options.maxBatch,
         maxBodyBytes: options.maxHttpBody,
-        bodyTimeoutMs: options.httpBodyTimeoutMs,
+        bodyReading: { timeoutMs: options.httpBodyTimeoutMs, budget: server.limits },
         handler: server.handler,
         rollouts: server.rollouts,
       }, {

@@ -4,7 +4,9 @@
  * and a chunked or compressed body is counted chunk by chunk, so a client
  * cannot make the server hold more than the limit. `Content-Encoding: gzip`
  * and `deflate` (as Triton accepts) are inflated on the way, and the limit
- * applies to the inflated bytes.
+ * applies to the inflated bytes. A budget shared with other connections
+ * (`--max-buffered-bytes`) is charged for each chunk held and paid back once
+ * the body is read, so many slow uploads at once cannot hold more than it.
  *
  * @example
  * ```ts
@@ -16,6 +18,7 @@
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";
+import { budgetSpent, type BufferBudget } from "../tcp/limits.ts";
 
 /** The compressions a request body may come in, as `DecompressionStream` names them. */
 const ENCODINGS: Record<string, CompressionFormat> = { gzip: "gzip", deflate: "deflate" };
@@ -28,13 +31,15 @@ export interface BodyReading {
    * memory and no request past it. Absent: no deadline.
    */
   timeoutMs?: number;
+  /** Charged for the bytes held while the body arrives (`--max-buffered-bytes`); absent, no budget. */
+  budget?: BufferBudget;
 }
 
 /**
  * The body of `request`, at most `max` bytes (after inflating), or the error
  * to answer: `FRAME_TOO_LARGE` over the limit, `MALFORMED_BUFFER` for an
  * unknown encoding, a body that cannot be read or one that did not arrive in
- * time (`reading.timeoutMs`).
+ * time (`reading.timeoutMs`), `SERVER_BUSY` when `reading.budget` is spent.
  */
 export async function readBody(
   request: Request,
@@ -69,6 +74,7 @@ export async function readBody(
   // that declares the limit and sends nothing makes the server hold nothing.
   const chunks: Uint8Array[] = [];
   let size = 0;
+  const budget = reading.budget;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -79,11 +85,15 @@ export async function readBody(
         );
       }
       if (done) break;
-      size += value.length;
-      if (size > max) {
+      if (size + value.length > max) {
         await reader.cancel();
         return tooLarge(`over ${max}`);
       }
+      if (budget && !budget.charge(value.length)) {
+        await reader.cancel();
+        return budgetSpent(budget);
+      }
+      size += value.length;
       chunks.push(value);
     }
   } catch (e) {
@@ -93,6 +103,8 @@ export async function readBody(
     );
   } finally {
     clearTimeout(timer);
+    // Read (or refused): no longer unfinished.
+    budget?.charge(-size);
   }
   if (chunks.length === 1) return chunks[0];
   const body = new Uint8Array(size);

@@ -16,6 +16,7 @@ import type { Logger } from "../log.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import type { RepositoryWatcher } from "../models/watch.ts";
 import type { Monitor } from "../monitor/monitor.ts";
+import type { BodyReading } from "./body.ts";
 import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
@@ -34,8 +35,8 @@ export interface HttpSource {
   maxBatch: number;
   /** Largest HTTP request body, in bytes. */
   maxBodyBytes: number;
-  /** Milliseconds an HTTP request's body has to arrive. */
-  bodyTimeoutMs: number;
+  /** How an HTTP request's body is read: its deadline and the memory budget it is charged to. */
+  bodyReading: BodyReading;
   handler: RequestHandler;
   /** Shadow, canary, promote and rollback (their routes; a versioned route may name a candidate). */
   rollouts: Rollouts;
@@ -84,13 +85,13 @@ export function httpDeps(
     watcher: source.watcher,
     access,
     serving: (name) => serving.versions().get(name) ?? null,
-    bodyTimeoutMs: source.bodyTimeoutMs,
+    bodyReading: source.bodyReading,
   }));
-  const modelRollouts = modelRolloutRoutes(source.rollouts, access, source.bodyTimeoutMs);
+  const modelRollouts = modelRolloutRoutes(source.rollouts, access, source.bodyReading);
   return {
     handler: source.handler,
     maxBodyBytes: source.maxBodyBytes,
-    bodyTimeoutMs: source.bodyTimeoutMs,
+    bodyReading: source.bodyReading,
     model: (name, version) => {
       const model = serving.models.find((m) => m.name === name);
       if (!model) {
@@ -125,7 +126,7 @@ export function httpDeps(
           updates: extra.updates,
           rescan: extra.rescanReleases!,
           access,
-          bodyTimeoutMs: source.bodyTimeoutMs,
+          bodyReading: source.bodyReading,
         })
         : undefined,
     }),

@@ -26,6 +26,7 @@ import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { Answering } from "./answering.ts";
+import type { BodyReading } from "./body.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse, handlerFailed } from "./errors.ts";
 import { inferResponse } from "./infer.ts";
@@ -53,8 +54,8 @@ export interface HttpDeps {
   server: { name: string; version: string };
   /** Largest request body, in bytes, limited while it is read. */
   maxBodyBytes: number;
-  /** Milliseconds a request's body has to arrive; absent, no deadline. */
-  bodyTimeoutMs?: number;
+  /** A request body's deadline and memory budget; absent, neither. */
+  bodyReading?: BodyReading;
   /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
   access?: Access;
 }

@@ -39,7 +39,7 @@ import { bearerToken } from "../auth/bearer.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
-import { readBody } from "./body.ts";
+import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
 import { encodeInferResponse, type InferRequest, type ModelInfo } from "./oip.ts";
 import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
@@ -51,8 +51,8 @@ export interface InferDeps {
   model: (name: string, version: string | undefined) => ModelInfo | WireError;
   /** Largest request body, in bytes, after inflating. */
   maxBodyBytes: number;
-  /** Milliseconds the body has to arrive; absent, no deadline. */
-  bodyTimeoutMs?: number;
+  /** The body's deadline and memory budget; absent, neither. */
+  bodyReading?: BodyReading;
 }
 
 /** What the transport read of an infer request: plain data, so a listener Worker can post it. */
@@ -115,9 +115,9 @@ class HttpInference implements RequestOrigin {
 export async function readInferInput(
   request: Request,
   maxBodyBytes: number,
-  timeoutMs?: number,
+  reading?: BodyReading,
 ): Promise<InferInput> {
-  const body = await readBody(request, maxBodyBytes, { timeoutMs });
+  const body = await readBody(request, maxBodyBytes, reading);
   const token = bearerToken(request.headers);
   const client = request.headers.get("user-agent") ?? "";
   if (body instanceof WireError) return { split: body, unread: true, bytesIn: 0, token, client };
@@ -182,7 +182,7 @@ export async function inferResponse(
   version?: string,
 ): Promise<Response> {
   const started = performance.now();
-  const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyTimeoutMs);
+  const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyReading);
   const { status, headers, body } = await answerInfer(deps, input, peer, name, version, started);
   return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
 }

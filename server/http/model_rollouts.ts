@@ -30,6 +30,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
+import type { BodyReading } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import { readJsonObject, withoutPaths } from "./repository.ts";
 
@@ -83,7 +84,7 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
 export function modelRolloutRoutes(
   rollouts: Rollouts,
   access: Access,
-  bodyTimeoutMs?: number,
+  bodyReading?: BodyReading,
 ): (request: Request) => Promise<Response> | null {
   return (request) => {
     const match = ROUTE.exec(new URL(request.url).pathname.replace(/\/+$/, ""));
@@ -109,7 +110,7 @@ export function modelRolloutRoutes(
         await request.body?.cancel();
         return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readJsonObject(request, bodyTimeoutMs);
+      const body = await readJsonObject(request, bodyReading);
       if (body instanceof Response) return body;
       try {
         const name = decodeURIComponent(match[1]);

@@ -42,7 +42,7 @@
  */
 import type { Access } from "../auth/access.ts";
 import { WireError } from "../../shared/errors.ts";
-import { readBody } from "./body.ts";
+import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
 import type { ModelStatus } from "../models/version_status.ts";
@@ -68,8 +68,8 @@ export class RepositoryError extends Error {
 export interface RepositoryControl {
   /** Who may use the routes: `change` decides each of them. */
   access: Access;
-  /** Milliseconds a request's body has to arrive (`--http-body-timeout-ms`); absent, no deadline. */
-  bodyTimeoutMs?: number;
+  /** A request body's deadline (`--http-body-timeout-ms`) and memory budget; absent, neither. */
+  bodyReading?: BodyReading;
   index(): IndexRow[] | Promise<IndexRow[]>;
   /** Loads model `name` and resolves once it serves; throws a `RepositoryError` otherwise. */
   load(name: string): Promise<void>;
@@ -158,15 +158,15 @@ export function repositoryControl(options: {
   access: Access;
   /** The version of model `name` that answers requests now, or null. */
   serving: (name: string) => number | null;
-  /** Milliseconds a request's body has to arrive; absent, no deadline. */
-  bodyTimeoutMs?: number;
+  /** A request body's deadline and memory budget; absent, neither. */
+  bodyReading?: BodyReading;
 }): RepositoryControl {
   const { repository, watcher, serving } = options;
   const unknown = (name: string) =>
     new RepositoryError(404, "MODEL_UNAVAILABLE", `no model named "${name}" in the repository`);
   return {
     access: options.access,
-    bodyTimeoutMs: options.bodyTimeoutMs,
+    bodyReading: options.bodyReading,
     index: () =>
       indexRows(repository.models, serving).map((row) => ({
         ...row,
@@ -202,13 +202,13 @@ export function repositoryControl(options: {
 
 /**
  * Reads a small optional JSON object body, limited while it is read and
- * within `timeoutMs` (absent: no deadline); a Response when it is not one.
+ * as `reading` says (its deadline and budget); a Response when it is not one.
  */
 export async function readJsonObject(
   request: Request,
-  timeoutMs?: number,
+  reading?: BodyReading,
 ): Promise<Record<string, unknown> | Response> {
-  const bytes = await readBody(request, MAX_BODY_BYTES, { timeoutMs });
+  const bytes = await readBody(request, MAX_BODY_BYTES, reading);
   if (bytes instanceof WireError) return errorResponse(bytes);
   if (bytes.length === 0) return {};
   try {
@@ -240,7 +240,7 @@ export function repositoryRoutes(
         await request.body?.cancel();
         return errorResponse(denied, denied.httpStatus);
       }
-      const body = await readJsonObject(request, control.bodyTimeoutMs);
+      const body = await readJsonObject(request, control.bodyReading);
       if (body instanceof Response) return body;
       if (!action) {
         const rows = await control.index();

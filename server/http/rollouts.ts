@@ -34,7 +34,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { parseCodeRolloutSpec } from "../fleet/rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
-import { readBody } from "./body.ts";
+import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 
 /** What the routes change and read. */
@@ -45,7 +45,7 @@ export interface RolloutSource {
   /** Who may read and change; absent, everything is open. */
   access?: Access;
   /** Milliseconds a request's body has to arrive (`--http-body-timeout-ms`); absent, no deadline. */
-  bodyTimeoutMs?: number;
+  bodyReading?: BodyReading;
 }
 
 /** A rollout body names at most this many bytes (a list of 10,000 ids fits). */
@@ -100,7 +100,7 @@ export function rolloutRoutes(
       if (method === "GET") {
         return json(200, { rollouts: updates.list().map((r) => updates.view(r, false)) });
       }
-      const bytes = await readBody(request, MAX_BODY_BYTES, { timeoutMs: source.bodyTimeoutMs });
+      const bytes = await readBody(request, MAX_BODY_BYTES, source.bodyReading);
       if (bytes instanceof WireError) return errorResponse(bytes);
       let body: unknown;
       try {

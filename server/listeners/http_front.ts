@@ -40,6 +40,8 @@ import type {
   HttpRequestNote,
 } from "./listener_wire.ts";
 import { Answering } from "../http/answering.ts";
+import type { BodyReading } from "../http/body.ts";
+import type { BufferBudget } from "../tcp/limits.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
@@ -61,14 +63,17 @@ export class HttpFront {
   #seq = 0;
   #flush = () => this.#send();
   #answering = new Answering();
+  #reading: BodyReading;
 
   private constructor(
     settings: HttpFrontSettings,
     post: (message: FromListener) => void,
     log: Logger | null,
+    budget: BufferBudget | null,
   ) {
     this.#settings = settings;
     this.#post = post;
+    this.#reading = { timeoutMs: settings.bodyTimeoutMs, budget: budget ?? undefined };
     this.#server = Deno.serve(
       {
         hostname: settings.hostname,
@@ -88,14 +93,16 @@ export class HttpFront {
 
   /**
    * Binds and serves the port (throws the bind's error: `Deno.errors.AddrInUse`,
-   * say); `log` hears of a request that failed here.
+   * say); `log` hears of a request that failed here; an inference's body is
+   * charged to `budget` (the shared limits' `--max-buffered-bytes`) while it is read.
    */
   static start(
     settings: HttpFrontSettings,
     post: (message: FromListener) => void,
     log: Logger | null = null,
+    budget: BufferBudget | null = null,
   ): HttpFront {
-    return new HttpFront(settings, post, log);
+    return new HttpFront(settings, post, log, budget);
   }
 
   /** The main thread's answers: each request waiting for one is answered. */
@@ -136,8 +143,11 @@ export class HttpFront {
     const note: HttpRequestNote = { seq: this.#seq++, peer, infer: null, proxy: null };
     const target = inferRoute(request.method, request.url);
     if (target) {
-      const { maxBodyBytes, bodyTimeoutMs } = this.#settings;
-      const { split, ...input } = await readInferInput(request, maxBodyBytes, bodyTimeoutMs);
+      const { split, ...input } = await readInferInput(
+        request,
+        this.#settings.maxBodyBytes,
+        this.#reading,
+      );
       // A binary part is a view of the whole body: posted alone, not with the body under it.
       const posted = split instanceof WireError
         ? { status: split.status, message: split.message }

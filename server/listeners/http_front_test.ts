@@ -5,11 +5,15 @@
 // metrics and a well-behaved client's service are compared between the two
 // modes. Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
-import { Logger } from "../log.ts";
-import type { InferenceServer } from "../inference_server.ts";
-import { type ServerOptions, startServer } from "../server.ts";
 import { writeAll } from "../write_all.ts";
 import { withServer } from "../testing/server.ts";
+import {
+  gzip,
+  httpCounts,
+  inBothModes,
+  serverWithListeners,
+  stalledRequest,
+} from "../testing/http_modes.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 
 const encoder = new TextEncoder();
@@ -19,94 +23,18 @@ const plain = JSON.stringify({
   inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: digit }],
 });
 
-/** A quiet server on loopback: its HTTP port in process (`listeners` 1) or in two Workers (2). */
-function serverIn(listeners: number, options: ServerOptions): Promise<InferenceServer> {
-  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
-  return startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    httpPort: 0,
-    warmUpMs: 0,
-    listeners,
-    log: new Logger("error", () => {}),
-    ...options,
-  });
-}
-
-/** Each mode's port: `fn` runs against a fresh server in process, then with two listener Workers. */
-async function inBothModes<T>(
-  options: ServerOptions,
-  fn: (port: number) => Promise<T>,
-): Promise<[T, T]> {
-  const results: T[] = [];
-  for (const listeners of [1, 2]) {
-    const server = await serverIn(listeners, options);
-    try {
-      results.push(await fn(server.http!.addr.port));
-    } finally {
-      await server.shutdown();
-    }
-  }
-  return results as [T, T];
-}
-
-/**
- * Writes `head` and `body` on a new connection and keeps it open without
- * sending more; the answer's status line and body, or "no answer" in 5 s.
- */
-async function stalled(port: number, head: string, body: string | Uint8Array): Promise<string> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const giveUp = setTimeout(() => conn.close(), 5000);
-  try {
-    await writeAll(conn, encoder.encode(`${head}\r\nhost: x\r\n\r\n`));
-    await writeAll(conn, typeof body === "string" ? encoder.encode(body) : body);
-    const bytes = new Uint8Array(4096);
-    let text = "";
-    for (;;) {
-      const n = await conn.read(bytes.subarray(text.length)).catch(() => null);
-      if (n === null) break;
-      text = new TextDecoder().decode(bytes.subarray(0, text.length + n));
-      const length = /content-length: (\d+)/i.exec(text);
-      const end = text.indexOf("\r\n\r\n");
-      if (length && end >= 0 && text.length >= end + 4 + Number(length[1])) break;
-    }
-    if (!text) return "no answer";
-    return `${text.split("\r\n")[0]} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
-  } finally {
-    clearTimeout(giveUp);
-    try {
-      conn.close();
-    } catch {
-      // Closed at the 5 s mark.
-    }
-  }
-}
-
-/** `bytes` gzipped: a small body that inflates to `bytes.length`. */
-async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
-    .pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** `mnist_requests_total` lines for HTTP. */
-async function httpCounts(port: number): Promise<string[]> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text.split("\n").filter((l) => l.startsWith('mnist_requests_total{protocol="http"'))
-    .sort();
-}
-
 Deno.test("a body that stops mid-way (an inference's, an admin route's) is refused at --http-body-timeout-ms, alike in both modes, and others are served meanwhile", async () => {
   const admin = "admin-token-0123456789abcdef";
   const options = { httpBodyTimeoutMs: 400, adminToken: admin };
-  const [inProcess, workers] = await inBothModes(options, async (port) => {
+  const [inProcess, workers] = await inBothModes(options, async (server) => {
+    const port = server.http!.addr.port;
     const head = `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: ${plain.length}`;
     const bearer = `authorization: Bearer ${admin}\r\ncontent-length: 15`;
     const answers = [
-      stalled(port, head, plain.slice(0, 100)),
-      stalled(port, head, ""),
-      stalled(port, `POST /v2/repository/index HTTP/1.1\r\n${bearer}`, "{"),
-      stalled(port, `POST /v2/models/mnist/promote HTTP/1.1\r\n${bearer}`, "{}"),
+      stalledRequest(port, head, plain.slice(0, 100)),
+      stalledRequest(port, head, ""),
+      stalledRequest(port, `POST /v2/repository/index HTTP/1.1\r\n${bearer}`, "{"),
+      stalledRequest(port, `POST /v2/models/mnist/promote HTTP/1.1\r\n${bearer}`, "{}"),
     ];
     const good = await fetch(`http://127.0.0.1:${port}/v2/models/mnist/infer`, {
       method: "POST",
@@ -123,6 +51,50 @@ Deno.test("a body that stops mid-way (an inference's, an admin route's) is refus
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 400 ms (2 bytes came)"}',
     'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 2',
     'mnist_requests_total{protocol="http",status="OK"} 1',
+  ]);
+  assert.deepEqual(workers, inProcess);
+});
+
+Deno.test("HTTP bodies are charged to --max-buffered-bytes while they arrive: past it 503, paid back once read, alike in both modes", async () => {
+  // 40,000 bytes fit the 65,536 budget alone, not beside a stalled body holding 50,000.
+  const padded = plain.padEnd(40_000, " ");
+  const infer = (length: number) =>
+    `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: ${length}`;
+  const options = { maxBufferedBytes: 65_536, httpBodyTimeoutMs: 1500 };
+  const [inProcess, workers] = await inBothModes(options, async (server) => {
+    const port = server.http!.addr.port;
+    const holding = stalledRequest(port, infer(60_000), "x".repeat(50_000));
+    // Until the stalled body is held (bounded: without a budget it never counts).
+    for (let i = 0; i < 100 && server.limits.buffered < 50_000; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const refused = await stalledRequest(port, infer(padded.length), padded);
+    const small = await fetch(`http://127.0.0.1:${port}/v2/models/mnist/infer`, {
+      method: "POST",
+      body: plain,
+    });
+    const served = `${small.status} ${(await small.json()).id}`;
+    const held = await holding;
+    const paidBack = server.limits.buffered;
+    const again = await stalledRequest(port, infer(padded.length), padded);
+    return [
+      refused.replace(/holding \d+ bytes/, "holding N bytes"),
+      served,
+      held,
+      `paid back: ${paidBack}`,
+      again.split(" {")[0],
+      ...await httpCounts(port),
+    ];
+  });
+  assert.deepEqual(inProcess, [
+    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, its budget; try again shortly"}',
+    "200 seven",
+    'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 1500 ms (50000 bytes came)"}',
+    "paid back: 0",
+    "HTTP/1.1 200 OK",
+    'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 1',
+    'mnist_requests_total{protocol="http",status="OK"} 2',
+    'mnist_requests_total{protocol="http",status="SERVER_BUSY"} 1',
   ]);
   assert.deepEqual(workers, inProcess);
 });
@@ -149,7 +121,10 @@ Deno.test("any other route reads its body only if it wants it, with its own limi
   ];
   const [inProcess, workers] = await inBothModes(
     { adminToken: admin, maxHttpBody: 64 * 1024 },
-    (port) => Promise.all(requests.map(([head, body]) => stalled(port, head, body))),
+    (server) =>
+      Promise.all(
+        requests.map(([head, body]) => stalledRequest(server.http!.addr.port, head, body)),
+      ),
   );
   assert.deepEqual(inProcess, [
     'HTTP/1.1 404 Not Found {"error":"UNKNOWN_COMMAND: no route POST /nope"}',
@@ -166,7 +141,7 @@ Deno.test("any other route reads its body only if it wants it, with its own limi
 
 Deno.test("a shutdown ends once every request is answered, though clients keep connections with unread bodies", async () => {
   for (const listeners of [1, 2]) {
-    const server = await serverIn(listeners, { httpBodyTimeoutMs: 300 });
+    const server = await serverWithListeners(listeners, { httpBodyTimeoutMs: 300 });
     const port = server.http!.addr.port;
     // Each answered while the rest of its body is still owed: past the deadline, and not read at all.
     const heads = [

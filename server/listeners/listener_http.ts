@@ -206,7 +206,7 @@ export async function serveHttpOnListeners(
     port: options.port,
     tls: options.tls ?? null,
     maxBodyBytes: deps.maxBodyBytes,
-    bodyTimeoutMs: deps.bodyTimeoutMs,
+    bodyTimeoutMs: deps.bodyReading?.timeoutMs,
   };
   for (const link of workers.links) {
     outboxes.set(link, new Outbox(link));

@@ -66,7 +66,7 @@ let frontDrained: Promise<void> | null = null;
 /** Binds and serves the HTTP port beside the other Workers. */
 function serveHttp(settings: HttpFrontSettings): void {
   try {
-    front = HttpFront.start(settings, post, log);
+    front = HttpFront.start(settings, post, log, context?.limits ?? null);
   } catch (e) {
     const error = e as Error;
     post({ type: "httpFailed", name: error.name, message: error.message });

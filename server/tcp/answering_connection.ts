@@ -26,12 +26,13 @@ import type { RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import { ClientAddress } from "./client_address.ts";
 import type { ConnectionSettings } from "./connection_settings.ts";
-import type {
-  BoardLimits,
-  ConnectionEvent,
-  ConnectionReason,
-  QueueShare,
-  Refusal,
+import {
+  type BoardLimits,
+  budgetSpent,
+  type ConnectionEvent,
+  type ConnectionReason,
+  type QueueShare,
+  type Refusal,
 } from "./limits.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
 
@@ -120,13 +121,7 @@ export abstract class AnsweringConnection {
       return true;
     }
     this.event("buffer-budget");
-    this.fail(
-      new WireError(
-        Status.SERVER_BUSY,
-        `the server is holding ${this.ctx.limits.buffered} bytes of unfinished messages, ` +
-          "its budget; try again shortly",
-      ),
-    );
+    this.fail(budgetSpent(this.ctx.limits));
     return false;
   }
 

@@ -65,8 +65,25 @@ export interface LimitOptions {
   minQueueShare: number;
 }
 
+/** Memory shared by every connection's unfinished messages (`--max-buffered-bytes`). */
+export interface BufferBudget {
+  /** Bytes held now. */
+  readonly buffered: number;
+  /** Changes the bytes held by `delta`; false (and no change) when a rise would pass the budget. */
+  charge(delta: number): boolean;
+}
+
+/** The error for a message (or body) that would pass `budget`. */
+export function budgetSpent(budget: BufferBudget): WireError {
+  return new WireError(
+    Status.SERVER_BUSY,
+    `the server is holding ${budget.buffered} bytes of unfinished messages, its budget; ` +
+      "try again shortly",
+  );
+}
+
 /** Shared counters of the board port's limits. */
-export class BoardLimits {
+export class BoardLimits implements BufferBudget {
   readonly options: LimitOptions;
   #open = 0;
   #perAddress = new Map<string, number>();
