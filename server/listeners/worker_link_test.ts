@@ -9,13 +9,24 @@ import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import { RequestHandler } from "../core/handler.ts";
+import type { HandlerContext } from "../core/request.ts";
+import { InferenceEngine } from "../engine/engine.ts";
+import { InferenceQueue } from "../engine/queue.ts";
 import { Logger } from "../log.ts";
+import { standInWorker } from "../testing/engine_stand_in.ts";
 import { splitFramed } from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 
 const PER_ADDRESS = 4;
+
+/** An engine that takes 100 ms a digit that is not blank: digits stay queued a while. */
+const SLOW = standInWorker({
+  prelude: "const nap = new Int32Array(new SharedArrayBuffer(4));",
+  run: "if (data.some((v) => v > 0)) Atomics.wait(nap, 0, 0, 100);",
+});
+const DIGIT = new Uint8Array(784).fill(255);
 
 /** Waits (bounded) until `done` holds. */
 async function until(done: () => boolean, what: string): Promise<void> {
@@ -47,14 +58,8 @@ function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink {
   )!;
 }
 
-/**
- * Serves connections of one address on both Workers, ends one with `end`,
- * and checks that the caps are whole again for the other.
- */
-async function endWhileServing(
-  end: (workers: ListenerWorkers, link: WorkerLink) => Promise<void>,
-): Promise<void> {
-  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+/** Two listener Workers serving one handler whose requests go to `route`. */
+async function startWorkers(route: HandlerContext["route"]): Promise<ListenerWorkers> {
   const log = new Logger("error", () => {});
   const workers = await ListenerWorkers.start(2, {
     hostname: "127.0.0.1",
@@ -75,13 +80,26 @@ async function endWhileServing(
     writeTimeoutMs: 10_000,
     maxPipelined: 256,
   });
-  workers.serve(
-    new RequestHandler({
-      route: () => new WireError(Status.MODEL_UNAVAILABLE, "this test serves no model"),
-      stats: () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" }),
-      log,
-    }),
-  );
+  const stats = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
+  workers.serve(new RequestHandler({ route, stats, log }));
+  return workers;
+}
+
+/** Makes `link`'s Worker fail: a message it cannot read, its uncaught error ends it. */
+function failWorker(link: WorkerLink): Promise<string> {
+  link.send({ type: "replies", buffer: null!, length: 12 });
+  return link.failed;
+}
+
+/**
+ * Serves connections of one address on both Workers, ends one with `end`,
+ * and checks that the caps are whole again for the other.
+ */
+async function endWhileServing(
+  end: (workers: ListenerWorkers, link: WorkerLink) => Promise<void>,
+): Promise<void> {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const workers = await startWorkers(() => new WireError(Status.MODEL_UNAVAILABLE, "no model"));
   const where = { hostname: "127.0.0.1", port: workers.addr.port };
   const conns: Deno.Conn[] = [];
   try {
@@ -150,11 +168,7 @@ async function endWhileServing(
 }
 
 Deno.test("--listeners 2: a Worker that fails gives back its connections' places, addresses and bytes", async () => {
-  await endWhileServing(async (_, link) => {
-    // A message the Worker cannot read: its uncaught error ends it.
-    link.send({ type: "replies", buffer: null!, length: 12 });
-    await link.failed;
-  });
+  await endWhileServing(async (_, link) => void await failWorker(link));
 });
 
 Deno.test("--listeners 2: a terminated Worker gives back its connections' places, addresses and bytes", async () => {
@@ -163,4 +177,31 @@ Deno.test("--listeners 2: a terminated Worker gives back its connections' places
     workers.lost(link, "terminated by the test");
     return Promise.resolve();
   });
+});
+
+Deno.test("--listeners 2: a failed Worker's digits still queued run and give back their connection's share", async () => {
+  const engine = await InferenceEngine.start(new Uint8Array(8), { workerUrl: SLOW });
+  const queue = new InferenceQueue({ engines: [engine], version: 1 }, {
+    maxBatch: 1,
+    maxQueued: 64,
+  });
+  const workers = await startWorkers(() => queue);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
+  try {
+    const digit = (requestId: number) =>
+      encodeRequest({ command: Command.INFERENCE_INPUT, requestId, digitU8: DIGIT }, true);
+    await writeAll(conn, Uint8Array.from([...digit(1), ...digit(2), ...digit(3)]));
+    await until(() => queue.inFlight === 3, "the digits queued");
+    assert.equal(workers.limits.busy, 1, "one busy connection");
+    const link = linkOf(workers, conn);
+    await failWorker(link);
+    assert.equal(workers.open, 0);
+    assert.equal(link.connections.size, 0);
+    await queue.settled();
+    assert.equal(workers.limits.busy, 0, "its share given back as its digits left the queue");
+  } finally {
+    conn.close();
+    await workers.shutdown();
+    await queue.close();
+  }
 });
