@@ -63,10 +63,12 @@ class Outbox {
     this.#link = link;
     this.drained = new Promise((resolve) => this.markDrained = resolve);
     // A body's rest will not come from a Worker that has failed: its readers stop waiting.
+    // Its connections are gone with it: its HTTP port has nothing left to drain.
     link.failed.then((message) => {
       for (const seq of [...this.#pulls.keys()]) {
         this.deliver({ type: "httpBodyChunk", seq, chunk: null, error: message });
       }
+      this.markDrained();
     });
   }
 
@@ -78,6 +80,9 @@ class Outbox {
     return new ReadableStream<Uint8Array>({
       pull: (controller) =>
         new Promise<void>((done) => {
+          if (this.#link.ended) {
+            return done(controller.error(new Error("a listener Worker failed")));
+          }
           this.#pulls.set(seq, { controller, done });
           this.#link.send({ type: "httpBodyPull", seq });
         }),

@@ -33,9 +33,10 @@ import type { SplitBody } from "../http/oip_request.ts";
 export interface ListenerSettings extends ConnectionSettings {
   hostname: string;
   port: number;
-  /** The shared counters of `SharedBoardLimits`, and their options. */
+  /** The shared counters of `SharedBoardLimits`, their options, and the Worker's thread in them (1 and up). */
   limits: SharedArrayBuffer;
   limitOptions: LimitOptions;
+  thread: number;
   /** The TLS board port (`--tls-port`) and its certificate and key, PEM; null: none. */
   tls: { port: number; cert: string; key: string } | null;
   /** `--trusted-proxy`'s ranges; null: nobody's PROXY header is believed. */

@@ -106,7 +106,7 @@ function listen(settings: ListenerSettings): void {
   context = {
     handler,
     log,
-    limits: new WorkerLimits(settings.limitOptions, settings.limits),
+    limits: new WorkerLimits(settings.limitOptions, settings.limits, settings.thread),
     trustedProxies: trusted,
     ...connectionSettings(settings),
     onConnection: (event) => handler.event(event),

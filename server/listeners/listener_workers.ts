@@ -108,12 +108,14 @@ export class ListenerWorkers {
    */
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
     if (!hasUnstableNet()) throw new Error(NEEDS_UNSTABLE_NET);
-    const limits = SharedBoardLimits.create(options.limits);
+    // Thread 0 is the main thread's; Worker i counts as thread i + 1.
+    const limits = SharedBoardLimits.create(options.limits, count + 1);
     const settings: ListenerSettings = {
       hostname: options.hostname,
       port: options.port,
       limits: limits.buffer,
       limitOptions: options.limits,
+      thread: 0,
       tls: options.tls
         ? { port: options.tls.port, cert: options.tls.cert, key: options.tls.key }
         : null,
@@ -129,10 +131,10 @@ export class ListenerWorkers {
           type: "module",
           name: `listener-${i + 1}`,
         });
-        const link = new WorkerLink(worker, limits, options.log);
+        const link = new WorkerLink(worker, i + 1, limits, options.log);
         links.push(link);
         // The first binds the ports asked for; the others join them.
-        const bound = await bind(link, settings);
+        const bound = await bind(link, { ...settings, thread: link.thread });
         settings.port = bound.port;
         if (settings.tls) settings.tls.port = bound.tlsPort!;
       }
@@ -182,27 +184,43 @@ export class ListenerWorkers {
     this.#stopping ??= (async () => {
       for (const link of this.#links) link.send({ type: "drain" });
       await Promise.all(this.#drained);
-      for (const link of this.#links) link.worker.terminate();
+      for (const link of this.#links) {
+        link.worker.terminate();
+        // A drained Worker closed its connections: nothing is left, unless it failed while draining.
+        this.limits.release(link.thread);
+      }
       this.#ended();
     })();
     return this.#stopping;
   }
 
-  /** Serves a Worker's messages; resolves when it has drained (or failed). */
+  /**
+   * A Worker has ended without draining (an uncaught error in it, or
+   * `terminate()`): the server goes on with the others. What its connections
+   * held in the limits is given back, and nothing waits for it any more.
+   */
+  lost(link: WorkerLink, why: string): void {
+    if (link.ended) return;
+    // Ended already after an uncaught error; terminated here so that it surely runs no more.
+    link.worker.terminate();
+    const held = link.fail(why);
+    this.#log.error("a listener Worker failed", { error: why, ...held });
+  }
+
+  /** Serves a Worker's messages; resolves when it has drained (or ended without). */
   #listen(link: WorkerLink): Promise<void> {
-    return new Promise((resolve) => {
-      link.worker.onmessage = (event: MessageEvent<FromListener>) => {
-        const message = event.data;
-        if (message.type === "batch") link.serveBatch(message, this.#handler!, this.#onConnection);
-        else if (message.type === "drained") resolve();
-        else this.onMessage?.(link, message);
-      };
-      link.worker.onerror = (event) => {
-        event.preventDefault();
-        this.#log.error("a listener Worker failed", { error: event.message });
-        link.fail(event.message);
-        resolve();
-      };
-    });
+    let resolveDrained!: () => void;
+    const drained = new Promise<void>((resolve) => resolveDrained = resolve);
+    link.worker.onmessage = (event: MessageEvent<FromListener>) => {
+      const message = event.data;
+      if (message.type === "batch") link.serveBatch(message, this.#handler!, this.#onConnection);
+      else if (message.type === "drained") resolveDrained();
+      else this.onMessage?.(link, message);
+    };
+    link.worker.onerror = (event) => {
+      event.preventDefault();
+      this.lost(link, event.message);
+    };
+    return Promise.race([drained, link.failed.then(() => {})]);
   }
 }

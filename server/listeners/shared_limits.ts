@@ -4,12 +4,13 @@
  * `--max-connections` cap, one count per client address, one buffer budget
  * and one count of busy connections for the queue's shares, whichever Worker
  * accepted the connection. Counters change with `Atomics`; the per-address
- * counts are a hash table (linear probing, the address as the key) changed
- * under a spin lock, taken only at a connection's start and end.
+ * counts are a hash table under a spin lock (`address_table.ts`).
  *
  * Each thread builds its own `SharedBoardLimits` over the same `buffer`
- * (`SharedBoardLimits.create` on the main thread, `new SharedBoardLimits(options,
- * buffer)` in a Worker it was posted to).
+ * (`create` on the main thread, thread 0; `new SharedBoardLimits(options,
+ * buffer, thread)` in a Worker it was posted to) and keeps its own part of
+ * each count beside the total, so that what a thread that has ended held can
+ * be given back (`release`): its connections are gone with it.
  *
  * @example
  * ```ts
@@ -17,29 +18,28 @@
  *
  * const options = { maxConnections: 2, maxConnectionsPerAddress: 1,
  *   maxBufferedBytes: 1 << 20, maxQueued: 4096, minQueueShare: 16 };
- * const main = SharedBoardLimits.create(options);
- * const worker = new SharedBoardLimits(options, main.buffer); // in a Worker: the posted buffer
- * console.log(main.addAddress("10.0.0.7"), worker.addAddress("10.0.0.7")); // true false
+ * const main = SharedBoardLimits.create(options, 2);
+ * const worker = new SharedBoardLimits(options, main.buffer, 1); // in a Worker: the posted buffer
+ * console.log(worker.addAddress("10.0.0.7"), main.addAddress("10.0.0.7")); // true false
  * console.log(worker.addConnection(), main.addConnection(), main.addConnection(), worker.open);
  * // true true false 2
+ * console.log(main.release(1), main.open); // { open: 1, buffered: 0, addresses: 1 } 1
  * ```
  * @module
  */
 import { BoardLimits, type LimitOptions } from "../tcp/limits.ts";
+import { AddressTable } from "./address_table.ts";
 
-/** Words before the table: the lock and the counters. */
-const LOCK = 0;
+/** Words before the tallies: the address table's lock, the totals, how many threads. */
 const OPEN = 1;
 const BUFFERED = 2;
 const BUSY = 3;
-const HEADER_WORDS = 4;
-/** One slot of the address table: count, key length, key hash, then the key's bytes (64 at most). */
-const COUNT = 0;
-const LENGTH = 1;
-const HASH = 2;
-const KEY = 3;
-const MAX_KEY = 64;
-const SLOT_WORDS = KEY + MAX_KEY / 4;
+const THREADS = 4;
+/** Each thread's part of the totals it changes: open connections, buffered bytes. */
+const TALLIES = 5;
+const MY_OPEN = 0;
+const MY_BUFFERED = 1;
+const TALLY_WORDS = 2;
 
 /** Slots for `maxConnections` distinct addresses at half load, a power of two. */
 function slotsFor(maxConnections: number): number {
@@ -48,26 +48,47 @@ function slotsFor(maxConnections: number): number {
   return slots;
 }
 
+/** What one thread's connections hold: places, buffered bytes, and places of their addresses. */
+export interface Held {
+  open: number;
+  buffered: number;
+  addresses: number;
+}
+
 /** The limits' counters, shared between threads. */
 export class SharedBoardLimits extends BoardLimits {
   /** The shared memory: post it to a Worker, which builds its own `SharedBoardLimits` over it. */
   readonly buffer: SharedArrayBuffer;
+  /** Which thread's tallies this one keeps (0: the main thread's). */
+  readonly thread: number;
   #words: Int32Array;
-  #mask: number;
-  #key = new Uint8Array(MAX_KEY);
+  #addresses: AddressTable;
+  /** This thread's tallies' first word. */
+  #tally: number;
 
-  /** A new set of counters, all zero. */
-  static create(options: LimitOptions): SharedBoardLimits {
-    const slots = slotsFor(options.maxConnections);
-    const buffer = new SharedArrayBuffer((HEADER_WORDS + slots * SLOT_WORDS) * 4);
+  /** A new set of counters, all zero, for `threads` threads (the main thread and its Workers). */
+  static create(options: LimitOptions, threads = 1): SharedBoardLimits {
+    const table = (TALLIES + threads * TALLY_WORDS) * 4;
+    const buffer = new SharedArrayBuffer(
+      table + AddressTable.bytes(slotsFor(options.maxConnections), threads),
+    );
+    new Int32Array(buffer)[THREADS] = threads;
     return new SharedBoardLimits(options, buffer);
   }
 
-  constructor(options: LimitOptions, buffer: SharedArrayBuffer) {
+  /** The counters in `buffer`, changed as `thread` (one of the threads they were made for). */
+  constructor(options: LimitOptions, buffer: SharedArrayBuffer, thread = 0) {
     super(options);
     this.buffer = buffer;
-    this.#words = new Int32Array(buffer);
-    this.#mask = (this.#words.length - HEADER_WORDS) / SLOT_WORDS - 1;
+    this.thread = thread;
+    const words = new Int32Array(buffer);
+    const threads = words[THREADS];
+    if (!(thread >= 0 && thread < threads)) {
+      throw new RangeError(`thread ${thread} is not one of the ${threads} these limits are for`);
+    }
+    this.#words = words;
+    this.#addresses = new AddressTable(words, TALLIES + threads * TALLY_WORDS, threads, thread);
+    this.#tally = TALLIES + thread * TALLY_WORDS;
   }
 
   override get open(): number {
@@ -83,19 +104,21 @@ export class SharedBoardLimits extends BoardLimits {
   }
 
   override addConnection(): boolean {
-    return this.#addBelow(OPEN, 1, this.options.maxConnections);
+    if (!this.#addBelow(OPEN, 1, this.options.maxConnections)) return false;
+    Atomics.add(this.#words, this.#tally + MY_OPEN, 1);
+    return true;
   }
 
   override removeConnection(): void {
     Atomics.sub(this.#words, OPEN, 1);
+    Atomics.sub(this.#words, this.#tally + MY_OPEN, 1);
   }
 
   override charge(delta: number): boolean {
-    if (delta <= 0) {
-      Atomics.add(this.#words, BUFFERED, delta);
-      return true;
-    }
-    return this.#addBelow(BUFFERED, delta, this.options.maxBufferedBytes);
+    if (delta <= 0) Atomics.add(this.#words, BUFFERED, delta);
+    else if (!this.#addBelow(BUFFERED, delta, this.options.maxBufferedBytes)) return false;
+    Atomics.add(this.#words, this.#tally + MY_BUFFERED, delta);
+    return true;
   }
 
   /** @internal */
@@ -104,35 +127,44 @@ export class SharedBoardLimits extends BoardLimits {
     return Math.max(this.options.minQueueShare, Math.floor(this.options.maxQueued / busy));
   }
 
-  /** @internal */
+  /**
+   * @internal Only the main thread admits digits (a Worker's connections'
+   * shares are kept there, `worker_link.ts`), so busy needs no tally per thread.
+   */
   override busyChanged(delta: number): void {
     Atomics.add(this.#words, BUSY, delta);
   }
 
   override addAddress(address: string): boolean {
-    this.#lock();
-    try {
-      const slot = this.#find(address, true);
-      // A full table cannot happen (twice the connection cap); if it did, admit.
-      if (slot < 0) return true;
-      const words = this.#words;
-      if (words[slot + COUNT] >= this.options.maxConnectionsPerAddress) return false;
-      words[slot + COUNT]++;
-      return true;
-    } finally {
-      Atomics.store(this.#words, LOCK, 0);
-    }
+    return this.#addresses.add(address, this.options.maxConnectionsPerAddress);
   }
 
   override removeAddress(address: string): void {
-    this.#lock();
-    try {
-      const slot = this.#find(address, false);
-      if (slot < 0) return;
-      if (--this.#words[slot + COUNT] <= 0) this.#delete(slot);
-    } finally {
-      Atomics.store(this.#words, LOCK, 0);
-    }
+    this.#addresses.remove(address);
+  }
+
+  /** What `thread`'s connections hold now. */
+  held(thread: number): Held {
+    const tally = TALLIES + thread * TALLY_WORDS;
+    return {
+      open: Atomics.load(this.#words, tally + MY_OPEN),
+      buffered: Atomics.load(this.#words, tally + MY_BUFFERED),
+      addresses: this.#addresses.held(thread),
+    };
+  }
+
+  /**
+   * Gives back all that `thread` holds, a thread that runs no more (a
+   * listener Worker that failed or was terminated: its connections are gone
+   * and will never give back their places themselves); what it held.
+   */
+  release(thread: number): Held {
+    const tally = TALLIES + thread * TALLY_WORDS;
+    const open = Atomics.exchange(this.#words, tally + MY_OPEN, 0);
+    Atomics.sub(this.#words, OPEN, open);
+    const buffered = Atomics.exchange(this.#words, tally + MY_BUFFERED, 0);
+    Atomics.sub(this.#words, BUFFERED, buffered);
+    return { open, buffered, addresses: this.#addresses.release(thread) };
   }
 
   /** Adds `delta` to a counter unless that passes `max`. */
@@ -144,68 +176,4 @@ export class SharedBoardLimits extends BoardLimits {
       if (Atomics.compareExchange(words, index, now, now + delta) === now) return true;
     }
   }
-
-  #lock(): void {
-    // Held for a few hundred nanoseconds at a connection's start or end: spinning is cheaper than waiting.
-    while (Atomics.compareExchange(this.#words, LOCK, 0, 1) !== 0) {
-      // spin
-    }
-  }
-
-  /** The slot (word index) of `address`, or of a new empty one for it when `add`; -1 when none. */
-  #find(address: string, add: boolean): number {
-    const key = this.#key;
-    const length = Math.min(address.length, MAX_KEY);
-    key.fill(0);
-    let hash = 0x811c9dc5;
-    for (let i = 0; i < length; i++) {
-      key[i] = address.charCodeAt(i) & 0xff;
-      hash = Math.imul(hash ^ key[i], 16777619);
-    }
-    const keyWords = new Int32Array(key.buffer);
-    const words = this.#words;
-    for (let probe = 0, i = hash & this.#mask; probe <= this.#mask; probe++) {
-      const slot = HEADER_WORDS + i * SLOT_WORDS;
-      if (words[slot + COUNT] === 0) {
-        if (!add) return -1;
-        words[slot + LENGTH] = length;
-        words[slot + HASH] = hash;
-        for (let w = 0; w < MAX_KEY / 4; w++) words[slot + KEY + w] = keyWords[w];
-        return slot;
-      }
-      if (
-        words[slot + HASH] === hash && words[slot + LENGTH] === length &&
-        sameKey(words, slot, keyWords)
-      ) {
-        return slot;
-      }
-      i = (i + 1) & this.#mask;
-    }
-    return -1;
-  }
-
-  /** Empties a slot, moving later entries of its probe run back so that every lookup still finds them. */
-  #delete(slot: number): void {
-    const words = this.#words;
-    const mask = this.#mask;
-    let hole = (slot - HEADER_WORDS) / SLOT_WORDS;
-    words[slot + COUNT] = 0;
-    for (let j = (hole + 1) & mask;; j = (j + 1) & mask) {
-      const at = HEADER_WORDS + j * SLOT_WORDS;
-      if (words[at + COUNT] === 0) return;
-      const home = words[at + HASH] & mask;
-      // The entry stays when its home lies cyclically in (hole, j].
-      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-      if (stays) continue;
-      const to = HEADER_WORDS + hole * SLOT_WORDS;
-      for (let w = 0; w < SLOT_WORDS; w++) words[to + w] = words[at + w];
-      words[at + COUNT] = 0;
-      hole = j;
-    }
-  }
-}
-
-function sameKey(words: Int32Array, slot: number, key: Int32Array): boolean {
-  for (let w = 0; w < key.length; w++) if (words[slot + KEY + w] !== key[w]) return false;
-  return true;
 }

@@ -14,8 +14,8 @@
  *
  * const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), { type: "module" });
  * const limits = SharedBoardLimits.create({ maxConnections: 10, maxConnectionsPerAddress: 10,
- *   maxBufferedBytes: 1 << 20, maxQueued: 64, minQueueShare: 16 });
- * const link = new WorkerLink(worker, limits, new Logger("error"));
+ *   maxBufferedBytes: 1 << 20, maxQueued: 64, minQueueShare: 16 }, 2);
+ * const link = new WorkerLink(worker, 1, limits, new Logger("error"));
  * console.log(link.seen); // 0: no connection yet
  * worker.terminate();
  * ```
@@ -36,7 +36,7 @@ import {
   type ToListener,
   unpack,
 } from "./listener_wire.ts";
-import type { SharedBoardLimits } from "./shared_limits.ts";
+import type { Held, SharedBoardLimits } from "./shared_limits.ts";
 
 /** One remote connection as the main thread knows it. */
 interface RemoteConnection {
@@ -52,10 +52,12 @@ export class WorkerLink {
   readonly connections = new Map<number, RemoteConnection>();
   /** Connections this Worker has forwarded requests or refusals for since start. */
   seen = 0;
-  /** Resolves with the error's sentence once an uncaught error has ended the Worker (`fail`). */
+  /** Its thread in the shared limits (1 and up; 0 is the main thread's). */
+  readonly thread: number;
+  /** Resolves with the sentence of why once the Worker has ended without draining (`fail`). */
   readonly failed: Promise<string>;
-  /** Says the Worker has failed: whatever waits for its answer stops waiting. */
-  fail!: (message: string) => void;
+  #failed!: (message: string) => void;
+  #ended = false;
   #replies = new Packer();
   #scheduled = false;
   #flush = () => this.flush();
@@ -64,18 +66,42 @@ export class WorkerLink {
   #limits: SharedBoardLimits;
   #log: Logger;
 
-  constructor(worker: Worker, limits: SharedBoardLimits, log: Logger) {
+  constructor(worker: Worker, thread: number, limits: SharedBoardLimits, log: Logger) {
     this.worker = worker;
+    this.thread = thread;
     this.#limits = limits;
     this.#log = log;
-    this.failed = new Promise((resolve) => this.fail = resolve);
+    this.failed = new Promise((resolve) => this.#failed = resolve);
+  }
+
+  /** Whether the Worker has ended without draining: nothing sent to it is read. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * The Worker has ended without draining (an uncaught error, `terminate()`):
+   * its connections are gone, so what they held in the shared limits is given
+   * back and the main thread forgets them (their digits still queued run, and
+   * release their shares; the answers are dropped); whatever waits for its
+   * answer stops waiting. What they held, for the log.
+   */
+  fail(message: string): Held {
+    if (!this.#ended) {
+      this.#ended = true;
+      this.connections.clear();
+      this.#replies.take();
+      this.#failed(message);
+    }
+    return this.#limits.release(this.thread);
   }
 
   send(message: ToListener, transfer: ArrayBuffer[] = []): void {
-    this.worker.postMessage(message, transfer);
+    if (!this.#ended) this.worker.postMessage(message, transfer);
   }
 
   reply(seq: number, outcome: Outcome): void {
+    if (this.#ended) return;
     this.#replies.add(seq, 0, outcome.bytes);
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -94,6 +120,8 @@ export class WorkerLink {
     handler: RequestHandler,
     onConnection: ((event: ConnectionEvent) => void) | undefined,
   ): void {
+    // A batch posted just before the Worker ended: its connections are gone.
+    if (this.#ended) return;
     if (batch.origins) { for (const note of batch.origins) this.#origin(note, onConnection); }
     if (batch.refusals) {
       for (const note of batch.refusals) {
