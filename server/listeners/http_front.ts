@@ -140,7 +140,8 @@ export class HttpFront {
   }
 
   async #take(request: Request, peer: string): Promise<Response> {
-    const note: HttpRequestNote = { seq: this.#seq++, peer, infer: null, proxy: null };
+    const takenAt = performance.timeOrigin + performance.now();
+    const note: HttpRequestNote = { seq: this.#seq++, peer, takenAt, infer: null, proxy: null };
     const target = inferRoute(request.method, request.url);
     if (target) {
       const { split, ...input } = await readInferInput(

@@ -99,6 +99,27 @@ Deno.test("HTTP bodies are charged to --max-buffered-bytes while they arrive: pa
   assert.deepEqual(workers, inProcess);
 });
 
+Deno.test("an inference's duration counts from its headers, so a slow upload is in it, alike in both modes", async () => {
+  const [inProcess, workers] = await inBothModes({}, async (server) => {
+    const port = server.http!.addr.port;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const head = `POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x\r\nconnection: close\r\n` +
+      `content-length: ${plain.length}\r\n\r\n`;
+    await writeAll(conn, encoder.encode(head + plain.slice(0, 100)));
+    await new Promise((r) => setTimeout(r, 400));
+    await writeAll(conn, encoder.encode(plain.slice(100)));
+    const answer = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const sum = /mnist_request_duration_seconds_sum\{protocol="http"\} ([\d.e-]+)/.exec(metrics);
+    return [
+      answer.split("\r\n")[0],
+      Number(sum?.[1]) >= 0.4 ? "took the upload's 400 ms" : sum?.[0],
+    ];
+  });
+  assert.deepEqual(inProcess, ["HTTP/1.1 200 OK", "took the upload's 400 ms"]);
+  assert.deepEqual(workers, inProcess);
+});
+
 Deno.test("any other route reads its body only if it wants it, with its own limit, alike in both modes", async () => {
   const admin = "admin-token-0123456789abcdef";
   const bearer = `authorization: Bearer ${admin}`;

@@ -163,13 +163,14 @@ async function answerOf(response: Response): Promise<HttpAnswer> {
 
 /** Answers one tick's requests of a Worker; each answer goes back as it is ready. */
 function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]): void {
-  // The requests arrived together: one clock read for them all (as the board port's batches).
   const arrived = performance.now();
   outbox.taken += requests.length;
   for (const note of requests) {
     const infer = note.infer;
+    // On this thread's clock from the Worker's; never after arrival, whatever the clocks' skew.
+    const started = Math.min(note.takenAt - performance.timeOrigin, arrived);
     const answer = infer
-      ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, arrived)
+      ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, started)
       : proxied(deps, outbox, note);
     answer.catch((e) => answerOf(handlerFailed(deps.log, e))).then((a) => outbox.add(note.seq, a));
   }

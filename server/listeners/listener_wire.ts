@@ -87,6 +87,12 @@ export interface HttpRequestNote {
   seq: number;
   /** The client's `host:port`. */
   peer: string;
+  /**
+   * When the Worker took the request, before its body arrived, in ms since
+   * the epoch (`performance.timeOrigin + performance.now()`): a request's
+   * duration includes its upload, as in process.
+   */
+  takenAt: number;
   /** An inference, its body read and split by the Worker. */
   infer: { name: string; version: string | undefined; input: PostedInferInput } | null;
   /**
