@@ -149,11 +149,25 @@ export class InferenceServer {
     return this.engines.reduce((sum, engine) => sum + engine.restarts, 0);
   }
 
-  /** Ready: not draining, the default model loaded, and at least one of its instances answers. */
+  /**
+   * Ready: not draining, the default model loaded, at least one of its
+   * instances answers, and (`--listeners N`) at least one listener Worker serves.
+   */
   ready(): boolean {
     return !this.#draining && !this.#stopping && !this.monitor.quiet &&
       this.serving.default !== undefined &&
-      this.engines.some((engine) => engine.state === "ready");
+      this.engines.some((engine) => engine.state === "ready") &&
+      (this.listenerWorkers?.serving ?? 1) > 0;
+  }
+
+  /** The listener Workers serving the ports (`--listeners N`); null in process. */
+  get listenerWorkers(): ListenerWorkers | null {
+    return this.#listener instanceof ListenerWorkers ? this.#listener : null;
+  }
+
+  /** Listener Workers started in place of a failed one since start (`--listeners N`). */
+  get listenerRestarts(): number {
+    return this.listenerWorkers?.restarts.count ?? 0;
   }
 
   /** Readiness turns false at once; everything else goes on serving (SIGTERM's first step). */

@@ -58,6 +58,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         (n, m) => n + m.queue.engineSet.engines.reduce((k, e) => k + e.restarts, 0),
         0,
       ) ?? 0,
+    listenerRestarts: () => server?.listenerRestarts ?? 0,
     connections: () => ({ tcp: server?.connections ?? 0 }),
     ready: () => server?.ready() ?? false,
     mqtt: () => server?.mqtt?.state() ?? null,

@@ -178,7 +178,8 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
 
 /**
  * Serves the HTTP port on `workers`, binding each Worker in turn (the first
- * picks the port when `options.port` is 0). Throws the bind's error
+ * picks the port when `options.port` is 0), and each Worker restarted in a
+ * failed one's place (`ListenerWorkers.onRestart`). Throws the bind's error
  * (`Deno.errors.AddrInUse`, say).
  */
 export async function serveHttpOnListeners(
@@ -187,17 +188,20 @@ export async function serveHttpOnListeners(
   options: HttpOptions,
 ): Promise<HttpListener> {
   const outboxes = new Map<WorkerLink, Outbox>();
-  let binding: { resolve: (port: number) => void; reject: (e: Error) => void } | null = null;
+  const binding = new Map<
+    WorkerLink,
+    { resolve: (port: number) => void; reject: (e: Error) => void }
+  >();
   workers.onMessage = (link, message) => {
     switch (message.type) {
       case "httpRequests":
         answerAll(deps, outboxes.get(link)!, message.requests);
         break;
       case "httpListening":
-        binding?.resolve(message.port);
+        binding.get(link)?.resolve(message.port);
         break;
       case "httpFailed":
-        binding?.reject(workerError(message.name, message.message));
+        binding.get(link)?.reject(workerError(message.name, message.message));
         break;
       case "httpBodyChunk":
         outboxes.get(link)?.deliver(message);
@@ -214,30 +218,50 @@ export async function serveHttpOnListeners(
     maxBodyBytes: deps.maxBodyBytes,
     bodyTimeoutMs: deps.bodyReading?.timeoutMs,
   };
-  for (const link of workers.links) {
-    outboxes.set(link, new Outbox(link));
-    settings.port = await new Promise<number>((resolve, reject) => {
-      binding = { resolve, reject };
+  /** Binds the port on `link`'s Worker: the port it bound. */
+  const bindOn = (link: WorkerLink): Promise<number> => {
+    const outbox = new Outbox(link);
+    // A restarted Worker counts on from the one it replaces.
+    const replaced = [...outboxes.keys()].find((l) => l.thread === link.thread && l.ended);
+    if (replaced) {
+      outbox.taken = outboxes.get(replaced)!.taken;
+      outboxes.delete(replaced);
+    }
+    outboxes.set(link, outbox);
+    return new Promise<number>((resolve, reject) => {
+      binding.set(link, { resolve, reject });
       link.failed.then((message) => reject(new Error(`a listener Worker failed: ${message}`)));
       link.send({ type: "http", settings });
-    });
-  }
+    }).finally(() => binding.delete(link));
+  };
+  const bound = (async () => {
+    for (const link of workers.links) settings.port = await bindOn(link);
+  })();
+  workers.onRestart = async (link) => {
+    await bound;
+    await bindOn(link);
+  };
+  await bound;
+  let ended!: () => void;
   // A Worker that ended (the board port's drain) has drained its HTTP port too.
-  const finished = Promise.race([
-    Promise.all([...outboxes.values()].map((o) => o.drained)).then(() => {}),
-    workers.finished,
-  ]);
+  const finished = new Promise<void>((resolve) => ended = resolve);
+  workers.finished.then(ended);
   let stopping: Promise<void> | null = null;
   return {
     addr: { transport: "tcp", hostname: options.hostname, port: settings.port },
     get requestsPerListener() {
-      return [...outboxes.values()].map((o) => o.taken);
+      return workers.links.map((link) => outboxes.get(link)?.taken ?? 0);
     },
     finished,
     shutdown: () => {
-      stopping ??= (() => {
-        for (const link of workers.links) link.send({ type: "httpDrain" });
-        return finished;
+      stopping ??= (async () => {
+        const links = workers.links;
+        for (const link of links) link.send({ type: "httpDrain" });
+        await Promise.race([
+          Promise.all(links.map((link) => outboxes.get(link)?.drained)),
+          workers.finished,
+        ]);
+        ended();
       })();
       return stopping;
     },

@@ -289,6 +289,8 @@ Deno.test("--listeners 2: binding the HTTP port fails, not hangs, when a Worker 
   const failures: string[] = [];
   const log = new Logger("error", (line) => failures.push(line));
   const workers = await ListenerWorkers.start(2, listenerOptions(withServerDefaults({ log })));
+  // Not restarted while the test binds: the failed Worker stays in its place.
+  workers.restarts.delaysMs = [60_000];
   try {
     // A message the Worker cannot read: its uncaught error ends it.
     workers.links[1].send({ type: "replies", buffer: null!, length: 12 });

@@ -47,7 +47,8 @@ import type { TlsFiles } from "../tls/tls.ts";
 import { type ConnectionSettings, connectionSettings } from "../tcp/connection_settings.ts";
 import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
-import { SharedBoardLimits } from "./shared_limits.ts";
+import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
+import { type Held, SharedBoardLimits } from "./shared_limits.ts";
 import { bind, WorkerLink } from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
@@ -79,26 +80,47 @@ export class ListenerWorkers {
   readonly limits: SharedBoardLimits;
   /** Resolves once every Worker has drained and ended. */
   readonly finished: Promise<void>;
+  /** Restarts of failed Workers: their count, their back-off. */
+  readonly restarts: ListenerRestarts<WorkerLink>;
+  /** Worker i serves as thread i + 1; a restarted one takes the failed one's place. */
   #links: WorkerLink[];
   #log: Logger;
   #handler: RequestHandler | null = null;
   #onConnection: ((event: ConnectionEvent) => void) | undefined;
-  #drained: Promise<void>[] = [];
+  /** Each Worker's end: drained, or failed. */
+  #drained = new Map<WorkerLink, Promise<void>>();
   #ended!: () => void;
+  /** What every Worker binds with, the ports as the first one bound them. */
+  #settings: ListenerSettings;
+  /** Restarted Workers binding, not yet serving. */
+  #starting = new Set<WorkerLink>();
+  #closing = false;
   #stopping: Promise<void> | null = null;
 
   private constructor(
     links: WorkerLink[],
-    addrs: [Deno.NetAddr, Deno.NetAddr | null],
+    settings: ListenerSettings,
     limits: SharedBoardLimits,
-    log: Logger,
+    options: ListenerOptions,
   ) {
     this.#links = links;
-    [this.addr, this.tlsAddr] = addrs;
+    this.#settings = settings;
+    const at = (port: number): Deno.NetAddr => ({
+      transport: "tcp",
+      hostname: options.hostname,
+      port,
+    });
+    this.addr = at(settings.port);
+    this.tlsAddr = settings.tls ? at(settings.tls.port) : null;
     this.limits = limits;
-    this.#log = log;
+    this.#log = options.log;
+    this.restarts = new ListenerRestarts(
+      RESTART_DELAYS_MS,
+      options.log,
+      (thread) => this.#startAgain(thread),
+    );
     this.finished = new Promise((resolve) => this.#ended = resolve);
-    for (const link of links) this.#drained.push(this.#listen(link));
+    for (const link of links) this.#drained.set(link, this.#listen(link));
   }
 
   /**
@@ -127,11 +149,7 @@ export class ListenerWorkers {
     const links: WorkerLink[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), {
-          type: "module",
-          name: `listener-${i + 1}`,
-        });
-        const link = new WorkerLink(worker, i + 1, limits, options.log);
+        const link = spawn(i + 1, limits, options.log);
         links.push(link);
         // The first binds the ports asked for; the others join them.
         const bound = await bind(link, { ...settings, thread: link.thread });
@@ -142,16 +160,7 @@ export class ListenerWorkers {
       for (const link of links) link.worker.terminate();
       throw e;
     }
-    const at = (port: number): Deno.NetAddr => ({
-      transport: "tcp",
-      hostname: options.hostname,
-      port,
-    });
-    const addrs: [Deno.NetAddr, Deno.NetAddr | null] = [
-      at(settings.port),
-      settings.tls ? at(settings.tls.port) : null,
-    ];
-    return new ListenerWorkers(links, addrs, limits, options.log);
+    return new ListenerWorkers(links, settings, limits, options);
   }
 
   /** Board connections being served now, by every Worker. */
@@ -169,8 +178,20 @@ export class ListenerWorkers {
     return this.#links;
   }
 
+  /** Workers serving now: 0 while every one has failed and their restarts are pending. */
+  get serving(): number {
+    return this.#links.reduce((n, link) => link.ended ? n : n + 1, 0);
+  }
+
   /** Called with the messages the board port's half does not read (the HTTP port's). */
   onMessage: ((link: WorkerLink, message: FromListener) => void) | null = null;
+
+  /**
+   * Called with a restarted Worker once it listens on the board ports and
+   * before it serves (the HTTP port's half binds the HTTP port on it); a
+   * throw fails this attempt, and the restart tries again.
+   */
+  onRestart: ((link: WorkerLink) => Promise<void>) | null = null;
 
   /** Starts accepting: every request goes to `handler`; connection events to `onConnection`. */
   serve(handler: RequestHandler, onConnection?: (event: ConnectionEvent) => void): void {
@@ -181,9 +202,14 @@ export class ListenerWorkers {
 
   /** Every Worker stops accepting, answers what its connections are owed, closes them and ends. */
   shutdown(): Promise<void> {
+    this.#closing = true;
     this.#stopping ??= (async () => {
+      // No Worker is restarted any more; one binding now never serves.
+      const restarts = this.restarts.stop();
+      for (const link of this.#starting) this.#discard(link, "the listener Workers are stopping");
+      await restarts;
       for (const link of this.#links) link.send({ type: "drain" });
-      await Promise.all(this.#drained);
+      await Promise.all(this.#links.map((link) => this.#drained.get(link)));
       for (const link of this.#links) {
         link.worker.terminate();
         // A drained Worker closed its connections: nothing is left, unless it failed while draining.
@@ -196,15 +222,54 @@ export class ListenerWorkers {
 
   /**
    * A Worker has ended without draining (an uncaught error in it, or
-   * `terminate()`): the server goes on with the others. What its connections
+   * `terminate()`): the server goes on with the others, and starts one in its
+   * place (`ListenerRestarts`) unless it is stopping. What its connections
    * held in the limits is given back, and nothing waits for it any more.
    */
   lost(link: WorkerLink, why: string): void {
     if (link.ended) return;
-    // Ended already after an uncaught error; terminated here so that it surely runs no more.
+    const held = this.#discard(link, why);
+    this.#log.error("a listener Worker failed", { error: why, thread: link.thread, ...held });
+    // One failing while it binds is tried again by the restart under way.
+    if (this.#links[link.thread - 1] === link && !this.#closing) {
+      this.restarts.restart(link.thread, why);
+    }
+  }
+
+  /** Ends a Worker (after an uncaught error it has ended already: surely no more) and gives back what it held. */
+  #discard(link: WorkerLink, why: string): Held {
     link.worker.terminate();
-    const held = link.fail(why);
-    this.#log.error("a listener Worker failed", { error: why, ...held });
+    return link.fail(why);
+  }
+
+  /**
+   * A new Worker as `thread`: it binds the ports the others serve (and the
+   * HTTP port, `onRestart`), takes the failed one's place and serves. Throws
+   * when it fails to, or when the Workers are stopping meanwhile.
+   */
+  async #startAgain(thread: number): Promise<WorkerLink> {
+    const link = spawn(thread, this.limits, this.#log);
+    this.#starting.add(link);
+    try {
+      await bind(link, { ...this.#settings, thread });
+      this.#drained.set(link, this.#listen(link));
+      await this.onRestart?.(link);
+      if (link.ended) throw new Error("it failed before serving");
+      if (this.#closing) throw new Error("the listener Workers are stopping");
+    } catch (e) {
+      this.#discard(link, (e as Error).message);
+      this.#drained.delete(link);
+      throw e;
+    } finally {
+      this.#starting.delete(link);
+    }
+    const failed = this.#links[thread - 1];
+    this.#drained.delete(failed);
+    // Counted per place, as before the failure.
+    link.seen = failed.seen;
+    this.#links[thread - 1] = link;
+    if (this.#handler) link.send({ type: "serve" });
+    return link;
   }
 
   /** Serves a Worker's messages; resolves when it has drained (or ended without). */
@@ -223,4 +288,13 @@ export class ListenerWorkers {
     };
     return Promise.race([drained, link.failed.then(() => {})]);
   }
+}
+
+/** A new listener Worker, as `thread` in `limits`; it waits for a `listen` message. */
+function spawn(thread: number, limits: SharedBoardLimits, log: Logger): WorkerLink {
+  const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), {
+    type: "module",
+    name: `listener-${thread}`,
+  });
+  return new WorkerLink(worker, thread, limits, log);
 }

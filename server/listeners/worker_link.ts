@@ -202,6 +202,8 @@ export function bind(
       event.preventDefault();
       reject(new Error(`a listener Worker failed to start: ${event.message}`));
     };
+    // Ended meanwhile (the Workers stopping): no answer will come.
+    link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
     link.send({ type: "listen", settings });
   });
 }

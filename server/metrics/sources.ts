@@ -2,7 +2,7 @@
  * The series read from the running server when scraped, not counted as
  * requests go (`metrics.ts` counts those): queue depth, open connections,
  * devices by state and by update state, readiness, the MQTT broker's state
- * and outages, engine restarts. Each reads one `MetricSources` function;
+ * and outages, engine and listener Worker restarts. Each reads one `MetricSources` function;
  * one left out reads as zero (or, for MQTT, no series).
  *
  * @example
@@ -24,6 +24,8 @@ export interface MetricSources {
   queueDepth?: () => number;
   /** Engine workers replaced since start. */
   engineRestarts?: () => number;
+  /** Listener Workers (`--listeners N`) started in place of a failed one since start. */
+  listenerRestarts?: () => number;
   /** Open connections by protocol. */
   connections?: () => Record<string, number>;
   /** Readiness, as `GET /v2/health/ready` answers it. */
@@ -114,15 +116,31 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
       }
     },
   });
-  let restartsSeen = 0;
+  counterOf(
+    registry,
+    "mnist_engine_restarts_total",
+    "Engine workers replaced (a hung or failed run)",
+    sources.engineRestarts,
+  );
+  counterOf(
+    registry,
+    "mnist_listener_restarts_total",
+    "Listener Workers (--listeners N) started in place of a failed one",
+    sources.listenerRestarts,
+  );
+}
+
+/** A counter read from a running total at scrape time. */
+function counterOf(registry: Registry, name: string, help: string, total?: () => number): void {
+  let seen = 0;
   new Counter({
-    name: "mnist_engine_restarts_total",
-    help: "Engine workers replaced (a hung or failed run)",
-    registers,
+    name,
+    help,
+    registers: [registry],
     collect() {
-      const now = sources.engineRestarts?.() ?? 0;
-      if (now > restartsSeen) this.inc(now - restartsSeen);
-      restartsSeen = now;
+      const now = total?.() ?? 0;
+      if (now > seen) this.inc(now - seen);
+      seen = now;
     },
   });
 }

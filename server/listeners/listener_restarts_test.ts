@@ -1,0 +1,169 @@
+// A failed listener Worker (`--listeners 2`) is started again in its place,
+// with real Workers, real sockets and the real server: the new one takes the
+// same thread and ports and serves the board port and the HTTP port; the
+// restarts are counted (`mnist_listener_restarts_total`) and logged; while
+// none serves the server is not ready; a shutdown starts none. The back-off
+// of `ListenerRestarts` against a stand-in start. Needs `deno test --unstable-net`.
+import assert from "node:assert/strict";
+import { InferenceClient } from "../../client/client.ts";
+import { Status } from "../../shared/errors.ts";
+import { Logger } from "../log.ts";
+import { serverWithListeners } from "../testing/http_modes.ts";
+import { address } from "../testing/server.ts";
+import { ListenerRestarts } from "./listener_restarts.ts";
+import type { WorkerLink } from "./worker_link.ts";
+
+const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
+const infer = JSON.stringify({
+  inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digit] }],
+});
+
+/** A logger in JSON whose lines are kept, parsed. */
+function recording(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { log: new Logger("info", (line) => lines.push(JSON.parse(line)), "json"), lines };
+}
+
+/** Waits (bounded) until `done` holds. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  for (let i = 0; !done(); i++) {
+    if (i > 1000) throw new Error(`still not true after 10 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Makes `link`'s Worker fail: a message it cannot read, its uncaught error ends it. */
+function failWorker(link: WorkerLink): Promise<string> {
+  link.send({ type: "replies", buffer: null!, length: 12 });
+  return link.failed;
+}
+
+/** Whether the port accepts: false once nothing listens on it. */
+async function accepts(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.ConnectionRefused) return false;
+    throw e;
+  }
+}
+
+Deno.test("--listeners 2: each failed Worker is restarted in its place, and the new ones serve both ports, counted and logged", async () => {
+  const { log, lines } = recording();
+  const server = await serverWithListeners(2, { log });
+  try {
+    const workers = server.listenerWorkers!;
+    const first = [...workers.links];
+    // Every Worker fails in turn: whatever serves afterwards is a restarted one.
+    for (const [i, failed] of first.entries()) {
+      await failWorker(failed);
+      await until(() => workers.links[i] !== failed, `Worker ${i + 1} restarted`);
+      assert.equal(workers.links[i].thread, failed.thread, "the same thread in the limits");
+      assert.equal(workers.links[i].ended, false);
+    }
+    assert.ok(workers.links.every((link) => !first.includes(link)), "every Worker is a new one");
+    assert.equal(workers.serving, 2);
+    assert.equal(server.ready(), true);
+
+    // The board port, on the port it had.
+    const client = await InferenceClient.connect(address(server));
+    const reply = await client.infer({ digitU8: digit });
+    client.close();
+    assert.equal(reply.status, Status.OK);
+    assert.equal(reply.predicted >= 0 && reply.predicted <= 9, true);
+    assert.equal(server.connectionsPerListener.reduce((a, b) => a + b), 1, "a new Worker took it");
+
+    // The HTTP port, on the port it had.
+    const base = `http://127.0.0.1:${server.http!.addr.port}`;
+    const ready = await fetch(`${base}/v2/health/ready`);
+    await ready.body?.cancel();
+    assert.equal(ready.status, 200);
+    const answer = await fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body: infer });
+    assert.equal(answer.status, 200, await answer.text());
+    assert.equal(server.http!.requestsPerListener!.reduce((a, b) => a + b), 2);
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /^mnist_listener_restarts_total 2$/m);
+    assert.match(metrics, /^mnist_ready 1$/m);
+    const restarted = lines.filter((line) => line.msg === "a listener Worker restarted");
+    assert.deepEqual(restarted.map((line) => line.thread), [1, 2]);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("--listeners 2: while no listener Worker serves the server is not ready, and a shutdown starts none", async () => {
+  const { log, lines } = recording();
+  const server = await serverWithListeners(2, { log });
+  const workers = server.listenerWorkers!;
+  // Restarts wait long: the Workers stay down while the test looks.
+  workers.restarts.delaysMs = [60_000];
+  let stopped = false;
+  try {
+    const port = server.addr.port;
+    await failWorker(workers.links[0]);
+    assert.equal(workers.serving, 1);
+    assert.equal(server.ready(), true, "one Worker still serves");
+    assert.equal(await accepts(port), true);
+
+    await failWorker(workers.links[1]);
+    assert.equal(workers.serving, 0);
+    assert.equal(server.ready(), false, "no Worker serves: not ready");
+    // Nothing listens on the port any more, as readiness says.
+    for (let i = 0; await accepts(port); i++) {
+      assert.ok(i < 500, "the failed Workers' sockets closed");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+
+    // The shutdown cuts the restarts' waits short (a timer left would fail the test) and starts none.
+    await server.shutdown();
+    stopped = true;
+    assert.equal(workers.restarts.count, 0);
+    assert.equal(workers.serving, 0);
+    assert.equal(lines.filter((line) => line.msg === "a listener Worker restarted").length, 0);
+    assert.equal(lines.filter((line) => line.msg === "restarting a listener Worker").length, 2);
+  } finally {
+    if (!stopped) await server.shutdown();
+  }
+});
+
+Deno.test("a restart that fails at once again waits longer each time, and stops when told", async () => {
+  const { log, lines } = recording();
+  let tries = 0;
+  let failUntil = 4;
+  const restarts = new ListenerRestarts([0, 20, 40], log, (thread) => {
+    tries++;
+    return tries < failUntil
+      ? Promise.reject(new Error("the port is taken"))
+      : Promise.resolve(`Worker as thread ${thread}`);
+  });
+  const waits = () =>
+    lines.filter((line) => line.msg === "restarting a listener Worker").map((line) => line.waitMs);
+
+  assert.equal(await restarts.restart(1, "it failed"), "Worker as thread 1");
+  assert.deepEqual(waits(), [0, 20, 40, 40], "the last wait repeats");
+  assert.equal(restarts.count, 1);
+  assert.equal(
+    lines.filter((line) => line.msg === "a listener Worker failed to restart").length,
+    3,
+  );
+
+  // It fails again at once: the back-off goes on from where it stood, not from 0.
+  assert.equal(await restarts.restart(1, "it failed again"), "Worker as thread 1");
+  assert.deepEqual(waits().slice(4), [40]);
+  // Another thread has its own back-off.
+  assert.equal(await restarts.restart(2, "it failed"), "Worker as thread 2");
+  assert.deepEqual(waits().slice(5), [0]);
+
+  // Told to stop while it waits: it gives up, and starts nothing.
+  restarts.delaysMs = [60_000];
+  failUntil = Infinity;
+  const before = tries;
+  const waiting = restarts.restart(1, "it failed");
+  await restarts.stop();
+  assert.equal(await waiting, null);
+  assert.equal(tries, before);
+  assert.equal(await restarts.restart(2, "after the stop"), null);
+  assert.equal(restarts.count, 3);
+});
