@@ -13,13 +13,13 @@
  * import { Logger } from "../log.ts";
  *
  * let tries = 0;
- * const restarts = new ListenerRestarts([0, 10], new Logger("error"), (thread) => {
+ * const restarts = new ListenerRestarts([0, 10], new Logger("error", () => {}), (thread) => {
  *   if (++tries < 3) return Promise.reject(new Error("not yet"));
  *   return Promise.resolve(`Worker of thread ${thread}`);
  * });
  * console.log(await restarts.restart(1, "it failed")); // "Worker of thread 1", at the third try
  * console.log(restarts.count); // 1
- * restarts.stop(); // a restart under way gives up; none starts
+ * await restarts.stop(); // a restart under way gives up; none starts again
  * ```
  * @module
  */

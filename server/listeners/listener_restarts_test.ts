@@ -10,6 +10,9 @@ import { Status } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
 import { serverWithListeners } from "../testing/http_modes.ts";
 import { address } from "../testing/server.ts";
+import { ignorableTests, requireTool } from "../testing/tools.ts";
+import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import type { InferenceServer } from "../inference_server.ts";
 import { ListenerRestarts } from "./listener_restarts.ts";
 import type { WorkerLink } from "./worker_link.ts";
 
@@ -38,6 +41,23 @@ function failWorker(link: WorkerLink): Promise<string> {
   return link.failed;
 }
 
+/** Tests with a certificate made by openssl at test time. */
+const openssl = ignorableTests(requireTool("openssl", "openssl"));
+
+/** Fails every listener Worker of `server` in turn, each once restarted: whatever serves then is new. */
+async function failEveryWorker(server: InferenceServer): Promise<void> {
+  const workers = server.listenerWorkers!;
+  const first = [...workers.links];
+  for (const [i, failed] of first.entries()) {
+    await failWorker(failed);
+    await until(() => workers.links[i] !== failed, `Worker ${i + 1} restarted`);
+    assert.equal(workers.links[i].thread, failed.thread, "the same thread in the limits");
+    assert.equal(workers.links[i].ended, false);
+  }
+  assert.ok(workers.links.every((link) => !first.includes(link)), "every Worker is a new one");
+  assert.equal(workers.serving, first.length);
+}
+
 /** Whether the port accepts: false once nothing listens on it. */
 async function accepts(port: number): Promise<boolean> {
   try {
@@ -53,17 +73,7 @@ Deno.test("--listeners 2: each failed Worker is restarted in its place, and the 
   const { log, lines } = recording();
   const server = await serverWithListeners(2, { log });
   try {
-    const workers = server.listenerWorkers!;
-    const first = [...workers.links];
-    // Every Worker fails in turn: whatever serves afterwards is a restarted one.
-    for (const [i, failed] of first.entries()) {
-      await failWorker(failed);
-      await until(() => workers.links[i] !== failed, `Worker ${i + 1} restarted`);
-      assert.equal(workers.links[i].thread, failed.thread, "the same thread in the limits");
-      assert.equal(workers.links[i].ended, false);
-    }
-    assert.ok(workers.links.every((link) => !first.includes(link)), "every Worker is a new one");
-    assert.equal(workers.serving, 2);
+    await failEveryWorker(server);
     assert.equal(server.ready(), true);
 
     // The board port, on the port it had.
@@ -90,6 +100,25 @@ Deno.test("--listeners 2: each failed Worker is restarted in its place, and the 
     assert.deepEqual(restarted.map((line) => line.thread), [1, 2]);
   } finally {
     await server.shutdown();
+  }
+});
+
+openssl.test("--listeners 2: restarted Workers serve the TLS board port on the port it had", async () => {
+  const certificate = await selfSignedCertificate();
+  const tls = { port: 0, cert: certificate.cert, key: certificate.key };
+  const server = await serverWithListeners(2, { tls });
+  try {
+    await failEveryWorker(server);
+    const client = await InferenceClient.connect(
+      { hostname: "127.0.0.1", port: server.tlsAddr!.port },
+      { tls: { caCerts: [certificate.cert] } },
+    );
+    const reply = await client.infer({ digitU8: digit });
+    client.close();
+    assert.equal(reply.status, Status.OK);
+  } finally {
+    await server.shutdown();
+    await Deno.remove(certificate.dir, { recursive: true });
   }
 });
 

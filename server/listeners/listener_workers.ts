@@ -236,7 +236,7 @@ export class ListenerWorkers {
     }
   }
 
-  /** Ends a Worker (after an uncaught error it has ended already: surely no more) and gives back what it held. */
+  /** Ends a Worker (surely: one with an uncaught error has ended already) and gives back what it held. */
   #discard(link: WorkerLink, why: string): Held {
     link.worker.terminate();
     return link.fail(why);
