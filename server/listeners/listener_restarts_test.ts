@@ -12,8 +12,10 @@ import { serverWithListeners } from "../testing/http_modes.ts";
 import { address } from "../testing/server.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
-import type { InferenceServer } from "../inference_server.ts";
+import { type InferenceServer, listenerOptions } from "../inference_server.ts";
+import { withServerDefaults } from "../options.ts";
 import { ListenerRestarts } from "./listener_restarts.ts";
+import { ListenerWorkers } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 
 const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
@@ -154,6 +156,64 @@ Deno.test("--listeners 2: while no listener Worker serves the server is not read
     assert.equal(lines.filter((line) => line.msg === "restarting a listener Worker").length, 2);
   } finally {
     if (!stopped) await server.shutdown();
+  }
+});
+
+/** Two listener Workers on a free loopback port, not yet serving. */
+function startWorkers(log: Logger): Promise<ListenerWorkers> {
+  const options = withServerDefaults({ log, hostname: "127.0.0.1", port: 0 });
+  return ListenerWorkers.start(2, listenerOptions(options));
+}
+
+Deno.test("--listeners 2: a restarted Worker that fails to bind (here the HTTP port) is tried again after its back-off", async () => {
+  const { log, lines } = recording();
+  const workers = await startWorkers(log);
+  workers.restarts.delaysMs = [0, 10];
+  let binds = 0;
+  workers.onRestart = () =>
+    ++binds < 3 ? Promise.reject(new Error("the HTTP port is taken")) : Promise.resolve();
+  try {
+    const failed = workers.links[0];
+    await failWorker(failed);
+    await until(() => workers.links[0] !== failed, "Worker 1 restarted");
+    assert.equal(binds, 3);
+    assert.equal(workers.restarts.count, 1);
+    assert.equal(workers.serving, 2);
+    const refused = lines.filter((line) => line.msg === "a listener Worker failed to restart");
+    assert.deepEqual(refused.map((line) => line.thread), [1, 1]);
+    assert.match(String(refused[0].why), /attempt 1 failed: the HTTP port is taken/);
+  } finally {
+    await workers.shutdown();
+  }
+});
+
+Deno.test("--listeners 2: a shutdown while a restarted Worker binds ends it and ends", async () => {
+  const { log, lines } = recording();
+  const workers = await startWorkers(log);
+  let binding!: () => void;
+  const bound = new Promise<void>((resolve) => binding = resolve);
+  // The restarted Worker's bind never ends by itself.
+  workers.onRestart = () => {
+    binding();
+    return new Promise(() => {});
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let ended = "not asked";
+  try {
+    await failWorker(workers.links[1]);
+    await bound;
+    ended = await Promise.race([
+      workers.shutdown().then(() => "ended"),
+      new Promise<string>((r) => timer = setTimeout(() => r("no end in 10 s"), 10_000)),
+    ]);
+    assert.equal(ended, "ended");
+    assert.equal(workers.restarts.count, 0);
+    assert.equal(workers.links[1].ended, true, "nothing took the failed one's place");
+    assert.equal(lines.filter((line) => line.msg === "a listener Worker restarted").length, 0);
+  } finally {
+    clearTimeout(timer);
+    // A shutdown that did not end would hang the test too.
+    if (ended !== "no end in 10 s") await workers.shutdown();
   }
 });
 

@@ -253,7 +253,9 @@ export class ListenerWorkers {
     try {
       await bind(link, { ...this.#settings, thread });
       this.#drained.set(link, this.#listen(link));
-      await this.onRestart?.(link);
+      // Whatever it waits for, it stops waiting when the Worker fails or is discarded.
+      const failed = link.failed.then((why) => Promise.reject(new Error(why)));
+      await Promise.race([this.onRestart?.(link), failed]);
       if (link.ended) throw new Error("it failed before serving");
       if (this.#closing) throw new Error("the listener Workers are stopping");
     } catch (e) {
