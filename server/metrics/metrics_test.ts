@@ -120,6 +120,7 @@ Deno.test({
       assert.equal(a.get("mnist_queue_depth"), 0);
       assert.equal(a.get("mnist_ready"), 1);
       assert.equal(a.get("mnist_engine_restarts_total"), 0);
+      assert.equal(a.get("mnist_listener_restarts_total"), 0, "in process too: no listener Worker");
       // No label carries a per-device value.
       assert.doesNotMatch(after, /127\.0\.0\.1/);
     } finally {
