@@ -114,9 +114,9 @@ export class SharedBoardLimits extends BoardLimits {
     Atomics.sub(this.#words, this.#tally + MY_OPEN, 1);
   }
 
-  override charge(delta: number): boolean {
+  override charge(delta: number, max: number = this.options.maxBufferedBytes): boolean {
     if (delta <= 0) Atomics.add(this.#words, BUFFERED, delta);
-    else if (!this.#addBelow(BUFFERED, delta, this.options.maxBufferedBytes)) return false;
+    else if (!this.#addBelow(BUFFERED, delta, max)) return false;
     Atomics.add(this.#words, this.#tally + MY_BUFFERED, delta);
     return true;
   }
