@@ -52,6 +52,13 @@ Deno.test("HTTP bodies take at most half the buffer budget; board messages the w
   assert.deepEqual(shared.held(0).buffered, 0);
 });
 
+Deno.test("a buffer budget past 2 GiB never wraps the shared count around", () => {
+  const limits = SharedBoardLimits.create({ ...options, maxBufferedBytes: 3_000_000_000 });
+  assert.equal(limits.charge(2_000_000_000), true);
+  assert.equal(limits.charge(500_000_000), false, "2.5 GB does not fit a 32-bit count");
+  assert.equal(limits.buffered, 2_000_000_000);
+});
+
 Deno.test("the shared per-address table agrees with BoardLimits through random adds and removes", () => {
   const shared = SharedBoardLimits.create(options, 2);
   const other = new SharedBoardLimits(options, shared.buffer, 1);
