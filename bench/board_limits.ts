@@ -15,7 +15,11 @@
  *   20 clients that send without reading (in a Worker, for as long as the
  *   good client runs): its errors, p50 and p99, the medians and p99s of its
  *   queue wait and run time as the server reports them, and what the
- *   flooders got.
+ *   flooders got;
+ * - `uploads`: on the HTTP port, 40 clients each declare a 4 MiB inference
+ *   body, send 3 MiB of it and stall: how many were refused for the buffer
+ *   budget (503) or cut at the body's deadline (400), whether a good
+ *   inference is served meanwhile, server RSS.
  *
  * The server runs as `deno task serve` would (one engine instance per core);
  * `--set` changes its options.
@@ -39,12 +43,14 @@ import { framedBatch, slowReader, splitFramed } from "../server/testing/server.t
 import { type ScenarioServer, spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
 
-const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
+const USAGE =
+  `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [uploads] [options]
 
 Options:
   --runs N       runs of each scenario; medians are printed (default 1)
   --tree DIR     the checkout whose server is measured (default this one)
   --drippers N   connections of the drip scenario (default 10000)
+  --uploaders N  clients of the uploads scenario (default 40)
   --set K=V      a server option (ServerOptions name, number) for every scenario,
                  e.g. --set instances=1 --set batchMs=0; repeatable (default: the
                  server's defaults, instances one per core as deno task serve)
@@ -59,6 +65,7 @@ try {
       runs: { type: "string", default: "1" },
       tree: { type: "string", default: new URL("..", import.meta.url).pathname },
       drippers: { type: "string", default: "10000" },
+      uploaders: { type: "string", default: "40" },
       set: { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h" },
     },
@@ -79,8 +86,9 @@ try {
 }
 const runs = Number(flags.runs);
 const drippers = Number(flags.drippers);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippers < 1) {
-  exitWithUsage(TASK, "--runs and --drippers must be integers ≥ 1");
+const uploaders = Number(flags.uploaders);
+if (![runs, drippers, uploaders].every((n) => Number.isInteger(n) && n >= 1)) {
+  exitWithUsage(TASK, "--runs, --drippers and --uploaders must be integers ≥ 1");
 }
 
 // The server as `deno task serve` runs it: one engine instance per core.
@@ -256,11 +264,73 @@ async function neighbours(): Promise<Result> {
   };
 }
 
+/** The status of the first answer on `conn` (then closes it), or "none" when it closed without one. */
+async function statusOf(conn: Deno.Conn): Promise<string> {
+  const bytes = new Uint8Array(256);
+  let text = "";
+  while (!text.includes("\r\n")) {
+    const n = await conn.read(bytes).catch(() => null);
+    if (n === null) break;
+    text += new TextDecoder().decode(bytes.subarray(0, n));
+  }
+  conn.close();
+  return text.split(" ")[1] ?? "none";
+}
+
+async function uploads(): Promise<Result> {
+  const server = await serverProcess({ httpPort: 0, httpBodyTimeoutMs: 10_000 });
+  await sleep(500);
+  const idle = server.rssMB();
+  const declared = 4 * 1024 * 1024;
+  const head = new TextEncoder().encode(
+    `POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x\r\ncontent-length: ${declared}\r\n\r\n`,
+  );
+  const part = new Uint8Array(3 * 1024 * 1024).fill(0x20);
+  let peak = idle;
+  const sampler = setInterval(() => peak = Math.max(peak, server.rssMB()), 100);
+  const answers = Array.from({ length: uploaders }, async () => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.httpPort! });
+    await writeAll(conn, head);
+    // A refused body is not read: the answer comes while the rest waits to be written.
+    writeAll(conn, part).catch(() => {});
+    return statusOf(conn);
+  });
+  await sleep(2000);
+  const digit = { name: "input", datatype: "UINT8", shape: [1, 784], data: new Array(784).fill(0) };
+  const started = performance.now();
+  const good = await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/mnist/infer`, {
+    method: "POST",
+    body: JSON.stringify({ inputs: [digit] }),
+  });
+  await good.body?.cancel();
+  const goodMs = performance.now() - started;
+  const statuses = await Promise.all(answers);
+  clearInterval(sampler);
+  await server.stop();
+  const count = (status: string) => statuses.filter((s) => s === status).length;
+  return {
+    uploaders,
+    busy: count("503"),
+    cutAtDeadline: count("400"),
+    other: uploaders - count("503") - count("400"),
+    goodStatus: good.status,
+    goodMs: round(goodMs),
+    idleRssMB: Math.round(idle),
+    peakRssMB: Math.round(peak),
+  };
+}
+
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-const scenarios: Record<string, () => Promise<Result>> = { pipelined, timeouts, drip, neighbours };
+const scenarios: Record<string, () => Promise<Result>> = {
+  pipelined,
+  timeouts,
+  drip,
+  neighbours,
+  uploads,
+};
 for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
   const scenario = scenarios[name];
   if (!scenario) {
