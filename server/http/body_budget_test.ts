@@ -59,7 +59,7 @@ Deno.test("HTTP uploads hold at most half of --max-buffered-bytes: boards are se
     ];
   });
   assert.deepEqual(inProcess, [
-    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, its budget; try again shortly"}',
+    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, the 32768 of its budget that HTTP bodies may take; try again shortly"}',
     "board: OK",
     "the first upload held meanwhile: true",
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 1500 ms (30000 bytes came)"}',

@@ -88,7 +88,7 @@ Deno.test("HTTP bodies are charged to --max-buffered-bytes while they arrive: pa
     ];
   });
   assert.deepEqual(inProcess, [
-    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, its budget; try again shortly"}',
+    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, the 65536 of its budget that HTTP bodies may take; try again shortly"}',
     "200 seven",
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 1500 ms (50000 bytes came)"}',
     "paid back: 0",

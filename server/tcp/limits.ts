@@ -71,6 +71,8 @@ export interface BufferBudget {
   readonly buffered: number;
   /** Changes the bytes held by `delta`; false (and no change) when a rise would pass the budget. */
   charge(delta: number): boolean;
+  /** What a refusal says the budget is, when it is not the whole (`httpBudget`'s half). */
+  readonly part?: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export function httpBudget(limits: BoardLimits): BufferBudget {
       return limits.buffered;
     },
     charge: (delta) => limits.charge(delta, half),
+    part: `the ${half} of its budget that HTTP bodies may take`,
   };
 }
 
@@ -93,8 +96,8 @@ export function httpBudget(limits: BoardLimits): BufferBudget {
 export function budgetSpent(budget: BufferBudget): WireError {
   return new WireError(
     Status.SERVER_BUSY,
-    `the server is holding ${budget.buffered} bytes of unfinished messages, its budget; ` +
-      "try again shortly",
+    `the server is holding ${budget.buffered} bytes of unfinished messages, ` +
+      `${budget.part ?? "its budget"}; try again shortly`,
   );
 }
 
