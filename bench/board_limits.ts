@@ -42,6 +42,7 @@ import { writeAll } from "../server/write_all.ts";
 import { framedBatch, slowReader, splitFramed } from "../server/testing/server.ts";
 import { type ScenarioServer, spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
+import { stalledUploads } from "./_stalled_uploads.ts";
 
 const USAGE =
   `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [uploads] [options]
@@ -264,62 +265,6 @@ async function neighbours(): Promise<Result> {
   };
 }
 
-/** The status of the first answer on `conn` (then closes it), or "none" when it closed without one. */
-async function statusOf(conn: Deno.Conn): Promise<string> {
-  const bytes = new Uint8Array(256);
-  let text = "";
-  while (!text.includes("\r\n")) {
-    const n = await conn.read(bytes).catch(() => null);
-    if (n === null) break;
-    text += new TextDecoder().decode(bytes.subarray(0, n));
-  }
-  conn.close();
-  return text.split(" ")[1] ?? "none";
-}
-
-async function uploads(): Promise<Result> {
-  const server = await serverProcess({ httpPort: 0, httpBodyTimeoutMs: 10_000 });
-  await sleep(500);
-  const idle = server.rssMB();
-  const declared = 4 * 1024 * 1024;
-  const head = new TextEncoder().encode(
-    `POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x\r\ncontent-length: ${declared}\r\n\r\n`,
-  );
-  const part = new Uint8Array(3 * 1024 * 1024).fill(0x20);
-  let peak = idle;
-  const sampler = setInterval(() => peak = Math.max(peak, server.rssMB()), 100);
-  const answers = Array.from({ length: uploaders }, async () => {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.httpPort! });
-    await writeAll(conn, head);
-    // A refused body is not read: the answer comes while the rest waits to be written.
-    writeAll(conn, part).catch(() => {});
-    return statusOf(conn);
-  });
-  await sleep(2000);
-  const digit = { name: "input", datatype: "UINT8", shape: [1, 784], data: new Array(784).fill(0) };
-  const started = performance.now();
-  const good = await fetch(`http://127.0.0.1:${server.httpPort}/v2/models/mnist/infer`, {
-    method: "POST",
-    body: JSON.stringify({ inputs: [digit] }),
-  });
-  await good.body?.cancel();
-  const goodMs = performance.now() - started;
-  const statuses = await Promise.all(answers);
-  clearInterval(sampler);
-  await server.stop();
-  const count = (status: string) => statuses.filter((s) => s === status).length;
-  return {
-    uploaders,
-    busy: count("503"),
-    cutAtDeadline: count("400"),
-    other: uploaders - count("503") - count("400"),
-    goodStatus: good.status,
-    goodMs: round(goodMs),
-    idleRssMB: Math.round(idle),
-    peakRssMB: Math.round(peak),
-  };
-}
-
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
@@ -329,7 +274,7 @@ const scenarios: Record<string, () => Promise<Result>> = {
   timeouts,
   drip,
   neighbours,
-  uploads,
+  uploads: () => stalledUploads(serverProcess, uploaders),
 };
 for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
   const scenario = scenarios[name];
