@@ -15,7 +15,11 @@
  *   20 clients that send without reading (in a Worker, for as long as the
  *   good client runs): its errors, p50 and p99, the medians and p99s of its
  *   queue wait and run time as the server reports them, and what the
- *   flooders got.
+ *   flooders got;
+ * - `uploads`: on the HTTP port, 40 clients each declare a 4 MiB inference
+ *   body, send 3 MiB of it and stall: how many were refused for the buffer
+ *   budget (503) or cut at the body's deadline (400), whether a good
+ *   inference is served meanwhile, server RSS.
  *
  * The server runs as `deno task serve` would (one engine instance per core);
  * `--set` changes its options.
@@ -38,13 +42,16 @@ import { writeAll } from "../server/write_all.ts";
 import { framedBatch, slowReader, splitFramed } from "../server/testing/server.ts";
 import { type ScenarioServer, spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
 import { autoInstances } from "../server/config.ts";
+import { stalledUploads } from "./_stalled_uploads.ts";
 
-const USAGE = `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [options]
+const USAGE =
+  `Usage: deno task bench:limits [pipelined] [timeouts] [drip] [neighbours] [uploads] [options]
 
 Options:
   --runs N       runs of each scenario; medians are printed (default 1)
   --tree DIR     the checkout whose server is measured (default this one)
   --drippers N   connections of the drip scenario (default 10000)
+  --uploaders N  clients of the uploads scenario (default 40)
   --set K=V      a server option (ServerOptions name, number) for every scenario,
                  e.g. --set instances=1 --set batchMs=0; repeatable (default: the
                  server's defaults, instances one per core as deno task serve)
@@ -59,6 +66,7 @@ try {
       runs: { type: "string", default: "1" },
       tree: { type: "string", default: new URL("..", import.meta.url).pathname },
       drippers: { type: "string", default: "10000" },
+      uploaders: { type: "string", default: "40" },
       set: { type: "string", multiple: true, default: [] },
       help: { type: "boolean", short: "h" },
     },
@@ -79,8 +87,9 @@ try {
 }
 const runs = Number(flags.runs);
 const drippers = Number(flags.drippers);
-if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(drippers) || drippers < 1) {
-  exitWithUsage(TASK, "--runs and --drippers must be integers ≥ 1");
+const uploaders = Number(flags.uploaders);
+if (![runs, drippers, uploaders].every((n) => Number.isInteger(n) && n >= 1)) {
+  exitWithUsage(TASK, "--runs, --drippers and --uploaders must be integers ≥ 1");
 }
 
 // The server as `deno task serve` runs it: one engine instance per core.
@@ -260,7 +269,13 @@ function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
 
-const scenarios: Record<string, () => Promise<Result>> = { pipelined, timeouts, drip, neighbours };
+const scenarios: Record<string, () => Promise<Result>> = {
+  pipelined,
+  timeouts,
+  drip,
+  neighbours,
+  uploads: () => stalledUploads(serverProcess, uploaders),
+};
 for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
   const scenario = scenarios[name];
   if (!scenario) {

@@ -35,6 +35,7 @@ const MISTAKES: [string[], RegExp][] = [
   ],
   [["bench:reload", "stray"], /unexpected argument "stray"/],
   [["bench:limits", "--tree", "/"], /--tree \/: not a copy of the project/],
+  [["bench:limits", "uploads", "--uploaders", "0"], /--uploaders must be integers ≥ 1/],
   [["bench:start-hang", "--engine", "gpu"], /--engine must be one of wasm, native, got "gpu"/],
   [["bench:start-hang", "--server-main", "no/such/main.ts"], /no such file/],
   [["fuzz", "--token", "short"], /--token must be 32 characters/],

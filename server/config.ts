@@ -264,7 +264,7 @@ export const OPTIONS = [
     value: "BYTES",
     help: "memory for unfinished messages of all connections: board messages and HTTP bodies",
     details:
-      "past it, a board connection adding to it is cut; an HTTP request gets 503 SERVER_BUSY",
+      "past it, a board connection adding to it is cut; HTTP bodies may hold half of it, past that 503 SERVER_BUSY",
   },
   {
     flag: "min-queue-share",

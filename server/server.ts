@@ -32,6 +32,7 @@ import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
 import { InferenceServer, listenerOptions, PROTOCOL_VERSION } from "./inference_server.ts";
 import { ListenerWorkers } from "./listeners/listener_workers.ts";
+import { httpBudget } from "./tcp/limits.ts";
 
 export type { ServerOptions } from "./options.ts";
 
@@ -114,7 +115,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         log,
         maxBatch: options.maxBatch,
         maxBodyBytes: options.maxHttpBody,
-        bodyReading: { timeoutMs: options.httpBodyTimeoutMs, budget: server.limits },
+        bodyReading: { timeoutMs: options.httpBodyTimeoutMs, budget: httpBudget(server.limits) },
         handler: server.handler,
         rollouts: server.rollouts,
       }, {

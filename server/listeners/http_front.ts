@@ -140,8 +140,8 @@ export class HttpFront {
   }
 
   async #take(request: Request, peer: string): Promise<Response> {
-    const takenAt = performance.timeOrigin + performance.now();
-    const note: HttpRequestNote = { seq: this.#seq++, peer, takenAt, infer: null, proxy: null };
+    const taken = performance.now();
+    const note: HttpRequestNote = { seq: this.#seq++, peer, readMs: 0, infer: null, proxy: null };
     const target = inferRoute(request.method, request.url);
     if (target) {
       const { split, ...input } = await readInferInput(
@@ -166,6 +166,7 @@ export class HttpFront {
     }
     const answer = await new Promise<HttpAnswerNote>((resolve) => {
       this.#pending.set(note.seq, resolve);
+      note.readMs = performance.now() - taken;
       this.#requests.push(note);
       if (!this.#scheduled) {
         this.#scheduled = true;

@@ -56,11 +56,12 @@ Deno.test("a body that stops mid-way (an inference's, an admin route's) is refus
 });
 
 Deno.test("HTTP bodies are charged to --max-buffered-bytes while they arrive: past it 503, paid back once read, alike in both modes", async () => {
-  // 40,000 bytes fit the 65,536 budget alone, not beside a stalled body holding 50,000.
+  // 40,000 bytes fit the 65,536 HTTP bodies may hold (half the budget) alone, not beside a
+  // stalled body holding 50,000.
   const padded = plain.padEnd(40_000, " ");
   const infer = (length: number) =>
     `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: ${length}`;
-  const options = { maxBufferedBytes: 65_536, httpBodyTimeoutMs: 1500 };
+  const options = { maxBufferedBytes: 131_072, httpBodyTimeoutMs: 1500 };
   const [inProcess, workers] = await inBothModes(options, async (server) => {
     const port = server.http!.addr.port;
     const holding = stalledRequest(port, infer(60_000), "x".repeat(50_000));
@@ -87,7 +88,7 @@ Deno.test("HTTP bodies are charged to --max-buffered-bytes while they arrive: pa
     ];
   });
   assert.deepEqual(inProcess, [
-    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, its budget; try again shortly"}',
+    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, the 65536 of its budget that HTTP bodies may take; try again shortly"}',
     "200 seven",
     'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 1500 ms (50000 bytes came)"}',
     "paid back: 0",

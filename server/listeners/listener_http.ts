@@ -167,8 +167,8 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
   outbox.taken += requests.length;
   for (const note of requests) {
     const infer = note.infer;
-    // On this thread's clock from the Worker's; never after arrival, whatever the clocks' skew.
-    const started = Math.min(note.takenAt - performance.timeOrigin, arrived);
+    // The time it took in the Worker, before this thread's clock saw it.
+    const started = arrived - note.readMs;
     const answer = infer
       ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, started)
       : proxied(deps, outbox, note);

@@ -88,11 +88,11 @@ export interface HttpRequestNote {
   /** The client's `host:port`. */
   peer: string;
   /**
-   * When the Worker took the request, before its body arrived, in ms since
-   * the epoch (`performance.timeOrigin + performance.now()`): a request's
-   * duration includes its upload, as in process.
+   * Milliseconds from the request's headers to its posting, its body's
+   * arrival among them, on the Worker's own clock (threads' clocks differ by
+   * their start): a request's duration includes its upload, as in process.
    */
-  takenAt: number;
+  readMs: number;
   /** An inference, its body read and split by the Worker. */
   infer: { name: string; version: string | undefined; input: PostedInferInput } | null;
   /**

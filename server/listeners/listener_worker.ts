@@ -31,7 +31,7 @@ import { Logger } from "../log.ts";
 import { listenTls } from "../tls/tls.ts";
 import type { ConnectionContext } from "../tcp/answering_connection.ts";
 import { connectionSettings } from "../tcp/connection_settings.ts";
-import type { QueueShare } from "../tcp/limits.ts";
+import { httpBudget, type QueueShare } from "../tcp/limits.ts";
 import { BoardListener } from "../tcp/listener.ts";
 import type {
   FromListener,
@@ -66,7 +66,7 @@ let frontDrained: Promise<void> | null = null;
 /** Binds and serves the HTTP port beside the other Workers. */
 function serveHttp(settings: HttpFrontSettings): void {
   try {
-    front = HttpFront.start(settings, post, log, context?.limits ?? null);
+    front = HttpFront.start(settings, post, log, context && httpBudget(context.limits));
   } catch (e) {
     const error = e as Error;
     post({ type: "httpFailed", name: error.name, message: error.message });

@@ -40,6 +40,8 @@ const TALLIES = 5;
 const MY_OPEN = 0;
 const MY_BUFFERED = 1;
 const TALLY_WORDS = 2;
+/** The largest count a word holds: a larger cap (`--max-buffered-bytes` past 2 GiB) counts as this. */
+const MAX_COUNT = 0x7fffffff;
 
 /** Slots for `maxConnections` distinct addresses at half load, a power of two. */
 function slotsFor(maxConnections: number): number {
@@ -114,9 +116,9 @@ export class SharedBoardLimits extends BoardLimits {
     Atomics.sub(this.#words, this.#tally + MY_OPEN, 1);
   }
 
-  override charge(delta: number): boolean {
+  override charge(delta: number, max: number = this.options.maxBufferedBytes): boolean {
     if (delta <= 0) Atomics.add(this.#words, BUFFERED, delta);
-    else if (!this.#addBelow(BUFFERED, delta, this.options.maxBufferedBytes)) return false;
+    else if (!this.#addBelow(BUFFERED, delta, Math.min(max, MAX_COUNT))) return false;
     Atomics.add(this.#words, this.#tally + MY_BUFFERED, delta);
     return true;
   }

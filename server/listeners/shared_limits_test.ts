@@ -4,7 +4,7 @@
 // what a thread that has ended held given back, whatever the others hold.
 import assert from "node:assert/strict";
 import { prng } from "../../shared/testing.ts";
-import { BoardLimits } from "../tcp/limits.ts";
+import { BoardLimits, httpBudget } from "../tcp/limits.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
 
 const options = {
@@ -35,6 +35,28 @@ Deno.test("two SharedBoardLimits over one buffer keep one count of connections, 
   assert.equal(a.busy, 1, "a connection with digits waiting counts for every thread");
   share.release();
   assert.equal(a.busy, 0);
+});
+
+Deno.test("HTTP bodies take at most half the buffer budget; board messages the whole, in process and shared", () => {
+  const shared = SharedBoardLimits.create(options, 2);
+  for (const limits of [new BoardLimits(options), shared]) {
+    const http = httpBudget(limits);
+    assert.equal(http.charge(400), true);
+    assert.equal(http.charge(101), false, "401 + 100 passes 500, half of 1000");
+    assert.equal(http.charge(100), true);
+    assert.equal(limits.charge(499), true, "a board's message takes the rest");
+    assert.equal(http.charge(1), false);
+    assert.equal(http.charge(-500) && limits.charge(-499), true);
+    assert.equal(limits.buffered, 0);
+  }
+  assert.deepEqual(shared.held(0).buffered, 0);
+});
+
+Deno.test("a buffer budget past 2 GiB never wraps the shared count around", () => {
+  const limits = SharedBoardLimits.create({ ...options, maxBufferedBytes: 3_000_000_000 });
+  assert.equal(limits.charge(2_000_000_000), true);
+  assert.equal(limits.charge(500_000_000), false, "2.5 GB does not fit a 32-bit count");
+  assert.equal(limits.buffered, 2_000_000_000);
 });
 
 Deno.test("the shared per-address table agrees with BoardLimits through random adds and removes", () => {

@@ -71,14 +71,33 @@ export interface BufferBudget {
   readonly buffered: number;
   /** Changes the bytes held by `delta`; false (and no change) when a rise would pass the budget. */
   charge(delta: number): boolean;
+  /** What a refusal says the budget is, when it is not the whole (`httpBudget`'s half). */
+  readonly part?: string;
+}
+
+/**
+ * The part of `limits`' buffer budget HTTP bodies may take: a body is
+ * refused once the bytes held by every connection would pass half of
+ * `--max-buffered-bytes`, so slow uploads (whose clients no per-address cap
+ * bounds) never hold what the boards' messages need; they count in the whole.
+ */
+export function httpBudget(limits: BoardLimits): BufferBudget {
+  const half = Math.floor(limits.options.maxBufferedBytes / 2);
+  return {
+    get buffered() {
+      return limits.buffered;
+    },
+    charge: (delta) => limits.charge(delta, half),
+    part: `the ${half} of its budget that HTTP bodies may take`,
+  };
 }
 
 /** The error for a message (or body) that would pass `budget`. */
 export function budgetSpent(budget: BufferBudget): WireError {
   return new WireError(
     Status.SERVER_BUSY,
-    `the server is holding ${budget.buffered} bytes of unfinished messages, its budget; ` +
-      "try again shortly",
+    `the server is holding ${budget.buffered} bytes of unfinished messages, ` +
+      `${budget.part ?? "its budget"}; try again shortly`,
   );
 }
 
@@ -134,9 +153,12 @@ export class BoardLimits implements BufferBudget {
     else this.#perAddress.delete(address);
   }
 
-  /** Changes a connection's buffered bytes by `delta`; false (and no change) when a rise would pass the budget. */
-  charge(delta: number): boolean {
-    if (delta > 0 && this.#buffered + delta > this.options.maxBufferedBytes) return false;
+  /**
+   * Changes a connection's buffered bytes by `delta`; false (and no change)
+   * when a rise would pass `max` (the budget, or the part of it HTTP bodies may take).
+   */
+  charge(delta: number, max: number = this.options.maxBufferedBytes): boolean {
+    if (delta > 0 && this.#buffered + delta > max) return false;
     this.#buffered += delta;
     return true;
   }

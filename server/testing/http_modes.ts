@@ -75,15 +75,19 @@ export async function stalledRequest(
   try {
     await writeAll(conn, encoder.encode(`${head}\r\nhost: x\r\n\r\n`));
     await writeAll(conn, typeof body === "string" ? encoder.encode(body) : body);
-    const bytes = new Uint8Array(4096);
+    // Read into a fresh buffer each time and kept whole, however long the answer.
+    const chunk = new Uint8Array(4096);
+    let got = new Uint8Array(0);
     let text = "";
     for (;;) {
-      const n = await conn.read(bytes.subarray(text.length)).catch(() => null);
+      const n = await conn.read(chunk).catch(() => null);
       if (n === null) break;
-      text = new TextDecoder().decode(bytes.subarray(0, text.length + n));
+      got = Uint8Array.from([...got, ...chunk.subarray(0, n)]);
+      text = new TextDecoder().decode(got);
       const length = /content-length: (\d+)/i.exec(text);
+      // The head is ASCII: its end is at the same offset in bytes as in the text.
       const end = text.indexOf("\r\n\r\n");
-      if (length && end >= 0 && text.length >= end + 4 + Number(length[1])) break;
+      if (length && end >= 0 && got.length >= end + 4 + Number(length[1])) break;
     }
     if (!text) return "no answer";
     return `${text.split("\r\n")[0]} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;

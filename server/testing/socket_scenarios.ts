@@ -36,9 +36,11 @@ export async function runScenario(
   return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
 }
 
-/** A `serve` subprocess: its port, the rest of its stdout (its report comes at the end), the process. */
+/** A `serve` subprocess: its ports, the rest of its stdout (its report comes at the end), the process. */
 export interface ScenarioServer {
   port: number;
+  /** The HTTP port, when the options open it (`httpPort=0`); else null. */
+  httpPort: number | null;
   child: Deno.ChildProcess;
   /** What stdout printed so far, and the lines still to come. */
   text: string;
@@ -64,7 +66,8 @@ export async function spawnScenarioServer(
     args: [
       "-c",
       `ulimit -n ${files} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; ` +
-      `exec deno run --allow-net --allow-read --allow-env ${script} serve 0 ${options.join(" ")}`,
+      `exec deno run --unstable-net --allow-net --allow-read --allow-env ${script} serve 0 ` +
+      options.join(" "),
     ],
     stdin: "piped",
     stdout: "piped",
@@ -77,9 +80,10 @@ export async function spawnScenarioServer(
     if (done) throw new Error("the server ended before it listened");
     text += value;
   }
-  const port = JSON.parse(text.split("\n")[0]).port as number;
+  const { port, httpPort } = JSON.parse(text.split("\n")[0]);
   return {
     port,
+    httpPort,
     child,
     text,
     lines,
@@ -188,7 +192,7 @@ const drip: Scenario = async (n, options) => {
 };
 
 /**
- * A server alone (its clients are another process): prints `{"port": N}`,
+ * A server alone (its clients are another process): prints `{"port": N, "httpPort": M}`,
  * serves until stdin ends, then prints what it logged and told observers,
  * and its peak RSS growth in MB.
  */
@@ -202,7 +206,7 @@ const serve: Scenario = async (_n, args) => {
     log: new Logger("warn", (line) => lines.push(line)),
     onConnection: (e) => reasons[e.reason] = (reasons[e.reason] ?? 0) + 1,
   });
-  console.log(JSON.stringify({ port: server.addr.port }));
+  console.log(JSON.stringify({ port: server.addr.port, httpPort: server.http?.addr.port ?? null }));
   const rssBefore = Deno.memoryUsage().rss;
   let rssPeak = rssBefore;
   const sampler = setInterval(() => rssPeak = Math.max(rssPeak, Deno.memoryUsage().rss), 100);

@@ -1,0 +1,69 @@
+// HTTP bodies against the buffer budget (`--max-buffered-bytes`) that the
+// board port's unfinished messages share, in process and through the listener
+// Workers (`--listeners 2`): raw sockets hold bodies half sent, and a board
+// asks on the board port meanwhile. Needs `deno test --unstable-net`.
+import assert from "node:assert/strict";
+import { Command, encodeRequest } from "../../shared/codec.ts";
+import { statusName } from "../../shared/errors.ts";
+import { inBothModes, stalledRequest } from "../testing/http_modes.ts";
+import { splitFramed } from "../testing/server.ts";
+import { writeAll } from "../write_all.ts";
+
+/** The status a board gets for `GET_STATS` on a new connection to `port`, or "closed". */
+async function boardStats(port: number): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
+    const buf = new Uint8Array(4096);
+    let got = new Uint8Array(0);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return "closed";
+      got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
+      const { replies } = splitFramed(got);
+      if (replies.length > 0) return statusName(replies[0].status);
+    }
+  } finally {
+    conn.close();
+  }
+}
+
+const infer = (length: number) =>
+  `POST /v2/models/mnist/infer HTTP/1.1\r\ncontent-length: ${length}`;
+
+Deno.test("HTTP uploads hold at most half of --max-buffered-bytes: boards are served while they hold all they may, alike in both modes", async () => {
+  const options = { maxBufferedBytes: 65_536, httpBodyTimeoutMs: 1500 };
+  const [inProcess, workers] = await inBothModes(options, async (server) => {
+    const port = server.http!.addr.port;
+    const until = async (done: () => boolean) => {
+      for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    const holding = stalledRequest(port, infer(100_000), "x".repeat(30_000));
+    await until(() => server.limits.buffered >= 30_000);
+    // 65,000 bytes of uploads would leave a board less than its first read.
+    let refused = "";
+    const second = stalledRequest(port, infer(100_000), "x".repeat(35_000));
+    second.then((answer) => refused = answer);
+    await until(() => refused !== "" || server.limits.buffered >= 65_000);
+    const board = await boardStats(server.addr.port);
+    const stillHeld = server.limits.buffered >= 30_000;
+    const held = await holding;
+    await second;
+    await until(() => server.limits.buffered === 0);
+    return [
+      refused.replace(/holding \d+ bytes/, "holding N bytes"),
+      `board: ${board}`,
+      `the first upload held meanwhile: ${stillHeld}`,
+      held,
+      `held at the end: ${server.limits.buffered}`,
+    ];
+  });
+  assert.deepEqual(inProcess, [
+    'HTTP/1.1 503 Service Unavailable {"error":"SERVER_BUSY: the server is holding N bytes of unfinished messages, the 32768 of its budget that HTTP bodies may take; try again shortly"}',
+    "board: OK",
+    "the first upload held meanwhile: true",
+    'HTTP/1.1 400 Bad Request {"error":"MALFORMED_BUFFER: the body did not arrive within 1500 ms (30000 bytes came)"}',
+    "held at the end: 0",
+  ]);
+  assert.deepEqual(workers, inProcess);
+});
