@@ -236,7 +236,11 @@ export class ListenerWorkers {
     }
   }
 
-  /** Ends a Worker (surely: one with an uncaught error has ended already) and gives back what it held. */
+  /**
+   * Ends a Worker and gives back what it held. Only for one that has stopped
+   * (an uncaught error ends it before `onerror`) or holds nothing (still
+   * binding): `terminate()` does not stop a running Worker at once.
+   */
   #discard(link: WorkerLink, why: string): Held {
     link.worker.terminate();
     return link.fail(why);
