@@ -305,6 +305,17 @@ export const OPTIONS = [
     help: "a connection whose replies make no write progress this long is closed",
   },
   {
+    flag: "listener-timeout-ms",
+    kind: { type: "int", min: 10 },
+    group: "limits",
+    server: true,
+    default: "5000",
+    value: "MS",
+    help: "a listener Worker whose event loop shows no sign of life this long is replaced",
+    details: "with --listeners above 1: each Worker is asked five times per limit; its " +
+      "connections are dropped, and a new Worker serves in its place",
+  },
+  {
     flag: "run-timeout-ms",
     kind: { type: "int", min: 1 },
     group: "limits",

@@ -279,5 +279,6 @@ export function listenerOptions(options: ResolvedServerOptions): ListenerOptions
     writeTimeoutMs: options.writeTimeoutMs,
     maxPipelined: options.maxPipelined,
     tls: options.tls,
+    listenerTimeoutMs: options.listenerTimeoutMs,
   };
 }

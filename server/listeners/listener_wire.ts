@@ -132,7 +132,9 @@ export type ToListener =
   | { type: "httpAnswers"; answers: HttpAnswerNote[] }
   | { type: "httpBodyPull"; seq: number }
   | { type: "httpBodyCancel"; seq: number }
-  | { type: "httpDrain" };
+  | { type: "httpDrain" }
+  /** A sign of life asked for (`listener_liveness.ts`): the Worker's event loop answers `pong`. */
+  | { type: "ping" };
 
 /** From a listener Worker to the main thread. */
 export type FromListener =
@@ -144,7 +146,8 @@ export type FromListener =
   | { type: "httpFailed"; name: string; message: string }
   | { type: "httpRequests"; requests: HttpRequestNote[] }
   | HttpBodyChunk
-  | { type: "httpDrained" };
+  | { type: "httpDrained" }
+  | { type: "pong" };
 
 /** One tick of a Worker's connections: applied in this order (origins, refusals, requests, events, closes). */
 export interface ListenerBatch {

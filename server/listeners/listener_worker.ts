@@ -14,7 +14,8 @@
  * serve, answer `httpListening` or `httpFailed`), `httpAnswers`,
  * `httpBodyPull` and `httpBodyCancel` (a passed-on body's next chunk, answered
  * `httpBodyChunk`, or the rest refused), and `httpDrain` (answer `httpDrained`;
- * a `drain` drains it too, beside the board port).
+ * a `drain` drains it too, beside the board port). It answers `ping` with
+ * `pong`, a sign of life for the main thread's liveness check.
  *
  * @example
  * ```ts
@@ -161,6 +162,9 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       break;
     case "httpDrain":
       drainHttp();
+      break;
+    case "ping":
+      post({ type: "pong" });
       break;
   }
 };

@@ -47,9 +47,10 @@ import type { TlsFiles } from "../tls/tls.ts";
 import { type ConnectionSettings, connectionSettings } from "../tcp/connection_settings.ts";
 import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
+import { ListenerLiveness } from "./listener_liveness.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
-import { bind, WorkerLink } from "./worker_link.ts";
+import { bind, spawn, type WorkerLink } from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {
@@ -60,6 +61,10 @@ export interface ListenerOptions extends ConnectionSettings {
   trustedProxies: AddressRanges | null;
   /** The TLS board port (`--tls-port`), served by the Workers too; absent: none. */
   tls?: TlsFiles & { port: number };
+  /** `--listener-timeout-ms`: a Worker silent this long is given up (`ListenerLiveness`); absent: not checked. */
+  listenerTimeoutMs?: number;
+  /** The Workers' script, `listener_worker.ts` when absent (a test runs one that imports it and can block). */
+  workerUrl?: URL;
 }
 
 /** The sentence `--listeners` above 1 fails with when Deno runs without `--unstable-net`. */
@@ -82,6 +87,8 @@ export class ListenerWorkers {
   readonly finished: Promise<void>;
   /** Restarts of failed Workers: their count, their back-off. */
   readonly restarts: ListenerRestarts<WorkerLink>;
+  /** The check that gives up hung Workers; null without `listenerTimeoutMs`. */
+  readonly liveness: ListenerLiveness | null;
   /** Worker i serves as thread i + 1; a restarted one takes the failed one's place. */
   #links: WorkerLink[];
   #log: Logger;
@@ -96,6 +103,7 @@ export class ListenerWorkers {
   #starting = new Set<WorkerLink>();
   #closing = false;
   #stopping: Promise<void> | null = null;
+  #workerUrl: URL | undefined;
 
   private constructor(
     links: WorkerLink[],
@@ -119,6 +127,9 @@ export class ListenerWorkers {
       options.log,
       (thread) => this.#startAgain(thread),
     );
+    this.#workerUrl = options.workerUrl;
+    const ms = options.listenerTimeoutMs;
+    this.liveness = ms ? new ListenerLiveness(ms, this, options.log) : null;
     this.finished = new Promise((resolve) => this.#ended = resolve);
     for (const link of links) this.#drained.set(link, this.#listen(link));
   }
@@ -149,7 +160,7 @@ export class ListenerWorkers {
     const links: WorkerLink[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const link = spawn(i + 1, limits, options.log);
+        const link = spawn(i + 1, limits, options.log, options.workerUrl);
         links.push(link);
         // The first binds the ports asked for; the others join them.
         const bound = await bind(link, { ...settings, thread: link.thread });
@@ -198,11 +209,13 @@ export class ListenerWorkers {
     this.#handler = handler;
     this.#onConnection = onConnection;
     for (const link of this.#links) link.send({ type: "serve" });
+    this.liveness?.start();
   }
 
   /** Every Worker stops accepting, answers what its connections are owed, closes them and ends. */
   shutdown(): Promise<void> {
     this.#closing = true;
+    this.liveness?.stop();
     this.#stopping ??= (async () => {
       // No Worker is restarted any more; one binding now never serves.
       const restarts = this.restarts.stop();
@@ -236,6 +249,13 @@ export class ListenerWorkers {
     }
   }
 
+  /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
+  replace(link: WorkerLink, why: string): void {
+    if (this.#links[link.thread - 1] !== link || this.#closing) return;
+    this.limits.release(link.thread);
+    this.restarts.restart(link.thread, why);
+  }
+
   /**
    * Ends a Worker and gives back what it held. Only for one that has stopped
    * (an uncaught error ends it before `onerror`) or holds nothing (still
@@ -252,7 +272,7 @@ export class ListenerWorkers {
    * when it fails to, or when the Workers are stopping meanwhile.
    */
   async #startAgain(thread: number): Promise<WorkerLink> {
-    const link = spawn(thread, this.limits, this.#log);
+    const link = spawn(thread, this.limits, this.#log, this.#workerUrl);
     this.#starting.add(link);
     try {
       await bind(link, { ...this.#settings, thread });
@@ -283,6 +303,7 @@ export class ListenerWorkers {
     let resolveDrained!: () => void;
     const drained = new Promise<void>((resolve) => resolveDrained = resolve);
     link.worker.onmessage = (event: MessageEvent<FromListener>) => {
+      link.signs++;
       const message = event.data;
       if (message.type === "batch") link.serveBatch(message, this.#handler!, this.#onConnection);
       else if (message.type === "drained") resolveDrained();
@@ -294,13 +315,4 @@ export class ListenerWorkers {
     };
     return Promise.race([drained, link.failed.then(() => {})]);
   }
-}
-
-/** A new listener Worker, as `thread` in `limits`; it waits for a `listen` message. */
-function spawn(thread: number, limits: SharedBoardLimits, log: Logger): WorkerLink {
-  const worker = new Worker(new URL("./listener_worker.ts", import.meta.url), {
-    type: "module",
-    name: `listener-${thread}`,
-  });
-  return new WorkerLink(worker, thread, limits, log);
 }

@@ -52,6 +52,8 @@ export class WorkerLink {
   readonly connections = new Map<number, RemoteConnection>();
   /** Connections this Worker has forwarded requests or refusals for since start. */
   seen = 0;
+  /** Messages received from the Worker: each is a sign of life (`listener_liveness.ts`). */
+  signs = 0;
   /** Its thread in the shared limits (1 and up; 0 is the main thread's). */
   readonly thread: number;
   /** Resolves with the sentence of why once the Worker has ended without draining (`fail`). */
@@ -84,16 +86,18 @@ export class WorkerLink {
    * its connections are gone, so what they held in the shared limits is given
    * back and the main thread forgets them (their digits still queued run, and
    * release their shares; the answers are dropped); whatever waits for its
-   * answer stops waiting. What they held, for the log.
+   * answer stops waiting. What they held, for the log. With `release`
+   * false (a Worker that may still run) the limits are left as they are:
+   * `ListenerWorkers.hung` gives them back later.
    */
-  fail(message: string): Held {
+  fail(message: string, release = true): Held {
     if (!this.#ended) {
       this.#ended = true;
       this.connections.clear();
       this.#replies.take();
       this.#failed(message);
     }
-    return this.#limits.release(this.thread);
+    return release ? this.#limits.release(this.thread) : this.#limits.held(this.thread);
   }
 
   send(message: ToListener, transfer: ArrayBuffer[] = []): void {
@@ -206,4 +210,15 @@ export function bind(
     link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
     link.send({ type: "listen", settings });
   });
+}
+
+/** A new listener Worker (`url`: `listener_worker.ts` when absent), as `thread` in `limits`; it waits for `listen`. */
+export function spawn(
+  thread: number,
+  limits: SharedBoardLimits,
+  log: Logger,
+  url = new URL("./listener_worker.ts", import.meta.url),
+): WorkerLink {
+  const worker = new Worker(url, { type: "module", name: `listener-${thread}` });
+  return new WorkerLink(worker, thread, limits, log);
 }

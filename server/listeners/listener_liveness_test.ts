@@ -1,0 +1,118 @@
+// A listener Worker (`--listeners 2`) whose event loop hangs for real (blocked
+// in `Atomics.wait`, by `_blocking_listener_worker.ts`), with real Workers and
+// real sockets: the liveness check finds it within `--listener-timeout-ms`,
+// gives it up with a log line, starts a new one in its place, and clients are
+// served again; what its connection held in the shared limits is given back
+// once, and the counts match the connections open after. Needs `deno test
+// --unstable-net` (reusePort).
+import assert from "node:assert/strict";
+import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Status, statusName, WireError } from "../../shared/errors.ts";
+import { RequestHandler } from "../core/handler.ts";
+import { listenerOptions } from "../inference_server.ts";
+import { Logger } from "../log.ts";
+import { withServerDefaults } from "../options.ts";
+import { splitFramed } from "../testing/server.ts";
+import { writeAll } from "../write_all.ts";
+import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import type { WorkerLink } from "./worker_link.ts";
+
+const TIMEOUT_MS = 300;
+
+/** Waits (bounded) until `done` holds. */
+async function until(done: () => boolean, what: string, ms = 5_000): Promise<void> {
+  for (const start = performance.now(); !done();) {
+    if (performance.now() - start > ms) throw new Error(`still not true after ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The status of a `GET_STATS` answered on `conn`. */
+async function stats(conn: Deno.Conn): Promise<string> {
+  await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
+  const buf = new Uint8Array(4096);
+  let got = new Uint8Array(0);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) return "closed";
+    got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
+    const { replies } = splitFramed(got);
+    if (replies.length > 0) return statusName(replies[0].status);
+  }
+}
+
+/** The Worker serving `conn` (the one whose main-thread half knows its peer). */
+function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefined {
+  const peer = `127.0.0.1:${(conn.localAddr as Deno.NetAddr).port}`;
+  return workers.links.find((link) =>
+    [...link.connections.values()].some((remote) => remote.origin.peer === peer)
+  );
+}
+
+Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the limit, replaced, and the limits stay whole", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
+  const workers = await ListenerWorkers.start(2, {
+    ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
+    listenerTimeoutMs: TIMEOUT_MS,
+    workerUrl: new URL("./_blocking_listener_worker.ts", import.meta.url),
+  });
+  const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
+  const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");
+  workers.serve(new RequestHandler({ route, stats: stats0, log }));
+  const where = { hostname: "127.0.0.1", port: workers.addr.port };
+  const blocked = new Int32Array(new SharedArrayBuffer(4));
+  const conns: Deno.Conn[] = [];
+  try {
+    const held = await Deno.connect(where);
+    conns.push(held);
+    assert.equal(await stats(held), "OK");
+    const hung = linkOf(workers, held)!;
+    const place = hung.thread - 1;
+    assert.equal(workers.limits.held(hung.thread).open, 1);
+
+    // Its event loop blocks: no answer to the liveness check, nothing served.
+    hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
+    const start = performance.now();
+    await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
+    // Not before the limit (less the interval it was last asked in): a silence this long is the cause.
+    const tookMs = performance.now() - start;
+    assert.ok(tookMs >= TIMEOUT_MS * 0.8, `given up after ${tookMs} ms`);
+    const given = lines.filter((line) => line.msg === "a listener Worker hung: given up");
+    assert.equal(given.length, 1);
+    assert.equal(given[0].thread, hung.thread);
+    assert.equal(given[0].open, 1, "the log says what it held");
+    assert.match(String(given[0].error), /no sign of life from its event loop for 300 ms/);
+    assert.equal(workers.serving, 1);
+
+    // A new Worker takes its place; what the hung one held is given back once.
+    await until(
+      () => workers.links[place] !== hung && workers.serving === 2,
+      "its place restarted",
+    );
+    assert.equal(workers.restarts.count, 1);
+    assert.equal(workers.limits.held(hung.thread).open, 0);
+    assert.equal(workers.open, 0, "the hung Worker's connection is not counted any more");
+
+    // Set free, it ends at its event loop's next turn (terminate() asked it to), changing no count:
+    // its socket closes with it, so every new client is served by a Worker that answers.
+    Atomics.store(blocked, 0, 1);
+    Atomics.notify(blocked, 0);
+    for (let i = 0; i < 6; i++) {
+      const conn = await Deno.connect(where);
+      conns.push(conn);
+      assert.equal(await stats(conn), "OK");
+      assert.notEqual(linkOf(workers, conn), hung);
+    }
+    assert.equal(workers.open, 6, "the counts match the connections open");
+    const threads = workers.links.map((link) => workers.limits.held(link.thread).open);
+    assert.equal(threads[0] + threads[1], 6);
+    assert.equal(workers.links.every((link) => !link.ended), true);
+  } finally {
+    Atomics.store(blocked, 0, 1);
+    Atomics.notify(blocked, 0);
+    for (const conn of conns) conn.close();
+    await workers.shutdown();
+  }
+});
