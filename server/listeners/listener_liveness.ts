@@ -112,8 +112,10 @@ export class ListenerLiveness {
     for (const link of this.#workers.links) {
       if (link.ended) continue;
       const watched = this.#watched.get(link);
-      if (!watched || watched.signs !== link.signs) {
-        this.#watched.set(link, { signs: link.signs, stalledMs: 0 });
+      if (!watched) this.#watched.set(link, { signs: link.signs, stalledMs: 0 });
+      else if (watched.signs !== link.signs) {
+        watched.signs = link.signs;
+        watched.stalledMs = 0;
       } else if ((watched.stalledMs += ran) >= this.timeoutMs) {
         this.hung(link, `no sign of life from its event loop for ${this.timeoutMs} ms`);
         continue;
