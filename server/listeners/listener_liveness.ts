@@ -17,11 +17,12 @@
  * a Worker at its event loop's next turn and does not interrupt synchronous
  * JavaScript (a Worker looping went on for seconds after it), so one stuck
  * for good goes on, and keeps its socket, to which the kernel still hands new
- * connections; the log line says so. Its part of the shared limits changes
- * only from its event loop (its connections' code), so it is frozen while
- * the Worker is stuck; it is given back, and its thread taken by the new
- * Worker, `STOP_GRACE_MS` after `terminate()`, so that one that was about to
- * come back has ended by then rather than change counts already given back.
+ * connections. What its connections hold in the shared limits is given back
+ * only once it has truly stopped, which Deno tells through the Web Lock it
+ * holds while it lives (`WorkerLink.stopped`): no count of a running Worker is
+ * changed under it. One that has not stopped within `STOP_WAIT_MS` is
+ * replaced regardless, its counts kept (its sockets are still open), and the
+ * log says to restart the process.
  *
  * @example
  * ```ts
@@ -46,19 +47,19 @@ import type { WorkerLink } from "./worker_link.ts";
 const ASKS_PER_LIMIT = 5;
 
 /**
- * How long a hung Worker's part of the limits is kept after `terminate()`,
- * ms: one that comes back to its event loop ends there at once; a second
- * leaves room for the rest of the task it was stuck in, and is short beside
- * the limit it was silent for.
+ * How long a hung Worker is waited for to stop after `terminate()`, ms,
+ * before it is replaced regardless: one that comes back to its event loop
+ * stops there within milliseconds; a second is short beside the limit it was
+ * silent for.
  */
-export const STOP_GRACE_MS = 1_000;
+export const STOP_WAIT_MS = 1_000;
 
 /** The Workers watched (`ListenerWorkers`). */
 export interface Watchable {
   /** The Workers serving now. */
   readonly links: readonly WorkerLink[];
-  /** Starts a Worker in the place of `link`, given up `STOP_GRACE_MS` before; gives back what its thread holds. */
-  replace(link: WorkerLink, why: string): void;
+  /** Starts a Worker in the place of hung `link`, after giving back what its thread holds when `release`. */
+  replace(link: WorkerLink, why: string, release: boolean): void;
 }
 
 /** What the check knows of one Worker: its signs when last looked, and time without a new one. */
@@ -75,8 +76,8 @@ export class ListenerLiveness {
   readonly timeoutMs: number;
   #workers: Watchable;
   #log: Logger;
-  /** Hung Workers' waits before they are replaced. */
-  #stopWaits = new Set<ReturnType<typeof setTimeout>>();
+  /** Hung Workers' waits to stop: each ends early on `stop`. */
+  #stopWaits = new Set<AbortController>();
   #watched = new WeakMap<WorkerLink, Watched>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #last = 0;
@@ -99,8 +100,9 @@ export class ListenerLiveness {
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    for (const wait of this.#stopWaits) clearTimeout(wait);
+    const waits = [...this.#stopWaits];
     this.#stopWaits.clear();
+    for (const wait of waits) wait.abort();
   }
 
   /** One look at every serving Worker: each is asked again; one silent too long is given up. */
@@ -117,29 +119,32 @@ export class ListenerLiveness {
         watched.signs = link.signs;
         watched.stalledMs = 0;
       } else if ((watched.stalledMs += ran) >= this.timeoutMs) {
-        this.hung(link, `no sign of life from its event loop for ${this.timeoutMs} ms`);
+        void this.hung(link, `no sign of life from its event loop for ${this.timeoutMs} ms`);
         continue;
       }
       link.send({ type: "ping" });
     }
   }
 
-  /** Gives up `link`, hung: it is terminated at once, replaced after `STOP_GRACE_MS`. */
-  hung(link: WorkerLink, why: string): void {
+  /** Gives up `link`, hung: terminated at once, replaced once it has stopped (or `STOP_WAIT_MS`). */
+  async hung(link: WorkerLink, why: string): Promise<void> {
     if (link.ended) return;
     link.worker.terminate();
     const held = link.fail(why, false);
-    this.#log.error("a listener Worker hung: given up", {
-      error: why,
-      thread: link.thread,
-      ...held,
-      // Deno cannot interrupt synchronous JavaScript: one stuck for good runs on.
-      note: "if it stays stuck it keeps its socket until the process restarts",
-    });
-    const wait = setTimeout(() => {
-      this.#stopWaits.delete(wait);
-      this.#workers.replace(link, why);
-    }, STOP_GRACE_MS);
+    const { thread } = link;
+    this.#log.error("a listener Worker hung: given up", { error: why, thread, ...held });
+    const wait = new AbortController();
     this.#stopWaits.add(wait);
+    const timer = setTimeout(() => wait.abort(), STOP_WAIT_MS);
+    const stopped = await link.stopped(wait.signal);
+    clearTimeout(timer);
+    // Deleted already: the Workers are stopping, and give back every thread's counts.
+    if (!this.#stopWaits.delete(wait)) return;
+    if (stopped) this.#log.info("a hung listener Worker stopped", { thread });
+    else {
+      // Deno cannot interrupt synchronous JavaScript: it runs on, its sockets open and counted.
+      this.#log.error("a hung listener Worker did not stop; restart the process", { thread });
+    }
+    this.#workers.replace(link, why, stopped);
   }
 }

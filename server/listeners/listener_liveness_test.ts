@@ -50,79 +50,136 @@ function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefin
   );
 }
 
-Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the limit, replaced, and the limits stay whole", async () => {
+/** Two listener Workers whose event loop a test can block (`_blocking_listener_worker.ts`), serving. */
+async function blockableWorkers(log: Logger): Promise<ListenerWorkers> {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
-  const lines: Record<string, unknown>[] = [];
-  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
   const workers = await ListenerWorkers.start(2, {
     ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
     listenerTimeoutMs: TIMEOUT_MS,
     workerUrl: new URL("./_blocking_listener_worker.ts", import.meta.url),
   });
-  const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
+  const stats = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
   const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");
-  workers.serve(new RequestHandler({ route, stats: stats0, log }));
-  const where = { hostname: "127.0.0.1", port: workers.addr.port };
+  workers.serve(new RequestHandler({ route, stats, log }));
+  return workers;
+}
+
+/**
+ * Blocks the event loop of the Worker serving `conn` (on `blocked`'s word 0):
+ * it answers nothing, and is given up after the limit, logged with what it held.
+ */
+async function hangWorkerOf(
+  workers: ListenerWorkers,
+  conn: Deno.Conn,
+  blocked: Int32Array,
+  lines: Record<string, unknown>[],
+): Promise<WorkerLink> {
+  const hung = linkOf(workers, conn)!;
+  assert.equal(workers.limits.held(hung.thread).open, 1);
+  hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
+  const start = performance.now();
+  await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
+  // Not before the limit (less the interval it was last asked in): a silence this long is the cause.
+  const tookMs = performance.now() - start;
+  assert.ok(tookMs >= TIMEOUT_MS * 0.8, `given up after ${tookMs} ms`);
+  const given = lines.filter((line) => line.msg === "a listener Worker hung: given up");
+  assert.equal(given.length, 1);
+  assert.equal(given[0].thread, hung.thread);
+  assert.equal(given[0].open, 1, "the log says what it held");
+  assert.match(String(given[0].error), /no sign of life from its event loop for 300 ms/);
+  assert.equal(workers.serving, 1);
+  return hung;
+}
+
+/** Connects until `count` clients are served, none by `hung` (one the kernel gave its socket is reset). */
+async function serveClients(
+  workers: ListenerWorkers,
+  hung: WorkerLink,
+  count: number,
+  conns: Deno.Conn[],
+): Promise<void> {
+  for (let served = 0, tries = 0; served < count; tries++) {
+    assert.ok(tries < 50, "new clients are served");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
+    const status = await stats(conn).catch((e) => {
+      if (e instanceof Deno.errors.ConnectionReset) return "reset";
+      throw e;
+    });
+    if (status !== "OK") {
+      conn.close();
+      continue;
+    }
+    conns.push(conn);
+    served++;
+    assert.notEqual(linkOf(workers, conn), hung);
+  }
+}
+
+/** Wakes a Worker blocked on `blocked`: terminated meanwhile, it stops at its event loop's next turn. */
+function wake(blocked: Int32Array): void {
+  Atomics.store(blocked, 0, 1);
+  Atomics.notify(blocked, 0);
+}
+
+Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the limit; once it stops, its counts are given back and a new one serves", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
+  const workers = await blockableWorkers(log);
   const blocked = new Int32Array(new SharedArrayBuffer(4));
   const conns: Deno.Conn[] = [];
   try {
-    const held = await Deno.connect(where);
-    conns.push(held);
-    assert.equal(await stats(held), "OK");
-    const hung = linkOf(workers, held)!;
-    const place = hung.thread - 1;
-    assert.equal(workers.limits.held(hung.thread).open, 1);
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port }));
+    assert.equal(await stats(conns[0]), "OK");
+    const hung = await hangWorkerOf(workers, conns[0], blocked, lines);
+    // Given up, it still runs (Deno's terminate() does not interrupt it): its count stays.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(workers.open, 1, "not given back while it runs");
+    assert.equal(workers.links[hung.thread - 1], hung, "not replaced while it runs");
 
-    // Its event loop blocks: no answer to the liveness check, nothing served.
-    hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
-    const start = performance.now();
-    await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
-    // Not before the limit (less the interval it was last asked in): a silence this long is the cause.
-    const tookMs = performance.now() - start;
-    assert.ok(tookMs >= TIMEOUT_MS * 0.8, `given up after ${tookMs} ms`);
-    const given = lines.filter((line) => line.msg === "a listener Worker hung: given up");
-    assert.equal(given.length, 1);
-    assert.equal(given[0].thread, hung.thread);
-    assert.equal(given[0].open, 1, "the log says what it held");
-    assert.match(String(given[0].error), /no sign of life from its event loop for 300 ms/);
-    assert.equal(workers.serving, 1);
-
-    // A new Worker takes its place; what the hung one held is given back once.
-    await until(
-      () => workers.links[place] !== hung && workers.serving === 2,
-      "its place restarted",
-    );
+    // It comes back to its event loop and stops there: then its count is given back, once, and
+    // a new Worker takes its place.
+    wake(blocked);
+    await until(() => workers.serving === 2, "its place restarted");
+    assert.equal(lines.filter((line) => line.msg === "a hung listener Worker stopped").length, 1);
     assert.equal(workers.restarts.count, 1);
     assert.equal(workers.limits.held(hung.thread).open, 0);
     assert.equal(workers.open, 0, "the hung Worker's connection is not counted any more");
 
-    // Set free, it ends at its event loop's next turn (terminate() asked it to), changing no count;
-    // its socket closes with it (a client the kernel gave it meanwhile is reset, and connects
-    // again), so new clients are served by the Workers that answer.
-    Atomics.store(blocked, 0, 1);
-    Atomics.notify(blocked, 0);
-    for (let served = 0, tries = 0; served < 6; tries++) {
-      assert.ok(tries < 50, "new clients are served");
-      const conn = await Deno.connect(where);
-      const status = await stats(conn).catch((e) => {
-        if (e instanceof Deno.errors.ConnectionReset) return "reset";
-        throw e;
-      });
-      if (status !== "OK") {
-        conn.close();
-        continue;
-      }
-      conns.push(conn);
-      served++;
-      assert.notEqual(linkOf(workers, conn), hung);
-    }
+    await serveClients(workers, hung, 6, conns);
     assert.equal(workers.open, 6, "the counts match the connections open");
     const threads = workers.links.map((link) => workers.limits.held(link.thread).open);
     assert.equal(threads[0] + threads[1], 6);
-    assert.equal(workers.links.every((link) => !link.ended), true);
   } finally {
-    Atomics.store(blocked, 0, 1);
-    Atomics.notify(blocked, 0);
+    wake(blocked);
+    for (const conn of conns) conn.close();
+    await workers.shutdown();
+  }
+});
+
+Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardless, its connection still counted", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
+  const workers = await blockableWorkers(log);
+  const blocked = new Int32Array(new SharedArrayBuffer(4));
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port }));
+    assert.equal(await stats(conns[0]), "OK");
+    const hung = await hangWorkerOf(workers, conns[0], blocked, lines);
+    await until(() => workers.serving === 2, "its place restarted");
+    const stuck = lines.filter((line) =>
+      line.msg === "a hung listener Worker did not stop; restart the process"
+    );
+    assert.equal(stuck.length, 1);
+    assert.equal(stuck[0].thread, hung.thread);
+    // Its socket is still open, so its place in the limits is kept; the new Worker counts on top.
+    assert.equal(workers.open, 1);
+    assert.equal(workers.limits.held(hung.thread).open, 1);
+    // The new Worker serves (the stuck one, set free here, stops; its count stays: the limit).
+    wake(blocked);
+    await serveClients(workers, hung, 2, conns);
+  } finally {
+    wake(blocked);
     for (const conn of conns) conn.close();
     await workers.shutdown();
   }

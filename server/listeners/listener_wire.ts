@@ -124,7 +124,8 @@ export interface HttpAnswerNote extends HttpAnswer {
 
 /** From the main thread to a listener Worker. */
 export type ToListener =
-  | { type: "listen"; settings: ListenerSettings }
+  /** `lifeLock`: a Web Lock the Worker holds while it lives, granted to another once it has stopped. */
+  | { type: "listen"; settings: ListenerSettings; lifeLock: string }
   | { type: "serve" }
   | { type: "replies"; buffer: ArrayBuffer; length: number }
   | { type: "drain" }

@@ -43,6 +43,7 @@ import type {
 } from "./listener_wire.ts";
 import { RemoteHandler } from "./remote_handler.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
+import { webLocks } from "./worker_link.ts";
 
 /** The shared limits; each connection's share of the queue is counted here (`RemoteShare`). */
 class WorkerLimits extends SharedBoardLimits {
@@ -86,7 +87,7 @@ function drainHttp(): Promise<void> {
 }
 
 /** Binds the port; the accept loop starts on `serve`, so clients wait in the backlog until then. */
-function listen(settings: ListenerSettings): void {
+function listen(settings: ListenerSettings, lifeLock: string): void {
   try {
     socket = Deno.listen({ hostname: settings.hostname, port: settings.port, reusePort: true });
     if (settings.tls) {
@@ -113,7 +114,16 @@ function listen(settings: ListenerSettings): void {
     onConnection: (event) => handler.event(event),
     onClosed: (connection) => handler.closed(connection),
   };
-  post({ type: "listening", port: socket.addr.port, tlsPort: tlsSocket?.addr.port ?? null });
+  const listening: FromListener = {
+    type: "listening",
+    port: socket.addr.port,
+    tlsPort: tlsSocket?.addr.port ?? null,
+  };
+  // Held until this Worker stops: the main thread learns so when it is granted the lock.
+  webLocks().request(lifeLock, () => {
+    post(listening);
+    return new Promise(() => {});
+  });
 }
 
 async function drain(): Promise<void> {
@@ -137,7 +147,7 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       handler.receive(message.buffer, message.length);
       break;
     case "listen":
-      listen(message.settings);
+      listen(message.settings, message.lifeLock);
       break;
     case "serve":
       if (socket && context && listeners.length === 0) {

@@ -250,9 +250,9 @@ export class ListenerWorkers {
   }
 
   /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
-  replace(link: WorkerLink, why: string): void {
+  replace(link: WorkerLink, why: string, release: boolean): void {
     if (this.#links[link.thread - 1] !== link || this.#closing) return;
-    this.limits.release(link.thread);
+    if (release) this.limits.release(link.thread);
     this.restarts.restart(link.thread, why);
   }
 

@@ -56,6 +56,8 @@ export class WorkerLink {
   signs = 0;
   /** Its thread in the shared limits (1 and up; 0 is the main thread's). */
   readonly thread: number;
+  /** The Web Lock the Worker holds from `listening` until it has stopped (`stopped`). */
+  readonly lifeLock = `mnist-listener-${crypto.randomUUID()}`;
   /** Resolves with the sentence of why once the Worker has ended without draining (`fail`). */
   readonly failed: Promise<string>;
   #failed!: (message: string) => void;
@@ -98,6 +100,15 @@ export class WorkerLink {
       this.#failed(message);
     }
     return release ? this.#limits.release(this.thread) : this.#limits.held(this.thread);
+  }
+
+  /**
+   * Resolves true once the Worker, which answered `listening`, has truly
+   * stopped (its thread ended: its life lock is granted here), false when
+   * `signal` aborts first.
+   */
+  stopped(signal: AbortSignal): Promise<boolean> {
+    return webLocks().request(this.lifeLock, { signal }, () => true).catch(() => false);
   }
 
   send(message: ToListener, transfer: ArrayBuffer[] = []): void {
@@ -184,6 +195,17 @@ export class WorkerLink {
   }
 }
 
+/** The part of the Web Locks API used here: Deno has it, its types are in the DOM library only. */
+interface WebLocks {
+  request<T>(name: string, granted: () => T): Promise<Awaited<T>>;
+  request<T>(name: string, options: { signal: AbortSignal }, granted: () => T): Promise<Awaited<T>>;
+}
+
+/** `navigator.locks`, process-wide: a lock a Worker holds is granted to another once it has stopped. */
+export function webLocks(): WebLocks {
+  return (navigator as unknown as { locks: WebLocks }).locks;
+}
+
 /** An error a Worker posted (its name and message), as the class it had there. */
 export function workerError(name: string, message: string): Error {
   const errors = Deno.errors as unknown as Record<string, ErrorConstructor>;
@@ -208,7 +230,7 @@ export function bind(
     };
     // Ended meanwhile (the Workers stopping): no answer will come.
     link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
-    link.send({ type: "listen", settings });
+    link.send({ type: "listen", settings, lifeLock: link.lifeLock });
   });
 }
 
