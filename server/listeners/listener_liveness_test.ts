@@ -6,15 +6,13 @@
 // once, and the counts match the connections open after. Needs `deno test
 // --unstable-net` (reusePort).
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
-import { Status, statusName, WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import { RequestHandler } from "../core/handler.ts";
 import { listenerOptions } from "../inference_server.ts";
 import { Logger } from "../log.ts";
 import { withServerDefaults } from "../options.ts";
 import { serverWithListeners } from "../testing/http_modes.ts";
-import { splitFramed } from "../testing/server.ts";
-import { writeAll } from "../write_all.ts";
+import { statsStatus as stats } from "../testing/server.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 
@@ -28,20 +26,6 @@ async function until(done: () => boolean, what: string, ms = 5_000): Promise<voi
   }
 }
 
-/** The status of a `GET_STATS` answered on `conn`. */
-async function stats(conn: Deno.Conn): Promise<string> {
-  await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
-  const buf = new Uint8Array(4096);
-  let got = new Uint8Array(0);
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) return "closed";
-    got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
-    const { replies } = splitFramed(got);
-    if (replies.length > 0) return statusName(replies[0].status);
-  }
-}
-
 /** The Worker serving `conn` (the one whose main-thread half knows its peer). */
 function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefined {
   const peer = `127.0.0.1:${(conn.localAddr as Deno.NetAddr).port}`;
@@ -50,45 +34,65 @@ function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefin
   );
 }
 
-/** Two listener Workers whose event loop a test can block (`_blocking_listener_worker.ts`), serving. */
-async function blockableWorkers(log: Logger): Promise<ListenerWorkers> {
+/** What `withHungWorker` hands its test: two Workers, one of them hung and given up. */
+interface HungWorker {
+  workers: ListenerWorkers;
+  hung: WorkerLink;
+  /** Connections the test opened: closed at its end. */
+  conns: Deno.Conn[];
+  lines: Record<string, unknown>[];
+  /** Wakes the hung Worker: terminated meanwhile, it stops at its event loop's next turn. */
+  wake: () => void;
+}
+
+/**
+ * Two listener Workers whose event loop a test can block
+ * (`_blocking_listener_worker.ts`), serving; the one serving a first client
+ * is blocked (on a word only the test sets), answers nothing, and is given up
+ * after the limit, logged with what it held. Then `run`, then the end of all.
+ */
+async function withHungWorker(run: (hung: HungWorker) => Promise<void>): Promise<void> {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
   const workers = await ListenerWorkers.start(2, {
     ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
     listenerTimeoutMs: TIMEOUT_MS,
     workerUrl: new URL("./_blocking_listener_worker.ts", import.meta.url),
   });
-  const stats = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
+  const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
   const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");
-  workers.serve(new RequestHandler({ route, stats, log }));
-  return workers;
-}
-
-/**
- * Blocks the event loop of the Worker serving `conn` (on `blocked`'s word 0):
- * it answers nothing, and is given up after the limit, logged with what it held.
- */
-async function hangWorkerOf(
-  workers: ListenerWorkers,
-  conn: Deno.Conn,
-  blocked: Int32Array,
-  lines: Record<string, unknown>[],
-): Promise<WorkerLink> {
-  const hung = linkOf(workers, conn)!;
-  assert.equal(workers.limits.held(hung.thread).open, 1);
-  hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
-  const start = performance.now();
-  await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
-  // Not before the limit (less the interval it was last asked in): a silence this long is the cause.
-  const tookMs = performance.now() - start;
-  assert.ok(tookMs >= TIMEOUT_MS * 0.8, `given up after ${tookMs} ms`);
-  const given = lines.filter((line) => line.msg === "a listener Worker hung: given up");
-  assert.equal(given.length, 1);
-  assert.equal(given[0].thread, hung.thread);
-  assert.equal(given[0].open, 1, "the log says what it held");
-  assert.match(String(given[0].error), /no sign of life from its event loop for 300 ms/);
-  assert.equal(workers.serving, 1);
-  return hung;
+  workers.serve(new RequestHandler({ route, stats: stats0, log }));
+  const blocked = new Int32Array(new SharedArrayBuffer(4));
+  const wake = () => {
+    Atomics.store(blocked, 0, 1);
+    Atomics.notify(blocked, 0);
+  };
+  const conns: Deno.Conn[] = [];
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
+    conns.push(conn);
+    assert.equal(await stats(conn), "OK");
+    const hung = linkOf(workers, conn)!;
+    assert.equal(workers.limits.held(hung.thread).open, 1);
+    hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
+    const start = performance.now();
+    await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
+    // Not before the limit (less the interval it was last asked in): a silence this long is the cause.
+    const tookMs = performance.now() - start;
+    assert.ok(tookMs >= TIMEOUT_MS * 0.8, `given up after ${tookMs} ms`);
+    const given = lines.filter((line) => line.msg === "a listener Worker hung: given up");
+    assert.equal(given.length, 1);
+    assert.equal(given[0].thread, hung.thread);
+    assert.equal(given[0].open, 1, "the log says what it held");
+    assert.match(String(given[0].error), /no sign of life from its event loop for 300 ms/);
+    assert.equal(workers.serving, 1);
+    await run({ workers, hung, conns, lines, wake });
+  } finally {
+    wake();
+    for (const conn of conns) conn.close();
+    await workers.shutdown();
+  }
 }
 
 /** Connects until `count` clients are served, none by `hung` (one the kernel gave its socket is reset). */
@@ -115,22 +119,8 @@ async function serveClients(
   }
 }
 
-/** Wakes a Worker blocked on `blocked`: terminated meanwhile, it stops at its event loop's next turn. */
-function wake(blocked: Int32Array): void {
-  Atomics.store(blocked, 0, 1);
-  Atomics.notify(blocked, 0);
-}
-
 Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the limit; once it stops, its counts are given back and a new one serves", async () => {
-  const lines: Record<string, unknown>[] = [];
-  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
-  const workers = await blockableWorkers(log);
-  const blocked = new Int32Array(new SharedArrayBuffer(4));
-  const conns: Deno.Conn[] = [];
-  try {
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port }));
-    assert.equal(await stats(conns[0]), "OK");
-    const hung = await hangWorkerOf(workers, conns[0], blocked, lines);
+  await withHungWorker(async ({ workers, hung, conns, lines, wake }) => {
     // Given up, it still runs (Deno's terminate() does not interrupt it): its count stays.
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(workers.open, 1, "not given back while it runs");
@@ -138,7 +128,7 @@ Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the
 
     // It comes back to its event loop and stops there: then its count is given back, once, and
     // a new Worker takes its place.
-    wake(blocked);
+    wake();
     await until(() => workers.serving === 2, "its place restarted");
     assert.equal(lines.filter((line) => line.msg === "a hung listener Worker stopped").length, 1);
     assert.equal(workers.restarts.count, 1);
@@ -149,23 +139,11 @@ Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the
     assert.equal(workers.open, 6, "the counts match the connections open");
     const threads = workers.links.map((link) => workers.limits.held(link.thread).open);
     assert.equal(threads[0] + threads[1], 6);
-  } finally {
-    wake(blocked);
-    for (const conn of conns) conn.close();
-    await workers.shutdown();
-  }
+  });
 });
 
 Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardless, its connection still counted", async () => {
-  const lines: Record<string, unknown>[] = [];
-  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
-  const workers = await blockableWorkers(log);
-  const blocked = new Int32Array(new SharedArrayBuffer(4));
-  const conns: Deno.Conn[] = [];
-  try {
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port }));
-    assert.equal(await stats(conns[0]), "OK");
-    const hung = await hangWorkerOf(workers, conns[0], blocked, lines);
+  await withHungWorker(async ({ workers, hung, conns, lines, wake }) => {
     await until(() => workers.serving === 2, "its place restarted");
     const stuck = lines.filter((line) =>
       line.msg === "a hung listener Worker did not stop; restart the process"
@@ -176,13 +154,9 @@ Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardles
     assert.equal(workers.open, 1);
     assert.equal(workers.limits.held(hung.thread).open, 1);
     // The new Worker serves (the stuck one, set free here, stops; its count stays: the limit).
-    wake(blocked);
+    wake();
     await serveClients(workers, hung, 2, conns);
-  } finally {
-    wake(blocked);
-    for (const conn of conns) conn.close();
-    await workers.shutdown();
-  }
+  });
 });
 
 Deno.test("--listeners 2: Workers that answer are never given up, nor for the time the main thread did not run", async () => {

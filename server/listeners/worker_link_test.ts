@@ -7,14 +7,14 @@
 // Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
 import { Command, encodeRequest } from "../../shared/codec.ts";
-import { Status, statusName, WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import { RequestHandler } from "../core/handler.ts";
 import type { HandlerContext } from "../core/request.ts";
 import { InferenceEngine } from "../engine/engine.ts";
 import { InferenceQueue } from "../engine/queue.ts";
 import { Logger } from "../log.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
-import { splitFramed } from "../testing/server.ts";
+import { statsStatus as stats } from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
@@ -33,20 +33,6 @@ async function until(done: () => boolean, what: string): Promise<void> {
   for (let i = 0; !done(); i++) {
     if (i > 500) throw new Error(`still not true after 5 s: ${what}`);
     await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** The status of a `GET_STATS` answered on `conn`. */
-async function stats(conn: Deno.Conn): Promise<string> {
-  await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
-  const buf = new Uint8Array(4096);
-  let got = new Uint8Array(0);
-  for (;;) {
-    const n = await conn.read(buf);
-    if (n === null) return "closed";
-    got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
-    const { replies } = splitFramed(got);
-    if (replies.length > 0) return statusName(replies[0].status);
   }
 }
 

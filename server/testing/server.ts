@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
-import { WireError } from "../../shared/errors.ts";
+import { statusName, WireError } from "../../shared/errors.ts";
 import { FrameDecoder } from "../../shared/frame.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
@@ -89,6 +89,20 @@ export async function pipelinedReplies(
   ]);
   conn.close();
   return splitFramed(bytes).replies;
+}
+
+/** The status name of a `GET_STATS` answered on an open connection ("closed" when it ends first). */
+export async function statsStatus(conn: Deno.Conn): Promise<string> {
+  await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
+  const buf = new Uint8Array(4096);
+  let got = new Uint8Array(0);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) return "closed";
+    got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
+    const { replies } = splitFramed(got);
+    if (replies.length > 0) return statusName(replies[0].status);
+  }
 }
 
 /** Runs a shell command (a subprocess, e.g. with its own `ulimit -n`); resolves with its output. */
