@@ -40,8 +40,6 @@ import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts"
 /** One Worker's answers of this tick, and whether its HTTP port has drained. */
 class Outbox {
   readonly drained: Promise<void>;
-  /** Requests this Worker has taken since start. */
-  taken = 0;
   markDrained!: () => void;
   #link: WorkerLink;
   #answers: HttpAnswerNote[] = [];
@@ -164,7 +162,6 @@ async function answerOf(response: Response): Promise<HttpAnswer> {
 /** Answers one tick's requests of a Worker; each answer goes back as it is ready. */
 function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]): void {
   const arrived = performance.now();
-  outbox.taken += requests.length;
   for (const note of requests) {
     const infer = note.infer;
     // The time it took in the Worker, before this thread's clock saw it.
@@ -188,6 +185,11 @@ export async function serveHttpOnListeners(
   options: HttpOptions,
 ): Promise<HttpListener> {
   const outboxes = new Map<WorkerLink, Outbox>();
+  /**
+   * Requests taken by each Worker's place (thread i + 1 at i) since start: a
+   * restarted Worker counts on, and the count stays while a restart binds.
+   */
+  const taken = workers.links.map(() => 0);
   const binding = new Map<
     WorkerLink,
     { resolve: (port: number) => void; reject: (e: Error) => void }
@@ -195,6 +197,7 @@ export async function serveHttpOnListeners(
   workers.onMessage = (link, message) => {
     switch (message.type) {
       case "httpRequests":
+        taken[link.thread - 1] += message.requests.length;
         answerAll(deps, outboxes.get(link)!, message.requests);
         break;
       case "httpListening":
@@ -220,14 +223,10 @@ export async function serveHttpOnListeners(
   };
   /** Binds the port on `link`'s Worker: the port it bound. */
   const bindOn = (link: WorkerLink): Promise<number> => {
-    const outbox = new Outbox(link);
-    // A restarted Worker counts on from the one it replaces.
+    // The failed Worker it replaces has nothing left to answer.
     const replaced = [...outboxes.keys()].find((l) => l.thread === link.thread && l.ended);
-    if (replaced) {
-      outbox.taken = outboxes.get(replaced)!.taken;
-      outboxes.delete(replaced);
-    }
-    outboxes.set(link, outbox);
+    if (replaced) outboxes.delete(replaced);
+    outboxes.set(link, new Outbox(link));
     return new Promise<number>((resolve, reject) => {
       binding.set(link, { resolve, reject });
       link.failed.then((message) => reject(new Error(`a listener Worker failed: ${message}`)));
@@ -250,7 +249,7 @@ export async function serveHttpOnListeners(
   return {
     addr: { transport: "tcp", hostname: options.hostname, port: settings.port },
     get requestsPerListener() {
-      return workers.links.map((link) => outboxes.get(link)?.taken ?? 0);
+      return [...taken];
     },
     finished,
     shutdown: () => {

@@ -256,3 +256,32 @@ Deno.test("a restart that fails at once again waits longer each time, and stops 
   assert.equal(await restarts.restart(2, "after the stop"), null);
   assert.equal(restarts.count, 3);
 });
+
+Deno.test("--listeners 2: each place's HTTP request count stays while its restart binds, or after an attempt failed", async () => {
+  const server = await serverWithListeners(2, {});
+  const workers = server.listenerWorkers!;
+  const http = server.http!;
+  // A failed attempt's retry waits long: the count is read while none serves.
+  workers.restarts.delaysMs = [0, 60_000];
+  try {
+    for (let i = 0; i < 4; i++) {
+      const live = await fetch(`http://127.0.0.1:${http.addr.port}/v2/health/live`);
+      await live.body?.cancel();
+    }
+    const counted = [...http.requestsPerListener!];
+    assert.equal(counted[0] + counted[1], 4);
+    // Each restart's first attempt binds the HTTP port, then fails.
+    const bindHttp = workers.onRestart!;
+    let bound = 0;
+    workers.onRestart = async (link) => {
+      await bindHttp(link);
+      bound++;
+      throw new Error("it fails after binding the HTTP port");
+    };
+    for (const link of [...workers.links]) await failWorker(link);
+    await until(() => bound === 2, "both places' first attempts bound the HTTP port");
+    assert.deepEqual(http.requestsPerListener, counted);
+  } finally {
+    await server.shutdown();
+  }
+});
