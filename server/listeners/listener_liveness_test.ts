@@ -1,5 +1,5 @@
 // A listener Worker (`--listeners 2`) whose event loop hangs for real (blocked
-// in `Atomics.wait`, by `_blocking_listener_worker.ts`), with real Workers and
+// in `Atomics.wait`, by `server/testdata/blocking_listener_worker.ts`), with real Workers and
 // real sockets: the liveness check finds it within `--listener-timeout-ms`,
 // gives it up with a log line, starts a new one in its place, and clients are
 // served again; what its connection held in the shared limits is given back
@@ -15,16 +15,9 @@ import { serverWithListeners } from "../testing/http_modes.ts";
 import { statsStatus as stats } from "../testing/server.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
+import { until } from "../testing/listeners.ts";
 
 const TIMEOUT_MS = 300;
-
-/** Waits (bounded) until `done` holds. */
-async function until(done: () => boolean, what: string, ms = 5_000): Promise<void> {
-  for (const start = performance.now(); !done();) {
-    if (performance.now() - start > ms) throw new Error(`still not true after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The Worker serving `conn` (the one whose main-thread half knows its peer). */
 function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefined {
@@ -47,7 +40,7 @@ interface HungWorker {
 
 /**
  * Two listener Workers whose event loop a test can block
- * (`_blocking_listener_worker.ts`), serving; the one serving a first client
+ * (`server/testdata/blocking_listener_worker.ts`), serving; the one serving a first client
  * is blocked (on a word only the test sets), answers nothing, and is given up
  * after the limit, logged with what it held. Then `run`, then the end of all.
  */
@@ -58,7 +51,7 @@ async function withHungWorker(run: (hung: HungWorker) => Promise<void>): Promise
   const workers = await ListenerWorkers.start(2, {
     ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
     listenerTimeoutMs: TIMEOUT_MS,
-    workerUrl: new URL("./_blocking_listener_worker.ts", import.meta.url),
+    workerUrl: new URL("../testdata/blocking_listener_worker.ts", import.meta.url),
   });
   const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
   const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");

@@ -16,7 +16,10 @@ import { type InferenceServer, listenerOptions } from "../inference_server.ts";
 import { withServerDefaults } from "../options.ts";
 import { ListenerRestarts } from "./listener_restarts.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
-import type { WorkerLink } from "./worker_link.ts";
+import { failWorker, until as untilWithin } from "../testing/listeners.ts";
+
+/** Waits up to 10 s: a restart may wait out its back-off first. */
+const until = (done: () => boolean, what: string) => untilWithin(done, what, 10_000);
 
 const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
 const infer = JSON.stringify({
@@ -27,20 +30,6 @@ const infer = JSON.stringify({
 function recording(): { log: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   return { log: new Logger("info", (line) => lines.push(JSON.parse(line)), "json"), lines };
-}
-
-/** Waits (bounded) until `done` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !done(); i++) {
-    if (i > 1000) throw new Error(`still not true after 10 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Makes `link`'s Worker fail: a message it cannot read, its uncaught error ends it. */
-function failWorker(link: WorkerLink): Promise<string> {
-  link.send({ type: "replies", buffer: null!, length: 12 });
-  return link.failed;
 }
 
 /** Tests with a certificate made by openssl at test time. */

@@ -18,6 +18,7 @@ import { statsStatus as stats } from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
+import { failWorker, until } from "../testing/listeners.ts";
 
 const PER_ADDRESS = 4;
 
@@ -27,14 +28,6 @@ const SLOW = standInWorker({
   run: "if (data.some((v) => v > 0)) Atomics.wait(nap, 0, 0, 500);",
 });
 const DIGIT = new Uint8Array(784).fill(255);
-
-/** Waits (bounded) until `done` holds. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !done(); i++) {
-    if (i > 500) throw new Error(`still not true after 5 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The Worker serving `conn` (the one whose main-thread half knows its peer). */
 function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink {
@@ -69,12 +62,6 @@ async function startWorkers(route: HandlerContext["route"]): Promise<ListenerWor
   const stats = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
   workers.serve(new RequestHandler({ route, stats, log }));
   return workers;
-}
-
-/** Makes `link`'s Worker fail: a message it cannot read, its uncaught error ends it. */
-function failWorker(link: WorkerLink): Promise<string> {
-  link.send({ type: "replies", buffer: null!, length: 12 });
-  return link.failed;
 }
 
 /**

@@ -7,13 +7,13 @@
  *
  * @example
  * ```ts
- * const worker = new Worker(new URL("./_blocking_listener_worker.ts", import.meta.url), { type: "module" });
+ * const worker = new Worker(new URL("./blocking_listener_worker.ts", import.meta.url), { type: "module" });
  * worker.terminate();
  * ```
  * @module
  */
 /// <reference lib="deno.worker" />
-import "./listener_worker.ts";
+import "../listeners/listener_worker.ts";
 
 self.addEventListener("message", (event: MessageEvent) => {
   const data = event.data as { type: string; buffer?: SharedArrayBuffer };
