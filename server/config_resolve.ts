@@ -110,6 +110,14 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
   if (config.noHttp && given.has("http-port")) {
     throw new ConfigError("--no-http and --http-port exclude each other: give one");
   }
+  // HTTP bodies may hold half of the buffer budget (`httpBudget`): a larger body would never fit.
+  const httpHalf = Math.floor(Number(config.maxBufferedBytes) / 2);
+  if (!config.noHttp && Number(config.maxHttpBody) > httpHalf) {
+    throw new ConfigError(
+      `--max-http-body (${config.maxHttpBody}) must be at most half of --max-buffered-bytes ` +
+        `(${httpHalf}): HTTP bodies may hold only that half, so a larger body would never fit`,
+    );
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError("--tls-cert and --tls-key go together: give both or neither");
   }

@@ -66,6 +66,11 @@ Deno.test("bad flags, variables and addresses get one line and exit 2, never a s
     [["--http-port", "70000"], {}, /--http-port must be a whole number/],
     [["--log-format", "xml"], {}, /--log-format must be one of plain, json/],
     [["--no-http", "--http-port", "8001"], {}, /--no-http and --http-port exclude each other/],
+    [
+      ["--max-buffered-bytes", "65536"],
+      {},
+      /--max-http-body \(4194304\) must be at most half of --max-buffered-bytes \(32768\)/,
+    ],
     [[], { MNIST_MAX_BATCH: "0", MNIST_PORT: "0" }, /MNIST_MAX_BATCH must be a whole number/],
     [["--host", "1.2.3.4", "--port", "0"], {}, /1\.2\.3\.4 is not an address of this machine/],
     [
