@@ -49,14 +49,21 @@ async function failEveryWorker(server: InferenceServer): Promise<void> {
   assert.equal(workers.serving, first.length);
 }
 
-/** Whether the port accepts: false once nothing listens on it. */
+/**
+ * Whether the port accepts: false once nothing listens on it. A reset is no
+ * answer (a failed Worker's socket closing with the connection in its queue):
+ * asked again.
+ */
 async function accepts(port: number): Promise<boolean> {
-  try {
-    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.ConnectionRefused) return false;
-    throw e;
+  for (let resets = 0;; resets++) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.ConnectionRefused) return false;
+      if (!(e instanceof Deno.errors.ConnectionReset) || resets >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 }
 
