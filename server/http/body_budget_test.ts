@@ -3,26 +3,14 @@
 // Workers (`--listeners 2`): raw sockets hold bodies half sent, and a board
 // asks on the board port meanwhile. Needs `deno test --unstable-net`.
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
-import { statusName } from "../../shared/errors.ts";
 import { inBothModes, stalledRequest } from "../testing/http_modes.ts";
-import { splitFramed } from "../testing/server.ts";
-import { writeAll } from "../write_all.ts";
+import { statsStatus } from "../testing/server.ts";
 
 /** The status a board gets for `GET_STATS` on a new connection to `port`, or "closed". */
 async function boardStats(port: number): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
-    const buf = new Uint8Array(4096);
-    let got = new Uint8Array(0);
-    for (;;) {
-      const n = await conn.read(buf).catch(() => null);
-      if (n === null) return "closed";
-      got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
-      const { replies } = splitFramed(got);
-      if (replies.length > 0) return statusName(replies[0].status);
-    }
+    return await statsStatus(conn).catch(() => "closed");
   } finally {
     conn.close();
   }

@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import { concatBytes } from "../../shared/bytes.ts";
 import { Logger } from "../log.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { type ServerOptions, startServer } from "../server.ts";
@@ -77,12 +78,12 @@ export async function stalledRequest(
     await writeAll(conn, typeof body === "string" ? encoder.encode(body) : body);
     // Read into a fresh buffer each time and kept whole, however long the answer.
     const chunk = new Uint8Array(4096);
-    let got = new Uint8Array(0);
+    let got: Uint8Array = new Uint8Array(0);
     let text = "";
     for (;;) {
       const n = await conn.read(chunk).catch(() => null);
       if (n === null) break;
-      got = Uint8Array.from([...got, ...chunk.subarray(0, n)]);
+      got = concatBytes([got, chunk.subarray(0, n)]);
       text = new TextDecoder().decode(got);
       const length = /content-length: (\d+)/i.exec(text);
       // The head is ASCII: its end is at the same offset in bytes as in the text.

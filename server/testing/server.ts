@@ -5,6 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { concatBytes } from "../../shared/bytes.ts";
 import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
 import { statusName, WireError } from "../../shared/errors.ts";
 import { FrameDecoder } from "../../shared/frame.ts";
@@ -95,11 +96,11 @@ export async function pipelinedReplies(
 export async function statsStatus(conn: Deno.Conn): Promise<string> {
   await writeAll(conn, encodeRequest({ command: Command.GET_STATS, requestId: 1 }, true));
   const buf = new Uint8Array(4096);
-  let got = new Uint8Array(0);
+  let got: Uint8Array = new Uint8Array(0);
   for (;;) {
     const n = await conn.read(buf);
     if (n === null) return "closed";
-    got = Uint8Array.from([...got, ...buf.subarray(0, n)]);
+    got = concatBytes([got, buf.subarray(0, n)]);
     const { replies } = splitFramed(got);
     if (replies.length > 0) return statusName(replies[0].status);
   }
