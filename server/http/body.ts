@@ -19,9 +19,19 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import { budgetSpent, type BufferBudget } from "../tcp/limits.ts";
+import { DeadlineQueue } from "./deadline_queue.ts";
 
 /** The compressions a request body may come in, as `DecompressionStream` names them. */
 const ENCODINGS: Record<string, CompressionFormat> = { gzip: "gzip", deflate: "deflate" };
+
+/** One queue (one timer) per deadline length: every body read with it shares it. */
+const deadlineQueues = new Map<number, DeadlineQueue>();
+
+function deadlinesOf(ms: number): DeadlineQueue {
+  let queue = deadlineQueues.get(ms);
+  if (!queue) deadlineQueues.set(ms, queue = new DeadlineQueue(ms));
+  return queue;
+}
 
 /** How `readBody` reads. */
 export interface BodyReading {
@@ -66,10 +76,11 @@ export async function readBody(
   const reader = stream.getReader();
   // Cancelling ends a pending read (done), and the flag tells that end from the body's.
   let late = false;
-  const timer = reading.timeoutMs === undefined ? undefined : setTimeout(() => {
+  const deadlines = reading.timeoutMs === undefined ? null : deadlinesOf(reading.timeoutMs);
+  const deadline = deadlines?.add(() => {
     late = true;
     reader.cancel().catch(() => {});
-  }, reading.timeoutMs);
+  });
   // Kept as they come, never a buffer of the declared size ahead: a client
   // that declares the limit and sends nothing makes the server hold nothing.
   const chunks: Uint8Array[] = [];
@@ -102,7 +113,7 @@ export async function readBody(
       `the body could not be read${format ? ` as ${encoding}` : ""}: ${(e as Error).message}`,
     );
   } finally {
-    clearTimeout(timer);
+    if (deadline) deadlines!.remove(deadline);
     // Read (or refused): no longer unfinished.
     budget?.charge(-size);
   }

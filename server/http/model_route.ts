@@ -17,6 +17,7 @@
 
 /** A path segment without its %-escapes (as it came, when they are malformed). */
 export function safeDecode(segment: string): string {
+  if (!segment.includes("%")) return segment; // the common name: nothing to decode
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -29,7 +29,8 @@
  */
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { findInputData, type InputData } from "./oip_input_data.ts";
+import { findInputData } from "./oip_input_data.ts";
+import { parseAround } from "./oip_json_cache.ts";
 import { type ModelInfo, outputsOf } from "./oip_model.ts";
 
 /** One output asked for: binary or JSON, and as its top `classes` classifications (0: as it is). */
@@ -118,7 +119,9 @@ export function splitBody(
   const found = findInputData(jsonBytes);
   let json: unknown;
   try {
-    json = found ? parseWithout(jsonBytes, found) : JSON.parse(STRICT_UTF8.decode(jsonBytes));
+    json = found
+      ? parseAround(jsonBytes, found.start, found.end)
+      : parseAround(jsonBytes, jsonBytes.length, jsonBytes.length);
   } catch {
     // What the whole document's parse says is the error, whichever parse failed.
     try {
@@ -129,14 +132,6 @@ export function splitBody(
   }
   if (!isObject(json)) return bad("the request must be a JSON object");
   return { json, binary, data: found?.values ?? null, withHeaderLength: headerLength !== null };
-}
-
-/** Parses `bytes` with the array at `found` left out (an empty one in its place; cut at ASCII, so UTF-8 stays whole). */
-function parseWithout(bytes: Uint8Array, found: InputData): unknown {
-  return JSON.parse(
-    STRICT_UTF8.decode(bytes.subarray(0, found.start)) + "[]" +
-      STRICT_UTF8.decode(bytes.subarray(found.end)),
-  );
 }
 
 /** Reads and checks an inference request. */
