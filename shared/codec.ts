@@ -485,6 +485,47 @@ export function encodeReply(reply: Reply, framed: boolean): Uint8Array {
   return buildBuffer(replyFields(reply), framed ? FILE_IDENTIFIER : null);
 }
 
+/** Where an inference reply's values lie in its bytes, as `encodeReply` lays them out. */
+export interface InferenceReplyLayout {
+  /** The reply with every value 0 but its request id (1, so that the field is there): copy it, then fill. */
+  bytes: Uint8Array;
+  requestIdAt: number;
+  /** The first score's float. */
+  scoresAt: number;
+  inferenceMsAt: number;
+  predictedAt: number;
+  queueMsAt: number;
+  batchSizeAt: number;
+  modelVersionAt: number;
+}
+
+/**
+ * The layout of a reply answering an inference with a request id, no status
+ * and `classes` scores (no error, stats, update or chunk): every such reply
+ * has the same bytes but for its values, so a server can fill a copy instead
+ * of building each one (`encodeReply` gives the same bytes).
+ */
+export function inferenceReplyLayout(framed: boolean, classes: number): InferenceReplyLayout {
+  const fields = replyFields({
+    command: Command.INFERENCE_OUTPUT,
+    requestId: 1,
+    scores: new Float32Array(classes),
+  });
+  const bytes = buildBuffer(fields, framed ? FILE_IDENTIFIER : null);
+  const at = (list: Field[], slot: number) => list.find((f) => f.slot === slot)!;
+  const output = at(fields, COMMANDS_OUTPUT).value as Field[];
+  return {
+    bytes,
+    requestIdAt: at(fields, COMMANDS_REQUEST_ID).at!,
+    scoresAt: at(output, OUTPUT_F).data!,
+    inferenceMsAt: at(output, OUTPUT_TIMER_MS).at!,
+    predictedAt: at(output, OUTPUT_PREDICTED).at!,
+    queueMsAt: at(output, OUTPUT_QUEUE_MS).at!,
+    batchSizeAt: at(output, OUTPUT_BATCH_SIZE).at!,
+    modelVersionAt: at(output, OUTPUT_MODEL_VERSION).at!,
+  };
+}
+
 /**
  * Encodes the reply legacy clients expect: a bare buffer of
  * exactly 96 bytes with `cmd`, `output_f`, `output_n` and `timer_ms` all

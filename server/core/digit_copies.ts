@@ -18,23 +18,18 @@
  * @module
  */
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
+import { ByteSlab } from "./byte_slab.ts";
 
 /** Digits a slab holds: one allocation per this many copies; a slab is freed once none of its copies is held. */
 const SLAB_DIGITS = 32;
 
 /** Hands out copies of digits, each in its own 784 bytes of a shared slab. */
 export class DigitCopies {
-  #slab = new Uint8Array(0);
-  #at = 0;
+  #slab = new ByteSlab(SLAB_DIGITS * DIGIT_PIXELS);
 
   /** A copy of the digit's first 784 bytes (zeros past a shorter one). */
   copy(digit: Uint8Array): Uint8Array {
-    if (this.#at === this.#slab.length) {
-      this.#slab = new Uint8Array(SLAB_DIGITS * DIGIT_PIXELS);
-      this.#at = 0;
-    }
-    const copy = this.#slab.subarray(this.#at, this.#at + DIGIT_PIXELS);
-    this.#at += DIGIT_PIXELS;
+    const copy = this.#slab.take(DIGIT_PIXELS);
     copy.set(digit.length > DIGIT_PIXELS ? digit.subarray(0, DIGIT_PIXELS) : digit);
     return copy;
   }

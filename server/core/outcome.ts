@@ -24,7 +24,8 @@
  * ```
  * @module
  */
-import { Command, encodeLegacyReply, encodeReply, type Reply } from "../../shared/codec.ts";
+import { Command, encodeLegacyReply, type Reply } from "../../shared/codec.ts";
+import { replyBytes } from "./reply_bytes.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
 import { identify, type Identity } from "./identify.ts";
@@ -160,7 +161,7 @@ export function finish(
     ? origin.encode(reply, results)
     : origin.protocol === "legacy" && result
     ? encodeLegacyReply(result.scores, result.inferenceMs)
-    : encodeReply(reply, origin.protocol === "framed");
+    : replyBytes(reply, origin.protocol === "framed");
   const outcome = { reply, results, bytes };
   const observer = ctx.onRequest;
   if (!observer) return outcome;

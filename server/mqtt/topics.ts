@@ -13,7 +13,8 @@
  * ```
  * @module
  */
-import { encodeReply, type Reply } from "../../shared/codec.ts";
+import type { Reply } from "../../shared/codec.ts";
+import { replyBytes } from "../core/reply_bytes.ts";
 
 /** The topic a device publishes requests on. */
 export function inferTopic(device: string): string {
@@ -27,5 +28,5 @@ export function resultTopic(device: string): string {
 
 /** The framed reply's FlatBuffer without its 4-byte length prefix: an MQTT reply's payload. */
 export function encodeMqttReply(reply: Reply): Uint8Array {
-  return encodeReply(reply, true).subarray(4);
+  return replyBytes(reply, true).subarray(4);
 }
