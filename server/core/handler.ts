@@ -180,7 +180,7 @@ export class RequestHandler {
     }
     // The digits may be a view into a transport's buffer that is reused
     // before the inference ends: one copy serves the queue and an observer,
-    // which only reads it. (A job is copied by the queue.)
+    // which only reads it. (A job's digits are its transport's own copy.)
     const copied = !job && request.digitU8 !== null;
     if (copied) request.digitU8 = this.#copies.copy(request.digitU8!);
     const model = queue.model;

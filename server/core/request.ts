@@ -32,7 +32,9 @@ export interface HandlerRequest extends DecodedRequest {
   /**
    * Set for a job: how many digits `digitU8` or `digit` holds (784 each),
    * admitted or refused whole, answered by one version, never with a
-   * connection's first-digit exception. Unset: one digit of a connection.
+   * connection's first-digit exception; its bytes are the transport's own
+   * copy, which the queue keeps (floats are copied). Unset: one digit of a
+   * connection, copied before it waits.
    */
   digits?: number;
   /** The only model version that may answer (a versioned route); unset: whichever serves. */

@@ -102,7 +102,11 @@ export function digitJob<C>(
   };
 }
 
-/** `n` digits (bytes or floats, copied) as one job, answered all at once; `version` 0: any. */
+/**
+ * `n` digits as one job, answered all at once; `version` 0: any. Bytes are
+ * kept as given (the caller hands them over and changes them no more);
+ * floats are checked into a copy.
+ */
 export function batchJob(
   n: number,
   digitU8: Uint8Array | null,
@@ -114,7 +118,8 @@ export function batchJob(
   const size = n * DIGIT_PIXELS;
   let bytes: Uint8Array | null = null;
   let floats: Float32Array | null = null;
-  if (digitU8) bytes = digitU8.slice(0, size);
+  // A job's bytes are the transport's own copy (an HTTP body's pixels): kept as they are.
+  if (digitU8) bytes = digitU8.length === size ? digitU8 : digitU8.slice(0, size);
   else {
     floats = new Float32Array(size);
     for (let i = 0; i < n; i++) {

@@ -204,7 +204,8 @@ export class InferenceQueue {
    * refused whole, never with the first-digit exception, and run in one
    * engine run, so one version answers them all. `version` > 0: only that
    * version may; after a swap the job gets `MODEL_UNAVAILABLE`. The digits
-   * are `n` × 784 bytes or floats, copied.
+   * are `n` × 784 bytes, kept as given (the caller changes them no more),
+   * or floats, copied.
    */
   submitJob(
     n: number,
