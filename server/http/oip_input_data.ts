@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { ByteSlab } from "../core/byte_slab.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -47,6 +48,7 @@ function isSpace(c: number): boolean {
 export interface InputData {
   start: number;
   end: number;
+  /** The numbers: the caller's own bytes, a view of a slab shared with later requests' (`ByteSlab`). */
   values: Uint8Array;
 }
 
@@ -56,6 +58,9 @@ export interface InputData {
  * An array of more numbers (over 256 digits) is left to the whole parse.
  */
 const scratch = new Uint8Array(256 * 784);
+
+/** Where the numbers go once read: views of shared slabs (a view's `buffer` is the slab's). */
+const pixels = new ByteSlab(32 * 784);
 
 /** Whether `body[from, to)` is the bytes of `word` (ASCII). */
 function bytesAre(body: Uint8Array, from: number, to: number, word: string): boolean {
@@ -96,7 +101,9 @@ function numbersAt(body: Uint8Array, at: number): InputData | null {
     else if (c === CLOSE_ARRAY) break;
     else return null; // "01", "1.5", "1e2", a nested array, the end of the body
   }
-  return { start: at, end: i + 1, values: scratch.slice(0, count) };
+  const values = pixels.take(count);
+  values.set(scratch.subarray(0, count));
+  return { start: at, end: i + 1, values };
 }
 
 /**

@@ -149,10 +149,11 @@ export class HttpFront {
         this.#settings.maxBodyBytes,
         this.#reading,
       );
-      // A binary part is a view of the whole body: posted alone, not with the body under it.
+      // The binary part is a view of the whole body and the pixels a view of a
+      // slab: each posted alone, not with the buffer under it.
       const posted = split instanceof WireError
         ? { status: split.status, message: split.message }
-        : { ...split, binary: split.binary.slice() };
+        : { ...split, binary: split.binary.slice(), data: split.data?.slice() ?? null };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
       const hasBody = WITH_BODY.has(request.method) && request.body !== null;
