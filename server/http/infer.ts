@@ -41,7 +41,9 @@ import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
-import { encodeInferResponse, type InferRequest, type ModelInfo } from "./oip.ts";
+import { type InferRequest, type ModelInfo } from "./oip.ts";
+import { encodeInferResponse, inferResponseText } from "./oip_response.ts";
+import { ByteSlab } from "../core/byte_slab.ts";
 import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
 
 /** What the infer route needs of the server. */
@@ -72,10 +74,23 @@ export interface InferInput {
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string>;
-  body: Uint8Array;
+  /** Text for a plain JSON answer (a `Response` takes a string at a fraction of a buffer's cost), else bytes. */
+  body: Uint8Array | string;
 }
 
 const encoder = new TextEncoder();
+const JSON_HEADERS = { "content-type": "application/json" };
+
+/**
+ * The UTF-8 of an answer's text, for the handler's byte counts: ASCII (the
+ * common JSON) goes into a view of a shared slab, anything else its own buffer.
+ */
+const texts = new ByteSlab(4096);
+
+function utf8(text: string): Uint8Array {
+  const bytes = texts.take(text.length);
+  return encoder.encodeInto(text, bytes).read === text.length ? bytes : encoder.encode(text);
+}
 
 /** One HTTP inference as the handler sees its origin: the request is its own lane. */
 class HttpInference implements RequestOrigin {
@@ -85,13 +100,22 @@ class HttpInference implements RequestOrigin {
   headers: Record<string, string> = {};
   parsed: InferRequest | null = null;
   info: ModelInfo | null = null;
+  /** The answer as text, when `encode` wrote plain JSON: the body, `bytes` being its UTF-8. */
+  text: string | null = null;
 
   constructor(readonly peer: string) {}
 
   encode(reply: Reply, results: Inference[] | null): Uint8Array {
     if (results && this.parsed && this.info) {
       const version = String(results[0].modelVersion);
-      const encoded = encodeInferResponse(this.parsed, results, { ...this.info, version });
+      const model = { ...this.info, version };
+      const text = inferResponseText(this.parsed, results, model);
+      if (text !== null) {
+        this.text = text;
+        this.headers = JSON_HEADERS;
+        return utf8(text);
+      }
+      const encoded = encodeInferResponse(this.parsed, results, model);
       this.headers = encoded.headers;
       return encoded.body;
     }
@@ -107,7 +131,7 @@ class HttpInference implements RequestOrigin {
   }
 
   answer(outcome: Outcome): HttpAnswer {
-    return { status: this.status, headers: this.headers, body: outcome.bytes };
+    return { status: this.status, headers: this.headers, body: this.text ?? outcome.bytes };
   }
 }
 
@@ -184,5 +208,5 @@ export async function inferResponse(
   const started = performance.now();
   const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyReading);
   const { status, headers, body } = await answerInfer(deps, input, peer, name, version, started);
-  return new Response(body as Uint8Array<ArrayBuffer>, { status, headers });
+  return new Response(body as string | Uint8Array<ArrayBuffer>, { status, headers });
 }

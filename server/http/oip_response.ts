@@ -145,7 +145,11 @@ const JSON_HEADERS = { "content-type": "application/json" };
  * path builds, without building it. Null when an output is binary or a
  * classification, or a score is not finite (JSON writes those as null).
  */
-function plainJson(request: InferRequest, answers: DigitAnswer[], model: ModelInfo): string | null {
+export function inferResponseText(
+  request: InferRequest,
+  answers: DigitAnswer[],
+  model: ModelInfo,
+): string | null {
   const n = answers.length;
   let text = `{"model_name":${JSON.stringify(model.name)},"model_version":${
     JSON.stringify(model.version)
@@ -185,7 +189,7 @@ export function encodeInferResponse(
   answers: DigitAnswer[],
   model: ModelInfo,
 ): EncodedResponse {
-  const plain = plainJson(request, answers, model);
+  const plain = inferResponseText(request, answers, model);
   if (plain !== null) return { body: new TextEncoder().encode(plain), headers: JSON_HEADERS };
   const n = answers.length;
   const chunks: Uint8Array[] = [];

@@ -178,7 +178,7 @@ export class HttpFront {
     this.#bodies.get(note.seq)?.releaseLock();
     this.#bodies.delete(note.seq);
     // A null-body status (204, 304) takes no body, not even an empty one.
-    const body = answer.body.length > 0 ? answer.body as Uint8Array<ArrayBuffer> : null;
+    const body = answer.body.length > 0 ? answer.body as string | Uint8Array<ArrayBuffer> : null;
     return new Response(body, { status: answer.status, headers: answer.headers });
   }
 
