@@ -81,6 +81,9 @@ export interface SplitBody {
   withHeaderLength: boolean;
 }
 
+/** A body without binary data: one empty array for all (a new one is a buffer outside the heap). */
+const NO_BINARY: Uint8Array = new Uint8Array(0);
+
 /** One decoder for every request: a whole-buffer decode keeps no state between calls. */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -97,7 +100,7 @@ export function splitBody(
   headerLength: string | null,
 ): SplitBody | WireError {
   let jsonBytes = body;
-  let binary: Uint8Array = new Uint8Array(0);
+  let binary = NO_BINARY;
   if (headerLength !== null) {
     // Number() would also take "0x10", "1e1" and " 16 ": the header is a length in decimal digits.
     if (!/^[0-9]+$/.test(headerLength)) {
