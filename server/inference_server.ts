@@ -280,5 +280,6 @@ export function listenerOptions(options: ResolvedServerOptions): ListenerOptions
     maxPipelined: options.maxPipelined,
     tls: options.tls,
     listenerTimeoutMs: options.listenerTimeoutMs,
+    workerUrl: options.listenerWorkerUrl,
   };
 }

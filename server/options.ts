@@ -57,6 +57,8 @@ export interface ServerOptions
   threads?: number;
   /** The engine worker script (default: the engine kind's). */
   workerUrl?: string | URL;
+  /** The listener Workers' script (`--listeners N`; default: `listener_worker.ts`; a test runs its own). */
+  listenerWorkerUrl?: URL;
   /** Called after every engine run. */
   onRun?: (event: RunEvent) => void;
   /** Peers whose PROXY protocol v2 header names the real client (`--trusted-proxy`). */

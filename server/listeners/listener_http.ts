@@ -173,11 +173,16 @@ function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]):
   }
 }
 
+/** The sentence the HTTP port's start fails with when every listener Worker failed before binding it. */
+export const NO_WORKER_FOR_HTTP =
+  "every listener Worker failed before binding the HTTP port: none serves it";
+
 /**
  * Serves the HTTP port on `workers`, binding each Worker in turn (the first
- * picks the port when `options.port` is 0), and each Worker restarted in a
- * failed one's place (`ListenerWorkers.onRestart`). Throws the bind's error
- * (`Deno.errors.AddrInUse`, say).
+ * picks the port when `options.port` is 0; one that has failed is passed
+ * over), and each Worker restarted in a failed one's place
+ * (`ListenerWorkers.onRestart`). Throws the bind's error
+ * (`Deno.errors.AddrInUse`, say), or `NO_WORKER_FOR_HTTP` when none bound it.
  */
 export async function serveHttpOnListeners(
   workers: ListenerWorkers,
@@ -234,7 +239,18 @@ export async function serveHttpOnListeners(
     }).finally(() => binding.delete(link));
   };
   const bound = (async () => {
-    for (const link of workers.links) settings.port = await bindOn(link);
+    let any = false;
+    for (const link of workers.links) {
+      try {
+        settings.port = await bindOn(link);
+        any = true;
+      } catch (e) {
+        // A Worker that failed (here or in `ListenerWorkers.start`): the one started in its
+        // place binds the port through `onRestart`, as after any failure.
+        if (!link.ended) throw e;
+      }
+    }
+    if (!any) throw new Error(NO_WORKER_FOR_HTTP);
   })();
   workers.onRestart = async (link) => {
     await bound;

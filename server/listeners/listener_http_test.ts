@@ -284,7 +284,7 @@ Deno.test("--listeners 2: a shutdown answers every HTTP request the Workers took
   assert.deepEqual(await Promise.all(answers), Array(6).fill("200 seven"));
 });
 
-Deno.test("--listeners 2: binding the HTTP port fails, not hangs, when a Worker has failed", async () => {
+Deno.test("--listeners 2: binding the HTTP port passes over a failed Worker: it neither waits for it nor fails", async () => {
   needUnstableNet();
   const failures: string[] = [];
   const log = new Logger("error", (line) => failures.push(line));
@@ -305,7 +305,9 @@ Deno.test("--listeners 2: binding the HTTP port fails, not hangs, when a Worker 
       new Promise<string>((r) => timer = setTimeout(() => r("no answer in 10 s"), 10_000)),
     ]);
     clearTimeout(timer);
-    assert.match(bound, /^a listener Worker failed: /);
+    // The Worker started in its place binds the port then (`onRestart`;
+    // listener_start_failure_test.ts sees one serve it).
+    assert.equal(bound, "bound");
   } finally {
     await workers.shutdown();
   }

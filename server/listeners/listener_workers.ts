@@ -50,7 +50,7 @@ import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { ListenerLiveness } from "./listener_liveness.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
-import { bind, spawn, type WorkerLink } from "./worker_link.ts";
+import { bind, bindAll, spawn, type WorkerLink } from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {
@@ -110,6 +110,7 @@ export class ListenerWorkers {
     settings: ListenerSettings,
     limits: SharedBoardLimits,
     options: ListenerOptions,
+    failedInStart: Map<WorkerLink, string>,
   ) {
     this.#links = links;
     this.#settings = settings;
@@ -132,12 +133,14 @@ export class ListenerWorkers {
     this.liveness = ms ? new ListenerLiveness(ms, this, options.log) : null;
     this.finished = new Promise((resolve) => this.#ended = resolve);
     for (const link of links) this.#drained.set(link, this.#listen(link));
+    for (const [link, why] of failedInStart) this.lost(link, why);
   }
 
   /**
    * Starts `count` Workers and binds each to the port (the first picks it when
    * `port` is 0); they accept once `serve` is called. Throws the bind's error
    * (`Deno.errors.AddrInUse`, say), or an `Error` when `--unstable-net` is missing.
+   * One that fails after its bind is `lost` as it would be later: started again in its place.
    */
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
     if (!hasUnstableNet()) throw new Error(NEEDS_UNSTABLE_NET);
@@ -157,21 +160,9 @@ export class ListenerWorkers {
       logLevel: options.log.level,
       logFormat: options.log.logFormat,
     };
-    const links: WorkerLink[] = [];
-    try {
-      for (let i = 0; i < count; i++) {
-        const link = spawn(i + 1, limits, options.log, options.workerUrl);
-        links.push(link);
-        // The first binds the ports asked for; the others join them.
-        const bound = await bind(link, { ...settings, thread: link.thread });
-        settings.port = bound.port;
-        if (settings.tls) settings.tls.port = bound.tlsPort!;
-      }
-    } catch (e) {
-      for (const link of links) link.worker.terminate();
-      throw e;
-    }
-    return new ListenerWorkers(links, settings, limits, options);
+    // One failing after its bind, while the next ones bind, fails as one failing later would.
+    const { links, failedInStart } = await bindAll(count, settings, limits, options);
+    return new ListenerWorkers(links, settings, limits, options, failedInStart);
   }
 
   /** Board connections being served now, by every Worker. */
@@ -237,7 +228,8 @@ export class ListenerWorkers {
    * A Worker has ended without draining (an uncaught error in it, or
    * `terminate()`): the server goes on with the others, and starts one in its
    * place (`ListenerRestarts`) unless it is stopping. What its connections
-   * held in the limits is given back, and nothing waits for it any more.
+   * held in the limits is given back, and nothing waits for it any more. So
+   * is one that failed before `serve`, in `start` too (after its bind).
    */
   lost(link: WorkerLink, why: string): void {
     if (link.ended) return;
@@ -277,9 +269,14 @@ export class ListenerWorkers {
     try {
       await bind(link, { ...this.#settings, thread });
       this.#drained.set(link, this.#listen(link));
-      // Whatever it waits for, it stops waiting when the Worker fails or is discarded.
-      const failed = link.failed.then((why) => Promise.reject(new Error(why)));
-      await Promise.race([this.onRestart?.(link), failed]);
+      // Without one (the HTTP port's half not set up yet) nothing is awaited before the new
+      // Worker takes its place, where that half, once set up, finds it and binds it.
+      const onRestart = this.onRestart;
+      if (onRestart) {
+        // Whatever it waits for, it stops waiting when the Worker fails or is discarded.
+        const failed = link.failed.then((why) => Promise.reject(new Error(why)));
+        await Promise.race([onRestart(link), failed]);
+      }
       if (link.ended) throw new Error("it failed before serving");
       if (this.#closing) throw new Error("the listener Workers are stopping");
     } catch (e) {

@@ -4,7 +4,7 @@
  * an identity the authorizer remembers a proved token on, a share of the
  * queue), each batch of requests handed to the one `RequestHandler`, and the
  * replies gathered into one message per tick. `ListenerWorkers` owns one per
- * Worker; `bind` asks a Worker to listen.
+ * Worker; `bind` asks a Worker to listen, `bindAll` starts and binds them all.
  *
  * @example
  * ```ts
@@ -232,6 +232,40 @@ export function bind(
     link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
     link.send({ type: "listen", settings, lifeLock: link.lifeLock });
   });
+}
+
+/**
+ * Starts `count` Workers as threads 1 to `count` and binds each in turn: the
+ * first binds the ports `settings` asks for (`settings` then holds the ports
+ * bound), the others join them. Throws the first bind's error, every Worker
+ * ended. One that fails after its bind, while the next ones bind, is not
+ * lost in silence: its error is in `failedInStart`, for `ListenerWorkers.lost`.
+ */
+export async function bindAll(
+  count: number,
+  settings: ListenerSettings,
+  limits: SharedBoardLimits,
+  options: { log: Logger; workerUrl?: URL },
+): Promise<{ links: WorkerLink[]; failedInStart: Map<WorkerLink, string> }> {
+  const links: WorkerLink[] = [];
+  const failedInStart = new Map<WorkerLink, string>();
+  try {
+    for (let thread = 1; thread <= count; thread++) {
+      const link = spawn(thread, limits, options.log, options.workerUrl);
+      links.push(link);
+      const bound = await bind(link, { ...settings, thread });
+      link.worker.onerror = (event) => {
+        event.preventDefault();
+        failedInStart.set(link, event.message);
+      };
+      settings.port = bound.port;
+      if (settings.tls) settings.tls.port = bound.tlsPort!;
+    }
+  } catch (e) {
+    for (const link of links) link.worker.terminate();
+    throw e;
+  }
+  return { links, failedInStart };
 }
 
 /** A new listener Worker (`url`: `listener_worker.ts` when absent), as `thread` in `limits`; it waits for `listen`. */
