@@ -46,6 +46,14 @@ let replace = 0;
 /** Strict: bytes that are not UTF-8 are an error, as the whole parse says. */
 const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The same for the bytes after the cut, keeping a byte order mark they
+ * start with: only the document's first bytes may be one (as the whole
+ * parse's decode drops it); anywhere else it is not JSON's whitespace, so
+ * `JSON.parse` must see it and refuse the document.
+ */
+const STRICT_UTF8_REST = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
 /** Whether `bytes` at `offset` holds `part`. */
 function holds(bytes: Uint8Array, offset: number, part: Uint8Array): boolean {
   for (let i = 0; i < part.length; i++) if (bytes[offset + i] !== part[i]) return false;
@@ -77,7 +85,7 @@ export function parseAround(bytes: Uint8Array, start: number, end: number): unkn
   }
   const json = start === end ? JSON.parse(STRICT_UTF8.decode(bytes)) : JSON.parse(
     STRICT_UTF8.decode(bytes.subarray(0, start)) + "[]" +
-      STRICT_UTF8.decode(bytes.subarray(end)),
+      STRICT_UTF8_REST.decode(bytes.subarray(end)),
   );
   if (start + afterLength > MAX_KEPT_BYTES) return json;
   kept[replace] = {

@@ -65,3 +65,24 @@ Deno.test("errors are JSON.parse's and a strict UTF-8 decode's, and nothing is k
   // Still an error the second time: a failed parse was not kept as a value.
   assert.throws(() => parseAround(encoder.encode("{"), 1, 1), SyntaxError);
 });
+
+Deno.test("a byte order mark right after the cut is not JSON: refused as the whole parse refuses it", () => {
+  // U+FEFF is JSON whitespace nowhere; a decode of the bytes after the cut
+  // must not drop it as if it began a document (only the first bytes may).
+  const [bytes, start, end] = body("[1,2]");
+  const withMark = new Uint8Array([
+    ...bytes.subarray(0, end),
+    0xef,
+    0xbb,
+    0xbf,
+    ...bytes.subarray(end),
+  ]);
+  assert.throws(() => JSON.parse(new TextDecoder().decode(withMark)), SyntaxError);
+  assert.throws(() => parseAround(withMark, start, end), SyntaxError);
+  // One at the very start is dropped by the whole parse's decode too: both accept it.
+  const leading = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes]);
+  assert.deepEqual(
+    parseAround(leading, start + 3, end + 3),
+    JSON.parse(new TextDecoder().decode(leading).replace("[1,2]", "[]")),
+  );
+});

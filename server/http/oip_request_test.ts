@@ -164,3 +164,17 @@ Deno.test("binary input: the header splits JSON from the tensor bytes", () => {
     /binary_data_size is 784 but 783 bytes follow the JSON/,
   );
 });
+
+Deno.test("a byte order mark after the pixels is not JSON: the request is refused, not served", () => {
+  const text = JSON.stringify({ inputs: [input()] });
+  const at = text.indexOf("]", text.indexOf(`"data":`)) + 1; // just past the pixels' array
+  const encoded = new TextEncoder().encode(text);
+  const body = new Uint8Array([
+    ...encoded.subarray(0, at),
+    0xef,
+    0xbb,
+    0xbf,
+    ...encoded.subarray(at),
+  ]);
+  refused(parseInferRequest(body, null, model), /^the request is not JSON: /);
+});
