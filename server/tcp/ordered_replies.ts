@@ -96,6 +96,12 @@ export class OrderedReplies {
     slot.bytes = bytes;
     slot.close = close;
     if (this.#out === null && !this.#closed) this.#pump();
+    // A reply that waits (behind a write, or for an earlier reply) keeps bytes
+    // of its own: a view of a shared slab (`ByteSlab`) would keep the whole
+    // slab alive for as long as a slow reader makes it wait.
+    if (this.#out !== bytes && !this.#closed && bytes.byteLength < bytes.buffer.byteLength) {
+      slot.bytes = bytes.slice();
+    }
   }
 
   /** Resolves once fewer than `n` replies are outstanding, or the connection closed. */

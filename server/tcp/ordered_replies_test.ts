@@ -87,3 +87,27 @@ Deno.test("a reply larger than the socket buffers goes out whole over partial wr
   assert.deepEqual(received.subarray(big.length), Uint8Array.of(7, 7, 7));
   client.close();
 });
+
+Deno.test("a reply that waits behind a write keeps bytes of its own, not the shared buffer it is a view of", async () => {
+  const { server, client } = await socketPair();
+  const replies = new OrderedReplies(server, { writeTimeoutMs: 5000 });
+  const big = new Uint8Array(8 << 20).fill(1); // more than the socket buffers take at once
+  const shared = new Uint8Array(4096).fill(9); // a slab: the reply is a view of its first bytes
+  const [first, second, third] = [replies.reserve(), replies.reserve(), replies.reserve()];
+  replies.fill(first, big);
+  replies.fill(second, shared.subarray(0, 3));
+  assert.equal(
+    second.bytes!.buffer.byteLength,
+    3,
+    "a waiting reply holds 3 bytes, not the 4 KB under them",
+  );
+  const own = Uint8Array.of(5);
+  replies.fill(third, own);
+  assert.equal(third.bytes, own, "a reply with a buffer of its own is kept as it is");
+  shared.fill(0); // the slab is reused meanwhile: the reply still sends what it was
+  const ending = replies.end();
+  const received = await readAll(client);
+  await ending;
+  assert.deepEqual(received.subarray(big.length), Uint8Array.of(9, 9, 9, 5));
+  client.close();
+});
