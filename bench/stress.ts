@@ -54,7 +54,7 @@ import { runMqttLoad } from "./mqtt_load.ts";
 import { Mosquitto } from "../server/testing/mosquitto.ts";
 import { parseStressArgs, type StressOptions, USAGE } from "./stress_args.ts";
 import { compareLines, engineAloneNow, serverInstances } from "./stress_compare.ts";
-import { formatTargets, targetSteps } from "./stress_targets.ts";
+import { formatTargets, targetSteps, withExpected } from "./stress_targets.ts";
 
 export { compareLines } from "./stress_compare.ts";
 export {
@@ -333,13 +333,13 @@ async function main(): Promise<void> {
 /** `--targets`: each target's step against a server of its own, then every check again. */
 async function allTargets(options: StressOptions): Promise<void> {
   const results = [];
-  for (const { label, options: step } of targetSteps(options)) {
+  for (const { label, options: step, expects } of targetSteps(options)) {
     console.log(`\n== ${label}`);
     const report = await runStress(step);
-    const checks = stepChecks(report.steps, {
-      baselineUs: options.baselineUs,
-      fresh: step.warmup === 0,
-    });
+    const checks = withExpected(
+      stepChecks(report.steps, { baselineUs: options.baselineUs, fresh: step.warmup === 0 }),
+      expects,
+    );
     for (const line of formatChecks(checks)) console.log(line);
     results.push({ label, checks });
   }

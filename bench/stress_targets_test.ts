@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseStressArgs } from "./stress_args.ts";
-import { formatTargets, targetSteps } from "./stress_targets.ts";
+import { formatTargets, targetSteps, withExpected } from "./stress_targets.ts";
 import { autoInstances, autoThreads } from "../server/config.ts";
 
 Deno.test("--targets runs each target on the step it is defined on, native where the target says", () => {
@@ -21,6 +21,11 @@ Deno.test("--targets runs each target on the step it is defined on, native where
   );
   const fresh = find("a fresh server");
   assert.deepEqual([fresh.protocols, fresh.warmup], [["framed", "framed"], 0]);
+  // 150,000 requests: past 2 s, which a first second needs, up to 75,000 req/s.
+  assert.ok(fresh.clients * fresh.requests >= 150_000);
+  assert.deepEqual(steps.find((s) => s.label.includes("a fresh server"))!.expects, [
+    "a fresh server's first second",
+  ]);
   const legacy = find("legacy");
   assert.deepEqual([legacy.protocol, legacy.digits, legacy.keepAlive], ["legacy", "float", false]);
   // The command line's own settings carry over; each step's server gets its engine's threads.
@@ -58,4 +63,21 @@ Deno.test("the summary lists every step's checks and counts the misses", () => {
     "    MISS y: 0.5 (target >= 0.8)",
     "1 of 2 checks missed",
   ]);
+});
+
+Deno.test("a check a step is run for but could not measure is a miss, not left out", () => {
+  const measured = {
+    name: "framed: a fresh server's first second / x",
+    value: 1,
+    target: ">= 0.95",
+    ok: true,
+  };
+  assert.deepEqual(withExpected([measured], ["a fresh server's first second"]), [measured]);
+  const [missing] = withExpected([], ["a fresh server's first second"]);
+  assert.equal(missing.ok, false);
+  assert.match(missing.name, /^a fresh server's first second: not measured/);
+  assert.match(
+    formatTargets([{ label: "fresh", checks: [missing] }]).at(-1)!,
+    /1 of 1 checks missed/,
+  );
 });
