@@ -25,10 +25,10 @@
  * @module
  */
 import { Command, encodeLegacyReply, type Reply } from "../../shared/codec.ts";
-import { replyBytes } from "./reply_bytes.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
 import { identify, type Identity } from "./identify.ts";
+import { replyBytes } from "./reply_bytes.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** A served inference: the first digit's answer, an update offer for a board, a debug line. */

@@ -113,7 +113,7 @@ export async function readBody(
       `the body could not be read${format ? ` as ${encoding}` : ""}: ${(e as Error).message}`,
     );
   } finally {
-    if (deadline) deadlines!.remove(deadline);
+    if (deadlines && deadline) deadlines.remove(deadline);
     // Read (or refused): no longer unfinished.
     budget?.charge(-size);
   }

@@ -41,9 +41,9 @@ import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
-import { type InferRequest, type ModelInfo } from "./oip.ts";
-import { encodeInferResponse, inferResponseText } from "./oip_response.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
+import { type InferRequest, type ModelInfo } from "./oip.ts";
+import { encodeInferResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
 import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
 
 /** What the infer route needs of the server. */
@@ -79,14 +79,14 @@ export interface HttpAnswer {
 }
 
 const encoder = new TextEncoder();
-const JSON_HEADERS = { "content-type": "application/json" };
+
+/** Where answers' UTF-8 goes: it is read for its length, then dropped. */
+const texts = new ByteSlab(4096);
 
 /**
  * The UTF-8 of an answer's text, for the handler's byte counts: ASCII (the
  * common JSON) goes into a view of a shared slab, anything else its own buffer.
  */
-const texts = new ByteSlab(4096);
-
 function utf8(text: string): Uint8Array {
   const bytes = texts.take(text.length);
   return encoder.encodeInto(text, bytes).read === text.length ? bytes : encoder.encode(text);

@@ -71,8 +71,9 @@ function deepFreeze<T>(value: T): T {
 
 /**
  * `JSON.parse` of `bytes` with `[start, end)` replaced by `[]` (nothing cut
- * when `start === end`), as a frozen value shared with earlier requests of
- * the same bytes around the cut. Throws as `JSON.parse` and a strict UTF-8
+ * when `start === end`). A small document's value is kept, frozen, and
+ * shared with later requests of the same bytes around the cut; a larger one
+ * is parsed each time, unfrozen. Throws as `JSON.parse` and a strict UTF-8
  * decode do; `[start, end)` must be cut at ASCII, so UTF-8 stays whole.
  */
 export function parseAround(bytes: Uint8Array, start: number, end: number): unknown {

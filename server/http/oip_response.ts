@@ -137,7 +137,10 @@ function classificationTensor(strings: string[][], k: number): OutputTensorData 
   };
 }
 
-const JSON_HEADERS = { "content-type": "application/json" };
+/** The headers of a JSON answer (shared: never changed). */
+export const JSON_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+};
 
 /**
  * The common reply, every output as plain JSON numbers, written as one
