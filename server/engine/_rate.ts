@@ -6,6 +6,14 @@
  * @module
  */
 
+/**
+ * The clock of a window not given one: one function for all, so that code
+ * calling it stays compiled for one target (a closure per window was a new
+ * target for each, and cost a deoptimization when the queue's window was
+ * replaced).
+ */
+const clock = (): number => performance.now();
+
 /** Counts events in one-second buckets and reports their rate over the last `seconds`. */
 export class RateWindow {
   #buckets: Float64Array;
@@ -13,10 +21,17 @@ export class RateWindow {
   #started = performance.now();
   #now: () => number;
 
-  constructor(seconds: number, now: () => number = () => performance.now()) {
+  constructor(seconds: number, now: () => number = clock) {
     this.#buckets = new Float64Array(seconds);
     this.#now = now;
     this.#started = now();
+  }
+
+  /** Forgets every event counted: the window starts again now (its owner's reset). */
+  reset(): void {
+    this.#buckets.fill(0);
+    this.#second = -1;
+    this.#started = this.#now();
   }
 
   /** Adds `n` events now. */

@@ -25,3 +25,16 @@ Deno.test("RateWindow divides by its age while younger than the window", () => {
   now += 3_000;
   assert.equal(window.rate(), 10);
 });
+
+Deno.test("RateWindow.reset forgets every event and restarts its age", () => {
+  let now = 50_000;
+  const window = new RateWindow(10, () => now);
+  window.add(1_000);
+  now += 2_000;
+  window.reset();
+  assert.equal(window.rate(), 0);
+  window.add(20);
+  now += 2_000;
+  // 20 events over the 2 s since the reset: the 1,000 before it are gone.
+  assert.equal(window.rate(), 10);
+});

@@ -76,8 +76,14 @@ export class InferenceQueue {
   /** Digits in the runs under way. */
   #running = 0;
   #served = new RateWindow(10);
-  /** Digits submitted before this (`resetFigures`: the warm-up's, answered late) are not counted. */
-  #figuresFrom = 0;
+  /**
+   * Digits submitted before this (`resetFigures`: the warm-up's, answered
+   * late) are not counted. A double from the start: a field that goes from a
+   * small integer to a double gives the queue a new hidden class, and V8
+   * throws away every function compiled for the old one, at the first
+   * request after the warm-up.
+   */
+  #figuresFrom = -Infinity;
   /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
   #msPerDigit = 0;
   /** Digits answered since start. */
@@ -118,7 +124,7 @@ export class InferenceQueue {
    */
   resetFigures(): void {
     this.served = this.runs = 0;
-    this.#served = new RateWindow(10);
+    this.#served.reset();
     this.#figuresFrom = performance.now();
   }
 

@@ -188,8 +188,14 @@ export class Monitor {
    * counted here.
    */
   #twin: Monitor | null = null;
-  /** When the last warm-up ended (`performance.now()`); 0: none did. */
-  #warmUpEndedAt = 0;
+  /**
+   * When the last warm-up ended (`performance.now()`); -Infinity: none did.
+   * A double from the start, as `performance.now()` is: a field that goes
+   * from a small integer to a double gives the monitor a new hidden class,
+   * and V8 throws away the code compiled for the old one at the first
+   * request after the warm-up.
+   */
+  #warmUpEndedAt = -Infinity;
 
   /** True while the server's own warm-up runs (`warmUpStarted`): nothing reported is counted. */
   get quiet(): boolean {
@@ -202,8 +208,7 @@ export class Monitor {
    * warm-up ended still is), so it is not counted, nor told to anyone.
    */
   fromWarmUp(durationMs: number): boolean {
-    return this.#twin !== null ||
-      this.#warmUpEndedAt !== 0 && performance.now() - durationMs < this.#warmUpEndedAt;
+    return this.#twin !== null || performance.now() - durationMs < this.#warmUpEndedAt;
   }
 
   /** From now until `warmUpEnded`, reports go to a throwaway twin. */
