@@ -313,7 +313,8 @@ export const OPTIONS = [
     value: "MS",
     help: "a listener Worker whose event loop shows no sign of life this long is replaced",
     details: "with --listeners above 1: each Worker is asked five times per limit; its " +
-      "connections are dropped, and a new Worker serves in its place",
+      "connections are dropped, and a new Worker serves in its place; one that loaded its code " +
+      "but does not answer its bind within it is given up too",
   },
   {
     flag: "run-timeout-ms",

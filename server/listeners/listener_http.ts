@@ -32,7 +32,7 @@ import type {
   PostedInferInput,
 } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
-import { workerError, type WorkerLink } from "./worker_link.ts";
+import { silentAtStart, workerError, type WorkerLink } from "./worker_link.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
 import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
@@ -226,17 +226,33 @@ export async function serveHttpOnListeners(
     maxBodyBytes: deps.maxBodyBytes,
     bodyTimeoutMs: deps.bodyReading?.timeoutMs,
   };
-  /** Binds the port on `link`'s Worker: the port it bound. */
+  /**
+   * Binds the port on `link`'s Worker: the port it bound. One silent past
+   * `--listener-timeout-ms` (before the Workers serve, the liveness check
+   * does not watch them) is given up as a hung one: replaced, and the bind
+   * fails.
+   */
   const bindOn = (link: WorkerLink): Promise<number> => {
     // The failed Worker it replaces has nothing left to answer.
     const replaced = [...outboxes.keys()].find((l) => l.thread === link.thread && l.ended);
     if (replaced) outboxes.delete(replaced);
     outboxes.set(link, new Outbox(link));
+    const liveness = workers.liveness;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     return new Promise<number>((resolve, reject) => {
       binding.set(link, { resolve, reject });
       link.failed.then((message) => reject(new Error(`a listener Worker failed: ${message}`)));
+      if (liveness) {
+        timer = setTimeout(
+          () => void liveness.hung(link, silentAtStart(liveness.timeoutMs)),
+          liveness.timeoutMs,
+        );
+      }
       link.send({ type: "http", settings });
-    }).finally(() => binding.delete(link));
+    }).finally(() => {
+      clearTimeout(timer);
+      binding.delete(link);
+    });
   };
   const bound = (async () => {
     let any = false;

@@ -50,7 +50,14 @@ import type { FromListener, ListenerSettings } from "./listener_wire.ts";
 import { ListenerLiveness } from "./listener_liveness.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
-import { bind, bindAll, spawn, type WorkerLink } from "./worker_link.ts";
+import {
+  bind,
+  bindAll,
+  type BindDeadlines,
+  LISTENER_START_TIMEOUT_MS,
+  spawn,
+  type WorkerLink,
+} from "./worker_link.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {
@@ -61,10 +68,18 @@ export interface ListenerOptions extends ConnectionSettings {
   trustedProxies: AddressRanges | null;
   /** The TLS board port (`--tls-port`), served by the Workers too; absent: none. */
   tls?: TlsFiles & { port: number };
-  /** `--listener-timeout-ms`: a Worker silent this long is given up (`ListenerLiveness`); absent: not checked. */
+  /**
+   * `--listener-timeout-ms`: a Worker silent this long is given up, while it
+   * serves (`ListenerLiveness`) as while it starts (`bind`); absent: not checked.
+   */
   listenerTimeoutMs?: number;
   /** The Workers' script, `listener_worker.ts` when absent (a test runs one that imports it and can block). */
   workerUrl?: URL;
+  /**
+   * How long a new Worker may take to load its code, ms
+   * (`LISTENER_START_TIMEOUT_MS` when absent; with `listenerTimeoutMs` only).
+   */
+  startTimeoutMs?: number;
 }
 
 /** The sentence `--listeners` above 1 fails with when Deno runs without `--unstable-net`. */
@@ -74,6 +89,13 @@ export const NEEDS_UNSTABLE_NET =
 /** Whether this Deno runs with `--unstable-net` (which `reusePort` needs). */
 export function hasUnstableNet(): boolean {
   return "listenDatagram" in Deno;
+}
+
+/** How long a bind waits for its Worker: none without `listenerTimeoutMs`. */
+function bindDeadlines(options: ListenerOptions): BindDeadlines | undefined {
+  const silentMs = options.listenerTimeoutMs;
+  if (!silentMs) return undefined;
+  return { startMs: options.startTimeoutMs ?? LISTENER_START_TIMEOUT_MS, silentMs };
 }
 
 /** The board port's listener Workers, and the main thread's half of their connections. */
@@ -104,6 +126,7 @@ export class ListenerWorkers {
   #closing = false;
   #stopping: Promise<void> | null = null;
   #workerUrl: URL | undefined;
+  #deadlines: BindDeadlines | undefined;
 
   private constructor(
     links: WorkerLink[],
@@ -129,6 +152,7 @@ export class ListenerWorkers {
       (thread) => this.#startAgain(thread),
     );
     this.#workerUrl = options.workerUrl;
+    this.#deadlines = bindDeadlines(options);
     const ms = options.listenerTimeoutMs;
     this.liveness = ms ? new ListenerLiveness(ms, this, options.log) : null;
     this.finished = new Promise((resolve) => this.#ended = resolve);
@@ -161,7 +185,11 @@ export class ListenerWorkers {
       logFormat: options.log.logFormat,
     };
     // One failing after its bind, while the next ones bind, fails as one failing later would.
-    const { links, failedInStart } = await bindAll(count, settings, limits, options);
+    const deadlines = bindDeadlines(options);
+    const { links, failedInStart } = await bindAll(count, settings, limits, {
+      ...options,
+      deadlines,
+    });
     return new ListenerWorkers(links, settings, limits, options, failedInStart);
   }
 
@@ -267,7 +295,7 @@ export class ListenerWorkers {
     const link = spawn(thread, this.limits, this.#log, this.#workerUrl);
     this.#starting.add(link);
     try {
-      await bind(link, { ...this.#settings, thread });
+      await bind(link, { ...this.#settings, thread }, this.#deadlines);
       this.#drained.set(link, this.#listen(link));
       // Without one (the HTTP port's half not set up yet) nothing is awaited before the new
       // Worker takes its place, where that half, once set up, finds it and binds it.

@@ -213,39 +213,84 @@ export function workerError(name: string, message: string): Error {
   return new kind(message);
 }
 
-/** Binds one Worker; its ports, or the bind's error rethrown here. */
-export function bind(
+/**
+ * How long a new listener Worker may take to load its code before it is
+ * given up, ms (`BindDeadlines.startMs`; not an option of the server): a
+ * cold start on a busy machine takes seconds, not this.
+ */
+export const LISTENER_START_TIMEOUT_MS = 30_000;
+
+/** The sentence a bind fails with when its Worker has not answered within `ms`. */
+export function silentAtStart(ms: number): string {
+  return `a listener Worker did not answer within ${ms} ms while it started (--listener-timeout-ms)`;
+}
+
+/** How long a bind waits for its Worker, ms. */
+export interface BindDeadlines {
+  /** For its first answer: a new Worker loads its code first (`LISTENER_START_TIMEOUT_MS`). */
+  startMs: number;
+  /** Then, its event loop running, for the bind's answer (`--listener-timeout-ms`). */
+  silentMs: number;
+}
+
+/**
+ * Binds one Worker; its ports, or the bind's error rethrown here. With
+ * `deadlines`, a Worker that does not answer (a ping sent ahead of the bind:
+ * its code loaded, then the bind itself) in time is terminated and the bind
+ * fails with `silentAtStart`: a start-up stuck for good fails the start, or
+ * the restart's attempt, instead of waiting for ever (the liveness check
+ * watches only Workers that serve).
+ */
+export async function bind(
   link: WorkerLink,
   settings: ListenerSettings,
+  deadlines?: BindDeadlines,
 ): Promise<{ port: number; tlsPort: number | null }> {
-  return new Promise((resolve, reject) => {
-    link.worker.onmessage = (event: MessageEvent<FromListener>) => {
-      const message = event.data;
-      if (message.type === "listening") resolve(message);
-      else if (message.type === "failed") reject(workerError(message.name, message.message));
-    };
-    link.worker.onerror = (event) => {
-      event.preventDefault();
-      reject(new Error(`a listener Worker failed to start: ${event.message}`));
-    };
-    // Ended meanwhile (the Workers stopping): no answer will come.
-    link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
-    link.send({ type: "listen", settings, lifeLock: link.lifeLock });
-  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await new Promise((resolve, reject) => {
+      const giveUpAfter = (ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          link.worker.terminate();
+          reject(new Error(silentAtStart(ms)));
+        }, ms);
+      };
+      link.worker.onmessage = (event: MessageEvent<FromListener>) => {
+        const message = event.data;
+        if (message.type === "listening") resolve(message);
+        else if (message.type === "failed") reject(workerError(message.name, message.message));
+        else if (message.type === "pong" && deadlines) giveUpAfter(deadlines.silentMs);
+      };
+      link.worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`a listener Worker failed to start: ${event.message}`));
+      };
+      // Ended meanwhile (the Workers stopping): no answer will come.
+      link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
+      if (deadlines) {
+        giveUpAfter(deadlines.startMs);
+        link.send({ type: "ping" });
+      }
+      link.send({ type: "listen", settings, lifeLock: link.lifeLock });
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
  * Starts `count` Workers as threads 1 to `count` and binds each in turn: the
  * first binds the ports `settings` asks for (`settings` then holds the ports
- * bound), the others join them. Throws the first bind's error, every Worker
- * ended. One that fails after its bind, while the next ones bind, is not
+ * bound), the others join them. Throws the first bind's error (one past its
+ * `deadlines` included), every Worker ended. One that fails after its bind, while the next ones bind, is not
  * lost in silence: its error is in `failedInStart`, for `ListenerWorkers.lost`.
  */
 export async function bindAll(
   count: number,
   settings: ListenerSettings,
   limits: SharedBoardLimits,
-  options: { log: Logger; workerUrl?: URL },
+  options: { log: Logger; workerUrl?: URL; deadlines?: BindDeadlines },
 ): Promise<{ links: WorkerLink[]; failedInStart: Map<WorkerLink, string> }> {
   const links: WorkerLink[] = [];
   const failedInStart = new Map<WorkerLink, string>();
@@ -253,7 +298,7 @@ export async function bindAll(
     for (let thread = 1; thread <= count; thread++) {
       const link = spawn(thread, limits, options.log, options.workerUrl);
       links.push(link);
-      const bound = await bind(link, { ...settings, thread });
+      const bound = await bind(link, { ...settings, thread }, options.deadlines);
       link.worker.onerror = (event) => {
         event.preventDefault();
         failedInStart.set(link, event.message);

@@ -1,0 +1,85 @@
+// A listener Worker (`--listeners N`) that goes silent during its start-up,
+// its event loop running but its bind never answered (by
+// `server/testdata/silent_at_start_listener_worker.ts`), with real Workers,
+// real sockets and the real server: neither a start nor a restart waits for
+// it past `--listener-timeout-ms`. Needs `deno test --unstable-net`.
+import assert from "node:assert/strict";
+import { Logger } from "../log.ts";
+import { serverWithListeners, stalledRequest } from "../testing/http_modes.ts";
+import { failWorker, until } from "../testing/listeners.ts";
+import { listenerOptions } from "../inference_server.ts";
+import { withServerDefaults } from "../options.ts";
+import { ListenerWorkers } from "./listener_workers.ts";
+import { silentAtStart } from "./worker_link.ts";
+
+const silentOn = (request: "listen" | "http") =>
+  new URL(`../testdata/silent_at_start_listener_worker.ts?silent=${request}`, import.meta.url);
+
+/** The Workers' options with Workers silent on a bind of the board port, and a limit of 300 ms. */
+function silentOnListen(log: Logger) {
+  return listenerOptions(withServerDefaults({
+    log,
+    hostname: "127.0.0.1",
+    port: 0,
+    listenerTimeoutMs: 300,
+    listenerWorkerUrl: silentOn("listen"),
+  }));
+}
+
+/** A log that keeps its JSON lines. */
+function keptLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { log: new Logger("info", (line) => lines.push(JSON.parse(line)), "json"), lines };
+}
+
+Deno.test("--listeners 2: a Worker silent while it binds fails the start with a sentence after --listener-timeout-ms, instead of a start that never ends", async () => {
+  const { log } = keptLog();
+  const options = silentOnListen(log);
+  const started = performance.now();
+  await assert.rejects(
+    ListenerWorkers.start(2, options),
+    new Error(silentAtStart(300)),
+  );
+  const ms = performance.now() - started;
+  assert.ok(ms >= 300, `given up after ${ms.toFixed(0)} ms, not before its limit`);
+});
+
+Deno.test("--listeners 1: a restarted Worker silent while it binds is given up and tried again, and the Workers still stop", async () => {
+  const { log, lines } = keptLog();
+  const options = silentOnListen(log);
+  // The first Worker binds port 0 and serves; every one started in its place joins that port, silently.
+  const workers = await ListenerWorkers.start(1, options);
+  workers.restarts.delaysMs = [0, 50];
+  try {
+    await failWorker(workers.links[0]);
+    const given = () =>
+      lines.filter((line) =>
+        line.msg === "a listener Worker failed to restart" &&
+        String(line.why).includes(silentAtStart(300))
+      );
+    await until(() => given().length >= 2, "two attempts given up at the limit", 10_000);
+    assert.equal(workers.serving, 0, "none took the place of the failed one");
+  } finally {
+    await workers.shutdown();
+  }
+});
+
+Deno.test("--listeners 2: a Worker silent while it binds the HTTP port is given up as hung; the server starts and its HTTP port answers", async () => {
+  const { log, lines } = keptLog();
+  const server = await serverWithListeners(2, {
+    log,
+    listenerTimeoutMs: 300,
+    listenerWorkerUrl: silentOn("http"),
+  });
+  try {
+    const hung = lines.filter((line) => line.msg === "a listener Worker hung: given up");
+    assert.ok(hung.length >= 1, JSON.stringify(lines.map((line) => line.msg)));
+    assert.equal(hung[0].thread, 2);
+    assert.equal(hung[0].error, silentAtStart(300));
+    assert.equal(server.ready(), true);
+    const ready = await stalledRequest(server.http!.addr.port, "GET /v2/health/ready HTTP/1.1", "");
+    assert.match(ready, /^HTTP\/1\.1 200 /);
+  } finally {
+    await server.shutdown();
+  }
+});
