@@ -45,12 +45,19 @@ const FRAMED_500: Partial<StressOptions> = {
   warmup: 20_000,
 };
 
-/** One framed client, one request at a time. */
+/**
+ * One framed client, one request at a time, warmed as the 500 clients are:
+ * the target is the steady round trip, and a server fresh to one-at-a-time
+ * traffic (batches of one: the code run once per batch compiled late, on
+ * cores its compiles share) keeps a p99 three to four times its p50 for its
+ * first few thousand such requests (docs/performance.md, "a sixth round").
+ */
 const ONE_CLIENT: Partial<StressOptions> = {
   protocols: ["framed"],
   keepAlive: true,
   clients: 1,
   requests: 3_000,
+  warmup: 20_000,
 };
 
 /** The steps, in order: each target on the step it is defined on. */

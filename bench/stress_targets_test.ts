@@ -16,8 +16,10 @@ Deno.test("--targets runs each target on the step it is defined on, native where
   assert.deepEqual(find("HTTP JSON").protocols, ["framed", "http", "http-binary"]);
   assert.equal(find("HTTP JSON").clients, 100);
   assert.deepEqual(
-    steps.filter((s) => s.options.clients === 1).map((s) => s.options.serverEngine),
-    [null, "native"],
+    steps.filter((s) => s.options.clients === 1).map((
+      s,
+    ) => [s.options.serverEngine, s.options.warmup]),
+    [[null, 20_000], ["native", 20_000]],
   );
   const fresh = find("a fresh server");
   assert.deepEqual([fresh.protocols, fresh.warmup], [["framed", "framed"], 0]);
