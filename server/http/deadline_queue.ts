@@ -8,8 +8,13 @@
  * of the event loop's time per HTTP inference).
  *
  * When the oldest leaves, the timer is not moved: it wakes at the old time,
- * finds the new oldest and sleeps again. When the list empties, the timer
- * stops, so an idle port (or a test that ends) holds no timer.
+ * finds the new oldest and sleeps again. Nor is it stopped when the list
+ * empties: a body that arrives with its headers leaves the list at once, and
+ * a timer stopped then would be started again by the next one, a timer per
+ * request after all. It wakes at its time and, nothing waiting, stops then.
+ * Meanwhile it is unref'd (`Deno.unrefTimer`, far cheaper than a new timer),
+ * so an idle port (or a test that ends) is held by no timer; it holds the
+ * process again while a deadline waits.
  *
  * @example
  * ```ts
@@ -69,8 +74,9 @@ export class DeadlineQueue {
     if (this.#newest) this.#newest.next = deadline;
     else this.#oldest = deadline;
     this.#newest = deadline;
-    this.#size++;
     if (this.#timer === undefined) this.#arm(this.ms);
+    else if (this.#size === 0) Deno.refTimer(this.#timer);
+    this.#size++;
     return deadline;
   }
 
@@ -87,10 +93,7 @@ export class DeadlineQueue {
     if (deadline.next) deadline.next.prev = deadline.prev;
     else this.#newest = deadline.prev;
     deadline.prev = deadline.next = null;
-    if (--this.#size === 0 && this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    if (--this.#size === 0 && this.#timer !== undefined) Deno.unrefTimer(this.#timer);
   }
 
   #arm(delay: number): void {

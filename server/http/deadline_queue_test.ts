@@ -1,5 +1,6 @@
 // The one timer of many bodies' deadlines (server/http/deadline_queue.ts):
-// order, removal, an empty queue, a throwing callback, real timers.
+// order, removal, one timer for quick bodies, an emptied queue, a throwing
+// callback, real timers.
 import assert from "node:assert/strict";
 import { DeadlineQueue } from "./deadline_queue.ts";
 
@@ -43,13 +44,49 @@ Deno.test("removing the oldest leaves the timer to find the next one", async () 
   assert.ok(next.expired);
 });
 
-Deno.test("an empty queue holds no timer, and a throwing callback stops no other", async () => {
-  // The test's sanitizer fails a test that ends with a timer pending: the
-  // queue emptied by removals must have stopped its own.
-  const idle = new DeadlineQueue(60_000);
-  for (const deadline of [idle.add(() => {}), idle.add(() => {})]) idle.remove(deadline);
-  assert.deepEqual(idle.size, 0);
+Deno.test("quick bodies share one timer: one deadline after another added and removed starts it once", () => {
+  const started = globalThis.setTimeout;
+  let timers = 0;
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    timers++;
+    return started(...args);
+  }) as typeof setTimeout;
+  try {
+    const deadlines = new DeadlineQueue(60_000);
+    // As bodies that arrive with their headers: each leaves the queue before the next comes.
+    for (let i = 0; i < 100; i++) deadlines.remove(deadlines.add(() => {}));
+    assert.equal(deadlines.size, 0);
+    assert.equal(timers, 1);
+  } finally {
+    globalThis.setTimeout = started;
+  }
+});
 
+Deno.test("an emptied queue's timer holds neither a test (the sanitizer) nor a process; a waiting deadline does", async () => {
+  const url = new URL("./deadline_queue.ts", import.meta.url).href;
+  const script = `import { DeadlineQueue } from "${url}";
+    const emptied = new DeadlineQueue(600_000);
+    emptied.remove(emptied.add(() => {}));
+    // Nothing else keeps this process: the waiting deadline alone must, until it falls due.
+    const waiting = new DeadlineQueue(50);
+    waiting.remove(waiting.add(() => {}));
+    waiting.add(() => console.log("added and removed; the waiting one fell due"));`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  });
+  const { code, stdout } = await child.output();
+  // Held by its timer, it would have run for the deadline's 10 minutes, and been killed.
+  assert.equal(code, 0);
+  assert.equal(
+    new TextDecoder().decode(stdout).trim(),
+    "added and removed; the waiting one fell due",
+  );
+});
+
+Deno.test("a throwing callback stops no other", async () => {
   const deadlines = new DeadlineQueue(5);
   const due: number[] = [];
   deadlines.add(() => {
@@ -59,6 +96,19 @@ Deno.test("an empty queue holds no timer, and a throwing callback stops no other
   await sleep(30);
   assert.deepEqual(due, [2]);
   assert.deepEqual(deadlines.size, 0);
+});
+
+Deno.test("a deadline added after the queue emptied falls due at its own time, not its predecessor's", async () => {
+  const deadlines = new DeadlineQueue(200);
+  const due: string[] = [];
+  deadlines.remove(deadlines.add(() => due.push("removed")));
+  await sleep(100);
+  const later = deadlines.add(() => due.push("later"));
+  await sleep(150); // the timer woke at the removed one's time and found the later one not yet due
+  assert.deepEqual(due, []);
+  await sleep(150);
+  assert.deepEqual(due, ["later"]);
+  assert.ok(later.expired);
 });
 
 Deno.test("a deadline added after the queue emptied is watched again", async () => {
