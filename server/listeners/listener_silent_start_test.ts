@@ -44,6 +44,21 @@ Deno.test("--listeners 2: a Worker silent while it binds fails the start with a 
   assert.ok(ms >= 300, `given up after ${ms.toFixed(0)} ms, not before its limit`);
 });
 
+Deno.test("--listeners 1: a Worker whose code has not loaded within its start deadline fails the start, naming it", async () => {
+  const { log } = keptLog();
+  const options = listenerOptions(withServerDefaults({
+    log,
+    hostname: "127.0.0.1",
+    port: 0,
+    listenerTimeoutMs: 300,
+  }));
+  // No Worker loads its code within 1 ms: the deadline before the first answer is this one.
+  await assert.rejects(
+    ListenerWorkers.start(1, { ...options, startTimeoutMs: 1 }),
+    new Error(silentAtStart(1, true)),
+  );
+});
+
 Deno.test("--listeners 1: a restarted Worker silent while it binds is given up and tried again, and the Workers still stop", async () => {
   const { log, lines } = keptLog();
   const options = silentOnListen(log);

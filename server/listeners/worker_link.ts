@@ -220,9 +220,15 @@ export function workerError(name: string, message: string): Error {
  */
 export const LISTENER_START_TIMEOUT_MS = 30_000;
 
-/** The sentence a bind fails with when its Worker has not answered within `ms`. */
-export function silentAtStart(ms: number): string {
-  return `a listener Worker did not answer within ${ms} ms while it started (--listener-timeout-ms)`;
+/**
+ * The sentence a bind fails with when its Worker has not answered within
+ * `ms`: its bind (`--listener-timeout-ms`), or, `loading`, the ping that
+ * says its code has loaded (`LISTENER_START_TIMEOUT_MS`).
+ */
+export function silentAtStart(ms: number, loading = false): string {
+  return loading
+    ? `a listener Worker did not load its code within ${ms} ms`
+    : `a listener Worker did not answer within ${ms} ms while it started (--listener-timeout-ms)`;
 }
 
 /** How long a bind waits for its Worker, ms. */
@@ -249,18 +255,18 @@ export async function bind(
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await new Promise((resolve, reject) => {
-      const giveUpAfter = (ms: number) => {
+      const giveUpAfter = (ms: number, loading: boolean) => {
         clearTimeout(timer);
         timer = setTimeout(() => {
           link.worker.terminate();
-          reject(new Error(silentAtStart(ms)));
+          reject(new Error(silentAtStart(ms, loading)));
         }, ms);
       };
       link.worker.onmessage = (event: MessageEvent<FromListener>) => {
         const message = event.data;
         if (message.type === "listening") resolve(message);
         else if (message.type === "failed") reject(workerError(message.name, message.message));
-        else if (message.type === "pong" && deadlines) giveUpAfter(deadlines.silentMs);
+        else if (message.type === "pong" && deadlines) giveUpAfter(deadlines.silentMs, false);
       };
       link.worker.onerror = (event) => {
         event.preventDefault();
@@ -269,7 +275,7 @@ export async function bind(
       // Ended meanwhile (the Workers stopping): no answer will come.
       link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
       if (deadlines) {
-        giveUpAfter(deadlines.startMs);
+        giveUpAfter(deadlines.startMs, true);
         link.send({ type: "ping" });
       }
       link.send({ type: "listen", settings, lifeLock: link.lifeLock });
@@ -283,8 +289,9 @@ export async function bind(
  * Starts `count` Workers as threads 1 to `count` and binds each in turn: the
  * first binds the ports `settings` asks for (`settings` then holds the ports
  * bound), the others join them. Throws the first bind's error (one past its
- * `deadlines` included), every Worker ended. One that fails after its bind, while the next ones bind, is not
- * lost in silence: its error is in `failedInStart`, for `ListenerWorkers.lost`.
+ * `deadlines` included), every Worker ended. One that fails after its bind,
+ * while the next ones bind, is not lost in silence: its error is in
+ * `failedInStart`, for `ListenerWorkers.lost`.
  */
 export async function bindAll(
   count: number,
