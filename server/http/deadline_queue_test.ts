@@ -62,7 +62,7 @@ Deno.test("quick bodies share one timer: one deadline after another added and re
   }
 });
 
-Deno.test("an emptied queue's timer holds neither a test (the sanitizer) nor a process; a waiting deadline does", async () => {
+Deno.test("an emptied queue's timer holds no process; a waiting deadline does", async () => {
   const url = new URL("./deadline_queue.ts", import.meta.url).href;
   const script = `import { DeadlineQueue } from "${url}";
     const emptied = new DeadlineQueue(600_000);

@@ -227,10 +227,10 @@ export async function serveHttpOnListeners(
     bodyTimeoutMs: deps.bodyReading?.timeoutMs,
   };
   /**
-   * Binds the port on `link`'s Worker: the port it bound. One silent past
-   * `--listener-timeout-ms` (before the Workers serve, the liveness check
-   * does not watch them) is given up as a hung one: replaced, and the bind
-   * fails.
+   * Binds the port on `link`'s Worker: the port it bound. One whose event
+   * loop runs (the liveness check hears it) but that does not answer this
+   * bind would be waited for for ever: past `--listener-timeout-ms` it is
+   * given up as a hung one, replaced, and the bind fails.
    */
   const bindOn = (link: WorkerLink): Promise<number> => {
     // The failed Worker it replaces has nothing left to answer.

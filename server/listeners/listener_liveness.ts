@@ -38,21 +38,13 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import type { WorkerLink } from "./worker_link.ts";
+import { STOP_WAIT_MS, type WorkerLink } from "./worker_link.ts";
 
 /**
  * Asks per limit: five, so one late answer (a long GC pause, a burst) is far
  * from fatal, and at the default limit of 5 s a Worker is asked once a second.
  */
 const ASKS_PER_LIMIT = 5;
-
-/**
- * How long a hung Worker is waited for to stop after `terminate()`, ms,
- * before it is replaced regardless: one that comes back to its event loop
- * stops there within milliseconds; a second is short beside the limit it was
- * silent for.
- */
-export const STOP_WAIT_MS = 1_000;
 
 /** The Workers watched (`ListenerWorkers`). */
 export interface Watchable {

@@ -24,6 +24,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
+import { StuckWorkerError } from "./worker_link.ts";
 
 /** The waits before the attempts in a row on one thread, ms: the first at once, then longer (the last repeats). */
 export const RESTART_DELAYS_MS: readonly number[] = [0, 100, 500, 2_000, 5_000];
@@ -64,7 +65,9 @@ export class ListenerRestarts<T> {
 
   /**
    * Starts a Worker as `thread`, after the back-off, until one serves; the
-   * started Worker, or null once `stop` was called.
+   * started Worker, or null once `stop` was called or a start failed with a
+   * `StuckWorkerError` (a Worker that runs on, stuck: each started after it
+   * would join it, so its place is given up and logged).
    */
   restart(thread: number, why: string): Promise<T | null> {
     const under = this.#restart(thread, why).finally(() => this.#under.delete(under));
@@ -102,7 +105,16 @@ export class ListenerRestarts<T> {
         return started;
       } catch (e) {
         why = `attempt ${attempts.inRow} failed: ${(e as Error).message}`;
-        if (!this.#stopped) this.#log.error("a listener Worker failed to restart", { thread, why });
+        if (this.#stopped) break;
+        if (e instanceof StuckWorkerError) {
+          // Every Worker started on this thread would join the one still running there.
+          this.#log.error("a listener Worker stuck while it started: its place is given up", {
+            thread,
+            why,
+          });
+          break;
+        }
+        this.#log.error("a listener Worker failed to restart", { thread, why });
       }
     }
     return null;

@@ -12,17 +12,17 @@ import { withServerDefaults } from "../options.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { silentAtStart } from "./worker_link.ts";
 
-const silentOn = (request: "listen" | "http") =>
+const silentOn = (request: "listen" | "http" | "spin") =>
   new URL(`../testdata/silent_at_start_listener_worker.ts?silent=${request}`, import.meta.url);
 
 /** The Workers' options with Workers silent on a bind of the board port, and a limit of 300 ms. */
-function silentOnListen(log: Logger) {
+function silentOnListen(log: Logger, how: "listen" | "spin" = "listen") {
   return listenerOptions(withServerDefaults({
     log,
     hostname: "127.0.0.1",
     port: 0,
     listenerTimeoutMs: 300,
-    listenerWorkerUrl: silentOn("listen"),
+    listenerWorkerUrl: silentOn(how),
   }));
 }
 
@@ -74,6 +74,29 @@ Deno.test("--listeners 1: a restarted Worker silent while it binds is given up a
       );
     await until(() => given().length >= 2, "two attempts given up at the limit", 10_000);
     assert.equal(workers.serving, 0, "none took the place of the failed one");
+  } finally {
+    await workers.shutdown();
+  }
+});
+
+Deno.test("--listeners 1: a restarted Worker stuck in a loop once bound is given up, and no other joins it: its place is given up, logged", async () => {
+  const { log, lines } = keptLog();
+  // The first Worker binds port 0 and serves; one started in its place binds, then loops for 3 s.
+  const workers = await ListenerWorkers.start(1, silentOnListen(log, "spin"));
+  workers.restarts.delaysMs = [0, 50];
+  try {
+    await failWorker(workers.links[0]);
+    const stuck = () =>
+      lines.filter((line) =>
+        line.msg === "a listener Worker stuck while it started: its place is given up"
+      );
+    await until(() => stuck().length === 1, "the stuck Worker's place given up", 10_000);
+    assert.match(String(stuck()[0].why), /did not stop: restart the process/);
+    // Past its back-off (50 ms), no second Worker was started on that thread.
+    await new Promise((r) => setTimeout(r, 300));
+    const attempts = lines.filter((line) => line.msg === "restarting a listener Worker");
+    assert.equal(attempts.length, 1, JSON.stringify(attempts));
+    assert.equal(workers.serving, 0);
   } finally {
     await workers.shutdown();
   }

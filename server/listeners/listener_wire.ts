@@ -134,8 +134,13 @@ export type ToListener =
   | { type: "httpBodyPull"; seq: number }
   | { type: "httpBodyCancel"; seq: number }
   | { type: "httpDrain" }
-  /** A sign of life asked for (`listener_liveness.ts`): the Worker's event loop answers `pong`. */
-  | { type: "ping" };
+  /**
+   * A sign of life asked for (`listener_liveness.ts`): the Worker's event
+   * loop answers `pong`. With `lifeLock` (a start's first ping, `bind`), the
+   * Worker first takes that lock, held while it lives, and answers once it
+   * holds it.
+   */
+  | { type: "ping"; lifeLock?: string };
 
 /** From a listener Worker to the main thread. */
 export type FromListener =

@@ -64,6 +64,18 @@ let listeners: BoardListener[] = [];
 let front: HttpFront | null = null;
 let log: Logger | null = null;
 let frontDrained: Promise<void> | null = null;
+/** This Worker holds its life lock (taken at a start's first ping, or at `listen`). */
+let holdingLifeLock = false;
+
+/** Takes the Web Lock held until this Worker stops (the main thread is granted it then), then calls `held`. */
+function holdLifeLock(lifeLock: string, held: () => void): void {
+  if (holdingLifeLock) return held();
+  holdingLifeLock = true;
+  webLocks().request(lifeLock, () => {
+    held();
+    return new Promise(() => {});
+  });
+}
 
 /** Binds and serves the HTTP port beside the other Workers. */
 function serveHttp(settings: HttpFrontSettings): void {
@@ -120,10 +132,7 @@ function listen(settings: ListenerSettings, lifeLock: string): void {
     tlsPort: tlsSocket?.addr.port ?? null,
   };
   // Held until this Worker stops: the main thread learns so when it is granted the lock.
-  webLocks().request(lifeLock, () => {
-    post(listening);
-    return new Promise(() => {});
-  });
+  holdLifeLock(lifeLock, () => post(listening));
 }
 
 async function drain(): Promise<void> {
@@ -174,7 +183,8 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       drainHttp();
       break;
     case "ping":
-      post({ type: "pong" });
+      if (message.lifeLock) holdLifeLock(message.lifeLock, () => post({ type: "pong" }));
+      else post({ type: "pong" });
       break;
   }
 };

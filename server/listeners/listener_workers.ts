@@ -56,6 +56,7 @@ import {
   type BindDeadlines,
   LISTENER_START_TIMEOUT_MS,
   spawn,
+  StuckWorkerError,
   type WorkerLink,
 } from "./worker_link.ts";
 
@@ -277,13 +278,15 @@ export class ListenerWorkers {
   }
 
   /**
-   * Ends a Worker and gives back what it held. Only for one that has stopped
-   * (an uncaught error ends it before `onerror`) or holds nothing (still
-   * binding): `terminate()` does not stop a running Worker at once.
+   * Ends a Worker and gives back what it held (with `release`). Only for one
+   * that has stopped (an uncaught error ends it before `onerror`) or holds
+   * nothing (still binding): `terminate()` does not stop a running Worker at
+   * once. One stuck in its start-up keeps its thread's counts (`release`
+   * false): it runs on.
    */
-  #discard(link: WorkerLink, why: string): Held {
+  #discard(link: WorkerLink, why: string, release = true): Held {
     link.worker.terminate();
-    return link.fail(why);
+    return link.fail(why, release);
   }
 
   /**
@@ -308,7 +311,8 @@ export class ListenerWorkers {
       if (link.ended) throw new Error("it failed before serving");
       if (this.#closing) throw new Error("the listener Workers are stopping");
     } catch (e) {
-      this.#discard(link, (e as Error).message);
+      // One stuck for good runs on, its sockets open: its thread's counts stay.
+      this.#discard(link, (e as Error).message, !(e instanceof StuckWorkerError));
       this.#drained.delete(link);
       throw e;
     } finally {

@@ -103,9 +103,9 @@ export class WorkerLink {
   }
 
   /**
-   * Resolves true once the Worker, which answered `listening`, has truly
-   * stopped (its thread ended: its life lock is granted here), false when
-   * `signal` aborts first.
+   * Resolves true once the Worker, which answered `listening` or a start's
+   * first ping (it holds its life lock then), has truly stopped (its thread
+   * ended: its life lock is granted here), false when `signal` aborts first.
    */
   stopped(signal: AbortSignal): Promise<boolean> {
     return webLocks().request(this.lifeLock, { signal }, () => true).catch(() => false);
@@ -214,6 +214,22 @@ export function workerError(name: string, message: string): Error {
 }
 
 /**
+ * How long a Worker given up is waited for to stop after `terminate()`, ms:
+ * one that comes back to its event loop stops there within milliseconds; a
+ * second is short beside the limit it was silent for. Deno's `terminate()`
+ * does not interrupt synchronous JavaScript: one looping goes on, its
+ * sockets open.
+ */
+export const STOP_WAIT_MS = 1_000;
+
+/**
+ * A bind's Worker, given up, that has not stopped within `STOP_WAIT_MS`: it
+ * goes on, its sockets open, so its thread keeps its counts and no other
+ * Worker is started on it (each would join it).
+ */
+export class StuckWorkerError extends Error {}
+
+/**
  * How long a new listener Worker may take to load its code before it is
  * given up, ms (`BindDeadlines.startMs`; not an option of the server): a
  * cold start on a busy machine takes seconds, not this.
@@ -245,7 +261,9 @@ export interface BindDeadlines {
  * its code loaded, then the bind itself) in time is terminated and the bind
  * fails with `silentAtStart`: a start-up stuck for good fails the start, or
  * the restart's attempt, instead of waiting for ever (the liveness check
- * watches only Workers that serve).
+ * watches only Workers that serve). One that answered the ping, and so holds
+ * its life lock, is waited for to stop; one that has not stopped within
+ * `STOP_WAIT_MS` fails it with a `StuckWorkerError`.
  */
 export async function bind(
   link: WorkerLink,
@@ -257,9 +275,14 @@ export async function bind(
     return await new Promise((resolve, reject) => {
       const giveUpAfter = (ms: number, loading: boolean) => {
         clearTimeout(timer);
-        timer = setTimeout(() => {
+        timer = setTimeout(async () => {
           link.worker.terminate();
-          reject(new Error(silentAtStart(ms, loading)));
+          const why = silentAtStart(ms, loading);
+          // Past its first answer it holds its life lock: whether it stopped can be told.
+          if (!loading && !(await link.stopped(AbortSignal.timeout(STOP_WAIT_MS)))) {
+            reject(new StuckWorkerError(`${why}; it did not stop: restart the process`));
+          }
+          reject(new Error(why));
         }, ms);
       };
       link.worker.onmessage = (event: MessageEvent<FromListener>) => {
@@ -276,7 +299,7 @@ export async function bind(
       link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
       if (deadlines) {
         giveUpAfter(deadlines.startMs, true);
-        link.send({ type: "ping" });
+        link.send({ type: "ping", lifeLock: link.lifeLock });
       }
       link.send({ type: "listen", settings, lifeLock: link.lifeLock });
     });
