@@ -21,6 +21,7 @@ import {
 } from "./config_resolve.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
+import { ListenerStartError } from "./listeners/worker_link.ts";
 import { CaptureError, DigitCapture } from "./models/capture.ts";
 import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";
@@ -132,7 +133,7 @@ try {
   if (
     e instanceof ModelError || e instanceof EngineError || e instanceof AuthConfigError ||
     e instanceof TlsError || e instanceof NoDefaultModelError || e instanceof MqttSettingsError ||
-    e instanceof MqttLibraryError || e instanceof CaptureError
+    e instanceof MqttLibraryError || e instanceof CaptureError || e instanceof ListenerStartError
   ) {
     exitWithError(TASK, e.message);
   }

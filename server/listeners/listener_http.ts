@@ -32,7 +32,7 @@ import type {
   PostedInferInput,
 } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
-import { silentAtStart, workerError, type WorkerLink } from "./worker_link.ts";
+import { ListenerStartError, silentAtStart, workerError, type WorkerLink } from "./worker_link.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
 import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
@@ -266,7 +266,7 @@ export async function serveHttpOnListeners(
         if (!link.ended) throw e;
       }
     }
-    if (!any) throw new Error(NO_WORKER_FOR_HTTP);
+    if (!any) throw new ListenerStartError(NO_WORKER_FOR_HTTP);
   })();
   workers.onRestart = async (link) => {
     await bound;

@@ -223,11 +223,18 @@ export function workerError(name: string, message: string): Error {
 export const STOP_WAIT_MS = 1_000;
 
 /**
+ * A listener Worker that could not start: it failed, ended, or did not
+ * answer in time. Its message is the sentence the server's start fails with
+ * (`deno task serve` prints it alone).
+ */
+export class ListenerStartError extends Error {}
+
+/**
  * A bind's Worker, given up, that has not stopped within `STOP_WAIT_MS`: it
  * goes on, its sockets open, so its thread keeps its counts and no other
  * Worker is started on it (each would join it).
  */
-export class StuckWorkerError extends Error {}
+export class StuckWorkerError extends ListenerStartError {}
 
 /**
  * How long a new listener Worker may take to load its code before it is
@@ -282,7 +289,7 @@ export async function bind(
           if (!loading && !(await link.stopped(AbortSignal.timeout(STOP_WAIT_MS)))) {
             reject(new StuckWorkerError(`${why}; it did not stop: restart the process`));
           }
-          reject(new Error(why));
+          reject(new ListenerStartError(why));
         }, ms);
       };
       link.worker.onmessage = (event: MessageEvent<FromListener>) => {
@@ -293,10 +300,12 @@ export async function bind(
       };
       link.worker.onerror = (event) => {
         event.preventDefault();
-        reject(new Error(`a listener Worker failed to start: ${event.message}`));
+        reject(new ListenerStartError(`a listener Worker failed to start: ${event.message}`));
       };
       // Ended meanwhile (the Workers stopping): no answer will come.
-      link.failed.then((message) => reject(new Error(`a listener Worker ended: ${message}`)));
+      link.failed.then((message) =>
+        reject(new ListenerStartError(`a listener Worker ended: ${message}`))
+      );
       if (deadlines) {
         giveUpAfter(deadlines.startMs, true);
         link.send({ type: "ping", lifeLock: link.lifeLock });
