@@ -43,7 +43,7 @@ import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
 import { type InferRequest, type ModelInfo } from "./oip.ts";
-import { encodeInferResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
+import { encodeGeneralResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
 import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
 
 /** What the infer route needs of the server. */
@@ -115,7 +115,7 @@ class HttpInference implements RequestOrigin {
         this.headers = JSON_HEADERS;
         return utf8(text);
       }
-      const encoded = encodeInferResponse(this.parsed, results, model);
+      const encoded = encodeGeneralResponse(this.parsed, results, model);
       this.headers = encoded.headers;
       return encoded.body;
     }

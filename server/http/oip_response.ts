@@ -186,6 +186,8 @@ export function inferResponseText(
   return text + "]}";
 }
 
+const encoder = new TextEncoder();
+
 /** Encodes the inference response, JSON or (when an output is binary) JSON plus binary data. */
 export function encodeInferResponse(
   request: InferRequest,
@@ -193,7 +195,19 @@ export function encodeInferResponse(
   model: ModelInfo,
 ): EncodedResponse {
   const plain = inferResponseText(request, answers, model);
-  if (plain !== null) return { body: new TextEncoder().encode(plain), headers: JSON_HEADERS };
+  if (plain !== null) return { body: encoder.encode(plain), headers: JSON_HEADERS };
+  return encodeGeneralResponse(request, answers, model);
+}
+
+/**
+ * The response `inferResponseText` does not write (a binary output, a
+ * classification, a score that is not finite), from the document itself.
+ */
+export function encodeGeneralResponse(
+  request: InferRequest,
+  answers: DigitAnswer[],
+  model: ModelInfo,
+): EncodedResponse {
   const n = answers.length;
   const chunks: Uint8Array[] = [];
   const tensors = outputsOf(model);
@@ -228,10 +242,8 @@ export function encodeInferResponse(
   const document: Json = { model_name: model.name, model_version: model.version };
   if (request.id !== undefined) document.id = request.id;
   document.outputs = outputs;
-  const json = new TextEncoder().encode(JSON.stringify(document));
-  if (chunks.length === 0) {
-    return { body: json, headers: { "content-type": "application/json" } };
-  }
+  const json = encoder.encode(JSON.stringify(document));
+  if (chunks.length === 0) return { body: json, headers: JSON_HEADERS };
   const size = chunks.reduce((sum, c) => sum + c.length, json.length);
   const body = new Uint8Array(size);
   body.set(json);

@@ -164,7 +164,9 @@ export class ListenerWorkers {
   /**
    * Starts `count` Workers and binds each to the port (the first picks it when
    * `port` is 0); they accept once `serve` is called. Throws the bind's error
-   * (`Deno.errors.AddrInUse`, say), or an `Error` when `--unstable-net` is missing.
+   * (`Deno.errors.AddrInUse`, say), a `ListenerStartError` for a Worker that
+   * failed, ended or did not answer in time, or an `Error` when
+   * `--unstable-net` is missing.
    * One that fails after its bind is `lost` as it would be later: started again in its place.
    */
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
