@@ -114,10 +114,12 @@ Deno.test("an inference's duration counts from its headers, so a slow upload is 
     const sum = /mnist_request_duration_seconds_sum\{protocol="http"\} ([\d.e-]+)/.exec(metrics);
     return [
       answer.split("\r\n")[0],
-      Number(sum?.[1]) >= 0.4 ? "took the upload's 400 ms" : sum?.[0],
+      // Half the pause: a timer may fire a little early on another clock, and a duration
+      // that left the upload out would be a few milliseconds.
+      Number(sum?.[1]) >= 0.2 ? "took the upload's pause" : sum?.[0],
     ];
   });
-  assert.deepEqual(inProcess, ["HTTP/1.1 200 OK", "took the upload's 400 ms"]);
+  assert.deepEqual(inProcess, ["HTTP/1.1 200 OK", "took the upload's pause"]);
   assert.deepEqual(workers, inProcess);
 });
 
