@@ -16,6 +16,7 @@ import { statsStatus as stats } from "../testing/server.ts";
 import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 import { until } from "../testing/listeners.ts";
+import { queuedConnectionsMove } from "./queued_connections.ts";
 
 const TIMEOUT_MS = 300;
 
@@ -182,4 +183,40 @@ Deno.test("--listeners 2: Workers that answer are never given up, nor for the ti
   } finally {
     await server.shutdown();
   }
+});
+
+/** The kernel moves a closed socket's queued connections to the others of its port (else: a line, ignored). */
+const moves = queuedConnectionsMove() === true;
+if (!moves) {
+  console.log("skipped: needs net.ipv4.tcp_migrate_req=1 (sysctl -w net.ipv4.tcp_migrate_req=1)");
+}
+
+Deno.test({
+  name:
+    "--listeners 2: with net.ipv4.tcp_migrate_req=1, clients waiting in a hung Worker's queue are served once it stops, none reset",
+  ignore: !moves,
+  fn: () =>
+    withHungWorker(async ({ workers, hung, conns, wake }) => {
+      // Each client sends a request at once; the kernel hands some to the hung Worker's socket,
+      // where they wait, unaccepted (with 16 clients, all 16 on the other is a 1 in 65,536 chance).
+      const clients = await Promise.all(
+        Array.from({ length: 16 }, () =>
+          Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port })),
+      );
+      conns.push(...clients);
+      let answered = 0;
+      const statuses = clients.map((conn) =>
+        stats(conn).then(
+          (status) => (answered++, status),
+          (e: Error) =>
+            e.name,
+        )
+      );
+      await until(() => answered > 0, "a client of the live Worker answered");
+      assert.ok(answered < 16, "some clients wait in the hung Worker's queue");
+      // It stops, its socket closes: its queued clients go to the other Worker.
+      wake();
+      assert.deepEqual(await Promise.all(statuses), Array(16).fill("OK"));
+      await until(() => workers.serving === 2, "its place restarted");
+    }),
 });

@@ -59,6 +59,7 @@ import {
   StuckWorkerError,
   type WorkerLink,
 } from "./worker_link.ts";
+import { warnUnlessQueuedConnectionsMove } from "./queued_connections.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {
@@ -193,6 +194,7 @@ export class ListenerWorkers {
       ...options,
       deadlines,
     });
+    warnUnlessQueuedConnectionsMove(options.log);
     return new ListenerWorkers(links, settings, limits, options, failedInStart);
   }
 
