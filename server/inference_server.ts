@@ -160,6 +160,14 @@ export class InferenceServer {
       (this.listenerWorkers?.serving ?? 1) > 0;
   }
 
+  /**
+   * Live: no listener Worker runs on that could not be stopped
+   * (`--listeners N`, `stuck_workers.ts`), a state only a restart of the process ends.
+   */
+  live(): boolean {
+    return (this.listenerWorkers?.stuck.count ?? 0) === 0;
+  }
+
   /** The listener Workers serving the ports (`--listeners N`); null in process. */
   get listenerWorkers(): ListenerWorkers | null {
     return this.#listener instanceof ListenerWorkers ? this.#listener : null;

@@ -31,6 +31,8 @@ export interface HttpSource {
   serving: ModelServing;
   watcher: RepositoryWatcher;
   ready(): boolean;
+  /** Whether the process can go on by itself (`GET /v2/health/live`). */
+  live(): boolean;
   log: Logger;
   maxBatch: number;
   /** Largest HTTP request body, in bytes. */
@@ -131,6 +133,7 @@ export function httpDeps(
         : undefined,
     }),
     ready: () => source.ready(),
+    live: () => source.live(),
     monitor: extra.monitor,
     log: source.log,
     server: { name: "mnist-server", version: extra.serverVersion },

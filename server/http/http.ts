@@ -48,6 +48,8 @@ export interface HttpDeps {
   fleetRoutes?: (request: Request) => Response | Promise<Response> | null;
   /** 200 on `/v2/health/ready` (model loaded, an engine answers, not draining). */
   ready(): boolean;
+  /** 200 on `/v2/health/live` (absent: always): false only where the process needs a restart. */
+  live?(): boolean;
   monitor: Monitor;
   log: Logger;
   /** The server's name and version for `GET /v2`. */
@@ -135,7 +137,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     case "/v2/models/stats":
       return only("GET", () => stats(deps, request));
     case "/v2/health/live":
-      return only("GET", () => health(true));
+      return only("GET", () => health(deps.live?.() ?? true));
     case "/v2/health/ready":
       return only("GET", () => health(deps.ready()));
   }

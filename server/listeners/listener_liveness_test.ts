@@ -144,11 +144,14 @@ Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardles
     );
     assert.equal(stuck.length, 1);
     assert.equal(stuck[0].thread, hung.thread);
+    assert.equal(workers.stuck.count, 1, "counted as stuck while it runs");
     // Its socket is still open, so its place in the limits is kept; the new Worker counts on top.
     assert.equal(workers.open, 1);
     assert.equal(workers.limits.held(hung.thread).open, 1);
     // The new Worker serves (the stuck one, set free here, stops; its count stays: the limit).
     wake();
+    await until(() => workers.stuck.count === 0, "the stuck Worker, set free, stopped");
+    assert.equal(lines.filter((line) => line.msg === "a stuck listener Worker stopped").length, 1);
     await serveClients(workers, hung, 2, conns);
   });
 });
@@ -219,4 +222,53 @@ Deno.test({
       assert.deepEqual(await Promise.all(statuses), Array(16).fill("OK"));
       await until(() => workers.serving === 2, "its place restarted");
     }),
+});
+
+/** A GET the live Worker answers: one landing on the stuck Worker's socket waits, and is tried again. */
+async function answered(url: string): Promise<{ status: number; text: string }> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      return { status: response.status, text: await response.text() };
+    } catch (e) {
+      if ((e as Error).name !== "TimeoutError" || attempt === 20) throw e;
+    }
+  }
+}
+
+Deno.test("--listeners 2: while a Worker that could not be stopped runs, the server is not live (503, mnist_live 0); then it is", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
+  const server = await serverWithListeners(2, {
+    log,
+    listenerTimeoutMs: TIMEOUT_MS,
+    listenerWorkerUrl: new URL("../testdata/blocking_listener_worker.ts", import.meta.url),
+  });
+  const base = `http://127.0.0.1:${server.http!.addr.port}`;
+  const live = async () => {
+    const metrics = await answered(`${base}/metrics`);
+    return [
+      (await answered(`${base}/v2/health/live`)).status,
+      /^mnist_live (\d)$/m.exec(metrics.text)?.[1],
+    ];
+  };
+  const blocked = new Int32Array(new SharedArrayBuffer(4));
+  try {
+    assert.deepEqual(await live(), [200, "1"]);
+    const workers = server.listenerWorkers!;
+    workers.links[0].worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
+    await until(() => workers.stuck.count === 1, "the blocked Worker given up, and not stopped");
+    assert.equal(server.live(), false);
+    assert.deepEqual(await live(), [503, "0"]);
+    assert.equal(server.ready(), true, "still ready: the other Worker serves");
+    Atomics.store(blocked, 0, 1);
+    Atomics.notify(blocked, 0);
+    await until(() => workers.stuck.count === 0, "the Worker, set free, stopped");
+    assert.deepEqual(await live(), [200, "1"]);
+  } finally {
+    Atomics.store(blocked, 0, 1);
+    Atomics.notify(blocked, 0);
+    await server.shutdown();
+  }
 });

@@ -97,6 +97,10 @@ Deno.test("--listeners 1: a restarted Worker stuck in a loop once bound is given
     const attempts = lines.filter((line) => line.msg === "restarting a listener Worker");
     assert.equal(attempts.length, 1, JSON.stringify(attempts));
     assert.equal(workers.serving, 0);
+    // It runs on (3 s), counted as stuck: the process is not live. Once it stops, it is not.
+    assert.equal(workers.stuck.count, 1);
+    await until(() => workers.stuck.count === 0, "the stuck Worker stopped", 10_000);
+    assert.equal(lines.filter((line) => line.msg === "a stuck listener Worker stopped").length, 1);
   } finally {
     await workers.shutdown();
   }

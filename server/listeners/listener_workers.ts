@@ -60,6 +60,7 @@ import {
   type WorkerLink,
 } from "./worker_link.ts";
 import { warnUnlessQueuedConnectionsMove } from "./queued_connections.ts";
+import { StuckWorkers } from "./stuck_workers.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {
@@ -113,6 +114,8 @@ export class ListenerWorkers {
   readonly restarts: ListenerRestarts<WorkerLink>;
   /** The check that gives up hung Workers; null without `listenerTimeoutMs`. */
   readonly liveness: ListenerLiveness | null;
+  /** Workers given up that could not be stopped and still run: the process needs a restart. */
+  readonly stuck: StuckWorkers;
   /** Worker i serves as thread i + 1; a restarted one takes the failed one's place. */
   #links: WorkerLink[];
   #log: Logger;
@@ -148,6 +151,7 @@ export class ListenerWorkers {
     this.tlsAddr = settings.tls ? at(settings.tls.port) : null;
     this.limits = limits;
     this.#log = options.log;
+    this.stuck = new StuckWorkers(options.log);
     this.restarts = new ListenerRestarts(
       RESTART_DELAYS_MS,
       options.log,
@@ -240,6 +244,7 @@ export class ListenerWorkers {
   shutdown(): Promise<void> {
     this.#closing = true;
     this.liveness?.stop();
+    this.stuck.stop();
     this.#stopping ??= (async () => {
       // No Worker is restarted any more; one binding now never serves.
       const restarts = this.restarts.stop();
@@ -276,6 +281,8 @@ export class ListenerWorkers {
 
   /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
   replace(link: WorkerLink, why: string, release: boolean): void {
+    // Not stopped: it runs on, its sockets open.
+    if (!release) this.stuck.add(link);
     if (this.#links[link.thread - 1] !== link || this.#closing) return;
     if (release) this.limits.release(link.thread);
     this.restarts.restart(link.thread, why);
@@ -316,7 +323,9 @@ export class ListenerWorkers {
       if (this.#closing) throw new Error("the listener Workers are stopping");
     } catch (e) {
       // One stuck for good runs on, its sockets open: its thread's counts stay.
-      this.#discard(link, (e as Error).message, !(e instanceof StuckWorkerError));
+      const stuck = e instanceof StuckWorkerError;
+      this.#discard(link, (e as Error).message, !stuck);
+      if (stuck) this.stuck.add(link);
       this.#drained.delete(link);
       throw e;
     } finally {

@@ -30,6 +30,8 @@ export interface MetricSources {
   connections?: () => Record<string, number>;
   /** Readiness, as `GET /v2/health/ready` answers it. */
   ready?: () => boolean;
+  /** Liveness, as `GET /v2/health/live` answers it. */
+  live?: () => boolean;
   /** The MQTT broker's state, or null when `--mqtt` is off. */
   mqtt?: () => { url: string; connected: boolean; outages: number } | null;
   /** Devices in the fleet registry by state (`online`, `silent`). */
@@ -88,6 +90,15 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
     registers,
     collect() {
       this.set(sources.ready?.() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "mnist_live",
+    help:
+      "1 while GET /v2/health/live answers 200 (0: a listener Worker could not be stopped; restart)",
+    registers,
+    collect() {
+      this.set(sources.live?.() ?? true ? 1 : 0);
     },
   });
   new Gauge({
