@@ -19,8 +19,8 @@ import { WireError } from "../shared/errors.ts";
 import { crc32 } from "../shared/crc32.ts";
 import { CHUNK_BYTES } from "../shared/update_codec.ts";
 
-/** Board time runs this much faster than the wall clock: trials of 60 s take 3 s. */
-const SPEED = 20;
+/** Board time runs this much faster than the wall clock: trials of 60 s take 6 s, a reply may take 500 ms. */
+const SPEED = 10;
 
 interface Fleet {
   server: InferenceServer;

@@ -41,7 +41,8 @@ Deno.test("--listeners 2: a Worker silent while it binds fails the start with a 
   assert.ok(failed instanceof ListenerStartError, String(failed));
   assert.equal(failed.message, silentAtStart(300));
   const ms = performance.now() - started;
-  assert.ok(ms >= 300, `given up after ${ms.toFixed(0)} ms, not before its limit`);
+  // A timer may fire a fraction of a millisecond early by this clock.
+  assert.ok(ms >= 299, `given up after ${ms.toFixed(0)} ms, not before its limit`);
 });
 
 Deno.test("--listeners 1: a Worker whose code has not loaded within its start deadline fails the start, naming it", async () => {

@@ -29,12 +29,14 @@ Deno.test("copy, then mv: taken whole; a copy caught halfway: refused, then take
     },
   });
   try {
-    await Deno.mkdir(`${root}/mnist/1`, { recursive: true });
-    await Deno.writeFile(`${root}/mnist/1/model.onnx`, dense10);
-    await Deno.writeTextFile(`${root}/mnist/1/model.json`, metadata);
+    // Each version copied under a hidden name, then moved into place: a busy machine's pause
+    // between two writes is never seen as a version without its metadata.
+    await Deno.mkdir(`${root}/mnist/.1`, { recursive: true });
+    await Deno.writeFile(`${root}/mnist/.1/model.onnx`, dense10);
+    await Deno.writeTextFile(`${root}/mnist/.1/model.json`, metadata);
+    await Deno.rename(`${root}/mnist/.1`, `${root}/mnist/1`);
     await until(() => serving === 1);
 
-    // Copied under a hidden name, then moved into place.
     await Deno.mkdir(`${root}/mnist/.2`);
     await Deno.writeFile(`${root}/mnist/.2/model.onnx`, dense10);
     await Deno.writeTextFile(`${root}/mnist/.2/model.json`, metadata);

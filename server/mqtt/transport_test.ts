@@ -329,7 +329,7 @@ Deno.test({
               digitU8,
               qos: 1,
               retryMs: 60_000,
-              timeoutMs: 3_000,
+              timeoutMs: 8_000,
             }),
         );
         await until(() => server.mqtt!.state().inFlight > 0);

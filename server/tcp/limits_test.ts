@@ -18,6 +18,7 @@ import {
   withServer,
 } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
+import { until } from "../testing/listeners.ts";
 import { writeAll } from "../write_all.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,7 +119,7 @@ Deno.test("connections over the per-address cap get SERVER_BUSY in their protoco
       assert.equal(legacyReply(bytes).status, Status.SERVER_BUSY);
       // A place freed is a place taken.
       open[0].conn.close();
-      await sleep(100);
+      await until(() => server.connections === 2, "the closed connection counted out");
       const again = await openWithRequest(port);
       assert.equal(again.reply.status, Status.OK);
       again.conn.close();
@@ -140,7 +141,7 @@ Deno.test("connections over the global cap get SERVER_BUSY, and the cap frees as
     assert.equal(await third.conn.read(new Uint8Array(16)), null, "closed after the refusal");
     third.conn.close();
     open[0].conn.close();
-    await sleep(100);
+    await until(() => server.connections === 1, "the closed connection counted out");
     const fourth = await openWithRequest(port);
     assert.equal(fourth.reply.status, Status.OK);
     fourth.conn.close();
@@ -175,7 +176,7 @@ Deno.test("the budget of buffered bytes refuses what would pass it, and is given
         await writeAll(conn, half);
         holders.push(conn);
       }
-      await sleep(100);
+      await until(() => server.limits.buffered >= 9000, "the holders' bytes counted");
       const over = await Deno.connect(address(server));
       await writeAll(over, half);
       const reply = legacyReply(await readAll(over));
@@ -183,7 +184,7 @@ Deno.test("the budget of buffered bytes refuses what would pass it, and is given
       assert.equal(reply.status, Status.SERVER_BUSY);
       assert.match(reply.error, /budget/);
       for (const c of holders) c.close();
-      await sleep(100);
+      await until(() => server.limits.buffered === 0, "the holders' bytes given back");
       const ok = await openWithRequest(server.addr.port);
       assert.equal(ok.reply.status, Status.OK);
       ok.conn.close();
@@ -208,7 +209,10 @@ Deno.test("the budget counts the memory a framed message holds, and a promised s
         await writeAll(conn, start);
         waiting.push(conn);
       }
-      await sleep(200);
+      await until(
+        () => server.connections === 30 && server.limits.buffered > 0,
+        "the 30 frames begun are held",
+      );
       // Each holds a small buffer, not the 16 KB promised: a good client is served.
       const ok = await openWithRequest(server.addr.port);
       assert.equal(ok.reply.status, Status.OK);
