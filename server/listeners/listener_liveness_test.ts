@@ -199,7 +199,7 @@ Deno.test({
     "--listeners 2: with net.ipv4.tcp_migrate_req=1, clients waiting in a hung Worker's queue are served once it stops, none reset",
   ignore: !moves,
   fn: () =>
-    withHungWorker(async ({ workers, hung, conns, wake }) => {
+    withHungWorker(async ({ workers, conns, wake }) => {
       // Each client sends a request at once; the kernel hands some to the hung Worker's socket,
       // where they wait, unaccepted (with 16 clients, all 16 on the other is a 1 in 65,536 chance).
       const clients = await Promise.all(

@@ -9,6 +9,7 @@ import { startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 import { sha256Hex } from "./model.ts";
 import type { LoadFailure } from "./version_status.ts";
+import { until } from "../testing/listeners.ts";
 
 const BUNDLED = new URL("../../models/mnist/1/model.onnx", import.meta.url).pathname;
 const DENSE = new URL("../testdata/dense_784x10.onnx", import.meta.url).pathname;
@@ -77,11 +78,13 @@ function load(server: InferenceServer, clients: number) {
 Deno.test("a new version swaps in under load: every reply OK, every later one from the new version", async () => {
   await withRepository(async (root, server) => {
     const traffic = load(server, 8);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => traffic.replies.length >= 64, "replies from version 1", 10_000);
     await addVersion(root, 2, await Deno.readFile(DENSE));
     await server.serving.rescan();
     const swappedAt = traffic.replies.length;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Counted in replies, not time: a busy machine's batches in flight at the swap come back first.
+    const fromV2 = () => traffic.replies.slice(swappedAt).filter((r) => r.version === 2).length;
+    await until(() => fromV2() >= 256, "replies from version 2", 10_000);
     await traffic.stop();
     assert.deepEqual(traffic.replies.filter((r) => r.status !== Status.OK), []);
     assert.ok(traffic.replies.some((r) => r.version === 1));
