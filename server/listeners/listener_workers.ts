@@ -59,7 +59,6 @@ import {
   StuckWorkerError,
   type WorkerLink,
 } from "./worker_link.ts";
-import { warnUnlessQueuedConnectionsMove } from "./queued_connections.ts";
 import { StuckWorkers } from "./stuck_workers.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
@@ -198,7 +197,6 @@ export class ListenerWorkers {
       ...options,
       deadlines,
     });
-    warnUnlessQueuedConnectionsMove(options.log);
     return new ListenerWorkers(links, settings, limits, options, failedInStart);
   }
 
