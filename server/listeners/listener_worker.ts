@@ -64,17 +64,22 @@ let listeners: BoardListener[] = [];
 let front: HttpFront | null = null;
 let log: Logger | null = null;
 let frontDrained: Promise<void> | null = null;
-/** This Worker holds its life lock (taken at a start's first ping, or at `listen`). */
-let holdingLifeLock = false;
+/** Resolves once this Worker holds its life lock (asked for at a start's first ping, or at `listen`). */
+let lifeLockHeld: Promise<void> | null = null;
 
-/** Takes the Web Lock held until this Worker stops (the main thread is granted it then), then calls `held`. */
+/**
+ * Takes the Web Lock held until this Worker stops (the main thread is granted
+ * it then), then calls `held`: only once it is granted, also when a message
+ * before asked for it, since the main thread reads an answer as "it holds it".
+ */
 function holdLifeLock(lifeLock: string, held: () => void): void {
-  if (holdingLifeLock) return held();
-  holdingLifeLock = true;
-  webLocks().request(lifeLock, () => {
-    held();
-    return new Promise(() => {});
+  lifeLockHeld ??= new Promise((granted) => {
+    webLocks().request(lifeLock, () => {
+      granted();
+      return new Promise(() => {});
+    });
   });
+  void lifeLockHeld.then(held);
 }
 
 /** Binds and serves the HTTP port beside the other Workers. */

@@ -323,7 +323,9 @@ export class ListenerWorkers {
       // One stuck for good runs on, its sockets open: its thread's counts stay.
       const stuck = e instanceof StuckWorkerError;
       this.#discard(link, (e as Error).message, !stuck);
-      if (stuck) this.stuck.add(link);
+      // Its place is given up while it runs (each Worker started there would join it), and
+      // started again once it stops: it never served, so it holds nothing in the limits.
+      if (stuck) this.stuck.add(link, () => this.#startAgainOnceFree(thread));
       this.#drained.delete(link);
       throw e;
     } finally {
@@ -336,6 +338,12 @@ export class ListenerWorkers {
     this.#links[thread - 1] = link;
     if (this.#handler) link.send({ type: "serve" });
     return link;
+  }
+
+  /** Starts a Worker in `thread`'s place, given up while a Worker stuck there ran, unless one serves. */
+  #startAgainOnceFree(thread: number): void {
+    if (this.#closing || !this.#links[thread - 1].ended) return;
+    void this.restarts.restart(thread, "a listener Worker stuck there has stopped");
   }
 
   /** Serves a Worker's messages; resolves when it has drained (or ended without). */

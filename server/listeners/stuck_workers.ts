@@ -5,7 +5,8 @@
  * connections, which wait. The server cannot end this itself; while one
  * runs, `GET /v2/health/live` answers 503 and `mnist_live` is 0, so that
  * what supervises the process (a liveness probe, an alert) restarts it. A
- * stuck Worker that stops after all is counted no longer.
+ * stuck Worker that stops after all is counted no longer, and its owner is
+ * told (a place given up is started again).
  *
  * @example
  * ```ts
@@ -33,14 +34,15 @@ export class StuckWorkers {
     return this.#links.size;
   }
 
-  /** Counts `link`'s Worker (given up, not stopped) until it stops. */
-  add(link: WorkerLink): void {
+  /** Counts `link`'s Worker (given up, not stopped) until it stops; then calls `onStopped`. */
+  add(link: WorkerLink, onStopped?: () => void): void {
     if (this.#links.has(link) || this.#stopping.signal.aborted) return;
     this.#links.add(link);
     void link.stopped(this.#stopping.signal).then((stopped) => {
       if (!stopped) return;
       this.#links.delete(link);
       this.log.info("a stuck listener Worker stopped", { thread: link.thread });
+      onStopped?.();
     });
   }
 

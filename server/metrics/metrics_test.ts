@@ -127,6 +127,7 @@ Deno.test({
       assert.ok(delta("mnist_batch_size_count") >= 1);
       assert.equal(a.get("mnist_queue_depth"), 0);
       assert.equal(a.get("mnist_ready"), 1);
+      assert.equal(a.get("mnist_live"), 1, "in process: no listener Worker to be stuck");
       assert.equal(a.get("mnist_engine_restarts_total"), 0);
       assert.equal(a.get("mnist_listener_restarts_total"), 0, "in process too: no listener Worker");
       // No label carries a per-device value.
