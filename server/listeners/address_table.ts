@@ -28,13 +28,6 @@ const KEY = 3;
 const MAX_KEY = 64;
 const PER_THREAD = KEY + MAX_KEY / 4;
 
-/** One address's count of a thread's connections, its key as the table keeps it (`holding`). */
-export interface AddressHolding {
-  /** The slot's length, hash and key words. */
-  key: Int32Array;
-  count: number;
-}
-
 /** Connections per client address, for every thread over one buffer. */
 export class AddressTable {
   /** Which thread's counts this one changes. */
@@ -95,43 +88,6 @@ export class AddressTable {
       let held = 0;
       this.#each((slot) => held += this.#words[slot + PER_THREAD + thread]);
       return held;
-    });
-  }
-
-  /** What `thread` counts now, address by address, to be given back later (`giveBack`). */
-  holding(thread: number): AddressHolding[] {
-    const words = this.#words;
-    return this.#locked(-1, () => {
-      const held: AddressHolding[] = [];
-      this.#each((slot) => {
-        const count = words[slot + PER_THREAD + thread];
-        if (count > 0) held.push({ key: words.slice(slot + LENGTH, slot + PER_THREAD), count });
-      });
-      return held;
-    });
-  }
-
-  /**
-   * Takes `held` (from `holding`) out of `thread`'s counts, never more than
-   * it counts now: the connections of a Worker frozen since, once it has
-   * stopped, while another counts as the same thread. How many were taken.
-   */
-  giveBack(thread: number, held: AddressHolding[]): number {
-    const words = this.#words;
-    return this.#locked(-1, () => {
-      let given = 0;
-      for (const { key, count } of held) {
-        let found = -1;
-        this.#each((slot) => {
-          if (found < 0 && sameWords(words, slot + LENGTH, key)) found = slot;
-        });
-        if (found < 0) continue;
-        const n = Math.min(count, words[found + PER_THREAD + thread]);
-        words[found + PER_THREAD + thread] -= n;
-        given += n;
-        if ((words[found + COUNT] -= n) <= 0) this.#delete(found);
-      }
-      return given;
     });
   }
 
@@ -256,11 +212,6 @@ export class AddressTable {
 }
 
 function sameKey(words: Int32Array, slot: number, key: Int32Array): boolean {
-  return sameWords(words, slot + KEY, key);
-}
-
-/** Whether `words` from `at` are `these`. */
-function sameWords(words: Int32Array, at: number, these: Int32Array): boolean {
-  for (let w = 0; w < these.length; w++) if (words[at + w] !== these[w]) return false;
+  for (let w = 0; w < key.length; w++) if (words[slot + KEY + w] !== key[w]) return false;
   return true;
 }

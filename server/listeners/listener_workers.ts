@@ -279,12 +279,8 @@ export class ListenerWorkers {
 
   /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
   replace(link: WorkerLink, why: string, release: boolean): void {
-    if (!release) {
-      // Not stopped: it runs on, its sockets open, frozen. What its connections hold now is what
-      // they give back when it stops, while its replacement counts in as the same thread.
-      const holding = this.limits.holding(link.thread);
-      this.stuck.add(link, () => this.limits.giveBack(link.thread, holding));
-    }
+    // Not stopped: it runs on, its sockets open.
+    if (!release) this.stuck.add(link);
     if (this.#links[link.thread - 1] !== link || this.#closing) return;
     if (release) this.limits.release(link.thread);
     this.restarts.restart(link.thread, why);

@@ -28,7 +28,7 @@
  * @module
  */
 import { BoardLimits, type LimitOptions } from "../tcp/limits.ts";
-import { type AddressHolding, AddressTable } from "./address_table.ts";
+import { AddressTable } from "./address_table.ts";
 
 /** Words before the tallies: the address table's lock, the totals, how many threads. */
 const OPEN = 1;
@@ -55,13 +55,6 @@ export interface Held {
   open: number;
   buffered: number;
   addresses: number;
-}
-
-/** What one thread's connections hold, address by address (`holding`), to give back later. */
-export interface Holding {
-  open: number;
-  buffered: number;
-  addresses: AddressHolding[];
 }
 
 /** The limits' counters, shared between threads. */
@@ -159,32 +152,6 @@ export class SharedBoardLimits extends BoardLimits {
       open: Atomics.load(this.#words, tally + MY_OPEN),
       buffered: Atomics.load(this.#words, tally + MY_BUFFERED),
       addresses: this.#addresses.held(thread),
-    };
-  }
-
-  /**
-   * What `thread`'s connections hold now, to be given back by `giveBack`
-   * once its Worker has stopped: one frozen in a loop, whose place another
-   * Worker counts in as the same thread meanwhile.
-   */
-  holding(thread: number): Holding {
-    const { open, buffered } = this.held(thread);
-    return { open, buffered, addresses: this.#addresses.holding(thread) };
-  }
-
-  /** Takes `holding` out of `thread`'s counts (never below zero); what was given back. */
-  giveBack(thread: number, holding: Holding): Held {
-    const tally = TALLIES + thread * TALLY_WORDS;
-    const take = (mine: number, total: number, most: number) => {
-      const n = Math.min(most, Atomics.load(this.#words, tally + mine));
-      Atomics.sub(this.#words, tally + mine, n);
-      Atomics.sub(this.#words, total, n);
-      return n;
-    };
-    return {
-      open: take(MY_OPEN, OPEN, holding.open),
-      buffered: take(MY_BUFFERED, BUFFERED, holding.buffered),
-      addresses: this.#addresses.giveBack(thread, holding.addresses),
     };
   }
 

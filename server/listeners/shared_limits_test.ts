@@ -150,37 +150,6 @@ Deno.test("release gives back what one thread held; the others' counts and entri
   }
 });
 
-Deno.test("a frozen thread's holding is given back later, while another counts in as the same thread", () => {
-  const main = SharedBoardLimits.create(options, 3);
-  const frozen = new SharedBoardLimits(options, main.buffer, 1);
-  for (const address of ["10.0.0.1", "10.0.0.1", "10.0.0.2"]) {
-    assert.equal(frozen.addAddress(address) && frozen.addConnection(), true);
-  }
-  assert.equal(frozen.charge(100), true);
-  const holding = main.holding(1);
-  // Its replacement, thread 1 too, and another Worker.
-  const replacement = new SharedBoardLimits(options, main.buffer, 1);
-  assert.equal(replacement.addAddress("10.0.0.1") && replacement.addConnection(), true);
-  assert.equal(replacement.charge(30), true);
-  const other = new SharedBoardLimits(options, main.buffer, 2);
-  assert.equal(other.addAddress("10.0.0.2") && other.addConnection(), true);
-
-  assert.deepEqual(main.giveBack(1, holding), { open: 3, buffered: 100, addresses: 3 });
-  assert.deepEqual(main.held(1), { open: 1, buffered: 30, addresses: 1 }, "the replacement's");
-  assert.deepEqual(main.held(2), { open: 1, buffered: 0, addresses: 1 });
-  assert.equal(main.open, 2);
-  assert.equal(main.buffered, 30);
-  // 10.0.0.1 has the replacement's place taken, 10.0.0.2 the other Worker's (of 3 each).
-  assert.deepEqual([1, 2, 3].map(() => other.addAddress("10.0.0.1")), [true, true, false]);
-  assert.deepEqual([1, 2, 3].map(() => other.addAddress("10.0.0.2")), [true, true, false]);
-  // The entries still found: removing what remains empties the table.
-  replacement.removeAddress("10.0.0.1");
-  for (let i = 0; i < 2; i++) other.removeAddress("10.0.0.1");
-  for (let i = 0; i < 3; i++) other.removeAddress("10.0.0.2");
-  assert.deepEqual([main.held(1).addresses, main.held(2).addresses], [0, 0]);
-  assert.deepEqual([1, 2, 3, 4].map(() => main.addAddress("10.0.0.2")), [true, true, true, false]);
-});
-
 Deno.test("release takes the address table's lock from the thread that ended holding it", () => {
   const main = SharedBoardLimits.create(options, 2);
   const worker = new SharedBoardLimits(options, main.buffer, 1);
