@@ -135,7 +135,7 @@ Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the
   });
 });
 
-Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardless, its connection still counted", async () => {
+Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardless, its connection counted until it stops", async () => {
   await withHungWorker(async ({ workers, hung, conns, lines, wake }) => {
     await until(() => workers.serving === 2, "its place restarted");
     const stuck = lines.filter((line) =>
@@ -144,14 +144,63 @@ Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardles
     assert.equal(stuck.length, 1);
     assert.equal(stuck[0].thread, hung.thread);
     assert.equal(workers.stuck.count, 1, "counted as stuck while it runs");
-    // Its socket is still open, so its place in the limits is kept; the new Worker counts on top.
+    // Its socket is still open, so its places in the limits are kept; the new Worker counts apart.
     assert.equal(workers.open, 1);
     assert.equal(workers.limits.held(hung.thread).open, 1);
-    // The new Worker serves (the stuck one, set free here, stops; its count stays: the limit).
+    // The new Worker serves; the stuck one, set free here, stops.
     wake();
+    // Its replacement counts in a column of its own (a spare one).
+    const replacement = workers.links[hung.thread - 1];
+    assert.notEqual(replacement.column, hung.column);
     await until(() => workers.stuck.count === 0, "the stuck Worker, set free, stopped");
     assert.equal(lines.filter((line) => line.msg === "a stuck listener Worker stopped").length, 1);
+    // Stopped, what its connection held is given back, and nothing of its replacement's.
+    assert.deepEqual(workers.limits.held(hung.column), { open: 0, buffered: 0, addresses: 0 });
+    assert.equal(workers.open, 0);
     await serveClients(workers, hung, 2, conns);
+    assert.equal(workers.open, 2, "the counts match the connections open");
+  });
+});
+
+Deno.test("--listeners 2: two Workers in one place that do not stop each give back their own connections once they stop", async () => {
+  await withHungWorker(async ({ workers, hung, conns, wake }) => {
+    await until(() => workers.serving === 2, "its place restarted");
+    const second = workers.links[hung.thread - 1];
+    // A client of the second Worker in that place; then that Worker hangs too.
+    for (let tries = 0;; tries++) {
+      assert.ok(tries < 50, "a client of the second Worker");
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
+      conns.push(conn);
+      if ((await stats(conn).catch(() => "reset")) === "OK" && linkOf(workers, conn) === second) {
+        break;
+      }
+    }
+    const blocked = new Int32Array(new SharedArrayBuffer(4));
+    const wakeSecond = () => {
+      Atomics.store(blocked, 0, 1);
+      Atomics.notify(blocked, 0);
+    };
+    second.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
+    try {
+      await until(() => workers.stuck.count === 2, "the second given up, not stopped", 10_000);
+      await until(() => workers.links[hung.thread - 1] !== second, "its place restarted again");
+      const third = workers.links[hung.thread - 1];
+      assert.equal(new Set([hung.column, second.column, third.column]).size, 3, "three columns");
+      assert.equal(workers.limits.held(second.column).open, 1);
+      wake();
+      wakeSecond();
+      await until(() => workers.stuck.count === 0, "both stopped");
+      for (const gone of [hung, second]) {
+        assert.deepEqual(workers.limits.held(gone.column), { open: 0, buffered: 0, addresses: 0 });
+      }
+      // What is counted is exactly the connections open to the Workers serving.
+      const served = conns.filter((conn) => linkOf(workers, conn) !== undefined).length;
+      assert.equal(workers.open, served);
+      await serveClients(workers, hung, 2, conns);
+      assert.equal(workers.open, served + 2);
+    } finally {
+      wakeSecond();
+    }
   });
 });
 

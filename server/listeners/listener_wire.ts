@@ -33,7 +33,7 @@ import type { SplitBody } from "../http/oip_request.ts";
 export interface ListenerSettings extends ConnectionSettings {
   hostname: string;
   port: number;
-  /** The shared counters of `SharedBoardLimits`, their options, and the Worker's thread in them (1 and up). */
+  /** The shared counters of `SharedBoardLimits`, their options, and the Worker's column in them (1 and up). */
   limits: SharedArrayBuffer;
   limitOptions: LimitOptions;
   thread: number;

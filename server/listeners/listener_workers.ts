@@ -130,6 +130,9 @@ export class ListenerWorkers {
   #closing = false;
   #stopping: Promise<void> | null = null;
   #workerUrl: URL | undefined;
+  /** Each place's column in the limits (its own at first), and the columns no place has. */
+  #columns: number[];
+  #spareColumns: number[];
   #deadlines: BindDeadlines | undefined;
 
   private constructor(
@@ -141,6 +144,8 @@ export class ListenerWorkers {
   ) {
     this.#links = links;
     this.#settings = settings;
+    this.#columns = links.map((link) => link.column);
+    this.#spareColumns = links.map((_, i) => links.length + 1 + i);
     const at = (port: number): Deno.NetAddr => ({
       transport: "tcp",
       hostname: options.hostname,
@@ -176,7 +181,8 @@ export class ListenerWorkers {
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
     if (!hasUnstableNet()) throw new Error(NEEDS_UNSTABLE_NET);
     // Thread 0 is the main thread's; Worker i counts as thread i + 1.
-    const limits = SharedBoardLimits.create(options.limits, count + 1);
+    // A column each for the main thread and each place, and one spare a place (`#setAside`).
+    const limits = SharedBoardLimits.create(options.limits, 2 * count + 1);
     const settings: ListenerSettings = {
       hostname: options.hostname,
       port: options.port,
@@ -253,7 +259,7 @@ export class ListenerWorkers {
       for (const link of this.#links) {
         link.worker.terminate();
         // A drained Worker closed its connections: nothing is left, unless it failed while draining.
-        this.limits.release(link.thread);
+        this.limits.release(link.column);
       }
       this.#ended();
     })();
@@ -280,9 +286,9 @@ export class ListenerWorkers {
   /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
   replace(link: WorkerLink, why: string, release: boolean): void {
     // Not stopped: it runs on, its sockets open.
-    if (!release) this.stuck.add(link);
+    if (!release) this.#setAside(link);
     if (this.#links[link.thread - 1] !== link || this.#closing) return;
-    if (release) this.limits.release(link.thread);
+    if (release) this.limits.release(link.column);
     this.restarts.restart(link.thread, why);
   }
 
@@ -304,10 +310,11 @@ export class ListenerWorkers {
    * when it fails to, or when the Workers are stopping meanwhile.
    */
   async #startAgain(thread: number): Promise<WorkerLink> {
-    const link = spawn(thread, this.limits, this.#log, this.#workerUrl);
+    const column = this.#columns[thread - 1];
+    const link = spawn(thread, this.limits, this.#log, this.#workerUrl, column);
     this.#starting.add(link);
     try {
-      await bind(link, { ...this.#settings, thread }, this.#deadlines);
+      await bind(link, { ...this.#settings, thread: column }, this.#deadlines);
       this.#drained.set(link, this.#listen(link));
       // Without one (the HTTP port's half not set up yet) nothing is awaited before the new
       // Worker takes its place, where that half, once set up, finds it and binds it.
@@ -338,6 +345,23 @@ export class ListenerWorkers {
     this.#links[thread - 1] = link;
     if (this.#handler) link.send({ type: "serve" });
     return link;
+  }
+
+  /**
+   * Counts `link`, given up and running on, as stuck. Its place moves to a
+   * spare column of the limits, so that its replacement counts apart and what
+   * its own connections hold is given back, whole, once it stops. With no
+   * spare left, the two share a column, and its counts stay until the process ends.
+   */
+  #setAside(link: WorkerLink): void {
+    const place = link.thread - 1;
+    const spare = this.#links[place] === link ? this.#spareColumns.pop() : undefined;
+    if (spare === undefined) return this.stuck.add(link);
+    this.#columns[place] = spare;
+    this.stuck.add(link, () => {
+      this.limits.release(link.column);
+      this.#spareColumns.push(link.column);
+    });
   }
 
   /** Starts a Worker in `thread`'s place, given up while a Worker stuck there ran, unless one serves. */

@@ -54,8 +54,13 @@ export class WorkerLink {
   seen = 0;
   /** Messages received from the Worker: each is a sign of life (`listener_liveness.ts`). */
   signs = 0;
-  /** Its thread in the shared limits (1 and up; 0 is the main thread's). */
+  /** Its place among the Workers (1 and up; 0 is the main thread's): a restarted one takes it. */
   readonly thread: number;
+  /**
+   * Its column in the shared limits: its place's, unless that was given to the
+   * replacement of a Worker that ran on (`ListenerWorkers`), whose column stays its own.
+   */
+  readonly column: number;
   /** The Web Lock the Worker holds from `listening` until it has stopped (`stopped`). */
   readonly lifeLock = `mnist-listener-${crypto.randomUUID()}`;
   /** Resolves with the sentence of why once the Worker has ended without draining (`fail`). */
@@ -70,9 +75,16 @@ export class WorkerLink {
   #limits: SharedBoardLimits;
   #log: Logger;
 
-  constructor(worker: Worker, thread: number, limits: SharedBoardLimits, log: Logger) {
+  constructor(
+    worker: Worker,
+    thread: number,
+    limits: SharedBoardLimits,
+    log: Logger,
+    column = thread,
+  ) {
     this.worker = worker;
     this.thread = thread;
+    this.column = column;
     this.#limits = limits;
     this.#log = log;
     this.failed = new Promise((resolve) => this.#failed = resolve);
@@ -99,7 +111,7 @@ export class WorkerLink {
       this.#replies.take();
       this.#failed(message);
     }
-    return release ? this.#limits.release(this.thread) : this.#limits.held(this.thread);
+    return release ? this.#limits.release(this.column) : this.#limits.held(this.column);
   }
 
   /**
@@ -337,7 +349,7 @@ export async function bindAll(
     for (let thread = 1; thread <= count; thread++) {
       const link = spawn(thread, limits, options.log, options.workerUrl);
       links.push(link);
-      const bound = await bind(link, { ...settings, thread }, options.deadlines);
+      const bound = await bind(link, { ...settings, thread: link.column }, options.deadlines);
       link.worker.onerror = (event) => {
         event.preventDefault();
         failedInStart.set(link, event.message);
@@ -352,13 +364,17 @@ export async function bindAll(
   return { links, failedInStart };
 }
 
-/** A new listener Worker (`url`: `listener_worker.ts` when absent), as `thread` in `limits`; it waits for `listen`. */
+/**
+ * A new listener Worker (`url`: `listener_worker.ts` when absent) in place
+ * `thread`, counting in `column` of `limits` (its place's by default); it waits for `listen`.
+ */
 export function spawn(
   thread: number,
   limits: SharedBoardLimits,
   log: Logger,
   url = new URL("./listener_worker.ts", import.meta.url),
+  column = thread,
 ): WorkerLink {
   const worker = new Worker(url, { type: "module", name: `listener-${thread}` });
-  return new WorkerLink(worker, thread, limits, log);
+  return new WorkerLink(worker, thread, limits, log, column);
 }
