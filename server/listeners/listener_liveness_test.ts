@@ -27,6 +27,44 @@ function linkOf(workers: ListenerWorkers, conn: Deno.Conn): WorkerLink | undefin
   );
 }
 
+/** `count` listener Workers a test can block (`blocking_listener_worker.ts`), serving, checked every 300 ms. */
+async function blockingWorkers(count: number, log: Logger): Promise<ListenerWorkers> {
+  const workers = await ListenerWorkers.start(count, {
+    ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
+    listenerTimeoutMs: TIMEOUT_MS,
+    workerUrl: new URL("../testdata/blocking_listener_worker.ts", import.meta.url),
+  });
+  const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
+  const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");
+  workers.serve(new RequestHandler({ route, stats: stats0, log }));
+  return workers;
+}
+
+/**
+ * A new client that got its answer: one the kernel hands a stuck Worker's socket would wait for
+ * ever, so each try is given up after a second.
+ */
+async function servedClient(workers: ListenerWorkers, conns: Deno.Conn[]): Promise<Deno.Conn> {
+  for (let tries = 0; tries < 20; tries++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
+    conns.push(conn);
+    const timer = setTimeout(() => closeQuietly(conn), 1000);
+    const status = await stats(conn).catch(() => "closed");
+    clearTimeout(timer);
+    if (status === "OK") return conn;
+  }
+  throw new Error("no client served in 20 tries");
+}
+
+/** Closes `conn` unless it is closed already. */
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Closed already.
+  }
+}
+
 /** What `withHungWorker` hands its test: two Workers, one of them hung and given up. */
 interface HungWorker {
   workers: ListenerWorkers;
@@ -48,14 +86,7 @@ async function withHungWorker(run: (hung: HungWorker) => Promise<void>): Promise
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
   const lines: Record<string, unknown>[] = [];
   const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
-  const workers = await ListenerWorkers.start(2, {
-    ...listenerOptions(withServerDefaults({ log, hostname: "127.0.0.1", port: 0 })),
-    listenerTimeoutMs: TIMEOUT_MS,
-    workerUrl: new URL("../testdata/blocking_listener_worker.ts", import.meta.url),
-  });
-  const stats0 = () => ({ version: 2, freq: 0, mode: 0, parameters: 0, served: 0, model: "" });
-  const route = () => new WireError(Status.MODEL_UNAVAILABLE, "no model");
-  workers.serve(new RequestHandler({ route, stats: stats0, log }));
+  const workers = await blockingWorkers(2, log);
   const blocked = new Int32Array(new SharedArrayBuffer(4));
   const wake = () => {
     Atomics.store(blocked, 0, 1);
@@ -67,7 +98,7 @@ async function withHungWorker(run: (hung: HungWorker) => Promise<void>): Promise
     conns.push(conn);
     assert.equal(await stats(conn), "OK");
     const hung = linkOf(workers, conn)!;
-    assert.equal(workers.limits.held(hung.thread).open, 1);
+    assert.equal(workers.limits.held(hung.column).open, 1);
     hung.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
     const start = performance.now();
     await until(() => hung.ended, "the hung Worker given up", TIMEOUT_MS * 10);
@@ -83,7 +114,7 @@ async function withHungWorker(run: (hung: HungWorker) => Promise<void>): Promise
     await run({ workers, hung, conns, lines, wake });
   } finally {
     wake();
-    for (const conn of conns) conn.close();
+    for (const conn of conns) closeQuietly(conn);
     await workers.shutdown();
   }
 }
@@ -125,7 +156,7 @@ Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the
     await until(() => workers.serving === 2, "its place restarted");
     assert.equal(lines.filter((line) => line.msg === "a hung listener Worker stopped").length, 1);
     assert.equal(workers.restarts.count, 1);
-    assert.equal(workers.limits.held(hung.thread).open, 0);
+    assert.equal(workers.limits.held(hung.column).open, 0);
     assert.equal(workers.open, 0, "the hung Worker's connection is not counted any more");
 
     await serveClients(workers, hung, 6, conns);
@@ -146,7 +177,7 @@ Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardles
     assert.equal(workers.stuck.count, 1, "counted as stuck while it runs");
     // Its socket is still open, so its places in the limits are kept; the new Worker counts apart.
     assert.equal(workers.open, 1);
-    assert.equal(workers.limits.held(hung.thread).open, 1);
+    assert.equal(workers.limits.held(hung.column).open, 1);
     // The new Worker serves; the stuck one, set free here, stops.
     wake();
     // Its replacement counts in a column of its own (a spare one).
@@ -167,13 +198,8 @@ Deno.test("--listeners 2: two Workers in one place that do not stop each give ba
     await until(() => workers.serving === 2, "its place restarted");
     const second = workers.links[hung.thread - 1];
     // A client of the second Worker in that place; then that Worker hangs too.
-    for (let tries = 0;; tries++) {
+    for (let tries = 0; linkOf(workers, await servedClient(workers, conns)) !== second; tries++) {
       assert.ok(tries < 50, "a client of the second Worker");
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: workers.addr.port });
-      conns.push(conn);
-      if ((await stats(conn).catch(() => "reset")) === "OK" && linkOf(workers, conn) === second) {
-        break;
-      }
     }
     const blocked = new Int32Array(new SharedArrayBuffer(4));
     const wakeSecond = () => {
@@ -193,15 +219,67 @@ Deno.test("--listeners 2: two Workers in one place that do not stop each give ba
       for (const gone of [hung, second]) {
         assert.deepEqual(workers.limits.held(gone.column), { open: 0, buffered: 0, addresses: 0 });
       }
-      // What is counted is exactly the connections open to the Workers serving.
-      const served = conns.filter((conn) => linkOf(workers, conn) !== undefined).length;
-      assert.equal(workers.open, served);
+      // What is counted is exactly the connections open to the Workers serving, once the clients
+      // given up while they waited on a stuck Worker's socket (closed, moved to another) are gone.
+      const served = () => conns.filter((conn) => linkOf(workers, conn) !== undefined).length;
+      await until(() => workers.open === served(), "the counts match the connections open");
+      const before = served();
       await serveClients(workers, hung, 2, conns);
-      assert.equal(workers.open, served + 2);
+      assert.equal(served(), before + 2);
+      await until(() => workers.open === served(), "and after two more");
     } finally {
       wakeSecond();
     }
   });
+});
+
+Deno.test("--listeners 1: with no column of the limits free, a place waits for a stuck Worker to stop, then serves", async () => {
+  const lines: Record<string, unknown>[] = [];
+  const log = new Logger("info", (line) => lines.push(JSON.parse(line)), "json");
+  const workers = await blockingWorkers(1, log);
+  const conns: Deno.Conn[] = [];
+  const served = () => servedClient(workers, conns);
+  const words = [
+    new Int32Array(new SharedArrayBuffer(4)),
+    new Int32Array(new SharedArrayBuffer(4)),
+  ];
+  const wake = (word: Int32Array) => {
+    Atomics.store(word, 0, 1);
+    Atomics.notify(word, 0);
+  };
+  try {
+    const first = workers.links[0];
+    await served();
+    first.worker.postMessage({ type: "testBlock", buffer: words[0].buffer });
+    await until(() => workers.links[0] !== first && workers.serving === 1, "a second Worker");
+    const second = workers.links[0];
+    assert.notEqual(second.column, first.column, "the spare column");
+    await served();
+    second.worker.postMessage({ type: "testBlock", buffer: words[1].buffer });
+    await until(() => workers.stuck.count === 2, "both given up, not stopped", 10_000);
+    const waits = lines.filter((l) =>
+      l.msg === "no column of the limits is free for a new listener Worker"
+    );
+    assert.equal(waits.length, 1);
+    assert.equal(workers.serving, 0, "the place waits");
+    // The first stops: its column, released, goes to the waiting place.
+    wake(words[0]);
+    await until(() => workers.serving === 1, "a third Worker, in the first's column", 10_000);
+    const third = workers.links[0];
+    assert.equal(third.column, first.column);
+    assert.equal(workers.limits.held(second.column).open, 1, "the second still runs: counted");
+    wake(words[1]);
+    await until(() => workers.stuck.count === 0, "the second stopped");
+    assert.deepEqual(workers.limits.held(second.column), { open: 0, buffered: 0, addresses: 0 });
+    const last = await served();
+    // The clients given up while they waited on a stuck Worker's socket close: one stays.
+    await until(() => workers.open === 1, "the counts match the connections open");
+    assert.ok(linkOf(workers, last));
+  } finally {
+    for (const word of words) wake(word);
+    for (const conn of conns) closeQuietly(conn);
+    await workers.shutdown();
+  }
 });
 
 Deno.test("--listeners 2: Workers that answer are never given up, nor for the time the main thread did not run", async () => {

@@ -133,6 +133,8 @@ export class ListenerWorkers {
   /** Each place's column in the limits (its own at first), and the columns no place has. */
   #columns: number[];
   #spareColumns: number[];
+  /** Places waiting for a column to start a Worker in (every spare is a stuck Worker's). */
+  #waiting: number[] = [];
   #deadlines: BindDeadlines | undefined;
 
   private constructor(
@@ -180,8 +182,8 @@ export class ListenerWorkers {
    */
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
     if (!hasUnstableNet()) throw new Error(NEEDS_UNSTABLE_NET);
-    // Thread 0 is the main thread's; Worker i counts as thread i + 1.
-    // A column each for the main thread and each place, and one spare a place (`#setAside`).
+    // Column 0 is the main thread's; Worker i counts in column i + 1 at first, and there is a
+    // spare column for each (`replace`).
     const limits = SharedBoardLimits.create(options.limits, 2 * count + 1);
     const settings: ListenerSettings = {
       hostname: options.hostname,
@@ -283,20 +285,51 @@ export class ListenerWorkers {
     }
   }
 
-  /** Starts a Worker in a hung one's place (`ListenerLiveness`), its thread's counts given back first. */
+  /**
+   * Starts a Worker in a hung one's place (`ListenerLiveness`). One that has
+   * stopped gives back its column's counts first. One that runs on keeps its
+   * column (its sockets are open, its connections counted) and is counted as
+   * stuck; its place moves to a spare column, and its own is released and
+   * becomes a spare once it stops. With no spare, the place waits for one.
+   */
   replace(link: WorkerLink, why: string, release: boolean): void {
-    // Not stopped: it runs on, its sockets open.
-    if (!release) this.#setAside(link);
-    if (this.#links[link.thread - 1] !== link || this.#closing) return;
+    const current = this.#links[link.thread - 1] === link && !this.#closing;
+    if (!release) {
+      if (!current) return this.stuck.add(link);
+      this.stuck.add(link, () => this.#columnFreed(link.column));
+      const spare = this.#spareColumns.pop();
+      if (spare === undefined) {
+        this.#waiting.push(link.thread);
+        this.#log.error("no column of the limits is free for a new listener Worker", {
+          thread: link.thread,
+          waits: "until a stuck one stops",
+        });
+        return;
+      }
+      this.#columns[link.thread - 1] = spare;
+    }
+    if (!current) return;
     if (release) this.limits.release(link.column);
     this.restarts.restart(link.thread, why);
+  }
+
+  /** A stuck Worker's column, given back now that it has stopped: to a waiting place, or the spares. */
+  #columnFreed(column: number): void {
+    this.limits.release(column);
+    const waiting = this.#closing ? undefined : this.#waiting.shift();
+    if (waiting === undefined) {
+      this.#spareColumns.push(column);
+      return;
+    }
+    this.#columns[waiting - 1] = column;
+    void this.restarts.restart(waiting, "a stuck listener Worker stopped, freeing a column");
   }
 
   /**
    * Ends a Worker and gives back what it held (with `release`). Only for one
    * that has stopped (an uncaught error ends it before `onerror`) or holds
    * nothing (still binding): `terminate()` does not stop a running Worker at
-   * once. One stuck in its start-up keeps its thread's counts (`release`
+   * once. One stuck in its start-up keeps its column's counts (`release`
    * false): it runs on.
    */
   #discard(link: WorkerLink, why: string, release = true): Held {
@@ -327,7 +360,7 @@ export class ListenerWorkers {
       if (link.ended) throw new Error("it failed before serving");
       if (this.#closing) throw new Error("the listener Workers are stopping");
     } catch (e) {
-      // One stuck for good runs on, its sockets open: its thread's counts stay.
+      // One stuck for good runs on, its sockets open: its column's counts stay.
       const stuck = e instanceof StuckWorkerError;
       this.#discard(link, (e as Error).message, !stuck);
       // Its place is given up while it runs (each Worker started there would join it), and
@@ -345,23 +378,6 @@ export class ListenerWorkers {
     this.#links[thread - 1] = link;
     if (this.#handler) link.send({ type: "serve" });
     return link;
-  }
-
-  /**
-   * Counts `link`, given up and running on, as stuck. Its place moves to a
-   * spare column of the limits, so that its replacement counts apart and what
-   * its own connections hold is given back, whole, once it stops. With no
-   * spare left, the two share a column, and its counts stay until the process ends.
-   */
-  #setAside(link: WorkerLink): void {
-    const place = link.thread - 1;
-    const spare = this.#links[place] === link ? this.#spareColumns.pop() : undefined;
-    if (spare === undefined) return this.stuck.add(link);
-    this.#columns[place] = spare;
-    this.stuck.add(link, () => {
-      this.limits.release(link.column);
-      this.#spareColumns.push(link.column);
-    });
   }
 
   /** Starts a Worker in `thread`'s place, given up while a Worker stuck there ran, unless one serves. */

@@ -243,7 +243,7 @@ export class ListenerStartError extends Error {}
 
 /**
  * A bind's Worker, given up, that has not stopped within `STOP_WAIT_MS`: it
- * goes on, its sockets open, so its thread keeps its counts and no other
+ * goes on, its sockets open, so its column keeps its counts and no other
  * Worker is started on it (each would join it).
  */
 export class StuckWorkerError extends ListenerStartError {}
