@@ -143,6 +143,7 @@ export class ListenerWorkers {
     limits: SharedBoardLimits,
     options: ListenerOptions,
     failedInStart: Map<WorkerLink, string>,
+    deadlines: BindDeadlines | undefined,
   ) {
     this.#links = links;
     this.#settings = settings;
@@ -164,7 +165,7 @@ export class ListenerWorkers {
       (thread) => this.#startAgain(thread),
     );
     this.#workerUrl = options.workerUrl;
-    this.#deadlines = bindDeadlines(options);
+    this.#deadlines = deadlines;
     const ms = options.listenerTimeoutMs;
     this.liveness = ms ? new ListenerLiveness(ms, this, options.log) : null;
     this.finished = new Promise((resolve) => this.#ended = resolve);
@@ -205,7 +206,7 @@ export class ListenerWorkers {
       ...options,
       deadlines,
     });
-    return new ListenerWorkers(links, settings, limits, options, failedInStart);
+    return new ListenerWorkers(links, settings, limits, options, failedInStart, deadlines);
   }
 
   /** Board connections being served now, by every Worker. */
