@@ -15,7 +15,7 @@
  * @module
  */
 import { parseFlags, UsageError } from "../cli/args.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listeners/listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listeners/listener_options.ts";
 import { AddressRanges } from "./auth/cidr.ts";
 import type { EngineKind } from "./engine/kinds.ts";
 import {

@@ -14,7 +14,7 @@ import {
   serverWithListeners,
   stalledRequest,
 } from "../testing/http_modes.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 
 const encoder = new TextEncoder();
 const digit = Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);

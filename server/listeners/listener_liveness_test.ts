@@ -13,7 +13,8 @@ import { Logger } from "../log.ts";
 import { withServerDefaults } from "../options.ts";
 import { serverWithListeners } from "../testing/http_modes.ts";
 import { statsStatus as stats } from "../testing/server.ts";
-import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { ListenerWorkers } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import type { WorkerLink } from "./worker_link.ts";
 import { until } from "../testing/listeners.ts";
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 
 /** An engine that takes 300 ms a run of digits that are not blank: requests are in flight a while. */
 const SLOW = standInWorker({

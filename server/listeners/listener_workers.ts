@@ -41,64 +41,29 @@
  * @module
  */
 import type { RequestHandler } from "../core/handler.ts";
-import type { AddressRanges } from "../auth/cidr.ts";
 import type { Logger } from "../log.ts";
-import type { TlsFiles } from "../tls/tls.ts";
-import { type ConnectionSettings, connectionSettings } from "../tcp/connection_settings.ts";
-import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
+import { connectionSettings } from "../tcp/connection_settings.ts";
+import type { ConnectionEvent } from "../tcp/limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
+import { LimitColumns } from "./limit_columns.ts";
 import { ListenerLiveness } from "./listener_liveness.ts";
+import {
+  bindDeadlines,
+  hasUnstableNet,
+  type ListenerOptions,
+  NEEDS_UNSTABLE_NET,
+} from "./listener_options.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
 import {
   bind,
   bindAll,
   type BindDeadlines,
-  LISTENER_START_TIMEOUT_MS,
   spawn,
   StuckWorkerError,
   type WorkerLink,
 } from "./worker_link.ts";
 import { StuckWorkers } from "./stuck_workers.ts";
-
-/** What the listener Workers are started with: the board port's connection settings. */
-export interface ListenerOptions extends ConnectionSettings {
-  hostname: string;
-  port: number;
-  log: Logger;
-  limits: LimitOptions;
-  trustedProxies: AddressRanges | null;
-  /** The TLS board port (`--tls-port`), served by the Workers too; absent: none. */
-  tls?: TlsFiles & { port: number };
-  /**
-   * `--listener-timeout-ms`: a Worker silent this long is given up, while it
-   * serves (`ListenerLiveness`) as while it starts (`bind`); absent: not checked.
-   */
-  listenerTimeoutMs?: number;
-  /** The Workers' script, `listener_worker.ts` when absent (a test runs one that imports it and can block). */
-  workerUrl?: URL;
-  /**
-   * How long a new Worker may take to load its code, ms
-   * (`LISTENER_START_TIMEOUT_MS` when absent; with `listenerTimeoutMs` only).
-   */
-  startTimeoutMs?: number;
-}
-
-/** The sentence `--listeners` above 1 fails with when Deno runs without `--unstable-net`. */
-export const NEEDS_UNSTABLE_NET =
-  "--listeners above 1 needs Deno's --unstable-net flag (deno run --unstable-net ...), for reusePort";
-
-/** Whether this Deno runs with `--unstable-net` (which `reusePort` needs). */
-export function hasUnstableNet(): boolean {
-  return "listenDatagram" in Deno;
-}
-
-/** How long a bind waits for its Worker: none without `listenerTimeoutMs`. */
-function bindDeadlines(options: ListenerOptions): BindDeadlines | undefined {
-  const silentMs = options.listenerTimeoutMs;
-  if (!silentMs) return undefined;
-  return { startMs: options.startTimeoutMs ?? LISTENER_START_TIMEOUT_MS, silentMs };
-}
 
 /** The board port's listener Workers, and the main thread's half of their connections. */
 export class ListenerWorkers {
@@ -130,11 +95,8 @@ export class ListenerWorkers {
   #closing = false;
   #stopping: Promise<void> | null = null;
   #workerUrl: URL | undefined;
-  /** Each place's column in the limits (its own at first), and the columns no place has. */
-  #columns: number[];
-  #spareColumns: number[];
-  /** Places waiting for a column to start a Worker in (every spare is a stuck Worker's). */
-  #waiting: number[] = [];
+  /** Each place's column in the limits: its own at first, a spare while a stuck Worker has its own. */
+  #columns: LimitColumns;
   #deadlines: BindDeadlines | undefined;
 
   private constructor(
@@ -144,11 +106,11 @@ export class ListenerWorkers {
     options: ListenerOptions,
     failedInStart: Map<WorkerLink, string>,
     deadlines: BindDeadlines | undefined,
+    columns: LimitColumns,
   ) {
     this.#links = links;
     this.#settings = settings;
-    this.#columns = links.map((link) => link.column);
-    this.#spareColumns = links.map((_, i) => links.length + 1 + i);
+    this.#columns = columns;
     const at = (port: number): Deno.NetAddr => ({
       transport: "tcp",
       hostname: options.hostname,
@@ -183,9 +145,8 @@ export class ListenerWorkers {
    */
   static async start(count: number, options: ListenerOptions): Promise<ListenerWorkers> {
     if (!hasUnstableNet()) throw new Error(NEEDS_UNSTABLE_NET);
-    // Column 0 is the main thread's; Worker i counts in column i + 1 at first, and there is a
-    // spare column for each (`replace`).
-    const limits = SharedBoardLimits.create(options.limits, 2 * count + 1);
+    const columns = new LimitColumns(count);
+    const limits = SharedBoardLimits.create(options.limits, columns.count);
     const settings: ListenerSettings = {
       hostname: options.hostname,
       port: options.port,
@@ -206,7 +167,7 @@ export class ListenerWorkers {
       ...options,
       deadlines,
     });
-    return new ListenerWorkers(links, settings, limits, options, failedInStart, deadlines);
+    return new ListenerWorkers(links, settings, limits, options, failedInStart, deadlines, columns);
   }
 
   /** Board connections being served now, by every Worker. */
@@ -298,16 +259,13 @@ export class ListenerWorkers {
     if (!release) {
       if (!current) return this.stuck.add(link);
       this.stuck.add(link, () => this.#columnFreed(link.column));
-      const spare = this.#spareColumns.pop();
-      if (spare === undefined) {
-        this.#waiting.push(link.thread);
+      if (!this.#columns.moveToSpare(link.thread)) {
         this.#log.error("no column of the limits is free for a new listener Worker", {
           thread: link.thread,
           waits: "until a stuck one stops",
         });
         return;
       }
-      this.#columns[link.thread - 1] = spare;
     }
     if (!current) return;
     if (release) this.limits.release(link.column);
@@ -317,13 +275,10 @@ export class ListenerWorkers {
   /** A stuck Worker's column, given back now that it has stopped: to a waiting place, or the spares. */
   #columnFreed(column: number): void {
     this.limits.release(column);
-    const waiting = this.#closing ? undefined : this.#waiting.shift();
-    if (waiting === undefined) {
-      this.#spareColumns.push(column);
-      return;
+    const waiting = this.#columns.freed(column, !this.#closing);
+    if (waiting !== undefined) {
+      void this.restarts.restart(waiting, "a stuck listener Worker stopped, freeing a column");
     }
-    this.#columns[waiting - 1] = column;
-    void this.restarts.restart(waiting, "a stuck listener Worker stopped, freeing a column");
   }
 
   /**
@@ -344,7 +299,7 @@ export class ListenerWorkers {
    * when it fails to, or when the Workers are stopping meanwhile.
    */
   async #startAgain(thread: number): Promise<WorkerLink> {
-    const column = this.#columns[thread - 1];
+    const column = this.#columns.of(thread);
     const link = spawn(thread, this.limits, this.#log, this.#workerUrl, column);
     this.#starting.add(link);
     try {

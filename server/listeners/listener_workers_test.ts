@@ -14,7 +14,7 @@ import type { ServerOptions } from "../server.ts";
 import { address, splitFramed, withServer } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
 import { writeAll } from "../write_all.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 

@@ -16,7 +16,7 @@ import {
   withServer,
 } from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 
 function needUnstableNet(): void {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");

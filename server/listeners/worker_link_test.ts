@@ -16,7 +16,8 @@ import { Logger } from "../log.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
 import { statsStatus as stats } from "../testing/server.ts";
 import { writeAll } from "../write_all.ts";
-import { hasUnstableNet, ListenerWorkers, NEEDS_UNSTABLE_NET } from "./listener_workers.ts";
+import { ListenerWorkers } from "./listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import type { WorkerLink } from "./worker_link.ts";
 import { failWorker, until } from "../testing/listeners.ts";
 

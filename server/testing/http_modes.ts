@@ -22,7 +22,7 @@ import { Logger } from "../log.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { type ServerOptions, startServer } from "../server.ts";
 import { writeAll } from "../write_all.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";
 
 const encoder = new TextEncoder();
 
