@@ -21,7 +21,7 @@ import {
 } from "./config_resolve.ts";
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
-import { ListenerStartError } from "./listeners/worker_link.ts";
+import { ListenerStartError } from "./listeners/worker_start.ts";
 import { CaptureError, DigitCapture } from "./models/capture.ts";
 import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";

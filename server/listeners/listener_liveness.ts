@@ -38,7 +38,8 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { STOP_WAIT_MS, type WorkerLink } from "./worker_link.ts";
+import { type WorkerLink } from "./worker_link.ts";
+import { STOP_WAIT_MS } from "./worker_start.ts";
 
 /**
  * Asks per limit: five, so one late answer (a long GC pause, a burst) is far

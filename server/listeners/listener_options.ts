@@ -24,7 +24,7 @@ import type { Logger } from "../log.ts";
 import type { TlsFiles } from "../tls/tls.ts";
 import type { ConnectionSettings } from "../tcp/connection_settings.ts";
 import type { LimitOptions } from "../tcp/limits.ts";
-import { type BindDeadlines, LISTENER_START_TIMEOUT_MS } from "./worker_link.ts";
+import { type BindDeadlines, LISTENER_START_TIMEOUT_MS } from "./worker_start.ts";
 
 /** What the listener Workers are started with: the board port's connection settings. */
 export interface ListenerOptions extends ConnectionSettings {

@@ -24,7 +24,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { StuckWorkerError } from "./worker_link.ts";
+import { StuckWorkerError } from "./worker_start.ts";
 
 /** The waits before the attempts in a row on one thread, ms: the first at once, then longer (the last repeats). */
 export const RESTART_DELAYS_MS: readonly number[] = [0, 100, 500, 2_000, 5_000];

@@ -10,7 +10,7 @@ import { failWorker, until } from "../testing/listeners.ts";
 import { listenerOptions } from "../inference_server.ts";
 import { withServerDefaults } from "../options.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
-import { ListenerStartError, silentAtStart } from "./worker_link.ts";
+import { ListenerStartError, silentAtStart } from "./worker_start.ts";
 
 const silentOn = (request: "listen" | "http" | "spin") =>
   new URL(`../testdata/silent_at_start_listener_worker.ts?silent=${request}`, import.meta.url);

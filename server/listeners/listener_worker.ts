@@ -43,7 +43,7 @@ import type {
 } from "./listener_wire.ts";
 import { RemoteHandler } from "./remote_handler.ts";
 import { SharedBoardLimits } from "./shared_limits.ts";
-import { webLocks } from "./worker_link.ts";
+import { webLocks } from "./web_locks.ts";
 
 /** The shared limits; each connection's share of the queue is counted here (`RemoteShare`). */
 class WorkerLimits extends SharedBoardLimits {

@@ -55,14 +55,8 @@ import {
 } from "./listener_options.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
-import {
-  bind,
-  bindAll,
-  type BindDeadlines,
-  spawn,
-  StuckWorkerError,
-  type WorkerLink,
-} from "./worker_link.ts";
+import { type WorkerLink } from "./worker_link.ts";
+import { bind, bindAll, type BindDeadlines, spawn, StuckWorkerError } from "./worker_start.ts";
 import { StuckWorkers } from "./stuck_workers.ts";
 
 /** The board port's listener Workers, and the main thread's half of their connections. */

@@ -21,7 +21,7 @@
 /// <reference lib="deno.worker" />
 import "../listeners/listener_worker.ts";
 import type { FromListener, ToListener } from "../listeners/listener_wire.ts";
-import { webLocks } from "../listeners/worker_link.ts";
+import { webLocks } from "../listeners/web_locks.ts";
 
 /** The Web Lock the failing Worker holds while it lives, named by the port it bound (one per test). */
 const firstAlive = (port: number) => `test-first-listener-alive-${port}`;
