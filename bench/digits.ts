@@ -1,6 +1,6 @@
 /**
  * Digits for load tests: real MNIST digits (the 1,000 held-out digits of
- * `scripts/mnist_data.ts`, which the model never trained on, so replies can be
+ * `models/mnist_data.ts`, which the model never trained on, so replies can be
  * checked against their labels), synthetic strokes when the data is not
  * wanted, and the garbage floats a legacy stress tool sent (its
  * digit array was never initialised: NaN, infinities, huge and denormal values).
@@ -37,7 +37,7 @@ export interface DigitSet {
  */
 export async function loadDigits(source: DigitSource, count = 100): Promise<DigitSet> {
   if (source === "synthetic") return syntheticDigits(count);
-  const { loadHeldOut } = await import("../scripts/mnist_data.ts");
+  const { loadHeldOut } = await import("../models/mnist_data.ts");
   const heldOut = loadHeldOut();
   return {
     source,

@@ -2,7 +2,8 @@
  * How every command of the project answers a mistake on its command line:
  * one sentence on stderr, a "did you mean --x?" when a known flag is near
  * what was typed, a pointer to `--help`, and exit 2 — never the whole help
- * text, never the argument parser's own wording or a stack trace.
+ * text, never the argument parser's own wording or a stack trace. And the
+ * HOST[:PORT] form that `--server` takes wherever a command talks to a server.
  *
  * This folder sits beside `shared/` and is imported the same way by
  * `server/`, `bench/`, `scripts/`, `client/` and `device/` (a sibling, never a
@@ -117,6 +118,22 @@ export function parseFlags<T extends ParseArgsConfig>(
     if (e instanceof Error && "code" in e) throw new UsageError(sentence(e, config.options));
     throw e;
   }
+}
+
+/**
+ * Splits "HOST[:PORT]" (an IPv4 address or a name), the form `--server` takes
+ * in every command that talks to a server; `defaultPort` when there is none.
+ */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } {
+  const match = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`server "${text}" is not HOST or HOST:PORT (an IPv4 address or a name)`);
+  }
+  const port = match[2] === undefined ? defaultPort : Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) {
+    throw new UsageError(`server port ${match[2]} is not 1..65535`);
+  }
+  return { host: match[1], port };
 }
 
 /** The one line a mistake prints: `TASK: SENTENCE (deno task TASK --help)`. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { nearestFlag, parseFlags, UsageError, usageLine } from "./args.ts";
+import { nearestFlag, parseFlags, parseHostPort, UsageError, usageLine } from "./args.ts";
 
 const OPTIONS = {
   server: { type: "string" },
@@ -95,4 +95,19 @@ Deno.test("the real commands answer a wrong flag with one line and exit 2, no he
     assert.equal(stderr.trim(), line);
     assert.equal(stdout, "", `${name} prints no help`);
   }
+});
+
+Deno.test("HOST[:PORT]: the port given or the default; anything else is one sentence", () => {
+  assert.deepEqual(parseHostPort("192.168.1.10", 32001), { host: "192.168.1.10", port: 32001 });
+  assert.deepEqual(parseHostPort(" inference.lan:4000 ", 32001), {
+    host: "inference.lan",
+    port: 4000,
+  });
+  assert.throws(() => parseHostPort("a b", 1), UsageError, 'server "a b" is not HOST or HOST:PORT');
+  assert.throws(() => parseHostPort("host:0", 1), UsageError, "server port 0 is not 1..65535");
+  assert.throws(
+    () => parseHostPort("host:70000", 1),
+    UsageError,
+    "server port 70000 is not 1..65535",
+  );
 });

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { withServer } from "../server/testing/server.ts";
 import type { EncodeJob } from "./classify/encode_job.ts";
-import { loadHeldOut } from "../scripts/mnist_data.ts";
+import { loadHeldOut } from "../models/mnist_data.ts";
 import { classify, encodePictures, ROOT, run } from "./classify_testing.ts";
 
 type Job = EncodeJob;

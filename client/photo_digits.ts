@@ -12,7 +12,7 @@
  * ```ts
  * import { photoOfDigit } from "./photo_digits.ts";
  *
- * const pixels = new Float32Array(784); // 0 = paper .. 1 = ink, as scripts/mnist_data.ts gives
+ * const pixels = new Float32Array(784); // 0 = paper .. 1 = ink, as models/mnist_data.ts gives
  * for (let y = 4; y < 24; y++) pixels[y * 28 + 14] = 1; // a 1
  * const photo = photoOfDigit(pixels, 7);
  * console.log(photo.width, photo.height, photo.rgb.length); // RGB, 3 bytes a pixel

@@ -7,7 +7,7 @@ import { Board } from "./harness.ts";
 import { bootCode, type TrialOptions } from "./boot.ts";
 import { clientName, type Firmware, installFiles } from "./build.ts";
 import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
-import { writeRelease } from "./release.ts";
+import { writeRelease } from "../server/fleet/releases.ts";
 import { inCohort } from "../server/fleet/cohort.ts";
 import type { InferenceServer } from "../server/inference_server.ts";
 import { callHttp } from "../server/testing/releases.ts";

@@ -24,7 +24,7 @@ import {
   SIZE_BUDGET,
   writeFirmware,
 } from "./build.ts";
-import { writeRelease } from "./release.ts";
+import { writeRelease } from "../server/fleet/releases.ts";
 import {
   parseFlags,
   type Settings,

@@ -26,7 +26,7 @@ import { startServer } from "../server/server.ts";
 import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { main as flash } from "../scripts/flash.ts";
-import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";
+import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "../scripts/espruino_linux.ts";
 import { SIZE_BUDGET } from "./build.ts";
 
 /** Prints the flashed bundle's size and holds it to the 6 KB budget. */

@@ -18,8 +18,8 @@ import { callHttp } from "../server/testing/releases.ts";
 import { clientName, SIZE_BUDGET } from "./build.ts";
 import { BOOT_BUDGET } from "./boot.ts";
 import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
-import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "./espruino_linux.ts";
-import { writeRelease } from "./release.ts";
+import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "../scripts/espruino_linux.ts";
+import { writeRelease } from "../server/fleet/releases.ts";
 
 const BUDGET = { startUp: 250, inFlight: 500 };
 

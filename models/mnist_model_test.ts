@@ -19,7 +19,7 @@
  */
 import * as ort from "onnxruntime-web";
 import assert from "node:assert/strict";
-import { loadHeldOut, loadMnist, PIXELS } from "../scripts/mnist_data.ts";
+import { loadHeldOut, loadMnist, PIXELS } from "./mnist_data.ts";
 
 ort.env.wasm.numThreads = 1;
 ort.env.wasm.wasmPaths = new URL("./", import.meta.resolve("onnxruntime-web")).href;
@@ -108,7 +108,7 @@ Deno.test("ORT outputs match the torch reference (batched and one by one)", asyn
   }
 });
 
-Deno.test("reference held-out digits are the ones scripts/mnist_data.ts defines", () => {
+Deno.test("reference held-out digits are the ones models/mnist_data.ts defines", () => {
   const all = loadMnist();
   const heldOut = new Set(loadHeldOut().map((d) => d.index));
   for (const c of reference.cases) {

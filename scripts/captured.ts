@@ -1,7 +1,7 @@
 /**
  * Captured digits a person has labelled, as training data: reads the label
  * file and the capture folder (`--capture DIR` of the server) and returns the
- * labelled digits in the form `scripts/mnist_data.ts` gives MNIST's.
+ * labelled digits in the form `models/mnist_data.ts` gives MNIST's.
  *
  * The label file (`labels.csv`, by default in the capture folder) is plain
  * text, one digit per line, `<capture id>,<label>`:
@@ -40,7 +40,7 @@
  * @module
  */
 import { capturePixels, readCaptures } from "../server/models/capture.ts";
-import type { MnistDigit } from "./mnist_data.ts";
+import type { MnistDigit } from "../models/mnist_data.ts";
 
 /** The label file's name in a capture folder. */
 export const LABELS_FILE = "labels.csv";

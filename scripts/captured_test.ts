@@ -6,7 +6,7 @@ import { LabelError, loadLabelledCaptures, parseLabels } from "./captured.ts";
 import { parseTrainArgs } from "./train.ts";
 import { encodeSplit } from "./split_file.ts";
 import { DigitCapture, readCaptures } from "../server/models/capture.ts";
-import type { MnistDigit } from "./mnist_data.ts";
+import type { MnistDigit } from "../models/mnist_data.ts";
 
 Deno.test("label files: digits, x, comments, a header; later lines win; bad lines are named", () => {
   const labels = parseLabels(

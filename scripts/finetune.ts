@@ -19,7 +19,7 @@
  */
 import { createHash } from "node:crypto";
 import type { LabelledCaptures } from "./captured.ts";
-import type { MnistDigit } from "./mnist_data.ts";
+import type { MnistDigit } from "../models/mnist_data.ts";
 
 /** The model file of a version folder. */
 const MODEL_FILE = "model.onnx";

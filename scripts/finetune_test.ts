@@ -11,7 +11,7 @@ import {
   planFineTune,
   servedVersion,
 } from "./finetune.ts";
-import type { MnistDigit } from "./mnist_data.ts";
+import type { MnistDigit } from "../models/mnist_data.ts";
 import { parseTrainArgs } from "./train.ts";
 
 async function withRepository(

@@ -17,7 +17,7 @@ import { ADMIN, api, until } from "../server/testing/rollout.ts";
 import { requirePython } from "../server/testing/tools.ts";
 import { LABELS_FILE } from "./captured.ts";
 import { labelOrder } from "./label.ts";
-import { loadHeldOut, type MnistDigit } from "./mnist_data.ts";
+import { loadHeldOut, type MnistDigit } from "../models/mnist_data.ts";
 
 const ignore = requirePython(["torch", "onnx"], "python3-torch python3-onnx");
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { type MnistDigit, PIXELS, SPLIT_RULE } from "./mnist_data.ts";
+import { type MnistDigit, PIXELS, SPLIT_RULE } from "../models/mnist_data.ts";
 
 /** Where captured digits in the training set came from. */
 export interface CapturedSource {

@@ -14,7 +14,7 @@
  * before and after; `model.json` records the parent and its sha256, the
  * capture's counts, the seed, the epochs and those figures.
  *
- * The data and the held-out split come from `scripts/mnist_data.ts` (the only
+ * The data and the held-out split come from `models/mnist_data.ts` (the only
  * place the split is defined). With `--captured DIR`, the digits the server
  * captured (`--capture DIR`) that a person has labelled (`DIR/labels.csv`,
  * format in `scripts/captured.ts`; `deno task label` writes it) join the
@@ -45,7 +45,7 @@ import {
   parseFlags,
   UsageError,
 } from "../cli/args.ts";
-import { mnistSplit } from "./mnist_data.ts";
+import { mnistSplit } from "../models/mnist_data.ts";
 import { type CapturedSource, encodeSplit } from "./split_file.ts";
 import { LabelError, LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
 import { FineTuneError, planFineTune } from "./finetune.ts";

@@ -3,7 +3,7 @@
 PyTorch and export it to ONNX.
 
 Normally run through `deno task train` (scripts/train.ts), which writes the
-train / held-out split defined in scripts/mnist_data.ts to a binary file and
+train / held-out split defined in models/mnist_data.ts to a binary file and
 calls:
 
     /usr/bin/python3 scripts/train_mnist.py --data FILE --out models/mnist/2
@@ -234,7 +234,7 @@ def main():
             "train": len(xtr),
             "heldOut": len(xho),
             "splitRule": header["splitRule"],
-            "splitDefinedIn": "scripts/mnist_data.ts (heldOutIndices / mnistSplit / loadHeldOut)",
+            "splitDefinedIn": "models/mnist_data.ts (heldOutIndices / mnistSplit / loadHeldOut)",
             # Captured digits people labelled, part of "train" (scripts/captured.ts).
             "captured": header.get("captured", 0),
             "capturedFrom": header.get("capturedFrom"),

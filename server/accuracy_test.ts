@@ -1,10 +1,10 @@
 // The served model's accuracy on digits its training never saw: every
-// held-out digit (scripts/mnist_data.ts) goes through the real server over
+// held-out digit (models/mnist_data.ts) goes through the real server over
 // TCP, as bytes the way a board sends them, and as floats the old way.
 import assert from "node:assert/strict";
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status, WireError } from "../shared/errors.ts";
-import { loadHeldOut } from "../scripts/mnist_data.ts";
+import { loadHeldOut } from "../models/mnist_data.ts";
 import { Logger } from "./log.ts";
 import { startServer } from "./server.ts";
 

@@ -25,17 +25,18 @@
  * ```
  * @module
  */
-import { parseFlags, UsageError, usageLine } from "../../cli/args.ts";
+import { parseFlags, parseHostPort, UsageError, usageLine } from "../../cli/args.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { statusName } from "../../shared/errors.ts";
-import { parseServer, SettingsError } from "../../device/settings.ts";
 import { InferenceClient } from "../client.ts";
 import { type GreyPicture, PictureError } from "../picture.ts";
 import { decodePgm, mnistDigit, shading } from "../preprocess.ts";
 import { decodeJpegGrey, isJpeg } from "./jpeg.ts";
 import { decodePngGrey, isPng } from "./png.ts";
 
-const DEFAULT_SERVER = "127.0.0.1:32001";
+/** The board port a `--server` without a port means: the server's default. */
+const DEFAULT_PORT = 32001;
+const DEFAULT_SERVER = `127.0.0.1:${DEFAULT_PORT}`;
 /** Below this score an answer is "unsure" (exit 3). */
 const DEFAULT_MIN_SCORE = 0.8;
 
@@ -91,9 +92,9 @@ function parse(args: string[]) {
   const server = v.server ?? Deno.env.get("MNIST_SERVER") ?? DEFAULT_SERVER;
   let address;
   try {
-    address = parseServer(server);
+    address = parseHostPort(server, DEFAULT_PORT);
   } catch (e) {
-    if (e instanceof SettingsError) throw new UsageError(`--server: ${e.message}`);
+    if (e instanceof UsageError) throw new UsageError(`--server: ${e.message}`);
     throw e;
   }
   const minText = v["min-score"] ?? Deno.env.get("MNIST_MIN_SCORE");

@@ -8,6 +8,7 @@
  * A release whose file does not match its `release.json` (size, CRC-32 or
  * SHA-256), or whose `release.json` names another folder, is refused with a
  * log line and never served; the last good set stays until a rescan.
+ * `writeRelease` lays a bundle out so (the build's `--release`, and tests).
  *
  * @example
  * ```ts
@@ -65,6 +66,25 @@ export function manifestOf(name: string, version: string, bytes: Uint8Array): Re
     crc32: crc32(bytes),
     sha256: createHash("sha256").update(bytes).digest("hex"),
   };
+}
+
+/**
+ * Writes `code` as a release under `dir`; `client` is the string the firmware
+ * sends (`NAME VERSION`). Returns the release's folder.
+ */
+export async function writeRelease(dir: string, client: string, code: string): Promise<string> {
+  const space = client.indexOf(" ");
+  const name = client.slice(0, space);
+  const version = client.slice(space + 1);
+  const folder = `${dir.replace(/\/+$/, "")}/${name}/${version}`;
+  const bytes = new TextEncoder().encode(code);
+  await Deno.mkdir(folder, { recursive: true });
+  // The file first: a server that rescans in between finds no manifest and waits.
+  await Deno.writeFile(`${folder}/${FIRMWARE_FILE}`, bytes);
+  const manifest = JSON.stringify(manifestOf(name, version, bytes), null, 2) + "\n";
+  await Deno.writeTextFile(`${folder}/${MANIFEST_FILE}.tmp`, manifest);
+  await Deno.rename(`${folder}/${MANIFEST_FILE}.tmp`, `${folder}/${MANIFEST_FILE}`);
+  return folder;
 }
 
 /** Releases by id, loaded from a folder; `rescan()` reads it again. */

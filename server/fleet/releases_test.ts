@@ -2,10 +2,9 @@
 // why, and a server that watches --firmware-dir picks up a release copied in.
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
-import { writeRelease } from "../../device/release.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
 import { withServer } from "../testing/server.ts";
-import { releaseMac, ReleaseStore } from "./releases.ts";
+import { releaseMac, ReleaseStore, writeRelease } from "./releases.ts";
 
 Deno.test("the store serves matching releases, refuses the rest with a reason, and forgets removed ones", async () => {
   const dir = await releaseDir({ "1.0.1": fakeFirmware(300, 1), "1.0.2": fakeFirmware(300, 2) });
@@ -55,6 +54,24 @@ Deno.test("a server watching --firmware-dir lists a release copied in without be
       }
       assert.deepEqual(listed.map((r) => r.version), ["2.0.0"]);
     });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeRelease lays out NAME/VERSION with a manifest the server's store accepts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const folder = await writeRelease(dir, "mnist-device 1.0.0+1a2b3c4d", 'print("hello")');
+    assert.equal(folder, `${dir}/mnist-device/1.0.0+1a2b3c4d`);
+    const manifest = JSON.parse(await Deno.readTextFile(`${folder}/release.json`));
+    assert.deepEqual(Object.keys(manifest), ["name", "version", "size", "crc32", "sha256"]);
+    const store = new ReleaseStore(dir);
+    await store.rescan();
+    assert.deepEqual(store.refused, []);
+    const release = store.get("mnist-device/1.0.0+1a2b3c4d")!;
+    assert.equal(new TextDecoder().decode(release.bytes), 'print("hello")');
+    assert.equal(release.size, 14);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { decodeOipReply, oipInfer, oipRequest } from "../../client/oip.ts";
-import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { loadHeldOut } from "../../models/mnist_data.ts";
 import { Logger } from "../log.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";

@@ -3,7 +3,7 @@
 // means every output; Triton's binary tensor data and classification extensions; its model
 // configuration extension), with the defects a review reproduced.
 import assert from "node:assert/strict";
-import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { loadHeldOut } from "../../models/mnist_data.ts";
 import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
 

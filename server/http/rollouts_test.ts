@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { writeRelease } from "../../device/release.ts";
+import { writeRelease } from "../fleet/releases.ts";
 import { recordingLogger, withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
 import { crc32 } from "../../shared/crc32.ts";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Command, type DecodedReply, encodeRequest } from "../../shared/codec.ts";
 import { Status, statusName } from "../../shared/errors.ts";
-import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { loadHeldOut } from "../../models/mnist_data.ts";
 import { createAuthorizer } from "../auth/config.ts";
 import { newToken, tokenLine } from "../auth/tokens.ts";
 import type { ServerOptions } from "../server.ts";

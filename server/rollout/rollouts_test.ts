@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
-import { loadHeldOut } from "../../scripts/mnist_data.ts";
+import { loadHeldOut } from "../../models/mnist_data.ts";
 import { recordingLogger } from "../testing/server.ts";
 import { api, MODELS, OPERATOR, until, withRolloutServer } from "../testing/rollout.ts";
 import type { ShadowEvent } from "./shadow_event.ts";

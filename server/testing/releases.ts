@@ -16,7 +16,7 @@
 import { InferenceClient } from "../../client/client.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { prng } from "../../shared/testing.ts";
-import { writeRelease } from "../../device/release.ts";
+import { writeRelease } from "../fleet/releases.ts";
 import type { InferenceServer } from "../inference_server.ts";
 
 /**

@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import { main as flash } from "../scripts/flash.ts";
+import { main as flash } from "./flash.ts";
 
 /** The interpreter's binary, or undefined: the tests that need it are then ignored. */
 export const ESPRUINO = Deno.env.get("MNIST_ESPRUINO");
