@@ -14,9 +14,7 @@
  * @module
  */
 
-import { exitOnUsageError as exitOnMistake, UsageError } from "../cli/args.ts";
-
-export { parseFlags, UsageError } from "../cli/args.ts";
+import { exitOnUsageError, UsageError } from "../cli/args.ts";
 
 /** Limits of a numeric flag. */
 export interface Bounds {
@@ -243,16 +241,11 @@ export function parseOrExit<T extends { help?: boolean }>(
   try {
     options = parse(args);
   } catch (e) {
-    exitOnMistake(task, e);
+    exitOnUsageError(task, e);
   }
   if (options.help) {
     console.log(usage);
     Deno.exit(0);
   }
   return options;
-}
-
-/** One line on stderr and exit 2 for a `UsageError` of `task`; rethrows anything else. */
-export function exitOnUsageError(task: string, e: unknown): never {
-  exitOnMistake(task, e);
 }

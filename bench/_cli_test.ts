@@ -9,9 +9,9 @@ import {
   numberFlag,
   progressText,
   thousands,
-  UsageError,
   v8FlagsFlag,
 } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 
 Deno.test("numeric flags take their fallback when absent and refuse bad values", () => {
   assert.equal(intFlag("runs", undefined, 7), 7);

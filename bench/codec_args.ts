@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { intFlag, numberFlag, parseFlags } from "./_cli.ts";
+import { intFlag, numberFlag } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 
 /** The text `--help` prints. */
 export const USAGE = `Usage: deno task bench:codec [options]

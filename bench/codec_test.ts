@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 import { measureCodecs, timeOp } from "./codec.ts";
 import { parseCodecArgs } from "./codec_args.ts";
 import { formatCodecTable, KINDS } from "./codec_report.ts";

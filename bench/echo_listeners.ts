@@ -22,7 +22,8 @@
 /// <reference lib="deno.worker" />
 import { Command, encodeLegacyReply, encodeReply, peekRequestId } from "../shared/codec.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
-import { intFlag, parseFlags, parseOrExit } from "./_cli.ts";
+import { intFlag, parseOrExit } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 import { writeAll } from "../server/write_all.ts";
 import { concatBytes } from "../shared/bytes.ts";
 

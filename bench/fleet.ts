@@ -28,7 +28,8 @@
  */
 import { DeviceRegistry, type DeviceSighting } from "../server/fleet/registry.ts";
 import { TrafficSeries } from "../server/fleet/series.ts";
-import { fixed, intFlag, parseFlags, parseOrExit } from "./_cli.ts";
+import { fixed, intFlag, parseOrExit } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 import { median } from "./stats.ts";
 
 const USAGE = `deno task bench:fleet [--devices N] [--requests N] [--rounds N]

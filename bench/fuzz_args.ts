@@ -14,7 +14,8 @@
  * @module
  */
 import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
-import { intFlag, isLoopback, numberFlag, parseFlags, UsageError } from "./_cli.ts";
+import { intFlag, isLoopback, numberFlag } from "./_cli.ts";
+import { parseFlags, UsageError } from "../cli/args.ts";
 
 /** Everything the command line says. */
 export interface FuzzOptions {

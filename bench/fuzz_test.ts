@@ -13,7 +13,7 @@ import { Authorizer } from "../server/auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../server/auth/tokens.ts";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 import { formatFuzzResult, fuzzFailed, runFuzz } from "./fuzz.ts";
 import { parseFuzzArgs } from "./fuzz_args.ts";
 import { checkReplies } from "./fuzz_check.ts";

@@ -13,7 +13,8 @@
  * ```
  * @module
  */
-import { choiceFlag, intFlag, listFlag, numberFlag, parseFlags, pathFlag } from "./_cli.ts";
+import { choiceFlag, intFlag, listFlag, numberFlag, pathFlag } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 import { type Via, VIAS } from "./inference_report.ts";
 
 /** What `measureInference` runs. Every field has a default. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 import { measureInference } from "./inference.ts";
 import { parseInferenceArgs } from "./inference_args.ts";
 import { bestRate, formatInferenceTable, summarizeCell } from "./inference_report.ts";

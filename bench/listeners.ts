@@ -15,15 +15,8 @@
  * ```
  * @module
  */
-import {
-  formatTable,
-  intFlag,
-  listFlag,
-  parseFlags,
-  parseOrExit,
-  thousands,
-  UsageError,
-} from "./_cli.ts";
+import { formatTable, intFlag, listFlag, parseOrExit, thousands } from "./_cli.ts";
+import { parseFlags, UsageError } from "../cli/args.ts";
 import { cpuDelta, threadCpu, workerThreads } from "./cpu.ts";
 import { syntheticDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";

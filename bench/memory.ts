@@ -23,12 +23,11 @@ import {
   intFlag,
   listFlag,
   numberFlag,
-  parseFlags,
   parseOrExit,
   pathFlag,
-  UsageError,
   v8FlagsFlag,
 } from "./_cli.ts";
+import { parseFlags, UsageError } from "../cli/args.ts";
 import { syntheticDigits } from "./digits.ts";
 import { LoadRunner } from "./load.ts";
 import { spawnServer } from "./server_process.ts";

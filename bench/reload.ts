@@ -19,7 +19,8 @@
  */
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
-import { formatTable, intFlag, numberFlag, parseFlags, parseOrExit } from "./_cli.ts";
+import { formatTable, intFlag, numberFlag, parseOrExit } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 import { spawnServer } from "./server_process.ts";
 import { percentile, sorted } from "./stats.ts";
 import { Command } from "../shared/codec.ts";

@@ -14,7 +14,8 @@
  */
 import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
-import { intFlag, parseFlags, parseOrExit, pathFlag, UsageError } from "./_cli.ts";
+import { intFlag, parseOrExit, pathFlag } from "./_cli.ts";
+import { parseFlags, UsageError } from "../cli/args.ts";
 import { spawnServer } from "./server_process.ts";
 
 const USAGE = `Usage: deno task bench:soak [options]

@@ -18,15 +18,8 @@
  * ```
  * @module
  */
-import {
-  choiceFlag,
-  intFlag,
-  numberFlag,
-  parseFlags,
-  parseOrExit,
-  pathFlag,
-  Progress,
-} from "./_cli.ts";
+import { choiceFlag, intFlag, numberFlag, parseOrExit, pathFlag, Progress } from "./_cli.ts";
+import { parseFlags } from "../cli/args.ts";
 import { ENGINE_KINDS } from "../server/engine/kinds.ts";
 import { loadDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 import { parseStartHangArgs } from "./start_hang.ts";
 
 Deno.test("start-hang defaults: 100 starts at 2 threads, 100 clients × 20; bad flags are refused", () => {

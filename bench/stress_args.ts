@@ -20,12 +20,11 @@ import {
   isLoopback,
   listFlag,
   numberFlag,
-  parseFlags,
   pathFlag,
   thousands,
-  UsageError,
   v8FlagsFlag,
 } from "./_cli.ts";
+import { parseFlags, UsageError } from "../cli/args.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";

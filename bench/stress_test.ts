@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UsageError } from "./_cli.ts";
+import { UsageError } from "../cli/args.ts";
 import type { StressReport } from "./report.ts";
 import { MAX_CLIENTS, parseStressArgs } from "./stress.ts";
 

@@ -12,18 +12,10 @@ import { type ServerOptions, startServer } from "../server/server.ts";
 import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { Board, firmwareFor, withStorage } from "./harness.ts";
+import { until } from "../server/testing/until.ts";
 
 const ignore = requireMqtt();
 const SERIAL = "5ccf7f0a-1b2c";
-
-/** Waits (a test's safety net, not a measurement) until `condition` holds. */
-async function until(condition: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** A broker and the real server subscribed to it, as `--mqtt mqtt://...` starts it. */
 async function withMqtt(
@@ -122,10 +114,14 @@ Deno.test({
         const during = (await board.stats()).connects;
         await broker.restart();
         // By itself: a new connection, with nothing asked at the REPL.
-        await until(async () => {
-          const stats = await board.stats();
-          return stats.openSockets === 1 && stats.connects > during;
-        }, 30_000);
+        await until(
+          async () => {
+            const stats = await board.stats();
+            return stats.openSockets === 1 && stats.connects > during;
+          },
+          "the board connected again by itself",
+          30_000,
+        );
         await until(() => server.mqtt!.state().connected);
         await classify(board, 1, 2);
         assert.deepEqual(board.matching(/^Server|Uncaught|HARNESS/), []);

@@ -106,7 +106,7 @@ async function rollout(f: Fleet, share: number): Promise<string> {
  * board would: a request that failed (a reply timeout on a loaded machine)
  * leaves an update where it was until the next reply.
  */
-async function until(
+async function untilCounts(
   f: Fleet,
   id: string,
   test: (counts: Record<string, number>) => boolean,
@@ -131,7 +131,7 @@ Deno.test("a rollout to 60% of 5 boards updates exactly those 3, which answer te
     const version = f.release.split("/")[1];
     // Each board's next inference reply carries the offer, if it is in the cohort.
     for (const board of f.boards) await board.answer();
-    const counts = await until(f, id, (c) => c.updated == 3);
+    const counts = await untilCounts(f, id, (c) => c.updated == 3);
     assert.deepEqual([counts.failed, counts.rolled_back, counts.offered], [0, 0, 0]);
     for (const board of f.boards.slice(0, 3)) {
       assert.equal(board.reboots, 1);
@@ -156,7 +156,7 @@ Deno.test("a corrupt chunk is refused and fetched again; the update completes", 
     // Into the first chunk's data: after the offer's reply and the report's.
     board.network({ corruptAt: 700 });
     await board.answer();
-    await until(f, id, (c) => c.updated == 1);
+    await untilCounts(f, id, (c) => c.updated == 1);
     assert.equal(board.earlier[0].corrupted, 1);
     assert.equal(board.reboots, 1);
     assert.equal(await board.repl("VERSION"), f.release.split("/")[1]);
@@ -183,7 +183,7 @@ Deno.test("a board that loses power in the middle of writing boots its old code,
     await again.waitFor(/^Ready/);
     assert.equal(await again.repl("VERSION"), f.old.version);
     await again.answer();
-    await until(f, id, (c) => c.updated == 1);
+    await untilCounts(f, id, (c) => c.updated == 1);
     assert.equal(await again.repl("VERSION"), f.release.split("/")[1]);
   } finally {
     await close(f);
@@ -200,7 +200,7 @@ Deno.test("a release whose network code is broken: each board goes back by itsel
   try {
     const id = await rollout(f, 1);
     for (const board of f.boards) await board.answer();
-    const counts = await until(f, id, (c) => c.rolled_back == 3);
+    const counts = await untilCounts(f, id, (c) => c.rolled_back == 3);
     assert.equal(counts.updated, 0);
     for (const board of f.boards) {
       await board.waitFor(/^Boot: back to mnist0\.js: no reply in 2 boots$/);

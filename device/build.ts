@@ -47,7 +47,8 @@ import { checkSubset, formatViolations } from "./check_subset.ts";
 import { MANGLED } from "./mangled_properties.ts";
 import { File } from "./boot_state.ts";
 import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
-import { requestTemplate, TOKEN_LENGTH, type UpdateLayout } from "./request.ts";
+import { requestTemplate, type UpdateLayout } from "./request.ts";
+import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import { type Settings, SettingsError } from "./settings.ts";
 

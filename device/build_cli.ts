@@ -26,7 +26,7 @@ import {
 } from "./build.ts";
 import { writeRelease } from "../server/fleet/releases.ts";
 import {
-  parseFlags,
+  parseSettingsFlags,
   type Settings,
   SETTINGS_HELP,
   SettingsError,
@@ -87,7 +87,7 @@ export const UPDATE_CHECK_SETTINGS: Settings = {
 /** `deno task build`: returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    const flags = parseFlags(args, {
+    const flags = parseSettingsFlags(args, {
       out: { type: "string" },
       release: { type: "string" },
       updates: { type: "boolean" },

@@ -26,9 +26,7 @@
  * @module
  */
 import { DIGIT_PIXELS, InferenceRequestWriter } from "../shared/codec.ts";
-
-/** Characters of a device token (fixed, so the template is filled in place). */
-export const TOKEN_LENGTH = 32;
+import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
 
 /** A request laid out once: what the board needs to make and fill the buffer. */
 export interface RequestTemplate {

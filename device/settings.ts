@@ -38,9 +38,8 @@
  * ```
  * @module
  */
-import { parseFlags as parseArgs, parseHostPort, UsageError } from "../cli/args.ts";
-import { TOKEN_LENGTH } from "./request.ts";
-import { isDeviceName } from "../server/auth/tokens.ts";
+import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
+import { isDeviceName, TOKEN_LENGTH } from "../server/auth/tokens.ts";
 
 /** The server's port when `--server` names only a host. */
 export const DEFAULT_PORT = 32001;
@@ -237,9 +236,9 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
 export type Flags = Record<string, string | boolean | undefined>;
 
 /** Parses a tool's arguments: the settings flags plus `extra`; unknown flags are errors. */
-export function parseFlags(args: string[], extra: Record<string, unknown>): Flags {
+export function parseSettingsFlags(args: string[], extra: Record<string, unknown>): Flags {
   try {
-    return parseArgs({
+    return parseFlags({
       args,
       // deno-lint-ignore no-explicit-any
       options: { ...SETTINGS_FLAGS, ...extra } as any,
@@ -260,5 +259,5 @@ export async function settingsFromFlags(flags: Flags): Promise<Settings> {
 
 /** The settings from settings flags and the settings file. */
 export async function loadSettings(args: string[]): Promise<Settings> {
-  return await settingsFromFlags(parseFlags(args, {}));
+  return await settingsFromFlags(parseSettingsFlags(args, {}));
 }

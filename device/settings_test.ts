@@ -3,8 +3,8 @@ import {
   DEFAULT_MQTT_PORT,
   DEFAULT_PORT,
   loadSettings,
-  parseFlags,
   parseServer,
+  parseSettingsFlags,
   readConfig,
   resolveSettings,
   SettingsError,
@@ -66,7 +66,7 @@ Deno.test("the settings file: missing is empty, unknown keys and wrong types are
     await assert.rejects(readConfig(`${dir}/bad.json`), /not JSON/);
     await Deno.writeTextFile(`${dir}/ok.json`, JSON.stringify({ server: "h:1", ssid: "n" }));
     const settings = await settingsFromFlags(
-      parseFlags(["--config", `${dir}/ok.json`, "--password", "p"], {}),
+      parseSettingsFlags(["--config", `${dir}/ok.json`, "--password", "p"], {}),
     );
     assert.deepEqual([settings.host, settings.port, settings.ssid, settings.password], [
       "h",
@@ -87,7 +87,7 @@ Deno.test("the committed example settings file loads", async () => {
 });
 
 Deno.test("unknown flags are errors", () => {
-  assert.throws(() => parseFlags(["--sever", "h"], {}), SettingsError);
+  assert.throws(() => parseSettingsFlags(["--sever", "h"], {}), SettingsError);
 });
 
 Deno.test("--transport mqtt: the broker's port 1883 by default, a device id, no TCP protocol", () => {

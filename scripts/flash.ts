@@ -55,7 +55,12 @@ import {
 } from "../device/build.ts";
 import { File } from "../device/boot_state.ts";
 import { bootCode } from "../device/boot.ts";
-import { parseFlags, SETTINGS_HELP, SettingsError, settingsFromFlags } from "../device/settings.ts";
+import {
+  parseSettingsFlags,
+  SETTINGS_HELP,
+  SettingsError,
+  settingsFromFlags,
+} from "../device/settings.ts";
 import { SerialBridge, SerialBridgeError } from "./serial_bridge.ts";
 import { espruinoSpecifier, fetchTool, FlashError, runCall, TOOL_CONFIG } from "./flash_tool.ts";
 
@@ -258,7 +263,7 @@ export async function main(
   echo: (line: string) => void = (line) => console.log(line),
 ): Promise<number> {
   try {
-    const flags = parseFlags(args, {
+    const flags = parseSettingsFlags(args, {
       port: { type: "string" },
       baud: { type: "string" },
       ram: { type: "boolean" },

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 import { createChannel, nextRun, readError, writeError } from "./channel.ts";
 import { EngineError, InferenceEngine } from "./engine.ts";
+import { until } from "../testing/until.ts";
 
 const SCRIPTED = new URL("../testdata/scripted_worker.ts", import.meta.url);
 const MODEL = new Uint8Array(8);
@@ -11,10 +12,6 @@ function cue(value: number): Float32Array {
   const digit = new Float32Array(784);
   digit[0] = value;
   return digit;
-}
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10));
 }
 
 Deno.test("run numbers wrap within Int32 and never reach 0, so no run reads as a stop", () => {

@@ -31,7 +31,7 @@
  */
 
 /** One deadline in a `DeadlineQueue`. */
-export interface Deadline {
+export interface QueuedDeadline {
   /** When it falls due, on `performance.now()`'s clock. */
   readonly at: number;
   /** Its callback has run. */
@@ -39,7 +39,7 @@ export interface Deadline {
 }
 
 /** A deadline as its queue keeps it: a link in the list, oldest to newest. */
-class Link implements Deadline {
+class Link implements QueuedDeadline {
   expired = false;
   /** In its queue's list (neither removed nor expired). */
   queued = true;
@@ -68,7 +68,7 @@ export class DeadlineQueue {
   }
 
   /** Calls `onExpire` once `ms` have passed, unless the deadline is removed first. */
-  add(onExpire: () => void): Deadline {
+  add(onExpire: () => void): QueuedDeadline {
     const deadline = new Link(performance.now() + this.ms, onExpire);
     deadline.prev = this.#newest;
     if (this.#newest) this.#newest.next = deadline;
@@ -81,7 +81,7 @@ export class DeadlineQueue {
   }
 
   /** Takes `deadline` out (the work finished in time): its callback will not run. A second call does nothing. */
-  remove(deadline: Deadline): void {
+  remove(deadline: QueuedDeadline): void {
     const link = deadline as Link;
     if (link.queued) this.#unlink(link);
   }

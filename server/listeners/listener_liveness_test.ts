@@ -16,7 +16,7 @@ import { statsStatus as stats } from "../testing/server.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import type { WorkerLink } from "./worker_link.ts";
-import { until } from "../testing/listeners.ts";
+import { until } from "../testing/until.ts";
 
 const TIMEOUT_MS = 300;
 

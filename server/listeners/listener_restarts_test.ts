@@ -16,7 +16,8 @@ import { type InferenceServer, listenerOptions } from "../inference_server.ts";
 import { withServerDefaults } from "../options.ts";
 import { ListenerRestarts } from "./listener_restarts.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
-import { failWorker, until as untilWithin } from "../testing/listeners.ts";
+import { failWorker } from "../testing/listeners.ts";
+import { until as untilWithin } from "../testing/until.ts";
 
 /** Waits up to 10 s: a restart may wait out its back-off first. */
 const until = (done: () => boolean, what: string) => untilWithin(done, what, 10_000);

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { serverWithListeners, stalledRequest } from "../testing/http_modes.ts";
-import { failWorker, until } from "../testing/listeners.ts";
+import { failWorker } from "../testing/listeners.ts";
+import { until } from "../testing/until.ts";
 import { listenerOptions } from "../inference_server.ts";
 import { withServerDefaults } from "../options.ts";
 import { ListenerWorkers } from "./listener_workers.ts";

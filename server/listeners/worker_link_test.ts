@@ -19,7 +19,8 @@ import { writeAll } from "../write_all.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import type { WorkerLink } from "./worker_link.ts";
-import { failWorker, until } from "../testing/listeners.ts";
+import { failWorker } from "../testing/listeners.ts";
+import { until } from "../testing/until.ts";
 
 const PER_ADDRESS = 4;
 

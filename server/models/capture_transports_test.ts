@@ -11,7 +11,8 @@ import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
-import { ADMIN, api, MODELS, repositoryOf, until } from "../testing/rollout.ts";
+import { ADMIN, api, MODELS, repositoryOf } from "../testing/rollout.ts";
+import { until } from "../testing/until.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "./capture.ts";
 
 const noMqtt = requireMqtt();

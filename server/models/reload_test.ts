@@ -6,13 +6,10 @@ import { ModelRepository } from "./repository.ts";
 import { RepositoryWatcher } from "./watch.ts";
 import { sha256Hex } from "./model.ts";
 import type { LoadFailure } from "./version_status.ts";
+import { until } from "../testing/until.ts";
 
 const dense10 = await Deno.readFile(new URL("../testdata/dense_784x10.onnx", import.meta.url));
 const metadata = JSON.stringify({ sha256: await sha256Hex(dense10) });
-
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
-}
 
 Deno.test("copy, then mv: taken whole; a copy caught halfway: refused, then taken; rollback", async () => {
   const root = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-reload-" });

@@ -9,7 +9,7 @@ import { startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 import { sha256Hex } from "./model.ts";
 import type { LoadFailure } from "./version_status.ts";
-import { until } from "../testing/listeners.ts";
+import { until } from "../testing/until.ts";
 
 const BUNDLED = new URL("../../models/mnist/1/model.onnx", import.meta.url).pathname;
 const DENSE = new URL("../testdata/dense_784x10.onnx", import.meta.url).pathname;

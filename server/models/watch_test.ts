@@ -3,11 +3,7 @@
 import assert from "node:assert/strict";
 import { RepositoryWatcher, type RescanReason } from "./watch.ts";
 import { Logger } from "../log.ts";
-
-/** Resolves when `check()` holds, polling every 10 ms (no deadline: the test runner has one). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
-}
+import { until } from "../testing/until.ts";
 
 async function tempRoot(): Promise<string> {
   return await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-watch-" });

@@ -17,6 +17,7 @@ import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
 import { recordingLogger } from "../testing/server.ts";
 import { loadMqtt } from "./library.ts";
+import { until } from "../testing/until.ts";
 
 const ignore = requireMqtt();
 const digitU8 = new Uint8Array(784).fill(0);
@@ -35,16 +36,6 @@ async function mqttServer(
   });
   await until(() => server.mqtt!.state().connected);
   return server;
-}
-
-async function until(condition: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) {
-      throw new Error("timed out waiting for a condition");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function withBroker(

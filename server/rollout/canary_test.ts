@@ -15,9 +15,9 @@ import {
   MODELS,
   OPERATOR,
   repositoryOf,
-  until,
   withRolloutServer,
 } from "../testing/rollout.ts";
+import { until } from "../testing/until.ts";
 import type { InferenceServer } from "../inference_server.ts";
 
 const ink = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0));

@@ -8,7 +8,8 @@ import { Command } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { loadHeldOut } from "../../models/mnist_data.ts";
 import { recordingLogger } from "../testing/server.ts";
-import { api, MODELS, OPERATOR, until, withRolloutServer } from "../testing/rollout.ts";
+import { api, MODELS, OPERATOR, withRolloutServer } from "../testing/rollout.ts";
+import { until } from "../testing/until.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 
 const digits = loadHeldOut().slice(0, 200).map((d) =>

@@ -31,8 +31,8 @@ import {
   budgetSpent,
   type ConnectionEvent,
   type ConnectionReason,
+  type PendingRefusal,
   type QueueShare,
-  type Refusal,
 } from "./limits.ts";
 import { OrderedReplies } from "./ordered_replies.ts";
 
@@ -62,7 +62,7 @@ export abstract class AnsweringConnection {
   protected readonly share: QueueShare;
   protected readonly client: ClientAddress;
   /** Why this connection is refused (over a cap), once its protocol is known; null: it is served. */
-  protected refusal: Refusal | null;
+  protected refusal: PendingRefusal | null;
   /** The bytes of unfinished messages charged to the shared budget. */
   #charged = 0;
 
@@ -70,7 +70,7 @@ export abstract class AnsweringConnection {
   constructor(
     conn: Deno.TcpConn | Deno.TlsConn,
     ctx: ConnectionContext,
-    refusal: Refusal | null,
+    refusal: PendingRefusal | null,
   ) {
     this.ctx = ctx;
     this.refusal = refusal;
@@ -131,7 +131,7 @@ export abstract class AnsweringConnection {
    * ids): it waits for the whole first frame in `head` (true: read on),
    * within its deadline.
    */
-  protected refuse(mode: "framed" | "legacy", head: Uint8Array, refusal: Refusal): boolean {
+  protected refuse(mode: "framed" | "legacy", head: Uint8Array, refusal: PendingRefusal): boolean {
     const id = mode === "framed" ? firstRequestId(head, this.ctx.maxFrame) : 0;
     if (id === null) return true;
     this.event(refusal.reason);

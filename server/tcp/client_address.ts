@@ -38,7 +38,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
-import type { BoardLimits, Refusal } from "./limits.ts";
+import type { BoardLimits, PendingRefusal } from "./limits.ts";
 import { parseProxyV2 } from "./proxy_v2.ts";
 
 /** The client of one connection. */
@@ -79,7 +79,7 @@ export class ClientAddress {
   }
 
   /** Counts the connection against its address's cap: null, or the refusal when the cap is reached. */
-  admit(): Refusal | null {
+  admit(): PendingRefusal | null {
     if (this.#limits.addAddress(this.host)) {
       this.#counted = true;
       return null;

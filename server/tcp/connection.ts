@@ -66,7 +66,7 @@ import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../
 import type { Outcome } from "../core/request.ts";
 import { AnsweringConnection, type ConnectionContext } from "./answering_connection.ts";
 import { Deadline } from "./deadline.ts";
-import type { Refusal } from "./limits.ts";
+import type { PendingRefusal } from "./limits.ts";
 import type { ReplySlot } from "./ordered_replies.ts";
 
 /**
@@ -98,7 +98,7 @@ export class Connection extends AnsweringConnection {
   constructor(
     conn: Deno.TcpConn | Deno.TlsConn,
     ctx: ConnectionContext,
-    refusal: Refusal | null = null,
+    refusal: PendingRefusal | null = null,
   ) {
     super(conn, ctx, refusal);
     this.#conn = conn;

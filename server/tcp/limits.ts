@@ -46,7 +46,7 @@ export interface ConnectionEvent {
 }
 
 /** A refusal decided before the protocol is known: sent once it is. */
-export interface Refusal {
+export interface PendingRefusal {
   error: WireError;
   reason: ConnectionReason;
 }

@@ -18,7 +18,7 @@ import {
   withServer,
 } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
-import { until } from "../testing/listeners.ts";
+import { until } from "../testing/until.ts";
 import { writeAll } from "../write_all.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,28 +1,21 @@
 /**
- * Helpers for tests of the listener Workers (`--listeners N`): a bounded wait
- * for a condition, and a real way to make a Worker fail (a message it cannot
- * read, whose uncaught error ends it, as a bug in it would).
+ * A real way for a test to make a listener Worker (`--listeners N`) fail: a
+ * message it cannot read, whose uncaught error ends it, as a bug in it would.
  *
  * @example
  * ```ts
- * import { until } from "./listeners.ts";
+ * import { failWorker } from "./listeners.ts";
+ * import type { ListenerWorkers } from "../listeners/listener_workers.ts";
  *
- * let ready = false;
- * setTimeout(() => ready = true, 20);
- * await until(() => ready, "the flag set");
- * console.log(ready); // true
+ * // The sentence the first Worker failed with, once the server has noticed.
+ * function failFirst(workers: ListenerWorkers): Promise<string> {
+ *   return failWorker(workers.links[0]);
+ * }
+ * console.log(typeof failFirst); // function
  * ```
  * @module
  */
 import type { WorkerLink } from "../listeners/worker_link.ts";
-
-/** Waits until `done` holds; throws naming `what` after `ms`. */
-export async function until(done: () => boolean, what: string, ms = 5_000): Promise<void> {
-  for (const start = performance.now(); !done();) {
-    if (performance.now() - start > ms) throw new Error(`still not true after ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Makes `link`'s Worker fail for real: a message it cannot read; its uncaught error ends it. */
 export function failWorker(link: WorkerLink): Promise<string> {

@@ -79,11 +79,6 @@ export async function api(
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
-/** Resolves once `check()` holds, looking every 20 ms (a test's own timeout bounds it). */
-export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await check())) await new Promise((r) => setTimeout(r, 20));
-}
-
 /** Runs `fn` on a real server (admin token `ADMIN`) over a fresh repository of `versions`, then removes it. */
 export async function withRolloutServer(
   versions: Record<number, { model: Uint8Array; stage?: string }>,
