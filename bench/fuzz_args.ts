@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
+import { TOKEN_LENGTH } from "../shared/codec.ts";
 import { intFlag, isLoopback, numberFlag } from "./_cli.ts";
 import { parseFlags, UsageError } from "../cli/args.ts";
 

@@ -31,7 +31,7 @@ async function withMqtt(
     ...options,
   });
   try {
-    await until(() => server.mqtt!.state().connected);
+    await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
     await fn(broker, server);
   } finally {
     await server.shutdown();
@@ -108,7 +108,10 @@ Deno.test({
         await board.waitFor(/^Ready/);
         await classify(board, 0, 1);
         await broker.kill();
-        await until(async () => (await board.stats()).openSockets === 0);
+        await until(
+          async () => (await board.stats()).openSockets === 0,
+          "the board's socket closed with the broker",
+        );
         // Down for a while (two ticks): attempts fail (refused), quietly while idle.
         await new Promise((resolve) => setTimeout(resolve, 10_000));
         const during = (await board.stats()).connects;
@@ -122,7 +125,10 @@ Deno.test({
           "the board connected again by itself",
           30_000,
         );
-        await until(() => server.mqtt!.state().connected);
+        await until(
+          () => server.mqtt!.state().connected,
+          "the server's MQTT client connected again",
+        );
         await classify(board, 1, 2);
         assert.deepEqual(board.matching(/^Server|Uncaught|HARNESS/), []);
       } finally {

@@ -48,7 +48,7 @@ import { MANGLED } from "./mangled_properties.ts";
 import { File } from "./boot_state.ts";
 import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, type UpdateLayout } from "./request.ts";
-import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
+import { TOKEN_LENGTH } from "../shared/codec.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import { type Settings, SettingsError } from "./settings.ts";
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   BuildError,
   buildFirmware,
+  clientName,
   escapeControls,
   FIRMWARE_VERSION,
   isPrintableAscii,
@@ -11,6 +12,7 @@ import { CHECK_VARIANTS, EXAMPLE_SETTINGS, main } from "./build_cli.ts";
 import { checkSubset } from "./check_subset.ts";
 import { requestTemplate } from "./request.ts";
 import type { Settings } from "./settings.ts";
+import { NAME } from "../server/testing/releases.ts";
 
 const SETTINGS: Settings = {
   host: "192.168.1.10",
@@ -168,4 +170,8 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
     console.error = error;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the firmware's name in its client string is the one the update tests use", () => {
+  assert.ok(clientName("1a2b3c4d").startsWith(`${NAME} `));
 });

@@ -25,8 +25,7 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS, InferenceRequestWriter } from "../shared/codec.ts";
-import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
+import { DIGIT_PIXELS, InferenceRequestWriter, TOKEN_LENGTH } from "../shared/codec.ts";
 
 /** A request laid out once: what the board needs to make and fill the buffer. */
 export interface RequestTemplate {

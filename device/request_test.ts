@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type DecodedRequest, decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
 import { RELEASE_MAX, requestTemplate } from "./request.ts";
-import { TOKEN_LENGTH } from "../server/auth/tokens.ts";
+import { TOKEN_LENGTH } from "../shared/codec.ts";
 
 function headBytes(head: string): Uint8Array {
   return Uint8Array.from(atob(head), (c) => c.charCodeAt(0));

@@ -39,7 +39,8 @@
  * @module
  */
 import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
-import { isDeviceName, TOKEN_LENGTH } from "../server/auth/tokens.ts";
+import { isDeviceName } from "../server/auth/tokens.ts";
+import { TOKEN_LENGTH } from "../shared/codec.ts";
 
 /** The server's port when `--server` names only a host. */
 export const DEFAULT_PORT = 32001;

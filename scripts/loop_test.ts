@@ -217,7 +217,7 @@ Deno.test({
       await until(async () => {
         figures = await admin("GET", "shadow");
         return figures.compared + figures.dropped + figures.failed === 100;
-      });
+      }, "the shadow's 100 digits accounted for");
       assert.ok(figures.compared > 0 && shadowed.length === figures.compared);
 
       // 6. What the shadow saw joins the captures: every disagreement, with both versions' scores.

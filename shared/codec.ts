@@ -63,6 +63,8 @@ export const Command = {
 export const DIGIT_PIXELS = 784;
 /** Scores in one reply. */
 export const CLASSES = 10;
+/** Characters of a device token: fixed, so a board fills its request in place. */
+export const TOKEN_LENGTH = 32;
 /** The index of the highest score: the predicted digit. */
 export function argmax(scores: ArrayLike<number>): number {
   let best = 0;

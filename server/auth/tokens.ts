@@ -28,8 +28,6 @@ import { resolve } from "node:path";
 import type { Logger } from "../log.ts";
 import { sameToken } from "./bearer.ts";
 
-/** Characters in a token: fixed, so a board's request stays fill-in-place. */
-export const TOKEN_LENGTH = 32;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const HEX = /^[0-9a-fA-F]{64}$/;
 

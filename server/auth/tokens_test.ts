@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { TOKEN_LENGTH } from "../../shared/codec.ts";
 import { Logger } from "../log.ts";
-import {
-  DeviceTokens,
-  newToken,
-  parseTokenFile,
-  TOKEN_LENGTH,
-  TokenFileError,
-  tokenLine,
-} from "./tokens.ts";
+import { DeviceTokens, newToken, parseTokenFile, TokenFileError, tokenLine } from "./tokens.ts";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 

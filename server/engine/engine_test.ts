@@ -53,7 +53,7 @@ Deno.test("a worker that makes no progress is replaced; state says so meanwhile"
   try {
     await assert.rejects(engine.run(cue(0.5), 1), /made no progress for 300 ms/);
     assert.equal(engine.restarts, 1);
-    await until(() => engine.state === "ready");
+    await until(() => engine.state === "ready", "the engine ready again");
     const { scores } = await engine.run(cue(0), 3);
     assert.equal(scores.length, 30);
   } finally {

@@ -12,11 +12,15 @@
  *
  * @example
  * ```ts
- * import { ReleaseStore } from "./releases.ts";
+ * import { ReleaseStore, writeRelease } from "./releases.ts";
  *
- * const store = new ReleaseStore(await Deno.makeTempDir());
+ * const dir = await Deno.makeTempDir();
+ * const store = new ReleaseStore(dir);
  * await store.rescan();
  * console.log(store.list(), store.get("mnist-device/1.0.0")); // [] null
+ * await writeRelease(dir, "mnist-device 1.0.0", 'print("hello")'); // as `deno task build --release` does
+ * await store.rescan();
+ * console.log(store.get("mnist-device/1.0.0")?.size); // 14
  * ```
  * @module
  */

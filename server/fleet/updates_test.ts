@@ -17,6 +17,7 @@ import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
 import { inCohort } from "./cohort.ts";
+import { until } from "../testing/until.ts";
 
 const ADMIN = "admin-token-0123456789";
 const OLD = "1.0.0";
@@ -272,10 +273,7 @@ Deno.test({
     const broker = await Mosquitto.start();
     try {
       await withUpdates({ mqtt: { url: broker.url, group: "mnist" } }, async (server) => {
-        const deadline = Date.now() + 15_000;
-        while (!server.mqtt!.state().connected && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
         server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
         const device = await MqttDevice.connect(broker.url, "attic");
         try {

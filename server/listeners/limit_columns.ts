@@ -36,7 +36,11 @@ export class LimitColumns {
     this.#spares = Array.from({ length: places }, (_, i) => places + 1 + i);
   }
 
-  /** The column `thread`'s place counts in now. */
+  /**
+   * The column `thread`'s place counts in now. While the place waits
+   * (`moveToSpare` returned false) this is still the stuck Worker's column:
+   * nothing is started there until `freed` returns the thread.
+   */
   of(thread: number): number {
     return this.#columns[thread - 1];
   }

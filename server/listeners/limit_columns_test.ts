@@ -25,7 +25,11 @@ Deno.test("with no spare left a place waits, and takes the first column freed", 
   assert.equal(columns.moveToSpare(1), true); // thread 1's Worker stuck in column 1, the place in 2
   assert.equal(columns.of(1), 2);
   assert.equal(columns.moveToSpare(1), false); // its replacement stuck too: no spare left
-  assert.equal(columns.of(1), 2, "the place keeps no column a live stuck Worker has");
+  assert.equal(
+    columns.of(1),
+    2,
+    "a waiting place starts nothing: its column is still the stuck one's",
+  );
   assert.equal(columns.freed(1), 1); // the first stuck one stops: the waiting place takes column 1
   assert.equal(columns.of(1), 1);
   assert.equal(columns.freed(2), undefined); // the second stops: a spare again

@@ -32,7 +32,7 @@ import type {
   PostedInferInput,
 } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
-import { type WorkerLink } from "./worker_link.ts";
+import type { WorkerLink } from "./worker_link.ts";
 import { ListenerStartError, silentAtStart, workerError } from "./worker_start.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";

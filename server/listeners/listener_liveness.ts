@@ -38,7 +38,7 @@
  * @module
  */
 import type { Logger } from "../log.ts";
-import { type WorkerLink } from "./worker_link.ts";
+import type { WorkerLink } from "./worker_link.ts";
 import { STOP_WAIT_MS } from "./worker_start.ts";
 
 /**

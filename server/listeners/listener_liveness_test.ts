@@ -209,7 +209,7 @@ Deno.test("--listeners 2: two Workers in one place that do not stop each give ba
     };
     second.worker.postMessage({ type: "testBlock", buffer: blocked.buffer });
     try {
-      await until(() => workers.stuck.count === 2, "the second given up, not stopped", 10_000);
+      await until(() => workers.stuck.count === 2, "the second given up, not stopped");
       await until(() => workers.links[hung.thread - 1] !== second, "its place restarted again");
       const third = workers.links[hung.thread - 1];
       assert.equal(new Set([hung.column, second.column, third.column]).size, 3, "three columns");
@@ -257,7 +257,7 @@ Deno.test("--listeners 1: with no column of the limits free, a place waits for a
     assert.notEqual(second.column, first.column, "the spare column");
     await served();
     second.worker.postMessage({ type: "testBlock", buffer: words[1].buffer });
-    await until(() => workers.stuck.count === 2, "both given up, not stopped", 10_000);
+    await until(() => workers.stuck.count === 2, "both given up, not stopped");
     const waits = lines.filter((l) =>
       l.msg === "no column of the limits is free for a new listener Worker"
     );
@@ -265,7 +265,7 @@ Deno.test("--listeners 1: with no column of the limits free, a place waits for a
     assert.equal(workers.serving, 0, "the place waits");
     // The first stops: its column, released, goes to the waiting place.
     wake(words[0]);
-    await until(() => workers.serving === 1, "a third Worker, in the first's column", 10_000);
+    await until(() => workers.serving === 1, "a third Worker, in the first's column");
     const third = workers.links[0];
     assert.equal(third.column, first.column);
     assert.equal(workers.limits.held(second.column).open, 1, "the second still runs: counted");

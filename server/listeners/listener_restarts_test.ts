@@ -17,10 +17,8 @@ import { withServerDefaults } from "../options.ts";
 import { ListenerRestarts } from "./listener_restarts.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { failWorker } from "../testing/listeners.ts";
-import { until as untilWithin } from "../testing/until.ts";
-
-/** Waits up to 10 s: a restart may wait out its back-off first. */
-const until = (done: () => boolean, what: string) => untilWithin(done, what, 10_000);
+// A restart may wait out its back-off first: `until`'s 15 s cover the longest (5 s).
+import { until } from "../testing/until.ts";
 
 const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
 const infer = JSON.stringify({

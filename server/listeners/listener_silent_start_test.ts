@@ -74,7 +74,7 @@ Deno.test("--listeners 1: a restarted Worker silent while it binds is given up a
         line.msg === "a listener Worker failed to restart" &&
         String(line.why).includes(silentAtStart(300))
       );
-    await until(() => given().length >= 2, "two attempts given up at the limit", 10_000);
+    await until(() => given().length >= 2, "two attempts given up at the limit");
     assert.equal(workers.serving, 0, "none took the place of the failed one");
   } finally {
     await workers.shutdown();
@@ -92,7 +92,7 @@ Deno.test("--listeners 1: a restarted Worker stuck in a loop once bound is given
       lines.filter((line) =>
         line.msg === "a listener Worker stuck while it started: its place is given up"
       );
-    await until(() => stuck().length === 1, "the stuck Worker's place given up", 10_000);
+    await until(() => stuck().length === 1, "the stuck Worker's place given up");
     assert.match(String(stuck()[0].why), /did not stop: restart the process/);
     // Past its back-off (50 ms), no second Worker was started on that thread.
     await new Promise((r) => setTimeout(r, 300));
@@ -102,9 +102,9 @@ Deno.test("--listeners 1: a restarted Worker stuck in a loop once bound is given
     // It runs on (3 s), counted as stuck: the process is not live. Once it stops, it is not, and
     // its place is started again (this test's Workers all loop again: the same story follows).
     assert.equal(workers.stuck.count, 1);
-    await until(() => workers.stuck.count === 0, "the stuck Worker stopped", 10_000);
+    await until(() => workers.stuck.count === 0, "the stuck Worker stopped");
     assert.equal(lines.filter((line) => line.msg === "a stuck listener Worker stopped").length, 1);
-    await until(() => attempts().length === 2, "its place started again", 10_000);
+    await until(() => attempts().length === 2, "its place started again");
     assert.match(String(attempts()[1].why), /a listener Worker stuck there has stopped/);
   } finally {
     await workers.shutdown();

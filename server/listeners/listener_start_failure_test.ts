@@ -34,7 +34,7 @@ Deno.test("--listeners 2: a Worker that fails during start after its bind is res
     assert.equal(failed.length, 1);
     assert.equal(failed[0].thread, 1);
     assert.match(String(failed[0].error), /a listener Worker failing during start-up/);
-    await until(() => workers.serving === 2, "its place restarted", 10_000);
+    await until(() => workers.serving === 2, "its place restarted");
     assert.equal(workers.restarts.count, 1);
     assert.equal(server.ready(), true);
     assert.deepEqual(lines.filter((line) => line.msg === "a listener Worker hung: given up"), []);

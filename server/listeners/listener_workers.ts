@@ -55,7 +55,7 @@ import {
 } from "./listener_options.ts";
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
-import { type WorkerLink } from "./worker_link.ts";
+import type { WorkerLink } from "./worker_link.ts";
 import { bind, bindAll, type BindDeadlines, spawn, StuckWorkerError } from "./worker_start.ts";
 import { StuckWorkers } from "./stuck_workers.ts";
 

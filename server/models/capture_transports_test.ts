@@ -48,10 +48,7 @@ Deno.test("framed, HTTP and MQTT digits are captured alike, under their device i
     const http = await oipInfer(`http://127.0.0.1:${server.http!.addr.port}`, [digit(HTTP)]);
     assert.equal(http.status, 200);
     if (broker) {
-      const deadline = Date.now() + 15_000;
-      while (!server.mqtt!.state().connected && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
       const device = await MqttDevice.connect(broker.url, "kitchen");
       try {
         assert.equal((await device.request({ digitU8: digit(MQTT) })).status, Status.OK);
@@ -125,7 +122,7 @@ Deno.test("a shadow's disagreements are captured through the server, with both v
       compared = figures.compared;
       agreed = Math.round(figures.agreement * figures.compared);
       return figures.compared + figures.dropped + figures.failed === 20;
-    });
+    }, "the shadow's 20 digits accounted for");
   } finally {
     await server.shutdown();
     await capture.close();

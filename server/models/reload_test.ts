@@ -32,28 +32,28 @@ Deno.test("copy, then mv: taken whole; a copy caught halfway: refused, then take
     await Deno.writeFile(`${root}/mnist/.1/model.onnx`, dense10);
     await Deno.writeTextFile(`${root}/mnist/.1/model.json`, metadata);
     await Deno.rename(`${root}/mnist/.1`, `${root}/mnist/1`);
-    await until(() => serving === 1);
+    await until(() => serving === 1, "version 1 served");
 
     await Deno.mkdir(`${root}/mnist/.2`);
     await Deno.writeFile(`${root}/mnist/.2/model.onnx`, dense10);
     await Deno.writeTextFile(`${root}/mnist/.2/model.json`, metadata);
     await Deno.rename(`${root}/mnist/.2`, `${root}/mnist/2`);
-    await until(() => serving === 2);
+    await until(() => serving === 2, "version 2 served");
     assert.equal(failures.length, 0);
 
     // Caught mid-copy, the metadata still to come: refused while it is missing.
     await Deno.mkdir(`${root}/mnist/.3`);
     await Deno.writeFile(`${root}/mnist/.3/model.onnx`, dense10);
     await Deno.rename(`${root}/mnist/.3`, `${root}/mnist/3`);
-    await until(() => failures.length > 0);
+    await until(() => failures.length > 0, "version 3 refused, its metadata missing");
     assert.equal(serving, 2);
     assert.deepEqual(failures.map((f) => [f.version, f.kind]), [[3, "metadata"]]);
     await Deno.writeTextFile(`${root}/mnist/3/model.json`, metadata);
-    await until(() => serving === 3);
+    await until(() => serving === 3, "version 3 served");
 
     // Rollback: the newest folder removed.
     await Deno.remove(`${root}/mnist/3`, { recursive: true });
-    await until(() => serving === 2);
+    await until(() => serving === 2, "version 2 served again");
   } finally {
     watcher.close();
     await Deno.remove(root, { recursive: true });

@@ -23,7 +23,7 @@ Deno.test("a burst of file changes under the repository becomes fewer rescans", 
     assert.equal(watcher.polling, false);
     await Deno.mkdir(`${root}/mnist/2`, { recursive: true });
     for (let i = 0; i < 20; i++) await Deno.writeTextFile(`${root}/mnist/2/part${i}`, "x");
-    await until(() => reasons.length > 0);
+    await until(() => reasons.length > 0, "a change seen");
     // Let a trailing debounce fire, if one is pending.
     await new Promise((r) => setTimeout(r, 400));
     assert.ok(reasons.every((r) => r === "watch"));
@@ -46,7 +46,7 @@ Deno.test("--poll-seconds rescans on a timer without watching", async () => {
   });
   try {
     assert.equal(watcher.watching, false);
-    await until(() => reasons.length >= 2);
+    await until(() => reasons.length >= 2, "two rescans (polling)");
     assert.deepEqual(reasons.slice(0, 2), ["poll", "poll"]);
   } finally {
     watcher.close();
@@ -81,7 +81,7 @@ Deno.test("SIGHUP asks for a rescan", async () => {
   });
   try {
     Deno.kill(Deno.pid, "SIGHUP");
-    await until(() => reasons.length > 0);
+    await until(() => reasons.length > 0, "a rescan on SIGHUP");
     assert.deepEqual(reasons, ["sighup"]);
   } finally {
     watcher.close();
@@ -108,7 +108,7 @@ Deno.test("rescans never overlap; triggers during one fold into one more run", a
   });
   try {
     const first = watcher.trigger("request");
-    await until(() => runs === 1);
+    await until(() => runs === 1, "one reload run");
     const queued = [watcher.trigger("request"), watcher.trigger("sighup"), watcher.trigger("poll")];
     assert.equal(new Set(queued).size, 1);
     const opened = gate;
@@ -159,7 +159,7 @@ Deno.test("a repository folder removed while watched is polled from then on", as
   try {
     assert.equal(watcher.watching, true);
     await Deno.remove(root, { recursive: true });
-    await until(() => watcher.polling);
+    await until(() => watcher.polling, "the watcher polling");
     assert.equal(watcher.watching, false);
     assert.match(lines.join("\n"), /polling it instead .*the repository folder was removed/);
   } finally {

@@ -34,7 +34,7 @@ async function mqttServer(
     mqtt: { url: broker.url, group: "mnist" },
     ...options,
   });
-  await until(() => server.mqtt!.state().connected);
+  await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
   return server;
 }
 
@@ -274,7 +274,10 @@ Deno.test({
       try {
         await Promise.all(devices.map((d) => d.request({ digitU8, qos: 1 })));
         await broker.kill();
-        await until(() => servers.every((s) => !s.mqtt!.state().connected));
+        await until(
+          () => servers.every((s) => !s.mqtt!.state().connected),
+          "every server disconnected from the broker",
+        );
         // Away for a while: several reconnect attempts fail, and still one line says so.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         assert.equal(
@@ -283,8 +286,11 @@ Deno.test({
           "readiness does not depend on the broker",
         );
         await broker.restart();
-        await until(() => servers.every((s) => s.mqtt!.state().connected));
-        await until(() => devices.every((d) => d.client.connected));
+        await until(
+          () => servers.every((s) => s.mqtt!.state().connected),
+          "every server connected again",
+        );
+        await until(() => devices.every((d) => d.client.connected), "every device connected again");
         const replies = await Promise.all(
           devices.map((d) => d.request({ digitU8, qos: 1 })),
         );
@@ -323,7 +329,7 @@ Deno.test({
               timeoutMs: 8_000,
             }),
         );
-        await until(() => server.mqtt!.state().inFlight > 0);
+        await until(() => server.mqtt!.state().inFlight > 0, "a request in flight");
         await server.shutdown();
         // Every request the server took was answered before it disconnected.
         const taken = server.monitor.snapshot().requestsTotal;

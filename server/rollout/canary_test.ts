@@ -127,7 +127,7 @@ Deno.test("a canary whose candidate is unsure of everything is rolled back by th
       await until(async () => {
         await versionsByBoard(port, boards);
         return (await api(server, "GET", "/v2/models/mnist/canary")).status === 404;
-      });
+      }, "the canary rolled back");
       assert.ok(lines.some((l) => /canary_low_confidence/.test(l)));
       const seen = await versionsByBoard(port, boards);
       assert.ok([...seen.values()].every((v) => v[0] === 1 && v[1] === 1));
@@ -223,7 +223,10 @@ Deno.test("canary, promote and rollback under steady traffic fail no request", a
         const answer = await api(server, method, path, body);
         assert.equal(answer.status, 200, `${path}: ${JSON.stringify(answer.body)}`);
         // Some traffic after each step before the next.
-        await until(() => [...codes.values()].reduce((a, b) => a + b, 0) > before + 50);
+        await until(
+          () => [...codes.values()].reduce((a, b) => a + b, 0) > before + 50,
+          "50 more replies",
+        );
       }
       sending = false;
       await Promise.all(boards);

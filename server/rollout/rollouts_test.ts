@@ -74,7 +74,7 @@ Deno.test("a candidate serves nobody; its shadow's figures move with live traffi
       await until(async () => {
         const f = await figures();
         return f.compared + f.dropped + f.failed === 60;
-      });
+      }, "the shadow's 60 digits accounted for");
       const f = await figures();
       assert.equal(f.sampled, 60);
       assert.ok(f.compared > 0);
@@ -132,7 +132,7 @@ Deno.test("a shadow of a candidate built to disagree is rolled back by the agree
         sent += 20;
         assert.ok(replies.every((r) => r.status === Status.OK && r.modelVersion === 1));
         return (await api(server, "GET", "/v2/models/mnist/shadow")).status === 404;
-      });
+      }, "the shadow stopped");
       assert.ok(
         lines.some((l) => /rollout rolled back by a rule/.test(l) && /shadow_agreement/.test(l)),
       );

@@ -21,7 +21,7 @@ import type { InferenceServer } from "../inference_server.ts";
 
 /**
  * The firmware name boards send in `client`, as `device/build.ts`'s
- * `clientName` spells it (device/release_test.ts holds them together).
+ * `clientName` spells it (device/build_test.ts holds them together).
  */
 export const NAME = "mnist-device";
 

@@ -19,7 +19,7 @@
 /** Resolves once `check()` holds (it may be async); throws naming `what` after `ms`. */
 export async function until(
   check: () => boolean | Promise<boolean>,
-  what = "a condition",
+  what: string,
   ms = 15_000,
 ): Promise<void> {
   for (const start = performance.now(); !(await check());) {
