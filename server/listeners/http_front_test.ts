@@ -15,6 +15,8 @@ import {
   stalledRequest,
 } from "../testing/http_modes.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
+import { HttpFront } from "./http_front.ts";
+import { until } from "../testing/until.ts";
 
 const encoder = new TextEncoder();
 const digit = Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
@@ -297,4 +299,42 @@ Deno.test("--listeners 2: a method is passed on as the client wrote it, as in pr
     'HTTP/1.1 405 Method Not Allowed {"error":"UNKNOWN_COMMAND: /v2/health/ready takes GET, not get"}',
   ]);
   assert.deepEqual(await oddMethodAnswers(2), inProcess);
+});
+
+Deno.test("a Worker's HTTP requests go to the main thread in batches while others wait, a lone one at once", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const batches: number[][] = [];
+  const answered = new Set<number>();
+  const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20 };
+  const front = HttpFront.start(settings, (message) => {
+    if (message.type === "httpRequests") batches.push(message.requests.map((r) => r.seq));
+  });
+  const url = `http://127.0.0.1:${front.port}/v2/health/live`;
+  const answer = (seqs: number[]) => {
+    for (const seq of seqs) answered.add(seq);
+    front.receive(seqs.map((seq) => ({ seq, status: 200, headers: {}, body: `${seq}` })));
+  };
+  const clients = Array.from({ length: 100 }, () => Deno.createHttpClient({}));
+  try {
+    // Alone: posted by itself, and answered.
+    const lone = fetch(url);
+    await until(() => batches.length === 1, "the lone request posted");
+    assert.deepEqual(batches[0], [0]);
+    answer(batches[0]);
+    assert.equal(await (await lone).text(), "0");
+    // 100 at once from their own connections, none answered until every one is posted.
+    const many = clients.map((client) => fetch(url, { client }).then((r) => r.text()));
+    const seqs = () => batches.slice(1).flat();
+    await until(() => seqs().length === 100, "the 100 requests posted");
+    answer(seqs());
+    const bodies = await Promise.all(many);
+    assert.deepEqual(bodies.map(Number).sort((a, b) => a - b), seqs().sort((a, b) => a - b));
+    assert.deepEqual(seqs().sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.ok(batches.length - 1 < 100, `in fewer messages than requests: ${batches.length - 1}`);
+  } finally {
+    // Whatever is still owed is answered, so that the shutdown, which waits for it, ends.
+    answer(batches.flat().filter((seq) => !answered.has(seq)));
+    await front.shutdown();
+    for (const client of clients) client.close();
+  }
 });
