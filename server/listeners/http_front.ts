@@ -71,7 +71,7 @@ export class HttpFront {
    * to take in. A message to itself waits for no timer (a timer of 0 ms
    * added 2 ms to a lone client's round trip).
    */
-  #turn = new MessageChannel();
+  #turn: MessageChannel;
   #answering = new Answering();
   #reading: BodyReading;
 
@@ -84,7 +84,6 @@ export class HttpFront {
     this.#settings = settings;
     this.#post = post;
     this.#reading = { timeoutMs: settings.bodyTimeoutMs, budget: budget ?? undefined };
-    this.#turn.port1.onmessage = this.#flush;
     this.#server = Deno.serve(
       {
         hostname: settings.hostname,
@@ -100,6 +99,9 @@ export class HttpFront {
       },
     );
     this.port = this.#server.addr.port;
+    // Opened once the port is bound: a bind that throws leaves no port open.
+    this.#turn = new MessageChannel();
+    this.#turn.port1.onmessage = this.#flush;
   }
 
   /**
