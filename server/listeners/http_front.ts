@@ -72,6 +72,8 @@ export class HttpFront {
    * added 2 ms to a lone client's round trip).
    */
   #turn: MessageChannel;
+  /** Shut down: the port to itself is closed, and a note goes at once. */
+  #closed = false;
   #answering = new Answering();
   #reading: BodyReading;
 
@@ -149,10 +151,15 @@ export class HttpFront {
 
   /** Stops accepting and answers what is in flight (its answers still come from the main thread). */
   async shutdown(): Promise<void> {
-    await this.#answering.shutdown(this.#server);
-    // Every request is answered: no batch is left to post.
-    this.#turn.port1.close();
-    this.#turn.port2.close();
+    try {
+      await this.#answering.shutdown(this.#server);
+    } finally {
+      // Every request is answered or its client has gone. A handler of a gone client still
+      // under way posts its note at once (`#closed`): an open port would hold a test's process.
+      this.#closed = true;
+      this.#turn.port1.close();
+      this.#turn.port2.close();
+    }
   }
 
   async #take(request: Request, peer: string): Promise<Response> {
@@ -189,7 +196,7 @@ export class HttpFront {
         this.#scheduled = true;
         // Others waiting for answers: more come meanwhile, so the batch goes on the next turn.
         // This one alone (a lone client, a quiet port): at once.
-        if (this.#pending.size > 1) this.#turn.port2.postMessage(null);
+        if (this.#pending.size > 1 && !this.#closed) this.#turn.port2.postMessage(null);
         else queueMicrotask(this.#flush);
       }
     });
