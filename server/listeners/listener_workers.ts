@@ -293,11 +293,10 @@ export class ListenerWorkers {
    * when it fails to, or when the Workers are stopping meanwhile.
    */
   async #startAgain(thread: number): Promise<WorkerLink> {
-    const column = this.#columns.of(thread);
-    const link = spawn(thread, this.limits, this.#log, this.#workerUrl, column);
+    const link = spawn(thread, this.limits, this.#log, this.#workerUrl, this.#columns.of(thread));
     this.#starting.add(link);
     try {
-      await bind(link, { ...this.#settings, thread: column }, this.#deadlines);
+      await bind(link, this.#settings, this.#deadlines);
       this.#drained.set(link, this.#listen(link));
       // Without one (the HTTP port's half not set up yet) nothing is awaited before the new
       // Worker takes its place, where that half, once set up, finds it and binds it.

@@ -77,7 +77,8 @@ export interface BindDeadlines {
 }
 
 /**
- * Binds one Worker; its ports, or the bind's error rethrown here. With
+ * Binds one Worker, counting in its link's column of the limits (`settings`'
+ * own `thread` is replaced); its ports, or the bind's error rethrown here. With
  * `deadlines`, a Worker that does not answer (a ping sent ahead of the bind:
  * its code loaded, then the bind itself) in time is terminated and the bind
  * fails with `silentAtStart`: a start-up stuck for good fails the start, or
@@ -124,7 +125,11 @@ export async function bind(
         giveUpAfter(deadlines.startMs, true);
         link.send({ type: "ping", lifeLock: link.lifeLock });
       }
-      link.send({ type: "listen", settings, lifeLock: link.lifeLock });
+      link.send({
+        type: "listen",
+        settings: { ...settings, thread: link.column },
+        lifeLock: link.lifeLock,
+      });
     });
   } finally {
     clearTimeout(timer);
@@ -151,7 +156,7 @@ export async function bindAll(
     for (let thread = 1; thread <= count; thread++) {
       const link = spawn(thread, limits, options.log, options.workerUrl);
       links.push(link);
-      const bound = await bind(link, { ...settings, thread: link.column }, options.deadlines);
+      const bound = await bind(link, settings, options.deadlines);
       link.worker.onerror = (event) => {
         event.preventDefault();
         failedInStart.set(link, event.message);

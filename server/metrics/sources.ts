@@ -98,7 +98,7 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
       "1 while GET /v2/health/live answers 200 (0: a listener Worker could not be stopped; restart)",
     registers,
     collect() {
-      this.set(sources.live?.() ?? true ? 1 : 0);
+      this.set((sources.live?.() ?? true) ? 1 : 0);
     },
   });
   new Gauge({
