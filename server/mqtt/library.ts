@@ -57,7 +57,12 @@ export interface ConnectOptions {
   connectTimeout?: number;
   keepalive?: number;
   resubscribe?: boolean;
-  properties?: { receiveMaximum?: number; sessionExpiryInterval?: number };
+  properties?: {
+    receiveMaximum?: number;
+    sessionExpiryInterval?: number;
+    /** The largest packet this client takes: the broker drops larger ones for it. */
+    maximumPacketSize?: number;
+  };
 }
 
 /** The client calls the server and its tests make. */

@@ -10,7 +10,10 @@
  * Each device (the topic's level) is its own lane of the queue and has its
  * own share of it, so a device flooding its topic gets `SERVER_BUSY` for the
  * excess while the others are served. A payload over `--max-frame` or one
- * that cannot be read gets its error on the result topic. With tokens on, a
+ * that cannot be read gets its error on the result topic. The broker is told
+ * the largest packet the server takes (MQTT 5's Maximum Packet Size:
+ * `--max-frame` and room for a topic and properties), so it never delivers
+ * a larger one: it drops it, and its device hears nothing. With tokens on, a
  * token of another device than the topic's is refused (`UNAUTHORIZED`).
  *
  * The broker going away is normal: the client reconnects with exponential
@@ -70,6 +73,13 @@ export interface MqttTransportOptions extends MqttOptions {
 }
 
 const RECONNECT = { first: 500, max: 30_000 };
+/**
+ * Room beside a payload of `--max-frame` in the largest packet the broker may
+ * deliver: a topic (at most 65,535 bytes) and a request's properties. A
+ * payload a little over the limit still arrives, to be answered
+ * `FRAME_TOO_LARGE`; one far over it is never held in memory.
+ */
+export const PACKET_HEADROOM = 68 * 1024;
 /** How long SIGTERM waits for the replies in flight to reach the broker. */
 const FLUSH_MS = 5_000;
 
@@ -123,6 +133,7 @@ export class MqttTransport {
     if (mqtt instanceof Error) return mqtt;
     const client = mqtt.connect(options.url, {
       protocolVersion: 5,
+      properties: { maximumPacketSize: options.maxFrame + PACKET_HEADROOM },
       clientId: options.clientId ??
         `mnist-server-${crypto.randomUUID().slice(0, 8)}`,
       clean: true,

@@ -17,6 +17,7 @@ import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
 import { recordingLogger } from "../testing/server.ts";
 import { loadMqtt } from "./library.ts";
+import { PACKET_HEADROOM } from "./transport.ts";
 import { until } from "../testing/until.ts";
 
 const ignore = requireMqtt();
@@ -89,11 +90,26 @@ Deno.test({
         assert.equal(large.status, Status.FRAME_TOO_LARGE);
         // And the device is still served.
         assert.equal((await device.request({ digitU8 })).status, Status.OK);
+        // Past the packet size the server told the broker: dropped by the broker, never held
+        // here. The next request on the topic is answered, and no reply came for the huge one.
+        const huge = new Uint8Array(2048 + PACKET_HEADROOM + 1);
+        huge.set(
+          encodeRequest({ command: Command.INFERENCE_INPUT, requestId: 902, digitU8 }, true)
+            .subarray(4),
+        );
+        const heard: number[] = [];
+        device.client.on("message", (_topic, bytes) => {
+          const reply = decodeReply(bytes);
+          if (!(reply instanceof WireError)) heard.push(reply.requestId);
+        });
+        device.client.publish(`mnist/${device.name}/infer`, huge, { qos: 1 });
+        assert.equal((await device.request({ digitU8 })).status, Status.OK);
+        assert.ok(!heard.includes(902), `a reply to the dropped request: ${heard}`);
 
         const metrics = await server.monitor.metrics.expose();
         assert.match(
           metrics,
-          /mnist_requests_total\{protocol="mqtt",status="OK"\} 3/,
+          /mnist_requests_total\{protocol="mqtt",status="OK"\} 4/,
         );
         assert.match(
           metrics,
