@@ -26,7 +26,7 @@ import { checkReplies, MAX_PROBLEMS } from "./fuzz_check.ts";
 import { type FuzzOptions, parseFuzzArgs, USAGE } from "./fuzz_args.ts";
 import { goodClient } from "./fuzz_good_client.ts";
 import { type FuzzCase, Mutator } from "./fuzz_mutate.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer } from "../server/testing/server_process.ts";
 import { concatBytes } from "../shared/bytes.ts";
 import { writeAll } from "../server/write_all.ts";
 

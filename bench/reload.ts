@@ -21,7 +21,7 @@ import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
 import { formatTable, intFlag, numberFlag, parseOrExit } from "./_cli.ts";
 import { parseFlags } from "../cli/args.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer } from "../server/testing/server_process.ts";
 import { percentile, sorted } from "./stats.ts";
 import { Command } from "../shared/codec.ts";
 import { addCandidate, runRolloutSteps } from "./rollout_steps.ts";

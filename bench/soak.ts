@@ -16,7 +16,7 @@ import { InferenceClient, legacyInfer } from "../client/client.ts";
 import { Status } from "../shared/errors.ts";
 import { intFlag, parseOrExit, pathFlag } from "./_cli.ts";
 import { parseFlags, UsageError } from "../cli/args.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer } from "../server/testing/server_process.ts";
 
 const USAGE = `Usage: deno task bench:soak [options]
 

@@ -23,7 +23,7 @@ import { parseFlags } from "../cli/args.ts";
 import { ENGINE_KINDS } from "../server/engine/kinds.ts";
 import { loadDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";
-import { spawnServer } from "./server_process.ts";
+import { spawnServer } from "../server/testing/server_process.ts";
 
 /** Everything the command line says. */
 export interface StartHangOptions {

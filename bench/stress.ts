@@ -46,7 +46,7 @@ import { isHttp } from "./load.ts";
 import { LoadPool, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
-import { type ServerProcess, spawnServer } from "./server_process.ts";
+import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
 import { withEchoServer } from "./echo_listeners.ts";
 import { echoFloor, formatEchoFloor } from "./echo_floor.ts";
 import { legacyBaseline } from "./legacy_baseline.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import { exitOnUsageError, parseFlags, UsageError } from "../cli/args.ts";
-import { type ServerProcess, spawnServer } from "../bench/server_process.ts";
+import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
 import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
 
 /** What a cluster is started with. */

@@ -2,11 +2,8 @@ import assert from "node:assert/strict";
 import { DEFAULT_MODEL, loadModelFile } from "../models/model.ts";
 import { InferenceEngine } from "./engine.ts";
 import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
-import { compiledOrtWasm, ENGINE_V8_FLAGS_ARG } from "./ort_wasm.ts";
+import { compiledOrtWasm } from "./ort_wasm.ts";
 import { RUN_BATCH } from "./serve.ts";
-import { VENDOR_SERVE } from "../../scripts/vendor.ts";
-
-const ROOT = new URL("../../", import.meta.url);
 
 /** A digit-like picture: a vertical bar, which the bundled model reads as a 1. */
 function bar(): Float32Array {
@@ -41,24 +38,6 @@ Deno.test("an engine on the shared module answers as one that compiled its own, 
     }
   } finally {
     for (const engine of [shared, own, threaded]) engine.close();
-  }
-});
-
-Deno.test("every launcher of the server passes the engine's V8 flags and --unstable-net", async () => {
-  const tasks = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))).tasks;
-  const launchers: [string, string][] = [
-    ["deno task serve", tasks.serve.command],
-    ["deno task serve:native", tasks["serve:native"].command],
-    ["the systemd unit", await Deno.readTextFile(new URL("deploy/mnist-server.service", ROOT))],
-    ["vendor/serve", VENDOR_SERVE.replaceAll("\\\n", " ")],
-  ];
-  for (const [name, text] of launchers) {
-    const start = text.split("\n").find((line) =>
-      /(^ExecStart=|^deno run|bin\/deno" run)/.test(line)
-    )!;
-    assert.ok(start.includes(` ${ENGINE_V8_FLAGS_ARG} `), `${name}: ${start}`);
-    // `--listeners N` needs it: a launcher without it refuses the flag.
-    assert.ok(start.includes(" --unstable-net "), `${name}: ${start}`);
   }
 });
 

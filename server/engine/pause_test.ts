@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Status } from "../../shared/errors.ts";
-import { spawnServer } from "../../bench/server_process.ts";
+import { spawnServer } from "../testing/server_process.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

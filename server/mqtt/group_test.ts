@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
-import { type ServerProcess, spawnServer } from "../../bench/server_process.ts";
+import { type ServerProcess, spawnServer } from "../testing/server_process.ts";
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
 

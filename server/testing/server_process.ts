@@ -15,9 +15,9 @@
  * @module
  */
 
-import { ENGINE_V8_FLAGS } from "../server/engine/ort_wasm.ts";
+import { ENGINE_V8_FLAGS } from "../engine/ort_wasm.ts";
 
-const MAIN = new URL("../server/main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Options passed to `server/main.ts`. */
 export interface SpawnOptions {

@@ -19,15 +19,15 @@
 // port is fixed: run one interpreter at a time (or each run in its own
 // network namespace: `unshare -n sh -c 'ip link set lo up; deno test ...'`).
 //
-//   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_budget_test.ts
+//   MNIST_ESPRUINO=/path/to/espruino deno test -A scripts/espruino_budget_test.ts
 import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
 import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
-import { main as flash } from "../scripts/flash.ts";
-import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "../scripts/espruino_linux.ts";
-import { SIZE_BUDGET } from "./build.ts";
+import { main as flash } from "./flash.ts";
+import { ESPRUINO, Interpreter, sleep, TELNET_PORT } from "./espruino_linux.ts";
+import { SIZE_BUDGET } from "../device/build.ts";
 
 /** Prints the flashed bundle's size and holds it to the 6 KB budget. */
 async function checkSize(what: string, file: string): Promise<void> {

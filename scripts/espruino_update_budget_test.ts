@@ -12,13 +12,13 @@
 // left behind by the update nor grown after it, and the bundle (flashed and
 // released) at most 6,144 bytes, the boot file at most 1,024.
 //
-//   MNIST_ESPRUINO=/path/to/espruino deno test -A device/espruino_update_budget_test.ts
+//   MNIST_ESPRUINO=/path/to/espruino deno test -A scripts/espruino_update_budget_test.ts
 import assert from "node:assert/strict";
 import { callHttp } from "../server/testing/releases.ts";
-import { clientName, SIZE_BUDGET } from "./build.ts";
-import { BOOT_BUDGET } from "./boot.ts";
-import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
-import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "../scripts/espruino_linux.ts";
+import { clientName, SIZE_BUDGET } from "../device/build.ts";
+import { BOOT_BUDGET } from "../device/boot.ts";
+import { ADMIN, firmwareAt, startOtaServer } from "../device/ota_testing.ts";
+import { ESPRUINO, flashOverTelnet, Interpreter, sleep } from "./espruino_linux.ts";
 import { writeRelease } from "../server/fleet/releases.ts";
 
 const BUDGET = { startUp: 250, inFlight: 500 };
