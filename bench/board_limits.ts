@@ -41,7 +41,7 @@ import { readAll } from "../server/testing/conn.ts";
 import { writeAll } from "../server/write_all.ts";
 import { framedBatch, slowReader, splitFramed } from "../server/testing/server.ts";
 import { type ScenarioServer, spawnScenarioServer } from "../server/testing/socket_scenarios.ts";
-import { autoInstances } from "../server/config.ts";
+import { autoInstances, tableDefault } from "../server/config.ts";
 import { stalledUploads } from "./_stalled_uploads.ts";
 
 const USAGE =
@@ -147,7 +147,8 @@ async function drip(): Promise<Result> {
   const server = await serverProcess({ maxConnectionsPerAddress: 1_000_000 });
   await sleep(500);
   const idle = server.rssMB();
-  const size = 16 * 1024;
+  // A frame of the largest size the server takes (its default --max-frame).
+  const size = tableDefault("max-frame");
   const frame = new Uint8Array(size - 16);
   new DataView(frame.buffer).setUint32(0, size, true);
   new DataView(frame.buffer).setUint32(4, 8, true);

@@ -124,8 +124,10 @@ Target:
                          --threads auto)
   --server-instances K   --instances of the started server (default: the server's)
   --server-engine E      --engine of the started server: ${ENGINE_KINDS.join(" or ")} (default:
-                         the server's, wasm)
-  --server-max-batch N   --max-batch of the started server (default: the server's, 128)
+                         the server's, ${tableDefault("engine")})
+  --server-max-batch N   --max-batch of the started server (default: the server's, ${
+  tableDefault("max-batch")
+})
   --server-main FILE     start this entry point instead of server/main.ts (a changed copy
                          of the server, to measure a proposed change side by side)
   --server-listeners N   listener Workers of the started server (--listeners N, run with

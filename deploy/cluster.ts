@@ -16,6 +16,7 @@
 import { exitOnUsageError, parseFlags, UsageError } from "../cli/args.ts";
 import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
 import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
+import { tableDefault } from "../server/config.ts";
 
 /** What a cluster is started with. */
 export interface ClusterOptions {
@@ -56,10 +57,12 @@ health-checked with GET /v2/health/ready. Ctrl-C stops everything.
 Options:
   --replicas N           servers (default 2)
   --host HOST            address HAProxy listens on (default 127.0.0.1)
-  --port PORT            HAProxy's board port (default 32001; 0 picks a free one)
-  --http-port PORT       HAProxy's HTTP port (default 8000; 0 picks a free one)
+  --port PORT            HAProxy's board port (default ${tableDefault("port")}; 0 picks a free one)
+  --http-port PORT       HAProxy's HTTP port (default ${
+  tableDefault("http-port")
+}; 0 picks a free one)
   --check-interval-ms MS health check interval (default 2000)
-  --drain-seconds S      each server's --drain-seconds (default 5)
+  --drain-seconds S      each server's --drain-seconds (default ${tableDefault("drain-seconds")})
   -h, --help             show this help
 Flags after -- go to every server (e.g. -- --threads 2 --instances 1).`;
 
@@ -241,10 +244,16 @@ export function parseClusterArgs(args: string[]): ClusterOptions & { help: boole
   return {
     replicas: int("replicas", values.replicas, 2, 1, 64),
     host: values.host ?? "127.0.0.1",
-    port: int("port", values.port, 32001, 0, 65535),
-    httpPort: int("http-port", values["http-port"], 8000, 0, 65535),
+    port: int("port", values.port, tableDefault("port"), 0, 65535),
+    httpPort: int("http-port", values["http-port"], tableDefault("http-port"), 0, 65535),
     checkIntervalMs: int("check-interval-ms", values["check-interval-ms"], 2000, 100, 60_000),
-    drainSeconds: int("drain-seconds", values["drain-seconds"], 5, 0, 3600),
+    drainSeconds: int(
+      "drain-seconds",
+      values["drain-seconds"],
+      tableDefault("drain-seconds"),
+      0,
+      3600,
+    ),
     serverArgs: split < 0 ? [] : args.slice(split + 1),
     help: values.help ?? false,
   };

@@ -40,10 +40,11 @@
  */
 import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
 import { isDeviceName } from "../server/auth/tokens.ts";
+import { tableDefault } from "../server/config.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";
 
-/** The server's port when `--server` names only a host. */
-export const DEFAULT_PORT = 32001;
+/** The server's port when `--server` names only a host: the server's own default. */
+export const DEFAULT_PORT = tableDefault("port");
 /** The broker's port when `--transport mqtt --server` names only a host. */
 export const DEFAULT_MQTT_PORT = 1883;
 /** Where the settings file is, unless `--config` says otherwise. */

@@ -28,6 +28,7 @@
 import { parseFlags, parseHostPort, UsageError, usageLine } from "../../cli/args.ts";
 import { Command, type DecodedReply } from "../../shared/codec.ts";
 import { statusName } from "../../shared/errors.ts";
+import { tableDefault } from "../../server/config.ts";
 import { InferenceClient } from "../client.ts";
 import { type GreyPicture, PictureError } from "../picture.ts";
 import { decodePgm, mnistDigit, shading } from "../preprocess.ts";
@@ -35,7 +36,7 @@ import { decodeJpegGrey, isJpeg } from "./jpeg.ts";
 import { decodePngGrey, isPng } from "./png.ts";
 
 /** The board port a `--server` without a port means: the server's default. */
-const DEFAULT_PORT = 32001;
+const DEFAULT_PORT = tableDefault("port");
 const DEFAULT_SERVER = `127.0.0.1:${DEFAULT_PORT}`;
 /** Below this score an answer is "unsure" (exit 3). */
 const DEFAULT_MIN_SCORE = 0.8;
