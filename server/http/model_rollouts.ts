@@ -32,13 +32,21 @@ import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
 import type { BodyReading } from "./body.ts";
 import { errorResponse } from "./errors.ts";
-import { readJsonObject, withoutPaths } from "./repository.ts";
+import { readJsonObject, unknownField, withoutPaths } from "./repository.ts";
 
 const ROUTE = /^\/v2\/models\/([^/]+)\/(shadow|canary|promote|rollback)$/;
 
 function json(body: unknown): Response {
   return new Response(JSON.stringify(body), { headers: { "content-type": "application/json" } });
 }
+
+/** The fields each action's POST takes (its GET and DELETE none). */
+const FIELDS: Record<string, readonly string[]> = {
+  promote: ["version"],
+  rollback: [],
+  shadow: ["version", "sample"],
+  canary: ["version", "share", "devices"],
+};
 
 function bad(message: string): RolloutError {
   return new RolloutError(400, "MALFORMED_BUFFER", message);
@@ -141,6 +149,8 @@ async function answer(
   method: string,
   body: Record<string, unknown>,
 ): Promise<unknown> {
+  const unknown = unknownField(body, method === "POST" ? FIELDS[action] : []);
+  if (unknown) throw bad(unknown.message);
   const running = (what: "shadow" | "canary") => {
     const rollout = rollouts.get(name);
     if (!rollout?.[what]) {

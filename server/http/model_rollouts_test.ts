@@ -26,6 +26,8 @@ Deno.test("rollout routes refuse with a code and a sentence, and change nothing"
         ["GET", `${M}/canary`, undefined, 404, /no canary running/],
         ["DELETE", `${M}/shadow`, undefined, 404, /no shadow running/],
         ["POST", `${M}/rollback`, undefined, 409, /no version below 1/],
+        ["POST", `${M}/shadow`, { version: 2, smaple: 0.5 }, 400, /unknown field "smaple"/],
+        ["POST", `${M}/promote`, { version: 2, force: true }, 400, /unknown field "force"/],
       ];
       for (const [method, path, body, status, error] of refusals) {
         const answer = await api(server, method, path, body);

@@ -41,7 +41,7 @@
  * @module
  */
 import type { Access } from "../auth/access.ts";
-import { WireError } from "../../shared/errors.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
@@ -221,6 +221,65 @@ export async function readJsonObject(
 }
 
 /**
+ * Why `body` does not suit a route that takes the fields `known`: its first
+ * other field; null when it has none. A misspelt field is refused, not
+ * ignored: `{"reddy":true}` would otherwise list every model, not the ready ones.
+ */
+export function unknownField(
+  body: Record<string, unknown>,
+  known: readonly string[],
+  what = "field",
+): WireError | null {
+  const other = Object.keys(body).find((key) => !known.includes(key));
+  if (other === undefined) return null;
+  const takes = known.length === 0
+    ? `this route takes no ${what}s`
+    : `this route takes ${known.map((k) => JSON.stringify(k)).join(", ")}`;
+  return new WireError(
+    Status.MALFORMED_BUFFER,
+    `unknown ${what} ${JSON.stringify(other)}: ${takes}`,
+  );
+}
+
+/**
+ * Why a repository request's body is refused, or null: the index takes
+ * `ready` (true or false); load and unload take `parameters`, of which only
+ * unload's `unload_dependents` (true or false; this server has no ensembles,
+ * so nothing depends on a model). Load's parameters (Triton's `config` and
+ * `file:` overrides) are not supported: a model loads as its folder holds it.
+ */
+function badRepositoryBody(
+  body: Record<string, unknown>,
+  action: string | null,
+): WireError | null {
+  const bad = (sentence: string) => new WireError(Status.MALFORMED_BUFFER, sentence);
+  if (action === null) {
+    if (body.ready !== undefined && typeof body.ready !== "boolean") {
+      return bad(`"ready" must be true or false`);
+    }
+    return unknownField(body, ["ready"]);
+  }
+  const known = unknownField(body, ["parameters"]);
+  if (known || body.parameters === undefined) return known;
+  const parameters = body.parameters;
+  if (typeof parameters !== "object" || parameters === null || Array.isArray(parameters)) {
+    return bad(`"parameters" must be an object`);
+  }
+  const given = parameters as Record<string, unknown>;
+  if (action === "load") {
+    const first = Object.keys(given)[0];
+    if (first === undefined) return null;
+    return bad(
+      `load takes no parameters (${JSON.stringify(first)}): a model loads as its folder holds it`,
+    );
+  }
+  if (given.unload_dependents !== undefined && typeof given.unload_dependents !== "boolean") {
+    return bad(`"unload_dependents" must be true or false`);
+  }
+  return unknownField(given, ["unload_dependents"], "parameter");
+}
+
+/**
  * The repository routes as one handler: a Response for the three paths, null
  * for any other path (so a router can try its next route).
  */
@@ -242,6 +301,8 @@ export function repositoryRoutes(
       }
       const body = await readJsonObject(request, control.bodyReading);
       if (body instanceof Response) return body;
+      const refused = badRepositoryBody(body, action?.[2] ?? null);
+      if (refused) return errorResponse(refused, 400);
       if (!action) {
         const rows = await control.index();
         return json(200, body.ready === true ? rows.filter((r) => r.state === "READY") : rows);

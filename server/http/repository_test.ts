@@ -182,6 +182,39 @@ Deno.test("wrong method, bad body and other paths", async () => {
   assert.equal(await response.text(), "not found");
 });
 
+Deno.test("a field the route does not take is refused, not ignored, and changes nothing", async () => {
+  await using s = await start(TOKEN);
+  const refusals: [string, unknown, RegExp][] = [
+    ["index", { reddy: true }, /unknown field "reddy": this route takes "ready"$/],
+    ["index", { ready: "x" }, /"ready" must be true or false/],
+    ["models/mnist/unload", { parameters: { unload_dependants: true } }, /unknown parameter/],
+    ["models/mnist/unload", { parameters: { unload_dependents: 1 } }, /must be true or false/],
+    ["models/mnist/unload", { parameters: [] }, /"parameters" must be an object/],
+    ["models/mnist/unload", { force: true }, /unknown field "force"/],
+    [
+      "models/mnist/load",
+      { parameters: { config: "{}" } },
+      /load takes no parameters \("config"\)/,
+    ],
+  ];
+  for (const [path, body, error] of refusals) {
+    const response = await s.post(`/v2/repository/${path}`, { body: JSON.stringify(body) });
+    assert.equal(response.status, 400, `${path} ${JSON.stringify(body)}`);
+    assert.match((await response.json()).error, new RegExp("^MALFORMED_BUFFER: .*" + error.source));
+  }
+  // Nothing was unloaded; what Triton's client sends is taken.
+  const unload = { parameters: { unload_dependents: false } };
+  const rows: IndexRow[] = await (await s.post("/v2/repository/index", {
+    body: JSON.stringify({ ready: true }),
+  })).json();
+  assert.deepEqual(rows.map((r) => r.name), ["mnist"]);
+  const response = await s.post("/v2/repository/models/mnist/unload", {
+    body: JSON.stringify(unload),
+  });
+  assert.equal(response.status, 200);
+  await response.body?.cancel();
+});
+
 Deno.test("withoutPaths: paths under the repository become relative, other absolute ones their last part", () => {
   const root = "/srv/mnist/models";
   assert.equal(
