@@ -4,6 +4,15 @@
  * C++ client among them) builds them, so tests of the lean codec and of the
  * server never check the codec against itself.
  *
+ * @example
+ * ```ts
+ * import { oracleRequest } from "./testing.ts";
+ * import { decodeRequest } from "./codec.ts";
+ *
+ * const bytes = oracleRequest({ cmd: 1, requestId: 7, digitU8: new Uint8Array(784) }, false);
+ * const request = decodeRequest(bytes);
+ * console.log("requestId" in request && request.requestId); // 7
+ * ```
  * @module
  */
 import * as flatbuffers from "flatbuffers";

@@ -2,9 +2,19 @@
  * What the HTTP port needs from a running server, in one place: the one
  * request handler, the served models as OIP describes them (looked up per
  * request, so a swap shows at once), readiness, who may use the operator's
- * routes (`Access`) and the repository extension. `startServer` calls it; see `http.ts` for a running
- * example.
+ * routes (`Access`) and the repository extension. `startServer` calls it
+ * (`http.ts` serves the port on what it returns).
  *
+ * @example
+ * ```ts
+ * import { modelInfo } from "./deps.ts";
+ * import { startServer } from "../server.ts";
+ *
+ * const server = await startServer({ port: 0, warmUpMs: 0 });
+ * const info = modelInfo(server.serving.models[0], 128);
+ * console.log(info.name, info.input, info.inputDims); // mnist input [-1, 1, 28, 28]
+ * await server.shutdown();
+ * ```
  * @module
  */
 import { Status, WireError } from "../../shared/errors.ts";

@@ -2,6 +2,15 @@
  * Helpers for the server's tests: a real server on an ephemeral loopback
  * port with the real model, raw sockets, and readers of what came back.
  *
+ * @example
+ * ```ts
+ * import { pipelinedReplies, withServer } from "./server.ts";
+ *
+ * await withServer({ warmUpMs: 0 }, async (server) => {
+ *   const replies = await pipelinedReplies(server, 3);
+ *   console.log(replies.map((r) => r.requestId)); // [1, 2, 3]
+ * });
+ * ```
  * @module
  */
 import assert from "node:assert/strict";
