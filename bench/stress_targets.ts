@@ -50,7 +50,7 @@ const FRAMED_500: Partial<StressOptions> = {
  * the target is the steady round trip, and a server fresh to one-at-a-time
  * traffic (batches of one: the code run once per batch compiled late, on
  * cores its compiles share) keeps a p99 three to four times its p50 for its
- * first few thousand such requests (docs/performance.md, "a sixth round").
+ * first few thousand such requests (docs/performance.md, "One client at a time").
  */
 const ONE_CLIENT: Partial<StressOptions> = {
   protocols: ["framed"],

@@ -727,7 +727,8 @@ export const NATIVE_AUTO_THREADS = 4;
  * WASM: one (see `autoInstances`). Native: the cores shared among the
  * instances, at most `NATIVE_AUTO_THREADS` each: onnxruntime's own thread pool
  * splits each batch's convolutions, which beats the same cores as separate
- * instances for the native engine (docs/performance.md, "The engine alone").
+ * instances for the native engine (docs/performance.md, "Instances, threads and
+ * engines").
  */
 export function autoThreads(
   engine: EngineKind,
