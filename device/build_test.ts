@@ -163,8 +163,14 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
       /, MQTT to the broker 10\.0\.0\.3:1883 as kitchen, WiFi as saved on the board$/,
     );
     out.length = 0;
-    assert.equal(await main(["--config", `${dir}/none.json`]), 2);
-    assert.match(out[0], /^build: no server/);
+    // A --config that is not there is a mistake, even with every setting given as a flag.
+    assert.equal(await main(["--config", `${dir}/none.json`, "--server", "10.0.0.4"]), 2);
+    assert.deepEqual(out, [
+      `build: --config ${dir}/none.json: no such file (deno task build --help)`,
+    ]);
+    await assert.rejects(Deno.stat(`${dir}/none.json`), Deno.errors.NotFound);
+    out.length = 0;
+    assert.equal(await main(["--config", config, "--out", file]), 0, "a --config that is there");
   } finally {
     console.log = log;
     console.error = error;
