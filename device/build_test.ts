@@ -178,6 +178,27 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
   }
 });
 
+Deno.test("the README's deno task build works as written (its files put in a temporary folder)", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const commands = [...readme.matchAll(/`deno task build ([^`]*)`/g)].map((m) => m[1].split(" "));
+  assert.ok(commands.length > 0, "the README builds firmware somewhere");
+  const dir = await Deno.makeTempDir();
+  const log = console.log, error = console.error;
+  const out: string[] = [];
+  console.log = console.error = (line: string) => out.push(line);
+  try {
+    for (const args of commands) {
+      const release = args.indexOf("--release");
+      if (release >= 0) args[release + 1] = `${dir}/${args[release + 1]}`;
+      assert.equal(await main([...args, "--out", `${dir}/fw.js`]), 0, out.join("\n"));
+    }
+  } finally {
+    console.log = log;
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the firmware's name in its client string is the one the update tests use", () => {
   assert.ok(clientName("1a2b3c4d").startsWith(`${NAME} `));
 });
