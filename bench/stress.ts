@@ -10,7 +10,9 @@
  * batch size (framed), and the CPU both sides used.
  *
  * Without `--port` it starts the server itself, as `deno task serve` would,
- * in a subprocess on a free port, and stops it at the end. Every run is
+ * in a subprocess on a free port, and stops it at the end; with `--port`, a
+ * warm-up or step none of whose requests could connect ends the run with one
+ * sentence and exit 2 (no server there). Every run is
  * bounded: clients, requests, `--duration` per step and `--timeout` per request.
  * Its flags are `stress_args.ts`'s.
  *
@@ -42,8 +44,9 @@ import { cpuDelta, groupThreads, type ThreadCpu, threadCpu } from "./cpu.ts";
 import { loadDigits } from "./digits.ts";
 import { measureInference } from "./inference.ts";
 import { bestRate, formatInferenceTable, type InferenceReport } from "./inference_report.ts";
+import { exitWithError } from "../cli/args.ts";
 import { isHttp } from "./load.ts";
-import { LoadPool, type RunPlan } from "./pool.ts";
+import { LoadPool, type PoolResult, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
 import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
@@ -64,6 +67,26 @@ export {
   type StressOptions,
   USAGE,
 } from "./stress_args.ts";
+
+/** A run against `--port` none of whose requests could connect: nothing there to measure. */
+export class NoServerError extends Error {
+  override name = "NoServerError";
+}
+
+/**
+ * The sentence for a run (`count` requests, failures by kind) against
+ * `where` when every one of its requests was refused a connection, else null.
+ */
+export function noServerSentence(
+  result: Pick<PoolResult, "count" | "errors">,
+  where: string,
+): string | null {
+  const refused = result.errors.CONNECTION_REFUSED ?? 0;
+  if (result.count === 0 || refused < result.count) return null;
+  return `no server answered on ${where}: all ${
+    thousands(refused)
+  } requests were refused a connection (CONNECTION_REFUSED)`;
+}
 
 function cpuModel(): string {
   try {
@@ -155,6 +178,15 @@ export async function runStress(
     plan.protocol === "mqtt"
       ? runMqttLoad({ ...plan, url: mqttUrl!, qos: options.mqttQos }, digits, onProgress)
       : pool.run(plan, onProgress);
+  /** With `--port` (not MQTT's broker), a `NoServerError` when no request of `plan` could connect. */
+  const checkAnswered = (plan: Omit<RunPlan, "clients" | "requests">, result: PoolResult) => {
+    if (server || plan.protocol === "mqtt") return;
+    const where = `${plan.hostname}:${isHttp(plan.protocol) ? plan.httpPort : plan.port}`;
+    const sentence = noServerSentence(result, where);
+    if (sentence === null) return;
+    progress.done();
+    throw new NoServerError(sentence);
+  };
   /** Warm-up, then one step per client count, for one protocol. */
   const runSteps = async (base: Omit<RunPlan, "clients" | "requests">, counts: number[]) => {
     if (options.warmup === 0 && base.protocol === "framed" && base.keepAlive) {
@@ -163,10 +195,11 @@ export async function runStress(
     if (options.warmup > 0) {
       const clients = Math.min(options.warmup, Math.max(...counts));
       const requests = Math.ceil(options.warmup / clients);
-      await run(
+      const warm = await run(
         { ...base, clients, requests, durationMs: Math.min(base.durationMs, 5000) },
         (done) => progress.update(`warm-up: ${thousands(done)}/${thousands(clients * requests)}`),
       );
+      checkAnswered(base, warm);
       progress.done();
     }
     for (const [i, clients] of counts.entries()) {
@@ -186,6 +219,7 @@ export async function runStress(
         );
       });
       clearTimeout(oneSecond);
+      checkAnswered(base, result);
       const after = server ? threadCpu(server.pid) : [];
       const serverCpu = server && before.length
         ? groupThreads(
@@ -312,7 +346,13 @@ async function warmLoadGenerator(
 async function main(): Promise<void> {
   const options = parseOrExit("bench:stress", parseStressArgs, Deno.args, USAGE);
   if (options.targets) return await allTargets(options);
-  const report = await runStress(options);
+  let report: StressReport;
+  try {
+    report = await runStress(options);
+  } catch (e) {
+    if (e instanceof NoServerError) exitWithError("bench:stress", e.message);
+    throw e;
+  }
   if (options.json) {
     await Deno.writeTextFile(options.json, JSON.stringify(report, null, 2) + "\n");
     console.log(`wrote ${options.json}`);

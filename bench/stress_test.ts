@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
 import type { StressReport } from "./report.ts";
-import { MAX_CLIENTS, parseStressArgs } from "./stress.ts";
+import { MAX_CLIENTS, noServerSentence, parseStressArgs } from "./stress.ts";
 
 Deno.test("defaults are the old tool's run: 500 legacy clients, one float digit each", () => {
   const o = parseStressArgs([]);
@@ -94,6 +94,45 @@ Deno.test("--help exits 0 and lists the flags", async () => {
   const text = new TextDecoder().decode(stdout);
   for (const flag of ["--clients", "--sweep", "--keep-alive", "--workers", "--report", "--json"]) {
     assert.ok(text.includes(flag), flag);
+  }
+});
+
+Deno.test("a step whose every request was refused a connection: no server there", () => {
+  assert.equal(
+    noServerSentence({ count: 500, errors: { CONNECTION_REFUSED: 500 } }, "127.0.0.1:1"),
+    "no server answered on 127.0.0.1:1: all 500 requests were refused a connection " +
+      "(CONNECTION_REFUSED)",
+  );
+  // Some answered, or failed otherwise: a server is there, and the step's errors say the rest.
+  assert.equal(noServerSentence({ count: 500, errors: { CONNECTION_REFUSED: 499 } }, "h:1"), null);
+  assert.equal(noServerSentence({ count: 5, errors: { TIMEOUT: 5 } }, "h:1"), null);
+  assert.equal(noServerSentence({ count: 0, errors: {} }, "h:1"), null);
+});
+
+Deno.test("--port where no server listens: one sentence, exit 2, no results written", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const json = `${await Deno.makeTempDir({ dir: "/tmp" })}/stress.json`;
+  try {
+    for (const protocol of ["legacy", "framed"]) {
+      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+        args: ["task", "-q", "bench:stress", "--port", String(port), "--duration", "1"]
+          .concat(["--protocol", protocol, "--clients", "5", "--warmup", "0", "--json", json]),
+        cwd: new URL("..", import.meta.url).pathname,
+      }).output();
+      const text = new TextDecoder().decode(stderr);
+      assert.equal(code, 2, text);
+      assert.equal(
+        text.split("\n").filter((line) => !/^(warm-up|\w+, 5 clients):/.test(line)).join("\n"),
+        `bench:stress: no server answered on 127.0.0.1:${port}: all 5 requests were refused a ` +
+          "connection (CONNECTION_REFUSED)\n",
+      );
+      assert.doesNotMatch(new TextDecoder().decode(stdout), /req\/s|checks/);
+      await assert.rejects(Deno.stat(json), Deno.errors.NotFound);
+    }
+  } finally {
+    await Deno.remove(json.slice(0, json.lastIndexOf("/")), { recursive: true });
   }
 });
 

@@ -105,15 +105,48 @@ function sentence(e: Error & { code?: unknown }, options: ParseArgsConfig["optio
   }
 }
 
+/** A negative number (`-1`, `-0.5`, `-1e3`): no flag looks like one. */
+const NEGATIVE_NUMBER = /^-(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * `args` with each negative number that follows a flag taking a value joined
+ * to it (`--listeners -1` as `--listeners=-1`), so that it reaches the
+ * command's own check of the value, as the joined form always did, instead
+ * of `parseArgs` reading it as a flag and saying the value is missing.
+ */
+function joinNegativeValues(
+  args: readonly string[],
+  options: ParseArgsConfig["options"],
+): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, option] of Object.entries(options ?? {})) {
+    if (option.type !== "string") continue;
+    takesValue.set(`--${name}`, name);
+    if (option.short) takesValue.set(`-${option.short}`, name);
+  }
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--") return [...joined, ...args.slice(i)];
+    const name = takesValue.get(args[i]);
+    if (name !== undefined && NEGATIVE_NUMBER.test(args[i + 1] ?? "")) {
+      joined.push(`--${name}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
+  return joined;
+}
+
 /**
  * `parseArgs` (strict unless told otherwise) whose mistakes come back as a
- * `UsageError` of one sentence, with a near flag suggested.
+ * `UsageError` of one sentence, with a near flag suggested. A negative number
+ * after a flag that takes a value is that value (`--duration -1`), for the
+ * command to accept or refuse in its own words.
  */
 export function parseFlags<T extends ParseArgsConfig>(
   config: T,
 ): ReturnType<typeof parseArgs<T>> {
   try {
-    return parseArgs({ strict: true, ...config } as T);
+    const args = config.args && joinNegativeValues(config.args, config.options);
+    return parseArgs({ strict: true, ...config, ...(args ? { args } : {}) } as T);
   } catch (e) {
     if (e instanceof Error && "code" in e) throw new UsageError(sentence(e, config.options));
     throw e;

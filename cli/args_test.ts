@@ -50,6 +50,24 @@ Deno.test("the parser's other mistakes are one sentence too", () => {
   assert.equal(usageLine("classify", "x"), "classify: x (deno task classify --help)");
 });
 
+Deno.test("a negative number after a flag is its value, for the command to check", () => {
+  const values = (args: string[]) => parseFlags({ args, options: OPTIONS }).values;
+  assert.equal(values(["--port", "-1"]).port, "-1");
+  assert.equal(values(["--max-batch", "-0.5", "--json"])["max-batch"], "-0.5");
+  assert.equal(values(["--port", "-1e3"]).port, "-1e3");
+  // Only numbers: a flag after a flag still leaves the first without its value.
+  assert.equal(mistake(["--port", "--json"]), "--port needs a value");
+  assert.equal(mistake(["--port", "-x"]), "--port needs a value");
+  // A boolean flag takes no value, so a number after it stays an argument.
+  assert.equal(mistake(["--json", "-1"]), "unknown flag -1");
+  // After "--" everything is an argument as it was.
+  assert.deepEqual(
+    parseFlags({ args: ["--", "--port", "-1"], options: OPTIONS, allowPositionals: true })
+      .positionals,
+    ["--port", "-1"],
+  );
+});
+
 /** Runs `deno task NAME ARGS...` in the project and returns its exit code and stderr. */
 async function task(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
   const { code, stderr, stdout } = await new Deno.Command(Deno.execPath(), {
@@ -65,7 +83,7 @@ async function task(...args: string[]): Promise<{ code: number; stderr: string; 
   return { code, stderr: text(stderr), stdout: text(stdout) };
 }
 
-Deno.test("the real commands answer a wrong flag with one line and exit 2, no help dump", async () => {
+Deno.test("the real commands answer a wrong flag or value with one line and exit 2, no help dump", async () => {
   for (
     const [name, args, line] of [
       [
@@ -87,6 +105,22 @@ Deno.test("the real commands answer a wrong flag with one line and exit 2, no he
         "token",
         ["--line-onyl", "a"],
         "token: unknown flag --line-onyl; did you mean --line-only? (deno task token --help)",
+      ],
+      // A negative number is a value given: refused in the option's own words, not as missing.
+      [
+        "serve",
+        ["--listeners", "-1"],
+        'serve: --listeners must be a whole number from 1 to 64, got "-1" (deno task serve --help)',
+      ],
+      [
+        "bench:stress",
+        ["--duration", "-1"],
+        'bench:stress: --duration must be ≥ 0.001, got "-1" (deno task bench:stress --help)',
+      ],
+      [
+        "bench:reload",
+        ["--framed", "-5"],
+        'bench:reload: --framed must be ≥ 0, got "-5" (deno task bench:reload --help)',
       ],
     ] as const
   ) {

@@ -111,6 +111,12 @@ Deno.test("deno task classify: help without a server; mistakes are one line", as
   const help = await classify(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /^deno task classify \[flags\] FILE\.\.\./);
+  // The task's line in `deno task`'s list names the pictures --help names.
+  const { description } = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.classify;
+  for (const picture of ["JPEG", "PNG", "PGM"]) {
+    assert.match(help.stdout, new RegExp(`\\b${picture}\\b`));
+    assert.match(description, new RegExp(`\\b${picture}\\b`), description);
+  }
 
   const none = await classify([]);
   assert.deepEqual([none.code, none.stderr.trim().split("\n").length], [2, 1]);

@@ -163,8 +163,35 @@ Deno.test("deno task build: flags over the settings file; prints the path and th
       /, MQTT to the broker 10\.0\.0\.3:1883 as kitchen, WiFi as saved on the board$/,
     );
     out.length = 0;
-    assert.equal(await main(["--config", `${dir}/none.json`]), 2);
-    assert.match(out[0], /^build: no server/);
+    // A --config that is not there is a mistake, even with every setting given as a flag.
+    assert.equal(await main(["--config", `${dir}/none.json`, "--server", "10.0.0.4"]), 2);
+    assert.deepEqual(out, [
+      `build: --config ${dir}/none.json: no such file (deno task build --help)`,
+    ]);
+    await assert.rejects(Deno.stat(`${dir}/none.json`), Deno.errors.NotFound);
+    out.length = 0;
+    assert.equal(await main(["--config", config, "--out", file]), 0, "a --config that is there");
+  } finally {
+    console.log = log;
+    console.error = error;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the README's deno task build works as written (its files put in a temporary folder)", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const commands = [...readme.matchAll(/`deno task build ([^`]*)`/g)].map((m) => m[1].split(" "));
+  assert.ok(commands.length > 0, "the README builds firmware somewhere");
+  const dir = await Deno.makeTempDir();
+  const log = console.log, error = console.error;
+  const out: string[] = [];
+  console.log = console.error = (line: string) => out.push(line);
+  try {
+    for (const args of commands) {
+      const release = args.indexOf("--release");
+      if (release >= 0) args[release + 1] = `${dir}/${args[release + 1]}`;
+      assert.equal(await main([...args, "--out", `${dir}/fw.js`]), 0, out.join("\n"));
+    }
   } finally {
     console.log = log;
     console.error = error;

@@ -131,14 +131,18 @@ export function parseServer(
   }
 }
 
-/** Reads a settings file; a missing file is an empty one. */
-export async function readConfig(path: string | URL): Promise<ConfigFile> {
+/**
+ * Reads a settings file; a missing file is an empty one, unless `required`
+ * (a file the user named with `--config`): then it is a `SettingsError`.
+ */
+export async function readConfig(path: string | URL, required = false): Promise<ConfigFile> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return {};
-    throw e;
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (required) throw new SettingsError(`--config ${path}: no such file`);
+    return {};
   }
   let config: unknown;
   try {
@@ -253,9 +257,13 @@ export function parseSettingsFlags(args: string[], extra: Record<string, unknown
   }
 }
 
-/** The settings that `flags` and the settings file (`--config`, or the default) make. */
+/**
+ * The settings that `flags` and the settings file make: `--config`'s, which
+ * must exist, or the default, which may be absent.
+ */
 export async function settingsFromFlags(flags: Flags): Promise<Settings> {
-  const config = await readConfig((flags.config as string | undefined) ?? DEFAULT_CONFIG);
+  const named = flags.config as string | undefined;
+  const config = await readConfig(named ?? DEFAULT_CONFIG, named !== undefined);
   return resolveSettings(config, flags);
 }
 

@@ -58,6 +58,17 @@ Deno.test("the settings file: missing is empty, unknown keys and wrong types are
   const dir = await Deno.makeTempDir();
   try {
     assert.deepEqual(await readConfig(`${dir}/none.json`), {});
+    // Only the default may be missing: a file named with --config must be there.
+    await assert.rejects(
+      readConfig(`${dir}/none.json`, true),
+      SettingsError,
+      `--config ${dir}/none.json: no such file`,
+    );
+    await assert.rejects(
+      settingsFromFlags(parseSettingsFlags(["--config", `${dir}/none.json`, "--server", "h"], {})),
+      SettingsError,
+      "no such file",
+    );
     await Deno.writeTextFile(`${dir}/typo.json`, JSON.stringify({ sever: "h" }));
     await assert.rejects(readConfig(`${dir}/typo.json`), /unknown setting "sever"/);
     await Deno.writeTextFile(`${dir}/type.json`, JSON.stringify({ poll: "5" }));

@@ -164,8 +164,16 @@ ${SETTINGS_HELP}
   --help                 this text`;
 
 /**
- * Fails early, with a sentence, when `port` is not a serial device. Only a
- * missing file is "does not exist": Deno refuses to stat `/dev/tty*`
+ * A `--port` that names no serial device: a mistake on the command line
+ * (exit 2), where the port's other failures (no permission, no answer) are
+ * the machine's or the board's (exit 1).
+ */
+export class PortError extends FlashError {}
+
+/**
+ * Fails early, with a sentence, when `port` is not a serial device: a
+ * `PortError` when there is no such file or it is not a character device.
+ * Only a missing file is "does not exist": Deno refuses to stat `/dev/tty*`
  * without `--allow-all` (NotCapable), and that must not read as "unplugged".
  */
 export async function checkSerialPort(port: string): Promise<void> {
@@ -174,7 +182,7 @@ export async function checkSerialPort(port: string): Promise<void> {
     info = await Deno.stat(port);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new FlashError(
+      throw new PortError(
         `${port} does not exist: is the board plugged in? (ls /dev/ttyUSB* /dev/ttyACM*)`,
       );
     }
@@ -193,7 +201,7 @@ export async function checkSerialPort(port: string): Promise<void> {
     throw new FlashError(`cannot use ${port}: ${(e as Error).message}`);
   }
   if (!info.isCharDevice) {
-    throw new FlashError(`${port} is not a serial device (not a character device)`);
+    throw new PortError(`${port} is not a serial device (not a character device)`);
   }
 }
 
@@ -286,8 +294,11 @@ export async function main(
     const timeout = Number(flags.timeout ?? DEFAULT_TIMEOUT);
     if (!(timeout > 0)) throw new SettingsError(`timeout "${flags.timeout}" is not seconds > 0`);
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
-
     const settings = await settingsFromFlags(flags);
+    const serial = !isTcp(port);
+    // The port is there before anything is built, written or fetched (a dry run needs no board).
+    if (serial && !flags["dry-run"]) await checkSerialPort(port);
+
     const updates = !!flags.updates;
     // An update build carries no token: it goes to the board's Storage instead.
     const firmware = await buildFirmware(
@@ -301,7 +312,6 @@ export async function main(
     const { boot, storage } = firmware.updates
       ? await writeInstall(firmware, file, updates ? settings.token : "")
       : { boot: file, storage: [] };
-    const serial = !isTcp(port);
     const ram = !!flags.ram;
     if (flags["dry-run"]) {
       // A serial port is relayed to a TCP port picked when it opens: "PORT" here.
@@ -319,7 +329,6 @@ export async function main(
     await fetchTool(echo);
     let bridge: SerialBridge | null = null;
     if (serial) {
-      await checkSerialPort(port);
       try {
         bridge = await SerialBridge.open(port, baud);
       } catch (e) {
@@ -346,7 +355,7 @@ export async function main(
     else if (e instanceof BuildError || e instanceof FlashError) {
       console.error(`flash: ${e.message}`);
     } else throw e;
-    return e instanceof SettingsError ? 2 : 1;
+    return e instanceof SettingsError || e instanceof PortError ? 2 : 1;
   }
 }
 

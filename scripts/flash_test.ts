@@ -205,7 +205,7 @@ async function flashTask(
   return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
 }
 
-Deno.test("a serial port that is not there: a clear error, before the tool runs", async () => {
+Deno.test("a serial port that is not there: one sentence and exit 2, before anything is built", async () => {
   await withTempDir(async (dir) => {
     const { code, text } = await flashTask([
       "--server",
@@ -215,12 +215,26 @@ Deno.test("a serial port that is not there: a clear error, before the tool runs"
       "--out",
       `${dir}/fw.js`,
     ]);
-    assert.equal(code, 1, text);
+    assert.equal(code, 2, text);
     assert.match(
       text,
-      /\nflash: \/dev\/ttyUSB-no-such-board does not exist: is the board plugged in\?/,
+      /\nflash: \/dev\/ttyUSB-no-such-board does not exist: is the board plugged in\? \(ls \/dev\/ttyUSB\* \/dev\/ttyACM\*\)\n$/,
     );
-    assert.doesNotMatch(text, /Uploading/);
+    // Nothing built, written or fetched: the build's line, the bundle and the tool's download.
+    assert.doesNotMatch(text, /bytes of|Fetching|Uploading/);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  });
+  // A file that is not a character device is no serial port either.
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/not-a-port`, "");
+    const { code, lines } = await flash(
+      ["--server", "192.168.1.10", "--port", `${dir}/not-a-port`, "--out", `${dir}/fw.js`],
+    );
+    assert.equal(code, 2);
+    assert.deepEqual(lines, [
+      `flash: ${dir}/not-a-port is not a serial device (not a character device)`,
+    ]);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["not-a-port"]);
   });
 });
 

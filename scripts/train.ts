@@ -26,7 +26,8 @@
  *
  * The version is written into a hidden folder beside `--out` and renamed to
  * it when complete, so a server watching the repository never sees half a
- * version. Extra arguments are passed on to train_mnist.py (e.g. `--epochs 3`).
+ * version. Extra arguments are passed on to train_mnist.py (e.g. `--epochs 3`),
+ * their values checked here first.
  * The temporary file's layout is `scripts/split_file.ts`'s.
  *
  * @example
@@ -118,6 +119,35 @@ const PASSED_ON = {
   "init-only": { type: "boolean" },
 } as const;
 
+/**
+ * What train_mnist.py takes for each numeric option it is passed (`--seed`
+ * is read here too, below): a whole number or any number, from `min` (or
+ * above it, `above`). Checked here, so a mistake is one sentence before any
+ * file is written, not Python's usage text after.
+ */
+const PASSED_ON_NUMBERS: Record<string, { whole: boolean; min: number; above?: true }> = {
+  epochs: { whole: true, min: 1 },
+  batch: { whole: true, min: 1 },
+  lr: { whole: false, min: 0, above: true },
+  threads: { whole: true, min: 1 },
+  rotate: { whole: false, min: 0 },
+  shift: { whole: false, min: 0 },
+};
+
+/** A `UsageError` unless `text` is what train_mnist.py takes for `--flag`. */
+function checkPassedOn(flag: string, text: string): void {
+  const kind = PASSED_ON_NUMBERS[flag];
+  if (!kind) return;
+  const n = Number(text);
+  const form = kind.whole ? /^\d+$/ : /^-?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+  if (!form.test(text) || !Number.isFinite(n) || !(kind.above ? n > kind.min : n >= kind.min)) {
+    throw new UsageError(
+      `--${flag} must be a ${kind.whole ? "whole number" : "number"} ` +
+        `${kind.above ? "above" : "from"} ${kind.min}, got "${text}"`,
+    );
+  }
+}
+
 /** The flags this script reads, and train_mnist.py's to pass on; a `UsageError` for others. */
 export function parseTrainArgs(args: string[]) {
   const { values, tokens } = parseFlags({
@@ -141,7 +171,10 @@ export function parseTrainArgs(args: string[]) {
   for (const token of tokens) {
     if (token.kind === "option" && token.name in PASSED_ON) {
       passOn.push(`--${token.name}`);
-      if (token.value !== undefined) passOn.push(token.value);
+      if (token.value !== undefined) {
+        checkPassedOn(token.name, token.value);
+        passOn.push(token.value);
+      }
     }
   }
   const number = (flag: string, text: string | undefined, fallback: number, whole: boolean) => {
