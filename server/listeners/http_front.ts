@@ -26,8 +26,7 @@
  *   const answer = fetch(`http://127.0.0.1:${front.port}/v2/health/live`);
  *   while (posted.length === 0) await new Promise((r) => setTimeout(r, 5));
  *   const request = (posted[0] as { requests: { seq: number }[] }).requests[0];
- *   const others = [{ seq: request.seq, status: 200, headers: {}, body: new Uint8Array(0) }];
- *   front.receive({ type: "httpAnswers", buffer: null, length: 0, others });
+ *   front.receive([{ seq: request.seq, status: 200, headers: {}, body: new Uint8Array(0) }]);
  *   console.log((await answer).status); // 200
  *   await front.shutdown();
  * }
@@ -39,18 +38,15 @@ import type { Logger } from "../log.ts";
 import type {
   FromListener,
   HttpAnswerNote,
-  HttpAnswers,
   HttpFrontSettings,
   HttpRequestNote,
 } from "./listener_wire.ts";
-import { unpack } from "./listener_wire.ts";
 import { Answering } from "../http/answering.ts";
 import type { BodyReading } from "../http/body.ts";
 import type { BufferBudget } from "../tcp/limits.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
-import { JSON_HEADERS } from "../http/oip_response.ts";
 
 /** Methods whose body is passed on (a GET's or a HEAD's is not read). */
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -125,19 +121,12 @@ export class HttpFront {
   }
 
   /** The main thread's answers: each request waiting for one is answered. */
-  receive({ buffer, length, others }: HttpAnswers): void {
-    if (buffer) {
-      unpack(buffer, length, (seq, status, body) => {
-        this.#answer({ seq, status, headers: JSON_HEADERS, body });
-      });
+  receive(answers: HttpAnswerNote[]): void {
+    for (const answer of answers) {
+      const resolve = this.#pending.get(answer.seq);
+      this.#pending.delete(answer.seq);
+      resolve?.(answer);
     }
-    if (others) { for (const answer of others) this.#answer(answer); }
-  }
-
-  #answer(answer: HttpAnswerNote): void {
-    const resolve = this.#pending.get(answer.seq);
-    this.#pending.delete(answer.seq);
-    resolve?.(answer);
   }
 
   /** Posts the next chunk of a proxied request's body (`httpBodyChunk`), as the main thread reads it. */
@@ -170,8 +159,6 @@ export class HttpFront {
       this.#closed = true;
       this.#turn.port1.close();
       this.#turn.port2.close();
-      // A batch waiting for a turn that will not come now goes at once.
-      if (this.#scheduled) this.#send();
     }
   }
 

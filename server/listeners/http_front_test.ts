@@ -16,7 +16,6 @@ import {
 } from "../testing/http_modes.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import { HttpFront } from "./http_front.ts";
-import { Packer } from "./listener_wire.ts";
 import { until } from "../testing/until.ts";
 
 const encoder = new TextEncoder();
@@ -313,8 +312,7 @@ Deno.test("a Worker's HTTP requests go to the main thread in batches while other
   const url = `http://127.0.0.1:${front.port}/v2/health/live`;
   const answer = (seqs: number[]) => {
     for (const seq of seqs) answered.add(seq);
-    const others = seqs.map((seq) => ({ seq, status: 200, headers: {}, body: `${seq}` }));
-    front.receive({ type: "httpAnswers", buffer: null, length: 0, others });
+    front.receive(seqs.map((seq) => ({ seq, status: 200, headers: {}, body: `${seq}` })));
   };
   const clients = Array.from({ length: 100 }, () => Deno.createHttpClient({}));
   try {
@@ -339,41 +337,5 @@ Deno.test("a Worker's HTTP requests go to the main thread in batches while other
     answer(Array.from({ length: 101 }, (_, seq) => seq).filter((seq) => !answered.has(seq)));
     await front.shutdown();
     for (const client of clients) client.close();
-  }
-});
-
-Deno.test("a Worker answers its requests from the main thread's packed answers and notes alike", async () => {
-  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
-  const posted = new Map<string, number>();
-  const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20 };
-  const front = HttpFront.start(settings, (message) => {
-    if (message.type !== "httpRequests") return;
-    for (const r of message.requests) posted.set(new URL(r.proxy!.url).pathname, r.seq);
-  });
-  const base = `http://127.0.0.1:${front.port}`;
-  const sent = ["/a", "/b", "/c"].map((path) => fetch(base + path));
-  try {
-    await until(() => posted.size === 3, "the 3 requests posted");
-    const packer = new Packer();
-    packer.addText(posted.get("/a")!, 200, '{"name":"é"}');
-    packer.add(posted.get("/c")!, 204, new Uint8Array(0));
-    const { buffer, length } = packer.take()!;
-    const others = [{
-      seq: posted.get("/b")!,
-      status: 503,
-      headers: { "content-type": "text/plain", "retry-after": "1" },
-      body: "later",
-    }];
-    front.receive({ type: "httpAnswers", buffer, length, others });
-    const [a, b, c] = await Promise.all(sent);
-    assert.deepEqual([a.status, a.headers.get("content-type"), await a.text()], [
-      200,
-      "application/json",
-      '{"name":"é"}',
-    ]);
-    assert.deepEqual([b.status, b.headers.get("retry-after"), await b.text()], [503, "1", "later"]);
-    assert.deepEqual([c.status, c.body], [204, null]);
-  } finally {
-    await front.shutdown();
   }
 });

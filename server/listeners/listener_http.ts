@@ -7,7 +7,7 @@
  * one request handler) and any other request by the port's routes
  * (`answerHttp`), so tokens, limits, versions and metrics are the same
  * whichever thread took the connection. The answers go back to the Worker in
- * one message per tick, the JSON ones packed into one transferred buffer.
+ * one message per tick.
  *
  * @example
  * ```ts
@@ -31,32 +31,25 @@ import type {
   HttpRequestNote,
   PostedInferInput,
 } from "./listener_wire.ts";
-import { Packer } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 import { ListenerStartError, silentAtStart, workerError } from "./worker_start.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
 import { answerInfer, type HttpAnswer, type InferInput } from "../http/infer.ts";
-import { JSON_HEADERS } from "../http/oip_response.ts";
 
 /** One Worker's answers of this tick, and whether its HTTP port has drained. */
 class Outbox {
   readonly drained: Promise<void>;
   markDrained!: () => void;
   #link: WorkerLink;
-  #packed = new Packer();
-  #others: HttpAnswerNote[] = [];
+  #answers: HttpAnswerNote[] = [];
   #scheduled = false;
   #flush = () => {
     this.#scheduled = false;
-    const packed = this.#packed.take();
-    const others = this.#others.length > 0 ? this.#others : null;
-    if (others) this.#others = [];
-    this.#link.send(
-      { type: "httpAnswers", buffer: packed?.buffer ?? null, length: packed?.length ?? 0, others },
-      packed ? [packed.buffer] : [],
-    );
+    const answers = this.#answers;
+    this.#answers = [];
+    this.#link.send({ type: "httpAnswers", answers });
   };
 
   /** Proxied bodies' reads waiting for the Worker's next chunk, by request. */
@@ -112,22 +105,11 @@ class Outbox {
   }
 
   add(seq: number, answer: HttpAnswer): void {
-    const { status, headers, body } = answer;
-    if (!onlyJson(headers)) this.#others.push({ seq, ...answer });
-    else if (typeof body === "string") this.#packed.addText(seq, status, body);
-    else this.#packed.add(seq, status, body);
+    this.#answers.push({ seq, ...answer });
     if (this.#scheduled) return;
     this.#scheduled = true;
     queueMicrotask(this.#flush);
   }
-}
-
-/** Whether `content-type: application/json` is an answer's only header (`HttpAnswers`). */
-function onlyJson(headers: Record<string, string>): boolean {
-  if (headers === JSON_HEADERS) return true;
-  let count = 0;
-  for (const _ in headers) count++;
-  return count === 1 && headers["content-type"] === JSON_HEADERS["content-type"];
 }
 
 /** An inference's input as the Worker read it, its error a `WireError` again. */

@@ -4,11 +4,9 @@
  * a Worker posts one batch per tick (every request its connections read,
  * each as `[connection u32][seq u32][length u32][bytes]`), the main thread
  * one batch of replies (`[seq u32][0][length u32][bytes]`). The HTTP port's
- * requests go as plain notes (`HttpRequestNote`), a tick's in one message;
- * its answers in one message a tick, JSON ones packed the same way
- * (`[seq u32][status u32][length u32][body]`, `HttpAnswers`) and any other as
- * a note (`HttpAnswerNote`); a passed-on body's chunks one by one, as its
- * route reads them (`httpBodyPull`, `HttpBodyChunk`).
+ * requests and answers go as plain notes (`HttpRequestNote`, `HttpAnswerNote`),
+ * a tick's in one message each way; a passed-on body's chunks one by one, as
+ * its route reads them (`httpBodyPull`, `HttpBodyChunk`).
  *
  * @example
  * ```ts
@@ -124,20 +122,6 @@ export interface HttpAnswerNote extends HttpAnswer {
   seq: number;
 }
 
-/**
- * A tick's answers to one Worker's HTTP requests. Those whose only header is
- * `content-type: application/json` (an inference's, an error's) are packed
- * as `[seq u32][status u32][length u32][body]` into `buffer`, transferred: a
- * note each would cost the main thread a structured clone per answer.
- */
-export interface HttpAnswers {
-  type: "httpAnswers";
-  buffer: ArrayBuffer | null;
-  length: number;
-  /** Answers with other headers, as notes; null when none. */
-  others: HttpAnswerNote[] | null;
-}
-
 /** From the main thread to a listener Worker. */
 export type ToListener =
   /** `lifeLock`: a Web Lock the Worker holds while it lives, granted to another once it has stopped. */
@@ -146,7 +130,7 @@ export type ToListener =
   | { type: "replies"; buffer: ArrayBuffer; length: number }
   | { type: "drain" }
   | { type: "http"; settings: HttpFrontSettings }
-  | HttpAnswers
+  | { type: "httpAnswers"; answers: HttpAnswerNote[] }
   | { type: "httpBodyPull"; seq: number }
   | { type: "httpBodyCancel"; seq: number }
   | { type: "httpDrain" }
@@ -185,7 +169,6 @@ export interface ListenerBatch {
 }
 
 const HEADER = 12;
-const UTF8 = new TextEncoder();
 
 /** Packs `[a][b][length][bytes]` records into one growing buffer, taken whole to be transferred. */
 export class Packer {
@@ -203,19 +186,6 @@ export class Packer {
   /** Whether nothing is packed. */
   get empty(): boolean {
     return this.#length === 0;
-  }
-
-  /** Packs `text` as its UTF-8 bytes. */
-  addText(a: number, b: number, text: string): void {
-    // UTF-8 takes at most 3 bytes for each of a string's UTF-16 units.
-    const most = this.#length + HEADER + text.length * 3;
-    if (most > this.#bytes.length) this.#grow(most);
-    const at = this.#length;
-    const { written } = UTF8.encodeInto(text, this.#bytes.subarray(at + HEADER));
-    this.#view.setUint32(at, a, true);
-    this.#view.setUint32(at + 4, b, true);
-    this.#view.setUint32(at + 8, written, true);
-    this.#length = at + HEADER + written;
   }
 
   add(a: number, b: number, payload: Uint8Array): void {

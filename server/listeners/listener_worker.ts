@@ -176,7 +176,7 @@ self.onmessage = (event: MessageEvent<ToListener>) => {
       serveHttp(message.settings);
       break;
     case "httpAnswers":
-      front?.receive(message);
+      front?.receive(message.answers);
       break;
     case "httpBodyPull":
       front?.pullBody(message.seq);
