@@ -159,6 +159,8 @@ export class HttpFront {
       this.#closed = true;
       this.#turn.port1.close();
       this.#turn.port2.close();
+      // A batch waiting for a turn that will not come now goes at once.
+      if (this.#scheduled) this.#send();
     }
   }
 
