@@ -197,6 +197,25 @@ export async function answerInfer(
   return origin.answer(outcome);
 }
 
+/**
+ * Refuses a request that cannot be read at all (its URL, say) before any
+ * route: answered with its error and observed as the handler observes any
+ * refusal, whichever thread took it.
+ */
+export function refuseUnreadable(
+  deps: InferDeps,
+  error: WireError,
+  peer: string,
+  started = performance.now(),
+): HttpAnswer {
+  return new HttpInference(peer).refuse(deps, error, started, 0);
+}
+
+/** An answer as a `Response`. */
+export function responseOf({ status, headers, body }: HttpAnswer): Response {
+  return new Response(body as string | Uint8Array<ArrayBuffer>, { status, headers });
+}
+
 /** Answers one infer request through the handler. */
 export async function inferResponse(
   deps: InferDeps,
@@ -207,6 +226,5 @@ export async function inferResponse(
 ): Promise<Response> {
   const started = performance.now();
   const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyReading);
-  const { status, headers, body } = await answerInfer(deps, input, peer, name, version, started);
-  return new Response(body as string | Uint8Array<ArrayBuffer>, { status, headers });
+  return responseOf(await answerInfer(deps, input, peer, name, version, started));
 }

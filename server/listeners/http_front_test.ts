@@ -6,7 +6,7 @@
 // modes. Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
 import { writeAll } from "../write_all.ts";
-import { withServer } from "../testing/server.ts";
+import { recordingLogger, withServer } from "../testing/server.ts";
 import {
   gzip,
   httpCounts,
@@ -271,6 +271,38 @@ async function rawAnswer(port: number, head: string): Promise<string> {
   const [status] = text.split("\r\n");
   return `${status} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
 }
+
+/** Host headers that make no URL, on an inference, a health check and the metrics. */
+const BAD_HOSTS = [
+  "POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x:99999\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+  "GET /v2/health/ready HTTP/1.1\r\nhost: a b\r\nconnection: close\r\n\r\n",
+  "GET /metrics HTTP/1.1\r\nhost: [::1\r\nconnection: close\r\n\r\n",
+];
+
+async function badHostAnswers(listeners: number): Promise<string[]> {
+  const { log, lines } = recordingLogger("error");
+  const seen: string[] = [];
+  await withServer({ listeners, httpPort: 0, warmUpMs: 0, log }, async (server) => {
+    const port = server.http!.addr.port;
+    for (const head of BAD_HOSTS) seen.push(await rawAnswer(port, head));
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    seen.push(...metrics.split("\n").filter((line) => line.startsWith("mnist_requests_total")));
+  });
+  return [...seen, `error lines: ${lines.length}`];
+}
+
+Deno.test("a Host header that makes no URL is refused as unreadable and counted, not a server error, as in process", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const inProcess = await badHostAnswers(1);
+  for (const answer of inProcess.slice(0, 3)) {
+    assert.match(answer, /^HTTP\/1.1 400 Bad Request \{"error":"MALFORMED_BUFFER: the Host header/);
+  }
+  assert.deepEqual(inProcess.slice(3), [
+    'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 3',
+    "error lines: 0",
+  ]);
+  assert.deepEqual(await badHostAnswers(2), inProcess);
+});
 
 /** Methods the Fetch API's Request would change (a lowercase `post`) or refuse (`TRACE`). */
 const ODD_METHODS = [
