@@ -48,6 +48,24 @@ import { handlerFailed } from "../http/errors.ts";
 import { readInferInput } from "../http/infer.ts";
 import { inferRoute } from "../http/model_route.ts";
 
+/**
+ * A passed-on body: its request, and its reader once the main thread has
+ * pulled from it. Until then not even `request.body` is read: `Deno.serve`
+ * then keeps the connection for another request and reads the body's rest
+ * itself, however long or slow, where an untouched body gets the answer
+ * with `connection: close`.
+ */
+interface PassedBody {
+  request: Request;
+  reader: ReadableStreamDefaultReader<Uint8Array> | null;
+}
+
+/** Whether a request's headers announce a body (a length above 0, or chunks). */
+function announcesBody(headers: Headers): boolean {
+  const length = headers.get("content-length");
+  return (length !== null && length !== "0") || headers.has("transfer-encoding");
+}
+
 /** Methods whose body is passed on (a GET's or a HEAD's is not read). */
 const WITH_BODY = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
@@ -58,8 +76,12 @@ export class HttpFront {
   #settings: HttpFrontSettings;
   #post: (message: FromListener) => void;
   #pending = new Map<number, (answer: HttpAnswerNote) => void>();
-  /** Proxied requests' bodies the main thread may still pull, by request. */
-  #bodies = new Map<number, ReadableStreamDefaultReader<Uint8Array>>();
+  /**
+   * Proxied requests' bodies the main thread may still pull, by request; each
+   * locked by its first pull only: a body no route reads stays untouched, and
+   * `Deno.serve` closes its connection after the answer, as in process.
+   */
+  #bodies = new Map<number, PassedBody>();
   #requests: HttpRequestNote[] = [];
   #scheduled = false;
   #seq = 0;
@@ -131,13 +153,14 @@ export class HttpFront {
 
   /** Posts the next chunk of a proxied request's body (`httpBodyChunk`), as the main thread reads it. */
   pullBody(seq: number): void {
-    const reader = this.#bodies.get(seq);
+    const body = this.#bodies.get(seq);
     const post = (chunk: Uint8Array | null, error: string | null) => {
       if (chunk === null) this.#bodies.delete(seq);
       this.#post({ type: "httpBodyChunk", seq, chunk, error });
     };
-    if (!reader) return post(null, "the request is over");
-    reader.read().then(
+    if (!body) return post(null, "the request is over");
+    body.reader ??= body.request.body!.getReader();
+    body.reader.read().then(
       ({ done, value }) => post(done ? null : value, null),
       (e) => post(null, (e as Error).message),
     );
@@ -145,7 +168,8 @@ export class HttpFront {
 
   /** The main thread read no further (its limit, say): the rest of the body is refused, as in process. */
   cancelBody(seq: number): void {
-    this.#bodies.get(seq)?.cancel().catch(() => {});
+    const body = this.#bodies.get(seq);
+    (body?.reader ?? body?.request.body)?.cancel().catch(() => {});
     this.#bodies.delete(seq);
   }
 
@@ -181,8 +205,8 @@ export class HttpFront {
         : { ...split, binary: split.binary.slice(), data: split.data?.slice() ?? null };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
-      const hasBody = WITH_BODY.has(request.method) && request.body !== null;
-      if (hasBody) this.#bodies.set(note.seq, request.body!.getReader());
+      const hasBody = WITH_BODY.has(request.method) && announcesBody(request.headers);
+      if (hasBody) this.#bodies.set(note.seq, { request, reader: null });
       note.proxy = {
         method: request.method,
         url: request.url,
@@ -203,7 +227,7 @@ export class HttpFront {
       }
     });
     // A body the route did not read is left as in process: unread, for Deno.serve to deal with.
-    this.#bodies.get(note.seq)?.releaseLock();
+    this.#bodies.get(note.seq)?.reader?.releaseLock();
     this.#bodies.delete(note.seq);
     // A null-body status (204, 304) takes no body, not even an empty one.
     const body = answer.body.length > 0 ? answer.body as string | Uint8Array<ArrayBuffer> : null;

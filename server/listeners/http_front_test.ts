@@ -272,6 +272,49 @@ async function rawAnswer(port: number, head: string): Promise<string> {
   return `${status} ${text.slice(text.indexOf("\r\n\r\n") + 4)}`;
 }
 
+/**
+ * A request with a large body its route does not read, of which only the
+ * first 4 KiB is sent: the answer's status and `connection` header.
+ */
+async function unreadBodyAnswer(port: number, head: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode(head + "x".repeat(4096)));
+    let text = "";
+    const buffer = new Uint8Array(65536);
+    while (!/\r\n\r\n[^]*\}$/.test(text)) {
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    const connection = /^connection: (.*)$/im.exec(text)?.[1] ?? "keep-alive";
+    return `${text.split("\r\n")[0]}; connection ${connection}`;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a body no route reads is left untouched, and its connection is not kept for another request, as in process", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const heads = [
+    "POST /nope HTTP/1.1\r\nhost: x\r\ncontent-length: 1048576\r\n\r\n",
+    "PUT /v2/health/ready HTTP/1.1\r\nhost: x\r\ncontent-length: 1048576\r\n\r\n",
+  ];
+  const answers = async (listeners: number) => {
+    const seen: string[] = [];
+    await withServer({ listeners, httpPort: 0, warmUpMs: 0 }, async (server) => {
+      for (const head of heads) seen.push(await unreadBodyAnswer(server.http!.addr.port, head));
+    });
+    return seen;
+  };
+  const inProcess = await answers(1);
+  assert.deepEqual(inProcess, [
+    "HTTP/1.1 404 Not Found; connection close",
+    "HTTP/1.1 405 Method Not Allowed; connection close",
+  ]);
+  assert.deepEqual(await answers(2), inProcess);
+});
+
 /** Host headers that make no URL, on an inference, a health check and the metrics. */
 const BAD_HOSTS = [
   "POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x:99999\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
