@@ -29,8 +29,8 @@ import { Answering } from "./answering.ts";
 import type { BodyReading } from "./body.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
 import { errorResponse, handlerFailed } from "./errors.ts";
-import { inferResponse, refuseUnreadable, responseOf } from "./infer.ts";
-import { MODEL_ROUTE, pathOf, safeDecode, unreadableUrl } from "./model_route.ts";
+import { answerUnreadable, inferResponse, responseOf } from "./infer.ts";
+import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
 import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
 
 /** What the HTTP port serves from. */
@@ -174,8 +174,8 @@ export function answerHttp(
   request: Request,
   peer: string,
 ): Response | Promise<Response> {
-  const unreadable = unreadableUrl(request.url);
-  if (unreadable) return responseOf(refuseUnreadable(deps, unreadable, peer));
+  const unreadable = answerUnreadable(deps, request.method, request.url, peer);
+  if (unreadable) return responseOf(unreadable);
   const response = route(deps, request, peer);
   // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
   return request.method === "HEAD" ? withoutBody(response) : response;

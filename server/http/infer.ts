@@ -41,6 +41,7 @@ import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
+import { unreadableUrl } from "./model_route.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
 import { type InferRequest, type ModelInfo } from "./oip.ts";
 import { encodeGeneralResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
@@ -198,17 +199,25 @@ export async function answerInfer(
 }
 
 /**
- * Refuses a request that cannot be read at all (its URL, say) before any
- * route: answered with its error and observed as the handler observes any
- * refusal, whichever thread took it.
+ * The answer to a request whose URL cannot be read (`unreadableUrl`: its
+ * `Host` header makes none), or null when it can, whichever thread took it.
+ * An inference (a POST to a path ending `/infer`) is refused through the
+ * handler and observed as any unreadable request is; any other request gets
+ * the same 400 unobserved, as a wrong route's 404 is.
  */
-export function refuseUnreadable(
+export function answerUnreadable(
   deps: InferDeps,
-  error: WireError,
+  method: string,
+  url: string,
   peer: string,
-  started = performance.now(),
-): HttpAnswer {
-  return new HttpInference(peer).refuse(deps, error, started, 0);
+): HttpAnswer | null {
+  const error = unreadableUrl(url);
+  if (!error) return null;
+  if (method === "POST" && /\/infer\/*(?:[?#]|$)/.test(url)) {
+    return new HttpInference(peer).refuse(deps, error, performance.now(), 0);
+  }
+  const status = httpStatusOf(error);
+  return { status, headers: errorHeaders(status), body: errorBody(error) };
 }
 
 /** An answer as a `Response`. */

@@ -60,10 +60,15 @@ interface PassedBody {
   reader: ReadableStreamDefaultReader<Uint8Array> | null;
 }
 
-/** Whether a request's headers announce a body (a length above 0, or chunks). */
-function announcesBody(headers: Headers): boolean {
-  const length = headers.get("content-length");
-  return (length !== null && length !== "0") || headers.has("transfer-encoding");
+/**
+ * Whether a request has a body, from its headers where they say (a length
+ * above 0, or chunks), so that its stream is not touched (`PassedBody`); an
+ * HTTP/2 body may come with neither header, and only its stream tells.
+ */
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  if (length !== null) return Number(length) !== 0;
+  return request.headers.has("transfer-encoding") || request.body !== null;
 }
 
 /** Methods whose body is passed on (a GET's or a HEAD's is not read). */
@@ -205,13 +210,13 @@ export class HttpFront {
         : { ...split, binary: split.binary.slice(), data: split.data?.slice() ?? null };
       note.infer = { ...target, input: { ...input, split: posted } };
     } else {
-      const hasBody = WITH_BODY.has(request.method) && announcesBody(request.headers);
-      if (hasBody) this.#bodies.set(note.seq, { request, reader: null });
+      const passed = WITH_BODY.has(request.method) && hasBody(request);
+      if (passed) this.#bodies.set(note.seq, { request, reader: null });
       note.proxy = {
         method: request.method,
         url: request.url,
         headers: [...request.headers],
-        hasBody,
+        hasBody: passed,
       };
     }
     const answer = await new Promise<HttpAnswerNote>((resolve) => {

@@ -315,6 +315,40 @@ Deno.test("a body no route reads is left untouched, and its connection is not ke
   assert.deepEqual(await answers(2), inProcess);
 });
 
+Deno.test("an HTTP/2 body streamed without a length reaches its route through a listener Worker, as in process", async () => {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+  const admin = "adminadminadmin123";
+  const answer = async (listeners: number) => {
+    let seen = "";
+    await withServer(
+      { listeners, httpPort: 0, warmUpMs: 0, adminToken: admin },
+      async (server) => {
+        // HTTP/2 without TLS (prior knowledge), and a body with no content-length: a stream.
+        const client = Deno.createHttpClient({ http1: false, http2: true });
+        try {
+          const body = new ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"reddy":true}'));
+              controller.close();
+            },
+          });
+          const response = await fetch(
+            `http://127.0.0.1:${server.http!.addr.port}/v2/repository/index`,
+            { method: "POST", body, headers: { authorization: `Bearer ${admin}` }, client },
+          );
+          seen = `${response.status} ${await response.text()}`;
+        } finally {
+          client.close();
+        }
+      },
+    );
+    return seen;
+  };
+  const inProcess = await answer(1);
+  assert.match(inProcess, /^400 .*unknown field \\"reddy\\"/);
+  assert.equal(await answer(2), inProcess);
+});
+
 /** Host headers that make no URL, on an inference, a health check and the metrics. */
 const BAD_HOSTS = [
   "POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x:99999\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
@@ -341,7 +375,8 @@ Deno.test("a Host header that makes no URL is refused as unreadable and counted,
     assert.match(answer, /^HTTP\/1.1 400 Bad Request \{"error":"MALFORMED_BUFFER: the Host header/);
   }
   assert.deepEqual(inProcess.slice(3), [
-    'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 3',
+    // The inference only: a health check or a scrape is not one, as a wrong route's 404 is not.
+    'mnist_requests_total{protocol="http",status="MALFORMED_BUFFER"} 1',
     "error lines: 0",
   ]);
   assert.deepEqual(await badHostAnswers(2), inProcess);

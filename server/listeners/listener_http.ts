@@ -36,8 +36,7 @@ import type { WorkerLink } from "./worker_link.ts";
 import { ListenerStartError, silentAtStart, workerError } from "./worker_start.ts";
 import { handlerFailed } from "../http/errors.ts";
 import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
-import { answerInfer, type HttpAnswer, type InferInput, refuseUnreadable } from "../http/infer.ts";
-import { unreadableUrl } from "../http/model_route.ts";
+import { answerInfer, answerUnreadable, type HttpAnswer, type InferInput } from "../http/infer.ts";
 
 /** One Worker's answers of this tick, and whether its HTTP port has drained. */
 class Outbox {
@@ -150,8 +149,8 @@ async function proxied(
   { seq, peer, proxy }: HttpRequestNote,
 ): Promise<HttpAnswer> {
   // A Request cannot be made of it: refused here as in process (`answerHttp`).
-  const unreadable = unreadableUrl(proxy!.url);
-  if (unreadable) return refuseUnreadable(deps, unreadable, peer);
+  const unreadable = answerUnreadable(deps, proxy!.method, proxy!.url, peer);
+  if (unreadable) return unreadable;
   return answerOf(await answerHttp(deps, passedOn(outbox, seq, proxy!), peer));
 }
 
