@@ -34,7 +34,7 @@ import { DEFAULT_MODEL, loadModelFile, ModelError } from "../server/models/model
 import { exitWithUsage } from "../cli/args.ts";
 import { parseOrExit, Progress } from "./_cli.ts";
 import { loadDigits } from "./digits.ts";
-import { type InferenceOptions, parseInferenceArgs, USAGE } from "./inference_args.ts";
+import { type InferenceBenchOptions, parseInferenceArgs, USAGE } from "./inference_args.ts";
 import {
   type CellResult,
   formatInferenceTable,
@@ -77,7 +77,7 @@ async function timeEngine(
   bytes: Uint8Array,
   threads: number,
   instances: number,
-  options: Required<Omit<InferenceOptions, "model" | "via" | "threads" | "instances">>,
+  options: Required<Omit<InferenceBenchOptions, "model" | "via" | "threads" | "instances">>,
   input: Float32Array,
   report: InferenceReport,
 ): Promise<void> {
@@ -123,7 +123,7 @@ async function timeEngine(
 function timeDirect(
   bytes: Uint8Array,
   threads: number,
-  options: Required<Omit<InferenceOptions, "model" | "via" | "threads" | "instances">>,
+  options: Required<Omit<InferenceBenchOptions, "model" | "via" | "threads" | "instances">>,
   input: Float32Array,
   report: InferenceReport,
 ): Promise<void> {
@@ -159,7 +159,9 @@ function timeDirect(
 }
 
 /** Times every cell (way × threads × batch) and the loads. */
-export async function measureInference(options: InferenceOptions = {}): Promise<InferenceReport> {
+export async function measureInference(
+  options: InferenceBenchOptions = {},
+): Promise<InferenceReport> {
   const settings = {
     batches: options.batches ?? [1, 8, 32, 128],
     runs: options.runs ?? 1000,

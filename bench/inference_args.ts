@@ -1,5 +1,5 @@
 /**
- * `deno task bench:inference`'s flags: `InferenceOptions` (what
+ * `deno task bench:inference`'s flags: `InferenceBenchOptions` (what
  * `measureInference` runs), the usage text, and `parseInferenceArgs`, which
  * checks every flag and throws a `UsageError` with one line for the first
  * that is wrong.
@@ -18,7 +18,7 @@ import { parseFlags } from "../cli/args.ts";
 import { type Via, VIAS } from "./inference_report.ts";
 
 /** What `measureInference` runs. Every field has a default. */
-export interface InferenceOptions {
+export interface InferenceBenchOptions {
   model?: string | URL;
   via?: Via[];
   threads?: number[];
@@ -61,7 +61,7 @@ Options:
   -h, --help          show this help`;
 
 /** The command's options from its arguments. */
-export function parseInferenceArgs(args: string[]): InferenceOptions & {
+export function parseInferenceArgs(args: string[]): InferenceBenchOptions & {
   json?: string;
   quiet: boolean;
   help: boolean;

@@ -29,7 +29,7 @@
  * @module
  */
 
-import { borderMedian as borderLevel, findInk } from "./ink.ts";
+import { findInk } from "./ink.ts";
 import { greyFromChannels, type GreyPicture, PictureError } from "./picture.ts";
 
 /** The side of the model's input, and of the box the digit is scaled into. */
@@ -75,11 +75,6 @@ export function decodePgm(bytes: Uint8Array): GreyPicture {
     samples = numbers;
   }
   return greyFromChannels(samples, width, height, 1, max);
-}
-
-/** The median of the border pixels: what the picture's background is. */
-export function borderMedian(picture: GreyPicture): number {
-  return borderLevel(picture.grey, picture.width, picture.height);
 }
 
 /** A picture in which no digit was found: blank, or ink too faint or too small to tell. */

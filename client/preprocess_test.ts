@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  borderMedian,
-  BOX,
-  decodePgm,
-  mnistDigit,
-  NoDigitError,
-  shading,
-  SIDE,
-} from "./preprocess.ts";
+import { borderMedian } from "./ink.ts";
+import { BOX, decodePgm, mnistDigit, NoDigitError, shading, SIDE } from "./preprocess.ts";
 import { greyFromChannels } from "./picture.ts";
 
 /** A white `w`×`h` picture with a black `rw`×`rh` rectangle at `x`,`y`. */
@@ -48,7 +41,7 @@ Deno.test("dark on light, off-centre, any size: inverted, cropped, 20 px, centre
 Deno.test("a grey background is taken to 0 and faint ink stretched to 255", () => {
   const p = rectangle(50, 50, 20, 10, 10, 30);
   p.grey.forEach((v, i) => p.grey[i] = v ? 200 : 150); // grey paper, grey pencil
-  assert.equal(borderMedian(p), 200);
+  assert.equal(borderMedian(p.grey, p.width, p.height), 200);
   const digit = mnistDigit(p);
   assert.equal(measure(digit).max, 255);
   assert.equal(digit.filter((v) => v > 0 && v < 255).length, 0, "a rectangle has no grey edge");

@@ -45,7 +45,7 @@ export interface PublishPacket {
 }
 
 /** Options of `connect` (a subset of MQTT.js's `IClientOptions`). */
-export interface ConnectOptions {
+export interface MqttConnectOptions {
   protocolVersion?: 4 | 5;
   clientId?: string;
   clean?: boolean;
@@ -66,7 +66,7 @@ export interface ConnectOptions {
 }
 
 /** The client calls the server and its tests make. */
-export interface MqttClient {
+export interface MqttLibraryClient {
   readonly connected: boolean;
   on(event: "connect", listener: () => void): this;
   on(event: "close" | "offline" | "end", listener: () => void): this;
@@ -101,7 +101,7 @@ export interface MqttClient {
 
 /** The module's one call the server makes. */
 export interface MqttLibrary {
-  connect(url: string, options: ConnectOptions): MqttClient;
+  connect(url: string, options: MqttConnectOptions): MqttLibraryClient;
 }
 
 let loaded: MqttLibrary | null = null;

@@ -51,7 +51,7 @@ import type { MqttSnapshot } from "../monitor/monitor.ts";
 import { BoardLimits, type QueueShare } from "../tcp/limits.ts";
 import {
   loadMqtt,
-  type MqttClient,
+  type MqttLibraryClient,
   type MqttLibraryError,
   type PublishPacket,
   type PublishProperties,
@@ -87,7 +87,7 @@ const FLUSH_MS = 5_000;
 export class MqttTransport {
   readonly url: string;
   readonly subscription: string;
-  #client: MqttClient;
+  #client: MqttLibraryClient;
   #options: MqttTransportOptions;
   #log: Logger;
   #limits: BoardLimits;
@@ -103,7 +103,10 @@ export class MqttTransport {
   #idle: (() => void)[] = [];
   #stopping: Promise<void> | null = null;
 
-  private constructor(client: MqttClient, options: MqttTransportOptions) {
+  private constructor(
+    client: MqttLibraryClient,
+    options: MqttTransportOptions,
+  ) {
     this.url = options.url;
     this.subscription = `$share/${options.group}/${inferTopic("+")}`;
     this.#client = client;

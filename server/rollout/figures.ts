@@ -30,7 +30,7 @@ import type { ShadowEvent } from "./shadow_event.ts";
 const EXAMPLES_PER_PAIR = 3;
 
 /** Counts of values in 0..max, in `bins` equal bins: quantiles to a bin's width. */
-export class Histogram {
+export class BinnedQuantiles {
   #bins: Uint32Array;
   #max: number;
   count = 0;
@@ -94,7 +94,7 @@ export class ShadowFigures {
   failed = 0;
   lowServing = 0;
   lowCandidate = 0;
-  difference = new Histogram(1);
+  difference = new BinnedQuantiles(1);
   #confusion = new Map<string, Confusion>();
   #lowConfidence: number;
 
@@ -173,7 +173,7 @@ export class VersionFigures {
   digits = 0;
   lowConfidence = 0;
   /** Request latency from arrival to reply, ms (0..10 s in 1 ms bins; longer is the last bin). */
-  latency = new Histogram(10_000, 10_000);
+  latency = new BinnedQuantiles(10_000, 10_000);
   #lowConfidence: number;
 
   constructor(version: number, lowConfidence: number) {

@@ -23,7 +23,7 @@
  */
 import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
 import { WireError } from "../../shared/errors.ts";
-import { loadMqtt, type MqttClient } from "../mqtt/library.ts";
+import { loadMqtt, type MqttLibraryClient } from "../mqtt/library.ts";
 
 /** What a request may add to a digit. */
 export interface DeviceRequest {
@@ -48,13 +48,13 @@ interface Pending {
 /** One simulated device with its own connection to the broker. */
 export class MqttDevice {
   readonly name: string;
-  readonly client: MqttClient;
+  readonly client: MqttLibraryClient;
   #nextId = 1;
   #pending = new Map<number, Pending>();
   /** Replies whose request id was not pending (duplicates of a republished request). */
   duplicates = 0;
 
-  private constructor(name: string, client: MqttClient) {
+  private constructor(name: string, client: MqttLibraryClient) {
     this.name = name;
     this.client = client;
     client.on("message", (_topic, payload) => this.#onReply(payload));
