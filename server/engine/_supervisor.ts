@@ -26,7 +26,7 @@ import {
 const TICK_MS = 100;
 
 /** How to start a worker. */
-export interface SpawnOptions {
+export interface EngineWorkerOptions {
   threads: number;
   maxBatch: number;
   loadTimeoutMs: number;
@@ -47,7 +47,10 @@ export interface Spawned {
 }
 
 /** Starts a worker and loads `model` into it; fails after `loadTimeoutMs`. */
-export async function spawn(model: Uint8Array, options: SpawnOptions): Promise<Spawned> {
+export async function spawnEngineWorker(
+  model: Uint8Array,
+  options: EngineWorkerOptions,
+): Promise<Spawned> {
   const worker = new Worker(new URL(options.workerUrl).href, { type: "module" });
   const channel = createChannel(options.maxBatch);
   let timer: ReturnType<typeof setTimeout> | undefined;

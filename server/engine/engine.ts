@@ -24,7 +24,13 @@
  */
 import { COUNT, DONE, FAILED, INPUT_BYTES, nextRun, readError, REQUEST } from "./channel.ts";
 import type { ModelShape } from "./channel.ts";
-import { awaitRun, retire, spawn, type Spawned, type SpawnOptions } from "./_supervisor.ts";
+import {
+  awaitRun,
+  type EngineWorkerOptions,
+  retire,
+  type Spawned,
+  spawnEngineWorker,
+} from "./_supervisor.ts";
 import { serverDefaults } from "../config.ts";
 import { type EngineKind, engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
 
@@ -86,7 +92,7 @@ export class InferenceEngine {
   runTimeoutMs: number;
   #current: Spawned | null;
   #model: Uint8Array;
-  #options: SpawnOptions;
+  #options: EngineWorkerOptions;
   #onRestart: (reason: string) => void;
   #run = 0;
   #busy = false;
@@ -96,7 +102,7 @@ export class InferenceEngine {
   private constructor(
     spawned: Spawned,
     model: Uint8Array,
-    options: SpawnOptions,
+    options: EngineWorkerOptions,
     runTimeoutMs: number,
     onRestart: (reason: string) => void,
   ) {
@@ -115,7 +121,7 @@ export class InferenceEngine {
     // What a caller leaves out comes from the option table, as for the server.
     const defaults = serverDefaults();
     const kind = options.engine ?? defaults.engine;
-    let resolved: SpawnOptions;
+    let resolved: EngineWorkerOptions;
     let spawned: Spawned;
     try {
       resolved = {
@@ -126,7 +132,7 @@ export class InferenceEngine {
         // A stand-in worker (`workerUrl`) loads no runtime of ours.
         runtimeModule: options.workerUrl ? undefined : await engineRuntimeModule(kind),
       };
-      spawned = await spawn(model, resolved);
+      spawned = await spawnEngineWorker(model, resolved);
     } catch (e) {
       throw new EngineError((e as Error).message);
     }
@@ -262,7 +268,7 @@ export class InferenceEngine {
         const wait = RESPAWN_BACKOFF_MS[Math.min(attempt, RESPAWN_BACKOFF_MS.length - 1)];
         if (wait) await new Promise((resolve) => setTimeout(resolve, wait));
         try {
-          const spawned = await spawn(this.#model, this.#options);
+          const spawned = await spawnEngineWorker(this.#model, this.#options);
           if (this.#stopped) {
             retire(spawned);
             return;

@@ -56,7 +56,13 @@ import {
 import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
 import { type Held, SharedBoardLimits } from "./shared_limits.ts";
 import type { WorkerLink } from "./worker_link.ts";
-import { bind, bindAll, type BindDeadlines, spawn, StuckWorkerError } from "./worker_start.ts";
+import {
+  bind,
+  bindAll,
+  type BindDeadlines,
+  spawnListener,
+  StuckWorkerError,
+} from "./worker_start.ts";
 import { StuckWorkers } from "./stuck_workers.ts";
 
 /** The board port's listener Workers, and the main thread's half of their connections. */
@@ -293,7 +299,13 @@ export class ListenerWorkers {
    * when it fails to, or when the Workers are stopping meanwhile.
    */
   async #startAgain(thread: number): Promise<WorkerLink> {
-    const link = spawn(thread, this.limits, this.#log, this.#workerUrl, this.#columns.of(thread));
+    const link = spawnListener(
+      thread,
+      this.limits,
+      this.#log,
+      this.#workerUrl,
+      this.#columns.of(thread),
+    );
     this.#starting.add(link);
     try {
       await bind(link, this.#settings, this.#deadlines);

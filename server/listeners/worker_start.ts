@@ -1,5 +1,5 @@
 /**
- * Starting a listener Worker: `spawn` creates it in its place, `bind` asks
+ * Starting a listener Worker: `spawnListener` creates it in its place, `bind` asks
  * it to listen on the ports (within `BindDeadlines`, so a start-up stuck for
  * good fails instead of waiting for ever), `bindAll` starts and binds the
  * first ones. The errors a start fails with, and the sentences they carry.
@@ -154,7 +154,7 @@ export async function bindAll(
   const failedInStart = new Map<WorkerLink, string>();
   try {
     for (let thread = 1; thread <= count; thread++) {
-      const link = spawn(thread, limits, options.log, options.workerUrl);
+      const link = spawnListener(thread, limits, options.log, options.workerUrl);
       links.push(link);
       const bound = await bind(link, settings, options.deadlines);
       link.worker.onerror = (event) => {
@@ -175,7 +175,7 @@ export async function bindAll(
  * A new listener Worker (`url`: `listener_worker.ts` when absent) in place
  * `thread`, counting in `column` of `limits` (its place's by default); it waits for `listen`.
  */
-export function spawn(
+export function spawnListener(
   thread: number,
   limits: SharedBoardLimits,
   log: Logger,

@@ -20,7 +20,7 @@ import { ENGINE_V8_FLAGS } from "../engine/ort_wasm.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** Options passed to `server/main.ts`. */
-export interface SpawnOptions {
+export interface ServerProcessOptions {
   /** WASM threads (`--threads`, default 1). */
   threads?: number;
   /** `--max-batch` (the server's default when absent). */
@@ -91,7 +91,7 @@ function drain(stream: ReadableStream<Uint8Array>, into: { text: string }): Prom
 }
 
 /** Starts `server/main.ts` on 127.0.0.1 with `--port 0` and waits for its listening line. */
-export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
+export async function spawnServer(options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const v8Flags = options.v8Flags ?? ENGINE_V8_FLAGS;
   const args = [
     "run",
