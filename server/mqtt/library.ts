@@ -22,7 +22,7 @@
 import { createRequire } from "node:module";
 
 /** What the server says when the package is missing. */
-export const NOT_INSTALLED =
+export const MQTT_NOT_INSTALLED =
   "--mqtt needs the MQTT client package (MQTT.js), which is not installed: run 'deno task install:mqtt' once";
 
 /** The library cannot be loaded; the message says what to do. */
@@ -116,7 +116,7 @@ export function loadMqtt(): MqttLibrary | MqttLibraryError {
   } catch (e) {
     const message = (e as Error).message;
     if (/Cannot find module|not found/i.test(message)) {
-      return new MqttLibraryError(NOT_INSTALLED);
+      return new MqttLibraryError(MQTT_NOT_INSTALLED);
     }
     return new MqttLibraryError(
       `the MQTT client package did not load: ${message}`,

@@ -16,7 +16,7 @@ import type * as ortTypes from "onnxruntime-web";
 import { serveEngine } from "../serve.ts";
 
 /** What the server says when the package is missing. */
-export const NOT_INSTALLED =
+export const NATIVE_NOT_INSTALLED =
   "the native engine needs onnxruntime-node, which is not installed: run 'deno task install:native' " +
   "(about 290 MB, no CUDA), or use --engine wasm";
 
@@ -27,7 +27,7 @@ function loadRuntime(): typeof ortTypes {
   } catch (e) {
     const message = (e as Error).message;
     if (/Cannot find module|not found/i.test(message)) {
-      throw new Error(NOT_INSTALLED);
+      throw new Error(NATIVE_NOT_INSTALLED);
     }
     if (/--allow-ffi/.test(message)) {
       throw new Error(
