@@ -6,7 +6,7 @@
  * 6 KB budget, or the build fails. A TCP bundle carries both protocols,
  * with the request templates of both; `--protocol` is the one it starts
  * with. `--transport mqtt` builds for a broker instead (`mqtt_client.ts` in
- * place of `inference.ts`, nothing of TCP: esbuild drops what the `MQTT`
+ * place of `tcp_client.ts`, nothing of TCP: esbuild drops what the `MQTT`
  * constant rules out).
  *
  * `deno task build --server HOST[:PORT] [--protocol framed|legacy |

@@ -1,6 +1,6 @@
 /**
  * What the board does with a request whatever carries it (TCP in
- * `inference.ts`, MQTT in `mqtt_inference.ts`): fill in the request's id,
+ * `tcp_client.ts`, MQTT in `mqtt_client.ts`): fill in the request's id,
  * token and names, read the reply, and end the request with a back-off on
  * failure. Functions over the transport's object rather than methods of a
  * base class: in the 6 KB bundle a function costs no more than a method,

@@ -56,7 +56,7 @@
  */
 import { CLASSES, DIGIT_PIXELS } from "../shared/codec.ts";
 import type { EspruinoE, EspruinoProcess, Listener, Storage, Wifi } from "./espruino.ts";
-import { Inference } from "./inference.ts";
+import { TcpClient } from "./tcp_client.ts";
 import { MqttClient } from "./mqtt_client.ts";
 import { unpackSample } from "./samples.ts";
 import { File } from "./boot_state.ts";
@@ -137,7 +137,7 @@ const server = MQTT
     // 0, not "", for none: one variable less.
     device: saved.device || DEVICE || 0,
   })
-  : new Inference({
+  : new TcpClient({
     host: saved["host"] || SERVER_HOST,
     port: saved["port"] || SERVER_PORT,
     token: saved["token"] != null ? saved["token"] : TOKEN,
@@ -171,7 +171,7 @@ server.on("reply", (scores: Float32Array, inferenceMs: number, ms: number) => {
 });
 server.on("error", print);
 /** Update builds: every framed reply goes to the updater, which is idle without an offer. */
-if (UPDATES) (server as Inference).done = updater;
+if (UPDATES) (server as TcpClient).done = updater;
 
 /**
  * REPL: sends the next bundled digit, or `own` (784 bytes 0..255), once.
@@ -243,7 +243,7 @@ function setServer(host: string, port?: number, protocol?: string): void {
   saved[MQTT ? "brokerPort" : "port"] = server.port = port;
   if (!MQTT && !UPDATES) {
     saved.protocol = protocol;
-    (server as Inference).legacy = +(protocol == "legacy");
+    (server as TcpClient).legacy = +(protocol == "legacy");
   }
   keep();
 }
@@ -274,12 +274,12 @@ function config(): void {
       (saved[MQTT ? "broker" : "host"] ? " (saved)" : "") + ", " +
       (MQTT
         ? "mqtt, device " + ((server as MqttClient).device || getSerial())
-        : !UPDATES && (server as Inference).legacy
+        : !UPDATES && (server as TcpClient).legacy
         ? "legacy"
         : "framed") +
       ", token " + (server.token ? "set" : "none") +
       (saved["token"] != null ? " (saved)" : "") +
-      (!MQTT && !UPDATES && (server as Inference).legacy && server.token
+      (!MQTT && !UPDATES && (server as TcpClient).legacy && server.token
         ? ", not sent in legacy"
         : ""),
   );
@@ -303,7 +303,7 @@ function online(why: unknown): void {
     // After a restart from a saved RAM image the socket in the saved state is
     // dead (update builds never start from one). A fresh start has made no
     // connection state yet (`up` absent): none to make, 9 variables less.
-    if (!UPDATES && (MQTT || (server as Inference).up != null)) server.reset();
+    if (!UPDATES && (MQTT || (server as TcpClient).up != null)) server.reset();
     print("mnist-device", VERSION);
     config();
     if (!wifi) print("No WiFi module");
@@ -336,7 +336,7 @@ function online(why: unknown): void {
   booting = -1;
   print("Ready, " + process.memory().usage + " vars used");
   // Update builds: a report the boot file left, if any.
-  if (UPDATES) (server as Inference).done();
+  if (UPDATES) (server as TcpClient).done();
   if (POLL_SECONDS) start(POLL_SECONDS);
 }
 

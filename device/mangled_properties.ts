@@ -34,7 +34,7 @@ export const OWN_PROPERTIES = [
   "buffered",
   "next",
   "reset",
-  // device/inference.ts, exchange.ts (not `device`: a key in Storage)
+  // device/tcp_client.ts, exchange.ts (not `device`: a key in Storage)
   "legacy",
   "piece",
   "pieceBytes",

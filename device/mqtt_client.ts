@@ -1,7 +1,7 @@
-// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `Inference`.
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `TcpClient`.
 /**
  * The board's MQTT 3.1.1 client, for firmware built with `--transport
- * mqtt`: it takes the place of `Inference` (inference.ts, TCP) with the same
+ * mqtt`: it takes the place of `TcpClient` (tcp_client.ts, TCP) with the same
  * face, so the firmware does not care which it has. Written as Espruino's
  * modules are (EspruinoDocs `modules/MQTT.js`, tinyMQTT): a constant table,
  * one constructor taking an options object, events, no allocation per
@@ -31,12 +31,12 @@
  * as on TCP (`exchange.ts`), and drops the connection: the next request
  * opens a new one.
  *
- * Memory (see `Inference`): as few functions as the work needs, made once;
+ * Memory (see `TcpClient`): as few functions as the work needs, made once;
  * nothing allocated before the first request, then the request buffer, the
  * packet buffer and the scores, refilled in place.
  *
  * Events: `reply` `(scores, inferenceMs, transactionMs)` and `error`
- * `(message)`, as `Inference` emits them.
+ * `(message)`, as `TcpClient` emits them.
  *
  * @example
  * ```ts

@@ -10,7 +10,7 @@
  * without carrying the general FlatBuffer writer (1.8 KB of a 6 KB budget)
  * to lay out the same bytes every time.
  *
- * The firmware's `inference.ts` does the refilling; the harness tests check
+ * The firmware's `tcp_client.ts` does the refilling; the harness tests check
  * the bytes it sends (3,180 legacy, 936 framed with the client string) and the
  * server's answers. The board keeps one buffer, the framed request, for both
  * protocols: legacy sends its own head (`requestTemplate("legacy").head`)

@@ -103,7 +103,7 @@ Deno.test("the update request the board writes over its buffer decodes as a chun
   const u = t.update!;
   const req = new Uint8Array(t.size);
   req.set(headBytes(t.head));
-  // As updater.ts and inference.ts write it.
+  // As updater.ts and tcp_client.ts write it.
   const d = req.subarray(t.digitAt);
   d.fill(0);
   d.set(headBytes(u.head));

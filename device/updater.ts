@@ -1,7 +1,7 @@
-// deno-lint-ignore-file no-this-alias -- Espruino-module style, as in `inference.ts`.
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, as in `tcp_client.ts`.
 /**
  * The board's side of code updates over the air. It adds no connection and
- * no polling: the `Inference` connection the firmware has calls it with
+ * no polling: the `TcpClient` connection the firmware has calls it with
  * each framed reply (`done`), and it sends its own requests through that
  * connection, one at a time, right after a reply, written over the same
  * request buffer (`request.ts` `UpdateLayout`). Framed only: legacy replies
@@ -41,10 +41,10 @@
  * @example
  * ```ts
  * // In the firmware (bundled by build.ts, which defines the constants):
- * import { Inference } from "./inference.ts";
+ * import { TcpClient } from "./tcp_client.ts";
  * import { updater } from "./updater.ts";
  *
- * export function online(server: Inference): void {
+ * export function online(server: TcpClient): void {
  *   server.done = updater; // each framed reply: an offer, a chunk, a report's answer
  *   server.done(); // at start-up: sends a pending report (VERIFIED, UPDATED, ROLLED_BACK), if any
  * }
@@ -54,7 +54,7 @@
 import type { ReplyFields } from "../shared/board_reply.ts";
 import type { EspruinoE, Storage } from "./espruino.ts";
 import { type BootState, File, type Report, UpdateState as U } from "./boot_state.ts";
-import type { Inference } from "./inference.ts";
+import type { TcpClient } from "./tcp_client.ts";
 
 // The update request's layout (request.ts `UpdateLayout`), from the digit's first byte.
 declare const UPDATE_HEAD: string;
@@ -114,7 +114,7 @@ let report: Report | 0 = 0;
  * it idle and costs nothing; it reads the boot state when there is work and
  * forgets it once there is none.
  */
-export function updater(this: Inference, r?: ReplyFields, cmd?: number): void {
+export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
   const server = this;
   if (!boot) {
     if (r && !r.offer) return;

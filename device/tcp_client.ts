@@ -1,4 +1,4 @@
-// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `Inference`.
+// deno-lint-ignore-file no-this-alias -- Espruino-module style, see `TcpClient`.
 /**
  * The board's side of the protocol, written like an Espruino module (see
  * EspruinoDocs `modules/MQTT.js`): named constants, one constructor that
@@ -42,11 +42,11 @@
  * @example
  * ```ts
  * // In the firmware (bundled by build.ts, which defines the constants):
- * import { Inference } from "./inference.ts";
+ * import { TcpClient } from "./tcp_client.ts";
  *
  * // `print` is Espruino's global; it is a parameter here only so that Deno can check this.
- * export function classifyBlank(print: (...text: unknown[]) => void): Inference {
- *   const server = new Inference({ host: "192.168.1.10", port: 32001, token: "", legacy: 0 });
+ * export function classifyBlank(print: (...text: unknown[]) => void): TcpClient {
+ *   const server = new TcpClient({ host: "192.168.1.10", port: 32001, token: "", legacy: 0 });
  *   server.on("reply", (scores, inferenceMs, ms) => print(scores, ms + " ms"));
  *   server.on("error", (message) => print(message));
  *   server.digit().fill(255); // the digit, written in place
@@ -94,7 +94,7 @@ const enum C {
   CHUNK = 64,
 }
 
-/** Options of `Inference`. */
+/** Options of `TcpClient`. */
 export interface InferenceOptions {
   /** The server's address or name. */
   host: string;
@@ -114,7 +114,7 @@ export interface InferenceOptions {
  * booleans, and "none" is 0, not null or "": on Espruino a small integer
  * fits in the property's own variable, anything else takes a second one.
  */
-export class Inference {
+export class TcpClient {
   /** Where the server is; `setServer` on the board changes them. */
   host!: string;
   port!: number;
