@@ -5,11 +5,10 @@
  * @example
  * ```ts
  * import { selfSignedCertificate } from "./_test_cert.ts";
+ * import { findTool } from "../testing/tools.ts";
  *
  * // Tests that need it are skipped where openssl is missing; so is this example.
- * const openssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
- *   .output().then((o) => o.success, () => false);
- * if (openssl) {
+ * if (findTool("openssl")) {
  *   const { cert, key, dir } = await selfSignedCertificate();
  *   const listener = Deno.listenTls({ hostname: "127.0.0.1", port: 0, cert, key });
  *   const accepted = listener.accept();
