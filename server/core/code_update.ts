@@ -40,7 +40,8 @@ export function answerUpdate(
   bytesIn: number,
   device: string | null,
 ): Outcome {
-  const refuse = (error: WireError) => refused(ctx, error, origin, request, started, bytesIn);
+  const refuse = (error: WireError) =>
+    refused(ctx, error, origin, request, started, bytesIn, device);
   if (origin.protocol !== "framed" && origin.protocol !== "mqtt") {
     return refuse(
       new WireError(Status.UNKNOWN_COMMAND, "code updates travel over framed and MQTT requests"),

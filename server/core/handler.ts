@@ -42,7 +42,7 @@ import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
 import { hostOf, identify, validDeviceId } from "./identify.ts";
-import { failed, finish, refused, served } from "./outcome.ts";
+import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
@@ -146,10 +146,10 @@ export class RequestHandler {
           Status.UNAUTHORIZED,
           `the token is device ${JSON.stringify(device)}'s, not ${JSON.stringify(origin.device)}'s`,
         );
-        return done(context, refused(this.#ctx, error, origin, request, started, bytesIn));
+        return done(context, refused(this.#ctx, error, origin, request, started, bytesIn, device));
       }
     }
-    device ??= origin.device ?? null;
+    device ??= unproved(this.#ctx, origin);
     if (request.command === Command.CODE_CHUNK || request.command === Command.UPDATE_REPORT) {
       return done(context, answerUpdate(this.#ctx, request, origin, started, bytesIn, device));
     }
@@ -167,7 +167,10 @@ export class RequestHandler {
     const job = request.digits !== undefined;
     const unadmitted = job ? null : origin.admit?.() ?? null;
     if (unadmitted) {
-      return done(context, refused(this.#ctx, unadmitted, origin, request, started, bytesIn));
+      return done(
+        context,
+        refused(this.#ctx, unadmitted, origin, request, started, bytesIn, device),
+      );
     }
     // A canary routes by the device's id in the fleet: worked out only while one runs.
     const deviceId = this.#ctx.byDevice?.()
@@ -176,7 +179,7 @@ export class RequestHandler {
     const queue = this.#route(request, deviceId);
     if (queue instanceof WireError) {
       if (!job) origin.release?.();
-      return done(context, refused(this.#ctx, queue, origin, request, started, bytesIn));
+      return done(context, refused(this.#ctx, queue, origin, request, started, bytesIn, device));
     }
     // The digits may be a view into a transport's buffer that is reused
     // before the inference ends: one copy serves the queue and an observer,
@@ -193,13 +196,16 @@ export class RequestHandler {
         request.version,
       );
       if (results instanceof WireError) {
-        return done(context, refused(this.#ctx, results, origin, request, started, bytesIn));
+        return done(
+          context,
+          refused(this.#ctx, results, origin, request, started, bytesIn, device),
+        );
       }
       results.then(
         (all) =>
           done(context, served(this.#ctx, origin, request, all, model, started, bytesIn, device)),
         (error: WireError) =>
-          done(context, failed(this.#ctx, error, origin, request, started, bytesIn)),
+          done(context, failed(this.#ctx, error, origin, request, started, bytesIn, device)),
       );
       return;
     }
@@ -225,7 +231,7 @@ export class RequestHandler {
     );
     if (inference instanceof WireError) {
       origin.release?.();
-      done(context, refused(this.#ctx, inference, origin, request, started, bytesIn));
+      done(context, refused(this.#ctx, inference, origin, request, started, bytesIn, device));
     }
   }
 
@@ -236,7 +242,7 @@ export class RequestHandler {
     w.done(
       w.context,
       result instanceof WireError
-        ? failed(self.#ctx, result, w.origin, w.request, w.started, w.bytesIn)
+        ? failed(self.#ctx, result, w.origin, w.request, w.started, w.bytesIn, w.device)
         : served(self.#ctx, w.origin, w.request, [result], w.model, w.started, w.bytesIn, w.device),
     );
   }

@@ -9,6 +9,8 @@ import type { RequestEvent } from "./request.ts";
 import { address, splitFramed, withServer } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
 import { writeAll } from "../write_all.ts";
+import { Authorizer } from "../auth/authorize.ts";
+import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 
 Deno.test("the observer is told every request's outcome, with its digit, result and fields", async () => {
   const events: RequestEvent[] = [];
@@ -88,4 +90,48 @@ Deno.test("a request's time is counted from the arrival its transport gives hand
     assert.ok(byId.get(3)!.totalMs >= 1000, `served: ${byId.get(3)!.totalMs} ms`);
     assert.ok(byId.get(0)!.totalMs >= 500, `refused: ${byId.get(0)!.totalMs} ms`);
   });
+});
+
+Deno.test("tokens on: a refusal counts against the device its token proved, else its address, never a device it only names", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mnist-attribution-" });
+  const kitchen = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine("kitchen", kitchen)}\n`);
+  const tokens = await DeviceTokens.open(`${dir}/tokens`);
+  const events: RequestEvent[] = [];
+  try {
+    await withServer(
+      { auth: new Authorizer({ tokens, legacy: "deny" }), onRequest: (e) => events.push(e) },
+      async (server) => {
+        const digitU8 = new Uint8Array(784);
+        const conn = await Deno.connect(address(server));
+        await writeAll(
+          conn,
+          Uint8Array.of(
+            // Proved kitchen, refused after: a model that is not served.
+            ...encodeRequest(
+              { command: 1, requestId: 1, digitU8, token: kitchen, model: "nope" },
+              true,
+            ),
+            // No token, naming kitchen: refused before anything proved who sent it.
+            ...encodeRequest({ command: 1, requestId: 2, digitU8, device: "kitchen" }, true),
+          ),
+        );
+        await conn.closeWrite();
+        await readAll(conn);
+        conn.close();
+      },
+    );
+  } finally {
+    await tokens.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  const byId = new Map(events.map((e) => [e.requestId, e]));
+  assert.deepEqual(
+    [byId.get(1)?.code, byId.get(1)?.deviceId, byId.get(1)?.identifiedBy],
+    ["MODEL_UNAVAILABLE", "kitchen", "token"],
+  );
+  assert.deepEqual(
+    [byId.get(2)?.code, byId.get(2)?.deviceId, byId.get(2)?.identifiedBy],
+    ["UNAUTHORIZED", "addr:127.0.0.1", "address"],
+  );
 });

@@ -27,6 +27,7 @@
 import { Command, encodeLegacyReply, type Reply } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
+import { addressOf } from "../fleet/registry.ts";
 import { identify, type Identity } from "./identify.ts";
 import { replyBytes } from "./reply_bytes.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
@@ -89,6 +90,7 @@ export function failed(
   request: HandlerRequest,
   started: number,
   bytesIn: number,
+  device: string | null,
 ): Outcome {
   // A version a swap overtook is the client's to retry; an engine failure is logged.
   if (error.status === Status.INTERNAL_ERROR) {
@@ -106,11 +108,27 @@ export function failed(
     request,
     started,
     bytesIn,
+    device,
     error.status !== Status.INTERNAL_ERROR,
   );
 }
 
-/** The error reply to a request; logged at debug unless `log` is false. */
+/**
+ * Who a request counts against before a token proved who sent it: with
+ * tokens on, no one but its address (a device its transport or its fields
+ * name is a claim, and a refusal must not raise another device's error
+ * count); with tokens off, the device its transport names (MQTT's topic), as
+ * a served request is.
+ */
+export function unproved(ctx: HandlerContext, origin: RequestOrigin): string | null {
+  return ctx.auth?.tokensOn ? null : origin.device ?? null;
+}
+
+/**
+ * The error reply to a request; logged at debug unless `log` is false.
+ * `device`: the device its token proved, else `unproved(ctx, origin)`; with
+ * tokens on and none proved, it counts against its address alone.
+ */
 export function refused(
   ctx: HandlerContext,
   error: WireError,
@@ -118,6 +136,7 @@ export function refused(
   request: HandlerRequest,
   started: number,
   bytesIn: number,
+  device: string | null = unproved(ctx, origin),
   log = true,
 ): Outcome {
   if (log && ctx.log.enabled("debug")) {
@@ -135,7 +154,10 @@ export function refused(
     status: error.status,
     error: error.message,
   };
-  return finish(ctx, origin, request, reply, null, "", started, bytesIn);
+  const who: Identity | null = device === null && ctx.auth?.tokensOn
+    ? { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware: request.client }
+    : null;
+  return finish(ctx, origin, request, reply, null, "", started, bytesIn, device, who);
 }
 
 /**

@@ -26,6 +26,24 @@ export function resultTopic(device: string): string {
   return `mnist/${device}/result`;
 }
 
+/**
+ * Why an MQTT 5 response topic cannot take `device`'s reply, or null when it
+ * can. It must be a topic name a reply can be published on (no `+` or `#`:
+ * the broker drops the server's connection for one, and every device's
+ * replies with it), and, under `mnist/`, the server's own namespace, the
+ * device's own result topic: a device names where its own replies go, never
+ * another device's.
+ */
+export function badResponseTopic(topic: string, device: string): string | null {
+  if (topic.includes("+") || topic.includes("#") || topic.includes("\0")) {
+    return `the response topic ${JSON.stringify(topic.slice(0, 100))} holds a wildcard (+ or #)`;
+  }
+  if (topic.startsWith("mnist/") && topic !== resultTopic(device)) {
+    return `a response topic under mnist/ must be the device's own, ${resultTopic(device)}`;
+  }
+  return null;
+}
+
 /** The framed reply's FlatBuffer without its 4-byte length prefix: an MQTT reply's payload. */
 export function encodeMqttReply(reply: Reply): Uint8Array {
   return replyBytes(reply, true).subarray(4);

@@ -57,7 +57,8 @@ import {
   type PublishProperties,
 } from "./library.ts";
 import type { MqttOptions } from "./settings.ts";
-import { encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
+import { badResponseTopic, encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
+import { validDeviceId } from "../core/identify.ts";
 
 /** What the transport needs of the server. */
 export interface MqttTransportOptions extends MqttOptions {
@@ -245,16 +246,21 @@ export class MqttTransport {
   #onMessage(topic: string, payload: Uint8Array, packet: PublishPacket): void {
     const started = performance.now();
     const device = topic.slice("mnist/".length, topic.length - "/infer".length);
+    // An id the fleet may key by: the `device` field's rule, and no more than a name's characters.
+    const named = isDeviceName(device) && validDeviceId(device);
     const properties = packet.properties;
-    const replyTo = properties?.responseTopic || resultTopic(device);
+    const asked = properties?.responseTopic;
+    const badTopic = asked ? badResponseTopic(asked, device) : null;
+    const replyTo = asked && !badTopic ? asked : resultTopic(device);
     const qos = packet.qos === 0 ? 0 : 1;
     const share = this.#shareOf(device);
     const origin: RequestOrigin = {
       protocol: "mqtt",
       peer: this.url.slice(this.url.indexOf("//") + 2),
       owner: `mqtt:${device}`,
-      device,
-      identity: { address: device, protocol: "mqtt" },
+      // A refused id names no device: nothing is kept under it.
+      device: named ? device : undefined,
+      identity: { address: named ? device : "", protocol: "mqtt" },
       admit: () => share.admit(),
       release: () => {
         share.release();
@@ -269,11 +275,14 @@ export class MqttTransport {
     this.#inFlight++;
     const handler = this.#options.handler;
     let refusal: WireError | null = null;
-    if (!isDeviceName(device)) {
+    if (!named) {
       refusal = new WireError(
         Status.MALFORMED_BUFFER,
-        `the topic's device id must be 1-64 letters, digits, ".", "_", ":" or "-"`,
+        `the topic's device id must be 1-64 letters, digits, ".", "_", ":" or "-", ` +
+          `not starting with "addr:"`,
       );
+    } else if (badTopic) {
+      refusal = new WireError(Status.MALFORMED_BUFFER, badTopic);
     } else if (payload.length > this.#options.maxFrame) {
       refusal = new WireError(
         Status.FRAME_TOO_LARGE,

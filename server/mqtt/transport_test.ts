@@ -35,7 +35,10 @@ async function mqttServer(
     mqtt: { url: broker.url, group: "mnist" },
     ...options,
   });
-  await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
+  await until(
+    () => server.mqtt!.state().connected,
+    "the server's MQTT client connected",
+  );
   return server;
 }
 
@@ -94,7 +97,11 @@ Deno.test({
         // here. The next request on the topic is answered, and no reply came for the huge one.
         const huge = new Uint8Array(2048 + PACKET_HEADROOM + 1);
         huge.set(
-          encodeRequest({ command: Command.INFERENCE_INPUT, requestId: 902, digitU8 }, true)
+          encodeRequest({
+            command: Command.INFERENCE_INPUT,
+            requestId: 902,
+            digitU8,
+          }, true)
             .subarray(4),
         );
         const heard: number[] = [];
@@ -104,7 +111,10 @@ Deno.test({
         });
         device.client.publish(`mnist/${device.name}/infer`, huge, { qos: 1 });
         assert.equal((await device.request({ digitU8 })).status, Status.OK);
-        assert.ok(!heard.includes(902), `a reply to the dropped request: ${heard}`);
+        assert.ok(
+          !heard.includes(902),
+          `a reply to the dropped request: ${heard}`,
+        );
 
         const metrics = await server.monitor.metrics.expose();
         assert.match(
@@ -151,20 +161,109 @@ function requestWithPayload(
   );
 }
 
+/** An MQTT 5 client of the broker (its own, not a device's), and when it has connected. */
+function mqtt5Client(broker: Mosquitto) {
+  const mqtt = loadMqtt();
+  if (mqtt instanceof Error) throw mqtt;
+  const client = mqtt.connect(broker.url, { protocolVersion: 5, reconnectPeriod: 0 });
+  const connected = new Promise<void>((resolve) => client.on("connect", resolve));
+  return { client, connected };
+}
+
+Deno.test({
+  name:
+    "a response topic with a wildcard or another device's result topic is refused on the device's own; a refused topic id keeps no fleet row",
+  ignore,
+  fn: () =>
+    withBroker(async (broker) => {
+      const server = await mqttServer(broker);
+      const { client: alice, connected } = mqtt5Client(broker);
+      const bob = await MqttDevice.connect(broker.url, "bob");
+      try {
+        await connected;
+        await new Promise((resolve) => alice.subscribe("mnist/alice/result", { qos: 1 }, resolve));
+        const bobHeard: number[] = [];
+        bob.client.on("message", (_topic, bytes) => {
+          const reply = decodeReply(bytes);
+          if (!(reply instanceof WireError)) bobHeard.push(reply.requestId);
+        });
+        const replies = new Map<number, DecodedReply>();
+        alice.on("message", (_topic, bytes) => {
+          const reply = decodeReply(bytes);
+          if (!(reply instanceof WireError)) {
+            replies.set(reply.requestId, reply);
+          }
+        });
+        const ask = (id: number, responseTopic: string) =>
+          alice.publish(
+            "mnist/alice/infer",
+            encodeRequest({
+              command: Command.INFERENCE_INPUT,
+              requestId: id,
+              digitU8,
+            }, true)
+              .subarray(4),
+            { qos: 1, properties: { responseTopic } },
+          );
+        ask(1, "mnist/bob/result");
+        ask(2, "mnist/+/result");
+        ask(3, "#");
+        await until(
+          () => replies.size === 3,
+          "alice's three replies on her own topic",
+        );
+        for (
+          const [id, pattern] of [[1, /must be the device's own/], [
+            2,
+            /wildcard/,
+          ], [3, /wildcard/]]
+        ) {
+          assert.equal(
+            replies.get(id as number)?.status,
+            Status.MALFORMED_BUFFER,
+          );
+          assert.match(
+            replies.get(id as number)?.error ?? "",
+            pattern as RegExp,
+          );
+        }
+        // The server stayed connected, and bob heard none of alice's replies and is served.
+        assert.equal(server.mqtt!.state().outages, 0);
+        assert.deepEqual(bobHeard, [], "bob heard alice's replies");
+        assert.equal((await bob.request({ digitU8 })).status, Status.OK);
+
+        // Ids the fleet may not key by: refused, and no row is kept under them.
+        for (const id of ["addr:1.2.3.4", "x".repeat(65), "sp ace"]) {
+          const odd = await MqttDevice.connect(broker.url, id);
+          try {
+            const reply = await odd.request({ digitU8 });
+            assert.equal(reply.status, Status.MALFORMED_BUFFER);
+          } finally {
+            odd.close();
+          }
+        }
+        const rows = server.monitor.snapshot().devices.map((d) => d.id);
+        assert.ok(
+          !rows.some((id) => id === "addr:1.2.3.4" || id.startsWith("xxx") || id === "sp ace"),
+          `${rows}`,
+        );
+      } finally {
+        alice.end();
+        bob.close();
+        await server.shutdown();
+      }
+    }),
+});
+
 Deno.test({
   name: "an MQTT 5 client's reply goes to its response topic with its correlation data",
   ignore,
   fn: () =>
     withBroker(async (broker) => {
       const server = await mqttServer(broker);
-      const mqtt = loadMqtt();
-      if (mqtt instanceof Error) throw mqtt;
-      const client = mqtt.connect(broker.url, {
-        protocolVersion: 5,
-        reconnectPeriod: 0,
-      });
+      const { client, connected } = mqtt5Client(broker);
       try {
-        await new Promise<void>((resolve) => client.on("connect", resolve));
+        await connected;
         await new Promise((resolve) => client.subscribe("replies/abc", { qos: 1 }, resolve));
         const got = new Promise<
           { payload: Uint8Array; correlation?: Uint8Array }
@@ -219,8 +318,14 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 20));
         // A board asks one digit at a time: each finds room beside the flood.
         const replies = [];
-        for (let i = 0; i < 3; i++) replies.push(await quiet.request({ digitU8, qos: 0 }));
-        assert.deepEqual(replies.map((r) => r.status), [Status.OK, Status.OK, Status.OK]);
+        for (let i = 0; i < 3; i++) {
+          replies.push(await quiet.request({ digitU8, qos: 0 }));
+        }
+        assert.deepEqual(replies.map((r) => r.status), [
+          Status.OK,
+          Status.OK,
+          Status.OK,
+        ]);
         const flooded = await Promise.all(flood);
         const busy = flooded.filter((r) => r.status === Status.SERVER_BUSY).length;
         assert.ok(busy > 0, "the flooder was never refused");
@@ -262,8 +367,16 @@ Deno.test({
         const other = await device.request({ digitU8, token: garage });
         assert.equal(other.status, Status.UNAUTHORIZED);
         assert.match(other.error, /"garage"'s, not "kitchen"'s/);
+        // None of those proved it was kitchen: they count against the broker's address, not it.
+        assert.equal(server.monitor.fleet.get("kitchen"), null);
         const ok = await device.request({ digitU8, token: kitchen });
         assert.equal(ok.status, Status.OK);
+        const row = server.monitor.fleet.get("kitchen");
+        assert.deepEqual([row?.requests, row?.errors, row?.identified_by], [
+          1,
+          0,
+          "token",
+        ]);
       } finally {
         device.close();
         await server.shutdown();
@@ -306,7 +419,10 @@ Deno.test({
           () => servers.every((s) => s.mqtt!.state().connected),
           "every server connected again",
         );
-        await until(() => devices.every((d) => d.client.connected), "every device connected again");
+        await until(
+          () => devices.every((d) => d.client.connected),
+          "every device connected again",
+        );
         const replies = await Promise.all(
           devices.map((d) => d.request({ digitU8, qos: 1 })),
         );
@@ -345,7 +461,10 @@ Deno.test({
               timeoutMs: 8_000,
             }),
         );
-        await until(() => server.mqtt!.state().inFlight > 0, "a request in flight");
+        await until(
+          () => server.mqtt!.state().inFlight > 0,
+          "a request in flight",
+        );
         await server.shutdown();
         // Every request the server took was answered before it disconnected.
         const taken = server.monitor.snapshot().requestsTotal;
