@@ -223,7 +223,7 @@ export class FleetUpdates {
     }
     const current = this.#devices.get(deviceId);
     const r = current && this.#rollouts.get(current.rollout);
-    if (!current || !r || r.release.id !== update.release) {
+    if (!current || !r || r.release.id !== update.release || r.state === "stopped") {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `release ${JSON.stringify(update.release)} was not offered to device ${
@@ -231,13 +231,24 @@ export class FleetUpdates {
         }`,
       );
     }
-    this.#set(deviceId, current, state, failed(state) ? reason.slice(0, 200) : "");
+    if (failed(current.state)) {
+      // Its outcome is in: the same report again (its answer lost) changes nothing; another
+      // cannot take it back. A new rollout offers the device a release again.
+      if (state === current.state) return null;
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `device ${JSON.stringify(deviceId)}'s update to ${JSON.stringify(update.release)} ` +
+          `ended ${UPDATE_STATE_NAMES[current.state]}: a new rollout offers it again`,
+      );
+    }
+    const kept = failed(state) ? reason.slice(0, 200) : "";
+    this.#set(deviceId, current, state, kept);
     if (failed(state)) {
       this.#log?.warn("update failed on a device", {
         device: deviceId,
         release: r.release.id,
         state: UPDATE_STATE_NAMES[state],
-        reason,
+        reason: kept,
       });
       const failures = this.#count(r, failed);
       if (failures > this.maxFailures && r.state === "running") {

@@ -223,6 +223,22 @@ Deno.test("reports move states; a board back on the release's version is updated
 
       const bad = await boards[4].report(RELEASE, UpdateState.OFFERED);
       assert.equal(bad.status, Status.BAD_UPDATE);
+      // A failed update's outcome is in: the same report again is taken and changes nothing,
+      // another is refused, and no chunk is served to it.
+      const again = await boards[1].report(RELEASE, UpdateState.FAILED, "x".repeat(10_000));
+      assert.equal(again.status, Status.OK);
+      for (const state of [UpdateState.UPDATED, UpdateState.DOWNLOADING]) {
+        const back = await boards[1].report(RELEASE, state);
+        assert.equal(back.status, Status.UPDATE_UNAVAILABLE);
+        assert.match(back.error ?? "", /ended failed: a new rollout offers it again/);
+      }
+      assert.equal((await boards[1].chunk(RELEASE, 0)).status, Status.UPDATE_UNAVAILABLE);
+      view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
+      assert.equal(view.body.device_states.b.reason, "crc mismatch at 512");
+      // A stopped rollout takes no report.
+      await callHttp(server, "POST", `/v2/fleet/rollouts/${body.id}/stop`, { token: ADMIN });
+      const late = await boards[0].report(RELEASE, UpdateState.UPDATED);
+      assert.equal(late.status, Status.UPDATE_UNAVAILABLE);
       const metrics = await (await fetch(`http://127.0.0.1:${server.http!.addr.port}/metrics`))
         .text();
       assert.match(metrics, /mnist_device_updates\{state="failed"\} 2/);
