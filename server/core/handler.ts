@@ -41,7 +41,8 @@ import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
-import { hostOf, identify, validDeviceId } from "./identify.ts";
+import { hostOf, identify } from "./identify.ts";
+import { validDeviceId } from "../fleet/registry.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 

@@ -5,7 +5,8 @@
  *
  * @example
  * ```ts
- * import { identify, validDeviceId } from "./identify.ts";
+ * import { identify } from "./identify.ts";
+ * import { validDeviceId } from "../fleet/registry.ts";
  *
  * const request = { command: 0, requestId: 1, digit: null, digitU8: null, token: "", model: "", client: "fw-3", device: "board-7" };
  * console.log(identify(request, { protocol: "framed", peer: "10.0.0.7:5123" }, null)); // { deviceId: "board-7", by: "device", firmware: "fw-3" }
@@ -13,7 +14,7 @@
  * ```
  * @module
  */
-import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
+import { addressOf, type IdentifiedBy, validDeviceId } from "../fleet/registry.ts";
 import type { HandlerRequest, RequestOrigin } from "./request.ts";
 
 /** Who sent a request, as the fleet knows it. */
@@ -45,11 +46,6 @@ export function identify(
   if (device !== null) return { deviceId: device, by: "token", firmware };
   if (deviceField) return { deviceId: deviceField, by: "device", firmware };
   return { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
-}
-
-/** A `device` field the fleet can key by: short, printable, never a server-made `addr:` id. */
-export function validDeviceId(id: string): boolean {
-  return id.length <= 64 && /^[\x21-\x7e][\x20-\x7e]*$/.test(id) && !id.startsWith("addr:");
 }
 
 /** The host part of `host:port` (IPv6 hosts keep their colons). */

@@ -19,6 +19,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import { inCohort } from "./cohort.ts";
+import { validDeviceId } from "./registry.ts";
 import type { Release } from "./releases.ts";
 
 /** Where a rollout stands. */
@@ -112,9 +113,10 @@ export function parseCodeRolloutSpec(
     }
   }
   if (b.devices !== undefined) {
-    const ok = Array.isArray(b.devices) && b.devices.length > 0 &&
-      b.devices.every((d) => typeof d === "string" && d.length > 0 && d.length <= 64);
-    if (!ok) return bad('"devices" must be a non-empty list of device ids (strings)');
+    // Ids a board can have: a server-made `addr:` id is never offered an update.
+    const ok = Array.isArray(b.devices) && b.devices.length > 0 && b.devices.length <= 100_000 &&
+      b.devices.every((d) => typeof d === "string" && validDeviceId(d));
+    if (!ok) return bad('"devices" must be a list of 1 to 100,000 device ids (strings)');
   }
   if (b.per_minute !== undefined) {
     const n = b.per_minute;

@@ -55,7 +55,7 @@ function bad(message: string): RolloutError {
 /** The body's `version`: a whole number from 1. */
 function versionIn(body: Record<string, unknown>): number {
   const version = body.version;
-  if (typeof version !== "number" || !Number.isInteger(version) || version < 1) {
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
     throw bad('the body needs "version": a whole number from 1');
   }
   return version;
@@ -83,7 +83,7 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
     !Array.isArray(devices) || devices.length === 0 || devices.length > 100_000 ||
     !devices.every((d) => typeof d === "string" && d.length > 0 && d.length <= 72)
   ) {
-    throw bad('"devices" must be a list of 1 to 100,000 device ids');
+    throw bad('"devices" must be a list of 1 to 100,000 device ids, in a body of at most 64 KiB');
   }
   return { devices };
 }

@@ -28,6 +28,7 @@ Deno.test("rollout routes refuse with a code and a sentence, and change nothing"
         ["POST", `${M}/rollback`, undefined, 409, /no version below 1/],
         ["POST", `${M}/shadow`, { version: 2, smaple: 0.5 }, 400, /unknown field "smaple"/],
         ["POST", `${M}/promote`, { version: 2, force: true }, 400, /unknown field "force"/],
+        ["POST", `${M}/shadow`, { version: 9007199254740993 }, 400, /"version": a whole number/],
       ];
       for (const [method, path, body, status, error] of refusals) {
         const answer = await api(server, method, path, body);

@@ -58,7 +58,7 @@ import {
 } from "./library.ts";
 import type { MqttOptions } from "./settings.ts";
 import { badResponseTopic, encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
-import { validDeviceId } from "../core/identify.ts";
+import { validDeviceId } from "../fleet/registry.ts";
 
 /** What the transport needs of the server. */
 export interface MqttTransportOptions extends MqttOptions {

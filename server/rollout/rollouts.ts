@@ -235,7 +235,7 @@ export class Rollouts {
   /** Runs `change` unless another change of the model is under way (409). */
   async #exclusive<T>(name: string, change: () => Promise<T>): Promise<T> {
     if (this.#changing.has(name)) {
-      throw new RolloutError(409, "SERVER_BUSY", `a change of model "${name}" is under way`);
+      throw new RolloutError(503, "SERVER_BUSY", `a change of model "${name}" is under way`);
     }
     this.#changing.add(name);
     try {
