@@ -263,7 +263,9 @@ export class RequestHandler {
 
   /**
    * The error reply to a request the transport or the decoder refused, with
-   * its id when that could be read (else 0); logged and observed.
+   * its id when that could be read (else 0); logged and observed. `token`:
+   * the one its transport read beside the refused part (HTTP's bearer
+   * token): a device it proves is who the refusal counts against.
    */
   refuse(
     error: WireError,
@@ -271,18 +273,37 @@ export class RequestHandler {
     requestId = 0,
     started = performance.now(),
     bytesIn = 0,
+    token = "",
   ): Outcome {
     const request: HandlerRequest = {
       command: -1,
       requestId,
       digit: null,
       digitU8: null,
-      token: "",
+      token,
       model: "",
       client: "",
       device: "",
     };
-    return refused(this.#ctx, error, origin, request, started, bytesIn);
+    return refused(
+      this.#ctx,
+      error,
+      origin,
+      request,
+      started,
+      bytesIn,
+      this.#proved(request, origin),
+    );
+  }
+
+  /**
+   * The device `request`'s token names, else `unproved(origin)`: looked up,
+   * not authorized (the refusal is its answer; no decision is counted).
+   */
+  #proved(request: HandlerRequest, origin: RequestOrigin): string | null {
+    const tokens = this.#ctx.auth?.tokens;
+    if (!tokens || !request.token) return unproved(this.#ctx, origin);
+    return tokens.lookup(request.token);
   }
 }
 

@@ -100,8 +100,21 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
   const events: RequestEvent[] = [];
   try {
     await withServer(
-      { auth: new Authorizer({ tokens, legacy: "deny" }), onRequest: (e) => events.push(e) },
+      {
+        auth: new Authorizer({ tokens, legacy: "deny" }),
+        onRequest: (e) => events.push(e),
+        httpPort: 0,
+      },
       async (server) => {
+        // HTTP: a body its transport refuses, with kitchen's bearer token and without one.
+        for (const authorization of [`Bearer ${kitchen}`, ""]) {
+          const response = await fetch(
+            `http://127.0.0.1:${server.http!.addr.port}/v2/models/mnist/infer`,
+            { method: "POST", body: "{", headers: authorization ? { authorization } : {} },
+          );
+          assert.equal(response.status, 400);
+          await response.body?.cancel();
+        }
         const digitU8 = new Uint8Array(784);
         const conn = await Deno.connect(address(server));
         await writeAll(
@@ -125,7 +138,9 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
     await tokens.close();
     await Deno.remove(dir, { recursive: true });
   }
-  const byId = new Map(events.map((e) => [e.requestId, e]));
+  const http = events.filter((e) => e.protocol === "http").map((e) => [e.code, e.deviceId]);
+  assert.deepEqual(http, [["MALFORMED_BUFFER", "kitchen"], ["MALFORMED_BUFFER", "addr:127.0.0.1"]]);
+  const byId = new Map(events.filter((e) => e.protocol !== "http").map((e) => [e.requestId, e]));
   assert.deepEqual(
     [byId.get(1)?.code, byId.get(1)?.deviceId, byId.get(1)?.identifiedBy],
     ["MODEL_UNAVAILABLE", "kitchen", "token"],

@@ -127,8 +127,14 @@ class HttpInference implements RequestOrigin {
   }
 
   /** Answers `error` before the request reaches the handler's queue (counted as refused). */
-  refuse(deps: InferDeps, error: WireError, started: number, bytesIn: number): HttpAnswer {
-    return this.answer(deps.handler.refuse(error, this, 0, started, bytesIn));
+  refuse(
+    deps: InferDeps,
+    error: WireError,
+    started: number,
+    bytesIn: number,
+    token = "",
+  ): HttpAnswer {
+    return this.answer(deps.handler.refuse(error, this, 0, started, bytesIn, token));
   }
 
   answer(outcome: Outcome): HttpAnswer {
@@ -170,11 +176,15 @@ export async function answerInfer(
 ): Promise<HttpAnswer> {
   const origin = new HttpInference(peer);
   const { split, bytesIn } = input;
-  if (split instanceof WireError && input.unread) return origin.refuse(deps, split, started, 0);
+  if (split instanceof WireError && input.unread) {
+    return origin.refuse(deps, split, started, 0, input.token);
+  }
   const info = deps.model(name, version);
-  if (info instanceof WireError) return origin.refuse(deps, info, started, bytesIn);
+  if (info instanceof WireError) return origin.refuse(deps, info, started, bytesIn, input.token);
   const parsed = split instanceof WireError ? split : checkInferRequest(split, info);
-  if (parsed instanceof WireError) return origin.refuse(deps, parsed, started, bytesIn);
+  if (parsed instanceof WireError) {
+    return origin.refuse(deps, parsed, started, bytesIn, input.token);
+  }
   origin.parsed = parsed;
   origin.info = info;
   const outcome = await deps.handler.handleDecoded(
