@@ -39,7 +39,7 @@
  * @module
  */
 import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
-import { isDeviceName } from "../server/auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../server/auth/tokens.ts";
 import { tableDefault } from "../server/config.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";
 
@@ -217,7 +217,7 @@ export function resolveSettings(config: ConfigFile, flags: Record<string, unknow
   }
   if (device && !isDeviceName(device)) {
     throw new SettingsError(
-      `device "${device}" must be 1-64 letters, digits, ".", "_", ":" or "-"`,
+      `device "${device}" must be ${DEVICE_NAME_RULE}`,
     );
   }
   const poll = Number(pick("poll") ?? 0);

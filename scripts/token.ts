@@ -14,7 +14,7 @@
  * @module
  */
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
-import { isDeviceName, newToken, tokenLine } from "../server/auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName, newToken, tokenLine } from "../server/auth/tokens.ts";
 
 const USAGE = `Usage: deno task token NAME [--line-only]
 
@@ -45,7 +45,7 @@ if (parsed.values.help) {
 if (parsed.positionals.length !== 1) fail("give exactly one device name");
 const name = parsed.positionals[0];
 if (!isDeviceName(name)) {
-  fail(`device name "${name}" must be 1-64 letters, digits, ".", "_", ":" or "-"`);
+  fail(`device name "${name}" must be ${DEVICE_NAME_RULE}`);
 }
 const token = newToken();
 if (parsed.values["line-only"]) {

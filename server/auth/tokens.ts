@@ -57,9 +57,16 @@ export function tokenLine(name: string, token: string): string {
   return `${name} ${toHex(tokenDigest(token))}`;
 }
 
-/** Whether `name` may name a device (it appears in logs and on the dashboard). */
+/** What a device's name may be, as every error about one says it. */
+export const DEVICE_NAME_RULE =
+  '1-64 letters, digits, ".", "_", ":" or "-", not starting with "addr:"';
+
+/**
+ * Whether `name` may name a device (it appears in logs and on the dashboard;
+ * `addr:` ids are the fleet's own, for devices that name none).
+ */
 export function isDeviceName(name: string): boolean {
-  return NAME.test(name);
+  return NAME.test(name) && !name.startsWith("addr:");
 }
 
 /** Parses a token file's text; `file` names it in errors. */
@@ -79,7 +86,7 @@ export function parseTokenFile(text: string, file: string): DeviceEntry[] | Toke
     const [name, hex] = parts;
     if (!isDeviceName(name)) {
       return new TokenFileError(
-        `${where}: device name "${name}" must be 1-64 letters, digits, ".", "_", ":" or "-"`,
+        `${where}: device name "${name}" must be ${DEVICE_NAME_RULE}`,
       );
     }
     if (!HEX.test(hex)) {

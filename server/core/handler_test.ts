@@ -132,6 +132,19 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
         await conn.closeWrite();
         await readAll(conn);
         conn.close();
+        // A connection whose first request (with the firmware's name) is refused still keeps
+        // that name for the requests after it, which the firmware sends without it.
+        const board = await Deno.connect(address(server));
+        await writeAll(
+          board,
+          Uint8Array.of(
+            ...encodeRequest({ command: 1, requestId: 3, digitU8, client: "fw/1" }, true),
+            ...encodeRequest({ command: 1, requestId: 4, digitU8, token: kitchen }, true),
+          ),
+        );
+        await board.closeWrite();
+        await readAll(board);
+        board.close();
       },
     );
   } finally {
@@ -140,13 +153,13 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
   }
   const http = events.filter((e) => e.protocol === "http").map((e) => [e.code, e.deviceId]);
   assert.deepEqual(http, [["MALFORMED_BUFFER", "kitchen"], ["MALFORMED_BUFFER", "addr:127.0.0.1"]]);
-  const byId = new Map(events.filter((e) => e.protocol !== "http").map((e) => [e.requestId, e]));
-  assert.deepEqual(
-    [byId.get(1)?.code, byId.get(1)?.deviceId, byId.get(1)?.identifiedBy],
-    ["MODEL_UNAVAILABLE", "kitchen", "token"],
-  );
-  assert.deepEqual(
-    [byId.get(2)?.code, byId.get(2)?.deviceId, byId.get(2)?.identifiedBy],
-    ["UNAUTHORIZED", "addr:127.0.0.1", "address"],
-  );
+  const board = events.filter((e) => e.protocol !== "http")
+    .sort((a, b) => a.requestId - b.requestId)
+    .map((e) => [e.requestId, e.code, e.deviceId, e.identifiedBy, e.firmware]);
+  assert.deepEqual(board, [
+    [1, "MODEL_UNAVAILABLE", "kitchen", "token", ""],
+    [2, "UNAUTHORIZED", "addr:127.0.0.1", "address", ""],
+    [3, "UNAUTHORIZED", "addr:127.0.0.1", "address", "fw/1"],
+    [4, "OK", "kitchen", "token", "fw/1"],
+  ]);
 });

@@ -154,9 +154,13 @@ export function refused(
     status: error.status,
     error: error.message,
   };
-  const who: Identity | null = device === null && ctx.auth?.tokensOn
-    ? { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware: request.client }
-    : null;
+  let who: Identity | null = null;
+  if (device === null && ctx.auth?.tokensOn) {
+    // Identified as ever (a connection's session keeps its first request's fields), but
+    // counted against the address alone.
+    const { firmware } = identify(request, origin, null);
+    who = { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
+  }
   return finish(ctx, origin, request, reply, null, "", started, bytesIn, device, who);
 }
 

@@ -26,17 +26,27 @@ export function resultTopic(device: string): string {
   return `mnist/${device}/result`;
 }
 
+/** The longest response topic taken, in characters, and in levels. */
+const MAX_RESPONSE_TOPIC = 256;
+const MAX_RESPONSE_LEVELS = 16;
+
 /**
  * Why an MQTT 5 response topic cannot take `device`'s reply, or null when it
- * can. It must be a topic name a reply can be published on (no `+` or `#`:
- * the broker drops the server's connection for one, and every device's
- * replies with it), and, under `mnist/`, the server's own namespace, the
+ * can. It must be a short topic name a reply can be published on (no `+` or
+ * `#`, not too many levels: the broker drops the server's connection for
+ * one, and every device's replies with it), and, under `mnist/`, the server's own namespace, the
  * device's own result topic: a device names where its own replies go, never
  * another device's.
  */
 export function badResponseTopic(topic: string, device: string): string | null {
-  if (topic.includes("+") || topic.includes("#") || topic.includes("\0")) {
-    return `the response topic ${JSON.stringify(topic.slice(0, 100))} holds a wildcard (+ or #)`;
+  // Mosquitto also drops a publisher for a topic of more than 200 levels: a reply's topic is short.
+  if (
+    topic.includes("+") || topic.includes("#") || topic.includes("\0") ||
+    topic.length > MAX_RESPONSE_TOPIC || topic.split("/").length > MAX_RESPONSE_LEVELS
+  ) {
+    return `the response topic ${JSON.stringify(topic.slice(0, 100))} must be a topic name ` +
+      `of at most ${MAX_RESPONSE_TOPIC} characters and ${MAX_RESPONSE_LEVELS} levels, ` +
+      `without + or #`;
   }
   if (topic.startsWith("mnist/") && topic !== resultTopic(device)) {
     return `a response topic under mnist/ must be the device's own, ${resultTopic(device)}`;

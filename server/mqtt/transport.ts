@@ -43,7 +43,7 @@
  */
 import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { isDeviceName } from "../auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../auth/tokens.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
@@ -58,7 +58,6 @@ import {
 } from "./library.ts";
 import type { MqttOptions } from "./settings.ts";
 import { badResponseTopic, encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
-import { validDeviceId } from "../fleet/registry.ts";
 
 /** What the transport needs of the server. */
 export interface MqttTransportOptions extends MqttOptions {
@@ -246,8 +245,8 @@ export class MqttTransport {
   #onMessage(topic: string, payload: Uint8Array, packet: PublishPacket): void {
     const started = performance.now();
     const device = topic.slice("mnist/".length, topic.length - "/infer".length);
-    // An id the fleet may key by: the `device` field's rule, and no more than a name's characters.
-    const named = isDeviceName(device) && validDeviceId(device);
+    // An id the fleet may key by, as a token's name must be.
+    const named = isDeviceName(device);
     const properties = packet.properties;
     const asked = properties?.responseTopic;
     const badTopic = asked ? badResponseTopic(asked, device) : null;
@@ -278,8 +277,7 @@ export class MqttTransport {
     if (!named) {
       refusal = new WireError(
         Status.MALFORMED_BUFFER,
-        `the topic's device id must be 1-64 letters, digits, ".", "_", ":" or "-", ` +
-          `not starting with "addr:"`,
+        `the topic's device id must be ${DEVICE_NAME_RULE}`,
       );
     } else if (badTopic) {
       refusal = new WireError(Status.MALFORMED_BUFFER, badTopic);

@@ -208,24 +208,17 @@ Deno.test({
         ask(1, "mnist/bob/result");
         ask(2, "mnist/+/result");
         ask(3, "#");
-        await until(
-          () => replies.size === 3,
-          "alice's three replies on her own topic",
-        );
-        for (
-          const [id, pattern] of [[1, /must be the device's own/], [
-            2,
-            /wildcard/,
-          ], [3, /wildcard/]]
-        ) {
-          assert.equal(
-            replies.get(id as number)?.status,
-            Status.MALFORMED_BUFFER,
-          );
-          assert.match(
-            replies.get(id as number)?.error ?? "",
-            pattern as RegExp,
-          );
+        ask(4, "r/".repeat(201) + "x");
+        await until(() => replies.size === 4, "alice's four replies on her own topic");
+        const expected: [number, RegExp][] = [
+          [1, /must be the device's own/],
+          [2, /without \+ or #/],
+          [3, /without \+ or #/],
+          [4, /at most 256 characters and 16 levels/],
+        ];
+        for (const [id, pattern] of expected) {
+          assert.equal(replies.get(id)?.status, Status.MALFORMED_BUFFER);
+          assert.match(replies.get(id)?.error ?? "", pattern);
         }
         // The server stayed connected, and bob heard none of alice's replies and is served.
         assert.equal(server.mqtt!.state().outages, 0);

@@ -232,7 +232,7 @@ export class Rollouts {
     });
   }
 
-  /** Runs `change` unless another change of the model is under way (409). */
+  /** Runs `change` unless another change of the model is under way (503 `SERVER_BUSY`). */
   async #exclusive<T>(name: string, change: () => Promise<T>): Promise<T> {
     if (this.#changing.has(name)) {
       throw new RolloutError(503, "SERVER_BUSY", `a change of model "${name}" is under way`);
