@@ -113,9 +113,10 @@ export function parseCodeRolloutSpec(
     }
   }
   if (b.devices !== undefined) {
-    // Ids a board can have: a server-made `addr:` id is never offered an update.
+    // Ids a board can have: a server-made `addr:` id is never offered an update, and a board's
+    // `device` field loses its trailing spaces (the firmware pads it), so such an id never matches.
     const ok = Array.isArray(b.devices) && b.devices.length > 0 && b.devices.length <= 100_000 &&
-      b.devices.every((d) => typeof d === "string" && validDeviceId(d));
+      b.devices.every((d) => typeof d === "string" && validDeviceId(d) && d === d.trimEnd());
     if (!ok) return bad('"devices" must be a list of 1 to 100,000 device ids (strings)');
   }
   if (b.per_minute !== undefined) {

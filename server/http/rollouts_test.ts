@@ -64,6 +64,7 @@ Deno.test("rollouts: bodies are checked, one open rollout per firmware name, lis
           [{ release: `${NAME}/1.0.1`, share: 1.5 }, /"share" must be/],
           [{ release: `${NAME}/1.0.1`, devices: [] }, /"devices" must be/],
           [{ release: `${NAME}/1.0.1`, devices: ["addr:10.0.0.7"] }, /"devices" must be/],
+          [{ release: `${NAME}/1.0.1`, devices: ["kitchen "] }, /"devices" must be/],
           [{ release: `${NAME}/1.0.1`, share: 0.5, per_minute: 0 }, /"per_minute"/],
           [{ release: "no-slash", share: 0.5 }, /NAME\/VERSION/],
           [{ release: `${NAME}/1.0.1`, share: 0.5, canary: true }, /unknown field "canary"/],
