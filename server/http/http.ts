@@ -96,7 +96,9 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
 
 /** Routes one request. */
 function route(deps: HttpDeps, request: Request, peer: string): Response | Promise<Response> {
-  const url = new URL(request.url);
+  const url = URL.parse(request.url);
+  // Its Host header makes no URL: refused as unreadable (parsed once, here, on every request).
+  if (!url) return responseOf(answerUnreadable(deps, request.method, request.url, peer)!);
   const path = pathOf(url);
   const method = request.method === "HEAD" ? "GET" : request.method;
   const only = (allowed: string, respond: () => Response | Promise<Response>) => {
@@ -174,8 +176,6 @@ export function answerHttp(
   request: Request,
   peer: string,
 ): Response | Promise<Response> {
-  const unreadable = answerUnreadable(deps, request.method, request.url, peer);
-  if (unreadable) return responseOf(unreadable);
   const response = route(deps, request, peer);
   // Only HEAD waits here for its answer (to drop the body): the rest go as they come.
   return request.method === "HEAD" ? withoutBody(response) : response;

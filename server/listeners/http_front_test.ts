@@ -356,17 +356,24 @@ const BAD_HOSTS = [
   "GET /metrics HTTP/1.1\r\nhost: [::1\r\nconnection: close\r\n\r\n",
 ];
 
-async function badHostAnswers(listeners: number): Promise<string[]> {
+/**
+ * Each of `heads` written on a connection of its own to a server with
+ * `listeners`: the answers, then `mnist_requests_total`'s lines, then how
+ * many ERROR lines the server logged.
+ */
+async function rawAnswers(listeners: number, heads: string[]): Promise<string[]> {
   const { log, lines } = recordingLogger("error");
   const seen: string[] = [];
   await withServer({ listeners, httpPort: 0, warmUpMs: 0, log }, async (server) => {
     const port = server.http!.addr.port;
-    for (const head of BAD_HOSTS) seen.push(await rawAnswer(port, head));
+    for (const head of heads) seen.push(await rawAnswer(port, head));
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     seen.push(...metrics.split("\n").filter((line) => line.startsWith("mnist_requests_total")));
   });
   return [...seen, `error lines: ${lines.length}`];
 }
+
+const badHostAnswers = (listeners: number) => rawAnswers(listeners, BAD_HOSTS);
 
 Deno.test("a Host header that makes no URL is refused as unreadable and counted, not a server error, as in process", async () => {
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
@@ -389,15 +396,9 @@ const ODD_METHODS = [
   "get /v2/health/ready HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
 ];
 
+/** The odd methods' answers and counts (`rawAnswers` without its count of ERROR lines). */
 async function oddMethodAnswers(listeners: number): Promise<string[]> {
-  const seen: string[] = [];
-  await withServer({ listeners, httpPort: 0, warmUpMs: 0 }, async (server) => {
-    const port = server.http!.addr.port;
-    for (const head of ODD_METHODS) seen.push(await rawAnswer(port, head));
-    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    seen.push(...metrics.split("\n").filter((line) => line.startsWith("mnist_requests_total")));
-  });
-  return seen;
+  return (await rawAnswers(listeners, ODD_METHODS)).slice(0, -1);
 }
 
 Deno.test("--listeners 2: a method is passed on as the client wrote it, as in process", async () => {
