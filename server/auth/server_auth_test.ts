@@ -78,6 +78,9 @@ Deno.test("tokens on: framed requests need a known token, legacy inference still
       const ok = await right;
       assert.equal(ok.status, Status.OK);
       assert.equal(ok.requestId, 4);
+      // The token comes before the model, as over HTTP: a model no one serves is not told.
+      const secret = client.send({ command: Command.INFERENCE_INPUT, digitU8, model: "secret" });
+      assertUnauthorized(await secret, 5);
       client.close();
 
       // Old clients keep working; their stats request is refused (it carries no token).

@@ -151,6 +151,13 @@ export class RequestHandler {
       }
     }
     device ??= unproved(this.#ctx, origin);
+    const unchecked = origin.check?.(request) ?? null;
+    if (unchecked) {
+      return done(
+        context,
+        refused(this.#ctx, unchecked, origin, request, started, bytesIn, device),
+      );
+    }
     if (request.command === Command.CODE_CHUNK || request.command === Command.UPDATE_REPORT) {
       return done(context, answerUpdate(this.#ctx, request, origin, started, bytesIn, device));
     }
@@ -199,14 +206,17 @@ export class RequestHandler {
       if (results instanceof WireError) {
         return done(
           context,
-          refused(this.#ctx, results, origin, request, started, bytesIn, device),
+          refused(this.#ctx, results, origin, request, started, bytesIn, device, true, queue),
         );
       }
       results.then(
         (all) =>
           done(context, served(this.#ctx, origin, request, all, model, started, bytesIn, device)),
         (error: WireError) =>
-          done(context, failed(this.#ctx, error, origin, request, started, bytesIn, device)),
+          done(
+            context,
+            failed(this.#ctx, error, origin, request, started, bytesIn, device, queue),
+          ),
       );
       return;
     }
@@ -215,7 +225,7 @@ export class RequestHandler {
       handler: this,
       origin,
       request,
-      model,
+      queue,
       started,
       bytesIn,
       device,
@@ -232,7 +242,10 @@ export class RequestHandler {
     );
     if (inference instanceof WireError) {
       origin.release?.();
-      done(context, refused(this.#ctx, inference, origin, request, started, bytesIn, device));
+      done(
+        context,
+        refused(this.#ctx, inference, origin, request, started, bytesIn, device, true, queue),
+      );
     }
   }
 
@@ -243,8 +256,17 @@ export class RequestHandler {
     w.done(
       w.context,
       result instanceof WireError
-        ? failed(self.#ctx, result, w.origin, w.request, w.started, w.bytesIn, w.device)
-        : served(self.#ctx, w.origin, w.request, [result], w.model, w.started, w.bytesIn, w.device),
+        ? failed(self.#ctx, result, w.origin, w.request, w.started, w.bytesIn, w.device, w.queue)
+        : served(
+          self.#ctx,
+          w.origin,
+          w.request,
+          [result],
+          w.queue.model,
+          w.started,
+          w.bytesIn,
+          w.device,
+        ),
     );
   }
 
@@ -315,7 +337,8 @@ interface Waiting {
   handler: RequestHandler;
   origin: RequestOrigin;
   request: HandlerRequest;
-  model: string;
+  /** The model version it was routed to: its answer's, or its failure's. */
+  queue: InferenceQueue;
   started: number;
   bytesIn: number;
   device: string | null;

@@ -27,6 +27,7 @@
 import { Command, encodeLegacyReply, type Reply } from "../../shared/codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
+import type { InferenceQueue } from "../engine/queue.ts";
 import { addressOf } from "../fleet/registry.ts";
 import { identify, type Identity } from "./identify.ts";
 import { replyBytes } from "./reply_bytes.ts";
@@ -91,6 +92,7 @@ export function failed(
   started: number,
   bytesIn: number,
   device: string | null,
+  queue: InferenceQueue,
 ): Outcome {
   // A version a swap overtook is the client's to retry; an engine failure is logged.
   if (error.status === Status.INTERNAL_ERROR) {
@@ -110,6 +112,7 @@ export function failed(
     bytesIn,
     device,
     error.status !== Status.INTERNAL_ERROR,
+    queue,
   );
 }
 
@@ -127,7 +130,9 @@ export function unproved(ctx: HandlerContext, origin: RequestOrigin): string | n
 /**
  * The error reply to a request; logged at debug unless `log` is false.
  * `device`: the device its token proved, else `unproved(ctx, origin)`; with
- * tokens on and none proved, it counts against its address alone.
+ * tokens on and none proved, it counts against its address alone. `queue`:
+ * the model version it was routed to, when it got that far (a canary's
+ * candidate, a pinned version), else the one its model serves.
  */
 export function refused(
   ctx: HandlerContext,
@@ -138,6 +143,7 @@ export function refused(
   bytesIn: number,
   device: string | null = unproved(ctx, origin),
   log = true,
+  queue: InferenceQueue | null = null,
 ): Outcome {
   if (log && ctx.log.enabled("debug")) {
     ctx.log.debug("request refused", {
@@ -161,13 +167,13 @@ export function refused(
     const { firmware } = identify(request, origin, null);
     who = { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
   }
-  return finish(ctx, origin, request, reply, null, "", started, bytesIn, device, who);
+  return finish(ctx, origin, request, reply, null, "", started, bytesIn, device, who, queue);
 }
 
 /**
  * Encodes the reply for the origin's protocol and tells the observer the
  * request's outcome; `who`: the request's identity when the caller worked
- * it out already.
+ * it out already; `queue`: the version a refused request was routed to.
  */
 export function finish(
   ctx: HandlerContext,
@@ -180,6 +186,7 @@ export function finish(
   bytesIn: number,
   device: string | null = origin.device ?? null,
   who: Identity | null = null,
+  queue: InferenceQueue | null = null,
 ): Outcome {
   const result = results?.[0] ?? null;
   // A legacy inference gets the fixed 96-byte reply the legacy protocol defines.
@@ -195,12 +202,12 @@ export function finish(
   const status = reply.status ?? Status.OK;
   let version = result?.modelVersion ?? null;
   if (status !== Status.OK && isInference(request.command)) {
-    // A refused inference counts against the model it was for, when that
-    // model is served (never a name a client made up).
-    const queue = ctx.route(request.model);
-    if (!(queue instanceof WireError)) {
-      model = queue.model;
-      version = queue.engineSet.version;
+    // A refused inference counts against the version it was routed to, else
+    // the one its model serves (never a name a client made up).
+    const routed = queue ?? ctx.route(request.model);
+    if (!(routed instanceof WireError)) {
+      model = routed.model;
+      version = routed.engineSet.version;
     }
   }
   try {

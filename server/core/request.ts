@@ -130,6 +130,13 @@ export interface RequestOrigin {
    * framed or legacy reply.
    */
   encode?: (reply: Reply, results: Inference[] | null) => Uint8Array;
+  /**
+   * Reads what the transport could not read before the request was
+   * authorized, into `request`: HTTP checks its tensors against the model
+   * its route names, so an unauthorized client learns nothing of the models
+   * served. An error refuses the request.
+   */
+  check?: (request: HandlerRequest) => WireError | null;
 }
 
 /** What a connection's first request said about its board. */

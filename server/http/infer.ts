@@ -2,10 +2,11 @@
  * `POST /v2/models/{name}[/versions/{version}]/infer`: the HTTP transport's
  * part of an inference and nothing more. It reads the body (limited while
  * read, inflated when compressed) and splits it into the Open Inference
- * Protocol request's JSON and binary parts (`readInferInput`), checks that
- * against the model served when the body has arrived, and hands the digits to
- * the one request handler as one job (`answerInfer`); the handler authorizes,
- * admits, routes, runs and observes, and this encodes the outcome. With
+ * Protocol request's JSON and binary parts (`readInferInput`), and hands it
+ * to the one request handler (`answerInfer`): the handler authorizes it, then
+ * asks this origin to check the tensors against the model served now
+ * (`check`: an unauthorized client learns nothing of the models), admits,
+ * routes, runs its digits as one job and observes; this encodes the outcome. With
  * `--listeners N` the first half runs in the listener Worker that took the
  * connection and the second on the main thread (`listener_http.ts`).
  *
@@ -37,7 +38,7 @@ import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { RequestHandler } from "../core/handler.ts";
-import type { Outcome, Protocol, RequestOrigin } from "../core/request.ts";
+import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
@@ -62,8 +63,6 @@ export interface InferDeps {
 export interface InferInput {
   /** The body split into its JSON and binary parts, or why it could not be read or split. */
   split: SplitBody | WireError;
-  /** The error in `split` is the body's reading: it is answered before the model is looked up. */
-  unread: boolean;
   /** Body bytes read (0 when the body was refused). */
   bytesIn: number;
   /** The bearer token ("" without one) and the `User-Agent`. */
@@ -103,8 +102,30 @@ class HttpInference implements RequestOrigin {
   info: ModelInfo | null = null;
   /** The answer as text, when `encode` wrote plain JSON: the body, `bytes` being its UTF-8. */
   text: string | null = null;
+  /**
+   * `read`: the body's JSON and binary parts and the model its route names,
+   * for `check` (absent for a request refused before the handler).
+   */
+  constructor(
+    readonly peer: string,
+    readonly read?: { split: SplitBody; model: () => ModelInfo | WireError },
+  ) {}
 
-  constructor(readonly peer: string) {}
+  /** Once the handler has authorized the request: its tensors checked against the model. */
+  check(request: HandlerRequest): WireError | null {
+    if (!this.read) return null;
+    const info = this.read.model();
+    if (info instanceof WireError) return info;
+    const parsed = checkInferRequest(this.read.split, info);
+    if (parsed instanceof WireError) return parsed;
+    this.parsed = parsed;
+    this.info = info;
+    request.digitU8 = parsed.u8;
+    request.digit = parsed.f32;
+    request.digits = parsed.n;
+    request.label = parsed.id ?? "";
+    return null;
+  }
 
   encode(reply: Reply, results: Inference[] | null): Uint8Array {
     if (results && this.parsed && this.info) {
@@ -151,11 +172,10 @@ export async function readInferInput(
   const body = await readBody(request, maxBodyBytes, reading);
   const token = bearerToken(request.headers);
   const client = request.headers.get("user-agent") ?? "";
-  if (body instanceof WireError) return { split: body, unread: true, bytesIn: 0, token, client };
+  if (body instanceof WireError) return { split: body, bytesIn: 0, token, client };
   const headerLength = request.headers.get("inference-header-content-length");
   return {
     split: splitBody(body, headerLength),
-    unread: false,
     bytesIn: body.length,
     token,
     client,
@@ -163,8 +183,8 @@ export async function readInferInput(
 }
 
 /**
- * Answers a read infer request through the handler: the model served now
- * (the body has arrived), the request checked against it, its digits as one job.
+ * Answers a read infer request through the handler: authorized, then checked
+ * against the model served now (the body has arrived), its digits as one job.
  */
 export async function answerInfer(
   deps: InferDeps,
@@ -174,32 +194,22 @@ export async function answerInfer(
   version: string | undefined,
   started: number,
 ): Promise<HttpAnswer> {
-  const origin = new HttpInference(peer);
   const { split, bytesIn } = input;
-  if (split instanceof WireError && input.unread) {
-    return origin.refuse(deps, split, started, 0, input.token);
+  if (split instanceof WireError) {
+    return new HttpInference(peer).refuse(deps, split, started, bytesIn, input.token);
   }
-  const info = deps.model(name, version);
-  if (info instanceof WireError) return origin.refuse(deps, info, started, bytesIn, input.token);
-  const parsed = split instanceof WireError ? split : checkInferRequest(split, info);
-  if (parsed instanceof WireError) {
-    return origin.refuse(deps, parsed, started, bytesIn, input.token);
-  }
-  origin.parsed = parsed;
-  origin.info = info;
+  const origin = new HttpInference(peer, { split, model: () => deps.model(name, version) });
   const outcome = await deps.handler.handleDecoded(
     {
       command: Command.INFERENCE_INPUT,
       requestId: 0,
-      digitU8: parsed.u8,
-      digit: parsed.f32,
-      digits: parsed.n,
+      digitU8: null,
+      digit: null,
       version: version === undefined ? undefined : Number(version),
       token: input.token,
       model: name,
       client: input.client,
       device: "",
-      label: parsed.id ?? "",
     },
     origin,
     started,

@@ -77,8 +77,10 @@ async function requests(): Promise<[string, string, RequestInit][]> {
     ],
     ["bad JSON", "/v2/models/mnist/infer", post(json("x").subarray(1))],
     ["unknown version", "/v2/models/mnist/versions/9/infer", post(plain)],
-    // The model is looked up before the body is checked, in the Workers as in process.
+    // A body that is not JSON is refused before its model is looked up (as a board's frame that
+    // cannot be decoded is), in the Workers as in process; a readable one's model after its token.
     ["unknown model, bad body", "/v2/models/nope/infer", post(json("x").subarray(1))],
+    ["unknown model", "/v2/models/nope/infer", post(plain)],
     ["wrong method", "/v2/models/mnist/infer", {}],
     ["metadata", "/v2/models/mnist", {}],
     ["metadata, HEAD", "/v2/models/mnist", { method: "HEAD" }],
@@ -121,7 +123,8 @@ Deno.test("--listeners 2: the Workers take the HTTP port's connections, and ever
   assert.match(inProcess[1], /^infer JSON: 200 application\/json \{"model_name":"mnist"/);
   assert.match(inProcess[2], /^infer binary: 200 /);
   assert.match(inProcess[4], /^bad JSON: 400 .*MALFORMED_BUFFER: the request is not JSON/);
-  assert.match(inProcess[6], /^unknown model, bad body: 404 .*MODEL_UNAVAILABLE/);
+  assert.match(inProcess[6], /^unknown model, bad body: 400 .*MALFORMED_BUFFER/);
+  assert.match(inProcess[7], /^unknown model: 404 .*MODEL_UNAVAILABLE/);
   assert.equal(inProcessCounts.length, 3); // OK, MALFORMED_BUFFER, MODEL_UNAVAILABLE
   await withHttp({ listeners: 2 }, async (server, base) => {
     assert.deepEqual(await answers(base), inProcess);
@@ -205,26 +208,58 @@ Deno.test("--listeners 2: a body over --max-http-body is cut off while read, ref
   });
 });
 
-Deno.test("--listeners 2: with tokens on, HTTP infer needs the bearer token, as in process", async () => {
+Deno.test("with tokens on, HTTP infer needs the bearer token before its model is looked up, in process and through Workers", async () => {
   needUnstableNet();
   const dir = await Deno.makeTempDir();
   const token = newToken();
   await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine("kitchen", token)}\n`);
   const tokens = await DeviceTokens.open(`${dir}/tokens`);
+  const wrongShape = json({
+    inputs: [{ name: "input", datatype: "UINT8", shape: [1, 3], data: [1, 2, 3] }],
+  });
   try {
-    await withHttp({ listeners: 2, auth: new Authorizer({ tokens }) }, async (server, base) => {
-      const infer = (headers: Record<string, string>) =>
-        fetch(`${base}/v2/models/mnist/infer`, { method: "POST", body: plain, headers });
-      const none = await infer({});
-      assert.equal(none.status, 401);
-      assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="mnist"');
-      assert.match((await none.json()).error, /^UNAUTHORIZED: /);
-      const ok = await infer({ authorization: `Bearer ${token}` });
-      assert.equal(ok.status, 200);
-      await ok.body?.cancel();
-      const rows = server.monitor.snapshot().devices;
-      assert.ok(rows.some((row) => row.id === "kitchen"), "the token's device is seen");
-    });
+    for (const listeners of [1, 2]) {
+      await withHttp({ listeners, auth: new Authorizer({ tokens }) }, async (server, base) => {
+        const infer = (path: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+          fetch(`${base}${path}`, {
+            method: "POST",
+            body: body as Uint8Array<ArrayBuffer>,
+            headers,
+          });
+        const none = await infer("/v2/models/mnist/infer", plain);
+        assert.equal(none.status, 401, `listeners ${listeners}`);
+        assert.equal(none.headers.get("www-authenticate"), 'Bearer realm="mnist"');
+        assert.match((await none.json()).error, /^UNAUTHORIZED: /);
+        // Without a token, neither the models served nor the model's inputs are told.
+        for (
+          const [path, body] of [["/v2/models/secret/infer", plain], [
+            "/v2/models/mnist/infer",
+            wrongShape,
+          ]] as const
+        ) {
+          const refused = await infer(path, body);
+          assert.equal(refused.status, 401, `${path}, listeners ${listeners}`);
+          assert.equal(
+            (await refused.json()).error,
+            "UNAUTHORIZED: this server needs an Authorization: Bearer token",
+          );
+        }
+        const bearer = { authorization: `Bearer ${token}` };
+        const unknown = await infer("/v2/models/secret/infer", plain, bearer);
+        assert.equal(unknown.status, 404);
+        assert.match((await unknown.json()).error, /^MODEL_UNAVAILABLE: .*served: mnist/);
+        const ok = await infer("/v2/models/mnist/infer", plain, bearer);
+        assert.equal(ok.status, 200);
+        await ok.body?.cancel();
+        const rows = server.monitor.snapshot().devices;
+        assert.ok(rows.some((row) => row.id === "kitchen"), "the token's device is seen");
+        const counts = await httpCounts(base);
+        assert.ok(
+          counts.includes('mnist_requests_total{protocol="http",status="UNAUTHORIZED"} 3'),
+          counts.join("\n"),
+        );
+      });
+    }
   } finally {
     await tokens.close();
     await Deno.remove(dir, { recursive: true });

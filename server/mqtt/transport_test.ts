@@ -360,6 +360,9 @@ Deno.test({
         const other = await device.request({ digitU8, token: garage });
         assert.equal(other.status, Status.UNAUTHORIZED);
         assert.match(other.error, /"garage"'s, not "kitchen"'s/);
+        // The token comes before the model, as on the other transports.
+        const secret = await device.request({ digitU8, model: "secret" });
+        assert.equal(secret.status, Status.UNAUTHORIZED);
         // None of those proved it was kitchen: they count against the broker's address, not it.
         assert.equal(server.monitor.fleet.get("kitchen"), null);
         const ok = await device.request({ digitU8, token: kitchen });

@@ -236,3 +236,49 @@ Deno.test("canary, promote and rollback under steady traffic fail no request", a
     },
   );
 });
+
+Deno.test("a candidate's failures count against the candidate's version, on the board port and over HTTP", async () => {
+  const workerUrl = new URL("../testdata/scripted_worker.ts", import.meta.url);
+  await withRolloutServer(
+    { 1: { model: MODELS.dense }, 2: { model: MODELS.stuck, stage: "candidate" } },
+    { workerUrl, instances: 1, runTimeoutMs: 300, warmUpMs: 0 },
+    async (server, { port }) => {
+      const started = await api(server, "POST", "/v2/models/mnist/canary", {
+        version: 2,
+        devices: ["kitchen"],
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const client = await InferenceClient.connect({ hostname: "127.0.0.1", port });
+      const reply = await client.send({
+        command: Command.INFERENCE_INPUT,
+        digitU8: ink,
+        device: "kitchen",
+      });
+      client.close();
+      assert.equal(reply.status, Status.INTERNAL_ERROR, reply.error);
+      const pinned = await fetch(
+        `http://127.0.0.1:${server.http!.addr.port}/v2/models/mnist/versions/2/infer`,
+        {
+          method: "POST",
+          body: JSON.stringify({
+            inputs: [{ name: "input", shape: [1, 784], datatype: "UINT8", data: [...ink] }],
+          }),
+        },
+      );
+      assert.equal(pinned.status, 500, await pinned.text());
+      const fails = async (version: number) => {
+        const stats = await api(server, "GET", `/v2/models/mnist/versions/${version}/stats`);
+        return stats.body.model_stats[0].inference_stats.fail.count;
+      };
+      assert.equal(await fails(2), 2);
+      assert.equal(await fails(1), 0);
+      const metrics = await (await fetch(`http://127.0.0.1:${server.http!.addr.port}/metrics`))
+        .text();
+      assert.match(metrics, /nv_inference_request_failure\{model="mnist",version="2"[^}]*\} 2/);
+      assert.doesNotMatch(
+        metrics,
+        /nv_inference_request_failure\{model="mnist",version="1"[^}]*\} [1-9]/,
+      );
+    },
+  );
+});

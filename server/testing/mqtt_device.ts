@@ -30,6 +30,8 @@ export interface DeviceRequest {
   digitU8: Uint8Array;
   qos?: 0 | 1;
   token?: string;
+  /** The model asked for ("" or absent: the default). */
+  model?: string;
   /** Republish after this long without a reply (QoS 1 only; default 1,000 ms). */
   retryMs?: number;
   /** Give up (reject) after this long (default 30,000 ms). */
@@ -96,6 +98,7 @@ export class MqttDevice {
       requestId,
       digitU8: options.digitU8,
       token: options.token,
+      model: options.model,
     }, true).subarray(4);
     const topic = `mnist/${options.topicDevice ?? this.name}/infer`;
     return new Promise((resolve, reject) => {
