@@ -147,6 +147,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         maxFrame: options.maxFrame,
         maxQueued: options.maxQueued,
         minQueueShare: options.minQueueShare,
+        firmwareOf: (device) => monitor.fleet.firmwareOf(device),
       });
       if (mqtt instanceof Error) throw mqtt;
       server.mqtt = mqtt;

@@ -200,6 +200,11 @@ export class DeviceRegistry {
     return d && !this.#forgotten(d, now) ? this.#view(d, now) : null;
   }
 
+  /** The firmware a known device last named (its `client` field), else "". */
+  firmwareOf(id: string): string {
+    return this.#devices.get(id)?.firmware ?? "";
+  }
+
   /** The devices that pass `filter`, most recently seen first. */
   list(filter: DeviceFilter = {}): DeviceView[] {
     const now = this.#now();

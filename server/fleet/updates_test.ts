@@ -283,19 +283,20 @@ Deno.test("with tokens, the offer's MAC is HMAC-SHA1 keyed by the device's token
 });
 
 Deno.test({
-  name: "an MQTT board gets its offer on its result topic and fetches a chunk the same way",
+  name:
+    "an MQTT board gets its offer on its result topic, after the request that named its firmware, and fetches a chunk the same way",
   ignore: requireMqtt(),
   async fn() {
     const broker = await Mosquitto.start();
     try {
       await withUpdates({ mqtt: { url: broker.url, group: "mnist" } }, async (server) => {
         await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
-        server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
         const device = await MqttDevice.connect(broker.url, "attic");
         try {
           const payload = (request: Request) => encodeRequest(request, true).subarray(4);
           const digitU8 = new Uint8Array(784);
-          const reply = await device.request({
+          // The firmware names itself on its first request after it connects, before any rollout.
+          const first = await device.request({
             digitU8,
             payload: payload({
               command: Command.INFERENCE_INPUT,
@@ -304,12 +305,19 @@ Deno.test({
               client: `${NAME} ${OLD}`,
             }),
           });
+          assert.equal(first.status, Status.OK);
+          assert.equal(first.update, null);
+          server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
+          const reply = await device.request({
+            digitU8,
+            payload: payload({ command: Command.INFERENCE_INPUT, requestId: 2, digitU8 }),
+          });
           assert.equal(reply.update?.release, RELEASE);
           const chunk = await device.request({
             digitU8,
             payload: payload({
               command: Command.CODE_CHUNK,
-              requestId: 2,
+              requestId: 3,
               chunk: { release: RELEASE, offset: 512 },
             }),
           });
@@ -326,4 +334,33 @@ Deno.test({
       await broker.stop();
     }
   },
+});
+
+Deno.test("a board connected before a rollout starts is offered it on its next request, in process and through listener Workers", async () => {
+  for (const listeners of [1, 2]) {
+    await withUpdates({ listeners }, async (server, address) => {
+      const board = await InferenceClient.connect(address);
+      try {
+        const digitU8 = new Uint8Array(784);
+        // The firmware sends its device and client fields on a connection's first request only.
+        const first = await board.send({
+          command: Command.INFERENCE_INPUT,
+          digitU8,
+          device: "attic",
+          client: `${NAME} ${OLD}`,
+        });
+        assert.equal(first.update, null);
+        server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
+        const next = await board.send({ command: Command.INFERENCE_INPUT, digitU8 });
+        assert.equal(next.update?.release, RELEASE, `listeners ${listeners}`);
+        const chunk = await board.send({
+          command: Command.CODE_CHUNK,
+          chunk: { release: RELEASE, offset: 0 },
+        });
+        assert.equal(chunk.status, Status.OK, chunk.error);
+      } finally {
+        board.close();
+      }
+    });
+  }
 });

@@ -70,6 +70,12 @@ export interface MqttTransportOptions extends MqttOptions {
   minQueueShare: number;
   /** First reconnect delay and its cap, in ms (jittered). */
   reconnectMs?: { first: number; max: number };
+  /**
+   * The firmware the fleet last heard a device name: the firmware sends its
+   * `client` only on its first request after it connects to the broker, as
+   * a board connection's session keeps it. Absent: none is known.
+   */
+  firmwareOf?: (device: string) => string;
 }
 
 const RECONNECT = { first: 500, max: 30_000 };
@@ -260,6 +266,8 @@ export class MqttTransport {
       // A refused id names no device: nothing is kept under it.
       device: named ? device : undefined,
       identity: { address: named ? device : "", protocol: "mqtt" },
+      // What the device's first request said: an update offer needs its firmware.
+      session: { device: "", client: named ? this.#options.firmwareOf?.(device) ?? "" : "" },
       admit: () => share.admit(),
       release: () => {
         share.release();
