@@ -142,3 +142,30 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "through HAProxy, an HTTP client is the address HAProxy saw (X-Forwarded-For), not one it names itself",
+  ignore: NO_HAPROXY,
+  fn: async () => {
+    await withCluster(0, async (cluster) => {
+      const response = await fetch(`http://127.0.0.1:${cluster.httpPort}/v2/models/mnist/infer`, {
+        method: "POST",
+        // A client's own header: HAProxy appends the address it saw after it.
+        headers: { "x-forwarded-for": "198.51.100.66" },
+        body: JSON.stringify({
+          inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: Array(784).fill(0) }],
+        }),
+      });
+      assert.equal(response.status, 200);
+      await response.body?.cancel();
+      const ids: string[] = [];
+      for (const server of cluster.servers) {
+        const fleet = await fetch(`http://127.0.0.1:${server.httpPort}/v2/fleet/devices`);
+        const { devices } = await fleet.json();
+        ids.push(...devices.map((d: { id: string }) => d.id));
+      }
+      assert.deepEqual(ids, ["addr:127.0.0.1"]);
+    });
+  },
+});

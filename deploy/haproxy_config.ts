@@ -6,7 +6,8 @@
  * - Board port: `mode tcp` (legacy and framed are both raw TCP), `leastconn`
  *   (framed connections are long-lived), `send-proxy-v2` so each server sees
  *   the board's address (it trusts the header only from `--trusted-proxy`).
- * - HTTP port: `mode http`, round robin.
+ * - HTTP port: `mode http`, round robin, `option forwardfor`: each server
+ *   sees the client's address in `X-Forwarded-For` (trusted likewise).
  * - Both backends are health-checked with `GET /v2/health/ready` on the
  *   server's HTTP port: 503 while a server drains, so it leaves the rotation
  *   before it stops. Checks carry no PROXY header (no `check-send-proxy`).
@@ -118,6 +119,8 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
     "backend http_servers",
     "    mode http",
     "    balance roundrobin",
+    "    # The client's address for the servers' --trusted-proxy (X-Forwarded-For).",
+    "    option forwardfor",
     "    option httpchk GET /v2/health/ready",
     "    http-check expect status 200",
     ...options.replicas.map((r) => `    server ${r.name} ${r.host}:${r.httpPort} ${check}`),

@@ -423,8 +423,8 @@ export const OPTIONS = [
     kind: { type: "string" },
     group: "trust",
     value: "CIDR,...",
-    help: "peers whose PROXY protocol v2 header names the real client",
-    details: "HAProxy's send-proxy-v2",
+    help: "peers whose PROXY v2 header (board port) or X-Forwarded-For (HTTP) names the client",
+    details: "HAProxy's send-proxy-v2 and option forwardfor",
   },
   {
     flag: "allow-checksum-mismatch",

@@ -120,6 +120,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
         bodyReading: { timeoutMs: options.httpBodyTimeoutMs, budget: httpBudget(server.limits) },
         handler: server.handler,
         rollouts: server.rollouts,
+        trustedProxies: options.trustedProxies ?? null,
       }, {
         monitor,
         auth: options.auth ?? null,

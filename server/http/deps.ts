@@ -20,6 +20,7 @@
 import { Status, WireError } from "../../shared/errors.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import { Access } from "../auth/access.ts";
+import type { AddressRanges } from "../auth/cidr.ts";
 import type { Authorizer } from "../auth/authorize.ts";
 import type { InferenceEngine } from "../engine/engine.ts";
 import type { Logger } from "../log.ts";
@@ -52,6 +53,8 @@ export interface HttpSource {
   handler: RequestHandler;
   /** Shadow, canary, promote and rollback (their routes; a versioned route may name a candidate). */
   rollouts: Rollouts;
+  /** `--trusted-proxy`: peers whose `X-Forwarded-For` names the client. */
+  trustedProxies: AddressRanges | null;
 }
 
 /** OIP's view of a served model: name, version, tensors, runtime. */
@@ -148,5 +151,6 @@ export function httpDeps(
     log: source.log,
     server: { name: "mnist-server", version: extra.serverVersion },
     access,
+    trustedProxies: source.trustedProxies,
   };
 }

@@ -22,12 +22,14 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
+import type { AddressRanges } from "../auth/cidr.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Logger } from "../log.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import { Answering } from "./answering.ts";
 import type { BodyReading } from "./body.ts";
 import { DASHBOARD_HTML } from "./dashboard.ts";
+import { clientPeer } from "./forwarded.ts";
 import { errorResponse, handlerFailed } from "./errors.ts";
 import { answerUnreadable, inferResponse, responseOf } from "./infer.ts";
 import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
@@ -60,6 +62,8 @@ export interface HttpDeps {
   bodyReading?: BodyReading;
   /** Who may read `/dashboard.json` and scrape `/metrics`; absent, both are open. */
   access?: Access;
+  /** `--trusted-proxy`: peers whose `X-Forwarded-For` names the client (`clientPeer`). */
+  trustedProxies?: AddressRanges | null;
 }
 
 /** A running HTTP port. */
@@ -207,8 +211,8 @@ export function startHttp(deps: HttpDeps, options: HttpOptions): HttpListener {
     onError: (e) => handlerFailed(deps.log, e),
   }, (request, info) => {
     answering.track(info);
-    const addr = info.remoteAddr as Deno.NetAddr;
-    return answerHttp(deps, request, `${addr.hostname}:${addr.port}`);
+    const peer = clientPeer(info.remoteAddr, request.headers, deps.trustedProxies ?? null);
+    return answerHttp(deps, request, peer);
   });
   return {
     addr: server.addr as Deno.NetAddr,

@@ -21,7 +21,7 @@
  *
  * if ("listenDatagram" in Deno) { // run with --unstable-net
  *   const posted: FromListener[] = [];
- *   const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20 };
+ *   const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20, trustedProxies: null };
  *   const front = HttpFront.start(settings, (message) => posted.push(message));
  *   const answer = fetch(`http://127.0.0.1:${front.port}/v2/health/live`);
  *   while (posted.length === 0) await new Promise((r) => setTimeout(r, 5));
@@ -41,7 +41,9 @@ import type {
   HttpFrontSettings,
   HttpRequestNote,
 } from "./listener_wire.ts";
+import { AddressRanges } from "../auth/cidr.ts";
 import { Answering } from "../http/answering.ts";
+import { clientPeer } from "../http/forwarded.ts";
 import type { BodyReading } from "../http/body.ts";
 import type { BufferBudget } from "../tcp/limits.ts";
 import { handlerFailed } from "../http/errors.ts";
@@ -103,6 +105,7 @@ export class HttpFront {
   #closed = false;
   #answering = new Answering();
   #reading: BodyReading;
+  #trusted: AddressRanges | null;
 
   private constructor(
     settings: HttpFrontSettings,
@@ -113,6 +116,10 @@ export class HttpFront {
     this.#settings = settings;
     this.#post = post;
     this.#reading = { timeoutMs: settings.bodyTimeoutMs, budget: budget ?? undefined };
+    const ranges = settings.trustedProxies &&
+      AddressRanges.parse(settings.trustedProxies.join(","));
+    // Ranges the main thread parsed already: an error cannot come.
+    this.#trusted = ranges instanceof AddressRanges ? ranges : null;
     this.#server = Deno.serve(
       {
         hostname: settings.hostname,
@@ -124,7 +131,7 @@ export class HttpFront {
       },
       (request, info) => {
         this.#answering.track(info);
-        return this.#take(request, `${info.remoteAddr.hostname}:${info.remoteAddr.port}`);
+        return this.#take(request, clientPeer(info.remoteAddr, request.headers, this.#trusted));
       },
     );
     this.port = this.#server.addr.port;

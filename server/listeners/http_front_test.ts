@@ -416,7 +416,13 @@ Deno.test("a Worker's HTTP requests go to the main thread in batches while other
   assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
   const batches: number[][] = [];
   const answered = new Set<number>();
-  const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20 };
+  const settings = {
+    hostname: "127.0.0.1",
+    port: 0,
+    tls: null,
+    maxBodyBytes: 1 << 20,
+    trustedProxies: null,
+  };
   const front = HttpFront.start(settings, (message) => {
     if (message.type === "httpRequests") batches.push(message.requests.map((r) => r.seq));
   });

@@ -229,6 +229,7 @@ export async function serveHttpOnListeners(
     tls: options.tls ?? null,
     maxBodyBytes: deps.maxBodyBytes,
     bodyTimeoutMs: deps.bodyReading?.timeoutMs,
+    trustedProxies: deps.trustedProxies ? [...deps.trustedProxies.ranges] : null,
   };
   /**
    * Binds the port on `link`'s Worker: the port it bound. One whose event

@@ -71,6 +71,8 @@ export interface HttpFrontSettings {
   maxBodyBytes: number;
   /** `--http-body-timeout-ms`: a body read in the Worker must arrive within it; absent, no deadline. */
   bodyTimeoutMs?: number;
+  /** `--trusted-proxy`'s ranges: peers whose `X-Forwarded-For` names the client. */
+  trustedProxies: string[] | null;
 }
 
 /** A `WireError` as it crosses to another thread: plain data. */
