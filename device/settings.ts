@@ -39,7 +39,7 @@
  * @module
  */
 import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
-import { DEVICE_NAME_RULE, isDeviceName } from "../server/auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../shared/device_name.ts";
 import { tableDefault } from "../server/config.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";
 

@@ -17,7 +17,7 @@
  */
 import { argmax } from "../shared/codec.ts";
 import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
-import { capturePixels, type CaptureRecord, readCaptures } from "../server/models/capture.ts";
+import { capturePixels, type CaptureRecord, readCaptures } from "../server/capture/capture.ts";
 import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
 
 const USAGE = `Usage: deno task label --captured DIR [options]

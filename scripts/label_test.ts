@@ -1,7 +1,7 @@
 // `deno task label` as a person uses it, with answers piped to a real process.
 import assert from "node:assert/strict";
 import { renderDigit } from "./label.ts";
-import { DigitCapture, readCaptures } from "../server/models/capture.ts";
+import { DigitCapture, readCaptures } from "../server/capture/capture.ts";
 
 Deno.test("a digit is drawn two characters per pixel, ink dark", () => {
   const pixels = new Float32Array(784);

@@ -10,7 +10,7 @@ import { InferenceClient } from "../client/client.ts";
 import { Command, type DecodedReply } from "../shared/codec.ts";
 import { Status } from "../shared/errors.ts";
 import { Logger } from "../server/log.ts";
-import { type CaptureRecord, DigitCapture, readCaptures } from "../server/models/capture.ts";
+import { type CaptureRecord, DigitCapture, readCaptures } from "../server/capture/capture.ts";
 import type { ShadowEvent } from "../server/rollout/shadow_event.ts";
 import { startServer } from "../server/server.ts";
 import { ADMIN, api } from "../server/testing/rollout.ts";

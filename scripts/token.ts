@@ -14,7 +14,8 @@
  * @module
  */
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
-import { DEVICE_NAME_RULE, isDeviceName, newToken, tokenLine } from "../server/auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../shared/device_name.ts";
+import { newToken, tokenLine } from "../server/auth/tokens.ts";
 
 const USAGE = `Usage: deno task token NAME [--line-only]
 

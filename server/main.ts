@@ -22,7 +22,7 @@ import {
 import { EngineError } from "./engine/engine.ts";
 import { Logger } from "./log.ts";
 import { ListenerStartError } from "./listeners/worker_start.ts";
-import { CaptureError, DigitCapture } from "./models/capture.ts";
+import { CaptureError, DigitCapture } from "./capture/capture.ts";
 import { ModelError } from "./models/model.ts";
 import { NoDefaultModelError } from "./models/serving.ts";
 import { startServer } from "./server.ts";

@@ -19,7 +19,7 @@ import { type ServerDefaults, serverDefaults, type TableServerOptions } from "./
 import type { RunEvent } from "./engine/queue_options.ts";
 import type { RequestEvent } from "./core/request.ts";
 import { Logger } from "./log.ts";
-import type { DigitCapture } from "./models/capture.ts";
+import type { DigitCapture } from "./capture/capture.ts";
 import type { SwapEvent } from "./models/serving.ts";
 import type { LoadFailure } from "./models/version_status.ts";
 import type { ConnectionEvent } from "./tcp/limits.ts";

@@ -27,7 +27,7 @@ import type { RequestEvent } from "./core/request.ts";
 import type { ModelServing } from "./models/serving.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { RepositoryWatcher } from "./models/watch.ts";
-import type { DigitCapture } from "./models/capture.ts";
+import type { DigitCapture } from "./capture/capture.ts";
 import { Rollouts } from "./rollout/rollouts.ts";
 import { registerRolloutMetrics } from "./rollout/metrics.ts";
 import type { FleetUpdates } from "./fleet/updates.ts";

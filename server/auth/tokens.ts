@@ -26,9 +26,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { resolve } from "node:path";
 import type { Logger } from "../log.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import { sameToken } from "./bearer.ts";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const HEX = /^[0-9a-fA-F]{64}$/;
 
 /** A token file that cannot be used; the message names the file and the line. */
@@ -55,18 +55,6 @@ export function newToken(): string {
 /** The token file line for a device: `NAME SHA256HEX`. */
 export function tokenLine(name: string, token: string): string {
   return `${name} ${toHex(tokenDigest(token))}`;
-}
-
-/** What a device's name may be, as every error about one says it. */
-export const DEVICE_NAME_RULE =
-  '1-64 letters, digits, ".", "_", ":" or "-", not starting with "addr:"';
-
-/**
- * Whether `name` may name a device (it appears in logs and on the dashboard;
- * `addr:` ids are the fleet's own, for devices that name none).
- */
-export function isDeviceName(name: string): boolean {
-  return NAME.test(name) && !name.startsWith("addr:");
 }
 
 /** Parses a token file's text; `file` names it in errors. */

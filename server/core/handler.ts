@@ -20,7 +20,8 @@
  * ```ts
  * import { RequestHandler } from "./handler.ts";
  * import { Command, encodeRequest } from "../../shared/codec.ts";
- * import { Status, WireError } from "../../shared/errors.ts";
+ * import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
+import { Status, WireError } from "../../shared/errors.ts";
  * import { Logger } from "../log.ts";
  *
  * const handler = new RequestHandler({
@@ -36,13 +37,13 @@
  * @module
  */
 import { Command, decodeRequest, peekRequestId } from "../../shared/codec.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
 import { hostOf, identify } from "./identify.ts";
-import { validDeviceId } from "../fleet/registry.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
@@ -126,10 +127,10 @@ export class RequestHandler {
     let device: string | null = null;
     // The firmware pads its serial with spaces to the token's 32 characters.
     if (request.device) request.device = request.device.trimEnd();
-    if (request.device && !validDeviceId(request.device)) {
+    if (request.device && !isDeviceName(request.device)) {
       const error = new WireError(
         Status.MALFORMED_BUFFER,
-        'the device field must be 1 to 64 printable ASCII characters, not starting with "addr:"',
+        `the device field must be ${DEVICE_NAME_RULE}`,
       );
       return done(context, refused(this.#ctx, error, origin, request, started, bytesIn));
     }

@@ -6,15 +6,14 @@
  * @example
  * ```ts
  * import { identify } from "./identify.ts";
- * import { validDeviceId } from "../fleet/registry.ts";
  *
  * const request = { command: 0, requestId: 1, digit: null, digitU8: null, token: "", model: "", client: "fw-3", device: "board-7" };
  * console.log(identify(request, { protocol: "framed", peer: "10.0.0.7:5123" }, null)); // { deviceId: "board-7", by: "device", firmware: "fw-3" }
- * console.log(validDeviceId("addr:10.0.0.7")); // false
  * ```
  * @module
  */
-import { addressOf, type IdentifiedBy, validDeviceId } from "../fleet/registry.ts";
+import { isDeviceName } from "../../shared/device_name.ts";
+import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
 import type { HandlerRequest, RequestOrigin } from "./request.ts";
 
 /** Who sent a request, as the fleet knows it. */
@@ -38,7 +37,7 @@ export function identify(
   let deviceField = request.device;
   let firmware = request.client;
   if (session) {
-    if (deviceField && validDeviceId(deviceField)) session.device = deviceField;
+    if (deviceField && isDeviceName(deviceField)) session.device = deviceField;
     else deviceField = session.device;
     if (firmware) session.client = firmware;
     else firmware = session.client;

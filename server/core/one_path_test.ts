@@ -12,7 +12,7 @@ import { Logger } from "../log.ts";
 import { type ServerOptions, startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 import { sha256Hex } from "../models/model.ts";
-import { DigitCapture, readCaptures } from "../models/capture.ts";
+import { DigitCapture, readCaptures } from "../capture/capture.ts";
 import { RequestHandler } from "./handler.ts";
 
 const quiet = new Logger("error", () => {});

@@ -303,11 +303,6 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-/** A device id the fleet can key by: short, printable, never a server-made `addr:` id. */
-export function validDeviceId(id: string): boolean {
-  return id.length <= 64 && /^[\x21-\x7e][\x20-\x7e]*$/.test(id) && !id.startsWith("addr:");
-}
-
 /** `host:port` -> `host` (IPv6 hosts keep their colons; `[::1]:80` -> `::1`). */
 export function addressOf(peer: string): string {
   // The common case, `a.b.c.d:port`, without a regular expression: this runs per request.

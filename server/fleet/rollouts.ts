@@ -19,7 +19,7 @@
  */
 import { Status, WireError } from "../../shared/errors.ts";
 import { inCohort } from "./cohort.ts";
-import { validDeviceId } from "./registry.ts";
+import { isDeviceName } from "../../shared/device_name.ts";
 import type { Release } from "./releases.ts";
 
 /** Where a rollout stands. */
@@ -116,7 +116,7 @@ export function parseCodeRolloutSpec(
     // Ids a board can have: a server-made `addr:` id is never offered an update, and a board's
     // `device` field loses its trailing spaces (the firmware pads it), so such an id never matches.
     const ok = Array.isArray(b.devices) && b.devices.length > 0 && b.devices.length <= 100_000 &&
-      b.devices.every((d) => typeof d === "string" && validDeviceId(d) && d === d.trimEnd());
+      b.devices.every((d) => typeof d === "string" && isDeviceName(d));
     if (!ok) return bad('"devices" must be a list of 1 to 100,000 device ids (strings)');
   }
   if (b.per_minute !== undefined) {

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "./capture_rule.ts";
+import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "../capture/capture_rule.ts";
 
 /** Shortest admin token accepted: a guessable one would open model changes to anyone. */
 export const MIN_ADMIN_TOKEN = 16;

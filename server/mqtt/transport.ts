@@ -43,7 +43,7 @@
  */
 import { peekRequestId } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { DEVICE_NAME_RULE, isDeviceName } from "../auth/tokens.ts";
+import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
