@@ -21,11 +21,11 @@ Deno.test("rollout routes refuse with a code and a sentence, and change nothing"
         ["POST", `${M}/canary`, { version: 2, share: 0.5, devices: ["a"] }, 400, /exactly one/],
         ["POST", `${M}/canary`, { version: 2, devices: [] }, 400, /"devices" must be a list/],
         ["POST", `${M}/shadow`, { version: 9 }, 404, /no version 9 in the repository/],
-        ["POST", `${M}/shadow`, { version: 1 }, 400, /version 1 serves already/],
+        ["POST", `${M}/shadow`, { version: 1 }, 409, /^BAD_UPDATE: version 1 serves already/],
         ["POST", "/v2/models/other/shadow", { version: 2 }, 404, /^MODEL_UNAVAILABLE/],
         ["GET", `${M}/canary`, undefined, 404, /no canary running/],
         ["DELETE", `${M}/shadow`, undefined, 404, /no shadow running/],
-        ["POST", `${M}/rollback`, undefined, 409, /no version below 1/],
+        ["POST", `${M}/rollback`, undefined, 409, /^BAD_UPDATE: .*no version below 1/],
         ["POST", `${M}/shadow`, { version: 2, smaple: 0.5 }, 400, /unknown field "smaple"/],
         ["POST", `${M}/promote`, { version: 2, force: true }, 400, /unknown field "force"/],
         ["POST", `${M}/shadow`, { version: 9007199254740993 }, 400, /"version": a whole number/],
@@ -40,7 +40,7 @@ Deno.test("rollout routes refuse with a code and a sentence, and change nothing"
       assert.equal((await api(server, "POST", `${M}/shadow`, { version: 2 })).status, 200);
       const other = await api(server, "POST", `${M}/canary`, { version: 3, share: 0.1 });
       assert.equal(other.status, 409);
-      assert.match(other.body.error, /rollout of version 2 running; end it first/);
+      assert.match(other.body.error, /^BAD_UPDATE: .*rollout of version 2 running; end it first/);
       const byOperator = await api(server, "DELETE", `${M}/shadow`, undefined, OPERATOR);
       assert.equal(byOperator.status, 401);
       const seen = await api(server, "GET", `${M}/shadow`, undefined, OPERATOR);

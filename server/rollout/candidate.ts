@@ -46,7 +46,7 @@ export async function startCandidate(
     throw new RolloutError(404, "MODEL_UNAVAILABLE", served.message);
   }
   if (served.engineSet.version === version) {
-    throw new RolloutError(400, "MODEL_UNAVAILABLE", `version ${version} serves already`);
+    throw new RolloutError(409, "BAD_UPDATE", `version ${version} serves already`);
   }
   let candidate: ServedModel;
   try {

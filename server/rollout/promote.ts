@@ -57,7 +57,7 @@ export async function promote(
   if (newer !== null) {
     throw new RolloutError(
       409,
-      "MODEL_UNAVAILABLE",
+      "BAD_UPDATE",
       `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
     );
   }
@@ -103,7 +103,7 @@ export async function retireServing(
   if (from === null || below === null) {
     throw new RolloutError(
       409,
-      "MODEL_UNAVAILABLE",
+      "BAD_UPDATE",
       `model "${name}" has no rollout running and no version below ${from} to go back to`,
     );
   }

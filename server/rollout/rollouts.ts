@@ -220,7 +220,7 @@ export class Rollouts {
     if (existing) {
       throw new RolloutError(
         409,
-        "MODEL_UNAVAILABLE",
+        "BAD_UPDATE",
         `model "${name}" has a rollout of version ${existing.version} running; end it first`,
       );
     }
