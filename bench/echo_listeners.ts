@@ -24,6 +24,7 @@ import { Command, encodeLegacyReply, encodeReply, peekRequestId } from "../share
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
 import { intFlag, parseOrExit } from "./_cli.ts";
 import { parseFlags } from "../cli/args.ts";
+import { tableDefault } from "../server/config.ts";
 import { writeAll } from "../server/write_all.ts";
 import { concatBytes } from "../shared/bytes.ts";
 
@@ -33,7 +34,7 @@ type FromListener = { type: "listening"; port: number } | { type: "count"; accep
 
 /** The name the listener Workers are started with: how this module knows it runs in one. */
 const LISTENER = "echo-listener";
-const MAX_FRAME = 16 * 1024;
+const MAX_FRAME = tableDefault("max-frame");
 const SCORES = new Float32Array(10).fill(0.1);
 const LEGACY_REPLY = encodeLegacyReply(SCORES, 0);
 

@@ -16,7 +16,13 @@ const NO_HAPROXY = requireTool("haproxy", "haproxy");
 Deno.test("deploy/haproxy.cfg is what haproxy_config.ts writes for its example", async () => {
   const shipped = await Deno.readTextFile(new URL("haproxy.cfg", HERE));
   assert.equal(shipped.trimEnd(), renderHaproxyConfig(EXAMPLE).trimEnd());
-  assert.match(shipped, /timeout client 16m/);
+  // A minute past the servers' 15-minute idle timeout; a body's 30 s, as theirs.
+  assert.match(shipped, /timeout client 960s/);
+  assert.match(shipped, /timeout http-request 30s/);
+  assert.match(
+    renderHaproxyConfig({ ...EXAMPLE, idleTimeoutMs: 60_000, bodyTimeoutMs: 5_000 }),
+    /timeout client 120s[^]*timeout http-request 5s/,
+  );
   assert.match(shipped, /send-proxy-v2 check .* port 8011/);
 });
 

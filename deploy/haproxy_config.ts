@@ -11,9 +11,9 @@
  * - Both backends are health-checked with `GET /v2/health/ready` on the
  *   server's HTTP port: 503 while a server drains, so it leaves the rotation
  *   before it stops. Checks carry no PROXY header (no `check-send-proxy`).
- * - Client and server timeouts of 16 minutes: longer than the server's
- *   15-minute framed idle timeout, so the server, not the proxy, ends an idle
- *   board's connection.
+ * - Client and server timeouts a minute longer than the server's framed
+ *   idle timeout (15 minutes by default), so the server, not the proxy, ends
+ *   an idle board's connection.
  * - `retries` and `option redispatch`: a connection refused by a server that
  *   just died is retried on another before the health check notices.
  *
@@ -29,6 +29,7 @@
  * ```
  * @module
  */
+import { tableDefault } from "../server/config.ts";
 
 /** One server behind the proxy. */
 export interface Replica {
@@ -51,6 +52,14 @@ export interface HaproxyOptions {
   fall?: number;
   /** Passed checks before it comes back (default 2). */
   rise?: number;
+  /**
+   * The servers' `--idle-timeout-ms` and `--http-body-timeout-ms` (their
+   * defaults when absent): the proxy's idle timeouts are a minute longer, so
+   * the server, not the proxy, ends an idle board's connection; a request's
+   * headers and body have as long as the server gives a body.
+   */
+  idleTimeoutMs?: number;
+  bodyTimeoutMs?: number;
   /** Most connections HAProxy holds (default 100,000; boards keep theirs open). */
   maxconn?: number;
   /** A stats socket path (`show stat`), or none. */
@@ -59,8 +68,8 @@ export interface HaproxyOptions {
 
 /** The shipped example: two servers on this machine, as `deno task cluster --replicas 2` runs them. */
 export const EXAMPLE: HaproxyOptions = {
-  boardBind: "0.0.0.0:32001",
-  httpBind: "0.0.0.0:8000",
+  boardBind: `0.0.0.0:${tableDefault("port")}`,
+  httpBind: `0.0.0.0:${tableDefault("http-port")}`,
   replicas: [
     { name: "s1", host: "127.0.0.1", boardPort: 32011, httpPort: 8011 },
     { name: "s2", host: "127.0.0.1", boardPort: 32012, httpPort: 8012 },
@@ -73,6 +82,12 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
   const fall = options.fall ?? 2;
   const rise = options.rise ?? 2;
   const check = `check inter ${inter}ms fall ${fall} rise ${rise}`;
+  const idle = `${
+    Math.ceil((options.idleTimeoutMs ?? tableDefault("idle-timeout-ms")) / 1000) + 60
+  }s`;
+  const body = `${
+    Math.ceil((options.bodyTimeoutMs ?? tableDefault("http-body-timeout-ms")) / 1000)
+  }s`;
   const lines = [
     "# HAProxy in front of N mnist-servers (written by deploy/haproxy_config.ts; edit the",
     "# server lines for your machines). Check with: haproxy -c -f deploy/haproxy.cfg",
@@ -84,9 +99,9 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
     "",
     "defaults",
     "    timeout connect 3s",
-    "    # Longer than the server's 15-minute idle timeout for framed connections.",
-    "    timeout client 16m",
-    "    timeout server 16m",
+    "    # A minute longer than the servers' idle timeout for framed connections.",
+    `    timeout client ${idle}`,
+    `    timeout server ${idle}`,
     "    timeout client-fin 30s",
     "    timeout check 2s",
     "    retries 3",
@@ -112,8 +127,8 @@ export function renderHaproxyConfig(options: HaproxyOptions): string {
     "frontend http",
     "    mode http",
     `    bind ${options.httpBind}`,
-    "    timeout http-request 30s",
-    "    timeout http-keep-alive 16m",
+    `    timeout http-request ${body}`,
+    `    timeout http-keep-alive ${idle}`,
     "    default_backend http_servers",
     "",
     "backend http_servers",
