@@ -33,6 +33,23 @@ Deno.test("every launcher of the server passes the engine's V8 flags and --unsta
   }
 });
 
+Deno.test("every command in the docs that runs the server passes the same flags", async () => {
+  const serve = JSON.parse(await read("deno.json")).tasks.serve.command as string;
+  const flags = serve.split(" ").filter((word) => word.startsWith("--"));
+  let found = 0;
+  for (const doc of ["README.md", "docs/operations.md", "docs/performance.md", "bench/README.md"]) {
+    for (const [command] of (await read(doc)).matchAll(/deno run [^`\n]*server\/main\.ts/g)) {
+      found++;
+      const all = command.includes(" -A ");
+      for (const flag of flags) {
+        if (all && flag.startsWith("--allow-")) continue;
+        assert.ok(command.includes(` ${flag} `), `${doc}: ${flag} missing from: ${command}`);
+      }
+    }
+  }
+  assert.ok(found >= 2, "the offline and the profiling command");
+});
+
 Deno.test("the one-binary commands of docs/operations.md bake in the same flags and embed both Workers", async () => {
   const commands = compileCommands(await read("docs/operations.md"));
   assert.equal(commands.length, 2, "the x86-64 and the ARM64 command");

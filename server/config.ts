@@ -375,9 +375,10 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "bearer token for every change and the operator views",
+    help:
+      `bearer token (at least ${MIN_ADMIN_TOKEN} characters) for every change and the operator views`,
     details:
-      `changes: POST /v2/repository/index and models/NAME/load|unload; at least ${MIN_ADMIN_TOKEN} characters; the variable keeps it out of ps; unset: changes answer 403`,
+      `changes: POST /v2/repository/index and models/NAME/load|unload; the variable keeps it out of ps; unset: changes answer 403`,
   },
   {
     flag: "metrics-token",
@@ -393,9 +394,9 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "bearer token for the read-only operator views (GET /dashboard.json)",
+    help: `bearer token (at least ${MIN_ADMIN_TOKEN} characters) for the read-only operator views`,
     details:
-      `the admin token opens them too; at least ${MIN_ADMIN_TOKEN} characters; with neither, they are open while device tokens are off and 403 while they are on`,
+      `GET /dashboard.json and /v2/models/NAME/stats; the admin token opens them too; with neither, they are open while device tokens are off and 403 while they are on`,
   },
   {
     flag: "tls-cert",

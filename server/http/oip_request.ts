@@ -134,7 +134,29 @@ export function splitBody(
     }
   }
   if (!isObject(json)) return bad("the request must be a JSON object");
+  if (deeperThan(json, MAX_DEPTH)) {
+    return bad(`the request's JSON nests deeper than ${MAX_DEPTH} levels`);
+  }
   return { json, binary, data: found?.values ?? null, withHeaderLength: headerLength !== null };
+}
+
+/**
+ * How deep a request's JSON may nest: a request nests 7 levels at most (data
+ * as nested arrays of [N, 1, 28, 28]). Deeper is refused before anything
+ * walks or copies it: a listener Worker posts the parsed request to the main
+ * thread, and the copy of a value nested thousands deep overflows the stack.
+ */
+const MAX_DEPTH = 16;
+
+/** Whether `value` nests arrays or objects more than `levels` deep (never recursing further). */
+function deeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (levels === 0) return true;
+  const items = Array.isArray(value) ? value : Object.values(value);
+  for (const item of items) {
+    if (typeof item === "object" && item !== null && deeperThan(item, levels - 1)) return true;
+  }
+  return false;
 }
 
 /** Reads and checks an inference request. */

@@ -178,3 +178,12 @@ Deno.test("a byte order mark after the pixels is not JSON: the request is refuse
   ]);
   refused(parseInferRequest(body, null, model), /^the request is not JSON: /);
 });
+
+Deno.test("JSON nested deeper than 16 levels is refused before it is walked; nested data of [N, 1, 28, 28] is not", () => {
+  const nest = (levels: number): unknown => levels === 0 ? 1 : [nest(levels - 1)];
+  refused(parse({ id: "x", inputs: [input()], parameters: { a: nest(15) } }), /deeper than 16/);
+  refused(parse({ id: nest(5000) as string, inputs: [input()] }), /nests deeper than 16 levels/);
+  const rows = Array.from({ length: 28 }, () => new Array(28).fill(7));
+  const nested = { name: "input", datatype: "UINT8", shape: [1, 1, 28, 28], data: [[rows]] };
+  assert.equal(ok(parse({ inputs: [nested] })).n, 1);
+});

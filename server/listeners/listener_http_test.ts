@@ -52,6 +52,8 @@ const plain = json({
   inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digit] }],
 });
 
+const deep = new TextEncoder().encode(`{"id":${"[".repeat(5000)}${"]".repeat(5000)}}`);
+
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
     .pipeThrough(new CompressionStream("gzip"));
@@ -87,6 +89,8 @@ async function requests(): Promise<[string, string, RequestInit][]> {
     ["config", "/v2/models/mnist/config", {}],
     ["no route", "/nope", {}],
     ["repository index", "/v2/repository/index", post(json({}))],
+    // Nested 5,000 deep: a Worker that posted it parsed would overflow its stack in the copy.
+    ["deep JSON", "/v2/models/nope/infer", post(deep)],
   ];
 }
 
@@ -125,6 +129,7 @@ Deno.test("--listeners 2: the Workers take the HTTP port's connections, and ever
   assert.match(inProcess[4], /^bad JSON: 400 .*MALFORMED_BUFFER: the request is not JSON/);
   assert.match(inProcess[6], /^unknown model, bad body: 400 .*MALFORMED_BUFFER/);
   assert.match(inProcess[7], /^unknown model: 404 .*MODEL_UNAVAILABLE/);
+  assert.match(inProcess.at(-1)!, /^deep JSON: 400 .*nests deeper than 16 levels/);
   assert.equal(inProcessCounts.length, 3); // OK, MALFORMED_BUFFER, MODEL_UNAVAILABLE
   await withHttp({ listeners: 2 }, async (server, base) => {
     assert.deepEqual(await answers(base), inProcess);
