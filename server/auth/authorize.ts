@@ -115,6 +115,15 @@ export class Authorizer {
     return verdict;
   }
 
+  /**
+   * The decision `authorize` would make, not offered to listeners: asked
+   * before a request is read whole (an HTTP body), which `authorize` decides
+   * again once it is. A token proved here is remembered for `peer`.
+   */
+  check(request: AuthRequest, peer: Peer): Authorized | WireError {
+    return this.#decide(request, peer);
+  }
+
   /** Calls `listener` with every decision; returns the function that stops it. */
   onDecision(listener: (decision: AuthDecision) => void): () => void {
     this.#listeners.add(listener);

@@ -284,6 +284,26 @@ export class RequestHandler {
     );
   }
 
+  /** Whether device tokens are on: a request's token is authorized before its body is read. */
+  get tokensOn(): boolean {
+    return this.#ctx.auth?.tokensOn ?? false;
+  }
+
+  /**
+   * The refusal its token alone decides for a request from `origin`, else
+   * null: asked by a transport before it reads a body the handler would
+   * refuse anyway (HTTP's), so an unauthorized client holds no memory. The
+   * request is authorized as ever when it comes; a token proved here is
+   * remembered for `origin.identity`.
+   */
+  unauthorized(token: string, origin: RequestOrigin): WireError | null {
+    const auth = this.#ctx.auth;
+    if (!auth?.tokensOn) return null;
+    const identity = origin.identity ?? { address: hostOf(origin.peer), protocol: origin.protocol };
+    const verdict = auth.check({ command: Command.INFERENCE_INPUT, token }, identity);
+    return verdict instanceof WireError ? verdict : null;
+  }
+
   /**
    * The error reply to a request the transport or the decoder refused, with
    * its id when that could be read (else 0); logged and observed. `token`:

@@ -38,6 +38,8 @@ import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { RequestHandler } from "../core/handler.ts";
+import type { Peer } from "../auth/authorize.ts";
+import { hostOf } from "../core/identify.ts";
 import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
@@ -102,6 +104,9 @@ class HttpInference implements RequestOrigin {
   info: ModelInfo | null = null;
   /** The answer as text, when `encode` wrote plain JSON: the body, `bytes` being its UTF-8. */
   text: string | null = null;
+  /** Who the authorizer sees: one object from before the body is read to the answer. */
+  readonly identity: Peer;
+
   /**
    * `read`: the body's JSON and binary parts and the model its route names,
    * for `check` (absent for a request refused before the handler).
@@ -109,7 +114,10 @@ class HttpInference implements RequestOrigin {
   constructor(
     readonly peer: string,
     readonly read?: { split: SplitBody; model: () => ModelInfo | WireError },
-  ) {}
+    identity?: Peer,
+  ) {
+    this.identity = identity ?? { address: hostOf(peer), protocol: "http" };
+  }
 
   /** Once the handler has authorized the request: its tensors checked against the model. */
   check(request: HandlerRequest): WireError | null {
@@ -193,12 +201,15 @@ export async function answerInfer(
   name: string,
   version: string | undefined,
   started: number,
+  identity?: Peer,
 ): Promise<HttpAnswer> {
   const { split, bytesIn } = input;
   if (split instanceof WireError) {
-    return new HttpInference(peer).refuse(deps, split, started, bytesIn, input.token);
+    return new HttpInference(peer, undefined, identity)
+      .refuse(deps, split, started, bytesIn, input.token);
   }
-  const origin = new HttpInference(peer, { split, model: () => deps.model(name, version) });
+  const read = { split, model: () => deps.model(name, version) };
+  const origin = new HttpInference(peer, read, identity);
   const outcome = await deps.handler.handleDecoded(
     {
       command: Command.INFERENCE_INPUT,
@@ -254,6 +265,14 @@ export async function inferResponse(
   version?: string,
 ): Promise<Response> {
   const started = performance.now();
+  // A token the handler would refuse is refused before the body is read: an
+  // unauthorized client holds none of the bodies' memory budget.
+  const origin = new HttpInference(peer);
+  const token = bearerToken(request.headers);
+  const unauthorized = deps.handler.unauthorized(token, origin);
+  if (unauthorized) return responseOf(origin.refuse(deps, unauthorized, started, 0, token));
   const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyReading);
-  return responseOf(await answerInfer(deps, input, peer, name, version, started));
+  return responseOf(
+    await answerInfer(deps, input, peer, name, version, started, origin.identity),
+  );
 }

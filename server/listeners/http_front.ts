@@ -21,7 +21,10 @@
  *
  * if ("listenDatagram" in Deno) { // run with --unstable-net
  *   const posted: FromListener[] = [];
- *   const settings = { hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20, trustedProxies: null };
+ *   const settings = {
+ *     hostname: "127.0.0.1", port: 0, tls: null, maxBodyBytes: 1 << 20, trustedProxies: null,
+ *     tokensOn: false,
+ *   };
  *   const front = HttpFront.start(settings, (message) => posted.push(message));
  *   const answer = fetch(`http://127.0.0.1:${front.port}/v2/health/live`);
  *   while (posted.length === 0) await new Promise((r) => setTimeout(r, 5));
@@ -203,7 +206,8 @@ export class HttpFront {
   async #take(request: Request, peer: string): Promise<Response> {
     const taken = performance.now();
     const note: HttpRequestNote = { seq: this.#seq++, peer, readMs: 0, infer: null, proxy: null };
-    const target = inferRoute(request.method, request.url);
+    // With tokens on, an infer goes as any request: its body is read once its token is authorized.
+    const target = this.#settings.tokensOn ? null : inferRoute(request.method, request.url);
     if (target) {
       const { split, ...input } = await readInferInput(
         request,

@@ -422,6 +422,7 @@ Deno.test("a Worker's HTTP requests go to the main thread in batches while other
     tls: null,
     maxBodyBytes: 1 << 20,
     trustedProxies: null,
+    tokensOn: false,
   };
   const front = HttpFront.start(settings, (message) => {
     if (message.type === "httpRequests") batches.push(message.requests.map((r) => r.seq));

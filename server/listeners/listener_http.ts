@@ -230,6 +230,7 @@ export async function serveHttpOnListeners(
     maxBodyBytes: deps.maxBodyBytes,
     bodyTimeoutMs: deps.bodyReading?.timeoutMs,
     trustedProxies: deps.trustedProxies ? [...deps.trustedProxies.ranges] : null,
+    tokensOn: deps.handler.tokensOn,
   };
   /**
    * Binds the port on `link`'s Worker: the port it bound. One whose event

@@ -340,7 +340,7 @@ Deno.test("--listeners 2: binding the HTTP port passes over a failed Worker: it 
     // A message the Worker cannot read: its uncaught error ends it.
     workers.links[1].send({ type: "replies", buffer: null!, length: 12 });
     while (failures.length === 0) await new Promise((r) => setTimeout(r, 10));
-    const deps = { log, maxBodyBytes: 1024 } as HttpDeps;
+    const deps = { log, maxBodyBytes: 1024, handler: { tokensOn: false } } as unknown as HttpDeps;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bound = await Promise.race([
       serveHttpOnListeners(workers, deps, { hostname: "127.0.0.1", port: 0 }).then(
@@ -355,5 +355,45 @@ Deno.test("--listeners 2: binding the HTTP port passes over a failed Worker: it 
     assert.equal(bound, "bound");
   } finally {
     await workers.shutdown();
+  }
+});
+
+Deno.test("with tokens on, an infer without a known token is refused before its body is read, in process and through Workers", async () => {
+  needUnstableNet();
+  const dir = await Deno.makeTempDir();
+  const token = newToken();
+  await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine("kitchen", token)}\n`);
+  const tokens = await DeviceTokens.open(`${dir}/tokens`);
+  try {
+    for (const listeners of [1, 2]) {
+      await withHttp({ listeners, auth: new Authorizer({ tokens }) }, async (server, base) => {
+        // Bodies promised and never sent: refused at once, the memory budget holds none of them.
+        const stalled: Deno.TcpConn[] = [];
+        for (const authorization of ["", `authorization: Bearer ${"x".repeat(32)}\r\n`]) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.http!.addr.port });
+          stalled.push(conn);
+          const head = `POST /v2/models/mnist/infer HTTP/1.1\r\nhost: x\r\n${authorization}` +
+            `content-length: 1000000\r\n\r\n{"inputs":[`;
+          await conn.write(new TextEncoder().encode(head));
+          const answer = new Uint8Array(4096);
+          const n = await conn.read(answer);
+          const text = new TextDecoder().decode(answer.subarray(0, n ?? 0));
+          assert.match(text, /^HTTP\/1\.1 401 /, `listeners ${listeners}: ${text}`);
+          assert.match(text, /UNAUTHORIZED: /);
+        }
+        assert.equal(server.limits.buffered, 0, "no body is held");
+        const ok = await fetch(`${base}/v2/models/mnist/infer`, {
+          method: "POST",
+          body: plain,
+          headers: { authorization: `Bearer ${token}` },
+        });
+        assert.equal(ok.status, 200);
+        await ok.body?.cancel();
+        for (const conn of stalled) conn.close();
+      });
+    }
+  } finally {
+    await tokens.close();
+    await Deno.remove(dir, { recursive: true });
   }
 });

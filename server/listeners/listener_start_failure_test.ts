@@ -74,7 +74,7 @@ Deno.test("--listeners 2: when every Worker failed before binding the HTTP port,
   workers.restarts.delaysMs = [60_000];
   try {
     for (const link of [...workers.links]) await failWorker(link);
-    const deps = { log, maxBodyBytes: 1024 } as HttpDeps;
+    const deps = { log, maxBodyBytes: 1024, handler: { tokensOn: false } } as unknown as HttpDeps;
     const started = serveHttpOnListeners(workers, deps, { hostname: "127.0.0.1", port: 0 });
     await assert.rejects(started, new Error(NO_WORKER_FOR_HTTP));
   } finally {

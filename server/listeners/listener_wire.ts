@@ -73,6 +73,11 @@ export interface HttpFrontSettings {
   bodyTimeoutMs?: number;
   /** `--trusted-proxy`'s ranges: peers whose `X-Forwarded-For` names the client. */
   trustedProxies: string[] | null;
+  /**
+   * Device tokens are on: an infer's body is left unread for the main thread,
+   * which reads it (as any route's) once the token is authorized.
+   */
+  tokensOn: boolean;
 }
 
 /** A `WireError` as it crosses to another thread: plain data. */
