@@ -33,6 +33,7 @@
  */
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { pathFlag } from "./_cli.ts";
+import { parseSets } from "./board_limits_args.ts";
 import { Command, decodeReply } from "../shared/codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
@@ -54,7 +55,8 @@ Options:
   --uploaders N  clients of the uploads scenario (default 40)
   --set K=V      a server option (ServerOptions name, number) for every scenario,
                  e.g. --set instances=1 --set batchMs=0; repeatable (default: the
-                 server's defaults, instances one per core as deno task serve)
+                 server's defaults, instances one per core as deno task serve); a
+                 key the server does not take is refused with the list of those it does
   -h, --help     show this help`;
 
 const TASK = "bench:limits";
@@ -93,13 +95,11 @@ if (![runs, drippers, uploaders].every((n) => Number.isInteger(n) && n >= 1)) {
 }
 
 // The server as `deno task serve` runs it: one engine instance per core.
-const serverOptions: Record<string, number> = { instances: autoInstances() };
-for (const kv of flags.set) {
-  const [key, value] = kv.split("=");
-  if (!key || value === undefined || !Number.isFinite(Number(value))) {
-    exitWithUsage(TASK, `--set takes KEY=NUMBER, not "${kv}"`);
-  }
-  serverOptions[key] = Number(value);
+let serverOptions: Record<string, number>;
+try {
+  serverOptions = { instances: autoInstances(), ...parseSets(flags.set) };
+} catch (e) {
+  exitOnUsageError(TASK, e);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -277,11 +277,15 @@ const scenarios: Record<string, () => Promise<Result>> = {
   neighbours,
   uploads: () => stalledUploads(serverProcess, uploaders),
 };
-for (const name of positionals.length ? positionals : Object.keys(scenarios)) {
-  const scenario = scenarios[name];
-  if (!scenario) {
+const names = positionals.length ? positionals : Object.keys(scenarios);
+// Every name is checked before the first scenario runs.
+for (const name of names) {
+  if (!scenarios[name]) {
     exitWithUsage(TASK, `no scenario "${name}"; there are ${Object.keys(scenarios).join(", ")}`);
   }
+}
+for (const name of names) {
+  const scenario = scenarios[name];
   const results: Result[] = [];
   for (let i = 0; i < runs; i++) results.push(await scenario());
   const median: Result = {};

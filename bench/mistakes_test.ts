@@ -36,6 +36,11 @@ const MISTAKES: [string[], RegExp][] = [
   [["bench:reload", "stray"], /unexpected argument "stray"/],
   [["bench:limits", "--tree", "/"], /--tree \/: not a copy of the project/],
   [["bench:limits", "uploads", "--uploaders", "0"], /--uploaders must be integers ≥ 1/],
+  [["bench:limits", "drip", "--set", "foo=1"], /--set foo: no such server option; it takes /],
+  [
+    ["bench:stress", "--report", "/nonexist/dir/x.html", "--clients", "1", "--requests", "1"],
+    /--report \/nonexist\/dir\/x\.html: there is no folder \/nonexist\/dir/,
+  ],
   [["bench:start-hang", "--engine", "gpu"], /--engine must be one of wasm, native, got "gpu"/],
   [["bench:start-hang", "--server-main", "no/such/main.ts"], /no such file/],
   [["fuzz", "--token", "short"], /--token must be 32 characters/],

@@ -49,7 +49,11 @@ import { isHttp } from "./load.ts";
 import { LoadPool, type PoolResult, type RunPlan } from "./pool.ts";
 import { renderReport, type StressReport } from "./report.ts";
 import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
-import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
+import {
+  type ServerProcess,
+  ServerStartError,
+  spawnServer,
+} from "../server/testing/server_process.ts";
 import { withEchoServer } from "./echo_listeners.ts";
 import { echoFloor, formatEchoFloor } from "./echo_floor.ts";
 import { legacyBaseline } from "./legacy_baseline.ts";
@@ -74,8 +78,9 @@ export class NoServerError extends Error {
 }
 
 /**
- * The sentence for a run (`count` requests, failures by kind) against
- * `where` when every one of its requests was refused a connection, else null.
+ * The sentence for a run (failures by kind) against `where` when every one
+ * of its requests was refused a connection, else null. It names no count:
+ * the run may be the warm-up, whose count is not one the command line gave.
  */
 export function noServerSentence(
   result: Pick<PoolResult, "count" | "errors">,
@@ -83,9 +88,12 @@ export function noServerSentence(
 ): string | null {
   const refused = result.errors.CONNECTION_REFUSED ?? 0;
   if (result.count === 0 || refused < result.count) return null;
-  return `no server answered on ${where}: all ${
-    thousands(refused)
-  } requests were refused a connection (CONNECTION_REFUSED)`;
+  return `no server answered on ${where}: every connection was refused (CONNECTION_REFUSED)`;
+}
+
+/** The one line for a server the bench started that did not start: its own sentence. */
+export function startSentence(e: ServerStartError): string {
+  return `the server did not start: ${e.sentence}`;
 }
 
 function cpuModel(): string {
@@ -351,6 +359,9 @@ async function main(): Promise<void> {
     report = await runStress(options);
   } catch (e) {
     if (e instanceof NoServerError) exitWithError("bench:stress", e.message);
+    if (e instanceof ServerStartError) {
+      exitWithError("bench:stress", startSentence(e), e.code === 2 ? 2 : 1);
+    }
     throw e;
   }
   if (options.json) {

@@ -24,7 +24,7 @@ import {
   thousands,
   v8FlagsFlag,
 } from "./_cli.ts";
-import { parseFlags, UsageError } from "../cli/args.ts";
+import { checkOutputPath, parseFlags, UsageError } from "../cli/args.ts";
 import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
@@ -298,8 +298,8 @@ export function parseStressArgs(args: string[]): StressOptions {
       min: 1,
       max: 100_000,
     }),
-    json: values.json ?? null,
-    report: values.report ?? null,
+    json: outputFlag("json", values.json),
+    report: outputFlag("report", values.report),
     check: values.check ?? false,
     targets: values.targets ?? false,
     baselineUs: values["baseline-us"] === undefined
@@ -371,6 +371,13 @@ export function parseStressArgs(args: string[]): StressOptions {
     }
   }
   return options;
+}
+
+/** A file the results are written to: refused before the bench runs when it could not be written. */
+function outputFlag(name: string, text: string | undefined): string | null {
+  if (text === undefined) return null;
+  checkOutputPath(`--${name}`, text);
+  return text;
 }
 
 /** `--server-cpus`: a taskset CPU list (`0`, `0,1`, `2-3`), or null when not given. */

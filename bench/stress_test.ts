@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
 import type { StressReport } from "./report.ts";
-import { MAX_CLIENTS, noServerSentence, parseStressArgs } from "./stress.ts";
+import { MAX_CLIENTS, noServerSentence, parseStressArgs, startSentence } from "./stress.ts";
+import { ServerStartError } from "../server/testing/server_process.ts";
 
 Deno.test("defaults are the old tool's run: 500 legacy clients, one float digit each", () => {
   const o = parseStressArgs([]);
@@ -86,6 +87,84 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
   for (const args of bad) assert.throws(() => parseStressArgs(args), UsageError, args.join(" "));
 });
 
+Deno.test("--json or --report it could not write: one sentence naming it, before the bench runs", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-stress-args-" });
+  try {
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    const refused: [string[], string][] = [
+      [
+        ["--report", `${dir}/no/such/x.html`],
+        `--report ${dir}/no/such/x.html: there is no folder ${dir}/no/such`,
+      ],
+      [["--report", dir], `--report ${dir} is a folder: give the path of a file`],
+      [
+        ["--json", `${dir}/afile/x.json`],
+        `--json ${dir}/afile/x.json: ${dir}/afile is a file, not a folder`,
+      ],
+      [["--json", ""], "--json needs a path"],
+    ];
+    for (const [args, sentence] of refused) {
+      assert.throws(() => parseStressArgs(args), new UsageError(sentence));
+    }
+    // As the task answers, before any server or load: one line, exit 2, nothing written.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "bench:stress", "--report", `${dir}/no/x.html`, "--clients", "1"],
+      cwd: new URL("..", import.meta.url).pathname,
+    }).output();
+    assert.equal(code, 2);
+    assert.equal(
+      new TextDecoder().decode(stderr),
+      `bench:stress: --report ${dir}/no/x.html: there is no folder ${dir}/no ` +
+        "(deno task bench:stress --help)\n",
+    );
+    assert.equal(new TextDecoder().decode(stdout), "");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["afile"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a started server that refuses its set-up: its own sentence, one line, exit 2", () => {
+  const e = new ServerStartError(
+    "2026-01-01T00:00:00Z WARN model version refused model=mnist\n" +
+      "serve: model mnist has no version that can serve (version 1: the native engine needs " +
+      "onnxruntime-node, which is not installed: run 'deno task install:native')",
+    2,
+  );
+  assert.equal(
+    startSentence(e),
+    "the server did not start: model mnist has no version that can serve (version 1: the " +
+      "native engine needs onnxruntime-node, which is not installed: run 'deno task install:native')",
+  );
+  assert.equal(
+    startSentence(new ServerStartError("error: Uncaught Boom\n    at x", 1)),
+    "the server did not start: error: Uncaught Boom",
+  );
+});
+
+Deno.test({
+  name:
+    "--server-engine native without deno task install:native: one line saying to run it, exit 2",
+  ignore: (() => {
+    try {
+      Deno.statSync(new URL("../server/engine/native/node_modules", import.meta.url));
+      return true;
+    } catch {
+      return false;
+    }
+  })(),
+  fn: async () => {
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "bench:stress", "--server-engine", "native", "--clients", "1", "-q"],
+      cwd: new URL("..", import.meta.url).pathname,
+    }).output();
+    const text = new TextDecoder().decode(stderr);
+    assert.equal(code, 2, text);
+    assert.match(text, /^bench:stress: the server did not start: .*deno task install:native.*\n$/);
+    assert.equal(new TextDecoder().decode(stdout), "");
+  },
+});
+
 Deno.test("--help exits 0 and lists the flags", async () => {
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
     args: ["run", new URL("./stress.ts", import.meta.url).pathname, "--help"],
@@ -100,8 +179,7 @@ Deno.test("--help exits 0 and lists the flags", async () => {
 Deno.test("a step whose every request was refused a connection: no server there", () => {
   assert.equal(
     noServerSentence({ count: 500, errors: { CONNECTION_REFUSED: 500 } }, "127.0.0.1:1"),
-    "no server answered on 127.0.0.1:1: all 500 requests were refused a connection " +
-      "(CONNECTION_REFUSED)",
+    "no server answered on 127.0.0.1:1: every connection was refused (CONNECTION_REFUSED)",
   );
   // Some answered, or failed otherwise: a server is there, and the step's errors say the rest.
   assert.equal(noServerSentence({ count: 500, errors: { CONNECTION_REFUSED: 499 } }, "h:1"), null);
@@ -116,19 +194,23 @@ Deno.test("--port where no server listens: one sentence, exit 2, no results writ
   const json = `${await Deno.makeTempDir({ dir: "/tmp" })}/stress.json`;
   try {
     for (const protocol of ["legacy", "framed"]) {
-      const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-        args: ["task", "-q", "bench:stress", "--port", String(port), "--duration", "1"]
-          .concat(["--protocol", protocol, "--clients", "5", "--warmup", "0", "--json", json]),
-        cwd: new URL("..", import.meta.url).pathname,
-      }).output();
-      const text = new TextDecoder().decode(stderr);
-      assert.equal(code, 2, text);
-      assert.equal(
-        text.split("\n").filter((line) => !/^(warm-up|\w+, 5 clients):/.test(line)).join("\n"),
-        `bench:stress: no server answered on 127.0.0.1:${port}: all 5 requests were refused a ` +
-          "connection (CONNECTION_REFUSED)\n",
-      );
-      assert.doesNotMatch(new TextDecoder().decode(stdout), /req\/s|checks/);
+      // With the default warm-up too: its 501 requests are no count the command line gave.
+      for (const warmup of [["--warmup", "0"], []]) {
+        const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+          args: ["task", "-q", "bench:stress", "--port", String(port), "--duration", "1"]
+            .concat(["--protocol", protocol, "--clients", "3", "--requests", "2", ...warmup])
+            .concat(["--json", json]),
+          cwd: new URL("..", import.meta.url).pathname,
+        }).output();
+        const text = new TextDecoder().decode(stderr);
+        assert.equal(code, 2, text);
+        assert.equal(
+          text.split("\n").filter((line) => !/^(warm-up|\w+, 3 clients):/.test(line)).join("\n"),
+          `bench:stress: no server answered on 127.0.0.1:${port}: every connection was refused ` +
+            "(CONNECTION_REFUSED)\n",
+        );
+        assert.doesNotMatch(new TextDecoder().decode(stdout), /req\/s|checks/);
+      }
       await assert.rejects(Deno.stat(json), Deno.errors.NotFound);
     }
   } finally {

@@ -3,7 +3,9 @@
  * one sentence on stderr, a "did you mean --x?" when a known flag is near
  * what was typed, a pointer to `--help`, and exit 2 — never the whole help
  * text, never the argument parser's own wording or a stack trace. And the
- * HOST[:PORT] form that `--server` takes wherever a command talks to a server.
+ * HOST[:PORT] form that `--server` takes wherever a command talks to a server,
+ * and `checkOutputPath`, which refuses a path a command could not write
+ * before it builds, fetches or writes anything.
  *
  * This folder sits beside `shared/` and is imported the same way by
  * `server/`, `bench/`, `scripts/`, `client/` and `device/` (a sibling, never a
@@ -167,6 +169,92 @@ export function parseHostPort(text: string, defaultPort: number): { host: string
     throw new UsageError(`server port ${match[2]} is not 1..65535`);
   }
   return { host: match[1], port };
+}
+
+/** The folder `path` is in: "." for a bare name, "/" for a name at the root. */
+function folderOf(path: string): string {
+  const trimmed = path.length > 1 ? path.replace(/\/+$/, "") : path;
+  const slash = trimmed.lastIndexOf("/");
+  return slash > 0 ? trimmed.slice(0, slash) : slash === 0 ? "/" : ".";
+}
+
+/** What is at `path`, or null when nothing is (or a file is in the way: NotADirectory). */
+function statOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return null;
+    throw e;
+  }
+}
+
+/** This process's user id, or null when Deno may not tell (no --allow-sys) and /proc is not there. */
+function userId(): number | null {
+  if (Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted") {
+    return Deno.uid();
+  }
+  try {
+    const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+    return uid === undefined ? null : Number(uid);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why this process cannot write `path` (a file, or in a folder), or null
+ * when it can as far as Deno's permissions and the mode bits say. Only a
+ * sure "no" counts: a group write bit may be one of the user's other groups.
+ */
+function unwritable(path: string, info: Deno.FileInfo): string | null {
+  if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") {
+    return "this command is not allowed to write there (Deno's --allow-write)";
+  }
+  const uid = userId();
+  if (uid === null || uid === 0 || info.mode === null || info.uid === null) return null;
+  const bits = info.uid === uid ? 0o200 : 0o022;
+  return info.mode & bits ? null : "no permission to write there";
+}
+
+/**
+ * Checks, before anything is built or written, that `path`, given to
+ * `flag`, can be written: as a file (`kind` "file": not a folder, its folder
+ * there) or as a folder (`kind` "folder": not a file). With `create`, folders
+ * that are missing may be made, so long as no file stands where one would
+ * go. Throws a `UsageError` of one sentence naming the flag and the path;
+ * writes nothing.
+ */
+export function checkOutputPath(
+  flag: string,
+  path: string,
+  kind: "file" | "folder" = "file",
+  create = false,
+): void {
+  const named = `${flag} ${path}`;
+  if (path.trim() === "") throw new UsageError(`${flag} needs a path`);
+  const info = statOrNull(path);
+  if (info) {
+    if (kind === "file" && info.isDirectory) {
+      throw new UsageError(`${named} is a folder: give the path of a file`);
+    }
+    if (kind === "folder" && !info.isDirectory) {
+      throw new UsageError(`${named} is a file, not a folder`);
+    }
+    const why = unwritable(path, info);
+    if (why) throw new UsageError(`${named}: ${why}`);
+    return;
+  }
+  if (kind === "folder" && !create) throw new UsageError(`${named}: no such folder`);
+  for (let dir = folderOf(path);; dir = folderOf(dir)) {
+    const up = statOrNull(dir);
+    if (up && !up.isDirectory) throw new UsageError(`${named}: ${dir} is a file, not a folder`);
+    if (up) {
+      const why = unwritable(dir, up);
+      if (why) throw new UsageError(`${named}: ${why}`);
+      return;
+    }
+    if (!create) throw new UsageError(`${named}: there is no folder ${dir}`);
+  }
 }
 
 /** The one line a mistake prints: `TASK: SENTENCE (deno task TASK --help)`. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { nearestFlag, parseFlags, parseHostPort, UsageError, usageLine } from "./args.ts";
+import {
+  checkOutputPath,
+  nearestFlag,
+  parseFlags,
+  parseHostPort,
+  UsageError,
+  usageLine,
+} from "./args.ts";
 
 const OPTIONS = {
   server: { type: "string" },
@@ -144,4 +151,42 @@ Deno.test("HOST[:PORT]: the port given or the default; anything else is one sent
     UsageError,
     "server port 70000 is not 1..65535",
   );
+});
+
+Deno.test("checkOutputPath: a path that cannot be written is one sentence naming the flag; nothing is made", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-args-out-" });
+  try {
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    const refused: [() => void, string][] = [
+      [() => checkOutputPath("--out", dir), `--out ${dir} is a folder: give the path of a file`],
+      [
+        () => checkOutputPath("--out", `${dir}/`),
+        `--out ${dir}/ is a folder: give the path of a file`,
+      ],
+      [
+        () => checkOutputPath("--out", `${dir}/afile/x`, "file", true),
+        `--out ${dir}/afile/x: ${dir}/afile is a file, not a folder`,
+      ],
+      [
+        () => checkOutputPath("--out", `${dir}/a/b/x`),
+        `--out ${dir}/a/b/x: there is no folder ${dir}/a/b`,
+      ],
+      [
+        () => checkOutputPath("--dir", `${dir}/afile`, "folder", true),
+        `--dir ${dir}/afile is a file, not a folder`,
+      ],
+      [() => checkOutputPath("--dir", `${dir}/new`, "folder"), `--dir ${dir}/new: no such folder`],
+      [() => checkOutputPath("--out", " "), "--out needs a path"],
+    ];
+    for (const [check, sentence] of refused) assert.throws(check, new UsageError(sentence));
+    // Taken: a new file in a folder that is there, one to overwrite, folders to make.
+    checkOutputPath("--out", `${dir}/new.json`);
+    checkOutputPath("--out", `${dir}/afile`);
+    checkOutputPath("--out", `${dir}/a/b/x`, "file", true);
+    checkOutputPath("--dir", `${dir}/a/b`, "folder", true);
+    checkOutputPath("--dir", dir, "folder");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["afile"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

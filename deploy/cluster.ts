@@ -1,10 +1,12 @@
 /**
- * `deno task cluster --replicas N`: N servers on loopback behind HAProxy, as
+ * `deno task cluster [--replicas N]`: N servers on loopback behind HAProxy, as
  * a deployment over N machines would run (deploy/haproxy.cfg), on one
  * machine. Each server takes free ports and trusts the PROXY header from
  * 127.0.0.1 only; HAProxy's configuration is rendered for those ports
  * (`haproxy_config.ts`) and HAProxy runs in the foreground. Ctrl-C (or
- * SIGTERM) stops HAProxy and then every server.
+ * SIGTERM) stops HAProxy and then every server. A port already taken, or a
+ * server flag after `--` the server refuses, is one sentence and exit 2,
+ * before HAProxy starts.
  *
  * @example
  * ```sh
@@ -13,8 +15,12 @@
  * ```
  * @module
  */
-import { exitOnUsageError, parseFlags, UsageError } from "../cli/args.ts";
-import { type ServerProcess, spawnServer } from "../server/testing/server_process.ts";
+import { exitOnUsageError, exitWithError, parseFlags, UsageError } from "../cli/args.ts";
+import {
+  type ServerProcess,
+  ServerStartError,
+  spawnServer,
+} from "../server/testing/server_process.ts";
 import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
 import { tableDefault } from "../server/config.ts";
 
@@ -48,20 +54,25 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export const USAGE = `Usage: deno task cluster --replicas N [options] [-- server flags]
+/** Servers behind HAProxy when `--replicas` is left out. */
+export const DEFAULT_REPLICAS = 2;
+/** HAProxy's health check interval when `--check-interval-ms` is left out, ms. */
+export const DEFAULT_CHECK_INTERVAL_MS = 2000;
+
+export const USAGE = `Usage: deno task cluster [--replicas N] [options] [-- server flags]
 
 Starts N inference servers on loopback (free ports) behind HAProxy (Debian's haproxy):
 the board port in mode tcp with PROXY v2 to the servers, the HTTP port in mode http, both
 health-checked with GET /v2/health/ready. Ctrl-C stops everything.
 
 Options:
-  --replicas N           servers (default 2)
+  --replicas N           servers (default ${DEFAULT_REPLICAS})
   --host HOST            address HAProxy listens on (default 127.0.0.1)
   --port PORT            HAProxy's board port (default ${tableDefault("port")}; 0 picks a free one)
   --http-port PORT       HAProxy's HTTP port (default ${
   tableDefault("http-port")
 }; 0 picks a free one)
-  --check-interval-ms MS health check interval (default 2000)
+  --check-interval-ms MS health check interval (default ${DEFAULT_CHECK_INTERVAL_MS})
   --drain-seconds S      each server's --drain-seconds (default ${tableDefault("drain-seconds")})
   -h, --help             show this help
 Flags after -- go to every server (e.g. -- --threads 2 --instances 1).`;
@@ -85,9 +96,58 @@ function freePort(): number {
   return port;
 }
 
-async function waitForPort(hostname: string, port: number, timeoutMs: number): Promise<void> {
+/**
+ * Refuses, before anything starts, a `--port` or `--http-port` HAProxy could
+ * not listen on: taken by another program, the same for both, or on a
+ * `--host` that is not this machine's. A `UsageError` naming the flag.
+ */
+export function checkPortsFree(options: Pick<ClusterOptions, "host" | "port" | "httpPort">): void {
+  if (options.port !== 0 && options.port === options.httpPort) {
+    throw new UsageError(`--port and --http-port are both ${options.port}: give them two ports`);
+  }
+  for (
+    const [flag, port] of [["--port", options.port], ["--http-port", options.httpPort]] as const
+  ) {
+    if (port === 0) continue;
+    let listener: Deno.Listener;
+    try {
+      listener = Deno.listen({ hostname: options.host, port });
+    } catch (e) {
+      if (e instanceof Deno.errors.AddrInUse) {
+        throw new UsageError(
+          `${flag} ${port} is in use on ${options.host}: stop what listens there, or pick ` +
+            `another port (0: a free one)`,
+        );
+      }
+      if (e instanceof Deno.errors.PermissionDenied) {
+        throw new UsageError(`${flag} ${port}: no permission to listen there (below 1024: root)`);
+      }
+      if (e instanceof Deno.errors.AddrNotAvailable) {
+        throw new UsageError(`--host ${options.host} is not an address of this machine`);
+      }
+      throw new UsageError(`${flag} ${port} on ${options.host}: ${(e as Error).message}`);
+    }
+    listener.close();
+  }
+}
+
+/** Resolves once `port` takes connections; throws if HAProxy ends first or none come in time. */
+async function waitForPort(
+  hostname: string,
+  port: number,
+  timeoutMs: number,
+  haproxy: Deno.ChildProcess,
+): Promise<void> {
+  let ended: Deno.CommandStatus | null = null;
+  haproxy.status.then((status) => ended = status);
   const deadline = performance.now() + timeoutMs;
   for (;;) {
+    if (ended) {
+      throw new Error(
+        `haproxy exited with code ${(ended as Deno.CommandStatus).code} before it listened on ` +
+          `${hostname}:${port} (its lines above say why)`,
+      );
+    }
     try {
       (await Deno.connect({ hostname, port })).close();
       return;
@@ -121,7 +181,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const servers: ServerProcess[] = [];
   const dir = await Deno.makeTempDir({ prefix: "mnist-cluster-" });
   try {
-    const started = await Promise.all(
+    const settled = await Promise.allSettled(
       Array.from({ length: options.replicas }, () =>
         spawnServer({
           extraArgs: [
@@ -136,7 +196,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           startTimeoutMs: 60_000,
         })),
     );
-    servers.push(...started);
+    // Every server that did start is stopped (below) when another did not.
+    for (const result of settled) if (result.status === "fulfilled") servers.push(result.value);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
     const replicas: Replica[] = servers.map((s, i) => {
       if (s.httpPort === null) throw new Error("a server started without an HTTP port");
       return { name: `s${i + 1}`, host: s.hostname, boardPort: s.port, httpPort: s.httpPort };
@@ -191,8 +254,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       },
     };
-    await waitForPort(options.host, boardPort, 10_000);
-    await waitForPort(options.host, httpPort, 10_000);
+    try {
+      await waitForPort(options.host, boardPort, 10_000, haproxy);
+      await waitForPort(options.host, httpPort, 10_000, haproxy);
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
     const deadline = performance.now() + 30_000;
     for (;;) {
       const states = Object.values(await cluster.serverStates());
@@ -242,11 +310,17 @@ export function parseClusterArgs(args: string[]): ClusterOptions & { help: boole
     return n;
   };
   return {
-    replicas: int("replicas", values.replicas, 2, 1, 64),
+    replicas: int("replicas", values.replicas, DEFAULT_REPLICAS, 1, 64),
     host: values.host ?? "127.0.0.1",
     port: int("port", values.port, tableDefault("port"), 0, 65535),
     httpPort: int("http-port", values["http-port"], tableDefault("http-port"), 0, 65535),
-    checkIntervalMs: int("check-interval-ms", values["check-interval-ms"], 2000, 100, 60_000),
+    checkIntervalMs: int(
+      "check-interval-ms",
+      values["check-interval-ms"],
+      DEFAULT_CHECK_INTERVAL_MS,
+      100,
+      60_000,
+    ),
     drainSeconds: int(
       "drain-seconds",
       values["drain-seconds"],
@@ -270,15 +344,23 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
+  try {
+    checkPortsFree(options);
+  } catch (e) {
+    exitOnUsageError("cluster", e);
+  }
   let cluster: Cluster;
   try {
     cluster = await startCluster(options);
   } catch (e) {
+    if (e instanceof ServerStartError) {
+      // Code 2: the server refused its flags (those after --) or its set-up.
+      exitWithError("cluster", `the server did not start: ${e.sentence}`, e.code === 2 ? 2 : 1);
+    }
     const message = e instanceof Deno.errors.NotFound
       ? "haproxy is not installed (Debian: apt-get install haproxy)"
       : (e as Error).message;
-    console.error(`error: ${message}`);
-    Deno.exit(1);
+    exitWithError("cluster", message, 1);
   }
   console.log(
     `mnist-cluster listening on ${options.host}:${cluster.boardPort} ` +
@@ -296,7 +378,7 @@ if (import.meta.main) {
   Deno.addSignalListener("SIGTERM", stop);
   const status = await cluster.haproxy.status;
   if (!stopping) {
-    console.error(`error: haproxy exited with code ${status.code}`);
+    console.error(`cluster: haproxy exited with code ${status.code}`);
     await cluster.stop();
     Deno.exit(1);
   }

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { usageLine } from "../cli/args.ts";
+import { checkOutputPath, UsageError, usageLine } from "../cli/args.ts";
 import {
   BuildError,
   buildFirmware,
@@ -38,14 +38,14 @@ const USAGE = `deno task build --server HOST[:PORT] [flags]
 Builds the firmware into one minified file and prints its path and size.
 
 ${SETTINGS_HELP}
-  --out PATH             where to write (default ${DEFAULT_OUT})
+  --out PATH             where to write (default ${DEFAULT_OUT}; missing folders are made)
   --updates              with the updater: the board takes updates over the air. TCP and
                          framed only (no legacy); no --token, --ssid or --password (a
                          release goes to every board: flash --updates --token T writes
                          the token to the board's Storage; WiFi is what Wifi.save() kept)
   --release DIR          also write it as a release for over-the-air updates:
                          DIR/NAME/VERSION/firmware.js and release.json (the
-                         server's --firmware-dir); implies --updates
+                         server's --firmware-dir; made if missing); implies --updates
   --check                build with the longest settings: TCP starting framed and legacy,
                          MQTT, and TCP with --updates; check each against the
                          ${SIZE_BUDGET.toLocaleString("en-US")}-byte budget, write nothing
@@ -113,8 +113,12 @@ export async function main(args: string[]): Promise<number> {
     }
     // An updated board must be able to update again: releases carry the updater.
     const updates = !!(flags.updates || flags.release);
-    const firmware = await buildFirmware(await settingsFromFlags(flags), undefined, { updates });
+    const settings = await settingsFromFlags(flags);
     const out = (flags.out as string | undefined) ?? DEFAULT_OUT;
+    // Both places can be written (missing folders are made) before anything is built.
+    checkOutputPath("--out", out, "file", true);
+    if (flags.release) checkOutputPath("--release", flags.release as string, "folder", true);
+    const firmware = await buildFirmware(settings, undefined, { updates });
     await writeFirmware(firmware, out);
     console.log(describe(firmware, out));
     if (flags.release) {
@@ -125,10 +129,11 @@ export async function main(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    if (e instanceof SettingsError) console.error(usageLine("build", e.message));
+    const usage = e instanceof SettingsError || e instanceof UsageError;
+    if (usage) console.error(usageLine("build", e.message));
     else if (e instanceof BuildError) console.error(`build: ${e.message}`);
     else throw e;
-    return e instanceof SettingsError ? 2 : 1;
+    return usage ? 2 : 1;
   }
 }
 

@@ -43,7 +43,7 @@
  * ```
  * @module
  */
-import { usageLine } from "../cli/args.ts";
+import { checkOutputPath, UsageError, usageLine } from "../cli/args.ts";
 import {
   BuildError,
   buildFirmware,
@@ -96,6 +96,27 @@ export interface FlashTarget {
 
 function isTcp(port: string): boolean {
   return port.startsWith("tcp://");
+}
+
+/** `tcp://HOST[:PORT]`: a name or an IPv4 address, and a port that is a port. */
+const TCP_ADDRESS = /^tcp:\/\/([A-Za-z0-9.-]+)(?::(\d+))?$/;
+
+/**
+ * Refuses a `tcp://` `--port` the tool could not connect to (a port outside
+ * 1..65535, no host, anything after the port) with a `SettingsError` of one
+ * sentence: a mistake on the command line, found before anything is built.
+ */
+export function checkTcpPort(port: string): void {
+  const match = TCP_ADDRESS.exec(port);
+  if (!match) {
+    throw new SettingsError(
+      `--port ${port} is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)`,
+    );
+  }
+  const number = match[2] === undefined ? 23 : Number(match[2]);
+  if (!(number >= 1 && number <= 65535)) {
+    throw new SettingsError(`--port ${port}: port ${match[2]} is not 1..65535`);
+  }
 }
 
 /** The tool's arguments for the upload and for the check, in order (after `deno run -A SPEC`). */
@@ -287,6 +308,7 @@ export async function main(
     }
     const port = flags.port as string | undefined;
     if (!port) throw new SettingsError("no --port: pass /dev/ttyUSB0 or tcp://IP");
+    if (isTcp(port)) checkTcpPort(port);
     const baud = Number(flags.baud ?? DEFAULT_BAUD);
     if (!(Number.isInteger(baud) && baud > 0)) {
       throw new SettingsError(`baud "${flags.baud}" is not a positive whole number`);
@@ -296,6 +318,8 @@ export async function main(
     const file = (flags.out as string | undefined) ?? DEFAULT_OUT;
     const settings = await settingsFromFlags(flags);
     const serial = !isTcp(port);
+    // The bundle's folder can be written (missing folders are made), as `deno task build` checks.
+    checkOutputPath("--out", file, "file", true);
     // The port is there before anything is built, written or fetched (a dry run needs no board).
     if (serial && !flags["dry-run"]) await checkSerialPort(port);
 
@@ -351,11 +375,12 @@ export async function main(
     echo(`Flashed ${firmware.version} to ${port} (${ram ? "RAM" : "flash"}).`);
     return 0;
   } catch (e) {
-    if (e instanceof SettingsError) console.error(usageLine("flash", e.message));
+    const usage = e instanceof SettingsError || e instanceof UsageError;
+    if (usage) console.error(usageLine("flash", e.message));
     else if (e instanceof BuildError || e instanceof FlashError) {
       console.error(`flash: ${e.message}`);
     } else throw e;
-    return e instanceof SettingsError || e instanceof PortError ? 2 : 1;
+    return usage || e instanceof PortError ? 2 : 1;
   }
 }
 

@@ -238,6 +238,48 @@ Deno.test("a serial port that is not there: one sentence and exit 2, before anyt
   });
 });
 
+Deno.test("a telnet address the tool could not use, or an --out it could not write: one sentence and exit 2, before anything is built", async () => {
+  await withTempDir(async (dir) => {
+    const out = `${dir}/fw.js`;
+    const refused: [string[], string][] = [
+      [
+        ["--port", "tcp://127.0.0.1:99999"],
+        "--port tcp://127.0.0.1:99999: port 99999 is not 1..65535",
+      ],
+      [["--port", "tcp://127.0.0.1:0"], "--port tcp://127.0.0.1:0: port 0 is not 1..65535"],
+      [
+        ["--port", "tcp://127.0.0.1:"],
+        "--port tcp://127.0.0.1: is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
+      ],
+      [
+        ["--port", "tcp://:23"],
+        "--port tcp://:23 is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
+      ],
+      [
+        ["--port", "tcp://board.lan:23/x"],
+        "--port tcp://board.lan:23/x is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
+      ],
+      [
+        ["--port", "tcp://board.lan", "--out", dir],
+        `--out ${dir} is a folder: give the path of a file`,
+      ],
+    ];
+    for (const [flags, sentence] of refused) {
+      const { code, lines } = await flash(["--server", "192.168.1.10", "--out", out, ...flags]);
+      assert.equal(code, 2, lines.join("\n"));
+      assert.deepEqual(lines, [`flash: ${sentence} (deno task flash --help)`]);
+    }
+    // Nothing built or written.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    // A name, an address and a port in range are taken (a dry run: no board).
+    const { code, lines } = await flash(
+      ["--dry-run", "--server", "192.168.1.10", "--port", "tcp://127.0.0.1:65535", "--out", out],
+    );
+    assert.equal(code, 0, lines.join("\n"));
+    assert.match(lines.at(-1)!, / -p tcp:\/\/127\.0\.0\.1:65535 -e /);
+  });
+});
+
 Deno.test("a serial port Deno may not stat: said so, never 'does not exist'", async () => {
   // What the task did with --allow-read alone: NotCapable for /dev/tty*.
   await withTempDir(async (dir) => {

@@ -16,7 +16,13 @@
  * @module
  */
 import { argmax } from "../shared/codec.ts";
-import { exitOnUsageError, exitWithError, exitWithUsage, parseFlags } from "../cli/args.ts";
+import {
+  checkOutputPath,
+  exitOnUsageError,
+  exitWithError,
+  parseFlags,
+  UsageError,
+} from "../cli/args.ts";
 import { capturePixels, type CaptureRecord, readCaptures } from "../server/capture/capture.ts";
 import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
 
@@ -34,9 +40,47 @@ Options:
 
 const TASK = "label";
 
-/** A mistake in the flags: one line, exit 2. */
-function fail(message: string): never {
-  exitWithUsage(TASK, message);
+/** What the command line asks for. */
+export interface LabelOptions {
+  captured: string;
+  labels: string;
+  below: number;
+  help: boolean;
+}
+
+/**
+ * Reads and checks the command line: the capture folder is there, the label
+ * file can be written, `--below` is a confidence. Throws a `UsageError` of
+ * one sentence naming the flag; reads no capture and writes nothing.
+ */
+export function parseLabelArgs(args: string[]): LabelOptions {
+  const { values } = parseFlags({
+    args,
+    options: {
+      captured: { type: "string" },
+      labels: { type: "string" },
+      below: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return { captured: "", labels: "", below: 1, help: true };
+  if (!values.captured) throw new UsageError("--captured DIR is required");
+  const captured = values.captured;
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(captured);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory)) throw e;
+    throw new UsageError(`--captured ${captured}: no such folder`);
+  }
+  if (!info.isDirectory) throw new UsageError(`--captured ${captured} is a file, not a folder`);
+  const below = Number(values.below ?? "1");
+  if (!(below > 0 && below <= 1)) {
+    throw new UsageError(`--below must be in (0, 1], got "${values.below}"`);
+  }
+  const labels = values.labels ?? `${captured}/${LABELS_FILE}`;
+  checkOutputPath(values.labels === undefined ? "--captured" : "--labels", labels);
+  return { captured, labels, below, help: false };
 }
 
 /** The digit as 28 lines of text, two characters per pixel so it looks square. */
@@ -99,15 +143,7 @@ async function ask(question: string, lines: AsyncGenerator<string>): Promise<str
 if (import.meta.main) {
   let values;
   try {
-    values = parseFlags({
-      args: Deno.args,
-      options: {
-        captured: { type: "string" },
-        labels: { type: "string" },
-        below: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
+    values = parseLabelArgs(Deno.args);
   } catch (e) {
     exitOnUsageError(TASK, e);
   }
@@ -115,10 +151,8 @@ if (import.meta.main) {
     console.log(USAGE);
     Deno.exit(0);
   }
-  if (!values.captured) fail("--captured DIR is required");
-  const below = Number(values.below ?? "1");
-  if (!(below > 0 && below <= 1)) fail(`--below must be in (0, 1], got "${values.below}"`);
-  const labelsPath = values.labels ?? `${values.captured}/${LABELS_FILE}`;
+  const below = values.below;
+  const labelsPath = values.labels;
   let labels;
   try {
     labels = parseLabels(

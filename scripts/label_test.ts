@@ -1,6 +1,7 @@
 // `deno task label` as a person uses it, with answers piped to a real process.
 import assert from "node:assert/strict";
-import { renderDigit } from "./label.ts";
+import { parseLabelArgs, renderDigit } from "./label.ts";
+import { UsageError } from "../cli/args.ts";
 import { DigitCapture, readCaptures } from "../server/capture/capture.ts";
 
 Deno.test("a digit is drawn two characters per pixel, ink dark", () => {
@@ -94,6 +95,50 @@ Deno.test("the digits the model was least sure of come first, with what a shadow
       await Deno.readTextFile(`${dir}/labels.csv`),
       `${ids[1]},1\n${ids[3]},3\n${ids[2]},2\n${ids[0]},0\n`,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a capture folder that is not there, or a label file that cannot be written: one sentence naming the flag, exit 2", async () => {
+  const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-label-args-" });
+  try {
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    const refused: [string[], string][] = [
+      [["--captured", `${dir}/nope`], `--captured ${dir}/nope: no such folder`],
+      [["--captured", `${dir}/afile`], `--captured ${dir}/afile is a file, not a folder`],
+      [
+        ["--captured", dir, "--labels", dir],
+        `--labels ${dir} is a folder: give the path of a file`,
+      ],
+      [
+        ["--captured", dir, "--labels", `${dir}/no/labels.csv`],
+        `--labels ${dir}/no/labels.csv: there is no folder ${dir}/no`,
+      ],
+      [["--captured", dir, "--below", "0"], '--below must be in (0, 1], got "0"'],
+      [[], "--captured DIR is required"],
+    ];
+    for (const [args, sentence] of refused) {
+      assert.throws(() => parseLabelArgs(args), new UsageError(sentence));
+    }
+    assert.deepEqual(parseLabelArgs(["--captured", dir]), {
+      captured: dir,
+      labels: `${dir}/labels.csv`,
+      below: 1,
+      help: false,
+    });
+    // As the task answers: one line, exit 2, no labels.csv made.
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "label", "--captured", `${dir}/nope`],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdin: "null",
+    }).output();
+    assert.equal(run.code, 2);
+    assert.equal(
+      new TextDecoder().decode(run.stderr),
+      `label: --captured ${dir}/nope: no such folder (deno task label --help)\n`,
+    );
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["afile"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -12,7 +12,8 @@
  * Exit codes: 0 every picture classified, each at least `--min-score`;
  * 1 a picture could not be read or had no digit ("no digit found"), or the
  * server failed (the other pictures are still classified); 2 a mistake on
- * the command line; 3 every picture classified, but at least one answer is
+ * the command line (a FILE that is not there too, said before the server is
+ * asked anything); 3 every picture classified, but at least one answer is
  * unsure (below `--min-score`). 1 wins over 3.
  *
  * @example
@@ -62,7 +63,7 @@ centre of mass in 28x28) and the answer printed with the 28x28 picture the model
 
 Exit codes: 0 all classified, each at least --min-score; 1 a picture could not be read
 or had no digit ("no digit found"), or the server failed; 2 a mistake on the command
-line; 3 all classified, but at least one answer unsure.`;
+line (a FILE that is not there too); 3 all classified, but at least one answer unsure.`;
 
 /** What one picture came to. */
 export interface Classification {
@@ -127,6 +128,19 @@ function located(file: string): string {
   return from && !file.startsWith("/") ? `${from}/${file}` : file;
 }
 
+/** Why `file` names no picture file (it is not there, or is a folder), or null. */
+function notThere(file: string): string | null {
+  if (file === "-") return null;
+  try {
+    if (Deno.statSync(located(file)).isDirectory) return `${file} is a folder, not a picture`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) {
+      return `${file}: no such file`;
+    }
+  }
+  return null;
+}
+
 /** Reads and decodes one picture: JPEG or PNG by its signature, else PGM. */
 export async function readPicture(file: string): Promise<GreyPicture> {
   let bytes: Uint8Array;
@@ -166,6 +180,12 @@ export async function main(args: string[]): Promise<number> {
   }
   if (options.files.length === 0) {
     console.error("classify: name at least one FILE (JPEG, PNG, PGM, or - for standard input)");
+    return EXIT.usage;
+  }
+  // A FILE that is not there is a mistake on the command line, said before any connection.
+  const missing = options.files.map(notThere).find((sentence) => sentence !== null);
+  if (missing) {
+    console.error(`classify: ${missing}`);
     return EXIT.usage;
   }
   const where = `${options.address.host}:${options.address.port}`;

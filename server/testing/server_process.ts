@@ -73,6 +73,26 @@ export interface ServerProcess {
   rssBytes(): Promise<number>;
 }
 
+/**
+ * A server that ended, or never said it was listening, before it started:
+ * `sentence` is its own one line (`serve: ...` without the prefix) when it
+ * printed one, else the first line of what it printed, and `code` its exit code (2: a mistake in its flags or
+ * set-up, such as an engine that is not installed), null when it was
+ * stopped for taking too long.
+ */
+export class ServerStartError extends Error {
+  override name = "ServerStartError";
+  readonly sentence: string;
+  readonly code: number | null;
+
+  constructor(output: string, code: number | null) {
+    super(`the server did not start: ${output}`);
+    const own = output.split("\n").findLast((line) => line.startsWith("serve: "));
+    this.sentence = own ? own.slice("serve: ".length) : output.split("\n")[0];
+    this.code = code;
+  }
+}
+
 /** A process's resident set in bytes, from Linux's `/proc/<pid>/status`. */
 export async function rssBytes(pid: number): Promise<number> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
@@ -155,9 +175,12 @@ export async function spawnServer(options: ServerProcessOptions = {}): Promise<S
     } catch {
       // Already gone.
     }
-    await child.status;
+    const status = await child.status;
     await errDone;
-    throw new Error(`the server did not start: ${(err.text || line || "no output").trim()}`);
+    throw new ServerStartError(
+      (err.text || line || "no output").trim(),
+      status.signal === "SIGKILL" ? null : status.code,
+    );
   }
   // Keep reading stdout so the server never blocks on a full pipe.
   const outDone = (async () => {
