@@ -69,3 +69,14 @@ export class WireError {
     return this.code + ": " + this.message;
   }
 }
+
+/**
+ * A value a client sent, as an error sentence shows it: its JSON (a number as
+ * written, `Infinity` too), cut to 40 characters, so that no sentence carries
+ * a client's megabyte back to it or into the log.
+ */
+export function shown(value: unknown): string {
+  let text = typeof value === "number" ? String(value) : JSON.stringify(value);
+  if (text === undefined) text = String(value);
+  return text.length > 40 ? text.slice(0, 40) + "..." : text;
+}

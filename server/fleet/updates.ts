@@ -32,7 +32,7 @@
  */
 import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/codec.ts";
 import { crc32 } from "../../shared/crc32.ts";
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
 import { releaseMac, type ReleaseStore, splitFirmware } from "./releases.ts";
@@ -141,7 +141,7 @@ export class FleetUpdates {
   /** Pauses, resumes or stops a rollout; a stopped one stays stopped (`BAD_UPDATE`). */
   change(id: string, to: "pause" | "resume" | "stop", reason = ""): CodeRollout | WireError {
     const r = this.#rollouts.get(id);
-    if (!r) return new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${JSON.stringify(id)}`);
+    if (!r) return new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${shown(id)}`);
     if (r.state === "stopped") {
       return new WireError(Status.BAD_UPDATE, `rollout ${id} is stopped; start a new one`);
     }

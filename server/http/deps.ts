@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import { Access } from "../auth/access.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
@@ -112,7 +112,7 @@ export function httpDeps(
       if (!model) {
         return new WireError(
           Status.MODEL_UNAVAILABLE,
-          `no model "${name}" is served (served: ${
+          `no model ${shown(name)} is served (served: ${
             serving.models.map((m) => m.name).join(", ") || "none"
           })`,
         );
@@ -126,7 +126,7 @@ export function httpDeps(
       if (version !== undefined && version !== serves) {
         return new WireError(
           Status.MODEL_UNAVAILABLE,
-          `model "${name}" has no version "${version}" serving; it serves version ${serves}`,
+          `model "${name}" has no version ${shown(version)} serving; it serves version ${serves}`,
         );
       }
       return modelInfo(model, source.maxBatch);

@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Access } from "../auth/access.ts";
 import { DEVICE_STATES, type DeviceRegistry, type DeviceState } from "../fleet/registry.ts";
@@ -82,7 +82,7 @@ export function fleetRoutes(
         const device = source.fleet.get(id);
         if (device) return json(device);
         return errorResponse(
-          new WireError(Status.UNKNOWN_COMMAND, `no device ${JSON.stringify(id)} is known`),
+          new WireError(Status.UNKNOWN_COMMAND, `no device ${shown(id)} is known`),
           404,
         );
       });

@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { RequestHandler } from "../core/handler.ts";
@@ -91,7 +91,7 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
   return errorResponse(
     new WireError(
       Status.MODEL_UNAVAILABLE,
-      `no statistics for model ${JSON.stringify(name)}${
+      `no statistics for model ${shown(name)}${
         version === undefined ? "" : ` version ${version}`
       }: it is not served`,
     ),

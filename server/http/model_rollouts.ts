@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
@@ -154,7 +154,11 @@ async function answer(
   const running = (what: "shadow" | "canary") => {
     const rollout = rollouts.get(name);
     if (!rollout?.[what]) {
-      throw new RolloutError(404, "MODEL_UNAVAILABLE", `model "${name}" has no ${what} running`);
+      throw new RolloutError(
+        404,
+        "MODEL_UNAVAILABLE",
+        `model ${shown(name)} has no ${what} running`,
+      );
     }
     return rollout;
   };

@@ -28,7 +28,7 @@
  * @module
  */
 import { DIGIT_PIXELS } from "../../shared/codec.ts";
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { findInputData } from "./oip_input_data.ts";
 import { parseAround } from "./oip_json_cache.ts";
 import { type ModelInfo, outputsOf } from "./oip_model.ts";
@@ -105,9 +105,7 @@ export function splitBody(
     // Number() would also take "0x10", "1e1" and " 16 ": the header is a length in decimal digits.
     if (!/^[0-9]+$/.test(headerLength)) {
       return bad(
-        `Inference-Header-Content-Length ${
-          JSON.stringify(headerLength)
-        } is not a length in decimal digits`,
+        `Inference-Header-Content-Length ${shown(headerLength)} is not a length in decimal digits`,
       );
     }
     const length = Number(headerLength);
@@ -181,17 +179,17 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
   const input = inputs[0];
   if (input.name !== model.input) {
     return bad(
-      `unknown input ${JSON.stringify(input.name)}: the model's input is "${model.input}"`,
+      `unknown input ${shown(input.name)}: the model's input is "${model.input}"`,
     );
   }
   const datatype = input.datatype;
   if (datatype !== "FP32" && datatype !== "UINT8") {
-    return bad(`input datatype ${JSON.stringify(datatype)} is not supported: use FP32 or UINT8`);
+    return bad(`input datatype ${shown(datatype)} is not supported: use FP32 or UINT8`);
   }
   const n = digitsInShape(input.shape);
   if (n === null) {
     return badDigits(
-      `input shape ${JSON.stringify(input.shape)} is not [N,1,28,28], [N,28,28] or [N,784]`,
+      `input shape ${shown(input.shape)} is not [N,1,28,28], [N,28,28] or [N,784]`,
     );
   }
   if (n < 1 || n > model.maxBatch) {
@@ -212,14 +210,12 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
     }
     if (size !== binary.length) {
       return bad(
-        `binary_data_size is ${JSON.stringify(size)} but ${binary.length} bytes follow the JSON`,
+        `binary_data_size is ${shown(size)} but ${binary.length} bytes follow the JSON`,
       );
     }
     if (size !== values * elementSize) {
       return badDigits(
-        `shape ${JSON.stringify(input.shape)} of ${datatype} is ${
-          values * elementSize
-        } bytes, not ${size}`,
+        `shape ${shown(input.shape)} of ${datatype} is ${values * elementSize} bytes, not ${size}`,
       );
     }
     if (datatype === "UINT8") u8 = binary.slice();
@@ -235,7 +231,7 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
     if (pixels) {
       if (pixels.length !== values) {
         return badDigits(
-          `shape ${JSON.stringify(input.shape)} needs ${values} values, got ${pixels.length}`,
+          `shape ${shown(input.shape)} needs ${values} values, got ${pixels.length}`,
         );
       }
       return {
@@ -252,7 +248,7 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
     if (!data) return bad(`input "${model.input}" has no "data" array`);
     if (data.length !== values) {
       return badDigits(
-        `shape ${JSON.stringify(input.shape)} needs ${values} values, got ${data.length}`,
+        `shape ${shown(input.shape)} needs ${values} values, got ${data.length}`,
       );
     }
     if (datatype === "UINT8") {
@@ -260,7 +256,7 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
       for (let i = 0; i < values; i++) {
         const v = data[i];
         if (!Number.isInteger(v) || v < 0 || v > 255) {
-          return bad(`UINT8 value ${JSON.stringify(v)} at ${i} is not an integer 0..255`);
+          return bad(`UINT8 value ${shown(v)} at ${i} is not an integer 0..255`);
         }
         u8[i] = v;
       }
@@ -269,7 +265,7 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
       for (let i = 0; i < values; i++) {
         const v = data[i];
         if (typeof v !== "number") {
-          return bad(`FP32 value ${JSON.stringify(v)} at ${i} is not a number`);
+          return bad(`FP32 value ${shown(v)} at ${i} is not a number`);
         }
         f32[i] = v;
       }
@@ -282,7 +278,7 @@ export function checkInferRequest(split: SplitBody, model: ModelInfo): InferRequ
 function flag(params: Json, key: string, where: string): boolean | undefined | WireError {
   const v = params[key];
   if (v === undefined || typeof v === "boolean") return v;
-  return bad(`"${key}"${where} must be true or false, not ${JSON.stringify(v)}`);
+  return bad(`"${key}"${where} must be true or false, not ${shown(v)}`);
 }
 
 /**
@@ -306,7 +302,7 @@ function parseOutputs(json: Json, model: ModelInfo): RequestedOutput[] | WireErr
     const name = isObject(output) ? output.name : undefined;
     if (!isObject(output) || typeof name !== "string" || !known.includes(name)) {
       return bad(
-        `unknown output ${JSON.stringify(isObject(output) ? output.name : output)}: ` +
+        `unknown output ${shown(isObject(output) ? output.name : output)}: ` +
           `the model's outputs are ${known.map((k) => `"${k}"`).join(" and ")}`,
       );
     }
@@ -325,7 +321,7 @@ function parseOutputs(json: Json, model: ModelInfo): RequestedOutput[] | WireErr
     if (!Number.isSafeInteger(classes) || (classes as number) < 0) {
       return bad(
         `"classification"${where} must be a whole number of classes (0 or more), not ${
-          JSON.stringify(classes)
+          shown(classes)
         }`,
       );
     }

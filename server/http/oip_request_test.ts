@@ -187,3 +187,27 @@ Deno.test("JSON nested deeper than 16 levels is refused before it is walked; nes
   const nested = { name: "input", datatype: "UINT8", shape: [1, 1, 28, 28], data: [[rows]] };
   assert.equal(ok(parse({ inputs: [nested] })).n, 1);
 });
+
+Deno.test("a sentence shows at most 40 characters of a value the client sent, and a number as written", () => {
+  const huge = "x".repeat(1_000_000);
+  for (
+    const json of [
+      { inputs: [{ ...input(), datatype: huge }] },
+      { inputs: [{ ...input(), name: huge }] },
+      { inputs: [{ ...input(), shape: [huge] }] },
+      { inputs: [input()], outputs: [{ name: huge }] },
+      { inputs: [{ ...input(), datatype: "UINT8", data: [huge, ...new Array(783).fill(0)] }] },
+    ]
+  ) {
+    const error = parse(json);
+    assert.ok(error instanceof WireError);
+    assert.match(error.message, /x{30,}\.\.\./);
+    assert.ok(error.message.length < 200, error.message.slice(0, 100));
+  }
+  const body = new TextEncoder().encode(
+    `{"inputs":[{"name":"input","datatype":"UINT8","shape":[1,784],"data":[1e400${
+      ",0".repeat(783)
+    }]}]}`,
+  );
+  refused(parseInferRequest(body, null, model), /UINT8 value Infinity at 0 is not an integer/);
+});

@@ -41,7 +41,7 @@
  * @module
  */
 import type { Access } from "../auth/access.ts";
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
@@ -163,7 +163,11 @@ export function repositoryControl(options: {
 }): RepositoryControl {
   const { repository, watcher, serving } = options;
   const unknown = (name: string) =>
-    new RepositoryError(404, "MODEL_UNAVAILABLE", `no model named "${name}" in the repository`);
+    new RepositoryError(
+      404,
+      "MODEL_UNAVAILABLE",
+      `no model named ${shown(name)} in the repository`,
+    );
   return {
     access: options.access,
     bodyReading: options.bodyReading,

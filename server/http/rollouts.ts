@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { parseCodeRolloutSpec } from "../fleet/rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
@@ -91,7 +91,7 @@ export function rolloutRoutes(
         if (rollout instanceof WireError) return errorResponse(rollout, statusOf(rollout));
         if (!rollout) {
           return errorResponse(
-            new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${JSON.stringify(id)}`),
+            new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${shown(id)}`),
             404,
           );
         }

@@ -77,7 +77,10 @@ export class RefusalLog {
       device: event.deviceId ?? event.device ?? undefined,
       id: event.id,
       code,
-      error: event.error,
+      // Sentences show at most 40 characters of a client's value; this bounds any other.
+      error: event.error && event.error.length > 300
+        ? event.error.slice(0, 300) + "..."
+        : event.error,
     });
   }
 

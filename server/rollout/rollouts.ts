@@ -33,7 +33,7 @@
  * ```
  * @module
  */
-import { WireError } from "../../shared/errors.ts";
+import { shown, WireError } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
@@ -200,7 +200,11 @@ export class Rollouts {
   #existing(name: string, what: "shadow" | "canary"): ModelRollout {
     const rollout = this.#rollouts.get(name);
     if (!rollout?.[what]) {
-      throw new RolloutError(404, "MODEL_UNAVAILABLE", `model "${name}" has no ${what} running`);
+      throw new RolloutError(
+        404,
+        "MODEL_UNAVAILABLE",
+        `model ${shown(name)} has no ${what} running`,
+      );
     }
     return rollout;
   }
