@@ -20,8 +20,7 @@
  * ```ts
  * import { RequestHandler } from "./handler.ts";
  * import { Command, encodeRequest } from "../../shared/codec.ts";
- * import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
-import { Status, WireError } from "../../shared/errors.ts";
+ * import { Status, WireError } from "../../shared/errors.ts";
  * import { Logger } from "../log.ts";
  *
  * const handler = new RequestHandler({
@@ -80,7 +79,10 @@ export class RequestHandler {
     const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
     const request = decodeRequest(message);
     if (request instanceof WireError) {
-      return done(context, this.refuse(request, origin, peekRequestId(message), started, bytesIn));
+      return done(
+        context,
+        this.refuse(request, origin, { requestId: peekRequestId(message), started, bytesIn }),
+      );
     }
     this.handleDecodedWith(
       request,
@@ -305,29 +307,26 @@ export class RequestHandler {
   }
 
   /**
-   * The error reply to a request the transport or the decoder refused, with
-   * its id when that could be read (else 0); logged and observed. `token`:
-   * the one its transport read beside the refused part (HTTP's bearer
-   * token): a device it proves is who the refusal counts against.
+   * The error reply to a request the transport or the decoder refused; logged
+   * and observed. What the transport could read beside the refused part:
+   * `requestId` (else 0), `token` (HTTP's bearer token: a device it proves is
+   * who the refusal counts against), `model` and `version` (HTTP's route: a
+   * model served counts it, none when absent but the default one).
    */
-  refuse(
-    error: WireError,
-    origin: RequestOrigin,
-    requestId = 0,
-    started = performance.now(),
-    bytesIn = 0,
-    token = "",
-  ): Outcome {
+  refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
     const request: HandlerRequest = {
       command: -1,
-      requestId,
+      requestId: read.requestId ?? 0,
       digit: null,
       digitU8: null,
-      token,
-      model: "",
+      token: read.token ?? "",
+      model: read.model ?? "",
+      version: read.version,
       client: "",
       device: "",
     };
+    const started = read.started ?? performance.now();
+    const bytesIn = read.bytesIn ?? 0;
     return refused(
       this.#ctx,
       error,
@@ -348,6 +347,17 @@ export class RequestHandler {
     if (!tokens || !request.token) return unproved(this.#ctx, origin);
     return tokens.lookup(request.token);
   }
+}
+
+/** What a transport read of a request it refused, for `RequestHandler.refuse`. */
+export interface RefusedRead {
+  requestId?: number;
+  /** When the request began (`performance.now()`); absent, now. */
+  started?: number;
+  bytesIn?: number;
+  token?: string;
+  model?: string;
+  version?: number;
 }
 
 /** Told once a request's outcome; `context` is the caller's, passed through. */

@@ -259,3 +259,26 @@ Deno.test("HTTP digits reach --capture with the version that answered them", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a refusal counts against the model and version it named when they are served, never the default in their place", async () => {
+  await withRepository({ maxHttpBody: 64 * 1024 }, async (_server, base) => {
+    const failures = async () =>
+      sample(
+        await scrape(base),
+        'nv_inference_request_failure{model="mnist",version="1",reason="OTHER"}',
+      );
+    const before = await failures();
+    const post = (path: string, body: BodyInit) =>
+      fetch(`${base}${path}`, { method: "POST", body }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
+    assert.equal(await post("/v2/models/zz/infer", "{}"), 404);
+    assert.equal(await post("/v2/models/mnist/versions/7/infer", "{}"), 404);
+    assert.equal(await post("/v2/models/zz/infer", new Uint8Array(100 * 1024)), 413);
+    assert.equal(await post("/v2/models/mnist/versions/7/infer", "{"), 400);
+    assert.equal(await failures(), before, "none counted against mnist 1");
+    assert.equal(await post("/v2/models/mnist/infer", "{"), 400);
+    assert.equal(await failures(), before + 1, "mnist's own refusal is counted");
+  });
+});

@@ -203,9 +203,13 @@ export function finish(
   let version = result?.modelVersion ?? null;
   if (status !== Status.OK && isInference(request.command)) {
     // A refused inference counts against the version it was routed to, else
-    // the one its model serves (never a name a client made up).
-    const routed = queue ?? ctx.route(request.model);
-    if (!(routed instanceof WireError)) {
+    // the one its model serves or the one it pinned (never a name or a
+    // version a client made up).
+    const pinned = request.version;
+    const routed = queue ?? ctx.route(request.model, pinned);
+    const its = !(routed instanceof WireError) &&
+      (queue !== null || pinned === undefined || routed.engineSet.version === pinned);
+    if (its) {
       model = routed.model;
       version = routed.engineSet.version;
     }

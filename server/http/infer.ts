@@ -37,7 +37,7 @@
 import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
-import type { RequestHandler } from "../core/handler.ts";
+import type { RefusedRead, RequestHandler } from "../core/handler.ts";
 import type { Peer } from "../auth/authorize.ts";
 import { hostOf } from "../core/identify.ts";
 import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/request.ts";
@@ -156,14 +156,8 @@ class HttpInference implements RequestOrigin {
   }
 
   /** Answers `error` before the request reaches the handler's queue (counted as refused). */
-  refuse(
-    deps: InferDeps,
-    error: WireError,
-    started: number,
-    bytesIn: number,
-    token = "",
-  ): HttpAnswer {
-    return this.answer(deps.handler.refuse(error, this, 0, started, bytesIn, token));
+  refuse(deps: InferDeps, error: WireError, read: RefusedRead): HttpAnswer {
+    return this.answer(deps.handler.refuse(error, this, read));
   }
 
   answer(outcome: Outcome): HttpAnswer {
@@ -205,8 +199,13 @@ export async function answerInfer(
 ): Promise<HttpAnswer> {
   const { split, bytesIn } = input;
   if (split instanceof WireError) {
-    return new HttpInference(peer, undefined, identity)
-      .refuse(deps, split, started, bytesIn, input.token);
+    return new HttpInference(peer, undefined, identity).refuse(deps, split, {
+      started,
+      bytesIn,
+      token: input.token,
+      model: name,
+      version: version === undefined ? undefined : Number(version),
+    });
   }
   const read = { split, model: () => deps.model(name, version) };
   const origin = new HttpInference(peer, read, identity);
@@ -245,7 +244,7 @@ export function answerUnreadable(
   const error = unreadableUrl(url);
   if (!error) return null;
   if (method === "POST" && /\/infer\/*(?:[?#]|$)/.test(url)) {
-    return new HttpInference(peer).refuse(deps, error, performance.now(), 0);
+    return new HttpInference(peer).refuse(deps, error, {});
   }
   const status = httpStatusOf(error);
   return { status, headers: errorHeaders(status), body: errorBody(error) };
@@ -270,7 +269,12 @@ export async function inferResponse(
   const origin = new HttpInference(peer);
   const token = bearerToken(request.headers);
   const unauthorized = deps.handler.unauthorized(token, origin);
-  if (unauthorized) return responseOf(origin.refuse(deps, unauthorized, started, 0, token));
+  if (unauthorized) {
+    const pinned = version === undefined ? undefined : Number(version);
+    return responseOf(
+      origin.refuse(deps, unauthorized, { started, token, model: name, version: pinned }),
+    );
+  }
   const input = await readInferInput(request, deps.maxBodyBytes, deps.bodyReading);
   return responseOf(
     await answerInfer(deps, input, peer, name, version, started, origin.identity),

@@ -18,7 +18,7 @@
  * const batches: ListenerBatch[] = [];
  * const handler = new RemoteHandler((batch) => batches.push(batch));
  * const origin = { protocol: "framed" as const, peer: "10.0.0.7:5123", owner: {} };
- * const outcome = handler.refuse(new WireError(Status.MALFORMED_BUFFER, "bad frame"), origin, 9);
+ * const outcome = handler.refuse(new WireError(Status.MALFORMED_BUFFER, "bad frame"), origin, { requestId: 9 });
  * console.log(outcome.bytes.length > 0); // true: the framed error reply, written by the Worker
  * handler.flush();
  * console.log(batches[0].refusals?.[0].message); // bad frame
@@ -27,7 +27,7 @@
  */
 import { Command, encodeReply, type Reply } from "../../shared/codec.ts";
 import type { WireError } from "../../shared/errors.ts";
-import type { OutcomeCallback } from "../core/handler.ts";
+import type { OutcomeCallback, RefusedRead } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { ConnectionHandler } from "../tcp/answering_connection.ts";
 import { type BoardLimits, type ConnectionEvent, QueueShare } from "../tcp/limits.ts";
@@ -143,7 +143,8 @@ export class RemoteHandler implements ConnectionHandler {
     this.#schedule();
   }
 
-  refuse(error: WireError, origin: RequestOrigin, requestId = 0): Outcome {
+  refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
+    const requestId = read.requestId ?? 0;
     const reply: Reply = {
       command: Command.ERROR,
       requestId,

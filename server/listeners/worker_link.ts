@@ -153,7 +153,9 @@ export class WorkerLink {
         const remote = this.connections.get(note.connection);
         // Observed (logged, counted) as in process; the Worker wrote the reply.
         if (remote) {
-          handler.refuse(new WireError(note.status, note.message), remote.origin, note.requestId);
+          handler.refuse(new WireError(note.status, note.message), remote.origin, {
+            requestId: note.requestId,
+          });
         }
       }
     }

@@ -297,13 +297,11 @@ export class MqttTransport {
     }
     if (refusal) {
       send(
-        handler.refuse(
-          refusal,
-          origin,
-          peekRequestId(payload),
+        handler.refuse(refusal, origin, {
+          requestId: peekRequestId(payload),
           started,
-          payload.length,
-        ),
+          bytesIn: payload.length,
+        }),
       );
       return;
     }

@@ -178,7 +178,7 @@ export abstract class AnsweringConnection {
 
   /** Replies with an error the stream cannot recover from (in its protocol, legacy until known), then closes. */
   protected fail(error: WireError, requestId = 0): void {
-    const outcome = this.ctx.handler.refuse(error, this.origin, requestId);
+    const outcome = this.ctx.handler.refuse(error, this.origin, { requestId });
     this.replies.fill(this.replies.reserve(), outcome.bytes, true);
   }
 
