@@ -205,9 +205,26 @@ export class DeviceRegistry {
     return this.#devices.get(id)?.firmware ?? "";
   }
 
-  /** The devices that pass `filter`, most recently seen first. */
-  list(filter: DeviceFilter = {}): DeviceView[] {
+  /** The devices that pass `filter`, most recently seen first; at most `limit` of them. */
+  list(filter: DeviceFilter = {}, limit = Infinity): DeviceView[] {
     const now = this.#now();
+    return this.#sorted(filter, now).slice(0, limit).map((d) => this.#view(d, now));
+  }
+
+  /**
+   * `list(filter)` as pages of `size` views, each made when its page is asked
+   * for: a fleet of 100,000 devices goes out a page per turn of the event
+   * loop instead of holding it for seconds (and its JSON whole in memory).
+   */
+  *pages(filter: DeviceFilter = {}, size = 500): Generator<DeviceView[]> {
+    const now = this.#now();
+    const rows = this.#sorted(filter, now);
+    for (let i = 0; i < rows.length; i += size) {
+      yield rows.slice(i, i + size).map((d) => this.#view(d, now));
+    }
+  }
+
+  #sorted(filter: DeviceFilter, now: number): DeviceRecord[] {
     this.sweep(now);
     const rows: DeviceRecord[] = [];
     for (const d of this.#devices.values()) {
@@ -217,8 +234,7 @@ export class DeviceRegistry {
       if (filter.update && (this.updateOf?.(d.id)?.state ?? "none") !== filter.update) continue;
       rows.push(d);
     }
-    rows.sort((a, b) => b.lastSeen - a.lastSeen);
-    return rows.map((d) => this.#view(d, now));
+    return rows.sort((a, b) => b.lastSeen - a.lastSeen);
   }
 
   /** How many devices are in each state now. */

@@ -98,3 +98,22 @@ Deno.test("registry: past its cap, the devices heard from least recently go", ()
   assert.ok(fleet.size <= 100);
   assert.ok(fleet.get("d149") && !fleet.get("d0"));
 });
+
+Deno.test("registry: pages hold the whole list in its order, a page of views at a time; list takes a limit", () => {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const fleet = new DeviceRegistry({
+    silentAfterMs: 60_000,
+    forgetAfterMs: 3_600_000,
+    now: () => now,
+  });
+  for (let i = 0; i < 1_200; i++) {
+    fleet.record(sighting(`board-${i}`));
+    now += 10;
+  }
+  const pages = [...fleet.pages({}, 500)];
+  assert.deepEqual(pages.map((page) => page.length), [500, 500, 200]);
+  assert.deepEqual(pages.flat().map((d) => d.id), fleet.list().map((d) => d.id));
+  assert.equal(pages[0][0].id, "board-1199", "most recently seen first");
+  assert.deepEqual(fleet.list({}, 3).map((d) => d.id), ["board-1199", "board-1198", "board-1197"]);
+  assert.deepEqual([...fleet.pages({ state: "silent" })], []);
+});

@@ -114,14 +114,30 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
       ),
     );
   }
-  return json({
-    devices: fleet.list({
-      state: (state ?? undefined) as DeviceState | undefined,
-      firmware: firmware || undefined,
-      update: update || undefined,
-    }),
+  const pages = fleet.pages({
+    state: (state ?? undefined) as DeviceState | undefined,
+    firmware: firmware || undefined,
+    update: update || undefined,
   });
+  // A page of devices a pull: a large fleet neither stalls other clients nor sits whole in memory.
+  let opened = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const page = pages.next();
+      if (page.done) {
+        controller.enqueue(encoder.encode(opened ? "]}" : '{"devices":[]}'));
+        controller.close();
+        return;
+      }
+      const rows = page.value.map((device) => JSON.stringify(device)).join(",");
+      controller.enqueue(encoder.encode((opened ? "," : '{"devices":[') + rows));
+      opened = true;
+    },
+  });
+  return new Response(body, { headers: JSON_TYPE });
 }
+
+const encoder = new TextEncoder();
 
 /** GET (and HEAD) only; a denial from `Access` answers with its own status. */
 function get(request: Request, respond: () => Response | WireError): Response {

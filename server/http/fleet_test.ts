@@ -178,3 +178,27 @@ Deno.test("fleet: a device id that is too long, unprintable, spaced, slashed or 
     ]]);
   });
 });
+
+Deno.test("fleet: a list longer than a page comes whole, as one JSON document, most recent first", async () => {
+  await withServer({ httpPort: 0 }, async (server) => {
+    for (let i = 0; i < 1_100; i++) {
+      server.monitor.fleet.record({
+        id: `board-${String(i).padStart(4, "0")}`,
+        by: "device",
+        peer: "10.0.0.7:5000",
+        protocol: "framed",
+        firmware: "",
+        code: "OK",
+        totalMs: 1,
+        modelVersion: 1,
+        predicted: 7,
+        score: 0.9,
+      });
+    }
+    const { body } = await getJson(`${base(server)}/v2/fleet/devices`);
+    assert.equal(body.devices.length, 1_100);
+    assert.equal(new Set(body.devices.map((d: DeviceView) => d.id)).size, 1_100);
+    const empty = await getJson(`${base(server)}/v2/fleet/devices?state=silent`);
+    assert.deepEqual(empty.body, { devices: [] });
+  });
+});

@@ -297,7 +297,7 @@ export class Monitor {
       traffic: this.window.summary(),
       errorsTotal: { ...this.#errorsTotal },
       requestsTotal: this.#requestsTotal,
-      devices: this.fleet.list().slice(0, deviceLimit),
+      devices: this.fleet.list({}, deviceLimit),
       devicesSeen: counts.online + counts.silent,
       devicesSilent: counts.silent,
       series: this.series.minutes(),
