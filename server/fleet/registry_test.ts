@@ -1,21 +1,6 @@
 import assert from "node:assert/strict";
-import { addressOf, DeviceRegistry, type DeviceSighting } from "./registry.ts";
-
-function sighting(id: string, more: Partial<DeviceSighting> = {}): DeviceSighting {
-  return {
-    id,
-    by: "device",
-    peer: "10.0.0.7:5000",
-    protocol: "framed",
-    firmware: "",
-    code: "OK",
-    totalMs: 1,
-    modelVersion: 1,
-    predicted: 7,
-    score: 0.9,
-    ...more,
-  };
-}
+import { addressOf, DeviceRegistry } from "./registry.ts";
+import { sighting } from "../testing/sighting.ts";
 
 Deno.test("addresses lose their port, IPv6 keeps its colons", () => {
   assert.equal(addressOf("10.0.0.7:51234"), "10.0.0.7");
