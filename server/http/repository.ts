@@ -168,6 +168,24 @@ export function repositoryControl(options: {
       "MODEL_UNAVAILABLE",
       `no model named ${shown(name)} in the repository`,
     );
+  // One change of a model at a time: a load and an unload that raced each
+  // undid the other's mark, and the load answered "could not be loaded".
+  const changing = new Set<string>();
+  const exclusive = async (name: string, change: () => Promise<void>) => {
+    if (changing.has(name)) {
+      throw new RepositoryError(
+        503,
+        "SERVER_BUSY",
+        `a change of model ${shown(name)} is under way`,
+      );
+    }
+    changing.add(name);
+    try {
+      await change();
+    } finally {
+      changing.delete(name);
+    }
+  };
   return {
     access: options.access,
     bodyReading: options.bodyReading,
@@ -176,32 +194,35 @@ export function repositoryControl(options: {
         ...row,
         reason: withoutPaths(row.reason, repository.root),
       })),
-    async load(name) {
-      if (!repository.setLoaded(name, true)) {
-        // Perhaps just copied in: look again before saying there is no such model.
+    load: (name) => exclusive(name, () => load(name)),
+    unload: (name) =>
+      exclusive(name, async () => {
+        if (!repository.setLoaded(name, false)) throw unknown(name);
         await watcher.trigger("request");
-        if (!repository.setLoaded(name, true)) throw unknown(name);
-      }
-      await watcher.trigger("request");
-      const model = repository.find(name);
-      const version = serving(name);
-      if (version === null || version !== model?.latest?.version) {
-        const why = model?.versions.filter((v) => v.reason)
-          .map((v) => `version ${v.version}: ${v.reason}`).join("; ");
-        throw new RepositoryError(
-          400,
-          "MODEL_UNAVAILABLE",
-          `model "${name}" could not be loaded${
-            why ? ` (${withoutPaths(why, repository.root)})` : ""
-          }`,
-        );
-      }
-    },
-    async unload(name) {
-      if (!repository.setLoaded(name, false)) throw unknown(name);
-      await watcher.trigger("request");
-    },
+      }),
   };
+
+  async function load(name: string): Promise<void> {
+    if (!repository.setLoaded(name, true)) {
+      // Perhaps just copied in: look again before saying there is no such model.
+      await watcher.trigger("request");
+      if (!repository.setLoaded(name, true)) throw unknown(name);
+    }
+    await watcher.trigger("request");
+    const model = repository.find(name);
+    const version = serving(name);
+    if (version === null || version !== model?.latest?.version) {
+      const why = model?.versions.filter((v) => v.reason)
+        .map((v) => `version ${v.version}: ${v.reason}`).join("; ");
+      throw new RepositoryError(
+        400,
+        "MODEL_UNAVAILABLE",
+        `model "${name}" could not be loaded${
+          why ? ` (${withoutPaths(why, repository.root)})` : ""
+        }`,
+      );
+    }
+  }
 }
 
 /**

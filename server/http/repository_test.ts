@@ -8,6 +8,7 @@ import { Access } from "../auth/access.ts";
 import { ModelRepository } from "../models/repository.ts";
 import { RepositoryWatcher } from "../models/watch.ts";
 import { sha256Hex } from "../models/model.ts";
+import { until } from "../testing/until.ts";
 
 const dense10 = await Deno.readFile(
   new URL("../testdata/dense_784x10.onnx", import.meta.url),
@@ -32,11 +33,15 @@ async function start(adminToken: string | null) {
   // in server/models/repository_test.ts.
   const repository = ModelRepository.open(root, { probe: async () => {} });
   const served = new Map<string, number | null>();
+  // A rescan waits for this while a test holds it: a change stays under way.
+  const held = { rescan: Promise.resolve(), entered: 0 };
   const watcher = RepositoryWatcher.start({
     root,
     watch: false,
     sighup: false,
     rescan: async () => {
+      held.entered++;
+      await held.rescan;
       for (const model of await repository.scan()) {
         served.set(model.name, model.latest?.version ?? null);
       }
@@ -66,6 +71,7 @@ async function start(adminToken: string | null) {
   return {
     root,
     served,
+    held,
     post,
     base,
     async [Symbol.asyncDispose]() {
@@ -138,6 +144,31 @@ Deno.test("unload stops a model serving; load brings back its latest valid versi
   assert.equal(response.status, 200);
   await response.body?.cancel();
   assert.equal(s.served.get("mnist"), 2);
+});
+
+Deno.test("a load or unload while another change of the model is under way is 503 SERVER_BUSY", async () => {
+  await using s = await start(TOKEN);
+  let release!: () => void;
+  s.held.rescan = new Promise((resolve) => release = resolve);
+  const entered = s.held.entered;
+  const unloading = s.post("/v2/repository/models/mnist/unload");
+  await until(() => s.held.entered > entered, "the unload's rescan began");
+  for (const action of ["load", "unload"]) {
+    const busy = await s.post(`/v2/repository/models/mnist/${action}`);
+    assert.equal(busy.status, 503);
+    assert.equal(
+      (await busy.json()).error,
+      'SERVER_BUSY: a change of model "mnist" is under way',
+    );
+  }
+  release();
+  const unloaded = await unloading;
+  assert.equal(unloaded.status, 200);
+  await unloaded.body?.cancel();
+  assert.equal(s.served.get("mnist"), null, "the first change is done, the others changed nothing");
+  const loaded = await s.post("/v2/repository/models/mnist/load");
+  assert.equal(loaded.status, 200, "the next change goes through");
+  await loaded.body?.cancel();
 });
 
 Deno.test("load finds a model copied in since the last scan; unknown names get 404", async () => {
