@@ -84,7 +84,8 @@ export class Access {
       401,
       token === ""
         ? "this view needs the operator or admin token as a bearer token"
-        : "the bearer token does not open operator views (a device token never does)",
+        : "the bearer token is not the operator or admin token" +
+          (this.#deviceTokens ? " (a device token never opens operator views)" : ""),
     );
   }
 

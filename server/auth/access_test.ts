@@ -33,6 +33,15 @@ Deno.test("views: operator or admin token; with neither, open only while device 
   const adminOnly = new Access({ adminToken: ADMIN, deviceTokens: false });
   assert.equal(statusOf(adminOnly.view(bearer(ADMIN))), 200);
   assert.equal(statusOf(adminOnly.view(bearer())), 401, "a configured token closes the views");
+  // The sentence speaks of device tokens only where there are any.
+  assert.equal(
+    (both.view(bearer("nope")) as AccessDenied).message,
+    "the bearer token is not the operator or admin token (a device token never opens operator views)",
+  );
+  assert.equal(
+    (adminOnly.view(bearer("nope")) as AccessDenied).message,
+    "the bearer token is not the operator or admin token",
+  );
   assert.equal(statusOf(new Access({ deviceTokens: false }).view(bearer())), 200);
   const closed = new Access({ deviceTokens: true }).view(bearer(OPERATOR));
   assert.equal(statusOf(closed), 403);
