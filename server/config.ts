@@ -629,7 +629,7 @@ export const OPTIONS = [
     server: true,
     default: "2",
     value: "N",
-    help: "a rollout pauses by itself when more than N of its devices fail or roll back",
+    help: "a code rollout pauses by itself when more than N of its devices fail or roll back",
   },
   {
     flag: "rollout-per-minute",
@@ -638,7 +638,7 @@ export const OPTIONS = [
     server: true,
     default: "100",
     value: "N",
-    help: "a rollout's pace when it names none: devices newly offered an update per minute",
+    help: "a code rollout's pace when it names none: devices newly offered an update per minute",
     details: "like ThingsBoard's OTA pace; `POST /v2/fleet/rollouts` takes `per_minute`",
   },
   {

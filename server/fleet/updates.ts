@@ -36,7 +36,7 @@ import { shown, Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
 import { releaseMac, type ReleaseStore, splitFirmware } from "./releases.ts";
-import { CodeRollout, type CodeRolloutSpec } from "./rollouts.ts";
+import { CodeRollout, type CodeRolloutSpec } from "./code_rollouts.ts";
 
 /** One device's update: which rollout, where it stands, since when, and the board's reason. */
 export interface DeviceUpdate {

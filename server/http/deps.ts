@@ -31,7 +31,7 @@ import type { BodyReading } from "./body.ts";
 import type { HttpDeps } from "./http.ts";
 import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
-import { rolloutRoutes } from "./rollouts.ts";
+import { codeRolloutRoutes } from "./code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
 import { repositoryControl, repositoryRoutes } from "./repository.ts";
 import type { Rollouts } from "../rollout/rollouts.ts";
@@ -137,7 +137,7 @@ export function httpDeps(
       series: extra.monitor.series,
       access,
       rollouts: extra.updates
-        ? rolloutRoutes({
+        ? codeRolloutRoutes({
           updates: extra.updates,
           rescan: extra.rescanReleases!,
           access,

@@ -16,12 +16,12 @@
  *
  * @example
  * ```ts
- * import { rolloutRoutes } from "./rollouts.ts";
+ * import { codeRolloutRoutes } from "./code_rollouts.ts";
  * import { FleetUpdates } from "../fleet/updates.ts";
  * import { ReleaseStore } from "../fleet/releases.ts";
  *
  * const store = new ReleaseStore(null);
- * const routes = rolloutRoutes({
+ * const routes = codeRolloutRoutes({
  *   updates: new FleetUpdates({ store, maxFailures: 2, perMinute: 100 }),
  *   rescan: () => store.rescan(),
  * });
@@ -32,7 +32,7 @@
  */
 import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
-import { parseCodeRolloutSpec } from "../fleet/rollouts.ts";
+import { parseCodeRolloutSpec } from "../fleet/code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
@@ -53,7 +53,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const ONE = /^\/v2\/fleet\/rollouts\/([^/]+)(?:\/(pause|resume|stop))?$/;
 
 /** The routes: a response, or null for a path that is not theirs. */
-export function rolloutRoutes(
+export function codeRolloutRoutes(
   source: RolloutSource,
 ): (request: Request) => Promise<Response> | null {
   const { updates } = source;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { inCohort } from "./cohort.ts";
 import type { Release } from "./releases.ts";
-import { CodeRollout } from "./rollouts.ts";
+import { CodeRollout } from "./code_rollouts.ts";
 
 const release = { id: "mnist-device/2", name: "mnist-device", version: "2" } as Release;
 

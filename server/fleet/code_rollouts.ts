@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { parseCodeRolloutSpec } from "./rollouts.ts";
+ * import { parseCodeRolloutSpec } from "./code_rollouts.ts";
  *
  * console.log(parseCodeRolloutSpec({ release: "mnist-device/1.0.1", share: 0.6 }, 100));
  * // { release: "mnist-device/1.0.1", share: 0.6, devices: null, perMinute: 100 }
