@@ -42,7 +42,8 @@ import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
-import { hostOf, identify } from "./identify.ts";
+import { addressOf } from "../fleet/registry.ts";
+import { identify } from "./identify.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
@@ -139,7 +140,7 @@ export class RequestHandler {
     const auth = this.#ctx.auth;
     if (auth) {
       const identity = origin.identity ??
-        { address: hostOf(origin.peer), protocol: origin.protocol };
+        { address: addressOf(origin.peer), protocol: origin.protocol };
       const verdict = auth.authorize(request, identity);
       if (verdict instanceof WireError) {
         return done(context, refused(this.#ctx, verdict, origin, request, started, bytesIn));
@@ -301,7 +302,8 @@ export class RequestHandler {
   unauthorized(token: string, origin: RequestOrigin): WireError | null {
     const auth = this.#ctx.auth;
     if (!auth?.tokensOn) return null;
-    const identity = origin.identity ?? { address: hostOf(origin.peer), protocol: origin.protocol };
+    const identity = origin.identity ??
+      { address: addressOf(origin.peer), protocol: origin.protocol };
     const verdict = auth.check({ command: Command.INFERENCE_INPUT, token }, identity);
     return verdict instanceof WireError ? verdict : null;
   }

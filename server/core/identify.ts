@@ -46,9 +46,3 @@ export function identify(
   if (deviceField) return { deviceId: deviceField, by: "device", firmware };
   return { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
 }
-
-/** The host part of `host:port` (IPv6 hosts keep their colons). */
-export function hostOf(peer: string): string {
-  const colon = peer.lastIndexOf(":");
-  return colon > 0 ? peer.slice(0, colon) : peer;
-}

@@ -39,7 +39,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { RefusedRead, RequestHandler } from "../core/handler.ts";
 import type { Peer } from "../auth/authorize.ts";
-import { hostOf } from "../core/identify.ts";
+import { addressOf } from "../fleet/registry.ts";
 import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/request.ts";
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
@@ -116,7 +116,7 @@ class HttpInference implements RequestOrigin {
     readonly read?: { split: SplitBody; model: () => ModelInfo | WireError },
     identity?: Peer,
   ) {
-    this.identity = identity ?? { address: hostOf(peer), protocol: "http" };
+    this.identity = identity ?? { address: addressOf(peer), protocol: "http" };
   }
 
   /** Once the handler has authorized the request: its tensors checked against the model. */
