@@ -18,6 +18,8 @@ import {
   withRolloutServer,
 } from "../testing/rollout.ts";
 import { until } from "../testing/until.ts";
+import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
+import { MqttDevice } from "../testing/mqtt_device.ts";
 import type { InferenceServer } from "../inference_server.ts";
 
 const ink = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 > 10 && i % 28 < 16 ? 255 : 0));
@@ -281,4 +283,42 @@ Deno.test("a candidate's failures count against the candidate's version, on the 
       );
     },
   );
+});
+
+Deno.test({
+  name:
+    "a listed canary reaches its device through listener Workers and over MQTT alike, and nobody else",
+  ignore: requireMqtt(),
+  fn: async () => {
+    const broker = await Mosquitto.start();
+    try {
+      await withRolloutServer(
+        { 1: { model: MODELS.bundled }, 2: { model: MODELS.dense, stage: "candidate" } },
+        { listeners: 2, mqtt: { url: broker.url, group: "mnist" }, canaryMaxLowConfidenceRatio: 0 },
+        async (server, { port }) => {
+          await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
+          const started = await api(server, "POST", "/v2/models/mnist/canary", {
+            version: 2,
+            devices: ["kitchen"],
+          });
+          assert.equal(started.status, 200, JSON.stringify(started.body));
+          const seen = await versionsByBoard(port, ["kitchen", "garage"]);
+          assert.deepEqual(seen.get("kitchen"), [2, 2], "a board through a Worker");
+          assert.deepEqual(seen.get("garage"), [1, 1]);
+          for (const [name, version] of [["kitchen", 2], ["garage", 1]] as const) {
+            const device = await MqttDevice.connect(broker.url, name);
+            try {
+              const reply = await device.request({ digitU8: ink });
+              assert.equal(reply.status, Status.OK, reply.error);
+              assert.equal(reply.modelVersion, version, `${name} over MQTT`);
+            } finally {
+              device.close();
+            }
+          }
+        },
+      );
+    } finally {
+      await broker.stop();
+    }
+  },
 });
