@@ -21,8 +21,9 @@ import {
   ServerStartError,
   spawnServer,
 } from "../server/testing/server_process.ts";
-import { renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
+import { DEFAULT_CHECK_INTERVAL_MS, renderHaproxyConfig, type Replica } from "./haproxy_config.ts";
 import { tableDefault } from "../server/config.ts";
+import { ConfigError, resolveConfig } from "../server/config_resolve.ts";
 
 /** What a cluster is started with. */
 export interface ClusterOptions {
@@ -56,8 +57,6 @@ export interface Cluster {
 
 /** Servers behind HAProxy when `--replicas` is left out. */
 export const DEFAULT_REPLICAS = 2;
-/** HAProxy's health check interval when `--check-interval-ms` is left out, ms. */
-export const DEFAULT_CHECK_INTERVAL_MS = 2000;
 
 export const USAGE = `Usage: deno task cluster [--replicas N] [options] [-- server flags]
 
@@ -177,6 +176,16 @@ async function statsCommand(path: string, command: string): Promise<string> {
 }
 
 /** Starts the servers, then HAProxy in front of them; resolves once every server is UP in both backends. */
+/**
+ * The servers' idle and body timeouts as their flags (or `MNIST_` variables)
+ * set them, for HAProxy's own: each server checks its flags when it starts.
+ */
+export function serverTimeouts(args: string[]): { idleTimeoutMs?: number; bodyTimeoutMs?: number } {
+  const config = resolveConfig(args, Deno.env.toObject());
+  if (config instanceof ConfigError || config === "help") return {};
+  return { idleTimeoutMs: config.idleTimeoutMs, bodyTimeoutMs: config.httpBodyTimeoutMs };
+}
+
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const servers: ServerProcess[] = [];
   const dir = await Deno.makeTempDir({ prefix: "mnist-cluster-" });
@@ -215,6 +224,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         httpBind: `${options.host}:${httpPort}`,
         replicas,
         checkIntervalMs: options.checkIntervalMs,
+        ...serverTimeouts(options.serverArgs),
         maxconn: haproxyMaxconn(),
         statsSocket,
       }),

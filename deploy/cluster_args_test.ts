@@ -3,7 +3,14 @@
 // nothing started (no HAProxy, no server left running).
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
-import { checkPortsFree, DEFAULT_REPLICAS, parseClusterArgs, USAGE } from "./cluster.ts";
+import {
+  checkPortsFree,
+  DEFAULT_REPLICAS,
+  parseClusterArgs,
+  serverTimeouts,
+  USAGE,
+} from "./cluster.ts";
+import { tableDefault } from "../server/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -81,4 +88,18 @@ Deno.test("deno task cluster -- --bogus: the server's sentence, one line, exit 2
     "cluster: the server did not start: unknown flag --bogus (deno task serve --help)\n",
   );
   assert.equal(stdout, "");
+});
+
+Deno.test("HAProxy's timeouts follow the servers' flags after --", () => {
+  assert.deepEqual(
+    serverTimeouts(["--idle-timeout-ms", "3600000", "--http-body-timeout-ms", "5000"]),
+    {
+      idleTimeoutMs: 3_600_000,
+      bodyTimeoutMs: 5_000,
+    },
+  );
+  assert.deepEqual(serverTimeouts([]), {
+    idleTimeoutMs: tableDefault("idle-timeout-ms"),
+    bodyTimeoutMs: tableDefault("http-body-timeout-ms"),
+  });
 });

@@ -76,9 +76,12 @@ export const EXAMPLE: HaproxyOptions = {
   ],
 };
 
+/** HAProxy's health check interval when `checkIntervalMs` is left out, ms. */
+export const DEFAULT_CHECK_INTERVAL_MS = 2_000;
+
 /** HAProxy's configuration text for `options`. */
 export function renderHaproxyConfig(options: HaproxyOptions): string {
-  const inter = options.checkIntervalMs ?? 2_000;
+  const inter = options.checkIntervalMs ?? DEFAULT_CHECK_INTERVAL_MS;
   const fall = options.fall ?? 2;
   const rise = options.rise ?? 2;
   const check = `check inter ${inter}ms fall ${fall} rise ${rise}`;

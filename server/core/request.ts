@@ -133,8 +133,8 @@ export interface RequestOrigin {
   /**
    * Reads what the transport could not read before the request was
    * authorized, into `request`: HTTP checks its tensors against the model
-   * its route names, so an unauthorized client learns nothing of the models
-   * served. An error refuses the request.
+   * its route names, after the token, as every transport checks a request.
+   * An error refuses the request.
    */
   check?: (request: HandlerRequest) => WireError | null;
 }

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { inCohort } from "./cohort.ts";
 import { isDeviceName } from "../../shared/device_name.ts";
 import type { Release } from "./releases.ts";
@@ -100,7 +100,7 @@ export function parseCodeRolloutSpec(
   const b = body as Record<string, unknown>;
   const known = ["release", "share", "devices", "per_minute"];
   const unknown = Object.keys(b).filter((k) => !known.includes(k));
-  if (unknown.length) return bad(`unknown field ${JSON.stringify(unknown[0])}`);
+  if (unknown.length) return bad(`unknown field ${shown(unknown[0])}`);
   if (typeof b.release !== "string" || !/^[^/]+\/[^/]+$/.test(b.release)) {
     return bad('"release" must be "NAME/VERSION"');
   }

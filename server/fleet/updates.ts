@@ -110,7 +110,7 @@ export class FleetUpdates {
     if (!release) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
-        `no release ${JSON.stringify(spec.release)} (GET /v2/fleet/releases lists them)`,
+        `no release ${shown(spec.release)} (GET /v2/fleet/releases lists them)`,
       );
     }
     for (const r of this.#rollouts.values()) {
@@ -196,9 +196,7 @@ export class FleetUpdates {
     ) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
-        `release ${JSON.stringify(asked.release)} is not offered to device ${
-          JSON.stringify(deviceId)
-        }`,
+        `release ${shown(asked.release)} is not offered to device ${JSON.stringify(deviceId)}`,
       );
     }
     const bytes = r.release.bytes;
@@ -226,9 +224,7 @@ export class FleetUpdates {
     if (!current || !r || r.release.id !== update.release || r.state === "stopped") {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
-        `release ${JSON.stringify(update.release)} was not offered to device ${
-          JSON.stringify(deviceId)
-        }`,
+        `release ${shown(update.release)} was not offered to device ${JSON.stringify(deviceId)}`,
       );
     }
     if (failed(current.state)) {
@@ -237,7 +233,7 @@ export class FleetUpdates {
       if (state === current.state) return null;
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
-        `device ${JSON.stringify(deviceId)}'s update to ${JSON.stringify(update.release)} ` +
+        `device ${JSON.stringify(deviceId)}'s update to ${shown(update.release)} ` +
           `ended ${UPDATE_STATE_NAMES[current.state]}: a new rollout offers it again`,
       );
     }

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import { budgetSpent, type BufferBudget } from "../tcp/limits.ts";
 import { DeadlineQueue } from "./deadline_queue.ts";
 
@@ -63,7 +63,7 @@ export async function readBody(
   if (format === undefined && encoding !== "identity" && encoding !== "") {
     return new WireError(
       Status.MALFORMED_BUFFER,
-      `Content-Encoding ${JSON.stringify(encoding)} is not supported (gzip, deflate or none)`,
+      `Content-Encoding ${shown(encoding)} is not supported (gzip, deflate or none)`,
     );
   }
   const header = request.headers.get("content-length");

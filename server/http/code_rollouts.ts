@@ -66,7 +66,10 @@ export function codeRolloutRoutes(
       const allowed = one?.[2] ? "POST" : one ? "GET" : "GET, POST";
       if (!allowed.split(", ").includes(method)) {
         return errorResponse(
-          new WireError(Status.UNKNOWN_COMMAND, `${path} takes ${allowed}, not ${request.method}`),
+          new WireError(
+            Status.UNKNOWN_COMMAND,
+            `${shown(path)} takes ${allowed}, not ${shown(request.method)}`,
+          ),
           405,
           { allow: allowed },
         );

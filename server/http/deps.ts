@@ -101,6 +101,7 @@ export function httpDeps(
     access,
     serving: (name) => serving.versions().get(name) ?? null,
     bodyReading: source.bodyReading,
+    changes: serving.changes,
   }));
   const modelRollouts = modelRolloutRoutes(source.rollouts, access, source.bodyReading);
   return {

@@ -100,7 +100,7 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
     return errorResponse(
       new WireError(
         Status.MALFORMED_BUFFER,
-        `state must be one of ${DEVICE_STATES.join(", ")}, not ${JSON.stringify(state)}`,
+        `state must be one of ${DEVICE_STATES.join(", ")}, not ${shown(state)}`,
       ),
     );
   }
@@ -110,7 +110,7 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
     return errorResponse(
       new WireError(
         Status.MALFORMED_BUFFER,
-        `update must be one of ${UPDATE_STATE_NAMES.join(", ")}, not ${JSON.stringify(update)}`,
+        `update must be one of ${UPDATE_STATE_NAMES.join(", ")}, not ${shown(update)}`,
       ),
     );
   }
@@ -145,7 +145,7 @@ function get(request: Request, respond: () => Response | WireError): Response {
     return errorResponse(
       new WireError(
         Status.UNKNOWN_COMMAND,
-        `${new URL(request.url).pathname} takes GET, not ${request.method}`,
+        `${shown(new URL(request.url).pathname)} takes GET, not ${shown(request.method)}`,
       ),
       405,
       { allow: "GET, HEAD" },

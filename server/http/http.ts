@@ -92,7 +92,7 @@ function stats(deps: HttpDeps, request: Request, name?: string, version?: string
     new WireError(
       Status.MODEL_UNAVAILABLE,
       `no statistics for model ${shown(name)}${
-        version === undefined ? "" : ` version ${version}`
+        version === undefined ? "" : ` version ${shown(version)}`
       }: it is not served`,
     ),
   );
@@ -108,7 +108,10 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   const only = (allowed: string, respond: () => Response | Promise<Response>) => {
     if (method === allowed) return respond();
     return errorResponse(
-      new WireError(Status.UNKNOWN_COMMAND, `${path} takes ${allowed}, not ${request.method}`),
+      new WireError(
+        Status.UNKNOWN_COMMAND,
+        `${shown(path)} takes ${allowed}, not ${shown(request.method)}`,
+      ),
       405,
       { allow: allowed === "GET" ? "GET, HEAD" : allowed },
     );
@@ -158,7 +161,10 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
   if (extra) return extra;
   if (!model) {
     return errorResponse(
-      new WireError(Status.UNKNOWN_COMMAND, `no route ${request.method} ${url.pathname}`),
+      new WireError(
+        Status.UNKNOWN_COMMAND,
+        `no route ${shown(request.method)} ${shown(url.pathname)}`,
+      ),
       404,
     );
   }

@@ -5,7 +5,7 @@
  * Protocol request's JSON and binary parts (`readInferInput`), and hands it
  * to the one request handler (`answerInfer`): the handler authorizes it, then
  * asks this origin to check the tensors against the model served now
- * (`check`: an unauthorized client learns nothing of the models), admits,
+ * (`check`: the token first, as on every transport), admits,
  * routes, runs its digits as one job and observes; this encodes the outcome. With
  * `--listeners N` the first half runs in the listener Worker that took the
  * connection and the second on the main thread (`listener_http.ts`).
@@ -44,7 +44,7 @@ import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/r
 import type { Inference } from "../engine/job.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
-import { unreadableUrl } from "./model_route.ts";
+import { safeDecode, unreadableUrl } from "./model_route.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
 import { type InferRequest, type ModelInfo } from "./oip.ts";
 import { encodeGeneralResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
@@ -228,11 +228,14 @@ export async function answerInfer(
   return origin.answer(outcome);
 }
 
+/** An infer's path in a URL that cannot be parsed: its model and version. */
+const UNREADABLE_INFER = /\/v2\/models\/([^/?#]+)(?:\/versions\/([^/?#]+))?\/infer\/*(?:[?#]|$)/;
+
 /**
  * The answer to a request whose URL cannot be read (`unreadableUrl`: its
  * `Host` header makes none), or null when it can, whichever thread took it.
- * An inference (a POST to a path ending `/infer`) is refused through the
- * handler and observed as any unreadable request is; any other request gets
+ * An inference (a POST to `/v2/models/{m}[/versions/{v}]/infer`) is refused
+ * through the handler and observed as any unreadable request is; any other request gets
  * the same 400 unobserved, as a wrong route's 404 is.
  */
 export function answerUnreadable(
@@ -243,8 +246,12 @@ export function answerUnreadable(
 ): HttpAnswer | null {
   const error = unreadableUrl(url);
   if (!error) return null;
-  if (method === "POST" && /\/infer\/*(?:[?#]|$)/.test(url)) {
-    return new HttpInference(peer).refuse(deps, error, {});
+  const infer = method === "POST" ? UNREADABLE_INFER.exec(url) : null;
+  if (infer) {
+    // Counted against the model its path names, when that one is served.
+    const [, model, version] = infer.map((part) => part && safeDecode(part));
+    const pinned = version === undefined ? undefined : Number(version);
+    return new HttpInference(peer).refuse(deps, error, { model, version: pinned });
   }
   const status = httpStatusOf(error);
   return { status, headers: errorHeaders(status), body: errorBody(error) };

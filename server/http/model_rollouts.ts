@@ -107,7 +107,7 @@ export function modelRolloutRoutes(
         await request.body?.cancel();
         const error = new WireError(
           Status.UNKNOWN_COMMAND,
-          `${action} takes ${allowed.join(", ")}, not ${request.method}`,
+          `${action} takes ${allowed.join(", ")}, not ${shown(request.method)}`,
         );
         return errorResponse(error, 405, { allow: allowed.join(", ") });
       }

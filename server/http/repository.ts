@@ -19,6 +19,7 @@
  * import { Access } from "../auth/access.ts";
  * import { ModelRepository } from "../models/repository.ts";
  * import { RepositoryWatcher } from "../models/watch.ts";
+ * import { ModelChanges } from "../models/model_changes.ts";
  *
  * const repository = ModelRepository.open("models");
  * const watcher = RepositoryWatcher.start({
@@ -33,6 +34,7 @@
  *   watcher,
  *   access: new Access({ adminToken: "admin-token-0123456789" }),
  *   serving: (name) => repository.find(name)?.latest?.version ?? null,
+ *   changes: new ModelChanges(),
  * }));
  * const index = new Request("http://localhost/v2/repository/index", { method: "POST" });
  * console.log((await routes(index))?.status); // 401: the index needs the admin token
@@ -42,6 +44,7 @@
  */
 import type { Access } from "../auth/access.ts";
 import { shown, Status, WireError } from "../../shared/errors.ts";
+import type { ModelChanges } from "../models/model_changes.ts";
 import { type BodyReading, readBody } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import type { ModelRepository } from "../models/repository.ts";
@@ -160,6 +163,8 @@ export function repositoryControl(options: {
   serving: (name: string) => number | null;
   /** A request body's deadline and memory budget; absent, neither. */
   bodyReading?: BodyReading;
+  /** The models with a change under way (`ModelServing.changes`). */
+  changes: ModelChanges;
 }): RepositoryControl {
   const { repository, watcher, serving } = options;
   const unknown = (name: string) =>
@@ -168,23 +173,13 @@ export function repositoryControl(options: {
       "MODEL_UNAVAILABLE",
       `no model named ${shown(name)} in the repository`,
     );
-  // One change of a model at a time: a load and an unload that raced each
-  // undid the other's mark, and the load answered "could not be loaded".
-  const changing = new Set<string>();
+  // One change of a model at a time, the rollouts' too (`ModelChanges`).
   const exclusive = async (name: string, change: () => Promise<void>) => {
-    if (changing.has(name)) {
-      throw new RepositoryError(
-        503,
-        "SERVER_BUSY",
-        `a change of model ${shown(name)} is under way`,
-      );
+    const started = options.changes.start(name, change);
+    if (started instanceof WireError) {
+      throw new RepositoryError(503, "SERVER_BUSY", started.message);
     }
-    changing.add(name);
-    try {
-      await change();
-    } finally {
-      changing.delete(name);
-    }
+    await started;
   };
   return {
     access: options.access,
@@ -262,7 +257,7 @@ export function unknownField(
     : `this route takes ${known.map((k) => JSON.stringify(k)).join(", ")}`;
   return new WireError(
     Status.MALFORMED_BUFFER,
-    `unknown ${what} ${JSON.stringify(other)}: ${takes}`,
+    `unknown ${what} ${shown(other)}: ${takes}`,
   );
 }
 
@@ -295,7 +290,7 @@ function badRepositoryBody(
     const first = Object.keys(given)[0];
     if (first === undefined) return null;
     return bad(
-      `load takes no parameters (${JSON.stringify(first)}): a model loads as its folder holds it`,
+      `load takes no parameters (${shown(first)}): a model loads as its folder holds it`,
     );
   }
   if (given.unload_dependents !== undefined && typeof given.unload_dependents !== "boolean") {

@@ -8,6 +8,7 @@ import { Access } from "../auth/access.ts";
 import { ModelRepository } from "../models/repository.ts";
 import { RepositoryWatcher } from "../models/watch.ts";
 import { sha256Hex } from "../models/model.ts";
+import { ModelChanges } from "../models/model_changes.ts";
 import { until } from "../testing/until.ts";
 
 const dense10 = await Deno.readFile(
@@ -33,6 +34,7 @@ async function start(adminToken: string | null) {
   // in server/models/repository_test.ts.
   const repository = ModelRepository.open(root, { probe: async () => {} });
   const served = new Map<string, number | null>();
+  const changes = new ModelChanges();
   // A rescan waits for this while a test holds it: a change stays under way.
   const held = { rescan: Promise.resolve(), entered: 0 };
   const watcher = RepositoryWatcher.start({
@@ -53,6 +55,7 @@ async function start(adminToken: string | null) {
     watcher,
     access: new Access({ adminToken }),
     serving: (name) => served.get(name) ?? null,
+    changes,
   }));
   const http = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -72,6 +75,7 @@ async function start(adminToken: string | null) {
     root,
     served,
     held,
+    changes,
     post,
     base,
     async [Symbol.asyncDispose]() {
@@ -169,6 +173,14 @@ Deno.test("a load or unload while another change of the model is under way is 50
   const loaded = await s.post("/v2/repository/models/mnist/load");
   assert.equal(loaded.status, 200, "the next change goes through");
   await loaded.body?.cancel();
+  // A rollout's change (a promote, say) holds the same lock.
+  let done!: () => void;
+  const promoting = s.changes.start("mnist", () => new Promise<void>((r) => done = r));
+  const during = await s.post("/v2/repository/models/mnist/unload");
+  assert.equal(during.status, 503);
+  await during.body?.cancel();
+  done();
+  await promoting;
 });
 
 Deno.test("load finds a model copied in since the last scan; unknown names get 404", async () => {

@@ -5,7 +5,9 @@
  * spreads the connections), so the connections, HTTP's parsing, TLS and the
  * bodies' reading run on the Workers' cores. An inference's body is read
  * (limited while read, inflated) and split into its JSON and binary parts
- * here (`readInferInput`); every other request goes as it came, its body
+ * here (`readInferInput`), unless device tokens are on: then its token is
+ * authorized first, on the main thread, and the body read only after (a
+ * Worker holds no token table). Every other request goes as it came, its body
  * left here until the main thread's route reads it (`pullBody`), so a route
  * that answers without it waits for none of it. The requests go to the
  * main thread in batches, where the routes, the model's checks and the one

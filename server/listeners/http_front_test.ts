@@ -389,6 +389,29 @@ Deno.test("a Host header that makes no URL is refused as unreadable and counted,
   assert.deepEqual(await badHostAnswers(2), inProcess);
 });
 
+Deno.test("an unreadable infer counts against the model its path names, never the default in its place", async () => {
+  const heads = ["zz", "mnist"].map((model) =>
+    `POST /v2/models/${model}/infer HTTP/1.1\r\nhost: x:99999\r\ncontent-length: 2\r\n` +
+    "connection: close\r\n\r\n{}"
+  );
+  await withServer({ httpPort: 0, warmUpMs: 0 }, async (server) => {
+    const port = server.http!.addr.port;
+    const failures = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.split("\n").filter((l) => l.startsWith("nv_inference_request_failure{"));
+    };
+    const before = await failures();
+    assert.match(await rawAnswer(port, heads[0]), /^HTTP\/1.1 400 /);
+    assert.deepEqual(await failures(), before, "zz is not served: nothing counted");
+    assert.match(await rawAnswer(port, heads[1]), /^HTTP\/1.1 400 /);
+    assert.ok(
+      (await failures()).includes(
+        'nv_inference_request_failure{model="mnist",version="1",reason="OTHER"} 1',
+      ),
+    );
+  });
+});
+
 /** Methods the Fetch API's Request would change (a lowercase `post`) or refuse (`TRACE`). */
 const ODD_METHODS = [
   "TRACE /v2 HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",

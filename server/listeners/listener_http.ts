@@ -2,10 +2,12 @@
  * The HTTP port served by the listener Workers (`--listeners N` with
  * `--http-port`), the main thread's half: each Worker binds the port beside
  * the others and takes its connections (`http_front.ts`); here each tick's
- * requests from a Worker are answered as in process, an inference by
- * `answerInfer` (the model served now, the request checked against it, the
- * one request handler) and any other request by the port's routes
- * (`answerHttp`), so tokens, limits, versions and metrics are the same
+ * requests from a Worker are answered as in process, an inference the
+ * Worker read by `answerInfer` (the one request handler, which authorizes it
+ * and has it checked against the model served now) and any other request,
+ * an inference with tokens on too, by the port's routes (`answerHttp`, whose
+ * infer route reads the body once the token is authorized), so tokens,
+ * limits, versions and metrics are the same
  * whichever thread took the connection. The answers go back to the Worker in
  * one message per tick.
  *

@@ -33,7 +33,8 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
+import { ModelChanges } from "./model_changes.ts";
 import type { EngineOptions, InferenceEngine } from "../engine/engine.ts";
 import { InferenceQueue } from "../engine/queue.ts";
 import { QueueBudget, type QueueOptions } from "../engine/queue_options.ts";
@@ -86,6 +87,8 @@ const MAX_RETRIES = 3;
 export class ModelServing {
   readonly defaultModel: string;
   readonly repository: ModelRepository;
+  /** One change of a model at a time (the repository routes', the rollouts'). */
+  readonly changes = new ModelChanges();
   #options: ServingOptions;
   #models = new Map<string, ServedModel>();
   /** Started versions offered to the next swap to them (`offer`), by model. */
@@ -145,7 +148,7 @@ export class ModelServing {
     if (model) return model.queue;
     return new WireError(
       Status.MODEL_UNAVAILABLE,
-      `no version of model ${JSON.stringify(name || this.defaultModel)} is being served`,
+      `no version of model ${shown(name || this.defaultModel)} is being served`,
     );
   }
 

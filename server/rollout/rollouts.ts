@@ -59,8 +59,6 @@ export class Rollouts {
   #options: RolloutOptions;
   #serving: ModelServing;
   #rollouts = new Map<string, ModelRollout>();
-  /** Models with a change under way (start, promote, rollback): one at a time each. */
-  #changing = new Set<string>();
   #canaries = 0;
   /** Cumulative counts for metrics, never reset. */
   readonly counts = new RolloutCounts();
@@ -236,17 +234,14 @@ export class Rollouts {
     });
   }
 
-  /** Runs `change` unless another change of the model is under way (503 `SERVER_BUSY`). */
+  /**
+   * Runs `change` unless another change of the model is under way, here or
+   * over the repository routes (503 `SERVER_BUSY`).
+   */
   async #exclusive<T>(name: string, change: () => Promise<T>): Promise<T> {
-    if (this.#changing.has(name)) {
-      throw new RolloutError(503, "SERVER_BUSY", `a change of model "${name}" is under way`);
-    }
-    this.#changing.add(name);
-    try {
-      return await change();
-    } finally {
-      this.#changing.delete(name);
-    }
+    const started = this.#serving.changes.start(name, change);
+    if (started instanceof WireError) throw new RolloutError(503, "SERVER_BUSY", started.message);
+    return await started;
   }
 
   /**
