@@ -45,6 +45,7 @@ import { DigitCopies } from "./digit_copies.ts";
 import { addressOf } from "../fleet/registry.ts";
 import { identify } from "./identify.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
+import { type RefusedRead, tokenRefusal, transportRefusal } from "./refusal.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
 
 /** Answers requests for every transport. */
@@ -295,71 +296,21 @@ export class RequestHandler {
   /**
    * The refusal its token alone decides for a request from `origin`, else
    * null: asked by a transport before it reads a body the handler would
-   * refuse anyway (HTTP's), so an unauthorized client holds no memory. The
-   * request is authorized as ever when it comes; a token proved here is
-   * remembered for `origin.identity`.
+   * refuse anyway (HTTP's), so an unauthorized client holds no memory
+   * (`refusal.ts`).
    */
   unauthorized(token: string, origin: RequestOrigin): WireError | null {
-    const auth = this.#ctx.auth;
-    if (!auth?.tokensOn) return null;
-    const identity = origin.identity ??
-      { address: addressOf(origin.peer), protocol: origin.protocol };
-    const verdict = auth.check({ command: Command.INFERENCE_INPUT, token }, identity);
-    return verdict instanceof WireError ? verdict : null;
+    return tokenRefusal(this.#ctx, token, origin);
   }
 
   /**
    * The error reply to a request the transport or the decoder refused; logged
-   * and observed. What the transport could read beside the refused part:
-   * `requestId` (else 0), `token` (HTTP's bearer token: a device it proves is
-   * who the refusal counts against), `model` and `version` (HTTP's route: a
-   * model served counts it, none when absent but the default one).
+   * and observed (`refusal.ts`): `read` is what the transport could read
+   * beside the refused part.
    */
   refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
-    const request: HandlerRequest = {
-      command: -1,
-      requestId: read.requestId ?? 0,
-      digit: null,
-      digitU8: null,
-      token: read.token ?? "",
-      model: read.model ?? "",
-      version: read.version,
-      client: "",
-      device: "",
-    };
-    const started = read.started ?? performance.now();
-    const bytesIn = read.bytesIn ?? 0;
-    return refused(
-      this.#ctx,
-      error,
-      origin,
-      request,
-      started,
-      bytesIn,
-      this.#proved(request, origin),
-    );
+    return transportRefusal(this.#ctx, error, origin, read);
   }
-
-  /**
-   * The device `request`'s token names, else `unproved(origin)`: looked up,
-   * not authorized (the refusal is its answer; no decision is counted).
-   */
-  #proved(request: HandlerRequest, origin: RequestOrigin): string | null {
-    const tokens = this.#ctx.auth?.tokens;
-    if (!tokens || !request.token) return unproved(this.#ctx, origin);
-    return tokens.lookup(request.token);
-  }
-}
-
-/** What a transport read of a request it refused, for `RequestHandler.refuse`. */
-export interface RefusedRead {
-  requestId?: number;
-  /** When the request began (`performance.now()`); absent, now. */
-  started?: number;
-  bytesIn?: number;
-  token?: string;
-  model?: string;
-  version?: number;
 }
 
 /** Told once a request's outcome; `context` is the caller's, passed through. */

@@ -122,7 +122,10 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
   // A page of devices a pull: a large fleet neither stalls other clients nor sits whole in memory.
   let opened = false;
   const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
+      // A turn of the event loop between pages, also for a reader that takes them all at once
+      // (a listener Worker's answer is read whole on the main thread).
+      if (opened) await new Promise((resolve) => setTimeout(resolve, 0));
       const page = pages.next();
       if (page.done) {
         controller.enqueue(encoder.encode(opened ? "]}" : '{"devices":[]}'));

@@ -37,7 +37,8 @@
 import { Command, type Reply } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
-import type { RefusedRead, RequestHandler } from "../core/handler.ts";
+import type { RequestHandler } from "../core/handler.ts";
+import type { RefusedRead } from "../core/refusal.ts";
 import type { Peer } from "../auth/authorize.ts";
 import { addressOf } from "../fleet/registry.ts";
 import type { HandlerRequest, Outcome, Protocol, RequestOrigin } from "../core/request.ts";
