@@ -78,5 +78,10 @@ export class WireError {
 export function shown(value: unknown): string {
   let text = typeof value === "number" ? String(value) : JSON.stringify(value);
   if (text === undefined) text = String(value);
+  return cut(text);
+}
+
+/** Text a client sent that reads as it is (a path, a method), cut to 40 characters as `shown`'s. */
+export function cut(text: string): string {
   return text.length > 40 ? text.slice(0, 40) + "..." : text;
 }

@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import { shown, Status, WireError } from "../../shared/errors.ts";
+import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { parseCodeRolloutSpec } from "../fleet/code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
@@ -68,7 +68,7 @@ export function codeRolloutRoutes(
         return errorResponse(
           new WireError(
             Status.UNKNOWN_COMMAND,
-            `${shown(path)} takes ${allowed}, not ${shown(request.method)}`,
+            `${cut(path)} takes ${allowed}, not ${cut(request.method)}`,
           ),
           405,
           { allow: allowed },

@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import { shown, Status, WireError } from "../../shared/errors.ts";
+import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Access } from "../auth/access.ts";
 import { DEVICE_STATES, type DeviceRegistry, type DeviceState } from "../fleet/registry.ts";
@@ -148,7 +148,7 @@ function get(request: Request, respond: () => Response | WireError): Response {
     return errorResponse(
       new WireError(
         Status.UNKNOWN_COMMAND,
-        `${shown(new URL(request.url).pathname)} takes GET, not ${shown(request.method)}`,
+        `${cut(new URL(request.url).pathname)} takes GET, not ${cut(request.method)}`,
       ),
       405,
       { allow: "GET, HEAD" },

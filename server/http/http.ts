@@ -20,7 +20,7 @@
  * ```
  * @module
  */
-import { shown, Status, WireError } from "../../shared/errors.ts";
+import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { RequestHandler } from "../core/handler.ts";
@@ -110,7 +110,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     return errorResponse(
       new WireError(
         Status.UNKNOWN_COMMAND,
-        `${shown(path)} takes ${allowed}, not ${shown(request.method)}`,
+        `${cut(path)} takes ${allowed}, not ${cut(request.method)}`,
       ),
       405,
       { allow: allowed === "GET" ? "GET, HEAD" : allowed },
@@ -163,7 +163,7 @@ function route(deps: HttpDeps, request: Request, peer: string): Response | Promi
     return errorResponse(
       new WireError(
         Status.UNKNOWN_COMMAND,
-        `no route ${shown(request.method)} ${shown(url.pathname)}`,
+        `no route ${cut(request.method)} ${cut(url.pathname)}`,
       ),
       404,
     );

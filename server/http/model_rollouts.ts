@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { shown, Status, WireError } from "../../shared/errors.ts";
+import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
@@ -107,7 +107,7 @@ export function modelRolloutRoutes(
         await request.body?.cancel();
         const error = new WireError(
           Status.UNKNOWN_COMMAND,
-          `${action} takes ${allowed.join(", ")}, not ${shown(request.method)}`,
+          `${action} takes ${allowed.join(", ")}, not ${cut(request.method)}`,
         );
         return errorResponse(error, 405, { allow: allowed.join(", ") });
       }
