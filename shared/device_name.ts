@@ -22,6 +22,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 export const DEVICE_NAME_RULE =
   '1-64 letters, digits, ".", "_", ":" or "-", not starting with "addr:"';
 
+/**
+ * The longest `client` field (the firmware's name and version, as
+ * `mnist-device 1.0.0+4a3225d2`): the fleet keeps it per device.
+ */
+export const MAX_CLIENT_LENGTH = 64;
+
 /** Whether `name` may name a device. */
 export function isDeviceName(name: string): boolean {
   return NAME.test(name) && !name.startsWith("addr:");

@@ -36,14 +36,14 @@
  * @module
  */
 import { Command, decodeRequest, peekRequestId } from "../../shared/codec.ts";
-import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
+import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
 import { addressOf } from "../fleet/registry.ts";
-import { identify } from "./identify.ts";
+import { identify, remember } from "./identify.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import { type RefusedRead, tokenRefusal, transportRefusal } from "./refusal.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
@@ -129,15 +129,9 @@ export class RequestHandler {
     context: unknown,
   ): void {
     let device: string | null = null;
-    // The firmware pads its serial with spaces to the token's 32 characters.
-    if (request.device) request.device = request.device.trimEnd();
-    if (request.device && !isDeviceName(request.device)) {
-      const error = new WireError(
-        Status.MALFORMED_BUFFER,
-        `the device field must be ${DEVICE_NAME_RULE}`,
-      );
-      return done(context, refused(this.#ctx, error, origin, request, started, bytesIn));
-    }
+    // Refused once its token is read (so it counts against a device it proves), but never kept.
+    const badField = namingError(request);
+    if (!badField && origin.session) remember(request, origin.session);
     const auth = this.#ctx.auth;
     if (auth) {
       const identity = origin.identity ??
@@ -156,6 +150,9 @@ export class RequestHandler {
       }
     }
     device ??= unproved(this.#ctx, origin);
+    if (badField) {
+      return done(context, refused(this.#ctx, badField, origin, request, started, bytesIn, device));
+    }
     const unchecked = origin.check?.(request) ?? null;
     if (unchecked) {
       return done(
@@ -311,6 +308,29 @@ export class RequestHandler {
   refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
     return transportRefusal(this.#ctx, error, origin, read);
   }
+}
+
+/**
+ * What is wrong with the fields a board names itself by (`device`, `client`),
+ * or null; a wrong one is blanked, so that nothing keeps it (a connection's
+ * session, the fleet: a 15,000-character `client` per made-up device held
+ * gigabytes). The firmware pads its serial with spaces to the token's 32
+ * characters: `device` is trimmed.
+ */
+function namingError(request: HandlerRequest): WireError | null {
+  if (request.device) request.device = request.device.trimEnd();
+  if (request.device && !isDeviceName(request.device)) {
+    request.device = "";
+    return new WireError(Status.MALFORMED_BUFFER, `the device field must be ${DEVICE_NAME_RULE}`);
+  }
+  if (request.client.length > MAX_CLIENT_LENGTH) {
+    request.client = "";
+    return new WireError(
+      Status.MALFORMED_BUFFER,
+      `the client field must be at most ${MAX_CLIENT_LENGTH} characters`,
+    );
+  }
+  return null;
 }
 
 /** Told once a request's outcome; `context` is the caller's, passed through. */

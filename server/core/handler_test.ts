@@ -128,6 +128,11 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
             ),
             // No token, naming kitchen: refused before anything proved who sent it.
             ...encodeRequest({ command: 1, requestId: 2, digitU8, device: "kitchen" }, true),
+            // Kitchen's token with a device field no device may have: counted against kitchen.
+            ...encodeRequest(
+              { command: 1, requestId: 5, digitU8, token: kitchen, device: "bad device" },
+              true,
+            ),
           ),
         );
         await conn.closeWrite();
@@ -162,5 +167,6 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
     [2, "UNAUTHORIZED", "addr:127.0.0.1", "address", ""],
     [3, "UNAUTHORIZED", "addr:127.0.0.1", "address", "fw/1"],
     [4, "OK", "kitchen", "token", "fw/1"],
+    [5, "MALFORMED_BUFFER", "kitchen", "token", ""],
   ]);
 });

@@ -14,13 +14,23 @@
  */
 import { isDeviceName } from "../../shared/device_name.ts";
 import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
-import type { HandlerRequest, RequestOrigin } from "./request.ts";
+import type { ConnectionSession, HandlerRequest, RequestOrigin } from "./request.ts";
 
 /** Who sent a request, as the fleet knows it. */
 export interface Identity {
   deviceId: string;
   by: IdentifiedBy;
   firmware: string;
+}
+
+/**
+ * Keeps the `device` and `client` fields `request` sends for the rest of its
+ * connection (the firmware sends them on its first request only): called as
+ * a request arrives, so a request pipelined behind the first is known by them.
+ */
+export function remember(request: HandlerRequest, session: ConnectionSession): void {
+  if (request.device && isDeviceName(request.device)) session.device = request.device;
+  if (request.client) session.client = request.client;
 }
 
 /**
@@ -37,10 +47,9 @@ export function identify(
   let deviceField = request.device;
   let firmware = request.client;
   if (session) {
-    if (deviceField && isDeviceName(deviceField)) session.device = deviceField;
-    else deviceField = session.device;
-    if (firmware) session.client = firmware;
-    else firmware = session.client;
+    remember(request, session);
+    deviceField = session.device;
+    firmware = session.client;
   }
   if (device !== null) return { deviceId: device, by: "token", firmware };
   if (deviceField) return { deviceId: deviceField, by: "device", firmware };

@@ -353,6 +353,17 @@ Deno.test("a board connected before a rollout starts is offered it on its next r
         server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
         const next = await board.send({ command: Command.INFERENCE_INPUT, digitU8 });
         assert.equal(next.update?.release, RELEASE, `listeners ${listeners}`);
+        // A new connection's chunk request pipelined right behind the request that names it.
+        const piped = await InferenceClient.connect(address);
+        const [intro, piped1, piped2] = await Promise.all([
+          piped.send({ command: Command.INFERENCE_INPUT, digitU8, device: "attic" }),
+          piped.send({ command: Command.CODE_CHUNK, chunk: { release: RELEASE, offset: 0 } }),
+          piped.send({ command: Command.CODE_CHUNK, chunk: { release: RELEASE, offset: 512 } }),
+        ]);
+        piped.close();
+        assert.equal(intro.status, Status.OK);
+        assert.equal(piped1.status, Status.OK, `listeners ${listeners}: ${piped1.error}`);
+        assert.equal(piped2.status, Status.OK, `listeners ${listeners}: ${piped2.error}`);
         const chunk = await board.send({
           command: Command.CODE_CHUNK,
           chunk: { release: RELEASE, offset: 0 },

@@ -180,6 +180,25 @@ Deno.test("fleet: a device id that is too long, unprintable, spaced, slashed or 
   });
 });
 
+Deno.test("fleet: a client field over 64 characters is refused and kept nowhere; the next request is served", async () => {
+  await withServer({}, async (server, address) => {
+    const board = await InferenceClient.connect(address);
+    const long = await board.send({
+      command: Command.INFERENCE_INPUT,
+      digitU8,
+      device: "attic",
+      client: "x".repeat(15_000),
+    });
+    assert.equal(long.status, Status.MALFORMED_BUFFER);
+    assert.equal(long.error, "the client field must be at most 64 characters");
+    const next = await board.send({ command: Command.INFERENCE_INPUT, digitU8 });
+    assert.equal(next.status, Status.OK);
+    board.close();
+    const row = server.monitor.fleet.get("attic")!;
+    assert.deepEqual([row.requests, row.errors, row.firmware], [2, 1, null]);
+  });
+});
+
 Deno.test("fleet: a list longer than a page comes whole, as one JSON document, each device once", async () => {
   await withServer({ httpPort: 0 }, async (server) => {
     for (let i = 0; i < 1_100; i++) {

@@ -35,6 +35,7 @@
  * @module
  */
 import { Command, type Reply } from "../../shared/codec.ts";
+import { MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";
 import type { RequestHandler } from "../core/handler.ts";
@@ -174,7 +175,8 @@ export async function readInferInput(
 ): Promise<InferInput> {
   const body = await readBody(request, maxBodyBytes, reading);
   const token = bearerToken(request.headers);
-  const client = request.headers.get("user-agent") ?? "";
+  // The fleet keeps a client's name as a board's firmware: as long as a board's may be.
+  const client = (request.headers.get("user-agent") ?? "").slice(0, MAX_CLIENT_LENGTH);
   if (body instanceof WireError) return { split: body, bytesIn: 0, token, client };
   const headerLength = request.headers.get("inference-header-content-length");
   return {

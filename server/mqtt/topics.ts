@@ -14,6 +14,7 @@
  * @module
  */
 import type { Reply } from "../../shared/codec.ts";
+import { shown } from "../../shared/errors.ts";
 import { replyBytes } from "../core/reply_bytes.ts";
 
 /** The topic a device publishes requests on. */
@@ -42,11 +43,12 @@ export function badResponseTopic(topic: string, device: string): string | null {
   // Mosquitto also drops a publisher for a topic of more than 200 levels: a reply's topic is short.
   if (
     topic.includes("+") || topic.includes("#") || topic.includes("\0") ||
+    topic.startsWith("$") || // the broker's own ($SYS/...): a reply there reaches no one
     topic.length > MAX_RESPONSE_TOPIC || topic.split("/").length > MAX_RESPONSE_LEVELS
   ) {
-    return `the response topic ${JSON.stringify(topic.slice(0, 100))} must be a topic name ` +
+    return `the response topic ${shown(topic)} must be a topic name ` +
       `of at most ${MAX_RESPONSE_TOPIC} characters and ${MAX_RESPONSE_LEVELS} levels, ` +
-      `without + or #`;
+      `without + or # and not starting with $`;
   }
   if (topic.startsWith("mnist/") && topic !== resultTopic(device)) {
     return `a response topic under mnist/ must be the device's own, ${resultTopic(device)}`;

@@ -209,12 +209,14 @@ Deno.test({
         ask(2, "mnist/+/result");
         ask(3, "#");
         ask(4, "r/".repeat(201) + "x");
-        await until(() => replies.size === 4, "alice's four replies on her own topic");
+        ask(5, "$SYS/x");
+        await until(() => replies.size === 5, "alice's five replies on her own topic");
         const expected: [number, RegExp][] = [
           [1, /must be the device's own/],
           [2, /without \+ or #/],
           [3, /without \+ or #/],
           [4, /at most 256 characters and 16 levels/],
+          [5, /not starting with \$/],
         ];
         for (const [id, pattern] of expected) {
           assert.equal(replies.get(id)?.status, Status.MALFORMED_BUFFER);
