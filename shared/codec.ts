@@ -407,6 +407,21 @@ export function peekRequestId(bytes: Uint8Array): number {
 }
 
 /**
+ * The token of a request that may not decode whole (no digit, an unknown
+ * command), or "" when it cannot be read: a refusal counts against the
+ * device it names.
+ */
+export function peekToken(bytes: Uint8Array): string {
+  const r = new BufferReader(bytes);
+  try {
+    return r.string(r.root(0), COMMANDS_TOKEN);
+  } catch (e) {
+    if (e instanceof WireError) return "";
+    throw e;
+  }
+}
+
+/**
  * A chunk request's `chunk` or a report's `update` (and its reason); a
  * `BAD_UPDATE` error when the table the command needs is missing.
  */

@@ -35,7 +35,7 @@
  * ```
  * @module
  */
-import { Command, decodeRequest, peekRequestId } from "../../shared/codec.ts";
+import { Command, decodeRequest, peekRequestId, peekToken } from "../../shared/codec.ts";
 import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
@@ -83,7 +83,12 @@ export class RequestHandler {
     if (request instanceof WireError) {
       return done(
         context,
-        this.refuse(request, origin, { requestId: peekRequestId(message), started, bytesIn }),
+        this.refuse(request, origin, {
+          requestId: peekRequestId(message),
+          token: peekToken(message),
+          started,
+          bytesIn,
+        }),
       );
     }
     this.handleDecodedWith(

@@ -128,6 +128,8 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
             ),
             // No token, naming kitchen: refused before anything proved who sent it.
             ...encodeRequest({ command: 1, requestId: 2, digitU8, device: "kitchen" }, true),
+            // Kitchen's token on a request that does not decode (no digit): counted against kitchen.
+            ...encodeRequest({ command: 1, requestId: 6, token: kitchen }, true),
             // Kitchen's token with a device field no device may have: counted against kitchen.
             ...encodeRequest(
               { command: 1, requestId: 5, digitU8, token: kitchen, device: "bad device" },
@@ -168,5 +170,6 @@ Deno.test("tokens on: a refusal counts against the device its token proved, else
     [3, "UNAUTHORIZED", "addr:127.0.0.1", "address", "fw/1"],
     [4, "OK", "kitchen", "token", "fw/1"],
     [5, "MALFORMED_BUFFER", "kitchen", "token", ""],
+    [6, "BAD_DIGIT_LENGTH", "kitchen", "token", ""],
   ]);
 });

@@ -41,7 +41,7 @@
  * ```
  * @module
  */
-import { peekRequestId } from "../../shared/codec.ts";
+import { peekRequestId, peekToken } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import type { RequestHandler } from "../core/handler.ts";
@@ -299,6 +299,7 @@ export class MqttTransport {
       send(
         handler.refuse(refusal, origin, {
           requestId: peekRequestId(payload),
+          token: peekToken(payload),
           started,
           bytesIn: payload.length,
         }),

@@ -375,6 +375,17 @@ Deno.test({
           0,
           "token",
         ]);
+        // A request that does not decode (no digit) counts against the device its token proves.
+        const undecodable = await device.request({
+          digitU8,
+          payload: encodeRequest(
+            { command: Command.INFERENCE_INPUT, requestId: 6, token: kitchen },
+            true,
+          )
+            .subarray(4),
+        });
+        assert.equal(undecodable.status, Status.BAD_DIGIT_LENGTH);
+        assert.equal(server.monitor.fleet.get("kitchen")?.errors, 1);
       } finally {
         device.close();
         await server.shutdown();
