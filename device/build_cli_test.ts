@@ -3,20 +3,7 @@
 // written; missing folders are made for both, as the README's first release
 // (`--release firmware` in a fresh checkout) needs.
 import assert from "node:assert/strict";
-import { main } from "./build_cli.ts";
-
-/** Runs `deno task build` with `args`; its exit code and lines. */
-async function build(args: string[]): Promise<{ code: number; out: string[] }> {
-  const log = console.log, error = console.error;
-  const out: string[] = [];
-  console.log = console.error = (line: string) => out.push(line);
-  try {
-    return { code: await main(args), out };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+import { runBuild } from "./build_testing.ts";
 
 /** Every path under `dir`, sorted. */
 async function tree(dir: string): Promise<string[]> {
@@ -63,7 +50,7 @@ Deno.test("--out or --release that cannot be written: one sentence naming it, ex
       ],
     ];
     for (const [flags, sentence] of refused) {
-      const r = await build(["--server", "1.2.3.4", ...flags]);
+      const r = await runBuild(["--server", "1.2.3.4", ...flags]);
       assert.equal(r.code, 2, r.out.join("\n"));
       assert.deepEqual(r.out, [`build: ${sentence} (deno task build --help)`]);
     }
@@ -78,7 +65,7 @@ Deno.test("--out or --release that cannot be written: one sentence naming it, ex
 Deno.test("--out and --release make the folders they need", async () => {
   const dir = await Deno.makeTempDir({ dir: "/tmp", prefix: "mnist-build-cli-" });
   try {
-    const r = await build([
+    const r = await runBuild([
       "--server",
       "1.2.3.4",
       "--out",

@@ -4,22 +4,10 @@
 // sentence, as MQTT builds refuse --updates.
 import assert from "node:assert/strict";
 import { buildFirmware, MQTT_UPDATES, SIZE_BUDGET, updateSettingsError } from "./build.ts";
-import { EXAMPLE_SETTINGS, main, UPDATE_CHECK_SETTINGS } from "./build_cli.ts";
+import { EXAMPLE_SETTINGS, UPDATE_CHECK_SETTINGS } from "./build_cli.ts";
+import { runBuild } from "./build_testing.ts";
 import { requestTemplate } from "./request.ts";
 import { SettingsError } from "./settings.ts";
-
-/** Runs `deno task build` with `args`; its exit code and lines. */
-async function build(args: string[]): Promise<{ code: number; out: string[] }> {
-  const log = console.log, error = console.error;
-  const out: string[] = [];
-  console.log = console.error = (line: string) => out.push(line);
-  try {
-    return { code: await main(args), out };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("the update build carries the updater, framed only, within 6 KB; the plain one no updater", async () => {
   const plain = await buildFirmware(EXAMPLE_SETTINGS);
@@ -42,7 +30,7 @@ Deno.test("the update build carries the updater, framed only, within 6 KB; the p
 });
 
 Deno.test("--check builds the update variant too and holds it to the same 6,144 bytes", async () => {
-  const { code, out } = await build(["--check"]);
+  const { code, out } = await runBuild(["--check"]);
   assert.equal(code, 0, out.join("\n"));
   assert.equal(out.length, 4);
   assert.match(
@@ -63,7 +51,7 @@ Deno.test("an update build refuses legacy, a token and WiFi credentials with one
     ];
     for (const [flags, sentence] of refused) {
       for (const updates of [["--updates"], ["--release", `${dir}/rel`]]) {
-        const r = await build(["--server", "10.0.0.1", ...flags, ...updates, "--out", file]);
+        const r = await runBuild(["--server", "10.0.0.1", ...flags, ...updates, "--out", file]);
         assert.equal(r.code, 2, r.out.join("\n"));
         assert.equal(r.out.length, 1);
         assert.match(r.out[0], sentence);
@@ -85,10 +73,10 @@ Deno.test("--updates and --release build with the updater: an updated board can 
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/fw.js`;
-    let r = await build(["--server", "10.0.0.1", "--updates", "--out", file]);
+    let r = await runBuild(["--server", "10.0.0.1", "--updates", "--out", file]);
     assert.equal(r.code, 0, r.out.join("\n"));
     assert.match(r.out[0], / bytes of 6,144 \(updates\), .*framed to 10\.0\.0\.1:32001/);
-    r = await build(["--server", "10.0.0.1", "--release", `${dir}/rel`, "--out", file]);
+    r = await runBuild(["--server", "10.0.0.1", "--release", `${dir}/rel`, "--out", file]);
     assert.equal(r.code, 0, r.out.join("\n"));
     assert.match(r.out[0], / bytes of 6,144 \(updates\), /);
     assert.match(r.out[1], /^release: /);
