@@ -197,21 +197,32 @@ export class FrameDecoder {
 
 /**
  * Where a legacy (unframed) request ends, found from its own offsets: the
- * furthest byte of the root table, the input table, their vtables and the
- * digit vectors, rounded up to a multiple of 4 as builders pad. Returns the length of the message, 0 when more bytes are
- * needed to tell, or a `WireError` when the bytes cannot be a request or it
- * would be longer than `maxBytes`.
+ * furthest byte of the root table, its tables, strings and vectors and their
+ * vtables, rounded up to a multiple of 4 as builders pad. Returns the length
+ * of the message, 0 when more bytes are needed to tell, or a `WireError` when
+ * the bytes cannot be a request or it would be longer than `maxBytes`.
  */
 export function legacyMessageEnd(bytes: Uint8Array, maxBytes: number): number | WireError {
   const scan = new LegacyScan(bytes, maxBytes);
   try {
     const root = scan.table(scan.u32(0));
-    const input = scan.offsetField(root, 2);
-    if (input >= 0) {
-      const table = scan.table(input);
-      scan.vector(table, 0, 4);
-      scan.vector(table, 1, 1);
-    }
+    // Every offset field of `Commands` (mnist.fbs), so that a message with a
+    // string or an update is read whole and answered for what it is.
+    scan.subtable(root, 1, (stats) => scan.vector(stats, 5, 1, 1));
+    scan.subtable(root, 2, (input) => {
+      scan.vector(input, 0, 4);
+      scan.vector(input, 1, 1);
+    });
+    scan.subtable(root, 3, (output) => scan.vector(output, 0, 4));
+    for (let slot = 6; slot <= 10; slot++) scan.vector(root, slot, 1, 1);
+    scan.subtable(root, 11, (offer) => {
+      scan.vector(offer, 0, 1, 1);
+      scan.vector(offer, 3, 1);
+    });
+    scan.subtable(root, 12, (chunk) => {
+      scan.vector(chunk, 0, 1, 1);
+      scan.vector(chunk, 2, 1);
+    });
     // Builders pad a buffer to a multiple of 4 (its root offset's alignment);
     // read the padding too, or it would sit unread when the server closes.
     scan.reach((scan.end + 3) & ~3);
@@ -279,8 +290,14 @@ class LegacyScan {
     const at = this.field(table, slot);
     return at < 0 ? -1 : at + this.u32(at);
   }
-  vector(table: number, slot: number, size: number): void {
+  /** Reaches the end of vector `slot` of `size`-byte items, `extra` bytes past it (a string's NUL). */
+  vector(table: number, slot: number, size: number, extra = 0): void {
     const pos = this.offsetField(table, slot);
-    if (pos >= 0) this.reach(pos + 4 + size * Math.min(this.u32(pos), this.max));
+    if (pos >= 0) this.reach(pos + 4 + size * Math.min(this.u32(pos), this.max) + extra);
+  }
+  /** Checks table `slot` and reads its own offsets with `inside`. */
+  subtable(table: number, slot: number, inside: (pos: number) => void): void {
+    const pos = this.offsetField(table, slot);
+    if (pos >= 0) inside(this.table(pos));
   }
 }

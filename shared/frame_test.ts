@@ -100,6 +100,34 @@ Deno.test("legacyMessageEnd finds the old client's message end from its offsets"
   assert.equal(legacyMessageEnd(stats, 65536), stats.length);
 });
 
+Deno.test("legacyMessageEnd reads strings, updates and chunks whole, at every cut", () => {
+  const messages = [
+    encodeRequest({
+      command: Command.INFERENCE_INPUT,
+      digitU8: new Uint8Array(784),
+      token: "t".repeat(32),
+      model: "mnist",
+      client: "espruino-2v25",
+      device: "board-7",
+    }, false),
+    encodeRequest({
+      command: Command.CODE_CHUNK,
+      chunk: { release: "firmware-9", offset: 1024, data: new Uint8Array(0), crc32: 0 },
+    }, false),
+    encodeRequest({
+      command: Command.UPDATE_REPORT,
+      error: "a reason",
+      update: { release: "firmware-9", size: 10, crc32: 7, mac: new Uint8Array(20), state: 5 },
+    }, false),
+  ];
+  for (const message of messages) {
+    for (let n = 0; n < message.length; n++) {
+      assert.equal(legacyMessageEnd(message.subarray(0, n), 65536), 0, `${n} bytes`);
+    }
+    assert.equal(legacyMessageEnd(message, 65536), message.length);
+  }
+});
+
 Deno.test("legacyMessageEnd refuses messages over the limit and impossible vtables", () => {
   const message = oldClientRequestHalf();
   const tooLong = legacyMessageEnd(message, 2000);

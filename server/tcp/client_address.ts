@@ -39,7 +39,7 @@
 import { Status, WireError } from "../../shared/errors.ts";
 import type { AddressRanges } from "../auth/cidr.ts";
 import type { BoardLimits, PendingRefusal } from "./limits.ts";
-import { parseProxyV2 } from "./proxy_v2.ts";
+import { parseProxyV2, PROXY_V2_SIGNATURE } from "./proxy_v2.ts";
 
 /** The client of one connection. */
 export class ClientAddress {
@@ -76,6 +76,18 @@ export class ClientAddress {
       this.peer = `${host}:${header.source.port}`;
     }
     return head.subarray(header.length);
+  }
+
+  /**
+   * A PROXY v2 header at the start of `head` from a peer that may not send
+   * one (not a `--trusted-proxy`): the error that says so, else null.
+   */
+  strayHeader(head: Uint8Array): WireError | null {
+    if (head.length < PROXY_V2_SIGNATURE.length || parseProxyV2(head) === "absent") return null;
+    return new WireError(
+      Status.MALFORMED_BUFFER,
+      `a PROXY protocol header from ${this.host}, which is not a --trusted-proxy`,
+    );
   }
 
   /** Counts the connection against its address's cap: null, or the refusal when the cap is reached. */

@@ -230,7 +230,8 @@ export class Connection extends AnsweringConnection {
     // Charged once the protocol is known, so a refusal is in the client's protocol.
     if (!this.account(this.#held())) return false;
     if (this.#mode === "legacy") {
-      const end = legacyMessageEnd(this.#head, this.ctx.maxLegacy);
+      const end = this.client.strayHeader(this.#head) ??
+        legacyMessageEnd(this.#head, this.ctx.maxLegacy);
       if (end instanceof WireError) this.fail(end);
       else if (end > 0) this.#serveMessage(this.#head.subarray(0, end), true);
       return end === 0;

@@ -9,6 +9,7 @@ import { startServer } from "../server.ts";
 import type { ConnectionReason } from "./limits.ts";
 import { address, framedBatch, splitFramed, withServer } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
+import { legacyExchange } from "../../client/client.ts";
 import { writeAll } from "../write_all.ts";
 
 const quiet = new Logger("error", () => {});
@@ -128,5 +129,30 @@ Deno.test("framed UNKNOWN_COMMAND and BAD_DIGIT_LENGTH replies carry the request
       [78, Status.BAD_DIGIT_LENGTH],
       [79, Status.BAD_DIGIT_LENGTH],
     ]);
+  });
+});
+
+Deno.test("legacy messages with strings or a code update are read whole: strings ignored, updates UNKNOWN_COMMAND", async () => {
+  await withServer({}, async (server) => {
+    const named = await legacyExchange(
+      address(server),
+      encodeRequest({
+        command: Command.INFERENCE_INPUT,
+        digitU8: new Uint8Array(784),
+        model: "mnist",
+        client: "old-firmware 1.0",
+      }, false),
+    );
+    assert.equal(named.length, 96, "the legacy reply");
+    const chunk = await legacyExchange(
+      address(server),
+      encodeRequest({
+        command: Command.CODE_CHUNK,
+        chunk: { release: "firmware-9", offset: 0, data: new Uint8Array(0), crc32: 0 },
+      }, false),
+    );
+    const refused = decodeReply(chunk);
+    assert.ok(!(refused instanceof WireError));
+    assert.equal(refused.status, Status.UNKNOWN_COMMAND, refused.error);
   });
 });
