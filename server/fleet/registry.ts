@@ -212,16 +212,26 @@ export class DeviceRegistry {
   }
 
   /**
-   * `list(filter)` as pages of `size` views, each made when its page is asked
-   * for: a fleet of 100,000 devices goes out a page per turn of the event
-   * loop instead of holding it for seconds (and its JSON whole in memory).
+   * `list(filter)` from its `offset`th device, at most `limit` of them, as
+   * pages of `size` views, each made when its page is asked for: a fleet of
+   * 100,000 devices goes out a page per turn of the event loop instead of
+   * holding it for seconds (and its JSON whole in memory). `total` is how
+   * many devices the filter matches.
    */
-  *pages(filter: DeviceFilter = {}, size = 500): Generator<DeviceView[]> {
+  window(
+    filter: DeviceFilter = {},
+    { offset = 0, limit = Infinity, size = 500 } = {},
+  ): { total: number; pages: Generator<DeviceView[]> } {
     const now = this.#now();
     const rows = this.#sorted(filter, now);
-    for (let i = 0; i < rows.length; i += size) {
-      yield rows.slice(i, i + size).map((d) => this.#view(d, now));
+    const end = Math.min(rows.length, offset + limit);
+    const view = (d: DeviceRecord) => this.#view(d, now);
+    function* pages(): Generator<DeviceView[]> {
+      for (let i = offset; i < end; i += size) {
+        yield rows.slice(i, Math.min(i + size, end)).map(view);
+      }
     }
+    return { total: rows.length, pages: pages() };
   }
 
   #sorted(filter: DeviceFilter, now: number): DeviceRecord[] {

@@ -95,10 +95,17 @@ Deno.test("registry: pages hold the whole list in its order, a page of views at 
     fleet.record(sighting(`board-${i}`));
     now += 10;
   }
-  const pages = [...fleet.pages({}, 500)];
+  const pages = [...fleet.window({}, { size: 500 }).pages];
   assert.deepEqual(pages.map((page) => page.length), [500, 500, 200]);
   assert.deepEqual(pages.flat().map((d) => d.id), fleet.list().map((d) => d.id));
   assert.equal(pages[0][0].id, "board-1199", "most recently seen first");
   assert.deepEqual(fleet.list({}, 3).map((d) => d.id), ["board-1199", "board-1198", "board-1197"]);
-  assert.deepEqual([...fleet.pages({ state: "silent" })], []);
+  assert.deepEqual([...fleet.window({ state: "silent" }).pages], []);
+  const middle = fleet.window({}, { offset: 499, limit: 3, size: 2 });
+  assert.equal(middle.total, 1_200);
+  assert.deepEqual([...middle.pages].map((page) => page.map((d) => d.id)), [
+    ["board-700", "board-699"],
+    ["board-698"],
+  ]);
+  assert.deepEqual([...fleet.window({}, { offset: 1_200 }).pages], []);
 });

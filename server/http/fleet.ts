@@ -2,9 +2,10 @@
  * The fleet's operator views on the HTTP port (read-only: the operator or
  * admin token, as `Access.view` decides):
  *
- * - `GET /v2/fleet/devices[?state=online|silent&firmware=V]`: every device,
- *   most recently heard from first: `{"devices":[{"id","state","address",
- *   "protocol","firmware","model_version","requests","errors",...}]}`.
+ * - `GET /v2/fleet/devices[?state=online|silent&firmware=V&update=S&offset=N&limit=N]`:
+ *   the devices, most recently heard from first: `{"devices":[{"id","state",
+ *   "address","protocol","firmware","model_version","requests","errors",...}],
+ *   "total":N}` (`total`: how many match, before `offset` and `limit`).
  * - `GET /v2/fleet/devices/{id}`: one device; 404 (`UNKNOWN_COMMAND`) when
  *   it is unknown or forgotten.
  * - `GET /v2/fleet/series`: the fleet's requests, errors by code and latency
@@ -114,11 +115,16 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
       ),
     );
   }
-  const pages = fleet.pages({
+  const offset = count(query, "offset", 0);
+  const limit = count(query, "limit", Infinity);
+  if (offset instanceof WireError) return errorResponse(offset);
+  if (limit instanceof WireError) return errorResponse(limit);
+  const { total, pages } = fleet.window({
     state: (state ?? undefined) as DeviceState | undefined,
     firmware: firmware || undefined,
     update: update || undefined,
-  });
+  }, { offset, limit });
+  const end = `],"total":${total}}`;
   // A page of devices a pull: a large fleet neither stalls other clients nor sits whole in memory.
   let opened = false;
   const body = new ReadableStream<Uint8Array>({
@@ -128,7 +134,7 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
       if (opened) await new Promise((resolve) => setTimeout(resolve, 0));
       const page = pages.next();
       if (page.done) {
-        controller.enqueue(encoder.encode(opened ? "]}" : '{"devices":[]}'));
+        controller.enqueue(encoder.encode((opened ? "" : '{"devices":[') + end));
         controller.close();
         return;
       }
@@ -141,6 +147,17 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
 }
 
 const encoder = new TextEncoder();
+
+/** Query parameter `name` as a whole number 0 or more, `absent` without it. */
+function count(query: URLSearchParams, name: string, absent: number): number | WireError {
+  const text = query.get(name);
+  if (text === null) return absent;
+  if (/^\d{1,15}$/.test(text)) return Number(text);
+  return new WireError(
+    Status.MALFORMED_BUFFER,
+    `${name} must be a whole number, 0 or more, not ${shown(text)}`,
+  );
+}
 
 /** GET (and HEAD) only; a denial from `Access` answers with its own status. */
 function get(request: Request, respond: () => Response | WireError): Response {

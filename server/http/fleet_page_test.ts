@@ -2,7 +2,7 @@
 // playwright-core, in a subprocess with its own deno.json and lock (as the
 // dashboard's test). 1,000 boards behind one address are 1,000 rows; those
 // that went quiet are marked silent; the table sorts by a header's click; a
-// code rollout shows with its counts.
+// code rollout shows with its counts; a poll fetches at most the page's limit.
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { Command } from "../../shared/codec.ts";
@@ -60,9 +60,10 @@ Deno.test({
       });
       assert.equal(first.update?.release, `${NAME}/1.0.1`);
       const keepAlive = setInterval(() => live.infer({ digitU8 }).catch(() => {}), 200);
-      const result = await runBrowserDriver("fleet_browser.ts", [
-        "--url",
-        `http://127.0.0.1:${server.http!.addr.port}/fleet`,
+      const page = `http://127.0.0.1:${server.http!.addr.port}/fleet`;
+      const [result, capped] = await Promise.all([
+        runBrowserDriver("fleet_browser.ts", ["--url", page]),
+        runBrowserDriver("fleet_browser.ts", ["--url", `${page}?limit=10`]),
       ]).finally(() => {
         clearInterval(keepAlive);
         live.close();
@@ -76,9 +77,15 @@ Deno.test({
         sparklines: 1000,
         seen: "1000",
         silent: "999",
+        shown: "",
         requestLines: 1,
         latencyLines: 2,
       });
+      // A poll fetches at most the page's limit; the counts are the fleet's.
+      assert.deepEqual(
+        [capped.table.rows, capped.table.seen, capped.table.silent, capped.table.shown],
+        [10, "1000", "999", " (the 10 heard from last shown)"],
+      );
       assert.deepEqual(result.rollouts, [
         ["r1", `${NAME}/1.0.1`, "1 device", "10/min", "running", "1", "0", "0", "0", "0", "0"],
       ]);

@@ -199,15 +199,34 @@ Deno.test("fleet: a client field over 64 characters is refused and kept nowhere;
   });
 });
 
-Deno.test("fleet: a list longer than a page comes whole, as one JSON document, each device once", async () => {
-  await withServer({ httpPort: 0 }, async (server) => {
-    for (let i = 0; i < 1_100; i++) {
-      server.monitor.fleet.record(sighting(`board-${i}`));
-    }
-    const { body } = await getJson(`${base(server)}/v2/fleet/devices`);
-    assert.equal(body.devices.length, 1_100);
-    assert.equal(new Set(body.devices.map((d: DeviceView) => d.id)).size, 1_100);
-    const empty = await getJson(`${base(server)}/v2/fleet/devices?state=silent`);
-    assert.deepEqual(empty.body, { devices: [] });
-  });
+Deno.test("fleet: a list longer than a page comes whole or a window of it, in process and through listener Workers", async () => {
+  for (const options of [{ httpPort: 0 }, { httpPort: 0, listeners: 2 }]) {
+    await withServer(options, async (server) => {
+      for (let i = 0; i < 1_100; i++) {
+        server.monitor.fleet.record(sighting(`board-${i}`));
+      }
+      const url = `${base(server)}/v2/fleet/devices`;
+      const { body } = await getJson(url);
+      assert.equal(body.devices.length, 1_100);
+      assert.equal(body.total, 1_100);
+      assert.equal(new Set(body.devices.map((d: DeviceView) => d.id)).size, 1_100);
+      const window = await getJson(`${url}?offset=499&limit=3`);
+      assert.deepEqual(window.body.devices.map((d: DeviceView) => d.id), [
+        body.devices[499].id,
+        body.devices[500].id,
+        body.devices[501].id,
+      ]);
+      assert.equal(window.body.total, 1_100);
+      assert.deepEqual((await getJson(`${url}?limit=0`)).body, { devices: [], total: 1_100 });
+      assert.deepEqual((await getJson(`${url}?state=silent`)).body, { devices: [], total: 0 });
+      for (const bad of ["limit=-1", "limit=ten", "offset=1.5", "limit="]) {
+        const refused = await getJson(`${url}?${bad}`);
+        assert.equal(refused.status, 400, bad);
+        assert.match(
+          refused.body.error,
+          /^MALFORMED_BUFFER: (limit|offset) must be a whole number/,
+        );
+      }
+    });
+  }
 });

@@ -44,6 +44,7 @@ try {
     sparklines: document.querySelectorAll("#devices svg.spark").length,
     seen: document.getElementById("seen")!.textContent,
     silent: document.getElementById("silent")!.textContent,
+    shown: document.getElementById("shown")!.textContent,
     requestLines: document.querySelectorAll("#requestsChart polyline").length,
     latencyLines: document.querySelectorAll("#latencyChart polyline").length,
   }));
