@@ -115,8 +115,8 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
       ),
     );
   }
-  const offset = count(query, "offset", 0);
-  const limit = count(query, "limit", Infinity);
+  const offset = wholeNumber(query, "offset", 0);
+  const limit = wholeNumber(query, "limit", Infinity);
   if (offset instanceof WireError) return errorResponse(offset);
   if (limit instanceof WireError) return errorResponse(limit);
   const { total, pages } = fleet.window({
@@ -149,7 +149,7 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
 const encoder = new TextEncoder();
 
 /** Query parameter `name` as a whole number 0 or more, `absent` without it. */
-function count(query: URLSearchParams, name: string, absent: number): number | WireError {
+function wholeNumber(query: URLSearchParams, name: string, absent: number): number | WireError {
   const text = query.get(name);
   if (text === null) return absent;
   if (/^\d{1,15}$/.test(text)) return Number(text);
