@@ -32,6 +32,9 @@ export interface DeviceRequest {
   token?: string;
   /** The model asked for ("" or absent: the default). */
   model?: string;
+  /** The request's `client` and `device` fields (absent: none, as after a board's first request). */
+  client?: string;
+  device?: string;
   /** Republish after this long without a reply (QoS 1 only; default 1,000 ms). */
   retryMs?: number;
   /** Give up (reject) after this long (default 30,000 ms). */
@@ -99,6 +102,8 @@ export class MqttDevice {
       digitU8: options.digitU8,
       token: options.token,
       model: options.model,
+      client: options.client,
+      device: options.device,
     }, true).subarray(4);
     const topic = `mnist/${options.topicDevice ?? this.name}/infer`;
     return new Promise((resolve, reject) => {
