@@ -43,6 +43,8 @@ export interface DeviceRequest {
   topicDevice?: string;
   /** Publish this payload instead of the encoded request. */
   payload?: Uint8Array;
+  /** Pad the encoded request with zeros to this many bytes (a payload over `--max-frame`). */
+  padTo?: number;
 }
 
 interface Pending {
@@ -96,7 +98,7 @@ export class MqttDevice {
   request(options: DeviceRequest): Promise<DecodedReply> {
     const requestId = this.#nextId++;
     const qos = options.qos ?? 1;
-    const payload = options.payload ?? encodeRequest({
+    const encoded = options.payload ?? encodeRequest({
       command: Command.INFERENCE_INPUT,
       requestId,
       digitU8: options.digitU8,
@@ -105,6 +107,10 @@ export class MqttDevice {
       client: options.client,
       device: options.device,
     }, true).subarray(4);
+    const payload = options.padTo && options.padTo > encoded.length
+      ? new Uint8Array(options.padTo)
+      : encoded;
+    if (payload !== encoded) payload.set(encoded);
     const topic = `mnist/${options.topicDevice ?? this.name}/infer`;
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, timers: [] };
