@@ -43,6 +43,8 @@ export interface DeviceRequest {
   topicDevice?: string;
   /** Publish this payload instead of the encoded request. */
   payload?: Uint8Array;
+  /** The command (absent: `INFERENCE_INPUT`; `GET_STATS` sends no digit). */
+  command?: number;
   /** Pad the encoded request with zeros to this many bytes (a payload over `--max-frame`). */
   padTo?: number;
 }
@@ -99,9 +101,9 @@ export class MqttDevice {
     const requestId = this.#nextId++;
     const qos = options.qos ?? 1;
     const encoded = options.payload ?? encodeRequest({
-      command: Command.INFERENCE_INPUT,
+      command: options.command ?? Command.INFERENCE_INPUT,
       requestId,
-      digitU8: options.digitU8,
+      digitU8: options.command === Command.GET_STATS ? null : options.digitU8,
       token: options.token,
       model: options.model,
       client: options.client,
