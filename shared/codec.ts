@@ -412,9 +412,23 @@ export function peekRequestId(bytes: Uint8Array): number {
  * device it names.
  */
 export function peekToken(bytes: Uint8Array): string {
+  return peekString(bytes, COMMANDS_TOKEN);
+}
+
+/**
+ * The model a request that may not decode whole names ("" for the default,
+ * or when it cannot be read): a refusal counts against that model when it is
+ * served, never against the default in its place.
+ */
+export function peekModel(bytes: Uint8Array): string {
+  return peekString(bytes, COMMANDS_MODEL);
+}
+
+/** A string field of the root table, or "" when it cannot be read. */
+function peekString(bytes: Uint8Array, slot: number): string {
   const r = new BufferReader(bytes);
   try {
-    return r.string(r.root(0), COMMANDS_TOKEN);
+    return r.string(r.root(0), slot);
   } catch (e) {
     if (e instanceof WireError) return "";
     throw e;

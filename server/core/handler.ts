@@ -35,7 +35,7 @@
  * ```
  * @module
  */
-import { Command, decodeRequest, peekRequestId, peekToken } from "../../shared/codec.ts";
+import { Command, decodeRequest, peekModel, peekRequestId, peekToken } from "../../shared/codec.ts";
 import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
@@ -86,6 +86,8 @@ export class RequestHandler {
         this.refuse(request, origin, {
           requestId: peekRequestId(message),
           token: peekToken(message),
+          // Counted against the model it names, when served (as HTTP's route names one).
+          model: peekModel(message),
           started,
           bytesIn,
         }),

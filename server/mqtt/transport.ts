@@ -41,7 +41,7 @@
  * ```
  * @module
  */
-import { peekRequestId, peekToken } from "../../shared/codec.ts";
+import { peekModel, peekRequestId, peekToken } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import type { RequestHandler } from "../core/handler.ts";
@@ -300,6 +300,7 @@ export class MqttTransport {
         handler.refuse(refusal, origin, {
           requestId: peekRequestId(payload),
           token: peekToken(payload),
+          model: peekModel(payload),
           started,
           bytesIn: payload.length,
         }),

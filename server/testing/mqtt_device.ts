@@ -32,6 +32,9 @@ export interface DeviceRequest {
   token?: string;
   /** The model asked for ("" or absent: the default). */
   model?: string;
+  /** The request's `client` and `device` fields (absent: none, as after a board's first request). */
+  client?: string;
+  device?: string;
   /** Republish after this long without a reply (QoS 1 only; default 1,000 ms). */
   retryMs?: number;
   /** Give up (reject) after this long (default 30,000 ms). */
@@ -40,6 +43,10 @@ export interface DeviceRequest {
   topicDevice?: string;
   /** Publish this payload instead of the encoded request. */
   payload?: Uint8Array;
+  /** The command (absent: `INFERENCE_INPUT`; `GET_STATS` sends no digit). */
+  command?: number;
+  /** Pad the encoded request with zeros to this many bytes (a payload over `--max-frame`). */
+  padTo?: number;
 }
 
 interface Pending {
@@ -93,13 +100,19 @@ export class MqttDevice {
   request(options: DeviceRequest): Promise<DecodedReply> {
     const requestId = this.#nextId++;
     const qos = options.qos ?? 1;
-    const payload = options.payload ?? encodeRequest({
-      command: Command.INFERENCE_INPUT,
+    const encoded = options.payload ?? encodeRequest({
+      command: options.command ?? Command.INFERENCE_INPUT,
       requestId,
-      digitU8: options.digitU8,
+      digitU8: options.command === Command.GET_STATS ? null : options.digitU8,
       token: options.token,
       model: options.model,
+      client: options.client,
+      device: options.device,
     }, true).subarray(4);
+    const payload = options.padTo && options.padTo > encoded.length
+      ? new Uint8Array(options.padTo)
+      : encoded;
+    if (payload !== encoded) payload.set(encoded);
     const topic = `mnist/${options.topicDevice ?? this.name}/infer`;
     return new Promise((resolve, reject) => {
       const pending: Pending = { resolve, timers: [] };
