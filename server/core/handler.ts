@@ -36,14 +36,13 @@
  * @module
  */
 import { Command, decodeRequest, peekModel, peekRequestId, peekToken } from "../../shared/codec.ts";
-import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
 import { addressOf } from "../fleet/registry.ts";
-import { identify, remember } from "./identify.ts";
+import { identify, namingError, remember } from "./identify.ts";
 import { failed, finish, refused, served, unproved } from "./outcome.ts";
 import { type RefusedRead, tokenRefusal, transportRefusal } from "./refusal.ts";
 import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
@@ -80,18 +79,28 @@ export class RequestHandler {
     // What came over the wire: the message and, framed, its 4-byte length.
     const bytesIn = message.length + (origin.protocol === "framed" ? 4 : 0);
     const request = decodeRequest(message);
+    // Legacy is the command and the digit alone (protocol.md): any string a
+    // legacy message carries is not read, so it always gets the default model.
+    const legacy = origin.protocol === "legacy";
     if (request instanceof WireError) {
       return done(
         context,
         this.refuse(request, origin, {
           requestId: peekRequestId(message),
-          token: peekToken(message),
+          token: legacy ? "" : peekToken(message),
           // Counted against the model it names, when served (as HTTP's route names one).
-          model: peekModel(message),
+          model: legacy ? "" : peekModel(message),
           started,
           bytesIn,
         }),
       );
+    }
+    if (legacy) {
+      request.token =
+        request.model =
+        request.client =
+        request.device =
+          "";
     }
     this.handleDecodedWith(
       request,
@@ -315,29 +324,6 @@ export class RequestHandler {
   refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
     return transportRefusal(this.#ctx, error, origin, read);
   }
-}
-
-/**
- * What is wrong with the fields a board names itself by (`device`, `client`),
- * or null; a wrong one is blanked, so that nothing keeps it (a connection's
- * session, the fleet: a 15,000-character `client` per made-up device held
- * gigabytes). The firmware pads its serial with spaces to the token's 32
- * characters: `device` is trimmed.
- */
-function namingError(request: HandlerRequest): WireError | null {
-  if (request.device) request.device = request.device.trimEnd();
-  if (request.device && !isDeviceName(request.device)) {
-    request.device = "";
-    return new WireError(Status.MALFORMED_BUFFER, `the device field must be ${DEVICE_NAME_RULE}`);
-  }
-  if (request.client.length > MAX_CLIENT_LENGTH) {
-    request.client = "";
-    return new WireError(
-      Status.MALFORMED_BUFFER,
-      `the client field must be at most ${MAX_CLIENT_LENGTH} characters`,
-    );
-  }
-  return null;
 }
 
 /** Told once a request's outcome; `context` is the caller's, passed through. */

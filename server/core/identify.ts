@@ -1,7 +1,8 @@
 /**
  * Who sent a request: the device's id in the fleet (a token's name, else the
  * board's `device` field, else `addr:<address>`) and its firmware, which a
- * connection's session remembers from its first request.
+ * connection's session remembers from its first request; and whether the
+ * fields it names itself by may be kept (`namingError`).
  *
  * @example
  * ```ts
@@ -12,7 +13,8 @@
  * ```
  * @module
  */
-import { isDeviceName } from "../../shared/device_name.ts";
+import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
+import { Status, WireError } from "../../shared/errors.ts";
 import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
 import type { ConnectionSession, HandlerRequest, RequestOrigin } from "./request.ts";
 
@@ -54,4 +56,27 @@ export function identify(
   if (device !== null) return { deviceId: device, by: "token", firmware };
   if (deviceField) return { deviceId: deviceField, by: "device", firmware };
   return { deviceId: "addr:" + addressOf(origin.peer), by: "address", firmware };
+}
+
+/**
+ * What is wrong with the fields a board names itself by (`device`, `client`),
+ * or null; a wrong one is blanked, so that nothing keeps it (a connection's
+ * session, the fleet: a 15,000-character `client` per made-up device held
+ * gigabytes). The firmware pads its serial with spaces to the token's 32
+ * characters: `device` is trimmed.
+ */
+export function namingError(request: HandlerRequest): WireError | null {
+  if (request.device) request.device = request.device.trimEnd();
+  if (request.device && !isDeviceName(request.device)) {
+    request.device = "";
+    return new WireError(Status.MALFORMED_BUFFER, `the device field must be ${DEVICE_NAME_RULE}`);
+  }
+  if (request.client.length > MAX_CLIENT_LENGTH) {
+    request.client = "";
+    return new WireError(
+      Status.MALFORMED_BUFFER,
+      `the client field must be at most ${MAX_CLIENT_LENGTH} characters`,
+    );
+  }
+  return null;
 }

@@ -139,11 +139,25 @@ Deno.test("legacy messages with strings or a code update are read whole: strings
       encodeRequest({
         command: Command.INFERENCE_INPUT,
         digitU8: new Uint8Array(784),
-        model: "mnist",
+        model: "no-such-model",
         client: "old-firmware 1.0",
+        device: "board-7",
       }, false),
     );
-    assert.equal(named.length, 96, "the legacy reply");
+    assert.equal(named.length, 96, "the legacy reply: the default model answered");
+    assert.ok(!server.monitor.fleet.get("board-7"), "a legacy message names no device");
+    assert.ok(server.monitor.fleet.get("addr:127.0.0.1"), "a legacy client is its address");
+    const badDigit = decodeReply(
+      await legacyExchange(
+        address(server),
+        encodeRequest(
+          { command: Command.INFERENCE_INPUT, digitU8: new Uint8Array(9), model: "x" },
+          false,
+        ),
+      ),
+    );
+    assert.ok(!(badDigit instanceof WireError));
+    assert.equal(badDigit.status, Status.BAD_DIGIT_LENGTH, badDigit.error);
     const chunk = await legacyExchange(
       address(server),
       encodeRequest({
