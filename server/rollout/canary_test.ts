@@ -322,3 +322,60 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a rollback or promote to a version that cannot serve changes nothing: what served serves on, the stages stay", async () => {
+  const wrongShape = await Deno.readFile(new URL("../testdata/dense_784x5.onnx", import.meta.url));
+  const root = await repositoryOf({
+    1: { model: wrongShape },
+    2: { model: MODELS.bundled },
+    3: { model: wrongShape, stage: "candidate" },
+  });
+  const stageOf = async (v: number) =>
+    JSON.parse(await Deno.readTextFile(`${root}/mnist/${v}/model.json`)).stage;
+  try {
+    await withServer({ modelRepository: root, adminToken: ADMIN }, async (server, { port }) => {
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+      // Version 1 was never probed (a scan probes only the version it serves): found out now.
+      const back = await api(server, "POST", "/v2/models/mnist/rollback");
+      assert.equal(back.status, 400, JSON.stringify(back.body));
+      assert.match(
+        back.body.error,
+        /^MODEL_UNAVAILABLE: version 1 .*cannot serve.*version 2 serves on/,
+      );
+      assert.equal(await stageOf(2), undefined, "the serving version is not retired");
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+
+      const promoted = await api(server, "POST", "/v2/models/mnist/promote", { version: 3 });
+      assert.equal(promoted.status, 400, JSON.stringify(promoted.body));
+      assert.match(
+        promoted.body.error,
+        /^MODEL_UNAVAILABLE: version 3 .*cannot serve.*version 2 serves on/,
+      );
+      assert.equal(await stageOf(3), "candidate", "a promote that failed leaves the stage");
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+
+      // Unloaded: nothing to promote or roll back, and nothing written.
+      const unload = await api(server, "POST", "/v2/repository/models/mnist/unload");
+      assert.equal(unload.status, 200);
+      for (const [path, body] of [["promote", { version: 3 }], ["rollback", undefined]] as const) {
+        const refused = await api(server, "POST", `/v2/models/mnist/${path}`, body);
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.match(refused.body.error, /^BAD_UPDATE: model "mnist" is unloaded/);
+      }
+      assert.equal(await stageOf(3), "candidate");
+      // An unknown model: 404, and its name is not echoed whole.
+      const long = "x".repeat(10_000);
+      for (const [path, body] of [["promote", { version: 1 }], ["rollback", undefined]] as const) {
+        const unknown = await api(server, "POST", `/v2/models/${long}/${path}`, body);
+        assert.equal(unknown.status, 404, JSON.stringify(unknown.body).slice(0, 200));
+        assert.ok(unknown.body.error.length < 200, unknown.body.error.slice(0, 200));
+      }
+    });
+    // A restart serves what served before.
+    await withServer({ modelRepository: root }, async (server) => {
+      assert.equal(server.serving.versions().get("mnist"), 2);
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
