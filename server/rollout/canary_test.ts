@@ -372,8 +372,8 @@ Deno.test("a rollback or promote to a version that cannot serve changes nothing:
       }
     });
     // A restart serves what served before.
-    await withServer({ modelRepository: root }, async (server) => {
-      assert.equal(server.serving.versions().get("mnist"), 2);
+    await withServer({ modelRepository: root }, async (_server, { port }) => {
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
     });
   } finally {
     await Deno.remove(root, { recursive: true });
