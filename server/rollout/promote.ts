@@ -176,9 +176,7 @@ function refuseUnloaded(serving: ModelServing, name: string, what: string): void
     throw new RolloutError(
       409,
       "BAD_UPDATE",
-      `model ${
-        shown(name)
-      } is unloaded: load it (POST /v2/repository/models/{m}/load) before you ${what}`,
+      `model ${shown(name)} is unloaded: load it before you ${what}`,
     );
   }
 }
