@@ -379,3 +379,36 @@ Deno.test("a rollback or promote to a version that cannot serve changes nothing:
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("a serving version swapped in under a canary is its serving side from then on, not the one it started beside", async () => {
+  const root = await repositoryOf({
+    1: { model: MODELS.bundled },
+    2: { model: MODELS.dense, stage: "candidate" },
+  });
+  try {
+    await withServer(
+      { modelRepository: root, adminToken: ADMIN, canaryMaxLowConfidenceRatio: 0 },
+      async (server, { port }) => {
+        const started = await api(server, "POST", "/v2/models/mnist/canary", {
+          version: 2,
+          devices: ["inside"],
+        });
+        assert.equal(started.status, 200);
+        await versionsByBoard(port, ["outside", "inside"]);
+        // Version 3 copied in: "latest" serves it to everyone outside the canary.
+        await Deno.mkdir(`${root}/mnist/.3`);
+        await Deno.copyFile(`${root}/mnist/1/model.onnx`, `${root}/mnist/.3/model.onnx`);
+        await Deno.copyFile(`${root}/mnist/1/model.json`, `${root}/mnist/.3/model.json`);
+        await Deno.rename(`${root}/mnist/.3`, `${root}/mnist/3`);
+        await server.watcher.trigger("request");
+        assert.deepEqual((await versionsByBoard(port, ["outside"])).get("outside"), [3, 3]);
+        const figures = await api(server, "GET", "/v2/models/mnist/canary");
+        const [serving, candidate] = figures.body.versions;
+        assert.deepEqual([serving.version, candidate.version], [3, 2]);
+        assert.equal(serving.requests, 2, "only version 3's requests on its side");
+      },
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
