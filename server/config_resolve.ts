@@ -128,6 +128,21 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
   if (config.operatorToken !== undefined && String(config.operatorToken).length < MIN_ADMIN_TOKEN) {
     throw new ConfigError(`--operator-token must be at least ${MIN_ADMIN_TOKEN} characters`);
   }
+  // A bearer token is one word (`Authorization: Bearer <token>`): one with a space, a tab or a
+  // character a header cannot carry would never match, and every route it guards would say 401.
+  for (const flag of ["admin-token", "operator-token", "metrics-token"] as const) {
+    const key = flag === "admin-token"
+      ? "adminToken"
+      : flag === "operator-token"
+      ? "operatorToken"
+      : "metricsToken";
+    const token = (config as Record<string, unknown>)[key];
+    if (typeof token === "string" && token !== "" && !/^[\x21-\x7e]+$/.test(token)) {
+      throw new ConfigError(
+        `--${flag} must be printable ASCII without spaces: a bearer token is one word`,
+      );
+    }
+  }
   try {
     config.captureSettings = modelSettings(config as OptionValues, given).capture;
   } catch (e) {

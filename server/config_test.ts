@@ -106,6 +106,10 @@ Deno.test("mistakes come back as one-sentence ConfigErrors, with a near flag nam
       [["--capture-rule", "sample:0.5"], {}],
       [["--capture", "/tmp/c", "--capture-rule", "below:7"], {}],
       [["--capture-rate", "0.5"], {}],
+      // A bearer token is one word: one with a space never matches.
+      [[], { MNIST_ADMIN_TOKEN: "my admin pass phrase" }],
+      [["--operator-token", "operator token phrase"], {}],
+      [["--metrics-token", "a\tb"], {}],
     ] as [string[], Record<string, string>][]
   ) {
     const error = resolveConfig(args, env);

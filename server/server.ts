@@ -93,6 +93,8 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
       log,
     });
     monitor.fleet.updateOf = (id) => updates.deviceView(id);
+    // A device the fleet forgets takes its update state along: ids clients make up stay bounded.
+    monitor.fleet.onForget = (id) => updates.forget(id);
     await updates.store.rescan();
     server = new InferenceServer(listener, serving, watcher, monitor, options, tls, updates);
     if (options.firmwareDir) {

@@ -131,6 +131,8 @@ export class DeviceRegistry {
   #nextSweep = 0;
   /** Where each device's update state lives (`FleetUpdates.deviceView`); unset: none. */
   updateOf: ((id: string) => DeviceUpdateView | null) | null = null;
+  /** Told each device forgotten (quiet too long, or evicted at the cap), so its update state goes too. */
+  onForget: ((id: string) => void) | null = null;
 
   constructor(
     options: {
@@ -266,7 +268,12 @@ export class DeviceRegistry {
   sweep(now = this.#now()): void {
     if (now < this.#nextSweep) return;
     this.#nextSweep = now + Math.min(MINUTE_MS, this.forgetAfterMs / 10);
-    for (const [id, d] of this.#devices) if (this.#forgotten(d, now)) this.#devices.delete(id);
+    for (const [id, d] of this.#devices) if (this.#forgotten(d, now)) this.#forget(id);
+  }
+
+  #forget(id: string): void {
+    this.#devices.delete(id);
+    this.onForget?.(id);
   }
 
   #forgotten(d: DeviceRecord, now: number): boolean {
@@ -277,7 +284,7 @@ export class DeviceRegistry {
   #evictOldest(): void {
     const seen = Float64Array.from(this.#devices.values(), (d) => d.lastSeen).sort();
     const cut = seen[Math.max(0, Math.floor(seen.length / 10) - 1)];
-    for (const [id, d] of this.#devices) if (d.lastSeen <= cut) this.#devices.delete(id);
+    for (const [id, d] of this.#devices) if (d.lastSeen <= cut) this.#forget(id);
   }
 
   #view(d: DeviceRecord, now: number): DeviceView {

@@ -54,6 +54,12 @@ export interface RefusedRelease {
 }
 
 export const FIRMWARE_FILE = "firmware.js";
+/**
+ * The largest `firmware.js` a release may be: a board's code is a few KiB
+ * (an ESP8266 build keeps to 6,144 bytes). Checked before the file is read,
+ * so a stray large file is neither held nor hashed on every rescan.
+ */
+export const MAX_RELEASE_BYTES = 1024 * 1024;
 export const MANIFEST_FILE = "release.json";
 
 /** HMAC-SHA1 keyed by the device's token (ASCII) over the release's raw SHA-1: the offer's `mac`. */
@@ -166,6 +172,10 @@ async function loadRelease(path: string, name: string, version: string): Promise
   let bytes: Uint8Array;
   try {
     manifest = JSON.parse(await Deno.readTextFile(`${path}/${MANIFEST_FILE}`));
+    const { size } = await Deno.stat(`${path}/${FIRMWARE_FILE}`);
+    if (size > MAX_RELEASE_BYTES) {
+      return `${FIRMWARE_FILE} is ${size} bytes, more than a release may be (${MAX_RELEASE_BYTES})`;
+    }
     bytes = await Deno.readFile(`${path}/${FIRMWARE_FILE}`);
   } catch (e) {
     return `cannot read ${MANIFEST_FILE} and ${FIRMWARE_FILE}: ${(e as Error).message}`;

@@ -33,6 +33,19 @@ Deno.test("the store serves matching releases, refuses the rest with a reason, a
       Array.from(createHmac("sha1", token).update(sha1).digest()),
     );
 
+    // A file larger than any board's code is refused before it is read (a sparse 64 MiB here).
+    await Deno.mkdir(`${dir}/${NAME}/1.0.4`);
+    const big = await Deno.open(`${dir}/${NAME}/1.0.4/firmware.js`, { write: true, create: true });
+    await big.truncate(64 * 1024 * 1024);
+    big.close();
+    await Deno.writeTextFile(
+      `${dir}/${NAME}/1.0.4/release.json`,
+      JSON.stringify({ ...manifest, version: "1.0.4", size: 64 * 1024 * 1024 }),
+    );
+    await store.rescan();
+    const refused = store.refused.find((r) => r.path.endsWith("1.0.4"));
+    assert.match(refused?.error ?? "", /firmware.js is 67108864 bytes, more than a release may be/);
+
     await Deno.remove(`${dir}/${NAME}/1.0.1`, { recursive: true });
     await store.rescan();
     assert.equal(store.get(`${NAME}/1.0.1`), null);

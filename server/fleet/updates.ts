@@ -258,6 +258,15 @@ export class FleetUpdates {
     return null;
   }
 
+  /**
+   * Forgets a device's update (the fleet registry forgot the device): a
+   * rollout still running may offer it again, as to a device never seen.
+   */
+  forget(deviceId: string): void {
+    if (!this.#devices.delete(deviceId)) return;
+    for (const r of this.#rollouts.values()) r.members.delete(deviceId);
+  }
+
   /** A device's update, as the fleet views show it; null when it never had one. */
   deviceView(deviceId: string): DeviceUpdateView | null {
     const u = this.#devices.get(deviceId);

@@ -375,3 +375,33 @@ Deno.test("a board connected before a rollout starts is offered it on its next r
     });
   }
 });
+
+Deno.test("update states are bounded by --max-devices: made-up ids the fleet forgets take their update state along", async () => {
+  await withUpdates({ maxDevices: 20 }, async (server) => {
+    const started = await callHttp(server, "POST", "/v2/fleet/rollouts", {
+      token: ADMIN,
+      body: { release: RELEASE, share: 1, per_minute: 1_000_000 },
+    });
+    assert.equal(started.status, 201);
+    // One connection naming a new device on every request, as a client making up ids can.
+    const client = await InferenceClient.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    try {
+      for (let i = 0; i < 200; i++) {
+        const reply = await client.send({
+          command: Command.INFERENCE_INPUT,
+          digitU8: new Uint8Array(784),
+          device: `made-up-${i}`,
+          client: `${NAME} ${OLD}`,
+        });
+        assert.ok(reply.update, `made-up-${i} is offered`);
+      }
+    } finally {
+      client.close();
+    }
+    const counts = server.updates.counts();
+    const held = Object.values(counts).reduce((a, b) => a + b, 0);
+    assert.ok(held <= 20, `${held} update states held for at most 20 devices`);
+    const rollout = await callHttp(server, "GET", "/v2/fleet/rollouts/r1", { token: ADMIN });
+    assert.ok(Object.keys(rollout.body.device_states).length <= 20);
+  });
+});

@@ -26,6 +26,7 @@
  * ```
  * @module
  */
+import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
@@ -81,9 +82,15 @@ function cohortIn(body: Record<string, unknown>): { share: number } | { devices:
   if (share !== undefined) return { share };
   if (
     !Array.isArray(devices) || devices.length === 0 || devices.length > 100_000 ||
-    !devices.every((d) => typeof d === "string" && d.length > 0 && d.length <= 72)
+    !devices.every((d) =>
+      typeof d === "string" &&
+      (isDeviceName(d) || (d.startsWith("addr:") && d.length > 5 && d.length <= 72))
+    )
   ) {
-    throw bad('"devices" must be a list of 1 to 100,000 device ids, in a body of at most 64 KiB');
+    // A fleet id: a device's name, or addr:<address> for a client that names none.
+    throw bad(
+      `"devices" must be a list of 1 to 100,000 device ids (${DEVICE_NAME_RULE}, or addr:<address>), in a body of at most 64 KiB`,
+    );
   }
   return { devices };
 }

@@ -20,6 +20,8 @@ Deno.test("rollout routes refuse with a code and a sentence, and change nothing"
         ["POST", `${M}/canary`, { version: 2 }, 400, /exactly one of "share"/],
         ["POST", `${M}/canary`, { version: 2, share: 0.5, devices: ["a"] }, 400, /exactly one/],
         ["POST", `${M}/canary`, { version: 2, devices: [] }, 400, /"devices" must be a list/],
+        // An id no device can have (a typo's trailing space) would name nobody, silently.
+        ["POST", `${M}/canary`, { version: 2, devices: ["kitchen "] }, 400, /"devices" must be/],
         ["POST", `${M}/shadow`, { version: 9 }, 404, /no version 9 in the repository/],
         ["POST", `${M}/shadow`, { version: 1 }, 409, /^BAD_UPDATE: version 1 serves already/],
         ["POST", "/v2/models/other/shadow", { version: 2 }, 404, /^MODEL_UNAVAILABLE/],

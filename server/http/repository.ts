@@ -340,7 +340,7 @@ export function repositoryRoutes(
         return error(
           500,
           "INTERNAL_ERROR",
-          `${action[2]} of "${name}" failed: ${(e as Error).message}`,
+          `${action[2]} of ${shown(name)} failed: ${(e as Error).message}`,
         );
       }
       return new Response(null, { status: 200 });

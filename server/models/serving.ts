@@ -113,7 +113,11 @@ export class ModelServing {
     }
     if (!serving.#models.has(options.defaultModel)) {
       const status = repository.find(options.defaultModel);
-      const reasons = status?.versions.map((v) => `version ${v.version}: ${v.reason}`).join("; ");
+      const reasons = status?.versions.map((v) =>
+        `version ${v.version}: ${
+          v.reason || `stage ${JSON.stringify(v.stage)}, which "latest" skips`
+        }`
+      ).join("; ");
       await serving.close();
       throw new NoDefaultModelError(
         status

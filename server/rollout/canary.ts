@@ -53,6 +53,12 @@ export function observeCanary(
 ): Tripped | null {
   const version = event.results?.[0].modelVersion ??
     (canary.includes(event.deviceId) ? rollout.version : null);
+  if (version !== null && version !== rollout.version && version !== canary.serving.version) {
+    // The serving version swapped (a new version copied in, a rollback) while the canary runs:
+    // its side starts again under the version that answers now, so no figure mixes two versions.
+    canary.serving = canary.serving.fresh(version);
+    rollout.servingVersion = version;
+  }
   const side = version === rollout.version ? canary.candidate : canary.serving;
   side.add(event.status, event.code, event.totalMs, event.results);
   return canaryRule(canary, rules);

@@ -322,3 +322,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a rollback or promote to a version that cannot serve changes nothing: what served serves on, the stages stay", async () => {
+  const wrongShape = await Deno.readFile(new URL("../testdata/dense_784x5.onnx", import.meta.url));
+  const root = await repositoryOf({
+    1: { model: wrongShape },
+    2: { model: MODELS.bundled },
+    3: { model: wrongShape, stage: "candidate" },
+  });
+  const stageOf = async (v: number) =>
+    JSON.parse(await Deno.readTextFile(`${root}/mnist/${v}/model.json`)).stage;
+  try {
+    await withServer({ modelRepository: root, adminToken: ADMIN }, async (server, { port }) => {
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+      // Version 1 was never probed (a scan probes only the version it serves): found out now.
+      const back = await api(server, "POST", "/v2/models/mnist/rollback");
+      assert.equal(back.status, 400, JSON.stringify(back.body));
+      assert.match(
+        back.body.error,
+        /^MODEL_UNAVAILABLE: version 1 .*cannot serve.*version 2 serves on/,
+      );
+      assert.equal(await stageOf(2), undefined, "the serving version is not retired");
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+
+      const promoted = await api(server, "POST", "/v2/models/mnist/promote", { version: 3 });
+      assert.equal(promoted.status, 400, JSON.stringify(promoted.body));
+      assert.match(
+        promoted.body.error,
+        /^MODEL_UNAVAILABLE: version 3 .*cannot serve.*version 2 serves on/,
+      );
+      assert.equal(await stageOf(3), "candidate", "a promote that failed leaves the stage");
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+
+      // Unloaded: nothing to promote or roll back, and nothing written.
+      const unload = await api(server, "POST", "/v2/repository/models/mnist/unload");
+      assert.equal(unload.status, 200);
+      for (const [path, body] of [["promote", { version: 3 }], ["rollback", undefined]] as const) {
+        const refused = await api(server, "POST", `/v2/models/mnist/${path}`, body);
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.match(refused.body.error, /^BAD_UPDATE: model "mnist" is unloaded/);
+      }
+      assert.equal(await stageOf(3), "candidate");
+      // An unknown model: 404, and its name is not echoed whole.
+      const long = "x".repeat(10_000);
+      for (const [path, body] of [["promote", { version: 1 }], ["rollback", undefined]] as const) {
+        const unknown = await api(server, "POST", `/v2/models/${long}/${path}`, body);
+        assert.equal(unknown.status, 404, JSON.stringify(unknown.body).slice(0, 200));
+        assert.ok(unknown.body.error.length < 200, unknown.body.error.slice(0, 200));
+      }
+    });
+    // A restart serves what served before.
+    await withServer({ modelRepository: root }, async (_server, { port }) => {
+      assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a serving version swapped in under a canary is its serving side from then on, not the one it started beside", async () => {
+  const root = await repositoryOf({
+    1: { model: MODELS.bundled },
+    2: { model: MODELS.dense, stage: "candidate" },
+  });
+  try {
+    await withServer(
+      { modelRepository: root, adminToken: ADMIN, canaryMaxLowConfidenceRatio: 0 },
+      async (server, { port }) => {
+        const started = await api(server, "POST", "/v2/models/mnist/canary", {
+          version: 2,
+          devices: ["inside"],
+        });
+        assert.equal(started.status, 200);
+        await versionsByBoard(port, ["outside", "inside"]);
+        // Version 3 copied in: "latest" serves it to everyone outside the canary.
+        await Deno.mkdir(`${root}/mnist/.3`);
+        await Deno.copyFile(`${root}/mnist/1/model.onnx`, `${root}/mnist/.3/model.onnx`);
+        await Deno.copyFile(`${root}/mnist/1/model.json`, `${root}/mnist/.3/model.json`);
+        await Deno.rename(`${root}/mnist/.3`, `${root}/mnist/3`);
+        await server.watcher.trigger("request");
+        assert.deepEqual((await versionsByBoard(port, ["outside"])).get("outside"), [3, 3]);
+        const figures = await api(server, "GET", "/v2/models/mnist/canary");
+        const [serving, candidate] = figures.body.versions;
+        assert.deepEqual([serving.version, candidate.version], [3, 2]);
+        assert.equal(serving.requests, 2, "only version 3's requests on its side");
+      },
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

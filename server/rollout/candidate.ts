@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { WireError } from "../../shared/errors.ts";
+import { shown, WireError } from "../../shared/errors.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { type ModelRollout, readyVersion, RolloutError } from "./rollout.ts";
 
@@ -55,7 +55,7 @@ export async function startCandidate(
     throw new RolloutError(
       400,
       "MODEL_UNAVAILABLE",
-      `version ${version} of model "${name}" could not start: ${(e as Error).message}`,
+      `version ${version} of model ${shown(name)} could not start: ${(e as Error).message}`,
     );
   }
   return {

@@ -181,6 +181,11 @@ export class VersionFigures {
     this.#lowConfidence = lowConfidence;
   }
 
+  /** Empty figures of another version, judged alike (the serving version swapped under a canary). */
+  fresh(version: number): VersionFigures {
+    return new VersionFigures(version, this.#lowConfidence);
+  }
+
   /** One request's outcome: its code, latency and answers (null on an error). */
   add(
     status: number,

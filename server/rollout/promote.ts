@@ -18,7 +18,8 @@
  * ```
  * @module
  */
-import type { ModelServing } from "../models/serving.ts";
+import { shown } from "../../shared/errors.ts";
+import type { ModelServing, ServedModel } from "../models/serving.ts";
 import {
   type ModelRollout,
   newerServable,
@@ -53,6 +54,7 @@ export async function promote(
   const options = changes.options();
   const status = await readyVersion(serving.repository, options.rescan, name, version);
   const from = serving.versions().get(name) ?? null;
+  refuseUnloaded(serving, name, "promote");
   const newer = newerServable(serving.repository, name, version);
   if (newer !== null) {
     throw new RolloutError(
@@ -80,10 +82,20 @@ export async function promote(
   if (to !== version) {
     const { reason } = await readyVersion(serving.repository, options.rescan, name, version)
       .catch((e: Error) => ({ reason: e.message }));
+    // Refused by its swap (its shapes, its warm-up): what served goes on, and
+    // its stage goes back, so the repository says what serves (and a restart too).
+    if (status.stage !== null) {
+      await writeStage(status.path, status.stage);
+      await options.rescan();
+    }
     throw new RolloutError(
-      500,
-      "INTERNAL_ERROR",
-      `version ${version} was promoted but does not serve: ${reason}`,
+      400,
+      "MODEL_UNAVAILABLE",
+      `version ${version} of model ${shown(name)} cannot serve: ${reason}; ` +
+        (from === null ? "nothing else serves" : `version ${from} serves on`) +
+        (status.stage !== null
+          ? `, and version ${version} stays ${JSON.stringify(status.stage)}`
+          : ""),
     );
   }
   changes.promoted(name);
@@ -98,23 +110,75 @@ export async function retireServing(
 ): Promise<{ ended: null; from: number | null; to: number | null }> {
   const serving = changes.serving();
   const options = changes.options();
+  if (!serving.repository.find(name)) {
+    throw new RolloutError(
+      404,
+      "MODEL_UNAVAILABLE",
+      `no model named ${shown(name)} in the repository`,
+    );
+  }
+  refuseUnloaded(serving, name, "roll back");
   const from = serving.versions().get(name) ?? null;
   const below = from === null ? null : servableBelow(serving.repository, name, from);
   if (from === null || below === null) {
     throw new RolloutError(
       409,
       "BAD_UPDATE",
-      `model "${name}" has no rollout running and no version below ${from} to go back to`,
+      from === null
+        ? `model ${shown(name)} has no rollout running and no version serving to go back from`
+        : `model ${shown(name)} has no rollout running and no version below ${from} to go back to`,
     );
   }
-  const { path } = await readyVersion(serving.repository, options.rescan, name, from);
+  const { path, stage } = await readyVersion(serving.repository, options.rescan, name, from);
   await writable(path);
-  await writeStage(path, "retired");
-  await options.rescan();
+  // The version below is started first, and handed to the swap: one that
+  // cannot serve (a scan checks only the version it serves) is found out
+  // before the serving one is retired, not after, when nothing would serve.
+  const belowStatus = await readyVersion(serving.repository, options.rescan, name, below);
+  let started: ServedModel;
+  try {
+    started = await serving.startVersion(belowStatus);
+  } catch (e) {
+    throw new RolloutError(
+      400,
+      "MODEL_UNAVAILABLE",
+      `version ${below} of model ${shown(name)} cannot serve: ${(e as Error).message}; ` +
+        `version ${from} serves on`,
+    );
+  }
+  serving.offer(started);
+  try {
+    await writeStage(path, "retired");
+    await options.rescan();
+  } finally {
+    if (serving.withdraw(started)) await started.queue.close();
+  }
   const to = serving.versions().get(name) ?? null;
+  if (to === null) {
+    // Nothing serves (the version below changed meanwhile): the retired one comes back.
+    await writeStage(path, stage);
+    await options.rescan();
+    throw new RolloutError(
+      400,
+      "MODEL_UNAVAILABLE",
+      `version ${below} of model ${shown(name)} did not take over; version ` +
+        `${serving.versions().get(name) ?? from} serves on`,
+    );
+  }
   changes.rolledBack(name);
   options.log.warn("version rolled back", { model: name, from, version: to ?? undefined });
   return { ended: null, from, to };
+}
+
+/** A 409 when model `name` is unloaded: promote and rollback change what it serves once loaded. */
+function refuseUnloaded(serving: ModelServing, name: string, what: string): void {
+  if (serving.repository.find(name)?.unloaded) {
+    throw new RolloutError(
+      409,
+      "BAD_UPDATE",
+      `model ${shown(name)} is unloaded: load it before you ${what}`,
+    );
+  }
 }
 
 /** A 500 with the reason when the stage of the model at `path` cannot be written. */

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { Status, WireError } from "../../shared/errors.ts";
+import { shown, Status, WireError } from "../../shared/errors.ts";
 import type { Logger } from "../log.ts";
 import type { ModelRepository } from "../models/repository.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
@@ -99,14 +99,14 @@ export async function readyVersion(
     throw new RolloutError(
       404,
       "MODEL_UNAVAILABLE",
-      `model "${name}" has no version ${version} in the repository`,
+      `model ${shown(name)} has no version ${version} in the repository`,
     );
   }
   if (status.state !== "READY") {
     throw new RolloutError(
       400,
       "MODEL_UNAVAILABLE",
-      `version ${version} of model "${name}" cannot serve: ${status.reason}`,
+      `version ${version} of model ${shown(name)} cannot serve: ${status.reason}`,
     );
   }
   return status;

@@ -223,7 +223,7 @@ export class Rollouts {
       throw new RolloutError(
         409,
         "BAD_UPDATE",
-        `model "${name}" has a rollout of version ${existing.version} running; end it first`,
+        `model ${shown(name)} has a rollout of version ${existing.version} running; end it first`,
       );
     }
     return await this.#exclusive(name, async () => {
