@@ -64,6 +64,7 @@ export function wireRequests(
     },
   });
   registerRolloutMetrics(monitor.metrics.registry, rollouts);
+  serving.onUnserved = (model) => rollouts.unserved(model);
   const handler = new RequestHandler({
     route: (model, version, deviceId) => rollouts.route(model, version, deviceId),
     byDevice: () => rollouts.byDevice,

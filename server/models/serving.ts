@@ -93,6 +93,11 @@ export class ModelServing {
   #models = new Map<string, ServedModel>();
   /** Started versions offered to the next swap to them (`offer`), by model. */
   #offered = new Map<string, ServedModel>();
+  /**
+   * Told each model that stops serving (unloaded, or no version can serve):
+   * the rollouts end its rollout, so no candidate outlives its model.
+   */
+  onUnserved: ((model: string) => Promise<void>) | null = null;
 
   private constructor(repository: ModelRepository, options: ServingOptions) {
     this.repository = repository;
@@ -184,6 +189,7 @@ export class ModelServing {
       await served.queue.close();
       log.info("model unloaded", { model: change.model, version: change.from ?? undefined });
       this.#options.onSwap?.({ model: change.model, from: change.from, to: null });
+      await this.onUnserved?.(change.model);
       return true;
     }
     const to = change.to;

@@ -194,6 +194,20 @@ export class Rollouts {
     if (!rollout.shadow) await this.#end(rollout, null);
   }
 
+  /**
+   * Ends the rollout of model `name`, if any, once the model no longer
+   * serves (`ModelServing.onUnserved`): its candidate's engines close.
+   */
+  async unserved(name: string): Promise<void> {
+    const rollout = this.#rollouts.get(name);
+    if (!rollout || !this.#detach(rollout)) return;
+    this.#options.log.warn("rollout ended: its model no longer serves", {
+      model: name,
+      version: rollout.version,
+    });
+    await rollout.candidate.queue.close();
+  }
+
   /** The rollout of model `name` with `what` running, or a 404 `RolloutError`. */
   #existing(name: string, what: "shadow" | "canary"): ModelRollout {
     const rollout = this.#rollouts.get(name);

@@ -176,3 +176,39 @@ Deno.test("a stuck candidate never delays a reply; its shadow work is dropped un
     },
   );
 });
+
+Deno.test("unloading a model ends its rollout and closes its candidate; loaded again, none runs", async () => {
+  const { log, lines: logs } = recordingLogger("info");
+  await withRolloutServer(
+    {
+      1: { model: MODELS.bundled },
+      2: { model: MODELS.bundled, stage: "candidate" },
+    },
+    { log },
+    async (server) => {
+      const started = await api(server, "POST", "/v2/models/mnist/canary", {
+        version: 2,
+        share: 0.5,
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      assert.equal(
+        (await api(server, "POST", "/v2/models/mnist/shadow", { version: 2 })).status,
+        200,
+      );
+      const candidate = server.rollouts.get("mnist")!.candidate;
+      const unloaded = await api(server, "POST", "/v2/repository/models/mnist/unload");
+      assert.equal(unloaded.status, 200, JSON.stringify(unloaded.body));
+      assert.equal(server.rollouts.get("mnist"), undefined, "the rollout ended with its model");
+      await until(
+        () => candidate.queue.engineSet.engines.every((e) => e.state === "stopped"),
+        "the candidate's engines stopped",
+      );
+      assert.equal((await api(server, "GET", "/v2/models/mnist/canary")).status, 404);
+      assert.deepEqual((await api(server, "GET", "/dashboard.json")).body.rollouts, []);
+      assert.ok(logs.some((l) => l.includes("rollout ended: its model no longer serves")));
+      assert.equal((await api(server, "POST", "/v2/repository/models/mnist/load")).status, 200);
+      assert.equal(server.serving.versions().get("mnist"), 1);
+      assert.equal((await api(server, "GET", "/v2/models/mnist/shadow")).status, 404);
+    },
+  );
+});
