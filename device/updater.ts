@@ -53,7 +53,7 @@
  */
 import type { ReplyFields } from "../shared/board_reply.ts";
 import type { EspruinoE, Storage } from "./espruino.ts";
-import { type BootState, File, type Report, UpdateState as U } from "./boot_state.ts";
+import { type BootState, File, UpdateState as U } from "./boot_state.ts";
 import type { TcpClient } from "./tcp_client.ts";
 
 // The update request's layout (request.ts `UpdateLayout`), from the digit's first byte.
@@ -62,6 +62,7 @@ declare const OFFSET_AT: number;
 declare const STATE_AT: number;
 declare const RELEASE_AT: number;
 declare const REASON_AT: number;
+declare const UPDATE_END: number;
 
 declare const E: EspruinoE;
 /** True in a build with updates over the air: only those name Storage here. */
@@ -102,8 +103,6 @@ export const storage = (
 /** The boot state, read when there is work; 0 when there is none. */
 let boot: BootState | 0 = 0;
 let job: Job | 0 = 0;
-/** A report of this run (failed while fetching), sent before the boot file's. */
-let report: Report | 0 = 0;
 
 /**
  * The updater, a method of the connection (`server.done = updater`):
@@ -130,11 +129,8 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
     let why = "";
     if (cmd == C.REPORT) {
       // Any answer: the report was heard, and new code on trial reached the server.
-      if (report) report = 0;
-      else {
-        delete state[state.r ? "r" : "t"];
-        storage.writeJSON(File.STATE, state);
-      }
+      delete state[state.r ? "r" : "t"];
+      storage.writeJSON(File.STATE, state);
     } else if (cmd == C.CHUNK) {
       if (r.status || !j) job = 0;
       else if (!data || !data.length || E.CRC32(data) != r.crc) {
@@ -154,9 +150,11 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
           return load();
         }
       }
-    } else if (offer && !j && !report && !state.r && !state.t) {
+    } else if (offer && !j && !state.r && !state.t && offer[0] != state.f) {
       // A release refused or gone back from is offered again until the
-      // report is heard: then the rollout offers it no more.
+      // report is heard: then the rollout offers it no more. The board
+      // fetches none twice in a row (`f`), whatever a server offers: a
+      // release that failed, or the one it has just switched to.
       job = offer as unknown as Job;
       job.push(0, 0);
       // With a token, only a server that knows it may offer code. No
@@ -164,12 +162,14 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
       if (server.token && !offer[3]) why = "no MAC";
     }
     if (why) {
-      report = [U.FAILED, (job as Job)[0], why];
+      // A report as the boot file leaves one, and the release not to fetch
+      // again: Storage keeps both once the report is heard.
+      state.r = [U.FAILED, state.f = (job as Job)[0], why];
       job = 0;
     }
   }
   // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
-  const next = report || state.r || (state.t ? [U.UPDATED, state.v as string, ""] : 0) ||
+  const next = state.r || (state.t ? [U.UPDATED, state.v as string, ""] : 0) ||
     (job ? [0, job[0], ""] : 0);
   // Nothing left to do: forget the boot state.
   if (!next) boot = 0;
@@ -187,11 +187,19 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
     d[STATE_AT] = next[0];
     d[OFFSET_AT] = offset;
     d[OFFSET_AT + 1] = offset >> 8;
-    // Two strings: each its length (under 256), then its characters.
+    // Two strings: each its length, then its characters, cut to the room
+    // the request has for them (`RELEASE_MAX`, `REASON_MAX` of request.ts:
+    // its length, the characters and a 0 before the next field), as a longer
+    // one (an offer's release, an exception's text) would make the request
+    // unreadable, and the report never heard.
     for (let k = 1; k < 3; k++) {
       const at = k < 2 ? RELEASE_AT : REASON_AT;
-      d[at] = (next[k] as string).length;
-      d.set(E.toUint8Array(next[k] as string), at + 4);
+      const text = (next[k] as string).substr(
+        0,
+        k < 2 ? REASON_AT - RELEASE_AT - 5 : UPDATE_END - REASON_AT - 5,
+      );
+      d[at] = text.length;
+      d.set(E.toUint8Array(text), at + 4);
     }
     server.next = next[0] ? C.REPORT : C.CHUNK;
     server.send();
