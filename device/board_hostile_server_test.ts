@@ -35,7 +35,8 @@ interface Offer {
 /** The host: what it offers, and how it answers a chunk request (the default: `code` as it is). */
 interface Host {
   offer: () => Offer | null;
-  chunk?: (request: DecodedRequest) => Uint8Array;
+  /** A chunk request's answer; `null`: none. */
+  chunk?: (request: DecodedRequest) => Uint8Array | null;
 }
 
 /** The host on loopback; every request it read, and every one it could not. */
@@ -43,7 +44,7 @@ function serve(host: Host, code: () => Uint8Array) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const conns: Deno.Conn[] = [];
   const seen = { requests: [] as DecodedRequest[], unreadable: [] as string[] };
-  const answer = (r: DecodedRequest): Uint8Array => {
+  const answer = (r: DecodedRequest): Uint8Array | null => {
     if (r.command == Command.INFERENCE_INPUT) {
       const update = host.offer();
       return encodeReply({ command: 2, requestId: r.requestId, scores: SCORES, update }, true);
@@ -75,16 +76,15 @@ function serve(host: Host, code: () => Uint8Array) {
             // Refused as the real server refuses it, under the id it can find.
             if (request instanceof WireError) seen.unreadable.push(request.message);
             else seen.requests.push(request);
-            await conn.write(
-              request instanceof WireError
-                ? encodeReply({
-                  command: 0,
-                  requestId: peekRequestId(payload),
-                  status: request.status,
-                  error: request.message,
-                }, true)
-                : answer(request),
-            ).catch(() => {});
+            const reply = request instanceof WireError
+              ? encodeReply({
+                command: 0,
+                requestId: peekRequestId(payload),
+                status: request.status,
+                error: request.message,
+              }, true)
+              : answer(request);
+            if (reply) await conn.write(reply).catch(() => {});
           }
         }
       })();
@@ -257,6 +257,28 @@ Deno.test("the release the board runs, offered again after its update: not fetch
       for (let i = 0; i < 4; i++) await classify(board);
       assert.equal(board.reboots, 1, server.log().join(" "));
       assert.equal(server.log().filter((r) => r == "4@0").length, 1);
+    },
+  );
+});
+
+Deno.test("a host that offers and never answers a chunk request: after four tries the download fails, one report, no more asking", async () => {
+  await withBoard(
+    { offer: () => ({ release: RELEASE, size: 3000, crc32: 0 }), chunk: () => null },
+    {},
+    async (board, server) => {
+      // Each reply to a digit carries the download on; each chunk request goes unanswered.
+      for (let i = 1; i <= 4; i++) {
+        await classify(board);
+        await board.waitFor(/^Server: no reply; retry in/, { count: i });
+      }
+      await classify(board);
+      await board.waitFor(/^Update mnist-device\/1\.0\.1\+0badc0de 5 bad chunks$/);
+      for (let i = 0; i < 3; i++) await classify(board);
+      assert.deepEqual(server.log().filter((r) => r != "1"), [
+        ...Array(4).fill("4@0"),
+        `5:5:${RELEASE}:bad chunks`,
+      ]);
+      assert.equal(board.matching(/^Server: no reply/).length, 4);
     },
   );
 });

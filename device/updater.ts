@@ -34,7 +34,9 @@
  * a report the boot file left) gives it work and forgotten when it has none.
  *
  * A request that fails leaves the update where it was: the next reply the
- * board gets, to its next inference request, carries it on. Power lost while
+ * board gets, to its next inference request, carries it on; four in a row
+ * without a good chunk (a wrong CRC-32 counts too) and it fails
+ * (`bad chunks`). Power lost while
  * fetching leaves the old code's boot state untouched, so it boots the code
  * it had and fetches again from the start when offered again.
  *
@@ -131,26 +133,30 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
       // Any answer: the report was heard, and new code on trial reached the server.
       delete state[state.r ? "r" : "t"];
       storage.writeJSON(File.STATE, state);
-    } else if (cmd == C.CHUNK) {
-      if (r.status || !j) job = 0;
-      else if (!data || !data.length || E.CRC32(data) != r.crc) {
-        if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
-      } else {
-        j[5] = 0;
-        try {
-          storage.write(file, data, j[4], j[1]);
-          j[4] += data.length;
-        } catch (e) {
-          why = "" + e;
-        }
-        if (!why && j[4] >= j[1]) {
-          // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-          state.d = [file, j[0], j[2], j[3], server.token];
-          storage.writeJSON(File.STATE, state);
-          return load();
-        }
+    } else if (cmd == C.CHUNK && r.status) {
+      // The server's error (the rollout stopped): the download ends.
+      job = 0;
+    } else if (cmd == C.CHUNK && j && data && data.length && E.CRC32(data) == r.crc) {
+      j[5] = 0;
+      try {
+        storage.write(file, data, j[4], j[1]);
+        j[4] += data.length;
+      } catch (e) {
+        why = "" + e;
       }
-    } else if (offer && !j && !state.r && !state.t && offer[0] != state.f) {
+      if (!why && j[4] >= j[1]) {
+        // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
+        state.d = [file, j[0], j[2], j[3], server.token];
+        storage.writeJSON(File.STATE, state);
+        return load();
+      }
+    } else if (j) {
+      // A chunk whose CRC-32 is wrong, or a chunk request that failed (no
+      // reply, a garbled one), which the next reply to a digit shows: four
+      // in a row and the download fails, so a host that offers and does not
+      // serve cannot hold the board asking for ever.
+      if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
+    } else if (offer && !state.r && !state.t && offer[0] != state.f) {
       // A release refused or gone back from is offered again until the
       // report is heard: then the rollout offers it no more. The board
       // fetches none twice in a row (`f`), whatever a server offers: a
