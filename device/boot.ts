@@ -68,6 +68,8 @@ try {
       var why = E.CRC32(f) != d[2] ? "CRC-32" : d[4] &&
           E.toString(H(pad(92) + E.toString(H(pad(54) + E.toString(H(f)))))) != d[3] ? "MAC" : "";
       delete B.d;
+      // Checked, whichever way: the application fetches it no more (\`f\`).
+      B.f = d[1];
       if (!why) {
         B.b = B.a || ${app};
         B.a = d[0];
@@ -90,7 +92,7 @@ try {
   (function (e) {
     var S = require("Storage"), B = S.readJSON(${state}, 1) || {};
     if (!B.t) throw e;
-    S.writeJSON(${state}, { a: B.b, b: B.a, r: [${UpdateState.ROLLED_BACK}, B.v, "" + e] });
+    S.writeJSON(${state}, { a: B.b, b: B.a, f: B.v, r: [${UpdateState.ROLLED_BACK}, B.v, "" + e] });
     print("Boot: back to " + B.b + ": " + e);
     load();
   })(e);

@@ -11,7 +11,9 @@
  *   `[state, release, reason]` (`VERIFIED` or `FAILED` after a download,
  *   `ROLLED_BACK` after a roll-back);
  * - `d`: a download for the boot file to check at the next start:
- *   `[file, release, CRC-32, MAC, token]` (the MAC raw, "" without a token).
+ *   `[file, release, CRC-32, MAC, token]` (the MAC raw, "" without a token);
+ * - `f`: the last release fetched (checked by the boot file, gone back
+ *   from, or failed while fetching): offered again, it is not fetched again.
  *
  * Keys are single letters that `mangled_properties.ts` never lists (`OWN_PROPERTIES`):
  * the boot file and the application are built apart and must agree.
@@ -63,4 +65,5 @@ export interface BootState {
   v?: string;
   r?: Report;
   d?: [string, string, number, string, string];
+  f?: string;
 }

@@ -47,6 +47,7 @@ Deno.test("new code that throws at start: the board goes back to the code it had
     assert.deepEqual(JSON.parse((await storage())[File.STATE]), {
       a: File.APP0,
       b: File.APP1,
+      f: "mnist-device/2",
       r: [6, "mnist-device/2", "Error: broken"],
     });
     await board.close();
@@ -67,6 +68,7 @@ Deno.test("a download whose CRC-32 is wrong is never run: the old code runs and 
     await board.waitFor(/^Ready/);
     assert.deepEqual(board.matching(/NEW CODE/), []);
     assert.deepEqual(JSON.parse((await storage())[File.STATE]), {
+      f: "mnist-device/2",
       r: [5, "mnist-device/2", "CRC-32"],
     });
     await board.close();
@@ -82,6 +84,7 @@ Deno.test("a download whose CRC-32 is wrong is never run: the old code runs and 
       b: File.APP0,
       t: 2,
       v: "mnist-device/2",
+      f: "mnist-device/2",
       r: [3, "mnist-device/2", ""],
     });
     await again.board.close();

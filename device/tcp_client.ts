@@ -234,11 +234,11 @@ export class TcpClient {
       // at 4 of it, so at least 12 bytes. One shorter than its own start is
       // cut out all the same, and `readReply` finds it cut short.
       while (self.busy && self.n >= C.HEADER + C.MIN_PAYLOAD) {
-        // Any of the length's two high bytes set: longer than any reply of ours.
-        const end = C.HEADER + b[0] + b[1] * 256 + (b[2] | b[3]) * 65536;
-        // Longer than any reply of ours, or not ours.
+        const end = C.HEADER + b[0] + b[1] * 256;
+        // Longer than any reply of ours (any of the length's two high bytes
+        // set, or longer than the buffer), or not ours.
         if (
-          end > (UPDATES ? b.length : C.BUFFER) ||
+          b[2] | b[3] || end > (UPDATES ? b.length : C.BUFFER) ||
           (b[8] | b[9] << 8 | b[10] << 16 | b[11] << 24) != C.MAGIC
         ) {
           return fail(self, "not an MNST frame");

@@ -34,7 +34,9 @@
  * a report the boot file left) gives it work and forgotten when it has none.
  *
  * A request that fails leaves the update where it was: the next reply the
- * board gets, to its next inference request, carries it on. Power lost while
+ * board gets, to its next inference request, carries it on; four in a row
+ * without a good chunk (a wrong CRC-32 counts too) and it fails
+ * (`bad chunks`). Power lost while
  * fetching leaves the old code's boot state untouched, so it boots the code
  * it had and fetches again from the start when offered again.
  *
@@ -53,7 +55,7 @@
  */
 import type { ReplyFields } from "../shared/board_reply.ts";
 import type { EspruinoE, Storage } from "./espruino.ts";
-import { type BootState, File, type Report, UpdateState as U } from "./boot_state.ts";
+import { type BootState, File, UpdateState as U } from "./boot_state.ts";
 import type { TcpClient } from "./tcp_client.ts";
 
 // The update request's layout (request.ts `UpdateLayout`), from the digit's first byte.
@@ -62,6 +64,7 @@ declare const OFFSET_AT: number;
 declare const STATE_AT: number;
 declare const RELEASE_AT: number;
 declare const REASON_AT: number;
+declare const UPDATE_END: number;
 
 declare const E: EspruinoE;
 /** True in a build with updates over the air: only those name Storage here. */
@@ -102,8 +105,6 @@ export const storage = (
 /** The boot state, read when there is work; 0 when there is none. */
 let boot: BootState | 0 = 0;
 let job: Job | 0 = 0;
-/** A report of this run (failed while fetching), sent before the boot file's. */
-let report: Report | 0 = 0;
 
 /**
  * The updater, a method of the connection (`server.done = updater`):
@@ -130,33 +131,36 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
     let why = "";
     if (cmd == C.REPORT) {
       // Any answer: the report was heard, and new code on trial reached the server.
-      if (report) report = 0;
-      else {
-        delete state[state.r ? "r" : "t"];
+      delete state[state.r ? "r" : "t"];
+      storage.writeJSON(File.STATE, state);
+    } else if (cmd == C.CHUNK && r.status) {
+      // The server's error (the rollout stopped): the download ends.
+      job = 0;
+    } else if (cmd == C.CHUNK && j && data && data.length && E.CRC32(data) == r.crc) {
+      j[5] = 0;
+      try {
+        storage.write(file, data, j[4], j[1]);
+        j[4] += data.length;
+      } catch (e) {
+        why = "" + e;
+      }
+      if (!why && j[4] >= j[1]) {
+        // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
+        state.d = [file, j[0], j[2], j[3], server.token];
         storage.writeJSON(File.STATE, state);
+        return load();
       }
-    } else if (cmd == C.CHUNK) {
-      if (r.status || !j) job = 0;
-      else if (!data || !data.length || E.CRC32(data) != r.crc) {
-        if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
-      } else {
-        j[5] = 0;
-        try {
-          storage.write(file, data, j[4], j[1]);
-          j[4] += data.length;
-        } catch (e) {
-          why = "" + e;
-        }
-        if (!why && j[4] >= j[1]) {
-          // All of it: the boot file checks it (CRC-32, MAC) and switches, or says why not.
-          state.d = [file, j[0], j[2], j[3], server.token];
-          storage.writeJSON(File.STATE, state);
-          return load();
-        }
-      }
-    } else if (offer && !j && !report && !state.r && !state.t) {
+    } else if (j) {
+      // A chunk whose CRC-32 is wrong, or a chunk request that failed (no
+      // reply, a garbled one), which the next reply to a digit shows: four
+      // in a row and the download fails, so a host that offers and does not
+      // serve cannot hold the board asking for ever.
+      if (++j[5] >= C.BAD_CHUNKS) why = "bad chunks";
+    } else if (offer && !state.r && !state.t && offer[0] != state.f) {
       // A release refused or gone back from is offered again until the
-      // report is heard: then the rollout offers it no more.
+      // report is heard: then the rollout offers it no more. The board
+      // fetches none twice in a row (`f`), whatever a server offers: a
+      // release that failed, or the one it has just switched to.
       job = offer as unknown as Job;
       job.push(0, 0);
       // With a token, only a server that knows it may offer code. No
@@ -164,12 +168,14 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
       if (server.token && !offer[3]) why = "no MAC";
     }
     if (why) {
-      report = [U.FAILED, (job as Job)[0], why];
+      // A report as the boot file leaves one, and the release not to fetch
+      // again: Storage keeps both once the report is heard.
+      state.r = [U.FAILED, state.f = (job as Job)[0], why];
       job = 0;
     }
   }
   // The boot file's report (verified, failed, rolled back), then a trial's `UPDATED`.
-  const next = report || state.r || (state.t ? [U.UPDATED, state.v as string, ""] : 0) ||
+  const next = state.r || (state.t ? [U.UPDATED, state.v as string, ""] : 0) ||
     (job ? [0, job[0], ""] : 0);
   // Nothing left to do: forget the boot state.
   if (!next) boot = 0;
@@ -187,11 +193,19 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
     d[STATE_AT] = next[0];
     d[OFFSET_AT] = offset;
     d[OFFSET_AT + 1] = offset >> 8;
-    // Two strings: each its length (under 256), then its characters.
+    // Two strings: each its length, then its characters, cut to the room
+    // the request has for them (`RELEASE_MAX`, `REASON_MAX` of request.ts:
+    // its length, the characters and a 0 before the next field), as a longer
+    // one (an offer's release, an exception's text) would make the request
+    // unreadable, and the report never heard.
     for (let k = 1; k < 3; k++) {
       const at = k < 2 ? RELEASE_AT : REASON_AT;
-      d[at] = (next[k] as string).length;
-      d.set(E.toUint8Array(next[k] as string), at + 4);
+      const text = (next[k] as string).substr(
+        0,
+        k < 2 ? REASON_AT - RELEASE_AT - 5 : UPDATE_END - REASON_AT - 5,
+      );
+      d[at] = text.length;
+      d.set(E.toUint8Array(text), at + 4);
     }
     server.next = next[0] ? C.REPORT : C.CHUNK;
     server.send();
