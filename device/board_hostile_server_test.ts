@@ -19,7 +19,7 @@ import { bootCode } from "./boot.ts";
 import { type Firmware, installFiles } from "./build.ts";
 import { File } from "./boot_state.ts";
 import { firmwareAt } from "./ota_testing.ts";
-import { RELEASE_MAX } from "./request.ts";
+import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
 
 /** Board time runs this much faster: a reply may take 500 ms of the wall clock. */
 const SPEED = 10;
@@ -213,7 +213,7 @@ Deno.test("a release name longer than an update request holds: every request the
       await classify(board);
       assert.deepEqual(server.seen.unreadable, []);
       for (const r of server.seen.requests.filter((r) => r.command != Command.INFERENCE_INPUT)) {
-        assert.equal((r.chunk ?? r.update)?.release, release.slice(0, RELEASE_MAX));
+        assert.equal((r.chunk ?? r.update)?.release, release.slice(0, MAX_RELEASE_ID));
       }
     },
   );

@@ -26,6 +26,7 @@
  * @module
  */
 import { DIGIT_PIXELS, InferenceRequestWriter, TOKEN_LENGTH } from "../shared/codec.ts";
+import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
 
 /** A request laid out once: what the board needs to make and fill the buffer. */
 export interface RequestTemplate {
@@ -97,8 +98,7 @@ export interface UpdateLayout {
   end: number;
 }
 
-/** The longest release name ("NAME/VERSION") and failure reason an update request carries. */
-export const RELEASE_MAX = 47;
+/** The longest failure reason an update request carries (its release id: `MAX_RELEASE_ID`). */
 export const REASON_MAX = 31;
 
 /**
@@ -170,7 +170,7 @@ function updateLayout(
   const hv = new DataView(head.buffer);
   const tableAt = 16;
   const releaseAt = 32;
-  const errorAt = releaseAt + 4 + RELEASE_MAX + 1;
+  const errorAt = releaseAt + 4 + MAX_RELEASE_ID + 1;
   [14, 16, 4, 8, 0, 0, 12].forEach((v, i) => hv.setUint16(2 * i, v, true));
   hv.setInt32(tableAt, tableAt, true);
   hv.setUint32(tableAt + 4, releaseAt - (tableAt + 4), true);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type DecodedRequest, decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
-import { RELEASE_MAX, requestTemplate } from "./request.ts";
+import { requestTemplate } from "./request.ts";
+import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";
 
 function headBytes(head: string): Uint8Array {
@@ -107,7 +108,7 @@ Deno.test("the update request the board writes over its buffer decodes as a chun
   const d = req.subarray(t.digitAt);
   d.fill(0);
   d.set(headBytes(u.head));
-  const release = "mnist-device/1.0.1+" + "f".repeat(RELEASE_MAX - 19);
+  const release = "mnist-device/1.0.1+" + "f".repeat(MAX_RELEASE_ID - 19);
   const put = (at: number, text: string) => {
     d[at] = text.length;
     for (let i = 0; i < text.length; i++) d[at + 4 + i] = text.charCodeAt(i);

@@ -194,7 +194,7 @@ export function updater(this: TcpClient, r?: ReplyFields, cmd?: number): void {
     d[OFFSET_AT] = offset;
     d[OFFSET_AT + 1] = offset >> 8;
     // Two strings: each its length, then its characters, cut to the room
-    // the request has for them (`RELEASE_MAX`, `REASON_MAX` of request.ts:
+    // the request has for them (`MAX_RELEASE_ID` of shared/update_codec.ts, `REASON_MAX` of request.ts:
     // its length, the characters and a 0 before the next field), as a longer
     // one (an offer's release, an exception's text) would make the request
     // unreadable, and the report never heard.

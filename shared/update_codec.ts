@@ -49,6 +49,13 @@ export const UPDATE_STATE_NAMES = [
 /** The most a chunk carries: a board holds one chunk at a time. */
 export const CHUNK_BYTES = 512;
 
+/**
+ * The longest release id ("NAME/VERSION") a board's update request carries,
+ * and so the longest a server offers: a longer one could not be asked for,
+ * and its offer would push a reply past a board's 256-byte reply buffer.
+ */
+export const MAX_RELEASE_ID = 47;
+
 // Slots of each table, as in the schema.
 const OFFER_RELEASE = 0;
 const OFFER_SIZE = 1;

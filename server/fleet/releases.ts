@@ -26,6 +26,8 @@
  */
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "../../shared/crc32.ts";
+import { shown } from "../../shared/errors.ts";
+import { MAX_RELEASE_ID } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
 
 /** What `release.json` says about a release. */
@@ -168,6 +170,11 @@ async function subfolders(dir: string): Promise<string[]> {
 
 /** One release folder, checked against its manifest; a sentence when it cannot be served. */
 async function loadRelease(path: string, name: string, version: string): Promise<Release | string> {
+  const id = `${name}/${version}`;
+  if (id.length > MAX_RELEASE_ID) {
+    return `its id ${shown(id)} is ${id.length} characters; a board's update request ` +
+      `holds at most ${MAX_RELEASE_ID}`;
+  }
   let manifest: ReleaseManifest;
   let bytes: Uint8Array;
   try {
@@ -192,7 +199,7 @@ async function loadRelease(path: string, name: string, version: string): Promise
     }
   }
   const sha1 = new Uint8Array(createHash("sha1").update(bytes).digest());
-  return { ...actual, id: `${name}/${version}`, bytes, sha1 };
+  return { ...actual, id, bytes, sha1 };
 }
 
 /** A `client` string's name and version: "mnist-device 1.0.0+ab" or "NAME/VERSION". */

@@ -5,6 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import { callHttp, fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
 import { withServer } from "../testing/server.ts";
 import { releaseMac, ReleaseStore, writeRelease } from "./releases.ts";
+import { MAX_RELEASE_ID } from "../../shared/update_codec.ts";
 
 Deno.test("the store serves matching releases, refuses the rest with a reason, and forgets removed ones", async () => {
   const dir = await releaseDir({ "1.0.1": fakeFirmware(300, 1), "1.0.2": fakeFirmware(300, 2) });
@@ -45,6 +46,21 @@ Deno.test("the store serves matching releases, refuses the rest with a reason, a
     await store.rescan();
     const refused = store.refused.find((r) => r.path.endsWith("1.0.4"));
     assert.match(refused?.error ?? "", /firmware.js is 67108864 bytes, more than a release may be/);
+
+    // An id longer than a board's update request holds (and its reply buffer takes in an offer).
+    const long = "1.0.5-" + "x".repeat(MAX_RELEASE_ID - NAME.length - 6);
+    await writeRelease(dir, `${NAME} ${long}`, 'print("long")');
+    await writeRelease(dir, `${NAME} ${long.slice(0, -1)}`, 'print("long enough")');
+    await store.rescan();
+    assert.ok(store.get(`${NAME}/${long.slice(0, -1)}`), `${MAX_RELEASE_ID} characters are served`);
+    assert.match(
+      store.refused.find((r) => r.path.endsWith(long))?.error ?? "",
+      new RegExp(
+        `is ${
+          MAX_RELEASE_ID + 1
+        } characters; a board's update request holds at most ${MAX_RELEASE_ID}$`,
+      ),
+    );
 
     await Deno.remove(`${dir}/${NAME}/1.0.1`, { recursive: true });
     await store.rescan();
