@@ -15,7 +15,7 @@
  */
 import { ENGINE_KINDS, type EngineKind } from "./engine/kinds.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log.ts";
-import { MIN_ADMIN_TOKEN } from "./models/flags.ts";
+import { MIN_OPERATOR_TOKEN } from "./auth/bearer.ts";
 
 /** The groups of `--help` and of docs/configuration.md, in their order. */
 export const GROUPS = {
@@ -376,7 +376,7 @@ export const OPTIONS = [
     server: true,
     value: "TOKEN",
     help:
-      `bearer token (at least ${MIN_ADMIN_TOKEN} characters) for every change and the operator views`,
+      `bearer token (at least ${MIN_OPERATOR_TOKEN} characters) for every change and the operator views`,
     details:
       `changes: POST /v2/repository/index and models/NAME/load|unload; the variable keeps it out of ps; unset: changes answer 403`,
   },
@@ -386,7 +386,8 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: "when set, GET /metrics needs it as a bearer token",
+    help:
+      `when set, GET /metrics needs it as a bearer token (at least ${MIN_OPERATOR_TOKEN} characters)`,
   },
   {
     flag: "operator-token",
@@ -394,7 +395,8 @@ export const OPTIONS = [
     group: "trust",
     server: true,
     value: "TOKEN",
-    help: `bearer token (at least ${MIN_ADMIN_TOKEN} characters) for the read-only operator views`,
+    help:
+      `bearer token (at least ${MIN_OPERATOR_TOKEN} characters) for the read-only operator views`,
     details:
       `GET /dashboard.json and /v2/models/NAME/stats; the admin token opens them too; with neither, they are open while device tokens are off and 403 while they are on`,
   },

@@ -29,12 +29,8 @@ import {
   type OptionValues,
   type TableServerOptions,
 } from "./config.ts";
-import {
-  type CaptureSettings,
-  MIN_ADMIN_TOKEN,
-  modelSettings,
-  ModelSettingsError,
-} from "./models/flags.ts";
+import { type CaptureSettings, modelSettings, ModelSettingsError } from "./models/flags.ts";
+import { MIN_OPERATOR_TOKEN } from "./auth/bearer.ts";
 import { type MqttSettings, mqttSettings, MqttSettingsError } from "./mqtt/settings.ts";
 
 /** A flag or variable the server cannot use; its message is one sentence for a person. */
@@ -103,6 +99,13 @@ export function tableServerOptions(config: OptionValues): TableServerOptions {
   return options as TableServerOptions;
 }
 
+/** The operator's bearer tokens, each held to the same rules: flag, option key. */
+const OPERATOR_TOKENS = [
+  ["admin-token", "adminToken"],
+  ["operator-token", "operatorToken"],
+  ["metrics-token", "metricsToken"],
+] as const;
+
 /** The rules between options; throws a `ConfigError`. */
 function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>): void {
   // --port 0 implies --http-port 0, unless the HTTP port was given.
@@ -125,19 +128,15 @@ function checkRules(config: Record<string, unknown>, given: ReadonlySet<string>)
     throw new ConfigError("--tls-port needs --tls-cert and --tls-key");
   }
   if (config.operatorToken === "") config.operatorToken = undefined;
-  if (config.operatorToken !== undefined && String(config.operatorToken).length < MIN_ADMIN_TOKEN) {
-    throw new ConfigError(`--operator-token must be at least ${MIN_ADMIN_TOKEN} characters`);
-  }
   // A bearer token is one word (`Authorization: Bearer <token>`): one with a space, a tab or a
   // character a header cannot carry would never match, and every route it guards would say 401.
-  for (const flag of ["admin-token", "operator-token", "metrics-token"] as const) {
-    const key = flag === "admin-token"
-      ? "adminToken"
-      : flag === "operator-token"
-      ? "operatorToken"
-      : "metricsToken";
-    const token = (config as Record<string, unknown>)[key];
-    if (typeof token === "string" && token !== "" && !/^[\x21-\x7e]+$/.test(token)) {
+  for (const [flag, key] of OPERATOR_TOKENS) {
+    if (!config[key]) continue;
+    const token = String(config[key]);
+    if (token.length < MIN_OPERATOR_TOKEN) {
+      throw new ConfigError(`--${flag} must be at least ${MIN_OPERATOR_TOKEN} characters`);
+    }
+    if (!/^[\x21-\x7e]+$/.test(token)) {
       throw new ConfigError(
         `--${flag} must be printable ASCII without spaces: a bearer token is one word`,
       );

@@ -109,12 +109,19 @@ Deno.test("mistakes come back as one-sentence ConfigErrors, with a near flag nam
       // A bearer token is one word: one with a space never matches.
       [[], { MNIST_ADMIN_TOKEN: "my admin pass phrase" }],
       [["--operator-token", "operator token phrase"], {}],
-      [["--metrics-token", "a\tb"], {}],
+      [["--metrics-token", "metrics\ttoken-with-a-tab"], {}],
     ] as [string[], Record<string, string>][]
   ) {
     const error = resolveConfig(args, env);
     assert.ok(error instanceof ConfigError, `${args} ${JSON.stringify(env)}`);
     assert.ok(!error.message.includes("\n"));
+  }
+  // The three operator tokens are held to one rule: at least 16 characters.
+  for (const flag of ["--admin-token", "--operator-token", "--metrics-token"]) {
+    const short = resolveConfig([flag, "x".repeat(15)], {});
+    assert.ok(short instanceof ConfigError);
+    assert.equal(short.message, `${flag} must be at least 16 characters`);
+    assert.ok(!(resolveConfig([flag, "x".repeat(16)], {}) instanceof ConfigError));
   }
   const near = resolveConfig(["--max-bach", "3"], {});
   assert.ok(near instanceof ConfigError);

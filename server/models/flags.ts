@@ -19,9 +19,6 @@
  */
 import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "../capture/capture_rule.ts";
 
-/** Shortest admin token accepted: a guessable one would open model changes to anyone. */
-export const MIN_ADMIN_TOKEN = 16;
-
 /** The model options as resolved (camel-cased, defaults applied). */
 export interface ModelOptionValues {
   model?: string;
@@ -67,9 +64,6 @@ export function modelSettings(
     fail(
       `--default-model must be a folder name of letters, digits, "_", "-" or ".", got "${values.defaultModel}"`,
     );
-  }
-  if (values.adminToken && values.adminToken.length < MIN_ADMIN_TOKEN) {
-    fail(`--admin-token must be at least ${MIN_ADMIN_TOKEN} characters`);
   }
   if (!values.capture && (given.has("capture-rule") || given.has("capture-max-mb"))) {
     fail("--capture-rule and --capture-max-mb need --capture DIR");

@@ -38,7 +38,6 @@ Deno.test("mistakes are one sentence naming the option", () => {
     [{}, ["capture-rule"], /need --capture DIR/],
     [{ capture: "/c", captureRule: "below:2" }, ["capture", "capture-rule"], /below takes a score/],
     [{}, ["capture-max-mb"], /need --capture DIR/],
-    [{ adminToken: "short" }, ["admin-token"], /at least 16 characters/],
     [{ defaultModel: "../etc" }, ["default-model"], /--default-model must be a folder name/],
   ];
   for (const [values, given, message] of cases) {
