@@ -63,10 +63,20 @@ export async function promote(
       `version ${newer} is newer and not a candidate, so "latest" would go on serving it`,
     );
   }
+  // One candidate per model at a time: another's rollout is not ended for a
+  // promote that may yet fail (as a second shadow or canary is refused).
+  const rollout = changes.rollout(name);
+  if (rollout && rollout.version !== version) {
+    throw new RolloutError(
+      409,
+      "BAD_UPDATE",
+      `model ${shown(name)} has a rollout of version ${rollout.version} running: ` +
+        `promote that one, or end it first`,
+    );
+  }
   if (status.stage !== null) await writable(status.path);
   // The candidate's warmed engines become the served version's: nothing
   // starts while the fleet is sending. Its queue is drained first.
-  const rollout = changes.rollout(name);
   const adopted = rollout?.version === version && changes.detach(rollout) ? rollout : null;
   if (adopted) {
     await adopted.candidate.queue.drained();

@@ -212,3 +212,32 @@ Deno.test("unloading a model ends its rollout and closes its candidate; loaded a
     },
   );
 });
+
+Deno.test("a promote of another version than the running candidate's is 409 and ends nothing", async () => {
+  await withRolloutServer(
+    {
+      1: { model: MODELS.bundled },
+      2: { model: MODELS.bundled, stage: "candidate" },
+      3: { model: MODELS.bundled, stage: "candidate" },
+    },
+    {},
+    async (server) => {
+      const started = await api(server, "POST", "/v2/models/mnist/canary", {
+        version: 2,
+        share: 0.5,
+      });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const other = await api(server, "POST", "/v2/models/mnist/promote", { version: 3 });
+      assert.equal(other.status, 409, JSON.stringify(other.body));
+      assert.equal(
+        other.body.error,
+        'BAD_UPDATE: model "mnist" has a rollout of version 2 running: promote that one, or end it first',
+      );
+      assert.equal(server.rollouts.get("mnist")?.version, 2, "the canary runs on");
+      assert.equal(server.serving.versions().get("mnist"), 1);
+      const promoted = await api(server, "POST", "/v2/models/mnist/promote", { version: 2 });
+      assert.equal(promoted.status, 200, JSON.stringify(promoted.body));
+      assert.equal(server.serving.versions().get("mnist"), 2);
+    },
+  );
+});
