@@ -75,6 +75,13 @@ function failed(state: number): boolean {
   return state === UpdateState.FAILED || state === UpdateState.ROLLED_BACK;
 }
 
+/**
+ * Stopped rollouts kept for their views, newest first: older ones go, with
+ * their members and the release bytes they hold (a pipeline that starts a
+ * rollout per build would otherwise grow the server for good).
+ */
+export const KEPT_STOPPED_ROLLOUTS = 100;
+
 /** The rollouts and every device's update state; see the module doc. */
 export class FleetUpdates {
   readonly store: ReleaseStore;
@@ -151,7 +158,20 @@ export class FleetUpdates {
       : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
     this.#setRunning();
     this.#log?.info(`rollout ${r.state}`, { rollout: id, release: r.release.id, reason: r.reason });
+    if (r.state === "stopped") this.#forgetOldStopped();
     return r;
+  }
+
+  /** Keeps the newest `KEPT_STOPPED_ROLLOUTS` stopped rollouts (a map keeps them oldest first). */
+  #forgetOldStopped(): void {
+    let stopped = 0;
+    for (const r of this.#rollouts.values()) if (r.state === "stopped") stopped++;
+    for (const r of this.#rollouts.values()) {
+      if (stopped <= KEPT_STOPPED_ROLLOUTS) return;
+      if (r.state !== "stopped") continue;
+      this.#rollouts.delete(r.id);
+      stopped--;
+    }
   }
 
   /** The update to offer in an inference reply to this device, or null. */
