@@ -133,6 +133,10 @@ export class DeviceRegistry {
   updateOf: ((id: string) => DeviceUpdateView | null) | null = null;
   /** Told each device forgotten (quiet too long, or evicted at the cap), so its update state goes too. */
   onForget: ((id: string) => void) | null = null;
+  /** Told each eviction at the cap: how many devices went, and when the last of them was heard. */
+  onEvict: ((count: number, lastSeen: number) => void) | null = null;
+  /** Devices evicted at the cap since start (`mnist_devices_evicted_total`). */
+  evicted = 0;
 
   constructor(
     options: {
@@ -155,10 +159,11 @@ export class DeviceRegistry {
   /** Counts one request of a device. */
   record(s: DeviceSighting): void {
     const now = this.#now();
-    if (now >= this.#nextSweep) this.sweep(now);
     let d = this.#devices.get(s.id);
-    // Forgotten but not yet swept: it starts again, as a device never seen.
+    // Forgotten but not yet swept: it starts again, as a device never seen. It leaves the map
+    // before any eviction, so that the device heard now is never the one evicted.
     if (!d || this.#forgotten(d, now)) {
+      if (d) this.#devices.delete(s.id);
       if (this.#devices.size >= this.maxDevices) this.#evictOldest();
       d = new DeviceRecord(s.id, s.by, now);
       this.#devices.set(s.id, d);
@@ -188,6 +193,9 @@ export class DeviceRegistry {
     if (minute !== d.minute) clearMinutes(d, minute);
     d.perMinute[minute % MINUTES]++;
     d.lastSeen = now;
+    // Once the device is heard now: a sweep never forgets the device this request came from,
+    // nor the update state its reply may have just offered it (`onForget`).
+    if (now >= this.#nextSweep) this.sweep(now);
   }
 
   /** A device's state as of now. */
@@ -280,11 +288,23 @@ export class DeviceRegistry {
     return now - d.lastSeen > this.forgetAfterMs;
   }
 
-  /** At the cap: forgets the tenth of the devices heard from least recently, in one pass. */
+  /**
+   * At the cap: forgets the tenth of the devices heard from least recently
+   * (at least one), and no more: many devices share a millisecond (the
+   * replies of one engine run are told in one turn), so those heard at the
+   * cut's millisecond go only as far as the tenth needs. Told to `onEvict`.
+   */
   #evictOldest(): void {
     const seen = Float64Array.from(this.#devices.values(), (d) => d.lastSeen).sort();
-    const cut = seen[Math.max(0, Math.floor(seen.length / 10) - 1)];
-    for (const [id, d] of this.#devices) if (d.lastSeen <= cut) this.#forget(id);
+    const count = Math.max(1, Math.floor(seen.length / 10));
+    const cut = seen[count - 1];
+    // Those heard before the cut's millisecond, then as many heard in it as the tenth needs.
+    let atCut = count - seen.findIndex((t) => t === cut);
+    for (const [id, d] of this.#devices) {
+      if (d.lastSeen < cut || (d.lastSeen === cut && atCut-- > 0)) this.#forget(id);
+    }
+    this.evicted += count;
+    this.onEvict?.(count, cut);
   }
 
   #view(d: DeviceRecord, now: number): DeviceView {
