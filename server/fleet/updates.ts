@@ -145,7 +145,8 @@ export class FleetUpdates {
     if (r.state === "stopped") {
       return new WireError(Status.BAD_UPDATE, `rollout ${id} is stopped; start a new one`);
     }
-    r.state = to === "pause" ? "paused" : to === "resume" ? "running" : "stopped";
+    if (to === "stop") r.stop();
+    else r.state = to === "pause" ? "paused" : "running";
     r.reason = to === "resume"
       ? ""
       : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
@@ -190,13 +191,16 @@ export class FleetUpdates {
   chunk(deviceId: string, asked: CodeChunk): CodeChunk | WireError {
     const current = this.#devices.get(deviceId);
     const r = current && this.#rollouts.get(current.rollout);
-    if (
-      !current || !r || r.release.id !== asked.release || r.state === "stopped" ||
-      !inProgress(current.state)
-    ) {
+    if (!current || !r || r.release.id !== asked.release || !inProgress(current.state)) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `release ${shown(asked.release)} is not offered to device ${JSON.stringify(deviceId)}`,
+      );
+    }
+    if (r.state === "stopped") {
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `rollout ${r.id} of ${shown(asked.release)} was stopped: its chunks are no longer served`,
       );
     }
     const bytes = r.release.bytes;
@@ -221,7 +225,9 @@ export class FleetUpdates {
     }
     const current = this.#devices.get(deviceId);
     const r = current && this.#rollouts.get(current.rollout);
-    if (!current || !r || r.release.id !== update.release || r.state === "stopped") {
+    // A stopped rollout still hears its devices' outcomes (a download it cut short fails on
+    // the board): the views and mnist_device_updates then say where each device stands.
+    if (!current || !r || r.release.id !== update.release) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `release ${shown(update.release)} was not offered to device ${JSON.stringify(deviceId)}`,
