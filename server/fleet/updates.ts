@@ -124,8 +124,33 @@ export class FleetUpdates {
     const rollout = new CodeRollout(`r${this.#nextId++}`, release, spec, this.#now());
     this.#rollouts.set(rollout.id, rollout);
     this.#setRunning();
-    this.#log?.info("rollout started", { rollout: rollout.id, release: release.id });
+    const carried = this.#carryOver(rollout);
+    this.#log?.info("rollout started", {
+      rollout: rollout.id,
+      release: release.id,
+      ...(carried ? { downloads_carried_over: carried } : {}),
+    });
     return rollout;
+  }
+
+  /**
+   * Widening a rollout is stopping it and starting another of the same
+   * release with a larger share: the devices of its cohort that a stopped
+   * rollout left under way with that release (offered, downloading,
+   * verified) go on under the new one, without counting against its pace,
+   * instead of having their chunks refused (a board whose download fails
+   * never fetches that release again). Returns how many.
+   */
+  #carryOver(rollout: CodeRollout): number {
+    let carried = 0;
+    for (const [id, u] of this.#devices) {
+      if (u.release !== rollout.release.id || !inProgress(u.state)) continue;
+      if (this.#rollouts.get(u.rollout)?.state !== "stopped" || !rollout.includes(id)) continue;
+      this.#devices.set(id, { ...u, rollout: rollout.id });
+      rollout.members.add(id);
+      carried++;
+    }
+    return carried;
   }
 
   /** A rollout by id, or null. */
