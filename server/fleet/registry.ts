@@ -109,7 +109,7 @@ class DeviceRecord {
   /** The last 64 latencies (ms), a ring; `requests` says how many are filled. */
   latency = new Float32Array(LATENCIES);
   /** Requests per minute, indexed by minute modulo 60; `minute` is the last one written. */
-  perMinute = new Uint16Array(MINUTES);
+  perMinute: Uint16Array | Uint32Array = new Uint16Array(MINUTES);
   minute = 0;
   /** The peer whose address was last parsed, so a connection's requests parse it once. */
   peer = "";
@@ -191,7 +191,13 @@ export class DeviceRegistry {
     }
     const minute = Math.floor(now / MINUTE_MS);
     if (minute !== d.minute) clearMinutes(d, minute);
-    d.perMinute[minute % MINUTES]++;
+    const slot = minute % MINUTES;
+    // 16 bits a minute hold a board's traffic; a busier id (an address many legacy or HTTP
+    // clients share) gets 32 when it passes 65,535 in a minute, instead of wrapping to 0.
+    if (d.perMinute[slot] === 0xffff && d.perMinute instanceof Uint16Array) {
+      d.perMinute = Uint32Array.from(d.perMinute);
+    }
+    d.perMinute[slot]++;
     d.lastSeen = now;
     // Once the device is heard now: a sweep never forgets the device this request came from,
     // nor the update state its reply may have just offered it (`onForget`).
