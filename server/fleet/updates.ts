@@ -198,6 +198,10 @@ export class FleetUpdates {
       if (r.release.name !== name || r.release.version === version) continue;
       // Failed, rolled back or updated once: this rollout does not ask again.
       if (current?.rollout === r.id || !r.includes(deviceId)) continue;
+      // Nor does another of the release that failed or rolled back on it: the board never
+      // fetches again the last release it fetched, so the offer would sit "offered" for good
+      // and take a place in the pace (a widened rollout offered each of its failures again).
+      if (current && failed(current.state) && current.release === r.release.id) continue;
       if (!r.takePace(this.#now())) return null;
       r.members.add(deviceId);
       this.#devices.set(deviceId, {
@@ -260,12 +264,12 @@ export class FleetUpdates {
     }
     if (failed(current.state)) {
       // Its outcome is in: the same report again (its answer lost) changes nothing; another
-      // cannot take it back. A new rollout offers the device a release again.
+      // cannot take it back. A rollout of another release offers the device one.
       if (state === current.state) return null;
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `device ${JSON.stringify(deviceId)}'s update to ${shown(update.release)} ` +
-          `ended ${UPDATE_STATE_NAMES[current.state]}: a new rollout offers it again`,
+          `ended ${UPDATE_STATE_NAMES[current.state]}: a rollout of another release offers it one`,
       );
     }
     const kept = failed(state) ? reason.slice(0, 200) : "";

@@ -230,7 +230,7 @@ Deno.test("reports move states; a board back on the release's version is updated
       for (const state of [UpdateState.UPDATED, UpdateState.DOWNLOADING]) {
         const back = await boards[1].report(RELEASE, state);
         assert.equal(back.status, Status.UPDATE_UNAVAILABLE);
-        assert.match(back.error ?? "", /ended failed: a new rollout offers it again/);
+        assert.match(back.error ?? "", /ended failed: a rollout of another release offers it one/);
       }
       assert.equal((await boards[1].chunk(RELEASE, 0)).status, Status.UPDATE_UNAVAILABLE);
       view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });

@@ -1,6 +1,7 @@
 // Widening a code rollout on a real server, over real framed connections: stopping a 10% rollout
 // and starting a 50% one of the same release carries the downloads under way over, so a board
-// mid-download goes on fetching its chunks; a rollout of another release carries none over.
+// mid-download goes on fetching its chunks, and one that failed the release is not offered it
+// again; a rollout of another release carries none over and offers it to both.
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
 import { UpdateState } from "../../shared/codec.ts";
@@ -19,7 +20,7 @@ function tenPercent(count: number): string[] {
   return ids;
 }
 
-Deno.test("a rollout widened (10% stopped, 50% started) carries its downloads under way over", async () => {
+Deno.test("a rollout widened (10% stopped, 50% started) carries its downloads under way over, not its failures", async () => {
   const dir = await releaseDir({ "1.0.1": fakeFirmware(1600, 5), "1.0.2": fakeFirmware(900, 6) });
   const admin = { token: ADMIN };
   try {
@@ -57,11 +58,14 @@ Deno.test("a rollout widened (10% stopped, 50% started) carries its downloads un
             r2.body.id,
             "downloading",
           ]);
+          // The board that failed the release never fetches it again: not offered it again either.
+          assert.equal((await boardB.infer()).update, null);
           const views = await callHttp(server, "GET", "/v2/fleet/rollouts", admin);
           const [old, wide] = views.body.rollouts;
           assert.equal(old.counts.downloading, 0, "the download went over to the wider rollout");
           assert.equal(old.counts.failed, 1, "an update that ended stays with its rollout");
           assert.equal(wide.counts.downloading, 1);
+          assert.equal(wide.counts.offered, 0);
 
           // A rollout of another release carries nothing over: that release's chunks stop.
           await callHttp(server, "POST", `/v2/fleet/rollouts/${r2.body.id}/stop`, admin);
@@ -72,6 +76,7 @@ Deno.test("a rollout widened (10% stopped, 50% started) carries its downloads un
           assert.equal(r3.status, 201);
           assert.equal((await boardA.chunk(RELEASE, 1024)).status, Status.UPDATE_UNAVAILABLE);
           assert.equal((await boardA.infer()).update?.release, OTHER);
+          assert.equal((await boardB.infer()).update?.release, OTHER, "another release is offered");
         } finally {
           for (const board of boards) board.close();
         }
