@@ -96,6 +96,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     monitor.fleet.updateOf = (id) => updates.deviceView(id);
     // A device the fleet forgets takes its update state along: ids clients make up stay bounded.
     monitor.fleet.onForget = (id) => updates.forget(id);
+    updates.forgotten = (id) => monitor.fleet.isForgotten(id);
     // The operator hears of devices dropped at the cap: they leave the views and their updates.
     monitor.fleet.onEvict = (count, lastSeen) =>
       log.warn("fleet registry full: devices heard from least recently forgotten", {

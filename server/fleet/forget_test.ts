@@ -1,9 +1,11 @@
 // The fleet forgetting devices on a real server, over real framed connections: a device quiet
-// past --device-forget-after that comes back keeps the update its reply just offered it, and
+// past --device-forget-after that comes back keeps the update its reply just offered it, not the
+// one it had before it was forgotten, and
 // --max-devices drops the tenth heard from least recently (no more, though many share a
 // millisecond) and tells the operator, in the log and in /metrics.
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
+import { UpdateState } from "../../shared/codec.ts";
 import { recordingLogger, withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
 import { DeviceRegistry } from "./registry.ts";
@@ -48,6 +50,46 @@ Deno.test("a device back after --device-forget-after can fetch the update its re
         assert.equal(device.body.update?.state, "downloading");
         const rollout = await callHttp(server, "GET", "/v2/fleet/rollouts/r1", { token: ADMIN });
         assert.equal(rollout.body.device_states.porch?.state, "downloading");
+      } finally {
+        back.close();
+      }
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a device back after --device-forget-after, before a sweep, left its old update behind", async () => {
+  const dir = await releaseDir({ "1.0.1": fakeFirmware(1300, 4) });
+  try {
+    await withServer({
+      httpPort: 0,
+      warmUpMs: 0,
+      adminToken: ADMIN,
+      firmwareDir: dir,
+      deviceForgetAfter: 1,
+    }, async (server) => {
+      const body = { release: RELEASE, share: 1 };
+      assert.equal(
+        (await callHttp(server, "POST", "/v2/fleet/rollouts", { token: ADMIN, body })).status,
+        201,
+      );
+      const first = await TestBoard.connect(server, "attic", "1.0.0");
+      assert.equal((await first.infer()).update?.release, RELEASE);
+      assert.equal((await first.report(RELEASE, UpdateState.FAILED, "no room")).status, Status.OK);
+      first.close();
+      // Quiet past the forget period, with nothing in between that sweeps (a device view does not).
+      for (;;) {
+        const view = await callHttp(server, "GET", "/v2/fleet/devices/attic", { token: ADMIN });
+        if (view.status === 404) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const back = await TestBoard.connect(server, "attic", "1.0.0");
+      try {
+        assert.equal((await back.infer()).update?.release, RELEASE, "as to a device never seen");
+        const device = await callHttp(server, "GET", "/v2/fleet/devices/attic", { token: ADMIN });
+        assert.equal(device.body.update?.state, "offered");
+        assert.equal(device.body.update?.reason, null);
       } finally {
         back.close();
       }

@@ -216,6 +216,12 @@ export class DeviceRegistry {
     return d && !this.#forgotten(d, now) ? this.#view(d, now) : null;
   }
 
+  /** Whether the device is known but quiet past `forgetAfterMs`, not yet swept. */
+  isForgotten(id: string): boolean {
+    const d = this.#devices.get(id);
+    return d !== undefined && this.#forgotten(d, this.#now());
+  }
+
   /** The firmware a known device last named (its `client` field), else "". */
   firmwareOf(id: string): string {
     return this.#devices.get(id)?.firmware ?? "";

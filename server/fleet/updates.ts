@@ -180,11 +180,23 @@ export class FleetUpdates {
     return r;
   }
 
+  /**
+   * Whether the fleet registry counts this device as forgotten (quiet past
+   * `--device-forget-after`) though its sweep has not yet run; unset: never.
+   */
+  forgotten: ((id: string) => boolean) | null = null;
+
   /** The update to offer in an inference reply to this device, or null. */
   offer(deviceId: string, firmware: string, token: string): UpdateOffer | null {
     if (!firmware || (this.#running.length === 0 && this.#devices.size === 0)) return null;
     const { name, version } = splitFirmware(firmware);
-    const current = this.#devices.get(deviceId);
+    let current = this.#devices.get(deviceId);
+    // Back after the forget period, before the registry swept it: its update goes as it would
+    // have (the offer below is then as to a device never seen), not kept for good.
+    if (current && this.forgotten?.(deviceId)) {
+      this.forget(deviceId);
+      current = undefined;
+    }
     const mine = current && this.#rollouts.get(current.rollout);
     if (current && mine && inProgress(current.state) && mine.release.name === name) {
       if (mine.release.version === version) {
