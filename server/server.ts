@@ -65,6 +65,7 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     live: () => server?.live() ?? true,
     mqtt: () => server?.mqtt?.state() ?? null,
     devices: (): Record<string, number> => monitor.fleet.counts(),
+    devicesEvicted: (): number => monitor.fleet.evicted,
     rollouts: () => server?.rollouts.snapshot() ?? [],
     updates: (): Record<string, number> => updates.counts(),
   };
@@ -95,6 +96,14 @@ export async function startServer(given: ServerOptions = {}): Promise<InferenceS
     monitor.fleet.updateOf = (id) => updates.deviceView(id);
     // A device the fleet forgets takes its update state along: ids clients make up stay bounded.
     monitor.fleet.onForget = (id) => updates.forget(id);
+    updates.forgotten = (id) => monitor.fleet.isForgotten(id);
+    // The operator hears of devices dropped at the cap: they leave the views and their updates.
+    monitor.fleet.onEvict = (count, lastSeen) =>
+      log.warn("fleet registry full: devices heard from least recently forgotten", {
+        devices: count,
+        last_seen: new Date(lastSeen).toISOString(),
+        max_devices: options.maxDevices,
+      });
     await updates.store.rescan();
     server = new InferenceServer(listener, serving, watcher, monitor, options, tls, updates);
     if (options.firmwareDir) {

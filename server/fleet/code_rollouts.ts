@@ -79,6 +79,23 @@ export class CodeRollout {
     return member;
   }
 
+  /**
+   * Lets go of what only offering needs, once the rollout is stopped (for
+   * good): the cohort memo (up to 100,000 ids, about 8 MB) and the pace's
+   * times. A stopped rollout stays listed, with its members, for as long as
+   * the server runs.
+   */
+  stop(): void {
+    this.state = "stopped";
+    this.#cohort.clear();
+    this.#offers = [];
+  }
+
+  /** Devices whose cohort decision is remembered (tests). */
+  get remembered(): number {
+    return this.#cohort.size;
+  }
+
   /** Whether one more device may be offered now; if so, counts it. */
   takePace(now: number): boolean {
     while (this.#offers.length && now - this.#offers[0] >= MINUTE_MS) this.#offers.shift();

@@ -37,3 +37,18 @@ Deno.test("a share picks the cohort hash's devices; a list picks exactly its own
   }, 0);
   assert.deepEqual(ids.filter((id) => listed.includes(id)), ["dev-3", "dev-7"]);
 });
+
+Deno.test("a stopped rollout lets go of its cohort memo and its pace", () => {
+  const rollout = new CodeRollout("r1", release, {
+    release: release.id,
+    share: 0.5,
+    devices: null,
+    perMinute: 1,
+  }, 0);
+  for (let i = 0; i < 1_000; i++) rollout.includes(`dev-${i}`);
+  assert.equal(rollout.remembered, 1_000);
+  assert.equal(rollout.takePace(0), true);
+  rollout.stop();
+  assert.equal(rollout.state, "stopped");
+  assert.equal(rollout.remembered, 0, "a stopped rollout offers nobody: its memo is let go");
+});

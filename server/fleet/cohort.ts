@@ -25,7 +25,15 @@ export function cohortOf(deviceId: string): number {
   return digest.readUInt32BE(0) % COHORTS;
 }
 
-/** Whether the device is in a cohort of `share` (0..1) of the fleet. */
+/**
+ * Whether the device is in a cohort of `share` (0..1) of the fleet: its
+ * number below `share` × 10,000, as real numbers. Compared as a fraction,
+ * not as a product: `0.07 * 10_000` is 700.0000000000001 in floating point,
+ * which would take in the devices numbered 700 too (as it would for 576 of
+ * the 10,000 shares a ten-thousandth apart); `n / 10_000` is the double
+ * nearest n ten-thousandths, as `share` is the double nearest the share
+ * asked for, so the two are equal exactly when the real numbers are.
+ */
 export function inCohort(deviceId: string, share: number): boolean {
-  return cohortOf(deviceId) < share * COHORTS;
+  return cohortOf(deviceId) / COHORTS < share;
 }

@@ -25,3 +25,28 @@ Deno.test("cohort: a share of S holds about S of a fleet, and grows without resh
   assert.equal(ids.filter((id) => inCohort(id, 0)).length, 0);
   assert.equal(ids.filter((id) => inCohort(id, 1)).length, ids.length);
 });
+
+Deno.test("cohort: a share of S takes exactly the numbers below S × 10,000, for every share in ten-thousandths", () => {
+  // `printf dev-9419 | sha256sum` gives cohort number 700: 0.07 × 10,000 is 700 exactly, so it is
+  // outside a 7% cohort (a floating-point product, 700.0000000000001, took it in).
+  assert.equal(cohortOf("dev-9419"), 700);
+  assert.equal(inCohort("dev-9419", JSON.parse("0.07")), false);
+  assert.equal(inCohort("dev-9419", JSON.parse("0.0701")), true);
+  // An id for each cohort number, then each share k / 10,000 as a request's JSON gives it.
+  const idOf: string[] = [];
+  let found = 0;
+  for (let i = 0; found < COHORTS; i++) {
+    const n = cohortOf(`board-${i}`);
+    if (idOf[n] === undefined) {
+      idOf[n] = `board-${i}`;
+      found++;
+    }
+  }
+  const wrong: string[] = [];
+  for (let k = 1; k <= COHORTS; k++) {
+    const share = JSON.parse(k === COHORTS ? "1" : `0.${String(k).padStart(4, "0")}`);
+    if (!inCohort(idOf[k - 1], share)) wrong.push(`${k - 1} left out of ${share}`);
+    if (k < COHORTS && inCohort(idOf[k], share)) wrong.push(`${k} taken into ${share}`);
+  }
+  assert.deepEqual(wrong, []);
+});

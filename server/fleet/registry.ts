@@ -109,7 +109,7 @@ class DeviceRecord {
   /** The last 64 latencies (ms), a ring; `requests` says how many are filled. */
   latency = new Float32Array(LATENCIES);
   /** Requests per minute, indexed by minute modulo 60; `minute` is the last one written. */
-  perMinute = new Uint16Array(MINUTES);
+  perMinute: Uint16Array | Uint32Array = new Uint16Array(MINUTES);
   minute = 0;
   /** The peer whose address was last parsed, so a connection's requests parse it once. */
   peer = "";
@@ -133,6 +133,10 @@ export class DeviceRegistry {
   updateOf: ((id: string) => DeviceUpdateView | null) | null = null;
   /** Told each device forgotten (quiet too long, or evicted at the cap), so its update state goes too. */
   onForget: ((id: string) => void) | null = null;
+  /** Told each eviction at the cap: how many devices went, and when the last of them was heard. */
+  onEvict: ((count: number, lastSeen: number) => void) | null = null;
+  /** Devices evicted at the cap since start (`mnist_devices_evicted_total`). */
+  evicted = 0;
 
   constructor(
     options: {
@@ -155,10 +159,11 @@ export class DeviceRegistry {
   /** Counts one request of a device. */
   record(s: DeviceSighting): void {
     const now = this.#now();
-    if (now >= this.#nextSweep) this.sweep(now);
     let d = this.#devices.get(s.id);
-    // Forgotten but not yet swept: it starts again, as a device never seen.
+    // Forgotten but not yet swept: it starts again, as a device never seen. It leaves the map
+    // before any eviction, so that the device heard now is never the one evicted.
     if (!d || this.#forgotten(d, now)) {
+      if (d) this.#devices.delete(s.id);
       if (this.#devices.size >= this.maxDevices) this.#evictOldest();
       d = new DeviceRecord(s.id, s.by, now);
       this.#devices.set(s.id, d);
@@ -186,8 +191,17 @@ export class DeviceRegistry {
     }
     const minute = Math.floor(now / MINUTE_MS);
     if (minute !== d.minute) clearMinutes(d, minute);
-    d.perMinute[minute % MINUTES]++;
+    const slot = minute % MINUTES;
+    // 16 bits a minute hold a board's traffic; a busier id (an address many legacy or HTTP
+    // clients share) gets 32 when it passes 65,535 in a minute, instead of wrapping to 0.
+    if (d.perMinute[slot] === 0xffff && d.perMinute instanceof Uint16Array) {
+      d.perMinute = Uint32Array.from(d.perMinute);
+    }
+    d.perMinute[slot]++;
     d.lastSeen = now;
+    // Once the device is heard now: a sweep never forgets the device this request came from,
+    // nor the update state its reply may have just offered it (`onForget`).
+    if (now >= this.#nextSweep) this.sweep(now);
   }
 
   /** A device's state as of now. */
@@ -200,6 +214,12 @@ export class DeviceRegistry {
     const d = this.#devices.get(id);
     const now = this.#now();
     return d && !this.#forgotten(d, now) ? this.#view(d, now) : null;
+  }
+
+  /** Whether the device is known but quiet past `forgetAfterMs`, not yet swept. */
+  isForgotten(id: string): boolean {
+    const d = this.#devices.get(id);
+    return d !== undefined && this.#forgotten(d, this.#now());
   }
 
   /** The firmware a known device last named (its `client` field), else "". */
@@ -280,11 +300,23 @@ export class DeviceRegistry {
     return now - d.lastSeen > this.forgetAfterMs;
   }
 
-  /** At the cap: forgets the tenth of the devices heard from least recently, in one pass. */
+  /**
+   * At the cap: forgets the tenth of the devices heard from least recently
+   * (at least one), and no more: many devices share a millisecond (the
+   * replies of one engine run are told in one turn), so those heard at the
+   * cut's millisecond go only as far as the tenth needs. Told to `onEvict`.
+   */
   #evictOldest(): void {
     const seen = Float64Array.from(this.#devices.values(), (d) => d.lastSeen).sort();
-    const cut = seen[Math.max(0, Math.floor(seen.length / 10) - 1)];
-    for (const [id, d] of this.#devices) if (d.lastSeen <= cut) this.#forget(id);
+    const count = Math.max(1, Math.floor(seen.length / 10));
+    const cut = seen[count - 1];
+    // Those heard before the cut's millisecond, then as many heard in it as the tenth needs.
+    let atCut = count - seen.findIndex((t) => t === cut);
+    for (const [id, d] of this.#devices) {
+      if (d.lastSeen < cut || (d.lastSeen === cut && atCut-- > 0)) this.#forget(id);
+    }
+    this.evicted += count;
+    this.onEvict?.(count, cut);
   }
 
   #view(d: DeviceRecord, now: number): DeviceView {

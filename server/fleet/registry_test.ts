@@ -109,3 +109,14 @@ Deno.test("registry: pages hold the whole list in its order, a page of views at 
   ]);
   assert.deepEqual([...fleet.window({}, { offset: 1_200 }).pages], []);
 });
+
+Deno.test("registry: a minute past 65,535 requests (an address many clients share) is counted whole", () => {
+  let now = Date.UTC(2026, 0, 1, 12, 0, 0);
+  const fleet = new DeviceRegistry({ silentAfterMs: 60_000, forgetAfterMs: 1e9, now: () => now });
+  const legacy = sighting("addr:10.0.0.9", { by: "address", protocol: "legacy" });
+  for (let i = 0; i < 70_000; i++) fleet.record(legacy);
+  now += 60_000;
+  for (let i = 0; i < 3; i++) fleet.record(legacy);
+  const perMinute = fleet.get("addr:10.0.0.9")!.requests_per_minute;
+  assert.deepEqual(perMinute.slice(-2), [70_000, 3], "16 bits a minute wrapped 70,000 to 4,464");
+});

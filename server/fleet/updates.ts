@@ -131,8 +131,33 @@ export class FleetUpdates {
     const rollout = new CodeRollout(`r${this.#nextId++}`, release, spec, this.#now());
     this.#rollouts.set(rollout.id, rollout);
     this.#setRunning();
-    this.#log?.info("rollout started", { rollout: rollout.id, release: release.id });
+    const carried = this.#carryOver(rollout);
+    this.#log?.info("rollout started", {
+      rollout: rollout.id,
+      release: release.id,
+      ...(carried ? { downloads_carried_over: carried } : {}),
+    });
     return rollout;
+  }
+
+  /**
+   * Widening a rollout is stopping it and starting another of the same
+   * release with a larger share: the devices of its cohort that a stopped
+   * rollout left under way with that release (offered, downloading,
+   * verified) go on under the new one, without counting against its pace,
+   * instead of having their chunks refused (a board whose download fails
+   * never fetches that release again). Returns how many.
+   */
+  #carryOver(rollout: CodeRollout): number {
+    let carried = 0;
+    for (const [id, u] of this.#devices) {
+      if (u.release !== rollout.release.id || !inProgress(u.state)) continue;
+      if (this.#rollouts.get(u.rollout)?.state !== "stopped" || !rollout.includes(id)) continue;
+      this.#devices.set(id, { ...u, rollout: rollout.id });
+      rollout.members.add(id);
+      carried++;
+    }
+    return carried;
   }
 
   /** A rollout by id, or null. */
@@ -152,7 +177,8 @@ export class FleetUpdates {
     if (r.state === "stopped") {
       return new WireError(Status.BAD_UPDATE, `rollout ${id} is stopped; start a new one`);
     }
-    r.state = to === "pause" ? "paused" : to === "resume" ? "running" : "stopped";
+    if (to === "stop") r.stop();
+    else r.state = to === "pause" ? "paused" : "running";
     r.reason = to === "resume"
       ? ""
       : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
@@ -174,11 +200,23 @@ export class FleetUpdates {
     }
   }
 
+  /**
+   * Whether the fleet registry counts this device as forgotten (quiet past
+   * `--device-forget-after`) though its sweep has not yet run; unset: never.
+   */
+  forgotten: ((id: string) => boolean) | null = null;
+
   /** The update to offer in an inference reply to this device, or null. */
   offer(deviceId: string, firmware: string, token: string): UpdateOffer | null {
     if (!firmware || (this.#running.length === 0 && this.#devices.size === 0)) return null;
     const { name, version } = splitFirmware(firmware);
-    const current = this.#devices.get(deviceId);
+    let current = this.#devices.get(deviceId);
+    // Back after the forget period, before the registry swept it: its update goes as it would
+    // have (the offer below is then as to a device never seen), not kept for good.
+    if (current && this.forgotten?.(deviceId)) {
+      this.forget(deviceId);
+      current = undefined;
+    }
     const mine = current && this.#rollouts.get(current.rollout);
     if (current && mine && inProgress(current.state) && mine.release.name === name) {
       if (mine.release.version === version) {
@@ -192,6 +230,10 @@ export class FleetUpdates {
       if (r.release.name !== name || r.release.version === version) continue;
       // Failed, rolled back or updated once: this rollout does not ask again.
       if (current?.rollout === r.id || !r.includes(deviceId)) continue;
+      // Nor does another of the release that failed or rolled back on it: the board never
+      // fetches again the last release it fetched, so the offer would sit "offered" for good
+      // and take a place in the pace (a widened rollout offered each of its failures again).
+      if (current && failed(current.state) && current.release === r.release.id) continue;
       if (!r.takePace(this.#now())) return null;
       r.members.add(deviceId);
       this.#devices.set(deviceId, {
@@ -210,13 +252,16 @@ export class FleetUpdates {
   chunk(deviceId: string, asked: CodeChunk): CodeChunk | WireError {
     const current = this.#devices.get(deviceId);
     const r = current && this.#rollouts.get(current.rollout);
-    if (
-      !current || !r || r.release.id !== asked.release || r.state === "stopped" ||
-      !inProgress(current.state)
-    ) {
+    if (!current || !r || r.release.id !== asked.release || !inProgress(current.state)) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `release ${shown(asked.release)} is not offered to device ${JSON.stringify(deviceId)}`,
+      );
+    }
+    if (r.state === "stopped") {
+      return new WireError(
+        Status.UPDATE_UNAVAILABLE,
+        `rollout ${r.id} of ${shown(asked.release)} was stopped: its chunks are no longer served`,
       );
     }
     const bytes = r.release.bytes;
@@ -241,7 +286,9 @@ export class FleetUpdates {
     }
     const current = this.#devices.get(deviceId);
     const r = current && this.#rollouts.get(current.rollout);
-    if (!current || !r || r.release.id !== update.release || r.state === "stopped") {
+    // A stopped rollout still hears its devices' outcomes (a download it cut short fails on
+    // the board): the views and mnist_device_updates then say where each device stands.
+    if (!current || !r || r.release.id !== update.release) {
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `release ${shown(update.release)} was not offered to device ${JSON.stringify(deviceId)}`,
@@ -249,12 +296,12 @@ export class FleetUpdates {
     }
     if (failed(current.state)) {
       // Its outcome is in: the same report again (its answer lost) changes nothing; another
-      // cannot take it back. A new rollout offers the device a release again.
+      // cannot take it back. A rollout of another release offers the device one.
       if (state === current.state) return null;
       return new WireError(
         Status.UPDATE_UNAVAILABLE,
         `device ${JSON.stringify(deviceId)}'s update to ${shown(update.release)} ` +
-          `ended ${UPDATE_STATE_NAMES[current.state]}: a new rollout offers it again`,
+          `ended ${UPDATE_STATE_NAMES[current.state]}: a rollout of another release offers it one`,
       );
     }
     const kept = failed(state) ? reason.slice(0, 200) : "";

@@ -230,18 +230,26 @@ Deno.test("reports move states; a board back on the release's version is updated
       for (const state of [UpdateState.UPDATED, UpdateState.DOWNLOADING]) {
         const back = await boards[1].report(RELEASE, state);
         assert.equal(back.status, Status.UPDATE_UNAVAILABLE);
-        assert.match(back.error ?? "", /ended failed: a new rollout offers it again/);
+        assert.match(back.error ?? "", /ended failed: a rollout of another release offers it one/);
       }
       assert.equal((await boards[1].chunk(RELEASE, 0)).status, Status.UPDATE_UNAVAILABLE);
       view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
       assert.equal(view.body.device_states.b.reason, "crc mismatch at 512");
-      // A stopped rollout takes no report.
+      // A stopped rollout serves no chunk, but still hears how its devices ended (a download it
+      // cut short fails on the board), so the views say where each device stands.
       await callHttp(server, "POST", `/v2/fleet/rollouts/${body.id}/stop`, { token: ADMIN });
-      const late = await boards[0].report(RELEASE, UpdateState.UPDATED);
-      assert.equal(late.status, Status.UPDATE_UNAVAILABLE);
+      const cut = await boards[4].chunk(RELEASE, 0);
+      assert.equal(cut.status, Status.UPDATE_UNAVAILABLE);
+      assert.match(cut.error ?? "", /was stopped: its chunks are no longer served/);
+      const late = await boards[4].report(RELEASE, UpdateState.FAILED, "bad chunks");
+      assert.equal(late.status, Status.OK);
+      view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
+      assert.equal(view.body.device_states.e.state, "failed");
+      assert.equal(view.body.device_states.e.reason, "bad chunks");
       const metrics = await (await fetch(`http://127.0.0.1:${server.http!.addr.port}/metrics`))
         .text();
-      assert.match(metrics, /mnist_device_updates\{state="failed"\} 2/);
+      assert.match(metrics, /mnist_device_updates\{state="failed"\} 3/);
+      assert.match(metrics, /mnist_device_updates\{state="offered"\} 0/);
       assert.match(metrics, /mnist_device_updates\{state="updated"\} 1/);
     } finally {
       for (const b of boards) b.close();

@@ -38,6 +38,8 @@ export interface MetricSources {
   devices?: () => Record<string, number>;
   /** Devices by board code update state (`offered` ... `rolled_back`). */
   updates?: () => Record<string, number>;
+  /** Devices the fleet registry dropped at `--max-devices` since start. */
+  devicesEvicted?: () => number;
 }
 
 /** Adds the scrape-time series to `registry`. */
@@ -138,6 +140,12 @@ export function registerSourceMetrics(registry: Registry, sources: MetricSources
     "mnist_listener_restarts_total",
     "Listener Workers (--listeners N) started in place of a failed one",
     sources.listenerRestarts,
+  );
+  counterOf(
+    registry,
+    "mnist_devices_evicted_total",
+    "Devices the fleet registry forgot at --max-devices (the tenth heard from least recently)",
+    sources.devicesEvicted,
   );
 }
 
