@@ -184,7 +184,7 @@ export class FleetUpdates {
       : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
     this.#setRunning();
     this.#log?.info(`rollout ${r.state}`, { rollout: id, release: r.release.id, reason: r.reason });
-    if (r.state === "stopped") this.#forgetOldStopped();
+    if (to === "stop") this.#forgetOldStopped();
     return r;
   }
 
