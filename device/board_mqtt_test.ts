@@ -2,7 +2,8 @@
 // stand-in Espruino, through a real Mosquitto to the real server with the
 // real model, serving MQTT (`--mqtt`): `test()`, `start`/`stop`, `setServer`
 // to the broker, a broker restart the board gets over by itself, and device
-// tokens, where the topic's device id must be the token's name. Skips with
+// tokens, where the topic's device id must be the token's name; no rollout of
+// the TCP firmware reaches it. Skips with
 // one line without Debian's mosquitto (and fails so under CI).
 import assert from "node:assert/strict";
 import { createAuthorizer } from "../server/auth/config.ts";
@@ -13,6 +14,10 @@ import { type InferenceServer } from "../server/inference_server.ts";
 import { Mosquitto, requireMqtt } from "../server/testing/mosquitto.ts";
 import { Board, firmwareFor, withStorage } from "./harness.ts";
 import { until } from "../server/testing/until.ts";
+import { writeRelease } from "../server/fleet/releases.ts";
+import { WireError } from "../shared/errors.ts";
+import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
+import { FIRMWARE_NAME, MQTT_FIRMWARE_NAME } from "./build.ts";
 
 const ignore = requireMqtt();
 const SERIAL = "5ccf7f0a-1b2c";
@@ -87,7 +92,7 @@ Deno.test({
         // The fleet knows the board by its serial (the topic), with its firmware.
         const device = server.monitor.fleet.get(SERIAL);
         assert.ok(device, "the fleet registry has the board");
-        assert.equal(device.firmware, `mnist-device ${firmware.version}`);
+        assert.equal(device.firmware, `${MQTT_FIRMWARE_NAME} ${firmware.version}`);
         assert.ok(device.requests >= 13, `${device.requests} requests`);
       } finally {
         await board.close();
@@ -237,4 +242,45 @@ Deno.test({
         }
       });
     }),
+});
+
+Deno.test({
+  name:
+    "MQTT build: a rollout of the TCP firmware never reaches it (its name is its own), so the longest offer cannot overflow it",
+  ignore,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    // The longest topic, and a token (an offer's MAC): the largest reply an offer would make.
+    const device = "d".repeat(64);
+    const token = newToken();
+    await Deno.writeTextFile(`${dir}/tokens`, `${tokenLine(device, token)}\n`);
+    const auth = await createAuthorizer({ tokens: `${dir}/tokens` });
+    const version = "1.0.1-" + "b".repeat(MAX_RELEASE_ID - `${FIRMWARE_NAME}/1.0.1-`.length);
+    await writeRelease(`${dir}/firmware`, `${FIRMWARE_NAME} ${version}`, 'print("new")');
+    try {
+      await withMqtt({ auth, firmwareDir: `${dir}/firmware` }, async (broker, server) => {
+        const rollout = server.updates.start({
+          release: `${FIRMWARE_NAME}/${version}`,
+          share: 1,
+          devices: null,
+          perMinute: 100,
+        });
+        assert.ok(!(rollout instanceof WireError), String(rollout));
+        const firmware = await firmwareFor(broker.port, { protocol: "mqtt", device, token });
+        const board = await Board.start(firmware.code);
+        try {
+          await board.waitFor(/^Ready/);
+          await classify(board, 0, 3);
+        } finally {
+          await board.close();
+        }
+        const row = server.monitor.fleet.get(device);
+        assert.equal(row?.firmware, `${MQTT_FIRMWARE_NAME} ${firmware.version}`);
+        assert.equal(server.updates.deviceView(device), null, "no offer reached it");
+      });
+    } finally {
+      await auth.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

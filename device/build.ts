@@ -62,9 +62,22 @@ export const DEFAULT_OUT = "dist/firmware.js";
 /** Stands for the build id until the hash of the bundle is known; as long as one. */
 const BUILD_ID_PLACEHOLDER = "@BUILD@@";
 
+/** The firmware's name in a board's `client` string: what releases and rollouts name. */
+export const FIRMWARE_NAME = "mnist-device";
+/**
+ * The MQTT build's own name: it has no updater, and an offer of a TCP build's
+ * release would not fit its 256-byte reply buffer (with the topic), so no
+ * rollout of `FIRMWARE_NAME` may reach it.
+ */
+export const MQTT_FIRMWARE_NAME = "mnist-device-mqtt";
+
 /** The `client` string a board sends on a connection's first request: its name and VERSION. */
-export function clientName(build: string, version: string = FIRMWARE_VERSION): string {
-  return `mnist-device ${version}+${build}`;
+export function clientName(
+  build: string,
+  version: string = FIRMWARE_VERSION,
+  mqtt = false,
+): string {
+  return `${mqtt ? MQTT_FIRMWARE_NAME : FIRMWARE_NAME} ${version}+${build}`;
 }
 
 /**
@@ -105,7 +118,12 @@ export function esbuildOptions(
   version: string = FIRMWARE_VERSION,
   updates = false,
 ): esbuild.BuildOptions {
-  const request = requestTemplate("framed", clientName(BUILD_ID_PLACEHOLDER, version), updates);
+  const mqtt = settings.protocol === "mqtt";
+  const request = requestTemplate(
+    "framed",
+    clientName(BUILD_ID_PLACEHOLDER, version, mqtt),
+    updates,
+  );
   const update = request.update;
   // The board keeps one buffer, a framed request, for both protocols: the
   // digit must be its end, where legacy's last float comes from.
@@ -251,7 +269,10 @@ export async function buildFirmware(
   const build = (await hashHex(bundled)).slice(0, BUILD_ID_PLACEHOLDER.length);
   // The request template carries the client string, VERSION included, in base64.
   const heads = [BUILD_ID_PLACEHOLDER, build].map((id) =>
-    JSON.stringify(requestTemplate("framed", clientName(id, version), updates).head)
+    JSON.stringify(
+      requestTemplate("framed", clientName(id, version, settings.protocol === "mqtt"), updates)
+        .head,
+    )
   );
   const code = escapeControls(
     bundled.replace(heads[0], heads[1]).replaceAll(BUILD_ID_PLACEHOLDER, build),
