@@ -171,6 +171,11 @@ async function subfolders(dir: string): Promise<string[]> {
 /** One release folder, checked against its manifest; a sentence when it cannot be served. */
 async function loadRelease(path: string, name: string, version: string): Promise<Release | string> {
   const id = `${name}/${version}`;
+  // Counted in bytes as a board holds them: printable ASCII, one byte a character.
+  if (!/^[\x21-\x7e]+$/.test(id)) {
+    return `its id ${shown(id)} is not printable ASCII without spaces, as a board's update ` +
+      `request holds it`;
+  }
   if (id.length > MAX_RELEASE_ID) {
     return `its id ${shown(id)} is ${id.length} characters; a board's update request ` +
       `holds at most ${MAX_RELEASE_ID}`;

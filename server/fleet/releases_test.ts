@@ -62,6 +62,14 @@ Deno.test("the store serves matching releases, refuses the rest with a reason, a
       ),
     );
 
+    // Counted as a board holds it: bytes, so printable ASCII only.
+    await writeRelease(dir, `${NAME} 1.0.6-é`, 'print("accent")');
+    await store.rescan();
+    assert.match(
+      store.refused.find((r) => r.path.endsWith("1.0.6-é"))?.error ?? "",
+      /is not printable ASCII without spaces/,
+    );
+
     await Deno.remove(`${dir}/${NAME}/1.0.1`, { recursive: true });
     await store.rescan();
     assert.equal(store.get(`${NAME}/1.0.1`), null);
