@@ -50,10 +50,13 @@ export function observeCanary(
   canary: Canary,
   event: RequestEvent,
   rules: RolloutRules,
+  servingNow: (model: string) => number | null,
 ): Tripped | null {
   const version = event.results?.[0].modelVersion ??
     (canary.includes(event.deviceId) ? rollout.version : null);
   if (version !== null && version !== rollout.version && version !== canary.serving.version) {
+    // An answer of the version a swap replaced, admitted before it: counted on neither side.
+    if (version !== servingNow(rollout.model)) return null;
     // The serving version swapped (a new version copied in, a rollback) while the canary runs:
     // its side starts again under the version that answers now, so no figure mixes two versions.
     canary.serving = canary.serving.fresh(version);

@@ -58,6 +58,13 @@ export async function startCandidate(
       `version ${version} of model ${shown(name)} could not start: ${(e as Error).message}`,
     );
   }
+  // The model may have stopped serving while its candidate started (an unload, a folder
+  // removed): nothing would end a rollout registered now (`ModelServing.onUnserved` ran).
+  const still = serving.route(name);
+  if (still instanceof WireError) {
+    await candidate.queue.close();
+    throw new RolloutError(404, "MODEL_UNAVAILABLE", still.message);
+  }
   return {
     model: name,
     version,

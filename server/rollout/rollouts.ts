@@ -108,6 +108,12 @@ export class Rollouts {
     return rollout?.version === version ? rollout.candidate : null;
   }
 
+  /** The version of model `name` that serves now, or null (one function, made once). */
+  readonly #servingNow = (name: string): number | null => {
+    const queue = this.#serving.route(name);
+    return queue instanceof WireError ? null : queue.engineSet.version;
+  };
+
   /** Every request's outcome: canary figures, shadow samples, rules. */
   observe(event: RequestEvent): void {
     if (this.#rollouts.size === 0) return;
@@ -116,7 +122,7 @@ export class Rollouts {
     if (!rollout || event.command < 0) return;
     const canary = rollout.canary;
     if (canary && event.digits > 0) {
-      const tripped = observeCanary(rollout, canary, event, this.#options.rules);
+      const tripped = observeCanary(rollout, canary, event, this.#options.rules, this.#servingNow);
       if (tripped) this.#tripped(rollout, tripped);
     }
     const shadow = rollout.shadow;
