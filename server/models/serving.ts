@@ -196,11 +196,8 @@ export class ModelServing {
     let file: ModelFile;
     let engines: InferenceEngine[];
     try {
-      ({ file, engines } = await this.#start(to));
-    } catch (e) {
-      const reason = (e as Error).message;
-      const kind = /the model's input is|one input of 784/.test(reason) ? "shape" : "warmup";
-      this.repository.refuse(to.model, to.version, kind, reason);
+      ({ file, engines } = await this.#startOrRefuse(to));
+    } catch {
       return false;
     }
     const set = { engines, version: to.version };
@@ -250,12 +247,30 @@ export class ModelServing {
    * its queue.
    */
   async startVersion(status: VersionStatus, maxIdle?: number): Promise<ServedModel> {
-    const { file, engines } = await this.#start(status);
+    const { file, engines } = await this.#startOrRefuse(status);
     const queue = new InferenceQueue(
       { engines, version: status.version },
       { ...this.#options.queue, model: status.model, maxIdle },
     );
     return { name: status.model, file, queue };
+  }
+
+  /**
+   * `#start`, and a version that cannot start is marked refused with why (its
+   * shapes, its warm-up): the index says so, and no scan or rollback tries it
+   * again until its folder changes.
+   */
+  async #startOrRefuse(
+    status: VersionStatus,
+  ): Promise<{ file: ModelFile; engines: InferenceEngine[] }> {
+    try {
+      return await this.#start(status);
+    } catch (e) {
+      const reason = (e as Error).message;
+      const kind = /the model's input is|one input of 784/.test(reason) ? "shape" : "warmup";
+      this.repository.refuse(status.model, status.version, kind, reason);
+      throw e;
+    }
   }
 
   /**

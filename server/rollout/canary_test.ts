@@ -344,6 +344,13 @@ Deno.test("a rollback or promote to a version that cannot serve changes nothing:
       );
       assert.equal(await stageOf(2), undefined, "the serving version is not retired");
       assert.deepEqual((await versionsByBoard(port, ["b"])).get("b"), [2, 2]);
+      // Found out once: the index says why, and no rollback starts it again.
+      const index = await api(server, "POST", "/v2/repository/index");
+      const one = index.body.find((row: { version: string }) => row.version === "1");
+      assert.equal(one.state, "UNAVAILABLE", JSON.stringify(one));
+      assert.match(one.reason, /output|784|10/);
+      const again = await api(server, "POST", "/v2/models/mnist/rollback");
+      assert.equal(again.status, 409, JSON.stringify(again.body));
 
       const promoted = await api(server, "POST", "/v2/models/mnist/promote", { version: 3 });
       assert.equal(promoted.status, 400, JSON.stringify(promoted.body));

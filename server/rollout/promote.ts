@@ -168,11 +168,12 @@ export async function retireServing(
     // Nothing serves (the version below changed meanwhile): the retired one comes back.
     await writeStage(path, stage);
     await options.rescan();
+    const now = serving.versions().get(name);
     throw new RolloutError(
       400,
       "MODEL_UNAVAILABLE",
-      `version ${below} of model ${shown(name)} did not take over; version ` +
-        `${serving.versions().get(name) ?? from} serves on`,
+      `version ${below} of model ${shown(name)} did not take over; ` +
+        (now === undefined ? "nothing serves" : `version ${now} serves on`),
     );
   }
   changes.rolledBack(name);
