@@ -3,6 +3,7 @@
 // always. Real release folders, the real store.
 import assert from "node:assert/strict";
 import { WireError } from "../../shared/errors.ts";
+import { UpdateState } from "../../shared/update_codec.ts";
 import { fakeFirmware, NAME, releaseDir } from "../testing/releases.ts";
 import { ReleaseStore, writeRelease } from "./releases.ts";
 import { FleetUpdates, KEPT_STOPPED_ROLLOUTS } from "./updates.ts";
@@ -29,6 +30,19 @@ Deno.test("stopped rollouts past KEPT_STOPPED_ROLLOUTS go, oldest first; open on
       const r = updates.start({ release: `${NAME}/1.0.1`, share: 1, devices: null, perMinute: 10 });
       assert.ok(!(r instanceof WireError), String(r));
       ids.push(r.id);
+      // The first rollout offers one board, the last another.
+      if (i === 0) {
+        const offer = updates.offer("board-early", `${NAME} 1.0.0`, "");
+        assert.ok(offer);
+        // It failed: done with this rollout, so no later one carries it over.
+        assert.equal(
+          updates.report("board-early", { ...offer, state: UpdateState.FAILED }, "CRC"),
+          null,
+        );
+      }
+      if (i === KEPT_STOPPED_ROLLOUTS + 19) {
+        assert.ok(updates.offer("board-late", `${NAME} 1.0.0`, ""));
+      }
       assert.ok(!(updates.change(r.id, "stop") instanceof WireError));
     }
     const kept = updates.list();
@@ -39,6 +53,9 @@ Deno.test("stopped rollouts past KEPT_STOPPED_ROLLOUTS go, oldest first; open on
       "the newest are kept",
     );
     assert.equal(updates.get(ids[19]), null);
+    // A device whose update ended under a forgotten rollout is forgotten with it, not left naming it.
+    assert.equal(updates.deviceView("board-early"), null);
+    assert.equal(updates.deviceView("board-late")?.rollout, ids.at(-1));
     assert.equal(updates.get(paused.id)?.state, "paused", "an open rollout is never forgotten");
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -196,6 +196,10 @@ export class FleetUpdates {
       if (stopped <= KEPT_STOPPED_ROLLOUTS) return;
       if (r.state !== "stopped") continue;
       this.#rollouts.delete(r.id);
+      // Its devices' states go with it: none would name a rollout the views no longer know.
+      for (const id of r.members) {
+        if (this.#devices.get(id)?.rollout === r.id) this.#devices.delete(id);
+      }
       stopped--;
     }
   }
