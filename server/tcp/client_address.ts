@@ -51,9 +51,11 @@ export class ClientAddress {
   awaitingHeader: boolean;
   #limits: BoardLimits;
   #counted = false;
+  /** The socket's own peer (a proxy's, when a header named the client). */
+  #socketHost: string;
 
   constructor(remote: Deno.NetAddr, trusted: AddressRanges | null, limits: BoardLimits) {
-    this.host = remote.hostname;
+    this.host = this.#socketHost = remote.hostname;
     this.peer = `${remote.hostname}:${remote.port}`;
     this.awaitingHeader = trusted?.has(remote.hostname) ?? false;
     this.#limits = limits;
@@ -86,7 +88,9 @@ export class ClientAddress {
     if (head.length < PROXY_V2_SIGNATURE.length || parseProxyV2(head) === "absent") return null;
     return new WireError(
       Status.MALFORMED_BUFFER,
-      `a PROXY protocol header from ${this.host}, which is not a --trusted-proxy`,
+      this.#socketHost === this.host
+        ? `a PROXY protocol header from ${this.host}, which is not a --trusted-proxy`
+        : `a second PROXY protocol header from ${this.#socketHost}: one comes per connection`,
     );
   }
 

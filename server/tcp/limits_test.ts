@@ -269,6 +269,23 @@ Deno.test("from an untrusted peer, a PROXY v2 header is a malformed message", as
   });
 });
 
+Deno.test("from a trusted proxy, a second PROXY v2 header is refused naming the proxy", async () => {
+  const trusted = AddressRanges.parse("127.0.0.0/8");
+  assert.ok(!(trusted instanceof Error));
+  await withServer({ trustedProxies: trusted }, async (server) => {
+    const conn = await Deno.connect(address(server));
+    const header = proxyHeader("10.9.8.7", 4000);
+    await writeAll(conn, Uint8Array.of(...header, ...header, ...statsFrame(1)));
+    const reply = legacyReply(await readAll(conn));
+    conn.close();
+    assert.equal(reply.status, Status.MALFORMED_BUFFER);
+    assert.equal(
+      reply.error,
+      "a second PROXY protocol header from 127.0.0.1: one comes per connection",
+    );
+  });
+});
+
 Deno.test("1,000 connections each dripping a frame are each cut on schedule with MALFORMED_BUFFER", async () => {
   const result = await runScenario(8192, ["drip", 1000, "messageTimeoutMs=1000"]);
   assert.equal(result.total, 1000);
