@@ -121,6 +121,11 @@ class DeviceRecord {
   }
 }
 
+/** Most recently heard from first. */
+function byLastSeen(a: DeviceRecord, b: DeviceRecord): number {
+  return b.lastSeen - a.lastSeen;
+}
+
 /** The fleet's devices; see the module doc. */
 export class DeviceRegistry {
   readonly silentAfterMs: number;
@@ -245,7 +250,9 @@ export class DeviceRegistry {
     { offset = 0, limit = Infinity, size = 500 } = {},
   ): { total: number; pages: Generator<DeviceView[]> } {
     const now = this.#now();
-    const rows = this.#sorted(filter, now);
+    // A count alone (`limit` 0, the fleet page's silent total) needs no order.
+    const rows = this.#matching(filter, now);
+    if (limit > 0) rows.sort(byLastSeen);
     const end = Math.min(rows.length, offset + limit);
     const view = (d: DeviceRecord) => this.#view(d, now);
     function* pages(): Generator<DeviceView[]> {
@@ -257,6 +264,11 @@ export class DeviceRegistry {
   }
 
   #sorted(filter: DeviceFilter, now: number): DeviceRecord[] {
+    return this.#matching(filter, now).sort(byLastSeen);
+  }
+
+  /** The devices `filter` matches, in no order. */
+  #matching(filter: DeviceFilter, now: number): DeviceRecord[] {
     this.sweep(now);
     const rows: DeviceRecord[] = [];
     for (const d of this.#devices.values()) {
@@ -266,7 +278,7 @@ export class DeviceRegistry {
       if (filter.update && (this.updateOf?.(d.id)?.state ?? "none") !== filter.update) continue;
       rows.push(d);
     }
-    return rows.sort((a, b) => b.lastSeen - a.lastSeen);
+    return rows;
   }
 
   /** How many devices are in each state now. */
