@@ -134,7 +134,11 @@ export function parseCodeRolloutSpec(
     // `device` field loses its trailing spaces (the firmware pads it), so such an id never matches.
     const ok = Array.isArray(b.devices) && b.devices.length > 0 && b.devices.length <= 100_000 &&
       b.devices.every((d) => typeof d === "string" && isDeviceName(d));
-    if (!ok) return bad('"devices" must be a list of 1 to 100,000 device ids (strings)');
+    if (!ok) {
+      return bad(
+        '"devices" must be a list of 1 to 100,000 device ids (strings), in a body of at most 1 MiB',
+      );
+    }
   }
   if (b.per_minute !== undefined) {
     const n = b.per_minute;

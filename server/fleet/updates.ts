@@ -183,7 +183,10 @@ export class FleetUpdates {
       ? ""
       : reason || `${to === "pause" ? "paused" : "stopped"} by the API`;
     this.#setRunning();
-    this.#log?.info(`rollout ${r.state}`, { rollout: id, release: r.release.id, reason: r.reason });
+    // A pause the rollout made itself (its failures) is a warning; the API's changes are news.
+    const fields = { rollout: id, release: r.release.id, reason: r.reason };
+    if (reason) this.#log?.warn(`rollout ${r.state}`, fields);
+    else this.#log?.info(`rollout ${r.state}`, fields);
     if (to === "stop") this.#forgetOldStopped();
     return r;
   }

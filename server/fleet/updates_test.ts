@@ -12,7 +12,7 @@ import { oldClientRequest } from "../../shared/testing.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { withServer } from "../testing/server.ts";
+import { recordingLogger, withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
 import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
@@ -179,7 +179,8 @@ Deno.test("chunks carry the file's bytes and CRC-32, only to a device offered th
 });
 
 Deno.test("reports move states; a board back on the release's version is updated; failures pause the rollout", async () => {
-  await withUpdates({ rolloutMaxFailures: 2 }, async (server) => {
+  const { log, lines } = recordingLogger("warn");
+  await withUpdates({ rolloutMaxFailures: 2, log }, async (server) => {
     const ids = ["a", "b", "c", "d", "e"];
     const boards = await Promise.all(ids.map((id) => TestBoard.connect(server, id, OLD)));
     try {
@@ -219,6 +220,7 @@ Deno.test("reports move states; a board back on the release's version is updated
       view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
       assert.equal(view.body.state, "paused");
       assert.match(view.body.reason, /3 devices failed or rolled back/);
+      assert.ok(lines.some((l) => / WARN .*rollout paused/.test(l)), lines.join("\n"));
       assert.equal((await boards[4].infer()).update, null, "paused: no offer");
 
       const bad = await boards[4].report(RELEASE, UpdateState.OFFERED);

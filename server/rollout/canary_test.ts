@@ -104,6 +104,13 @@ Deno.test("a canary serves the candidate to exactly the hashed share of device i
       for (const board of boards) {
         assert.deepEqual(again.get(board), board === "board-3" ? [2, 2] : [1, 1], board);
       }
+      // Its view lists the devices; the dashboard, polled every second, counts them.
+      assert.deepEqual((await api(server, "GET", "/v2/models/mnist/canary")).body.devices, [
+        "board-3",
+      ]);
+      const dashboard = (await api(server, "GET", "/dashboard.json")).body;
+      assert.equal(dashboard.rollouts[0].canary.device_count, 1);
+      assert.equal(dashboard.rollouts[0].canary.devices, undefined);
       assert.equal((await api(server, "DELETE", "/v2/models/mnist/canary")).status, 200);
       const after = await versionsByBoard(port, ["board-3"]);
       assert.deepEqual(after.get("board-3"), [1, 1], "an ended canary serves nobody");

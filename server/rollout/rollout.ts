@@ -137,13 +137,16 @@ export function servableBelow(
 }
 
 /** The canary's figures: who gets the candidate, and each version's requests side by side. */
-export function canaryJson(rollout: ModelRollout) {
+export function canaryJson(rollout: ModelRollout, listed = true) {
   const canary = rollout.canary!;
   return {
     model: rollout.model,
     version: rollout.version,
     share: canary.share,
-    devices: canary.devices ? [...canary.devices] : null,
+    // The dashboard, polled every second, counts them: a list of 50,000 ids is 700 KB.
+    ...(listed
+      ? { devices: canary.devices ? [...canary.devices] : null }
+      : { device_count: canary.devices ? canary.devices.size : null }),
     started: new Date(canary.started).toISOString(),
     versions: [canary.serving.json(), canary.candidate.json()],
   };
@@ -165,6 +168,6 @@ export function rolloutSnapshot(rollout: ModelRollout) {
       ...shadow,
       confusion: shadow.confusion.slice(0, 5).map(({ examples: _, ...pair }) => pair),
     },
-    canary: rollout.canary && canaryJson(rollout),
+    canary: rollout.canary && canaryJson(rollout, false),
   };
 }
