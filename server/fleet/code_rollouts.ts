@@ -82,8 +82,8 @@ export class CodeRollout {
   /**
    * Lets go of what only offering needs, once the rollout is stopped (for
    * good): the cohort memo (up to 100,000 ids, about 8 MB) and the pace's
-   * times. A stopped rollout stays listed, with its members, for as long as
-   * the server runs.
+   * times. A stopped rollout stays listed, with its members, among the
+   * newest `KEPT_STOPPED_ROLLOUTS` stopped ones (`updates.ts`).
    */
   stop(): void {
     this.state = "stopped";

@@ -10,57 +10,24 @@ import { recordingLogger, withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
 import { DeviceRegistry } from "./registry.ts";
 import { sighting } from "../testing/sighting.ts";
+import { until } from "../testing/until.ts";
+import type { InferenceServer } from "../inference_server.ts";
 
 const ADMIN = "admin-token-0123456789";
 const RELEASE = `${NAME}/1.0.1`;
 
-Deno.test("a device back after --device-forget-after can fetch the update its reply offered", async () => {
-  const dir = await releaseDir({ "1.0.1": fakeFirmware(1300, 3) });
-  try {
-    await withServer({
-      httpPort: 0,
-      warmUpMs: 0,
-      adminToken: ADMIN,
-      firmwareDir: dir,
-      deviceForgetAfter: 1,
-    }, async (server) => {
-      const started = await callHttp(server, "POST", "/v2/fleet/rollouts", {
-        token: ADMIN,
-        body: { release: RELEASE, share: 1 },
-      });
-      assert.equal(started.status, 201);
-      const first = await TestBoard.connect(server, "porch", "1.0.0");
-      assert.equal((await first.infer()).update?.release, RELEASE);
-      assert.equal((await first.chunk(RELEASE, 0)).status, Status.OK);
-      first.close();
-      // Quiet past --device-forget-after (one device view, which sweeps nothing, says so); the
-      // registry's next sweep is due when the board comes back.
-      for (;;) {
-        const view = await callHttp(server, "GET", "/v2/fleet/devices/porch", { token: ADMIN });
-        if (view.status === 404) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const back = await TestBoard.connect(server, "porch", "1.0.0");
-      try {
-        const reply = await back.infer();
-        assert.equal(reply.update?.release, RELEASE, "offered again, as a device never seen");
-        const chunk = await back.chunk(RELEASE, 512);
-        assert.equal(chunk.status, Status.OK, chunk.error);
-        const device = await callHttp(server, "GET", "/v2/fleet/devices/porch", { token: ADMIN });
-        assert.equal(device.body.update?.state, "downloading");
-        const rollout = await callHttp(server, "GET", "/v2/fleet/rollouts/r1", { token: ADMIN });
-        assert.equal(rollout.body.device_states.porch?.state, "downloading");
-      } finally {
-        back.close();
-      }
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("a device back after --device-forget-after, before a sweep, left its old update behind", async () => {
-  const dir = await releaseDir({ "1.0.1": fakeFirmware(1300, 4) });
+/**
+ * A real server that forgets a device after 1 s, running a rollout of `RELEASE` to every
+ * device; `fn` is given it and a wait until device `id` is forgotten.
+ */
+async function withForgettingRollout(
+  seed: number,
+  fn: (
+    server: InferenceServer,
+    forgotten: (id: string) => Promise<void>,
+  ) => Promise<void>,
+): Promise<void> {
+  const dir = await releaseDir({ "1.0.1": fakeFirmware(1300, seed) });
   try {
     await withServer({
       httpPort: 0,
@@ -74,29 +41,62 @@ Deno.test("a device back after --device-forget-after, before a sweep, left its o
         (await callHttp(server, "POST", "/v2/fleet/rollouts", { token: ADMIN, body })).status,
         201,
       );
-      const first = await TestBoard.connect(server, "attic", "1.0.0");
-      assert.equal((await first.infer()).update?.release, RELEASE);
-      assert.equal((await first.report(RELEASE, UpdateState.FAILED, "no room")).status, Status.OK);
-      first.close();
-      // Quiet past the forget period, with nothing in between that sweeps (a device view does not).
-      for (;;) {
-        const view = await callHttp(server, "GET", "/v2/fleet/devices/attic", { token: ADMIN });
-        if (view.status === 404) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      const back = await TestBoard.connect(server, "attic", "1.0.0");
-      try {
-        assert.equal((await back.infer()).update?.release, RELEASE, "as to a device never seen");
-        const device = await callHttp(server, "GET", "/v2/fleet/devices/attic", { token: ADMIN });
-        assert.equal(device.body.update?.state, "offered");
-        assert.equal(device.body.update?.reason, null);
-      } finally {
-        back.close();
-      }
+      // Quiet past --device-forget-after, as a device view says (it sweeps nothing, so the
+      // registry's next sweep is due when the board comes back).
+      const forgotten = (id: string) =>
+        until(
+          async () =>
+            (await callHttp(server, "GET", `/v2/fleet/devices/${id}`, { token: ADMIN })).status ===
+              404,
+          `device ${id} forgotten`,
+        );
+      await fn(server, forgotten);
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a device back after --device-forget-after can fetch the update its reply offered", async () => {
+  await withForgettingRollout(3, async (server, forgotten) => {
+    const first = await TestBoard.connect(server, "porch", "1.0.0");
+    assert.equal((await first.infer()).update?.release, RELEASE);
+    assert.equal((await first.chunk(RELEASE, 0)).status, Status.OK);
+    first.close();
+    await forgotten("porch");
+    const back = await TestBoard.connect(server, "porch", "1.0.0");
+    try {
+      const reply = await back.infer();
+      assert.equal(reply.update?.release, RELEASE, "offered again, as a device never seen");
+      const chunk = await back.chunk(RELEASE, 512);
+      assert.equal(chunk.status, Status.OK, chunk.error);
+      const device = await callHttp(server, "GET", "/v2/fleet/devices/porch", { token: ADMIN });
+      assert.equal(device.body.update?.state, "downloading");
+      const rollout = await callHttp(server, "GET", "/v2/fleet/rollouts/r1", { token: ADMIN });
+      assert.equal(rollout.body.device_states.porch?.state, "downloading");
+    } finally {
+      back.close();
+    }
+  });
+});
+
+Deno.test("a device back after --device-forget-after, before a sweep, left its old update behind", async () => {
+  await withForgettingRollout(4, async (server, forgotten) => {
+    const first = await TestBoard.connect(server, "attic", "1.0.0");
+    assert.equal((await first.infer()).update?.release, RELEASE);
+    assert.equal((await first.report(RELEASE, UpdateState.FAILED, "no room")).status, Status.OK);
+    first.close();
+    await forgotten("attic");
+    const back = await TestBoard.connect(server, "attic", "1.0.0");
+    try {
+      assert.equal((await back.infer()).update?.release, RELEASE, "as to a device never seen");
+      const device = await callHttp(server, "GET", "/v2/fleet/devices/attic", { token: ADMIN });
+      assert.equal(device.body.update?.state, "offered");
+      assert.equal(device.body.update?.reason, null);
+    } finally {
+      back.close();
+    }
+  });
 });
 
 Deno.test("--max-devices drops the tenth heard from least recently and says so in the log and /metrics", async () => {

@@ -92,6 +92,11 @@ export class FleetUpdates {
   #devices = new Map<string, DeviceUpdate>();
   #running: CodeRollout[] = [];
   #nextId = 1;
+  /**
+   * Whether the fleet registry counts this device as forgotten (quiet past
+   * `--device-forget-after`) though its sweep has not yet run; unset: never.
+   */
+  forgotten: ((id: string) => boolean) | null = null;
   #log: Logger | undefined;
   #now: () => number;
 
@@ -206,12 +211,6 @@ export class FleetUpdates {
       stopped--;
     }
   }
-
-  /**
-   * Whether the fleet registry counts this device as forgotten (quiet past
-   * `--device-forget-after`) though its sweep has not yet run; unset: never.
-   */
-  forgotten: ((id: string) => boolean) | null = null;
 
   /** The update to offer in an inference reply to this device, or null. */
   offer(deviceId: string, firmware: string, token: string): UpdateOffer | null {
