@@ -26,7 +26,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { decodeReply } from "../shared/codec.ts";
+import { decodeReply } from "../shared/reply_codec.ts";
 import { statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { writeAll } from "../server/write_all.ts";

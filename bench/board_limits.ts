@@ -34,7 +34,8 @@
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
 import { pathFlag } from "./_cli.ts";
 import { parseSets } from "./board_limits_args.ts";
-import { Command, decodeReply } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { decodeReply } from "../shared/reply_codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient } from "../client/client.ts";

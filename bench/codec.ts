@@ -31,15 +31,10 @@
  * @module
  */
 import * as flatbuffers from "flatbuffers";
-import {
-  Command,
-  decodeReply,
-  decodeRequest,
-  encodeLegacyReply,
-  encodeReply,
-  encodeRequest,
-  InferenceRequestWriter,
-} from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { decodeReply, encodeLegacyReply, encodeReply } from "../shared/reply_codec.ts";
+import { decodeRequest, encodeRequest } from "../shared/request_codec.ts";
+import { InferenceRequestWriter } from "../shared/request_writer.ts";
 import { WireError } from "../shared/errors.ts";
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
 import { formatTable, parseOrExit } from "./_cli.ts";

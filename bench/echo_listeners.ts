@@ -20,7 +20,9 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { Command, encodeLegacyReply, encodeReply, peekRequestId } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { encodeLegacyReply, encodeReply } from "../shared/reply_codec.ts";
+import { peekRequestId } from "../shared/request_codec.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "../shared/frame.ts";
 import { intFlag, parseOrExit } from "./_cli.ts";
 import { parseFlags } from "../cli/args.ts";

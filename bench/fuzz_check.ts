@@ -14,13 +14,8 @@
  * ```
  * @module
  */
-import {
-  CLASSES,
-  Command,
-  type DecodedReply,
-  decodeReply,
-  LEGACY_REPLY_LENGTH,
-} from "../shared/codec.ts";
+import { CLASSES, Command, LEGACY_REPLY_LENGTH } from "../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../shared/reply_codec.ts";
 import { STATUS_NAMES, WireError } from "../shared/errors.ts";
 import { detectFraming, FrameDecoder } from "../shared/frame.ts";
 

@@ -15,7 +15,8 @@
  * ```
  * @module
  */
-import { Command, DIGIT_PIXELS, encodeRequest } from "../shared/codec.ts";
+import { Command, DIGIT_PIXELS } from "../shared/codec.ts";
+import { encodeRequest } from "../shared/request_codec.ts";
 import { oracleRequest, prng } from "../shared/testing.ts";
 import { garbageFloats } from "./digits.ts";
 import { concatBytes } from "../shared/bytes.ts";

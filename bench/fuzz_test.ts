@@ -1,13 +1,9 @@
 // The fuzzer: its checks must catch bad replies, its mutations must be what
 // they say, and a bounded slice (20,000 frames) runs against a real server.
 import assert from "node:assert/strict";
-import {
-  Command,
-  decodeRequest,
-  encodeLegacyReply,
-  encodeReply,
-  encodeRequest,
-} from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { encodeLegacyReply, encodeReply } from "../shared/reply_codec.ts";
+import { decodeRequest, encodeRequest } from "../shared/request_codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { Authorizer } from "../server/auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../server/auth/tokens.ts";

@@ -33,14 +33,10 @@
  * ```
  * @module
  */
-import {
-  argmax,
-  CLASSES,
-  Command,
-  type DecodedReply,
-  encodeRequest,
-  InferenceRequestWriter,
-} from "../shared/codec.ts";
+import { argmax, CLASSES, Command } from "../shared/codec.ts";
+import { type DecodedReply } from "../shared/reply_codec.ts";
+import { encodeRequest } from "../shared/request_codec.ts";
+import { InferenceRequestWriter } from "../shared/request_writer.ts";
 import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";

@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-import type { DecodedReply } from "../shared/codec.ts";
+import type { DecodedReply } from "../shared/reply_codec.ts";
 
 /** Status recorded for a request that got no reply at all (see `errors` for why). */
 export const NO_REPLY = -1;

@@ -13,7 +13,8 @@
  * ```
  * @module
  */
-import { Command, type DecodedReply, decodeReply, LEGACY_REPLY_LENGTH } from "../shared/codec.ts";
+import { Command, LEGACY_REPLY_LENGTH } from "../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../shared/reply_codec.ts";
 import { WireError } from "../shared/errors.ts";
 import type { FrameDecoder } from "../shared/frame.ts";
 

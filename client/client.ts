@@ -19,13 +19,9 @@
  * ```
  * @module
  */
-import {
-  Command,
-  type DecodedReply,
-  decodeReply,
-  encodeRequest,
-  type Request,
-} from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../shared/reply_codec.ts";
+import { encodeRequest, type Request } from "../shared/request_codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { concatBytes } from "../shared/bytes.ts";

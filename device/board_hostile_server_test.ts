@@ -5,13 +5,9 @@
 // failed update and one report the server can read, never a loop of
 // downloads and restarts, never a request the server cannot read.
 import assert from "node:assert/strict";
-import {
-  Command,
-  type DecodedRequest,
-  decodeRequest,
-  encodeReply,
-  peekRequestId,
-} from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { encodeReply } from "../shared/reply_codec.ts";
+import { type DecodedRequest, decodeRequest, peekRequestId } from "../shared/request_codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { crc32 } from "../shared/crc32.ts";
 import { Board } from "./harness.ts";

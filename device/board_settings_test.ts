@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
 import { type InferenceServer } from "../server/inference_server.ts";
-import { Command, type DecodedRequest, decodeRequest, encodeReply } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { encodeReply } from "../shared/reply_codec.ts";
+import { type DecodedRequest, decodeRequest } from "../shared/request_codec.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { Board, firmwareFor, withStorage } from "./harness.ts";
 

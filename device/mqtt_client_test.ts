@@ -4,7 +4,8 @@
 // reads every packet the board sends and writes the packets a broker would,
 // split and joined as a network does.
 import assert from "node:assert/strict";
-import { Command, decodeRequest } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { decodeRequest } from "../shared/request_codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { encodeMqttReply } from "../server/mqtt/topics.ts";
 import { Board, firmwareFor } from "./harness.ts";

@@ -25,7 +25,8 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS, InferenceRequestWriter, TOKEN_LENGTH } from "../shared/codec.ts";
+import { DIGIT_PIXELS, TOKEN_LENGTH } from "../shared/codec.ts";
+import { InferenceRequestWriter } from "../shared/request_writer.ts";
 import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
 
 /** A request laid out once: what the board needs to make and fill the buffer. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type DecodedRequest, decodeRequest, InferenceRequestWriter } from "../shared/codec.ts";
+import { type DecodedRequest, decodeRequest } from "../shared/request_codec.ts";
+import { InferenceRequestWriter } from "../shared/request_writer.ts";
 import { requestTemplate } from "./request.ts";
 import { MAX_RELEASE_ID } from "../shared/update_codec.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";

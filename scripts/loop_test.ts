@@ -7,7 +7,8 @@
 // python3-torch and python3-onnx.
 import assert from "node:assert/strict";
 import { InferenceClient } from "../client/client.ts";
-import { Command, type DecodedReply } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { type DecodedReply } from "../shared/reply_codec.ts";
 import { Status } from "../shared/errors.ts";
 import { Logger } from "../server/log.ts";
 import { type CaptureRecord, DigitCapture, readCaptures } from "../server/capture/capture.ts";

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Command, decodeReply, encodeRequest } from "../shared/codec.ts";
+import { Command } from "../shared/codec.ts";
+import { decodeReply } from "../shared/reply_codec.ts";
+import { encodeRequest } from "../shared/request_codec.ts";
 import { WireError } from "../shared/errors.ts";
 import { FrameDecoder } from "../shared/frame.ts";
 import { concatBytes } from "../shared/bytes.ts";

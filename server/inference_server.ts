@@ -15,7 +15,7 @@
  * ```
  * @module
  */
-import type { Stats } from "../shared/codec.ts";
+import type { Stats } from "../shared/reply_codec.ts";
 import type { HttpListener } from "./http/http.ts";
 import type { Monitor } from "./monitor/monitor.ts";
 import type { RequestHandler } from "./core/handler.ts";

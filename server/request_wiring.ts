@@ -19,7 +19,8 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS, type Stats } from "../shared/codec.ts";
+import { DIGIT_PIXELS } from "../shared/codec.ts";
+import { type Stats } from "../shared/reply_codec.ts";
 import type { Monitor } from "./monitor/monitor.ts";
 import { requestFromHandler } from "./monitor/from_handler.ts";
 import { RequestHandler } from "./core/handler.ts";

@@ -4,13 +4,9 @@ import assert from "node:assert/strict";
 import * as flatbuffers from "flatbuffers";
 import { Commands } from "../shared/generated/mnist-prot/commands.ts";
 import { Command as GenCommand } from "../shared/generated/mnist-prot/command.ts";
-import {
-  Command,
-  type DecodedReply,
-  decodeReply,
-  encodeRequest,
-  LEGACY_REPLY_LENGTH,
-} from "../shared/codec.ts";
+import { Command, LEGACY_REPLY_LENGTH } from "../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../shared/reply_codec.ts";
+import { encodeRequest } from "../shared/request_codec.ts";
 import { Status, WireError } from "../shared/errors.ts";
 import { oldClientRequest } from "../shared/testing.ts";
 import { InferenceClient, legacyExchange, legacyInfer } from "../client/client.ts";

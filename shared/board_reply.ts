@@ -4,7 +4,7 @@
  * legacy reply, checking every offset and length against the buffer first
  * (Espruino's `DataView` reads past the end without a word).
  *
- * Why a second reader beside `decodeReply` (codec.ts): with the reader under
+ * Why a second reader beside `decodeReply` (reply_codec.ts): with the reader under
  * it, `decodeReply` is 2.1 KB of the firmware's 6 KB and costs the board
  * variables it does not have (1,600 of 12 bytes), a third of it for fields a
  * board never reads (statistics, queue time, batch size). This reads only what the board
@@ -15,7 +15,7 @@
  * @example
  * ```ts
  * import { readReply } from "./board_reply.ts";
- * import { encodeReply } from "./codec.ts";
+ * import { encodeReply } from "./reply_codec.ts";
  *
  * const scores = new Float32Array(10);
  * const frame = encodeReply({ command: 2, requestId: 7, scores: [0, 1, 0, 0, 0, 0, 0, 0, 0, 0] }, true);

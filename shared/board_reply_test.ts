@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeReply, encodeLegacyReply, encodeReply } from "./codec.ts";
+import { decodeReply, encodeLegacyReply, encodeReply } from "./reply_codec.ts";
 import { Status, WireError } from "./errors.ts";
 import { readReply } from "./board_reply.ts";
 

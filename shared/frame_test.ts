@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Command, decodeRequest, encodeRequest } from "./codec.ts";
+import { Command } from "./codec.ts";
+import { decodeRequest, encodeRequest } from "./request_codec.ts";
 import { WireError } from "./errors.ts";
 import { detectFraming, FrameDecoder, legacyMessageEnd } from "./frame.ts";
 import { oldClientRequest } from "./testing.ts";

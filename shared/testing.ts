@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { oracleRequest } from "./testing.ts";
- * import { decodeRequest } from "./codec.ts";
+ * import { decodeRequest } from "./request_codec.ts";
  *
  * const bytes = oracleRequest({ cmd: 1, requestId: 7, digitU8: new Uint8Array(784) }, false);
  * const request = decodeRequest(bytes);

@@ -1,15 +1,17 @@
 /**
  * The codec's part for board code updates: the `UpdateOffer` and `CodeChunk`
  * tables of `schema/mnist.fbs` (slots 11 and 12 of `Commands`), as fields for
- * the writer and values read back. `codec.ts` puts them into requests and
- * replies; this file only knows the two tables.
+ * the writer and values read back, and the two fields of `Commands` that
+ * hold them (`updateFields`), which `request_codec.ts` and `reply_codec.ts`
+ * add to requests and replies.
  *
  * Written in the subset the Espruino interpreter runs: the firmware may
  * bundle it.
  *
  * @example
  * ```ts
- * import { decodeReply, encodeReply, Command } from "./codec.ts";
+ * import { Command } from "./codec.ts";
+ * import { decodeReply, encodeReply } from "./reply_codec.ts";
  *
  * const data = new Uint8Array([1, 2, 3]);
  * const frame = encodeReply({
@@ -22,7 +24,8 @@
  * ```
  * @module
  */
-import { type BufferReader, type Field, STRING, U32, U8, VEC_U8 } from "./_flatbuffer.ts";
+import { type BufferReader, type Field, STRING, TABLE, U32, U8, VEC_U8 } from "./_flatbuffer.ts";
+import { COMMANDS_CHUNK, COMMANDS_UPDATE } from "./_slots.ts";
 
 /** Where a device stands with an update, as in the schema's `UpdateState` enum. */
 export const UpdateState = {
@@ -136,4 +139,18 @@ export function readChunk(r: BufferReader, table: number): CodeChunk {
     data: data < 0 ? null : r.bytes.subarray(data + 4, data + 4 + r.dv.getUint32(data, true)),
     crc32: r.scalar(table, CHUNK_CRC32, U32, 0),
   };
+}
+
+/** The `update` and `chunk` fields of a request or reply, when set. */
+export function updateFields(
+  message: { update?: UpdateOffer | null; chunk?: CodeChunk | null },
+): Field[] {
+  const fields: Field[] = [];
+  if (message.update) {
+    fields.push({ slot: COMMANDS_UPDATE, kind: TABLE, value: offerFields(message.update) });
+  }
+  if (message.chunk) {
+    fields.push({ slot: COMMANDS_CHUNK, kind: TABLE, value: chunkFields(message.chunk) });
+  }
+  return fields;
 }

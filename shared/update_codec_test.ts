@@ -6,14 +6,10 @@ import { Commands } from "./generated/mnist-prot/commands.ts";
 import { CodeChunk as GenChunk } from "./generated/mnist-prot/code-chunk.ts";
 import { UpdateOffer as GenOffer } from "./generated/mnist-prot/update-offer.ts";
 import { readReply } from "./board_reply.ts";
-import {
-  Command,
-  decodeReply,
-  decodeRequest,
-  encodeReply,
-  encodeRequest,
-  UpdateState,
-} from "./codec.ts";
+import { Command } from "./codec.ts";
+import { decodeReply, encodeReply } from "./reply_codec.ts";
+import { decodeRequest, encodeRequest } from "./request_codec.ts";
+import { UpdateState } from "./update_codec.ts";
 import { Status, STATUS_NAMES, statusName, WireError } from "./errors.ts";
 
 function oracle(frame: Uint8Array): Commands {

@@ -27,7 +27,8 @@
  * @module
  */
 import { parseFlags, parseHostPort, UsageError, usageLine } from "../../cli/args.ts";
-import { Command, type DecodedReply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply } from "../../shared/reply_codec.ts";
 import { statusName } from "../../shared/errors.ts";
 import { tableDefault } from "../../server/config.ts";
 import { InferenceClient } from "../client.ts";

@@ -30,7 +30,8 @@
  * ```
  * @module
  */
-import { Command, type DecodedRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedRequest } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { tableDefault } from "../config.ts";
 import type { AddressRanges } from "./cidr.ts";

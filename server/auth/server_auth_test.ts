@@ -1,13 +1,9 @@
 // Tokens and the legacy policy end to end: a real server on loopback, real
 // sockets, the real model.
 import assert from "node:assert/strict";
-import {
-  Command,
-  type DecodedReply,
-  decodeReply,
-  encodeRequest,
-  LEGACY_REPLY_LENGTH,
-} from "../../shared/codec.ts";
+import { Command, LEGACY_REPLY_LENGTH } from "../../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Logger } from "../log.ts";

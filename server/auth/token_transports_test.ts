@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { oipRequest } from "../../client/oip.ts";
-import { Command, type DecodedReply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply } from "../../shared/reply_codec.ts";
 import { statusName } from "../../shared/errors.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";

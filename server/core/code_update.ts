@@ -22,7 +22,8 @@
  * ```
  * @module
  */
-import { Command, type Reply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type Reply } from "../../shared/reply_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { identify } from "./identify.ts";
 import { finish, refused } from "./outcome.ts";

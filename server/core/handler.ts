@@ -19,7 +19,8 @@
  * @example
  * ```ts
  * import { RequestHandler } from "./handler.ts";
- * import { Command, encodeRequest } from "../../shared/codec.ts";
+ * import { Command } from "../../shared/codec.ts";
+ * import { encodeRequest } from "../../shared/request_codec.ts";
  * import { Status, WireError } from "../../shared/errors.ts";
  * import { Logger } from "../log.ts";
  *
@@ -35,7 +36,8 @@
  * ```
  * @module
  */
-import { Command, decodeRequest, peekModel, peekRequestId, peekToken } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { decodeRequest, peekModel, peekRequestId, peekToken } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";

@@ -1,7 +1,8 @@
 // The request handler's one place where every outcome is known: the observer
 // sees each request of each protocol with its status, digit and result.
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { legacyExchange } from "../../client/client.ts";

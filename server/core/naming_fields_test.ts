@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { oipRequest } from "../../client/oip.ts";
-import { Command, type DecodedReply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply } from "../../shared/reply_codec.ts";
 import { DEVICE_NAME_RULE, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { statusName, WireError } from "../../shared/errors.ts";
 import { Authorizer } from "../auth/authorize.ts";

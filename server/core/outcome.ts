@@ -24,7 +24,8 @@
  * ```
  * @module
  */
-import { Command, encodeLegacyReply, type Reply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeLegacyReply, type Reply } from "../../shared/reply_codec.ts";
 import { Status, statusName, WireError } from "../../shared/errors.ts";
 import type { Inference } from "../engine/job.ts";
 import type { InferenceQueue } from "../engine/queue.ts";

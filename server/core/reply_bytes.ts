@@ -12,7 +12,8 @@
  * @example
  * ```ts
  * import { replyBytes } from "./reply_bytes.ts";
- * import { Command, decodeReply, encodeReply } from "../../shared/codec.ts";
+ * import { Command } from "../../shared/codec.ts";
+ * import { decodeReply, encodeReply } from "../../shared/reply_codec.ts";
  *
  * const reply = {
  *   command: Command.INFERENCE_OUTPUT,
@@ -26,13 +27,13 @@
  * ```
  * @module
  */
+import { Command } from "../../shared/codec.ts";
 import {
-  Command,
   encodeReply,
   type InferenceReplyLayout,
   inferenceReplyLayout,
   type Reply,
-} from "../../shared/codec.ts";
+} from "../../shared/reply_codec.ts";
 import { ByteSlab } from "./byte_slab.ts";
 
 /** Replies are written or copied soon after they are made: a slab of a few dozen each. */

@@ -2,7 +2,8 @@
 // encodeReply builds, for random values of every field, framed and bare, and
 // a reply of another shape goes to encodeReply.
 import assert from "node:assert/strict";
-import { Command, decodeReply, encodeReply, type Reply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { decodeReply, encodeReply, type Reply } from "../../shared/reply_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { replyBytes } from "./reply_bytes.ts";
 

@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import type { DecodedRequest, Reply, Stats } from "../../shared/codec.ts";
+import type { Reply, Stats } from "../../shared/reply_codec.ts";
+import type { DecodedRequest } from "../../shared/request_codec.ts";
 import type { WireError } from "../../shared/errors.ts";
 import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { InferenceQueue } from "../engine/queue.ts";

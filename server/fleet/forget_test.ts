@@ -5,7 +5,7 @@
 // millisecond) and tells the operator, in the log and in /metrics.
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
-import { UpdateState } from "../../shared/codec.ts";
+import { UpdateState } from "../../shared/update_codec.ts";
 import { recordingLogger, withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
 import { DeviceRegistry } from "./registry.ts";

@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/codec.ts";
+import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/update_codec.ts";
 import { crc32 } from "../../shared/crc32.ts";
 import { shown, Status, WireError } from "../../shared/errors.ts";
 import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";

@@ -4,7 +4,7 @@
 // again; a rollout of another release carries none over and offers it to both.
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
-import { UpdateState } from "../../shared/codec.ts";
+import { UpdateState } from "../../shared/update_codec.ts";
 import { withServer } from "../testing/server.ts";
 import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
 import { inCohort } from "./cohort.ts";

@@ -34,7 +34,8 @@
  * ```
  * @module
  */
-import { Command, type Reply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type Reply } from "../../shared/reply_codec.ts";
 import { MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { bearerToken } from "../auth/bearer.ts";

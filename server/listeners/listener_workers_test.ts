@@ -5,7 +5,9 @@
 // with the sentence that says so.
 import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
-import { Command, type DecodedReply, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status, statusName } from "../../shared/errors.ts";
 import { loadHeldOut } from "../../models/mnist_data.ts";
 import { createAuthorizer } from "../auth/config.ts";

@@ -25,7 +25,8 @@
  * ```
  * @module
  */
-import { Command, encodeReply, type Reply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeReply, type Reply } from "../../shared/reply_codec.ts";
 import type { WireError } from "../../shared/errors.ts";
 import type { OutcomeCallback } from "../core/handler.ts";
 import type { RefusedRead } from "../core/refusal.ts";

@@ -4,7 +4,8 @@
 // handler and the shared per-address cap. Needs `deno test --unstable-net`.
 import assert from "node:assert/strict";
 import { Status } from "../../shared/errors.ts";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { AddressRanges } from "../auth/cidr.ts";
 import type { RequestEvent } from "../core/request.ts";
 import {

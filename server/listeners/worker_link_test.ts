@@ -6,7 +6,8 @@
 // `terminate()` and then `ListenerWorkers.lost`, what its error event leads to.
 // Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { RequestHandler } from "../core/handler.ts";
 import type { HandlerContext } from "../core/request.ts";

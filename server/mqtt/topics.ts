@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import type { Reply } from "../../shared/codec.ts";
+import type { Reply } from "../../shared/reply_codec.ts";
 import { shown } from "../../shared/errors.ts";
 import { replyBytes } from "../core/reply_bytes.ts";
 

@@ -41,7 +41,7 @@
  * ```
  * @module
  */
-import { peekModel, peekRequestId, peekToken } from "../../shared/codec.ts";
+import { peekModel, peekRequestId, peekToken } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import type { RequestHandler } from "../core/handler.ts";

@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { peekRequestId } from "../../shared/codec.ts";
+import { peekRequestId } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { FrameDecoder } from "../../shared/frame.ts";
 import type { AddressRanges } from "../auth/cidr.ts";

@@ -1,7 +1,9 @@
 // The board port's deadlines and error replies: real server on loopback,
 // real sockets, real model.
 import assert from "node:assert/strict";
-import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { decodeReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";

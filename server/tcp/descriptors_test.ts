@@ -2,7 +2,8 @@
 // faces 400 clients (another process); it refuses or drops what it cannot
 // serve, logs it once, and serves again as soon as they leave.
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
 import { spawnScenarioServer } from "../testing/socket_scenarios.ts";

@@ -1,7 +1,8 @@
 // Behind a real HAProxy with `send-proxy-v2`: the server sees each client's
 // own address and port, not the proxy's.
 import assert from "node:assert/strict";
-import { Command, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status } from "../../shared/errors.ts";
 import type { RequestEvent } from "../core/request.ts";
 import { AddressRanges } from "../auth/cidr.ts";

@@ -1,7 +1,9 @@
 // The board port's limits against real clients on loopback: no client can
 // exhaust or starve the others.
 import assert from "node:assert/strict";
-import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { InferenceClient } from "../../client/client.ts";

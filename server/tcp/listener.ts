@@ -16,7 +16,9 @@
  * import { BoardLimits } from "./limits.ts";
  * import { RequestHandler } from "../core/handler.ts";
  * import { Logger } from "../log.ts";
- * import { Command, decodeReply, encodeRequest } from "../../shared/codec.ts";
+ * import { Command } from "../../shared/codec.ts";
+ * import { decodeReply } from "../../shared/reply_codec.ts";
+ * import { encodeRequest } from "../../shared/request_codec.ts";
  * import { Status, WireError } from "../../shared/errors.ts";
  *
  * const log = new Logger("error");

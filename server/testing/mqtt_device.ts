@@ -21,7 +21,9 @@
  * ```
  * @module
  */
-import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { WireError } from "../../shared/errors.ts";
 import { loadMqtt, type MqttLibraryClient } from "../mqtt/library.ts";
 

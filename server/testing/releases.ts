@@ -14,7 +14,8 @@
  * @module
  */
 import { InferenceClient } from "../../client/client.ts";
-import { Command, type DecodedReply } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply } from "../../shared/reply_codec.ts";
 import { prng } from "../../shared/testing.ts";
 import { writeRelease } from "../fleet/releases.ts";
 import type { InferenceServer } from "../inference_server.ts";

@@ -15,7 +15,9 @@
  */
 import assert from "node:assert/strict";
 import { concatBytes } from "../../shared/bytes.ts";
-import { Command, type DecodedReply, decodeReply, encodeRequest } from "../../shared/codec.ts";
+import { Command } from "../../shared/codec.ts";
+import { type DecodedReply, decodeReply } from "../../shared/reply_codec.ts";
+import { encodeRequest } from "../../shared/request_codec.ts";
 import { statusName, WireError } from "../../shared/errors.ts";
 import { FrameDecoder } from "../../shared/frame.ts";
 import { Logger } from "../log.ts";

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { decodeReply } from "../../shared/codec.ts";
+import { decodeReply } from "../../shared/reply_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Logger } from "../log.ts";
