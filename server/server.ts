@@ -22,7 +22,7 @@ import { serveHttpOnListeners } from "./listeners/listener_http.ts";
 import { ServerMetrics } from "./metrics/metrics.ts";
 import { Monitor } from "./monitor/monitor.ts";
 import { settle, warmUp } from "./warm_up.ts";
-import { openServing } from "./models/open.ts";
+import { openServing } from "./open_serving.ts";
 import type { ModelServing } from "./models/serving.ts";
 import { type ResolvedServerOptions, type ServerOptions, withServerDefaults } from "./options.ts";
 import { RepositoryWatcher } from "./models/watch.ts";

@@ -5,10 +5,10 @@
  *
  * @example
  * ```ts
- * import { openServing } from "./open.ts";
- * import { ServerMetrics } from "../metrics/metrics.ts";
- * import { Monitor } from "../monitor/monitor.ts";
- * import { withServerDefaults } from "../options.ts";
+ * import { openServing } from "./open_serving.ts";
+ * import { ServerMetrics } from "./metrics/metrics.ts";
+ * import { Monitor } from "./monitor/monitor.ts";
+ * import { withServerDefaults } from "./options.ts";
  *
  * const options = withServerDefaults({ instances: 1 });
  * const monitor = new Monitor({ log: options.log, metrics: new ServerMetrics(null) });
@@ -19,13 +19,13 @@
  * ```
  * @module
  */
-import { startEngines } from "../engine/instances.ts";
-import type { Logger } from "../log.ts";
-import type { Monitor } from "../monitor/monitor.ts";
-import type { ResolvedServerOptions } from "../options.ts";
-import { ModelRepository } from "./repository.ts";
-import { ModelServing } from "./serving.ts";
-import type { LoadFailure } from "./version_status.ts";
+import { startEngines } from "./engine/instances.ts";
+import type { Logger } from "./log.ts";
+import type { Monitor } from "./monitor/monitor.ts";
+import type { ResolvedServerOptions } from "./options.ts";
+import { ModelRepository } from "./models/repository.ts";
+import { ModelServing } from "./models/serving.ts";
+import type { LoadFailure } from "./models/version_status.ts";
 
 /**
  * How many of `instances` run at once while a client queues ahead: all of
