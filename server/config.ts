@@ -378,7 +378,7 @@ export const OPTIONS = [
     help:
       `bearer token (at least ${MIN_OPERATOR_TOKEN} characters) for every change and the operator views`,
     details:
-      `changes: POST /v2/repository/index and models/NAME/load|unload; the variable keeps it out of ps; unset: changes answer 403`,
+      `changes: POST /v2/repository/index and models/NAME/load|unload, POST /v2/fleet/releases and /v2/fleet/rollouts..., and a model's shadow, canary, promote and rollback; the variable keeps it out of ps; unset: changes answer 403`,
   },
   {
     flag: "metrics-token",
@@ -398,7 +398,7 @@ export const OPTIONS = [
     help:
       `bearer token (at least ${MIN_OPERATOR_TOKEN} characters) for the read-only operator views`,
     details:
-      `GET /dashboard.json and /v2/models/NAME/stats; the admin token opens them too; with neither, they are open while device tokens are off and 403 while they are on`,
+      `GET /dashboard.json, /v2/models/NAME/stats, /v2/fleet/... and a model's shadow and canary figures; the admin token opens them too; with neither, they are open while device tokens are off and 403 while they are on`,
   },
   {
     flag: "tls-cert",
