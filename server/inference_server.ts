@@ -221,7 +221,23 @@ export class InferenceServer {
     return this.#listener instanceof ListenerWorkers ? this.#listener.connectionsPerListener : [];
   }
 
-  /** The one line printed at start (after "mnist-server "). */
+  /**
+   * The dashboard's address, for the start line (null without the HTTP port):
+   * `localhost` where the port listens on every address, since a browser
+   * cannot open 0.0.0.0.
+   */
+  get dashboardUrl(): string | null {
+    if (!this.http) return null;
+    const { hostname, port } = this.http.addr;
+    const host = hostname === "0.0.0.0" || hostname === "::"
+      ? "localhost"
+      : hostname.includes(":")
+      ? `[${hostname}]`
+      : hostname;
+    return `http://${host}:${port}/`;
+  }
+
+  /** The one line printed at start (after "mnist-server "); the dashboard's address ends it. */
   describe(): string {
     const engine = this.engine;
     const http = this.http ? ` http=${this.http.addr.hostname}:${this.http.addr.port}` : "";
@@ -231,7 +247,8 @@ export class InferenceServer {
       `checksum=${this.model.checksum}` +
       (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
       (this.mqtt ? ` mqtt=${this.mqtt.url}` : "") +
-      (this.#auth ? ` ${this.#auth.describe().summary}` : "");
+      (this.#auth ? ` ${this.#auth.describe().summary}` : "") +
+      (this.http ? ` dashboard=${this.dashboardUrl}` : "");
   }
 
   /** Stops accepting, answers what is in flight, closes every connection and the engines. */

@@ -177,6 +177,7 @@ console.log(log.format(
       model: server.model.path,
       version: server.model.version,
       checksum: server.model.checksum,
+      dashboard: server.dashboardUrl ?? undefined,
     }
     : undefined,
 ));

@@ -101,10 +101,14 @@ Deno.test("the server prints one line, serves, and exits 0 on SIGTERM", async ()
   const line = await firstLine(child.stdout);
   assert.match(
     line,
-    /^\S+Z INFO mnist-server listening on 127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ .*model=.*mnist\/1\/model\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified/,
+    /^\S+Z INFO mnist-server listening on 127\.0\.0\.1:\d+ http=127\.0\.0\.1:\d+ .*model=.*mnist\/1\/model\.onnx .*parameters=93322 .*engine="onnxruntime-web.* checksum=verified .*dashboard=http:\/\/127\.0\.0\.1:(\d+)\/$/,
   );
   const http = Number(line.match(/http=127\.0\.0\.1:(\d+)/)![1]);
   assert.notEqual(http, 8000, "--port 0 implies a free HTTP port");
+  assert.ok(
+    line.endsWith(` dashboard=http://127.0.0.1:${http}/`),
+    "the dashboard's address ends the line",
+  );
   const ready = await fetch(`http://127.0.0.1:${http}/v2/health/ready`);
   await ready.body?.cancel();
   assert.equal(ready.status, 200);
@@ -128,12 +132,29 @@ Deno.test("--log-format json: the start line and the stop lines are JSON objects
   assert.match(start.msg, /^mnist-server listening on 127\.0\.0\.1:\d+ model=/);
   assert.match(start.address, /^127\.0\.0\.1:\d+$/);
   assert.equal(start.http, undefined, "--no-http: no HTTP port");
+  assert.equal(start.dashboard, undefined, "--no-http: no dashboard");
+  assert.doesNotMatch(start.msg, /dashboard=/);
   assert.ok(!Number.isNaN(Date.parse(start.time)));
   child.kill("SIGTERM");
   assert.equal((await child.status).code, 0);
   const stderr = await new Response(child.stderr).text();
   const lines = stderr.trim().split("\n").map((line) => JSON.parse(line));
   assert.deepEqual(lines.map((l) => l.msg).slice(-2), ["draining", "stopped"]);
+});
+
+Deno.test("--log-format json: the start line's dashboard is where a browser on this host opens it", async () => {
+  // Every address: a browser cannot open 0.0.0.0, so the line names localhost.
+  const child = serve(["--host", "0.0.0.0", "--port", "0", "--log-format", "json"]).spawn();
+  const start = JSON.parse(await firstLine(child.stdout));
+  const http = Number(start.http.match(/^0\.0\.0\.0:(\d+)$/)[1]);
+  assert.equal(start.dashboard, `http://localhost:${http}/`);
+  assert.ok(start.msg.endsWith(` dashboard=http://localhost:${http}/`), start.msg);
+  const page = await fetch(start.dashboard);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<html/i);
+  child.kill("SIGTERM");
+  assert.equal((await child.status).code, 0);
+  await child.stderr.cancel();
 });
 
 Deno.test("a taken HTTP port is named with its own flag, not the board port's", async () => {

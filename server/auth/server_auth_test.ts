@@ -42,7 +42,10 @@ Deno.test("tokens on: framed requests need a known token, legacy inference still
   const log = new Logger("debug", (line) => lines.push(line));
   try {
     await withServer({ auth: new Authorizer({ tokens }), log }, async (server, address) => {
-      assert.match(server.describe(), / tokens=1 devices legacy=allow$/);
+      assert.match(
+        server.describe(),
+        / tokens=1 devices legacy=allow dashboard=http:\/\/127\.0\.0\.1:\d+\/$/,
+      );
       assert.ok(lines.some((l) => l.includes("WARN tokens are on but legacy clients")));
 
       const good = await InferenceClient.connect(address, { token });
@@ -105,7 +108,10 @@ Deno.test("tokens on: framed requests need a known token, legacy inference still
 Deno.test("--legacy deny and --legacy-from refuse legacy clients with UNAUTHORIZED, framed ones go on", async () => {
   const deny = new Authorizer({ legacy: "deny" });
   await withServer({ auth: deny }, async (server, address) => {
-    assert.match(server.describe(), / tokens=off legacy=deny$/);
+    assert.match(
+      server.describe(),
+      / tokens=off legacy=deny dashboard=http:\/\/127\.0\.0\.1:\d+\/$/,
+    );
     const bytes = await legacyExchange(address, legacyInference());
     assertUnauthorized(decodeReply(bytes), 0);
     const client = await InferenceClient.connect(address);

@@ -91,7 +91,7 @@ export function codeRolloutRoutes(
       if (one) {
         const id = one[1];
         const rollout = one[2] ? updates.change(id, one[2] as "pause") : updates.get(id);
-        if (rollout instanceof WireError) return errorResponse(rollout, statusOf(rollout));
+        if (rollout instanceof WireError) return errorResponse(rollout);
         if (!rollout) {
           return errorResponse(
             new WireError(Status.UPDATE_UNAVAILABLE, `no rollout ${shown(id)}`),
@@ -114,15 +114,10 @@ export function codeRolloutRoutes(
       const spec = parseCodeRolloutSpec(body, updates.perMinute);
       if (spec instanceof WireError) return errorResponse(spec, 400);
       const rollout = updates.start(spec);
-      if (rollout instanceof WireError) return errorResponse(rollout, statusOf(rollout));
+      if (rollout instanceof WireError) return errorResponse(rollout);
       return json(201, updates.view(rollout, false));
     })();
   };
-}
-
-/** 404 for an unknown release or rollout, 409 for a change the rollout's state forbids. */
-function statusOf(error: WireError): number {
-  return error.status === Status.UPDATE_UNAVAILABLE ? 404 : 409;
 }
 
 function releases(updates: FleetUpdates): Record<string, unknown> {

@@ -1,9 +1,11 @@
 /**
  * Errors on the HTTP port: the wire's code and sentence as
  * `{"error": "CODE: sentence"}`, with the HTTP status each code maps to
- * (400 bad input, 401 no or wrong token, 404 unknown model or route, 413 a
- * body over the limit, 503 a full queue, 500 the engine failed), the same
- * body whatever route or check refused.
+ * (400 bad input, 401 no or wrong token, 404 unknown model, route or
+ * release, 409 a change a rollout's state forbids, 413 a body over the
+ * limit, 503 a full queue, 500 the engine failed), as `docs/protocol.md`'s
+ * table of error codes gives them; the same body whatever route or check
+ * refused.
  *
  * @example
  * ```ts
@@ -25,9 +27,12 @@ export function httpStatusOf(error: WireError): number {
       return 503;
     case Status.FRAME_TOO_LARGE:
       return 413;
+    case Status.UNKNOWN_COMMAND:
     case Status.MODEL_UNAVAILABLE:
     case Status.UPDATE_UNAVAILABLE:
       return 404;
+    case Status.BAD_UPDATE:
+      return 409;
     case Status.UNAUTHORIZED:
       return 401;
     case Status.INTERNAL_ERROR:
