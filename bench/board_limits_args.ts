@@ -14,7 +14,8 @@
  * @module
  */
 import { UsageError } from "../cli/args.ts";
-import { camel, type Kind, OPTIONS, type OptionSpec } from "../server/config.ts";
+import { camel, OPTIONS } from "../server/config.ts";
+import type { Kind, OptionSpec } from "../server/config_spec.ts";
 
 /** The `--set` keys: `ServerOptions` names of the table's numeric rows, with their bounds. */
 export const SET_KEYS: ReadonlyMap<string, { min: number; max: number; integer: boolean }> =

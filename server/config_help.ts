@@ -12,7 +12,8 @@
  * ```
  * @module
  */
-import { envName, type Group, GROUPS, OPTIONS, type OptionSpec } from "./config.ts";
+import { envName, OPTIONS } from "./config.ts";
+import { type Group, GROUPS, type OptionSpec } from "./config_spec.ts";
 
 const WIDTH = 100;
 const LEFT = 30;

@@ -25,10 +25,10 @@ import {
   defaultValue,
   envName,
   OPTIONS,
-  type OptionSpec,
   type OptionValues,
   type TableServerOptions,
 } from "./config.ts";
+import type { OptionSpec } from "./config_spec.ts";
 import { type CaptureSettings, modelSettings, ModelSettingsError } from "./models/flags.ts";
 import { MIN_OPERATOR_TOKEN } from "./auth/bearer.ts";
 import { type MqttSettings, mqttSettings, MqttSettingsError } from "./mqtt/settings.ts";

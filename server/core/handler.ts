@@ -14,7 +14,8 @@
  *
  * The decisions are here; the parts they call: `identify.ts` (who sent the
  * request), `outcome.ts` (the reply, encoded, and the observer's event),
- * `code_update.ts` (a board's code update requests).
+ * `code_update.ts` (a board's code update requests), `_submit.ts` (queueing
+ * a routed request and answering when its inference ends).
  *
  * @example
  * ```ts
@@ -40,14 +41,20 @@ import { Command } from "../../shared/codec.ts";
 import { decodeRequest, peekModel, peekRequestId, peekToken } from "../../shared/request_codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
-import type { Inference } from "../engine/job.ts";
 import { answerUpdate } from "./code_update.ts";
 import { DigitCopies } from "./digit_copies.ts";
 import { addressOf } from "../fleet/registry.ts";
 import { identify, namingError, remember } from "./identify.ts";
-import { failed, finish, refused, served, unproved } from "./outcome.ts";
+import { finish, refused, unproved } from "./outcome.ts";
 import { type RefusedRead, tokenRefusal, transportRefusal } from "./refusal.ts";
-import type { HandlerContext, HandlerRequest, Outcome, RequestOrigin } from "./request.ts";
+import type {
+  HandlerContext,
+  HandlerRequest,
+  Outcome,
+  OutcomeCallback,
+  RequestOrigin,
+} from "./request.ts";
+import { submit } from "./_submit.ts";
 
 /** Answers requests for every transport. */
 export class RequestHandler {
@@ -214,79 +221,10 @@ export class RequestHandler {
     // which only reads it. (A job's digits are its transport's own copy.)
     const copied = !job && request.digitU8 !== null;
     if (copied) request.digitU8 = this.#copies.copy(request.digitU8!);
-    const model = queue.model;
-    if (job) {
-      const results = queue.submitJob(
-        request.digits!,
-        request.digitU8,
-        request.digit,
-        origin.owner,
-        request.version,
-      );
-      if (results instanceof WireError) {
-        return done(
-          context,
-          refused(this.#ctx, results, origin, request, started, bytesIn, device, true, queue),
-        );
-      }
-      results.then(
-        (all) =>
-          done(context, served(this.#ctx, origin, request, all, model, started, bytesIn, device)),
-        (error: WireError) =>
-          done(
-            context,
-            failed(this.#ctx, error, origin, request, started, bytesIn, device, queue),
-          ),
-      );
-      return;
-    }
     // One object waits for the engine: what the answer needs, and who is told.
-    const waiting: Waiting = {
-      handler: this,
-      origin,
-      request,
-      queue,
-      started,
-      bytesIn,
-      device,
-      done,
-      context,
-    };
-    const inference = queue.submitWith(
-      request.digitU8,
-      request.digit,
-      origin.owner,
+    submit(
+      { ctx: this.#ctx, origin, request, queue, started, bytesIn, device, done, context },
       copied,
-      RequestHandler.#answered,
-      waiting,
-    );
-    if (inference instanceof WireError) {
-      origin.release?.();
-      done(
-        context,
-        refused(this.#ctx, inference, origin, request, started, bytesIn, device, true, queue),
-      );
-    }
-  }
-
-  /** A queued digit's answer or error: released from the connection's share, then told. */
-  static #answered(w: Waiting, result: Inference | WireError): void {
-    w.origin.release?.();
-    const self = w.handler;
-    w.done(
-      w.context,
-      result instanceof WireError
-        ? failed(self.#ctx, result, w.origin, w.request, w.started, w.bytesIn, w.device, w.queue)
-        : served(
-          self.#ctx,
-          w.origin,
-          w.request,
-          [result],
-          w.queue.model,
-          w.started,
-          w.bytesIn,
-          w.device,
-        ),
     );
   }
 
@@ -326,23 +264,6 @@ export class RequestHandler {
   refuse(error: WireError, origin: RequestOrigin, read: RefusedRead = {}): Outcome {
     return transportRefusal(this.#ctx, error, origin, read);
   }
-}
-
-/** Told once a request's outcome; `context` is the caller's, passed through. */
-export type OutcomeCallback<C> = (context: C, outcome: Outcome) => void;
-
-/** A digit waiting for its inference: what its answer needs. */
-interface Waiting {
-  handler: RequestHandler;
-  origin: RequestOrigin;
-  request: HandlerRequest;
-  /** The model version it was routed to: its answer's, or its failure's. */
-  queue: InferenceQueue;
-  started: number;
-  bytesIn: number;
-  device: string | null;
-  done: OutcomeCallback<unknown>;
-  context: unknown;
 }
 
 /** The outcome `start` reports: itself when reported at once, else its promise. */

@@ -175,3 +175,6 @@ export interface Outcome {
   /** The reply encoded for the origin's protocol: what the transport writes. */
   bytes: Uint8Array;
 }
+
+/** Told once a request's outcome; `context` is the caller's, passed through. */
+export type OutcomeCallback<C> = (context: C, outcome: Outcome) => void;

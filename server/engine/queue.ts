@@ -1,9 +1,9 @@
 /**
  * The inference queue between the transports (board connections, HTTP) and
- * the engine instances, and the one place that decides which instance runs
- * next. Each digit waits here while every instance is busy; when one frees
- * up, what queued goes into its next run as one batch, so a burst of
- * clients costs a few runs rather than one run each. A batch is at most
+ * the engine instances; the one place that decides which instance runs next
+ * is its `_dispatch.ts`. Each digit waits here while every instance is busy;
+ * when one frees up, what queued goes into its next run as one batch, so a
+ * burst of clients costs a few runs rather than one run each. A batch is at most
  * `maxBatch` digits; with `batchMs`, while some client queues more than one
  * digit at a time, at most what the engine runs in about that long (from
  * the measured time per digit): a digit that arrives during a run waits for
@@ -39,32 +39,23 @@
  * ```
  * @module
  */
-import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import type { EngineResult, InferenceEngine } from "./engine.ts";
 import { type EngineSet, QueueBudget, type QueueOptions } from "./queue_options.ts";
 import { SetRuns } from "./set_runs.ts";
 import { FairQueue } from "./_fair.ts";
-import { RateWindow } from "./_rate.ts";
-import { nextMsPerDigit, runEvent } from "./run_figures.ts";
+import { Dispatcher } from "./_dispatch.ts";
 import {
-  allBytes,
-  answerJobs,
   batchJob,
   digitJob,
-  fillBytes,
-  fillInput,
   type Inference,
   type InferenceCallback,
   type Job,
   rejectJob,
   settlePromise,
-  withoutStale,
 } from "./job.ts";
 
 /** Batches digits for a set of engine instances, one run per instance at a time. */
 export class InferenceQueue {
-  #set: EngineSet;
   #options: QueueOptions;
   /** Waiting digits, one lane per owner, taken in turn. */
   #jobs = new FairQueue<Job>((job) => job.n);
@@ -73,33 +64,23 @@ export class InferenceQueue {
   #budget: QueueBudget;
   /** Runs under way by set, retired sets, idle waiters. */
   #runs = new SetRuns();
-  /** Digits in the runs under way. */
-  #running = 0;
-  #served = new RateWindow(10);
-  /**
-   * Digits submitted before this (`resetFigures`: the warm-up's, answered
-   * late) are not counted. A double from the start: a field that goes from a
-   * small integer to a double gives the queue a new hidden class, and V8
-   * throws away every function compiled for the old one, at the first
-   * request after the warm-up.
-   */
-  #figuresFrom = -Infinity;
-  /** Measured engine time per digit, ms (a running average weighted by batch size); 0 until the first run. */
-  #msPerDigit = 0;
-  /** Digits answered since start. */
-  served = 0;
-  /** Runs since start. */
-  runs = 0;
+  /** Which instance runs next, what each run takes, and the runs' figures. */
+  #dispatcher: Dispatcher;
 
   constructor(set: EngineSet, options: QueueOptions) {
-    this.#set = set;
     this.#options = options;
     this.#budget = options.budget ?? new QueueBudget(options.maxQueued);
+    this.#dispatcher = new Dispatcher(set, options, {
+      jobs: this.#jobs,
+      idleJobs: this.#idleJobs,
+      budget: this.#budget,
+      runs: this.#runs,
+    });
   }
 
   /** The set that serves new batches. */
   get engineSet(): EngineSet {
-    return this.#set;
+    return this.#dispatcher.set;
   }
 
   /** The model this queue serves (`QueueOptions.model`; "" when unnamed). */
@@ -112,9 +93,19 @@ export class InferenceQueue {
     return this.#jobs.length;
   }
 
+  /** Digits answered since start. */
+  get served(): number {
+    return this.#dispatcher.served;
+  }
+
+  /** Runs since start. */
+  get runs(): number {
+    return this.#dispatcher.runs;
+  }
+
   /** Digits answered per second over the last 10 s, the same for every caller. */
   rate(): number {
-    return this.#served.rate();
+    return this.#dispatcher.rate();
   }
 
   /**
@@ -123,9 +114,12 @@ export class InferenceQueue {
    * when their run ends later.
    */
   resetFigures(): void {
-    this.served = this.runs = 0;
-    this.#served.reset();
-    this.#figuresFrom = performance.now();
+    this.#dispatcher.resetFigures();
+  }
+
+  /** The most digits the next run takes: `maxBatch`, or fewer near `batchMs` (`_dispatch.ts`). */
+  batchLimit(): number {
+    return this.#dispatcher.batchLimit();
   }
 
   /**
@@ -170,7 +164,7 @@ export class InferenceQueue {
     const refused = this.#budget.admit(1, exempt);
     if (refused) return refused;
     this.#jobs.push(owner, digitJob(digitU8, digit, given, done, context, false));
-    this.#pump();
+    this.#dispatcher.pump();
     return null;
   }
 
@@ -188,7 +182,7 @@ export class InferenceQueue {
   ): boolean {
     if (this.#idleJobs.length >= (this.#options.maxIdle ?? this.#options.maxBatch)) return false;
     this.#idleJobs.push(digitJob(digitU8, digit, false, done, context, true));
-    this.#pump();
+    this.#dispatcher.pump();
     return true;
   }
 
@@ -202,7 +196,7 @@ export class InferenceQueue {
    * of the budget may have emptied (its requests were answered).
    */
   poke(): void {
-    if (this.#idleJobs.length > 0) this.#pump();
+    if (this.#idleJobs.length > 0) this.#dispatcher.pump();
   }
 
   /**
@@ -225,7 +219,7 @@ export class InferenceQueue {
     const promise = new Promise<Inference[]>((resolveAll, reject) => {
       this.#jobs.push(owner, batchJob(n, digitU8, digit, version, resolveAll, reject));
     });
-    this.#pump();
+    this.#dispatcher.pump();
     return promise;
   }
 
@@ -235,15 +229,15 @@ export class InferenceQueue {
    * the caller can close it.
    */
   swap(set: EngineSet): Promise<EngineSet> {
-    const old = this.#set;
-    this.#set = set;
-    this.#pump();
+    const old = this.#dispatcher.set;
+    this.#dispatcher.set = set;
+    this.#dispatcher.pump();
     return this.#runs.retire(old);
   }
 
   /** Digits queued (the idle lane's too) or in a run under way. */
   get inFlight(): number {
-    return this.#jobs.length + this.#idleJobs.length + this.#running;
+    return this.#jobs.length + this.#idleJobs.length + this.#dispatcher.running;
   }
 
   /**
@@ -264,131 +258,12 @@ export class InferenceQueue {
   /** Waits until drained, then closes the engines. */
   async close(): Promise<void> {
     await this.drained();
-    for (const engine of this.#set.engines) engine.close();
-  }
-
-  /** Hands queued digits to every free instance of the current set (fewer while flooded). */
-  #pump(): void {
-    const set = this.#set;
-    const { batchMs, floodInstances } = this.#options;
-    const cap = batchMs && floodInstances && this.#jobs.deepLanes > 0 ? floodInstances : Infinity;
-    let running = 0;
-    if (cap !== Infinity) { for (const engine of set.engines) if (engine.busy) running++; }
-    for (const engine of set.engines) {
-      if (this.#jobs.length === 0 || running >= cap) break;
-      if (engine.busy) continue;
-      this.#dispatch(set, engine, this.#takeFor(set));
-      running++;
-    }
-    // The idle lane takes what nobody's digit waits for.
-    if (this.#idleJobs.length === 0 || this.#budget.queued > 0) return;
-    for (const engine of set.engines) {
-      if (this.#idleJobs.length === 0) return;
-      if (!engine.busy) this.#dispatch(set, engine, this.#idleJobs.splice(0, this.batchLimit()));
-    }
+    for (const engine of this.#dispatcher.set.engines) engine.close();
   }
 
   /** Ends the idle lane's waiting digits (the queue is closing). */
   #dropIdle(): void {
     const error = new WireError(Status.SERVER_BUSY, "the queue closed before an idle engine");
     for (const job of this.#idleJobs.splice(0)) rejectJob(job, error);
-  }
-
-  /**
-   * The most digits the next run takes: `maxBatch`, or fewer to keep it near
-   * `batchMs` while some owner has more than one digit waiting. Clients that
-   * wait for each answer (boards, one-shot legacy clients) are best served
-   * by the fullest runs, which the engine does fastest; once someone queues
-   * ahead (a pipelining client, a flood), short runs keep a board's digit
-   * from waiting behind a long one, and the one queueing ahead pays.
-   */
-  batchLimit(): number {
-    const { maxBatch, batchMs } = this.#options;
-    if (!batchMs || this.#msPerDigit === 0 || this.#jobs.deepLanes === 0) return maxBatch;
-    return Math.max(1, Math.min(maxBatch, Math.floor(batchMs / this.#msPerDigit)));
-  }
-
-  /** Runs `batch` (queued digits, or the idle lane's) on `engine`. */
-  async #dispatch(set: EngineSet, engine: InferenceEngine, batch: Job[]): Promise<void> {
-    let n = 0;
-    for (const job of batch) n += job.n;
-    if (n === 0) return this.#whenIdle();
-    if (!batch[0].idle) this.#budget.queued -= n;
-    // Written straight into the worker's shared input when it can take it;
-    // byte digits as bytes, which the worker makes floats off this thread.
-    let input: Float32Array | Uint8Array;
-    if (allBytes(batch)) {
-      input = engine.bytesFor(n) ?? new Uint8Array(n * DIGIT_PIXELS);
-      fillBytes(batch, input);
-    } else {
-      input = engine.inputFor(n) ?? new Float32Array(n * DIGIT_PIXELS);
-      fillInput(batch, input);
-    }
-    this.#runs.started(set);
-    this.#running += n;
-    const started = performance.now();
-    const result = engine.run(input, n);
-    let outcome: EngineResult | WireError;
-    try {
-      outcome = await result;
-    } catch (e) {
-      outcome = new WireError(Status.INTERNAL_ERROR, `inference failed: ${(e as Error).message}`);
-    }
-    // Start this instance's next run before answering, so it works while
-    // this thread encodes and writes the replies.
-    this.#running -= n;
-    this.#finish(set);
-    this.#pump();
-    this.#answer(batch, n, started, outcome, set.version);
-  }
-
-  /**
-   * The next batch for `set`: jobs pinned to another version (a versioned
-   * route that a swap overtook) are answered `MODEL_UNAVAILABLE` instead.
-   */
-  #takeFor(set: EngineSet): Job[] {
-    for (;;) {
-      const batch = this.#jobs.take(this.batchLimit());
-      const kept = withoutStale(batch, set.version, this.#budget);
-      if (kept === batch || kept.length > 0 || this.#jobs.length === 0) return kept;
-    }
-  }
-
-  /** A run of `set` ended. */
-  #finish(set: EngineSet): void {
-    if (this.#runs.ended(set)) this.#whenIdle();
-  }
-
-  #whenIdle(): void {
-    if (!this.#runs.busy && this.#jobs.length === 0) this.#runs.idle();
-  }
-
-  #answer(
-    batch: Job[],
-    n: number,
-    started: number,
-    outcome: EngineResult | WireError,
-    version: number,
-  ): void {
-    const failed = outcome instanceof WireError;
-    let counted = 0;
-    for (const job of batch) if (job.submitted >= this.#figuresFrom) counted += job.n;
-    if (counted > 0) this.runs++;
-    if (!failed) {
-      this.served += counted;
-      if (counted > 0) this.#served.add(counted);
-      this.#msPerDigit = nextMsPerDigit(this.#msPerDigit, outcome.ms, n);
-    }
-    if (this.#options.onRun) {
-      const model = this.#options.model ?? "";
-      this.#options.onRun(
-        runEvent(batch, n, started, failed ? 0 : outcome.ms, version, model, failed),
-      );
-    }
-    if (failed) {
-      for (const job of batch) rejectJob(job, outcome);
-      return;
-    }
-    answerJobs(batch, outcome, started, n, version);
   }
 }

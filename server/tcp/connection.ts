@@ -16,7 +16,8 @@
  * again until it is under its share.
  *
  * This file keeps the read loop: framing, read deadlines
- * (`connection_settings.ts`), pauses; `AnsweringConnection`
+ * (`connection_settings.ts`), pauses; what is read of unfinished messages
+ * waits in a `MessageBuffer` (`_message_buffer.ts`); `AnsweringConnection`
  * (`answering_connection.ts`) hands what it reads to the `RequestHandler`.
  *
  * @example
@@ -64,12 +65,13 @@
  * @module
  */
 import { WireError } from "../../shared/errors.ts";
-import { detectFraming, FRAME_HEADER, FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
+import { detectFraming, type FrameDecoder, legacyMessageEnd } from "../../shared/frame.ts";
 import type { Outcome } from "../core/request.ts";
 import { AnsweringConnection, type ConnectionContext } from "./answering_connection.ts";
 import { Deadline } from "./deadline.ts";
 import type { PendingRefusal } from "./limits.ts";
 import type { ReplySlot } from "./ordered_replies.ts";
+import { MessageBuffer } from "./_message_buffer.ts";
 
 /**
  * One read's most bytes: a burst of pipelined frames is taken (and queued) in
@@ -85,9 +87,8 @@ const SMALL_READ_SIZE = 1024;
 export class Connection extends AnsweringConnection {
   #conn: Deno.TcpConn | Deno.TlsConn;
   #closing = false;
-  #head: Uint8Array = new Uint8Array(0);
-  #mode: "framed" | "legacy" | null = null;
-  #frames: FrameDecoder | null = null;
+  /** What was read of messages not yet whole. */
+  #messages = new MessageBuffer();
   /** When the message under way began (before the first byte: the accept); null between framed messages. */
   #messageStart: number | null = performance.now();
   #lastRead = performance.now();
@@ -115,21 +116,20 @@ export class Connection extends AnsweringConnection {
     try {
       if (!this.client.awaitingHeader && !this.refusal) this.refusal = this.client.admit();
       while (!this.replies.closed && !this.#closing) {
-        const buffered = this.#buffered();
+        const buffered = this.#messages.buffered;
         const deadline = this.#messageStart !== null
           ? this.#messageStart + this.ctx.readTimeoutMs
           : this.#lastRead + this.ctx.idleTimeoutMs;
         let into: Uint8Array;
-        if (this.#frames) {
+        const frames = this.#messages.frames;
+        if (frames) {
           // While data pours in, room for a big read; otherwise the room
           // there is: a header promising 16 KB does not reserve it.
-          const room = filled
-            ? READ_SIZE
-            : Math.max(1, Math.min(SMALL_READ_SIZE, this.#frames.free));
+          const room = filled ? READ_SIZE : Math.max(1, Math.min(SMALL_READ_SIZE, frames.free));
           // The room is charged before it is made: a burst cannot grow the
           // buffer past the budget, however little of it then arrives.
-          if (!this.account(Math.max(this.#held(), this.#frames.capacityFor(room)))) break;
-          into = this.#frames.space(room);
+          if (!this.account(Math.max(this.#messages.held, frames.capacityFor(room)))) break;
+          into = frames.space(room);
         } else {
           const want = filled ? READ_SIZE : SMALL_READ_SIZE;
           if (buf.length !== want) buf = new Uint8Array(want);
@@ -143,7 +143,7 @@ export class Connection extends AnsweringConnection {
         this.#deadline.set(Infinity);
         if (this.#timedOut) break;
         if (n === null) {
-          this.endedEarly(buffered, this.#mode === "framed");
+          this.endedEarly(buffered, this.#messages.mode === "framed");
           break;
         }
         filled = n === into.length;
@@ -174,7 +174,7 @@ export class Connection extends AnsweringConnection {
    */
   #readTimedOut(): void {
     this.#timedOut = true;
-    this.readTimeout(this.#buffered(), this.#mode === "framed");
+    this.readTimeout(this.#messages.buffered, this.#messages.mode === "framed");
   }
 
   /**
@@ -191,60 +191,49 @@ export class Connection extends AnsweringConnection {
    * decoder's own space); false when the connection is to close.
    */
   async #take(chunk: Uint8Array, decoded: boolean): Promise<boolean> {
+    const messages = this.#messages;
     const now = performance.now();
     this.#lastRead = now;
     // A message's clock starts at its first byte.
-    if (this.#buffered() === 0) this.#messageStart = now;
-    if (decoded) this.#frames!.commit(chunk.length);
-    else if (this.#frames) this.#frames.push(chunk);
-    // A first chunk is not copied yet: a framed one goes straight to its decoder.
-    else this.#head = this.#head.length === 0 ? chunk : concat(this.#head, chunk);
+    if (messages.buffered === 0) this.#messageStart = now;
+    messages.add(chunk, decoded);
     if (this.client.awaitingHeader) {
-      const rest = this.client.take(this.#head);
+      const rest = this.client.take(messages.head);
       if (rest === null) return true;
       if (rest instanceof WireError) {
         this.fail(rest);
         return false;
       }
-      this.#head = rest;
+      messages.head = rest;
       this.origin = this.makeOrigin("legacy");
       this.refusal = this.client.admit();
     }
-    if (!this.#frames) {
-      this.#mode ??= detectFraming(this.#head);
+    if (!messages.frames) {
+      messages.mode ??= detectFraming(messages.head);
       // Replies are encoded for the origin's protocol: a refusal too.
-      if (this.#mode === "framed") this.origin = this.makeOrigin("framed");
-      if (this.#mode !== null && this.refusal) {
-        return this.refuse(this.#mode, this.#head, this.refusal);
+      if (messages.mode === "framed") this.origin = this.makeOrigin("framed");
+      if (messages.mode !== null && this.refusal) {
+        return this.refuse(messages.mode, messages.head, this.refusal);
       }
-      if (this.#mode === "framed") {
-        // Sized for a board's request; a pipelining client's grows.
-        this.#frames = new FrameDecoder(
-          this.ctx.maxFrame,
-          Math.min(this.ctx.maxFrame + FRAME_HEADER, 1024),
-        );
-        this.#frames.push(this.#head);
-        this.#head = new Uint8Array(0);
-      }
+      if (messages.mode === "framed") messages.startFrames(this.ctx.maxFrame);
     }
-    // What stays in `head` outlives the read buffer it may be a view of.
-    if (this.#head.buffer === chunk.buffer) this.#head = this.#head.slice();
+    messages.ownHead(chunk);
     // Charged once the protocol is known, so a refusal is in the client's protocol.
-    if (!this.account(this.#held())) return false;
-    if (this.#mode === "legacy") {
-      const end = this.client.strayHeader(this.#head) ??
-        legacyMessageEnd(this.#head, this.ctx.maxLegacy);
+    if (!this.account(messages.held)) return false;
+    if (messages.mode === "legacy") {
+      const end = this.client.strayHeader(messages.head) ??
+        legacyMessageEnd(messages.head, this.ctx.maxLegacy);
       if (end instanceof WireError) this.fail(end);
-      else if (end > 0) this.#serveMessage(this.#head.subarray(0, end), true);
+      else if (end > 0) this.#serveMessage(messages.head.subarray(0, end), true);
       return end === 0;
     }
-    if (!this.#frames) return true;
-    const served = this.#serveFrames(this.#frames);
+    if (!messages.frames) return true;
+    const served = this.#serveFrames(messages.frames);
     if (served < 0) return false;
     // What is left began in this chunk if a frame ended in it.
-    if (this.#frames.buffered === 0) this.#messageStart = null;
+    if (messages.frames.buffered === 0) this.#messageStart = null;
     else if (served > 0) this.#messageStart = now;
-    this.account(this.#held());
+    this.account(messages.held);
     // Not read further while its replies are not being read, or while it has
     // its share of the queue: what it sends meanwhile waits in the socket,
     // instead of being read only to be refused, over and over, at the cost of
@@ -263,16 +252,6 @@ export class Connection extends AnsweringConnection {
     const waited = performance.now() - paused;
     if (this.#messageStart !== null) this.#messageStart += waited;
     this.#lastRead += waited;
-  }
-
-  #buffered(): number {
-    return this.#frames ? this.#frames.buffered : this.#head.length;
-  }
-
-  /** The memory held for unfinished messages: a framed connection's whole decoder buffer while a message is under way. */
-  #held(): number {
-    if (!this.#frames) return this.#head.length;
-    return this.#frames.buffered > 0 ? this.#frames.capacity : 0;
   }
 
   /** Answers every whole frame buffered: how many, or -1 when the stream cannot be framed and must close. */
@@ -302,12 +281,4 @@ export class Connection extends AnsweringConnection {
   #answered = (slot: ReplySlot, outcome: Outcome): void => {
     this.replies.fill(slot, outcome.bytes, slot.close);
   };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b.slice();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
