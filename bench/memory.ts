@@ -31,7 +31,7 @@ import { parseFlags, UsageError } from "../cli/args.ts";
 import { syntheticDigits } from "./digits.ts";
 import { LoadRunner } from "./load.ts";
 import { spawnServer } from "../server/testing/server_process.ts";
-import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
+import { ENGINE_KINDS, type EngineKind } from "../server/config_spec.ts";
 
 const USAGE = `Usage: deno task bench:memory [options]
 

@@ -20,7 +20,7 @@
  */
 import { choiceFlag, intFlag, numberFlag, parseOrExit, pathFlag, Progress } from "./_cli.ts";
 import { parseFlags } from "../cli/args.ts";
-import { ENGINE_KINDS } from "../server/engine/kinds.ts";
+import { ENGINE_KINDS } from "../server/config_spec.ts";
 import { loadDigits } from "./digits.ts";
 import { LoadPool } from "./pool.ts";
 import { spawnServer } from "../server/testing/server_process.ts";

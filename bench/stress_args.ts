@@ -29,7 +29,7 @@ import { mqttSettings, MqttSettingsError } from "../server/mqtt/settings.ts";
 import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
 import { DIGIT_KINDS, type DigitKind, isHttp, type LoadProtocol, PROTOCOLS } from "./load.ts";
-import { ENGINE_KINDS, type EngineKind } from "../server/engine/kinds.ts";
+import { ENGINE_KINDS, type EngineKind } from "../server/config_spec.ts";
 
 /** The flags `--targets` sets for each of its steps, refused beside it. */
 const TARGETS_SET = [

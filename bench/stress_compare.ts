@@ -18,7 +18,7 @@ import { measureInference } from "./inference.ts";
 import { bestRate, type InferenceReport } from "./inference_report.ts";
 import type { StepSummary } from "./results.ts";
 import type { StressOptions } from "./stress_args.ts";
-import type { EngineKind } from "../server/engine/kinds.ts";
+import type { EngineKind } from "../server/config_spec.ts";
 import { autoInstances } from "../server/config.ts";
 
 /**

@@ -23,7 +23,7 @@
 import type { Check } from "./checks.ts";
 import { autoInstances, autoThreads } from "../server/config.ts";
 import type { StressOptions } from "./stress_args.ts";
-import type { EngineKind } from "../server/engine/kinds.ts";
+import type { EngineKind } from "../server/config_spec.ts";
 
 /** One step of `--targets`: what it measures, and the options it runs with. */
 export interface TargetStep {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ENGINE_KINDS } from "./engine/kinds.ts";
+import { ENGINE_KINDS } from "./config_spec.ts";
 import { type OptionSpec, PORT } from "./config_spec.ts";
 
 /** The "Ports, model and engine" rows, in the order `--help` lists them. */

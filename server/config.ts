@@ -16,7 +16,7 @@
  * ```
  * @module
  */
-import type { EngineKind } from "./engine/kinds.ts";
+import type { EngineKind } from "./config_spec.ts";
 import type { OptionSpec } from "./config_spec.ts";
 import { ESSENTIAL_OPTIONS } from "./_config_essentials.ts";
 import { LIMIT_OPTIONS } from "./_config_limits.ts";

@@ -1,7 +1,10 @@
 /**
  * What a row of the option table (`config.ts`) is: the groups rows belong
  * to, the kinds of value they take, and the fields `--help`, the docs and
- * the resolvers read from a row.
+ * the resolvers read from a row; and the choices and rules rows give that
+ * the code reading the options checks too (`ENGINE_KINDS`,
+ * `MIN_OPERATOR_TOKEN`), written here so that the option table imports no
+ * module that reads its defaults.
  *
  * @module
  */
@@ -18,6 +21,16 @@ export const GROUPS = {
   logging: "Logging",
 } as const;
 export type Group = keyof typeof GROUPS;
+
+/** The engine kinds (`--engine`), default first: `server/engine/kinds.ts` starts each. */
+export const ENGINE_KINDS = ["wasm", "native"] as const;
+export type EngineKind = typeof ENGINE_KINDS[number];
+
+/**
+ * The shortest admin, operator or metrics token accepted: a guessable one
+ * would open model changes, or the views, to anyone.
+ */
+export const MIN_OPERATOR_TOKEN = 16;
 
 /** What values an option takes. */
 export type Kind =

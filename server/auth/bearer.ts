@@ -16,12 +16,6 @@
  * @module
  */
 
-/**
- * The shortest admin, operator or metrics token accepted: a guessable one
- * would open model changes, or the views, to anyone.
- */
-export const MIN_OPERATOR_TOKEN = 16;
-
 /** The token of an `Authorization: Bearer <token>` header, or "" when there is none. */
 export function bearerToken(headers: Headers): string {
   const value = headers.get("authorization");

@@ -32,7 +32,8 @@ import {
   spawnEngineWorker,
 } from "./_supervisor.ts";
 import { serverDefaults } from "../config.ts";
-import { type EngineKind, engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
+import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
+import { type EngineKind } from "../config_spec.ts";
 
 export type { ModelShape } from "./channel.ts";
 

@@ -6,18 +6,16 @@
  *
  * @example
  * ```ts
- * import { ENGINE_KINDS, engineWorkerUrl } from "./kinds.ts";
+ * import { ENGINE_KINDS } from "../config_spec.ts";
+ * import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
  *
  * console.log(ENGINE_KINDS, engineWorkerUrl("native"));
  * console.log(await engineRuntimeModule("native")); // undefined: nothing to share
  * ```
  * @module
  */
+import type { EngineKind } from "../config_spec.ts";
 import { compiledOrtWasm } from "./ort_wasm.ts";
-
-/** The engine kinds, default first. */
-export const ENGINE_KINDS = ["wasm", "native"] as const;
-export type EngineKind = typeof ENGINE_KINDS[number];
 
 /** The worker module that serves runs for an engine kind. */
 export function engineWorkerUrl(kind: EngineKind): string {

@@ -13,7 +13,7 @@ import { Status, WireError } from "../../shared/errors.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
 import { EngineError, InferenceEngine } from "./engine.ts";
-import { ENGINE_KINDS, type EngineKind } from "./kinds.ts";
+import { ENGINE_KINDS, type EngineKind } from "../config_spec.ts";
 
 const MODEL = await Deno.readFile(new URL("../../models/mnist/1/model.onnx", import.meta.url));
 const WRONG = await Deno.readFile(new URL("../testdata/dense_784x5.onnx", import.meta.url));
