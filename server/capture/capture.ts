@@ -7,8 +7,9 @@
  * train --from-capture DIR`).
  *
  * Cheap on the hot path: `offer()` compares a score, maybe draws one random
- * number and, for the few kept, encodes one record into memory; a timer
- * appends the lines to the current file in one write. Bounded: files rotate
+ * number and, for the few kept, encodes one record into memory
+ * (`_capture_record.ts`); a timer appends the lines to the current file in
+ * one write (`_capture_writer.ts`). Bounded: files rotate
  * at `fileBytes`, the oldest are deleted past `maxBytes` (the newest hard
  * cases matter most, and a full folder never stops capture), and when the
  * disk falls behind, records beyond `maxPending` are dropped (counted) rather
@@ -40,37 +41,20 @@
  * ```
  * @module
  */
-import { argmax, DIGIT_PIXELS } from "../../shared/codec.ts";
+import { argmax } from "../../shared/codec.ts";
 import { Buffer } from "node:buffer";
 import { tableDefault } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { ShadowEvent } from "../rollout/shadow_event.ts";
 import { captureFiles, type CaptureRecord } from "./capture_read.ts";
+import { type CaptureContext, captureRecord, rounded, toBytes } from "./_capture_record.ts";
+import { CaptureWriter } from "./_capture_writer.ts";
 import {
   type CaptureReason,
   captureReason,
   type CaptureRule,
   parseCaptureRule,
 } from "./capture_rule.ts";
-
-/** What a shadow candidate answered for a digit. */
-export interface ShadowScores {
-  version: number;
-  scores: ArrayLike<number>;
-}
-
-/** What `offer()` needs besides the digit. */
-export interface CaptureContext {
-  model: string;
-  /** The version that answered. */
-  version: number;
-  /** The device's id in the fleet. */
-  device: string;
-  /** The 10 scores the answering version gave this digit. */
-  scores: ArrayLike<number>;
-  /** The shadow candidate's answer, when one compared the digit. */
-  shadow?: ShadowScores;
-}
 
 /** Options of `DigitCapture.open`. */
 export interface CaptureOptions {
@@ -89,23 +73,9 @@ export interface CaptureOptions {
   maxPending?: number;
   log?: Logger;
 }
-/** Scales a digit to bytes: floats 0..1 become 0..255; bytes stay. */
-function toBytes(digit: Float32Array | Uint8Array): Uint8Array {
-  if (digit instanceof Uint8Array) return digit;
-  const bytes = new Uint8Array(DIGIT_PIXELS);
-  // Uint8Array clamps, and a rounding store keeps 128/255 as 128.
-  for (let i = 0; i < DIGIT_PIXELS; i++) bytes[i] = Math.round(digit[i] * 255);
-  return bytes;
-}
-
 /** A capture folder that cannot be made or read; the message is one sentence. */
 export class CaptureError extends Error {
   override name = "CaptureError";
-}
-
-/** Rounds scores for a record: 4 decimals tell a 0.51 from a 0.49 and keep lines short. */
-function rounded(scores: ArrayLike<number>): number[] {
-  return Array.from(scores, (s) => Math.round(s * 1e4) / 1e4);
 }
 
 /** Keeps the digits a rule picks in size-bounded JSON-lines files; see the module doc. */
@@ -122,10 +92,8 @@ export class DigitCapture {
     crypto.randomUUID().slice(0, 8)
   }`;
   #sequence = 0;
-  #fileNumber = 0;
-  #file: { path: string; size: number; handle: Deno.FsFile } | null = null;
-  /** Files in `dir`, oldest first, with their sizes. */
-  #files: { path: string; size: number }[];
+  /** The files the lines go to. */
+  #writer: CaptureWriter;
   /** Records not written yet; a shadow's scores may still join those it has not seen. */
   #pending: CaptureRecord[] = [];
   #byPixels = new Map<string, CaptureRecord>();
@@ -146,7 +114,12 @@ export class DigitCapture {
       options.fileBytes ?? Math.max(4096, Math.floor(this.maxBytes / 10)),
     );
     this.#maxPending = options.maxPending ?? 10_000;
-    this.#files = files;
+    this.#writer = new CaptureWriter({
+      dir: this.dir,
+      process: this.#process,
+      maxBytes: this.maxBytes,
+      fileBytes: this.fileBytes,
+    }, files);
     this.#log = options.log;
     this.#timer = setInterval(() => void this.flush(), options.flushMs ?? 1_000);
   }
@@ -174,7 +147,7 @@ export class DigitCapture {
 
   /** Bytes of captures in `dir`, including lines not yet written. */
   get bytes(): number {
-    return this.#files.reduce((sum, f) => sum + f.size, 0) + (this.#file?.size ?? 0);
+    return this.#writer.bytes;
   }
 
   /**
@@ -228,25 +201,9 @@ export class DigitCapture {
       this.dropped++;
       return false;
     }
-    const prediction = argmax(context.scores);
-    const shadow = context.shadow;
-    const scores: Record<string, number[]> = { [context.version]: rounded(context.scores) };
-    if (shadow) scores[shadow.version] = rounded(shadow.scores);
-    const record: CaptureRecord = {
-      id: `${this.#process}-${++this.#sequence}`,
-      time: new Date().toISOString(),
-      model: context.model,
-      version: context.version,
-      device: context.device,
-      prediction,
-      confidence: Math.round(context.scores[prediction] * 1e4) / 1e4,
-      reason,
-      scores,
-      ...(shadow ? { shadow: shadow.version } : {}),
-      pixels: Buffer.from(bytes).toString("base64"),
-    };
+    const record = captureRecord(`${this.#process}-${++this.#sequence}`, bytes, context, reason);
     this.#pending.push(record);
-    if (!shadow) this.#byPixels.set(record.pixels, record);
+    if (!context.shadow) this.#byPixels.set(record.pixels, record);
     this.captured++;
     return true;
   }
@@ -263,9 +220,7 @@ export class DigitCapture {
     this.#closed = true;
     clearInterval(this.#timer);
     await this.flush();
-    this.#file?.handle.close();
-    if (this.#file) this.#files.push({ path: this.#file.path, size: this.#file.size });
-    this.#file = null;
+    this.#writer.close();
   }
 
   async #write(): Promise<void> {
@@ -277,22 +232,7 @@ export class DigitCapture {
       lines.map((record) => JSON.stringify(record) + "\n").join(""),
     );
     try {
-      if (this.#file && this.#file.size + bytes.length > this.fileBytes) {
-        this.#file.handle.close();
-        this.#files.push({ path: this.#file.path, size: this.#file.size });
-        this.#file = null;
-      }
-      if (!this.#file) {
-        const path = `${this.dir}/capture-${this.#process}-${++this.#fileNumber}.jsonl`;
-        const handle = await Deno.open(path, { create: true, append: true });
-        this.#file = { path, size: 0, handle };
-      }
-      await this.#trim(bytes.length);
-      let written = 0;
-      while (written < bytes.length) {
-        written += await this.#file.handle.write(bytes.subarray(written));
-      }
-      this.#file.size += bytes.length;
+      await this.#writer.append(bytes);
     } catch (e) {
       this.dropped += lines.length;
       this.captured -= lines.length;
@@ -300,16 +240,6 @@ export class DigitCapture {
         dir: this.dir,
         dropped: lines.length,
         error: (e as Error).message,
-      });
-    }
-  }
-
-  /** Deletes the oldest closed files until `incoming` more bytes fit under `maxBytes`. */
-  async #trim(incoming: number): Promise<void> {
-    while (this.#files.length && this.bytes + incoming > this.maxBytes) {
-      const oldest = this.#files.shift()!;
-      await Deno.remove(oldest.path).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
       });
     }
   }

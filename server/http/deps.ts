@@ -33,7 +33,8 @@ import type { ModelInfo } from "./oip.ts";
 import { fleetRoutes } from "./fleet.ts";
 import { codeRolloutRoutes } from "./code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
-import { repositoryControl, repositoryRoutes } from "./repository.ts";
+import { repositoryRoutes } from "./repository.ts";
+import { repositoryControl } from "./repository_control.ts";
 import type { Rollouts } from "../rollout/rollouts.ts";
 import { modelRolloutRoutes } from "./model_rollouts.ts";
 

@@ -51,7 +51,8 @@ import { safeDecode, unreadableUrl } from "./model_route.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
 import { type InferRequest, type ModelInfo } from "./oip.ts";
 import { encodeGeneralResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
-import { checkInferRequest, type SplitBody, splitBody } from "./oip_request.ts";
+import { checkInferRequest } from "./oip_request.ts";
+import { type SplitBody, splitBody } from "./oip_request_body.ts";
 
 /** What the infer route needs of the server. */
 export interface InferDeps {

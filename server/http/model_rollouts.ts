@@ -33,7 +33,8 @@ import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError, type Rollouts } from "../rollout/rollouts.ts";
 import type { BodyReading } from "./body.ts";
 import { errorResponse } from "./errors.ts";
-import { readJsonObject, unknownField, withoutPaths } from "./repository.ts";
+import { readJsonObject, unknownField } from "./_json_body.ts";
+import { withoutPaths } from "./_without_paths.ts";
 
 const ROUTE = /^\/v2\/models\/([^/]+)\/(shadow|canary|promote|rollback)$/;
 

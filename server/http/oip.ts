@@ -41,8 +41,8 @@ export {
   type InferRequest,
   parseInferRequest,
   type RequestedOutput,
-  splitBody,
 } from "./oip_request.ts";
+export { splitBody } from "./oip_request_body.ts";
 export {
   type DigitAnswer,
   type EncodedResponse,

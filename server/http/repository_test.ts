@@ -3,7 +3,9 @@
 // caller that does what the real one does on a rescan: scan, then serve each
 // model's latest version.
 import assert from "node:assert/strict";
-import { type IndexRow, repositoryControl, repositoryRoutes, withoutPaths } from "./repository.ts";
+import { type IndexRow, repositoryRoutes } from "./repository.ts";
+import { repositoryControl } from "./repository_control.ts";
+import { withoutPaths } from "./_without_paths.ts";
 import { Access } from "../auth/access.ts";
 import { ModelRepository } from "../models/repository.ts";
 import { RepositoryWatcher } from "../models/watch.ts";

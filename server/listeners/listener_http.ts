@@ -9,7 +9,9 @@
  * infer route reads the body once the token is authorized), so tokens,
  * limits, versions and metrics are the same
  * whichever thread took the connection. The answers go back to the Worker in
- * one message per tick.
+ * one message per tick. Here the port is bound on each Worker and drained;
+ * the answering is `_http_answers.ts`'s, each Worker's outbox
+ * `_http_outbox.ts`'s.
  *
  * @example
  * ```ts
@@ -25,159 +27,13 @@
  * ```
  * @module
  */
-import { WireError } from "../../shared/errors.ts";
-import type {
-  HttpAnswerNote,
-  HttpBodyChunk,
-  HttpFrontSettings,
-  HttpRequestNote,
-  PostedInferInput,
-} from "./listener_wire.ts";
+import type { HttpFrontSettings } from "./listener_wire.ts";
 import type { ListenerWorkers } from "./listener_workers.ts";
 import type { WorkerLink } from "./worker_link.ts";
 import { ListenerStartError, silentAtStart, workerError } from "./worker_start.ts";
-import { handlerFailed } from "../http/errors.ts";
-import { answerHttp, type HttpDeps, type HttpListener, type HttpOptions } from "../http/http.ts";
-import { answerInfer, answerUnreadable, type HttpAnswer, type InferInput } from "../http/infer.ts";
-
-/** One Worker's answers of this tick, and whether its HTTP port has drained. */
-class Outbox {
-  readonly drained: Promise<void>;
-  markDrained!: () => void;
-  #link: WorkerLink;
-  #answers: HttpAnswerNote[] = [];
-  #scheduled = false;
-  #flush = () => {
-    this.#scheduled = false;
-    const answers = this.#answers;
-    this.#answers = [];
-    this.#link.send({ type: "httpAnswers", answers });
-  };
-
-  /** Proxied bodies' reads waiting for the Worker's next chunk, by request. */
-  #pulls = new Map<
-    number,
-    { controller: ReadableStreamDefaultController<Uint8Array>; done(): void }
-  >();
-
-  constructor(link: WorkerLink) {
-    this.#link = link;
-    this.drained = new Promise((resolve) => this.markDrained = resolve);
-    // A body's rest will not come from a Worker that has failed: its readers stop waiting.
-    // Its connections are gone with it: its HTTP port has nothing left to drain.
-    link.failed.then((message) => {
-      for (const seq of [...this.#pulls.keys()]) {
-        this.deliver({ type: "httpBodyChunk", seq, chunk: null, error: message });
-      }
-      this.markDrained();
-    });
-  }
-
-  /**
-   * A proxied request's body as a stream that pulls each chunk from the
-   * Worker when read (none ahead: a route that never reads pulls nothing).
-   */
-  bodyOf(seq: number): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      pull: (controller) =>
-        new Promise<void>((done) => {
-          if (this.#link.ended) {
-            return done(controller.error(new Error("a listener Worker failed")));
-          }
-          this.#pulls.set(seq, { controller, done });
-          this.#link.send({ type: "httpBodyPull", seq });
-        }),
-      cancel: () => {
-        // A chunk still on its way finds no reader: it is dropped.
-        this.#pulls.delete(seq);
-        this.#link.send({ type: "httpBodyCancel", seq });
-      },
-    }, { highWaterMark: 0 });
-  }
-
-  /** The Worker's answer to a pull. */
-  deliver({ seq, chunk, error }: HttpBodyChunk): void {
-    const pull = this.#pulls.get(seq);
-    if (!pull) return;
-    this.#pulls.delete(seq);
-    if (error !== null) pull.controller.error(new Error(error));
-    else if (chunk === null) pull.controller.close();
-    else pull.controller.enqueue(chunk);
-    pull.done();
-  }
-
-  add(seq: number, answer: HttpAnswer): void {
-    this.#answers.push({ seq, ...answer });
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    queueMicrotask(this.#flush);
-  }
-}
-
-/** An inference's input as the Worker read it, its error a `WireError` again. */
-function inputOf(posted: PostedInferInput): InferInput {
-  const split = posted.split;
-  return {
-    ...posted,
-    split: "json" in split ? split : new WireError(split.status, split.message),
-  };
-}
-
-/**
- * A request rebuilt from what the Worker took, with the method the client
- * sent: the Fetch API's constructor would upper-case `post` and refuse
- * `TRACE`, which `Deno.serve` hands to the routes as they came (they answer
- * 405), so it is built with a method that takes the body and then shadowed.
- * Its body is pulled from the Worker as the route reads it (`Outbox.bodyOf`).
- */
-function passedOn(
-  outbox: Outbox,
-  seq: number,
-  proxy: NonNullable<HttpRequestNote["proxy"]>,
-): Request {
-  const { method, url, headers, hasBody } = proxy;
-  const request = new Request(url, {
-    method: hasBody ? "POST" : "GET",
-    headers,
-    body: hasBody ? outbox.bodyOf(seq) : null,
-  });
-  return Object.defineProperty(request, "method", { value: method });
-}
-
-/** Any other request, as the Worker took it, through the port's routes. */
-async function proxied(
-  deps: HttpDeps,
-  outbox: Outbox,
-  { seq, peer, proxy }: HttpRequestNote,
-): Promise<HttpAnswer> {
-  // A Request cannot be made of it: refused here as in process (`answerHttp`).
-  const unreadable = answerUnreadable(deps, proxy!.method, proxy!.url, peer);
-  if (unreadable) return unreadable;
-  return answerOf(await answerHttp(deps, passedOn(outbox, seq, proxy!), peer));
-}
-
-/** A response as data, to post to the Worker. */
-async function answerOf(response: Response): Promise<HttpAnswer> {
-  return {
-    status: response.status,
-    headers: Object.fromEntries(response.headers),
-    body: new Uint8Array(await response.arrayBuffer()),
-  };
-}
-
-/** Answers one tick's requests of a Worker; each answer goes back as it is ready. */
-function answerAll(deps: HttpDeps, outbox: Outbox, requests: HttpRequestNote[]): void {
-  const arrived = performance.now();
-  for (const note of requests) {
-    const infer = note.infer;
-    // The time it took in the Worker, before this thread's clock saw it.
-    const started = arrived - note.readMs;
-    const answer = infer
-      ? answerInfer(deps, inputOf(infer.input), note.peer, infer.name, infer.version, started)
-      : proxied(deps, outbox, note);
-    answer.catch((e) => answerOf(handlerFailed(deps.log, e))).then((a) => outbox.add(note.seq, a));
-  }
-}
+import type { HttpDeps, HttpListener, HttpOptions } from "../http/http.ts";
+import { answerAll } from "./_http_answers.ts";
+import { Outbox } from "./_http_outbox.ts";
 
 /** The sentence the HTTP port's start fails with when every listener Worker failed before binding it. */
 export const NO_WORKER_FOR_HTTP =

@@ -27,7 +27,7 @@ import type { ConnectionEvent, LimitOptions } from "../tcp/limits.ts";
 import type { Protocol } from "../core/request.ts";
 import type { LogFormat, LogLevel } from "../log.ts";
 import type { HttpAnswer, InferInput } from "../http/infer.ts";
-import type { SplitBody } from "../http/oip_request.ts";
+import type { SplitBody } from "../http/oip_request_body.ts";
 
 /** What a listener Worker needs to listen and serve: the connection context, as data. */
 export interface ListenerSettings extends ConnectionSettings {

@@ -11,7 +11,8 @@
  * fairness, its session and identity for the registry and the tokens), the
  * handler answers, and the replies go back in one batch per Worker per tick.
  * The limits are one set (`SharedBoardLimits`), so `--max-connections` stays
- * one cap.
+ * one cap. A failed or hung Worker is replaced in its place by
+ * `_worker_replacement.ts`.
  *
  * @example
  * ```ts
@@ -41,7 +42,6 @@
  * @module
  */
 import type { RequestHandler } from "../core/handler.ts";
-import type { Logger } from "../log.ts";
 import { connectionSettings } from "../tcp/connection_settings.ts";
 import type { ConnectionEvent } from "../tcp/limits.ts";
 import type { FromListener, ListenerSettings } from "./listener_wire.ts";
@@ -53,17 +53,12 @@ import {
   type ListenerOptions,
   NEEDS_UNSTABLE_NET,
 } from "./listener_options.ts";
-import { ListenerRestarts, RESTART_DELAYS_MS } from "./listener_restarts.ts";
-import { type Held, SharedBoardLimits } from "./shared_limits.ts";
+import type { ListenerRestarts } from "./listener_restarts.ts";
+import { SharedBoardLimits } from "./shared_limits.ts";
 import type { WorkerLink } from "./worker_link.ts";
-import {
-  bind,
-  bindAll,
-  type BindDeadlines,
-  spawnListener,
-  StuckWorkerError,
-} from "./worker_start.ts";
-import { StuckWorkers } from "./stuck_workers.ts";
+import { bindAll, type BindDeadlines } from "./worker_start.ts";
+import type { StuckWorkers } from "./stuck_workers.ts";
+import { WorkerReplacement } from "./_worker_replacement.ts";
 
 /** The board port's listener Workers, and the main thread's half of their connections. */
 export class ListenerWorkers {
@@ -82,22 +77,15 @@ export class ListenerWorkers {
   readonly stuck: StuckWorkers;
   /** Worker i serves as thread i + 1; a restarted one takes the failed one's place. */
   #links: WorkerLink[];
-  #log: Logger;
   #handler: RequestHandler | null = null;
   #onConnection: ((event: ConnectionEvent) => void) | undefined;
   /** Each Worker's end: drained, or failed. */
   #drained = new Map<WorkerLink, Promise<void>>();
   #ended!: () => void;
-  /** What every Worker binds with, the ports as the first one bound them. */
-  #settings: ListenerSettings;
-  /** Restarted Workers binding, not yet serving. */
-  #starting = new Set<WorkerLink>();
   #closing = false;
   #stopping: Promise<void> | null = null;
-  #workerUrl: URL | undefined;
-  /** Each place's column in the limits: its own at first, a spare while a stuck Worker has its own. */
-  #columns: LimitColumns;
-  #deadlines: BindDeadlines | undefined;
+  /** Failed and hung Workers replaced in their places. */
+  #replacement: WorkerReplacement;
 
   private constructor(
     links: WorkerLink[],
@@ -109,8 +97,6 @@ export class ListenerWorkers {
     columns: LimitColumns,
   ) {
     this.#links = links;
-    this.#settings = settings;
-    this.#columns = columns;
     const at = (port: number): Deno.NetAddr => ({
       transport: "tcp",
       hostname: options.hostname,
@@ -119,15 +105,16 @@ export class ListenerWorkers {
     this.addr = at(settings.port);
     this.tlsAddr = settings.tls ? at(settings.tls.port) : null;
     this.limits = limits;
-    this.#log = options.log;
-    this.stuck = new StuckWorkers(options.log);
-    this.restarts = new ListenerRestarts(
-      RESTART_DELAYS_MS,
-      options.log,
-      (thread) => this.#startAgain(thread),
-    );
-    this.#workerUrl = options.workerUrl;
-    this.#deadlines = deadlines;
+    this.#replacement = new WorkerReplacement({
+      links,
+      closing: () => this.#closing,
+      servesRequests: () => this.#handler !== null,
+      onRestart: () => this.onRestart,
+      listen: (link) => this.#drained.set(link, this.#listen(link)),
+      unlisten: (link) => this.#drained.delete(link),
+    }, { log: options.log, limits, settings, columns, deadlines, workerUrl: options.workerUrl });
+    this.stuck = this.#replacement.stuck;
+    this.restarts = this.#replacement.restarts;
     const ms = options.listenerTimeoutMs;
     this.liveness = ms ? new ListenerLiveness(ms, this, options.log) : null;
     this.finished = new Promise((resolve) => this.#ended = resolve);
@@ -215,9 +202,7 @@ export class ListenerWorkers {
     this.stuck.stop();
     this.#stopping ??= (async () => {
       // No Worker is restarted any more; one binding now never serves.
-      const restarts = this.restarts.stop();
-      for (const link of this.#starting) this.#discard(link, "the listener Workers are stopping");
-      await restarts;
+      await this.#replacement.stop();
       for (const link of this.#links) link.send({ type: "drain" });
       await Promise.all(this.#links.map((link) => this.#drained.get(link)));
       for (const link of this.#links) {
@@ -232,119 +217,16 @@ export class ListenerWorkers {
 
   /**
    * A Worker has ended without draining (an uncaught error in it, or
-   * `terminate()`): the server goes on with the others, and starts one in its
-   * place (`ListenerRestarts`) unless it is stopping. What its connections
-   * held in the limits is given back, and nothing waits for it any more. So
-   * is one that failed before `serve`, in `start` too (after its bind).
+   * `terminate()`): given up, and one started in its place unless the
+   * Workers are stopping (`WorkerReplacement.lost`).
    */
   lost(link: WorkerLink, why: string): void {
-    if (link.ended) return;
-    const held = this.#discard(link, why);
-    this.#log.error("a listener Worker failed", { error: why, thread: link.thread, ...held });
-    // One failing while it binds is tried again by the restart under way.
-    if (this.#links[link.thread - 1] === link && !this.#closing) {
-      this.restarts.restart(link.thread, why);
-    }
+    this.#replacement.lost(link, why);
   }
 
-  /**
-   * Starts a Worker in a hung one's place (`ListenerLiveness`). One that has
-   * stopped gives back its column's counts first. One that runs on keeps its
-   * column (its sockets are open, its connections counted) and is counted as
-   * stuck; its place moves to a spare column, and its own is released and
-   * becomes a spare once it stops. With no spare, the place waits for one.
-   */
+  /** Starts a Worker in a hung one's place (`ListenerLiveness`; `WorkerReplacement.replace`). */
   replace(link: WorkerLink, why: string, release: boolean): void {
-    const current = this.#links[link.thread - 1] === link && !this.#closing;
-    if (!release) {
-      if (!current) return this.stuck.add(link);
-      this.stuck.add(link, () => this.#columnFreed(link.column));
-      if (!this.#columns.moveToSpare(link.thread)) {
-        this.#log.error("no column of the limits is free for a new listener Worker", {
-          thread: link.thread,
-          waits: "until a stuck one stops",
-        });
-        return;
-      }
-    }
-    if (!current) return;
-    if (release) this.limits.release(link.column);
-    this.restarts.restart(link.thread, why);
-  }
-
-  /** A stuck Worker's column, given back now that it has stopped: to a waiting place, or the spares. */
-  #columnFreed(column: number): void {
-    this.limits.release(column);
-    const waiting = this.#columns.freed(column, !this.#closing);
-    if (waiting !== undefined) {
-      void this.restarts.restart(waiting, "a stuck listener Worker stopped, freeing a column");
-    }
-  }
-
-  /**
-   * Ends a Worker and gives back what it held (with `release`). Only for one
-   * that has stopped (an uncaught error ends it before `onerror`) or holds
-   * nothing (still binding): `terminate()` does not stop a running Worker at
-   * once. One stuck in its start-up keeps its column's counts (`release`
-   * false): it runs on.
-   */
-  #discard(link: WorkerLink, why: string, release = true): Held {
-    link.worker.terminate();
-    return link.fail(why, release);
-  }
-
-  /**
-   * A new Worker as `thread`: it binds the ports the others serve (and the
-   * HTTP port, `onRestart`), takes the failed one's place and serves. Throws
-   * when it fails to, or when the Workers are stopping meanwhile.
-   */
-  async #startAgain(thread: number): Promise<WorkerLink> {
-    const link = spawnListener(
-      thread,
-      this.limits,
-      this.#log,
-      this.#workerUrl,
-      this.#columns.of(thread),
-    );
-    this.#starting.add(link);
-    try {
-      await bind(link, this.#settings, this.#deadlines);
-      this.#drained.set(link, this.#listen(link));
-      // Without one (the HTTP port's half not set up yet) nothing is awaited before the new
-      // Worker takes its place, where that half, once set up, finds it and binds it.
-      const onRestart = this.onRestart;
-      if (onRestart) {
-        // Whatever it waits for, it stops waiting when the Worker fails or is discarded.
-        const failed = link.failed.then((why) => Promise.reject(new Error(why)));
-        await Promise.race([onRestart(link), failed]);
-      }
-      if (link.ended) throw new Error("it failed before serving");
-      if (this.#closing) throw new Error("the listener Workers are stopping");
-    } catch (e) {
-      // One stuck for good runs on, its sockets open: its column's counts stay.
-      const stuck = e instanceof StuckWorkerError;
-      this.#discard(link, (e as Error).message, !stuck);
-      // Its place is given up while it runs (each Worker started there would join it), and
-      // started again once it stops: it never served, so it holds nothing in the limits.
-      if (stuck) this.stuck.add(link, () => this.#startAgainOnceFree(thread));
-      this.#drained.delete(link);
-      throw e;
-    } finally {
-      this.#starting.delete(link);
-    }
-    const failed = this.#links[thread - 1];
-    this.#drained.delete(failed);
-    // Counted per place, as before the failure.
-    link.seen = failed.seen;
-    this.#links[thread - 1] = link;
-    if (this.#handler) link.send({ type: "serve" });
-    return link;
-  }
-
-  /** Starts a Worker in `thread`'s place, given up while a Worker stuck there ran, unless one serves. */
-  #startAgainOnceFree(thread: number): void {
-    if (this.#closing || !this.#links[thread - 1].ended) return;
-    void this.restarts.restart(thread, "a listener Worker stuck there has stopped");
+    this.#replacement.replace(link, why, release);
   }
 
   /** Serves a Worker's messages; resolves when it has drained (or ended without). */

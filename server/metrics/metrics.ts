@@ -12,7 +12,8 @@
  *
  * Our own series are `mnist_*`. No label carries a per-device value: fleets
  * are large, and per-device figures live on the dashboard. The series read
- * from the running server when scraped are `sources.ts`'s.
+ * from the running server when scraped are `sources.ts`'s; the Triton series
+ * of each model version are `_triton_series.ts`'s.
  *
  * @example
  * ```ts
@@ -29,6 +30,7 @@ import { Status, statusName } from "../../shared/errors.ts";
 import { type MetricSources, registerSourceMetrics } from "./sources.ts";
 import { Tally } from "./tally.ts";
 import { CountedHistogram, type HistogramSeries } from "./histogram.ts";
+import { TritonSeries } from "./_triton_series.ts";
 
 import type { Protocol } from "../core/request.ts";
 
@@ -55,30 +57,12 @@ export interface RequestFigures {
   bytesOut: number;
 }
 
-/** The Triton series of one model version. */
-interface ModelSeries {
-  labels: { model: string; version: string };
-  success: { inc(n?: number): void };
-  count: { inc(n?: number): void };
-  exec: { inc(n?: number): void };
-  requestUs: { inc(n?: number): void };
-  queueUs: { inc(n?: number): void };
-  computeUs: { inc(n?: number): void };
-}
-
 /** The series a request of one protocol and status counts in. */
 interface ProtocolSeries {
   requests: { inc(n?: number): void };
   bytesIn: { inc(n?: number): void };
   bytesOut: { inc(n?: number): void };
   latency: HistogramSeries;
-}
-
-/** Triton's failure reason for a wire status. */
-export function failureReason(status: number): "REJECTED" | "BACKEND" | "OTHER" {
-  if (status === Status.SERVER_BUSY) return "REJECTED";
-  if (status === Status.INTERNAL_ERROR) return "BACKEND";
-  return "OTHER";
 }
 
 const LATENCY_BUCKETS = [
@@ -102,13 +86,8 @@ const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 export class ServerMetrics {
   readonly registry = new Registry();
   readonly contentType: string;
-  #success: Counter<"model" | "version">;
-  #failure: Counter<"model" | "version" | "reason">;
-  #count: Counter<"model" | "version">;
-  #exec: Counter<"model" | "version">;
-  #requestUs: Counter<"model" | "version">;
-  #queueUs: Counter<"model" | "version">;
-  #computeUs: Counter<"model" | "version">;
+  /** Triton's series, by model version. */
+  #triton: TritonSeries;
   #requests: Counter<"protocol" | "status">;
   #bytesIn: Counter<"protocol">;
   #bytesOut: Counter<"protocol">;
@@ -118,8 +97,6 @@ export class ServerMetrics {
   #loadFailures: Counter<"model" | "reason">;
   /** By protocol, then status: no key is made per request. */
   #cache = new Map<Protocol, ProtocolSeries[]>();
-  /** By model, then version. */
-  #byModel = new Map<string, Map<number, ModelSeries>>();
   /** Every counter counted per request: flushed into prom-client by `expose()`. */
   #tallies: Tally[] = [];
 
@@ -127,44 +104,9 @@ export class ServerMetrics {
   constructor(model: { model: string; version: string } | null, sources: MetricSources = {}) {
     this.contentType = this.registry.contentType;
     const registers = [this.registry];
-    const labelNames = ["model", "version"] as const;
     const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
       new Counter<L>({ name, help, labelNames, registers });
-    this.#success = counter(
-      "nv_inference_request_success",
-      "Number of successful inference requests, all batch sizes",
-      labelNames,
-    );
-    this.#failure = counter(
-      "nv_inference_request_failure",
-      "Number of failed inference requests, all batch sizes (reason: REJECTED, CANCELED, BACKEND, OTHER)",
-      [...labelNames, "reason"] as const,
-    );
-    this.#count = counter(
-      "nv_inference_count",
-      "Number of inferences performed (digits; a request of N digits counts N)",
-      labelNames,
-    );
-    this.#exec = counter(
-      "nv_inference_exec_count",
-      "Number of model executions performed (engine runs; one run infers a batch)",
-      labelNames,
-    );
-    this.#requestUs = counter(
-      "nv_inference_request_duration_us",
-      "Cumulative inference request duration in microseconds (arrival to reply)",
-      labelNames,
-    );
-    this.#queueUs = counter(
-      "nv_inference_queue_duration_us",
-      "Cumulative inference queuing duration in microseconds",
-      labelNames,
-    );
-    this.#computeUs = counter(
-      "nv_inference_compute_infer_duration_us",
-      "Cumulative compute inference duration in microseconds",
-      labelNames,
-    );
+    this.#triton = new TritonSeries(registers, (child) => this.#tally(child));
     this.#requests = counter(
       "mnist_requests_total",
       "Requests answered, by protocol (legacy, framed, http, mqtt) and wire status (OK, SERVER_BUSY, ...)",
@@ -218,45 +160,12 @@ export class ServerMetrics {
    * incremented).
    */
   modelServed(model: string, version: number): void {
-    this.#series(model, version);
+    this.#triton.of(model, version);
   }
 
   /** Counts a refused model version. */
   loadFailure(model: string, reason: string): void {
     this.#loadFailures.inc({ model, reason });
-  }
-
-  /** The Triton series of one model version, looked up once. */
-  #series(model: string, version: number): ModelSeries {
-    let versions = this.#byModel.get(model);
-    if (!versions) this.#byModel.set(model, versions = new Map());
-    let series = versions.get(version);
-    if (series) return series;
-    const mv = [model, String(version)];
-    const counters = [
-      this.#success,
-      this.#count,
-      this.#exec,
-      this.#requestUs,
-      this.#queueUs,
-      this.#computeUs,
-    ].map((c) => {
-      const child = c.labels(...mv);
-      child.inc(0); // the series exists, at 0, from the first scrape
-      return this.#tally(child);
-    });
-    const [success, count, exec, requestUs, queueUs, computeUs] = counters;
-    series = {
-      labels: { model, version: String(version) },
-      success,
-      count,
-      exec,
-      requestUs,
-      queueUs,
-      computeUs,
-    };
-    versions.set(version, series);
-    return series;
   }
 
   /** Records one finished request. */
@@ -267,7 +176,7 @@ export class ServerMetrics {
     if (r.bytesOut > 0) c.bytesOut.inc(r.bytesOut);
     if (r.inference) c.latency.observe(r.durationMs / 1000);
     if (!r.inference || r.model === "" || r.version === null) return;
-    const m = this.#series(r.model, r.version);
+    const m = this.#triton.of(r.model, r.version);
     if (r.status === Status.OK) {
       m.success.inc();
       m.count.inc(r.digits);
@@ -277,7 +186,7 @@ export class ServerMetrics {
       m.requestUs.inc(Math.round(r.durationMs * 1000));
       this.#queueTime.observe(r.queueMs / 1000);
     } else {
-      this.#failure.inc({ ...m.labels, reason: failureReason(r.status) });
+      this.#triton.failed(m, r.status);
     }
   }
 
@@ -303,7 +212,7 @@ export class ServerMetrics {
 
   /** Records one engine run of `batchSize` digits by a model version. */
   observeRun(model: string, version: number, batchSize: number): void {
-    this.#series(model, version).exec.inc();
+    this.#triton.of(model, version).exec.inc();
     this.#batch.observe(batchSize);
   }
 

@@ -6,7 +6,8 @@ import { InferenceClient, legacyInfer } from "../../client/client.ts";
 import { oipRequest } from "../../client/oip.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import { failureReason, ServerMetrics } from "./metrics.ts";
+import { ServerMetrics } from "./metrics.ts";
+import { failureReason } from "./_triton_series.ts";
 import { Status } from "../../shared/errors.ts";
 import { requireTool } from "../testing/tools.ts";
 

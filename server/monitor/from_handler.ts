@@ -24,7 +24,7 @@ import { DIGIT_PIXELS } from "../../shared/codec.ts";
 import { Status } from "../../shared/errors.ts";
 import { isInference } from "../core/outcome.ts";
 import type { RequestEvent } from "../core/request.ts";
-import type { DigitSeen, RequestRecord } from "./monitor.ts";
+import type { DigitSeen, RequestRecord } from "./request_record.ts";
 
 /** The dashboard keeps this many of a request's last digits. */
 const SAMPLES = 16;

@@ -3,7 +3,9 @@
  * the protocol: it feeds the Prometheus metrics, the traffic window (the
  * periodic log line and the dashboard's rates), the fleet registry and its
  * hour of traffic per minute, and the last digits. It logs each refused or
- * failed request at `info`, a few a second (`refusal_log.ts`).
+ * failed request at `info`, a few a second (`refusal_log.ts`). What it is
+ * told of a request is a `RequestRecord` (`request_record.ts`); what it
+ * answers the dashboard, a `Snapshot` (`snapshot.ts`).
  *
  * @example
  * ```ts
@@ -25,91 +27,15 @@
 import { statusName } from "../../shared/errors.ts";
 import { tableDefault } from "../config.ts";
 import { Logger } from "../log.ts";
-import { type RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
-import {
-  addressOf,
-  DeviceRegistry,
-  type DeviceSighting,
-  type DeviceView,
-  type IdentifiedBy,
-} from "../fleet/registry.ts";
-import { type MinuteFigures, TrafficSeries } from "../fleet/series.ts";
-import { type DigitSample, RecentDigits } from "./devices.ts";
+import { ServerMetrics } from "../metrics/metrics.ts";
+import { addressOf, DeviceRegistry, type DeviceSighting } from "../fleet/registry.ts";
+import { TrafficSeries } from "../fleet/series.ts";
+import { RecentDigits } from "./devices.ts";
 import { ModelStats, type RequestOutcome } from "./model_stats.ts";
 import { RefusalLog } from "./refusal_log.ts";
-import { type TrafficSummary, TrafficWindow } from "./window.ts";
-
-/** One digit of a request, with what the model said. */
-export interface DigitSeen {
-  digitU8: ArrayLike<number> | null;
-  digit: ArrayLike<number> | null;
-  predicted: number;
-  /** The predicted digit's score. */
-  score: number;
-}
-
-/** One finished request: the figures metrics need, and who sent what. */
-export interface RequestRecord extends RequestFigures {
-  /** The client's `host:port` (its real address behind a trusted proxy). */
-  peer: string;
-  /** The device's name from the token file, when tokens are on. */
-  device?: string | null;
-  /** The device's id in the fleet (see `RequestEvent.deviceId`); absent: `addr:<address>`. */
-  deviceId?: string;
-  identifiedBy?: IdentifiedBy;
-  /** Firmware name and version (`client` field), when the request or its connection had one. */
-  client?: string | null;
-  /** Why it failed, for the log (a sentence). */
-  error?: string;
-  /** Request id on the wire, or the HTTP request's `id`. */
-  id?: string | number;
-  /** Its digits with their predictions (the dashboard keeps the last few). */
-  samples?: DigitSeen[];
-}
-
-/** What the dashboard's JSON route answers. */
-export interface Snapshot {
-  time: number;
-  uptimeSeconds: number;
-  ready: boolean;
-  queueDepth: number;
-  connections: Record<string, number>;
-  /** The MQTT broker's state, or null when `--mqtt` is off. */
-  mqtt: MqttSnapshot | null;
-  traffic: TrafficSummary;
-  /** Failed requests by code since start. */
-  errorsTotal: Record<string, number>;
-  requestsTotal: number;
-  /** The devices heard from most recently (the fleet views list them all). */
-  devices: DeviceView[];
-  devicesSeen: number;
-  devicesSilent: number;
-  /** The fleet's requests, errors and latency per minute over the last hour. */
-  series: MinuteFigures[];
-  digits: DigitSample[];
-  /** Shadows and canaries running, with their figures. */
-  rollouts: unknown[];
-}
-
-/** Live values the monitor reads. */
-export interface MonitorSources {
-  queueDepth?: () => number;
-  connections?: () => Record<string, number>;
-  ready?: () => boolean;
-  mqtt?: () => MqttSnapshot | null;
-  rollouts?: () => unknown[];
-}
-
-/** The MQTT broker as the dashboard shows it. */
-export interface MqttSnapshot {
-  url: string;
-  group: string;
-  connected: boolean;
-  /** When the state last changed (ms since the epoch). */
-  since: number;
-  outages: number;
-  inFlight: number;
-}
+import type { RequestRecord } from "./request_record.ts";
+import type { MonitorSources, Snapshot } from "./snapshot.ts";
+import { TrafficWindow } from "./window.ts";
 
 export interface MonitorOptions {
   log: Logger;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Logger } from "../log.ts";
 import { ServerMetrics } from "../metrics/metrics.ts";
-import { Monitor, type RequestRecord } from "./monitor.ts";
+import { Monitor } from "./monitor.ts";
+import type { RequestRecord } from "./request_record.ts";
 import { Status } from "../../shared/errors.ts";
 
 function event(over: Partial<RequestRecord> = {}): RequestRecord {

@@ -47,7 +47,7 @@ import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import type { RequestHandler } from "../core/handler.ts";
 import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
-import type { MqttSnapshot } from "../monitor/monitor.ts";
+import type { MqttSnapshot } from "../monitor/snapshot.ts";
 import { BoardLimits, type QueueShare } from "../tcp/limits.ts";
 import {
   loadMqtt,
