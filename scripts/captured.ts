@@ -20,7 +20,8 @@
  * @example
  * ```ts
  * import { LABELS_FILE, loadLabelledCaptures } from "./captured.ts";
- * import { DigitCapture, readCaptures } from "../server/capture/capture.ts";
+ * import { DigitCapture } from "../server/capture/capture.ts";
+ * import { readCaptures } from "../server/capture/capture_read.ts";
  *
  * // A capture folder as `serve --capture DIR` fills it: one digit, labelled 7.
  * const dir = await Deno.makeTempDir({ prefix: "capture-" });
@@ -39,7 +40,7 @@
  * ```
  * @module
  */
-import { capturePixels, readCaptures } from "../server/capture/capture.ts";
+import { capturePixels, readCaptures } from "../server/capture/capture_read.ts";
 import type { MnistDigit } from "../models/mnist_data.ts";
 
 /** The label file's name in a capture folder. */

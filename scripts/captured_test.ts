@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { LabelError, loadLabelledCaptures, parseLabels } from "./captured.ts";
 import { parseTrainArgs } from "./train.ts";
 import { encodeSplit } from "./split_file.ts";
-import { DigitCapture, readCaptures } from "../server/capture/capture.ts";
+import { DigitCapture } from "../server/capture/capture.ts";
+import { readCaptures } from "../server/capture/capture_read.ts";
 import type { MnistDigit } from "../models/mnist_data.ts";
 
 Deno.test("label files: digits, x, comments, a header; later lines win; bad lines are named", () => {

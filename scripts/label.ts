@@ -23,7 +23,7 @@ import {
   parseFlags,
   UsageError,
 } from "../cli/args.ts";
-import { capturePixels, type CaptureRecord, readCaptures } from "../server/capture/capture.ts";
+import { capturePixels, type CaptureRecord, readCaptures } from "../server/capture/capture_read.ts";
 import { LabelError, LABELS_FILE, parseLabels } from "./captured.ts";
 
 const USAGE = `Usage: deno task label --captured DIR [options]

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { parseLabelArgs, renderDigit } from "./label.ts";
 import { UsageError } from "../cli/args.ts";
-import { DigitCapture, readCaptures } from "../server/capture/capture.ts";
+import { DigitCapture } from "../server/capture/capture.ts";
+import { readCaptures } from "../server/capture/capture_read.ts";
 
 Deno.test("a digit is drawn two characters per pixel, ink dark", () => {
   const pixels = new Float32Array(784);

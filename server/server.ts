@@ -34,8 +34,6 @@ import { InferenceServer, listenerOptions, PROTOCOL_VERSION } from "./inference_
 import { ListenerWorkers } from "./listeners/listener_workers.ts";
 import { httpBudget } from "./tcp/limits.ts";
 
-export type { ServerOptions } from "./options.ts";
-
 /**
  * Listens, then loads the models and starts and warms their engine
  * instances, then accepts. Binding first makes an unusable address fail at

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { sha256Hex } from "../models/model.ts";
 import { Logger } from "../log.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 import { Access, AccessDenied } from "./access.ts";
 import { Authorizer } from "./authorize.ts";

@@ -244,12 +244,3 @@ export class DigitCapture {
     }
   }
 }
-
-export {
-  CAPTURE_FILE,
-  captureFiles,
-  capturePixels,
-  type CaptureRecord,
-  parseCaptureLine,
-  readCaptures,
-} from "./capture_read.ts";

@@ -1,13 +1,8 @@
 // Capture on real files in /tmp: the rule's terms, the record format,
 // rotation and the size cap, and what happens when the disk fails.
 import assert from "node:assert/strict";
-import {
-  CaptureError,
-  captureFiles,
-  capturePixels,
-  DigitCapture,
-  readCaptures,
-} from "./capture.ts";
+import { CaptureError, DigitCapture } from "./capture.ts";
+import { captureFiles, capturePixels, readCaptures } from "./capture_read.ts";
 import { CaptureRuleError } from "./capture_rule.ts";
 import type { ShadowEvent } from "../rollout/shadow_event.ts";
 import { prng } from "../../shared/testing.ts";

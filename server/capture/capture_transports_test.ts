@@ -13,7 +13,8 @@ import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
 import { MqttDevice } from "../testing/mqtt_device.ts";
 import { ADMIN, api, MODELS, repositoryOf } from "../testing/rollout.ts";
 import { until } from "../testing/until.ts";
-import { type CaptureRecord, DigitCapture, readCaptures } from "./capture.ts";
+import { type CaptureRecord, readCaptures } from "./capture_read.ts";
+import { DigitCapture } from "./capture.ts";
 
 const noMqtt = requireMqtt();
 

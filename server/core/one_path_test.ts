@@ -9,10 +9,12 @@ import assert from "node:assert/strict";
 import { InferenceClient } from "../../client/client.ts";
 import { oipInfer, oipRequest } from "../../client/oip.ts";
 import { Logger } from "../log.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 import { sha256Hex } from "../models/model.ts";
-import { DigitCapture, readCaptures } from "../capture/capture.ts";
+import { DigitCapture } from "../capture/capture.ts";
+import { readCaptures } from "../capture/capture_read.ts";
 import { RequestHandler } from "./handler.ts";
 
 const quiet = new Logger("error", () => {});

@@ -35,8 +35,6 @@ import { serverDefaults } from "../config.ts";
 import { engineRuntimeModule, engineWorkerUrl } from "./kinds.ts";
 import { type EngineKind } from "../config_spec.ts";
 
-export type { ModelShape } from "./channel.ts";
-
 /** The result of one run: 10 scores per digit and the run's time. */
 export interface EngineResult {
   /** n × 10 scores, the caller's to keep. */

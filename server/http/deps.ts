@@ -29,7 +29,7 @@ import type { RepositoryWatcher } from "../models/watch.ts";
 import type { Monitor } from "../monitor/monitor.ts";
 import type { BodyReading } from "./body.ts";
 import type { HttpDeps } from "./http.ts";
-import type { ModelInfo } from "./oip.ts";
+import type { ModelInfo } from "./oip_model.ts";
 import { fleetRoutes } from "./fleet.ts";
 import { codeRolloutRoutes } from "./code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";

@@ -33,7 +33,7 @@ import { clientPeer } from "./forwarded.ts";
 import { errorResponse, handlerFailed } from "./errors.ts";
 import { answerUnreadable, inferResponse, responseOf } from "./infer.ts";
 import { MODEL_ROUTE, pathOf, safeDecode } from "./model_route.ts";
-import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
+import { modelConfig, type ModelInfo, modelMetadata, OIP_EXTENSIONS } from "./oip_model.ts";
 
 /** What the HTTP port serves from. */
 export interface HttpDeps {

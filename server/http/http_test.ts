@@ -8,7 +8,8 @@ import { loadHeldOut } from "../../models/mnist_data.ts";
 import { Logger } from "../log.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 import { type InferenceServer } from "../inference_server.ts";
 
 const quiet = new Logger("error", () => {});

@@ -2,7 +2,7 @@
 // extension (instance_group counts the instances that run), the server metadata's extensions, and
 // the model metadata's outputs.
 import assert from "node:assert/strict";
-import { modelConfig, modelMetadata, OIP_EXTENSIONS } from "./oip.ts";
+import { modelConfig, modelMetadata, OIP_EXTENSIONS } from "./oip_model.ts";
 import { testModelInfo } from "../testing/model_info.ts";
 
 const model = testModelInfo({ version: "2", maxBatch: 64, instances: 3 });

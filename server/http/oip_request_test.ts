@@ -3,7 +3,7 @@
 // given means all of them) and Triton's binary tensor data and classification extensions.
 import assert from "node:assert/strict";
 import { Status, WireError } from "../../shared/errors.ts";
-import { type InferRequest, parseInferRequest } from "./oip.ts";
+import { type InferRequest, parseInferRequest } from "./oip_request.ts";
 import { testModelInfo } from "../testing/model_info.ts";
 
 const model = testModelInfo();

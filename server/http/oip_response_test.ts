@@ -5,13 +5,8 @@
 // writes the value short ("3.3:1"); Triton's classification.cc writes it with std::to_string, six
 // decimals ("3.300000:1"), and so does this server.
 import assert from "node:assert/strict";
-import {
-  type DigitAnswer,
-  encodeInferResponse,
-  type InferRequest,
-  printfFixed,
-  type RequestedOutput,
-} from "./oip.ts";
+import { type DigitAnswer, encodeInferResponse, printfFixed } from "./oip_response.ts";
+import { type InferRequest, type RequestedOutput } from "./oip_request.ts";
 import { testModelInfo } from "../testing/model_info.ts";
 
 const model = testModelInfo({ version: "3" });

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { loadHeldOut } from "../../models/mnist_data.ts";
 import { Logger } from "../log.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 
 async function withServer(options: ServerOptions, fn: (base: string) => Promise<void>) {
   const log = new Logger("error", () => {});

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { oipRequest } from "../../client/oip.ts";
 import { Logger } from "../log.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";

@@ -12,7 +12,7 @@ import { Status, statusName } from "../../shared/errors.ts";
 import { loadHeldOut } from "../../models/mnist_data.ts";
 import { createAuthorizer } from "../auth/config.ts";
 import { newToken, tokenLine } from "../auth/tokens.ts";
-import type { ServerOptions } from "../server.ts";
+import type { ServerOptions } from "../options.ts";
 import { address, splitFramed, withServer } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
 import { writeAll } from "../write_all.ts";

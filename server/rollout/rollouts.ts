@@ -52,8 +52,6 @@ import { type CanaryCohort, newCanary, observeCanary } from "./canary.ts";
 import { startCandidate } from "./candidate.ts";
 import { RolloutCounts } from "./counts.ts";
 
-export { RolloutError, type RolloutOptions } from "./rollout.ts";
-
 /** The rollouts of every model; see the module doc. */
 export class Rollouts {
   #options: RolloutOptions;

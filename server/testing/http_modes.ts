@@ -20,7 +20,8 @@
 import { concatBytes } from "../../shared/bytes.ts";
 import { Logger } from "../log.ts";
 import type { InferenceServer } from "../inference_server.ts";
-import { type ServerOptions, startServer } from "../server.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";
 

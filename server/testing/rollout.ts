@@ -14,7 +14,7 @@
  * @module
  */
 import { sha256Hex } from "../models/model.ts";
-import type { ServerOptions } from "../server.ts";
+import type { ServerOptions } from "../options.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { withServer } from "./server.ts";
 
