@@ -44,15 +44,8 @@
  * @module
  */
 import { checkOutputPath, UsageError, usageLine } from "../cli/args.ts";
-import {
-  BuildError,
-  buildFirmware,
-  DEFAULT_OUT,
-  describe,
-  type Firmware,
-  installFiles,
-  writeFirmware,
-} from "../device/build.ts";
+import { BuildError, buildFirmware, DEFAULT_OUT, type Firmware } from "../device/build.ts";
+import { describe, installFiles, writeFirmware } from "../device/firmware_output.ts";
 import { File } from "../device/boot_state.ts";
 import { bootCode } from "../device/boot.ts";
 import {
