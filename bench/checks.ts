@@ -34,7 +34,7 @@
  * @module
  */
 import { count, fixed } from "./_cli.ts";
-import { isHttp } from "./load.ts";
+import { isHttp } from "./load_plan.ts";
 import { eventLoopUsPerRequest, type StepSummary } from "./results.ts";
 
 /** What the checks compare against. */

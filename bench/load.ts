@@ -12,8 +12,9 @@
  *
  * Load is bounded: no request starts after `durationMs`, and a request that
  * takes longer than `timeoutMs` has its connection closed and counts as a
- * `TIMEOUT`. The record is `load_record.ts`'s; the socket reads and writes
- * `load_wire.ts`'s.
+ * `TIMEOUT`. The plan is `load_plan.ts`'s, the record `load_record.ts`'s,
+ * the socket reads and writes `load_wire.ts`'s, the HTTP requests
+ * `load_http.ts`'s.
  *
  * @example
  * ```ts
@@ -41,58 +42,13 @@ import { Status, STATUS_NAMES, statusName, WireError } from "../shared/errors.ts
 import { FrameDecoder } from "../shared/frame.ts";
 import { currentThreadNs } from "./cpu.ts";
 import { type DigitSet, garbageFloats } from "./digits.ts";
-import { Http1Connection, Http1Error } from "./http1.ts";
-import { decodeOipReply, type OipReply, oipRequest } from "../client/oip.ts";
+import { Http1Connection } from "./http1.ts";
+import type { OipReply } from "../client/oip.ts";
 import { Columns, type LoadResult, NO_REPLY } from "./load_record.ts";
 import { closeQuietly, errorKind, readFrame, readLegacy, RequestFailure } from "./load_wire.ts";
 import { writeAll } from "../server/write_all.ts";
-
-/** The OIP infer route of the served model. */
-const INFER_PATH = "/v2/models/mnist/infer";
-const JSON_TYPE = "application/json";
-
-/** The protocols. */
-export const PROTOCOLS = ["legacy", "framed", "http", "http-binary", "mqtt"] as const;
-export type LoadProtocol = typeof PROTOCOLS[number];
-
-/** The HTTP protocols: OIP JSON, and OIP with binary tensors. */
-export function isHttp(protocol: LoadProtocol): boolean {
-  return protocol === "http" || protocol === "http-binary";
-}
-/** How a digit travels: 784 floats (3 KiB, the old clients' way) or 784 bytes. */
-export const DIGIT_KINDS = ["float", "u8"] as const;
-export type DigitKind = typeof DIGIT_KINDS[number];
-
-/** What one runner does. */
-export interface LoadPlan {
-  hostname: string;
-  port: number;
-  /** The server's HTTP port (`http` protocol). */
-  httpPort: number;
-  protocol: LoadProtocol;
-  digits: DigitKind;
-  /** Framed only: one connection per client for all its requests. */
-  keepAlive: boolean;
-  /** Send uninitialised-like floats (NaN, ±Infinity, huge) as the old C++ tool did. */
-  garbage: boolean;
-  /** Clients this runner simulates. */
-  clients: number;
-  /** The index of its first client among all runners' (it picks the clients' digits). */
-  firstClient: number;
-  /** Requests per client. */
-  requests: number;
-  /** No request starts after this many ms. */
-  durationMs: number;
-  /** A request not answered within this many ms is cut off as `TIMEOUT`. */
-  timeoutMs: number;
-}
-
-/** An HTTP infer's body, content type and other headers. */
-interface HttpRequest {
-  body: Uint8Array;
-  type: string;
-  headers: Record<string, string>;
-}
+import { isHttp, type LoadPlan } from "./load_plan.ts";
+import { httpErrorKind, type HttpRequest, httpRequest, postInfer } from "./load_http.ts";
 
 /** A client's current request, watched for its timeout. */
 interface InFlight {
@@ -259,13 +215,7 @@ export class LoadRunner {
   #httpRequest(pick: number): HttpRequest {
     let request = this.#httpBodies.get(pick);
     if (!request) {
-      const digit = this.#set.digits[pick];
-      const binary = this.plan.protocol === "http-binary";
-      const { body, headers } = this.plan.digits === "u8"
-        ? oipRequest([digit], { datatype: "UINT8", predicted: false, binary })
-        : oipRequest([Float32Array.from(digit, (v) => v / 255)], { predicted: false, binary });
-      const { "content-type": type, ...more } = headers;
-      request = { body, type: type ?? JSON_TYPE, headers: more };
+      request = httpRequest(this.#set.digits[pick], this.plan);
       this.#httpBodies.set(pick, request);
     }
     return request;
@@ -292,24 +242,11 @@ export class LoadRunner {
             flight.conn = http.conn;
             if (flight.timedOut) throw new RequestFailure("TIMEOUT");
           }
-          const sent = this.#httpRequest(pick);
-          const { status, body, inferenceHeaderLength } = await http.post(
-            INFER_PATH,
-            sent.body,
-            sent.type,
-            sent.headers,
-          );
-          reply = decodeOipReply(status, body, inferenceHeaderLength);
+          reply = await postInfer(http, this.#httpRequest(pick));
         } catch (e) {
           http?.close();
           http = null;
-          const kind = flight.timedOut
-            ? "TIMEOUT"
-            : e instanceof Http1Error
-            ? e.kind
-            : e instanceof SyntaxError
-            ? "BAD_REPLY"
-            : errorKind(e);
+          const kind = flight.timedOut ? "TIMEOUT" : httpErrorKind(e);
           this.#fail(start, kind);
           continue;
         }

@@ -27,7 +27,8 @@
  */
 import { processCpuMs } from "./cpu.ts";
 import type { DigitSet } from "./digits.ts";
-import { type LoadPlan, LoadRunner } from "./load.ts";
+import { LoadRunner } from "./load.ts";
+import { type LoadPlan } from "./load_plan.ts";
 import { type LoadResult } from "./load_record.ts";
 
 /** Messages to a load Worker. */

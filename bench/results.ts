@@ -1,28 +1,27 @@
 /**
  * What a load test's raw record comes to: throughput, latency percentiles,
  * fairness ratios, errors by kind, the server's own figures (inference,
- * queue time, batch size), accuracy against the digits' labels, the CPU each
- * side used, and the lines `bench:stress` prints, starting with the earlier
- * C++ tool's two.
+ * queue time, batch size), accuracy against the digits' labels, and the CPU
+ * each side used. The lines `bench:stress` prints of it are
+ * `step_lines.ts`'s.
  *
  * @example
  * ```ts
- * import { formatStep, summarizeStep } from "./results.ts";
+ * import { summarizeStep } from "./results.ts";
  * import type { PoolResult } from "./pool.ts";
  *
  * // `result` is what `LoadPool.run` recorded for 500 one-shot legacy clients.
- * export function printStep(result: PoolResult): void {
+ * export function okPerSecond(result: PoolResult): number {
  *   const step = summarizeStep(result, { clients: 500, requests: 1, protocol: "legacy",
  *     digits: "float", keepAlive: false, garbage: false });
- *   console.log(formatStep(step).join("\n")); // Total elapsed time: ... ms
+ *   return step.reqPerSec; // replies with status OK per second
  * }
  * ```
  * @module
  */
 import { type ThreadGroups } from "./cpu.ts";
 import type { EchoFloor } from "./echo_floor.ts";
-import { count, fixed, thousands } from "./_cli.ts";
-import { type DigitKind, type LoadProtocol } from "./load.ts";
+import { type DigitKind, type LoadProtocol } from "./load_plan.ts";
 import { NO_REPLY } from "./load_record.ts";
 import type { PoolResult } from "./pool.ts";
 import { type Histogram, histogram, summarize, type Summary } from "./stats.ts";
@@ -214,122 +213,9 @@ function steadyRate(ends: Float64Array): number {
 /** `NO_REPLY` is -1; a status name otherwise. Re-exported for readers of the JSON. */
 export { NO_REPLY };
 
-function ms(n: number, digits = 3): string {
-  return fixed(n, digits);
-}
-
-function pct(figure: CpuFigure): string {
-  return `${fixed(figure.percent, 0)}%`;
-}
-
-/** The lines printed for one step: the old tool's two first, then the rest. */
-export function formatStep(step: StepSummary): string[] {
-  const lines = [
-    `Total elapsed time: ${Math.round(step.elapsedMs)} ms`,
-    `Average server inference time: ${ms(step.serverInferenceMs)} ms`,
-  ];
-  const mode = step.protocol === "legacy"
-    ? "legacy (a connection per request)"
-    : step.protocol === "http"
-    ? "http (OIP JSON infer, keep-alive)"
-    : step.protocol === "http-binary"
-    ? "http-binary (OIP infer with binary tensors, keep-alive)"
-    : step.protocol === "mqtt"
-    ? "mqtt (through the broker, a connection per device)"
-    : `framed, ${step.keepAlive ? "keep-alive" : "a connection per request"}`;
-  lines.push(
-    `${count(step.clients, "client")} × ${count(step.requests, "request")}, ${mode}, ` +
-      `${step.garbage ? "garbage floats" : `${step.digits} digits`}: ${thousands(step.ok)} ok, ` +
-      `${thousands(step.failed)} failed; ${thousands(step.reqPerSec)} req/s` +
-      (Number.isFinite(step.steadyReqPerSec)
-        ? ` (steady: ${thousands(step.steadyReqPerSec)} req/s over the middle 80% of replies)`
-        : "") +
-      (Number.isFinite(step.firstSecondReqPerSec)
-        ? `; first second ${thousands(step.firstSecondReqPerSec)} req/s`
-        : ""),
-  );
-  const l = step.latency;
-  lines.push(
-    `latency ms: p50 ${ms(l.p50)}  p90 ${ms(l.p90)}  p99 ${ms(l.p99)}  max ${ms(l.max)}  ` +
-      `mean ${ms(l.mean)}   (p99/p50 ${fixed(step.fairness.p99OverP50, 2)}, ` +
-      `max/p50 ${fixed(step.fairness.maxOverP50, 2)})`,
-  );
-  lines.push(
-    `round trip − server inference ms: p50 ${ms(step.overhead.p50)}  p99 ${ms(step.overhead.p99)}`,
-  );
-  if (step.queueMs && step.batchSize) {
-    lines.push(
-      `server: queue ms p50 ${ms(step.queueMs.p50)}  p99 ${ms(step.queueMs.p99)}  max ` +
-        `${ms(step.queueMs.max)}; batch size mean ${fixed(step.batchSize.mean, 1)}  max ` +
-        `${step.batchSize.max}; inference ${ms(step.perSampleInferenceMs ?? NaN, 4)} ms/sample`,
-    );
-  }
-  const errors = Object.entries(step.errors).sort((a, b) => b[1] - a[1]);
-  lines.push(
-    `errors: ${errors.length ? errors.map(([k, n]) => `${k} ${thousands(n)}`).join(", ") : "none"}`,
-  );
-  if (step.accuracy.known > 0) {
-    lines.push(
-      `accuracy: ${fixed((step.accuracy.correct / step.accuracy.known) * 100, 1)}% of ` +
-        `${thousands(step.accuracy.known)} labelled digits`,
-    );
-  }
-  const load = step.cpu.loadWorkers;
-  const loadText = step.workers === 0
-    ? "in the main thread"
-    : `${step.workers} worker(s): ${load.map(pct).join(", ")} of a core each`;
-  lines.push(`load generator CPU: ${loadText}; bench process ${pct(step.cpu.benchProcess)}`);
-  const s = step.cpu.server;
-  if (s) {
-    lines.push(
-      `server CPU: event loop ${pct(s.main)}, inference workers ${pct(s.workers)}, ` +
-        (s.listeners?.percent ? `listener workers ${pct(s.listeners)}, ` : "") +
-        `V8 helpers ${pct(s.v8)}, other ${pct(s.other)}; ` +
-        `event loop ${fixed(eventLoopUsPerRequest(step), 1)} us per request`,
-    );
-  }
-  return lines;
-}
-
 /** CPU time of the server's event loop (main thread) per answered request, in microseconds. */
 export function eventLoopUsPerRequest(step: StepSummary): number {
   const main = step.cpu.server?.main;
   if (!main || step.ok === 0) return NaN;
   return (main.percent / 100) * step.elapsedMs * 1000 / step.ok;
 }
-
-/** A table of steps, one row per concurrency, for sweeps. */
-export function sweepRows(steps: StepSummary[]): (string | number)[][] {
-  return steps.map((s) => [
-    thousands(s.clients),
-    thousands(s.ok),
-    thousands(s.failed),
-    thousands(s.elapsedMs),
-    thousands(s.reqPerSec),
-    ms(s.latency.p50),
-    ms(s.latency.p90),
-    ms(s.latency.p99),
-    ms(s.latency.max),
-    s.batchSize ? fixed(s.batchSize.mean, 1) : "-",
-    fixed(s.cpu.benchProcess.percent, 0),
-    s.cpu.server ? fixed(s.cpu.server.main.percent, 0) : "-",
-    s.cpu.server ? fixed(s.cpu.server.workers.percent, 0) : "-",
-  ]);
-}
-
-/** Headers of `sweepRows`. */
-export const SWEEP_HEADER = [
-  "clients",
-  "ok",
-  "failed",
-  "ms",
-  "req/s",
-  "p50 ms",
-  "p90 ms",
-  "p99 ms",
-  "max ms",
-  "batch",
-  "load %",
-  "srv loop %",
-  "srv infer %",
-];

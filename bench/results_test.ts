@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fakeResult } from "./_fixtures.ts";
-import { formatStep, summarizeStep, SWEEP_HEADER, sweepRows } from "./results.ts";
+import { summarizeStep } from "./results.ts";
+import { formatStep, SWEEP_HEADER, sweepRows } from "./step_lines.ts";
 
 const load = {
   clients: 4,

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
 import type { StressReport } from "./report.ts";
-import { MAX_CLIENTS, noServerSentence, parseStressArgs, startSentence } from "./stress.ts";
+import { MAX_CLIENTS, parseStressArgs } from "./stress_args.ts";
+import { noServerSentence } from "./stress_run.ts";
+import { startSentence } from "./stress.ts";
 import { ServerStartError } from "../server/testing/server_process.ts";
 
 Deno.test("defaults are the old tool's run: 500 legacy clients, one float digit each", () => {

@@ -3,13 +3,8 @@
 // nothing started (no HAProxy, no server left running).
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
-import {
-  checkPortsFree,
-  DEFAULT_REPLICAS,
-  parseClusterArgs,
-  serverTimeouts,
-  USAGE,
-} from "./cluster.ts";
+import { serverTimeouts } from "./cluster.ts";
+import { checkPortsFree, DEFAULT_REPLICAS, parseClusterArgs, USAGE } from "./cluster_args.ts";
 import { tableDefault } from "../server/config.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

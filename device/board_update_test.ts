@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { Board } from "./harness.ts";
 import { bootCode, type TrialOptions } from "./boot.ts";
-import { clientName, type Firmware, installFiles } from "./build.ts";
+import { clientName, type Firmware } from "./build.ts";
+import { installFiles } from "./firmware_output.ts";
 import { ADMIN, firmwareAt, startOtaServer } from "./ota_testing.ts";
 import { writeRelease } from "../server/fleet/releases.ts";
 import { inCohort } from "../server/fleet/cohort.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { Board, firmwareFor } from "./harness.ts";
 import { BOOT_BUDGET, bootCode } from "./boot.ts";
-import { installFiles } from "./build.ts";
+import { installFiles } from "./firmware_output.ts";
 import { File } from "./boot_state.ts";
 import { checkSubset } from "./check_subset.ts";
 import { crc32 } from "../shared/crc32.ts";

@@ -45,12 +45,13 @@ import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { MANGLED } from "./mangled_properties.ts";
-import { File } from "./boot_state.ts";
 import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, type UpdateLayout } from "./request.ts";
 import { TOKEN_LENGTH } from "../shared/codec.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import { type Settings, SettingsError } from "./settings.ts";
+import { escapeControls, isPrintableAscii } from "./bundle_ascii.ts";
+import { updateSettingsError } from "./update_settings.ts";
 
 /** The firmware's version; the build adds `+` and eight hex digits of the bundle's hash. */
 export const FIRMWARE_VERSION = "1.0.0";
@@ -211,31 +212,6 @@ function updateDefines(update: UpdateLayout): Record<string, string> {
   };
 }
 
-/**
- * Whether `text` is printable ASCII, tabs and line breaks: the Espruino tools
- * replace any other character with "?".
- */
-export function isPrintableAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 32 || c > 126) && c !== 9 && c !== 10 && c !== 13) return false;
-  }
-  return true;
-}
-
-/**
- * Writes control characters as `\xNN`: esbuild prints the strings it folds
- * (`String.fromCharCode(4, 2)`, a `const enum`'s string) with them raw, and
- * the Espruino tools would mangle them. They stand only in string and regex
- * literals (a raw line break is the bundle's own), where the escape means
- * the same character.
- */
-export function escapeControls(code: string): string {
-  // deno-lint-ignore no-control-regex -- these are what it finds
-  const controls = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
-  return code.replace(controls, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
-}
-
 async function hashHex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
@@ -298,81 +274,4 @@ export async function buildFirmware(
     digits: storedSampleDigits(),
     updates,
   };
-}
-
-/**
- * The board's Storage files of a first install, as `deno task flash` writes
- * them: the boot file (`.bootcde`, see `boot.ts`), the application as
- * `mnist0.js`, the sample digits, and a fresh boot state (so a board that
- * ran an update before runs this application again); with a `token`, the
- * settings file holding it (`mnist.json`, as `setToken()` writes it).
- */
-export function installFiles(
-  firmware: Firmware,
-  boot: string,
-  token = "",
-): Record<string, string> {
-  return {
-    [File.DIGITS]: firmware.digits,
-    [File.APP0]: firmware.code,
-    [File.STATE]: "{}",
-    ".bootcde": boot,
-    // The token an update build does not carry, where `setToken()` keeps it.
-    ...(token ? { [File.SETTINGS]: JSON.stringify({ token }) } : {}),
-  };
-}
-
-/** Why `--transport mqtt --updates` is refused. */
-export const MQTT_UPDATES =
-  "--updates is TCP only: the MQTT build has no updater yet (updates come over the inference connection)";
-
-/**
- * Why an update build (`--updates`, `--release`) refuses `settings`, or "".
- * Its code goes to every board a rollout reaches, so it carries no secret:
- * the token goes to the board's Storage (`deno task flash --updates --token
- * T` writes it to `mnist.json`, as `setToken()` does), the WiFi is the one
- * the board saved (`Wifi.save()`). And it speaks framed only: offers ride
- * framed replies, never legacy ones.
- */
-export function updateSettingsError(settings: Settings): string {
-  if (settings.protocol === "mqtt") return MQTT_UPDATES;
-  if (settings.protocol === "legacy") {
-    return "--updates speaks framed only (offers never ride legacy replies): leave out --protocol legacy";
-  }
-  if (settings.ssid || settings.password) {
-    return "--updates builds carry no WiFi credentials (a release goes to every board): " +
-      'save them on the board once, require("Wifi").save()';
-  }
-  if (settings.token) {
-    return "--updates builds carry no token (a release goes to every board): " +
-      "deno task flash --updates --token T writes it to the board's Storage, or setToken() at its REPL";
-  }
-  return "";
-}
-
-/** Writes a firmware to `path`, making its folder; owner-only when it holds a WiFi password. */
-export async function writeFirmware(firmware: Firmware, path: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
-  await Deno.writeTextFile(path, firmware.code, {
-    mode: firmware.settings.password ? 0o600 : 0o644,
-  });
-}
-
-/** One line about a firmware: where, how big, which version and settings. */
-export function describe(firmware: Firmware, path: string): string {
-  const s = firmware.settings;
-  const speaks = s.protocol === "mqtt"
-    ? `MQTT to the broker ${s.host}:${s.port} as ${s.device || "its serial"}`
-    : firmware.updates
-    ? `framed to ${s.host}:${s.port}`
-    : `both protocols, ${s.protocol} by default, to ${s.host}:${s.port}`;
-  return `${path}: ${firmware.size.toLocaleString("en-US")} bytes of ` +
-    `${SIZE_BUDGET.toLocaleString("en-US")}${
-      firmware.updates ? " (updates)" : ""
-    }, VERSION ${firmware.version}, ${speaks}, WiFi ${
-      s.ssid ? `"${s.ssid}"` : "as saved on the board"
-    }` +
-    (s.poll ? `, polling every ${s.poll} s` : "") +
-    (s.token ? `, token built in${s.protocol === "legacy" ? " (for framed)" : ""}` : "");
 }

@@ -19,11 +19,10 @@ import {
   buildFirmware,
   clientName,
   DEFAULT_OUT,
-  describe,
   FIRMWARE_VERSION,
   SIZE_BUDGET,
-  writeFirmware,
 } from "./build.ts";
+import { describe, writeFirmware } from "./firmware_output.ts";
 import { writeRelease } from "../server/fleet/releases.ts";
 import {
   parseSettingsFlags,

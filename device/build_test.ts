@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  BuildError,
-  buildFirmware,
-  clientName,
-  escapeControls,
-  FIRMWARE_VERSION,
-  isPrintableAscii,
-  SIZE_BUDGET,
-} from "./build.ts";
+import { BuildError, buildFirmware, clientName, FIRMWARE_VERSION, SIZE_BUDGET } from "./build.ts";
+import { escapeControls, isPrintableAscii } from "./bundle_ascii.ts";
 import { CHECK_VARIANTS, EXAMPLE_SETTINGS, main } from "./build_cli.ts";
 import { checkSubset } from "./check_subset.ts";
 import { requestTemplate } from "./request.ts";

@@ -3,7 +3,8 @@
 // and no WiFi credentials, and refuse settings that would need them with one
 // sentence, as MQTT builds refuse --updates.
 import assert from "node:assert/strict";
-import { buildFirmware, MQTT_UPDATES, SIZE_BUDGET, updateSettingsError } from "./build.ts";
+import { buildFirmware, SIZE_BUDGET } from "./build.ts";
+import { MQTT_UPDATES, updateSettingsError } from "./update_settings.ts";
 import { EXAMPLE_SETTINGS, UPDATE_CHECK_SETTINGS } from "./build_cli.ts";
 import { runBuild } from "./build_testing.ts";
 import { requestTemplate } from "./request.ts";

@@ -3,7 +3,7 @@
 // split file train_mnist.py reads, and train.ts's command line.
 import assert from "node:assert/strict";
 import { LabelError, loadLabelledCaptures, parseLabels } from "./captured.ts";
-import { parseTrainArgs } from "./train.ts";
+import { parseTrainArgs } from "./train_args.ts";
 import { encodeSplit } from "./split_file.ts";
 import { DigitCapture } from "../server/capture/capture.ts";
 import { readCaptures } from "../server/capture/capture_read.ts";

@@ -12,7 +12,7 @@ import {
   servedVersion,
 } from "./finetune.ts";
 import type { MnistDigit } from "../models/mnist_data.ts";
-import { parseTrainArgs } from "./train.ts";
+import { parseTrainArgs } from "./train_args.ts";
 
 async function withRepository(
   versions: Record<number, { stage?: string; model?: boolean }>,

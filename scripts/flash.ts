@@ -31,28 +31,22 @@
  * is killed after `--timeout` seconds (default 60): a port that does not
  * answer is an error within seconds, not a hang.
  *
- * Fetching and running the tool is `flash_tool.ts`'s; this builds, uploads
- * and checks.
+ * Fetching and running the tool is `flash_tool.ts`'s, its calls
+ * `flash_calls.ts`'s, checking `--port` `flash_port.ts`'s; this builds,
+ * uploads and checks.
  *
  * @example
  * ```ts
- * import { cliCalls } from "./flash.ts";
+ * import { main } from "./flash.ts";
  *
- * const calls = cliCalls({ port: "/dev/ttyUSB0", baud: 115200, ram: false, file: "dist/firmware.js" });
- * console.log(calls.map((c) => c.join(" ")).join("\n")); // the upload, then the check
+ * const code = await main(["--help"]); // prints the flags
+ * console.log(code); // 0
  * ```
  * @module
  */
 import { checkOutputPath, UsageError, usageLine } from "../cli/args.ts";
-import {
-  BuildError,
-  buildFirmware,
-  DEFAULT_OUT,
-  describe,
-  type Firmware,
-  installFiles,
-  writeFirmware,
-} from "../device/build.ts";
+import { BuildError, buildFirmware, DEFAULT_OUT, type Firmware } from "../device/build.ts";
+import { describe, installFiles, writeFirmware } from "../device/firmware_output.ts";
 import { File } from "../device/boot_state.ts";
 import { bootCode } from "../device/boot.ts";
 import {
@@ -62,109 +56,14 @@ import {
   settingsFromFlags,
 } from "../device/settings.ts";
 import { SerialBridge, SerialBridgeError } from "./serial_bridge.ts";
-import { espruinoSpecifier, fetchTool, FlashError, runCall, TOOL_CONFIG } from "./flash_tool.ts";
-
-export {
-  type CallResult,
-  espruinoSpecifier,
-  fetchTool,
-  FlashError,
-  runCall,
-  TOOL_CONFIG,
-} from "./flash_tool.ts";
+import { fetchTool, FlashError, runCall } from "./flash_tool.ts";
+import { commands, type FlashTarget, shellLine, versionFrom } from "./flash_calls.ts";
+import { checkSerialPort, checkTcpPort, isTcp, PortError } from "./flash_port.ts";
 
 /** The baud rate of ESP8266 boards' serial console. */
 export const DEFAULT_BAUD = 115200;
 /** Seconds each call of the tool may take. */
 export const DEFAULT_TIMEOUT = 60;
-
-/** The expression that asks a board for its firmware's version; its answer starts `firmware `. */
-export const VERSION_QUERY = 'print("firmware "+(typeof VERSION=="string"?VERSION:"none"))';
-
-/** Where and how to upload. */
-export interface FlashTarget {
-  /** A serial device, or tcp://IP[:PORT] (telnet console, port 23 by default). */
-  port: string;
-  baud: number;
-  /** To RAM instead of flash. */
-  ram: boolean;
-  /** The code the board boots (saved as `.bootcde`): the boot file (`device/boot.ts`). */
-  file: string;
-  /** Storage files written first: name and the local file (the application, the digits, the boot state). */
-  storage?: [string, string][];
-}
-
-function isTcp(port: string): boolean {
-  return port.startsWith("tcp://");
-}
-
-/** `tcp://HOST[:PORT]`: a name or an IPv4 address, and a port that is a port. */
-const TCP_ADDRESS = /^tcp:\/\/([A-Za-z0-9.-]+)(?::(\d+))?$/;
-
-/**
- * Refuses a `tcp://` `--port` the tool could not connect to (a port outside
- * 1..65535, no host, anything after the port) with a `SettingsError` of one
- * sentence: a mistake on the command line, found before anything is built.
- */
-export function checkTcpPort(port: string): void {
-  const match = TCP_ADDRESS.exec(port);
-  if (!match) {
-    throw new SettingsError(
-      `--port ${port} is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)`,
-    );
-  }
-  const number = match[2] === undefined ? 23 : Number(match[2]);
-  if (!(number >= 1 && number <= 65535)) {
-    throw new SettingsError(`--port ${port}: port ${match[2]} is not 1..65535`);
-  }
-}
-
-/** The tool's arguments for the upload and for the check, in order (after `deno run -A SPEC`). */
-export function cliCalls(target: FlashTarget): string[][] {
-  const connect = ["--no-ble", "-p", target.port];
-  if (!isTcp(target.port)) connect.push("-b", String(target.baud));
-  const storage = (target.storage ?? []).flatMap((
-    [name, path],
-  ) => ["--storage", `${name}:${path}`]);
-  return [
-    [
-      ...connect,
-      ...storage,
-      "--config",
-      `SAVE_ON_SEND=${target.ram ? 0 : 1}`,
-      "--config",
-      "SERIAL_THROTTLE_SEND=1",
-      target.file,
-    ],
-    [...connect, "-e", VERSION_QUERY],
-  ];
-}
-
-/** `args` as one line a POSIX shell would run as is. */
-export function shellLine(args: string[]): string {
-  return args.map((a) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'"'"'`)}'`)
-    .join(" ");
-}
-
-/**
- * The whole command of each call: this Deno running the pinned tool with its
- * own configuration and lock (`--frozen`: exactly the locked packages).
- */
-export async function commands(target: FlashTarget): Promise<string[][]> {
-  const spec = await espruinoSpecifier();
-  return cliCalls(target).map((
-    args,
-  ) => [Deno.execPath(), "run", "-A", "--frozen", "--config", TOOL_CONFIG, spec, ...args]);
-}
-
-/** The version a board printed in answer to `VERSION_QUERY`, or null. */
-export function versionFrom(lines: string[]): string | null {
-  for (const line of lines) {
-    const match = /(?:^|[\s>])firmware (\S+)\s*$/.exec(line);
-    if (match) return match[1];
-  }
-  return null;
-}
 
 const USAGE = `deno task flash --port PORT --server HOST[:PORT] [flags]
 
@@ -183,48 +82,6 @@ the new VERSION.
   --out PATH             where the bundle is written (default ${DEFAULT_OUT})
 ${SETTINGS_HELP}
   --help                 this text`;
-
-/**
- * A `--port` that names no serial device: a mistake on the command line
- * (exit 2), where the port's other failures (no permission, no answer) are
- * the machine's or the board's (exit 1).
- */
-export class PortError extends FlashError {}
-
-/**
- * Fails early, with a sentence, when `port` is not a serial device: a
- * `PortError` when there is no such file or it is not a character device.
- * Only a missing file is "does not exist": Deno refuses to stat `/dev/tty*`
- * without `--allow-all` (NotCapable), and that must not read as "unplugged".
- */
-export async function checkSerialPort(port: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(port);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new PortError(
-        `${port} does not exist: is the board plugged in? (ls /dev/ttyUSB* /dev/ttyACM*)`,
-      );
-    }
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new FlashError(
-        `no permission to read ${port}: add yourself to the dialout group ` +
-          "(sudo usermod -aG dialout $USER) and log in again",
-      );
-    }
-    if (e instanceof Deno.errors.NotCapable) {
-      throw new FlashError(
-        `Deno may not open ${port} without --allow-all (run it as deno task flash): ` +
-          (e as Error).message,
-      );
-    }
-    throw new FlashError(`cannot use ${port}: ${(e as Error).message}`);
-  }
-  if (!info.isCharDevice) {
-    throw new PortError(`${port} is not a serial device (not a character device)`);
-  }
-}
 
 const RELAY_NOTE = "the tool's own serial path cannot read or write under Deno";
 

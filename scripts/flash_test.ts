@@ -2,64 +2,14 @@
 // tool against ports that do not answer. (An upload to a real interpreter is
 // described in the README: it needs a board, or Espruino built for Linux.)
 import assert from "node:assert/strict";
-import {
-  cliCalls,
-  espruinoSpecifier,
-  main,
-  shellLine,
-  TOOL_CONFIG,
-  VERSION_QUERY,
-  versionFrom,
-} from "./flash.ts";
-import { ignorableTests, requireSetup, requireTool } from "../server/testing/tools.ts";
+import { espruinoSpecifier, TOOL_CONFIG } from "./flash_tool.ts";
+import { ignorableTests, requireSetup } from "../server/testing/tools.ts";
 import { BoardConsole } from "../device/harness_console.ts";
 import { bootCode } from "../device/boot.ts";
+import { flash, flashTask, NO_TOOL, withTempDir } from "./_flash_testing.ts";
 
-/**
- * Whether the tool's packages are already in Deno's cache (`deno task
- * install:flash`): the tests that run it time the tool, never its first
- * download (about 270 packages).
- */
-async function toolInstalled(): Promise<boolean> {
-  const spec = await espruinoSpecifier();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--cached-only", "--frozen", "--config", TOOL_CONFIG, spec, "--help"],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(out.stdout).includes("Espruino Command-line Tool");
-}
-
-const NO_TOOL = requireSetup(
-  await toolInstalled(),
-  "the flashing tool's packages (deno task install:flash)",
-);
 /** Tests that run the real tool. */
 const tool = ignorableTests(NO_TOOL);
-/** Tests that run it on socat's pseudo-terminal, which stands in for a board's serial port. */
-const toolAndSocat = ignorableTests(NO_TOOL || requireTool("socat", "socat"));
-
-/** Runs `deno task flash` with `args`; returns its exit code and every line it printed. */
-async function flash(args: string[]): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  const error = console.error;
-  console.error = (line: string) => lines.push(line);
-  try {
-    const code = await main(args, (line) => lines.push(line));
-    return { code, lines };
-  } finally {
-    console.error = error;
-  }
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** `deno task flash --dry-run` to a serial port with `flags`; the tool's call prefix and what it printed. */
 async function dryRun(
@@ -158,158 +108,6 @@ Deno.test("--dry-run --updates --token: the token goes to the board's Storage, n
   });
 });
 
-Deno.test("--ram and telnet ports: SAVE_ON_SEND=0, no baud rate", () => {
-  const [upload, check] = cliCalls({
-    port: "tcp://192.168.1.50",
-    baud: 115200,
-    ram: true,
-    file: "dist/firmware.js",
-  });
-  assert.deepEqual(upload, [
-    "--no-ble",
-    "-p",
-    "tcp://192.168.1.50",
-    "--config",
-    "SAVE_ON_SEND=0",
-    "--config",
-    "SERIAL_THROTTLE_SEND=1",
-    "dist/firmware.js",
-  ]);
-  assert.deepEqual(check, ["--no-ble", "-p", "tcp://192.168.1.50", "-e", VERSION_QUERY]);
-  assert.equal(shellLine(["a b", "it's", "plain-1.js"]), `'a b' 'it'"'"'s' plain-1.js`);
-});
-
-Deno.test("the board's answer: the version after 'firmware ', echoes and prompts aside", () => {
-  assert.equal(
-    versionFrom(["Connected", "--] >", "--] firmware 1.0.0+0a1b2c3d"]),
-    "1.0.0+0a1b2c3d",
-  );
-  assert.equal(versionFrom([">firmware none"]), "none");
-  assert.equal(versionFrom([`--] >${VERSION_QUERY}`]), null);
-  assert.equal(versionFrom(["Uncaught ReferenceError"]), null);
-});
-
-/** Runs `deno task flash` as a person does, with the task's own permissions. */
-async function flashTask(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; text: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "flash", ...args],
-    cwd: new URL("..", import.meta.url).pathname,
-    env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, text: decoder.decode(out.stdout) + decoder.decode(out.stderr) };
-}
-
-Deno.test("a serial port that is not there: one sentence and exit 2, before anything is built", async () => {
-  await withTempDir(async (dir) => {
-    const { code, text } = await flashTask([
-      "--server",
-      "192.168.1.10",
-      "--port",
-      "/dev/ttyUSB-no-such-board",
-      "--out",
-      `${dir}/fw.js`,
-    ]);
-    assert.equal(code, 2, text);
-    assert.match(
-      text,
-      /\nflash: \/dev\/ttyUSB-no-such-board does not exist: is the board plugged in\? \(ls \/dev\/ttyUSB\* \/dev\/ttyACM\*\)\n$/,
-    );
-    // Nothing built, written or fetched: the build's line, the bundle and the tool's download.
-    assert.doesNotMatch(text, /bytes of|Fetching|Uploading/);
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-  });
-  // A file that is not a character device is no serial port either.
-  await withTempDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/not-a-port`, "");
-    const { code, lines } = await flash(
-      ["--server", "192.168.1.10", "--port", `${dir}/not-a-port`, "--out", `${dir}/fw.js`],
-    );
-    assert.equal(code, 2);
-    assert.deepEqual(lines, [
-      `flash: ${dir}/not-a-port is not a serial device (not a character device)`,
-    ]);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["not-a-port"]);
-  });
-});
-
-Deno.test("a telnet address the tool could not use, or an --out it could not write: one sentence and exit 2, before anything is built", async () => {
-  await withTempDir(async (dir) => {
-    const out = `${dir}/fw.js`;
-    const refused: [string[], string][] = [
-      [
-        ["--port", "tcp://127.0.0.1:99999"],
-        "--port tcp://127.0.0.1:99999: port 99999 is not 1..65535",
-      ],
-      [["--port", "tcp://127.0.0.1:0"], "--port tcp://127.0.0.1:0: port 0 is not 1..65535"],
-      [
-        ["--port", "tcp://127.0.0.1:"],
-        "--port tcp://127.0.0.1: is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
-      ],
-      [
-        ["--port", "tcp://:23"],
-        "--port tcp://:23 is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
-      ],
-      [
-        ["--port", "tcp://board.lan:23/x"],
-        "--port tcp://board.lan:23/x is not tcp://HOST or tcp://HOST:PORT (an IPv4 address or a name)",
-      ],
-      [
-        ["--port", "tcp://board.lan", "--out", dir],
-        `--out ${dir} is a folder: give the path of a file`,
-      ],
-    ];
-    for (const [flags, sentence] of refused) {
-      const { code, lines } = await flash(["--server", "192.168.1.10", "--out", out, ...flags]);
-      assert.equal(code, 2, lines.join("\n"));
-      assert.deepEqual(lines, [`flash: ${sentence} (deno task flash --help)`]);
-    }
-    // Nothing built or written.
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-    // A name, an address and a port in range are taken (a dry run: no board).
-    const { code, lines } = await flash(
-      ["--dry-run", "--server", "192.168.1.10", "--port", "tcp://127.0.0.1:65535", "--out", out],
-    );
-    assert.equal(code, 0, lines.join("\n"));
-    assert.match(lines.at(-1)!, / -p tcp:\/\/127\.0\.0\.1:65535 -e /);
-  });
-});
-
-Deno.test("a serial port Deno may not stat: said so, never 'does not exist'", async () => {
-  // What the task did with --allow-read alone: NotCapable for /dev/tty*.
-  await withTempDir(async (dir) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-run",
-        "scripts/flash.ts",
-        "--server",
-        "192.168.1.10",
-        "--port",
-        "/dev/ttyS0",
-        "--out",
-        `${dir}/fw.js`,
-      ],
-      cwd: new URL("..", import.meta.url).pathname,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 1, text);
-    // m: on a fresh cache Deno first prints the packages it downloads.
-    assert.match(text, /^flash: Deno may not open \/dev\/ttyS0 without --allow-all/m);
-    assert.doesNotMatch(text, /does not exist/);
-  });
-});
-
 tool.test("a refused telnet port: the real tool is stopped at its first error", async () => {
   await withTempDir(async (dir) => {
     const { code, lines } = await flash([
@@ -386,59 +184,6 @@ tool.test("a port that connects and never answers: stopped after --timeout", asy
     for (const conn of held) conn.close();
   }
 });
-
-toolAndSocat.test("a real serial port (a pty from socat): the tool's first bytes reach the board's end", async () => {
-  // socat makes a pseudo-terminal pair: `deno task flash` gets one end as its
-  // serial port, and socat prints whatever arrives there on its stdout. This
-  // runs the task as a person does, so it checks the task's permissions too:
-  // with --allow-read alone Deno refuses to stat /dev/pts/* (NotCapable).
-  await withTempDir(async (dir) => {
-    const link = `${dir}/ttyBOARD`;
-    const socat = new Deno.Command("socat", {
-      args: ["-u", `pty,raw,echo=0,link=${link}`, "STDOUT"],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const received: number[] = [];
-    const reading = (async () => {
-      for await (const chunk of socat.stdout) received.push(...chunk);
-    })();
-    try {
-      for (let i = 0; i < 100 && !(await exists(link)); i++) await delay(50);
-      const { code, text } = await flashTask(
-        ["--port", link, "--server", "192.168.1.10", "--timeout", "5", "--out", `${dir}/fw.js`],
-      );
-      // Nobody answers at the other end, so the upload fails, and says why.
-      assert.equal(code, 1, text);
-      assert.doesNotMatch(text, /does not exist|NotCapable|EBADF/);
-      assert.match(text, new RegExp(`Uploading to ${link} \\(flash\\)`));
-      // The tool's opening: Ctrl-C twice, then it asks the board about itself.
-      const said = new TextDecoder().decode(new Uint8Array(received));
-      assert.ok(
-        said.includes("\x03\x03") && said.includes("process.env"),
-        `not the tool's opening at the board's end of the pty: ${JSON.stringify(said)}; ` +
-          `flash printed:\n${text}`,
-      );
-    } finally {
-      socat.kill("SIGTERM");
-      await socat.status;
-      await reading.catch(() => {});
-    }
-  });
-});
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 Deno.test("first flash on an empty Deno cache, --timeout 20, to the test board's telnet console", async () => {
   // The tool's first download (about 270 packages) happens before --timeout starts, says so,

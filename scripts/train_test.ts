@@ -3,7 +3,7 @@
 // written (not Python's usage text after the digits were dumped).
 import assert from "node:assert/strict";
 import { UsageError } from "../cli/args.ts";
-import { parseTrainArgs } from "./train.ts";
+import { parseTrainArgs } from "./train_args.ts";
 
 Deno.test("the options passed on to train_mnist.py are passed as given when they are right", () => {
   const args = ["--epochs", "3", "--batch=32", "--lr", "5e-4", "--threads", "2"];
