@@ -135,7 +135,7 @@ export class Board {
 
   /**
    * Starts a board that boots from its Storage (`options.storageFile`), as at
-   * power-on: Espruino runs `.bootcde` (see `installFiles` in `build.ts`).
+   * power-on: Espruino runs `.bootcde` (see `installFiles` in `firmware_output.ts`).
    */
   static boot(options: BoardOptions): Promise<Board> {
     return Board.#create("", options, "storage");

@@ -26,7 +26,7 @@
  * the board's Storage. Legacy requests cannot carry one: a board that
  * speaks legacy keeps its token for when it is switched to framed. An
  * update build (`--updates`, `--release`) carries neither a token nor WiFi
- * credentials and speaks framed only (`build.ts` `updateSettingsError`):
+ * credentials and speaks framed only (`update_settings.ts` `updateSettingsError`):
  * `deno task flash --updates --token T` puts the token in Storage instead.
  *
  * @example

@@ -9,7 +9,7 @@ import type { Settings } from "./settings.ts";
 
 /** Why `--transport mqtt --updates` is refused. */
 export const MQTT_UPDATES =
-  "--updates is TCP only: the MQTT build has no updater yet (updates come over the inference connection)";
+  "--updates is TCP only: the MQTT build has no updater (updates come over the inference connection)";
 
 /**
  * Why an update build (`--updates`, `--release`) refuses `settings`, or "".
