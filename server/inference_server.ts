@@ -19,7 +19,6 @@ import type { Stats } from "../shared/reply_codec.ts";
 import type { HttpListener } from "./http/http.ts";
 import type { Monitor } from "./monitor/monitor.ts";
 import type { RequestHandler } from "./core/handler.ts";
-import { BoardLimits } from "./tcp/limits.ts";
 import type { InferenceEngine } from "./engine/engine.ts";
 import type { InferenceQueue } from "./engine/queue.ts";
 import type { Logger } from "./log.ts";
@@ -27,11 +26,10 @@ import type { ModelFile } from "./models/model.ts";
 import type { ModelServing } from "./models/serving.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { RepositoryWatcher } from "./models/watch.ts";
-import type { ConnectionContext } from "./tcp/answering_connection.ts";
-import { connectionSettings } from "./tcp/connection_settings.ts";
+import { boardContext, listenerOptions } from "./board_settings.ts";
+import type { BoardLimits } from "./tcp/limits.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { ListenerWorkers } from "./listeners/listener_workers.ts";
-import { type ListenerOptions } from "./listeners/listener_options.ts";
 import type { Authorizer } from "./auth/authorize.ts";
 import type { MqttTransport } from "./mqtt/transport.ts";
 import type { Rollouts } from "./rollout/rollouts.ts";
@@ -269,43 +267,4 @@ export class InferenceServer {
     })();
     return this.#stopping;
   }
-}
-
-/** What every board connection (TCP and TLS) shares: the handler, the limits, the timeouts. */
-function boardContext(handler: RequestHandler, options: ResolvedServerOptions): ConnectionContext {
-  const listener = listenerOptions(options);
-  return {
-    handler,
-    log: listener.log,
-    limits: new BoardLimits(listener.limits),
-    trustedProxies: listener.trustedProxies,
-    ...connectionSettings(listener),
-    onConnection: options.onConnection,
-  };
-}
-
-/** The board port's connection settings, as the listener Workers take them (`--listeners N`). */
-export function listenerOptions(options: ResolvedServerOptions): ListenerOptions {
-  return {
-    hostname: options.hostname,
-    port: options.port,
-    log: options.log,
-    limits: {
-      maxConnections: options.maxConnections,
-      maxConnectionsPerAddress: options.maxConnectionsPerAddress,
-      maxBufferedBytes: options.maxBufferedBytes,
-      maxQueued: options.maxQueued,
-      minQueueShare: options.minQueueShare,
-    },
-    trustedProxies: options.trustedProxies ?? null,
-    maxFrame: options.maxFrame,
-    maxLegacy: options.maxLegacy,
-    readTimeoutMs: options.messageTimeoutMs,
-    idleTimeoutMs: options.idleTimeoutMs,
-    writeTimeoutMs: options.writeTimeoutMs,
-    maxPipelined: options.maxPipelined,
-    tls: options.tls,
-    listenerTimeoutMs: options.listenerTimeoutMs,
-    workerUrl: options.listenerWorkerUrl,
-  };
 }

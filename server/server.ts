@@ -30,7 +30,8 @@ import { listenTls } from "./tls/tls.ts";
 import { MqttTransport } from "./mqtt/transport.ts";
 import { ReleaseStore } from "./fleet/releases.ts";
 import { FleetUpdates } from "./fleet/updates.ts";
-import { InferenceServer, listenerOptions, PROTOCOL_VERSION } from "./inference_server.ts";
+import { InferenceServer, PROTOCOL_VERSION } from "./inference_server.ts";
+import { listenerOptions } from "./board_settings.ts";
 import { ListenerWorkers } from "./listeners/listener_workers.ts";
 import { httpBudget } from "./tcp/limits.ts";
 

@@ -13,7 +13,7 @@ import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import { serveHttpOnListeners } from "./listener_http.ts";
-import { listenerOptions } from "../inference_server.ts";
+import { listenerOptions } from "../board_settings.ts";
 import { withServerDefaults } from "../options.ts";
 import type { HttpDeps } from "../http/http.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";

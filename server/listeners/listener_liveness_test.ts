@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Status, WireError } from "../../shared/errors.ts";
 import { RequestHandler } from "../core/handler.ts";
-import { listenerOptions } from "../inference_server.ts";
+import { listenerOptions } from "../board_settings.ts";
 import { Logger } from "../log.ts";
 import { withServerDefaults } from "../options.ts";
 import { serverWithListeners } from "../testing/http_modes.ts";

@@ -8,7 +8,7 @@ import { Logger } from "../log.ts";
 import { serverWithListeners, stalledRequest } from "../testing/http_modes.ts";
 import { failWorker } from "../testing/listeners.ts";
 import { until } from "../testing/until.ts";
-import { listenerOptions } from "../inference_server.ts";
+import { listenerOptions } from "../board_settings.ts";
 import { withServerDefaults } from "../options.ts";
 import { ListenerWorkers } from "./listener_workers.ts";
 import { ListenerStartError, silentAtStart } from "./worker_start.ts";

@@ -11,7 +11,7 @@ import { serverWithListeners, stalledRequest } from "../testing/http_modes.ts";
 import { statsStatus as stats } from "../testing/server.ts";
 import { failWorker } from "../testing/listeners.ts";
 import { until } from "../testing/until.ts";
-import { listenerOptions } from "../inference_server.ts";
+import { listenerOptions } from "../board_settings.ts";
 import { withServerDefaults } from "../options.ts";
 import type { HttpDeps } from "../http/http.ts";
 import { NO_WORKER_FOR_HTTP, serveHttpOnListeners } from "./listener_http.ts";
