@@ -57,7 +57,7 @@ export class TritonSeries {
     );
     this.#failure = counter(
       "nv_inference_request_failure",
-      "Number of failed inference requests, all batch sizes (reason: REJECTED, CANCELED, BACKEND, OTHER)",
+      "Number of failed inference requests, all batch sizes (reason: REJECTED, a full queue; BACKEND, the engine failed; OTHER, any other refusal)",
       [...labelNames, "reason"] as const,
     );
     this.#count = counter(

@@ -6,7 +6,8 @@
  * - `nv_inference_request_success` / `nv_inference_request_failure{reason}`:
  *   inference requests (an HTTP request of N digits is one request);
  *   reasons are Triton's (`REJECTED` a full queue, `BACKEND` the engine
- *   failed, `CANCELED`, `OTHER` bad input);
+ *   failed, `OTHER` bad input or any other refusal; Triton's `CANCELED` is
+ *   not used);
  * - `nv_inference_count`: digits inferred; `nv_inference_exec_count`: engine runs;
  * - `nv_inference_{request,queue,compute_infer}_duration_us`: cumulative µs.
  *
