@@ -26,13 +26,8 @@ import { statusName } from "../../shared/errors.ts";
 import { tableDefault } from "../config.ts";
 import { Logger } from "../log.ts";
 import { type RequestFigures, ServerMetrics } from "../metrics/metrics.ts";
-import {
-  addressOf,
-  DeviceRegistry,
-  type DeviceSighting,
-  type DeviceView,
-  type IdentifiedBy,
-} from "../fleet/registry.ts";
+import { addressOf, DeviceRegistry, type DeviceSighting } from "../fleet/registry.ts";
+import type { DeviceView, IdentifiedBy } from "../fleet/device_view.ts";
 import { type MinuteFigures, TrafficSeries } from "../fleet/series.ts";
 import { type DigitSample, RecentDigits } from "./devices.ts";
 import { ModelStats, type RequestOutcome } from "./model_stats.ts";
