@@ -14,7 +14,7 @@
  * @module
  */
 import type { DeviceState, DeviceView, IdentifiedBy } from "./device_view.ts";
-import type { DeviceUpdateView } from "./updates.ts";
+import type { DeviceUpdateView } from "./_device_updates.ts";
 
 export const LATENCIES = 64;
 const MINUTES = 60;

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import type { DeviceUpdateView } from "./updates.ts";
+import type { DeviceUpdateView } from "./_device_updates.ts";
 
 /** How the server knows a device: its token's name, the id it sent, or only its address. */
 export type IdentifiedBy = "token" | "device" | "address";

@@ -30,7 +30,7 @@
 import { splitFirmware } from "./releases.ts";
 import { countMinute, DeviceRecord, LATENCIES, MINUTE_MS, recordView } from "./_device_record.ts";
 import type { DeviceState, DeviceView, IdentifiedBy } from "./device_view.ts";
-import type { DeviceUpdateView } from "./updates.ts";
+import type { DeviceUpdateView } from "./_device_updates.ts";
 
 /** What one request tells about its device. */
 export interface DeviceSighting {
