@@ -6,9 +6,11 @@
  * device: first and last seen, address, protocol, firmware, model version
  * last served, requests, errors by code, latency p50/p99 over its last 64
  * requests, last digit and score, and requests per minute over the last hour
- * (the fleet page's sparkline). A device is `online` until it has been quiet
- * for `silentAfterMs`, then `silent`; quiet for `forgetAfterMs`, it is
- * forgotten. Past `maxDevices`, the tenth heard from least recently goes.
+ * (the fleet page's sparkline; `_device_record.ts` lays them out, and
+ * `device_view.ts` is the JSON the views show). A device is `online` until
+ * it has been quiet for `silentAfterMs`, then `silent`; quiet for
+ * `forgetAfterMs`, it is forgotten. Past `maxDevices`, the tenth heard from
+ * least recently goes.
  *
  * Per-device figures live here and in the fleet views, never in metric
  * labels: `/metrics` gets `mnist_devices{state}` only.
