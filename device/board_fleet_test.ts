@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createAuthorizer } from "../server/auth/config.ts";
 import { newToken, tokenLine } from "../server/auth/tokens.ts";
-import type { DeviceView } from "../server/fleet/registry.ts";
+import type { DeviceView } from "../server/fleet/device_view.ts";
 import { Logger } from "../server/log.ts";
 import { startServer } from "../server/server.ts";
 import { Board, firmwareFor } from "./harness.ts";

@@ -26,7 +26,7 @@ import type { ModelFile } from "./models/model.ts";
 import type { ModelServing } from "./models/serving.ts";
 import type { ResolvedServerOptions } from "./options.ts";
 import type { RepositoryWatcher } from "./models/watch.ts";
-import { boardContext, listenerOptions } from "./board_settings.ts";
+import { boardContext } from "./board_settings.ts";
 import type { BoardLimits } from "./tcp/limits.ts";
 import { BoardListener } from "./tcp/listener.ts";
 import { ListenerWorkers } from "./listeners/listener_workers.ts";

@@ -15,7 +15,8 @@
  */
 import { DEVICE_NAME_RULE, isDeviceName, MAX_CLIENT_LENGTH } from "../../shared/device_name.ts";
 import { Status, WireError } from "../../shared/errors.ts";
-import { addressOf, type IdentifiedBy } from "../fleet/registry.ts";
+import { addressOf } from "../fleet/registry.ts";
+import type { IdentifiedBy } from "../fleet/device_view.ts";
 import type { ConnectionSession, HandlerRequest, RequestOrigin } from "./request.ts";
 
 /** Who sent a request, as the fleet knows it. */

@@ -18,7 +18,7 @@ import type { WireError } from "../../shared/errors.ts";
 import type { Authorizer, Peer } from "../auth/authorize.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { Inference } from "../engine/job.ts";
-import type { IdentifiedBy } from "../fleet/registry.ts";
+import type { IdentifiedBy } from "../fleet/device_view.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
 import type { Logger } from "../log.ts";
 

@@ -6,9 +6,11 @@
  * device: first and last seen, address, protocol, firmware, model version
  * last served, requests, errors by code, latency p50/p99 over its last 64
  * requests, last digit and score, and requests per minute over the last hour
- * (the fleet page's sparkline). A device is `online` until it has been quiet
- * for `silentAfterMs`, then `silent`; quiet for `forgetAfterMs`, it is
- * forgotten. Past `maxDevices`, the tenth heard from least recently goes.
+ * (the fleet page's sparkline; `_device_record.ts` lays them out, and
+ * `device_view.ts` is the JSON the views show). A device is `online` until
+ * it has been quiet for `silentAfterMs`, then `silent`; quiet for
+ * `forgetAfterMs`, it is forgotten. Past `maxDevices`, the tenth heard from
+ * least recently goes.
  *
  * Per-device figures live here and in the fleet views, never in metric
  * labels: `/metrics` gets `mnist_devices{state}` only.
@@ -28,13 +30,9 @@
  */
 
 import { splitFirmware } from "./releases.ts";
-import type { DeviceUpdateView } from "./updates.ts";
-
-/** How the server knows a device: its token's name, the id it sent, or only its address. */
-export type IdentifiedBy = "token" | "device" | "address";
-/** `silent`: no request for longer than the registry's `silentAfterMs`. */
-export type DeviceState = "online" | "silent";
-export const DEVICE_STATES: readonly DeviceState[] = ["online", "silent"];
+import { countMinute, DeviceRecord, LATENCIES, MINUTE_MS, recordView } from "./_device_record.ts";
+import type { DeviceState, DeviceView, IdentifiedBy } from "./device_view.ts";
+import type { DeviceUpdateView } from "./_device_updates.ts";
 
 /** What one request tells about its device. */
 export interface DeviceSighting {
@@ -53,32 +51,6 @@ export interface DeviceSighting {
   score: number | null;
 }
 
-/** One device as the fleet views show it (JSON). */
-export interface DeviceView {
-  id: string;
-  state: DeviceState;
-  identified_by: IdentifiedBy;
-  address: string;
-  protocol: string;
-  firmware: string | null;
-  model_version: number | null;
-  requests: number;
-  errors: number;
-  errors_by_code: Record<string, number>;
-  /** Over the device's last 64 requests, in ms. */
-  latency_p50_ms: number | null;
-  latency_p99_ms: number | null;
-  last_digit: number | null;
-  last_score: number | null;
-  /** ISO 8601. */
-  first_seen: string;
-  last_seen: string;
-  /** Requests in each of the last 60 minutes, oldest first (the current minute last). */
-  requests_per_minute: number[];
-  /** Its board code update (`updates.ts`), null when it never had one. */
-  update: DeviceUpdateView | null;
-}
-
 /** Which devices a list shows. */
 export interface DeviceFilter {
   state?: DeviceState;
@@ -86,39 +58,6 @@ export interface DeviceFilter {
   firmware?: string;
   /** Update state name (`offered`, `failed`...), or `none` for devices that never had one. */
   update?: string;
-}
-
-const LATENCIES = 64;
-const MINUTES = 60;
-const MINUTE_MS = 60_000;
-
-/** One device's figures, laid out for a cheap update on every request. */
-class DeviceRecord {
-  by: IdentifiedBy;
-  firstSeen: number;
-  lastSeen: number;
-  address = "";
-  protocol = "";
-  firmware = "";
-  modelVersion: number | null = null;
-  requests = 0;
-  errors = 0;
-  errorsByCode: Record<string, number> | null = null;
-  lastDigit: number | null = null;
-  lastScore: number | null = null;
-  /** The last 64 latencies (ms), a ring; `requests` says how many are filled. */
-  latency = new Float32Array(LATENCIES);
-  /** Requests per minute, indexed by minute modulo 60; `minute` is the last one written. */
-  perMinute: Uint16Array | Uint32Array = new Uint16Array(MINUTES);
-  minute = 0;
-  /** The peer whose address was last parsed, so a connection's requests parse it once. */
-  peer = "";
-
-  constructor(readonly id: string, by: IdentifiedBy, now: number) {
-    this.by = by;
-    this.firstSeen = this.lastSeen = now;
-    this.minute = Math.floor(now / MINUTE_MS);
-  }
 }
 
 /** Most recently heard from first. */
@@ -194,15 +133,7 @@ export class DeviceRegistry {
         d.lastScore = s.score;
       }
     }
-    const minute = Math.floor(now / MINUTE_MS);
-    if (minute !== d.minute) clearMinutes(d, minute);
-    const slot = minute % MINUTES;
-    // 16 bits a minute hold a board's traffic; a busier id (an address many legacy or HTTP
-    // clients share) gets 32 when it passes 65,535 in a minute, instead of wrapping to 0.
-    if (d.perMinute[slot] === 0xffff && d.perMinute instanceof Uint16Array) {
-      d.perMinute = Uint32Array.from(d.perMinute);
-    }
-    d.perMinute[slot]++;
+    countMinute(d, now);
     d.lastSeen = now;
     // Once the device is heard now: a sweep never forgets the device this request came from,
     // nor the update state its reply may have just offered it (`onForget`).
@@ -332,52 +263,13 @@ export class DeviceRegistry {
   }
 
   #view(d: DeviceRecord, now: number): DeviceView {
-    const filled = Math.min(d.requests, LATENCIES);
-    const latencies = d.latency.slice(0, filled).sort();
-    const at = (q: number) => filled ? round3(latencies[Math.ceil(q * filled) - 1]) : null;
-    const current = Math.floor(now / MINUTE_MS);
-    const perMinute: number[] = [];
-    for (let m = current - MINUTES + 1; m <= current; m++) {
-      // Minutes after the device's last one, or an hour or more before it, held nothing.
-      perMinute.push(m > d.minute || d.minute - m >= MINUTES ? 0 : d.perMinute[m % MINUTES]);
-    }
-    return {
-      id: d.id,
-      state: this.stateOf(d.lastSeen, now),
-      identified_by: d.by,
-      address: d.address,
-      protocol: d.protocol,
-      firmware: d.firmware || null,
-      model_version: d.modelVersion,
-      requests: d.requests,
-      errors: d.errors,
-      errors_by_code: { ...d.errorsByCode },
-      latency_p50_ms: at(0.5),
-      latency_p99_ms: at(0.99),
-      last_digit: d.lastDigit,
-      last_score: d.lastScore === null ? null : round3(d.lastScore),
-      first_seen: new Date(d.firstSeen).toISOString(),
-      last_seen: new Date(d.lastSeen).toISOString(),
-      requests_per_minute: perMinute,
-      update: this.updateOf?.(d.id) ?? null,
-    };
+    return recordView(d, now, this.stateOf(d.lastSeen, now), this.updateOf?.(d.id) ?? null);
   }
-}
-
-/** Zeroes the minutes between a device's last one and `minute`, which becomes its last. */
-function clearMinutes(d: DeviceRecord, minute: number): void {
-  if (minute - d.minute >= MINUTES) d.perMinute.fill(0);
-  else for (let m = d.minute + 1; m <= minute; m++) d.perMinute[m % MINUTES] = 0;
-  d.minute = minute;
 }
 
 /** The whole `client` string (`mnist-device 1.0.0+4a3225d2`), or its version after a space or slash. */
 function firmwareMatches(firmware: string, wanted: string): boolean {
   return firmware === wanted || splitFirmware(firmware).version === wanted;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 /** `host:port` -> `host` (IPv6 hosts keep their colons; `[::1]:80` -> `::1`). */

@@ -8,13 +8,9 @@
  *   release's NAME at another version, and the pace allows (offers already
  *   made are repeated until the device moves on). A device that comes back
  *   running the release's version is `updated`.
- * - `chunk(device, {release, offset})`: at most 512 bytes and their CRC-32,
- *   only to a device a rollout offered that release (`UPDATE_UNAVAILABLE`
- *   otherwise; `BAD_UPDATE` past the file's end). The first makes it
- *   `downloading`.
- * - `report(device, {release, state}, reason)`: the board's outcome. When more
- *   than `maxFailures` devices of a rollout have failed or rolled back, the
- *   rollout pauses by itself.
+ * - `chunk(device, {release, offset})` and `report(device, {release, state},
+ *   reason)`: the board's download of the offered release, and its outcome
+ *   (`_downloads.ts`); too many failures pause the rollout by itself.
  *
  * Rollouts live in memory: a restart forgets them (releases stay on disk).
  *
@@ -31,49 +27,21 @@
  * @module
  */
 import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/update_codec.ts";
-import { crc32 } from "../../shared/crc32.ts";
 import { shown, Status, WireError } from "../../shared/errors.ts";
-import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
 import { releaseMac, type ReleaseStore, splitFirmware } from "./releases.ts";
 import { CodeRollout, type CodeRolloutSpec } from "./code_rollouts.ts";
-
-/** One device's update: which rollout, where it stands, since when, and the board's reason. */
-export interface DeviceUpdate {
-  rollout: string;
-  release: string;
-  state: number;
-  reason: string;
-  since: number;
-}
-
-/** A device's update as the fleet views show it (JSON). */
-export interface DeviceUpdateView {
-  rollout: string;
-  release: string;
-  state: string;
-  reason: string | null;
-  since: string;
-}
-
-/** The states a board may report. */
-const REPORTED: readonly number[] = [
-  UpdateState.DOWNLOADING,
-  UpdateState.VERIFIED,
-  UpdateState.UPDATED,
-  UpdateState.FAILED,
-  UpdateState.ROLLED_BACK,
-];
-
-/** The states in which a device is still fetching or switching: offers repeat, chunks are served. */
-function inProgress(state: number): boolean {
-  return state === UpdateState.OFFERED || state === UpdateState.DOWNLOADING ||
-    state === UpdateState.VERIFIED;
-}
-
-function failed(state: number): boolean {
-  return state === UpdateState.FAILED || state === UpdateState.ROLLED_BACK;
-}
+import {
+  countMembers,
+  type DeviceUpdate,
+  type DeviceUpdateView,
+  failed,
+  inProgress,
+  rolloutView,
+  stateCounts,
+  updateView,
+} from "./_device_updates.ts";
+import { type DownloadBook, serveChunk, takeReport } from "./_downloads.ts";
 
 /**
  * Stopped rollouts kept for their views, newest first: older ones go, with
@@ -254,82 +222,26 @@ export class FleetUpdates {
     return null;
   }
 
-  /** A chunk of the release offered to this device. */
+  /** A chunk of the release offered to this device (`_downloads.ts`). */
   chunk(deviceId: string, asked: CodeChunk): CodeChunk | WireError {
-    const current = this.#devices.get(deviceId);
-    const r = current && this.#rollouts.get(current.rollout);
-    if (!current || !r || r.release.id !== asked.release || !inProgress(current.state)) {
-      return new WireError(
-        Status.UPDATE_UNAVAILABLE,
-        `release ${shown(asked.release)} is not offered to device ${JSON.stringify(deviceId)}`,
-      );
-    }
-    if (r.state === "stopped") {
-      return new WireError(
-        Status.UPDATE_UNAVAILABLE,
-        `rollout ${r.id} of ${shown(asked.release)} was stopped: its chunks are no longer served`,
-      );
-    }
-    const bytes = r.release.bytes;
-    if (asked.offset >= bytes.length) {
-      return new WireError(
-        Status.BAD_UPDATE,
-        `offset ${asked.offset} is beyond the release's ${bytes.length} bytes`,
-      );
-    }
-    if (current.state === UpdateState.OFFERED) {
-      this.#set(deviceId, current, UpdateState.DOWNLOADING, "");
-    }
-    const data = bytes.subarray(asked.offset, asked.offset + CHUNK_BYTES);
-    return { release: asked.release, offset: asked.offset, data, crc32: crc32(data) };
+    return serveChunk(this.#book, deviceId, asked);
   }
 
-  /** A board's report; pauses its rollout when too many have failed. */
+  /** A board's report; pauses its rollout when too many have failed (`_downloads.ts`). */
   report(deviceId: string, update: UpdateOffer, reason: string): WireError | null {
-    const state = update.state ?? 0;
-    if (!REPORTED.includes(state)) {
-      return new WireError(Status.BAD_UPDATE, `state ${state} is not one a board reports`);
-    }
-    const current = this.#devices.get(deviceId);
-    const r = current && this.#rollouts.get(current.rollout);
-    // A stopped rollout still hears its devices' outcomes (a download it cut short fails on
-    // the board): the views and mnist_device_updates then say where each device stands.
-    if (!current || !r || r.release.id !== update.release) {
-      return new WireError(
-        Status.UPDATE_UNAVAILABLE,
-        `release ${shown(update.release)} was not offered to device ${JSON.stringify(deviceId)}`,
-      );
-    }
-    if (failed(current.state)) {
-      // Its outcome is in: the same report again (its answer lost) changes nothing; another
-      // cannot take it back. A rollout of another release offers the device one.
-      if (state === current.state) return null;
-      return new WireError(
-        Status.UPDATE_UNAVAILABLE,
-        `device ${JSON.stringify(deviceId)}'s update to ${shown(update.release)} ` +
-          `ended ${UPDATE_STATE_NAMES[current.state]}: a rollout of another release offers it one`,
-      );
-    }
-    const kept = failed(state) ? reason.slice(0, 200) : "";
-    this.#set(deviceId, current, state, kept);
-    if (failed(state)) {
-      this.#log?.warn("update failed on a device", {
-        device: deviceId,
-        release: r.release.id,
-        state: UPDATE_STATE_NAMES[state],
-        reason: kept,
-      });
-      const failures = this.#count(r, failed);
-      if (failures > this.maxFailures && r.state === "running") {
-        this.change(
-          r.id,
-          "pause",
-          `${failures} devices failed or rolled back, more than --rollout-max-failures ${this.maxFailures}`,
-        );
-      }
-    }
-    return null;
+    return takeReport(this.#book, deviceId, update, reason);
   }
+
+  /** What `_downloads.ts` may read and change. */
+  readonly #book: DownloadBook = {
+    device: (id) => this.#devices.get(id),
+    rollout: (id) => this.#rollouts.get(id),
+    set: (id, u, state, reason) => this.#set(id, u, state, reason),
+    count: (r, test) => countMembers(r, this.#devices, test),
+    maxFailures: () => this.maxFailures,
+    pause: (id, reason) => void this.change(id, "pause", reason),
+    log: () => this.#log,
+  };
 
   /**
    * Forgets a device's update (the fleet registry forgot the device): a
@@ -348,44 +260,12 @@ export class FleetUpdates {
 
   /** How many devices are in each update state (the `mnist_device_updates{state}` gauge). */
   counts(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
-    for (const u of this.#devices.values()) counts[UPDATE_STATE_NAMES[u.state]]++;
-    return counts;
+    return stateCounts(this.#devices);
   }
 
   /** A rollout as the API shows it; with `devices`, each member's state. */
   view(r: CodeRollout, devices: boolean): Record<string, unknown> {
-    const counts: Record<string, number> = {};
-    for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
-    const states: Record<string, DeviceUpdateView> = {};
-    for (const id of r.members) {
-      const u = this.#devices.get(id);
-      if (!u || u.rollout !== r.id) continue;
-      counts[UPDATE_STATE_NAMES[u.state]]++;
-      if (devices) states[id] = updateView(u);
-    }
-    return {
-      id: r.id,
-      release: r.release.id,
-      share: r.share,
-      devices: r.devices ? [...r.devices] : null,
-      per_minute: r.perMinute,
-      state: r.state,
-      reason: r.reason || null,
-      created: new Date(r.created).toISOString(),
-      counts,
-      ...(devices ? { device_states: states } : {}),
-    };
-  }
-
-  #count(r: CodeRollout, test: (state: number) => boolean): number {
-    let n = 0;
-    for (const id of r.members) {
-      const u = this.#devices.get(id);
-      if (u && u.rollout === r.id && test(u.state)) n++;
-    }
-    return n;
+    return rolloutView(r, this.#devices, devices);
   }
 
   #set(deviceId: string, u: DeviceUpdate, state: number, reason: string): void {
@@ -404,15 +284,5 @@ function offerOf(r: CodeRollout, token: string): UpdateOffer {
     size: release.size,
     crc32: release.crc32,
     mac: token ? releaseMac(release, token) : null,
-  };
-}
-
-function updateView(u: DeviceUpdate): DeviceUpdateView {
-  return {
-    rollout: u.rollout,
-    release: u.release,
-    state: UPDATE_STATE_NAMES[u.state],
-    reason: u.reason || null,
-    since: new Date(u.since).toISOString(),
   };
 }

@@ -31,7 +31,8 @@
 import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Access } from "../auth/access.ts";
-import { DEVICE_STATES, type DeviceRegistry, type DeviceState } from "../fleet/registry.ts";
+import type { DeviceRegistry } from "../fleet/registry.ts";
+import { DEVICE_STATES, type DeviceState } from "../fleet/device_view.ts";
 import type { TrafficSeries } from "../fleet/series.ts";
 import { errorResponse } from "./errors.ts";
 import { readPage } from "./page.ts";

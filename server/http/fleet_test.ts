@@ -8,7 +8,7 @@ import { Status } from "../../shared/errors.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import type { DeviceView } from "../fleet/registry.ts";
+import type { DeviceView } from "../fleet/device_view.ts";
 import { withServer } from "../testing/server.ts";
 import { sighting } from "../testing/sighting.ts";
 import { readAll } from "../testing/conn.ts";

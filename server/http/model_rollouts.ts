@@ -31,7 +31,7 @@ import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
 import { canaryJson, shadowJson } from "../rollout/rollout.ts";
 import { RolloutError } from "../rollout/rollout.ts";
-import { type Rollouts } from "../rollout/rollouts.ts";
+import type { Rollouts } from "../rollout/rollouts.ts";
 import type { BodyReading } from "./body.ts";
 import { errorResponse } from "./errors.ts";
 import { readJsonObject, unknownField } from "./_json_body.ts";

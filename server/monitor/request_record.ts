@@ -5,7 +5,7 @@
  * @module
  */
 import type { RequestFigures } from "../metrics/metrics.ts";
-import type { IdentifiedBy } from "../fleet/registry.ts";
+import type { IdentifiedBy } from "../fleet/device_view.ts";
 
 /** One digit of a request, with what the model said. */
 export interface DigitSeen {

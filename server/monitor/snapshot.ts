@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DeviceView } from "../fleet/registry.ts";
+import type { DeviceView } from "../fleet/device_view.ts";
 import type { MinuteFigures } from "../fleet/series.ts";
 import type { DigitSample } from "./devices.ts";
 import type { TrafficSummary } from "./window.ts";

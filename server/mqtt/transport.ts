@@ -7,14 +7,11 @@
  * `mnist/{device}/result` or on an MQTT 5 client's response topic with its
  * correlation data, at the request's QoS (0 or 1).
  *
- * Each device (the topic's level) is its own lane of the queue and has its
- * own share of it, so a device flooding its topic gets `SERVER_BUSY` for the
- * excess while the others are served. A payload over `--max-frame` or one
- * that cannot be read gets its error on the result topic. The broker is told
- * the largest packet the server takes (MQTT 5's Maximum Packet Size:
- * `--max-frame` and room for a topic and properties), so it never delivers
- * a larger one: it drops it, and its device hears nothing. With tokens on, a
- * token of another device than the topic's is refused (`UNAUTHORIZED`).
+ * The requests themselves, each device's share of the queue and the
+ * replies, are `_requests.ts`'s. The broker is told the largest packet the
+ * server takes (MQTT 5's Maximum Packet Size: `--max-frame` and room for a
+ * topic and properties), so it never delivers a larger one: it drops it, and
+ * its device hears nothing.
  *
  * The broker going away is normal: the client reconnects with exponential
  * back-off and jitter, logs once per outage, and shows its state to the
@@ -41,41 +38,18 @@
  * ```
  * @module
  */
-import { peekModel, peekRequestId, peekToken } from "../../shared/request_codec.ts";
-import { Status, WireError } from "../../shared/errors.ts";
-import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
-import type { RequestHandler } from "../core/handler.ts";
-import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { Logger } from "../log.ts";
 import type { MqttSnapshot } from "../monitor/snapshot.ts";
-import { BoardLimits, type QueueShare } from "../tcp/limits.ts";
-import {
-  loadMqtt,
-  type MqttLibraryClient,
-  type MqttLibraryError,
-  type PublishPacket,
-  type PublishProperties,
-} from "./library.ts";
+import { loadMqtt, type MqttLibraryClient, type MqttLibraryError } from "./library.ts";
 import type { MqttOptions } from "./settings.ts";
-import { badResponseTopic, encodeMqttReply, inferTopic, resultTopic } from "./topics.ts";
+import { inferTopic } from "./topics.ts";
+import { type MqttRequestOptions, MqttRequests } from "./_requests.ts";
 
 /** What the transport needs of the server. */
-export interface MqttTransportOptions extends MqttOptions {
-  handler: RequestHandler;
+export interface MqttTransportOptions extends MqttOptions, MqttRequestOptions {
   log: Logger;
-  /** Largest payload (`--max-frame`); larger gets `FRAME_TOO_LARGE`. */
-  maxFrame: number;
-  /** The queue's size and a device's smallest share of it (`--max-queued`, `--min-queue-share`). */
-  maxQueued: number;
-  minQueueShare: number;
   /** First reconnect delay and its cap, in ms (jittered). */
   reconnectMs?: { first: number; max: number };
-  /**
-   * The firmware the fleet last heard a device name: the firmware sends its
-   * `client` only on its first request after it connects to the broker, as
-   * a board connection's session keeps it. Absent: none is known.
-   */
-  firmwareOf?: (device: string) => string;
 }
 
 const RECONNECT = { first: 500, max: 30_000 };
@@ -96,8 +70,7 @@ export class MqttTransport {
   #client: MqttLibraryClient;
   #options: MqttTransportOptions;
   #log: Logger;
-  #limits: BoardLimits;
-  #shares = new Map<string, QueueShare>();
+  #requests: MqttRequests;
   #connected = false;
   #since = Date.now();
   #outages = 0;
@@ -105,8 +78,6 @@ export class MqttTransport {
   #attempt = 0;
   #lastError = "";
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #inFlight = 0;
-  #idle: (() => void)[] = [];
   #stopping: Promise<void> | null = null;
 
   private constructor(
@@ -118,19 +89,13 @@ export class MqttTransport {
     this.#client = client;
     this.#options = options;
     this.#log = options.log;
-    this.#limits = new BoardLimits({
-      maxConnections: Infinity,
-      maxConnectionsPerAddress: Infinity,
-      maxBufferedBytes: Infinity,
-      maxQueued: options.maxQueued,
-      minQueueShare: options.minQueueShare,
-    });
+    this.#requests = new MqttRequests(client, options);
     client.on("connect", () => this.#onConnect());
     client.on("close", () => this.#onClose());
     client.on("error", (e) => this.#lastError = e.message);
     client.on(
       "message",
-      (topic, payload, packet) => this.#onMessage(topic, payload, packet),
+      (topic, payload, packet) => this.#requests.onMessage(topic, payload, packet),
     );
   }
 
@@ -166,7 +131,7 @@ export class MqttTransport {
       connected: this.#connected,
       since: this.#since,
       outages: this.#outages,
-      inFlight: this.#inFlight,
+      inFlight: this.#requests.inFlight,
     };
   }
 
@@ -183,7 +148,7 @@ export class MqttTransport {
           });
         });
       }
-      await this.#whenIdle(FLUSH_MS);
+      await this.#requests.whenIdle(FLUSH_MS);
       // A graceful end waits for the broker to acknowledge what is still outgoing; a broker that
       // never does must not hold the server's shutdown forever.
       await new Promise<void>((resolve) => {
@@ -246,111 +211,5 @@ export class MqttTransport {
     this.#timer = setTimeout(() => {
       if (!this.#stopping) this.#client.reconnect();
     }, delay);
-  }
-
-  #onMessage(topic: string, payload: Uint8Array, packet: PublishPacket): void {
-    const started = performance.now();
-    const device = topic.slice("mnist/".length, topic.length - "/infer".length);
-    // An id the fleet may key by, as a token's name must be.
-    const named = isDeviceName(device);
-    const properties = packet.properties;
-    const asked = properties?.responseTopic;
-    const badTopic = asked ? badResponseTopic(asked, device) : null;
-    const replyTo = asked && !badTopic ? asked : resultTopic(device);
-    const qos = packet.qos === 0 ? 0 : 1;
-    const share = this.#shareOf(device);
-    const origin: RequestOrigin = {
-      protocol: "mqtt",
-      peer: this.url.slice(this.url.indexOf("//") + 2),
-      owner: `mqtt:${device}`,
-      // A refused id names no device: nothing is kept under it.
-      device: named ? device : undefined,
-      identity: { address: named ? device : "", protocol: "mqtt" },
-      // What the device's first request said: an update offer needs its firmware.
-      session: { device: "", client: named ? this.#options.firmwareOf?.(device) ?? "" : "" },
-      admit: () => share.admit(),
-      release: () => {
-        share.release();
-        if (share.queued === 0) this.#shares.delete(device);
-      },
-      encode: encodeMqttReply,
-    };
-    const send = (outcome: Outcome) => {
-      if (share.queued === 0) this.#shares.delete(device);
-      this.#reply(replyTo, qos, properties, outcome);
-    };
-    this.#inFlight++;
-    const handler = this.#options.handler;
-    let refusal: WireError | null = null;
-    if (!named) {
-      refusal = new WireError(
-        Status.MALFORMED_BUFFER,
-        `the topic's device id must be ${DEVICE_NAME_RULE}`,
-      );
-    } else if (badTopic) {
-      refusal = new WireError(Status.MALFORMED_BUFFER, badTopic);
-    } else if (payload.length > this.#options.maxFrame) {
-      refusal = new WireError(
-        Status.FRAME_TOO_LARGE,
-        `the request is ${payload.length} bytes; this server takes at most ${this.#options.maxFrame}`,
-      );
-    }
-    if (refusal) {
-      send(
-        handler.refuse(refusal, origin, {
-          requestId: peekRequestId(payload),
-          token: peekToken(payload),
-          model: peekModel(payload),
-          started,
-          bytesIn: payload.length,
-        }),
-      );
-      return;
-    }
-    // The payload's bytes belong to the client library's buffer: the handler copies what it keeps.
-    const outcome = handler.handle(payload, origin);
-    if (outcome instanceof Promise) outcome.then(send);
-    else send(outcome);
-  }
-
-  #shareOf(device: string): QueueShare {
-    let share = this.#shares.get(device);
-    if (!share) {
-      share = this.#limits.queueShare();
-      this.#shares.set(device, share);
-    }
-    return share;
-  }
-
-  #reply(
-    topic: string,
-    qos: 0 | 1,
-    properties: PublishProperties | undefined,
-    outcome: Outcome,
-  ): void {
-    const correlationData = properties?.correlationData;
-    this.#client.publish(
-      topic,
-      outcome.bytes,
-      { qos, properties: correlationData ? { correlationData } : undefined },
-      () => {
-        if (--this.#inFlight === 0) {
-          for (const resolve of this.#idle.splice(0)) {
-            resolve();
-          }
-        }
-      },
-    );
-  }
-
-  #whenIdle(ms: number): Promise<void> {
-    if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#idle.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

@@ -19,9 +19,10 @@
  * Rules (`RolloutRules`) are judged after each comparison or request once the
  * rule's minimum of digits is reached; one that trips rolls back at once.
  *
- * The parts: `candidate.ts` starts a candidate, `shadow.ts` samples for it,
- * `canary.ts` picks its devices, `promote.ts` changes what serves, `counts.ts`
- * keeps the totals `metrics.ts` reads.
+ * The parts: `candidate.ts` starts a candidate, `_observer.ts` hears every
+ * request's outcome, `shadow.ts` samples for it, `canary.ts` picks its
+ * devices, `promote.ts` changes what serves, `counts.ts` keeps the totals
+ * `metrics.ts` reads.
  *
  * @example
  * ```ts
@@ -38,19 +39,17 @@ import type { RequestEvent } from "../core/request.ts";
 import type { InferenceQueue } from "../engine/queue.ts";
 import type { ModelServing, ServedModel } from "../models/serving.ts";
 import { ShadowFigures } from "./figures.ts";
-import type { ShadowEvent } from "./shadow_event.ts";
 import {
   type ModelRollout,
   RolloutError,
   type RolloutOptions,
   rolloutSnapshot,
 } from "./rollout.ts";
-import { shadowRule, type Tripped } from "./rules.ts";
-import { offerShadow } from "./shadow.ts";
 import { promote, retireServing, type VersionChanges } from "./promote.ts";
-import { type CanaryCohort, newCanary, observeCanary } from "./canary.ts";
+import { type CanaryCohort, newCanary } from "./canary.ts";
 import { startCandidate } from "./candidate.ts";
 import { RolloutCounts } from "./counts.ts";
+import { RolloutObserver } from "./_observer.ts";
 
 /** The rollouts of every model; see the module doc. */
 export class Rollouts {
@@ -60,10 +59,18 @@ export class Rollouts {
   #canaries = 0;
   /** Cumulative counts for metrics, never reset. */
   readonly counts = new RolloutCounts();
+  /** Canary figures, shadow samples and rules, per request (`_observer.ts`). */
+  #observer: RolloutObserver;
 
   constructor(options: RolloutOptions) {
     this.#options = options;
     this.#serving = options.serving;
+    this.#observer = new RolloutObserver(
+      options,
+      this.#rollouts,
+      this.counts,
+      (rollout, reason) => this.#end(rollout, reason),
+    );
   }
 
   /** The model repository's folder (answers leave it out of their sentences). */
@@ -106,54 +113,9 @@ export class Rollouts {
     return rollout?.version === version ? rollout.candidate : null;
   }
 
-  /** The version of model `name` that serves now, or null (one function, made once). */
-  readonly #servingNow = (name: string): number | null => {
-    const queue = this.#serving.route(name);
-    return queue instanceof WireError ? null : queue.engineSet.version;
-  };
-
-  /** Every request's outcome: canary figures, shadow samples, rules. */
+  /** Every request's outcome: canary figures, shadow samples, rules (`_observer.ts`). */
   observe(event: RequestEvent): void {
-    if (this.#rollouts.size === 0) return;
-    for (const rollout of this.#rollouts.values()) rollout.candidate.queue.poke();
-    const rollout = this.#rollouts.get(event.modelName);
-    if (!rollout || event.command < 0) return;
-    const canary = rollout.canary;
-    if (canary && event.digits > 0) {
-      const tripped = observeCanary(rollout, canary, event, this.#options.rules, this.#servingNow);
-      if (tripped) this.#tripped(rollout, tripped);
-    }
-    const shadow = rollout.shadow;
-    if (shadow && event.results) {
-      const dropped = offerShadow(this, rollout, shadow, event);
-      if (dropped) this.counts.shadow(rollout.model, rollout.version).dropped += dropped;
-    }
-  }
-
-  /** A candidate's shadow answer (from `shadowed`): compared, counted, told, judged. */
-  compared(rollout: ModelRollout, shadow: ShadowFigures, event: ShadowEvent): void {
-    shadow.compare(event);
-    this.counts.shadow(rollout.model, rollout.version).compared++;
-    try {
-      this.#options.onShadow?.(event);
-    } catch (e) {
-      this.#options.log.error("shadow observer failed", { error: (e as Error).message });
-    }
-    const tripped = rollout.shadow === shadow ? shadowRule(shadow, this.#options.rules) : null;
-    if (tripped) this.#tripped(rollout, tripped);
-  }
-
-  /** A rule tripped: logged, counted, and the rollout ended (once). */
-  #tripped(rollout: ModelRollout, { rule, value, limit }: Tripped): void {
-    if (rollout.ending) return;
-    this.#options.log.warn("rollout rolled back by a rule", {
-      model: rollout.model,
-      candidate: rollout.version,
-      rule,
-      value: value.toFixed(4),
-      limit: limit.toFixed(4),
-    });
-    void this.#end(rollout, rule);
+    this.#observer.observe(event);
   }
 
   /** Starts (or changes the sample of) a shadow of `version` of model `name`. */

@@ -22,7 +22,7 @@ import type { ShadowFigures } from "./figures.ts";
 import type { ModelRollout } from "./rollout.ts";
 import type { ShadowEvent } from "./shadow_event.ts";
 
-/** Told each comparison: `Rollouts.compared`. */
+/** Told each comparison: `RolloutObserver.compared` (`_observer.ts`). */
 export interface ComparisonSink {
   compared(rollout: ModelRollout, shadow: ShadowFigures, event: ShadowEvent): void;
 }
