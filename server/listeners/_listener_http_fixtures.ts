@@ -1,0 +1,54 @@
+/**
+ * What the tests of the HTTP port on the listener Workers (`--listeners 2`)
+ * share: the check that `--unstable-net` is on (`needUnstableNet`), a quiet
+ * server with its HTTP port (`withHttp`), a digit and its JSON infer body
+ * (`digit`, `plain`, `json`), and the port's request counts from /metrics
+ * (`httpCounts`).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Logger } from "../log.ts";
+import { type ServerOptions } from "../options.ts";
+import { startServer } from "../server.ts";
+import type { InferenceServer } from "../inference_server.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
+
+/** Fails the test unless `--unstable-net` is on (the Workers bind with reusePort). */
+export function needUnstableNet(): void {
+  assert.ok(hasUnstableNet(), NEEDS_UNSTABLE_NET + ": run deno test --unstable-net");
+}
+
+/** `fn` against a quiet server on loopback with its HTTP port, at `base`, shut down after. */
+export async function withHttp(
+  options: ServerOptions,
+  fn: (server: InferenceServer, base: string) => Promise<void>,
+): Promise<void> {
+  const server = await startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    httpPort: 0,
+    warmUpMs: 0,
+    log: new Logger("error", () => {}),
+    ...options,
+  });
+  try {
+    await fn(server, `http://127.0.0.1:${server.http!.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+/** A digit's 784 pixels, and `plain`, its JSON infer body with the id "seven". */
+export const digit = Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 251 > 120 ? 255 : 0);
+export const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+export const plain = json({
+  id: "seven",
+  inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digit] }],
+});
+
+/** `mnist_requests_total` lines for HTTP, from /metrics. */
+export async function httpCounts(base: string): Promise<string[]> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return text.split("\n").filter((l) => l.startsWith('mnist_requests_total{protocol="http"'));
+}
