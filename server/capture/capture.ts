@@ -26,7 +26,8 @@
  *
  * @example
  * ```ts
- * import { DigitCapture, readCaptures } from "./capture.ts";
+ * import { DigitCapture } from "./capture.ts";
+ * import { readCaptures } from "./capture_read.ts";
  *
  * // A server keeps unsure digits with `--capture /var/lib/mnist/capture --capture-rule below:0.6`;
  * // here every digit is kept, in a folder of its own.
