@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import * as esbuild from "esbuild";
+import { loadEsbuild, ToolPackageError } from "../tools/packages.ts";
 import { File, UpdateState } from "./boot_state.ts";
 
 /** The most bytes the boot file may have. */
@@ -97,6 +97,8 @@ try {
     load();
   })(e);
 }`;
+  const esbuild = loadEsbuild();
+  if (esbuild instanceof ToolPackageError) throw esbuild;
   const { code } = await esbuild.transform(source, {
     minify: true,
     target: "es2015",

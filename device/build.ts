@@ -40,7 +40,11 @@
  * ```
  * @module
  */
-import * as esbuild from "esbuild";
+import {
+  type BuildOptions as EsbuildOptions,
+  loadEsbuild,
+  ToolPackageError,
+} from "../tools/packages.ts";
 import { DIGIT_PIXELS } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
@@ -118,7 +122,7 @@ export function esbuildOptions(
   samples: string,
   version: string = FIRMWARE_VERSION,
   updates = false,
-): esbuild.BuildOptions {
+): EsbuildOptions {
   const mqtt = settings.protocol === "mqtt";
   const request = requestTemplate(
     "framed",
@@ -232,6 +236,8 @@ export async function buildFirmware(
   const updates = options.updates ?? false;
   const refused = updates ? updateSettingsError(settings) : "";
   if (refused) throw new SettingsError(refused);
+  const esbuild = loadEsbuild();
+  if (esbuild instanceof ToolPackageError) throw new BuildError(esbuild.message);
   let result;
   try {
     result = await esbuild.build(esbuildOptions(settings, packedSampleDigits(), version, updates));

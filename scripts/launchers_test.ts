@@ -66,3 +66,58 @@ Deno.test("the one-binary commands of docs/operations.md bake in the same flags 
     }
   }
 });
+
+/** The npm packages (`name@version`) of a lock, and what each depends on, by name. */
+async function lockPackages(path: string): Promise<Map<string, string[]>> {
+  const lock = JSON.parse(await read(path));
+  return new Map(
+    Object.entries(lock.npm as Record<string, { dependencies?: string[] }>).map((
+      [key, entry],
+    ) => [key, entry.dependencies ?? []]),
+  );
+}
+
+const nameOf = (key: string) => key.slice(0, key.lastIndexOf("@"));
+
+Deno.test("the project's lock holds only what serving loads; the tools' packages live in tools/", async () => {
+  // Deno fetches every package of the project's lock on first use (`deno task` before any task),
+  // so one tool's package there is downloaded by every first `deno task serve`.
+  const reached = new Set<string>();
+  for (
+    const entry of [
+      "server/main.ts",
+      "server/engine/worker.ts",
+      "server/listeners/listener_worker.ts",
+    ]
+  ) {
+    const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: ROOT,
+      stderr: "null",
+    }).output();
+    assert.ok(success, `deno info ${entry}`);
+    for (const module of JSON.parse(new TextDecoder().decode(stdout)).modules) {
+      const match = /^npm:\/?((?:@[^/]+\/)?[^@/]+)@/.exec(module.specifier);
+      if (match) reached.add(match[1]);
+    }
+  }
+  assert.deepEqual([...reached].sort(), ["onnxruntime-web", "prom-client"]);
+  // Serving's packages and what they depend on, by name, down to the leaves.
+  const project = await lockPackages("deno.lock");
+  const needed = new Set<string>();
+  const add = (name: string) => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    for (const [key, deps] of project) if (nameOf(key) === name) deps.forEach(add);
+  };
+  reached.forEach(add);
+  // Type declarations Deno's checker reads for `node:` imports; fetched, never loaded.
+  ["@types/node", "undici-types"].forEach(add);
+  for (const key of project.keys()) {
+    assert.ok(needed.has(nameOf(key)), `${key} is in deno.lock but serving never loads it`);
+  }
+  const tools = await lockPackages("tools/deno.lock");
+  for (const name of ["esbuild", "acorn", "mnist"]) {
+    assert.ok([...tools.keys()].some((key) => nameOf(key) === name), `${name} in tools/deno.lock`);
+  }
+});
