@@ -235,18 +235,40 @@ export class InferenceServer {
     return `http://${host}:${port}/`;
   }
 
+  /**
+   * The facts of the start line, in its order: a JSON start line's fields,
+   * and the `key=value` pairs of the plain one (`describe`).
+   */
+  startFacts(): Record<string, string | number> {
+    const facts: Record<string, string | number> = {
+      address: `${this.addr.hostname}:${this.addr.port}`,
+    };
+    if (this.http) facts.http = `${this.http.addr.hostname}:${this.http.addr.port}`;
+    facts.model = this.model.path;
+    facts.version = this.queue.engineSet.version;
+    facts.parameters = this.model.parameters;
+    facts.instances = this.engines.length;
+    facts.engine = this.engine.shape.runtime;
+    facts.checksum = this.model.checksum;
+    if (this.tlsAddr) facts.tls = `${this.tlsAddr.hostname}:${this.tlsAddr.port}`;
+    if (this.mqtt) facts.mqtt = this.mqtt.url;
+    if (this.#auth) {
+      const { tokens, legacy } = this.#auth.describe();
+      facts.tokens = tokens;
+      facts.legacy = legacy;
+    }
+    if (this.dashboardUrl) facts.dashboard = this.dashboardUrl;
+    return facts;
+  }
+
   /** The one line printed at start (after "mnist-server "); the dashboard's address ends it. */
   describe(): string {
-    const engine = this.engine;
-    const http = this.http ? ` http=${this.http.addr.hostname}:${this.http.addr.port}` : "";
-    return `listening on ${this.addr.hostname}:${this.addr.port}${http} model=${this.model.path} ` +
-      `version=${this.queue.engineSet.version} parameters=${this.model.parameters} ` +
-      `instances=${this.engines.length} engine="${engine.shape.runtime}" ` +
-      `checksum=${this.model.checksum}` +
-      (this.tlsAddr ? ` tls=${this.tlsAddr.hostname}:${this.tlsAddr.port}` : "") +
-      (this.mqtt ? ` mqtt=${this.mqtt.url}` : "") +
-      (this.#auth ? ` ${this.#auth.describe().summary}` : "") +
-      (this.http ? ` dashboard=${this.dashboardUrl}` : "");
+    const { address, ...rest } = this.startFacts();
+    let line = `listening on ${address}`;
+    for (const [key, value] of Object.entries(rest)) {
+      line += key === "engine" ? ` ${key}="${value}"` : ` ${key}=${value}`;
+    }
+    return line;
   }
 
   /** Stops accepting, answers what is in flight, closes every connection and the engines. */

@@ -165,21 +165,10 @@ Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
 
 // The start line: programs read it from stdout line 1 (under json, from its fields too). It is
 // printed after the signal handlers are in place, since a program may stop the server at once.
-const httpAddr = server.http && `${server.http.addr.hostname}:${server.http.addr.port}`;
 console.log(log.format(
   "info",
   `mnist-server ${server.describe()}`,
-  config.logFormat === "json"
-    ? {
-      address: `${server.addr.hostname}:${server.addr.port}`,
-      http: httpAddr ?? undefined,
-      mqtt: server.mqtt?.url,
-      model: server.model.path,
-      version: server.model.version,
-      checksum: server.model.checksum,
-      dashboard: server.dashboardUrl ?? undefined,
-    }
-    : undefined,
+  config.logFormat === "json" ? server.startFacts() : undefined,
 ));
 if (server.model.checksum !== "verified") {
   log.warn("model checksum not verified", { model: server.model.path, why: server.model.checksum });

@@ -132,6 +132,13 @@ Deno.test("--log-format json: the start line and the stop lines are JSON objects
   assert.match(start.msg, /^mnist-server listening on 127\.0\.0\.1:\d+ model=/);
   assert.match(start.address, /^127\.0\.0\.1:\d+$/);
   assert.equal(start.http, undefined, "--no-http: no HTTP port");
+  // Every fact of the plain line is a field of its own.
+  assert.equal(start.parameters, 93322);
+  assert.equal(start.instances, 2);
+  assert.match(start.engine, /^onnxruntime-web /);
+  assert.equal(start.checksum, "verified");
+  assert.equal(start.tokens, "off");
+  assert.equal(start.legacy, "allow");
   assert.equal(start.dashboard, undefined, "--no-http: no dashboard");
   assert.doesNotMatch(start.msg, /dashboard=/);
   assert.ok(!Number.isNaN(Date.parse(start.time)));

@@ -136,22 +136,24 @@ export class Authorizer {
     await this.tokens?.close();
   }
 
-  /** What the start line adds: the policy in a few words, and a warning when legacy bypasses tokens. */
-  describe(): { summary: string; warning: string | null } {
+  /**
+   * What the start line adds: the policy in a few words (`summary`, and its
+   * two parts), and a warning when legacy bypasses tokens.
+   */
+  describe(): { summary: string; tokens: string; legacy: string; warning: string | null } {
     const legacy = this.legacy === "deny"
       ? "deny"
       : this.legacyFrom
-      ? `allow from ${this.legacyFrom.ranges.join(",")}`
+      ? `allow-from-${this.legacyFrom.ranges.join(",")}`
       : "allow";
-    const summary = `tokens=${this.tokens ? `${this.tokens.size} devices` : "off"} legacy=${
-      legacy.replaceAll(" ", "-")
-    }`;
+    const tokens = this.tokens ? `${this.tokens.size} devices` : "off";
+    const summary = `tokens=${tokens} legacy=${legacy}`;
     const warning = this.tokens && this.legacy === "allow"
       ? "tokens are on but legacy clients, which carry no token, are still served " +
         (this.legacyFrom ? `from ${this.legacyFrom.ranges.join(",")}` : "from any address") +
         " (--legacy deny or --legacy-from CIDR,... to restrict them)"
       : null;
-    return { summary, warning };
+    return { summary, tokens, legacy, warning };
   }
 
   #decide(request: AuthRequest, peer: Peer): Authorized | WireError {
