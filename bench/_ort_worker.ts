@@ -44,7 +44,7 @@ self.onmessage = async (event: MessageEvent<DirectJob>) => {
       };
       for (let i = 0; i < job.warmup; i++) await runOnce();
       const times: number[] = [];
-      const deadline = performance.now() + job.maxSeconds * 1000;
+      const deadline = performance.now() + job.durationSeconds * 1000;
       while (times.length < job.runs && (times.length === 0 || performance.now() < deadline)) {
         const t = performance.now();
         await runOnce();

@@ -10,7 +10,7 @@
  * - `direct`: onnxruntime-web's `session.run` in a loop in a fresh Worker, no
  *   hand-off: the runtime's own cost.
  *
- * Model load times are measured too. `--runs` and `--max-seconds` bound each cell.
+ * Model load times are measured too. `--runs` and `--duration` bound each cell.
  * The flags are `inference_args.ts`'s; the rows and the table `inference_report.ts`'s.
  *
  * @example
@@ -49,7 +49,7 @@ export interface DirectJob {
   threads: number;
   batches: number[];
   runs: number;
-  maxSeconds: number;
+  durationSeconds: number;
   warmup: number;
   input: Float32Array;
 }
@@ -98,7 +98,7 @@ async function timeEngine(
       options.onProgress(`${label}, batch ${batch}`);
       const data = input.subarray(0, batch * 784);
       const cell: CellResult = { via, threads, instances, batch, runs: 0, runMs: [], wallMs: [] };
-      const deadline = performance.now() + options.maxSeconds * 1000;
+      const deadline = performance.now() + options.durationSeconds * 1000;
       // Every instance runs the same number of times, side by side.
       await Promise.all(engines.map(async (engine) => {
         for (let i = 0; i < options.warmup; i++) await engine.run(data, batch);
@@ -150,7 +150,7 @@ function timeDirect(
       threads,
       batches: options.batches,
       runs: options.runs,
-      maxSeconds: options.maxSeconds,
+      durationSeconds: options.durationSeconds,
       warmup: options.warmup,
       input,
     };
@@ -165,7 +165,7 @@ export async function measureInference(
   const settings = {
     batches: options.batches ?? [1, 8, 32, 128],
     runs: options.runs ?? 1000,
-    maxSeconds: options.maxSeconds ?? 3,
+    durationSeconds: options.durationSeconds ?? 3,
     warmup: options.warmup ?? 20,
     onProgress: options.onProgress ?? (() => {}),
   };

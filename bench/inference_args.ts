@@ -31,7 +31,7 @@ export interface InferenceBenchOptions {
   /** Timed runs per cell. */
   runs?: number;
   /** Cap on one cell's timed runs, in seconds (at least one run is always made). */
-  maxSeconds?: number;
+  durationSeconds?: number;
   /** Untimed runs before each cell. */
   warmup?: number;
   onProgress?: (text: string) => void;
@@ -54,7 +54,7 @@ Options:
                       native ways; default 1); samples/s is theirs together
   --batches LIST      batch sizes (default 1,8,32,128)
   --runs N            timed runs per cell (default 1000)
-  --max-seconds S     cap on one cell's timed runs (default 3; at least one run)
+  --duration S        cap on one cell's timed runs (default 3; at least one run)
   --warmup N          untimed runs before each cell (default 20)
   --json FILE         also write the results as JSON
   -q, --quiet         no progress on stderr
@@ -75,7 +75,7 @@ export function parseInferenceArgs(args: string[]): InferenceBenchOptions & {
       instances: { type: "string" },
       batches: { type: "string" },
       runs: { type: "string" },
-      "max-seconds": { type: "string" },
+      "duration": { type: "string" },
       warmup: { type: "string" },
       json: { type: "string" },
       quiet: { type: "boolean", short: "q" },
@@ -92,7 +92,7 @@ export function parseInferenceArgs(args: string[]): InferenceBenchOptions & {
     instances: listFlag("instances", values.instances, [1], { min: 1, max: 64 }),
     batches: listFlag("batches", values.batches, [1, 8, 32, 128], { min: 1, max: 4096 }),
     runs: intFlag("runs", values.runs, 1000, { min: 1, max: 10_000_000 }),
-    maxSeconds: numberFlag("max-seconds", values["max-seconds"], 3, { min: 0, max: 3600 }),
+    durationSeconds: numberFlag("duration", values["duration"], 3, { min: 0, max: 3600 }),
     warmup: intFlag("warmup", values.warmup, 20, { min: 0, max: 100_000 }),
     json: values.json,
     quiet: values.quiet ?? false,

@@ -62,7 +62,7 @@ export async function engineAloneNow(
     instances: [instances],
     batches: [batch ?? best?.batch ?? 128],
     runs: 1_000_000,
-    maxSeconds: 2,
+    durationSeconds: 2,
     warmup: 5,
   });
   return report.cells[0].samplesPerSec;

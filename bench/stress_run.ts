@@ -67,7 +67,7 @@ export async function runStress(
       instances: [...new Set([1, serverInstances(options)])].sort(),
       batches: [1, 8, 32, 128],
       runs: options.inferenceRuns,
-      maxSeconds: 2,
+      durationSeconds: 2,
       onProgress: (t) => progress.update(`inference: ${t}`),
     });
     progress.done();
