@@ -9,8 +9,8 @@
  * percentiles, fairness ratios, errors by kind, the server's queue time and
  * batch size (framed), and the CPU both sides used.
  *
- * Without `--port` it starts the server itself, as `deno task serve` would,
- * in a subprocess on a free port, and stops it at the end; with `--port`, a
+ * Without `--server` it starts the server itself, as `deno task serve` would,
+ * in a subprocess on a free port, and stops it at the end; with `--server HOST:PORT`, a
  * warm-up or step none of whose requests could connect ends the run with one
  * sentence and exit 2 (no server there). Every run is
  * bounded: clients, requests, `--duration` per step and `--timeout` per request.
@@ -26,7 +26,7 @@
  * deno task bench:stress --protocol framed,http --keep-alive --clients 100 --requests 100
  * deno task bench:stress --protocol framed,mqtt --keep-alive --clients 100 --requests 100
  *                                                            # MQTT through a Mosquitto it starts
- * deno task bench:stress --port 32001 --clients 20           # against a running server
+ * deno task bench:stress --server 127.0.0.1:32001 --clients 20   # against a running server
  * ```
  * @module
  */

@@ -24,8 +24,8 @@ import {
   thousands,
   v8FlagsFlag,
 } from "./_cli.ts";
-import { parseFlags, UsageError } from "../cli/args.ts";
-import { autoInstances, autoThreads } from "../server/config.ts";
+import { parseFlags, parseHostPort, UsageError } from "../cli/args.ts";
+import { autoInstances, autoThreads, tableDefault } from "../server/config.ts";
 import { DIGIT_SOURCES, type DigitSource } from "./digits.ts";
 import { DIGIT_KINDS, type DigitKind, isHttp, type LoadProtocol, PROTOCOLS } from "./load_plan.ts";
 import { ENGINE_KINDS, type EngineKind } from "../server/config_spec.ts";
@@ -33,7 +33,7 @@ import { cpuListFlag, mqttFlag, outputFlag } from "./_stress_flags.ts";
 
 /** The flags `--targets` sets for each of its steps, refused beside it. */
 const TARGETS_SET = [
-  "port",
+  "server",
   "protocol",
   "clients",
   "requests",
@@ -55,9 +55,9 @@ export const MAX_STEP_REQUESTS = 2_000_000;
 /** Everything the command line says. */
 export interface StressOptions {
   host: string;
-  /** null: start a server subprocess. */
+  /** The running server's board port (`--server HOST:PORT`); null: start a server subprocess. */
   port: number | null;
-  /** The running server's HTTP port (`--http-port`, with `--port`). */
+  /** The running server's HTTP port (`--http-port`, with `--server`). */
   httpPort: number;
   clients: number;
   requests: number;
@@ -114,6 +114,7 @@ export function parseStressArgs(args: string[]): StressOptions {
   const { values } = parseFlags({
     args,
     options: {
+      server: { type: "string" },
       host: { type: "string" },
       port: { type: "string" },
       clients: { type: "string" },
@@ -154,11 +155,18 @@ export function parseStressArgs(args: string[]): StressOptions {
     choiceFlag("protocol", p.trim(), PROTOCOLS, "legacy")
   );
   const protocol = protocols[0];
+  if (values.host !== undefined || values.port !== undefined) {
+    throw new UsageError(
+      `--${values.host !== undefined ? "host" : "port"} is now part of --server HOST:PORT, ` +
+        "a running server, as every client names one",
+    );
+  }
+  const server = values.server === undefined
+    ? null
+    : parseHostPort(values.server, tableDefault("port"));
   const options: StressOptions = {
-    host: values.host ?? "127.0.0.1",
-    port: values.port === undefined
-      ? null
-      : intFlag("port", values.port, 0, { min: 1, max: 65535 }),
+    host: server?.host ?? "127.0.0.1",
+    port: server?.port ?? null,
     clients: intFlag("clients", values.clients, 500, { min: 1, max: MAX_CLIENTS }),
     requests: intFlag("requests", values.requests, 1, { min: 1, max: MAX_STEP_REQUESTS }),
     httpPort: intFlag("http-port", values["http-port"], 8000, { min: 1, max: 65535 }),
@@ -225,7 +233,7 @@ export function parseStressArgs(args: string[]): StressOptions {
     )
     : 1;
   if (!isLoopback(options.host)) {
-    throw new UsageError(`--host must be a loopback address (127.x.x.x, ::1, localhost)`);
+    throw new UsageError(`--server must be a loopback address (127.x.x.x, localhost)`);
   }
   if (options.keepAlive && protocols.includes("legacy")) {
     throw new UsageError(
@@ -236,11 +244,11 @@ export function parseStressArgs(args: string[]): StressOptions {
     throw new UsageError("--garbage sends raw floats: JSON cannot carry NaN, so not with http");
   }
   if (values["http-port"] !== undefined && options.port === null) {
-    throw new UsageError("--http-port is for a running server: give --port too");
+    throw new UsageError("--http-port is for a running server: give --server too");
   }
   if (options.port !== null && protocols.includes("mqtt") && options.mqtt === null) {
     throw new UsageError(
-      "--protocol mqtt with --port needs --mqtt URL: the running server's broker",
+      "--protocol mqtt with --server needs --mqtt URL: the running server's broker",
     );
   }
   if ((options.garbage || options.digits === "float") && protocols.includes("mqtt")) {

@@ -23,7 +23,7 @@ import { autoInstances } from "../server/config.ts";
 
 /**
  * The engine instances the step's server runs: `--server-instances`, or the
- * server's default (`--instances auto`); 1 for a running server (`--port`),
+ * server's default (`--instances auto`); 1 for a running server (`--server`),
  * whose count the bench cannot see.
  */
 export function serverInstances(

@@ -1,9 +1,9 @@
 /**
  * One `bench:stress` run (`runStress`): the engine alone first with
  * `--compare-inference`, then the broker and the server it starts (none with
- * `--port`), the load pool, each protocol's warm-up and steps
+ * `--server`), the load pool, each protocol's warm-up and steps
  * (`stress_steps.ts`), and the report; everything started is stopped at the
- * end. A run against `--port` none of whose requests could connect is a
+ * end. A run against `--server` none of whose requests could connect is a
  * `NoServerError`.
  *
  * @module
@@ -23,7 +23,7 @@ import type { StressOptions } from "./stress_args.ts";
 import { serverInstances } from "./stress_compare.ts";
 import { runSteps, type StepsContext } from "./stress_steps.ts";
 
-/** A run against `--port` none of whose requests could connect: nothing there to measure. */
+/** A run against `--server` none of whose requests could connect: nothing there to measure. */
 export class NoServerError extends Error {
   override name = "NoServerError";
 }
@@ -132,7 +132,7 @@ export async function runStress(
     plan.protocol === "mqtt"
       ? runMqttLoad({ ...plan, url: mqttUrl!, qos: options.mqttQos }, digits, onProgress)
       : pool.run(plan, onProgress);
-  /** With `--port` (not MQTT's broker), a `NoServerError` when no request of `plan` could connect. */
+  /** With `--server` (not MQTT's broker), a `NoServerError` when no request of `plan` could connect. */
   const checkAnswered = (plan: Omit<RunPlan, "clients" | "requests">, result: PoolResult) => {
     if (server || plan.protocol === "mqtt") return;
     const where = `${plan.hostname}:${isHttp(plan.protocol) ? plan.httpPort : plan.port}`;

@@ -29,13 +29,13 @@ export interface StepsContext {
   progress: Progress;
   /** The engine alone, timed before the load (`--compare-inference`), or null. */
   inference: InferenceReport | null;
-  /** The server the bench started, or null (`--port`). */
+  /** The server the bench started, or null (`--server`). */
   server: ServerProcess | null;
   /** The run's report: each step is added to its `steps`. */
   report: StressReport;
   /** Runs a plan: MQTT through the broker, the others in the load pool. */
   run: (plan: RunPlan, onProgress: (done: number) => void) => Promise<PoolResult>;
-  /** With `--port` (not MQTT's broker), a `NoServerError` when no request of `plan` could connect. */
+  /** With `--server` (not MQTT's broker), a `NoServerError` when no request of `plan` could connect. */
   checkAnswered: (plan: Omit<RunPlan, "clients" | "requests">, result: PoolResult) => void;
   print: (line: string) => void;
 }

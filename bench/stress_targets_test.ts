@@ -47,7 +47,10 @@ Deno.test("--targets refuses the flags its steps set, naming them", () => {
     () => parseStressArgs(["--targets", "--clients", "3", "--protocol", "http"]),
     /--targets starts a server for each target's own step: leave out --protocol, --clients/,
   );
-  assert.throws(() => parseStressArgs(["--targets", "--port", "4000"]), /leave out --port/);
+  assert.throws(
+    () => parseStressArgs(["--targets", "--server", "127.0.0.1:4000"]),
+    /leave out --server/,
+  );
   assert.doesNotThrow(() =>
     parseStressArgs(["--targets", "--check", "--server-main", "server/main.ts"])
   );

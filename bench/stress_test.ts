@@ -43,12 +43,12 @@ Deno.test("framed defaults to byte digits; flags are read", () => {
   assert.equal(o.report, "/tmp/r.html");
 });
 
-Deno.test("a list of protocols runs each in turn; http takes --http-port with --port", () => {
+Deno.test("a list of protocols runs each in turn; http takes --http-port with --server", () => {
   const o = parseStressArgs([
     "--protocol",
     "framed,http",
-    "--port",
-    "32001",
+    "--server",
+    "127.0.0.1:32001",
     "--http-port",
     "8001",
   ]);
@@ -71,16 +71,19 @@ Deno.test("contradictions, unbounded loads and non-loopback hosts are refused", 
   const bad = [
     ["--keep-alive"], // legacy is a connection per request
     ["--garbage", "--digits", "u8"],
-    ["--host", "10.0.0.5"],
+    ["--server", "10.0.0.5:32001"],
+    ["--host", "127.0.0.1"], // now part of --server
+    ["--port", "32001"],
+    ["--server", "127.0.0.1:70000"],
     ["--clients", String(MAX_CLIENTS + 1)],
     ["--sweep", "1,0"],
     ["--clients", "10000", "--requests", "1000"], // 10 million requests in one step
-    ["--port", "32001", "--server-threads", "2"],
+    ["--server", "127.0.0.1:32001", "--server-threads", "2"],
     ["--protocol", "smoke-signals"],
     ["--protocol", "framed,http", "--garbage"],
-    ["--http-port", "8000"], // only with --port
-    ["--port", "32001", "--server-instances", "2"],
-    ["--port", "32001", "--server-engine", "native"],
+    ["--http-port", "8000"], // only with --server
+    ["--server", "127.0.0.1:32001", "--server-instances", "2"],
+    ["--server", "127.0.0.1", "--server-engine", "native"],
     ["--server-engine", "gpu"],
     ["--server-instances", "0"],
     ["--frobnicate"],
@@ -189,7 +192,7 @@ Deno.test("a step whose every request was refused a connection: no server there"
   assert.equal(noServerSentence({ count: 0, errors: {} }, "h:1"), null);
 });
 
-Deno.test("--port where no server listens: one sentence, exit 2, no results written", async () => {
+Deno.test("--server where no server listens: one sentence, exit 2, no results written", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;
   listener.close();
@@ -199,7 +202,7 @@ Deno.test("--port where no server listens: one sentence, exit 2, no results writ
       // With the default warm-up too: its 501 requests are no count the command line gave.
       for (const warmup of [["--warmup", "0"], []]) {
         const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-          args: ["task", "-q", "bench:stress", "--port", String(port), "--duration", "1"]
+          args: ["task", "-q", "bench:stress", "--server", `127.0.0.1:${port}`, "--duration", "1"]
             .concat(["--protocol", protocol, "--clients", "3", "--requests", "2", ...warmup])
             .concat(["--json", json]),
           cwd: new URL("..", import.meta.url).pathname,

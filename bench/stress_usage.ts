@@ -17,9 +17,11 @@ req/s, latency p50/p90/p99/max, fairness, errors by kind, server queue time and 
 (framed), and the CPU the load generator and the server used.
 
 Target:
-  --host HOST            server address, loopback only (default 127.0.0.1)
-  --port PORT            a running server; without it the bench starts one as a subprocess
-                         (as deno task serve) on a free port and stops it at the end
+  --server HOST[:PORT]   a running server on loopback (port default ${
+  tableDefault("port")
+}); without it the
+                         bench starts one as a subprocess (as deno task serve) on a free port
+                         and stops it at the end
   --server-threads N     threads per engine instance of the started server (default: its
                          --threads auto)
   --server-instances K   --instances of the started server (default: the server's)
@@ -48,9 +50,9 @@ Load (bounded: at most ${thousands(MAX_CLIENTS)} clients and ${
                          server (default legacy);
                          mqtt: each client a device on the broker (needs deno task install:mqtt)
   --mqtt URL             the broker for mqtt (default: the bench starts Mosquitto on a free
-                         port and the server with --mqtt; with --port, the running server's)
+                         port and the server with --mqtt; with --server, the running server's)
   --mqtt-qos Q           0 (the board's) or 1 (default 0)
-  --http-port PORT       the running server's HTTP port, with --port (default 8000)
+  --http-port PORT       the running server's HTTP port, with --server (default 8000)
   --keep-alive           framed: one connection per client for all its requests
   --digits D             float (784 floats, as old clients) or u8 (784 bytes); default float
                          for legacy, u8 for framed
