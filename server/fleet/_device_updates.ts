@@ -74,16 +74,20 @@ export function countMembers(
 export function rolloutView(
   r: CodeRollout,
   updates: ReadonlyMap<string, DeviceUpdate>,
-  devices: boolean,
+  devices: DeviceWindow | null,
 ): Record<string, unknown> {
   const counts: Record<string, number> = {};
   for (const name of UPDATE_STATE_NAMES.slice(1)) counts[name] = 0;
   const states: Record<string, DeviceUpdateView> = {};
+  let n = 0;
   for (const id of r.members) {
     const u = updates.get(id);
     if (!u || u.rollout !== r.id) continue;
     counts[UPDATE_STATE_NAMES[u.state]]++;
-    if (devices) states[id] = updateView(u);
+    if (devices && n >= devices.offset && n - devices.offset < devices.limit) {
+      states[id] = updateView(u);
+    }
+    n++;
   }
   return {
     id: r.id,
@@ -95,8 +99,14 @@ export function rolloutView(
     reason: r.reason || null,
     created: new Date(r.created).toISOString(),
     counts,
-    ...(devices ? { device_states: states } : {}),
+    ...(devices ? { device_states: states, device_total: n } : {}),
   };
+}
+
+/** Which of a rollout's devices a view lists: `limit` of them from the `offset`th, in the order they joined. */
+export interface DeviceWindow {
+  offset: number;
+  limit: number;
 }
 
 /** A device's update as the fleet views show it. */

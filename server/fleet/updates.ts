@@ -263,8 +263,11 @@ export class FleetUpdates {
     return stateCounts(this.#devices);
   }
 
-  /** A rollout as the API shows it; with `devices`, each member's state. */
-  view(r: CodeRollout, devices: boolean): Record<string, unknown> {
+  /**
+   * A rollout as the API shows it; with `devices`, the states of that window
+   * of its members (`device_states`) and how many it has (`device_total`).
+   */
+  view(r: CodeRollout, devices: { offset: number; limit: number } | null): Record<string, unknown> {
     return rolloutView(r, this.#devices, devices);
   }
 

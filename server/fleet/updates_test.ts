@@ -78,6 +78,22 @@ Deno.test("a 60% rollout offers exactly its cohort of five boards, and pause, re
       const view = await callHttp(server, "GET", `/v2/fleet/rollouts/${id}`, { token: ADMIN });
       assert.equal(view.body.counts.offered, 3);
       assert.deepEqual(Object.keys(view.body.device_states).sort(), ids.slice(0, 3).sort());
+      assert.equal(view.body.device_total, 3);
+      // A window of the members, in the order they joined: two, then the rest.
+      const page = (query: string) =>
+        callHttp(server, "GET", `/v2/fleet/rollouts/${id}?${query}`, { token: ADMIN });
+      const head = await page("limit=2");
+      const tail = await page("offset=2&limit=5");
+      assert.equal(Object.keys(head.body.device_states).length, 2);
+      assert.equal(head.body.device_total, 3);
+      assert.equal(head.body.counts.offered, 3, "the counts are the whole rollout's");
+      assert.deepEqual(
+        [...Object.keys(head.body.device_states), ...Object.keys(tail.body.device_states)].sort(),
+        ids.slice(0, 3).sort(),
+      );
+      const bad = await page("limit=-1");
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error, /^MALFORMED_BUFFER: limit must be a whole number/);
 
       await callHttp(server, "POST", `/v2/fleet/rollouts/${id}/pause`, { token: ADMIN });
       assert.deepEqual(await offered(), []);

@@ -10,9 +10,11 @@
  * - `POST /v2/fleet/rollouts` `{"release":"NAME/VERSION","share":0.6}` or
  *   `{"release",...,"devices":[ids]}`, optional `"per_minute"`: 201 and the
  *   rollout (`{"id":"r1",...}`).
- * - `GET /v2/fleet/rollouts/{id}`: the rollout, its counts and each device's
- *   state (`device_states`).
- * - `POST /v2/fleet/rollouts/{id}/pause`, `/resume`, `/stop`.
+ * - `GET /v2/fleet/rollouts/{id}[?offset=N&limit=N]`: the rollout, its counts
+ *   and each device's state (`device_states`, a window of them with
+ *   `offset` and `limit`, in the order they joined; `device_total`: all).
+ * - `POST /v2/fleet/rollouts/{id}/pause`, `/resume`, `/stop`: the rollout
+ *   after the change, as the GET answers it.
  *
  * @example
  * ```ts
@@ -31,6 +33,7 @@
  * @module
  */
 import { cut, shown, Status, WireError } from "../../shared/errors.ts";
+import { wholeNumber } from "./_query.ts";
 import type { Access } from "../auth/access.ts";
 import { parseCodeRolloutSpec } from "../fleet/code_rollouts.ts";
 import type { FleetUpdates } from "../fleet/updates.ts";
@@ -98,10 +101,15 @@ export function codeRolloutRoutes(
             404,
           );
         }
-        return json(200, updates.view(rollout, true));
+        const query = new URL(request.url).searchParams;
+        const offset = wholeNumber(query, "offset", 0);
+        const limit = wholeNumber(query, "limit", Infinity);
+        if (offset instanceof WireError) return errorResponse(offset);
+        if (limit instanceof WireError) return errorResponse(limit);
+        return json(200, updates.view(rollout, { offset, limit }));
       }
       if (method === "GET") {
-        return json(200, { rollouts: updates.list().map((r) => updates.view(r, false)) });
+        return json(200, { rollouts: updates.list().map((r) => updates.view(r, null)) });
       }
       const bytes = await readBody(request, MAX_BODY_BYTES, source.bodyReading);
       if (bytes instanceof WireError) return errorResponse(bytes);
@@ -115,7 +123,7 @@ export function codeRolloutRoutes(
       if (spec instanceof WireError) return errorResponse(spec, 400);
       const rollout = updates.start(spec);
       if (rollout instanceof WireError) return errorResponse(rollout);
-      return json(201, updates.view(rollout, false));
+      return json(201, updates.view(rollout, null));
     })();
   };
 }

@@ -29,6 +29,7 @@
  * @module
  */
 import { cut, shown, Status, WireError } from "../../shared/errors.ts";
+import { wholeNumber } from "./_query.ts";
 import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Access } from "../auth/access.ts";
 import type { DeviceRegistry } from "../fleet/registry.ts";
@@ -148,17 +149,6 @@ function devices(fleet: DeviceRegistry, query: URLSearchParams): Response {
 }
 
 const encoder = new TextEncoder();
-
-/** Query parameter `name` as a whole number 0 or more, `absent` without it. */
-function wholeNumber(query: URLSearchParams, name: string, absent: number): number | WireError {
-  const text = query.get(name);
-  if (text === null) return absent;
-  if (/^\d{1,15}$/.test(text)) return Number(text);
-  return new WireError(
-    Status.MALFORMED_BUFFER,
-    `${name} must be a whole number, 0 or more, not ${shown(text)}`,
-  );
-}
 
 /** GET (and HEAD) only; a denial from `Access` answers with its own status. */
 function get(request: Request, respond: () => Response | WireError): Response {
