@@ -29,7 +29,7 @@ import {
   type TableServerOptions,
 } from "./config.ts";
 import type { OptionSpec } from "./config_spec.ts";
-import { type CaptureSettings, modelSettings, ModelSettingsError } from "./models/flags.ts";
+import { type CaptureSettings, modelSettings, ModelSettingsError } from "./model_flags.ts";
 import { MIN_OPERATOR_TOKEN } from "./config_spec.ts";
 import { type MqttSettings, mqttSettings, MqttSettingsError } from "./mqtt/settings.ts";
 

@@ -7,14 +7,8 @@ import assert from "node:assert/strict";
 import { oipRequest } from "../../client/oip.ts";
 import { selfSignedCertificate } from "../tls/_test_cert.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
-import {
-  digit,
-  httpCounts,
-  json,
-  needUnstableNet,
-  plain,
-  withHttp,
-} from "./_listener_http_fixtures.ts";
+import { digit, json, needUnstableNet, plain, withHttp } from "../testing/listener_http.ts";
+import { httpCounts } from "../testing/http_modes.ts";
 
 /** Tests with a certificate made by openssl at test time. */
 const openssl = ignorableTests(requireTool("openssl", "openssl"));
@@ -82,7 +76,7 @@ Deno.test("--listeners 2: the Workers take the HTTP port's connections, and ever
   let inProcessCounts: string[] = [];
   await withHttp({ listeners: 1 }, async (server, base) => {
     inProcess = await answers(base);
-    inProcessCounts = await httpCounts(base);
+    inProcessCounts = await httpCounts(Number(new URL(base).port));
     assert.equal(server.http!.requestsPerListener, undefined);
   });
   assert.match(inProcess[1], /^infer JSON: 200 application\/json \{"model_name":"mnist"/);
@@ -94,7 +88,7 @@ Deno.test("--listeners 2: the Workers take the HTTP port's connections, and ever
   assert.equal(inProcessCounts.length, 3); // OK, MALFORMED_BUFFER, MODEL_UNAVAILABLE
   await withHttp({ listeners: 2 }, async (server, base) => {
     assert.deepEqual(await answers(base), inProcess);
-    assert.deepEqual(await httpCounts(base), inProcessCounts);
+    assert.deepEqual(await httpCounts(Number(new URL(base).port)), inProcessCounts);
     // Every request so far (the two scrapes' first included) came through a Worker.
     const perListener = server.http!.requestsPerListener!;
     assert.equal(perListener.length, 2);
@@ -169,7 +163,7 @@ Deno.test("--listeners 2: a body over --max-http-body is cut off while read, ref
       assert.match((await response.json()).error, /^FRAME_TOO_LARGE: the body is over 65536 bytes/);
     }
     assert.ok(pulled < 64 * 1024 * 1024, `the client sent ${pulled} bytes`);
-    const counts = await httpCounts(base);
+    const counts = await httpCounts(Number(new URL(base).port));
     assert.ok(counts.includes('mnist_requests_total{protocol="http",status="FRAME_TOO_LARGE"} 1'));
   });
 });

@@ -10,7 +10,7 @@ import { listenerOptions } from "../board_settings.ts";
 import { withServerDefaults } from "../options.ts";
 import type { HttpDeps } from "../http/http.ts";
 import { standInWorker } from "../testing/engine_stand_in.ts";
-import { needUnstableNet, plain } from "./_listener_http_fixtures.ts";
+import { needUnstableNet, plain } from "../testing/listener_http.ts";
 
 /** An engine that takes 200 ms a run of digits that are not blank: requests are in flight a while. */
 const SLOW = standInWorker({

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { httpCounts, json, needUnstableNet, plain, withHttp } from "./_listener_http_fixtures.ts";
+import { json, needUnstableNet, plain, withHttp } from "../testing/listener_http.ts";
+import { httpCounts } from "../testing/http_modes.ts";
 
 Deno.test("with tokens on, HTTP infer needs the bearer token before its model is looked up, in process and through Workers", async () => {
   needUnstableNet();
@@ -53,7 +54,7 @@ Deno.test("with tokens on, HTTP infer needs the bearer token before its model is
         await ok.body?.cancel();
         const rows = server.monitor.snapshot().devices;
         assert.ok(rows.some((row) => row.id === "kitchen"), "the token's device is seen");
-        const counts = await httpCounts(base);
+        const counts = await httpCounts(Number(new URL(base).port));
         assert.ok(
           counts.includes('mnist_requests_total{protocol="http",status="UNAUTHORIZED"} 3'),
           counts.join("\n"),

@@ -12,7 +12,7 @@ import { serverWithListeners } from "../testing/http_modes.ts";
 import { statsStatus as stats } from "../testing/server.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
 import { until } from "../testing/until.ts";
-import { serveClients, TIMEOUT_MS, withHungWorker } from "./_blocking_workers.ts";
+import { serveClients, TIMEOUT_MS, withHungWorker } from "../testing/blocking_workers.ts";
 
 Deno.test("--listeners 2: a Worker whose event loop hangs is given up within the limit; once it stops, its counts are given back and a new one serves", async () => {
   await withHungWorker(async ({ workers, hung, conns, lines, wake }) => {

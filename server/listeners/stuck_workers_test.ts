@@ -19,7 +19,7 @@ import {
   servedClient,
   TIMEOUT_MS,
   withHungWorker,
-} from "./_blocking_workers.ts";
+} from "../testing/blocking_workers.ts";
 
 Deno.test("--listeners 2: a hung Worker that does not stop is replaced regardless, its connection counted until it stops", async () => {
   await withHungWorker(async ({ workers, hung, conns, lines, wake }) => {

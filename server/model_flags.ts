@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { modelSettings } from "./flags.ts";
+ * import { modelSettings } from "./model_flags.ts";
  *
  * // Values as server/config_resolve.ts resolves them, and the flags a user gave.
  * const settings = modelSettings(
@@ -17,7 +17,7 @@
  * ```
  * @module
  */
-import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "../capture/capture_rule.ts";
+import { type CaptureRule, CaptureRuleError, parseCaptureRule } from "./capture/capture_rule.ts";
 
 /** The model options as resolved (camel-cased, defaults applied). */
 export interface ModelOptionValues {

@@ -2,8 +2,7 @@
  * What the tests of the HTTP port on the listener Workers (`--listeners 2`)
  * share: the check that `--unstable-net` is on (`needUnstableNet`), a quiet
  * server with its HTTP port (`withHttp`), a digit and its JSON infer body
- * (`digit`, `plain`, `json`), and the port's request counts from /metrics
- * (`httpCounts`).
+ * (`digit`, `plain`, `json`).
  *
  * @module
  */
@@ -12,7 +11,7 @@ import { Logger } from "../log.ts";
 import { type ServerOptions } from "../options.ts";
 import { startServer } from "../server.ts";
 import type { InferenceServer } from "../inference_server.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";
 
 /** Fails the test unless `--unstable-net` is on (the Workers bind with reusePort). */
 export function needUnstableNet(): void {
@@ -46,9 +45,3 @@ export const plain = json({
   id: "seven",
   inputs: [{ name: "input", datatype: "UINT8", shape: [1, 784], data: [...digit] }],
 });
-
-/** `mnist_requests_total` lines for HTTP, from /metrics. */
-export async function httpCounts(base: string): Promise<string[]> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  return text.split("\n").filter((l) => l.startsWith('mnist_requests_total{protocol="http"'));
-}

@@ -15,11 +15,11 @@ import { RequestHandler } from "../core/handler.ts";
 import { listenerOptions } from "../board_settings.ts";
 import { Logger } from "../log.ts";
 import { withServerDefaults } from "../options.ts";
-import { statsStatus as stats } from "../testing/server.ts";
-import { ListenerWorkers } from "./listener_workers.ts";
-import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
-import type { WorkerLink } from "./worker_link.ts";
-import { until } from "../testing/until.ts";
+import { statsStatus as stats } from "./server.ts";
+import { ListenerWorkers } from "../listeners/listener_workers.ts";
+import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";
+import type { WorkerLink } from "../listeners/worker_link.ts";
+import { until } from "./until.ts";
 
 export const TIMEOUT_MS = 300;
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ModelOptionValues, modelSettings, ModelSettingsError } from "./flags.ts";
+import { type ModelOptionValues, modelSettings, ModelSettingsError } from "./model_flags.ts";
 
 const DEFAULTS: ModelOptionValues = {
   defaultModel: "mnist",
@@ -38,7 +38,7 @@ Deno.test("mistakes are one sentence naming the option", () => {
     [{}, ["capture-rule"], /need --capture DIR/],
     [{ capture: "/c", captureRule: "below:2" }, ["capture", "capture-rule"], /below takes a score/],
     [{}, ["capture-max-mb"], /need --capture DIR/],
-    [{ defaultModel: "../etc" }, ["default-model"], /--default-model must be a folder name/],
+    [{ defaultModel: "./etc" }, ["default-model"], /--default-model must be a folder name/],
   ];
   for (const [values, given, message] of cases) {
     assert.throws(
