@@ -5,7 +5,7 @@
 // the Workers. Needs `deno test --unstable-net` (reusePort).
 import assert from "node:assert/strict";
 import { oipRequest } from "../../client/oip.ts";
-import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import { selfSignedCertificate } from "../testing/tls_cert.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 import { digit, json, needUnstableNet, plain, withHttp } from "../testing/listener_http.ts";
 import { httpCounts } from "../testing/http_modes.ts";

@@ -11,7 +11,7 @@ import { Logger } from "../log.ts";
 import { serverWithListeners } from "../testing/http_modes.ts";
 import { address } from "../testing/server.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
-import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import { selfSignedCertificate } from "../testing/tls_cert.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { listenerOptions } from "../board_settings.ts";
 import { withServerDefaults } from "../options.ts";

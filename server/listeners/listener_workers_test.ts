@@ -17,7 +17,7 @@ import { address, splitFramed, withServer } from "../testing/server.ts";
 import { readAll } from "../testing/conn.ts";
 import { writeAll } from "../write_all.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listener_options.ts";
-import { selfSignedCertificate } from "../tls/_test_cert.ts";
+import { selfSignedCertificate } from "../testing/tls_cert.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 
 /** Tests with a certificate made by openssl at test time. */

@@ -5,7 +5,7 @@ import { Status } from "../../shared/errors.ts";
 import { InferenceClient } from "../../client/client.ts";
 import { Logger } from "../log.ts";
 import { startServer } from "../server.ts";
-import { selfSignedCertificate } from "./_test_cert.ts";
+import { selfSignedCertificate } from "../testing/tls_cert.ts";
 import { listenTls, readTlsFiles, TlsError } from "./tls.ts";
 import { ignorableTests, requireTool } from "../testing/tools.ts";
 

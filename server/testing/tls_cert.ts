@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { selfSignedCertificate } from "./_test_cert.ts";
+ * import { selfSignedCertificate } from "./tls_cert.ts";
  * import { findTool } from "../testing/tools.ts";
  *
  * // Tests that need it are skipped where openssl is missing; so is this example.
@@ -27,7 +27,7 @@
  * ```
  * @module
  */
-import type { TlsFiles } from "./tls.ts";
+import type { TlsFiles } from "../tls/tls.ts";
 
 /** A certificate, its key and the folder holding `cert.pem` and `key.pem` (remove it after). */
 export async function selfSignedCertificate(): Promise<TlsFiles & { dir: string }> {
