@@ -1,9 +1,10 @@
 /**
  * `deno task bench:codec`: encode, decode and validate, per message kind, with
- * the lean codec (`shared/codec.ts`, which the board and the server run)
- * against the official FlatBuffers runtime (flatc's code in
- * `shared/generated/` and npm `flatbuffers`: `codec_official.ts`). Prints median ns per operation
- * over `--samples` timed batches, and the message sizes each codec produces.
+ * the lean codec (`shared/request_codec.ts`, `shared/request_writer.ts`,
+ * `shared/reply_codec.ts`, which the board and the server run) against the
+ * official FlatBuffers runtime (flatc's code in `shared/generated/` and npm
+ * `flatbuffers`: `codec_official.ts`). Prints median ns per operation over
+ * `--samples` timed batches, and the message sizes each codec produces.
  *
  * The operations:
  * - encode: lean `encodeRequest`/`encodeReply`/`encodeLegacyReply` (a new

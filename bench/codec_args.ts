@@ -19,8 +19,9 @@ import { parseFlags } from "../cli/args.ts";
 export const USAGE = `Usage: deno task bench:codec [options]
 
 Encode, decode and validate per message kind (legacy request, framed u8 request, framed reply,
-legacy reply): the lean codec (shared/codec.ts) against the official FlatBuffers runtime
-(shared/generated + npm flatbuffers). Prints median ns/op and the message sizes.
+legacy reply): the lean codec (shared/request_codec.ts, request_writer.ts, reply_codec.ts)
+against the official FlatBuffers runtime (shared/generated + npm flatbuffers). Prints median
+ns/op and the message sizes.
 
 Options:
   --samples N     timed batches per figure; the median is printed (default 15)

@@ -2,7 +2,8 @@
  * The official FlatBuffers runtime's messages for `deno task bench:codec`:
  * flatc's generated code (`shared/generated/`) over npm `flatbuffers`, one
  * reused `Builder` (`clear()`, then the generated `create…`/`add…`), as that
- * code intends. The lean codec's counterparts are in `shared/codec.ts`.
+ * code intends. The lean codec's counterparts are in `shared/request_codec.ts`,
+ * `shared/request_writer.ts` and `shared/reply_codec.ts`.
  *
  * @example
  * ```ts

@@ -7,8 +7,10 @@
  * `deno.json` and `deno.lock`, and are loaded with `require` from here: they
  * are not in the server's import map or lock, so the first `deno task serve`
  * downloads only what serving loads. The tasks that need them (`test`,
- * `build`, `flash`, `train`, ...) install them first. Only the calls the
- * project makes are typed here.
+ * `build`, `flash`, `train`, ...) install them first; a program or test run
+ * without a task (`deno test device/`) that may run Deno installs them the
+ * first time it needs one, as Deno fetches an imported npm package. Only the
+ * calls the project makes are typed here.
  *
  * @example
  * ```ts
@@ -65,16 +67,46 @@ const loaded = new Map<string, unknown>();
 
 function load<T>(name: string): T | ToolPackageError {
   if (loaded.has(name)) return loaded.get(name) as T;
+  let module = required<T>(name);
+  if (module instanceof ToolPackageError && module.message === TOOLS_NOT_INSTALLED && install()) {
+    module = required<T>(name);
+  }
+  if (!(module instanceof ToolPackageError)) loaded.set(name, module);
+  return module;
+}
+
+function required<T>(name: string): T | ToolPackageError {
   try {
-    const module = require(name) as T;
-    loaded.set(name, module);
-    return module;
+    return require(name) as T;
   } catch (e) {
     const message = (e as Error).message;
     if (/Cannot find module|not found/i.test(message)) {
       return new ToolPackageError(TOOLS_NOT_INSTALLED);
     }
     return new ToolPackageError(`the npm package ${name} did not load: ${message}`);
+  }
+}
+
+/**
+ * Installs the packages as `deno task install:tools` does, when this program
+ * may run Deno (a test or tool run without the task): true once they are.
+ */
+function install(): boolean {
+  try {
+    const deno = Deno.execPath();
+    if (Deno.permissions.querySync({ name: "run", command: deno }).state !== "granted") {
+      return false;
+    }
+    console.error("installing the tools' npm packages into tools/ (deno task install:tools)");
+    return new Deno.Command(deno, {
+      args: ["install", "--frozen", "--quiet"],
+      cwd: new URL(".", import.meta.url),
+      stdout: "inherit",
+      stderr: "inherit",
+    }).outputSync().success;
+  } catch {
+    // No permission to find Deno, or it could not run: the message says what to do.
+    return false;
   }
 }
 
