@@ -1,31 +1,21 @@
-// Board code updates on a real server over real framed connections: offers
-// reach exactly a rollout's cohort at its pace, chunks carry the file's bytes
-// and their CRC-32 only to devices offered it, reports move states, too many
-// failures pause the rollout, and with tokens an offer carries the MAC keyed
-// by the device's token. MQTT boards get the same.
+// Board code update offers on a real server over real framed connections:
+// offers reach exactly a rollout's cohort at its pace, pause, resume and
+// stop apply, legacy and id-less clients get none, with tokens an offer
+// carries the MAC keyed by the device's token, and the update states held
+// are bounded by --max-devices.
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "../../shared/crc32.ts";
 import { Status } from "../../shared/errors.ts";
 import { Command } from "../../shared/codec.ts";
-import { encodeRequest, type Request } from "../../shared/request_codec.ts";
-import { UpdateState } from "../../shared/update_codec.ts";
 import { oldClientRequest } from "../../shared/testing.ts";
 import { InferenceClient, legacyExchange } from "../../client/client.ts";
 import { Authorizer } from "../auth/authorize.ts";
 import { DeviceTokens, newToken, tokenLine } from "../auth/tokens.ts";
-import { recordingLogger, withServer } from "../testing/server.ts";
-import { callHttp, fakeFirmware, NAME, releaseDir, TestBoard } from "../testing/releases.ts";
-import { Mosquitto, requireMqtt } from "../testing/mosquitto.ts";
-import { MqttDevice } from "../testing/mqtt_device.ts";
+import { callHttp, NAME, TestBoard } from "../testing/releases.ts";
+import { ADMIN } from "../testing/rollout.ts";
+import { CODE, OLD, RELEASE, withUpdates } from "../testing/code_updates.ts";
 import { inCohort } from "./cohort.ts";
-import { until } from "../testing/until.ts";
-
-const ADMIN = "admin-token-0123456789";
-const OLD = "1.0.0";
-const NEW = "1.0.1";
-const RELEASE = `${NAME}/${NEW}`;
-const CODE = fakeFirmware(1300, 7);
 
 /** Five ids of which exactly three are in a 60% cohort. */
 function fiveIds(): string[] {
@@ -38,18 +28,6 @@ function fiveIds(): string[] {
     } else if (outside.length < 2) outside.push(id);
   }
   return [...inside, ...outside];
-}
-
-async function withUpdates(
-  extra: Parameters<typeof withServer>[0],
-  fn: Parameters<typeof withServer>[1],
-): Promise<void> {
-  const dir = await releaseDir({ [NEW]: CODE });
-  try {
-    await withServer({ httpPort: 0, adminToken: ADMIN, firmwareDir: dir, ...extra }, fn);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("a 60% rollout offers exactly its cohort of five boards, and pause, resume and stop apply", async () => {
@@ -156,127 +134,6 @@ Deno.test("a rollout's pace offers at most per_minute new devices; legacy and id
   });
 });
 
-Deno.test("chunks carry the file's bytes and CRC-32, only to a device offered the release", async () => {
-  await withUpdates({}, async (server) => {
-    const board = await TestBoard.connect(server, "kitchen", OLD);
-    const stranger = await TestBoard.connect(server, "hall", OLD);
-    try {
-      await callHttp(server, "POST", "/v2/fleet/rollouts", {
-        token: ADMIN,
-        body: { release: RELEASE, devices: ["kitchen"] },
-      });
-      assert.equal((await stranger.infer()).update, null);
-      const refused = await stranger.chunk(RELEASE, 0);
-      assert.equal(refused.status, Status.UPDATE_UNAVAILABLE);
-      assert.match(refused.error, /not offered to device "hall"/);
-
-      const offer = (await board.infer()).update!;
-      const parts: number[] = [];
-      for (let offset = 0; offset < offer.size!; offset += 512) {
-        const reply = await board.chunk(RELEASE, offset);
-        assert.equal(reply.status, Status.OK, reply.error);
-        const chunk = reply.chunk!;
-        assert.equal(chunk.offset, offset);
-        assert.equal(chunk.data!.length, Math.min(512, CODE.length - offset));
-        assert.equal(chunk.crc32, crc32(chunk.data!));
-        parts.push(...Array.from(chunk.data!));
-      }
-      assert.equal(new TextDecoder().decode(Uint8Array.from(parts)), CODE);
-      const device = await callHttp(server, "GET", "/v2/fleet/devices/kitchen", { token: ADMIN });
-      assert.equal(device.body.update.state, "downloading");
-
-      const beyond = await board.chunk(RELEASE, CODE.length);
-      assert.equal(beyond.status, Status.BAD_UPDATE);
-      const other = await board.chunk(`${NAME}/9.9.9`, 0);
-      assert.equal(other.status, Status.UPDATE_UNAVAILABLE);
-    } finally {
-      board.close();
-      stranger.close();
-    }
-  });
-});
-
-Deno.test("reports move states; a board back on the release's version is updated; failures pause the rollout", async () => {
-  const { log, lines } = recordingLogger("warn");
-  await withUpdates({ rolloutMaxFailures: 2, log }, async (server) => {
-    const ids = ["a", "b", "c", "d", "e"];
-    const boards = await Promise.all(ids.map((id) => TestBoard.connect(server, id, OLD)));
-    try {
-      const { body } = await callHttp(server, "POST", "/v2/fleet/rollouts", {
-        token: ADMIN,
-        body: { release: RELEASE, devices: ids },
-      });
-      for (const b of boards) assert.ok((await b.infer()).update);
-
-      assert.equal((await boards[0].report(RELEASE, UpdateState.VERIFIED)).status, Status.OK);
-      // The board reboots into the release and says so in its `client`.
-      const updated = await TestBoard.connect(server, "a", NEW);
-      assert.equal((await updated.infer()).update, null);
-      updated.close();
-
-      for (const [i, state] of [[1, UpdateState.FAILED], [2, UpdateState.ROLLED_BACK]]) {
-        const reply = await boards[i].report(RELEASE, state, "crc mismatch at 512");
-        assert.equal(reply.status, Status.OK);
-      }
-      let view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
-      assert.equal(view.body.state, "running", "two failures are not more than 2");
-      assert.deepEqual(view.body.counts, {
-        offered: 2,
-        downloading: 0,
-        verified: 0,
-        updated: 1,
-        failed: 1,
-        rolled_back: 1,
-      });
-      assert.equal(view.body.device_states.b.reason, "crc mismatch at 512");
-      const failed = await callHttp(server, "GET", "/v2/fleet/devices?update=failed", {
-        token: ADMIN,
-      });
-      assert.deepEqual(failed.body.devices.map((d: { id: string }) => d.id), ["b"]);
-
-      await boards[3].report(RELEASE, UpdateState.FAILED, "threw at start");
-      view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
-      assert.equal(view.body.state, "paused");
-      assert.match(view.body.reason, /3 devices failed or rolled back/);
-      assert.ok(lines.some((l) => / WARN .*rollout paused/.test(l)), lines.join("\n"));
-      assert.equal((await boards[4].infer()).update, null, "paused: no offer");
-
-      const bad = await boards[4].report(RELEASE, UpdateState.OFFERED);
-      assert.equal(bad.status, Status.BAD_UPDATE);
-      // A failed update's outcome is in: the same report again is taken and changes nothing,
-      // another is refused, and no chunk is served to it.
-      const again = await boards[1].report(RELEASE, UpdateState.FAILED, "x".repeat(10_000));
-      assert.equal(again.status, Status.OK);
-      for (const state of [UpdateState.UPDATED, UpdateState.DOWNLOADING]) {
-        const back = await boards[1].report(RELEASE, state);
-        assert.equal(back.status, Status.UPDATE_UNAVAILABLE);
-        assert.match(back.error ?? "", /ended failed: a rollout of another release offers it one/);
-      }
-      assert.equal((await boards[1].chunk(RELEASE, 0)).status, Status.UPDATE_UNAVAILABLE);
-      view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
-      assert.equal(view.body.device_states.b.reason, "crc mismatch at 512");
-      // A stopped rollout serves no chunk, but still hears how its devices ended (a download it
-      // cut short fails on the board), so the views say where each device stands.
-      await callHttp(server, "POST", `/v2/fleet/rollouts/${body.id}/stop`, { token: ADMIN });
-      const cut = await boards[4].chunk(RELEASE, 0);
-      assert.equal(cut.status, Status.UPDATE_UNAVAILABLE);
-      assert.match(cut.error ?? "", /was stopped: its chunks are no longer served/);
-      const late = await boards[4].report(RELEASE, UpdateState.FAILED, "bad chunks");
-      assert.equal(late.status, Status.OK);
-      view = await callHttp(server, "GET", `/v2/fleet/rollouts/${body.id}`, { token: ADMIN });
-      assert.equal(view.body.device_states.e.state, "failed");
-      assert.equal(view.body.device_states.e.reason, "bad chunks");
-      const metrics = await (await fetch(`http://127.0.0.1:${server.http!.addr.port}/metrics`))
-        .text();
-      assert.match(metrics, /mnist_device_updates\{state="failed"\} 3/);
-      assert.match(metrics, /mnist_device_updates\{state="offered"\} 0/);
-      assert.match(metrics, /mnist_device_updates\{state="updated"\} 1/);
-    } finally {
-      for (const b of boards) b.close();
-    }
-  });
-});
-
 Deno.test("with tokens, the offer's MAC is HMAC-SHA1 keyed by the device's token; no token, no chunk", async () => {
   const dir = await Deno.makeTempDir();
   const token = newToken();
@@ -307,100 +164,6 @@ Deno.test("with tokens, the offer's MAC is HMAC-SHA1 keyed by the device's token
   } finally {
     await tokens.close();
     await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test({
-  name:
-    "an MQTT board gets its offer on its result topic, after the request that named its firmware, and fetches a chunk the same way",
-  ignore: requireMqtt(),
-  async fn() {
-    const broker = await Mosquitto.start();
-    try {
-      await withUpdates({ mqtt: { url: broker.url, group: "mnist" } }, async (server) => {
-        await until(() => server.mqtt!.state().connected, "the server's MQTT client connected");
-        const device = await MqttDevice.connect(broker.url, "attic");
-        try {
-          const payload = (request: Request) => encodeRequest(request, true).subarray(4);
-          const digitU8 = new Uint8Array(784);
-          // The firmware names itself on its first request after it connects, before any rollout.
-          const first = await device.request({
-            digitU8,
-            payload: payload({
-              command: Command.INFERENCE_INPUT,
-              requestId: 1,
-              digitU8,
-              client: `${NAME} ${OLD}`,
-            }),
-          });
-          assert.equal(first.status, Status.OK);
-          assert.equal(first.update, null);
-          server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
-          const reply = await device.request({
-            digitU8,
-            payload: payload({ command: Command.INFERENCE_INPUT, requestId: 2, digitU8 }),
-          });
-          assert.equal(reply.update?.release, RELEASE);
-          const chunk = await device.request({
-            digitU8,
-            payload: payload({
-              command: Command.CODE_CHUNK,
-              requestId: 3,
-              chunk: { release: RELEASE, offset: 512 },
-            }),
-          });
-          assert.equal(chunk.status, Status.OK, chunk.error);
-          assert.equal(
-            new TextDecoder().decode(Uint8Array.from(chunk.chunk!.data!)),
-            CODE.slice(512, 1024),
-          );
-        } finally {
-          device.close();
-        }
-      });
-    } finally {
-      await broker.stop();
-    }
-  },
-});
-
-Deno.test("a board connected before a rollout starts is offered it on its next request, in process and through listener Workers", async () => {
-  for (const listeners of [1, 2]) {
-    await withUpdates({ listeners }, async (server, address) => {
-      const board = await InferenceClient.connect(address);
-      try {
-        const digitU8 = new Uint8Array(784);
-        // The firmware sends its device and client fields on a connection's first request only.
-        const first = await board.send({
-          command: Command.INFERENCE_INPUT,
-          digitU8,
-          device: "attic",
-          client: `${NAME} ${OLD}`,
-        });
-        assert.equal(first.update, null);
-        server.updates.start({ release: RELEASE, share: null, devices: ["attic"], perMinute: 5 });
-        const next = await board.send({ command: Command.INFERENCE_INPUT, digitU8 });
-        assert.equal(next.update?.release, RELEASE, `listeners ${listeners}`);
-        // A new connection's chunk request pipelined right behind the request that names it.
-        const piped = await InferenceClient.connect(address);
-        const [intro, piped1, piped2] = await Promise.all([
-          piped.send({ command: Command.INFERENCE_INPUT, digitU8, device: "attic" }),
-          piped.send({ command: Command.CODE_CHUNK, chunk: { release: RELEASE, offset: 0 } }),
-          piped.send({ command: Command.CODE_CHUNK, chunk: { release: RELEASE, offset: 512 } }),
-        ]);
-        piped.close();
-        assert.equal(intro.status, Status.OK);
-        assert.equal(piped1.status, Status.OK, `listeners ${listeners}: ${piped1.error}`);
-        assert.equal(piped2.status, Status.OK, `listeners ${listeners}: ${piped2.error}`);
-        const chunk = await board.send({
-          command: Command.CODE_CHUNK,
-          chunk: { release: RELEASE, offset: 0 },
-        });
-        assert.equal(chunk.status, Status.OK, chunk.error);
-      } finally {
-        board.close();
-      }
-    });
   }
 });
 
