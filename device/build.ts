@@ -45,13 +45,12 @@ import {
   loadEsbuild,
   ToolPackageError,
 } from "../tools/packages.ts";
-import { DIGIT_PIXELS } from "../shared/codec.ts";
+import { DIGIT_PIXELS, TOKEN_LENGTH } from "../shared/codec.ts";
 import { STATUS_NAME_LIST } from "../shared/errors.ts";
 import { checkSubset, formatViolations } from "./check_subset.ts";
 import { MANGLED } from "./mangled_properties.ts";
 import { packedSampleDigits, storedSampleDigits } from "./sample_digits.ts";
 import { requestTemplate, type UpdateLayout } from "./request.ts";
-import { TOKEN_LENGTH } from "../shared/codec.ts";
 import { countSamples, samplesBytes } from "./samples.ts";
 import { type Settings, SettingsError } from "./settings.ts";
 import { escapeControls, isPrintableAscii } from "./bundle_ascii.ts";

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { ENGINE_KINDS } from "./config_spec.ts";
-import { type OptionSpec, PORT } from "./config_spec.ts";
+import { ENGINE_KINDS, type OptionSpec, PORT } from "./config_spec.ts";
 
 /** The "Ports, model and engine" rows, in the order `--help` lists them. */
 export const ESSENTIAL_OPTIONS = [

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { MIN_OPERATOR_TOKEN } from "./config_spec.ts";
-import { type OptionSpec, PORT } from "./config_spec.ts";
+import { MIN_OPERATOR_TOKEN, type OptionSpec, PORT } from "./config_spec.ts";
 
 /** The "Trust: tokens, TLS, proxies" rows, in the order `--help` lists them. */
 export const TRUST_OPTIONS = [

@@ -16,8 +16,7 @@
  * ```
  * @module
  */
-import type { EngineKind } from "./config_spec.ts";
-import type { OptionSpec } from "./config_spec.ts";
+import type { EngineKind, OptionSpec } from "./config_spec.ts";
 import { ESSENTIAL_OPTIONS } from "./_config_essentials.ts";
 import { LIMIT_OPTIONS } from "./_config_limits.ts";
 import { TRUST_OPTIONS } from "./_config_trust.ts";

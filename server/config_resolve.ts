@@ -17,7 +17,7 @@
 import { parseFlags, UsageError } from "../cli/args.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "./listeners/listener_options.ts";
 import { AddressRanges } from "./auth/cidr.ts";
-import type { EngineKind } from "./config_spec.ts";
+import { type EngineKind, MIN_OPERATOR_TOKEN, type OptionSpec } from "./config_spec.ts";
 import {
   autoInstances,
   autoThreads,
@@ -28,9 +28,7 @@ import {
   type OptionValues,
   type TableServerOptions,
 } from "./config.ts";
-import type { OptionSpec } from "./config_spec.ts";
 import { type CaptureSettings, modelSettings, ModelSettingsError } from "./model_flags.ts";
-import { MIN_OPERATOR_TOKEN } from "./config_spec.ts";
 import { type MqttSettings, mqttSettings, MqttSettingsError } from "./mqtt/settings.ts";
 
 /** A flag or variable the server cannot use; its message is one sentence for a person. */

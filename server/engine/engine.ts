@@ -22,8 +22,16 @@
  * ```
  * @module
  */
-import { COUNT, DONE, FAILED, INPUT_BYTES, nextRun, readError, REQUEST } from "./channel.ts";
-import type { ModelShape } from "./channel.ts";
+import {
+  COUNT,
+  DONE,
+  FAILED,
+  INPUT_BYTES,
+  type ModelShape,
+  nextRun,
+  readError,
+  REQUEST,
+} from "./channel.ts";
 import {
   awaitRun,
   type EngineWorkerOptions,

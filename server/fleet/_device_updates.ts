@@ -15,8 +15,7 @@
  * ```
  * @module
  */
-import { UpdateState } from "../../shared/update_codec.ts";
-import { UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
+import { UPDATE_STATE_NAMES, UpdateState } from "../../shared/update_codec.ts";
 import type { CodeRollout } from "./code_rollouts.ts";
 
 /** One device's update: which rollout, where it stands, since when, and the board's reason. */

@@ -21,10 +21,15 @@
  * ```
  * @module
  */
-import { type CodeChunk, type UpdateOffer, UpdateState } from "../../shared/update_codec.ts";
+import {
+  CHUNK_BYTES,
+  type CodeChunk,
+  UPDATE_STATE_NAMES,
+  type UpdateOffer,
+  UpdateState,
+} from "../../shared/update_codec.ts";
 import { crc32 } from "../../shared/crc32.ts";
 import { shown, Status, WireError } from "../../shared/errors.ts";
-import { CHUNK_BYTES, UPDATE_STATE_NAMES } from "../../shared/update_codec.ts";
 import type { Logger } from "../log.ts";
 import type { CodeRollout } from "./code_rollouts.ts";
 import { type DeviceUpdate, failed, inProgress } from "./_device_updates.ts";

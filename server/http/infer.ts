@@ -49,10 +49,9 @@ import { type BodyReading, readBody } from "./body.ts";
 import { errorBody, errorHeaders, httpStatusOf } from "./errors.ts";
 import { safeDecode, unreadableUrl } from "./model_route.ts";
 import { ByteSlab } from "../core/byte_slab.ts";
-import { type InferRequest } from "./oip_request.ts";
+import { checkInferRequest, type InferRequest } from "./oip_request.ts";
 import { type ModelInfo } from "./oip_model.ts";
 import { encodeGeneralResponse, inferResponseText, JSON_HEADERS } from "./oip_response.ts";
-import { checkInferRequest } from "./oip_request.ts";
 import { type SplitBody, splitBody } from "./oip_request_body.ts";
 
 /** What the infer route needs of the server. */

@@ -29,8 +29,7 @@
 import { DEVICE_NAME_RULE, isDeviceName } from "../../shared/device_name.ts";
 import { cut, shown, Status, WireError } from "../../shared/errors.ts";
 import type { Access } from "../auth/access.ts";
-import { canaryJson, shadowJson } from "../rollout/rollout.ts";
-import { RolloutError } from "../rollout/rollout.ts";
+import { canaryJson, RolloutError, shadowJson } from "../rollout/rollout.ts";
 import type { Rollouts } from "../rollout/rollouts.ts";
 import type { BodyReading } from "./body.ts";
 import { errorResponse } from "./errors.ts";

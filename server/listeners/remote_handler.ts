@@ -28,9 +28,8 @@
 import { Command } from "../../shared/codec.ts";
 import { encodeReply, type Reply } from "../../shared/reply_codec.ts";
 import type { WireError } from "../../shared/errors.ts";
-import type { OutcomeCallback } from "../core/request.ts";
+import type { Outcome, OutcomeCallback, RequestOrigin } from "../core/request.ts";
 import type { RefusedRead } from "../core/refusal.ts";
-import type { Outcome, RequestOrigin } from "../core/request.ts";
 import type { ConnectionHandler } from "../tcp/answering_connection.ts";
 import { type BoardLimits, type ConnectionEvent, QueueShare } from "../tcp/limits.ts";
 import {
