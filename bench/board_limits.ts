@@ -32,7 +32,7 @@
  * @module
  */
 import { exitOnUsageError, exitWithUsage, parseFlags } from "../cli/args.ts";
-import { pathFlag } from "./_cli.ts";
+import { intFlag, pathFlag } from "./_cli.ts";
 import { parseSets } from "./board_limits_args.ts";
 import { Command } from "../shared/codec.ts";
 import { decodeReply } from "../shared/reply_codec.ts";
@@ -88,11 +88,13 @@ try {
 } catch {
   exitWithUsage(TASK, `--tree ${flags.tree}: not a copy of the project (no server/main.ts in it)`);
 }
-const runs = Number(flags.runs);
-const drippers = Number(flags.drippers);
-const uploaders = Number(flags.uploaders);
-if (![runs, drippers, uploaders].every((n) => Number.isInteger(n) && n >= 1)) {
-  exitWithUsage(TASK, "--runs, --drippers and --uploaders must be integers ≥ 1");
+let runs = 1, drippers = 10000, uploaders = 40;
+try {
+  runs = intFlag("runs", flags.runs, runs, { min: 1 });
+  drippers = intFlag("drippers", flags.drippers, drippers, { min: 1 });
+  uploaders = intFlag("uploaders", flags.uploaders, uploaders, { min: 1 });
+} catch (e) {
+  exitOnUsageError(TASK, e);
 }
 
 // The server as `deno task serve` runs it: one engine instance per core.

@@ -35,7 +35,11 @@ const MISTAKES: [string[], RegExp][] = [
   ],
   [["bench:reload", "stray"], /unexpected argument "stray"/],
   [["bench:limits", "--tree", "/"], /--tree \/: not a copy of the project/],
-  [["bench:limits", "uploads", "--uploaders", "0"], /--uploaders must be integers ≥ 1/],
+  [["bench:limits", "uploads", "--uploaders", "0"], /--uploaders must be ≥ 1, got "0"/],
+  [
+    ["bench:limits", "neighbours", "--runs", "x"],
+    /^bench:limits: --runs must be an integer, got "x"/,
+  ],
   [["bench:limits", "drip", "--set", "foo=1"], /--set foo: no such server option; it takes /],
   [
     ["bench:stress", "--report", "/nonexist/dir/x.html", "--clients", "1", "--requests", "1"],
