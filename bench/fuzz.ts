@@ -245,8 +245,24 @@ export function formatFuzzResult(r: FuzzResult): string {
   return out;
 }
 
+/** Exits 2 with one sentence when nothing listens at `--server`: there is nothing to fuzz. */
+async function exitUnlessListening(server: { hostname: string; port: number }): Promise<void> {
+  try {
+    (await Deno.connect(server)).close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.ConnectionRefused)) throw e;
+    const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
+    console.error(
+      `fuzz: no server answered on ${host}:${server.port}: the connection was refused ` +
+        "(CONNECTION_REFUSED)",
+    );
+    Deno.exit(2);
+  }
+}
+
 if (import.meta.main) {
   const options = parseOrExit("fuzz", parseFuzzArgs, Deno.args, USAGE);
+  if (options.server) await exitUnlessListening(options.server);
   const result = await runFuzz(options, new Progress(!options.quiet));
   console.log(formatFuzzResult(result));
   Deno.exit(fuzzFailed(result) ? 1 : 0);

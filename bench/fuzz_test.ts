@@ -219,3 +219,21 @@ Deno.test("fuzzing a server with tokens on: refusals are valid replies and the g
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("--server where no server listens: one sentence, exit 2", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "fuzz", "--server", `127.0.0.1:${port}`, "--frames", "10"],
+    cwd: new URL("..", import.meta.url).pathname,
+  }).output();
+  const text = new TextDecoder().decode(stderr);
+  assert.equal(code, 2, text);
+  assert.equal(
+    text,
+    `fuzz: no server answered on 127.0.0.1:${port}: the connection was refused ` +
+      "(CONNECTION_REFUSED)\n",
+  );
+  assert.equal(new TextDecoder().decode(stdout), "");
+});
