@@ -150,6 +150,33 @@ Deno.test("deno task classify: help without a server; mistakes are one line", as
   }
 });
 
+Deno.test("deno task classify: --server naming an HTTP port says so in one line", async () => {
+  const http = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const answering = (async () => {
+    for await (const conn of http) {
+      await conn.read(new Uint8Array(4096));
+      await conn.write(new TextEncoder().encode("HTTP/1.1 400 Bad Request\r\n\r\n"));
+      conn.close();
+    }
+  })();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.pgm`, "P2 3 3 255\n255 0 255\n255 0 255\n255 0 255\n");
+    const where = `127.0.0.1:${http.addr.port}`;
+    const out = await classify(["--server", where, `${dir}/a.pgm`]);
+    assert.equal(out.code, 1);
+    assert.equal(
+      out.stderr,
+      `classify: the server at ${where} failed: the reply is HTTP: this is an HTTP port, ` +
+        "not the board port (32001)\n",
+    );
+  } finally {
+    http.close();
+    await answering.catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("deno task classify: a file that is not a picture is named; the others go on", async () => {
   await withServer({}, async (server) => {
     const dir = await Deno.makeTempDir();

@@ -111,10 +111,15 @@ export class InferenceClient {
 
   async #read(): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
+    let first = true;
     try {
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) break;
+        if (first && new TextDecoder().decode(buf.subarray(0, Math.min(n, 5))) === "HTTP/") {
+          throw new Error("the reply is HTTP: this is an HTTP port, not the board port (32001)");
+        }
+        first = false;
         this.#frames.push(buf.subarray(0, n));
         for (;;) {
           const payload = this.#frames.next();
