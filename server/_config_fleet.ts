@@ -46,7 +46,7 @@ export const FLEET_OPTIONS = [
     help:
       "board code releases as DIR/NAME/VERSION/firmware.js and release.json, offered by rollouts",
     details:
-      "`deno task build --release DIR` writes them; watched like the model repository; a release whose file does not match its release.json is refused and logged; unset: no code updates",
+      "`deno task build --release DIR` writes them, and the folder must exist at start; watched like the model repository; a release whose file does not match its release.json is refused and logged; unset: no code updates",
   },
   {
     flag: "rollout-max-failures",

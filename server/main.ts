@@ -90,6 +90,14 @@ if (resolved === "help") {
 }
 if (resolved instanceof ConfigError) exitWithUsage(TASK, resolved.message);
 const config: ServerConfig = resolved;
+// A mistyped --firmware-dir would start a server that offers no release, with one WARN line.
+if (config.firmwareDir && !isFolder(config.firmwareDir)) {
+  exitWithError(
+    TASK,
+    `--firmware-dir ${config.firmwareDir} is not a folder: build a release into it first ` +
+      "(deno task build --release DIR)",
+  );
+}
 
 const log = new Logger(config.logLevel, undefined, config.logFormat);
 
@@ -174,3 +182,12 @@ if (server.model.checksum !== "verified") {
   log.warn("model checksum not verified", { model: server.model.path, why: server.model.checksum });
 }
 await server.finished;
+
+/** Whether `path` is a folder this process can see. */
+function isFolder(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}

@@ -164,6 +164,18 @@ Deno.test("--log-format json: the start line's dashboard is where a browser on t
   await child.stderr.cancel();
 });
 
+Deno.test("a --firmware-dir that is not a folder: one sentence naming it, exit 2", async () => {
+  for (const dir of ["/tmp/no-such-firmware-folder", "README.md"]) {
+    const { code, stderr } = await serve(["--port", "0", "--firmware-dir", dir]).output();
+    const text = new TextDecoder().decode(stderr).trim();
+    assert.equal(code, 2, text);
+    assert.equal(
+      text.split("\n").at(-1),
+      `serve: --firmware-dir ${dir} is not a folder: build a release into it first (deno task build --release DIR)`,
+    );
+  }
+});
+
 Deno.test("a taken HTTP port is named with its own flag, not the board port's", async () => {
   const blocker = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const taken = blocker.addr.port;
