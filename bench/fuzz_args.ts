@@ -13,9 +13,8 @@
  * ```
  * @module
  */
-import { TOKEN_LENGTH } from "../shared/codec.ts";
 import { intFlag, isLoopback, numberFlag } from "./_cli.ts";
-import { parseFlags, UsageError } from "../cli/args.ts";
+import { parseFlags, tokenFlag, UsageError } from "../cli/args.ts";
 
 /** Everything the command line says. */
 export interface FuzzOptions {
@@ -80,11 +79,7 @@ export function parseFuzzArgs(args: string[]): FuzzOptions {
     }
     server = { hostname, port: intFlag("server", match[3], 0, { min: 1, max: 65535 }) };
   }
-  if (values.token !== undefined && values.token.length !== TOKEN_LENGTH) {
-    throw new UsageError(
-      `--token must be ${TOKEN_LENGTH} characters (deno task token prints one), got ${values.token.length}`,
-    );
-  }
+  tokenFlag(values.token);
   return {
     server,
     frames: values.frames === undefined

@@ -30,6 +30,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { TOKEN_LENGTH } from "../shared/codec.ts";
 
 /** A mistake on the command line; its message is one sentence for a person. */
 export class UsageError extends Error {
@@ -153,6 +154,19 @@ export function parseFlags<T extends ParseArgsConfig>(
     if (e instanceof Error && "code" in e) throw new UsageError(sentence(e, config.options));
     throw e;
   }
+}
+
+/**
+ * A device token from a client's command line, checked before anything is
+ * sent: exactly `TOKEN_LENGTH` characters, or undefined or "" for none.
+ */
+export function tokenFlag(value: string | undefined): string | undefined {
+  if (value && value.length !== TOKEN_LENGTH) {
+    throw new UsageError(
+      `--token must be ${TOKEN_LENGTH} characters (deno task token prints one), got ${value.length}`,
+    );
+  }
+  return value;
 }
 
 /**

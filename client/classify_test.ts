@@ -130,6 +130,11 @@ Deno.test("deno task classify: help without a server; mistakes are one line", as
   assert.equal(server.code, 2);
   assert.match(server.stderr, /^classify: --server: /);
 
+  // A token of the wrong length is refused before anything is read or sent, as fuzz refuses it.
+  const token = await classify(["--token", "short", "x.png"]);
+  assert.equal(token.code, 2);
+  assert.match(token.stderr, /^classify: --token must be 32 characters .*got 5/);
+
   // Nobody listening on port 1: one line naming where.
   const dir = await Deno.makeTempDir();
   try {

@@ -26,7 +26,7 @@
  * ```
  * @module
  */
-import { parseFlags, parseHostPort, UsageError, usageLine } from "../../cli/args.ts";
+import { parseFlags, parseHostPort, tokenFlag, UsageError, usageLine } from "../../cli/args.ts";
 import { Command } from "../../shared/codec.ts";
 import { type DecodedReply } from "../../shared/reply_codec.ts";
 import { statusName } from "../../shared/errors.ts";
@@ -110,7 +110,7 @@ function parse(args: string[]) {
     minScore,
     json: !!v.json,
     address,
-    token: v.token ?? Deno.env.get("MNIST_TOKEN") ?? "",
+    token: tokenFlag(v.token ?? Deno.env.get("MNIST_TOKEN")) ?? "",
     model: v.model ?? Deno.env.get("MNIST_MODEL") ?? "",
     files: parsed.positionals,
   };
