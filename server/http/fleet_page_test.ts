@@ -31,7 +31,9 @@ Deno.test({
       hostname: "127.0.0.1",
       port: 0,
       log: new Logger("error", () => {}),
-      deviceSilentAfter: 1,
+      // Long enough that the board which keeps talking never looks silent on a loaded host (a
+      // second was too short while chromium started beside the CI's other tests).
+      deviceSilentAfter: 3,
       firmwareDir,
     });
     try {
@@ -41,7 +43,7 @@ Deno.test({
         await Promise.all(ids.slice(i, i + 100).map((id) => board(port, id)));
       }
       // Quiet past --device-silent-after: these 999 are silent; one more is not.
-      await new Promise((r) => setTimeout(r, 1200));
+      await new Promise((r) => setTimeout(r, 3200));
       // A rollout to one board: the page shows it, and that board's offer.
       const rollout = server.updates.start({
         release: `${NAME}/1.0.1`,
