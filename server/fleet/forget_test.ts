@@ -34,7 +34,8 @@ async function withForgettingRollout(
       warmUpMs: 0,
       adminToken: ADMIN,
       firmwareDir: dir,
-      deviceForgetAfter: 1,
+      // Two seconds: a board's requests one after another stay well inside it on a loaded host.
+      deviceForgetAfter: 2,
     }, async (server) => {
       const body = { release: RELEASE, share: 1 };
       assert.equal(
