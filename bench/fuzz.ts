@@ -21,6 +21,7 @@
  * ```
  * @module
  */
+import { exitWithError } from "../cli/args.ts";
 import { fixed, formatTable, parseOrExit, Progress, thousands } from "./_cli.ts";
 import { checkReplies, MAX_PROBLEMS } from "./fuzz_check.ts";
 import { type FuzzOptions, parseFuzzArgs, USAGE } from "./fuzz_args.ts";
@@ -252,11 +253,10 @@ async function exitUnlessListening(server: { hostname: string; port: number }): 
   } catch (e) {
     if (!(e instanceof Deno.errors.ConnectionRefused)) throw e;
     const host = server.hostname.includes(":") ? `[${server.hostname}]` : server.hostname;
-    console.error(
-      `fuzz: no server answered on ${host}:${server.port}: the connection was refused ` +
-        "(CONNECTION_REFUSED)",
+    exitWithError(
+      "fuzz",
+      `no server answered on ${host}:${server.port}: the connection was refused (CONNECTION_REFUSED)`,
     );
-    Deno.exit(2);
   }
 }
 
