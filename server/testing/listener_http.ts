@@ -7,9 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Logger } from "../log.ts";
 import { type ServerOptions } from "../options.ts";
-import { startServer } from "../server.ts";
+import { withServer } from "./server.ts";
 import type { InferenceServer } from "../inference_server.ts";
 import { hasUnstableNet, NEEDS_UNSTABLE_NET } from "../listeners/listener_options.ts";
 
@@ -23,19 +22,10 @@ export async function withHttp(
   options: ServerOptions,
   fn: (server: InferenceServer, base: string) => Promise<void>,
 ): Promise<void> {
-  const server = await startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    httpPort: 0,
-    warmUpMs: 0,
-    log: new Logger("error", () => {}),
-    ...options,
-  });
-  try {
-    await fn(server, `http://127.0.0.1:${server.http!.addr.port}`);
-  } finally {
-    await server.shutdown();
-  }
+  await withServer(
+    { httpPort: 0, warmUpMs: 0, ...options },
+    (server) => fn(server, `http://127.0.0.1:${server.http!.addr.port}`),
+  );
 }
 
 /** A digit's 784 pixels, and `plain`, its JSON infer body with the id "seven". */
